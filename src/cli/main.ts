@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+import { processIo, type CliCommand } from './io.js';
+import { run as init } from './commands/init.js';
+import { run as serve, runStart } from './commands/serve.js';
+
+const COMMANDS: Record<string, { run: CliCommand; help: string }> = {
+  init: { run: init, help: 'create a data directory (demo PKI, config, database)' },
+  serve: { run: serve, help: 'run the RADIUS server from a data directory' },
+  start: { run: runStart, help: 'initialise ./var if needed and serve (what npm start runs)' },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name !== undefined ? COMMANDS[name] : undefined;
+  if (!command) {
+    const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(12)} ${c.help}`);
+    processIo.stderr(`usage: gangway COMMAND [options]\n\n${lines.join('\n')}\n`);
+    return name === undefined || name === '--help' || name === 'help' ? 0 : 2;
+  }
+  return command.run(rest, processIo);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    processIo.stderr(`gangway: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

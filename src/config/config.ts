@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { isIP } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './config-error.js';
+import { ConfigReader } from './reader.js';
+import { ClientTable } from '../radius/client-table.js';
+
+export const CONFIG_FILE = 'gangway.yaml';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface RadiusClientEntry {
+  name: string;
+  address: string;
+  secret: string;
+  requireMessageAuthenticator: boolean;
+  limitProxyState: boolean;
+}
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  ca: string[];
+  crl: string[];
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  maxVersion: 'TLSv1.2' | 'TLSv1.3';
+}
+
+export interface MethodRuleEntry {
+  realm?: string;
+  identity?: string;
+  methods: string[];
+}
+
+export interface PluginEntry {
+  module: string;
+  options: Record<string, unknown>;
+}
+
+export interface GangwayConfig {
+  dataDir: string;
+  serverName: string;
+  listen: ListenAddress[];
+  radius: {
+    clients: RadiusClientEntry[];
+    replyCacheMs: number;
+    maxInFlight: number;
+  };
+  eap: {
+    packetSize: number;
+    maxSessions: number;
+    idleTimeoutMs: number;
+    maxRounds: number;
+    maxInvalidPackets: number;
+    maxTlsMessage: number;
+    defaultMethods: string[];
+    rules: MethodRuleEntry[];
+    plugins: PluginEntry[];
+  };
+  tls: TlsFiles;
+  /** Per-method settings, parsed by each method's own config reader. */
+  methods: Record<string, unknown>;
+  authorization: {
+    sessionTimeout?: number;
+    vlan?: number;
+  };
+  store: { sqlitePath: string };
+  log: { level: string };
+}
+
+const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export function loadConfig(dataDir: string, file = join(dataDir, CONFIG_FILE)): GangwayConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('(file)', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError('(file)', `${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  return parseConfig(doc, dataDir);
+}
+
+export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
+  const root = ConfigReader.root(doc);
+  const inData = (p: string): string => (isAbsolute(p) ? p : join(dataDir, p));
+
+  const server = root.section('server');
+  const serverName = server.string('name', 'gangway.local');
+  const listen = server.stringList('listen', ['127.0.0.1:1812']).map((s, i) => parseListen(s, `${server.key('listen')}[${i}]`));
+  server.done();
+
+  const radius = root.section('radius');
+  const clients = radius.list('clients').map((c) => {
+    const entry: RadiusClientEntry = {
+      name: c.string('name'),
+      address: c.string('address'),
+      secret: c.string('secret'),
+      requireMessageAuthenticator: c.boolean('requireMessageAuthenticator', true),
+      limitProxyState: c.boolean('limitProxyState', true),
+    };
+    if (!isAddressOrPrefix(entry.address)) throw new ConfigError(c.key('address'), 'must be an IPv4/IPv6 address or prefix like 10.0.0.0/8');
+    try {
+      new ClientTable([entry]);
+    } catch (err) {
+      throw new ConfigError(c.key('address'), (err as Error).message);
+    }
+    if (entry.secret.length < 8) throw new ConfigError(c.key('secret'), 'must be at least 8 characters');
+    c.done();
+    return entry;
+  });
+  if (clients.length === 0) throw new ConfigError(radius.key('clients'), 'must list at least one RADIUS client');
+  const replyCacheMs = radius.integer('replyCacheSeconds', 5, 1, 60) * 1000;
+  const maxInFlight = radius.integer('maxInFlight', 4096, 1, 1_000_000);
+  radius.done();
+
+  const eap = root.section('eap');
+  const eapConfig = {
+    // 1020 octets of EAP keeps a fragment inside one 1024-octet TLS-friendly RADIUS payload with room for headers.
+    packetSize: eap.integer('packetSize', 1020, 256, 4000),
+    maxSessions: eap.integer('maxSessions', 16384, 1, 10_000_000),
+    idleTimeoutMs: eap.integer('idleTimeoutSeconds', 60, 5, 3600) * 1000,
+    maxRounds: eap.integer('maxRounds', 50, 4, 1000),
+    maxInvalidPackets: eap.integer('maxInvalidPackets', 5, 0, 100),
+    maxTlsMessage: eap.integer('maxTlsMessage', 65536, 4096, 1 << 20),
+    defaultMethods: eap.stringList('defaultMethods', ['eap-tls']),
+    rules: eap.list('rules').map((r) => {
+      const rule: MethodRuleEntry = { methods: r.stringList('methods', []) };
+      const realm = r.optionalString('realm');
+      const identity = r.optionalString('identity');
+      if (realm !== undefined) rule.realm = realm;
+      if (identity !== undefined) {
+        try {
+          new RegExp(identity);
+        } catch {
+          throw new ConfigError(r.key('identity'), 'is not a valid regular expression');
+        }
+        rule.identity = identity;
+      }
+      if (rule.methods.length === 0) throw new ConfigError(r.key('methods'), 'must name at least one method');
+      r.done();
+      return rule;
+    }),
+    plugins: eap.list('plugins').map((p) => {
+      const options = p.raw('options');
+      if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+        throw new ConfigError(p.key('options'), 'must be a mapping');
+      }
+      const entry: PluginEntry = { module: p.string('module'), options: (options ?? {}) as Record<string, unknown> };
+      p.done();
+      return entry;
+    }),
+  };
+  eap.done();
+
+  const tls = root.section('tls');
+  const tlsFiles: TlsFiles = {
+    cert: inData(tls.string('cert', 'pki/server.pem')),
+    key: inData(tls.string('key', 'pki/server.key')),
+    ca: tls.stringList('ca', ['pki/ca.pem']).map(inData),
+    crl: tls.stringList('crl', []).map(inData),
+    minVersion: tls.oneOf('minVersion', TLS_VERSIONS, 'TLSv1.2'),
+    maxVersion: tls.oneOf('maxVersion', TLS_VERSIONS, 'TLSv1.3'),
+  };
+  if (tlsFiles.minVersion === 'TLSv1.3' && tlsFiles.maxVersion === 'TLSv1.2') throw new ConfigError(tls.key('minVersion'), 'is above maxVersion');
+  tls.done();
+
+  const methodsRaw = root.raw('methods');
+  if (methodsRaw !== undefined && methodsRaw !== null && (typeof methodsRaw !== 'object' || Array.isArray(methodsRaw))) {
+    throw new ConfigError('methods', 'must be a mapping of method name to settings');
+  }
+
+  const authz = root.section('authorization');
+  const authorization: GangwayConfig['authorization'] = {};
+  if (authz.has('sessionTimeout')) authorization.sessionTimeout = authz.integer('sessionTimeout', 0, 60, 31_536_000);
+  if (authz.has('vlan')) authorization.vlan = authz.integer('vlan', 0, 1, 4094);
+  authz.done();
+
+  const store = root.section('store');
+  const sqlitePath = inData(store.string('sqlite', 'gangway.db'));
+  store.done();
+
+  const log = root.section('log');
+  const level = log.oneOf('level', LOG_LEVELS, 'info');
+  log.done();
+
+  root.done();
+  return {
+    dataDir,
+    serverName,
+    listen,
+    radius: { clients, replyCacheMs, maxInFlight },
+    eap: eapConfig,
+    tls: tlsFiles,
+    methods: (methodsRaw ?? {}) as Record<string, unknown>,
+    authorization,
+    store: { sqlitePath },
+    log: { level },
+  };
+}
+
+export function parseListen(s: string, key: string): ListenAddress {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
+  if (!m) throw new ConfigError(key, `"${s}" must look like HOST:PORT or [IPv6]:PORT`);
+  const port = Number(m[2]);
+  if (port < 0 || port > 65535) throw new ConfigError(key, `port ${port} is out of range`);
+  return { host: m[1]!, port };
+}
+
+function isAddressOrPrefix(s: string): boolean {
+  const [addr, bits, ...rest] = s.split('/');
+  if (rest.length > 0 || addr === undefined) return false;
+  const family = isIP(addr);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d+$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}

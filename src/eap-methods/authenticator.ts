@@ -1,0 +1,277 @@
+import { randomInt } from 'node:crypto';
+import type { Log } from '../util/log.js';
+import type { Conversation } from './conversation.js';
+import { EapCode, EapType, decodeEap, eapFailure, eapRequest, eapSuccess, type EapPacket, type EapResponse } from './eap-packet.js';
+import { EapProtocolError } from './errors.js';
+import type { Grant, NasFacts, Step } from './method.js';
+import type { MethodSelector } from './method-selection.js';
+import type { MethodRegistry } from './registry.js';
+import { SessionTable } from './session-table.js';
+
+export interface EapAuthenticatorLimits {
+  maxSessions: number;
+  idleTimeoutMs: number;
+  /** Round trips per conversation before it is abandoned (FreeRADIUS: 50). */
+  maxRounds: number;
+  /** Invalid or unexpected Responses tolerated per conversation (RFC 3579 §2.2 suggests a few). */
+  maxInvalidPackets: number;
+  /** Default EAP packet size; Framed-MTU − 4 lowers it per conversation (RFC 3579 §2.4). */
+  eapPacketSize: number;
+}
+
+export const DEFAULT_EAP_LIMITS: EapAuthenticatorLimits = {
+  maxSessions: 16384,
+  idleTimeoutMs: 60_000,
+  maxRounds: 50,
+  maxInvalidPackets: 5,
+  eapPacketSize: 1020,
+};
+
+/** What arrived in one Access-Request, in EAP terms. */
+export interface EapInput {
+  /** Joined EAP-Message attributes; an empty array is EAP-Start. */
+  eap: Uint8Array;
+  state?: Uint8Array;
+  framedMtu?: number;
+  nas: NasFacts;
+}
+
+export type EapOutcome =
+  | { kind: 'challenge'; eap: Uint8Array; state: Uint8Array; conversationId: string }
+  | {
+      kind: 'accept';
+      eap: Uint8Array;
+      msk: Uint8Array;
+      emsk?: Uint8Array;
+      sessionId?: Uint8Array;
+      grant: Grant;
+      identity: string;
+      conversationId: string;
+    }
+  | { kind: 'reject'; eap: Uint8Array; reason: string; conversationId?: string }
+  | { kind: 'drop'; reason: string };
+
+/**
+ * The EAP authenticator of RFC 3748 §7 behind RADIUS: routes Responses to conversations, runs
+ * Identity and Nak handling, and lets the chosen method do the rest. It knows nothing of RADIUS.
+ */
+export class EapAuthenticator {
+  private readonly table: SessionTable;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly registry: MethodRegistry,
+    private readonly selector: MethodSelector,
+    private readonly limits: EapAuthenticatorLimits,
+    private readonly log: Log,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.table = new SessionTable(limits, (c, why) => {
+      c.session?.dispose();
+      if (why !== 'finished') this.log.debug({ conversation: c.id, why }, 'EAP conversation ended');
+    });
+    this.sweeper = setInterval(() => this.table.expire(this.now()), Math.max(1000, Math.floor(limits.idleTimeoutMs / 4)));
+    this.sweeper.unref();
+  }
+
+  get activeConversations(): number {
+    return this.table.size;
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.table.clear();
+  }
+
+  async handle(input: EapInput): Promise<EapOutcome> {
+    let conversation = input.state ? this.table.get(input.state) : undefined;
+    if (conversation && !conversation.busy && this.now() - conversation.lastSeen > this.limits.idleTimeoutMs) {
+      // The sweep runs periodically; a lookup must not revive what is already past its time.
+      this.table.end(conversation, 'idle timeout');
+      conversation = undefined;
+    }
+
+    if (input.eap.length === 0) {
+      // EAP-Start from the NAS (RFC 3579 §2.1): begin with Identity, whatever State says.
+      return this.begin(input, undefined);
+    }
+
+    let packet: EapPacket;
+    try {
+      packet = decodeEap(input.eap);
+    } catch (err) {
+      if (!(err instanceof EapProtocolError)) throw err;
+      if (conversation) return this.invalid(conversation, `malformed EAP: ${err.message}`);
+      return { kind: 'reject', eap: eapFailure(0), reason: `malformed EAP (${err.code}): ${err.message}` };
+    }
+    if (packet.code !== EapCode.Response) {
+      // Role reversal is not supported (RFC 3579 §2.6.2).
+      if (conversation) this.table.end(conversation, 'peer sent a non-Response');
+      return { kind: 'reject', eap: eapFailure(packet.identifier), reason: `EAP code ${packet.code} from the peer` };
+    }
+
+    if (!conversation) {
+      if (packet.type === EapType.Identity) return this.begin(input, packet);
+      return {
+        kind: 'reject',
+        eap: eapFailure(packet.identifier),
+        reason: input.state ? 'unknown or expired State' : 'EAP Response without State that is not an Identity',
+      };
+    }
+
+    if (conversation.busy) return { kind: 'drop', reason: 'a Response for this conversation is still being processed' };
+    if (packet.identifier !== conversation.outstandingId) {
+      return this.invalid(conversation, `EAP Identifier ${packet.identifier} does not match the outstanding Request ${conversation.outstandingId}`);
+    }
+    conversation.lastSeen = this.now();
+    conversation.busy = true;
+    try {
+      return await this.respond(conversation, packet);
+    } finally {
+      conversation.busy = false;
+    }
+  }
+
+  private async begin(input: EapInput, identityResponse: EapResponse | undefined): Promise<EapOutcome> {
+    const mtu = input.framedMtu !== undefined && input.framedMtu >= 64 ? input.framedMtu - 4 : Infinity;
+    const init = {
+      clientName: input.nas.clientName,
+      ...(input.nas.callingStationId !== undefined ? { callingStationId: input.nas.callingStationId } : {}),
+      // Starting from the NAS's Identity Response, our first Request follows its Identifier.
+      outstandingId: identityResponse ? identityResponse.identifier : randomInt(256),
+      lastRequest: new Uint8Array(0),
+      rounds: 0,
+      invalidPackets: 0,
+      allowed: [],
+      methodAnswered: false,
+      busy: false,
+      maxEapPacket: Math.min(this.limits.eapPacketSize, mtu),
+    };
+    const conversation = this.table.create(init, this.now());
+    if (!conversation) {
+      return { kind: 'drop', reason: `session table full (${this.limits.maxSessions} conversations)` };
+    }
+    if (!identityResponse) {
+      return this.challenge(conversation, EapType.Identity, new Uint8Array(0));
+    }
+    return this.onIdentity(conversation, identityResponse, input.nas);
+  }
+
+  private async respond(c: Conversation, packet: EapResponse): Promise<EapOutcome> {
+    c.rounds++;
+    if (c.rounds > this.limits.maxRounds) return this.fail(c, packet.identifier, `more than ${this.limits.maxRounds} round trips`);
+
+    if (!c.session) {
+      if (packet.type === EapType.Identity) return this.onIdentity(c, packet, { clientName: c.clientName, ...(c.callingStationId ? { callingStationId: c.callingStationId } : {}) });
+      return this.invalid(c, `Response type ${packet.type} before an Identity`);
+    }
+    if (packet.type === EapType.Notification) return this.invalid(c, 'unsolicited Notification Response');
+    if (packet.type === EapType.Nak) {
+      if (c.methodAnswered) return this.invalid(c, 'Nak after the method had started (RFC 3748 §2.1)');
+      return this.onNak(c, packet);
+    }
+    if (packet.type !== c.method!.type) return this.invalid(c, `Response type ${packet.type} while running ${c.method!.name}`);
+    c.methodAnswered = true;
+    let step: Step;
+    try {
+      step = await c.session.step(packet.data);
+    } catch (err) {
+      this.log.error({ conversation: c.id, method: c.method!.name, err }, 'EAP method threw');
+      return this.fail(c, packet.identifier, `${c.method!.name} internal error`);
+    }
+    return this.apply(c, packet.identifier, step);
+  }
+
+  private async onIdentity(c: Conversation, packet: EapResponse, nas: NasFacts): Promise<EapOutcome> {
+    // RFC 3748 §5.1: no NUL terminator; anything from a NUL on is not part of the identity.
+    const raw = Buffer.from(packet.data).toString('utf8');
+    const nul = raw.indexOf('\0');
+    const identity = nul >= 0 ? raw.slice(0, nul) : raw;
+    c.identity = identity;
+    c.allowed = this.selector.methodsFor(identity).filter((name) => this.registry.get(name));
+    const first = c.allowed[0];
+    if (first === undefined) return this.fail(c, packet.identifier, `no EAP method is configured for identity "${identity}"`);
+    return this.startMethod(c, first, nas, packet.identifier);
+  }
+
+  private async onNak(c: Conversation, packet: EapResponse): Promise<EapOutcome> {
+    const offered = [...packet.data];
+    const candidate = c.allowed
+      .map((name) => this.registry.get(name)!)
+      .find((m) => m.type !== c.method!.type && offered.includes(m.type));
+    if (!candidate) {
+      return this.fail(c, packet.identifier, `peer Nak'd ${c.method!.name} and offered [${offered.join(',')}], none allowed for this identity`);
+    }
+    c.session?.dispose();
+    delete c.session;
+    return this.startMethod(c, candidate.name, { clientName: c.clientName }, packet.identifier);
+  }
+
+  private async startMethod(c: Conversation, name: string, nas: NasFacts, responseId: number): Promise<EapOutcome> {
+    const method = this.registry.get(name)!;
+    c.method = method;
+    c.methodAnswered = false;
+    c.session = method.createSession({
+      identity: c.identity ?? '',
+      conversationId: c.id,
+      maxEapPacket: c.maxEapPacket,
+      nas: { ...nas, clientName: c.clientName },
+      log: this.log.child({ conversation: c.id, method: name }),
+    });
+    let step: Step;
+    try {
+      step = await c.session.start();
+    } catch (err) {
+      this.log.error({ conversation: c.id, method: name, err }, 'EAP method failed to start');
+      return this.fail(c, responseId, `${name} failed to start`);
+    }
+    return this.apply(c, responseId, step);
+  }
+
+  private apply(c: Conversation, responseId: number, step: Step): EapOutcome {
+    switch (step.kind) {
+      case 'request':
+        return this.challenge(c, c.method!.type, step.data);
+      case 'discard':
+        return this.invalid(c, step.reason);
+      case 'failure':
+        return this.fail(c, responseId, step.reason);
+      case 'success': {
+        this.table.end(c, 'finished');
+        return {
+          kind: 'accept',
+          eap: eapSuccess(responseId),
+          msk: step.msk,
+          ...(step.emsk ? { emsk: step.emsk } : {}),
+          ...(step.sessionId ? { sessionId: step.sessionId } : {}),
+          grant: step.grant,
+          identity: c.identity ?? '',
+          conversationId: c.id,
+        };
+      }
+    }
+  }
+
+  private challenge(c: Conversation, type: number, data: Uint8Array): EapOutcome {
+    c.outstandingId = (c.outstandingId + 1) & 0xff;
+    c.lastRequest = eapRequest(c.outstandingId, type, data);
+    return { kind: 'challenge', eap: c.lastRequest, state: c.state, conversationId: c.id };
+  }
+
+  /**
+   * A Response we cannot use. RFC 3579 §2.2 lets us re-send the last Request rather than stay
+   * silent; after a few, the conversation is given up.
+   */
+  private invalid(c: Conversation, reason: string): EapOutcome {
+    c.invalidPackets++;
+    this.log.warn({ conversation: c.id, reason, count: c.invalidPackets }, 'invalid EAP Response ignored');
+    if (c.invalidPackets > this.limits.maxInvalidPackets) return this.fail(c, c.outstandingId, `too many invalid packets; last: ${reason}`);
+    if (c.lastRequest.length === 0) return { kind: 'drop', reason };
+    return { kind: 'challenge', eap: c.lastRequest, state: c.state, conversationId: c.id };
+  }
+
+  private fail(c: Conversation, identifier: number, reason: string): EapOutcome {
+    this.table.end(c, 'finished');
+    return { kind: 'reject', eap: eapFailure(identifier), reason, conversationId: c.id };
+  }
+}

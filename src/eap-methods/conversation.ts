@@ -1,0 +1,27 @@
+import type { EapMethod, EapMethodSession } from './method.js';
+
+/** One EAP conversation between a peer and us, as the session table keeps it. */
+export interface Conversation {
+  readonly id: string;
+  /** RADIUS State value that routes the next Access-Request here (RFC 5080 §2.1.2). */
+  readonly state: Uint8Array;
+  readonly createdAt: number;
+  lastSeen: number;
+  identity?: string;
+  callingStationId?: string;
+  clientName: string;
+  /** Identifier and bytes of the Request awaiting a Response. */
+  outstandingId: number;
+  lastRequest: Uint8Array;
+  rounds: number;
+  invalidPackets: number;
+  /** Methods policy allows for this identity, in preference order. */
+  allowed: string[];
+  method?: EapMethod;
+  session?: EapMethodSession;
+  /** True once the peer answered the method's Request in kind: no more Naks (RFC 3748 §2.1). */
+  methodAnswered: boolean;
+  /** Set while a Response is being processed, so a concurrent duplicate is dropped, not run twice. */
+  busy: boolean;
+  maxEapPacket: number;
+}

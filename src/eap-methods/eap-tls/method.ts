@@ -1,0 +1,185 @@
+import * as tls from 'node:tls';
+import { X509Certificate, constants as cryptoConstants } from 'node:crypto';
+import type { EapMethod, EapMethodSession, MethodContext, Step } from '../method.js';
+import { EapType } from '../eap-packet.js';
+import { EapProtocolError } from '../errors.js';
+import {
+  DEFAULT_MAX_TLS_MESSAGE, TlsFlag, TlsMessageFragmenter, TlsMessageReassembler, decodeTlsFragment, encodeTlsFragment,
+} from '../tls-fragmentation.js';
+import { TlsTunnel } from '../tls-tunnel.js';
+import { helloRandom } from '../tls-randoms.js';
+import {
+  EAP_TLS_12_LABEL, EAP_TLS_13_CONTEXT, EAP_TLS_13_KEY_LABEL, EAP_TLS_13_METHOD_ID_LABEL, eapTls12Keys, eapTls13Keys, type EapTlsKeys,
+} from './keys.js';
+
+export interface EapTlsConfig {
+  /** PEM server certificate chain and key. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** PEM CA certificates that client certificates must chain to. */
+  ca: string | Buffer | Array<string | Buffer>;
+  /** PEM CRLs checked against client certificates. */
+  crl?: string | Buffer | Array<string | Buffer>;
+  minVersion?: tls.SecureVersion;
+  maxVersion?: tls.SecureVersion;
+  maxTlsMessage?: number;
+}
+
+type Phase = 'start-sent' | 'handshake' | 'final-sent' | 'alert-sent' | 'done';
+
+/** EAP-TLS (RFC 5216, TLS 1.3 per RFC 9190) server. */
+export function createEapTlsMethod(config: EapTlsConfig): EapMethod {
+  const secureContext = tls.createSecureContext({
+    cert: config.cert,
+    key: config.key,
+    ca: config.ca,
+    ...(config.crl !== undefined ? { crl: config.crl } : {}),
+    minVersion: config.minVersion ?? 'TLSv1.2',
+    maxVersion: config.maxVersion ?? 'TLSv1.3',
+    // Resumption would authorize from the first handshake's certificate without a cache of the
+    // authorization decision (RFC 9190 §5.7); until that cache exists, tickets stay off.
+    secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
+  });
+  return {
+    type: EapType.Tls,
+    name: 'eap-tls',
+    createSession: (ctx) => new EapTlsSession(ctx, secureContext, config.maxTlsMessage ?? DEFAULT_MAX_TLS_MESSAGE),
+  };
+}
+
+class EapTlsSession implements EapMethodSession {
+  private readonly tunnel: TlsTunnel;
+  private readonly reassembler: TlsMessageReassembler;
+  private readonly fragmenter = new TlsMessageFragmenter();
+  private phase: Phase = 'start-sent';
+  private clientRandom: Uint8Array | undefined;
+  private serverRandom: Uint8Array | undefined;
+  private keys: EapTlsKeys | undefined;
+
+  constructor(private readonly ctx: MethodContext, secureContext: tls.SecureContext, maxTlsMessage: number) {
+    this.reassembler = new TlsMessageReassembler(maxTlsMessage);
+    this.tunnel = TlsTunnel.server({ secureContext, requestCert: true, rejectUnauthorized: true });
+  }
+
+  async start(): Promise<Step> {
+    return { kind: 'request', data: new Uint8Array([TlsFlag.Start]) };
+  }
+
+  async step(data: Uint8Array): Promise<Step> {
+    let fragment;
+    try {
+      fragment = decodeTlsFragment(data);
+    } catch (err) {
+      return this.protocolFailure(err);
+    }
+
+    if (this.fragmenter.hasMore) {
+      if (fragment.data.length !== 0) return { kind: 'failure', reason: 'peer sent data while our fragments were pending an ACK' };
+      return this.sendFragment();
+    }
+
+    if (this.phase === 'alert-sent') return { kind: 'failure', reason: `TLS failed: ${this.tunnel.failure?.message ?? 'alert sent'}` };
+
+    let message: Uint8Array | undefined;
+    try {
+      message = this.reassembler.add(fragment);
+    } catch (err) {
+      return this.protocolFailure(err);
+    }
+    if (message === undefined) return { kind: 'request', data: new Uint8Array([0]) };
+
+    if (this.phase === 'final-sent') {
+      if (message.length !== 0) return { kind: 'failure', reason: 'peer sent TLS data after the handshake ended' };
+      return this.success();
+    }
+    if (message.length === 0) return { kind: 'failure', reason: 'empty EAP-TLS response where a TLS message was due' };
+
+    if (!this.clientRandom) this.clientRandom = helloRandom(message, 1);
+    await this.tunnel.feed(message);
+    const out = this.tunnel.takeOutgoing();
+    if (!this.serverRandom && out.length > 0) this.serverRandom = helloRandom(out, 2);
+
+    if (this.tunnel.state === 'failed' || this.tunnel.state === 'closed') {
+      this.ctx.log.info({ err: this.tunnel.failure?.message }, 'EAP-TLS handshake failed');
+      if (out.length === 0) return { kind: 'failure', reason: `TLS failed: ${this.tunnel.failure?.message ?? 'closed'}` };
+      this.phase = 'alert-sent';
+      this.fragmenter.load(out);
+      return this.sendFragment();
+    }
+
+    if (this.tunnel.state === 'established') {
+      if (this.tunnel.isSessionReused()) return { kind: 'failure', reason: 'TLS session resumption is not supported' };
+      const finalFlight = await this.finishHandshake(out);
+      if (finalFlight.kind !== 'request') return finalFlight;
+      this.fragmenter.load(finalFlight.data);
+      this.phase = 'final-sent';
+      return this.sendFragment();
+    }
+
+    this.phase = 'handshake';
+    if (out.length === 0) return { kind: 'failure', reason: 'TLS produced no reply to the peer\'s flight' };
+    this.fragmenter.load(out);
+    return this.sendFragment();
+  }
+
+  dispose(): void {
+    this.tunnel.dispose();
+  }
+
+  /** Derives the keys and returns the last flight, with RFC 9190's 0x00 success indication under TLS 1.3. */
+  private async finishHandshake(out: Uint8Array): Promise<Step> {
+    const tls13 = this.tunnel.protocol === 'TLSv1.3';
+    let flight = out;
+    if (tls13) {
+      await this.tunnel.writeApplicationData(new Uint8Array([0]));
+      flight = concat(out, this.tunnel.takeOutgoing());
+      // A TLS 1.3 exporter's output depends on the length asked for: always ask for the full 128 and 64.
+      this.keys = eapTls13Keys(
+        this.tunnel.exportKeyingMaterial(128, EAP_TLS_13_KEY_LABEL, EAP_TLS_13_CONTEXT),
+        this.tunnel.exportKeyingMaterial(64, EAP_TLS_13_METHOD_ID_LABEL, EAP_TLS_13_CONTEXT),
+      );
+    } else {
+      if (!this.clientRandom || !this.serverRandom) return { kind: 'failure', reason: 'could not read the TLS randoms from the handshake' };
+      this.keys = eapTls12Keys(this.tunnel.exportKeyingMaterial(128, EAP_TLS_12_LABEL), this.clientRandom, this.serverRandom);
+    }
+    if (flight.length === 0) return { kind: 'failure', reason: 'TLS handshake ended without a final server flight' };
+    return { kind: 'request', data: flight };
+  }
+
+  private success(): Step {
+    const cert = this.tunnel.peerCertificate();
+    if (!cert || !this.tunnel.authorized || !this.keys) {
+      return { kind: 'failure', reason: `client certificate not authorized: ${this.tunnel.authorizationError ?? 'none presented'}` };
+    }
+    const x509 = new X509Certificate(cert.raw);
+    const subject = x509.subject.split('\n').join(', ');
+    const cn = typeof cert.subject?.CN === 'string' ? cert.subject.CN : subject;
+    this.phase = 'done';
+    return {
+      kind: 'success',
+      msk: this.keys.msk,
+      emsk: this.keys.emsk,
+      sessionId: this.keys.sessionId,
+      grant: { identity: cn, method: 'eap-tls', deviceId: `serial:${x509.serialNumber}` },
+    };
+  }
+
+  private sendFragment(): Step {
+    // 5 octets of EAP header plus our Flags octet.
+    const budget = this.ctx.maxEapPacket - 6;
+    const fragment = this.fragmenter.next(budget);
+    return { kind: 'request', data: encodeTlsFragment(fragment) };
+  }
+
+  private protocolFailure(err: unknown): Step {
+    if (err instanceof EapProtocolError) return { kind: 'failure', reason: `EAP-TLS ${err.code}: ${err.message}` };
+    throw err;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

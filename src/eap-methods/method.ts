@@ -1,0 +1,77 @@
+import type { Log } from '../util/log.js';
+
+/**
+ * What an authentication established, in protocol-neutral terms. The composition root turns it
+ * into RADIUS attributes; methods never see RADIUS.
+ */
+export interface Grant {
+  /** The authenticated identity (certificate subject, user name, NOOB PeerId, ...). */
+  identity: string;
+  /** Which method authenticated it, e.g. "eap-tls", "teap", "eap-noob". */
+  method: string;
+  /** A device identifier where the method knows one (certificate serial, PeerId). */
+  deviceId?: string;
+  /** The person's account the device is bound to, where known. */
+  account?: string;
+  /** VLAN to place the session in (RFC 3580 tunnel attributes). */
+  vlan?: number;
+  /** Session-Timeout in seconds. */
+  sessionTimeout?: number;
+  /** Opaque Class value (RFC 2865 §5.25) the NAS echoes into accounting. */
+  class?: Uint8Array;
+}
+
+/** Facts about the network access request that methods may use for policy and logging. */
+export interface NasFacts {
+  clientName: string;
+  nasIdentifier?: string;
+  callingStationId?: string;
+  calledStationId?: string;
+}
+
+export interface MethodContext {
+  /** EAP-Response/Identity as the peer sent it (unauthenticated: routing and logging only). */
+  readonly identity: string;
+  /** Our conversation id, for log correlation. */
+  readonly conversationId: string;
+  /** Largest EAP packet (header included) we may send in this conversation. */
+  readonly maxEapPacket: number;
+  readonly nas: NasFacts;
+  readonly log: Log;
+}
+
+/**
+ * One step of a method's state machine. `data` is the EAP Type-Data: the core adds
+ * Code, Identifier, Length and Type, so the same method runs bare or inside a TEAP tunnel.
+ */
+export type Step =
+  | { kind: 'request'; data: Uint8Array }
+  | {
+      kind: 'success';
+      msk: Uint8Array;
+      emsk?: Uint8Array;
+      /** EAP Session-Id (sent as EAP-Key-Name). */
+      sessionId?: Uint8Array;
+      grant: Grant;
+    }
+  | { kind: 'failure'; reason: string }
+  /** Silently discard the Response (RFC 3748 §4.1): no reply, the NAS retransmits. */
+  | { kind: 'discard'; reason: string };
+
+/** One conversation's instance of a method; it owns that conversation's state. */
+export interface EapMethodSession {
+  /** First Request after Identity (or after a Nak selected this method). */
+  start(): Promise<Step>;
+  /** Type-Data of the peer's Response of this method's type. */
+  step(data: Uint8Array): Promise<Step>;
+  /** Releases sockets, timers and TLS objects; called once when the conversation ends or expires. */
+  dispose(): void;
+}
+
+export interface EapMethod {
+  /** EAP Type (13 EAP-TLS, 26 EAP-MSCHAPv2, 55 TEAP, 56 EAP-NOOB, ...). */
+  readonly type: number;
+  /** Name used in configuration and logs, e.g. "eap-tls". */
+  readonly name: string;
+  createSession(ctx: MethodContext): EapMethodSession;
+}

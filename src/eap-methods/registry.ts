@@ -1,0 +1,48 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { EapMethod } from './method.js';
+
+/** Methods available to this server, by configuration name and by EAP Type. */
+export class MethodRegistry {
+  private readonly byName = new Map<string, EapMethod>();
+  private readonly byType = new Map<number, EapMethod>();
+
+  register(method: EapMethod): void {
+    if (this.byName.has(method.name)) throw new Error(`EAP method "${method.name}" is registered twice`);
+    if (this.byType.has(method.type)) throw new Error(`EAP type ${method.type} is registered twice`);
+    this.byName.set(method.name, method);
+    this.byType.set(method.type, method);
+  }
+
+  get(name: string): EapMethod | undefined {
+    return this.byName.get(name);
+  }
+
+  getByType(type: number): EapMethod | undefined {
+    return this.byType.get(type);
+  }
+
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+}
+
+/**
+ * What a plugin module exports: `createMethod(options)` returning the method. Options are the
+ * plugin's own section of the configuration, passed through untouched.
+ */
+export interface MethodPluginModule {
+  createMethod(options: Record<string, unknown>): EapMethod | Promise<EapMethod>;
+}
+
+export async function loadMethodPlugin(modulePath: string, options: Record<string, unknown>, baseDir: string): Promise<EapMethod> {
+  const path = isAbsolute(modulePath) || modulePath.startsWith('.') ? resolve(baseDir, modulePath) : modulePath;
+  const specifier = isAbsolute(path) ? pathToFileURL(path).href : path;
+  const mod = (await import(specifier)) as Partial<MethodPluginModule>;
+  if (typeof mod.createMethod !== 'function') throw new Error(`plugin ${modulePath} does not export createMethod(options)`);
+  const method = await mod.createMethod(options);
+  if (typeof method?.type !== 'number' || typeof method.name !== 'string' || typeof method.createSession !== 'function') {
+    throw new Error(`plugin ${modulePath} returned something that is not an EAP method`);
+  }
+  return method;
+}

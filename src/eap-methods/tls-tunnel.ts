@@ -1,0 +1,230 @@
+import { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
+
+/**
+ * A TLS endpoint whose transport is memory: EAP carries the records, not a socket.
+ *
+ * Node enforces client-certificate checks only on sockets a `tls.Server` accepts, so the server
+ * side is a real `tls.Server` handed an in-memory Duplex through `emit('connection')`.
+ * OpenSSL work happens on later ticks, so `feed` waits until the tunnel has gone idle before the
+ * caller collects what TLS produced.
+ */
+export type TlsTunnelState = 'handshaking' | 'established' | 'failed' | 'closed';
+
+/** Upper bound on event-loop turns spent waiting for TLS to settle after one input. */
+const MAX_SETTLE_TURNS = 200;
+/** Consecutive quiet turns that count as idle. */
+const QUIET_TURNS = 2;
+
+class MemoryTransport extends Duplex {
+  readonly out: Buffer[] = [];
+  activity = 0;
+
+  override _read(): void {
+    // Data is pushed by the tunnel when EAP delivers it.
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.out.push(chunk);
+    this.activity++;
+    cb();
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    cb();
+  }
+
+  deliver(data: Uint8Array): void {
+    this.activity++;
+    this.push(Buffer.from(data));
+  }
+}
+
+export class TlsTunnel {
+  private readonly transport = new MemoryTransport();
+  private socket: tls.TLSSocket | undefined;
+  private readonly appData: Buffer[] = [];
+  private server: tls.Server | undefined;
+  private _state: TlsTunnelState = 'handshaking';
+  private _failure: Error | undefined;
+
+  private constructor() {}
+
+  /**
+   * Server role. Pass `secureContext` to share one parsed certificate/key across conversations:
+   * tls.Server ignores that option and builds its own context from cert/key each time (about 3 ms
+   * per conversation with an EC key), so the shared one is installed as the server's credentials.
+   */
+  static server(opts: tls.TlsOptions & { secureContext?: tls.SecureContext }): TlsTunnel {
+    const t = new TlsTunnel();
+    const { secureContext, ...rest } = opts;
+    const server = tls.createServer(rest);
+    if (secureContext) {
+      const internal = server as unknown as { _sharedCreds?: tls.SecureContext };
+      if (!('_sharedCreds' in internal)) throw new Error('this Node.js version does not expose tls.Server credentials; pass cert/key instead');
+      internal._sharedCreds = secureContext;
+    }
+    // The server keeps its TLSSocket to itself until the handshake completes; nothing before that
+    // needs it, because handshake records leave through the transport and failures through tlsClientError.
+    server.on('secureConnection', (s) => t.attach(s, true));
+    server.on('tlsClientError', (err) => t.fail(err));
+    server.emit('connection', t.transport);
+    t.server = server;
+    return t;
+  }
+
+  /** Client role, for our own peers. */
+  static client(opts: tls.ConnectionOptions): TlsTunnel {
+    const t = new TlsTunnel();
+    const socket = tls.connect({ ...opts, socket: t.transport });
+    t.attach(socket, false);
+    socket.on('secureConnect', () => t.onSecure());
+    return t;
+  }
+
+  private attach(socket: tls.TLSSocket, secure: boolean): void {
+    this.socket = socket;
+    socket.on('data', (d: Buffer) => {
+      this.appData.push(d);
+      this.transport.activity++;
+    });
+    socket.on('error', (err: Error) => this.fail(err));
+    socket.on('close', () => {
+      if (this._state === 'handshaking' || this._state === 'established') this._state = 'closed';
+      this.transport.activity++;
+    });
+    if (secure) this.onSecure();
+  }
+
+  private get tlsSocket(): tls.TLSSocket {
+    if (!this.socket) throw new Error('TLS handshake has not completed');
+    return this.socket;
+  }
+
+  get state(): TlsTunnelState {
+    return this._state;
+  }
+
+  get failure(): Error | undefined {
+    return this._failure;
+  }
+
+  /** Lets the client's first flight (ClientHello) be produced. */
+  async start(): Promise<void> {
+    await this.settle();
+  }
+
+  /** One reassembled TLS message from the peer. Resolves when TLS has nothing more to do. */
+  async feed(records: Uint8Array): Promise<void> {
+    if (this._state === 'failed' || this._state === 'closed') return;
+    this.transport.deliver(records);
+    await this.settle();
+  }
+
+  takeOutgoing(): Uint8Array {
+    const out = Buffer.concat(this.transport.out);
+    this.transport.out.length = 0;
+    return out;
+  }
+
+  takeApplicationData(): Uint8Array {
+    const data = Buffer.concat(this.appData);
+    this.appData.length = 0;
+    return data;
+  }
+
+  async writeApplicationData(data: Uint8Array): Promise<void> {
+    if (this._state !== 'established') throw new Error(`cannot write application data in state ${this._state}`);
+    this.tlsSocket.write(Buffer.from(data));
+    await this.settle();
+  }
+
+  get protocol(): string | null {
+    return this.socket?.getProtocol() ?? null;
+  }
+
+  get cipher(): tls.CipherNameAndProtocol | undefined {
+    const c = this.tlsSocket.getCipher();
+    return c ?? undefined;
+  }
+
+  /**
+   * RFC 5705 / RFC 8446 §7.5 exporter. With TLS 1.2 an absent context and an empty context give
+   * different keys, so `undefined` must stay undefined all the way down.
+   */
+  exportKeyingMaterial(length: number, label: string, context?: Uint8Array): Uint8Array {
+    const out = context === undefined
+      ? (this.tlsSocket.exportKeyingMaterial as (n: number, l: string) => Buffer)(length, label)
+      : this.tlsSocket.exportKeyingMaterial(length, label, Buffer.from(context));
+    return new Uint8Array(out);
+  }
+
+  getFinished(): Uint8Array | undefined {
+    const f = this.tlsSocket.getFinished();
+    return f ? new Uint8Array(f) : undefined;
+  }
+
+  getPeerFinished(): Uint8Array | undefined {
+    const f = this.tlsSocket.getPeerFinished();
+    return f ? new Uint8Array(f) : undefined;
+  }
+
+  /** The peer's certificate chain, leaf first; undefined when the peer sent none. */
+  peerCertificate(): tls.DetailedPeerCertificate | undefined {
+    const c = this.tlsSocket.getPeerCertificate(true);
+    if (!c || Object.keys(c).length === 0) return undefined;
+    return c;
+  }
+
+  get authorized(): boolean {
+    return this.socket?.authorized ?? false;
+  }
+
+  get authorizationError(): string | undefined {
+    const e = this.socket?.authorizationError as unknown;
+    if (e === null || e === undefined) return undefined;
+    return e instanceof Error ? e.message : String(e);
+  }
+
+  isSessionReused(): boolean {
+    return this.tlsSocket.isSessionReused();
+  }
+
+  dispose(): void {
+    if (this._state === 'handshaking' || this._state === 'established') this._state = 'closed';
+    if (this.socket) {
+      this.socket.removeAllListeners('data');
+      this.socket.on('error', () => undefined);
+      this.socket.destroy();
+    }
+    this.transport.destroy();
+    this.server?.close();
+    this.server = undefined;
+  }
+
+  private onSecure(): void {
+    if (this._state === 'handshaking') this._state = 'established';
+    this.transport.activity++;
+  }
+
+  private fail(err: Error): void {
+    if (this._state === 'failed') return;
+    this._state = 'failed';
+    this._failure = err;
+    this.transport.activity++;
+  }
+
+  private async settle(): Promise<void> {
+    let quiet = 0;
+    let last = this.transport.activity;
+    for (let turn = 0; turn < MAX_SETTLE_TURNS && quiet < QUIET_TURNS; turn++) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.transport.activity === last) {
+        quiet++;
+      } else {
+        quiet = 0;
+        last = this.transport.activity;
+      }
+    }
+  }
+}

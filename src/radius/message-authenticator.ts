@@ -1,0 +1,88 @@
+import { createHmac } from 'node:crypto';
+import { constantTimeEqual } from './authenticator.js';
+import { RadiusProtocolError } from './errors.js';
+import { RADIUS_AUTHENTICATOR_LENGTH, findAttributeOffsets, readPacketLength, type RadiusAttribute } from './packet.js';
+import { secretBytes, type RadiusSecret } from './secret.js';
+
+/*
+ * Message-Authenticator (80), RFC 3579 §3.2 / RFC 5176 §3.4: HMAC-MD5 keyed with the shared
+ * secret over the packet with the attribute's value zeroed. What sits in the Authenticator
+ * field during the HMAC depends on the packet kind, so callers pass it:
+ *   Access-Request, Status-Server        -> omit (the packet's own Request Authenticator)
+ *   any reply (Access-*, *-ACK/NAK, ...) -> the Request Authenticator of the request answered
+ *   CoA-Request, Disconnect-Request      -> sixteen zero octets
+ */
+
+export const MESSAGE_AUTHENTICATOR_TYPE = 80;
+const VALUE_LENGTH = 16;
+
+/** Placeholder attribute: encode it where the MA should sit, then sign the encoded bytes. */
+export function messageAuthenticatorPlaceholder(): RadiusAttribute {
+  return { type: MESSAGE_AUTHENTICATOR_TYPE, value: new Uint8Array(VALUE_LENGTH) };
+}
+
+/** Offset of the single MA attribute's header; undefined when absent, throws when repeated. */
+function locate(packet: Uint8Array): number | undefined {
+  const offsets = findAttributeOffsets(packet, MESSAGE_AUTHENTICATOR_TYPE);
+  if (offsets.length > 1) {
+    throw new RadiusProtocolError('bad-message-authenticator', `packet carries ${offsets.length} Message-Authenticator attributes`);
+  }
+  return offsets[0];
+}
+
+function hmacAt(packet: Uint8Array, offset: number, secret: RadiusSecret, authenticatorField: Uint8Array | undefined): Uint8Array {
+  if (authenticatorField !== undefined && authenticatorField.length !== RADIUS_AUTHENTICATOR_LENGTH) {
+    throw new RadiusProtocolError('invalid-argument', `authenticator has ${authenticatorField.length} octets, must be 16`);
+  }
+  const length = readPacketLength(packet);
+  // A copy, never a view: Buffer.prototype.slice shares memory, and zeroing the MA in a view
+  // would corrupt the caller's packet (a dgram Buffer arrives here as-is).
+  const input = new Uint8Array(packet.subarray(0, length));
+  if (authenticatorField !== undefined) input.set(authenticatorField, 4);
+  input.fill(0, offset + 2, offset + 2 + VALUE_LENGTH);
+  return new Uint8Array(createHmac('md5', secretBytes(secret)).update(input).digest());
+}
+
+/** The HMAC the packet's Message-Authenticator should hold; throws if there is none. */
+export function computeMessageAuthenticator(packet: Uint8Array, secret: RadiusSecret, authenticatorField?: Uint8Array): Uint8Array {
+  const offset = locate(packet);
+  if (offset === undefined) {
+    throw new RadiusProtocolError('missing-message-authenticator', 'packet has no Message-Authenticator to compute');
+  }
+  return hmacAt(packet, offset, secret, authenticatorField);
+}
+
+/** Computes and writes the MA value in place. Must run before the Response Authenticator. */
+export function signMessageAuthenticator(packet: Uint8Array, secret: RadiusSecret, authenticatorField?: Uint8Array): void {
+  const offset = locate(packet);
+  if (offset === undefined) {
+    throw new RadiusProtocolError('missing-message-authenticator', 'packet has no Message-Authenticator to sign');
+  }
+  packet.set(hmacAt(packet, offset, secret, authenticatorField), offset + 2);
+}
+
+export type MessageAuthenticatorStatus = 'absent' | 'valid' | 'invalid';
+
+/**
+ * Verifies wherever the attribute sits: receivers must not care about its position
+ * (BlastRADIUS draft). Two MAs make the packet invalid rather than ambiguous.
+ */
+export function checkMessageAuthenticator(packet: Uint8Array, secret: RadiusSecret, authenticatorField?: Uint8Array): MessageAuthenticatorStatus {
+  let offset: number | undefined;
+  try {
+    offset = locate(packet);
+  } catch (e) {
+    if (e instanceof RadiusProtocolError && e.code === 'bad-message-authenticator') return 'invalid';
+    throw e;
+  }
+  if (offset === undefined) return 'absent';
+  const expected = hmacAt(packet, offset, secret, authenticatorField);
+  return constantTimeEqual(expected, packet.subarray(offset + 2, offset + 2 + VALUE_LENGTH)) ? 'valid' : 'invalid';
+}
+
+/** Throwing form of checkMessageAuthenticator for callers that require the attribute. */
+export function verifyMessageAuthenticator(packet: Uint8Array, secret: RadiusSecret, authenticatorField?: Uint8Array): void {
+  const status = checkMessageAuthenticator(packet, secret, authenticatorField);
+  if (status === 'absent') throw new RadiusProtocolError('missing-message-authenticator', 'Message-Authenticator required but absent');
+  if (status === 'invalid') throw new RadiusProtocolError('bad-message-authenticator', 'Message-Authenticator does not verify');
+}

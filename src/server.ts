@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import type { GangwayConfig } from './config/config.js';
+import { ConfigError } from './config/config-error.js';
+import { DEFAULT_EAP_LIMITS, EapAuthenticator } from './eap-methods/authenticator.js';
+import { createEapTlsMethod } from './eap-methods/eap-tls/method.js';
+import { MethodSelector } from './eap-methods/method-selection.js';
+import { MethodRegistry, loadMethodPlugin } from './eap-methods/registry.js';
+import { RadiusServer } from './radius/server.js';
+import { handleAccessRequest } from './server/radius-eap-bridge.js';
+import { openSqlite, type SqliteDatabase } from './store/sqlite/database.js';
+import type { Log } from './util/log.js';
+
+export interface RunningGangway {
+  readonly addresses: { host: string; port: number }[];
+  readonly eap: EapAuthenticator;
+  readonly db: SqliteDatabase;
+  close(): Promise<void>;
+}
+
+/** Wires configuration, store, methods, EAP and RADIUS together and starts listening. */
+export async function startGangway(config: GangwayConfig, log: Log): Promise<RunningGangway> {
+  const db = openSqlite(config.store.sqlitePath);
+  try {
+    const registry = await buildRegistry(config, log);
+    for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
+      if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
+    }
+    const selector = new MethodSelector(config.eap.rules, config.eap.defaultMethods);
+    const eap = new EapAuthenticator(
+      registry,
+      selector,
+      {
+        ...DEFAULT_EAP_LIMITS,
+        maxSessions: config.eap.maxSessions,
+        idleTimeoutMs: config.eap.idleTimeoutMs,
+        maxRounds: config.eap.maxRounds,
+        maxInvalidPackets: config.eap.maxInvalidPackets,
+        eapPacketSize: config.eap.packetSize,
+      },
+      log.child({ module: 'eap' }),
+    );
+    const radiusLog = log.child({ module: 'radius' });
+    const servers: RadiusServer[] = [];
+    const addresses: { host: string; port: number }[] = [];
+    try {
+      for (const address of config.listen) {
+        const server = new RadiusServer({
+          clients: config.radius.clients,
+          handler: (req) => handleAccessRequest(eap, req.packet, req.client.name, config.authorization, radiusLog),
+          log: radiusLog,
+          replyCacheMs: config.radius.replyCacheMs,
+          maxInFlight: config.radius.maxInFlight,
+        });
+        servers.push(server);
+        addresses.push(await server.listen(address.host, address.port));
+      }
+    } catch (err) {
+      await Promise.all(servers.map((s) => s.close()));
+      eap.close();
+      throw err;
+    }
+    log.info({ addresses, methods: registry.names() }, 'gangway listening');
+    return {
+      addresses,
+      eap,
+      db,
+      async close() {
+        await Promise.all(servers.map((s) => s.close()));
+        eap.close();
+        db.close();
+      },
+    };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+async function buildRegistry(config: GangwayConfig, log: Log): Promise<MethodRegistry> {
+  const registry = new MethodRegistry();
+  const read = (path: string, key: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ConfigError(key, `cannot read ${path}: ${(err as Error).message}`);
+    }
+  };
+  const tls = {
+    cert: read(config.tls.cert, 'tls.cert'),
+    key: read(config.tls.key, 'tls.key'),
+    ca: config.tls.ca.map((p, i) => read(p, `tls.ca[${i}]`)),
+    ...(config.tls.crl.length > 0 ? { crl: config.tls.crl.map((p, i) => read(p, `tls.crl[${i}]`)) } : {}),
+    minVersion: config.tls.minVersion,
+    maxVersion: config.tls.maxVersion,
+  };
+  try {
+    registry.register(createEapTlsMethod({ ...tls, maxTlsMessage: config.eap.maxTlsMessage }));
+  } catch (err) {
+    throw new ConfigError('tls', `cannot build the TLS context: ${(err as Error).message}`);
+  }
+  for (const [i, plugin] of config.eap.plugins.entries()) {
+    try {
+      registry.register(await loadMethodPlugin(plugin.module, plugin.options, config.dataDir));
+    } catch (err) {
+      throw new ConfigError(`eap.plugins[${i}].module`, (err as Error).message);
+    }
+  }
+  log.debug({ methods: registry.names() }, 'EAP methods registered');
+  return registry;
+}

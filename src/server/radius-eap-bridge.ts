@@ -1,0 +1,113 @@
+import type { AccessReply } from '../radius/access-reply.js';
+import { getIntegerAttribute, getStringAttribute, integerAttribute, joinEapMessage, stringAttribute } from '../radius/attributes.js';
+import { AttributeType } from '../radius/dictionary.js';
+import { RadiusCode, getAttribute, type RadiusAttribute, type RadiusPacket } from '../radius/packet.js';
+import { vlanAttributes } from '../radius/tunnel.js';
+import type { EapAuthenticator, EapInput, EapOutcome } from '../eap-methods/authenticator.js';
+import type { Grant } from '../eap-methods/method.js';
+import type { Log } from '../util/log.js';
+
+export interface AuthorizationDefaults {
+  sessionTimeout?: number;
+  vlan?: number;
+}
+
+/**
+ * Translates between RADIUS and the EAP authenticator: the only place that knows both, so that
+ * neither module imports the other.
+ */
+export function eapInputFrom(packet: RadiusPacket, clientName: string): EapInput | undefined {
+  const eap = joinEapMessage(packet);
+  if (eap === undefined) return undefined;
+  const state = getAttribute(packet, AttributeType.State);
+  const framedMtu = getIntegerAttribute(packet, AttributeType.FramedMtu);
+  const nasIdentifier = getStringAttribute(packet, AttributeType.NasIdentifier);
+  const callingStationId = getStringAttribute(packet, AttributeType.CallingStationId);
+  const calledStationId = getStringAttribute(packet, AttributeType.CalledStationId);
+  return {
+    eap,
+    ...(state !== undefined ? { state } : {}),
+    ...(framedMtu !== undefined ? { framedMtu } : {}),
+    nas: {
+      clientName,
+      ...(nasIdentifier !== undefined ? { nasIdentifier } : {}),
+      ...(callingStationId !== undefined ? { callingStationId } : {}),
+      ...(calledStationId !== undefined ? { calledStationId } : {}),
+    },
+  };
+}
+
+export function accessReplyFrom(outcome: EapOutcome, request: RadiusPacket, defaults: AuthorizationDefaults): AccessReply | null {
+  switch (outcome.kind) {
+    case 'drop':
+      return null;
+    case 'challenge':
+      return { code: RadiusCode.AccessChallenge, eapMessage: outcome.eap, state: outcome.state };
+    case 'reject':
+      return { code: RadiusCode.AccessReject, eapMessage: outcome.eap };
+    case 'accept': {
+      // RFC 2548 / RFC 5216 §2.3: Recv-Key is the first half of the MSK, Send-Key the second;
+      // a 32-octet MSK (EAP-MSCHAPv2) gives two 16-octet keys.
+      const half = Math.min(32, outcome.msk.length >> 1);
+      return {
+        code: RadiusCode.AccessAccept,
+        eapMessage: outcome.eap,
+        mppe: { recv: outcome.msk.slice(0, half), send: outcome.msk.slice(half, 2 * half) },
+        attributes: grantAttributes(outcome.grant, outcome.sessionId, request, defaults),
+      };
+    }
+  }
+}
+
+function grantAttributes(grant: Grant, sessionId: Uint8Array | undefined, request: RadiusPacket, defaults: AuthorizationDefaults): RadiusAttribute[] {
+  const attrs: RadiusAttribute[] = [];
+  // RFC 3579 §3: an Accept answering a request with User-Name carries one; the authenticated
+  // identity is the useful value for accounting.
+  const requestUser = getStringAttribute(request, AttributeType.UserName);
+  if (requestUser !== undefined || grant.identity) attrs.push(stringAttribute(AttributeType.UserName, truncateUtf8(grant.identity || requestUser || '', 253)));
+  if (sessionId !== undefined && sessionId.length <= 253) attrs.push({ type: AttributeType.EapKeyName, value: sessionId });
+  const timeout = grant.sessionTimeout ?? defaults.sessionTimeout;
+  if (timeout !== undefined) attrs.push(integerAttribute(AttributeType.SessionTimeout, timeout));
+  const vlan = grant.vlan ?? defaults.vlan;
+  if (vlan !== undefined) attrs.push(...vlanAttributes(vlan));
+  if (grant.class !== undefined && grant.class.length > 0 && grant.class.length <= 253) attrs.push({ type: AttributeType.Class, value: grant.class });
+  return attrs;
+}
+
+function truncateUtf8(s: string, max: number): string {
+  let b = Buffer.from(s, 'utf8');
+  if (b.length <= max) return s;
+  b = b.subarray(0, max);
+  return b.toString('utf8').replace(/\uFFFD+$/, '');
+}
+
+/** Runs one Access-Request through EAP; logs the outcome with the reason a person needs. */
+export async function handleAccessRequest(
+  eap: EapAuthenticator,
+  packet: RadiusPacket,
+  clientName: string,
+  defaults: AuthorizationDefaults,
+  log: Log,
+): Promise<AccessReply | null> {
+  const input = eapInputFrom(packet, clientName);
+  if (!input) {
+    log.warn({ client: clientName }, 'Access-Request without EAP-Message rejected: only EAP authentication is offered');
+    return { code: RadiusCode.AccessReject };
+  }
+  const outcome = await eap.handle(input);
+  const user = getStringAttribute(packet, AttributeType.UserName);
+  switch (outcome.kind) {
+    case 'accept':
+      log.info({ client: clientName, conversation: outcome.conversationId, user, identity: outcome.grant.identity, method: outcome.grant.method }, 'Access-Accept');
+      break;
+    case 'reject':
+      log.info({ client: clientName, conversation: outcome.conversationId, user, reason: outcome.reason }, 'Access-Reject');
+      break;
+    case 'drop':
+      log.warn({ client: clientName, user, reason: outcome.reason }, 'Access-Request dropped');
+      break;
+    case 'challenge':
+      break;
+  }
+  return accessReplyFrom(outcome, packet, defaults);
+}

@@ -1,0 +1,26 @@
+import type { AuditEntry, AuditStore } from '../audit.js';
+import type { SqliteDatabase } from './database.js';
+
+export class SqliteAuditStore implements AuditStore {
+  private readonly insert;
+  private readonly select;
+
+  constructor(db: SqliteDatabase) {
+    this.insert = db.prepare('INSERT INTO audit_log (at, event, subject, detail) VALUES (?, ?, ?, ?)');
+    this.select = db.prepare('SELECT at, event, subject, detail FROM audit_log ORDER BY id DESC LIMIT ?');
+  }
+
+  append(entry: AuditEntry): void {
+    this.insert.run(entry.at.toISOString(), entry.event, entry.subject ?? null, entry.detail ? JSON.stringify(entry.detail) : null);
+  }
+
+  recent(limit: number): AuditEntry[] {
+    const rows = this.select.all(limit) as { at: string; event: string; subject: string | null; detail: string | null }[];
+    return rows.map((r) => ({
+      at: new Date(r.at),
+      event: r.event,
+      ...(r.subject !== null ? { subject: r.subject } : {}),
+      ...(r.detail !== null ? { detail: JSON.parse(r.detail) as Record<string, unknown> } : {}),
+    }));
+  }
+}

@@ -1,0 +1,40 @@
+import Database from 'better-sqlite3';
+import { migrations as allMigrations } from './migrations/index.js';
+import type { Migration } from './migration.js';
+
+export type SqliteDatabase = Database.Database;
+
+/**
+ * Opens (creating if needed) the embedded store and brings its schema up to date.
+ * WAL lets readers (CLI commands, a future portal) run beside the server; synchronous=NORMAL
+ * keeps WAL durable across process crashes, which is what the per-transition transactions need.
+ */
+export function openSqlite(path: string, migrations: readonly Migration[] = allMigrations): SqliteDatabase {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db, migrations);
+  return db;
+}
+
+export function migrate(db: SqliteDatabase, migrations: readonly Migration[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+  );
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  for (let i = 1; i < ordered.length; i++) {
+    if (ordered[i]!.version === ordered[i - 1]!.version) {
+      throw new Error(`duplicate migration version ${ordered[i]!.version}`);
+    }
+  }
+  for (const m of ordered) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.up);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+    })();
+  }
+}

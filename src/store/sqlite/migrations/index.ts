@@ -1,0 +1,7 @@
+import type { Migration } from '../migration.js';
+import { coreMigration } from './0001-core.js';
+
+/** Every migration, in version order. Add a new aggregate's steps here with the next free version. */
+export const migrations: readonly Migration[] = [
+  coreMigration,
+];

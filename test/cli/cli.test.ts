@@ -1,0 +1,72 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildAccessRequest, verifyResponse } from '../../src/radius/index.js';
+import { RadiusCode } from '../../src/radius/packet.js';
+
+const main = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+function statusServer(port: number, secret: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const sock = createSocket('udp4');
+    const req = buildAccessRequest({ code: RadiusCode.StatusServer, identifier: 7, attributes: [], secret });
+    const timer = setTimeout(() => { sock.close(); resolve(undefined); }, 1500);
+    sock.on('message', (msg) => {
+      clearTimeout(timer);
+      sock.close();
+      resolve(verifyResponse(new Uint8Array(msg), req.authenticator, secret).code);
+    });
+    sock.send(req.bytes, port, '127.0.0.1');
+  });
+}
+
+describe('gangway CLI (built dist/, as a person runs it)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gangway-cli-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('init --json prints absolute paths of what it created; keys are private; a second init refuses', () => {
+    const r = spawnSync(process.execPath, [main, 'init', join(dir, 'd'), '--radius-port', '11812', '--secret', 's3cret-value', '--json'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { radius: { host: string; port: number; secret: string }; files: Record<string, string> };
+    expect(out.radius).toEqual({ host: '127.0.0.1', port: 11812, secret: 's3cret-value' });
+    for (const key of ['caCert', 'serverCert', 'clientCert', 'clientKey']) {
+      expect(out.files[key]!.startsWith('/')).toBe(true);
+      expect(existsSync(out.files[key]!)).toBe(true);
+    }
+    expect(statSync(out.files.clientKey!).mode & 0o077).toBe(0);
+    expect(readFileSync(out.files.clientCert!, 'utf8')).toContain('BEGIN CERTIFICATE');
+    const again = spawnSync(process.execPath, [main, 'init', join(dir, 'd')], { encoding: 'utf8' });
+    expect(again.status).not.toBe(0);
+    expect(again.stderr).toContain('refusing to overwrite');
+  });
+
+  test('serve with a bad config exits 78 naming the key', () => {
+    spawnSync(process.execPath, [main, 'init', dir], { encoding: 'utf8' });
+    const cfg = join(dir, 'gangway.yaml');
+    writeFileSync(cfg, `${readFileSync(cfg, 'utf8')}\nbogusKey: 1\n`);
+    const r = spawnSync(process.execPath, [main, 'serve', '--data', dir], { encoding: 'utf8', timeout: 10000 });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain('config: bogusKey: is not a known setting');
+  });
+
+  test('start initialises the data directory, answers Status-Server, and stops cleanly on SIGTERM', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--secret', 'start-secret'], { encoding: 'utf8' });
+    const child = spawn(process.execPath, [main, 'start', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    for (let i = 0; i < 100 && !out.includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toContain('gangway listening');
+    expect(await statusServer(port, 'start-secret')).toBe(RadiusCode.AccessAccept);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).toContain('shutting down');
+    expect(out).not.toContain('start-secret');
+  });
+});

@@ -1,0 +1,54 @@
+import { ConfigError } from '../../src/config/config-error.js';
+import { parseConfig } from '../../src/config/config.js';
+
+const minimal = { radius: { clients: [{ name: 'ap', address: '10.0.0.0/8', secret: 'long-enough-secret' }] } };
+
+function errorOf(doc: unknown): ConfigError {
+  try {
+    parseConfig(doc, '/data');
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('gangway.yaml validation', () => {
+  test('a minimal file gets the documented defaults', () => {
+    const c = parseConfig(minimal, '/data');
+    expect(c.listen).toEqual([{ host: '127.0.0.1', port: 1812 }]);
+    expect(c.radius.clients[0]).toMatchObject({ requireMessageAuthenticator: true, limitProxyState: true });
+    expect(c.eap).toMatchObject({ packetSize: 1020, maxSessions: 16384, idleTimeoutMs: 60000, maxRounds: 50, defaultMethods: ['eap-tls'] });
+    expect(c.tls).toMatchObject({ cert: '/data/pki/server.pem', ca: ['/data/pki/ca.pem'], minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' });
+    expect(c.store.sqlitePath).toBe('/data/gangway.db');
+  });
+
+  test.each([
+    [{}, 'radius.clients', 'at least one'],
+    [{ ...minimal, bogus: 1 }, 'bogus', 'not a known setting'],
+    [{ radius: { clients: [{ name: 'ap', address: '10.0.0.1/8', secret: 'long-enough-secret' }] } }, 'radius.clients[0].address', 'host bits'],
+    [{ radius: { clients: [{ name: 'ap', address: 'example.com', secret: 'long-enough-secret' }] } }, 'radius.clients[0].address', 'IPv4/IPv6'],
+    [{ radius: { clients: [{ name: 'ap', address: '::1', secret: 'short' }] } }, 'radius.clients[0].secret', 'at least 8'],
+    [{ radius: { clients: [{ name: 'ap', address: '::1', secret: 'long-enough-secret', requireMessageAuthenticator: 'no' }] } }, 'radius.clients[0].requireMessageAuthenticator', 'true or false'],
+    [{ ...minimal, server: { listen: ['nowhere'] } }, 'server.listen[0]', 'HOST:PORT'],
+    [{ ...minimal, eap: { packetSize: 10 } }, 'eap.packetSize', 'between'],
+    [{ ...minimal, eap: { rules: [{ realm: 'x', methods: [] }] } }, 'eap.rules[0].methods', 'at least one'],
+    [{ ...minimal, eap: { rules: [{ identity: '(', methods: ['eap-tls'] }] } }, 'eap.rules[0].identity', 'regular expression'],
+    [{ ...minimal, tls: { minVersion: 'TLSv1.0' } }, 'tls.minVersion', 'one of'],
+    [{ ...minimal, tls: { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.2' } }, 'tls.minVersion', 'above maxVersion'],
+    [{ ...minimal, authorization: { vlan: 5000 } }, 'authorization.vlan', 'between'],
+    [{ ...minimal, log: { level: 'loud' } }, 'log.level', 'one of'],
+  ])('%j is refused naming %s', (doc, key, why) => {
+    const err = errorOf(doc);
+    expect(err.key).toBe(key);
+    expect(err.why).toContain(why);
+    expect(err.message).toContain(key);
+  });
+
+  test('IPv6 listen addresses are accepted in brackets', () => {
+    expect(parseConfig({ ...minimal, server: { listen: ['[::1]:1812', '127.0.0.1:0'] } }, '/d').listen).toEqual([
+      { host: '::1', port: 1812 },
+      { host: '127.0.0.1', port: 0 },
+    ]);
+  });
+});

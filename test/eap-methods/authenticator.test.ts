@@ -1,0 +1,181 @@
+import { DEFAULT_EAP_LIMITS, EapAuthenticator, type EapInput, type EapOutcome } from '../../src/eap-methods/authenticator.js';
+import { decodeEap, encodeEap, EapType } from '../../src/eap-methods/eap-packet.js';
+import type { EapMethod, EapMethodSession, Step } from '../../src/eap-methods/method.js';
+import { MethodSelector } from '../../src/eap-methods/method-selection.js';
+import { MethodRegistry } from '../../src/eap-methods/registry.js';
+import { MemoryLog } from '../helpers/silent-log.js';
+
+/** A method that succeeds after `rounds` echo exchanges; it proves the core, not crypto. */
+function echoMethod(type: number, name: string, rounds = 2, disposed: string[] = []): EapMethod {
+  return {
+    type,
+    name,
+    createSession(ctx): EapMethodSession {
+      let n = 0;
+      return {
+        start: async (): Promise<Step> => ({ kind: 'request', data: Uint8Array.of(n) }),
+        step: async (data): Promise<Step> => {
+          if (data[0] === 0xee) return { kind: 'failure', reason: 'peer said no' };
+          if (data[0] === 0xdd) return { kind: 'discard', reason: 'junk' };
+          if (data[0] === 0xcc) throw new Error('method bug');
+          n++;
+          if (n >= rounds) return { kind: 'success', msk: new Uint8Array(64).fill(n), grant: { identity: ctx.identity, method: name } };
+          return { kind: 'request', data: Uint8Array.of(n) };
+        },
+        dispose: () => { disposed.push(ctx.conversationId); },
+      };
+    },
+  };
+}
+
+const nas = { clientName: 'test', callingStationId: '02-00-00-00-00-01' };
+const identity = (id: number, name: string): Uint8Array => encodeEap({ code: 2, identifier: id, type: EapType.Identity, data: Buffer.from(name) });
+const response = (id: number, type: number, data: number[]): Uint8Array => encodeEap({ code: 2, identifier: id, type, data: Uint8Array.from(data) });
+
+function setup(limits = {}, disposed: string[] = []): EapAuthenticator {
+  const registry = new MethodRegistry();
+  registry.register(echoMethod(200, 'echo-a', 2, disposed));
+  registry.register(echoMethod(201, 'echo-b', 1, disposed));
+  const selector = new MethodSelector([{ realm: 'b.example', methods: ['echo-b', 'echo-a'] }], ['echo-a']);
+  return new EapAuthenticator(registry, selector, { ...DEFAULT_EAP_LIMITS, ...limits }, new MemoryLog());
+}
+
+function requestOf(o: EapOutcome): { id: number; type: number; data: number[] } {
+  if (o.kind !== 'challenge') throw new Error(`expected a challenge, got ${o.kind}: ${JSON.stringify(o)}`);
+  const p = decodeEap(o.eap);
+  if (p.code !== 1) throw new Error('not a request');
+  return { id: p.identifier, type: p.type, data: [...p.data] };
+}
+
+describe('EAP authenticator (RFC 3748 behind RADIUS)', () => {
+  test('EAP-Start → Identity → method rounds → Success with the MSK', async () => {
+    const eap = setup();
+    const start = await eap.handle({ eap: new Uint8Array(0), nas });
+    const idReq = requestOf(start);
+    expect(idReq.type).toBe(EapType.Identity);
+    const state = (start as { state: Uint8Array }).state;
+    expect(state).toHaveLength(16);
+    const r1 = await eap.handle({ eap: identity(idReq.id, 'alice@a.example'), state, nas });
+    const m1 = requestOf(r1);
+    expect(m1.type).toBe(200);
+    expect(m1.id).toBe((idReq.id + 1) & 0xff);
+    const r2 = requestOf(await eap.handle({ eap: response(m1.id, 200, [1]), state, nas }));
+    const done = await eap.handle({ eap: response(r2.id, 200, [2]), state, nas });
+    expect(done).toMatchObject({ kind: 'accept', identity: 'alice@a.example', grant: { identity: 'alice@a.example', method: 'echo-a' } });
+    const success = decodeEap((done as { eap: Uint8Array }).eap);
+    expect(success).toEqual({ code: 3, identifier: r2.id });
+    expect(eap.activeConversations).toBe(0);
+    eap.close();
+  });
+
+  test('Identity without State starts a conversation; realm rules choose the method', async () => {
+    const eap = setup();
+    const r = await eap.handle({ eap: identity(5, 'dev@b.example'), nas });
+    expect(requestOf(r)).toMatchObject({ type: 201, id: 6 });
+    eap.close();
+  });
+
+  test('a Nak picks another allowed method; a Nak offering nothing allowed fails', async () => {
+    const eap = setup();
+    const r = await eap.handle({ eap: identity(1, 'dev@b.example'), nas });
+    const state = (r as { state: Uint8Array }).state;
+    const next = requestOf(await eap.handle({ eap: response(2, EapType.Nak, [200]), state, nas }));
+    expect(next).toMatchObject({ type: 200, id: 3 });
+    // After answering in kind, a Nak is no longer valid: the last Request is re-sent.
+    const again = requestOf(await eap.handle({ eap: response(3, 200, [1]), state, nas }));
+    const resent = await eap.handle({ eap: response(again.id, EapType.Nak, [201]), state, nas });
+    expect(requestOf(resent)).toEqual(again);
+
+    const r2 = await eap.handle({ eap: identity(1, 'x@b.example'), nas: { clientName: 'test' } });
+    const none = await eap.handle({ eap: response(2, EapType.Nak, [0]), state: (r2 as { state: Uint8Array }).state, nas });
+    expect(none).toMatchObject({ kind: 'reject' });
+    expect(decodeEap((none as { eap: Uint8Array }).eap)).toEqual({ code: 4, identifier: 2 });
+    eap.close();
+  });
+
+  test('wrong EAP Identifier re-sends the outstanding Request, and too many end in Reject', async () => {
+    const eap = setup({ maxInvalidPackets: 2 });
+    const r = await eap.handle({ eap: identity(9, 'alice'), nas });
+    const state = (r as { state: Uint8Array }).state;
+    const outstanding = requestOf(r);
+    for (let i = 0; i < 2; i++) {
+      expect(requestOf(await eap.handle({ eap: response(outstanding.id + 7, 200, [1]), state, nas }))).toEqual(outstanding);
+    }
+    expect(await eap.handle({ eap: response(outstanding.id + 7, 200, [1]), state, nas })).toMatchObject({ kind: 'reject', reason: expect.stringContaining('too many invalid') as string });
+    eap.close();
+  });
+
+  test('unknown State, Requests from the peer and malformed EAP are rejected with a reason', async () => {
+    const eap = setup();
+    expect(await eap.handle({ eap: response(1, 200, [1]), state: new Uint8Array(16), nas })).toMatchObject({ kind: 'reject', reason: 'unknown or expired State' });
+    expect(await eap.handle({ eap: encodeEap({ code: 1, identifier: 1, type: 1, data: new Uint8Array(0) }), nas })).toMatchObject({ kind: 'reject' });
+    expect(await eap.handle({ eap: Uint8Array.from([2, 1, 0, 99, 1]), nas })).toMatchObject({ kind: 'reject', reason: expect.stringContaining('length-mismatch') as string });
+    eap.close();
+  });
+
+  test('method failure and a throwing method end in Reject and dispose the session', async () => {
+    const disposed: string[] = [];
+    const eap = setup({ maxRounds: 3 }, disposed);
+    for (const poison of [0xee, 0xcc]) {
+      const r = await eap.handle({ eap: identity(1, 'alice'), nas: { clientName: 't' } });
+      const m = requestOf(r);
+      const out = await eap.handle({ eap: response(m.id, 200, [poison]), state: (r as { state: Uint8Array }).state, nas });
+      expect(out.kind).toBe('reject');
+    }
+    expect(disposed).toHaveLength(2);
+    eap.close();
+  });
+
+  test('the round limit ends a conversation that never finishes', async () => {
+    const registry = new MethodRegistry();
+    registry.register(echoMethod(200, 'echo-long', 1000));
+    const eap = new EapAuthenticator(registry, new MethodSelector([], ['echo-long']), { ...DEFAULT_EAP_LIMITS, maxRounds: 3 }, new MemoryLog());
+    let out = await eap.handle({ eap: identity(1, 'alice'), nas });
+    const state = (out as { state: Uint8Array }).state;
+    let rounds = 0;
+    while (out.kind === 'challenge') {
+      out = await eap.handle({ eap: response(requestOf(out).id, 200, [1]), state, nas });
+      rounds++;
+    }
+    expect(rounds).toBe(4);
+    expect(out).toMatchObject({ kind: 'reject', reason: 'more than 3 round trips' });
+    eap.close();
+  });
+
+  test('a new conversation from the same station replaces the unfinished one', async () => {
+    const disposed: string[] = [];
+    const eap = setup({}, disposed);
+    const first = await eap.handle({ eap: identity(1, 'alice'), nas });
+    await eap.handle({ eap: identity(1, 'alice'), nas });
+    expect(eap.activeConversations).toBe(1);
+    expect(disposed).toHaveLength(1);
+    const stale = await eap.handle({ eap: response(2, 200, [1]), state: (first as { state: Uint8Array }).state, nas });
+    expect(stale).toMatchObject({ kind: 'reject' });
+    eap.close();
+  });
+
+  test('the session table is bounded: when full, new conversations are dropped', async () => {
+    const eap = setup({ maxSessions: 3 });
+    for (let i = 0; i < 3; i++) {
+      expect((await eap.handle({ eap: identity(1, `u${i}`), nas: { clientName: 't', callingStationId: `s${i}` } })).kind).toBe('challenge');
+    }
+    expect(await eap.handle({ eap: identity(1, 'u4'), nas: { clientName: 't', callingStationId: 's4' } })).toMatchObject({ kind: 'drop' });
+    expect(eap.activeConversations).toBe(3);
+    eap.close();
+  });
+
+  test('idle conversations expire', async () => {
+    let now = 1_000_000;
+    const registry = new MethodRegistry();
+    registry.register(echoMethod(200, 'echo-a'));
+    const eap = new EapAuthenticator(registry, new MethodSelector([], ['echo-a']), { ...DEFAULT_EAP_LIMITS, idleTimeoutMs: 5000 }, new MemoryLog(), () => now);
+    const input: EapInput = { eap: identity(1, 'alice'), nas: { clientName: 't' } };
+    const r = await eap.handle(input);
+    now += 6000;
+    const late = await eap.handle({ eap: response(requestOf(r).id, 200, [1]), state: (r as { state: Uint8Array }).state, nas });
+    // The sweep may not have run yet; the lookup itself must not resurrect an expired conversation.
+    expect(late).toMatchObject({ kind: 'reject', reason: 'unknown or expired State' });
+    expect(eap.activeConversations).toBe(0);
+    eap.close();
+  });
+});

@@ -1,0 +1,108 @@
+import { createEapTlsMethod } from '../../../src/eap-methods/eap-tls/method.js';
+import type { EapMethodSession, MethodContext, Step } from '../../../src/eap-methods/method.js';
+import { EapTlsPeer } from '../../../src/peer/eap-tls/eap-tls-peer.js';
+import { MemoryLog } from '../../helpers/silent-log.js';
+import { roguePki, testPki } from '../../helpers/pki.js';
+
+function context(maxEapPacket = 1020): MethodContext {
+  return { identity: 'alice', conversationId: 't', maxEapPacket, nas: { clientName: 'test' }, log: new MemoryLog() };
+}
+
+/** Drives server and peer until the server ends; returns the final step and the rounds used. */
+async function converse(session: EapMethodSession, peer: EapTlsPeer): Promise<{ step: Step; rounds: number }> {
+  let step = await session.start();
+  let rounds = 0;
+  while (step.kind === 'request') {
+    rounds++;
+    if (rounds > 60) throw new Error('no end in sight');
+    let response: Uint8Array;
+    try {
+      response = await peer.respond(step.data);
+    } catch (err) {
+      if (process.env.DEBUG_EAP) console.log('peer error', err);
+      response = new Uint8Array([0]);
+    }
+    step = await session.step(response);
+  }
+  if (process.env.DEBUG_EAP) console.log(step);
+  return { step, rounds };
+}
+
+describe('EAP-TLS server method (in memory, our EAP-TLS peer)', () => {
+  test.each(['TLSv1.2', 'TLSv1.3'] as const)('%s: success with equal keys on both sides', async (version) => {
+    const pki = await testPki();
+    const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: version, maxVersion: version });
+    const session = method.createSession(context());
+    const peer = new EapTlsPeer({ cert: pki.client.certPem, key: pki.client.keyPem, ca: pki.ca.certPem, servername: 'radius.test.example' });
+    const { step } = await converse(session, peer);
+    expect(peer.protocol).toBe(version);
+    expect(step.kind).toBe('success');
+    if (step.kind !== 'success') return;
+    expect(step.grant).toMatchObject({ identity: 'alice', method: 'eap-tls' });
+    expect(step.msk).toHaveLength(64);
+    expect(Buffer.from(step.msk).equals(Buffer.from(peer.keys!.msk))).toBe(true);
+    expect(Buffer.from(step.emsk!).equals(Buffer.from(peer.keys!.emsk))).toBe(true);
+    expect(Buffer.from(step.sessionId!).equals(Buffer.from(peer.keys!.sessionId))).toBe(true);
+    expect(step.sessionId![0]).toBe(13);
+    session.dispose();
+    peer.dispose();
+  });
+
+  test('a small EAP packet size forces fragmentation both ways and still succeeds', async () => {
+    const pki = await testPki();
+    const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxVersion: 'TLSv1.2' });
+    const session = method.createSession(context(100));
+    const peer = new EapTlsPeer({ cert: pki.client.certPem, key: pki.client.keyPem, ca: pki.ca.certPem, servername: 'radius.test.example' }, 90);
+    const { step, rounds } = await converse(session, peer);
+    expect(step.kind).toBe('success');
+    expect(rounds).toBeGreaterThan(10);
+    session.dispose();
+    peer.dispose();
+  });
+
+  test('a client certificate from another CA is refused', async () => {
+    const pki = await testPki();
+    const rogue = await roguePki();
+    for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: version, maxVersion: version });
+      const session = method.createSession(context());
+      const peer = new EapTlsPeer({ cert: rogue.client.certPem, key: rogue.client.keyPem, ca: pki.ca.certPem, servername: 'radius.test.example' });
+      const { step } = await converse(session, peer);
+      expect(step).toMatchObject({ kind: 'failure' });
+      session.dispose();
+      peer.dispose();
+    }
+  });
+
+  test('no client certificate is refused', async () => {
+    const pki = await testPki();
+    const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem });
+    const session = method.createSession(context());
+    const peer = new EapTlsPeer({ ca: pki.ca.certPem, servername: 'radius.test.example' });
+    const { step } = await converse(session, peer);
+    expect(step).toMatchObject({ kind: 'failure' });
+    session.dispose();
+    peer.dispose();
+  });
+
+  test('TLS garbage ends in failure with a reason, not a throw', async () => {
+    const pki = await testPki();
+    const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem });
+    const session = method.createSession(context());
+    await session.start();
+    let step = await session.step(Uint8Array.from([0x00, 0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]));
+    if (step.kind === 'request') step = await session.step(new Uint8Array([0]));
+    expect(step.kind).toBe('failure');
+    session.dispose();
+  });
+
+  test('a TLS Message Length over the cap is refused before allocation', async () => {
+    const pki = await testPki();
+    const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxTlsMessage: 16384 });
+    const session = method.createSession(context());
+    await session.start();
+    const step = await session.step(Uint8Array.from([0xc0, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3]));
+    expect(step).toMatchObject({ kind: 'failure', reason: expect.stringContaining('fragment-overflow') as string });
+    session.dispose();
+  });
+});

@@ -1,0 +1,44 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { initDataDir, type InitResult } from '../../src/cli/init.js';
+import { loadConfig } from '../../src/config/config.js';
+import { startGangway, type RunningGangway } from '../../src/server.js';
+import { MemoryLog } from './silent-log.js';
+
+export interface TestGangway {
+  port: number;
+  secret: string;
+  init: InitResult;
+  running: RunningGangway;
+  log: MemoryLog;
+  close(): Promise<void>;
+}
+
+/**
+ * A real Gangway server in this process on an ephemeral loopback port, from a data directory made
+ * by `gangway init` — the same path a person takes, minus the CLI.
+ */
+export async function startTestGangway(opts: { configure?: (doc: Record<string, unknown>) => void } = {}): Promise<TestGangway> {
+  const dir = mkdtempSync(join(tmpdir(), 'gangway-test-'));
+  const init = await initDataDir(dir, { radiusPort: 0, secret: 'testing123-secret', serverName: 'radius.test.example' });
+  if (opts.configure) {
+    const doc = parse(readFileSync(init.config, 'utf8')) as Record<string, unknown>;
+    opts.configure(doc);
+    writeFileSync(init.config, stringify(doc));
+  }
+  const log = new MemoryLog();
+  const running = await startGangway(loadConfig(dir), log);
+  return {
+    port: running.addresses[0]!.port,
+    secret: init.radius.secret,
+    init,
+    running,
+    log,
+    async close() {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

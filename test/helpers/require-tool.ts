@@ -1,0 +1,45 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+
+/** The one switch for "a missing tool is a failure": CI runs must never silently skip interop tests. */
+export function inCi(): boolean {
+  return process.env.CI === 'true';
+}
+
+export function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Path of `name` on PATH (or `name` itself when absolute and executable), without the CI rule. */
+export function whichTool(name: string): string | undefined {
+  if (isAbsolute(name)) return isExecutableFile(name) ? name : undefined;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Locates an external tool a test depends on (radclient, eapol_test, openssl...).
+ * Found: returns its path. Missing: throws when process.env.CI === 'true'; otherwise prints a loud
+ * skip banner and returns undefined, and the caller skips, e.g. `(tool ? it : it.skip)(...)`.
+ * `path`, when given, is the exact file to check and `name` only labels it in messages.
+ */
+export function requireTool(name: string, path?: string): string | undefined {
+  const found = path !== undefined ? (isExecutableFile(path) ? path : undefined) : whichTool(name);
+  if (found) return found;
+  const message = path !== undefined ? `required tool "${name}" not found at ${path}` : `required tool "${name}" not found on PATH`;
+  if (inCi()) {
+    throw new Error(`${message}; CI=true, so tests that need it fail instead of skipping`);
+  }
+  const bar = '!'.repeat(72);
+  console.warn(`\n${bar}\n!! SKIPPING tests that need "${name}": ${message}.\n!! Install it (CI fails on this).\n${bar}\n`);
+  return undefined;
+}
