@@ -3,8 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildAccessRequest, verifyResponse } from '../../src/radius/index.js';
-import { RadiusCode } from '../../src/radius/packet.js';
+import {
+  AttributeType, RadiusClient, RadiusCode, buildAccessRequest, getAttribute, joinEapMessage, splitEapMessage, stringAttribute, verifyResponse,
+} from '../../src/radius/index.js';
 
 const main = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
@@ -52,6 +53,39 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
     const r = spawnSync(process.execPath, [main, 'serve', '--data', dir], { encoding: 'utf8', timeout: 10000 });
     expect(r.status).toBe(78);
     expect(r.stderr).toContain('config: bogusKey: is not a known setting');
+  });
+
+  test('serve loads an EAP method plugin named in the config and runs a conversation with it', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--secret', 'plugin-secret'], { encoding: 'utf8' });
+    const cfg = join(dir, 'gangway.yaml');
+    const plugin = join(__dirname, '..', 'fixtures', 'echo-plugin.mjs');
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('defaultMethods:\n    - eap-tls', `defaultMethods:\n    - echo-plugin\n  plugins:\n    - module: ${plugin}\n      options: { challenge: marco }`));
+    const child = spawn(process.execPath, [main, 'serve', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    try {
+      for (let i = 0; i < 100 && !out.includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain('"methods":["eap-tls","echo-plugin"]');
+      const client = new RadiusClient({ host: '127.0.0.1', port, secret: 'plugin-secret' });
+      try {
+        const identity = Buffer.from('0201000a01616c696365', 'hex');
+        const first = await client.send({ attributes: [...splitEapMessage(identity), stringAttribute(AttributeType.UserName, 'alice')] });
+        expect(first.packet.code).toBe(RadiusCode.AccessChallenge);
+        const request = joinEapMessage(first.packet)!;
+        expect(request[4]).toBe(250);
+        expect(Buffer.from(request.subarray(5)).toString()).toBe('marco');
+        const echo = Buffer.concat([Buffer.from([2, request[1]!, 0, 10, 250]), Buffer.from('marco')]);
+        const second = await client.send({ attributes: [...splitEapMessage(echo), { type: AttributeType.State, value: getAttribute(first.packet, AttributeType.State)! }] });
+        expect(second.packet.code).toBe(RadiusCode.AccessAccept);
+      } finally {
+        await client.close();
+      }
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('exit', r));
+    }
   });
 
   test('start initialises the data directory, answers Status-Server, and stops cleanly on SIGTERM', async () => {

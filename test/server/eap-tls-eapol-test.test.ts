@@ -21,7 +21,7 @@ function tlsNetwork(g: TestGangway, phase1 = ''): string {
 maybe('EAP-TLS against wpa_supplicant eapol_test (Debian 2.10)', () => {
   let g: TestGangway;
   beforeAll(async () => {
-    g = await startTestGangway();
+    g = await startTestGangway({ configure: (doc) => { doc.authorization = { vlan: 100, sessionTimeout: 3600 }; } });
   });
   afterAll(async () => {
     await g.close();
@@ -38,6 +38,12 @@ maybe('EAP-TLS against wpa_supplicant eapol_test (Debian 2.10)', () => {
     expect(r.mppeMismatch).toBe(0);
     expect(r.output).toContain(name === 'TLS 1.3' ? 'Using TLS version TLSv1.3' : 'Using TLS version TLSv1.2');
     expect(r.output).toContain('Locally derived EAP Session-Id matches EAP-Key-Name from server');
+    // The grant's authorization reaches the NAS: RFC 3580 VLAN attributes and Session-Timeout.
+    expect(r.output).toContain('Attribute 64 (Tunnel-Type) length=6');
+    expect(r.output).toContain('Attribute 65 (Tunnel-Medium-Type) length=6');
+    expect(r.output).toContain('Attribute 81 (Tunnel-Private-Group-Id) length=6');
+    expect(r.output).toContain('Attribute 27 (Session-Timeout) length=6');
+    expect(r.output).toContain('Attribute 1 (User-Name) length=13');
   });
 
   test('a client certificate from an untrusted CA is rejected', async () => {
