@@ -136,6 +136,7 @@ export class EapAuthenticator {
     const mtu = input.framedMtu !== undefined && input.framedMtu >= 64 ? input.framedMtu - 4 : Infinity;
     const init = {
       clientName: input.nas.clientName,
+      nas: input.nas,
       ...(input.nas.callingStationId !== undefined ? { callingStationId: input.nas.callingStationId } : {}),
       // Starting from the NAS's Identity Response, our first Request follows its Identifier.
       outstandingId: identityResponse ? identityResponse.identifier : randomInt(256),
@@ -154,7 +155,7 @@ export class EapAuthenticator {
     if (!identityResponse) {
       return this.challenge(conversation, EapType.Identity, new Uint8Array(0));
     }
-    return this.onIdentity(conversation, identityResponse, input.nas);
+    return this.onIdentity(conversation, identityResponse);
   }
 
   private async respond(c: Conversation, packet: EapResponse): Promise<EapOutcome> {
@@ -162,7 +163,7 @@ export class EapAuthenticator {
     if (c.rounds > this.limits.maxRounds) return this.fail(c, packet.identifier, `more than ${this.limits.maxRounds} round trips`);
 
     if (!c.session) {
-      if (packet.type === EapType.Identity) return this.onIdentity(c, packet, { clientName: c.clientName, ...(c.callingStationId ? { callingStationId: c.callingStationId } : {}) });
+      if (packet.type === EapType.Identity) return this.onIdentity(c, packet);
       return this.invalid(c, `Response type ${packet.type} before an Identity`);
     }
     if (packet.type === EapType.Notification) return this.invalid(c, 'unsolicited Notification Response');
@@ -182,7 +183,7 @@ export class EapAuthenticator {
     return this.apply(c, packet.identifier, step);
   }
 
-  private async onIdentity(c: Conversation, packet: EapResponse, nas: NasFacts): Promise<EapOutcome> {
+  private async onIdentity(c: Conversation, packet: EapResponse): Promise<EapOutcome> {
     // RFC 3748 §5.1: no NUL terminator; anything from a NUL on is not part of the identity.
     const raw = Buffer.from(packet.data).toString('utf8');
     const nul = raw.indexOf('\0');
@@ -191,7 +192,7 @@ export class EapAuthenticator {
     c.allowed = this.selector.methodsFor(identity).filter((name) => this.registry.get(name));
     const first = c.allowed[0];
     if (first === undefined) return this.fail(c, packet.identifier, `no EAP method is configured for identity "${identity}"`);
-    return this.startMethod(c, first, nas, packet.identifier);
+    return this.startMethod(c, first, packet.identifier);
   }
 
   private async onNak(c: Conversation, packet: EapResponse): Promise<EapOutcome> {
@@ -204,10 +205,10 @@ export class EapAuthenticator {
     }
     c.session?.dispose();
     delete c.session;
-    return this.startMethod(c, candidate.name, { clientName: c.clientName }, packet.identifier);
+    return this.startMethod(c, candidate.name, packet.identifier);
   }
 
-  private async startMethod(c: Conversation, name: string, nas: NasFacts, responseId: number): Promise<EapOutcome> {
+  private async startMethod(c: Conversation, name: string, responseId: number): Promise<EapOutcome> {
     const method = this.registry.get(name)!;
     c.method = method;
     c.methodAnswered = false;
@@ -215,7 +216,7 @@ export class EapAuthenticator {
       identity: c.identity ?? '',
       conversationId: c.id,
       maxEapPacket: c.maxEapPacket,
-      nas: { ...nas, clientName: c.clientName },
+      nas: c.nas,
       log: this.log.child({ conversation: c.id, method: name }),
     });
     let step: Step;

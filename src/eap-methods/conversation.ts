@@ -1,4 +1,4 @@
-import type { EapMethod, EapMethodSession } from './method.js';
+import type { EapMethod, EapMethodSession, NasFacts } from './method.js';
 
 /** One EAP conversation between a peer and us, as the session table keeps it. */
 export interface Conversation {
@@ -10,6 +10,8 @@ export interface Conversation {
   identity?: string;
   callingStationId?: string;
   clientName: string;
+  /** What the NAS told us in the Access-Request that began the conversation. */
+  nas: NasFacts;
   /** Identifier and bytes of the Request awaiting a Response. */
   outstandingId: number;
   lastRequest: Uint8Array;
