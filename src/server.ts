@@ -3,6 +3,9 @@ import type { GangwayConfig } from './config/config.js';
 import { ConfigError } from './config/config-error.js';
 import { DEFAULT_EAP_LIMITS, EapAuthenticator } from './eap-methods/authenticator.js';
 import { createEapTlsMethod } from './eap-methods/eap-tls/method.js';
+import { createMschapV2Method } from './eap-methods/mschapv2/method.js';
+import { buildTeapMethod, parseTeapMethodConfig } from './teap-brski/teap/config.js';
+import { SqliteUserStore } from './store/sqlite/users.js';
 import { MethodSelector } from './eap-methods/method-selection.js';
 import { MethodRegistry, loadMethodPlugin } from './eap-methods/registry.js';
 import { RadiusServer } from './radius/server.js';
@@ -21,7 +24,7 @@ export interface RunningGangway {
 export async function startGangway(config: GangwayConfig, log: Log): Promise<RunningGangway> {
   const db = openSqlite(config.store.sqlitePath);
   try {
-    const registry = await buildRegistry(config, log);
+    const registry = await buildRegistry(config, db, log);
     for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
       if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
     }
@@ -39,15 +42,15 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       },
       log.child({ module: 'eap' }),
     );
-    const radiusLog = log.child({ module: 'radius' });
+    const accessLog = log.child({ module: 'access' });
     const servers: RadiusServer[] = [];
     const addresses: { host: string; port: number }[] = [];
     try {
       for (const address of config.listen) {
         const server = new RadiusServer({
           clients: config.radius.clients,
-          handler: (req) => handleAccessRequest(eap, req.packet, req.client.name, config.authorization, radiusLog),
-          log: radiusLog,
+          handler: (req) => handleAccessRequest(eap, req.packet, req.client.name, config.authorization, accessLog),
+          log,
           replyCacheMs: config.radius.replyCacheMs,
           maxInFlight: config.radius.maxInFlight,
         });
@@ -76,7 +79,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
   }
 }
 
-async function buildRegistry(config: GangwayConfig, log: Log): Promise<MethodRegistry> {
+async function buildRegistry(config: GangwayConfig, db: SqliteDatabase, log: Log): Promise<MethodRegistry> {
   const registry = new MethodRegistry();
   const read = (path: string, key: string): Buffer => {
     try {
@@ -98,6 +101,15 @@ async function buildRegistry(config: GangwayConfig, log: Log): Promise<MethodReg
   } catch (err) {
     throw new ConfigError('tls', `cannot build the TLS context: ${(err as Error).message}`);
   }
+  const users = new SqliteUserStore(db);
+  registry.register(createMschapV2Method({ users, serverName: config.serverName }));
+  let teapConfig;
+  try {
+    teapConfig = parseTeapMethodConfig(config.methods.teap);
+  } catch (err) {
+    throw new ConfigError('methods.teap', (err as Error).message);
+  }
+  registry.register(buildTeapMethod(teapConfig, { tls: { ...tls, maxTlsMessage: config.eap.maxTlsMessage }, users, log: log.child({ method: 'teap' }) }));
   for (const [i, plugin] of config.eap.plugins.entries()) {
     try {
       registry.register(await loadMethodPlugin(plugin.module, plugin.options, config.dataDir));

@@ -2,11 +2,15 @@
 import { processIo, type CliCommand } from './io.js';
 import { run as init } from './commands/init.js';
 import { run as serve, runStart } from './commands/serve.js';
+import { run as users } from './commands/users.js';
+import { run as teapPeer } from './commands/teap-peer.js';
 
 const COMMANDS: Record<string, { run: CliCommand; help: string }> = {
   init: { run: init, help: 'create a data directory (demo PKI, config, database)' },
   serve: { run: serve, help: 'run the RADIUS server from a data directory' },
   start: { run: runStart, help: 'initialise ./var if needed and serve (what npm start runs)' },
+  users: { run: users, help: 'add, remove or list accounts for EAP-MSCHAPv2 and Basic-Password-Auth' },
+  'teap-peer': { run: teapPeer, help: 'authenticate to a RADIUS server with our TEAP peer' },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -67,7 +67,7 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
     child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
     try {
       for (let i = 0; i < 100 && !out.includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
-      expect(out).toContain('"methods":["eap-tls","echo-plugin"]');
+      expect(out).toMatch(/"methods":\[[^\]]*"echo-plugin"/);
       const client = new RadiusClient({ host: '127.0.0.1', port, secret: 'plugin-secret' });
       try {
         const identity = Buffer.from('0201000a01616c696365', 'hex');

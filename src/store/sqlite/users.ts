@@ -1,0 +1,74 @@
+import { UserExistsError, validateUserName, type NewUser, type UserRecord, type UserStore } from '../users.js';
+import type { SqliteDatabase } from './database.js';
+
+interface UserRow {
+  name: string;
+  nt_hash: Buffer | null;
+  password_hash: string | null;
+  enabled: number;
+  created_at: string;
+}
+
+function toRecord(r: UserRow): UserRecord {
+  return {
+    name: r.name,
+    ...(r.nt_hash !== null ? { ntHash: new Uint8Array(r.nt_hash) } : {}),
+    ...(r.password_hash !== null ? { passwordHash: r.password_hash } : {}),
+    enabled: r.enabled !== 0,
+    created: new Date(r.created_at),
+  };
+}
+
+export class SqliteUserStore implements UserStore {
+  private readonly selectOne;
+  private readonly selectAll;
+  private readonly insert;
+  private readonly del;
+  private readonly updEnabled;
+
+  constructor(db: SqliteDatabase) {
+    this.selectOne = db.prepare('SELECT name, nt_hash, password_hash, enabled, created_at FROM users WHERE name = ?');
+    this.selectAll = db.prepare('SELECT name, nt_hash, password_hash, enabled, created_at FROM users ORDER BY name');
+    this.insert = db.prepare('INSERT INTO users (name, nt_hash, password_hash, enabled, created_at) VALUES (?, ?, ?, ?, ?)');
+    this.del = db.prepare('DELETE FROM users WHERE name = ?');
+    this.updEnabled = db.prepare('UPDATE users SET enabled = ? WHERE name = ?');
+  }
+
+  async get(name: string): Promise<UserRecord | undefined> {
+    const row = this.selectOne.get(name) as UserRow | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  async add(user: NewUser): Promise<UserRecord> {
+    validateUserName(user.name);
+    if (user.ntHash !== undefined && user.ntHash.length !== 16) throw new Error('NT hash must be 16 octets');
+    const created = new Date();
+    try {
+      this.insert.run(
+        user.name,
+        user.ntHash ? Buffer.from(user.ntHash) : null,
+        user.passwordHash ?? null,
+        user.enabled === false ? 0 : 1,
+        created.toISOString(),
+      );
+    } catch (err) {
+      if (err instanceof Error && 'code' in err && (err as { code: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new UserExistsError(user.name);
+      }
+      throw err;
+    }
+    return (await this.get(user.name))!;
+  }
+
+  async remove(name: string): Promise<boolean> {
+    return this.del.run(name).changes > 0;
+  }
+
+  async list(): Promise<UserRecord[]> {
+    return (this.selectAll.all() as UserRow[]).map(toRecord);
+  }
+
+  async setEnabled(name: string, enabled: boolean): Promise<boolean> {
+    return this.updEnabled.run(enabled ? 1 : 0, name).changes > 0;
+  }
+}

@@ -1,0 +1,49 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { UserStore } from '../../store/users.js';
+import { verifyPassword } from '../../store/users.js';
+import { ntPasswordHash } from '../../eap-methods/mschapv2/ms-chap-v2.js';
+import type { BasicPasswordAuthRespTlv } from './basic-password-tlv.js';
+
+/**
+ * Basic-Password-Auth (RFC 9930 §3.6.2): a username and clear password inside the tunnel. It is an
+ * inner method made of TLVs, not an EAP method, and exports no keys (zero IMSK, §6.2.1).
+ */
+
+export type BasicPasswordResult =
+  | { ok: true; username: string }
+  | { ok: false; username: string; reason: string };
+
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeUtf8(b: Uint8Array): string | undefined {
+  try {
+    return fatalUtf8.decode(b);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checks the response against the user store: the salted scrypt hash when the account has one,
+ * else the NT hash (so MSCHAPv2-only accounts can also use Basic-Password-Auth). The password is
+ * any octet string (RFC 9930 §4.2.15), but the NT-hash path needs text, so it requires UTF-8.
+ */
+export async function verifyBasicPassword(users: Pick<UserStore, 'get'>, resp: BasicPasswordAuthRespTlv): Promise<BasicPasswordResult> {
+  const username = decodeUtf8(resp.username);
+  if (username === undefined) return { ok: false, username: Buffer.from(resp.username).toString('hex'), reason: 'username is not UTF-8' };
+  const record = await users.get(username);
+  if (!record) return { ok: false, username, reason: `unknown user "${username}"` };
+  if (!record.enabled) return { ok: false, username, reason: `user "${username}" is disabled` };
+  if (record.passwordHash) {
+    const ok = await verifyPassword(resp.password, record.passwordHash);
+    return ok ? { ok: true, username } : { ok: false, username, reason: `wrong password for "${username}"` };
+  }
+  if (record.ntHash) {
+    const text = decodeUtf8(resp.password);
+    if (text === undefined) return { ok: false, username, reason: 'password is not UTF-8 (needed to check it against the NT hash)' };
+    const h = ntPasswordHash(text);
+    const ok = h.length === record.ntHash.length && timingSafeEqual(h, record.ntHash);
+    return ok ? { ok: true, username } : { ok: false, username, reason: `wrong password for "${username}"` };
+  }
+  return { ok: false, username, reason: `user "${username}" has no password credential` };
+}

@@ -1,0 +1,351 @@
+import * as tls from 'node:tls';
+import { X509Certificate, constants as cryptoConstants, createHash } from 'node:crypto';
+import type { EapMethod, EapMethodSession, MethodContext, Step } from '../../eap-methods/method.js';
+import { TlsTunnel } from '../../eap-methods/tls-tunnel.js';
+import type { UserStore } from '../../store/users.js';
+import type { Log } from '../../util/log.js';
+import { TeapFramingError, TeapErrorCode } from './errors.js';
+import { EAP_TYPE_TEAP, TEAP_VERSION, decodeTeapPacket, encodeTeapPacket, isTeapAck, teapAck, type TeapPacket } from './outer-framing.js';
+import { DEFAULT_REASSEMBLY_LIMITS, TeapReassembler, TeapReassemblyLimitError, fragmentTeapMessage, type ReassemblyLimits } from './fragmentation.js';
+import { decodeTeapTlvs, encodeTeapTlvs, tlv } from './tlv-codec.js';
+import { resolveTeapCompat, type TeapCompat } from './compat.js';
+import { resolveTeapPolicy, type TeapPolicy } from './policy.js';
+import { deriveTeapSessionId, keyScheduleFor } from './key-schedule.js';
+import { CompoundKeyChain } from './compound-key-chain.js';
+import { Phase2Server, type Phase2Output } from './phase2-server.js';
+
+export interface TeapTlsConfig {
+  /** PEM server certificate chain and private key. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** PEM CA certificates that Phase-1 client certificates must chain to. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  crl?: string | Buffer | Array<string | Buffer>;
+  /** Default TLSv1.2 (RFC 9930 §3.2 forbids older versions). */
+  minVersion?: tls.SecureVersion;
+  /** Default TLSv1.2: wpa_supplicant 2.10 disables TLS 1.3 for TEAP unless told otherwise (Q5). */
+  maxVersion?: tls.SecureVersion;
+  /** OpenSSL TLS 1.2 cipher list; default: ECDHE with AEAD ciphers only (Q11). */
+  ciphers?: string;
+}
+
+export interface TeapMethodDeps {
+  tls: TeapTlsConfig;
+  /** Accounts for Basic-Password-Auth (inner EAP methods bring their own stores). */
+  users: Pick<UserStore, 'get'>;
+  /** Inner EAP methods (EAP-MSCHAPv2, EAP-TLS, plugins), referenced by name in the policy. */
+  innerMethods: readonly EapMethod[];
+  policy?: Partial<TeapPolicy>;
+  compat?: Partial<TeapCompat>;
+  /**
+   * Authority-ID sent in TEAP/Start (RFC 9930 §4.2.2). Default: the first 16 octets of SHA-256
+   * over the server certificate, stable across restarts and unique per server identity.
+   */
+  authorityId?: Uint8Array;
+  limits?: Partial<ReassemblyLimits>;
+  /** For configuration-time messages; conversations log through their MethodContext. */
+  log?: Log;
+}
+
+/**
+ * ECDHE + AEAD suites only: with them the TLS PRF hash and the Compound-MAC hash agree in every
+ * implementation (hostapd uses HMAC-SHA1 for CBC *_SHA suites, FreeRADIUS does not; Q11).
+ */
+export const TEAP_TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/** TEAP (EAP type 55, RFC 9930) server as an EAP method plugin. */
+export function createTeapMethod(deps: TeapMethodDeps): EapMethod {
+  const compat = resolveTeapCompat(deps.compat ?? {});
+  if (compat.mschapv2ImskOrder === 'auto') throw new Error('teap compat mschapv2ImskOrder "auto" is for peers; a server must choose hostapd-2.10 or rfc9930');
+  const innerMethods = new Map<string, EapMethod>();
+  for (const m of deps.innerMethods) {
+    if (innerMethods.has(m.name)) throw new Error(`inner method ${m.name} configured twice`);
+    if (m.type === EAP_TYPE_TEAP) throw new Error('TEAP cannot be its own inner method');
+    innerMethods.set(m.name, m);
+  }
+  const policy = resolveTeapPolicy(deps.policy ?? {}, [...innerMethods.keys()], compat);
+  const limits: ReassemblyLimits = { ...DEFAULT_REASSEMBLY_LIMITS, ...deps.limits };
+  const minVersion = deps.tls.minVersion ?? 'TLSv1.2';
+  if (minVersion === 'TLSv1' || minVersion === 'TLSv1.1') throw new Error('TEAP requires TLS 1.2 or later (RFC 9930 §3.2)');
+  const secureContext = tls.createSecureContext({
+    cert: deps.tls.cert,
+    key: deps.tls.key,
+    ...(deps.tls.ca !== undefined ? { ca: deps.tls.ca } : {}),
+    ...(deps.tls.crl !== undefined ? { crl: deps.tls.crl } : {}),
+    minVersion,
+    maxVersion: deps.tls.maxVersion ?? 'TLSv1.2',
+    ciphers: deps.tls.ciphers ?? TEAP_TLS12_CIPHERS,
+    // No resumption yet: a resumed TEAP session skips Phase 2 and must be authorized from a cache
+    // of the earlier inner authentication (RFC 9930 §3.5, RFC 9427 §5.1), which does not exist.
+    secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
+  });
+  const authorityId = deps.authorityId ?? defaultAuthorityId(deps.tls.cert);
+  const shared: SharedConfig = { secureContext, policy, compat, innerMethods, users: deps.users, authorityId, limits };
+  return {
+    type: EAP_TYPE_TEAP,
+    name: 'teap',
+    createSession: (ctx) => new TeapServerSession(ctx, shared),
+  };
+}
+
+function defaultAuthorityId(certPem: string | Buffer): Uint8Array {
+  try {
+    return new Uint8Array(createHash('sha256').update(new X509Certificate(certPem).raw).digest().subarray(0, 16));
+  } catch {
+    return new Uint8Array(createHash('sha256').update(certPem).digest().subarray(0, 16));
+  }
+}
+
+interface SharedConfig {
+  secureContext: tls.SecureContext;
+  policy: TeapPolicy;
+  compat: TeapCompat;
+  innerMethods: ReadonlyMap<string, EapMethod>;
+  users: Pick<UserStore, 'get'>;
+  authorityId: Uint8Array;
+  limits: ReassemblyLimits;
+}
+
+type Phase = 'start-sent' | 'handshake' | 'phase2' | 'alert-sent' | 'done';
+
+class TeapServerSession implements EapMethodSession {
+  private phase: Phase = 'start-sent';
+  private readonly tunnel: TlsTunnel;
+  private readonly reassembler: TeapReassembler;
+  private outgoing: TeapPacket[] = [];
+  private readonly serverOuterTlvs: Uint8Array;
+  private peerOuterTlvs: Uint8Array = new Uint8Array(0);
+  private firstPeerMessage = true;
+  private phase2: Phase2Server | undefined;
+  private sessionId: Uint8Array | undefined;
+
+  constructor(
+    private readonly ctx: MethodContext,
+    private readonly cfg: SharedConfig,
+  ) {
+    this.reassembler = new TeapReassembler(cfg.limits);
+    const cert = cfg.policy.clientCertificate;
+    this.tunnel = TlsTunnel.server({
+      secureContext: cfg.secureContext,
+      requestCert: cert !== 'none',
+      // 'required': OpenSSL refuses a missing or untrusted certificate with a TLS alert.
+      // 'optional': the handshake completes and Phase 2 decides (Error 1020 for a bad certificate).
+      rejectUnauthorized: cert === 'required',
+    });
+    this.serverOuterTlvs = encodeTeapTlvs([tlv.authorityId(cfg.authorityId)]);
+  }
+
+  private get log(): Log {
+    return this.ctx.log;
+  }
+
+  async start(): Promise<Step> {
+    // TEAP/Start: S + O, our version, the Authority-ID Outer TLV, no TLS data (RFC 9930 §3.2).
+    return {
+      kind: 'request',
+      data: encodeTeapPacket({ more: false, start: true, version: TEAP_VERSION, outerTlvLength: this.serverOuterTlvs.length, data: this.serverOuterTlvs }),
+    };
+  }
+
+  async step(data: Uint8Array): Promise<Step> {
+    let packet: TeapPacket;
+    try {
+      packet = decodeTeapPacket(data);
+    } catch (err) {
+      if (err instanceof TeapFramingError) return { kind: 'discard', reason: `TEAP framing: ${err.message}` };
+      throw err;
+    }
+    if (packet.version !== TEAP_VERSION) {
+      // RFC 9930 §3.1 step 5: a version we do not support ends the conversation.
+      return this.fail(`peer proposed TEAP version ${packet.version}; only version ${TEAP_VERSION} is supported`);
+    }
+    if (this.outgoing.length > 0) {
+      if (!isTeapAck(packet)) return this.fail('peer sent data while our fragments were waiting for ACKs');
+      return this.sendNextFragment();
+    }
+    if (this.phase === 'alert-sent') return this.fail(`TLS failed: ${this.tunnel.failure?.message ?? 'alert sent'}`);
+    if (this.phase === 'done') return { kind: 'discard', reason: 'TEAP conversation already finished' };
+
+    let result;
+    try {
+      result = this.reassembler.push(packet);
+    } catch (err) {
+      if (err instanceof TeapReassemblyLimitError) return this.fail(`reassembly: ${err.message}`);
+      if (err instanceof TeapFramingError) return { kind: 'discard', reason: `TEAP reassembly: ${err.message}` };
+      throw err;
+    }
+    if (!result.done) return { kind: 'request', data: teapAck() };
+    const message = result.message;
+
+    if (this.firstPeerMessage) {
+      this.firstPeerMessage = false;
+      if (message.outerTlvs) this.acceptPeerOuterTlvs(message.outerTlvs);
+    } else if (message.outerTlvs && message.outerTlvs.length > 0) {
+      this.log.debug({ octets: message.outerTlvs.length }, 'TEAP: Outer TLVs after the first message ignored (RFC 9930 §4.3.1)');
+    }
+
+    if (this.phase === 'phase2') return this.onPhase2Data(message.tls);
+    if (message.tls.length === 0) return this.fail('peer sent no TLS data during the handshake');
+    this.phase = 'handshake';
+    await this.tunnel.feed(message.tls);
+    const out = this.tunnel.takeOutgoing();
+    if (this.tunnel.state === 'failed' || this.tunnel.state === 'closed') {
+      const why = this.tunnel.failure?.message ?? 'connection closed';
+      this.log.info({ err: why }, 'TEAP: TLS handshake failed');
+      if (out.length === 0) return this.fail(`TLS handshake failed: ${why}`);
+      // RFC 9930 §3.9.2: send the alert in a request, then EAP-Failure whatever the peer answers.
+      this.phase = 'alert-sent';
+      return this.sendMessage(out);
+    }
+    if (this.tunnel.state === 'established') return this.onEstablished(out);
+    if (out.length === 0) return this.fail('TLS produced no reply to the peer\'s handshake flight');
+    return this.sendMessage(out);
+  }
+
+  dispose(): void {
+    this.phase2?.dispose();
+    this.tunnel.dispose();
+    this.phase = 'done';
+  }
+
+  private acceptPeerOuterTlvs(bytes: Uint8Array): void {
+    // The bytes enter every Compound-MAC as received; their meaning is only informative, and
+    // invalid or unknown Outer TLVs are ignored (RFC 9930 §3.9.1).
+    this.peerOuterTlvs = bytes.slice();
+    try {
+      for (const t of decodeTeapTlvs(bytes)) {
+        if (t.kind === 'identity-type') this.log.info({ identityType: t.identityType }, 'TEAP: peer Outer Identity-Type');
+      }
+    } catch (err) {
+      this.log.info({ err: (err as Error).message }, 'TEAP: invalid peer Outer TLVs ignored');
+    }
+  }
+
+  private async onEstablished(handshakeOut: Uint8Array): Promise<Step> {
+    const tunnel = this.tunnel;
+    if (tunnel.isSessionReused()) return this.fail('TLS session resumption is not supported');
+    const protocol = tunnel.protocol ?? 'unknown';
+    const cipher = tunnel.cipher;
+    const cipherName = cipher?.standardName ?? cipher?.name ?? '';
+    const exporter = (length: number, label: string, context?: Uint8Array): Uint8Array => tunnel.exportKeyingMaterial(length, label, context);
+    let chain: CompoundKeyChain;
+    try {
+      const ks = keyScheduleFor({ protocol, cipher: cipherName, exporter }, this.cfg.compat);
+      chain = new CompoundKeyChain(ks, ks.sessionKeySeed(), this.cfg.compat);
+      this.sessionId = deriveTeapSessionId(
+        { protocol, clientFinished: tunnel.getPeerFinished() ?? new Uint8Array(0), serverFinished: tunnel.getFinished() ?? new Uint8Array(0), resumed: false, exporter },
+        this.cfg.compat,
+      );
+      this.log.debug({ protocol, cipher: cipherName, profile: ks.profile }, 'TEAP: tunnel established');
+    } catch (err) {
+      return this.fail(`cannot derive TEAP keys: ${(err as Error).message}`);
+    }
+
+    const policy = this.cfg.policy;
+    const peerCert = policy.clientCertificate === 'none' ? undefined : tunnel.peerCertificate();
+    let clientCertificate: { identity: string; deviceId?: string } | undefined;
+    let certError: { code: TeapErrorCode; reason: string } | undefined;
+    if (peerCert) {
+      if (tunnel.authorized) {
+        const x509 = new X509Certificate(peerCert.raw);
+        const cn = typeof peerCert.subject?.CN === 'string' ? peerCert.subject.CN : x509.subject.split('\n').join(', ');
+        clientCertificate = { identity: cn, deviceId: `serial:${x509.serialNumber}` };
+      } else {
+        certError = { code: TeapErrorCode.ClientCertificateRejected, reason: `client certificate rejected: ${tunnel.authorizationError ?? 'not trusted'}` };
+      }
+    } else if (policy.clientCertificate === 'required') {
+      certError = { code: TeapErrorCode.ClientCertificateNotSupplied, reason: 'no client certificate in Phase 1' };
+    }
+
+    this.phase = 'phase2';
+    this.phase2 = new Phase2Server(
+      {
+        policy,
+        compat: this.cfg.compat,
+        users: this.cfg.users,
+        innerMethods: this.cfg.innerMethods,
+        log: this.log,
+        conversationId: this.ctx.conversationId,
+        nas: this.ctx.nas,
+      },
+      {
+        chain,
+        cb: {
+          ks: chain.keySchedule,
+          versionSent: TEAP_VERSION,
+          versionReceived: TEAP_VERSION,
+          serverOuterTlvs: this.serverOuterTlvs,
+          peerOuterTlvs: this.peerOuterTlvs,
+        },
+        ...(clientCertificate ? { clientCertificate } : {}),
+        certificateOnly: policy.certificateOnly && (protocol !== 'TLSv1.3' || policy.certificateOnlyTls13),
+      },
+    );
+    const first = certError ? this.phase2.reject(certError.code, certError.reason) : await this.phase2.begin();
+    // With a full TLS 1.2 handshake the first Phase-2 TLVs ride with the server Finished (RFC 9930 §3.2).
+    return this.onPhase2Output(first, handshakeOut);
+  }
+
+  private async onPhase2Data(records: Uint8Array): Promise<Step> {
+    let plaintext: Uint8Array = new Uint8Array(0);
+    if (records.length > 0) {
+      await this.tunnel.feed(records);
+      if (this.tunnel.state === 'failed' || this.tunnel.state === 'closed') {
+        return this.fail(`TLS failed in Phase 2: ${this.tunnel.failure?.message ?? 'connection closed'}`);
+      }
+      plaintext = this.tunnel.takeApplicationData();
+    }
+    // An empty response is "no TLVs" (hostapd 2.10 peers answer that way when nothing was understood, Q12).
+    const out = await this.phase2!.handle(plaintext);
+    return this.onPhase2Output(out, this.tunnel.takeOutgoing());
+  }
+
+  private async onPhase2Output(out: Phase2Output, pendingRecords: Uint8Array): Promise<Step> {
+    switch (out.kind) {
+      case 'send': {
+        await this.tunnel.writeApplicationData(encodeTeapTlvs(out.tlvs));
+        const records = concat(pendingRecords, this.tunnel.takeOutgoing());
+        return this.sendMessage(records);
+      }
+      case 'success':
+        this.phase = 'done';
+        this.log.info({ identity: out.grant.identity, keyChain: out.keyChain }, 'TEAP: authentication succeeded');
+        return { kind: 'success', msk: out.msk, emsk: out.emsk, ...(this.sessionId ? { sessionId: this.sessionId } : {}), grant: out.grant };
+      case 'failure':
+        return this.fail(out.reason);
+    }
+  }
+
+  private sendMessage(records: Uint8Array): Step {
+    // 5 octets of EAP header (Code, Identifier, Length, Type) precede the TEAP Type-Data.
+    this.outgoing = fragmentTeapMessage({ version: TEAP_VERSION, start: false, tls: records }, this.ctx.maxEapPacket - 5);
+    return this.sendNextFragment();
+  }
+
+  private sendNextFragment(): Step {
+    const p = this.outgoing.shift()!;
+    return { kind: 'request', data: encodeTeapPacket(p) };
+  }
+
+  private fail(reason: string): Step {
+    this.phase = 'done';
+    this.log.info({ reason }, 'TEAP: authentication failed');
+    return { kind: 'failure', reason: `TEAP: ${reason}` };
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

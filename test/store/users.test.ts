@@ -1,0 +1,110 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqlite } from '../../src/store/sqlite/database.js';
+import { SqliteUserStore } from '../../src/store/sqlite/users.js';
+import { UserExistsError, hashPassword, verifyPassword, validateUserName } from '../../src/store/users.js';
+import { ntPasswordHash } from '../../src/eap-methods/mschapv2/ms-chap-v2.js';
+import { run as usersCli } from '../../src/cli/commands/users.js';
+
+const FAST = { N: 1024, r: 8, p: 1 };
+
+describe('password hashing (scrypt)', () => {
+  test('salted: the same password hashes differently and verifies', async () => {
+    const a = await hashPassword('correct horse', FAST);
+    const b = await hashPassword('correct horse', FAST);
+    expect(a).not.toBe(b);
+    expect(a).toMatch(/^scrypt\$1024\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    expect(await verifyPassword('correct horse', a)).toBe(true);
+    expect(await verifyPassword('correct horsf', a)).toBe(false);
+    expect(await verifyPassword(new Uint8Array(Buffer.from('correct horse')), b)).toBe(true);
+  });
+  test('default parameters are the documented ones', async () => {
+    expect(await hashPassword('x')).toMatch(/^scrypt\$32768\$8\$1\$/);
+  });
+  test('malformed or absurd stored hashes verify as false instead of throwing', async () => {
+    for (const bad of ['', 'md5$x', 'scrypt$3$8$1$AA==$AA==', 'scrypt$1073741824$8$1$AA==$AA==', 'scrypt$1024$8$1$AA==$']) {
+      expect(await verifyPassword('x', bad)).toBe(false);
+    }
+  });
+  test('user names', () => {
+    expect(() => validateUserName('')).toThrow();
+    expect(() => validateUserName('a\nb')).toThrow();
+    expect(() => validateUserName('host/machine1.example.com')).not.toThrow();
+  });
+});
+
+describe('SqliteUserStore (migration 0002)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gangway-users-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('add, get, list, disable, remove', async () => {
+    const db = openSqlite(join(dir, 'gangway.db'));
+    try {
+      const store = new SqliteUserStore(db);
+      const nt = ntPasswordHash('password');
+      const added = await store.add({ name: 'alice', ntHash: nt, passwordHash: await hashPassword('password', FAST) });
+      expect(added).toMatchObject({ name: 'alice', enabled: true });
+      await store.add({ name: 'bob', passwordHash: 'scrypt$1024$8$1$AA==$AA==' });
+      await expect(store.add({ name: 'alice' })).rejects.toBeInstanceOf(UserExistsError);
+      const alice = await store.get('alice');
+      expect(Buffer.from(alice!.ntHash!).toString('hex')).toBe('8846f7eaee8fb117ad06bdd830b7586c');
+      expect((await store.list()).map((u) => u.name)).toEqual(['alice', 'bob']);
+      expect((await store.get('bob'))!.ntHash).toBeUndefined();
+      expect(await store.setEnabled('bob', false)).toBe(true);
+      expect((await store.get('bob'))!.enabled).toBe(false);
+      expect(await store.remove('bob')).toBe(true);
+      expect(await store.remove('bob')).toBe(false);
+      expect(await store.get('nobody')).toBeUndefined();
+      await expect(store.add({ name: 'x', ntHash: new Uint8Array(3) })).rejects.toThrow(/16 octets/);
+      const versions = (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
+      expect(versions).toContain(2);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('gangway users CLI', () => {
+  let dir: string;
+  let out: string[];
+  let err: string[];
+  const io = () => ({ stdout: (s: string) => void out.push(s), stderr: (s: string) => void err.push(s), stdin: async () => 'from-stdin\nignored\n' });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gangway-users-cli-'));
+    out = [];
+    err = [];
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('add (password argument and stdin), list, remove', async () => {
+    expect(await usersCli(['add', 'alice', '--data', dir, '--password', 'password'], io())).toBe(0);
+    expect(await usersCli(['add', 'bob', '--data', dir, '--credentials', 'scrypt'], io())).toBe(0);
+    expect(await usersCli(['add', 'alice', '--data', dir, '--password', 'x'], io())).toBe(1);
+    expect(err.join('')).toMatch(/already exists/);
+    out = [];
+    expect(await usersCli(['list', '--data', dir, '--json'], io())).toBe(0);
+    const rows = JSON.parse(out.join('')) as { name: string; credentials: string[] }[];
+    expect(rows.map((r) => [r.name, r.credentials])).toEqual([['alice', ['nt', 'scrypt']], ['bob', ['scrypt']]]);
+    const db = openSqlite(join(dir, 'gangway.db'));
+    try {
+      const bob = await new SqliteUserStore(db).get('bob');
+      expect(await verifyPassword('from-stdin', bob!.passwordHash!)).toBe(true);
+    } finally {
+      db.close();
+    }
+    expect(await usersCli(['remove', 'bob', '--data', dir], io())).toBe(0);
+    expect(await usersCli(['remove', 'bob', '--data', dir], io())).toBe(1);
+  });
+
+  test('usage errors', async () => {
+    expect(await usersCli([], io())).toBe(2);
+    expect(await usersCli(['add'], io())).toBe(2);
+    expect(await usersCli(['add', 'x', '--data', dir, '--password', 'p', '--credentials', 'md5'], io())).toBe(2);
+    expect(await usersCli(['frobnicate', 'x', '--data', dir], io())).toBe(2);
+    expect(await usersCli(['list', '--bogus'], io())).toBe(2);
+  });
+});

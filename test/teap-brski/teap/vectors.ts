@@ -1,0 +1,402 @@
+/**
+ * Values of /work/shared/specs/teap-vectors.md (hostapd 2.10 <-> eapol_test 2.10 captures, re-derived),
+ * transcribed as data. Keys are the row labels of the vector tables.
+ */
+export interface TeapVector { hostapd: Record<string, string | string[]>; alt: Record<string, string | string[]>; phase2: [string, string][] }
+
+export const vectors: Record<string, TeapVector> = {
+  "V1": {
+    "hostapd": {
+      "TLS": "TLSv1.2, suite 0xc02c, PRF/HMAC hash SHA384",
+      "session_key_seed = S-IMCK[0] (40)": "c1b51d35aef46bdf4d558f5ccd81c3bc1990d4eb6aaadc72578c89811378cd97faa9eef563a11895",
+      "[j=1] MSCHAPv2 user / password": "alice / password",
+      "[j=1] AuthenticatorChallenge (16)": "7baf89f443464bd95534b855a97460c5",
+      "[j=1] PeerChallenge (16)": "83863c6ee13d8c9355e2f550566f789e",
+      "[j=1] NT-Response (24)": "5955eccae4054c4f7f95e35fcabd4f224eb18be8f5080a1f",
+      "[j=1] PasswordHashHash (16)": "166a9e32f11580c1c0b62f9cd0bda633",
+      "[j=1] MasterKey (16)": "19d6319e8588c9210ff039e852d17acb",
+      "[j=1] K(Magic2) = server MS-MPPE-Recv-Key (16)": "61bbbec0fcba0eb07d0811913a5d4e2c",
+      "[j=1] K(Magic3) = server MS-MPPE-Send-Key (16)": "762167cee9c5e0f91220c673a03fb633",
+      "[j=1] inner MSK as logged": "61bbbec0fcba0eb07d0811913a5d4e2c762167cee9c5e0f91220c673a03fb633",
+      "[j=1] IMSK_MSK (32)": "61bbbec0fcba0eb07d0811913a5d4e2c762167cee9c5e0f91220c673a03fb633",
+      "[j=1] S-IMCK_MSK[1] (40)": "9f732be1125f5bbc764bdb6066c6e17ebf7401edaac6b5c9e7b5e85a91277fc2aa3bd50449d9414c",
+      "[j=1] CMK_MSK[1] (20)": "722914502b27db6abbdcf7bea0fa29b30f3a56e0",
+      "CB round 1 request: BUFFER (101)": "800c004c00010120a1a987ae475bb51ad0a7d1974a81efc6110263be9892335d9028b101aa8348ca000000000000000000000000000000000000000000000000000000000000000000000000000000003700010010101112131415161718191a1b1c1d1e1f",
+      "CB round 1 request: MSK Compound-MAC": "aedadad658b10fcfb9a000e611818928f62a9a7a",
+      "CB round 1 response: BUFFER (101)": "800c004c00010121a1a987ae475bb51ad0a7d1974a81efc6110263be9892335d9028b101aa8348cb000000000000000000000000000000000000000000000000000000000000000000000000000000003700010010101112131415161718191a1b1c1d1e1f",
+      "CB round 1 response: MSK Compound-MAC": "d4d813eaa5711717a61400d1474fe3281b7d8198",
+      "hostapd 2.10 final MSK = PRF(S-IMCK_MSK[n], \"Session Key Generating Function\", \"\", 64)": "ae6f6ced3fcb1c00d268feaad638431336a6e3efbba91355b1f1d544adff5a349e6f22c9cc8a6dbe3d926ff4841b897708bf88ab538278bd0a71ba8841792c25",
+      "hostapd 2.10 final EMSK = PRF(S-IMCK_MSK[n], \"Extended Session Key Generating Function\", \"\", 64)": "5ebfa16b3a4bd0e67efc650470e449db42c0c581742c13aa4a375efd40eb14f81c65c654ddc3a5fd805de88f6ece1dff35699c676ecc5731ef5ddf7deb4c0878",
+      "RADIUS MS-MPPE-Recv-Key (MSK[0..31]) / Send-Key (MSK[32..63])": "ae6f6ced3fcb1c00d268feaad638431336a6e3efbba91355b1f1d544adff5a34 / 9e6f22c9cc8a6dbe3d926ff4841b897708bf88ab538278bd0a71ba8841792c25",
+      "Session-Id (0x37 \u2016 tls-unique) as logged": "375ae25800cab2902e5e133d41"
+    },
+    "alt": {
+      "[j=1] IMSK = K(Magic3)\u2016K(Magic2)": "762167cee9c5e0f91220c673a03fb63361bbbec0fcba0eb07d0811913a5d4e2c",
+      "[j=1] S-IMCK_MSK": "49b50af4d97cb8eb5bb528b1423543a9b952e418ce066f80e4e463a1fa0de9ab8d2edde737874bee",
+      "[j=1] CMK_MSK": "3d70275b51b97ba351ce4f7fd04306ce5c996f8a",
+      "[j=1] request MSK Compound-MAC (same BUFFER)": "45812cb438985a100dabda4c224d1ac5faff404e",
+      "[j=1] response MSK Compound-MAC (same BUFFER)": "830c18fb129f989fe942668d4d1fb4c9aaf45fe2",
+      "final MSK": "7fddb11a0b1f99e8868a86b363a9d5c325abc7ff6dfbbd14984d6465583953d88e70d347c53c68ad92eeed122cbe97767ccfd26c73820f7ccb8b9f6867fcde57",
+      "final EMSK": "442c1fa607bda9e3e2e3b95582c5a3eb4dbb0e4694f3ba15ca65949d0f44f097091b7694e4709158dc944e9931c0d347dc380d5d51a556d62c89a19ee0239430"
+    },
+    "phase2": [
+      [
+        "S",
+        "800900050102000501"
+      ],
+      [
+        "P",
+        "8009000a0202000a01616c696365"
+      ],
+      [
+        "S",
+        "80090021010300211a0103001c107baf89f443464bd95534b855a97460c5686f7374617064"
+      ],
+      [
+        "P",
+        "80090040020300401a0203003b3183863c6ee13d8c9355e2f550566f789e00000000000000005955eccae4054c4f7f95e35fcabd4f224eb18be8f5080a1f00616c696365"
+      ],
+      [
+        "S",
+        "80090038010400381a03030033533d36454437414531424632393239454445303541354243364133423334314334443538374337343142204d3d4f4b"
+      ],
+      [
+        "P",
+        "80090006020400061a03"
+      ],
+      [
+        "S",
+        "800a00020001800300020001800c004c00010120a1a987ae475bb51ad0a7d1974a81efc6110263be9892335d9028b101aa8348ca0000000000000000000000000000000000000000aedadad658b10fcfb9a000e611818928f62a9a7a"
+      ],
+      [
+        "P",
+        "800a00020001800300020001800c004c00010121a1a987ae475bb51ad0a7d1974a81efc6110263be9892335d9028b101aa8348cb0000000000000000000000000000000000000000d4d813eaa5711717a61400d1474fe3281b7d8198"
+      ]
+    ]
+  },
+  "V2": {
+    "hostapd": {
+      "TLS": "TLSv1.2, suite 0xc02c, PRF/HMAC hash SHA384",
+      "session_key_seed = S-IMCK[0] (40)": "eb7487f6b59216d589a3aa550c6f91ef4dcd5580540b798c7aec6a760bdb9a87f8f553343c424c1e",
+      "[j=1] inner MSK as logged": "3470e870a2b3fd4bf3e8ee929172a75f0f3180dc774371a5d013b094e95c54268d09c1a2f44467197a447793d4c0aafab477da0e6b5cab4cd7c7c93cf5b58bec",
+      "[j=1] inner EMSK (64)": "21491bf2b62e0cb63062079a079f7ba020c5239b2c4d05b33bf61e4d772f92c9a23b6afa6e494c166b710b8cbab2dcc822e7584e56b312acc75bd2a6a4d720df",
+      "[j=1] IMSK_EMSK = PRF(EMSK,\"TEAPbindkey@ietf.org\",00 00 40,64)[0..31]": "3dec62c6effa9daf4f1942941a7b7d176dd66b873160381db7834098033326dd",
+      "[j=1] IMSK_MSK (32)": "3470e870a2b3fd4bf3e8ee929172a75f0f3180dc774371a5d013b094e95c5426",
+      "[j=1] S-IMCK_MSK[1] (40)": "8842b048edbcd397475741a3b234ca0ac409ff1135e93d65377a6453fc79be2f186df81b222b6c27",
+      "[j=1] CMK_MSK[1] (20)": "57c93a38ef6d031f68b21fcfb032a6a97c41e7b3",
+      "[j=1] S-IMCK_EMSK[1] (40)": "7f8edf9b687b9836e9c1cf15f20d426048e835dbd11f644c5d589baeb585df7b984ab4c4e28a31c1",
+      "[j=1] CMK_EMSK[1] (20)": "b350c517ca9f7ba995336563f6b6e48d1d78a2ca",
+      "CB round 1 request: BUFFER (101)": "800c004c00010130423a394c970bfff919bc82c45b24ee707005b37c0dfae0eae4ba7bc3cc0481ea000000000000000000000000000000000000000000000000000000000000000000000000000000003700010010101112131415161718191a1b1c1d1e1f",
+      "CB round 1 request: EMSK Compound-MAC": "94a3e13d7371674fa3e58ed805716beeff4c06a1",
+      "CB round 1 request: MSK Compound-MAC": "de2fe1f56b76df8f9ecaee9130dac7149e6b96d2",
+      "CB round 1 response: BUFFER (101)": "800c004c00010131423a394c970bfff919bc82c45b24ee707005b37c0dfae0eae4ba7bc3cc0481eb000000000000000000000000000000000000000000000000000000000000000000000000000000003700010010101112131415161718191a1b1c1d1e1f",
+      "CB round 1 response: EMSK Compound-MAC": "dc2fdc4db1a4cc0d7b9b53d0070fef1d2128d1c9",
+      "CB round 1 response: MSK Compound-MAC": "9e45281ac56338f2b5199026ea5394fbfbb7daf0",
+      "hostapd 2.10 final MSK = PRF(S-IMCK_MSK[n], \"Session Key Generating Function\", \"\", 64)": "a8a0863f434de1e3f721ed560cf8be6638bc80a16ea7c775d70e5cf3c6072ae84a0a5607b11b1a7d46033e6a5283afcee8ffb06f154e88b1bd53bdc35dcd0e7e",
+      "hostapd 2.10 final EMSK = PRF(S-IMCK_MSK[n], \"Extended Session Key Generating Function\", \"\", 64)": "4d1edd537df5b85a96463acd32e3c8521a7b0276c9afdc3ad34daf07b4ce69ba53ccbe1124422ab381d48aef9954a4ce717c832d0ec6d45782d3d4986a779246",
+      "RADIUS MS-MPPE-Recv-Key (MSK[0..31]) / Send-Key (MSK[32..63])": "a8a0863f434de1e3f721ed560cf8be6638bc80a16ea7c775d70e5cf3c6072ae8 / 4a0a5607b11b1a7d46033e6a5283afcee8ffb06f154e88b1bd53bdc35dcd0e7e",
+      "Session-Id (0x37 \u2016 tls-unique) as logged": "37ec72d9ffb651969ba6959d3f"
+    },
+    "alt": {
+      "final MSK from S-IMCK_EMSK[n] (peer sent EMSK MAC)": "56a6ee8e4a8859eb87add49b6423c3ea7d0cbe860a230a464687dc1a9f1865eff1cccc3483178dbd8ddfdccec3705a1a0ca366e914388c0b4775a114d8a34fea",
+      "final EMSK from S-IMCK_EMSK[n]": "7dfaf8b3b06708d4cfde8393bd168be569e32dfc2a61adaaea0b64a6c83aafad300d7a43998406d9c69debd690d39f53956e883a3ec2b2370694dba75c8635d4"
+    },
+    "phase2": [
+      [
+        "S",
+        "80090005012e000501"
+      ],
+      [
+        "P",
+        "80090016022e001601616c696365406578616d706c652e636f6d"
+      ],
+      [
+        "S",
+        "80090006012f00060d20"
+      ],
+      [
+        "P",
+        "800900be022f00be0d0016030100b3010000af0303f4d9082efbf5727fe46acd63775b1ec3f7c947c21c6cb0bdd57404409664bb0c000038c02cc030009fcca9cca8ccaac02bc02f009ec024c028006bc023c0270067c00ac0140039c009c0130033009d009c003d003c0035002f00ff0100004e000b000403000102000a000c000a001d0017001e001900180016000000170000000d002a0028040305030603080708080809080a080b080408050806040105010601030303010302040205020602"
+      ],
+      [
+        "S",
+        "8009048f0130048f0d00160303003d020000390303586c0c08a108ca59d51801c85557bb7fc4dc5ad8f26e4b0e7e8fffe0faf7352900c02c000011ff01000100000b00040300010200170000160303036d0b0003690003660001c9308201c53082016ca0030201020214151b8c9025d2c4093b294a47aeb79e75f8e3140c300a06082a8648ce3d04030230173115301306035504030c0c546573742054454150204341301e170d3236313132313233353030305a170d3336313131383233353030305a301d311b30\u2026 (1171 octets)"
+      ],
+      [
+        "P",
+        "8009040a0230040a0d00160303034d0b0003490003460001a9308201a53082014aa0030201020214151b8c9025d2c4093b294a47aeb79e75f8e3140d300a06082a8648ce3d04030230173115301306035504030c0c546573742054454150204341301e170d3236313132313233353030305a170d3336313131383233353030305a301c311a301806035504030c11616c696365406578616d706c652e636f6d3059301306072a8648ce3d020106082a8648ce3d03010703420004674306b7252b507b9b5e4d1966ef\u2026 (1038 octets)"
+      ],
+      [
+        "S",
+        "80090039013100390d001403030001011603030028c3857449f12f9039e52b5fef6e4425146247a2ee7f901c41da76324f0b40be1a53dc95c2a91278c1"
+      ],
+      [
+        "P",
+        "80090006023100060d00"
+      ],
+      [
+        "S",
+        "800a00020001800300020001800c004c00010130423a394c970bfff919bc82c45b24ee707005b37c0dfae0eae4ba7bc3cc0481ea94a3e13d7371674fa3e58ed805716beeff4c06a1de2fe1f56b76df8f9ecaee9130dac7149e6b96d2"
+      ],
+      [
+        "P",
+        "800a00020001800300020001800c004c00010131423a394c970bfff919bc82c45b24ee707005b37c0dfae0eae4ba7bc3cc0481ebdc2fdc4db1a4cc0d7b9b53d0070fef1d2128d1c99e45281ac56338f2b5199026ea5394fbfbb7daf0"
+      ]
+    ]
+  },
+  "V3": {
+    "hostapd": {
+      "TLS": "TLSv1.2, suite 0xc02c, PRF/HMAC hash SHA384",
+      "session_key_seed = S-IMCK[0] (40)": "cb10aa120611c9b12f3f3215233b61af1345e340c8df0d5af6398046b0a38f6b01181852f72c90cc",
+      "CMK (no inner EAP) = PRF(S-IMCK[0], IMCK label, 0^32, 60)[40..59]": "5c86bd0d1210dbfea47a07e1737dd81e10dab9b5",
+      "CB round 1 request: BUFFER (101)": "800c004c00010120091534cdce691871caebe5211b2e6dba669e89759661b000caad7c4708568986000000000000000000000000000000000000000000000000000000000000000000000000000000003700010010101112131415161718191a1b1c1d1e1f",
+      "CB round 1 request: MSK Compound-MAC": "e4d9bc2c02f853638a6e30b578bb0c8e65ecd094",
+      "CB round 1 response: BUFFER (101)": "800c004c00010121091534cdce691871caebe5211b2e6dba669e89759661b000caad7c4708568987000000000000000000000000000000000000000000000000000000000000000000000000000000003700010010101112131415161718191a1b1c1d1e1f",
+      "CB round 1 response: MSK Compound-MAC": "5c76a860024947be51db9f2c1f8f4aa48e6752b7",
+      "hostapd 2.10 final MSK = PRF(S-IMCK_MSK[n], \"Session Key Generating Function\", \"\", 64)": "45736d7cded129cf1b0837c40116b29e86e43dcede889d50e9ec182908358a628ce3c1d2cd55fb2c42775a045e746010e6f1170fc00b1b639a47b1d60d67a762",
+      "hostapd 2.10 final EMSK = PRF(S-IMCK_MSK[n], \"Extended Session Key Generating Function\", \"\", 64)": "e6e43a9ca5ee5ffcf2b2789929f6da9fc48bd32f6dbfa7fd464bafdeff329b2deeb61b9959b487cc7eb153eb6ad88a5fc7353dd4fb15c40b4d9b2ba28bb09311",
+      "RADIUS MS-MPPE-Recv-Key (MSK[0..31]) / Send-Key (MSK[32..63])": "45736d7cded129cf1b0837c40116b29e86e43dcede889d50e9ec182908358a62 / 8ce3c1d2cd55fb2c42775a045e746010e6f1170fc00b1b639a47b1d60d67a762",
+      "Session-Id (0x37 \u2016 tls-unique) as logged": "3764e41c99c47a77c25afced85"
+    },
+    "alt": {
+      "S-IMCK_MSK[1] if the zero-IMSK round advances the chain": "7ec6fd5b52383a39bb2d52b4dce6f999fd3892df3cf2d7b91add4fa2d8c8b2d5fef1f9185b3b144b",
+      "CMK[1] (identical to hostapd)": "5c86bd0d1210dbfea47a07e1737dd81e10dab9b5",
+      "final MSK from S-IMCK[1]": "5c607b606a230d61902bc3ce28883a78dccde8ea8c577d3688e642e9e2c861c72296bfa38fe909f1de09d4b55b8702111865691cf4452974b1ac332a8795775a"
+    },
+    "phase2": [
+      [
+        "S",
+        "000d0000"
+      ],
+      [
+        "P",
+        "000e000f05616c6963650870617373776f7264"
+      ],
+      [
+        "S",
+        "800a00020001800300020001800c004c00010120091534cdce691871caebe5211b2e6dba669e89759661b000caad7c47085689860000000000000000000000000000000000000000e4d9bc2c02f853638a6e30b578bb0c8e65ecd094"
+      ],
+      [
+        "P",
+        "800a00020001800300020001800c004c00010121091534cdce691871caebe5211b2e6dba669e89759661b000caad7c470856898700000000000000000000000000000000000000005c76a860024947be51db9f2c1f8f4aa48e6752b7"
+      ]
+    ]
+  },
+  "V4": {
+    "hostapd": {
+      "TLS": "TLSv1.2, suite 0xc02c, PRF/HMAC hash SHA384",
+      "session_key_seed = S-IMCK[0] (40)": "5dc62f735a5543c42a27ea7ded4b03e4937d557cb49c4ee4bc3e2e83b11dceb00f28eb5897401ec3",
+      "CMK (no inner EAP) = PRF(S-IMCK[0], IMCK label, 0^32, 60)[40..59]": "2ac51fc66b9a0e8ac719ffd38d345edcec95661f",
+      "CB round 1 request: BUFFER (101)": "800c004c000101200a83dcce7846fdacbf99e5ba29679c86992c6cbd399403001aab2f2d468ccab8000000000000000000000000000000000000000000000000000000000000000000000000000000003700010010101112131415161718191a1b1c1d1e1f",
+      "CB round 1 request: MSK Compound-MAC": "9598e103735fe7421016332ec8cfe832ad12eb7b",
+      "CB round 1 response: BUFFER (101)": "800c004c000101210a83dcce7846fdacbf99e5ba29679c86992c6cbd399403001aab2f2d468ccab9000000000000000000000000000000000000000000000000000000000000000000000000000000003700010010101112131415161718191a1b1c1d1e1f",
+      "CB round 1 response: MSK Compound-MAC": "8e1239a8b31e9d34bc37552858e1be807191435b",
+      "hostapd 2.10 final MSK = PRF(S-IMCK_MSK[n], \"Session Key Generating Function\", \"\", 64)": "d68d12fcd628721f9bba2f230af73fc4f5580f5d97cf8357022749fd32b0c220a1df11d0a02c90de254f111f41a02b2795bc562fe80a75f1763e3cdcc4a22ccd",
+      "hostapd 2.10 final EMSK = PRF(S-IMCK_MSK[n], \"Extended Session Key Generating Function\", \"\", 64)": "64a12e6948c9a905392a1c0ae7caed13b0d30b1464413f5315a30538417929a31401ed81bb5a47affdefb2b0518988f741be1794b2d3524bacaf52e55a230978",
+      "RADIUS MS-MPPE-Recv-Key (MSK[0..31]) / Send-Key (MSK[32..63])": "d68d12fcd628721f9bba2f230af73fc4f5580f5d97cf8357022749fd32b0c220 / a1df11d0a02c90de254f111f41a02b2795bc562fe80a75f1763e3cdcc4a22ccd",
+      "Session-Id (0x37 \u2016 tls-unique) as logged": "371012e39568dbe4adf51b45d0"
+    },
+    "alt": {},
+    "phase2": [
+      [
+        "S",
+        "800300020001800c004c000101200a83dcce7846fdacbf99e5ba29679c86992c6cbd399403001aab2f2d468ccab800000000000000000000000000000000000000009598e103735fe7421016332ec8cfe832ad12eb7b"
+      ],
+      [
+        "P",
+        "800300020001800c004c000101210a83dcce7846fdacbf99e5ba29679c86992c6cbd399403001aab2f2d468ccab900000000000000000000000000000000000000008e1239a8b31e9d34bc37552858e1be807191435b"
+      ]
+    ]
+  },
+  "V5": {
+    "hostapd": {
+      "TLS": "TLSv1.3, suite 0x1302, PRF/HMAC hash SHA384",
+      "session_key_seed = S-IMCK[0] (40)": "e6dde05d0b11d6946966eb8b0b7f9cbfae978b85858b8f90c96c42f5e86b631148b490f337556fff",
+      "[j=1] MSCHAPv2 user / password": "alice / password",
+      "[j=1] AuthenticatorChallenge (16)": "769f98308efdc2299db2c78f61d2a0e3",
+      "[j=1] PeerChallenge (16)": "06f3e8be596e31c7db48dd996ad3504b",
+      "[j=1] NT-Response (24)": "bb6f016aa742a4967efbb74db76cb76f0f2e0166978e37da",
+      "[j=1] PasswordHashHash (16)": "166a9e32f11580c1c0b62f9cd0bda633",
+      "[j=1] MasterKey (16)": "2b70d2d18eae82b62c5cb5e948914732",
+      "[j=1] K(Magic2) = server MS-MPPE-Recv-Key (16)": "e14f9f43a7eee0bc118f78e7a040d2c5",
+      "[j=1] K(Magic3) = server MS-MPPE-Send-Key (16)": "265866563e6faebfda8f326330ffeee4",
+      "[j=1] inner MSK as logged": "e14f9f43a7eee0bc118f78e7a040d2c5265866563e6faebfda8f326330ffeee4",
+      "[j=1] IMSK_MSK (32)": "e14f9f43a7eee0bc118f78e7a040d2c5265866563e6faebfda8f326330ffeee4",
+      "[j=1] S-IMCK_MSK[1] (40)": "9f385ea68ea0abd046c83f1569f8dbe9c7abe0bfdff7d24138e57102699f21634ed38e5a6bd0ef14",
+      "[j=1] CMK_MSK[1] (20)": "d8bebd84c125b11a0a3f61be12f664be79356171",
+      "CB round 1 request: BUFFER (101)": "800c004c0001012095a6028d6fd887d9f5b15ea6e626d3cb6c506f5a43a86f374fcbd1de51db68ac000000000000000000000000000000000000000000000000000000000000000000000000000000003700010010101112131415161718191a1b1c1d1e1f",
+      "CB round 1 request: MSK Compound-MAC": "dd0e5ca90e31bb75630a2ea6d0193415e23c1aef",
+      "CB round 1 response: BUFFER (101)": "800c004c0001012195a6028d6fd887d9f5b15ea6e626d3cb6c506f5a43a86f374fcbd1de51db68ad000000000000000000000000000000000000000000000000000000000000000000000000000000003700010010101112131415161718191a1b1c1d1e1f",
+      "CB round 1 response: MSK Compound-MAC": "7d3a8a5aeccb804f2edfe8955a8c91eef48004a1",
+      "hostapd 2.10 final MSK = PRF(S-IMCK_MSK[n], \"Session Key Generating Function\", \"\", 64)": "e55ff01da00793b915f947092a7c73baced29761d6c14a1ca04732e1b7537a7c303454bb4d93c59e4d0d18f22a52efd161da4ba251976ce4d7f392eab1c5bc9f",
+      "hostapd 2.10 final EMSK = PRF(S-IMCK_MSK[n], \"Extended Session Key Generating Function\", \"\", 64)": "ac772516789eeecc32e9ead472c7626051d11dbec9e8201ca5f5a4ce126fc09b0f056eccbfe0aef8f67be6e7dfa2425c103d467106d8a94bb1ad1bdc70d84c4c",
+      "RADIUS MS-MPPE-Recv-Key (MSK[0..31]) / Send-Key (MSK[32..63])": "e55ff01da00793b915f947092a7c73baced29761d6c14a1ca04732e1b7537a7c / 303454bb4d93c59e4d0d18f22a52efd161da4ba251976ce4d7f392eab1c5bc9f",
+      "Session-Id (0x37 \u2016 tls-unique) as logged": "37895971c93ab77e990b591d3463393e859c7f8721134e2ec12f40ef91d51c2a70ce535596c972c2e72f8fbfa356e9c814"
+    },
+    "alt": {
+      "[j=1] IMSK = K(Magic3)\u2016K(Magic2)": "265866563e6faebfda8f326330ffeee4e14f9f43a7eee0bc118f78e7a040d2c5",
+      "[j=1] S-IMCK_MSK": "5d8a864bb78c04640b859337c427075ca9ac7421db1bf6855c05ac306f4c7566894c2c7c74703e83",
+      "[j=1] CMK_MSK": "7f6b88fa8e38e4de1b28383ec947a5e88effe4a7",
+      "[j=1] request MSK Compound-MAC (same BUFFER)": "2cd85bc473c7fcdf27c9c2a3925cdd8d83383c27",
+      "[j=1] response MSK Compound-MAC (same BUFFER)": "f60ab6bb2b3d1b1a5c7ffc6b9c6b64027b9f0cd8",
+      "final MSK": "a64973d50cad7ad4d61eb5d8d7e6ee48fbc2defced649b54977495bbe4f25d2bf03781d6d82f0eabd4211551dd7454b371e013dd21e19137947bb4941dead627",
+      "final EMSK": "f3359aaa4946ac202a27e082c8d8f715bee5f70c492eb537a5d0f01102378904d24364cd96e50c6d43785c5d5c7b2ea5c9dd539baa63fc88d60773490222c9b2"
+    },
+    "phase2": [
+      [
+        "S",
+        "8009000501d5000501"
+      ],
+      [
+        "P",
+        "8009000a02d5000a01616c696365"
+      ],
+      [
+        "S",
+        "8009002101d600211a01d6001c10769f98308efdc2299db2c78f61d2a0e3686f7374617064"
+      ],
+      [
+        "P",
+        "8009004002d600401a02d6003b3106f3e8be596e31c7db48dd996ad3504b0000000000000000bb6f016aa742a4967efbb74db76cb76f0f2e0166978e37da00616c696365"
+      ],
+      [
+        "S",
+        "8009003801d700381a03d60033533d31343842413133343845453936364235334133304132353642444134353745434438323744383839204d3d4f4b"
+      ],
+      [
+        "P",
+        "8009000602d700061a03"
+      ],
+      [
+        "S",
+        "800a00020001800300020001800c004c0001012095a6028d6fd887d9f5b15ea6e626d3cb6c506f5a43a86f374fcbd1de51db68ac0000000000000000000000000000000000000000dd0e5ca90e31bb75630a2ea6d0193415e23c1aef"
+      ],
+      [
+        "P",
+        "800a00020001800300020001800c004c0001012195a6028d6fd887d9f5b15ea6e626d3cb6c506f5a43a86f374fcbd1de51db68ad00000000000000000000000000000000000000007d3a8a5aeccb804f2edfe8955a8c91eef48004a1"
+      ]
+    ]
+  },
+  "V6": {
+    "hostapd": {
+      "TLS": "TLSv1.2, suite 0xc02c, PRF/HMAC hash SHA384",
+      "session_key_seed = S-IMCK[0] (40)": "bfbd4f15c2c0492e15fcc525d4efdb2db09820a50bf9b7d5e8dfab849717763f96bffd879505a2f3",
+      "[j=1] MSCHAPv2 user / password": "alice / password",
+      "[j=1] AuthenticatorChallenge (16)": "10db69617b70fc0aa4e51bd80dc0077e",
+      "[j=1] PeerChallenge (16)": "34afd43e6c605b96919efbf89e16336c",
+      "[j=1] NT-Response (24)": "662fd2c9d3cffd3b3bebdea9675d03c7a0fa7ab5174aa967",
+      "[j=1] PasswordHashHash (16)": "166a9e32f11580c1c0b62f9cd0bda633",
+      "[j=1] MasterKey (16)": "a03f4185235607d3fdd8b7079518d6a0",
+      "[j=1] K(Magic2) = server MS-MPPE-Recv-Key (16)": "af50a3f5ad581fc8c1058ee0aa7168df",
+      "[j=1] K(Magic3) = server MS-MPPE-Send-Key (16)": "05d50d7996bca8416a28288923b170a8",
+      "[j=1] inner MSK as logged": "af50a3f5ad581fc8c1058ee0aa7168df05d50d7996bca8416a28288923b170a8",
+      "[j=2] MSCHAPv2 user / password": "host/machine1 / machinepw",
+      "[j=2] AuthenticatorChallenge (16)": "66ccf61227a09c8397cbcd83fe9e3d33",
+      "[j=2] PeerChallenge (16)": "7b0d751e3243395062ed371bdd097750",
+      "[j=2] NT-Response (24)": "097f871632783d2ee608007ddc43f75114b3dd190b0149ad",
+      "[j=2] PasswordHashHash (16)": "891f83a7b4ff4270fe9b09a007336eca",
+      "[j=2] MasterKey (16)": "1b842c5a0b9ec837b5e41ba54be9121a",
+      "[j=2] K(Magic2) = server MS-MPPE-Recv-Key (16)": "8aa1a82662b9f9060b314aa1d46874bb",
+      "[j=2] K(Magic3) = server MS-MPPE-Send-Key (16)": "06acf5d16cf09f771c99512c127ca954",
+      "[j=2] inner MSK as logged": "8aa1a82662b9f9060b314aa1d46874bb06acf5d16cf09f771c99512c127ca954",
+      "[j=1] IMSK_MSK (32)": "af50a3f5ad581fc8c1058ee0aa7168df05d50d7996bca8416a28288923b170a8",
+      "[j=1] S-IMCK_MSK[1] (40)": "958fe6223bf8831cb2cc66fbe35c530c1f25d5144627ab8539d156ce350f960b58bcb9c9ad95cf0e",
+      "[j=1] CMK_MSK[1] (20)": "3ba1c1ed7f1eb2bb6fd6e877f636a1270382dde3",
+      "[j=2] IMSK_MSK (32)": "8aa1a82662b9f9060b314aa1d46874bb06acf5d16cf09f771c99512c127ca954",
+      "[j=2] S-IMCK_MSK[2] (40)": "e820600cf7de86eb302757f1f185ae4734e002b71500170a3af1651618707b9d56345005610f08be",
+      "[j=2] CMK_MSK[2] (20)": "9c0d68f53e66ce33c79ebdb6b780b1bcd7a4aca3",
+      "CB round 1 request: BUFFER (101)": "800c004c00010120c35e9bd5a417d9712ef4164c02788468aea1019003d9bf2b8a9dc998ff2ec71a000000000000000000000000000000000000000000000000000000000000000000000000000000003700010010101112131415161718191a1b1c1d1e1f",
+      "CB round 1 request: MSK Compound-MAC": "1d140a435a18650ba951a5f2f6baa4dc85890a3d",
+      "CB round 1 response: BUFFER (101)": "800c004c00010121c35e9bd5a417d9712ef4164c02788468aea1019003d9bf2b8a9dc998ff2ec71b000000000000000000000000000000000000000000000000000000000000000000000000000000003700010010101112131415161718191a1b1c1d1e1f",
+      "CB round 1 response: MSK Compound-MAC": "08d48296fb3c9e781872ab29f0b87304d48d5a01",
+      "CB round 2 request: BUFFER (101)": "800c004c00010120c34130cbb6a557b812b408b76ce62e1566ea369b891eb5c72864471b7622ddba000000000000000000000000000000000000000000000000000000000000000000000000000000003700010010101112131415161718191a1b1c1d1e1f",
+      "CB round 2 request: MSK Compound-MAC": "8c3d6e98c2e7de9463af3c71bc73df083e330b92",
+      "CB round 2 response: BUFFER (101)": "800c004c00010121c34130cbb6a557b812b408b76ce62e1566ea369b891eb5c72864471b7622ddbb000000000000000000000000000000000000000000000000000000000000000000000000000000003700010010101112131415161718191a1b1c1d1e1f",
+      "CB round 2 response: MSK Compound-MAC": "7205d8e3d7185063f95815b17cf9d29e0dabb333",
+      "hostapd 2.10 final MSK = PRF(S-IMCK_MSK[n], \"Session Key Generating Function\", \"\", 64)": "124e4d5f263dad1c4f152029f7dfd5745e3771be9a16b756eb05c55efac49fe2c1e9d232ed88a0d88f016d32b62b3f19febe2a147e8a39e5bc213ce745d3c41d",
+      "hostapd 2.10 final EMSK = PRF(S-IMCK_MSK[n], \"Extended Session Key Generating Function\", \"\", 64)": "1cf55b605db0d11d7ec66413a67fdc005729bd5c5732a50c156b3963e125d86aad4b6c4116a75d41185239b3121e5354912bef94189d92e8424d19a80632c7d0",
+      "RADIUS MS-MPPE-Recv-Key (MSK[0..31]) / Send-Key (MSK[32..63])": "124e4d5f263dad1c4f152029f7dfd5745e3771be9a16b756eb05c55efac49fe2 / c1e9d232ed88a0d88f016d32b62b3f19febe2a147e8a39e5bc213ce745d3c41d",
+      "Session-Id (0x37 \u2016 tls-unique) as logged": "37b78488d3786f5f00b8d728b1"
+    },
+    "alt": {
+      "[j=1] IMSK = K(Magic3)\u2016K(Magic2)": "05d50d7996bca8416a28288923b170a8af50a3f5ad581fc8c1058ee0aa7168df",
+      "[j=1] S-IMCK_MSK": "82b160a8e0339aed4ab618c1b639d1aa74d82926b3eb9734b86460e44a5dde7d0a317c90c27c6243",
+      "[j=1] CMK_MSK": "ec44cdab19e416033633c7b8925e6276949fcf15",
+      "[j=1] request MSK Compound-MAC (same BUFFER)": "2f498c92a6e97ac07551300e48a464e394b2ccb9",
+      "[j=1] response MSK Compound-MAC (same BUFFER)": "8c7a4a2dba0f9149ec0834a78efd5779dcc6e946",
+      "[j=2] IMSK = K(Magic3)\u2016K(Magic2)": "06acf5d16cf09f771c99512c127ca9548aa1a82662b9f9060b314aa1d46874bb",
+      "[j=2] S-IMCK_MSK": "cb7b180f81f0643e4524d75fc0a497a0e3c1d119c946116e709e28ee5a256d7790eec546601d692a",
+      "[j=2] CMK_MSK": "48747c7d66545bf7137af77cae6a8d3a3c85449c",
+      "[j=2] request MSK Compound-MAC (same BUFFER)": "1a905d10225b8866c8ad6431dfca0d7a6b7e0a27",
+      "[j=2] response MSK Compound-MAC (same BUFFER)": "5983b9fa913d08902d4a7a534f63790eb7606fa2",
+      "final MSK": "8ff7baa4f2b1029a805fd8a54e363ce724e69ddb64155e91d570bdb1308a3809ea158d6798cbd9aa4918c78c09241918320a22936bd1f8ef21ac3e0236b6a5d5",
+      "final EMSK": "a543b076f6174290e4c0f6944ed13ad8c8f3675f62645116b2dbe6e4be8d9184ca9bab303bbba62af3c5044ce3575c89c0a52eab647e1a077b7549061b6b5cd3"
+    },
+    "phase2": [
+      [
+        "S",
+        "80090005017e000501000200020001"
+      ],
+      [
+        "P",
+        "8009000a027e000a01616c696365000200020001"
+      ],
+      [
+        "S",
+        "80090021017f00211a017f001c1010db69617b70fc0aa4e51bd80dc0077e686f7374617064"
+      ],
+      [
+        "P",
+        "80090040027f00401a027f003b3134afd43e6c605b96919efbf89e16336c0000000000000000662fd2c9d3cffd3b3bebdea9675d03c7a0fa7ab5174aa96700616c696365"
+      ],
+      [
+        "S",
+        "80090038018000381a037f0033533d44383730453236363431333834393941323945383441304345303042304437423330354336343133204d3d4f4b"
+      ],
+      [
+        "P",
+        "80090006028000061a03"
+      ],
+      [
+        "S",
+        "800a00020001800c004c00010120c35e9bd5a417d9712ef4164c02788468aea1019003d9bf2b8a9dc998ff2ec71a00000000000000000000000000000000000000001d140a435a18650ba951a5f2f6baa4dc85890a3d"
+      ],
+      [
+        "P",
+        "800a00020001800c004c00010121c35e9bd5a417d9712ef4164c02788468aea1019003d9bf2b8a9dc998ff2ec71b000000000000000000000000000000000000000008d48296fb3c9e781872ab29f0b87304d48d5a01"
+      ],
+      [
+        "S",
+        "800900050182000501000200020002"
+      ],
+      [
+        "P",
+        "800900120282001201686f73742f6d616368696e6531000200020002"
+      ],
+      [
+        "S",
+        "80090021018300211a0183001c1066ccf61227a09c8397cbcd83fe9e3d33686f7374617064"
+      ],
+      [
+        "P",
+        "80090048028300481a02830043317b0d751e3243395062ed371bdd0977500000000000000000097f871632783d2ee608007ddc43f75114b3dd190b0149ad00686f73742f6d616368696e6531"
+      ],
+      [
+        "S",
+        "80090038018400381a03830033533d34394645463736323437464642393131424142424644453945323234393334383337384436383634204d3d4f4b"
+      ],
+      [
+        "P",
+        "80090006028400061a03"
+      ],
+      [
+        "S",
+        "800a00020001800300020001800c004c00010120c34130cbb6a557b812b408b76ce62e1566ea369b891eb5c72864471b7622ddba00000000000000000000000000000000000000008c3d6e98c2e7de9463af3c71bc73df083e330b92"
+      ],
+      [
+        "P",
+        "800a00020001800300020001800c004c00010121c34130cbb6a557b812b408b76ce62e1566ea369b891eb5c72864471b7622ddbb00000000000000000000000000000000000000007205d8e3d7185063f95815b17cf9d29e0dabb333"
+      ]
+    ]
+  }
+};
