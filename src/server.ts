@@ -6,7 +6,11 @@ import { createEapTlsMethod } from './eap-methods/eap-tls/method.js';
 import { createMschapV2Method } from './eap-methods/mschapv2/method.js';
 import { buildTeapMethod, parseTeapMethodConfig } from './teap-brski/teap/config.js';
 import { SqliteUserStore } from './store/sqlite/users.js';
-import { MethodSelector } from './eap-methods/method-selection.js';
+import { SqliteNoobPeerStore } from './store/sqlite/noob-peers.js';
+import { createNoobMethod } from './noob/method.js';
+import { purgeExpiredRegistrations } from './noob/oob.js';
+import { parseNoobMethodConfig, type ResolvedNoobConfig } from './noob/config.js';
+import { MethodSelector, type MethodRule } from './eap-methods/method-selection.js';
 import { MethodRegistry, loadMethodPlugin } from './eap-methods/registry.js';
 import { RadiusServer } from './radius/server.js';
 import { handleAccessRequest } from './server/radius-eap-bridge.js';
@@ -24,11 +28,12 @@ export interface RunningGangway {
 export async function startGangway(config: GangwayConfig, log: Log): Promise<RunningGangway> {
   const db = openSqlite(config.store.sqlitePath);
   try {
-    const registry = await buildRegistry(config, db, log);
+    const noob = noobConfigOf(config);
+    const registry = await buildRegistry(config, db, noob, log);
     for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
       if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
     }
-    const selector = new MethodSelector(config.eap.rules, config.eap.defaultMethods);
+    const selector = new MethodSelector([...(noob ? noobRoutes(noob) : []), ...config.eap.rules], config.eap.defaultMethods);
     const eap = new EapAuthenticator(
       registry,
       selector,
@@ -62,12 +67,14 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       eap.close();
       throw err;
     }
+    const housekeeping = noob ? startNoobHousekeeping(db, noob, log) : undefined;
     log.info({ addresses, methods: registry.names() }, 'gangway listening');
     return {
       addresses,
       eap,
       db,
       async close() {
+        if (housekeeping) clearInterval(housekeeping);
         await Promise.all(servers.map((s) => s.close()));
         eap.close();
         db.close();
@@ -79,7 +86,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
   }
 }
 
-async function buildRegistry(config: GangwayConfig, db: SqliteDatabase, log: Log): Promise<MethodRegistry> {
+async function buildRegistry(config: GangwayConfig, db: SqliteDatabase, noob: ResolvedNoobConfig | undefined, log: Log): Promise<MethodRegistry> {
   const registry = new MethodRegistry();
   const read = (path: string, key: string): Buffer => {
     try {
@@ -109,7 +116,8 @@ async function buildRegistry(config: GangwayConfig, db: SqliteDatabase, log: Log
   } catch (err) {
     throw new ConfigError('methods.teap', (err as Error).message);
   }
-  registry.register(buildTeapMethod(teapConfig, { tls: { ...tls, maxTlsMessage: config.eap.maxTlsMessage }, users, log: log.child({ method: 'teap' }) }));
+  registry.register(buildTeapMethod(teapConfig, { tls: { ...tls, maxTlsMessage: config.eap.maxTlsMessage }, users, log }));
+  if (noob) registry.register(createNoobMethod({ store: new SqliteNoobPeerStore(db), config: noob, log }));
   for (const [i, plugin] of config.eap.plugins.entries()) {
     try {
       registry.register(await loadMethodPlugin(plugin.module, plugin.options, config.dataDir));
@@ -119,4 +127,45 @@ async function buildRegistry(config: GangwayConfig, db: SqliteDatabase, log: Log
   }
   log.debug({ methods: registry.names() }, 'EAP methods registered');
   return registry;
+}
+
+function noobConfigOf(config: GangwayConfig): ResolvedNoobConfig | undefined {
+  const raw = config.methods['eap-noob'];
+  if (raw === undefined || raw === null) return undefined;
+  try {
+    return parseNoobMethodConfig(raw);
+  } catch (err) {
+    throw new ConfigError('methods.eap-noob', (err as Error).message);
+  }
+}
+
+/**
+ * EAP-NOOB's identities route to it before any operator rule: the provisioning NAIs of RFC 9140 and
+ * RFC 9965, the NewNAI we hand out, and the authors' realm in their interop mode.
+ */
+function noobRoutes(noob: ResolvedNoobConfig): MethodRule[] {
+  const rules: MethodRule[] = [
+    { realm: 'eap-noob.arpa', methods: ['eap-noob'] },
+    { realm: 'noob.eap.arpa', methods: ['eap-noob'] },
+  ];
+  if (noob.newNai !== undefined) rules.push({ identity: `^${escapeRegExp(noob.newNai)}$`, methods: ['eap-noob'] });
+  if (noob.compat === 'vogeltak') rules.push({ realm: 'eap-noob.net', methods: ['eap-noob'] });
+  return rules;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Unfinished registrations are dropped after their lifetime (RFC 9140 §3.2.3 keeps them at least a day). */
+function startNoobHousekeeping(db: SqliteDatabase, noob: ResolvedNoobConfig, log: Log): NodeJS.Timeout {
+  const store = new SqliteNoobPeerStore(db);
+  const timer = setInterval(() => {
+    purgeExpiredRegistrations(store, noob).then(
+      (n) => n > 0 && log.info({ removed: n }, 'EAP-NOOB: expired unfinished registrations removed'),
+      (err: unknown) => log.error({ err }, 'EAP-NOOB housekeeping failed'),
+    );
+  }, 3_600_000);
+  timer.unref();
+  return timer;
 }

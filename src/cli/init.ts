@@ -66,6 +66,11 @@ export async function initDataDir(dir: string, opts: InitOptions = {}): Promise<
       rules: [] as unknown[],
     },
     tls: { cert: 'pki/server.pem', key: 'pki/server.key', ca: ['pki/ca.pem'] },
+    methods: {
+      // EAP-NOOB: devices' QR codes point at oobUrl (the portal, once it exists); registered
+      // devices reconnect as newNai.
+      'eap-noob': { oobUrl: `https://${serverName}/noob`, newNai: `noob@${serverName}` },
+    },
     store: { sqlite: 'gangway.db' },
     log: { level: 'info' },
   };

@@ -4,6 +4,8 @@ import { run as init } from './commands/init.js';
 import { run as serve, runStart } from './commands/serve.js';
 import { run as users } from './commands/users.js';
 import { run as teapPeer } from './commands/teap-peer.js';
+import { run as noobOob } from './commands/noob-oob.js';
+import { run as noobPeer } from './commands/noob-peer.js';
 
 const COMMANDS: Record<string, { run: CliCommand; help: string }> = {
   init: { run: init, help: 'create a data directory (demo PKI, config, database)' },
@@ -11,6 +13,8 @@ const COMMANDS: Record<string, { run: CliCommand; help: string }> = {
   start: { run: runStart, help: 'initialise ./var if needed and serve (what npm start runs)' },
   users: { run: users, help: 'add, remove or list accounts for EAP-MSCHAPv2 and Basic-Password-Auth' },
   'teap-peer': { run: teapPeer, help: 'authenticate to a RADIUS server with our TEAP peer' },
+  'noob-oob': { run: noobOob, help: 'deliver a device\'s EAP-NOOB QR code (URL), or issue/list server-to-device codes' },
+  'noob-peer': { run: noobPeer, help: 'run our EAP-NOOB device (peer) against a RADIUS server' },
 };
 
 async function main(argv: string[]): Promise<number> {

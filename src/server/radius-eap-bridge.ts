@@ -98,7 +98,7 @@ export async function handleAccessRequest(
   const user = getStringAttribute(packet, AttributeType.UserName);
   switch (outcome.kind) {
     case 'accept':
-      log.info({ client: clientName, conversation: outcome.conversationId, user, identity: outcome.grant.identity, method: outcome.grant.method }, 'Access-Accept');
+      log.info({ client: clientName, conversation: outcome.conversationId, user, identity: outcome.grant.identity, account: outcome.grant.account, method: outcome.grant.method }, 'Access-Accept');
       break;
     case 'reject':
       log.info({ client: clientName, conversation: outcome.conversationId, user, reason: outcome.reason }, 'Access-Reject');

@@ -52,7 +52,10 @@ export class SqliteUserStore implements UserStore {
         created.toISOString(),
       );
     } catch (err) {
-      if (err instanceof Error && 'code' in err && (err as { code: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+      // Duck-typed: better-sqlite3's SqliteError may come from another realm (jest's module registry),
+      // where instanceof Error is false.
+      const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+      if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
         throw new UserExistsError(user.name);
       }
       throw err;

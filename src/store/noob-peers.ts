@@ -1,0 +1,172 @@
+/**
+ * The EAP-NOOB peers aggregate: everything the server remembers about one PeerId between EAP
+ * conversations. Records are plain data; the store does not interpret them, it only guarantees
+ * that a transition replaces one record (and its OOB messages) atomically, and only if nobody else
+ * changed it since it was read (optimistic concurrency on `version`).
+ *
+ * The interface is asynchronous so a PostgreSQL implementation (many servers, one database) can
+ * follow unchanged; the SQLite implementation is synchronous underneath.
+ */
+
+/** Server association states (RFC 9140 §3.1): 1 Waiting for OOB, 2 OOB Received, 3 Reconnecting, 4 Registered. State 0 = no record. */
+export type NoobServerState = 1 | 2 | 3 | 4;
+
+/**
+ * JSON texts of the Initial Exchange values that enter Hoob and the Completion MACs, exactly as
+ * they appeared on the wire (RFC 9140 §3.3.2: copied verbatim, never re-encoded).
+ */
+export interface NoobInitialTranscript {
+  vers: string;
+  verp: string;
+  peerId: string;
+  cryptosuites: string;
+  dirs: string;
+  serverInfo: string;
+  cryptosuitep: string;
+  dirp: string;
+  /** The JSON string text placed in the NAI slot (NewNAI if sent, else the identity of the Initial Exchange). */
+  nai: string;
+  peerInfo: string;
+  pks: string;
+  ns: string;
+  pkp: string;
+  np: string;
+}
+
+/** Data of an unfinished registration (states 1 and 2). */
+export interface NoobEphemeralData {
+  transcript: NoobInitialTranscript;
+  /** EAP-Response/Identity the peer used in the Initial Exchange. */
+  identity: string;
+  /** NewNAI sent in the Initial Exchange, if any. */
+  newNai?: string;
+  cryptosuite: number;
+  dirp: number;
+  /** ECDHE shared secret of the Initial Exchange. Secret. */
+  z: Uint8Array;
+  /** SleepTime last sent to the peer. */
+  sleepTime?: number;
+  /** Waiting Exchanges completed so far. */
+  waitingExchanges: number;
+  /** OOB messages rejected so far (bad Hoob); RFC 9140 OobRetries. */
+  oobRejections: number;
+}
+
+/** The persistent association (states 3 and 4). */
+export interface NoobAssociationData {
+  verp: number;
+  cryptosuite: number;
+  /** The peer's NAI in this association. */
+  nai: string;
+  /** Association key Kz. Secret. */
+  kz: Uint8Array;
+  /** ServerInfo text the peer last received, so Reconnect sends ServerInfo only when it changed. */
+  serverInfo: string;
+}
+
+/** One OOB message the server received (direction 1, peer-to-server) or issued (direction 2). */
+export interface NoobOobMessage {
+  direction: 1 | 2;
+  /** Noob, base64url (16 bytes). Secret until used. */
+  noob: string;
+  /** Hoob, base64url (16 bytes). */
+  hoob: string;
+  createdAt: Date;
+  /** The account of the person who delivered (1) or requested (2) it. */
+  account?: string;
+}
+
+export interface NoobPeerRecord {
+  peerId: string;
+  state: NoobServerState;
+  /** Incremented by the store on every write. */
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+  /** The user account the device is bound to, if any. */
+  account?: string;
+  /** PeerInfo text as the peer last sent it (unauthenticated until the association exists). */
+  peerInfo?: string;
+  /** Present exactly in states 1 and 2. */
+  ephemeral?: NoobEphemeralData;
+  /** Present exactly in states 3 and 4. */
+  association?: NoobAssociationData;
+  oobs: NoobOobMessage[];
+  lastAuthenticatedAt?: Date;
+}
+
+/** What a transition writes; the store assigns `version`. */
+export type NoobPeerWrite = Omit<NoobPeerRecord, 'version'>;
+
+export interface NoobPeerQuery {
+  states?: readonly NoobServerState[];
+  /** A string: bound to that account; null: not bound to any account. */
+  account?: string | null;
+  limit?: number;
+}
+
+export interface NoobPeerStore {
+  get(peerId: string): Promise<NoobPeerRecord | undefined>;
+  /**
+   * Replaces the record of `peerId` (and all its OOB messages) in one transaction, provided its
+   * stored version still equals `expectedVersion` (null: the record must not exist). `next` null
+   * deletes the record. Resolves false, writing nothing, when the record changed in the meantime;
+   * rejects, writing nothing, when the write itself fails.
+   */
+  transition(peerId: string, expectedVersion: number | null, next: NoobPeerWrite | null): Promise<boolean>;
+  list(query: NoobPeerQuery): Promise<NoobPeerRecord[]>;
+  /** Number of records in states 1 and 2. */
+  countEphemeral(): Promise<number>;
+  /**
+   * Deletes records in states 1 and 2 created before `before`, oldest first, at most `limit`.
+   * Persistent associations (3, 4) are never touched: RFC 9140 §3.1 forbids dropping them
+   * without the user's or an administrator's say-so.
+   */
+  deleteEphemeralBefore(before: Date, limit?: number): Promise<number>;
+  /** Removes a peer on explicit user/administrator request (RFC 9140 "user reset"). */
+  remove(peerId: string): Promise<boolean>;
+}
+
+/** An in-memory store with the same semantics, for unit tests and a server run without a data directory. */
+export class MemoryNoobPeerStore implements NoobPeerStore {
+  private readonly records = new Map<string, NoobPeerRecord>();
+
+  async get(peerId: string): Promise<NoobPeerRecord | undefined> {
+    const r = this.records.get(peerId);
+    return r ? structuredClone(r) : undefined;
+  }
+
+  async transition(peerId: string, expectedVersion: number | null, next: NoobPeerWrite | null): Promise<boolean> {
+    const current = this.records.get(peerId);
+    if ((current?.version ?? null) !== expectedVersion) return false;
+    if (next === null) this.records.delete(peerId);
+    else this.records.set(peerId, structuredClone({ ...next, version: (expectedVersion ?? 0) + 1 }));
+    return true;
+  }
+
+  async list(query: NoobPeerQuery): Promise<NoobPeerRecord[]> {
+    return [...this.records.values()]
+      .filter((r) => !query.states || query.states.includes(r.state))
+      .filter((r) => query.account === undefined || (query.account === null ? r.account === undefined : r.account === query.account))
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+      .slice(0, query.limit ?? 100)
+      .map((r) => structuredClone(r));
+  }
+
+  async countEphemeral(): Promise<number> {
+    return [...this.records.values()].filter((r) => r.state <= 2).length;
+  }
+
+  async deleteEphemeralBefore(before: Date, limit = Infinity): Promise<number> {
+    const victims = [...this.records.values()]
+      .filter((r) => r.state <= 2 && r.createdAt < before)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+      .slice(0, limit);
+    for (const v of victims) this.records.delete(v.peerId);
+    return victims.length;
+  }
+
+  async remove(peerId: string): Promise<boolean> {
+    return this.records.delete(peerId);
+  }
+}

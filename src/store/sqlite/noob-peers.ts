@@ -1,0 +1,220 @@
+import type {
+  NoobAssociationData,
+  NoobEphemeralData,
+  NoobOobMessage,
+  NoobPeerQuery,
+  NoobPeerRecord,
+  NoobPeerStore,
+  NoobPeerWrite,
+  NoobServerState,
+} from '../noob-peers.js';
+import type { SqliteDatabase } from './database.js';
+
+interface PeerRow {
+  peer_id: string;
+  state: number;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  account: string | null;
+  peer_info: string | null;
+  ephemeral: string | null;
+  assoc_verp: number | null;
+  assoc_cryptosuite: number | null;
+  assoc_nai: string | null;
+  assoc_kz: Buffer | null;
+  assoc_server_info: string | null;
+  last_authenticated_at: string | null;
+}
+
+interface OobRow {
+  peer_id: string;
+  seq: number;
+  direction: number;
+  noob: string;
+  hoob: string;
+  created_at: string;
+  account: string | null;
+}
+
+/** Ephemeral data as stored: the secret Z travels as base64 inside the JSON column. */
+type StoredEphemeral = Omit<NoobEphemeralData, 'z'> & { z: string };
+
+const PEER_COLUMNS =
+  'peer_id, state, version, created_at, updated_at, account, peer_info, ephemeral, assoc_verp, assoc_cryptosuite, assoc_nai, assoc_kz, assoc_server_info, last_authenticated_at';
+
+/**
+ * SQLite implementation of the NOOB peer store.
+ *
+ * better-sqlite3 is synchronous, so each method runs to completion before any other JavaScript
+ * (another EAP conversation, the OOB endpoint) can touch the database from this process; the
+ * async signatures exist for the PostgreSQL implementation. A transition is one IMMEDIATE
+ * transaction: it takes the write lock before reading the version, so a second process (the CLI
+ * delivering an OOB message) cannot slip a write between our compare and our write.
+ */
+export class SqliteNoobPeerStore implements NoobPeerStore {
+  private readonly selectPeer;
+  private readonly selectOobs;
+  private readonly selectVersion;
+  private readonly insertPeer;
+  private readonly updatePeer;
+  private readonly deletePeer;
+  private readonly deleteOobs;
+  private readonly insertOob;
+  private readonly countEphemeralStmt;
+  private readonly selectEphemeralBefore;
+  private readonly transitionTx;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.selectPeer = db.prepare(`SELECT ${PEER_COLUMNS} FROM noob_peers WHERE peer_id = ?`);
+    this.selectOobs = db.prepare('SELECT * FROM noob_oob_messages WHERE peer_id = ? ORDER BY seq');
+    this.selectVersion = db.prepare('SELECT version FROM noob_peers WHERE peer_id = ?');
+    this.insertPeer = db.prepare(
+      `INSERT INTO noob_peers (${PEER_COLUMNS}) VALUES (@peer_id, @state, @version, @created_at, @updated_at, @account, @peer_info, @ephemeral, @assoc_verp, @assoc_cryptosuite, @assoc_nai, @assoc_kz, @assoc_server_info, @last_authenticated_at)`,
+    );
+    this.updatePeer = db.prepare(
+      `UPDATE noob_peers SET state = @state, version = @version, created_at = @created_at, updated_at = @updated_at, account = @account,
+         peer_info = @peer_info, ephemeral = @ephemeral, assoc_verp = @assoc_verp, assoc_cryptosuite = @assoc_cryptosuite,
+         assoc_nai = @assoc_nai, assoc_kz = @assoc_kz, assoc_server_info = @assoc_server_info, last_authenticated_at = @last_authenticated_at
+       WHERE peer_id = @peer_id`,
+    );
+    this.deletePeer = db.prepare('DELETE FROM noob_peers WHERE peer_id = ?');
+    this.deleteOobs = db.prepare('DELETE FROM noob_oob_messages WHERE peer_id = ?');
+    this.insertOob = db.prepare(
+      'INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, account) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.countEphemeralStmt = db.prepare('SELECT count(*) AS n FROM noob_peers WHERE state <= 2');
+    this.selectEphemeralBefore = db.prepare('SELECT peer_id FROM noob_peers WHERE state <= 2 AND created_at < ? ORDER BY created_at LIMIT ?');
+
+    const tx = db.transaction((peerId: string, expected: number | null, next: NoobPeerWrite | null): boolean => {
+      const current = this.selectVersion.get(peerId) as { version: number } | undefined;
+      if ((current?.version ?? null) !== expected) return false;
+      if (next === null) {
+        if (current) this.deletePeer.run(peerId);
+        return true;
+      }
+      if (next.peerId !== peerId) throw new Error('a transition cannot rename a peer');
+      const row = toRow(next, (expected ?? 0) + 1);
+      if (current) {
+        this.updatePeer.run(row);
+        this.deleteOobs.run(peerId);
+      } else {
+        this.insertPeer.run(row);
+      }
+      next.oobs.forEach((m, seq) => {
+        this.insertOob.run(peerId, seq, m.direction, m.noob, m.hoob, m.createdAt.toISOString(), m.account ?? null);
+      });
+      return true;
+    });
+    this.transitionTx = (peerId: string, expected: number | null, next: NoobPeerWrite | null) => tx.immediate(peerId, expected, next);
+  }
+
+  async get(peerId: string): Promise<NoobPeerRecord | undefined> {
+    return this.getSync(peerId);
+  }
+
+  private getSync(peerId: string): NoobPeerRecord | undefined {
+    const row = this.selectPeer.get(peerId) as PeerRow | undefined;
+    if (!row) return undefined;
+    return fromRow(row, this.selectOobs.all(peerId) as OobRow[]);
+  }
+
+  async transition(peerId: string, expectedVersion: number | null, next: NoobPeerWrite | null): Promise<boolean> {
+    return this.transitionTx(peerId, expectedVersion, next);
+  }
+
+  async list(query: NoobPeerQuery): Promise<NoobPeerRecord[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.states && query.states.length > 0) {
+      where.push(`state IN (${query.states.map(() => '?').join(',')})`);
+      params.push(...query.states);
+    }
+    if (query.account === null) where.push('account IS NULL');
+    else if (query.account !== undefined) {
+      where.push('account = ?');
+      params.push(query.account);
+    }
+    const sql = `SELECT ${PEER_COLUMNS} FROM noob_peers ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`;
+    params.push(query.limit ?? 100);
+    const rows = this.db.prepare(sql).all(...params) as PeerRow[];
+    return rows.map((r) => fromRow(r, this.selectOobs.all(r.peer_id) as OobRow[]));
+  }
+
+  async countEphemeral(): Promise<number> {
+    return (this.countEphemeralStmt.get() as { n: number }).n;
+  }
+
+  async deleteEphemeralBefore(before: Date, limit = 1_000_000): Promise<number> {
+    return this.db.transaction(() => {
+      const ids = this.selectEphemeralBefore.all(before.toISOString(), limit) as { peer_id: string }[];
+      for (const { peer_id } of ids) this.deletePeer.run(peer_id);
+      return ids.length;
+    }).immediate();
+  }
+
+  async remove(peerId: string): Promise<boolean> {
+    return this.deletePeer.run(peerId).changes > 0;
+  }
+}
+
+function toRow(r: NoobPeerWrite, version: number): Record<string, string | number | Buffer | null> {
+  const e = r.ephemeral;
+  const a: NoobAssociationData | undefined = r.association;
+  const stored: StoredEphemeral | undefined = e ? { ...e, z: Buffer.from(e.z).toString('base64') } : undefined;
+  return {
+    peer_id: r.peerId,
+    state: r.state,
+    version,
+    created_at: r.createdAt.toISOString(),
+    updated_at: r.updatedAt.toISOString(),
+    account: r.account ?? null,
+    peer_info: r.peerInfo ?? null,
+    ephemeral: stored ? JSON.stringify(stored) : null,
+    assoc_verp: a?.verp ?? null,
+    assoc_cryptosuite: a?.cryptosuite ?? null,
+    assoc_nai: a?.nai ?? null,
+    assoc_kz: a ? Buffer.from(a.kz) : null,
+    assoc_server_info: a?.serverInfo ?? null,
+    last_authenticated_at: r.lastAuthenticatedAt?.toISOString() ?? null,
+  };
+}
+
+function fromRow(row: PeerRow, oobs: OobRow[]): NoobPeerRecord {
+  let ephemeral: NoobEphemeralData | undefined;
+  if (row.ephemeral !== null) {
+    const s = JSON.parse(row.ephemeral) as StoredEphemeral;
+    ephemeral = { ...s, z: new Uint8Array(Buffer.from(s.z, 'base64')) };
+  }
+  const association: NoobAssociationData | undefined =
+    row.assoc_kz !== null
+      ? {
+          verp: row.assoc_verp!,
+          cryptosuite: row.assoc_cryptosuite!,
+          nai: row.assoc_nai!,
+          kz: new Uint8Array(row.assoc_kz),
+          serverInfo: row.assoc_server_info!,
+        }
+      : undefined;
+  return {
+    peerId: row.peer_id,
+    state: row.state as NoobServerState,
+    version: row.version,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    ...(row.account !== null ? { account: row.account } : {}),
+    ...(row.peer_info !== null ? { peerInfo: row.peer_info } : {}),
+    ...(ephemeral ? { ephemeral } : {}),
+    ...(association ? { association } : {}),
+    oobs: oobs.map(
+      (o): NoobOobMessage => ({
+        direction: o.direction as 1 | 2,
+        noob: o.noob,
+        hoob: o.hoob,
+        createdAt: new Date(o.created_at),
+        ...(o.account !== null ? { account: o.account } : {}),
+      }),
+    ),
+    ...(row.last_authenticated_at !== null ? { lastAuthenticatedAt: new Date(row.last_authenticated_at) } : {}),
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * `gangway noob-peer` and `gangway noob-oob` together: the device prints its code, the CLI delivers
+ * it into the data directory's database, the device completes — with the method reading the same
+ * SQLite file. The RADIUS hop is replaced by the in-memory authenticator.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { run as noobOob, databasePath } from '../../../src/cli/commands/noob-oob.js';
+import { run as noobPeer, parseServer } from '../../../src/cli/commands/noob-peer.js';
+import { createNoobMethod } from '../../../src/noob/method.js';
+import { openSqlite, type SqliteDatabase } from '../../../src/store/sqlite/database.js';
+import { SqliteAuditStore } from '../../../src/store/sqlite/audit.js';
+import { SqliteNoobPeerStore } from '../../../src/store/sqlite/noob-peers.js';
+import { SqliteUserStore } from '../../../src/store/sqlite/users.js';
+import { MemoryLog } from '../../helpers/silent-log.js';
+import { loopback } from '../../noob/helpers.js';
+
+function collector() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { stdout: (s: string) => void out.push(s), stderr: (s: string) => void err.push(s) }, out, err, text: () => out.join(''), errText: () => err.join('') };
+}
+
+let dir: string;
+let db: SqliteDatabase;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'noob-cli-'));
+  db = openSqlite(databasePath(dir));
+});
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function server() {
+  const store = new SqliteNoobPeerStore(db);
+  const method = createNoobMethod({ store, config: { oobUrl: 'https://gangway.example.org/noob', newNai: 'noob@devices.example.org' }, log: new MemoryLog() });
+  return { store, method, transport: loopback(() => method) };
+}
+
+const urlIn = (s: string) => /https:\/\/\S+\?P=\S+/.exec(s)?.[0];
+
+it('device shows its QR code, the operator delivers it with noob-oob, the device registers and reconnects', async () => {
+  const { store, transport } = server();
+  const state = join(dir, 'device.json');
+  const c1 = collector();
+  expect(await noobPeer(['--state', state, '--peer-info', '{"PeerName":"lamp"}'], c1.io, { transport })).toBe(4);
+  expect(c1.text()).toMatch(/registration started: PeerId [\w-]{22}; waiting for the OOB step/);
+  expect(c1.text()).toContain('▀'); // the terminal QR code
+  const url = urlIn(c1.text())!;
+  expect(url).toMatch(/^https:\/\/gangway\.example\.org\/noob\?P=[\w-]{22}&N=[\w-]{22}&H=[\w-]{22}$/);
+
+  // --show prints the same (still valid) code without connecting.
+  const shown = collector();
+  expect(await noobPeer(['--state', state, '--show'], shown.io)).toBe(0);
+  expect(urlIn(shown.text())).toBe(url);
+
+  await new SqliteUserStore(db).add({ name: 'alice' });
+  const bad = collector();
+  expect(await noobOob(['--data', dir, url, '--user', 'nobody'], bad.io)).toBe(1);
+  expect(bad.errText()).toContain('no user "nobody"');
+  const d = collector();
+  expect(await noobOob(['--data', dir, url, '--user', 'alice'], d.io)).toBe(0);
+  expect(d.text()).toMatch(/accepted: device [\w-]{22} is bound to alice/);
+  expect(d.text()).toContain('device says: {"PeerName":"lamp"}');
+  const again = collector();
+  expect(await noobOob(['--data', dir, url], again.io)).toBe(1);
+  expect(again.text()).toContain('already received');
+  expect(new SqliteAuditStore(db).recent(5).map((e) => e.event)).toEqual(['noob.oob.refused', 'noob.oob.delivered']);
+
+  const c2 = collector();
+  expect(await noobPeer(['--state', state, '--json'], c2.io, { transport })).toBe(0);
+  expect(JSON.parse(c2.text())).toMatchObject({ result: 'success', exchange: 'completion', state: 4, mppe: 'match' });
+  expect(transport.grants.at(-1)?.account).toBe('alice');
+  const peerId = JSON.parse(c2.text()).peerId as string;
+  expect((await store.get(peerId))?.state).toBe(4);
+
+  const c3 = collector();
+  expect(await noobPeer(['--state', state], c3.io, { transport })).toBe(0);
+  expect(c3.text()).toContain(`authenticated as ${peerId} (noob@devices.example.org); MS-MPPE keys match`);
+});
+
+it('server-to-peer: noob-oob --issue makes a code, noob-peer --oob reads it and completes', async () => {
+  const { transport } = server();
+  const state = join(dir, 'cam.json');
+  const c1 = collector();
+  expect(await noobPeer(['--state', state, '--directions', '2', '--json'], c1.io, { transport })).toBe(4);
+  const peerId = JSON.parse(c1.text()).peerId as string;
+
+  const list = collector();
+  expect(await noobOob(['--data', dir, '--list'], list.io)).toBe(0);
+  expect(list.text()).toContain(`${peerId}  state 1  dirp 2`);
+
+  const issue = collector();
+  expect(await noobOob(['--data', dir, '--issue', peerId, '--oob-url', 'https://gangway.example.org/noob', '--user', 'bob', '--any-user'], issue.io)).toBe(0);
+  const code = urlIn(issue.text())!;
+  expect(code).toContain(`P=${peerId}`);
+
+  const bad = collector();
+  expect(await noobPeer(['--state', state, '--oob', code.replace(/H=[\w-]+/, 'H=AAAAAAAAAAAAAAAAAAAAAA')], bad.io, { transport })).toBe(1);
+  expect(bad.text()).toContain('code refused');
+  const c2 = collector();
+  expect(await noobPeer(['--state', state, '--oob', code], c2.io, { transport })).toBe(0);
+  expect(c2.text()).toContain('code accepted');
+  expect(transport.grants.at(-1)).toMatchObject({ identity: peerId, account: 'bob' });
+});
+
+it('--wait keeps polling every SleepTime until the code has been delivered', async () => {
+  const { transport } = server();
+  const state = join(dir, 'w.json');
+  const sleeps: number[] = [];
+  const out = collector();
+  const code = noobPeer(['--state', state, '--wait', '--max-attempts', '5'], out.io, {
+    transport,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      if (sleeps.length === 2) {
+        const url = urlIn(out.text())!;
+        expect(await noobOob(['--data', dir, url, '--any-user', '--user', 'carol'], collector().io)).toBe(0);
+      }
+    },
+  });
+  expect(await code).toBe(0);
+  expect(sleeps).toEqual([60_000, 60_000]);
+  expect(out.text()).toContain('still waiting for the OOB step');
+  expect(out.text()).toContain('registered as');
+});
+
+it('usage errors', async () => {
+  const c = collector();
+  expect(await noobPeer([], c.io)).toBe(2);
+  expect(await noobPeer(['--state', join(dir, 'x.json')], c.io)).toBe(2);
+  expect(await noobPeer(['--state', join(dir, 'x.json'), '--server', '127.0.0.1:1812', '--secret', 's', '--directions', '7'], c.io)).toBe(2);
+  expect(await noobOob([], c.io)).toBe(2);
+  expect(await noobOob(['--data', dir], c.io)).toBe(2);
+  expect(await noobOob(['--data', dir, 'a', 'b'], c.io)).toBe(2);
+  expect(await noobOob(['--data', dir, '--issue', 'x'], c.io)).toBe(2);
+  const m = collector();
+  expect(await noobOob(['--data', dir, 'https://x.example/?nothing=1'], m.io)).toBe(1);
+  expect(m.text()).toContain('not an EAP-NOOB OOB message');
+  expect(parseServer('[::1]:1812')).toEqual({ host: '::1', port: 1812 });
+  expect(parseServer('127.0.0.1')).toBeUndefined();
+});

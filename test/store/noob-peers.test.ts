@@ -1,0 +1,171 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { migrations } from '../../src/store/sqlite/migrations/index.js';
+import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
+import { SqliteNoobPeerStore } from '../../src/store/sqlite/noob-peers.js';
+import { MemoryNoobPeerStore, type NoobPeerStore, type NoobPeerWrite } from '../../src/store/noob-peers.js';
+
+const T0 = new Date('2026-01-01T00:00:00.000Z');
+const N = 'x3JlolaPciK4Wa6XlMJxtQ';
+
+function ephemeralPeer(peerId: string, createdAt = T0): NoobPeerWrite {
+  return {
+    peerId,
+    state: 1,
+    createdAt,
+    updatedAt: createdAt,
+    peerInfo: '{"Make":"Acme"}',
+    ephemeral: {
+      transcript: { vers: '[1]', verp: '1', peerId: JSON.stringify(peerId), cryptosuites: '[1,2]', dirs: '3', serverInfo: '{}', cryptosuitep: '1', dirp: '1', nai: '"noob@x.org"', peerInfo: '{"Make":"Acme"}', pks: '{}', ns: '"a"', pkp: '{}', np: '"b"' },
+      identity: '@noob.eap.arpa',
+      newNai: 'noob@x.org',
+      cryptosuite: 1,
+      dirp: 1,
+      z: new Uint8Array(32).fill(7),
+      sleepTime: 60,
+      waitingExchanges: 0,
+      oobRejections: 0,
+    },
+    oobs: [],
+  };
+}
+
+function registered(peerId: string): NoobPeerWrite {
+  return {
+    peerId,
+    state: 4,
+    createdAt: T0,
+    updatedAt: T0,
+    account: 'alice',
+    association: { verp: 1, cryptosuite: 2, nai: 'noob@x.org', kz: new Uint8Array(32).fill(9), serverInfo: '{"ServerName":"x"}' },
+    oobs: [],
+    lastAuthenticatedAt: T0,
+  };
+}
+
+/**
+ * better-sqlite3's native part keeps the SqliteError class of the first jest module registry that
+ * loaded it, so in later test files its errors fail jest's `instanceof Error`: compare messages.
+ */
+async function rejectsWith(p: Promise<unknown>, re: RegExp): Promise<void> {
+  let err: unknown;
+  try {
+    await p;
+  } catch (e) {
+    err = e;
+  }
+  expect(String((err as { message?: unknown } | undefined)?.message)).toMatch(re);
+}
+
+let dir: string;
+let db: SqliteDatabase;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'noob-store-'));
+  db = openSqlite(join(dir, 'gangway.db'));
+});
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.each([
+  ['SQLite', () => new SqliteNoobPeerStore(db) as NoobPeerStore],
+  ['memory', () => new MemoryNoobPeerStore() as NoobPeerStore],
+])('%s store', (_name, make) => {
+  it('round-trips every field, assigns versions and compares them', async () => {
+    const store = make();
+    const rec = ephemeralPeer('P1');
+    rec.oobs = [{ direction: 1, noob: N, hoob: N, createdAt: T0, account: 'bob' }, { direction: 2, noob: N, hoob: N, createdAt: T0 }];
+    expect(await store.transition('P1', null, rec)).toBe(true);
+    const got = await store.get('P1');
+    expect(got).toEqual({ ...rec, version: 1 });
+    expect(await store.transition('P1', null, rec)).toBe(false);
+    expect(await store.transition('P1', 7, rec)).toBe(false);
+    expect(await store.transition('P1', 1, registered('P1'))).toBe(true);
+    expect(await store.get('P1')).toEqual({ ...registered('P1'), version: 2 });
+    expect(await store.transition('P1', 2, null)).toBe(true);
+    expect(await store.get('P1')).toBeUndefined();
+    expect(await store.transition('P1', 2, null)).toBe(false);
+  });
+
+  it('lists by state and account, counts and purges only ephemeral records', async () => {
+    const store = make();
+    await store.transition('old', null, ephemeralPeer('old', new Date(T0.getTime() - 10_000)));
+    await store.transition('new', null, ephemeralPeer('new'));
+    await store.transition('reg', null, registered('reg'));
+    expect((await store.list({ states: [1] })).map((r) => r.peerId).sort()).toEqual(['new', 'old']);
+    expect((await store.list({ account: 'alice' })).map((r) => r.peerId)).toEqual(['reg']);
+    expect((await store.list({ account: null })).map((r) => r.peerId).sort()).toEqual(['new', 'old']);
+    expect(await store.countEphemeral()).toBe(2);
+    expect(await store.deleteEphemeralBefore(new Date(T0.getTime() + 1), 1)).toBe(1);
+    expect(await store.get('old')).toBeUndefined();
+    expect(await store.deleteEphemeralBefore(new Date(T0.getTime() + 1e12))).toBe(1);
+    expect(await store.get('reg')).toBeDefined();
+    expect(await store.remove('reg')).toBe(true);
+    expect(await store.remove('reg')).toBe(false);
+  });
+});
+
+describe('SQLite atomicity', () => {
+  it('a failure in the middle of a transition leaves the old record, OOB messages included', async () => {
+    const store = new SqliteNoobPeerStore(db);
+    const rec = ephemeralPeer('P');
+    rec.oobs = [{ direction: 2, noob: N, hoob: N, createdAt: T0, account: 'carol' }];
+    await store.transition('P', null, rec);
+    const before = await store.get('P');
+    // The peer row update succeeds, the old OOB rows are deleted, then the second OOB insert
+    // violates a CHECK: the whole transaction must roll back.
+    const next: NoobPeerWrite = {
+      ...rec,
+      state: 2,
+      account: 'mallory',
+      oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0 }, { direction: 7 as 1, noob: N, hoob: N, createdAt: T0 }],
+    };
+    await rejectsWith(store.transition('P', 1, next), /CHECK/);
+    expect(await store.get('P')).toEqual(before);
+  });
+
+  it('the schema refuses a half-written peer (ephemeral data without state 1–2, state 4 without Kz)', async () => {
+    const store = new SqliteNoobPeerStore(db);
+    const { association: _a, ...noAssoc } = registered('R');
+    await rejectsWith(store.transition('R', null, noAssoc), /CHECK/);
+    const { ephemeral: _e, ...noEph } = ephemeralPeer('E');
+    await rejectsWith(store.transition('E', null, noEph), /CHECK/);
+    await rejectsWith(store.transition('K', null, { ...registered('K'), association: { ...registered('K').association!, kz: new Uint8Array(16) } }), /CHECK/);
+    expect(await store.list({})).toEqual([]);
+  });
+
+  it('a transition is visible to a second connection only as a whole (another process, e.g. the CLI)', async () => {
+    const a = new SqliteNoobPeerStore(db);
+    const db2 = openSqlite(join(dir, 'gangway.db'));
+    try {
+      const b = new SqliteNoobPeerStore(db2);
+      await a.transition('P', null, ephemeralPeer('P'));
+      const seen = await b.get('P');
+      expect(seen?.version).toBe(1);
+      // Both read version 1; only the first writer wins.
+      expect(await b.transition('P', 1, { ...ephemeralPeer('P'), state: 2, oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0 }] })).toBe(true);
+      expect(await a.transition('P', 1, { ...ephemeralPeer('P'), account: 'late' })).toBe(false);
+      expect(await a.get('P')).toMatchObject({ state: 2, version: 2, oobs: [{ direction: 1 }] });
+    } finally {
+      db2.close();
+    }
+  });
+
+  it('survives closing and reopening the file', async () => {
+    const path = join(dir, 'gangway.db');
+    await new SqliteNoobPeerStore(db).transition('P', null, registered('P'));
+    db.close();
+    db = openSqlite(path);
+    expect(await new SqliteNoobPeerStore(db).get('P')).toEqual({ ...registered('P'), version: 1 });
+  });
+
+  it('migration 3 is registered after 1, in version order', () => {
+    const versions = migrations.map((m) => m.version);
+    expect(versions).toContain(3);
+    expect([...versions].sort((x, y) => x - y)).toEqual(versions);
+    expect((db.prepare('SELECT version FROM schema_migrations WHERE version = 3').get() as { version: number }).version).toBe(3);
+  });
+});
