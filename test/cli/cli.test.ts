@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import {
   AttributeType, RadiusClient, RadiusCode, buildAccessRequest, getAttribute, joinEapMessage, splitEapMessage, stringAttribute, verifyResponse,
@@ -44,6 +45,23 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
     const again = spawnSync(process.execPath, [main, 'init', join(dir, 'd')], { encoding: 'utf8' });
     expect(again.status).not.toBe(0);
     expect(again.stderr).toContain('refusing to overwrite');
+  });
+
+  test('administrative commands write to the database the config names (store.sqlite)', () => {
+    spawnSync(process.execPath, [main, 'init', dir], { encoding: 'utf8' });
+    const cfg = join(dir, 'gangway.yaml');
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('sqlite: gangway.db', 'sqlite: other.db'));
+    const add = spawnSync(process.execPath, [main, 'users', 'add', 'bob', '--data', dir, '--password', 'bob-password'], { encoding: 'utf8' });
+    expect(add.status).toBe(0);
+    const list = spawnSync(process.execPath, [main, 'users', 'list', '--data', dir, '--json'], { encoding: 'utf8' });
+    expect(list.stdout).toContain('"bob"');
+    expect(existsSync(join(dir, 'other.db'))).toBe(true);
+    const db = new Database(join(dir, 'other.db'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT name FROM users').all()).toEqual([{ name: 'bob' }]);
+    } finally {
+      db.close();
+    }
   });
 
   test('serve with a bad config exits 78 naming the key', () => {

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import QRCode from 'qrcode';
 
@@ -6,6 +5,7 @@ import { NOOB_DEFAULTS, isAcceptableOobUrl } from '../../noob/config.js';
 import { deliverOobFromUrl, issueServerToPeerOob, type DeliverOobResult } from '../../noob/oob.js';
 import type { NoobPeerStore } from '../../store/noob-peers.js';
 import { openSqlite } from '../../store/sqlite/database.js';
+import { databasePathOf } from '../data-dir.js';
 import { SqliteAuditStore } from '../../store/sqlite/audit.js';
 import { SqliteNoobPeerStore } from '../../store/sqlite/noob-peers.js';
 import { SqliteUserStore } from '../../store/sqlite/users.js';
@@ -28,9 +28,9 @@ Exit status: 0 accepted/issued, 1 refused (the reason is printed), 2 usage, 3 er
 /** The CLI's view of deliverOob: the same function the portal will call. */
 export { deliverOobFromUrl } from '../../noob/oob.js';
 
-/** Database of a data directory (the lead's layout: DIR/gangway.db). */
+/** Database of a data directory: the `store.sqlite` of its configuration. */
 export function databasePath(dataDir: string): string {
-  return join(dataDir, 'gangway.db');
+  return databasePathOf(dataDir);
 }
 
 const REASONS: Record<Exclude<DeliverOobResult, { ok: true }>['reason'], string> = {

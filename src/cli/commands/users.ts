@@ -1,7 +1,7 @@
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ntPasswordHash } from '../../eap-methods/mschapv2/ms-chap-v2.js';
 import { openSqlite } from '../../store/sqlite/database.js';
+import { databasePathOf } from '../data-dir.js';
 import { SqliteUserStore } from '../../store/sqlite/users.js';
 import { UserExistsError, hashPassword } from '../../store/users.js';
 import type { CliIo } from '../io.js';
@@ -10,7 +10,7 @@ const USAGE = `usage: gangway users add NAME [--data DIR] [--password PW] [--cre
        gangway users remove NAME [--data DIR]
        gangway users list [--data DIR] [--json]
 
-  --data DIR          data directory (database DIR/gangway.db); default .
+  --data DIR          data directory (its gangway.yaml names the database); default .
   --password PW       the password; without it, the first line of standard input is read
   --credentials LIST  which forms to store (default nt,scrypt):
                         nt      NT hash, needed by EAP-MSCHAPv2; password-equivalent for MSCHAPv2
@@ -51,7 +51,7 @@ export async function run(argv: string[], io: UsersCliIo): Promise<number> {
     io.stderr(USAGE);
     return 2;
   }
-  const db = openSqlite(join(resolve(values.data ?? '.'), 'gangway.db'));
+  const db = openSqlite(databasePathOf(values.data ?? '.'));
   try {
     const users = new SqliteUserStore(db);
     switch (sub) {
