@@ -1,4 +1,6 @@
+import { X509Certificate } from 'node:crypto';
 import { createEapTlsMethod } from '../../../src/eap-methods/eap-tls/method.js';
+import { issueCrl } from '../../../src/pki/crl.js';
 import type { EapMethodSession, MethodContext, Step } from '../../../src/eap-methods/method.js';
 import { EapTlsPeer } from '../../../src/peer/eap-tls/eap-tls-peer.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
@@ -69,6 +71,21 @@ describe('EAP-TLS server method (in memory, our EAP-TLS peer)', () => {
       const peer = new EapTlsPeer({ cert: rogue.client.certPem, key: rogue.client.keyPem, ca: pki.ca.certPem, servername: 'radius.test.example' });
       const { step } = await converse(session, peer);
       expect(step).toMatchObject({ kind: 'failure' });
+      session.dispose();
+      peer.dispose();
+    }
+  });
+
+  test('a revoked client certificate is refused when a CRL is configured; an unrevoked one passes', async () => {
+    const pki = await testPki();
+    const serial = new X509Certificate(pki.client.certPem).serialNumber.toLowerCase();
+    for (const [revoked, expected] of [[[serial], 'failure'], [['01'], 'success']] as const) {
+      const crl = await issueCrl(pki.ca.certPem, pki.ca.keyPem, [...revoked]);
+      const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, crl });
+      const session = method.createSession(context());
+      const peer = new EapTlsPeer({ cert: pki.client.certPem, key: pki.client.keyPem, ca: pki.ca.certPem, servername: 'radius.test.example' });
+      const { step } = await converse(session, peer);
+      expect(step.kind).toBe(expected);
       session.dispose();
       peer.dispose();
     }
