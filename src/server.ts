@@ -110,12 +110,7 @@ async function buildRegistry(config: GangwayConfig, db: SqliteDatabase, noob: Re
   }
   const users = new SqliteUserStore(db);
   registry.register(createMschapV2Method({ users, serverName: config.serverName }));
-  let teapConfig;
-  try {
-    teapConfig = parseTeapMethodConfig(config.methods.teap);
-  } catch (err) {
-    throw new ConfigError('methods.teap', (err as Error).message);
-  }
+  const teapConfig = parseTeapMethodConfig(config.methods.teap);
   registry.register(buildTeapMethod(teapConfig, { tls: { ...tls, maxTlsMessage: config.eap.maxTlsMessage }, users, log }));
   if (noob) registry.register(createNoobMethod({ store: new SqliteNoobPeerStore(db), config: noob, log }));
   for (const [i, plugin] of config.eap.plugins.entries()) {
@@ -132,11 +127,7 @@ async function buildRegistry(config: GangwayConfig, db: SqliteDatabase, noob: Re
 function noobConfigOf(config: GangwayConfig): ResolvedNoobConfig | undefined {
   const raw = config.methods['eap-noob'];
   if (raw === undefined || raw === null) return undefined;
-  try {
-    return parseNoobMethodConfig(raw);
-  } catch (err) {
-    throw new ConfigError('methods.eap-noob', (err as Error).message);
-  }
+  return parseNoobMethodConfig(raw);
 }
 
 /**

@@ -73,6 +73,8 @@ export interface GangwayConfig {
 }
 
 const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+/** Built-in methods with settings of their own; plugins take theirs in eap.plugins[].options. */
+const METHOD_SECTIONS = ['teap', 'eap-noob'];
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export function loadConfig(dataDir: string, file = join(dataDir, CONFIG_FILE)): GangwayConfig {
@@ -178,6 +180,9 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
   const methodsRaw = root.raw('methods');
   if (methodsRaw !== undefined && methodsRaw !== null && (typeof methodsRaw !== 'object' || Array.isArray(methodsRaw))) {
     throw new ConfigError('methods', 'must be a mapping of method name to settings');
+  }
+  for (const name of Object.keys((methodsRaw ?? {}) as object)) {
+    if (!METHOD_SECTIONS.includes(name)) throw new ConfigError(`methods.${name}`, `is not a known method section (known: ${METHOD_SECTIONS.join(', ')})`);
   }
 
   const authz = root.section('authorization');

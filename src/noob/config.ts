@@ -3,6 +3,7 @@
  * values where it has them), and the named switches for the places where the RFC text and the
  * authors' implementation produce different bytes.
  */
+import { ConfigError } from '../config/config-error.js';
 import { isSupportedCryptosuite, type Cryptosuite } from './crypto/cryptosuites.js';
 import type { NoobIdForm } from './crypto/digests.js';
 import { isJsonObject, parseObject, utf8Length } from './json.js';
@@ -125,13 +126,14 @@ export const NOOB_DEFAULTS = {
   reconnectKeyingMode: 2 as const,
 };
 
-function bad(what: string): never {
-  throw new Error(`eap-noob configuration: ${what}`);
+/** Keys are named as in gangway.yaml so the operator sees exactly which setting is wrong. */
+function bad(key: string, why: string): never {
+  throw new ConfigError(key ? `methods.eap-noob.${key}` : 'methods.eap-noob', why);
 }
 
 function intIn(name: string, v: number | undefined, dflt: number, min: number, max: number): number {
   const n = v ?? dflt;
-  if (!Number.isInteger(n) || n < min || n > max) bad(`${name} must be an integer in ${min}..${max}`);
+  if (!Number.isInteger(n) || n < min || n > max) bad(name, `must be an integer in ${min}..${max}`);
   return n;
 }
 
@@ -155,11 +157,11 @@ export function resolveNoobConfig(c: NoobConfig): ResolvedNoobConfig {
     reconnectMacNai: c.reconnectMacNai ?? DEFAULT_SWITCHES.reconnectMacNai,
     compat: c.compat ?? DEFAULT_SWITCHES.compat,
   };
-  if (!['concat', 'json'].includes(switches.noobIdForm)) bad('noobIdForm must be "concat" or "json"');
-  if (!['nai', 'empty'].includes(switches.reconnectMacNai)) bad('reconnectMacNai must be "nai" or "empty"');
-  if (!['none', 'vogeltak'].includes(switches.compat)) bad('compat must be "none" or "vogeltak"');
+  if (!['concat', 'json'].includes(switches.noobIdForm)) bad('noobIdForm', 'must be "concat" or "json"');
+  if (!['nai', 'empty'].includes(switches.reconnectMacNai)) bad('reconnectMacNai', 'must be "nai" or "empty"');
+  if (!['none', 'vogeltak'].includes(switches.compat)) bad('compat', 'must be "none" or "vogeltak"');
 
-  if (typeof c.oobUrl !== 'string' || !isAcceptableOobUrl(c.oobUrl)) bad('oobUrl must be an https URL without query or fragment');
+  if (typeof c.oobUrl !== 'string' || !isAcceptableOobUrl(c.oobUrl)) bad('oobUrl', 'must be an https URL without query or fragment');
   const serverName = c.serverName ?? NOOB_DEFAULTS.serverName;
   let serverInfoText: string;
   if (typeof c.serverInfo === 'string') serverInfoText = c.serverInfo;
@@ -167,24 +169,24 @@ export function resolveNoobConfig(c: NoobConfig): ResolvedNoobConfig {
   else if (switches.compat === 'vogeltak') serverInfoText = JSON.stringify({ Name: serverName, Url: c.oobUrl });
   else serverInfoText = JSON.stringify({ ServerName: serverName, ServerURL: c.oobUrl });
   try {
-    if (!isJsonObject(parseObject(serverInfoText))) bad('serverInfo must be a JSON object');
+    if (!isJsonObject(parseObject(serverInfoText))) bad('serverInfo', 'must be a JSON object');
   } catch {
-    bad('serverInfo must be a JSON object');
+    bad('serverInfo', 'must be a JSON object');
   }
-  if (utf8Length(serverInfoText) > MAX_INFO_BYTES) bad('serverInfo exceeds 500 bytes');
+  if (utf8Length(serverInfoText) > MAX_INFO_BYTES) bad('serverInfo', 'exceeds 500 bytes');
 
-  if (c.newNai !== undefined && !isValidNai(c.newNai)) bad('newNai is not a valid NAI');
+  if (c.newNai !== undefined && !isValidNai(c.newNai)) bad('newNai', 'is not a valid NAI');
   const compatRealm = c.compatRealm ?? '';
-  if (compatRealm !== '' && !isValidRealm(compatRealm)) bad('compatRealm is not a valid realm');
+  if (compatRealm !== '' && !isValidRealm(compatRealm)) bad('compatRealm', 'is not a valid realm');
 
   const cryptosuites = c.cryptosuites ?? NOOB_DEFAULTS.cryptosuites;
   if (cryptosuites.length === 0 || new Set(cryptosuites).size !== cryptosuites.length || !cryptosuites.every(isSupportedCryptosuite)) {
-    bad('cryptosuites must be a non-empty list of distinct supported suites (1, 2)');
+    bad('cryptosuites', 'must be a non-empty list of distinct supported suites (1, 2)');
   }
   const dirs = c.dirs ?? NOOB_DEFAULTS.dirs;
-  if (![1, 2, 3].includes(dirs)) bad('dirs must be 1, 2 or 3');
+  if (![1, 2, 3].includes(dirs)) bad('dirs', 'must be 1, 2 or 3');
   const reconnectKeyingMode = c.reconnectKeyingMode ?? NOOB_DEFAULTS.reconnectKeyingMode;
-  if (reconnectKeyingMode !== 1 && reconnectKeyingMode !== 2) bad('reconnectKeyingMode must be 1 or 2');
+  if (reconnectKeyingMode !== 1 && reconnectKeyingMode !== 2) bad('reconnectKeyingMode', 'must be 1 or 2');
 
   return {
     ...switches,
@@ -228,9 +230,9 @@ const CONFIG_KEYS: readonly (keyof NoobConfig)[] = [
  * that a misspelt switch never silently keeps its default.
  */
 export function parseNoobMethodConfig(raw: unknown): ResolvedNoobConfig {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) bad('the section must be a mapping with at least oobUrl');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) bad('', 'must be a mapping with at least oobUrl');
   for (const key of Object.keys(raw)) {
-    if (!(CONFIG_KEYS as readonly string[]).includes(key)) bad(`${key} is not a known setting (known: ${CONFIG_KEYS.join(', ')})`);
+    if (!(CONFIG_KEYS as readonly string[]).includes(key)) bad(key, `is not a known setting (known: ${CONFIG_KEYS.join(', ')})`);
   }
   return resolveNoobConfig(raw as NoobConfig);
 }

@@ -1,5 +1,5 @@
 import { b64urlDecodeExact, b64urlEncode } from '../../src/noob/base64url.js';
-import { resolveNoobConfig } from '../../src/noob/config.js';
+import { parseNoobMethodConfig, resolveNoobConfig } from '../../src/noob/config.js';
 import { ecdhSharedSecret, generateKeyPair, importPublicJwk } from '../../src/noob/crypto/cryptosuites.js';
 import { concatKdf, kdfFixedInfo } from '../../src/noob/crypto/kdf.js';
 import { NoobError } from '../../src/noob/errors.js';
@@ -119,17 +119,20 @@ describe('configuration', () => {
     expect(resolveNoobConfig({ oobUrl: 'https://a.example/noob', compat: 'vogeltak' }).serverInfoText).toBe('{"Name":"Gangway","Url":"https://a.example/noob"}');
   });
   it.each([
-    [{ oobUrl: 'http://a.example/noob' }],
-    [{ oobUrl: 'https://a.example/noob?x=1' }],
-    [{ oobUrl: 'https://a.example/', serverInfo: `{"a":"${'x'.repeat(500)}"}` }],
-    [{ oobUrl: 'https://a.example/', serverInfo: '[1]' }],
-    [{ oobUrl: 'https://a.example/', newNai: 'no nai' }],
-    [{ oobUrl: 'https://a.example/', cryptosuites: [3] }],
-    [{ oobUrl: 'https://a.example/', cryptosuites: [] }],
-    [{ oobUrl: 'https://a.example/', sleepTime: 3601 }],
-    [{ oobUrl: 'https://a.example/', noobIdForm: 'x' as 'json' }],
-  ])('refuses %j', (c) => {
-    expect(() => resolveNoobConfig(c)).toThrow(/eap-noob configuration/);
+    [{ oobUrl: 'http://a.example/noob' }, 'oobUrl'],
+    [{ oobUrl: 'https://a.example/noob?x=1' }, 'oobUrl'],
+    [{ oobUrl: 'https://a.example/', serverInfo: `{"a":"${'x'.repeat(500)}"}` }, 'serverInfo'],
+    [{ oobUrl: 'https://a.example/', serverInfo: '[1]' }, 'serverInfo'],
+    [{ oobUrl: 'https://a.example/', newNai: 'no nai' }, 'newNai'],
+    [{ oobUrl: 'https://a.example/', cryptosuites: [3] }, 'cryptosuites'],
+    [{ oobUrl: 'https://a.example/', cryptosuites: [] }, 'cryptosuites'],
+    [{ oobUrl: 'https://a.example/', sleepTime: 3601 }, 'sleepTime'],
+    [{ oobUrl: 'https://a.example/', noobIdForm: 'x' as 'json' }, 'noobIdForm'],
+  ])('refuses %j naming methods.eap-noob.%s', (c, key) => {
+    expect(() => resolveNoobConfig(c)).toThrow(expect.objectContaining({ key: `methods.eap-noob.${key}` }) as Error);
+  });
+  it('parseNoobMethodConfig refuses unknown keys by name', () => {
+    expect(() => parseNoobMethodConfig({ oobUrl: 'https://a.example/', sleeptime: 5 })).toThrow(expect.objectContaining({ key: 'methods.eap-noob.sleeptime' }) as Error);
   });
   it('allows http for loopback demos', () => {
     expect(resolveNoobConfig({ oobUrl: 'http://127.0.0.1:8080/noob' }).oobUrl).toBe('http://127.0.0.1:8080/noob');

@@ -1,4 +1,5 @@
 import type { EapMethod } from '../../eap-methods/method.js';
+import { ConfigError } from '../../config/config-error.js';
 import { createEapTlsMethod, type EapTlsConfig } from '../../eap-methods/eap-tls/method.js';
 import { createMschapV2Method } from '../../eap-methods/mschapv2/method.js';
 import type { UserStore } from '../../store/users.js';
@@ -27,26 +28,26 @@ type Obj = Record<string, unknown>;
 
 function obj(v: unknown, path: string): Obj {
   if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`${path} must be a mapping`);
+  if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(path, `must be a mapping`);
   return v as Obj;
 }
 function only(o: Obj, keys: readonly string[], path: string): void {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new Error(`${path}.${k} is not a known setting (known: ${keys.join(', ')})`);
+  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new ConfigError(`${path}.${k}`, `is not a known setting (known: ${keys.join(', ')})`);
 }
 function str(v: unknown, path: string): string {
-  if (typeof v !== 'string') throw new Error(`${path} must be a string`);
+  if (typeof v !== 'string') throw new ConfigError(path, `must be a string`);
   return v;
 }
 function bool(v: unknown, path: string): boolean {
-  if (typeof v !== 'boolean') throw new Error(`${path} must be true or false`);
+  if (typeof v !== 'boolean') throw new ConfigError(path, `must be true or false`);
   return v;
 }
 function int(v: unknown, path: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new Error(`${path} must be an integer ${min}..${max}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(path, `must be an integer ${min}..${max}`);
   return v;
 }
 function oneOf<T extends string>(v: unknown, path: string, choices: readonly T[]): T {
-  if (typeof v !== 'string' || !choices.includes(v as T)) throw new Error(`${path} must be one of ${choices.join(', ')}`);
+  if (typeof v !== 'string' || !choices.includes(v as T)) throw new ConfigError(path, `must be one of ${choices.join(', ')}`);
   return v as T;
 }
 
@@ -58,7 +59,7 @@ export function parseTeapMethodConfig(raw: unknown, path = 'methods.teap'): Teap
   const innerMethods = o.innerMethods === undefined
     ? [...INNER]
     : (() => {
-        if (!Array.isArray(o.innerMethods)) throw new Error(`${path}.innerMethods must be a list`);
+        if (!Array.isArray(o.innerMethods)) throw new ConfigError(`${path}.innerMethods`, `must be a list`);
         return o.innerMethods.map((m, i) => oneOf(m, `${path}.innerMethods[${i}]`, INNER));
       })();
   const cfg: TeapMethodConfig = {
@@ -70,13 +71,13 @@ export function parseTeapMethodConfig(raw: unknown, path = 'methods.teap'): Teap
   };
   if (o.authorityId !== undefined) {
     const hex = str(o.authorityId, `${path}.authorityId`);
-    if (!/^([0-9a-fA-F]{2}){1,255}$/.test(hex)) throw new Error(`${path}.authorityId must be 1..255 octets of hex`);
+    if (!/^([0-9a-fA-F]{2}){1,255}$/.test(hex)) throw new ConfigError(`${path}.authorityId`, `must be 1..255 octets of hex`);
     cfg.authorityId = new Uint8Array(Buffer.from(hex, 'hex'));
   }
   try {
     cfg.compat = resolveTeapCompat(obj(o.compat, `${path}.compat`));
   } catch (err) {
-    throw new Error(`${path}.compat: ${(err as Error).message}`);
+    throw new ConfigError(`${path}.compat`, (err as Error).message);
   }
   const limits = obj(o.limits, `${path}.limits`);
   only(limits, ['maxMessageLength', 'maxFragments'], `${path}.limits`);
@@ -99,12 +100,12 @@ function parsePolicy(raw: unknown, path: string): Partial<TeapPolicy> {
   if (o.maxPhase2Rounds !== undefined) p.maxPhase2Rounds = int(o.maxPhase2Rounds, `${path}.maxPhase2Rounds`, 2, 200);
   if (o.maxNaks !== undefined) p.maxNaks = int(o.maxNaks, `${path}.maxNaks`, 0, 16);
   if (o.sequence !== undefined) {
-    if (!Array.isArray(o.sequence)) throw new Error(`${path}.sequence must be a list`);
+    if (!Array.isArray(o.sequence)) throw new ConfigError(`${path}.sequence`, `must be a list`);
     p.sequence = o.sequence.map((s, i): TeapInnerStep => {
       const sp = `${path}.sequence[${i}]`;
       const so = obj(s, sp);
       only(so, ['identityType', 'methods', 'optional'], sp);
-      if (!Array.isArray(so.methods) || so.methods.length === 0) throw new Error(`${sp}.methods must be a non-empty list`);
+      if (!Array.isArray(so.methods) || so.methods.length === 0) throw new ConfigError(`${sp}.methods`, `must be a non-empty list`);
       const step: TeapInnerStep = { methods: so.methods.map((m, j) => str(m, `${sp}.methods[${j}]`)) };
       if (so.identityType !== undefined) step.identityType = oneOf(so.identityType, `${sp}.identityType`, ['user', 'machine'] as const);
       if (so.optional !== undefined) step.optional = bool(so.optional, `${sp}.optional`);

@@ -27,11 +27,11 @@ describe('methods.teap configuration', () => {
   test.each([
     [{ compat: { mschapv2ImskOrdr: 'rfc9930' } }, /unknown teap compat switch "mschapv2ImskOrdr"/],
     [{ compat: { finalKeyChain: 'emsk' } }, /finalKeyChain must be one of/],
-    [{ policy: { sequence: [{ methods: [] }] } }, /methods must be a non-empty list/],
-    [{ policy: { clientCertificate: 'maybe' } }, /clientCertificate must be one of/],
-    [{ innerMethods: ['eap-md5'] }, /innerMethods\[0\] must be one of/],
+    [{ policy: { sequence: [{ methods: [] }] } }, /methods: must be a non-empty list/],
+    [{ policy: { clientCertificate: 'maybe' } }, /clientCertificate: must be one of/],
+    [{ innerMethods: ['eap-md5'] }, /innerMethods\[0\]: must be one of/],
     [{ authorityId: 'xyz' }, /authorityId/],
-    [{ colour: 'blue' }, /methods.teap.colour is not a known setting/],
+    [{ colour: 'blue' }, /methods.teap.colour: is not a known setting/],
   ])('rejects %j', (raw, msg) => {
     expect(() => parseTeapMethodConfig(raw)).toThrow(msg);
   });
