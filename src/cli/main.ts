@@ -6,6 +6,7 @@ import { run as users } from './commands/users.js';
 import { run as teapPeer } from './commands/teap-peer.js';
 import { run as noobOob } from './commands/noob-oob.js';
 import { run as noobPeer } from './commands/noob-peer.js';
+import { run as bench } from './commands/bench.js';
 
 const COMMANDS: Record<string, { run: CliCommand; help: string }> = {
   init: { run: init, help: 'create a data directory (demo PKI, config, database)' },
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { run: CliCommand; help: string }> = {
   'teap-peer': { run: teapPeer, help: 'authenticate to a RADIUS server with our TEAP peer' },
   'noob-oob': { run: noobOob, help: 'deliver a device\'s EAP-NOOB QR code (URL), or issue/list server-to-device codes' },
   'noob-peer': { run: noobPeer, help: 'run our EAP-NOOB device (peer) against a RADIUS server' },
+  bench: { run: bench, help: 'measure authentications/s, CPU and memory against raw crypto and hostapd' },
 };
 
 async function main(argv: string[]): Promise<number> {

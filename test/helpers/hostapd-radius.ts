@@ -4,10 +4,11 @@
  * -dd (keys included with -K) into `<dir>/hostapd.log`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { writeHostapdRadiusConfig } from '../../src/bench/hostapd-config.js';
 import { freeUdpPort, isRunning, sleep, terminate } from './proc.js';
 
 export interface HostapdRadiusOptions {
@@ -50,29 +51,14 @@ export async function startHostapdRadius(opts: HostapdRadiusOptions): Promise<Ho
   for (let attempt = 1; attempt <= 5; attempt++) {
     const dir = mkdtempSync(join(tmpdir(), 'gangway-hostapd-'));
     const port = await freeUdpPort();
-    const clients = join(dir, 'radius_clients');
-    const users = join(dir, 'eap_user');
-    const conf = join(dir, 'hostapd.conf');
-    writeFileSync(clients, `${opts.clientAddr ?? '127.0.0.1/32'} ${opts.secret}\n`, { mode: 0o600 });
-    writeFileSync(users, opts.eapUsers, { mode: 0o600 });
-    const extra = typeof opts.settings === 'function' ? opts.settings(dir) : opts.settings;
-    writeFileSync(
-      conf,
-      [
-        'driver=none',
-        // Interface names are at most 15 characters; nothing is created for driver=none.
-        `interface=gw${port}`,
-        'logger_stdout=-1',
-        'logger_stdout_level=0',
-        'eap_server=1',
-        `eap_user_file=${users}`,
-        `radius_server_clients=${clients}`,
-        `radius_server_auth_port=${port}`,
-        extra,
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
+    const conf = writeHostapdRadiusConfig({
+      dir,
+      port,
+      secret: opts.secret,
+      eapUsers: opts.eapUsers,
+      settings: typeof opts.settings === 'function' ? opts.settings(dir) : opts.settings,
+      ...(opts.clientAddr !== undefined ? { clientAddr: opts.clientAddr } : {}),
+    });
 
     const logFile = join(dir, 'hostapd.log');
     const fd = openSync(logFile, 'a');

@@ -1,0 +1,68 @@
+/**
+ * Everything both servers under test share: one data directory made by `gangway init` (demo PKI,
+ * gangway.yaml, SQLite), a password account for TEAP, and the names and credentials the peers use.
+ * hostapd gets the same certificate files and the same account.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
+import { initDataDir, type InitResult } from '../cli/init.js';
+import { ntPasswordHash } from '../eap-methods/mschapv2/ms-chap-v2.js';
+import { openSqlite } from '../store/sqlite/database.js';
+import { SqliteUserStore } from '../store/sqlite/users.js';
+import { hashPassword } from '../store/users.js';
+
+export interface BenchFixture {
+  init: InitResult;
+  serverName: string;
+  secret: string;
+  /** EAP-TLS identity: the demo client certificate's CN. */
+  tlsIdentity: string;
+  /** Outer identity of TEAP; its realm is routed to TEAP (Gangway rule, hostapd eap_user). */
+  teapOuterIdentity: string;
+  teapUser: { name: string; password: string };
+  pem: { ca: Buffer; serverCert: Buffer; serverKey: Buffer; clientCert: Buffer; clientKey: Buffer };
+}
+
+export const BENCH_SERVER_NAME = 'gangway.bench';
+const TEAP_REALM = 'teap.bench';
+/**
+ * EAP packets of about 1400 octets on both servers (hostapd's fragment_size default is 1398; our
+ * peers send Framed-MTU 1400), so that both need the same number of round trips per handshake.
+ */
+const EAP_PACKET_SIZE = 1400;
+
+export async function createBenchFixture(dir: string, port: number): Promise<BenchFixture> {
+  const secret = `bench-${randomBytes(12).toString('base64url')}`;
+  const init = await initDataDir(dir, { radiusPort: port, secret, serverName: BENCH_SERVER_NAME });
+  const doc = parse(readFileSync(init.config, 'utf8')) as Record<string, Record<string, unknown>>;
+  doc.eap = { ...doc.eap, defaultMethods: ['eap-tls'], rules: [{ realm: TEAP_REALM, methods: ['teap'] }], packetSize: EAP_PACKET_SIZE };
+  // warn: per-authentication info lines would be measured as server CPU.
+  doc.log = { level: 'warn' };
+  writeFileSync(init.config, stringify(doc), { mode: 0o600 });
+
+  // base64url: no quote or backslash that hostapd's eap_user syntax would need escaped.
+  const teapUser = { name: 'bench-user', password: randomBytes(12).toString('base64url') };
+  // What `gangway users add` does, against the database the server will open.
+  const db = openSqlite(init.files.database);
+  try {
+    await new SqliteUserStore(db).add({ name: teapUser.name, ntHash: ntPasswordHash(teapUser.password), passwordHash: await hashPassword(teapUser.password), enabled: true });
+  } finally {
+    db.close();
+  }
+  return {
+    init,
+    serverName: BENCH_SERVER_NAME,
+    secret,
+    tlsIdentity: 'demo-client',
+    teapOuterIdentity: `anonymous@${TEAP_REALM}`,
+    teapUser,
+    pem: {
+      ca: readFileSync(init.files.caCert),
+      serverCert: readFileSync(init.files.serverCert),
+      serverKey: readFileSync(init.files.serverKey),
+      clientCert: readFileSync(init.files.clientCert),
+      clientKey: readFileSync(init.files.clientKey),
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Gangway as the server under test: `node dist/cli/main.js serve --data DIR`, a separate process so
+ * that its CPU time is its own, on a free loopback port, logging at warn.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { RadiusClient } from '../radius/client.js';
+import { ChildServer } from './child-server.js';
+import type { BenchFixture } from './fixture.js';
+import type { ServerTarget } from './target.js';
+import { freeUdpPort } from './udp-port.js';
+
+const START_TIMEOUT_MS = 20_000;
+const ATTEMPTS = 3;
+
+/** Answers a Status-Server (RFC 5997): the server is listening and its EAP side is wired up. */
+async function answersStatusServer(port: number, secret: string): Promise<boolean> {
+  const client = new RadiusClient({ host: '127.0.0.1', port, secret, initialTimeoutMs: 300, maxRetransmissions: 0, maxDurationMs: 300 });
+  try {
+    await client.statusServer();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.close();
+  }
+}
+
+function packageVersion(main: string): string {
+  // dist/cli/main.js -> package.json two levels up.
+  try {
+    const pkg = JSON.parse(readFileSync(join(dirname(main), '..', '..', 'package.json'), 'utf8')) as { version?: unknown };
+    return `gangway ${typeof pkg.version === 'string' ? pkg.version : '?'}`;
+  } catch {
+    return 'gangway';
+  }
+}
+
+export async function startGangwayTarget(main: string, fixture: BenchFixture): Promise<ServerTarget> {
+  let lastError: Error | undefined;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    const port = await freeUdpPort();
+    const child = new ChildServer('gangway serve', process.execPath, [main, 'serve', '--data', fixture.init.dataDir, '--listen', `127.0.0.1:${port}`], {
+      ...process.env,
+      GANGWAY_LOG_LEVEL: 'warn',
+    });
+    try {
+      await child.waitReady(() => answersStatusServer(port, fixture.secret), START_TIMEOUT_MS);
+    } catch (err) {
+      await child.stop();
+      lastError = err as Error;
+      // Someone took the port between our probe and the server's bind: try another one.
+      if (/EADDRINUSE/.test(child.tail())) continue;
+      throw err;
+    }
+    return {
+      kind: 'gangway',
+      host: '127.0.0.1',
+      port,
+      secret: fixture.secret,
+      pid: child.pid,
+      version: packageVersion(main),
+      stop: () => child.stop(),
+      tail: () => child.tail(),
+    };
+  }
+  throw lastError ?? new Error('gangway did not start');
+}
