@@ -1,5 +1,5 @@
 import * as tls from 'node:tls';
-import { X509Certificate, constants as cryptoConstants } from 'node:crypto';
+import { constants as cryptoConstants } from 'node:crypto';
 import type { EapMethod, EapMethodSession, MethodContext, Step } from '../method.js';
 import { EapType } from '../eap-packet.js';
 import { EapProtocolError } from '../errors.js';
@@ -147,20 +147,17 @@ class EapTlsSession implements EapMethodSession {
   }
 
   private success(): Step {
-    const cert = this.tunnel.peerCertificate();
-    if (!cert || !this.tunnel.authorized || !this.keys) {
+    const peer = this.tunnel.peerIdentity();
+    if (!peer || !this.tunnel.authorized || !this.keys) {
       return { kind: 'failure', reason: `client certificate not authorized: ${this.tunnel.authorizationError ?? 'none presented'}` };
     }
-    const x509 = new X509Certificate(cert.raw);
-    const subject = x509.subject.split('\n').join(', ');
-    const cn = typeof cert.subject?.CN === 'string' ? cert.subject.CN : subject;
     this.phase = 'done';
     return {
       kind: 'success',
       msk: this.keys.msk,
       emsk: this.keys.emsk,
       sessionId: this.keys.sessionId,
-      grant: { identity: cn, method: 'eap-tls', deviceId: `serial:${x509.serialNumber}` },
+      grant: { identity: peer.identity, method: 'eap-tls', deviceId: peer.deviceId },
     };
   }
 

@@ -249,14 +249,12 @@ class TeapServerSession implements EapMethodSession {
     }
 
     const policy = this.cfg.policy;
-    const peerCert = policy.clientCertificate === 'none' ? undefined : tunnel.peerCertificate();
+    const peerCert = policy.clientCertificate === 'none' ? undefined : tunnel.peerIdentity();
     let clientCertificate: { identity: string; deviceId?: string } | undefined;
     let certError: { code: TeapErrorCode; reason: string } | undefined;
     if (peerCert) {
       if (tunnel.authorized) {
-        const x509 = new X509Certificate(peerCert.raw);
-        const cn = typeof peerCert.subject?.CN === 'string' ? peerCert.subject.CN : x509.subject.split('\n').join(', ');
-        clientCertificate = { identity: cn, deviceId: `serial:${x509.serialNumber}` };
+        clientCertificate = { identity: peerCert.identity, deviceId: peerCert.deviceId };
       } else {
         certError = { code: TeapErrorCode.ClientCertificateRejected, reason: `client certificate rejected: ${tunnel.authorizationError ?? 'not trusted'}` };
       }
