@@ -12,6 +12,7 @@ import { PeerStateFile } from '../../peer/noob/state-file.js';
 import type { NoobPeerState, PeerStateStore } from '../../peer/noob/state.js';
 import { createLog, silentLog, type Log } from '../../util/log.js';
 import type { CliIo } from '../io.js';
+import { parseServer } from '../server-address.js';
 
 const USAGE = `usage: gangway noob-peer --state FILE [--server HOST:PORT --secret S] [options]
 
@@ -33,12 +34,6 @@ Our EAP-NOOB device (RFC 9140). Its registration lives in the state file.
 Exit status: 0 authenticated (MS-MPPE keys match), 1 rejected, 2 usage, 3 error, 4 waiting for the OOB step.
 `;
 
-export function parseServer(s: string): { host: string; port: number } | undefined {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(s);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  return Number.isInteger(port) && port > 0 && port < 65536 ? { host: m[1]!, port } : undefined;
-}
 
 /** Test seams: a transport instead of RADIUS, a sleep that does not wait, a clock. */
 export interface NoobPeerCommandDeps {

@@ -6,6 +6,7 @@ import { runTeapOverRadius } from '../../peer/teap/radius-runner.js';
 import type { InnerPeerMethodName, TeapPeerCredentials } from '../../peer/teap/inner-methods.js';
 import { createLog } from '../../util/log.js';
 import type { CliIo } from '../io.js';
+import { parseServer } from '../server-address.js';
 
 const USAGE = `usage: gangway teap-peer --server HOST:PORT --secret S --ca FILE --server-name NAME [options]
 
@@ -25,12 +26,6 @@ const USAGE = `usage: gangway teap-peer --server HOST:PORT --secret S --ca FILE 
 Exit status: 0 Access-Accept with matching MS-MPPE keys, 1 rejected or keys differ, 2 usage, 3 error.
 `;
 
-function parseServer(s: string): { host: string; port: number } | undefined {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(s);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  return Number.isInteger(port) && port > 0 && port < 65536 ? { host: m[1]!, port } : undefined;
-}
 
 /** `gangway teap-peer`: authenticate once with TEAP over RADIUS and report the result. */
 export async function run(argv: string[], io: CliIo): Promise<number> {

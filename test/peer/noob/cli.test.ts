@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { run as noobOob, databasePath } from '../../../src/cli/commands/noob-oob.js';
-import { run as noobPeer, parseServer } from '../../../src/cli/commands/noob-peer.js';
+import { run as noobPeer } from '../../../src/cli/commands/noob-peer.js';
+import { parseServer } from '../../../src/cli/server-address.js';
 import { createNoobMethod } from '../../../src/noob/method.js';
 import { openSqlite, type SqliteDatabase } from '../../../src/store/sqlite/database.js';
 import { SqliteAuditStore } from '../../../src/store/sqlite/audit.js';
