@@ -60,6 +60,18 @@ maybe('EAP-TLS against wpa_supplicant eapol_test (Debian 2.10)', () => {
     }
   });
 
+  test('over IPv6: the server listens on [::1] and the ::1 client entry applies', async () => {
+    const v6 = await startTestGangway({ configure: (doc) => { (doc.server as { listen: string[] }).listen = ['[::1]:0']; } });
+    try {
+      expect(v6.running.addresses[0]!.host).toBe('::1');
+      const r = await runEapolTest({ binary: eapolTest!, config: tlsNetwork(v6), port: v6.port, secret: v6.secret, host: '::1', timeoutSec: 10 });
+      expect({ success: r.success, detail: r.success ? '' : describeEapolFailure(r) }).toEqual({ success: true, detail: '' });
+      expect(r.mppeOk).toBe(1);
+    } finally {
+      await v6.close();
+    }
+  });
+
   test('a wrong shared secret gets no answer at all', async () => {
     const r = await runEapolTest({ binary: eapolTest!, config: tlsNetwork(g), port: g.port, secret: 'not-the-secret', timeoutSec: 3 });
     expect(r.success).toBe(false);
