@@ -4,15 +4,12 @@ import {
   RadiusCode,
   getAttribute,
   getMppeKeys,
-  integerAttribute,
   joinEapMessage,
-  splitEapMessage,
-  stringAttribute,
-  type RadiusAttribute,
   type RadiusSecret,
 } from '../radius/index.js';
 import type { Log } from '../util/log.js';
 import type { EapPeer, EapPeerAction, EapPeerSuccess } from './eap-peer.js';
+import { nasAccessRequestAttributes } from './nas-request.js';
 
 export interface EapRadiusOptions {
   host: string;
@@ -46,8 +43,6 @@ export interface EapRadiusResult<S extends EapPeerSuccess = EapPeerSuccess> {
   rounds: number;
 }
 
-const NAS_PORT_TYPE_WIRELESS_80211 = 19;
-const SERVICE_TYPE_FRAMED = 2;
 
 function equal(a: Uint8Array | undefined, b: Uint8Array): boolean {
   return a !== undefined && a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
@@ -68,16 +63,7 @@ export async function runEapOverRadius<S extends EapPeerSuccess>(peer: EapPeer<S
     let state: Uint8Array | undefined;
     for (;;) {
       if (++rounds > maxRounds) return { outcome: 'error', reason: `no result after ${maxRounds} RADIUS round trips`, mppeMatches: false, rounds: rounds - 1 };
-      const attributes: RadiusAttribute[] = [
-        stringAttribute(AttributeType.UserName, opts.userName),
-        ...(opts.nasIdentifier !== undefined ? [stringAttribute(AttributeType.NasIdentifier, opts.nasIdentifier)] : []),
-        ...(opts.callingStationId !== undefined ? [stringAttribute(AttributeType.CallingStationId, opts.callingStationId)] : []),
-        integerAttribute(AttributeType.FramedMtu, opts.framedMtu ?? 1400),
-        integerAttribute(AttributeType.NasPortType, NAS_PORT_TYPE_WIRELESS_80211),
-        integerAttribute(AttributeType.ServiceType, SERVICE_TYPE_FRAMED),
-        ...splitEapMessage(eap),
-        ...(state ? [{ type: AttributeType.State, value: state }] : []),
-      ];
+      const attributes = nasAccessRequestAttributes(opts, eap, state);
       let response;
       try {
         response = await client.send({ attributes });

@@ -6,8 +6,9 @@
  */
 import { EapType } from '../../eap-methods/eap-packet.js';
 import { AttributeType } from '../../radius/dictionary.js';
-import { getAttribute, RadiusCode, type RadiusAttribute } from '../../radius/packet.js';
-import { integerAttribute, joinEapMessage, splitEapMessage, stringAttribute } from '../../radius/attributes.js';
+import { getAttribute, RadiusCode } from '../../radius/packet.js';
+import { joinEapMessage } from '../../radius/attributes.js';
+import { nasAccessRequestAttributes } from '../nas-request.js';
 import { getMppeKeys } from '../../radius/salt-encryption.js';
 import type { RadiusClient } from '../../radius/client.js';
 import type { RadiusSecret } from '../../radius/secret.js';
@@ -36,14 +37,16 @@ export class RadiusEapTransport implements EapTransport {
       this.userName = Buffer.from(eap.subarray(5)).toString('utf8');
       this.state = undefined;
     }
-    const attributes: RadiusAttribute[] = [
-      stringAttribute(AttributeType.UserName, this.userName),
-      ...(this.opts.nasIdentifier !== undefined ? [stringAttribute(AttributeType.NasIdentifier, this.opts.nasIdentifier)] : []),
-      ...(this.opts.callingStationId !== undefined ? [stringAttribute(AttributeType.CallingStationId, this.opts.callingStationId)] : []),
-      integerAttribute(AttributeType.FramedMtu, this.opts.framedMtu ?? 1400),
-      ...splitEapMessage(eap),
-      ...(this.state ? [{ type: AttributeType.State, value: this.state }] : []),
-    ];
+    const attributes = nasAccessRequestAttributes(
+      {
+        userName: this.userName,
+        ...(this.opts.nasIdentifier !== undefined ? { nasIdentifier: this.opts.nasIdentifier } : {}),
+        ...(this.opts.callingStationId !== undefined ? { callingStationId: this.opts.callingStationId } : {}),
+        ...(this.opts.framedMtu !== undefined ? { framedMtu: this.opts.framedMtu } : {}),
+      },
+      eap,
+      this.state,
+    );
     const { packet, requestAuthenticator } = await this.opts.client.send({ attributes });
     const reply = joinEapMessage(packet);
     switch (packet.code) {
