@@ -1,4 +1,5 @@
 import { EapProtocolError } from './errors.js';
+import { concatBytes } from '../util/bytes.js';
 
 /**
  * The L/M/S flags shared by EAP-TLS (RFC 5216 §3.1), TEAP (RFC 9930 §4.1) and their kin.
@@ -53,7 +54,7 @@ export class TlsMessageReassembler {
     this.chunks.push(fragment.data);
     this.received += fragment.data.length;
     if (more) return undefined;
-    const message = this.chunks.length === 1 ? this.chunks[0]! : concat(this.chunks, this.received);
+    const message = this.chunks.length === 1 ? this.chunks[0]! : concatBytes(this.chunks);
     if (this.expected !== undefined && this.received !== this.expected) {
       this.reset();
       throw new EapProtocolError('length-mismatch', `TLS message of ${message.length} octets, ${this.expected} announced`);
@@ -146,12 +147,3 @@ export function decodeTlsFragment(typeData: Uint8Array): TlsFragment {
   return { flags, data: typeData.subarray(1) };
 }
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}

@@ -2,7 +2,6 @@
  * Small process/network utilities shared by the interop helpers (eapol_test, hostapd, FreeRADIUS).
  */
 import { type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -24,20 +23,8 @@ export function projectRoot(): string {
   }
 }
 
-/**
- * A UDP port on `host` that was free a moment ago (bind to port 0, read it, close). Another process can
- * still take it before the caller binds, so callers that start servers retry on bind failure.
- */
-export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-    sock.once('error', reject);
-    sock.bind(0, host, () => {
-      const { port } = sock.address();
-      sock.close(() => resolve(port));
-    });
-  });
-}
+/** The same helper the benchmark uses; tests re-export it for their harnesses. */
+export { freeUdpPort } from '../../src/bench/udp-port.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -1,19 +1,14 @@
-import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
+// Executable regular file: the benchmark's locator has the same check.
+import { isExecutable as isExecutableFile } from '../../src/bench/locate.js';
+
+export { isExecutableFile };
 
 /** The one switch for "a missing tool is a failure": CI runs must never silently skip interop tests. */
 export function inCi(): boolean {
   return process.env.CI === 'true';
 }
 
-export function isExecutableFile(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** Path of `name` on PATH (or `name` itself when absolute and executable), without the CI rule. */
 export function whichTool(name: string): string | undefined {

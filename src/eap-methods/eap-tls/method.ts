@@ -11,6 +11,7 @@ import { helloRandom } from '../tls-randoms.js';
 import {
   EAP_TLS_12_LABEL, EAP_TLS_13_CONTEXT, EAP_TLS_13_KEY_LABEL, EAP_TLS_13_METHOD_ID_LABEL, eapTls12Keys, eapTls13Keys, type EapTlsKeys,
 } from './keys.js';
+import { concatBytes } from '../../util/bytes.js';
 
 export interface EapTlsConfig {
   /** PEM server certificate chain and key. */
@@ -132,7 +133,7 @@ class EapTlsSession implements EapMethodSession {
     let flight = out;
     if (tls13) {
       await this.tunnel.writeApplicationData(new Uint8Array([0]));
-      flight = concat(out, this.tunnel.takeOutgoing());
+      flight = concatBytes([out, this.tunnel.takeOutgoing()]);
       // A TLS 1.3 exporter's output depends on the length asked for: always ask for the full 128 and 64.
       this.keys = eapTls13Keys(
         this.tunnel.exportKeyingMaterial(128, EAP_TLS_13_KEY_LABEL, EAP_TLS_13_CONTEXT),
@@ -172,11 +173,4 @@ class EapTlsSession implements EapMethodSession {
     if (err instanceof EapProtocolError) return { kind: 'failure', reason: `EAP-TLS ${err.code}: ${err.message}` };
     throw err;
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

@@ -13,6 +13,7 @@ import { deriveTeapSessionId, keyScheduleFor } from '../../teap-brski/teap/key-s
 import { CompoundKeyChain } from '../../teap-brski/teap/compound-key-chain.js';
 import { Phase2Peer } from './phase2-peer.js';
 import type { TeapPeerCredentials } from './inner-methods.js';
+import { concatBytes } from '../../util/bytes.js';
 
 export interface TeapPeerConfig {
   /** Outer EAP-Response/Identity, usually anonymous with a realm (RFC 9930 §2, RFC 7542 §2.4). */
@@ -222,7 +223,7 @@ export class TeapPeer {
     let records = handshakeOut;
     if (out.tlvs.length > 0) {
       await this.tunnel.writeApplicationData(encodeTeapTlvs(out.tlvs));
-      records = concat(records, this.tunnel.takeOutgoing());
+      records = concatBytes([records, this.tunnel.takeOutgoing()]);
     }
     // Nothing to say is an empty TEAP message (what hostapd 2.10 peers send as well).
     return this.sendMessage(records);
@@ -268,11 +269,4 @@ export class TeapPeer {
     this.log.info({ reason }, 'TEAP peer: failed');
     return { kind: 'failure', reason };
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

@@ -1,5 +1,6 @@
 import { TeapFramingError } from './errors.js';
 import type { TeapPacket } from './outer-framing.js';
+import { concatBytes } from '../../util/bytes.js';
 
 /**
  * A whole TEAP message (all fragments): TLS records plus, in each side's first message, Outer TLVs.
@@ -22,7 +23,7 @@ export interface TeapMessage {
  */
 export function fragmentTeapMessage(msg: TeapMessage, maxTypeData: number): TeapPacket[] {
   const outer = msg.outerTlvs;
-  const payload = outer ? concat(msg.tls, outer) : msg.tls;
+  const payload = outer ? concatBytes([msg.tls, outer]) : msg.tls;
   const oField = outer ? 4 : 0;
   if (1 + oField + payload.length <= maxTypeData) {
     const p: TeapPacket = { more: false, start: msg.start, version: msg.version, data: payload };
@@ -144,7 +145,7 @@ export class TeapReassembler {
     const total = this.received;
     const declared = this.declared;
     const oField = this.outerTlvLength !== undefined ? 4 : 0;
-    const all = concatAll(this.parts, total);
+    const all = concatBytes(this.parts);
     const message = this.split(all);
     this.reset();
     if (declared !== undefined && total !== declared && total + oField !== declared) {
@@ -164,21 +165,4 @@ export class TeapReassembler {
       outerTlvs: payload.slice(payload.length - o),
     };
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
-function concatAll(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

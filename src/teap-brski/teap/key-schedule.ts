@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { tlsPrf, prfHashForCipher, type PrfHash } from './tls-prf.js';
 import { EAP_TYPE_TEAP } from './outer-framing.js';
 import type { TeapCompat } from './compat.js';
+import { concatBytes } from '../../util/bytes.js';
 
 /** Labels of RFC 9930 §6 and RFC 9427 §2.2 (ASCII, no NUL). */
 export const TeapLabel = {
@@ -125,12 +126,6 @@ export function tls12KeySchedule(hash: PrfHash, exporter: TlsExporter, profile: 
   };
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
 
 /**
  * RFC 9427 §2.2 derivations for TLS 1.3 (required by RFC 9930 §1). Every output is requested from
@@ -148,7 +143,7 @@ export function rfc9427KeySchedule(hash: PrfHash, exporter: TlsExporter): TeapKe
     imskFromMsk: (msk) => exporter(IMSK_LENGTH, TeapLabel.ImskBind, msk),
     zeroImsk: () => ZERO_IMSK.slice(),
     imck: (prev, imsk) => {
-      const imck = exporter(IMCK_LENGTH, TeapLabel.Tls13Imck, concat(prev, imsk));
+      const imck = exporter(IMCK_LENGTH, TeapLabel.Tls13Imck, concatBytes([prev, imsk]));
       return { sImck: imck.slice(0, S_IMCK_LENGTH), cmk: imck.slice(S_IMCK_LENGTH) };
     },
     compoundMac: (cmk, buffer) => compoundMac(hash, cmk, buffer),
@@ -194,8 +189,8 @@ export interface SessionIdInputs {
 export function deriveTeapSessionId(inputs: SessionIdInputs, compat: Pick<TeapCompat, 'tls13KeySchedule'>): Uint8Array {
   const type = Uint8Array.of(EAP_TYPE_TEAP);
   if (inputs.protocol === 'TLSv1.3' && compat.tls13KeySchedule === 'rfc9427') {
-    return concat(type, inputs.exporter(64, TeapLabel.MethodId, type));
+    return concatBytes([type, inputs.exporter(64, TeapLabel.MethodId, type)]);
   }
   // For TLS 1.3 the hostapd profile uses the same "first Finished" rule; resumption is not used.
-  return concat(type, inputs.resumed ? inputs.serverFinished : inputs.clientFinished);
+  return concatBytes([type, inputs.resumed ? inputs.serverFinished : inputs.clientFinished]);
 }

@@ -13,6 +13,7 @@ import { resolveTeapPolicy, type TeapPolicy } from './policy.js';
 import { deriveTeapSessionId, keyScheduleFor } from './key-schedule.js';
 import { CompoundKeyChain } from './compound-key-chain.js';
 import { Phase2Server, type Phase2Output } from './phase2-server.js';
+import { concatBytes } from '../../util/bytes.js';
 
 export interface TeapTlsConfig {
   /** PEM server certificate chain and private key. */
@@ -309,7 +310,7 @@ class TeapServerSession implements EapMethodSession {
     switch (out.kind) {
       case 'send': {
         await this.tunnel.writeApplicationData(encodeTeapTlvs(out.tlvs));
-        const records = concat(pendingRecords, this.tunnel.takeOutgoing());
+        const records = concatBytes([pendingRecords, this.tunnel.takeOutgoing()]);
         return this.sendMessage(records);
       }
       case 'success':
@@ -337,13 +338,4 @@ class TeapServerSession implements EapMethodSession {
     this.log.info({ reason }, 'TEAP: authentication failed');
     return { kind: 'failure', reason: `TEAP: ${reason}` };
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

@@ -1,4 +1,5 @@
 import { TeapTlvError } from './errors.js';
+import { concatBytes } from '../../util/bytes.js';
 
 /**
  * The TEAP TLV header (RFC 9930 §4.2.1): M(1 bit) R(1 bit) Type(14 bits) Length(16 bits, value only).
@@ -57,16 +58,4 @@ export function encodeRawTlv(tlv: RawTlv): Uint8Array {
 
 export function encodeRawTlvs(tlvs: readonly RawTlv[]): Uint8Array {
   return concatBytes(tlvs.map(encodeRawTlv));
-}
-
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

@@ -1,5 +1,6 @@
 import { TeapTlvError } from './errors.js';
-import { decodeRawTlvs, encodeRawTlv, concatBytes, type RawTlv } from './raw-tlv.js';
+import { concatBytes } from '../../util/bytes.js';
+import { decodeRawTlvs, encodeRawTlv, type RawTlv } from './raw-tlv.js';
 import { decodeCryptoBindingValue, encodeCryptoBindingValue, type CryptoBindingTlv } from './crypto-binding-tlv.js';
 import {
   decodeBasicPasswordAuthRespValue,
