@@ -7,6 +7,7 @@ import { createMschapV2Method } from './eap-methods/mschapv2/method.js';
 import { buildTeapMethod, parseTeapMethodConfig } from './teap-brski/teap/config.js';
 import { SqliteUserStore } from './store/sqlite/users.js';
 import { SqliteNoobPeerStore } from './store/sqlite/noob-peers.js';
+import type { NoobPeerStore } from './store/noob-peers.js';
 import { createNoobMethod } from './noob/method.js';
 import { purgeExpiredRegistrations } from './noob/oob.js';
 import { parseNoobMethodConfig, type ResolvedNoobConfig } from './noob/config.js';
@@ -29,7 +30,9 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
   const db = openSqlite(config.store.sqlitePath);
   try {
     const noob = noobConfigOf(config);
-    const registry = await buildRegistry(config, db, noob, log);
+    // One store for the method and its housekeeping.
+    const noobWiring = noob ? { config: noob, store: new SqliteNoobPeerStore(db) } : undefined;
+    const registry = await buildRegistry(config, db, noobWiring, log);
     for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
       if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
     }
@@ -67,7 +70,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       eap.close();
       throw err;
     }
-    const housekeeping = noob ? startNoobHousekeeping(db, noob, log) : undefined;
+    const housekeeping = noobWiring ? startNoobHousekeeping(noobWiring.store, noobWiring.config, log) : undefined;
     log.info({ addresses, methods: registry.names() }, 'gangway listening');
     return {
       addresses,
@@ -86,7 +89,12 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
   }
 }
 
-async function buildRegistry(config: GangwayConfig, db: SqliteDatabase, noob: ResolvedNoobConfig | undefined, log: Log): Promise<MethodRegistry> {
+async function buildRegistry(
+  config: GangwayConfig,
+  db: SqliteDatabase,
+  noob: { config: ResolvedNoobConfig; store: NoobPeerStore } | undefined,
+  log: Log,
+): Promise<MethodRegistry> {
   const registry = new MethodRegistry();
   const read = (path: string, key: string): Buffer => {
     try {
@@ -112,7 +120,7 @@ async function buildRegistry(config: GangwayConfig, db: SqliteDatabase, noob: Re
   registry.register(createMschapV2Method({ users, serverName: config.serverName }));
   const teapConfig = parseTeapMethodConfig(config.methods.teap);
   registry.register(buildTeapMethod(teapConfig, { tls: { ...tls, maxTlsMessage: config.eap.maxTlsMessage }, users, log }));
-  if (noob) registry.register(createNoobMethod({ store: new SqliteNoobPeerStore(db), config: noob, log }));
+  if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log }));
   for (const [i, plugin] of config.eap.plugins.entries()) {
     try {
       registry.register(await loadMethodPlugin(plugin.module, plugin.options, config.dataDir));
@@ -149,8 +157,7 @@ function escapeRegExp(s: string): string {
 }
 
 /** Unfinished registrations are dropped after their lifetime (RFC 9140 §3.2.3 keeps them at least a day). */
-function startNoobHousekeeping(db: SqliteDatabase, noob: ResolvedNoobConfig, log: Log): NodeJS.Timeout {
-  const store = new SqliteNoobPeerStore(db);
+function startNoobHousekeeping(store: NoobPeerStore, noob: ResolvedNoobConfig, log: Log): NodeJS.Timeout {
   const timer = setInterval(() => {
     purgeExpiredRegistrations(store, noob).then(
       (n) => n > 0 && log.info({ removed: n }, 'EAP-NOOB: expired unfinished registrations removed'),
