@@ -7,7 +7,7 @@ import { silentLog } from '../../util/log.js';
 import { TeapFramingError } from '../../teap-brski/teap/errors.js';
 import { EAP_TYPE_TEAP, TEAP_VERSION, decodeTeapPacket, encodeTeapPacket, isTeapAck, teapAck, type TeapPacket } from '../../teap-brski/teap/outer-framing.js';
 import { DEFAULT_REASSEMBLY_LIMITS, TeapReassembler, fragmentTeapMessage } from '../../teap-brski/teap/fragmentation.js';
-import { encodeTeapTlvs, type TeapTlv } from '../../teap-brski/teap/tlv-codec.js';
+import { decodeTeapTlvs, encodeTeapTlvs, type TeapTlv } from '../../teap-brski/teap/tlv-codec.js';
 import { DEFAULT_TEAP_PEER_COMPAT, resolveTeapCompat, type TeapCompat } from '../../teap-brski/teap/compat.js';
 import { deriveTeapSessionId, keyScheduleFor } from '../../teap-brski/teap/key-schedule.js';
 import { CompoundKeyChain } from '../../teap-brski/teap/compound-key-chain.js';
@@ -34,6 +34,18 @@ export interface TeapPeerConfig {
   /** Outer TLVs for our first message (O flag); none by default, as wpa_supplicant does. */
   outerTlvs?: TeapTlv[];
   log?: Log;
+  /**
+   * Rewrites Phase-2 TLVs on their way in (from the server) and out (to the server). For
+   * conformance and security tests that need a peer to misbehave; never set in normal use.
+   */
+  phase2Interceptor?: Phase2Interceptor;
+}
+
+export interface Phase2Interceptor {
+  /** The server's decrypted TLVs before our Phase 2 sees them. */
+  incoming?(tlvs: TeapTlv[]): TeapTlv[];
+  /** What our Phase 2 wants to send, given what the server sent; returns what is sent instead. */
+  outgoing?(tlvs: TeapTlv[], fromServer: TeapTlv[]): TeapTlv[];
 }
 
 export type TeapPeerAction =
@@ -211,7 +223,10 @@ export class TeapPeer {
     }
     this.phase = this.phase === 'handshake' ? 'phase2' : this.phase;
     if (this.phase !== 'phase2') return 'Phase-2 data after the final Result';
-    const out = await this.phase2!.process(plaintext);
+    const hook = this.config.phase2Interceptor;
+    const fromServer = hook ? decodeTeapTlvs(plaintext) : [];
+    const out = await this.phase2!.process(hook?.incoming ? encodeTeapTlvs(hook.incoming(fromServer)) : plaintext);
+    if (hook?.outgoing) out.tlvs = hook.outgoing(out.tlvs, fromServer);
     if (out.kind === 'success') {
       this.keys = { msk: out.msk, emsk: out.emsk };
       this.phase = 'result-success';

@@ -88,7 +88,7 @@ export function parseTeapMethodConfig(raw: unknown, path = 'methods.teap'): Teap
 
 function parsePolicy(raw: unknown, path: string): Partial<TeapPolicy> {
   const o = obj(raw, path);
-  only(o, ['clientCertificate', 'certificateOnly', 'certificateOnlyTls13', 'sequence', 'maxInnerMethods', 'basicPasswordPrompt', 'requireEmskMac', 'emskAfterMskOnly', 'maxPhase2Rounds', 'maxNaks'], path);
+  only(o, ['clientCertificate', 'certificateOnly', 'certificateOnlyTls13', 'sequence', 'maxInnerMethods', 'basicPasswordPrompt', 'requireEmskMac', 'emskAfterMskOnly', 'maxPhase2Rounds', 'maxNaks', 'identityTypeSwitch'], path);
   const p: Partial<TeapPolicy> = {};
   if (o.clientCertificate !== undefined) p.clientCertificate = oneOf(o.clientCertificate, `${path}.clientCertificate`, ['none', 'optional', 'required'] as const);
   if (o.certificateOnly !== undefined) p.certificateOnly = bool(o.certificateOnly, `${path}.certificateOnly`);
@@ -98,6 +98,7 @@ function parsePolicy(raw: unknown, path: string): Partial<TeapPolicy> {
   if (o.basicPasswordPrompt !== undefined) p.basicPasswordPrompt = str(o.basicPasswordPrompt, `${path}.basicPasswordPrompt`);
   if (o.maxInnerMethods !== undefined) p.maxInnerMethods = int(o.maxInnerMethods, `${path}.maxInnerMethods`, 1, 16);
   if (o.maxPhase2Rounds !== undefined) p.maxPhase2Rounds = int(o.maxPhase2Rounds, `${path}.maxPhase2Rounds`, 2, 200);
+  if (o.identityTypeSwitch !== undefined) p.identityTypeSwitch = oneOf(o.identityTypeSwitch, `${path}.identityTypeSwitch`, ['pending-step', 'refuse'] as const);
   if (o.maxNaks !== undefined) p.maxNaks = int(o.maxNaks, `${path}.maxNaks`, 0, 16);
   if (o.sequence !== undefined) {
     if (!Array.isArray(o.sequence)) throw new ConfigError(`${path}.sequence`, `must be a list`);

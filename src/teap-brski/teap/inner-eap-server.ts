@@ -44,7 +44,7 @@ export class InnerEapServer {
   private discards = 0;
 
   constructor(
-    private readonly methods: readonly EapMethod[],
+    private methods: readonly EapMethod[],
     private readonly ctx: InnerEapContext,
   ) {
     for (const m of methods) {
@@ -56,6 +56,16 @@ export class InnerEapServer {
   /** EAP-Request/Identity that opens the inner conversation. */
   start(): Uint8Array {
     return this.request(EapType.Identity, new Uint8Array(0));
+  }
+
+  /**
+   * Narrows the methods on offer before the peer's Identity Response has been processed: the peer
+   * switched Identity-Type, and only the methods of that type's policy step may now run.
+   */
+  restrictMethods(methods: readonly EapMethod[]): void {
+    if (this.identity !== undefined) throw new Error('inner EAP methods can only be restricted before the Identity Response');
+    if (methods.length === 0) throw new Error('inner EAP needs at least one method');
+    this.methods = methods;
   }
 
   get currentMethod(): EapMethod | undefined {

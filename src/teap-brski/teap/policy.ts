@@ -2,6 +2,11 @@ import type { TeapCompat } from './compat.js';
 
 /** The name of the TLV-based inner method (RFC 9930 §3.6.2); every other name is an EAP method's. */
 export const BASIC_PASSWORD = 'basic-password';
+/**
+ * A step method satisfied by a validated Phase-1 client certificate (an IDevID/LDevID, a machine
+ * certificate) rather than by anything run inside the tunnel.
+ */
+export const CLIENT_CERTIFICATE = 'client-certificate';
 
 export type TeapIdentityType = 'user' | 'machine';
 
@@ -11,8 +16,9 @@ export interface TeapInnerStep {
   identityType?: TeapIdentityType;
   /**
    * Inner methods in order of preference: EAP method names (as registered, e.g. 'eap-mschapv2',
-   * 'eap-tls') and/or 'basic-password'. EAP methods are negotiated with EAP Nak among all EAP
-   * methods listed; Basic-Password is offered at its position and declined with a NAK TLV.
+   * 'eap-tls'), 'basic-password' and/or 'client-certificate'. EAP methods are negotiated with EAP
+   * Nak among all EAP methods listed; Basic-Password is offered at its position and declined with a
+   * NAK TLV; 'client-certificate' is satisfied by a validated Phase-1 certificate without a round.
    */
   methods: string[];
   /** A failed or declined optional step does not fail the conversation. */
@@ -37,6 +43,12 @@ export interface TeapPolicy {
   certificateOnlyTls13: boolean;
   /** Inner methods run in this order after the tunnel is up. */
   sequence: TeapInnerStep[];
+  /**
+   * A peer answering a typed step with another Identity-Type (RFC 9930 §4.2.3): 'pending-step'
+   * moves to the pending step of that type, which must then be completed with its own methods;
+   * 'refuse' ends the conversation (steps strictly in policy order).
+   */
+  identityTypeSwitch: 'pending-step' | 'refuse';
   /** Cap on inner methods started in one conversation (RFC 9930 §3.6: SHOULD limit). */
   maxInnerMethods: number;
   /** Prompt of Basic-Password-Auth-Req (RFC 9930 §3.6.2: the first one MUST carry a prompt). */
@@ -61,6 +73,7 @@ export const DEFAULT_TEAP_POLICY: Readonly<TeapPolicy> = Object.freeze({
   certificateOnly: false,
   certificateOnlyTls13: false,
   sequence: [{ methods: ['eap-mschapv2', 'eap-tls'] }],
+  identityTypeSwitch: 'pending-step',
   maxInnerMethods: 4,
   basicPasswordPrompt: 'Password',
   requireEmskMac: false,
@@ -84,7 +97,7 @@ export function resolveTeapPolicy(
   compat: Pick<TeapCompat, 'emskCompoundMac'>,
 ): TeapPolicy {
   const p: TeapPolicy = { ...DEFAULT_TEAP_POLICY, ...partial, sequence: (partial.sequence ?? DEFAULT_TEAP_POLICY.sequence).map((s) => ({ ...s, methods: [...s.methods] })) };
-  const known = new Set([...innerMethodNames, BASIC_PASSWORD]);
+  const known = new Set([...innerMethodNames, BASIC_PASSWORD, CLIENT_CERTIFICATE]);
   if (!partial.sequence) {
     // The default lists the usual methods; keep those that are configured.
     p.sequence = p.sequence.map((s) => ({ ...s, methods: s.methods.filter((m) => known.has(m)) })).filter((s) => s.methods.length > 0);
@@ -97,7 +110,16 @@ export function resolveTeapPolicy(
     if (step.identityType !== undefined && step.identityType !== 'user' && step.identityType !== 'machine') {
       throw new Error(`teap policy: step ${i + 1} identityType must be "user" or "machine"`);
     }
+    // RFC 9930 §4.2.3: a type is authenticated once per conversation, so a second step of the
+    // same type could never run; refusing it keeps the policy meaning what it says.
+    if (step.identityType !== undefined && p.sequence.findIndex((s) => s.identityType === step.identityType) !== i) {
+      throw new Error(`teap policy: step ${i + 1} repeats identityType ${step.identityType}`);
+    }
+    if (step.methods.includes(CLIENT_CERTIFICATE) && p.clientCertificate === 'none') {
+      throw new Error(`teap policy: step ${i + 1} accepts client-certificate but clientCertificate is "none"`);
+    }
   }
+  if (p.identityTypeSwitch !== 'pending-step' && p.identityTypeSwitch !== 'refuse') throw new Error('teap policy: identityTypeSwitch must be "pending-step" or "refuse"');
   if (p.sequence.length === 0 && !p.certificateOnly) throw new Error('teap policy: no inner method configured and certificate-only authentication is off');
   if (p.certificateOnly && p.clientCertificate === 'none') throw new Error('teap policy: certificateOnly needs clientCertificate "optional" or "required"');
   if (!Number.isInteger(p.maxInnerMethods) || p.maxInnerMethods < 1) throw new Error('teap policy: maxInnerMethods must be a positive integer');
