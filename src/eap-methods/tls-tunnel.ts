@@ -1,5 +1,5 @@
 import { Duplex } from 'node:stream';
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import * as tls from 'node:tls';
 
 /**
@@ -203,6 +203,28 @@ export class TlsTunnel {
 
   isSessionReused(): boolean {
     return this.tlsSocket.isSessionReused();
+  }
+
+  /**
+   * The peer's certificate chain, leaf first. It rebuilds the chain as JS objects, so callers ask
+   * only when the issuer matters (TEAP policy rules by issuer, TEAP-BRSKI).
+   */
+  peerCertificateChain(): X509Certificate[] {
+    const out: X509Certificate[] = [];
+    let c = this.socket?.getPeerCertificate(true);
+    const seen = new Set<string>();
+    while (c && c.raw && !seen.has(c.fingerprint256) && out.length < 10) {
+      seen.add(c.fingerprint256);
+      out.push(new X509Certificate(c.raw));
+      c = c.issuerCertificate;
+    }
+    return out;
+  }
+
+  /** Our own certificate as sent in this session (DER), e.g. for BRSKI's proximity-registrar-cert. */
+  ownCertificate(): Uint8Array | undefined {
+    const c = this.tlsSocket.getCertificate();
+    return c && 'raw' in c && c.raw ? new Uint8Array(c.raw) : undefined;
   }
 
   dispose(): void {

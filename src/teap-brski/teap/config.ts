@@ -8,6 +8,8 @@ import { resolveTeapCompat, type TeapCompat } from './compat.js';
 import { BASIC_PASSWORD, type TeapInnerStep, type TeapPolicy } from './policy.js';
 import type { ReassemblyLimits } from './fragmentation.js';
 import { createTeapMethod, type TeapTlsConfig } from './method.js';
+import type { ManufacturerAnchors, TeapPolicyRule } from './policy-rules.js';
+import type { TlvMethod } from './tlv-method.js';
 
 /**
  * The `methods.teap` section of gangway.yaml, checked. Unknown keys are errors so that a typo in a
@@ -20,6 +22,9 @@ export interface TeapMethodConfig {
   mschapv2ServerName: string;
   authorityId?: Uint8Array;
   policy: Partial<TeapPolicy>;
+  /** Named policies, chosen per conversation by `rules`. */
+  policies: Record<string, Partial<TeapPolicy>>;
+  rules: TeapPolicyRule[];
   compat: Partial<TeapCompat>;
   limits: Partial<ReassemblyLimits>;
 }
@@ -55,7 +60,7 @@ const INNER = ['eap-mschapv2', 'eap-tls'] as const;
 
 export function parseTeapMethodConfig(raw: unknown, path = 'methods.teap'): TeapMethodConfig {
   const o = obj(raw, path);
-  only(o, ['innerMethods', 'mschapv2ServerName', 'authorityId', 'policy', 'compat', 'limits'], path);
+  only(o, ['innerMethods', 'mschapv2ServerName', 'authorityId', 'policy', 'policies', 'rules', 'compat', 'limits'], path);
   const innerMethods = o.innerMethods === undefined
     ? [...INNER]
     : (() => {
@@ -66,9 +71,36 @@ export function parseTeapMethodConfig(raw: unknown, path = 'methods.teap'): Teap
     innerMethods,
     mschapv2ServerName: o.mschapv2ServerName === undefined ? 'gangway' : str(o.mschapv2ServerName, `${path}.mschapv2ServerName`),
     policy: parsePolicy(o.policy, `${path}.policy`),
+    policies: {},
+    rules: [],
     compat: {},
     limits: {},
   };
+  const named = obj(o.policies, `${path}.policies`);
+  for (const [name, p] of Object.entries(named)) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new ConfigError(`${path}.policies.${name}`, 'policy names are 1..64 letters, digits, _ . -');
+    cfg.policies[name] = parsePolicy(p, `${path}.policies.${name}`);
+  }
+  if (o.rules !== undefined) {
+    if (!Array.isArray(o.rules)) throw new ConfigError(`${path}.rules`, 'must be a list');
+    cfg.rules = o.rules.map((r, i): TeapPolicyRule => {
+      const rp = `${path}.rules[${i}]`;
+      const ro = obj(r, rp);
+      only(ro, ['realm', 'nas', 'certificate', 'policy'], rp);
+      const policy = str(ro.policy, `${rp}.policy`);
+      if (!(policy in cfg.policies)) throw new ConfigError(`${rp}.policy`, `names no policy under ${path}.policies (known: ${Object.keys(cfg.policies).join(', ') || 'none'})`);
+      const rule: TeapPolicyRule = { policy };
+      if (ro.realm !== undefined) rule.realm = str(ro.realm, `${rp}.realm`);
+      if (ro.nas !== undefined) rule.nas = str(ro.nas, `${rp}.nas`);
+      if (ro.certificate !== undefined) {
+        const c = str(ro.certificate, `${rp}.certificate`);
+        if (c !== 'domain' && c !== 'manufacturer' && !/^manufacturer:[^\s]+$/.test(c)) throw new ConfigError(`${rp}.certificate`, 'must be domain, manufacturer or manufacturer:NAME');
+        rule.certificate = c;
+      }
+      if (rule.realm === undefined && rule.nas === undefined && rule.certificate === undefined) throw new ConfigError(rp, 'needs at least one of realm, nas, certificate');
+      return rule;
+    });
+  }
   if (o.authorityId !== undefined) {
     const hex = str(o.authorityId, `${path}.authorityId`);
     if (!/^([0-9a-fA-F]{2}){1,255}$/.test(hex)) throw new ConfigError(`${path}.authorityId`, `must be 1..255 octets of hex`);
@@ -123,6 +155,10 @@ export interface TeapBuildDeps {
   users: Pick<UserStore, 'get'>;
   /** Further inner EAP methods (plugins) the policy may name. */
   extraInnerMethods?: readonly EapMethod[];
+  /** Phase-2 TLV methods (TEAP-BRSKI enrolment) the policies may name. */
+  tlvMethods?: readonly TlvMethod[];
+  /** Trusted manufacturers' IDevID CAs (from the `brski` section). */
+  manufacturers?: readonly ManufacturerAnchors[];
   log?: Log;
 }
 
@@ -143,13 +179,17 @@ export function buildTeapMethod(cfg: TeapMethodConfig, deps: TeapBuildDeps): Eap
     }));
   }
   inner.push(...(deps.extraInnerMethods ?? []));
-  const usesBasic = (cfg.policy.sequence ?? []).some((s) => s.methods.includes(BASIC_PASSWORD));
+  const usesBasic = [cfg.policy, ...Object.values(cfg.policies)].some((p) => (p.sequence ?? []).some((s) => s.methods.includes(BASIC_PASSWORD)));
   deps.log?.debug({ inner: inner.map((m) => m.name), basicPassword: usesBasic }, 'TEAP inner methods');
   return createTeapMethod({
     tls: deps.tls,
     users: deps.users,
     innerMethods: inner,
     policy: cfg.policy,
+    policies: cfg.policies,
+    rules: cfg.rules,
+    ...(deps.tlvMethods ? { tlvMethods: deps.tlvMethods } : {}),
+    ...(deps.manufacturers ? { manufacturers: deps.manufacturers } : {}),
     compat: cfg.compat,
     limits: cfg.limits,
     ...(cfg.authorityId ? { authorityId: cfg.authorityId } : {}),

@@ -13,6 +13,8 @@ import { resolveTeapPolicy, type TeapPolicy } from './policy.js';
 import { deriveTeapSessionId, keyScheduleFor } from './key-schedule.js';
 import { CompoundKeyChain } from './compound-key-chain.js';
 import { Phase2Server, type Phase2Output } from './phase2-server.js';
+import type { TlvMethod } from './tlv-method.js';
+import { classifyCertificate, parsePemCertificates, selectPolicyRule, type ManufacturerAnchors, type TeapPolicyRule } from './policy-rules.js';
 import { concatBytes } from '../../util/bytes.js';
 
 export interface TeapTlsConfig {
@@ -36,7 +38,16 @@ export interface TeapMethodDeps {
   users: Pick<UserStore, 'get'>;
   /** Inner EAP methods (EAP-MSCHAPv2, EAP-TLS, plugins), referenced by name in the policy. */
   innerMethods: readonly EapMethod[];
+  /** The default policy, for conversations no rule selects. */
   policy?: Partial<TeapPolicy>;
+  /** Named policies that rules select (e.g. one for pledges, one for enrolled devices). */
+  policies?: Readonly<Record<string, Partial<TeapPolicy>>>;
+  /** First match wins; no match means the default policy. */
+  rules?: readonly TeapPolicyRule[];
+  /** Manufacturers whose IDevIDs the tunnel accepts (only policies selected by a rule use them). */
+  manufacturers?: readonly ManufacturerAnchors[];
+  /** Phase-2 methods made of TLVs (TEAP-BRSKI), named in policy steps. */
+  tlvMethods?: readonly TlvMethod[];
   compat?: Partial<TeapCompat>;
   /**
    * Authority-ID sent in TEAP/Start (RFC 9930 §4.2.2). Default: the first 16 octets of SHA-256
@@ -71,14 +82,41 @@ export function createTeapMethod(deps: TeapMethodDeps): EapMethod {
     if (m.type === EAP_TYPE_TEAP) throw new Error('TEAP cannot be its own inner method');
     innerMethods.set(m.name, m);
   }
-  const policy = resolveTeapPolicy(deps.policy ?? {}, [...innerMethods.keys()], compat);
+  const tlvMethods = new Map<string, TlvMethod>();
+  for (const m of deps.tlvMethods ?? []) {
+    if (innerMethods.has(m.name) || tlvMethods.has(m.name)) throw new Error(`inner method ${m.name} configured twice`);
+    tlvMethods.set(m.name, m);
+  }
+  const methodNames = [...innerMethods.keys(), ...tlvMethods.keys()];
+  const policy = resolveTeapPolicy(deps.policy ?? {}, methodNames, compat);
+  const policies = new Map<string, TeapPolicy>();
+  for (const [name, p] of Object.entries(deps.policies ?? {})) {
+    try {
+      policies.set(name, resolveTeapPolicy(p, methodNames, compat));
+    } catch (err) {
+      throw new Error(`policy "${name}": ${(err as Error).message}`);
+    }
+  }
+  const rules = [...(deps.rules ?? [])];
+  for (const [i, r] of rules.entries()) {
+    if (!policies.has(r.policy)) throw new Error(`rule ${i + 1} names unknown policy "${r.policy}" (known: ${[...policies.keys()].join(', ') || 'none'})`);
+    const want = r.certificate;
+    if (want !== undefined && want !== 'domain' && want !== 'manufacturer' && !(want.startsWith('manufacturer:') && (deps.manufacturers ?? []).some((m) => `manufacturer:${m.name}` === want))) {
+      throw new Error(`rule ${i + 1}: certificate must be domain, manufacturer or manufacturer:NAME of a configured manufacturer`);
+    }
+  }
+  const manufacturers = [...(deps.manufacturers ?? [])];
+  const domainAnchors = deps.tls.ca !== undefined ? parsePemCertificates(deps.tls.ca) : [];
   const limits: ReassemblyLimits = { ...DEFAULT_REASSEMBLY_LIMITS, ...deps.limits };
   const minVersion = deps.tls.minVersion ?? 'TLSv1.2';
   if (minVersion === 'TLSv1' || minVersion === 'TLSv1.1') throw new Error('TEAP requires TLS 1.2 or later (RFC 9930 §3.2)');
+  // The tunnel accepts our CAs and the manufacturers' IDevID CAs; which of them a certificate chains
+  // to decides which policy may use it (classifyCertificate), so an IDevID never passes as ours.
+  const caList = [...(deps.tls.ca !== undefined ? (Array.isArray(deps.tls.ca) ? deps.tls.ca : [deps.tls.ca]) : []), ...manufacturers.flatMap((m) => m.anchors.map((a) => a.toString()))];
   const secureContext = tls.createSecureContext({
     cert: deps.tls.cert,
     key: deps.tls.key,
-    ...(deps.tls.ca !== undefined ? { ca: deps.tls.ca } : {}),
+    ...(caList.length > 0 ? { ca: caList } : {}),
     ...(deps.tls.crl !== undefined ? { crl: deps.tls.crl } : {}),
     minVersion,
     maxVersion: deps.tls.maxVersion ?? 'TLSv1.2',
@@ -88,7 +126,13 @@ export function createTeapMethod(deps: TeapMethodDeps): EapMethod {
     secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
   });
   const authorityId = deps.authorityId ?? defaultAuthorityId(deps.tls.cert);
-  const shared: SharedConfig = { secureContext, policy, compat, innerMethods, users: deps.users, authorityId, limits };
+  const everyPolicy = [policy, ...policies.values()];
+  const shared: SharedConfig = {
+    secureContext, policy, policies, rules, manufacturers, domainAnchors, compat, innerMethods, tlvMethods, users: deps.users, authorityId, limits,
+    // With rules, the certificate is asked for whenever some policy may use it, and judged in Phase 2.
+    requestCert: everyPolicy.some((p) => p.clientCertificate !== 'none') || manufacturers.length > 0,
+    rejectUnauthorized: rules.length === 0 && manufacturers.length === 0 && policy.clientCertificate === 'required',
+  };
   return {
     type: EAP_TYPE_TEAP,
     name: 'teap',
@@ -107,6 +151,13 @@ function defaultAuthorityId(certPem: string | Buffer): Uint8Array {
 interface SharedConfig {
   secureContext: tls.SecureContext;
   policy: TeapPolicy;
+  policies: ReadonlyMap<string, TeapPolicy>;
+  rules: readonly TeapPolicyRule[];
+  manufacturers: readonly ManufacturerAnchors[];
+  domainAnchors: readonly X509Certificate[];
+  tlvMethods: ReadonlyMap<string, TlvMethod>;
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
   compat: TeapCompat;
   innerMethods: ReadonlyMap<string, EapMethod>;
   users: Pick<UserStore, 'get'>;
@@ -132,13 +183,12 @@ class TeapServerSession implements EapMethodSession {
     private readonly cfg: SharedConfig,
   ) {
     this.reassembler = new TeapReassembler(cfg.limits);
-    const cert = cfg.policy.clientCertificate;
     this.tunnel = TlsTunnel.server({
       secureContext: cfg.secureContext,
-      requestCert: cert !== 'none',
-      // 'required': OpenSSL refuses a missing or untrusted certificate with a TLS alert.
-      // 'optional': the handshake completes and Phase 2 decides (Error 1020 for a bad certificate).
-      rejectUnauthorized: cert === 'required',
+      requestCert: cfg.requestCert,
+      // 'required' (one policy, no rules): OpenSSL refuses a missing or untrusted certificate with a
+      // TLS alert. Otherwise the handshake completes and Phase 2 decides (Error 1019/1020).
+      rejectUnauthorized: cfg.rejectUnauthorized,
     });
     this.serverOuterTlvs = encodeTeapTlvs([tlv.authorityId(cfg.authorityId)]);
   }
@@ -249,19 +299,23 @@ class TeapServerSession implements EapMethodSession {
       return this.fail(`cannot derive TEAP keys: ${(err as Error).message}`);
     }
 
-    const policy = this.cfg.policy;
-    const peerCert = policy.clientCertificate === 'none' ? undefined : tunnel.peerIdentity();
+    const sel = this.selectPolicy();
+    const policy = sel.policy;
     let clientCertificate: { identity: string; deviceId?: string } | undefined;
     let certError: { code: TeapErrorCode; reason: string } | undefined;
-    if (peerCert) {
-      if (tunnel.authorized) {
-        clientCertificate = { identity: peerCert.identity, deviceId: peerCert.deviceId };
-      } else {
+    if (policy.clientCertificate !== 'none' && sel.peer) {
+      if (!tunnel.authorized) {
         certError = { code: TeapErrorCode.ClientCertificateRejected, reason: `client certificate rejected: ${tunnel.authorizationError ?? 'not trusted'}` };
+      } else if (sel.certificateUsable) {
+        clientCertificate = { identity: sel.peer.identity, deviceId: sel.peer.deviceId };
+      } else {
+        this.log.info({ policy: sel.name }, 'TEAP: Phase-1 certificate is not from an issuer this policy accepts; ignored');
       }
-    } else if (policy.clientCertificate === 'required') {
-      certError = { code: TeapErrorCode.ClientCertificateNotSupplied, reason: 'no client certificate in Phase 1' };
     }
+    if (!clientCertificate && !certError && policy.clientCertificate === 'required') {
+      certError = { code: TeapErrorCode.ClientCertificateNotSupplied, reason: sel.peer ? 'no client certificate this policy accepts' : 'no client certificate in Phase 1' };
+    }
+    const ownCertificate = tunnel.ownCertificate();
 
     this.phase = 'phase2';
     this.phase2 = new Phase2Server(
@@ -270,6 +324,7 @@ class TeapServerSession implements EapMethodSession {
         compat: this.cfg.compat,
         users: this.cfg.users,
         innerMethods: this.cfg.innerMethods,
+        tlvMethods: this.cfg.tlvMethods,
         log: this.log,
         conversationId: this.ctx.conversationId,
         nas: this.ctx.nas,
@@ -285,11 +340,36 @@ class TeapServerSession implements EapMethodSession {
         },
         ...(clientCertificate ? { clientCertificate } : {}),
         certificateOnly: policy.certificateOnly && (protocol !== 'TLSv1.3' || policy.certificateOnlyTls13),
+        tunnel: {
+          serverCertificate: ownCertificate ?? new Uint8Array(0),
+          ...(clientCertificate && sel.peer ? { peerCertificate: sel.peer.certificate } : {}),
+          protocol,
+        },
       },
     );
     const first = certError ? this.phase2.reject(certError.code, certError.reason) : await this.phase2.begin();
     // With a full TLS 1.2 handshake the first Phase-2 TLVs ride with the server Finished (RFC 9930 §3.2).
     return this.onPhase2Output(first, handshakeOut);
+  }
+
+  /**
+   * The policy for this conversation (rules by realm, NAS and the Phase-1 certificate's issuer), and
+   * whether the certificate may count for it: only when its issuer class selected the rule, or, for
+   * a policy reached otherwise, when it chains to our own CAs.
+   */
+  private selectPolicy(): { name: string; policy: TeapPolicy; peer: ReturnType<TlsTunnel['peerIdentity']>; certificateUsable: boolean } {
+    const peer = this.tunnel.peerIdentity();
+    const cfg = this.cfg;
+    if (cfg.rules.length === 0 && cfg.manufacturers.length === 0) {
+      return { name: 'default', policy: cfg.policy, peer, certificateUsable: peer !== undefined };
+    }
+    const certificateClass = peer && this.tunnel.authorized ? classifyCertificate(this.tunnel.peerCertificateChain(), cfg.domainAnchors, cfg.manufacturers) : undefined;
+    const rule = selectPolicyRule(cfg.rules, { outerIdentity: this.ctx.identity, nas: this.ctx.nas, ...(certificateClass ? { certificateClass } : {}) });
+    const name = rule?.policy ?? 'default';
+    const policy = rule ? cfg.policies.get(rule.policy)! : cfg.policy;
+    const certificateUsable = certificateClass !== undefined && (rule?.certificate !== undefined || certificateClass.kind === 'domain');
+    this.log.info({ policy: name, certificate: certificateClass ? (certificateClass.kind === 'domain' ? 'domain' : `manufacturer:${certificateClass.name}`) : null }, 'TEAP: policy selected');
+    return { name, policy, peer, certificateUsable };
   }
 
   private async onPhase2Data(records: Uint8Array): Promise<Step> {

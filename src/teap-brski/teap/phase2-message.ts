@@ -46,6 +46,8 @@ export type Phase2Validation =
 
 /** TLVs a server never accepts from a peer: seeing one is "Unexpected TLVs Exchanged". */
 const SERVER_ONLY_KINDS: ReadonlySet<TeapTlv['kind']> = new Set(['basic-password-auth-req', 'csr-attributes', 'authority-id', 'pkcs7']);
+/** A draft-style TEAP-BRSKI peer asks for CSR-Attributes with an empty TLV 18 (teap-brski.md §2.3). */
+const peerMaySend = (t: TeapTlv): boolean => !SERVER_ONLY_KINDS.has(t.kind) || (t.kind === 'csr-attributes' && t.der.length === 0);
 const AT_MOST_ONE = ['eap-payload', 'crypto-binding', 'result', 'intermediate-result', 'basic-password-auth-resp', 'identity-type', 'request-action'] as const;
 
 /**
@@ -60,7 +62,7 @@ export function validatePhase2Message(tlvs: readonly TeapTlv[], expect: Phase2Ex
   }
   if (count('eap-payload') && count('basic-password-auth-resp')) throw new TeapTlvError('peer sent EAP-Payload and Basic-Password-Auth-Resp together');
   if (count('pac')) throw new TeapTlvError('peer sent a PAC TLV (deprecated by RFC 9930 §4.2.12)');
-  const wrongWay = tlvs.find((t) => SERVER_ONLY_KINDS.has(t.kind));
+  const wrongWay = tlvs.find((t) => !peerMaySend(t));
   if (wrongWay) throw new TeapTlvError(`peer sent a ${wrongWay.kind} TLV, which only a server sends`);
 
   const find = <K extends TeapTlv['kind']>(kind: K): Extract<TeapTlv, { kind: K }> | undefined =>

@@ -15,6 +15,7 @@ import { PolicySequencer, type Phase1Certificate } from './policy-sequencer.js';
 import { validatePhase2Message, type Phase2Expectations, type Phase2Message } from './phase2-message.js';
 import { ResultExchange, type PendingBinding, type TeapSuccess } from './result-exchange.js';
 import { buildPhase2Grant } from './phase2-grant.js';
+import type { TlvMethod, TlvMethodSession, TlvMethodStep, TunnelFacts } from './tlv-method.js';
 
 export interface Phase2ServerDeps {
   policy: TeapPolicy;
@@ -22,6 +23,8 @@ export interface Phase2ServerDeps {
   users: Pick<UserStore, 'get'>;
   /** Inner EAP methods by name. */
   innerMethods: ReadonlyMap<string, EapMethod>;
+  /** Methods made of TLVs (TEAP-BRSKI enrolment) by name. */
+  tlvMethods?: ReadonlyMap<string, TlvMethod>;
   log: Log;
   conversationId: string;
   nas: NasFacts;
@@ -34,6 +37,8 @@ export interface Phase2Start {
   clientCertificate?: Phase1Certificate;
   /** Certificate-only authentication is allowed for this tunnel (policy + TLS version). */
   certificateOnly: boolean;
+  /** Facts about the tunnel for TLV methods. */
+  tunnel?: TunnelFacts;
 }
 
 export type Phase2Output =
@@ -44,6 +49,7 @@ export type Phase2Output =
 type State =
   | { name: 'inner-eap'; eap: InnerEapServer; methods: string[]; firstResponse: boolean }
   | { name: 'basic-password'; firstResponse: boolean }
+  | { name: 'tlv-method'; method: string; session: TlvMethodSession; firstResponse: boolean }
   /** Waiting for the peer's Intermediate-Result (and Crypto-Binding) before the next step. */
   | { name: 'intermediate-sent'; status: number; binding?: PendingBinding }
   /** Waiting for the peer's Result (and Intermediate-Result / Crypto-Binding if we sent them). */
@@ -113,8 +119,13 @@ export class Phase2Server {
   }
 
   dispose(): void {
-    if (this.state.name === 'inner-eap') this.state.eap.dispose();
+    this.endMethod();
     this.state = { name: 'done' };
+  }
+
+  private endMethod(): void {
+    if (this.state.name === 'inner-eap') this.state.eap.dispose();
+    if (this.state.name === 'tlv-method') this.state.session.dispose();
   }
 
   /** Any TEAP error while processing becomes Result=Failure + its Error TLV (RFC 9930 §3.9.3). */
@@ -170,6 +181,7 @@ export class Phase2Server {
         return this.onResultAnswer(state, msg);
       case 'inner-eap':
       case 'basic-password':
+      case 'tlv-method':
         if (msg.requestAction) {
           // RFC 9930 §4.2.9's "decline with the Request-Action's Status" is for a receiver with
           // nothing left to require; a peer cannot talk its way past a running step.
@@ -179,6 +191,7 @@ export class Phase2Server {
             `peer sent Request-Action (Status=${msg.requestAction.status}) instead of answering step ${(cur?.index ?? 0) + 1}; required steps are never skipped`,
           );
         }
+        if (state.name === 'tlv-method') return this.onTlvMethod(state, msg, tlvs);
         return state.name === 'inner-eap' ? this.onInnerEap(state, msg) : this.onBasicPassword(state, msg);
       case 'done':
         return { kind: 'failure', reason: 'Phase-2 data after the conversation ended' };
@@ -214,6 +227,17 @@ export class Phase2Server {
     }
     const name = methods[k]!;
     const prefix: TeapTlv[] = cur.identityType ? [tlv.identityType(IDENTITY_TYPE_VALUE[cur.identityType])] : [];
+    const tlvMethod = this.deps.tlvMethods?.get(name);
+    if (tlvMethod) {
+      this.triedInStep.add(name);
+      if (!this.start.tunnel) throw new TeapError(TeapErrorCode.UnspecifiedAuthenticationInfrastructureProblem, `${name} needs the tunnel's facts`);
+      const session = tlvMethod.createSession({ conversationId: this.deps.conversationId, nas: this.deps.nas, log: this.log, tunnel: this.start.tunnel });
+      const state: Extract<State, { name: 'tlv-method' }> = { name: 'tlv-method', method: name, session, firstResponse: true };
+      this.state = state;
+      const first = await session.start();
+      if (first.kind === 'send') return { kind: 'send', tlvs: [...prefix, ...first.tlvs] };
+      return this.onTlvMethodStep(state, first);
+    }
     if (name === BASIC_PASSWORD) {
       this.triedInStep.add(name);
       this.state = { name: 'basic-password', firstResponse: true };
@@ -260,7 +284,7 @@ export class Phase2Server {
   }
 
   /** A successful inner method: the sequencer records it, its keys join the chain, Crypto-Binding binds it. */
-  private async methodSucceeded(method: string, identity: string, keys: { msk?: Uint8Array; emsk?: Uint8Array }, eapType?: number): Promise<Phase2Output> {
+  private async methodSucceeded(method: string, identity: string, keys: { msk?: Uint8Array; emsk?: Uint8Array }, eapType?: number, finalTlvs: TeapTlv[] = []): Promise<Phase2Output> {
     const chain = this.start.chain;
     let mskMacOnly = false;
     if (keys.emsk && chain.mskOnlySeen && this.deps.compat.emskCompoundMac === 'when-available') {
@@ -284,17 +308,17 @@ export class Phase2Server {
       // hostapd 2.10 peers (Q4) reset their inner method on a new EAP-Payload before checking the
       // Crypto-Binding, so the next method starts only after this round.
       this.state = { name: 'intermediate-sent', status: ResultStatus.Success, binding };
-      return { kind: 'send', tlvs: [tlv.intermediateResult(ResultStatus.Success), binding.cb] };
+      return { kind: 'send', tlvs: [...finalTlvs, tlv.intermediateResult(ResultStatus.Success), binding.cb] };
     }
     const { tlvs } = this.exchange.successResult(this.sequencer, true, binding);
     this.state = { name: 'result-sent', status: ResultStatus.Success, withIntermediate: true, binding };
-    return { kind: 'send', tlvs };
+    return { kind: 'send', tlvs: [...finalTlvs, ...tlvs] };
   }
 
   // ---- per-state handlers ----
 
   /** The peer's Identity-Type on the first answer of a method; the sequencer decides what it means. */
-  private checkIdentityType(msg: Phase2Message, state: Extract<State, { name: 'inner-eap' | 'basic-password' }>): void {
+  private checkIdentityType(msg: Phase2Message, state: Extract<State, { name: 'inner-eap' | 'basic-password' | 'tlv-method' }>): void {
     const it = msg.identityType;
     if (!it) return;
     if (!state.firstResponse) throw new TeapTlvError('Identity-Type TLV in the middle of an inner method');
@@ -302,12 +326,13 @@ export class Phase2Server {
     const cur = this.sequencer.answerIdentityType(it.identityType, IDENTITY_TYPE_NAME[it.identityType]);
     if (cur === before) return;
     // The method in flight must belong to the step the peer switched to.
-    if (state.name === 'basic-password') {
-      if (!cur.runnable.includes(BASIC_PASSWORD)) {
-        throw new TeapError(TeapErrorCode.UnspecifiedAuthorizationFailure, `peer switched to Identity-Type ${cur.identityType}, whose step ${cur.index + 1} does not allow basic-password`);
+    if (state.name === 'basic-password' || state.name === 'tlv-method') {
+      const name = state.name === 'basic-password' ? BASIC_PASSWORD : state.method;
+      if (!cur.runnable.includes(name)) {
+        throw new TeapError(TeapErrorCode.UnspecifiedAuthorizationFailure, `peer switched to Identity-Type ${cur.identityType}, whose step ${cur.index + 1} does not allow ${name}`);
       }
       this.triedInStep.clear();
-      this.triedInStep.add(BASIC_PASSWORD);
+      this.triedInStep.add(name);
     } else {
       const allowed = state.methods.filter((m) => cur.runnable.includes(m));
       if (allowed.length === 0) {
@@ -364,6 +389,26 @@ export class Phase2Server {
     return this.methodSucceeded(BASIC_PASSWORD, r.username, {});
   }
 
+  private async onTlvMethod(state: Extract<State, { name: 'tlv-method' }>, msg: Phase2Message, tlvs: readonly TeapTlv[]): Promise<Phase2Output> {
+    this.checkIdentityType(msg, state);
+    state.firstResponse = false;
+    return this.onTlvMethodStep(state, await state.session.step(tlvs));
+  }
+
+  private async onTlvMethodStep(state: Extract<State, { name: 'tlv-method' }>, step: TlvMethodStep): Promise<Phase2Output> {
+    switch (step.kind) {
+      case 'send':
+        return { kind: 'send', tlvs: step.tlvs };
+      case 'success':
+        state.session.dispose();
+        return this.methodSucceeded(state.method, step.identity, {}, undefined, step.finalTlvs);
+      case 'failure':
+        state.session.dispose();
+        // A TLV method's own error code (e.g. MASA-Refused) travels with the failure.
+        return this.stepFailed(step.code, `${state.method}: ${step.reason}`, false);
+    }
+  }
+
   private async onIntermediateAnswer(state: Extract<State, { name: 'intermediate-sent' }>, msg: Phase2Message): Promise<Phase2Output> {
     if (state.binding) this.exchange.checkPeerBinding(state.binding, msg.cryptoBinding);
     const ir = msg.intermediateResult;
@@ -416,7 +461,7 @@ export class Phase2Server {
 
   /** A problem detected while processing a peer message. */
   private fatal(code: TeapErrorCode, reason: string): Phase2Output {
-    if (this.state.name === 'inner-eap') this.state.eap.dispose();
+    this.endMethod();
     return this.sendFailure(code, reason, false);
   }
 }
