@@ -45,14 +45,16 @@ export async function generateDemoPki(serverName: string, clientName = 'demo-cli
     subject: `CN=${serverName}`,
     notBefore,
     notAfter,
-    eku: x509.ExtendedKeyUsage.serverAuth,
+    // serverAuth for the EAP tunnels; id-kp-cmcRA because the same certificate signs the BRSKI
+    // registrar voucher-requests and the MASA requires cmcRA there (teap-brski.md §1).
+    eku: [x509.ExtendedKeyUsage.serverAuth, ID_KP_CMC_RA],
     dnsName: serverName,
   });
   const client = await issue(caCert, caKeys.privateKey, {
     subject: `CN=${clientName}`,
     notBefore,
     notAfter,
-    eku: x509.ExtendedKeyUsage.clientAuth,
+    eku: [x509.ExtendedKeyUsage.clientAuth],
   });
   return { ca, server, client };
 }
@@ -61,16 +63,19 @@ interface IssueRequest {
   subject: string;
   notBefore: Date;
   notAfter: Date;
-  eku: string;
+  eku: string[];
   dnsName?: string;
 }
+
+/** id-kp-cmcRA (RFC 6402): the certificate of a registration authority, e.g. a BRSKI registrar. */
+export const ID_KP_CMC_RA = '1.3.6.1.5.5.7.3.28';
 
 export async function issue(caCert: x509.X509Certificate, caKey: webcrypto.CryptoKey, req: IssueRequest): Promise<IssuedCertificate> {
   const keys = (await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension([req.eku], false),
+    new x509.ExtendedKeyUsageExtension(req.eku, false),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(caCert),
   ];
