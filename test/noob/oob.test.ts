@@ -143,8 +143,10 @@ describe('housekeeping', () => {
       state: 4,
       createdAt: new Date(0),
       updatedAt: new Date(0),
+      accountBound: false,
       association: { verp: 1, cryptosuite: 1, nai: 'noob@x.org', kz: new Uint8Array(32), serverInfo: '{}' },
       oobs: [],
+      consumedOobs: [],
     });
     expect(await purgeExpiredRegistrations(store, CONFIG, now)).toBe(0);
     expect(await purgeExpiredRegistrations(store, CONFIG, new Date(now.getTime() + (86400 + 601) * 1000))).toBe(1);
