@@ -26,12 +26,20 @@ import { NoobError, NoobErrorCode, isKnownNoobErrorCode } from './errors.js';
 import { decodeResponse, memberTexts, type Decoded } from './message-codec.js';
 import { codecOptions, jwkOptions, type ResolvedNoobConfig } from './config.js';
 import { ecdhSharedSecret, importPublicJwk, isSupportedCryptosuite, type Cryptosuite, type EphemeralKeyPair } from './crypto/cryptosuites.js';
-import { constantTimeEqualText, mac, macInput, matchesNoobId, noobId } from './crypto/digests.js';
-import { deriveCompletionKeys, deriveReconnectKeys, sessionId, type CompletionKeys, type ReconnectKeys } from './crypto/kdf.js';
+import { constantTimeEqualText, matchesNoobId, noobId } from './crypto/digests.js';
+import { deriveReconnectKeys, sessionId, type CompletionKeys, type ReconnectKeys } from './crypto/kdf.js';
 import type { NoobRandom } from './crypto/random.js';
-import { initialNaiSlotText, initialSlots, reconnectNaiSlotText, reconnectSlots, type ReconnectTranscript } from './transcript.js';
+import {
+  completionExchange,
+  exchangeMacs,
+  initialNaiSlotText,
+  initialTranscript,
+  reconnectNaiSlotText,
+  reconnectSlots,
+  reconnectTranscript,
+} from './transcript.js';
 import { isUnderEapArpa, isValidNai } from './nai.js';
-import { isConsumed, mergeConsumed, type NoobConsumedOob, type NoobInitialTranscript, type NoobOobMessage, type NoobPeerRecord, type NoobPeerWrite } from '../store/noob-peers.js';
+import { isConsumed, mergeConsumed, type NoobConsumedOob, type NoobOobMessage, type NoobPeerRecord, type NoobPeerWrite } from '../store/noob-peers.js';
 
 export type NoobExchange = 'initial' | 'waiting' | 'completion' | 'reconnect';
 
@@ -447,23 +455,7 @@ function onType3(conv: ServerConversation, phase: Extract<Phase, { name: 'await-
   const { config, now } = env;
   const pkp = importPublicJwk(phase.suite, m.PKp, jwkOptions(config));
   const z = ecdhSharedSecret(phase.keyPair.privateKey, pkp);
-  const t2 = phase.req2Texts;
-  const transcript: NoobInitialTranscript = {
-    vers: t2.get('Vers')!,
-    verp: phase.rsp2Raw.get('Verp')!,
-    peerId: t2.get('PeerId')!,
-    cryptosuites: t2.get('Cryptosuites')!,
-    dirs: t2.get('Dirs')!,
-    serverInfo: t2.get('ServerInfo')!,
-    cryptosuitep: phase.rsp2Raw.get('Cryptosuitep')!,
-    dirp: phase.rsp2Raw.get('Dirp')!,
-    nai: initialNaiSlot(conv.identity, config),
-    peerInfo: phase.rsp2Raw.get('PeerInfo')!,
-    pks: phase.req3Texts.get('PKs')!,
-    ns: phase.req3Texts.get('Ns')!,
-    pkp: raw.get('PKp')!,
-    np: raw.get('Np')!,
-  };
+  const transcript = initialTranscript({ req2: phase.req2Texts, rsp2: phase.rsp2Raw, req3: phase.req3Texts, rsp3: raw }, initialNaiSlot(conv.identity, config));
   const newNai = config.compat === 'vogeltak' ? undefined : config.newNai;
   const next: NoobPeerWrite = {
     peerId: phase.peerId,
@@ -527,18 +519,7 @@ function onType4(conv: ServerConversation, phase: Extract<Phase, { name: 'await-
 
 function completionKeys(rec: NoobPeerRecord, noobB64: string, env: ServerEnv): { keys: CompletionKeys; macs: string; macp: string } {
   const e = rec.ephemeral!;
-  const suite = e.cryptosuite as Cryptosuite;
-  const t = e.transcript;
-  const keys = deriveCompletionKeys({
-    suite,
-    z: e.z,
-    np: bytesOfB64Text(t.np, 32, 'Np'),
-    ns: bytesOfB64Text(t.ns, 32, 'Ns'),
-    noob: b64urlDecodeExact(noobB64, 16, 'Noob'),
-    suppPrivLengthByte: env.config.kdfSuppPrivLengthByte,
-  });
-  const slots = initialSlots(t, noobB64);
-  return { keys, macs: mac(suite, keys.kms, macInput(2, slots)), macp: mac(suite, keys.kmp, macInput(1, slots)) };
+  return completionExchange(e.transcript, e.cryptosuite as Cryptosuite, e.z, noobB64, env.config.kdfSuppPrivLengthByte);
 }
 
 /** Peer in 1, server in 2: the peer's OOB reached us, so we go straight to type 6. */
@@ -713,24 +694,11 @@ function onType8(conv: ServerConversation, phase: Extract<Phase, { name: 'await-
     suppPrivLengthByte: config.kdfSuppPrivLengthByte,
   });
   const newNai = phase.req7.NewNAI;
-  const r: ReconnectTranscript = {
-    vers: phase.req7Texts.get('Vers')!,
-    peerId: phase.req7Texts.get('PeerId')!,
-    cryptosuites: phase.req7Texts.get('Cryptosuites')!,
-    ...(phase.req7Texts.has('ServerInfo') ? { serverInfo: phase.req7Texts.get('ServerInfo')! } : {}),
-    verp: phase.rsp7Raw.get('Verp')!,
-    cryptosuitep: phase.rsp7Raw.get('Cryptosuitep')!,
-    nai: reconnectNaiSlotText(newNai ?? a.nai, config),
-    ...(phase.rsp7Raw.has('PeerInfo') ? { peerInfo: phase.rsp7Raw.get('PeerInfo')! } : {}),
-    keyingMode: String(phase.keyingMode),
-    ...(phase.req8Texts.has('PKs2') ? { pks2: phase.req8Texts.get('PKs2')! } : {}),
-    ns2: phase.req8Texts.get('Ns2')!,
-    ...(raw.has('PKp2') ? { pkp2: raw.get('PKp2')! } : {}),
-    np2: raw.get('Np2')!,
-  };
-  const slots = reconnectSlots(r);
-  const macs2 = mac(phase.suite, keys.kms2, macInput(2, slots));
-  const macp2 = mac(phase.suite, keys.kmp2, macInput(1, slots));
+  const transcript = reconnectTranscript(
+    { req7: phase.req7Texts, rsp7: phase.rsp7Raw, req8: phase.req8Texts, rsp8: raw },
+    reconnectNaiSlotText(newNai ?? a.nai, config),
+  );
+  const { server: macs2, peer: macp2 } = exchangeMacs(phase.suite, keys.kms2, keys.kmp2, reconnectSlots(transcript));
   return request(
     conv,
     {
