@@ -7,6 +7,8 @@
  * delivered code was forgotten with it, the same URL was accepted again for another user, and the
  * device completed under that user's account.
  */
+import fc from 'fast-check';
+
 import type { EapMethodSession, Step } from '../../src/eap-methods/method.js';
 import { resolveNoobConfig } from '../../src/noob/config.js';
 import { systemRandom } from '../../src/noob/crypto/random.js';
@@ -223,5 +225,61 @@ describe('EAP-NOOB re-binding (issue 7.4)', () => {
     const fresh = await w.show();
     expect(await w.deliver(fresh, 'mallory')).toMatchObject({ ok: false, reason: 'account-bound' });
     expect(await deliverOob({ store: w.store, clock: w.clock.now }, (await import('../../src/noob/oob.js')).parseOobMessage(fresh))).toMatchObject({ ok: true });
+  });
+
+  type Op = { op: 'deliver'; account: 'alice' | 'mallory' | undefined } | { op: 'replay-first'; account: 'alice' | 'mallory' } | { op: 'forge-2003' } | { op: 'device' } | { op: 'time' };
+  const OPS: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ op: fc.constant('deliver' as const), account: fc.constantFrom('alice' as const, 'mallory' as const, undefined) }),
+    fc.record({ op: fc.constant('replay-first' as const), account: fc.constantFrom('alice' as const, 'mallory' as const) }),
+    fc.constant({ op: 'forge-2003' as const }),
+    fc.constant({ op: 'device' as const }),
+    fc.constant({ op: 'time' as const }),
+  );
+
+  it('property: whatever the order of deliveries, forged 2003s, replays and connections, the device is only ever granted under the account the first accepted delivery chose', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(OPS, { minLength: 1, maxLength: 14 }), async (ops) => {
+        const w = world();
+        const peerId = (await w.device()).state.ephemeral!.peerId;
+        let first: { account: string | undefined } | undefined;
+        let firstUrl: string | undefined;
+        for (const o of ops) {
+          switch (o.op) {
+            case 'deliver': {
+              if ((await w.peerStore.load()).state !== 1) break;
+              const url = await w.show();
+              const r = await w.deliver(url, o.account);
+              if (r.ok && first === undefined) {
+                first = { account: o.account };
+                firstUrl = url;
+              }
+              if (r.ok) expect(r.account).toBe(first!.account);
+              break;
+            }
+            case 'replay-first':
+              if (firstUrl !== undefined) expect((await w.deliver(firstUrl, o.account)).ok).toBe(false);
+              break;
+            case 'forge-2003': {
+              const s = w.open();
+              await s.start();
+              const r = await s.step(utf8(`{"Type":1,"PeerId":"${peerId}","PeerState":1}`));
+              if (r.kind === 'request') await s.step(utf8(`{"Type":0,"PeerId":"${peerId}","ErrorCode":2003}`));
+              break;
+            }
+            case 'device':
+              await w.device();
+              break;
+            case 'time':
+              w.clock.advance(w.peerConfig.noobInterval);
+              break;
+          }
+          const rec = await w.store.get(peerId);
+          if (rec && first !== undefined) expect({ bound: rec.accountBound, account: rec.account }).toEqual({ bound: true, account: first.account });
+        }
+        for (const g of w.transport.grants) expect(g.account).toBe(first?.account);
+        if (w.transport.grants.length > 0) expect(first).toBeDefined();
+      }),
+      { numRuns: 150 },
+    );
   });
 });
