@@ -13,7 +13,8 @@ import { isValidNaiUsername } from './nai.js';
 import { effectiveServerState, oobExpired } from './server-state-machine.js';
 import { initialSlots } from './transcript.js';
 import { NOOB_DEFAULTS, type ResolvedNoobConfig } from './config.js';
-import type { NoobPeerRecord, NoobPeerStore, NoobPeerWrite } from '../store/noob-peers.js';
+import { isConsumed, mergeConsumed, type NoobPeerRecord, type NoobPeerStore, type NoobPeerWrite } from '../store/noob-peers.js';
+import type { AuditStore } from '../store/audit.js';
 import type { Log } from '../util/log.js';
 
 /** The content of one OOB message: PeerId, Noob and Hoob (the latter two base64url, 16 bytes each). */
@@ -75,13 +76,17 @@ export type DeliverOobFailure =
   | 'unknown-peer'
   /** This registration already accepted an OOB message (a replay or a second scan). */
   | 'already-received'
+  /** This very message was accepted before; the registration has since been sent back to state 1. */
+  | 'consumed'
+  /** An earlier accepted delivery bound the device to another account (or to none). */
+  | 'account-bound'
   /** The peer is registered already; re-registration needs an explicit reset. */
   | 'registered'
   /** The peer did not choose peer-to-server OOB (Dirp). */
   | 'direction-not-negotiated'
   /** Hoob does not match: wrong, corrupted or forged message; counted against OobRetries. */
   | 'hoob-mismatch'
-  /** Hoob mismatched once too often: the registration was dropped (RFC 9140 §3.3.3). */
+  /** Hoob mismatched once too often, or too many deliveries were rolled back: the registration was dropped (RFC 9140 §3.3.3). */
   | 'retries-exhausted'
   /** The URL is not an OOB message. */
   | 'malformed'
@@ -90,17 +95,19 @@ export type DeliverOobFailure =
 
 export type DeliverOobResult =
   | { ok: true; peerId: string; peerInfo?: string; account?: string }
-  | { ok: false; reason: DeliverOobFailure; detail: string };
+  | { ok: false; reason: DeliverOobFailure; detail: string; boundAccount?: string | null };
 
 export interface OobDeps {
   store: NoobPeerStore;
   clock?: () => Date;
   log?: Log;
+  /** Where deliveries and refusals are recorded (binding a device to an account is an administrative act). */
+  audit?: AuditStore;
   /** oobRetries, noobTimeout, ephemeralLifetime; defaults as in NOOB_DEFAULTS. */
   config?: Partial<Pick<ResolvedNoobConfig, 'oobRetries' | 'noobTimeout' | 'ephemeralLifetime'>>;
 }
 
-function limits(deps: OobDeps): Pick<ResolvedNoobConfig, 'oobRetries' | 'noobTimeout' | 'ephemeralLifetime'> {
+function limits(deps: Pick<OobDeps, 'config'>): Pick<ResolvedNoobConfig, 'oobRetries' | 'noobTimeout' | 'ephemeralLifetime'> {
   return {
     oobRetries: deps.config?.oobRetries ?? NOOB_DEFAULTS.oobRetries,
     noobTimeout: deps.config?.noobTimeout ?? NOOB_DEFAULTS.noobTimeout,
@@ -111,18 +118,46 @@ function limits(deps: OobDeps): Pick<ResolvedNoobConfig, 'oobRetries' | 'noobTim
 const RETRIES = 3;
 
 /**
+ * Accepted deliveries one registration may consume. Each needs a fresh code from the device and a
+ * 2003 rollback in between, so a real device never comes close; past it the registration is dropped
+ * like after OobRetries, which bounds the consumed list.
+ */
+export const MAX_CONSUMED_OOBS = 32;
+
+/** The account an accepted delivery fixed: a string, or null for "no account". */
+function boundAccountOf(rec: NoobPeerRecord): string | null {
+  return rec.account ?? null;
+}
+
+/**
  * Delivers a peer-to-server OOB message (Dir = 1) and, if `account` is given, binds the device to
  * that user account — RFC 9140 §6.1 suggests making the authenticated person who delivers the
  * OOB message the owner. On success the peer's next EAP conversation runs the Completion Exchange.
+ *
+ * The first accepted delivery fixes the account (`accountBound`, even when it names none). If the
+ * registration later goes back to state 1 (the 2003 rule), the delivered message stays consumed and
+ * a delivery for another account is refused until an administrator resets the owner.
  * Each outcome is a single store transition.
  */
 export async function deliverOob(deps: OobDeps, oob: OobMessage, opts: { account?: string } = {}): Promise<DeliverOobResult> {
   const now = (deps.clock ?? (() => new Date()))();
   const cfg = limits(deps);
   const log = deps.log?.child({ peerId: oob.peerId, account: opts.account });
-  const fail = (reason: DeliverOobFailure, detail: string): DeliverOobResult => {
-    log?.warn({ reason, detail }, 'eap-noob: OOB message rejected');
-    return { ok: false, reason, detail };
+  const audited = (r: DeliverOobResult): DeliverOobResult => {
+    deps.audit?.append({
+      at: now,
+      event: r.ok ? 'noob.oob.delivered' : 'noob.oob.refused',
+      subject: oob.peerId,
+      detail: {
+        account: opts.account ?? null,
+        ...(r.ok ? { boundAccount: r.account ?? null } : { reason: r.reason, ...(r.boundAccount !== undefined ? { boundAccount: r.boundAccount } : {}) }),
+      },
+    });
+    return r;
+  };
+  const fail = (reason: DeliverOobFailure, detail: string, extra: { boundAccount?: string | null } = {}): DeliverOobResult => {
+    log?.warn({ reason, detail, ...extra }, 'eap-noob: OOB message rejected');
+    return audited({ ok: false, reason, detail, ...extra });
   };
   for (let attempt = 0; attempt < RETRIES; attempt++) {
     const rec = await deps.store.get(oob.peerId);
@@ -137,15 +172,27 @@ export async function deliverOob(deps: OobDeps, oob: OobMessage, opts: { account
     let next: NoobPeerWrite | null;
     let result: DeliverOobResult;
     if (constantTimeEqualText(expected, oob.hoob)) {
-      const account = opts.account ?? rec.account;
-      next = {
-        ...rec,
-        state: 2,
-        updatedAt: now,
-        ...(account !== undefined ? { account } : {}),
-        oobs: [...rec.oobs, { direction: 1, noob: oob.noob, hoob: oob.hoob, createdAt: now, ...(opts.account !== undefined ? { account: opts.account } : {}) }],
-      };
-      result = { ok: true, peerId: rec.peerId, ...(rec.peerInfo !== undefined ? { peerInfo: rec.peerInfo } : {}), ...(account !== undefined ? { account } : {}) };
+      if (isConsumed(rec, expected)) return fail('consumed', 'this code was used before; the device must show a new one');
+      if (rec.accountBound && opts.account !== undefined && opts.account !== rec.account) {
+        return fail('account-bound', 'an earlier delivery bound this device to another account; an administrator must reset its owner', { boundAccount: boundAccountOf(rec) });
+      }
+      if (rec.consumedOobs.length >= MAX_CONSUMED_OOBS) {
+        next = null;
+        result = { ok: false, reason: 'retries-exhausted', detail: 'too many deliveries were rolled back; the device must start over' };
+      } else {
+        const account = rec.accountBound ? rec.account : opts.account;
+        const message = { direction: 1 as const, noob: oob.noob, hoob: expected, createdAt: now, ...(opts.account !== undefined ? { account: opts.account } : {}) };
+        next = {
+          ...rec,
+          state: 2,
+          updatedAt: now,
+          ...(account !== undefined ? { account } : {}),
+          accountBound: true,
+          oobs: [...rec.oobs, message],
+          consumedOobs: mergeConsumed(rec.consumedOobs, [{ direction: 1, hoob: expected, ...(opts.account !== undefined ? { account: opts.account } : {}), consumedAt: now }]),
+        };
+        result = { ok: true, peerId: rec.peerId, ...(rec.peerInfo !== undefined ? { peerInfo: rec.peerInfo } : {}), ...(account !== undefined ? { account } : {}) };
+      }
     } else {
       const rejections = e.oobRejections + 1;
       if (rejections >= cfg.oobRetries) {
@@ -158,9 +205,9 @@ export async function deliverOob(deps: OobDeps, oob: OobMessage, opts: { account
       }
     }
     if (await deps.store.transition(rec.peerId, rec.version, next)) {
-      if (result.ok) log?.info({ peerInfo: rec.peerInfo }, 'eap-noob: OOB message accepted');
+      if (result.ok) log?.info({ peerInfo: rec.peerInfo, boundAccount: result.account ?? null }, 'eap-noob: OOB message accepted');
       else log?.warn({ reason: result.reason }, 'eap-noob: OOB message rejected');
-      return result;
+      return audited(result);
     }
   }
   return fail('busy', 'the registration changed concurrently; try again');
@@ -177,17 +224,18 @@ export async function deliverOobFromUrl(
   try {
     oob = parseOobMessage(url);
   } catch (e) {
-    if (e instanceof OobFormatError) return { ok: false, reason: 'malformed', detail: e.message };
-    throw e;
+    if (!(e instanceof OobFormatError)) throw e;
+    opts.audit?.append({ at: (opts.clock ?? (() => new Date()))(), event: 'noob.oob.refused', detail: { account: user ?? null, reason: 'malformed' } });
+    return { ok: false, reason: 'malformed', detail: e.message };
   }
   return deliverOob({ ...opts, store }, oob, user !== undefined ? { account: user } : {});
 }
 
-export type IssueOobFailure = 'unknown-peer' | 'already-received' | 'registered' | 'direction-not-negotiated' | 'busy';
+export type IssueOobFailure = 'unknown-peer' | 'already-received' | 'registered' | 'direction-not-negotiated' | 'account-bound' | 'busy';
 
 export type IssueOobResult =
   | { ok: true; message: OobMessage; url: string; noobId: string; expiresAt: Date }
-  | { ok: false; reason: IssueOobFailure; detail: string };
+  | { ok: false; reason: IssueOobFailure; detail: string; boundAccount?: string | null };
 
 export interface IssueOobDeps {
   store: NoobPeerStore;
@@ -195,20 +243,24 @@ export interface IssueOobDeps {
   clock?: () => Date;
   random?: NoobRandom;
   log?: Log;
+  audit?: AuditStore;
 }
 
 /**
  * Makes a server-to-peer OOB message (Dir = 2) for a device waiting in state 1: a fresh Noob, its
  * Hoob, shown to the person (QR code) for the device to read. The message stays acceptable for
- * NoobTimeout; the person's `account` becomes the owner when the Completion Exchange succeeds.
+ * NoobTimeout; the person's `account` becomes the owner when the Completion Exchange succeeds —
+ * unless an earlier accepted delivery already bound the device, in which case only that account
+ * (or none given) may issue.
  */
 export async function issueServerToPeerOob(deps: IssueOobDeps, peerId: string, opts: { account?: string } = {}): Promise<IssueOobResult> {
   const now = (deps.clock ?? (() => new Date()))();
   const random = deps.random ?? systemRandom;
   const log = deps.log?.child({ peerId, account: opts.account });
-  const fail = (reason: IssueOobFailure, detail: string): IssueOobResult => {
-    log?.warn({ reason, detail }, 'eap-noob: cannot issue a server-to-peer OOB message');
-    return { ok: false, reason, detail };
+  const fail = (reason: IssueOobFailure, detail: string, extra: { boundAccount?: string | null } = {}): IssueOobResult => {
+    log?.warn({ reason, detail, ...extra }, 'eap-noob: cannot issue a server-to-peer OOB message');
+    deps.audit?.append({ at: now, event: 'noob.oob.issue-refused', subject: peerId, detail: { account: opts.account ?? null, reason, ...extra } });
+    return { ok: false, reason, detail, ...extra };
   };
   for (let attempt = 0; attempt < RETRIES; attempt++) {
     const rec: NoobPeerRecord | undefined = await deps.store.get(peerId);
@@ -218,6 +270,9 @@ export async function issueServerToPeerOob(deps: IssueOobDeps, peerId: string, o
     if (state >= 3) return fail('registered', 'this device is already registered');
     const e = rec.ephemeral!;
     if ((e.dirp & 2) === 0) return fail('direction-not-negotiated', 'the device did not choose server-to-peer OOB');
+    if (rec.accountBound && opts.account !== undefined && opts.account !== rec.account) {
+      return fail('account-bound', 'an earlier delivery bound this device to another account; an administrator must reset its owner', { boundAccount: boundAccountOf(rec) });
+    }
     const suite = e.cryptosuite as Cryptosuite;
     const noob = b64urlEncode(random.noob());
     const h = hoob(suite, 2, initialSlots(e.transcript, noob));
@@ -236,6 +291,7 @@ export async function issueServerToPeerOob(deps: IssueOobDeps, peerId: string, o
     };
     if (await deps.store.transition(peerId, rec.version, next)) {
       log?.info({}, 'eap-noob: server-to-peer OOB message issued');
+      deps.audit?.append({ at: now, event: 'noob.oob.issued', subject: peerId, detail: { account: opts.account ?? null, expiresAt: new Date(now.getTime() + deps.config.noobTimeout * 1000).toISOString() } });
       return {
         ok: true,
         message,
@@ -246,6 +302,37 @@ export async function issueServerToPeerOob(deps: IssueOobDeps, peerId: string, o
     }
   }
   return fail('busy', 'the registration changed concurrently; try again');
+}
+
+export type ResetOwnerResult =
+  | { ok: true; peerId: string; previousAccount?: string }
+  | { ok: false; reason: 'unknown-peer' | 'not-waiting' | 'registered' | 'busy'; detail: string };
+
+/**
+ * An administrator's decision to release a device that waits for its OOB step (state 1) from the
+ * account an earlier delivery bound it to, so that a delivery for another account can bind it.
+ * Consumed OOB messages stay consumed: the device must show a new code either way. Refused in state
+ * 2 (a delivery is pending; the device completes under it) and for registered devices.
+ */
+export async function resetNoobOwner(deps: Pick<OobDeps, 'store' | 'clock' | 'log' | 'audit' | 'config'>, peerId: string): Promise<ResetOwnerResult> {
+  const now = (deps.clock ?? (() => new Date()))();
+  const cfg = limits(deps);
+  const log = deps.log?.child({ peerId });
+  for (let attempt = 0; attempt < RETRIES; attempt++) {
+    const rec = await deps.store.get(peerId);
+    const state = effectiveServerState(rec, now, cfg);
+    if (!rec || state === 0) return { ok: false, reason: 'unknown-peer', detail: 'no registration in progress for this PeerId' };
+    if (state === 2) return { ok: false, reason: 'not-waiting', detail: 'a delivered code is pending; the device completes under it on its next connection' };
+    if (state >= 3) return { ok: false, reason: 'registered', detail: 'this device is already registered' };
+    const { account: previous, ...rest } = rec;
+    const next: NoobPeerWrite = { ...rest, accountBound: false, updatedAt: now };
+    if (await deps.store.transition(peerId, rec.version, next)) {
+      log?.warn({ previousAccount: previous ?? null, wasBound: rec.accountBound }, 'eap-noob: owner reset by an administrator');
+      deps.audit?.append({ at: now, event: 'noob.owner.reset', subject: peerId, detail: { previousAccount: previous ?? null, wasBound: rec.accountBound } });
+      return { ok: true, peerId, ...(previous !== undefined ? { previousAccount: previous } : {}) };
+    }
+  }
+  return { ok: false, reason: 'busy', detail: 'the registration changed concurrently; try again' };
 }
 
 /**

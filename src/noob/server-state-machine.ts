@@ -12,7 +12,12 @@
  *    peer's message can never overwrite or reset someone else's registration;
  *  - a persistent association (states 3, 4) is never deleted or demoted below 3 by the protocol;
  *  - success is reported only together with the write that records it (`required: true`), so the
- *    caller answers EAP-Success only after the transaction has committed.
+ *    caller answers EAP-Success only after the transaction has committed;
+ *  - an exchange writes only over the record version it started from (read with the type-1
+ *    response), so nothing that happened to the registration meanwhile — a 2003 rollback by another
+ *    conversation, a new OOB delivery — is overwritten by a decision taken before it;
+ *  - the account a registration is bound to (`accountBound`) is never changed here, and an OOB
+ *    message it has consumed is never used again.
  */
 import { b64urlDecodeExact, b64urlEncode } from './base64url.js';
 import type { NoobRequest, NoobResponse, Req2, Req7, Rsp1, Rsp2, Rsp3, Rsp5, Rsp6, Rsp7, Rsp8, Rsp9, KeyingMode } from './messages.js';
@@ -21,12 +26,20 @@ import { NoobError, NoobErrorCode, isKnownNoobErrorCode } from './errors.js';
 import { decodeResponse, memberTexts, type Decoded } from './message-codec.js';
 import { codecOptions, jwkOptions, type ResolvedNoobConfig } from './config.js';
 import { ecdhSharedSecret, importPublicJwk, isSupportedCryptosuite, type Cryptosuite, type EphemeralKeyPair } from './crypto/cryptosuites.js';
-import { constantTimeEqualText, mac, macInput, matchesNoobId, noobId } from './crypto/digests.js';
-import { deriveCompletionKeys, deriveReconnectKeys, sessionId, type CompletionKeys, type ReconnectKeys } from './crypto/kdf.js';
+import { constantTimeEqualText, matchesNoobId, noobId } from './crypto/digests.js';
+import { deriveReconnectKeys, sessionId, type CompletionKeys, type ReconnectKeys } from './crypto/kdf.js';
 import type { NoobRandom } from './crypto/random.js';
-import { initialNaiSlotText, initialSlots, reconnectNaiSlotText, reconnectSlots, type ReconnectTranscript } from './transcript.js';
+import {
+  completionExchange,
+  exchangeMacs,
+  initialNaiSlotText,
+  initialTranscript,
+  reconnectNaiSlotText,
+  reconnectSlots,
+  reconnectTranscript,
+} from './transcript.js';
 import { isUnderEapArpa, isValidNai } from './nai.js';
-import type { NoobInitialTranscript, NoobOobMessage, NoobPeerRecord, NoobPeerWrite } from '../store/noob-peers.js';
+import { isConsumed, mergeConsumed, type NoobConsumedOob, type NoobOobMessage, type NoobPeerRecord, type NoobPeerWrite } from '../store/noob-peers.js';
 
 export type NoobExchange = 'initial' | 'waiting' | 'completion' | 'reconnect';
 
@@ -48,7 +61,7 @@ type Phase =
     }
   | { name: 'await-4'; peerId: string }
   | { name: 'await-5'; peerId: string }
-  | { name: 'await-6'; peerId: string; via: 'received' | 'issued'; keys: CompletionKeys; macp: string; account?: string }
+  | { name: 'await-6'; peerId: string; via: 'received' | 'issued'; keys: CompletionKeys; macp: string; account?: string; hoob: string }
   | { name: 'await-7'; peerId: string; req7: Req7; req7Texts: Texts }
   | {
       name: 'await-8';
@@ -82,6 +95,11 @@ export interface ServerConversation {
   readonly identity: string;
   readonly phase: Phase;
   readonly exchange?: NoobExchange;
+  /**
+   * Version of the stored record this exchange was chosen from (Waiting, Completion, Reconnect).
+   * Every later step requires the record to still be exactly this version, and every write expects it.
+   */
+  readonly startedFrom?: number;
 }
 
 export interface ServerEnv {
@@ -105,7 +123,7 @@ export type ServerAction =
 
 export interface ServerTransition {
   peerId: string;
-  /** Version of the record the decision was based on; null when creating. */
+  /** Version of the record the exchange started from; null when creating. */
   expectedVersion: number | null;
   next: NoobPeerWrite | null;
   /** When true the action must not take effect unless the write committed. */
@@ -267,10 +285,16 @@ function isReconnectPhase(p: Phase): boolean {
   return p.name === 'await-7' || p.name === 'await-8' || p.name === 'await-9';
 }
 
+/** The record, if it is still the version this conversation's exchange started from. */
+function unchangedSinceStart(conv: ServerConversation, record: NoobPeerRecord | undefined): NoobPeerRecord | undefined {
+  return record !== undefined && conv.startedFrom !== undefined && record.version === conv.startedFrom ? record : undefined;
+}
+
 /** RFC 9140 §3.4.3: a Reconnect that fails leaves the server in state 3 (never lower). */
-function reconnectFailureWrite(record: NoobPeerRecord | undefined, now: Date): ServerTransition | undefined {
-  if (!record || record.state !== 4) return undefined;
-  return { peerId: record.peerId, expectedVersion: record.version, next: { ...record, state: 3, updatedAt: now }, required: false };
+function reconnectFailureWrite(conv: ServerConversation, record: NoobPeerRecord | undefined, now: Date): ServerTransition | undefined {
+  const rec = unchangedSinceStart(conv, record);
+  if (!rec || rec.state !== 4) return undefined;
+  return { peerId: rec.peerId, expectedVersion: rec.version, next: { ...rec, state: 3, updatedAt: now }, required: false };
 }
 
 /** Handles one EAP-Response of type 56. */
@@ -281,7 +305,7 @@ export function serverStep(conv: ServerConversation, input: DecodeResult, record
 
   const peerId = phasePeerId(phase);
   if (!input.ok) {
-    const write = isReconnectPhase(phase) ? reconnectFailureWrite(record, env.now) : undefined;
+    const write = isReconnectPhase(phase) ? reconnectFailureWrite(conv, record, env.now) : undefined;
     return errorResult(conv, input.error, peerId, write);
   }
   const { message, raw } = input.decoded;
@@ -318,7 +342,7 @@ export function serverStep(conv: ServerConversation, input: DecodeResult, record
     }
   } catch (e) {
     if (!(e instanceof NoobError)) throw e;
-    const write = isReconnectPhase(phase) ? reconnectFailureWrite(record, env.now) : undefined;
+    const write = isReconnectPhase(phase) ? reconnectFailureWrite(conv, record, env.now) : undefined;
     return errorResult(conv, e, peerId ?? (message.Type === 1 ? message.PeerId : undefined), write);
   }
 }
@@ -336,22 +360,34 @@ function peerError(conv: ServerConversation, m: Extract<NoobResponse, { Type: 0 
   let write: ServerTransition | undefined;
   // §3.6.4: the recipient of 2003 in the Completion Exchange goes back to state 1 (OOB Reject).
   // Only a server in state 2 has anything to undo: the peer-to-server Noob the peer no longer knows.
-  if (
-    m.ErrorCode === NoobErrorCode.UnrecognizedOobId &&
-    phase.name === 'await-6' &&
-    phase.via === 'received' &&
-    record?.state === 2 &&
-    record.ephemeral
-  ) {
-    write = {
-      peerId: record.peerId,
-      expectedVersion: record.version,
-      next: { ...record, state: 1, oobs: record.oobs.filter((o) => o.direction !== 1), updatedAt: env.now },
-      required: false,
-    };
-    log.push({ level: 'info', msg: 'eap-noob: peer rejected our NoobId; back to state 1', fields: { peerId: record.peerId } });
+  // The error is unauthenticated — anyone who read the PeerId off the QR code can send it — so the
+  // rollback undoes nothing else: the account stays bound and the code stays consumed.
+  if (m.ErrorCode === NoobErrorCode.UnrecognizedOobId && phase.name === 'await-6' && phase.via === 'received') {
+    const rec = unchangedSinceStart(conv, record);
+    if (rec?.state === 2 && rec.ephemeral) {
+      const dropped = rec.oobs.filter((o) => o.direction === 1);
+      write = {
+        peerId: rec.peerId,
+        expectedVersion: rec.version,
+        next: {
+          ...rec,
+          state: 1,
+          oobs: rec.oobs.filter((o) => o.direction !== 1),
+          consumedOobs: mergeConsumed(rec.consumedOobs, dropped.map(consumedFrom)),
+          updatedAt: env.now,
+        },
+        required: false,
+      };
+      log.push({
+        level: 'warn',
+        msg: 'eap-noob: peer rejected our NoobId (2003); registration back to state 1',
+        fields: { peerId: rec.peerId, account: rec.account, accountBound: rec.accountBound, consumedHoobs: dropped.map((o) => o.hoob) },
+      });
+    } else {
+      log.push({ level: 'warn', msg: 'eap-noob: 2003 ignored; the registration changed since this exchange started', fields: { peerId: phase.peerId } });
+    }
   } else if (isReconnectPhase(phase)) {
-    write = reconnectFailureWrite(record, env.now);
+    write = reconnectFailureWrite(conv, record, env.now);
   }
   return failure(conv, `peer error ${m.ErrorCode}`, log, write);
 }
@@ -366,17 +402,19 @@ function onType1(conv: ServerConversation, m: Rsp1, record: NoobPeerRecord | und
   const mismatch = (): never => {
     throw err(NoobErrorCode.StateMismatch, `peer state ${p} does not match server state ${s}`);
   };
+  // From here on every step of the chosen exchange is measured against this version of the record.
+  const c: ServerConversation = record !== undefined && s !== 0 ? { ...conv, startedFrom: record.version } : conv;
   if (p === 3) {
-    if (s === 3 || s === 4) return startReconnect(conv, record!, env);
+    if (s === 3 || s === 4) return startReconnect(c, record!, env);
     return mismatch();
   }
   if (s === 3 || s === 4) return mismatch();
   if (p === 0 || s === 0) return startInitial(conv, env);
   const rec = record!;
-  if (p === 1 && s === 1) return startWaiting(conv, rec, env);
-  if (p === 1 && s === 2) return startCompletionReceived(conv, rec, env);
+  if (p === 1 && s === 1) return startWaiting(c, rec, env);
+  if (p === 1 && s === 2) return startCompletionReceived(c, rec, env);
   // Peer in 2 with server in 1 or 2: the server-to-peer OOB wins a tie (§3.2.1).
-  return request(conv, { name: 'await-5', peerId: rec.peerId }, { Type: 5, PeerId: rec.peerId }, 'completion');
+  return request(c, { name: 'await-5', peerId: rec.peerId }, { Type: 5, PeerId: rec.peerId }, 'completion');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,29 +455,14 @@ function onType3(conv: ServerConversation, phase: Extract<Phase, { name: 'await-
   const { config, now } = env;
   const pkp = importPublicJwk(phase.suite, m.PKp, jwkOptions(config));
   const z = ecdhSharedSecret(phase.keyPair.privateKey, pkp);
-  const t2 = phase.req2Texts;
-  const transcript: NoobInitialTranscript = {
-    vers: t2.get('Vers')!,
-    verp: phase.rsp2Raw.get('Verp')!,
-    peerId: t2.get('PeerId')!,
-    cryptosuites: t2.get('Cryptosuites')!,
-    dirs: t2.get('Dirs')!,
-    serverInfo: t2.get('ServerInfo')!,
-    cryptosuitep: phase.rsp2Raw.get('Cryptosuitep')!,
-    dirp: phase.rsp2Raw.get('Dirp')!,
-    nai: initialNaiSlot(conv.identity, config),
-    peerInfo: phase.rsp2Raw.get('PeerInfo')!,
-    pks: phase.req3Texts.get('PKs')!,
-    ns: phase.req3Texts.get('Ns')!,
-    pkp: raw.get('PKp')!,
-    np: raw.get('Np')!,
-  };
+  const transcript = initialTranscript({ req2: phase.req2Texts, rsp2: phase.rsp2Raw, req3: phase.req3Texts, rsp3: raw }, initialNaiSlot(conv.identity, config));
   const newNai = config.compat === 'vogeltak' ? undefined : config.newNai;
   const next: NoobPeerWrite = {
     peerId: phase.peerId,
     state: 1,
     createdAt: now,
     updatedAt: now,
+    accountBound: false,
     peerInfo: phase.rsp2.PeerInfo,
     ephemeral: {
       transcript,
@@ -453,6 +476,7 @@ function onType3(conv: ServerConversation, phase: Extract<Phase, { name: 'await-
       oobRejections: 0,
     },
     oobs: [],
+    consumedOobs: [],
   };
   return {
     conv: { ...conv, phase: { name: 'done' } },
@@ -478,13 +502,14 @@ function startWaiting(conv: ServerConversation, rec: NoobPeerRecord, env: Server
 function onType4(conv: ServerConversation, phase: Extract<Phase, { name: 'await-4' }>, record: NoobPeerRecord | undefined, env: ServerEnv): ServerStepResult {
   const log: LogEntry[] = [{ level: 'info', msg: 'eap-noob: Waiting Exchange complete', fields: { peerId: phase.peerId } }];
   // Count the exchange if the registration is still waiting; a concurrent OOB delivery wins.
-  if (record?.state === 1 && record.ephemeral) {
+  const rec = unchangedSinceStart(conv, record);
+  if (rec?.state === 1 && rec.ephemeral) {
     const next: NoobPeerWrite = {
-      ...record,
+      ...rec,
       updatedAt: env.now,
-      ephemeral: { ...record.ephemeral, waitingExchanges: record.ephemeral.waitingExchanges + 1, sleepTime: sleepTimeFor(record.ephemeral.dirp, env.config) },
+      ephemeral: { ...rec.ephemeral, waitingExchanges: rec.ephemeral.waitingExchanges + 1, sleepTime: sleepTimeFor(rec.ephemeral.dirp, env.config) },
     };
-    return failure(conv, 'Waiting Exchange complete', log, { peerId: phase.peerId, expectedVersion: record.version, next, required: false });
+    return failure(conv, 'Waiting Exchange complete', log, { peerId: phase.peerId, expectedVersion: rec.version, next, required: false });
   }
   return failure(conv, 'Waiting Exchange complete', log);
 }
@@ -494,68 +519,80 @@ function onType4(conv: ServerConversation, phase: Extract<Phase, { name: 'await-
 
 function completionKeys(rec: NoobPeerRecord, noobB64: string, env: ServerEnv): { keys: CompletionKeys; macs: string; macp: string } {
   const e = rec.ephemeral!;
-  const suite = e.cryptosuite as Cryptosuite;
-  const t = e.transcript;
-  const keys = deriveCompletionKeys({
-    suite,
-    z: e.z,
-    np: bytesOfB64Text(t.np, 32, 'Np'),
-    ns: bytesOfB64Text(t.ns, 32, 'Ns'),
-    noob: b64urlDecodeExact(noobB64, 16, 'Noob'),
-    suppPrivLengthByte: env.config.kdfSuppPrivLengthByte,
-  });
-  const slots = initialSlots(t, noobB64);
-  return { keys, macs: mac(suite, keys.kms, macInput(2, slots)), macp: mac(suite, keys.kmp, macInput(1, slots)) };
+  return completionExchange(e.transcript, e.cryptosuite as Cryptosuite, e.z, noobB64, env.config.kdfSuppPrivLengthByte);
 }
 
 /** Peer in 1, server in 2: the peer's OOB reached us, so we go straight to type 6. */
 function startCompletionReceived(conv: ServerConversation, rec: NoobPeerRecord, env: ServerEnv): ServerStepResult {
   const received = [...rec.oobs].reverse().find((o) => o.direction === 1);
   if (!received) return startWaiting(conv, rec, env);
+  // The delivery that put us in state 2 chose the account (deliverOob); it is bound from then on.
   const suite = rec.ephemeral!.cryptosuite as Cryptosuite;
   const { keys, macs, macp } = completionKeys(rec, received.noob, env);
   const id = noobId(suite, received.noob, env.config.noobIdForm);
   return request(
     conv,
-    { name: 'await-6', peerId: rec.peerId, via: 'received', keys, macp, ...(rec.account !== undefined ? { account: rec.account } : {}) },
+    { name: 'await-6', peerId: rec.peerId, via: 'received', keys, macp, hoob: received.hoob, ...(rec.account !== undefined ? { account: rec.account } : {}) },
     { Type: 6, PeerId: rec.peerId, NoobId: id, MACs: macs },
     'completion',
   );
 }
 
-function liveRecord(record: NoobPeerRecord | undefined, states: readonly number[]): NoobPeerRecord {
-  if (!record || !states.includes(record.state)) {
+/** The record as this exchange started from it, in one of `states`; otherwise 2002 (§3.2.1: no state change). */
+function liveRecord(conv: ServerConversation, record: NoobPeerRecord | undefined, states: readonly number[]): NoobPeerRecord {
+  const rec = unchangedSinceStart(conv, record);
+  if (!rec || !states.includes(rec.state)) {
     throw err(NoobErrorCode.StateMismatch, 'the registration changed during this conversation');
   }
-  return record;
+  return rec;
+}
+
+function consumedFrom(o: NoobOobMessage): NoobConsumedOob {
+  return { direction: o.direction, hoob: o.hoob, ...(o.account !== undefined ? { account: o.account } : {}), consumedAt: o.createdAt };
 }
 
 function onType5(conv: ServerConversation, phase: Extract<Phase, { name: 'await-5' }>, m: Rsp5, record: NoobPeerRecord | undefined, env: ServerEnv): ServerStepResult {
-  const rec = liveRecord(record, [1, 2]);
+  const rec = liveRecord(conv, record, [1, 2]);
   const suite = rec.ephemeral!.cryptosuite as Cryptosuite;
-  // Only Noobs we issued (server-to-peer) and that have not passed NoobTimeout (§3.2.3).
-  const issued = rec.oobs.find((o) => o.direction === 2 && !oobExpired(o, env.now, env.config) && matchesNoobId(suite, o.noob, m.NoobId));
+  // Only Noobs we issued (server-to-peer), not yet used, and that have not passed NoobTimeout (§3.2.3).
+  const issued = rec.oobs.find(
+    (o) => o.direction === 2 && !oobExpired(o, env.now, env.config) && !isConsumed(rec, o.hoob) && matchesNoobId(suite, o.noob, m.NoobId),
+  );
   if (!issued) throw err(NoobErrorCode.UnrecognizedOobId, 'NoobId does not name an unexpired OOB message');
+  // A code issued for another account than the one an accepted delivery bound (a tie, §3.2.1, or a
+  // code issued before a rollback) is not one we can complete with: 2003 sends the peer back to
+  // state 1, and the delivery that bound the account completes instead.
+  if (rec.accountBound && issued.account !== undefined && issued.account !== rec.account) {
+    const r = errorResult(conv, err(NoobErrorCode.UnrecognizedOobId, 'NoobId names a code issued for another account'), phase.peerId);
+    r.log.push({
+      level: 'warn',
+      msg: 'eap-noob: server-to-peer code refused; the registration is bound to another account',
+      fields: { peerId: rec.peerId, boundAccount: rec.account, codeAccount: issued.account },
+    });
+    return r;
+  }
   const { keys, macs, macp } = completionKeys(rec, issued.noob, env);
-  const account = issued.account ?? rec.account;
+  const account = rec.accountBound ? rec.account : (issued.account ?? rec.account);
   return request(
     conv,
-    { name: 'await-6', peerId: phase.peerId, via: 'issued', keys, macp, ...(account !== undefined ? { account } : {}) },
+    { name: 'await-6', peerId: phase.peerId, via: 'issued', keys, macp, hoob: issued.hoob, ...(account !== undefined ? { account } : {}) },
     { Type: 6, PeerId: phase.peerId, NoobId: m.NoobId, MACs: macs },
   );
 }
 
 function onType6(conv: ServerConversation, phase: Extract<Phase, { name: 'await-6' }>, m: Rsp6, record: NoobPeerRecord | undefined, env: ServerEnv): ServerStepResult {
   if (!constantTimeEqualText(m.MACp, phase.macp)) throw err(NoobErrorCode.HmacVerificationFailure, 'MACp does not verify');
-  const rec = liveRecord(record, [1, 2]);
+  const rec = liveRecord(conv, record, [1, 2]);
   const e = rec.ephemeral!;
-  const account = phase.account ?? rec.account;
+  const account = phase.account;
+  const used = rec.oobs.find((o) => o.hoob === phase.hoob);
   const next: NoobPeerWrite = {
     peerId: rec.peerId,
     state: 4,
     createdAt: rec.createdAt,
     updatedAt: env.now,
     ...(account !== undefined ? { account } : {}),
+    accountBound: true,
     ...(rec.peerInfo !== undefined ? { peerInfo: rec.peerInfo } : {}),
     association: {
       verp: Number(e.transcript.verp),
@@ -566,6 +603,7 @@ function onType6(conv: ServerConversation, phase: Extract<Phase, { name: 'await-
     },
     // Ephemeral data and every OOB message die with the registration (they are single-use).
     oobs: [],
+    consumedOobs: mergeConsumed(rec.consumedOobs, used ? [{ ...consumedFrom(used), consumedAt: env.now }] : []),
     lastAuthenticatedAt: env.now,
   };
   return {
@@ -613,7 +651,7 @@ function startReconnect(conv: ServerConversation, rec: NoobPeerRecord, env: Serv
 
 function onType7(conv: ServerConversation, phase: Extract<Phase, { name: 'await-7' }>, m: Rsp7, raw: Texts, record: NoobPeerRecord | undefined, env: ServerEnv): ServerStepResult {
   const { config } = env;
-  const rec = liveRecord(record, [3, 4]);
+  const rec = liveRecord(conv, record, [3, 4]);
   if (!phase.req7.Vers.includes(m.Verp)) throw err(NoobErrorCode.InvalidData, `Verp ${m.Verp} was not offered`);
   if (!phase.req7.Cryptosuites.includes(m.Cryptosuitep) || !isSupportedCryptosuite(m.Cryptosuitep)) {
     throw err(NoobErrorCode.InvalidData, `Cryptosuitep ${m.Cryptosuitep} was not offered`);
@@ -639,7 +677,7 @@ function onType7(conv: ServerConversation, phase: Extract<Phase, { name: 'await-
 
 function onType8(conv: ServerConversation, phase: Extract<Phase, { name: 'await-8' }>, m: Rsp8, raw: Texts, record: NoobPeerRecord | undefined, env: ServerEnv): ServerStepResult {
   const { config } = env;
-  const rec = liveRecord(record, [3, 4]);
+  const rec = liveRecord(conv, record, [3, 4]);
   const a = rec.association!;
   if ((phase.keyingMode !== 1) !== (m.PKp2 !== undefined)) {
     throw err(NoobErrorCode.InvalidMessageStructure, 'PKp2 must be present exactly when KeyingMode is 2 or 3');
@@ -656,24 +694,11 @@ function onType8(conv: ServerConversation, phase: Extract<Phase, { name: 'await-
     suppPrivLengthByte: config.kdfSuppPrivLengthByte,
   });
   const newNai = phase.req7.NewNAI;
-  const r: ReconnectTranscript = {
-    vers: phase.req7Texts.get('Vers')!,
-    peerId: phase.req7Texts.get('PeerId')!,
-    cryptosuites: phase.req7Texts.get('Cryptosuites')!,
-    ...(phase.req7Texts.has('ServerInfo') ? { serverInfo: phase.req7Texts.get('ServerInfo')! } : {}),
-    verp: phase.rsp7Raw.get('Verp')!,
-    cryptosuitep: phase.rsp7Raw.get('Cryptosuitep')!,
-    nai: reconnectNaiSlotText(newNai ?? a.nai, config),
-    ...(phase.rsp7Raw.has('PeerInfo') ? { peerInfo: phase.rsp7Raw.get('PeerInfo')! } : {}),
-    keyingMode: String(phase.keyingMode),
-    ...(phase.req8Texts.has('PKs2') ? { pks2: phase.req8Texts.get('PKs2')! } : {}),
-    ns2: phase.req8Texts.get('Ns2')!,
-    ...(raw.has('PKp2') ? { pkp2: raw.get('PKp2')! } : {}),
-    np2: raw.get('Np2')!,
-  };
-  const slots = reconnectSlots(r);
-  const macs2 = mac(phase.suite, keys.kms2, macInput(2, slots));
-  const macp2 = mac(phase.suite, keys.kmp2, macInput(1, slots));
+  const transcript = reconnectTranscript(
+    { req7: phase.req7Texts, rsp7: phase.rsp7Raw, req8: phase.req8Texts, rsp8: raw },
+    reconnectNaiSlotText(newNai ?? a.nai, config),
+  );
+  const { server: macs2, peer: macp2 } = exchangeMacs(phase.suite, keys.kms2, keys.kmp2, reconnectSlots(transcript));
   return request(
     conv,
     {
@@ -693,7 +718,7 @@ function onType8(conv: ServerConversation, phase: Extract<Phase, { name: 'await-
 
 function onType9(conv: ServerConversation, phase: Extract<Phase, { name: 'await-9' }>, m: Rsp9, record: NoobPeerRecord | undefined, env: ServerEnv): ServerStepResult {
   if (!constantTimeEqualText(m.MACp2, phase.macp2)) throw err(NoobErrorCode.HmacVerificationFailure, 'MACp2 does not verify');
-  const rec = liveRecord(record, [3, 4]);
+  const rec = liveRecord(conv, record, [3, 4]);
   const a = rec.association!;
   // §3.4.2: on success, KeyingMode 3 replaces suite and Kz; a NewNAI replaces the NAI. The server keeps no KzPrev.
   const next: NoobPeerWrite = {

@@ -64,6 +64,23 @@ export interface NoobAssociationData {
   serverInfo: string;
 }
 
+/**
+ * An OOB message that was accepted once (a peer-to-server delivery, or the server-to-peer code a
+ * Completion succeeded with). It is never accepted again, whatever happens to the registration
+ * afterwards: RFC 9140's 2003 rule can send the server back to state 1, and without this memory the
+ * same URL could then be delivered a second time — for another account. Hoob identifies the code:
+ * it is a hash over the Noob and the whole Initial Exchange, so one Noob has one Hoob per PeerId
+ * and direction. The Noob itself (a secret) is not kept.
+ */
+export interface NoobConsumedOob {
+  direction: 1 | 2;
+  /** Hoob, base64url (16 bytes). */
+  hoob: string;
+  /** The account of the person who delivered or requested it, if any. */
+  account?: string;
+  consumedAt: Date;
+}
+
 /** One OOB message the server received (direction 1, peer-to-server) or issued (direction 2). */
 export interface NoobOobMessage {
   direction: 1 | 2;
@@ -85,6 +102,13 @@ export interface NoobPeerRecord {
   updatedAt: Date;
   /** The user account the device is bound to, if any. */
   account?: string;
+  /**
+   * True once an accepted OOB delivery (or a completed registration) has chosen `account` —
+   * including the choice of no account. From then on the protocol never changes `account`: a
+   * rollback keeps it, and a delivery or issued code for another account is refused. Only an
+   * administrator's reset (`resetNoobOwner`) clears it.
+   */
+  accountBound: boolean;
   /** PeerInfo text as the peer last sent it (unauthenticated until the association exists). */
   peerInfo?: string;
   /** Present exactly in states 1 and 2. */
@@ -92,6 +116,11 @@ export interface NoobPeerRecord {
   /** Present exactly in states 3 and 4. */
   association?: NoobAssociationData;
   oobs: NoobOobMessage[];
+  /**
+   * Every OOB message this registration ever accepted. Append-only: a transition may add entries
+   * but the store keeps those it already has even when `next` omits them; they go only with the record.
+   */
+  consumedOobs: NoobConsumedOob[];
   lastAuthenticatedAt?: Date;
 }
 
@@ -109,8 +138,8 @@ export interface NoobPeerStore {
   get(peerId: string): Promise<NoobPeerRecord | undefined>;
   /**
    * Replaces the record of `peerId` (and all its OOB messages) in one transaction, provided its
-   * stored version still equals `expectedVersion` (null: the record must not exist). `next` null
-   * deletes the record. Resolves false, writing nothing, when the record changed in the meantime;
+   * stored version still equals `expectedVersion` (null: the record must not exist). Consumed OOB
+   * messages are only ever added (see `consumedOobs`). `next` null deletes the record. Resolves false, writing nothing, when the record changed in the meantime;
    * rejects, writing nothing, when the write itself fails.
    */
   transition(peerId: string, expectedVersion: number | null, next: NoobPeerWrite | null): Promise<boolean>;
@@ -140,7 +169,10 @@ export class MemoryNoobPeerStore implements NoobPeerStore {
     const current = this.records.get(peerId);
     if ((current?.version ?? null) !== expectedVersion) return false;
     if (next === null) this.records.delete(peerId);
-    else this.records.set(peerId, structuredClone({ ...next, version: (expectedVersion ?? 0) + 1 }));
+    else {
+      const consumedOobs = mergeConsumed(current?.consumedOobs ?? [], next.consumedOobs);
+      this.records.set(peerId, structuredClone({ ...next, consumedOobs, version: (expectedVersion ?? 0) + 1 }));
+    }
     return true;
   }
 
@@ -169,4 +201,21 @@ export class MemoryNoobPeerStore implements NoobPeerStore {
   async remove(peerId: string): Promise<boolean> {
     return this.records.delete(peerId);
   }
+}
+
+/** `kept` plus the entries of `added` whose Hoob it does not hold yet, in order. */
+export function mergeConsumed(kept: readonly NoobConsumedOob[], added: readonly NoobConsumedOob[]): NoobConsumedOob[] {
+  const seen = new Set(kept.map((c) => c.hoob));
+  const out = [...kept];
+  for (const c of added) {
+    if (seen.has(c.hoob)) continue;
+    seen.add(c.hoob);
+    out.push(c);
+  }
+  return out;
+}
+
+/** True when `hoob` names an OOB message this registration has accepted before. */
+export function isConsumed(record: Pick<NoobPeerRecord, 'consumedOobs'>, hoob: string): boolean {
+  return record.consumedOobs.some((c) => c.hoob === hoob);
 }

@@ -122,11 +122,13 @@ describe('peer-to-server OOB', () => {
     const rec = await server.store.get(waiting.state.ephemeral!.peerId);
     expect(rec?.ephemeral?.waitingExchanges).toBe(1);
     // A Noob the device never recorded (it crashed before saving): the peer answers type 6 with 2003
-    // and the server forgets the delivered message (back to state 1), so the person can scan again.
+    // and the server goes back to state 1; that code stays consumed and bob stays the bound
+    // account, so bob scans the device's next code.
     const forgotten = peerOobToShow(await peerStore.load(), { config: peerConfig, now: clock.now(), random: systemRandom })!;
     expect((await deliverOobFromUrl(server.store, forgotten.text, 'bob', { clock: clock.now })).ok).toBe(true);
     expect(await run()).toMatchObject({ result: 'failure', exchange: 'completion', peerError: 2003 });
-    expect((await server.store.get(rec!.peerId))?.state).toBe(1);
+    expect(await server.store.get(rec!.peerId)).toMatchObject({ state: 1, account: 'bob', accountBound: true });
+    expect(await deliverOobFromUrl(server.store, forgotten.text, 'bob', { clock: clock.now })).toMatchObject({ ok: false, reason: 'consumed' });
 
     const shown = peerOobToShow(await peerStore.load(), { config: peerConfig, now: clock.now(), random: systemRandom })!;
     await peerStore.save(shown.state);

@@ -9,6 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
+import { decodeEap, encodeEap } from '../../src/eap-methods/eap-packet.js';
+import { RadiusEapTransport } from '../../src/peer/noob/radius-transport.js';
+import type { NoobPeerState } from '../../src/peer/noob/state.js';
+import { RadiusClient } from '../../src/radius/client.js';
 import { freeUdpPort, terminate } from '../helpers/proc.js';
 
 const main = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -80,6 +84,7 @@ describe('EAP-NOOB end to end: gangway serve, noob-peer and noob-oob as separate
     port = await freeUdpPort();
     expect(gangway(['init', dir, '--radius-port', String(port), '--secret', SECRET, '--json']).status).toBe(0);
     expect(spawnSync(process.execPath, [main, 'users', 'add', 'alice', '--data', dir, '--password', 'alice-password']).status).toBe(0);
+    expect(spawnSync(process.execPath, [main, 'users', 'add', 'mallory', '--data', dir, '--password', 'mallory-password']).status).toBe(0);
     await startServer();
   }, 30_000);
 
@@ -161,5 +166,89 @@ describe('EAP-NOOB end to end: gangway serve, noob-peer and noob-oob as separate
     expect(completion.status).toBe(0);
     expect(completion.json).toMatchObject({ result: 'success', exchange: 'completion', peerId, mppe: 'match' });
     expect(storedPeer(peerId)).toMatchObject({ state: 4, account: 'alice' });
+  }, 60_000);
+
+  /**
+   * Issue 7.4 over RADIUS: someone who read only the PeerId off the device's QR code forces the
+   * RFC 9140 §3.6.4 rollback (PeerState 1, then error 2003 to the type-6 request), then tries to
+   * deliver the same code for another account.
+   */
+  async function forgeOobReject(peerId: string): Promise<void> {
+    const client = new RadiusClient({ host: '127.0.0.1', port, secret: SECRET, initialTimeoutMs: 1000, maxRetransmissions: 2 });
+    const attacker = new RadiusEapTransport({ client, secret: SECRET, callingStationId: '02-00-00-00-66-66' });
+    try {
+      const say = async (id: number, type: number, body: string) => {
+        const reply = await attacker.sendEap(encodeEap({ code: 2, identifier: id, type, data: Buffer.from(body) }));
+        const eap = reply.eap ? decodeEap(reply.eap) : undefined;
+        return { reply, eap, json: eap && eap.code === 1 ? (JSON.parse(Buffer.from(eap.data).toString()) as Record<string, unknown>) : undefined };
+      };
+      const first = await say(0, 1, 'noob@gangway.local');
+      expect(first.json).toEqual({ Type: 1 });
+      const six = await say(first.eap!.identifier, 56, JSON.stringify({ Type: 1, PeerId: peerId, PeerState: 1 }));
+      expect(six.json).toMatchObject({ Type: 6, PeerId: peerId });
+      const end = await say(six.eap!.identifier, 56, JSON.stringify({ Type: 0, PeerId: peerId, ErrorCode: 2003 }));
+      expect(end.reply.code).toBe('reject');
+    } finally {
+      await client.close();
+    }
+  }
+
+  /** Time passes for the device: its shown code becomes older than NoobInterval, so it makes a new one. */
+  function ageShownCodes(stateFile: string, seconds: number): void {
+    const s = JSON.parse(readFileSync(stateFile, 'utf8')) as NoobPeerState;
+    for (const o of s.ephemeral!.sentOobs) o.at = new Date(Date.parse(o.at) - seconds * 1000).toISOString();
+    writeFileSync(stateFile, JSON.stringify(s));
+  }
+
+  function auditRows(event: string): { subject: string | null; detail: Record<string, unknown> }[] {
+    const db = new Database(join(dir, 'gangway.db'), { readonly: true });
+    try {
+      return (db.prepare('SELECT subject, detail FROM audit_log WHERE event = ? ORDER BY id').all(event) as { subject: string | null; detail: string }[]).map((r) => ({
+        subject: r.subject,
+        detail: JSON.parse(r.detail) as Record<string, unknown>,
+      }));
+    } finally {
+      db.close();
+    }
+  }
+
+  test('re-binding (issue 7.4): bound to alice → forged 2003 → the code for mallory is refused → the device completes under alice', async () => {
+    const stateFile = join(dir, 'device3.json');
+    const initial = peer('device3.json', '--directions', '1');
+    expect(initial.status).toBe(4);
+    const peerId = String(initial.json.peerId);
+    const url = String(gangway(['noob-peer', '--state', stateFile, '--show', '--json']).json.oob);
+    expect(gangway(['noob-oob', '--data', dir, url, '--user', 'alice', '--json']).status).toBe(0);
+    expect(storedPeer(peerId)).toMatchObject({ state: 2, account: 'alice' });
+
+    await forgeOobReject(peerId);
+    // RFC 9140 §3.6.4 still applies (back to state 1), logged at warn level; the account stays.
+    expect(storedPeer(peerId)).toMatchObject({ state: 1, account: 'alice' });
+    const rollback = await logLine((l) => l.msg === 'eap-noob: peer rejected our NoobId (2003); registration back to state 1' && l.peerId === peerId);
+    expect(rollback).toMatchObject({ level: 40, account: 'alice', accountBound: true });
+
+    // The same URL is consumed, for mallory and for alice alike.
+    const replay = gangway(['noob-oob', '--data', dir, url, '--user', 'mallory', '--json']);
+    expect(replay.status).toBe(1);
+    expect(replay.json).toMatchObject({ ok: false, reason: 'consumed' });
+    expect(gangway(['noob-oob', '--data', dir, url, '--user', 'alice', '--json']).json).toMatchObject({ ok: false, reason: 'consumed' });
+
+    // The device only waits; a new code is refused for mallory (audited) and accepted for alice.
+    expect(peer('device3.json', '--directions', '1').status).toBe(4);
+    ageShownCodes(stateFile, 1800);
+    const fresh = String(gangway(['noob-peer', '--state', stateFile, '--show', '--json']).json.oob);
+    expect(fresh).not.toBe(url);
+    const steal = gangway(['noob-oob', '--data', dir, fresh, '--user', 'mallory', '--json']);
+    expect(steal.status).toBe(1);
+    expect(steal.json).toMatchObject({ ok: false, reason: 'account-bound', boundAccount: 'alice' });
+    expect(auditRows('noob.oob.refused')).toContainEqual({ subject: peerId, detail: { account: 'mallory', reason: 'account-bound', boundAccount: 'alice' } });
+    expect(storedPeer(peerId)).toMatchObject({ state: 1, account: 'alice' });
+
+    expect(gangway(['noob-oob', '--data', dir, fresh, '--user', 'alice', '--json']).status).toBe(0);
+    const completion = peer('device3.json', '--directions', '1');
+    expect(completion.status).toBe(0);
+    expect(completion.json).toMatchObject({ result: 'success', exchange: 'completion', peerId, mppe: 'match' });
+    expect(storedPeer(peerId)).toMatchObject({ state: 4, account: 'alice' });
+    expect(await logLine((l) => l.msg === 'Access-Accept' && l.identity === peerId)).toMatchObject({ account: 'alice' });
   }, 60_000);
 });

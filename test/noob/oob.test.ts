@@ -1,7 +1,7 @@
 import { resolveNoobConfig } from '../../src/noob/config.js';
 import { systemRandom } from '../../src/noob/crypto/random.js';
 import { createNoobMethod } from '../../src/noob/method.js';
-import { deliverOob, deliverOobFromUrl, formatOobUrl, issueServerToPeerOob, parseOobMessage, purgeExpiredRegistrations } from '../../src/noob/oob.js';
+import { deliverOob, deliverOobFromUrl, formatOobUrl, issueServerToPeerOob, MAX_CONSUMED_OOBS, parseOobMessage, purgeExpiredRegistrations } from '../../src/noob/oob.js';
 import { resolvePeerConfig } from '../../src/peer/noob/config.js';
 import { peerOobToShow } from '../../src/peer/noob/oob.js';
 import { runNoobPeer } from '../../src/peer/noob/runner.js';
@@ -55,6 +55,15 @@ describe('deliverOob (peer-to-server)', () => {
     expect(r).toEqual({ ok: true, peerId, peerInfo: PEER_INFO, account: 'alice' });
     const after = await store.get(peerId);
     expect(after).toMatchObject({ state: 2, account: 'alice', version: before!.version + 1, oobs: [{ direction: 1, noob: shown!.message.noob, hoob: shown!.message.hoob, account: 'alice' }] });
+  });
+
+  it('the consumed list is bounded: past MAX_CONSUMED_OOBS rolled-back deliveries the registration is dropped', async () => {
+    const { store, clock, peerId, shown } = await waitingPeer();
+    const rec = (await store.get(peerId))!;
+    const consumedOobs = Array.from({ length: MAX_CONSUMED_OOBS }, (_, i) => ({ direction: 1 as const, hoob: `${String(i).padStart(2, '0')}${'A'.repeat(20)}`, consumedAt: clock.now() }));
+    await store.transition(peerId, rec.version, { ...rec, consumedOobs });
+    expect(await deliverOob({ store, clock: clock.now }, shown!.message, { account: 'alice' })).toMatchObject({ ok: false, reason: 'retries-exhausted' });
+    expect(await store.get(peerId)).toBeUndefined();
   });
 
   it('a wrong Hoob is counted; after OobRetries the registration is dropped', async () => {
@@ -143,8 +152,10 @@ describe('housekeeping', () => {
       state: 4,
       createdAt: new Date(0),
       updatedAt: new Date(0),
+      accountBound: false,
       association: { verp: 1, cryptosuite: 1, nai: 'noob@x.org', kz: new Uint8Array(32), serverInfo: '{}' },
       oobs: [],
+      consumedOobs: [],
     });
     expect(await purgeExpiredRegistrations(store, CONFIG, now)).toBe(0);
     expect(await purgeExpiredRegistrations(store, CONFIG, new Date(now.getTime() + (86400 + 601) * 1000))).toBe(1);

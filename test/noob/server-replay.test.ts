@@ -122,8 +122,10 @@ describe.each(RECONNECT_CASES)('Reconnect %s', (name) => {
       state: 4,
       createdAt: now,
       updatedAt: now,
+      accountBound: true,
       association: { verp: 1, cryptosuite: c.cryptosuite_initial, nai: I.NewNAI, kz: hex(initial.Kz_hex), serverInfo: SERVER_INFO },
       oobs: [],
+      consumedOobs: [],
     });
     const random = new ScriptedRandom('server');
     random.nonces.push(hex(I.Ns2_hex));
@@ -198,7 +200,9 @@ describe('live Vogeltak transcript through the server in compatibility mode', ()
         waitingExchanges: 0,
         oobRejections: 0,
       },
+      accountBound: false,
       oobs: [],
+      consumedOobs: [],
     });
     expect(await deliverOobFromUrl(store, `https://127.0.0.1/sendoob?${wire(7)}`, 'erin', { clock: () => now })).toMatchObject({ ok: true });
     const method = createNoobMethod({

@@ -11,7 +11,7 @@ import { deriveCompletionKeys, deriveReconnectKeys, sessionId } from '../../src/
 import { mppeKeysFromMsk } from '../../src/noob/crypto/mppe.js';
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, memberTexts } from '../../src/noob/message-codec.js';
 import { encodeOobQuery, formatOobUrl, parseOobMessage } from '../../src/noob/oob.js';
-import { initialSlots, reconnectSlots, type NoobInitialTranscript } from '../../src/noob/transcript.js';
+import { completionExchange, exchangeMacs, initialSlots, initialTranscript, reconnectSlots, reconnectTranscript } from '../../src/noob/transcript.js';
 import { hex, keysOf, PROFILES, RECONNECT_CASES, text, toHex, utf8, V, type InitialCase, type Profile } from './vectors.js';
 
 const SHARED = '/work/shared/specs/eap-noob-vectors.json';
@@ -42,28 +42,20 @@ it('RFC 9140 §5.1 JWK example is RFC 7748 Bob’s public key', () => {
   expect(m.peerId).toBe('mcm5BSCDZ45cYPlAr1ghNw');
 });
 
-/** The Initial Exchange transcript, taken from the vector messages through the codec's raw texts. */
-function transcriptOf(c: InitialCase, nai: string): NoobInitialTranscript {
-  const req2 = decodeRequest(utf8(c.messages.req2)).raw;
-  const rsp2 = decodeResponse(utf8(c.messages.rsp2)).raw;
-  const req3 = decodeRequest(utf8(c.messages.req3)).raw;
-  const rsp3 = decodeResponse(utf8(c.messages.rsp3)).raw;
-  return {
-    vers: req2.get('Vers')!,
-    verp: rsp2.get('Verp')!,
-    peerId: req2.get('PeerId')!,
-    cryptosuites: req2.get('Cryptosuites')!,
-    dirs: req2.get('Dirs')!,
-    serverInfo: req2.get('ServerInfo')!,
-    cryptosuitep: rsp2.get('Cryptosuitep')!,
-    dirp: rsp2.get('Dirp')!,
-    nai: JSON.stringify(nai),
-    peerInfo: rsp2.get('PeerInfo')!,
-    pks: req3.get('PKs')!,
-    ns: req3.get('Ns')!,
-    pkp: rsp3.get('PKp')!,
-    np: rsp3.get('Np')!,
-  };
+/**
+ * The Initial Exchange transcript, taken from the vector messages through the codec's raw texts by
+ * the one module the server and the peer both use.
+ */
+function transcriptOf(c: InitialCase, nai: string) {
+  return initialTranscript(
+    {
+      req2: decodeRequest(utf8(c.messages.req2)).raw,
+      rsp2: decodeResponse(utf8(c.messages.rsp2)).raw,
+      req3: decodeRequest(utf8(c.messages.req3)).raw,
+      rsp3: decodeResponse(utf8(c.messages.rsp3)).raw,
+    },
+    JSON.stringify(nai),
+  );
 }
 
 describe.each(['cs1', 'cs2'] as const)('Initial/Waiting/Completion %s', (name) => {
@@ -131,6 +123,12 @@ describe.each(['cs1', 'cs2'] as const)('Initial/Waiting/Completion %s', (name) =
     expect(macs).toBe(p.MACs_b64);
     expect(macp).toBe(p.MACp_b64);
 
+    // The shared Completion computation (server and peer) gives the same keys and MACs.
+    const both = completionExchange(t, suite, hex(keysOf(suite).Z_hex), I.Noob_b64, profile === 'rfc_literal');
+    expect(toHex(both.keys.output)).toBe(p.kdf_output_hex);
+    expect(both.macs).toBe(p.MACs_b64);
+    expect(both.macp).toBe(p.MACp_b64);
+
     expect(text(encodeResponse({ Type: 5, PeerId: I.PeerId, NoobId: p.NoobId_b64 }))).toBe(p.messages.rsp5);
     expect(text(encodeRequest({ Type: 6, PeerId: I.PeerId, NoobId: p.NoobId_b64, MACs: macs }))).toBe(p.messages.req6);
     expect(text(encodeResponse({ Type: 6, PeerId: I.PeerId, MACp: macp }))).toBe(p.messages.rsp6);
@@ -145,20 +143,7 @@ describe.each(RECONNECT_CASES)('Reconnect %s', (name) => {
   const rsp7 = decodeResponse(utf8(c.messages.rsp7));
   const req8 = decodeRequest(utf8(c.messages.req8));
   const rsp8 = decodeResponse(utf8(c.messages.rsp8));
-  const slots = (nai: string) =>
-    reconnectSlots({
-      vers: req7.raw.get('Vers')!,
-      peerId: req7.raw.get('PeerId')!,
-      cryptosuites: req7.raw.get('Cryptosuites')!,
-      verp: rsp7.raw.get('Verp')!,
-      cryptosuitep: rsp7.raw.get('Cryptosuitep')!,
-      nai,
-      keyingMode: req8.raw.get('KeyingMode')!,
-      ...(req8.raw.has('PKs2') ? { pks2: req8.raw.get('PKs2')! } : {}),
-      ns2: req8.raw.get('Ns2')!,
-      ...(rsp8.raw.has('PKp2') ? { pkp2: rsp8.raw.get('PKp2')! } : {}),
-      np2: rsp8.raw.get('Np2')!,
-    });
+  const slots = (nai: string) => reconnectSlots(reconnectTranscript({ req7: req7.raw, rsp7: rsp7.raw, req8: req8.raw, rsp8: rsp8.raw }, nai));
 
   it('messages re-encode to the same bytes', () => {
     for (const [key, json] of Object.entries(c.messages)) {
@@ -214,6 +199,7 @@ describe.each(RECONNECT_CASES)('Reconnect %s', (name) => {
     expect(mac(suite, keys.kmp2, c.macp2_input_rfc)).toBe(p.MACp2_b64_rfc);
     expect(mac(suite, keys.kms2, c.macs2_input_aalto_script)).toBe(p.MACs2_b64_aalto_script);
     expect(mac(suite, keys.kmp2, c.macp2_input_aalto_script)).toBe(p.MACp2_b64_aalto_script);
+    expect(exchangeMacs(suite, keys.kms2, keys.kmp2, slots(JSON.stringify(I.NewNAI)))).toEqual({ server: p.MACs2_b64_rfc, peer: p.MACp2_b64_rfc });
   });
 });
 
@@ -226,22 +212,7 @@ describe('live Vogeltak transcript (compatibility profile)', () => {
   const req3 = decodeRequest(wire(4), opts);
   const rsp3 = decodeResponse(wire(5), opts);
   const noob = b64urlEncode(hex(L.Noob_hex));
-  const t: NoobInitialTranscript = {
-    vers: req2.raw.get('Vers')!,
-    verp: rsp2.raw.get('Verp')!,
-    peerId: req2.raw.get('PeerId')!,
-    cryptosuites: req2.raw.get('Cryptosuites')!,
-    dirs: req2.raw.get('Dirs')!,
-    serverInfo: req2.raw.get('ServerInfo')!,
-    cryptosuitep: rsp2.raw.get('Cryptosuitep')!,
-    dirp: rsp2.raw.get('Dirp')!,
-    nai: JSON.stringify('eap-noob.net'),
-    peerInfo: rsp2.raw.get('PeerInfo')!,
-    pks: req3.raw.get('PKs')!,
-    ns: req3.raw.get('Ns')!,
-    pkp: rsp3.raw.get('PKp')!,
-    np: rsp3.raw.get('Np')!,
-  };
+  const t = initialTranscript({ req2: req2.raw, rsp2: rsp2.raw, req3: req3.raw, rsp3: rsp3.raw }, JSON.stringify('eap-noob.net'));
 
   it('parses and re-encodes every wire message with "Realm" and kty EC', () => {
     expect(req2.message).toMatchObject({ Type: 2, NewNAI: '' });
@@ -286,4 +257,13 @@ it('memberTexts gives the texts the serializer emits', () => {
   const texts = memberTexts(m, true);
   expect([...texts.keys()]).toEqual(['Type', 'Vers', 'PeerId', 'NewNAI', 'Cryptosuites', 'Dirs', 'ServerInfo']);
   expect(texts.get('ServerInfo')).toBe(V.inputs.ServerInfo_json);
+});
+
+it('the shared transcript refuses a message without a slot member (1002), instead of a silent "undefined" slot', () => {
+  const c = V.initial_waiting_completion.cs1.messages;
+  const req2 = new Map(decodeRequest(utf8(c.req2)).raw);
+  req2.delete('Dirs');
+  expect(() =>
+    initialTranscript({ req2, rsp2: decodeResponse(utf8(c.rsp2)).raw, req3: decodeRequest(utf8(c.req3)).raw, rsp3: decodeResponse(utf8(c.rsp3)).raw }, '""'),
+  ).toThrow(expect.objectContaining({ code: 1002 }));
 });

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { migrations } from '../../src/store/sqlite/migrations/index.js';
 import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
 import { SqliteNoobPeerStore } from '../../src/store/sqlite/noob-peers.js';
-import { MemoryNoobPeerStore, type NoobPeerStore, type NoobPeerWrite } from '../../src/store/noob-peers.js';
+import { isConsumed, MemoryNoobPeerStore, type NoobPeerStore, type NoobPeerWrite } from '../../src/store/noob-peers.js';
+import { migrate } from '../../src/store/sqlite/database.js';
+import Database from 'better-sqlite3';
 
 const T0 = new Date('2026-01-01T00:00:00.000Z');
 const N = 'x3JlolaPciK4Wa6XlMJxtQ';
@@ -28,7 +30,9 @@ function ephemeralPeer(peerId: string, createdAt = T0): NoobPeerWrite {
       waitingExchanges: 0,
       oobRejections: 0,
     },
+    accountBound: false,
     oobs: [],
+    consumedOobs: [],
   };
 }
 
@@ -40,7 +44,9 @@ function registered(peerId: string): NoobPeerWrite {
     updatedAt: T0,
     account: 'alice',
     association: { verp: 1, cryptosuite: 2, nai: 'noob@x.org', kz: new Uint8Array(32).fill(9), serverInfo: '{"ServerName":"x"}' },
+    accountBound: true,
     oobs: [],
+    consumedOobs: [],
     lastAuthenticatedAt: T0,
   };
 }
@@ -106,6 +112,30 @@ describe.each([
     expect(await store.remove('reg')).toBe(true);
     expect(await store.remove('reg')).toBe(false);
   });
+
+  it('consumed OOB messages are append-only: a transition adds, never forgets; they go only with the record', async () => {
+    const store = make();
+    const H1 = 'AAAAAAAAAAAAAAAAAAAAAA';
+    const H2 = 'BBBBBBBBBBBBBBBBBBBBBB';
+    const T1 = new Date(T0.getTime() + 1000);
+    await store.transition('P', null, { ...ephemeralPeer('P'), account: 'alice', accountBound: true, consumedOobs: [{ direction: 1, hoob: H1, account: 'alice', consumedAt: T0 }] });
+    // A write that omits the list (a bug, or a state machine that rebuilt the record) keeps it.
+    expect(await store.transition('P', 1, { ...ephemeralPeer('P'), account: 'alice', accountBound: true, consumedOobs: [] })).toBe(true);
+    expect(await store.get('P')).toMatchObject({ accountBound: true, consumedOobs: [{ direction: 1, hoob: H1, account: 'alice', consumedAt: T0 }] });
+    // Re-adding a Hoob keeps the first entry; a new one is appended in order.
+    await store.transition('P', 2, {
+      ...ephemeralPeer('P'),
+      accountBound: true,
+      consumedOobs: [{ direction: 1, hoob: H1, account: 'mallory', consumedAt: T1 }, { direction: 2, hoob: H2, consumedAt: T1 }],
+    });
+    const got = (await store.get('P'))!;
+    expect(got.consumedOobs).toEqual([{ direction: 1, hoob: H1, account: 'alice', consumedAt: T0 }, { direction: 2, hoob: H2, consumedAt: T1 }]);
+    expect(isConsumed(got, H2)).toBe(true);
+    expect(isConsumed(got, N)).toBe(false);
+    await store.transition('P', 3, null);
+    await store.transition('P', null, ephemeralPeer('P'));
+    expect((await store.get('P'))!.consumedOobs).toEqual([]);
+  });
 });
 
 describe('SQLite atomicity', () => {
@@ -160,6 +190,33 @@ describe('SQLite atomicity', () => {
     db.close();
     db = openSqlite(path);
     expect(await new SqliteNoobPeerStore(db).get('P')).toEqual({ ...registered('P'), version: 1 });
+  });
+
+  it('migration 4 carries existing registrations over: a pending delivery is consumed and bound, an account is bound', async () => {
+    const path = join(dir, 'old.db');
+    const old = new Database(path);
+    old.pragma('foreign_keys = ON');
+    migrate(old, migrations.filter((m) => m.version <= 3));
+    const eph = JSON.stringify({ ...ephemeralPeer('x').ephemeral, z: Buffer.alloc(32, 7).toString('base64') });
+    const insert = old.prepare(
+      `INSERT INTO noob_peers (peer_id, state, version, created_at, updated_at, account, ephemeral) VALUES (?, ?, 1, '${T0.toISOString()}', '${T0.toISOString()}', ?, ?)`,
+    );
+    insert.run('waiting', 1, null, eph);
+    insert.run('delivered', 2, 'alice', eph);
+    insert.run('rolledback', 1, 'alice', eph);
+    old.prepare(`INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, account) VALUES ('delivered', 0, 1, ?, ?, '${T0.toISOString()}', 'alice')`).run(N, 'HHHHHHHHHHHHHHHHHHHHHH');
+    migrate(old, migrations);
+    old.close();
+    const upgraded = openSqlite(path);
+    try {
+      const store = new SqliteNoobPeerStore(upgraded);
+      expect(await store.get('waiting')).toMatchObject({ accountBound: false, consumedOobs: [] });
+      expect(await store.get('delivered')).toMatchObject({ accountBound: true, account: 'alice', consumedOobs: [{ direction: 1, hoob: 'HHHHHHHHHHHHHHHHHHHHHH', account: 'alice', consumedAt: T0 }] });
+      expect(await store.get('rolledback')).toMatchObject({ accountBound: true, account: 'alice', consumedOobs: [] });
+      expect(migrations.find((m) => m.version === 4)?.name).toBe('noob-consumed-oobs');
+    } finally {
+      upgraded.close();
+    }
   });
 
   it('migration 3 is registered after 1, in version order', () => {

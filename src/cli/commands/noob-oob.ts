@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import QRCode from 'qrcode';
 
 import { NOOB_DEFAULTS, isAcceptableOobUrl } from '../../noob/config.js';
-import { deliverOobFromUrl, issueServerToPeerOob, type DeliverOobResult } from '../../noob/oob.js';
+import { deliverOobFromUrl, issueServerToPeerOob, resetNoobOwner, type DeliverOobResult } from '../../noob/oob.js';
 import type { NoobPeerStore } from '../../store/noob-peers.js';
 import { openSqlite } from '../../store/sqlite/database.js';
 import { databasePathOf } from '../data-dir.js';
@@ -16,9 +16,13 @@ const USAGE = `usage: gangway noob-oob --data DIR URL [--user NAME]          del
        gangway noob-oob --data DIR --issue PEERID --oob-url URL [--user NAME]
                                                                 make a code for a device to read (server-to-peer)
        gangway noob-oob --data DIR --list                      registrations waiting for the OOB step
+       gangway noob-oob --data DIR --reset-owner PEERID        release a waiting device from the account
+                                                                an earlier delivery bound it to (administrator)
 
   URL            what the device's QR code says: https://…?P=<PeerId>&N=<Noob>&H=<Hoob> (or just P=…&N=…&H=…)
-  --user NAME    bind the device to this user account (must exist unless --any-user)
+  --user NAME    bind the device to this user account (must exist unless --any-user); once a delivery
+                 was accepted the device stays bound to its account, even if the device later rejects
+                 the code — only --reset-owner changes that
   --oob-url URL  the server's OOB URL (ServerURL in its configuration), for --issue
   --noob-timeout SECONDS   how long an issued code stays valid (default ${NOOB_DEFAULTS.noobTimeout})
   --json         machine-readable result
@@ -36,6 +40,8 @@ export function databasePath(dataDir: string): string {
 const REASONS: Record<Exclude<DeliverOobResult, { ok: true }>['reason'], string> = {
   'unknown-peer': 'no registration in progress for this device (unknown or expired PeerId); restart the device’s registration',
   'already-received': 'this device already received an OOB message; it will complete on its next connection',
+  consumed: 'this code was already used once; the device must show a new one',
+  'account-bound': 'an earlier delivery bound this device to another account; an administrator can release it with --reset-owner',
   registered: 'this device is already registered',
   'direction-not-negotiated': 'this device expects to read a code from the server, not to show one',
   'hoob-mismatch': 'the code does not match the device (typing error, old code, or another device)',
@@ -56,6 +62,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         user: { type: 'string' },
         'any-user': { type: 'boolean', default: false },
         issue: { type: 'string' },
+        'reset-owner': { type: 'string' },
         'oob-url': { type: 'string' },
         'noob-timeout': { type: 'string' },
         list: { type: 'boolean', default: false },
@@ -67,7 +74,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const v = parsed.values;
-  const modes = [parsed.positionals.length === 1, v.issue !== undefined, v.list].filter(Boolean).length;
+  const modes = [parsed.positionals.length === 1, v.issue !== undefined, v.list, v['reset-owner'] !== undefined].filter(Boolean).length;
   if (!v.data || modes !== 1 || parsed.positionals.length > 1) {
     io.stderr(USAGE);
     return 2;
@@ -102,15 +109,25 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 
     if (v.list) {
       const waiting = await store.list({ states: [1, 2], limit: 200 });
-      if (v.json) io.stdout(`${JSON.stringify(waiting.map((r) => ({ peerId: r.peerId, state: r.state, dirp: r.ephemeral?.dirp, account: r.account, peerInfo: r.peerInfo, createdAt: r.createdAt })))}\n`);
+      if (v.json) io.stdout(`${JSON.stringify(waiting.map((r) => ({ peerId: r.peerId, state: r.state, dirp: r.ephemeral?.dirp, account: r.account, accountBound: r.accountBound, peerInfo: r.peerInfo, createdAt: r.createdAt })))}\n`);
       else if (waiting.length === 0) io.stdout('no registrations waiting\n');
-      else for (const r of waiting) io.stdout(`${r.peerId}  state ${r.state}  dirp ${r.ephemeral?.dirp}  ${r.createdAt.toISOString()}  ${r.account ?? '-'}  ${r.peerInfo ?? ''}\n`);
+      else for (const r of waiting) io.stdout(`${r.peerId}  state ${r.state}  dirp ${r.ephemeral?.dirp}  ${r.createdAt.toISOString()}  ${r.accountBound ? `bound:${r.account ?? '(none)'}` : '-'}  ${r.peerInfo ?? ''}\n`);
+      return 0;
+    }
+
+    if (v['reset-owner'] !== undefined) {
+      const r = await resetNoobOwner({ store, log, audit }, v['reset-owner']);
+      if (!r.ok) {
+        out(r, `refused: ${r.detail}\n`);
+        return 1;
+      }
+      out(r, `device ${r.peerId} is no longer bound${r.previousAccount !== undefined ? ` to ${r.previousAccount}` : ''}; the next accepted delivery binds it.\n`);
       return 0;
     }
 
     if (v.issue !== undefined) {
       const r = await issueServerToPeerOob(
-        { store, config: { oobUrl: v['oob-url']!, noobTimeout, ephemeralLifetime: NOOB_DEFAULTS.ephemeralLifetime, maxIssuedOobs: NOOB_DEFAULTS.maxIssuedOobs, noobIdForm: 'concat' }, log },
+        { store, config: { oobUrl: v['oob-url']!, noobTimeout, ephemeralLifetime: NOOB_DEFAULTS.ephemeralLifetime, maxIssuedOobs: NOOB_DEFAULTS.maxIssuedOobs, noobIdForm: 'concat' }, log, audit },
         v.issue,
         v.user !== undefined ? { account: v.user } : {},
       );
@@ -118,15 +135,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         out(r, `refused: ${r.detail}\n`);
         return 1;
       }
-      audit.append({ at: new Date(), event: 'noob.oob.issued', subject: v.issue, detail: { account: v.user ?? null, expiresAt: r.expiresAt.toISOString() } });
       const qr = v.json ? '' : await QRCode.toString(r.url, { type: 'terminal', small: true });
       out({ ok: true, url: r.url, peerId: v.issue, expiresAt: r.expiresAt }, `${qr}\n${r.url}\nShow this to the device; valid until ${r.expiresAt.toISOString()}.\n`);
       return 0;
     }
 
-    const r = await deliverOobFromUrl(store, parsed.positionals[0]!, v.user, { log });
-    // Binding a device to an account is an administrative act: keep a trail of it, refusals included.
-    audit.append({ at: new Date(), event: r.ok ? 'noob.oob.delivered' : 'noob.oob.refused', ...(r.ok ? { subject: r.peerId } : {}), detail: { account: v.user ?? null, ...(r.ok ? {} : { reason: r.reason }) } });
+    // deliverOob keeps the audit trail (deliveries and refusals alike): binding a device is an administrative act.
+    const r = await deliverOobFromUrl(store, parsed.positionals[0]!, v.user, { log, audit });
     if (!r.ok) {
       out(r, `refused: ${REASONS[r.reason]}\n`);
       return 1;

@@ -6,20 +6,29 @@
  * where the RFC puts a commit point, the new persistent state — which the caller must save
  * *before* sending the response (the peer may never see the EAP-Success that follows).
  *
- * Codec, crypto and slot rules are the server's own modules; nothing is duplicated here.
+ * Codec, crypto and the transcript (which message text goes into which Hoob/MAC slot, and the
+ * MACs over it) are the server's own modules (../../noob/transcript.ts); nothing is duplicated here.
  */
 import { b64urlDecodeExact, b64urlEncode } from '../../noob/base64url.js';
 import { isAcceptableOobUrl, jwkOptions, codecOptions } from '../../noob/config.js';
 import { ecdhSharedSecret, importPublicJwk, type Cryptosuite } from '../../noob/crypto/cryptosuites.js';
-import { constantTimeEqualText, mac, macInput, matchesNoobId, noobId } from '../../noob/crypto/digests.js';
-import { deriveCompletionKeys, deriveReconnectKeys, sessionId, type ReconnectKeys } from '../../noob/crypto/kdf.js';
+import { constantTimeEqualText, matchesNoobId, noobId } from '../../noob/crypto/digests.js';
+import { deriveReconnectKeys, sessionId, type ReconnectKeys } from '../../noob/crypto/kdf.js';
 import type { NoobRandom } from '../../noob/crypto/random.js';
 import { NoobError, NoobErrorCode } from '../../noob/errors.js';
 import { isJsonObject, parseObject } from '../../noob/json.js';
 import { decodeRequest, memberTexts, type Decoded } from '../../noob/message-codec.js';
 import { NOOB_VERSION, type Directions, type NoobRequest, type NoobResponse, type Req2, type Req3, type Req6, type Req7, type Req8, type Req9, type Rsp2, type Rsp7 } from '../../noob/messages.js';
 import type { LogEntry, NoobExchange } from '../../noob/server-state-machine.js';
-import { initialNaiSlotText, initialSlots, reconnectNaiSlotText, reconnectSlots, type NoobInitialTranscript } from '../../noob/transcript.js';
+import {
+  completionExchange,
+  exchangeMacs,
+  initialNaiSlotText,
+  initialTranscript,
+  reconnectNaiSlotText,
+  reconnectSlots,
+  reconnectTranscript,
+} from '../../noob/transcript.js';
 import type { ResolvedNoobPeerConfig } from './config.js';
 import type { NoobPeerState, PeerOob } from './state.js';
 
@@ -238,24 +247,11 @@ function onReq3(conv: PeerConversation, state: NoobPeerState, p: Extract<PeerPha
   const np = env.random.nonce();
   const z = ecdhSharedSecret(keyPair.privateKey, pks);
   const rsp3 = { Type: 3 as const, PeerId: p.peerId, PKp: keyPair.publicJwk, Np: b64urlEncode(np) };
-  const t3 = memberTexts(rsp3, false, codecOptions(config));
   const compat = config.compat;
-  const transcript: NoobInitialTranscript = {
-    vers: p.req2Raw.get('Vers')!,
-    verp: p.rsp2Texts.get('Verp')!,
-    peerId: p.req2Raw.get('PeerId')!,
-    cryptosuites: p.req2Raw.get('Cryptosuites')!,
-    dirs: p.req2Raw.get('Dirs')!,
-    serverInfo: p.req2Raw.get('ServerInfo')!,
-    cryptosuitep: p.rsp2Texts.get('Cryptosuitep')!,
-    dirp: p.rsp2Texts.get('Dirp')!,
-    nai: initialNaiSlotText(conv.identity, p.req2.NewNAI, compat),
-    peerInfo: p.rsp2Texts.get('PeerInfo')!,
-    pks: raw.get('PKs')!,
-    ns: raw.get('Ns')!,
-    pkp: t3.get('PKp')!,
-    np: t3.get('Np')!,
-  };
+  const transcript = initialTranscript(
+    { req2: p.req2Raw, rsp2: p.rsp2Texts, req3: raw, rsp3: memberTexts(rsp3, false, codecOptions(config)) },
+    initialNaiSlotText(conv.identity, p.req2.NewNAI, compat),
+  );
   // In the vogeltak profile the member is a realm, not an NAI to use as identity.
   const newNai = compat === 'none' ? p.req2.NewNAI : undefined;
   const save: NoobPeerState = {
@@ -322,17 +318,8 @@ function onReq6(conv: PeerConversation, state: NoobPeerState, m: Req6, env: Peer
   const candidates = [...(e.receivedOob ? [e.receivedOob] : []), ...e.sentOobs.filter((o) => !oobTooOld(o, env))];
   const found = candidates.find((o) => matchesNoobId(suite, o.noob, m.NoobId));
   if (!found) throw err(NoobErrorCode.UnrecognizedOobId, 'NoobId does not name an OOB message we know');
-  const keys = deriveCompletionKeys({
-    suite,
-    z: b64urlDecodeExact(e.z, 32, 'Z'),
-    np: b64urlDecodeExact(JSON.parse(e.transcript.np) as string, 32, 'Np'),
-    ns: b64urlDecodeExact(JSON.parse(e.transcript.ns) as string, 32, 'Ns'),
-    noob: b64urlDecodeExact(found.noob, 16, 'Noob'),
-    suppPrivLengthByte: env.config.kdfSuppPrivLengthByte,
-  });
-  const slots = initialSlots(e.transcript, found.noob);
-  if (!constantTimeEqualText(m.MACs, mac(suite, keys.kms, macInput(2, slots)))) throw err(NoobErrorCode.HmacVerificationFailure, 'MACs does not verify');
-  const macp = mac(suite, keys.kmp, macInput(1, slots));
+  const { keys, macs, macp } = completionExchange(e.transcript, suite, b64urlDecodeExact(e.z, 32, 'Z'), found.noob, env.config.kdfSuppPrivLengthByte);
+  if (!constantTimeEqualText(m.MACs, macs)) throw err(NoobErrorCode.HmacVerificationFailure, 'MACs does not verify');
   // Commit (§3.2.3): the association exists from the moment we answer, EAP-Success or not.
   const save: NoobPeerState = {
     format: 1,
@@ -400,23 +387,13 @@ function onReq8(conv: PeerConversation, state: NoobPeerState, p: Extract<PeerPha
   }
   const np2 = env.random.nonce();
   const rsp8 = { Type: 8 as const, PeerId: p.peerId, ...(pkp2 !== undefined ? { PKp2: pkp2 } : {}), Np2: b64urlEncode(np2) };
-  const t8 = memberTexts(rsp8, false, codecOptions(config));
   const newNai = config.compat === 'none' ? p.req7.NewNAI : undefined;
-  const slots = reconnectSlots({
-    vers: p.req7Raw.get('Vers')!,
-    peerId: p.req7Raw.get('PeerId')!,
-    cryptosuites: p.req7Raw.get('Cryptosuites')!,
-    ...(p.req7Raw.has('ServerInfo') ? { serverInfo: p.req7Raw.get('ServerInfo')! } : {}),
-    verp: p.rsp7Texts.get('Verp')!,
-    cryptosuitep: p.rsp7Texts.get('Cryptosuitep')!,
-    nai: reconnectNaiSlotText(newNai ?? a.nai, config),
-    ...(p.rsp7Texts.has('PeerInfo') ? { peerInfo: p.rsp7Texts.get('PeerInfo')! } : {}),
-    keyingMode: raw.get('KeyingMode')!,
-    ...(raw.has('PKs2') ? { pks2: raw.get('PKs2')! } : {}),
-    ns2: raw.get('Ns2')!,
-    ...(t8.has('PKp2') ? { pkp2: t8.get('PKp2')! } : {}),
-    np2: t8.get('Np2')!,
-  });
+  const slots = reconnectSlots(
+    reconnectTranscript(
+      { req7: p.req7Raw, rsp7: p.rsp7Texts, req8: raw, rsp8: memberTexts(rsp8, false, codecOptions(config)) },
+      reconnectNaiSlotText(newNai ?? a.nai, config),
+    ),
+  );
   const kzs: { kz: string; rollback: boolean }[] = [{ kz: a.kz, rollback: false }, ...(a.kzPrev !== undefined ? [{ kz: a.kzPrev, rollback: true }] : [])];
   const candidates = kzs.map(({ kz, rollback }): ReconnectCandidate => {
     const keys = deriveReconnectKeys({
@@ -428,7 +405,8 @@ function onReq8(conv: PeerConversation, state: NoobPeerState, p: Extract<PeerPha
       ns2: b64urlDecodeExact(m.Ns2, 32, 'Ns2'),
       suppPrivLengthByte: config.kdfSuppPrivLengthByte,
     });
-    return { keys, macs2: mac(p.suite, keys.kms2, macInput(2, slots)), macp2: mac(p.suite, keys.kmp2, macInput(1, slots)), rollback };
+    const { server, peer } = exchangeMacs(p.suite, keys.kms2, keys.kmp2, slots);
+    return { keys, macs2: server, macp2: peer, rollback };
   });
   return {
     conv: {

@@ -1,5 +1,6 @@
 import type {
   NoobAssociationData,
+  NoobConsumedOob,
   NoobEphemeralData,
   NoobOobMessage,
   NoobPeerQuery,
@@ -17,6 +18,7 @@ interface PeerRow {
   created_at: string;
   updated_at: string;
   account: string | null;
+  account_bound: number;
   peer_info: string | null;
   ephemeral: string | null;
   assoc_verp: number | null;
@@ -37,11 +39,18 @@ interface OobRow {
   account: string | null;
 }
 
+interface ConsumedRow {
+  hoob: string;
+  direction: number;
+  account: string | null;
+  consumed_at: string;
+}
+
 /** Ephemeral data as stored: the secret Z travels as base64 inside the JSON column. */
 type StoredEphemeral = Omit<NoobEphemeralData, 'z'> & { z: string };
 
 const PEER_COLUMNS =
-  'peer_id, state, version, created_at, updated_at, account, peer_info, ephemeral, assoc_verp, assoc_cryptosuite, assoc_nai, assoc_kz, assoc_server_info, last_authenticated_at';
+  'peer_id, state, version, created_at, updated_at, account, account_bound, peer_info, ephemeral, assoc_verp, assoc_cryptosuite, assoc_nai, assoc_kz, assoc_server_info, last_authenticated_at';
 
 /**
  * SQLite implementation of the NOOB peer store.
@@ -61,6 +70,8 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
   private readonly deletePeer;
   private readonly deleteOobs;
   private readonly insertOob;
+  private readonly selectConsumed;
+  private readonly insertConsumed;
   private readonly countEphemeralStmt;
   private readonly selectEphemeralBefore;
   private readonly transitionTx;
@@ -70,10 +81,10 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
     this.selectOobs = db.prepare('SELECT * FROM noob_oob_messages WHERE peer_id = ? ORDER BY seq');
     this.selectVersion = db.prepare('SELECT version FROM noob_peers WHERE peer_id = ?');
     this.insertPeer = db.prepare(
-      `INSERT INTO noob_peers (${PEER_COLUMNS}) VALUES (@peer_id, @state, @version, @created_at, @updated_at, @account, @peer_info, @ephemeral, @assoc_verp, @assoc_cryptosuite, @assoc_nai, @assoc_kz, @assoc_server_info, @last_authenticated_at)`,
+      `INSERT INTO noob_peers (${PEER_COLUMNS}) VALUES (@peer_id, @state, @version, @created_at, @updated_at, @account, @account_bound, @peer_info, @ephemeral, @assoc_verp, @assoc_cryptosuite, @assoc_nai, @assoc_kz, @assoc_server_info, @last_authenticated_at)`,
     );
     this.updatePeer = db.prepare(
-      `UPDATE noob_peers SET state = @state, version = @version, created_at = @created_at, updated_at = @updated_at, account = @account,
+      `UPDATE noob_peers SET state = @state, version = @version, created_at = @created_at, updated_at = @updated_at, account = @account, account_bound = @account_bound,
          peer_info = @peer_info, ephemeral = @ephemeral, assoc_verp = @assoc_verp, assoc_cryptosuite = @assoc_cryptosuite,
          assoc_nai = @assoc_nai, assoc_kz = @assoc_kz, assoc_server_info = @assoc_server_info, last_authenticated_at = @last_authenticated_at
        WHERE peer_id = @peer_id`,
@@ -82,6 +93,13 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
     this.deleteOobs = db.prepare('DELETE FROM noob_oob_messages WHERE peer_id = ?');
     this.insertOob = db.prepare(
       'INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, account) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.selectConsumed = db.prepare('SELECT hoob, direction, account, consumed_at FROM noob_consumed_oobs WHERE peer_id = ? ORDER BY seq');
+    // Append-only: a Hoob already stored keeps its row (and its first account and time).
+    this.insertConsumed = db.prepare(
+      `INSERT INTO noob_consumed_oobs (peer_id, hoob, seq, direction, account, consumed_at)
+       VALUES (?, ?, (SELECT coalesce(max(seq), -1) + 1 FROM noob_consumed_oobs WHERE peer_id = ?), ?, ?, ?)
+       ON CONFLICT (peer_id, hoob) DO NOTHING`,
     );
     this.countEphemeralStmt = db.prepare('SELECT count(*) AS n FROM noob_peers WHERE state <= 2');
     this.selectEphemeralBefore = db.prepare('SELECT peer_id FROM noob_peers WHERE state <= 2 AND created_at < ? ORDER BY created_at LIMIT ?');
@@ -104,6 +122,9 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
       next.oobs.forEach((m, seq) => {
         this.insertOob.run(peerId, seq, m.direction, m.noob, m.hoob, m.createdAt.toISOString(), m.account ?? null);
       });
+      for (const c of next.consumedOobs) {
+        this.insertConsumed.run(peerId, c.hoob, peerId, c.direction, c.account ?? null, c.consumedAt.toISOString());
+      }
       return true;
     });
     this.transitionTx = (peerId: string, expected: number | null, next: NoobPeerWrite | null) => tx.immediate(peerId, expected, next);
@@ -116,7 +137,7 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
   private getSync(peerId: string): NoobPeerRecord | undefined {
     const row = this.selectPeer.get(peerId) as PeerRow | undefined;
     if (!row) return undefined;
-    return fromRow(row, this.selectOobs.all(peerId) as OobRow[]);
+    return fromRow(row, this.selectOobs.all(peerId) as OobRow[], this.selectConsumed.all(peerId) as ConsumedRow[]);
   }
 
   async transition(peerId: string, expectedVersion: number | null, next: NoobPeerWrite | null): Promise<boolean> {
@@ -138,7 +159,7 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
     const sql = `SELECT ${PEER_COLUMNS} FROM noob_peers ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`;
     params.push(query.limit ?? 100);
     const rows = this.db.prepare(sql).all(...params) as PeerRow[];
-    return rows.map((r) => fromRow(r, this.selectOobs.all(r.peer_id) as OobRow[]));
+    return rows.map((r) => fromRow(r, this.selectOobs.all(r.peer_id) as OobRow[], this.selectConsumed.all(r.peer_id) as ConsumedRow[]));
   }
 
   async countEphemeral(): Promise<number> {
@@ -169,6 +190,7 @@ function toRow(r: NoobPeerWrite, version: number): Record<string, string | numbe
     created_at: r.createdAt.toISOString(),
     updated_at: r.updatedAt.toISOString(),
     account: r.account ?? null,
+    account_bound: r.accountBound ? 1 : 0,
     peer_info: r.peerInfo ?? null,
     ephemeral: stored ? JSON.stringify(stored) : null,
     assoc_verp: a?.verp ?? null,
@@ -180,7 +202,7 @@ function toRow(r: NoobPeerWrite, version: number): Record<string, string | numbe
   };
 }
 
-function fromRow(row: PeerRow, oobs: OobRow[]): NoobPeerRecord {
+function fromRow(row: PeerRow, oobs: OobRow[], consumed: ConsumedRow[]): NoobPeerRecord {
   let ephemeral: NoobEphemeralData | undefined;
   if (row.ephemeral !== null) {
     const s = JSON.parse(row.ephemeral) as StoredEphemeral;
@@ -203,6 +225,7 @@ function fromRow(row: PeerRow, oobs: OobRow[]): NoobPeerRecord {
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
     ...(row.account !== null ? { account: row.account } : {}),
+    accountBound: row.account_bound === 1,
     ...(row.peer_info !== null ? { peerInfo: row.peer_info } : {}),
     ...(ephemeral ? { ephemeral } : {}),
     ...(association ? { association } : {}),
@@ -213,6 +236,14 @@ function fromRow(row: PeerRow, oobs: OobRow[]): NoobPeerRecord {
         hoob: o.hoob,
         createdAt: new Date(o.created_at),
         ...(o.account !== null ? { account: o.account } : {}),
+      }),
+    ),
+    consumedOobs: consumed.map(
+      (c): NoobConsumedOob => ({
+        direction: c.direction as 1 | 2,
+        hoob: c.hoob,
+        ...(c.account !== null ? { account: c.account } : {}),
+        consumedAt: new Date(c.consumed_at),
       }),
     ),
     ...(row.last_authenticated_at !== null ? { lastAuthenticatedAt: new Date(row.last_authenticated_at) } : {}),

@@ -3,7 +3,7 @@
  * it into the data directory's database, the device completes — with the method reading the same
  * SQLite file. The RADIUS hop is replaced by the in-memory authenticator.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,6 +15,7 @@ import { openSqlite, type SqliteDatabase } from '../../../src/store/sqlite/datab
 import { SqliteAuditStore } from '../../../src/store/sqlite/audit.js';
 import { SqliteNoobPeerStore } from '../../../src/store/sqlite/noob-peers.js';
 import { SqliteUserStore } from '../../../src/store/sqlite/users.js';
+import type { NoobPeerState } from '../../../src/peer/noob/state.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { loopback } from '../../noob/helpers.js';
 
@@ -129,6 +130,63 @@ it('--wait keeps polling every SleepTime until the code has been delivered', asy
   expect(out.text()).toContain('registered as');
 });
 
+it('a registration rolled back by 2003 stays bound to alice; noob-oob --reset-owner (administrator) releases it', async () => {
+  const { method, transport } = server();
+  const state = join(dir, 'dev.json');
+  const c1 = collector();
+  expect(await noobPeer(['--state', state, '--directions', '1', '--json'], c1.io, { transport })).toBe(4);
+  const peerId = JSON.parse(c1.text()).peerId as string;
+  const shown = collector();
+  await noobPeer(['--state', state, '--show'], shown.io);
+  const url = urlIn(shown.text())!;
+  expect(await noobOob(['--data', dir, url, '--any-user', '--user', 'alice'], collector().io)).toBe(0);
+
+  // Anyone with the PeerId: PeerState 1, then 2003 to the type-6 request.
+  const s = method.createSession({ identity: 'x@devices.example.org', conversationId: 'a', maxEapPacket: 1400, nas: { clientName: 'n' }, log: new MemoryLog() });
+  await s.start();
+  await s.step(Buffer.from(`{"Type":1,"PeerId":"${peerId}","PeerState":1}`));
+  expect((await s.step(Buffer.from(`{"Type":0,"PeerId":"${peerId}","ErrorCode":2003}`))).kind).toBe('failure');
+
+  const replay = collector();
+  expect(await noobOob(['--data', dir, url, '--any-user', '--user', 'mallory'], replay.io)).toBe(1);
+  expect(replay.text()).toContain('refused: this code was already used once');
+  const list = collector();
+  expect(await noobOob(['--data', dir, '--list'], list.io)).toBe(0);
+  expect(list.text()).toContain(`${peerId}  state 1  dirp 1`);
+  expect(list.text()).toContain('bound:alice');
+
+  // The device shows a new code after NoobInterval; mallory still cannot bind it.
+  const ps = JSON.parse(readFileSync(state, 'utf8')) as NoobPeerState;
+  for (const o of ps.ephemeral!.sentOobs) o.at = new Date(Date.parse(o.at) - 1800_000).toISOString();
+  writeFileSync(state, JSON.stringify(ps));
+  const fresh = collector();
+  await noobPeer(['--state', state, '--show'], fresh.io);
+  const url2 = urlIn(fresh.text())!;
+  expect(url2).not.toBe(url);
+  const steal = collector();
+  expect(await noobOob(['--data', dir, url2, '--any-user', '--user', 'mallory', '--json'], steal.io)).toBe(1);
+  expect(JSON.parse(steal.text())).toMatchObject({ ok: false, reason: 'account-bound', boundAccount: 'alice' });
+
+  const unknown = collector();
+  expect(await noobOob(['--data', dir, '--reset-owner', 'NobodyNobodyNobodyNob'], unknown.io)).toBe(1);
+  expect(unknown.text()).toContain('refused: no registration in progress');
+  const reset = collector();
+  expect(await noobOob(['--data', dir, '--reset-owner', peerId], reset.io)).toBe(0);
+  expect(reset.text()).toContain(`device ${peerId} is no longer bound to alice`);
+  expect(new SqliteAuditStore(db).recent(1)[0]).toMatchObject({ event: 'noob.owner.reset', subject: peerId, detail: { previousAccount: 'alice', wasBound: true } });
+
+  expect(await noobOob(['--data', dir, url, '--any-user', '--user', 'bob'], collector().io)).toBe(1);
+  const bob = collector();
+  expect(await noobOob(['--data', dir, url2, '--any-user', '--user', 'bob'], bob.io)).toBe(0);
+  expect(bob.text()).toContain('is bound to bob');
+  // With a delivery pending, the owner cannot be reset: the device completes under it.
+  const pending = collector();
+  expect(await noobOob(['--data', dir, '--reset-owner', peerId], pending.io)).toBe(1);
+  expect(pending.text()).toContain('a delivered code is pending');
+  expect(await noobPeer(['--state', state, '--directions', '1'], collector().io, { transport })).toBe(0);
+  expect(transport.grants.at(-1)).toMatchObject({ identity: peerId, account: 'bob' });
+});
+
 it('usage errors', async () => {
   const c = collector();
   expect(await noobPeer([], c.io)).toBe(2);
@@ -138,6 +196,7 @@ it('usage errors', async () => {
   expect(await noobOob(['--data', dir], c.io)).toBe(2);
   expect(await noobOob(['--data', dir, 'a', 'b'], c.io)).toBe(2);
   expect(await noobOob(['--data', dir, '--issue', 'x'], c.io)).toBe(2);
+  expect(await noobOob(['--data', dir, '--list', '--reset-owner', 'x'], c.io)).toBe(2);
   const m = collector();
   expect(await noobOob(['--data', dir, 'https://x.example/?nothing=1'], m.io)).toBe(1);
   expect(m.text()).toContain('not an EAP-NOOB OOB message');

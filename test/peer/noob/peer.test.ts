@@ -250,3 +250,19 @@ describe('runner (EAP layer)', () => {
     expect((await ps.load()).state).toBe(3);
   });
 });
+
+describe('one transcript for both sides', () => {
+  it.each([
+    ['cryptosuite 1, NewNAI', {}, {}],
+    ['cryptosuite 2, no NewNAI', { newNai: undefined }, { cryptosuites: [2, 1] as (1 | 2)[] }],
+  ] as const)('%s: after the Initial Exchange the server and the peer hold the same slot texts', async (_n, server, peer) => {
+    const store = new MemoryNoobPeerStore();
+    const clock = new TestClock();
+    const method = createNoobMethod({ store, config: { oobUrl: 'https://gangway.example.org/noob', newNai: 'noob@devices.example.org', ...server }, clock: clock.now, log: new MemoryLog() });
+    const peerStore = new MemoryPeerStateStore();
+    await runNoobPeer({ transport: loopback(() => method), store: peerStore, config: resolvePeerConfig({ peerInfo: PEER_INFO, ...peer }), log: new MemoryLog(), clock: clock.now });
+    const ps = await peerStore.load();
+    const rec = await store.get(ps.ephemeral!.peerId);
+    expect(rec?.ephemeral?.transcript).toEqual(ps.ephemeral!.transcript);
+  });
+});
