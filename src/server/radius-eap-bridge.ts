@@ -1,5 +1,8 @@
 import type { AccessReply } from '../radius/access-reply.js';
-import { getIntegerAttribute, getStringAttribute, integerAttribute, joinEapMessage, stringAttribute } from '../radius/attributes.js';
+import {
+  decodeIpv4, decodeIpv6, getIntegerAttribute, getStringAttribute, integerAttribute, joinEapMessage, stringAttribute,
+} from '../radius/attributes.js';
+import { RadiusProtocolError } from '../radius/errors.js';
 import { AttributeType } from '../radius/dictionary.js';
 import { RadiusCode, getAttribute, type RadiusAttribute, type RadiusPacket } from '../radius/packet.js';
 import { vlanAttributes } from '../radius/tunnel.js';
@@ -16,11 +19,19 @@ export interface AuthorizationDefaults {
  * Translates between RADIUS and the EAP authenticator: the only place that knows both, so that
  * neither module imports the other.
  */
-export function eapInputFrom(packet: RadiusPacket, clientName: string): EapInput | undefined {
+/** The RADIUS client a request came from: its client table entry and the datagram's source address. */
+export interface RequestOrigin {
+  name: string;
+  address: string;
+}
+
+export function eapInputFrom(packet: RadiusPacket, client: RequestOrigin): EapInput | undefined {
   const eap = joinEapMessage(packet);
   if (eap === undefined) return undefined;
   const state = getAttribute(packet, AttributeType.State);
   const framedMtu = getIntegerAttribute(packet, AttributeType.FramedMtu);
+  const nasIpAddress = addressAttribute(packet, AttributeType.NasIpAddress, decodeIpv4);
+  const nasIpv6Address = addressAttribute(packet, AttributeType.NasIpv6Address, decodeIpv6);
   const nasIdentifier = getStringAttribute(packet, AttributeType.NasIdentifier);
   const callingStationId = getStringAttribute(packet, AttributeType.CallingStationId);
   const calledStationId = getStringAttribute(packet, AttributeType.CalledStationId);
@@ -29,12 +40,30 @@ export function eapInputFrom(packet: RadiusPacket, clientName: string): EapInput
     ...(state !== undefined ? { state } : {}),
     ...(framedMtu !== undefined ? { framedMtu } : {}),
     nas: {
-      clientName,
+      clientName: client.name,
+      clientAddress: client.address,
+      ...(nasIpAddress !== undefined ? { nasIpAddress } : {}),
+      ...(nasIpv6Address !== undefined ? { nasIpv6Address } : {}),
       ...(nasIdentifier !== undefined ? { nasIdentifier } : {}),
       ...(callingStationId !== undefined ? { callingStationId } : {}),
       ...(calledStationId !== undefined ? { calledStationId } : {}),
     },
   };
+}
+
+/**
+ * An address attribute as text. A value of the wrong length is kept as its octets in hex rather
+ * than refused: it still identifies the NAS for conversation binding, and refusing is not ours to do.
+ */
+function addressAttribute(packet: RadiusPacket, type: number, decode: (value: Uint8Array) => string): string | undefined {
+  const value = getAttribute(packet, type);
+  if (value === undefined) return undefined;
+  try {
+    return decode(value);
+  } catch (err) {
+    if (!(err instanceof RadiusProtocolError)) throw err;
+    return `0x${Buffer.from(value).toString('hex')}`;
+  }
 }
 
 export function accessReplyFrom(outcome: EapOutcome, request: RadiusPacket, defaults: AuthorizationDefaults): AccessReply | null {
@@ -85,26 +114,26 @@ function truncateUtf8(s: string, max: number): string {
 export async function handleAccessRequest(
   eap: EapAuthenticator,
   packet: RadiusPacket,
-  clientName: string,
+  client: RequestOrigin,
   defaults: AuthorizationDefaults,
   log: Log,
 ): Promise<AccessReply | null> {
-  const input = eapInputFrom(packet, clientName);
+  const input = eapInputFrom(packet, client);
   if (!input) {
-    log.warn({ client: clientName }, 'Access-Request without EAP-Message rejected: only EAP authentication is offered');
+    log.warn({ client: client.name }, 'Access-Request without EAP-Message rejected: only EAP authentication is offered');
     return { code: RadiusCode.AccessReject };
   }
   const outcome = await eap.handle(input);
   const user = getStringAttribute(packet, AttributeType.UserName);
   switch (outcome.kind) {
     case 'accept':
-      log.info({ client: clientName, conversation: outcome.conversationId, user, identity: outcome.grant.identity, account: outcome.grant.account, method: outcome.grant.method }, 'Access-Accept');
+      log.info({ client: client.name, conversation: outcome.conversationId, user, identity: outcome.grant.identity, account: outcome.grant.account, method: outcome.grant.method }, 'Access-Accept');
       break;
     case 'reject':
-      log.info({ client: clientName, conversation: outcome.conversationId, user, reason: outcome.reason }, 'Access-Reject');
+      log.info({ client: client.name, conversation: outcome.conversationId, user, reason: outcome.reason }, 'Access-Reject');
       break;
     case 'drop':
-      log.warn({ client: clientName, user, reason: outcome.reason }, 'Access-Request dropped');
+      log.warn({ client: client.name, user, reason: outcome.reason }, 'Access-Request dropped');
       break;
     case 'challenge':
       break;
