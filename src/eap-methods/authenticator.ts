@@ -253,6 +253,11 @@ export class EapAuthenticator {
       case 'failure':
         return this.fail(c, responseId, step.reason);
       case 'success': {
+        // Access follows the grant's identity; a success that names no one is a method fault, refused.
+        if (step.grant.identity.trim().length === 0) {
+          this.log.error({ conversation: c.id, method: c.method!.name }, 'EAP method succeeded without an authenticated identity: refused');
+          return this.fail(c, responseId, `${c.method!.name} succeeded without an authenticated identity`);
+        }
         this.table.end(c, 'finished');
         return {
           kind: 'accept',

@@ -7,6 +7,7 @@ import { AttributeType } from '../radius/dictionary.js';
 import { RadiusCode, getAttribute, type RadiusAttribute, type RadiusPacket } from '../radius/packet.js';
 import { vlanAttributes } from '../radius/tunnel.js';
 import type { EapAuthenticator, EapInput, EapOutcome } from '../eap-methods/authenticator.js';
+import { eapFailure } from '../eap-methods/eap-packet.js';
 import type { Grant } from '../eap-methods/method.js';
 import type { Log } from '../util/log.js';
 
@@ -66,7 +67,7 @@ function addressAttribute(packet: RadiusPacket, type: number, decode: (value: Ui
   }
 }
 
-export function accessReplyFrom(outcome: EapOutcome, request: RadiusPacket, defaults: AuthorizationDefaults): AccessReply | null {
+export function accessReplyFrom(outcome: EapOutcome, defaults: AuthorizationDefaults): AccessReply | null {
   switch (outcome.kind) {
     case 'drop':
       return null;
@@ -75,6 +76,8 @@ export function accessReplyFrom(outcome: EapOutcome, request: RadiusPacket, defa
     case 'reject':
       return { code: RadiusCode.AccessReject, eapMessage: outcome.eap };
     case 'accept': {
+      // Fail closed: the User-Name of an Accept is who was authenticated, and there is no one.
+      if (!hasGrantIdentity(outcome)) return { code: RadiusCode.AccessReject, eapMessage: eapFailure(outcome.eap[1] ?? 0) };
       // RFC 2548 / RFC 5216 §2.3: Recv-Key is the first half of the MSK, Send-Key the second;
       // a 32-octet MSK (EAP-MSCHAPv2) gives two 16-octet keys.
       const half = Math.min(32, outcome.msk.length >> 1);
@@ -82,18 +85,17 @@ export function accessReplyFrom(outcome: EapOutcome, request: RadiusPacket, defa
         code: RadiusCode.AccessAccept,
         eapMessage: outcome.eap,
         mppe: { recv: outcome.msk.slice(0, half), send: outcome.msk.slice(half, 2 * half) },
-        attributes: grantAttributes(outcome.grant, outcome.sessionId, request, defaults),
+        attributes: grantAttributes(outcome.grant, outcome.sessionId, defaults),
       };
     }
   }
 }
 
-function grantAttributes(grant: Grant, sessionId: Uint8Array | undefined, request: RadiusPacket, defaults: AuthorizationDefaults): RadiusAttribute[] {
+function grantAttributes(grant: Grant, sessionId: Uint8Array | undefined, defaults: AuthorizationDefaults): RadiusAttribute[] {
   const attrs: RadiusAttribute[] = [];
-  // RFC 3579 §3: an Accept answering a request with User-Name carries one; the authenticated
-  // identity is the useful value for accounting.
-  const requestUser = getStringAttribute(request, AttributeType.UserName);
-  if (requestUser !== undefined || grant.identity) attrs.push(stringAttribute(AttributeType.UserName, truncateUtf8(grant.identity || requestUser || '', 253)));
+  // RFC 3579 §3: an Accept answering a request with User-Name carries one. It is always the
+  // authenticated identity, never the request's User-Name, which the peer and the NAS choose.
+  attrs.push(stringAttribute(AttributeType.UserName, truncateUtf8(grant.identity, 253)));
   if (sessionId !== undefined && sessionId.length <= 253) attrs.push({ type: AttributeType.EapKeyName, value: sessionId });
   const timeout = grant.sessionTimeout ?? defaults.sessionTimeout;
   if (timeout !== undefined) attrs.push(integerAttribute(AttributeType.SessionTimeout, timeout));
@@ -101,6 +103,10 @@ function grantAttributes(grant: Grant, sessionId: Uint8Array | undefined, reques
   if (vlan !== undefined) attrs.push(...vlanAttributes(vlan));
   if (grant.class !== undefined && grant.class.length > 0 && grant.class.length <= 253) attrs.push({ type: AttributeType.Class, value: grant.class });
   return attrs;
+}
+
+function hasGrantIdentity(outcome: Extract<EapOutcome, { kind: 'accept' }>): boolean {
+  return outcome.grant.identity.trim().length > 0;
 }
 
 function truncateUtf8(s: string, max: number): string {
@@ -127,6 +133,10 @@ export async function handleAccessRequest(
   const user = getStringAttribute(packet, AttributeType.UserName);
   switch (outcome.kind) {
     case 'accept':
+      if (!hasGrantIdentity(outcome)) {
+        log.error({ client: client.name, conversation: outcome.conversationId, user, method: outcome.grant.method }, 'Access-Reject: the method granted no authenticated identity (fail closed)');
+        break;
+      }
       log.info({ client: client.name, conversation: outcome.conversationId, user, identity: outcome.grant.identity, account: outcome.grant.account, method: outcome.grant.method }, 'Access-Accept');
       break;
     case 'reject':
@@ -138,5 +148,5 @@ export async function handleAccessRequest(
     case 'challenge':
       break;
   }
-  return accessReplyFrom(outcome, packet, defaults);
+  return accessReplyFrom(outcome, defaults);
 }

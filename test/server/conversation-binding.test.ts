@@ -5,48 +5,19 @@
  * replay must get no Access-Accept and no MS-MPPE keys, and the real conversation must still
  * succeed with the peer's MSK. The same for another Calling-Station-Id on the same client.
  */
-import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { decodeEap, encodeEap, EapType } from '../../src/eap-methods/eap-packet.js';
 import { EapTlsPeer } from '../../src/peer/eap-tls/eap-tls-peer.js';
-import { nasAccessRequestAttributes, type NasIdentity } from '../../src/peer/nas-request.js';
+import type { NasIdentity } from '../../src/peer/nas-request.js';
 import {
-  AttributeType, MicrosoftAttributeType, RadiusCode, VendorId, buildAccessRequest, getAttribute, getMppeKeys, getStringAttribute, getVendorAttributes, joinEapMessage,
-  verifyResponse, type RadiusPacket,
+  AttributeType, MicrosoftAttributeType, RadiusCode, VendorId, getAttribute, getMppeKeys, getStringAttribute, getVendorAttributes, joinEapMessage,
+  type RadiusPacket,
 } from '../../src/radius/index.js';
+import { UdpNas } from '../helpers/udp-nas.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
 
 const SECRET_1 = 'nas-one-secret-0123456789';
 const SECRET_2 = 'nas-two-secret-9876543210';
-
-class Nas {
-  private id = 0;
-  constructor(readonly sock: Socket, readonly secret: string, private readonly port: number) {}
-
-  static async bind(address: string, secret: string, port: number): Promise<Nas> {
-    const sock = createSocket('udp4');
-    await new Promise<void>((resolve) => sock.bind(0, address, resolve));
-    return new Nas(sock, secret, port);
-  }
-
-  /** One Access-Request and its verified reply. */
-  async send(nas: NasIdentity, eap: Uint8Array, state: Uint8Array | undefined): Promise<{ reply: RadiusPacket; authenticator: Uint8Array }> {
-    const request = buildAccessRequest({ identifier: this.id++ & 0xff, attributes: nasAccessRequestAttributes(nas, eap, state), secret: this.secret });
-    const bytes = await new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no reply')), 3000);
-      this.sock.once('message', (msg) => {
-        clearTimeout(timer);
-        resolve(msg);
-      });
-      this.sock.send(request.bytes, this.port, '127.0.0.1');
-    });
-    return { reply: verifyResponse(new Uint8Array(bytes), request.authenticator, this.secret), authenticator: request.authenticator };
-  }
-
-  close(): void {
-    this.sock.close();
-  }
-}
 
 const VICTIM: NasIdentity = { userName: 'demo-client', nasIdentifier: 'ap-1', callingStationId: '02-00-00-00-00-01' };
 
@@ -60,8 +31,8 @@ function expectRefused(reply: RadiusPacket, secret: string, authenticator: Uint8
 
 describe('a conversation continues only from the RADIUS client and station that began it (over UDP)', () => {
   let g: TestGangway;
-  let nas1: Nas;
-  let nas2: Nas;
+  let nas1: UdpNas;
+  let nas2: UdpNas;
   beforeAll(async () => {
     g = await startTestGangway({
       configure: (doc) => {
@@ -71,8 +42,8 @@ describe('a conversation continues only from the RADIUS client and station that 
         ];
       },
     });
-    nas1 = await Nas.bind('127.0.0.1', SECRET_1, g.port);
-    nas2 = await Nas.bind('127.0.0.2', SECRET_2, g.port);
+    nas1 = await UdpNas.bind('127.0.0.1', SECRET_1, g.port);
+    nas2 = await UdpNas.bind('127.0.0.2', SECRET_2, g.port);
   });
   afterAll(async () => {
     nas1.close();

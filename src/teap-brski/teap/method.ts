@@ -254,10 +254,12 @@ class TeapServerSession implements EapMethodSession {
     let clientCertificate: { identity: string; deviceId?: string } | undefined;
     let certError: { code: TeapErrorCode; reason: string } | undefined;
     if (peerCert) {
-      if (tunnel.authorized) {
-        clientCertificate = { identity: peerCert.identity, deviceId: peerCert.deviceId };
-      } else {
+      if (!tunnel.authorized) {
         certError = { code: TeapErrorCode.ClientCertificateRejected, reason: `client certificate rejected: ${tunnel.authorizationError ?? 'not trusted'}` };
+      } else if (peerCert.identity === undefined) {
+        certError = { code: TeapErrorCode.ClientCertificateRejected, reason: peerCert.refusal };
+      } else {
+        clientCertificate = { identity: peerCert.identity, deviceId: peerCert.deviceId };
       }
     } else if (policy.clientCertificate === 'required') {
       certError = { code: TeapErrorCode.ClientCertificateNotSupplied, reason: 'no client certificate in Phase 1' };
