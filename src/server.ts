@@ -57,7 +57,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       for (const address of config.listen) {
         const server = new RadiusServer({
           clients: config.radius.clients,
-          handler: (req) => handleAccessRequest(eap, req.packet, req.client.name, config.authorization, accessLog),
+          handler: (req) => handleAccessRequest(eap, req.packet, req.client, config.authorization, accessLog),
           log,
           replyCacheMs: config.radius.replyCacheMs,
           maxInFlight: config.radius.maxInFlight,

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Log } from '../util/log.js';
 import type { Conversation } from './conversation.js';
+import { bindingMismatch } from './conversation-binding.js';
 import { EapCode, EapType, decodeEap, eapFailure, eapRequest, eapSuccess, type EapPacket, type EapResponse } from './eap-packet.js';
 import { EapProtocolError } from './errors.js';
 import type { Grant, NasFacts, Step } from './method.js';
@@ -85,6 +86,20 @@ export class EapAuthenticator {
 
   async handle(input: EapInput): Promise<EapOutcome> {
     let conversation = input.state ? this.table.get(input.state) : undefined;
+    let unknownState = 'unknown or expired State';
+    if (conversation) {
+      const mismatch = bindingMismatch(conversation.nas, input.nas);
+      if (mismatch) {
+        // Treated as an unknown State. The real conversation is left exactly as it was: not ended,
+        // its Identifier, rounds, invalid-packet count and idle time untouched.
+        this.log.warn(
+          { conversation: conversation.id, client: input.nas.clientName, fact: mismatch.fact, began: mismatch.began, now: mismatch.now },
+          'State of a conversation presented by another client, NAS or station: treated as unknown',
+        );
+        unknownState = `unknown State here (its conversation began with another ${mismatch.fact})`;
+        conversation = undefined;
+      }
+    }
     if (conversation && !conversation.busy && this.now() - conversation.lastSeen > this.limits.idleTimeoutMs) {
       // The sweep runs periodically; a lookup must not revive what is already past its time.
       this.table.end(conversation, 'idle timeout');
@@ -115,7 +130,7 @@ export class EapAuthenticator {
       return {
         kind: 'reject',
         eap: eapFailure(packet.identifier),
-        reason: input.state ? 'unknown or expired State' : 'EAP Response without State that is not an Identity',
+        reason: input.state ? unknownState : 'EAP Response without State that is not an Identity',
       };
     }
 
@@ -238,6 +253,11 @@ export class EapAuthenticator {
       case 'failure':
         return this.fail(c, responseId, step.reason);
       case 'success': {
+        // Access follows the grant's identity; a success that names no one is a method fault, refused.
+        if (step.grant.identity.trim().length === 0) {
+          this.log.error({ conversation: c.id, method: c.method!.name }, 'EAP method succeeded without an authenticated identity: refused');
+          return this.fail(c, responseId, `${c.method!.name} succeeded without an authenticated identity`);
+        }
         this.table.end(c, 'finished');
         return {
           kind: 'accept',

@@ -23,7 +23,13 @@ export interface Grant {
 
 /** Facts about the network access request that methods may use for policy and logging. */
 export interface NasFacts {
+  /** The RADIUS client table entry the request came through. */
   clientName: string;
+  /** Source address of the datagram (within the client entry's prefix). */
+  clientAddress?: string;
+  /** NAS-IP-Address / NAS-IPv6-Address as sent; a malformed value is kept as `0x` and its octets. */
+  nasIpAddress?: string;
+  nasIpv6Address?: string;
   nasIdentifier?: string;
   callingStationId?: string;
   calledStationId?: string;

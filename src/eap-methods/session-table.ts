@@ -10,8 +10,10 @@ export interface SessionTableLimits {
 
 /**
  * Conversations by State, bounded in count and age. A new conversation from a Calling-Station-Id
- * replaces an unfinished older one from the same station: a peer that restarts must not leave
- * its old half-done TLS state pinned until the idle timeout.
+ * replaces an unfinished older one from the same station on the same RADIUS client: a peer that
+ * restarts must not leave its old half-done TLS state pinned until the idle timeout. The client is
+ * part of the key because a station's MAC is whatever a NAS says it is: a spoofed MAC on another
+ * NAS must not end a victim's handshake in progress.
  */
 export class SessionTable {
   private readonly byState = new Map<string, Conversation>();
@@ -25,8 +27,9 @@ export class SessionTable {
 
   /** Creates a conversation, or returns undefined when the table is full. */
   create(init: Omit<Conversation, 'id' | 'state' | 'createdAt' | 'lastSeen'>, now: number): Conversation | undefined {
-    if (init.callingStationId) {
-      const older = this.byStation.get(init.callingStationId);
+    const station = stationKey(init);
+    if (station !== undefined) {
+      const older = this.byStation.get(station);
       if (older) this.remove(older, 'replaced by a new conversation from the same station');
     }
     if (this.byState.size >= this.limits.maxSessions) {
@@ -37,7 +40,7 @@ export class SessionTable {
     const key = state.toString('hex');
     const conversation: Conversation = { ...init, id: key.slice(0, 12), state, createdAt: now, lastSeen: now };
     this.byState.set(key, conversation);
-    if (init.callingStationId) this.byStation.set(init.callingStationId, key);
+    if (station !== undefined) this.byStation.set(station, key);
     return conversation;
   }
 
@@ -70,7 +73,13 @@ export class SessionTable {
     const c = this.byState.get(key);
     if (!c) return;
     this.byState.delete(key);
-    if (c.callingStationId && this.byStation.get(c.callingStationId) === key) this.byStation.delete(c.callingStationId);
+    const station = stationKey(c);
+    if (station !== undefined && this.byStation.get(station) === key) this.byStation.delete(station);
     this.onEvict(c, why);
   }
+}
+
+function stationKey(c: Pick<Conversation, 'clientName' | 'callingStationId'>): string | undefined {
+  // JSON keeps the pair unambiguous whatever characters either part holds.
+  return c.callingStationId ? JSON.stringify([c.clientName, c.callingStationId]) : undefined;
 }

@@ -1,6 +1,6 @@
 import { DEFAULT_EAP_LIMITS, EapAuthenticator, type EapInput, type EapOutcome } from '../../src/eap-methods/authenticator.js';
 import { decodeEap, encodeEap, EapType } from '../../src/eap-methods/eap-packet.js';
-import type { EapMethod, EapMethodSession, Step } from '../../src/eap-methods/method.js';
+import type { EapMethod, EapMethodSession, NasFacts, Step } from '../../src/eap-methods/method.js';
 import { MethodSelector } from '../../src/eap-methods/method-selection.js';
 import { MethodRegistry } from '../../src/eap-methods/registry.js';
 import { MemoryLog } from '../helpers/silent-log.js';
@@ -86,7 +86,7 @@ describe('EAP authenticator (RFC 3748 behind RADIUS)', () => {
     const resent = await eap.handle({ eap: response(again.id, EapType.Nak, [201]), state, nas });
     expect(requestOf(resent)).toEqual(again);
 
-    const r2 = await eap.handle({ eap: identity(1, 'x@b.example'), nas: { clientName: 'test' } });
+    const r2 = await eap.handle({ eap: identity(1, 'x@b.example'), nas });
     const none = await eap.handle({ eap: response(2, EapType.Nak, [0]), state: (r2 as { state: Uint8Array }).state, nas });
     expect(none).toMatchObject({ kind: 'reject' });
     expect(decodeEap((none as { eap: Uint8Array }).eap)).toEqual({ code: 4, identifier: 2 });
@@ -117,7 +117,7 @@ describe('EAP authenticator (RFC 3748 behind RADIUS)', () => {
     const disposed: string[] = [];
     const eap = setup({ maxRounds: 3 }, disposed);
     for (const poison of [0xee, 0xcc]) {
-      const r = await eap.handle({ eap: identity(1, 'alice'), nas: { clientName: 't' } });
+      const r = await eap.handle({ eap: identity(1, 'alice'), nas });
       const m = requestOf(r);
       const out = await eap.handle({ eap: response(m.id, 200, [poison]), state: (r as { state: Uint8Array }).state, nas });
       expect(out.kind).toBe('reject');
@@ -154,6 +154,19 @@ describe('EAP authenticator (RFC 3748 behind RADIUS)', () => {
     eap.close();
   });
 
+  test('a new conversation with the same Calling-Station-Id on another RADIUS client replaces nothing', async () => {
+    const disposed: string[] = [];
+    const eap = setup({}, disposed);
+    const onA = await eap.handle({ eap: identity(1, 'alice'), nas: { clientName: 'ap-a', callingStationId: '02-00-00-00-00-01' } });
+    await eap.handle({ eap: identity(1, 'mallory'), nas: { clientName: 'ap-b', callingStationId: '02-00-00-00-00-01' } });
+    expect(eap.activeConversations).toBe(2);
+    expect(disposed).toHaveLength(0);
+    const m = requestOf(onA);
+    const next = await eap.handle({ eap: response(m.id, 200, [1]), state: (onA as { state: Uint8Array }).state, nas: { clientName: 'ap-a', callingStationId: '02-00-00-00-00-01' } });
+    expect(next.kind).toBe('challenge');
+    eap.close();
+  });
+
   test('the session table is bounded: when full, new conversations are dropped', async () => {
     const eap = setup({ maxSessions: 3 });
     for (let i = 0; i < 3; i++) {
@@ -169,7 +182,7 @@ describe('EAP authenticator (RFC 3748 behind RADIUS)', () => {
     const registry = new MethodRegistry();
     registry.register(echoMethod(200, 'echo-a'));
     const eap = new EapAuthenticator(registry, new MethodSelector([], ['echo-a']), { ...DEFAULT_EAP_LIMITS, idleTimeoutMs: 5000 }, new MemoryLog(), () => now);
-    const input: EapInput = { eap: identity(1, 'alice'), nas: { clientName: 't' } };
+    const input: EapInput = { eap: identity(1, 'alice'), nas };
     const r = await eap.handle(input);
     now += 6000;
     const late = await eap.handle({ eap: response(requestOf(r).id, 200, [1]), state: (r as { state: Uint8Array }).state, nas });
@@ -177,5 +190,107 @@ describe('EAP authenticator (RFC 3748 behind RADIUS)', () => {
     expect(late).toMatchObject({ kind: 'reject', reason: 'unknown or expired State' });
     expect(eap.activeConversations).toBe(0);
     eap.close();
+  });
+
+  test('a method success that names no one is refused (fail closed) and logged', async () => {
+    const registry = new MethodRegistry();
+    registry.register({
+      type: 200,
+      name: 'nameless',
+      createSession: () => ({
+        start: async (): Promise<Step> => ({ kind: 'request', data: Uint8Array.of(0) }),
+        step: async (): Promise<Step> => ({ kind: 'success', msk: new Uint8Array(64).fill(1), grant: { identity: '', method: 'nameless' } }),
+        dispose: () => undefined,
+      }),
+    });
+    const log = new MemoryLog();
+    const eap = new EapAuthenticator(registry, new MethodSelector([], ['nameless']), DEFAULT_EAP_LIMITS, log);
+    const r = await eap.handle({ eap: identity(1, 'ceo@corp.example'), nas });
+    const m = requestOf(r);
+    const out = await eap.handle({ eap: response(m.id, 200, [0]), state: (r as { state: Uint8Array }).state, nas });
+    expect(out).toEqual({ kind: 'reject', eap: encodeEap({ code: 4, identifier: m.id }), reason: 'nameless succeeded without an authenticated identity', conversationId: expect.any(String) as string });
+    expect(log.lines.some((l) => l.level === 'error' && l.msg === 'EAP method succeeded without an authenticated identity: refused')).toBe(true);
+    expect(eap.activeConversations).toBe(0);
+    eap.close();
+  });
+
+  describe('a conversation continues only from the client, NAS and station that began it', () => {
+    const began: NasFacts = {
+      clientName: 'ap-1', clientAddress: '127.0.0.1', nasIpAddress: '192.0.2.1', nasIpv6Address: '2001:db8::1',
+      nasIdentifier: 'ap-1.example', callingStationId: '02-00-00-00-00-01', calledStationId: 'AA-BB-CC-DD-EE-FF:corp',
+    };
+    const foreign: [string, NasFacts][] = [
+      ['RADIUS client', { ...began, clientName: 'ap-2' }],
+      ['source address', { ...began, clientAddress: '127.0.0.2' }],
+      ['NAS-IP-Address', { ...began, nasIpAddress: '192.0.2.2' }],
+      ['NAS-IPv6-Address', { ...began, nasIpv6Address: '2001:db8::2' }],
+      ['NAS-Identifier', { ...began, nasIdentifier: 'ap-2.example' }],
+      ['Calling-Station-Id', { ...began, callingStationId: '02-00-00-00-00-66' }],
+      ['Calling-Station-Id', (({ callingStationId: _, ...rest }) => rest)(began)],
+      ['NAS-Identifier', (({ nasIdentifier: _, ...rest }) => rest)(began)],
+    ];
+
+    test.each(foreign)('another %s: refused like an unknown State; the real conversation is untouched and succeeds', async (fact, other) => {
+      const log = new MemoryLog();
+      const registry = new MethodRegistry();
+      registry.register(echoMethod(200, 'echo-a', 2));
+      // No invalid packet tolerated: were the foreign Response counted against the conversation, it would end.
+      const eap = new EapAuthenticator(registry, new MethodSelector([], ['echo-a']), { ...DEFAULT_EAP_LIMITS, maxInvalidPackets: 0 }, log);
+      const r = await eap.handle({ eap: identity(1, 'alice'), nas: began });
+      const state = (r as { state: Uint8Array }).state;
+      const m1 = requestOf(r);
+      const m2 = requestOf(await eap.handle({ eap: response(m1.id, 200, [1]), state, nas: began }));
+
+      // The final Response, byte for byte, from elsewhere: what a hijacker would send first.
+      const stolen = await eap.handle({ eap: response(m2.id, 200, [2]), state, nas: other });
+      expect(stolen).toEqual({ kind: 'reject', eap: encodeEap({ code: 4, identifier: m2.id }), reason: `unknown State here (its conversation began with another ${fact})` });
+      const warning = log.lines.find((l) => l.level === 'warn');
+      expect(warning?.obj).toMatchObject({ fact });
+      expect(warning?.msg).toContain('treated as unknown');
+      expect(eap.activeConversations).toBe(1);
+      // Also an Identity, a malformed packet and a Request under the stolen State leave it alone.
+      expect(await eap.handle({ eap: Uint8Array.from([2, 1, 0, 99, 1]), state, nas: other })).toMatchObject({ kind: 'reject' });
+      expect(await eap.handle({ eap: encodeEap({ code: 1, identifier: 1, type: 1, data: new Uint8Array(0) }), state, nas: other })).toMatchObject({ kind: 'reject' });
+      expect(eap.activeConversations).toBe(1);
+
+      const done = await eap.handle({ eap: response(m2.id, 200, [2]), state, nas: began });
+      expect(done).toMatchObject({ kind: 'accept', grant: { identity: 'alice' } });
+      expect((done as { msk: Uint8Array }).msk).toEqual(new Uint8Array(64).fill(2));
+      eap.close();
+    });
+
+    test('a foreign State does not keep the conversation alive past its idle time', async () => {
+      let now = 1_000_000;
+      const registry = new MethodRegistry();
+      registry.register(echoMethod(200, 'echo-a', 2));
+      const eap = new EapAuthenticator(registry, new MethodSelector([], ['echo-a']), { ...DEFAULT_EAP_LIMITS, idleTimeoutMs: 5000 }, new MemoryLog(), () => now);
+      const r = await eap.handle({ eap: identity(1, 'alice'), nas: began });
+      const state = (r as { state: Uint8Array }).state;
+      now += 4000;
+      await eap.handle({ eap: response(requestOf(r).id, 200, [1]), state, nas: { ...began, clientName: 'ap-2' } });
+      now += 2000;
+      expect(await eap.handle({ eap: response(requestOf(r).id, 200, [1]), state, nas: began })).toMatchObject({ kind: 'reject', reason: 'unknown or expired State' });
+      eap.close();
+    });
+
+    test('an Identity under a foreign State starts the sender\'s own conversation', async () => {
+      const eap = setup();
+      const r = await eap.handle({ eap: identity(1, 'alice'), nas: began });
+      const state = (r as { state: Uint8Array }).state;
+      const theirs = await eap.handle({ eap: identity(2, 'mallory'), state, nas: { ...began, clientName: 'ap-2' } });
+      expect(theirs.kind).toBe('challenge');
+      expect(Buffer.from((theirs as { state: Uint8Array }).state).equals(Buffer.from(state))).toBe(false);
+      expect(eap.activeConversations).toBe(2);
+      expect((await eap.handle({ eap: response(requestOf(r).id, 200, [1]), state, nas: began })).kind).toBe('challenge');
+      eap.close();
+    });
+
+    test('Called-Station-Id is not part of the binding', async () => {
+      const eap = setup();
+      const r = await eap.handle({ eap: identity(1, 'alice'), nas: began });
+      const next = await eap.handle({ eap: response(requestOf(r).id, 200, [1]), state: (r as { state: Uint8Array }).state, nas: { ...began, calledStationId: 'other' } });
+      expect(next.kind).toBe('challenge');
+      eap.close();
+    });
   });
 });

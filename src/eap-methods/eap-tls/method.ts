@@ -152,6 +152,10 @@ class EapTlsSession implements EapMethodSession {
     if (!peer || !this.tunnel.authorized || !this.keys) {
       return { kind: 'failure', reason: `client certificate not authorized: ${this.tunnel.authorizationError ?? 'none presented'}` };
     }
+    if (peer.identity === undefined) {
+      this.ctx.log.warn({ deviceId: peer.deviceId, reason: peer.refusal }, 'EAP-TLS: client certificate refused');
+      return { kind: 'failure', reason: peer.refusal };
+    }
     this.phase = 'done';
     return {
       kind: 'success',

@@ -306,6 +306,8 @@ class TeapServerSession implements EapMethodSession {
     if (policy.clientCertificate !== 'none' && sel.peer) {
       if (!tunnel.authorized) {
         certError = { code: TeapErrorCode.ClientCertificateRejected, reason: `client certificate rejected: ${tunnel.authorizationError ?? 'not trusted'}` };
+      } else if (sel.peer.identity === undefined) {
+        certError = { code: TeapErrorCode.ClientCertificateRejected, reason: sel.peer.refusal };
       } else if (sel.certificateUsable) {
         clientCertificate = { identity: sel.peer.identity, deviceId: sel.peer.deviceId };
       } else {

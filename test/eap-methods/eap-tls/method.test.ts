@@ -5,6 +5,7 @@ import type { EapMethodSession, MethodContext, Step } from '../../../src/eap-met
 import { EapTlsPeer } from '../../../src/peer/eap-tls/eap-tls-peer.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { roguePki, testPki } from '../../helpers/pki.js';
+import { issueOddClientCert, type OddNames } from '../../helpers/odd-certs.js';
 
 function context(maxEapPacket = 1020): MethodContext {
   return { identity: 'alice', conversationId: 't', maxEapPacket, nas: { clientName: 'test' }, log: new MemoryLog() };
@@ -121,5 +122,52 @@ describe('EAP-TLS server method (in memory, our EAP-TLS peer)', () => {
     const step = await session.step(Uint8Array.from([0xc0, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3]));
     expect(step).toMatchObject({ kind: 'failure', reason: expect.stringContaining('fragment-overflow') as string });
     session.dispose();
+  });
+
+  describe('the granted identity comes from the certificate\'s names only', () => {
+    const run = async (names: OddNames, version: 'TLSv1.2' | 'TLSv1.3' = 'TLSv1.3'): Promise<{ step: Step; log: MemoryLog }> => {
+      const pki = await testPki();
+      const client = await issueOddClientCert(pki.ca.certPem, pki.ca.keyPem, names);
+      const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: version, maxVersion: version });
+      const log = new MemoryLog();
+      // The peer's EAP-Response/Identity claims someone else: it must never become the identity.
+      const session = method.createSession({ ...context(), identity: 'ceo@corp.example', log });
+      const peer = new EapTlsPeer({ cert: client.certPem, key: client.keyPem, ca: pki.ca.certPem, servername: 'radius.test.example' });
+      try {
+        return { step: (await converse(session, peer)).step, log };
+      } finally {
+        session.dispose();
+        peer.dispose();
+      }
+    };
+
+    test.each(['TLSv1.2', 'TLSv1.3'] as const)('%s: an empty subject with a SAN (RFC 5280 §4.1.2.6) authenticates as the SAN name', async (version) => {
+      const { step } = await run({ subject: '', san: [{ type: 'ip', value: '192.0.2.7' }, { type: 'dns', value: 'sensor-7.devices.example' }] }, version);
+      expect(step).toMatchObject({ kind: 'success', grant: { identity: 'sensor-7.devices.example', method: 'eap-tls' } });
+      expect((step as { grant: { deviceId: string } }).grant.deviceId).toMatch(/^serial:[0-9A-F]+$/);
+    });
+
+    test('an empty CN with a SAN e-mail authenticates as the e-mail address', async () => {
+      const { step } = await run({ subject: 'CN=', san: [{ type: 'email', value: 'dev@corp.example' }] });
+      expect(step).toMatchObject({ kind: 'success', grant: { identity: 'dev@corp.example' } });
+    });
+
+    test('an empty CN with another subject attribute authenticates as that subject', async () => {
+      const { step } = await run({ subject: 'CN=, O=Corp' });
+      expect(step).toMatchObject({ kind: 'success', grant: { identity: 'O=Corp' } });
+    });
+
+    test.each([
+      ['an empty CN and nothing else', { subject: 'CN=' }, /a subject with no usable value \(CN\) and no subjectAltName/],
+      ['an empty subject and a SAN with only an IP address', { subject: '', san: [{ type: 'ip', value: '192.0.2.7' }] }, /an empty subject and no usable e-mail, UPN, DNS or URI subjectAltName \(IP Address\)/],
+      ['no names at all', { subject: '' }, /an empty subject and no subjectAltName/],
+    ] as [string, OddNames, RegExp][])('%s: refused with the reason, logged', async (_, names, reason) => {
+      const { step, log } = await run(names);
+      expect(step).toMatchObject({ kind: 'failure', reason: expect.stringMatching(reason) as string });
+      expect((step as { reason: string }).reason).toMatch(/^client certificate has no usable name: /);
+      const line = log.lines.find((l) => l.msg === 'EAP-TLS: client certificate refused');
+      expect(line?.level).toBe('warn');
+      expect(line?.obj).toMatchObject({ reason: expect.stringMatching(reason) as string });
+    });
   });
 });

@@ -3,6 +3,7 @@ import { createMschapV2Method } from '../../../src/eap-methods/mschapv2/method.j
 import { createEapTlsMethod } from '../../../src/eap-methods/eap-tls/method.js';
 import { TeapPeer, type TeapPeerConfig } from '../../../src/peer/teap/teap-peer.js';
 import { testPki, roguePki } from '../../helpers/pki.js';
+import { issueOddClientCert } from '../../helpers/odd-certs.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { MemoryUserStore, converse, hex, methodContext, userWithPassword } from '../helpers.js';
 
@@ -157,6 +158,24 @@ describe('TEAP server method against our TEAP peer (in memory)', () => {
     expect(c.server.kind).toBe('failure');
     if (c.server.kind === 'failure') expect(c.server.reason).toMatch(/ClientCertificateRejected\(1020\)/);
     expect(c.peer.kind).toBe('failure');
+  });
+
+  test('a Phase-1 certificate that names no one is rejected (Error 1020, reason named); a SAN-only one names its holder', async () => {
+    const pki = await testPki();
+    const { method } = await setup({ policy: { clientCertificate: 'required', certificateOnly: true, sequence: [] } });
+    const peerWith = (cert: { certPem: string; keyPem: string }): TeapPeer =>
+      new TeapPeer({ outerIdentity: 'ceo@corp.example', tls: { ca: pki.ca.certPem, servername: 'radius.test.example', cert: cert.certPem, key: cert.keyPem, maxVersion: 'TLSv1.2' } });
+
+    const unnamed = await issueOddClientCert(pki.ca.certPem, pki.ca.keyPem, { subject: 'CN=' });
+    const c = await converse(method, peerWith(unnamed), methodContext(new MemoryLog(), 1400, 'ceo@corp.example'));
+    expect(c.server.kind).toBe('failure');
+    if (c.server.kind === 'failure') expect(c.server.reason).toMatch(/ClientCertificateRejected\(1020\).*client certificate has no usable name/);
+    expect(c.peer.kind).toBe('failure');
+
+    const sanOnly = await issueOddClientCert(pki.ca.certPem, pki.ca.keyPem, { subject: '', san: [{ type: 'email', value: 'sensor@devices.example' }] });
+    const ok = await converse(method, peerWith(sanOnly));
+    expectSuccess(ok);
+    if (ok.server.kind === 'success') expect(ok.server.grant).toMatchObject({ identity: 'sensor@devices.example', method: 'teap' });
   });
 
   test('user then machine (Identity-Type 1 then 2), two Crypto-Binding rounds', async () => {
