@@ -108,7 +108,7 @@ export interface BrskiPki {
 export async function makeBrskiPki(serialNumber = 'JADA-0001'): Promise<BrskiPki> {
   const manufacturerCa = await makeCert({ subject: 'CN=Test Manufacturer CA', ca: true });
   const masa = await makeCert({ subject: 'CN=Test MASA', issuer: manufacturerCa });
-  const idevid = await makeCert({ subject: `CN=Test Pledge, serialNumber=${serialNumber}`, issuer: manufacturerCa });
+  const idevid = await makeCert({ subject: `CN=Test Pledge, 2.5.4.5=${serialNumber}`, issuer: manufacturerCa });
   const domainCa = await makeCert({ subject: 'CN=Test Domain CA', ca: true });
   const registrar = await makeCert({
     subject: 'CN=registrar.test.example',
