@@ -344,7 +344,7 @@ class TeapServerSession implements EapMethodSession {
         certificateOnly: policy.certificateOnly && (protocol !== 'TLSv1.3' || policy.certificateOnlyTls13),
         tunnel: {
           serverCertificate: ownCertificate ?? new Uint8Array(0),
-          ...(clientCertificate && sel.peer ? { peerCertificate: sel.peer.certificate } : {}),
+          ...(clientCertificate && sel.peer ? { peerCertificate: sel.peer.certificate, peerCertificateChain: sel.chain ?? [sel.peer.certificate] } : {}),
           protocol,
         },
       },
@@ -359,19 +359,20 @@ class TeapServerSession implements EapMethodSession {
    * whether the certificate may count for it: only when its issuer class selected the rule, or, for
    * a policy reached otherwise, when it chains to our own CAs.
    */
-  private selectPolicy(): { name: string; policy: TeapPolicy; peer: ReturnType<TlsTunnel['peerIdentity']>; certificateUsable: boolean } {
+  private selectPolicy(): { name: string; policy: TeapPolicy; peer: ReturnType<TlsTunnel['peerIdentity']>; chain?: X509Certificate[]; certificateUsable: boolean } {
     const peer = this.tunnel.peerIdentity();
     const cfg = this.cfg;
     if (cfg.rules.length === 0 && cfg.manufacturers.length === 0) {
       return { name: 'default', policy: cfg.policy, peer, certificateUsable: peer !== undefined };
     }
-    const certificateClass = peer && this.tunnel.authorized ? classifyCertificate(this.tunnel.peerCertificateChain(), cfg.domainAnchors, cfg.manufacturers) : undefined;
+    const chain = peer && this.tunnel.authorized ? this.tunnel.peerCertificateChain() : undefined;
+    const certificateClass = chain ? classifyCertificate(chain, cfg.domainAnchors, cfg.manufacturers) : undefined;
     const rule = selectPolicyRule(cfg.rules, { outerIdentity: this.ctx.identity, nas: this.ctx.nas, ...(certificateClass ? { certificateClass } : {}) });
     const name = rule?.policy ?? 'default';
     const policy = rule ? cfg.policies.get(rule.policy)! : cfg.policy;
     const certificateUsable = certificateClass !== undefined && (rule?.certificate !== undefined || certificateClass.kind === 'domain');
     this.log.info({ policy: name, certificate: certificateClass ? (certificateClass.kind === 'domain' ? 'domain' : `manufacturer:${certificateClass.name}`) : null }, 'TEAP: policy selected');
-    return { name, policy, peer, certificateUsable };
+    return { name, policy, peer, ...(chain ? { chain } : {}), certificateUsable };
   }
 
   private async onPhase2Data(records: Uint8Array): Promise<Step> {

@@ -108,7 +108,7 @@ export class Phase2Server {
   }
 
   /** Ends Phase 2 before any inner method, e.g. for a rejected Phase-1 client certificate. */
-  reject(code: TeapErrorCode, reason: string): Phase2Output {
+  reject(code: number, reason: string): Phase2Output {
     return this.sendFailure(code, reason, false);
   }
 
@@ -268,7 +268,7 @@ export class Phase2Server {
    * An inner method failed or was declined. `declined` (peer refused the method) lets the next
    * method of the step run; an authentication failure ends the step.
    */
-  private async stepFailed(code: TeapErrorCode, reason: string, declined: boolean, nextMethodFrom?: number): Promise<Phase2Output> {
+  private async stepFailed(code: number, reason: string, declined: boolean, nextMethodFrom?: number): Promise<Phase2Output> {
     const cur = this.sequencer.current!;
     if (declined && nextMethodFrom !== undefined && cur.runnable.some((m, i) => i >= nextMethodFrom && !this.triedInStep.has(m))) {
       this.log.info({ reason }, 'TEAP: inner method declined, trying the next one');
@@ -452,7 +452,7 @@ export class Phase2Server {
   // ---- outgoing failure ----
 
   /** Result=Failure + Error (RFC 9930 §3.9.3); the next peer message only unlocks EAP-Failure. */
-  private sendFailure(code: TeapErrorCode, reason: string, innerMethodEnded: boolean): Phase2Output {
+  private sendFailure(code: number, reason: string, innerMethodEnded: boolean): Phase2Output {
     this.failureReason = `${teapErrorName(code)}: ${reason}`;
     this.log.info({ error: teapErrorName(code), reason }, 'TEAP: ending Phase 2 with Result=Failure');
     this.state = { name: 'result-sent', status: ResultStatus.Failure, withIntermediate: false };
@@ -460,7 +460,7 @@ export class Phase2Server {
   }
 
   /** A problem detected while processing a peer message. */
-  private fatal(code: TeapErrorCode, reason: string): Phase2Output {
+  private fatal(code: number, reason: string): Phase2Output {
     this.endMethod();
     return this.sendFailure(code, reason, false);
   }

@@ -57,7 +57,7 @@ export class ResultExchange {
   }
 
   /** Result=Failure + Error (RFC 9930 §3.9.3). */
-  static failureResult(code: TeapErrorCode, innerMethodEnded: boolean): TeapTlv[] {
+  static failureResult(code: number, innerMethodEnded: boolean): TeapTlv[] {
     return [...(innerMethodEnded ? [tlv.intermediateResult(ResultStatus.Failure)] : []), tlv.error(code), tlv.result(ResultStatus.Failure)];
   }
 

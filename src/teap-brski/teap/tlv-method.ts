@@ -1,15 +1,15 @@
 import type { X509Certificate } from 'node:crypto';
 import type { NasFacts } from '../../eap-methods/method.js';
 import type { Log } from '../../util/log.js';
-import type { TeapErrorCode } from './errors.js';
 import type { TeapTlv } from './tlv-codec.js';
 
 /** What a TLV method may know about the tunnel it runs in. */
 export interface TunnelFacts {
   /** Our TLS end-entity certificate as sent in this session (DER). */
   serverCertificate: Uint8Array;
-  /** The peer's Phase-1 certificate, when one was validated for this policy. */
+  /** The peer's Phase-1 certificate and the chain it sent (leaf first), when validated for this policy. */
   peerCertificate?: X509Certificate;
+  peerCertificateChain?: readonly X509Certificate[];
   protocol: string;
 }
 
@@ -24,7 +24,7 @@ export type TlvMethodStep =
   | { kind: 'send'; tlvs: TeapTlv[] }
   /** Satisfied: `finalTlvs` ride with the Intermediate-Result/Result that binds this method. */
   | { kind: 'success'; identity: string; deviceId?: string; finalTlvs: TeapTlv[] }
-  | { kind: 'failure'; code: TeapErrorCode; reason: string };
+  | { kind: 'failure'; code: number; reason: string };
 
 export interface TlvMethodSession {
   /** The first request of the method (it may be a Request-Action). */

@@ -1,0 +1,174 @@
+import { TeapErrorCode } from '../teap/errors.js';
+import { CredentialFormat, type TeapTlv } from '../teap/tlv-codec.js';
+import type { TlvMethod, TlvMethodContext, TlvMethodSession, TlvMethodStep } from '../teap/tlv-method.js';
+import { BrskiTlvCodec, DEFAULT_BRSKI_ERROR_CODES, type BrskiErrorCodes } from './tlvs.js';
+import { Registrar, RegistrarError, type Pledge, type RegistrarFailure } from './registrar.js';
+
+/** Method names the TEAP policy uses: flow B (voucher, then enrolment) and flow C (re-enrolment). */
+export const BRSKI_METHOD = 'brski';
+export const REENROLL_METHOD = 'brski-reenroll';
+
+export interface RegistrarTlvOptions {
+  registrar: Registrar;
+  tlvs: BrskiTlvCodec;
+  errors?: Partial<BrskiErrorCodes>;
+  /** Finds the device id of an LDevID we issued (flow C), by certificate serial (hex). */
+  deviceOfLdevid?: (serialHex: string) => Promise<string | undefined>;
+}
+
+/** The TEAP Error code for a registrar refusal (teap-brski.md §2.2; RFC 9930 codes as fallback). */
+function errorCodeFor(err: RegistrarError, codes: BrskiErrorCodes): number {
+  const byFailure: Record<RegistrarFailure, number> = {
+    'unknown-manufacturer': TeapErrorCode.UnspecifiedAuthorizationFailure,
+    'no-serial-number': TeapErrorCode.UnspecifiedAuthorizationFailure,
+    'not-authorized': TeapErrorCode.UnspecifiedAuthorizationFailure,
+    'pending-approval': TeapErrorCode.UnspecifiedAuthorizationFailure,
+    'bad-voucher-request': TeapErrorCode.UnspecifiedAuthorizationFailure,
+    'proximity-mismatch': TeapErrorCode.UnspecifiedAuthorizationFailure,
+    'masa-refused': codes.masaRefused,
+    'masa-unavailable': codes.masaNotAvailable,
+    'bad-voucher': codes.masaRefused,
+    'no-voucher': TeapErrorCode.UnspecifiedAuthorizationFailure,
+    'bad-csr': TeapErrorCode.BadCsr,
+    'ca-error': TeapErrorCode.InternalCaError,
+  };
+  return err.teapErrorCode ?? byFailure[err.failure];
+}
+
+type Stage = 'await-voucher-request' | 'await-enrollment' | 'done';
+
+/**
+ * The registrar inside TEAP (draft-lear-eap-teap-brski flow B, ../shared/specs/teap-brski.md §3.3),
+ * as a Phase-2 TLV method. Differences from the draft's literal sequence, chosen for RFC 9930:
+ * BRSKI starts with the server's Request-Action instead of after a first Result=Success exchange
+ * (RFC 9930 allows the server-initiated form; two Result exchanges would be ambiguous), and the
+ * PKCS#7 rides with the Intermediate-Result, Result and Crypto-Binding that bind the method.
+ */
+class BrskiSession implements TlvMethodSession {
+  private stage: Stage = 'await-voucher-request';
+  private pledge: Pledge | undefined;
+  private readonly codes: BrskiErrorCodes;
+
+  constructor(
+    private readonly ctx: TlvMethodContext,
+    private readonly opts: RegistrarTlvOptions,
+  ) {
+    this.codes = { ...DEFAULT_BRSKI_ERROR_CODES, ...opts.errors };
+  }
+
+  async start(): Promise<TlvMethodStep> {
+    const chain = this.ctx.tunnel.peerCertificateChain;
+    if (!chain || chain.length === 0) return { kind: 'failure', code: TeapErrorCode.ClientCertificateNotSupplied, reason: 'TEAP-BRSKI needs the pledge\'s IDevID in Phase 1' };
+    try {
+      this.pledge = this.opts.registrar.identify(chain);
+    } catch (err) {
+      return this.refused(err);
+    }
+    this.ctx.log.info({ device: this.pledge.deviceId, masa: this.pledge.masaUrl }, 'TEAP-BRSKI: pledge identified, asking for its voucher-request');
+    return { kind: 'send', tlvs: [this.opts.tlvs.startBrski()] };
+  }
+
+  async step(tlvs: readonly TeapTlv[]): Promise<TlvMethodStep> {
+    const pledge = this.pledge!;
+    const peerError = tlvs.find((t) => t.kind === 'error');
+    if (peerError && peerError.kind === 'error') {
+      return { kind: 'failure', code: peerError.code, reason: `pledge reported error ${peerError.code}` };
+    }
+    const brski = this.opts.tlvs.readAll(tlvs);
+    try {
+      if (this.stage === 'await-voucher-request') {
+        const vr = brski.find((b) => b.kind === 'voucher-request');
+        if (!vr || vr.kind !== 'voucher-request' || vr.der.length === 0) {
+          // teap-brski.md §4.3: nothing is enrolled before the voucher step has succeeded.
+          return { kind: 'failure', code: TeapErrorCode.UnexpectedTlvsExchanged, reason: 'expected the pledge\'s BRSKI-VoucherRequest' };
+        }
+        const grant = await this.opts.registrar.requestVoucher(pledge, vr.der, this.ctx.tunnel.serverCertificate);
+        this.stage = 'await-enrollment';
+        this.ctx.log.info({ device: pledge.deviceId, octets: grant.voucher.length }, 'TEAP-BRSKI: voucher obtained from the MASA');
+        return {
+          kind: 'send',
+          tlvs: [this.opts.tlvs.voucher(grant.voucher), { kind: 'csr-attributes', mandatory: false, der: this.opts.registrar.csrAttributes(pledge.deviceId) }],
+        };
+      }
+      return await this.enrollmentStep(tlvs, pledge);
+    } catch (err) {
+      return this.refused(err);
+    }
+  }
+
+  private async enrollmentStep(tlvs: readonly TeapTlv[], pledge: Pledge): Promise<TlvMethodStep> {
+    const reply: TeapTlv[] = [];
+    if (tlvs.some((t) => t.kind === 'trusted-server-root')) {
+      reply.push({ kind: 'trusted-server-root', mandatory: false, credentialFormat: CredentialFormat.Pkcs7ServerCertificateRoot, tlvs: [{ kind: 'pkcs7', mandatory: false, der: this.opts.registrar.cacerts() }] });
+    }
+    if (tlvs.some((t) => t.kind === 'csr-attributes')) reply.push({ kind: 'csr-attributes', mandatory: false, der: this.opts.registrar.csrAttributes(pledge.deviceId) });
+    const csr = tlvs.find((t) => t.kind === 'pkcs10');
+    if (csr && csr.kind === 'pkcs10') {
+      if (csr.der.length === 0) return { kind: 'failure', code: TeapErrorCode.BadCsr, reason: 'the pledge sent an empty PKCS#10' };
+      const issued = await this.opts.registrar.enroll(
+        { deviceId: pledge.deviceId, authenticatedBy: `idevid:${pledge.manufacturer.name}`, manufacturer: pledge.manufacturer.name, serialNumber: pledge.serialNumber },
+        csr.der,
+      );
+      this.stage = 'done';
+      this.ctx.log.info({ device: pledge.deviceId, ldevid: issued.serial }, 'TEAP-BRSKI: LDevID issued');
+      return { kind: 'success', identity: pledge.deviceId, deviceId: pledge.deviceId, finalTlvs: [...reply, { kind: 'pkcs7', mandatory: false, der: issued.pkcs7 }] };
+    }
+    if (reply.length === 0) return { kind: 'failure', code: TeapErrorCode.UnexpectedTlvsExchanged, reason: 'expected Trusted-Server-Root, CSR-Attributes or PKCS#10 after the voucher' };
+    return { kind: 'send', tlvs: reply };
+  }
+
+  private refused(err: unknown): TlvMethodStep {
+    if (!(err instanceof RegistrarError)) throw err;
+    this.stage = 'done';
+    return { kind: 'failure', code: errorCodeFor(err, this.codes), reason: `${err.failure}: ${err.message}` };
+  }
+
+  dispose(): void {
+    this.stage = 'done';
+  }
+}
+
+/**
+ * Flow C (teap-brski.md §3.4): a device that authenticated with an LDevID we issued is asked for a
+ * new PKCS#10 and gets a new LDevID for the same device id.
+ */
+class ReenrollSession implements TlvMethodSession {
+  private deviceId: string | undefined;
+
+  constructor(
+    private readonly ctx: TlvMethodContext,
+    private readonly opts: RegistrarTlvOptions,
+  ) {}
+
+  async start(): Promise<TlvMethodStep> {
+    const cert = this.ctx.tunnel.peerCertificate;
+    if (!cert) return { kind: 'failure', code: TeapErrorCode.ClientCertificateNotSupplied, reason: 're-enrolment needs the device\'s LDevID in Phase 1' };
+    this.deviceId = await this.opts.deviceOfLdevid?.(cert.serialNumber.toLowerCase());
+    if (!this.deviceId) return { kind: 'failure', code: TeapErrorCode.UnspecifiedAuthorizationFailure, reason: `certificate serial ${cert.serialNumber} is no LDevID we issued` };
+    return { kind: 'send', tlvs: [this.opts.tlvs.startEnrollment(), { kind: 'csr-attributes', mandatory: false, der: this.opts.registrar.csrAttributes(this.deviceId) }] };
+  }
+
+  async step(tlvs: readonly TeapTlv[]): Promise<TlvMethodStep> {
+    const csr = tlvs.find((t) => t.kind === 'pkcs10');
+    if (!csr || csr.kind !== 'pkcs10' || csr.der.length === 0) return { kind: 'failure', code: TeapErrorCode.BadCsr, reason: 'expected a PKCS#10' };
+    try {
+      const issued = await this.opts.registrar.enroll({ deviceId: this.deviceId!, authenticatedBy: `ldevid:${this.ctx.tunnel.peerCertificate!.serialNumber}` }, csr.der);
+      this.ctx.log.info({ device: this.deviceId, ldevid: issued.serial }, 'TEAP-BRSKI: LDevID re-issued');
+      return { kind: 'success', identity: this.deviceId!, deviceId: this.deviceId!, finalTlvs: [{ kind: 'pkcs7', mandatory: false, der: issued.pkcs7 }] };
+    } catch (err) {
+      if (!(err instanceof RegistrarError)) throw err;
+      return { kind: 'failure', code: err.teapErrorCode ?? TeapErrorCode.BadCsr, reason: `${err.failure}: ${err.message}` };
+    }
+  }
+
+  dispose(): void {
+    this.deviceId = undefined;
+  }
+}
+
+export function createBrskiTlvMethods(opts: RegistrarTlvOptions): TlvMethod[] {
+  return [
+    { name: BRSKI_METHOD, createSession: (ctx) => new BrskiSession(ctx, opts) },
+    { name: REENROLL_METHOD, createSession: (ctx) => new ReenrollSession(ctx, opts) },
+  ];
+}

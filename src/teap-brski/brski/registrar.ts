@@ -1,0 +1,266 @@
+import { X509Certificate } from 'node:crypto';
+import type { AuditStore } from '../../store/audit.js';
+import type { BrskiDeviceStore } from '../../store/brski-devices.js';
+import type { Log } from '../../util/log.js';
+import {
+  SignedVoucherCms,
+  VoucherError,
+  checkPledgeVoucherRequest,
+  createRegistrarVoucherRequest,
+  serialNumberOf,
+  signVoucherCms,
+  type CmsSigner,
+} from './voucher/index.js';
+import type { MasaOutcome } from './masa-client.js';
+import { masaUrlOf } from './masa-url.js';
+
+/** Why the registrar refused; each maps to a TEAP Error code and an RFC 8995 HTTP status. */
+export type RegistrarFailure =
+  | 'unknown-manufacturer'
+  | 'no-serial-number'
+  | 'not-authorized'
+  | 'pending-approval'
+  | 'bad-voucher-request'
+  | 'proximity-mismatch'
+  | 'masa-refused'
+  | 'masa-unavailable'
+  | 'bad-voucher'
+  | 'no-voucher'
+  | 'bad-csr'
+  | 'ca-error';
+
+/** RFC 8995 §5.3/§5.5-§5.7 statuses for the same refusals over HTTPS. */
+export const REGISTRAR_HTTP_STATUS: Readonly<Record<RegistrarFailure, number>> = Object.freeze({
+  'unknown-manufacturer': 404,
+  'no-serial-number': 400,
+  'not-authorized': 403,
+  'pending-approval': 403,
+  'bad-voucher-request': 400,
+  'proximity-mismatch': 401,
+  'masa-refused': 403,
+  'masa-unavailable': 503,
+  'bad-voucher': 502,
+  'no-voucher': 403,
+  'bad-csr': 400,
+  'ca-error': 500,
+});
+
+export class RegistrarError extends Error {
+  override readonly name = 'RegistrarError';
+  constructor(
+    readonly failure: RegistrarFailure,
+    message: string,
+    /** For CSR refusals: the RFC 9930 code (1022-1027) the CA chose. */
+    readonly teapErrorCode?: number,
+  ) {
+    super(message);
+  }
+  get httpStatus(): number {
+    return REGISTRAR_HTTP_STATUS[this.failure];
+  }
+}
+
+/** A manufacturer whose pledges we may onboard, and how. */
+export interface RegistrarManufacturer {
+  name: string;
+  /** CA certificates that issue its IDevIDs. */
+  anchors: readonly X509Certificate[];
+  /** MASA URL when the IDevID carries none, or to override it. */
+  masaUrl?: string;
+  /**
+   * 'auto': every pledge of this manufacturer unless an administrator denied it.
+   * 'admin': only serials an administrator approved; others are recorded as pending.
+   */
+  approval: 'auto' | 'admin';
+  /** DER anchors of the MASA's voucher signatures, for our own check of what we forward. */
+  voucherAnchors?: readonly Uint8Array[];
+}
+
+/** What the registrar needs of a CA (src/pki/ca RegistrarCa). */
+export interface EnrollmentCa {
+  readonly certificateDer: Uint8Array;
+  issueLdevid(req: { csrDer: Uint8Array; deviceId: string; authenticatedBy?: string }): Promise<{ serial: string; der: Uint8Array; subject: string }>;
+  pkcs7(issuedDer: Uint8Array, options?: { withCaCertificate?: boolean }): Uint8Array;
+  trustAnchorsPkcs7(): Uint8Array;
+  csrAttributes(deviceId: string): Uint8Array;
+}
+
+export interface RegistrarDeps {
+  /** Signs registrar voucher-requests: our certificate with EKU id-kp-cmcRA (+ serverAuth). */
+  signer: CmsSigner;
+  masa: { requestVoucher(masaUrl: string, rvrDer: Uint8Array): Promise<MasaOutcome> };
+  manufacturers: readonly RegistrarManufacturer[];
+  devices: BrskiDeviceStore;
+  ca: EnrollmentCa;
+  audit: AuditStore;
+  log: Log;
+  now?: () => Date;
+}
+
+/** A pledge as its IDevID identifies it (teap-brski.md §4.1). */
+export interface Pledge {
+  manufacturer: RegistrarManufacturer;
+  /** The IDevID subject's serialNumber (X520SerialNumber), never the certificate serial. */
+  serialNumber: string;
+  idevid: X509Certificate;
+  masaUrl: string;
+  /** The device id our CA puts into the LDevID. */
+  deviceId: string;
+}
+
+/** A voucher obtained for a pledge in this session; enrolment needs one (teap-brski.md §4.3). */
+export interface VoucherGrant {
+  pledge: Pledge;
+  voucher: Uint8Array;
+}
+
+function issuedBy(cert: X509Certificate, anchor: X509Certificate): boolean {
+  try {
+    return cert.checkIssued(anchor) && cert.verify(anchor.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The BRSKI registrar (RFC 8995 §5), with nothing of its transports: TEAP-BRSKI TLVs and the HTTPS
+ * endpoints both call this, so a pledge meets the same checks either way.
+ */
+export class Registrar {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: RegistrarDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** Trust anchors of every manufacturer, for the TLS layers that accept IDevIDs. */
+  get manufacturers(): readonly RegistrarManufacturer[] {
+    return this.deps.manufacturers;
+  }
+
+  /** The domain CA certificates (Trusted-Server-Root / EST cacerts), certs-only PKCS#7. */
+  cacerts(): Uint8Array {
+    return this.deps.ca.trustAnchorsPkcs7();
+  }
+
+  csrAttributes(deviceId: string): Uint8Array {
+    return this.deps.ca.csrAttributes(deviceId);
+  }
+
+  /**
+   * Who the pledge is: a manufacturer whose CA issued the (already TLS-validated) IDevID, its
+   * serial-number and MASA URL. `chain` is the certificate list the pledge sent, leaf first.
+   */
+  identify(chain: readonly X509Certificate[]): Pledge {
+    const idevid = chain[0];
+    if (!idevid) throw new RegistrarError('unknown-manufacturer', 'no IDevID was presented');
+    const manufacturer = this.deps.manufacturers.find((m) => m.anchors.some((a) => issuedBy(idevid, a) || chain.slice(1).some((c) => issuedBy(idevid, c) && issuedBy(c, a))));
+    if (!manufacturer) throw new RegistrarError('unknown-manufacturer', `IDevID issuer "${idevid.issuer.replace(/\n/g, ', ')}" is no trusted manufacturer`);
+    const serialNumber = serialNumberOf(new Uint8Array(idevid.raw));
+    if (!serialNumber) throw new RegistrarError('no-serial-number', 'the IDevID subject has no serialNumber attribute');
+    const masaUrl = manufacturer.masaUrl ?? masaUrlOf(idevid);
+    if (!masaUrl) throw new RegistrarError('unknown-manufacturer', `no MASA URL: the IDevID has no id-pe-masa-url and manufacturer ${manufacturer.name} configures none`);
+    return { manufacturer, serialNumber, idevid, masaUrl, deviceId: `${manufacturer.name}:${serialNumber}` };
+  }
+
+  /** Does the owner claim this pledge (RFC 8995 §5.3 authorisation)? Records the attempt. */
+  authorize(pledge: Pledge): void {
+    const d = this.deps.devices.seen(pledge.manufacturer.name, pledge.serialNumber, this.now());
+    if (d.status === 'denied') throw new RegistrarError('not-authorized', `${pledge.deviceId} was denied by ${d.decidedBy ?? 'an administrator'}`);
+    if (pledge.manufacturer.approval === 'admin' && d.status !== 'approved') {
+      this.audit('brski.approval-needed', pledge.deviceId, { manufacturer: pledge.manufacturer.name, serialNumber: pledge.serialNumber });
+      throw new RegistrarError('pending-approval', `${pledge.deviceId} awaits an administrator's approval`);
+    }
+  }
+
+  /**
+   * The pledge's voucher-request in, the MASA's voucher out (RFC 8995 §5.2-§5.6): the request must
+   * be signed by this pledge's IDevID and name `registrarCertificate` (our TLS certificate of this
+   * session) as proximity registrar; our request to the MASA carries it verbatim.
+   */
+  async requestVoucher(pledge: Pledge, pvrDer: Uint8Array, registrarCertificate: Uint8Array): Promise<VoucherGrant> {
+    let pvr;
+    try {
+      const signed = SignedVoucherCms.decode(pvrDer);
+      const signer = await signed.verify();
+      if (!signer.signerCertificate || !Buffer.from(signer.signerCertificate).equals(pledge.idevid.raw)) {
+        throw new RegistrarError('bad-voucher-request', 'the voucher-request is not signed by the IDevID of this session');
+      }
+      pvr = signed.voucherRequest();
+      checkPledgeVoucherRequest(pvr, { registrarCertificate, serialNumber: pledge.serialNumber });
+    } catch (err) {
+      if (err instanceof RegistrarError) throw err;
+      if (err instanceof VoucherError) {
+        throw new RegistrarError(err.code === 'proximity-mismatch' ? 'proximity-mismatch' : 'bad-voucher-request', `pledge voucher-request: ${err.message}`);
+      }
+      throw err;
+    }
+    this.authorize(pledge);
+
+    const rvr = createRegistrarVoucherRequest({
+      idevid: new Uint8Array(pledge.idevid.raw),
+      priorSigned: { bytes: pvrDer, request: pvr },
+      serialNumber: pledge.serialNumber,
+      createdOn: this.now(),
+    });
+    const rvrDer = await signVoucherCms(rvr, this.deps.signer);
+    const outcome = await this.deps.masa.requestVoucher(pledge.masaUrl, rvrDer);
+    if (outcome.kind === 'refused') {
+      this.audit('brski.masa-refused', pledge.deviceId, { status: outcome.status, message: outcome.message });
+      throw new RegistrarError('masa-refused', `MASA refused (HTTP ${outcome.status}): ${outcome.message}`);
+    }
+    if (outcome.kind === 'unavailable') {
+      this.audit('brski.masa-unavailable', pledge.deviceId, { reason: outcome.reason });
+      throw new RegistrarError('masa-unavailable', `MASA not available: ${outcome.reason}`);
+    }
+    this.checkVoucher(pledge, outcome.der, pvr.nonce);
+    this.audit('brski.voucher', pledge.deviceId, { masa: pledge.masaUrl, cached: outcome.fromCache, octets: outcome.der.length });
+    return { pledge, voucher: outcome.der };
+  }
+
+  /**
+   * Our look at the voucher before it is forwarded unchanged (teap-brski.md §5.4): it must be
+   * for this serial and nonce; with configured MASA anchors, its signature must chain to one.
+   */
+  private checkVoucher(pledge: Pledge, der: Uint8Array, nonce: Uint8Array | undefined): void {
+    try {
+      const signed = SignedVoucherCms.decode(der);
+      const v = signed.voucher();
+      if (v.serialNumber !== pledge.serialNumber) throw new RegistrarError('bad-voucher', `voucher is for serial-number "${v.serialNumber}"`);
+      if (nonce && (!v.nonce || !Buffer.from(v.nonce).equals(Buffer.from(nonce)))) throw new RegistrarError('bad-voucher', 'voucher nonce is not the pledge\'s');
+    } catch (err) {
+      if (err instanceof RegistrarError) throw err;
+      if (err instanceof VoucherError) throw new RegistrarError('bad-voucher', `MASA answer is no usable voucher: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /**
+   * Issues the LDevID for a device whose voucher step succeeded in this session (or, for
+   * re-enrolment, whose LDevID authenticated it): subject and names from our policy, never from
+   * the CSR. Returns the certificate and the certs-only PKCS#7 (LDevID + our CA).
+   */
+  async enroll(device: { deviceId: string; authenticatedBy: string; manufacturer?: string; serialNumber?: string }, csrDer: Uint8Array): Promise<{ serial: string; der: Uint8Array; pkcs7: Uint8Array }> {
+    let issued;
+    try {
+      issued = await this.deps.ca.issueLdevid({ csrDer, deviceId: device.deviceId, authenticatedBy: device.authenticatedBy });
+    } catch (err) {
+      const code = (err as { teapErrorCode?: unknown }).teapErrorCode;
+      const caCode = (err as { code?: unknown }).code;
+      if (typeof code === 'number') {
+        throw new RegistrarError(caCode === 'internal-ca-error' ? 'ca-error' : 'bad-csr', `enrolment refused: ${(err as Error).message}`, code);
+      }
+      throw err;
+    }
+    if (device.manufacturer && device.serialNumber) this.deps.devices.setLdevid(device.manufacturer, device.serialNumber, issued.serial);
+    return { serial: issued.serial, der: issued.der, pkcs7: this.deps.ca.pkcs7(issued.der, { withCaCertificate: true }) };
+  }
+
+  private audit(event: string, subject: string, detail: Record<string, unknown>): void {
+    try {
+      this.deps.audit.append({ at: this.now(), event, subject, detail });
+    } catch (err) {
+      this.deps.log.error({ err: (err as Error).message, event }, 'BRSKI: audit entry could not be written');
+    }
+  }
+}
