@@ -1,0 +1,57 @@
+/**
+ * What a voucher-request takes from the pledge's IDevID certificate: the `serial-number` (subject
+ * serialNumber attribute, X520SerialNumber 2.5.4.5, not the certificate serial) and the
+ * `idevid-issuer` (its Authority Key Identifier).
+ *
+ * idevid-issuer form: we write the whole AKI extnValue OCTET STRING, tag and length included
+ * (`04 18 30 16 80 14 <keyId>`), as 8366bis §6.3 says and the cBRSKI registrar voucher-request
+ * vector carries; ../shared/specs/teap-brski.md §5.2 describes it without the OCTET STRING header,
+ * so when comparing we accept both.
+ */
+import { createHash } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import type * as pkijs from 'pkijs';
+import { VoucherError } from './errors.js';
+import { parseCertificate } from './der.js';
+import { bytesEqual } from './yang-types.js';
+
+const AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
+const SERIAL_NUMBER_ATTRIBUTE = '2.5.4.5';
+
+function certificate(der: Uint8Array): pkijs.Certificate {
+  const cert = parseCertificate(der);
+  if (!cert) throw new VoucherError('malformed', 'IDevID is not a DER X.509 certificate');
+  return cert;
+}
+
+/** The subject's serialNumber attribute, or undefined when the certificate has none. */
+export function serialNumberOf(idevidDer: Uint8Array): string | undefined {
+  const rdn = certificate(idevidDer).subject.typesAndValues.find((t) => t.type === SERIAL_NUMBER_ATTRIBUTE);
+  const value = rdn?.value.valueBlock as { value?: unknown } | undefined;
+  return typeof value?.value === 'string' ? value.value : undefined;
+}
+
+/**
+ * idevid-issuer for `idevidDer`: its AKI extnValue with the OCTET STRING header; for a certificate
+ * without AKI (e.g. RFC 8995's example IDevID), one built from the SHA-1 of the subject public key
+ * (RFC 5280 §4.2.1.2 method 1), as 8366bis §6.1 directs.
+ */
+export function idevidIssuerOf(idevidDer: Uint8Array): Uint8Array {
+  const cert = certificate(idevidDer);
+  const aki = cert.extensions?.find((e) => e.extnID === AUTHORITY_KEY_IDENTIFIER);
+  if (aki) return new Uint8Array(aki.extnValue.toBER());
+  const keyId = createHash('sha1').update(cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView).digest();
+  const akiValue = new asn1js.Sequence({
+    value: [new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 }, valueHex: new Uint8Array(keyId) })],
+  });
+  return new Uint8Array(new asn1js.OctetString({ valueHex: akiValue.toBER() }).toBER());
+}
+
+/** Does a received idevid-issuer name the issuer of `idevidDer`? Either form (see above) matches. */
+export function idevidIssuerMatches(idevidIssuer: Uint8Array, idevidDer: Uint8Array): boolean {
+  const wrapped = idevidIssuerOf(idevidDer);
+  if (bytesEqual(idevidIssuer, wrapped)) return true;
+  const inner = asn1js.fromBER(new Uint8Array(wrapped));
+  const unwrapped = inner.result instanceof asn1js.OctetString ? inner.result.valueBlock.valueHexView : undefined;
+  return unwrapped !== undefined && bytesEqual(idevidIssuer, unwrapped);
+}
