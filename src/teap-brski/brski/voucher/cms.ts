@@ -10,7 +10,7 @@
 import { type KeyObject, X509Certificate, createPublicKey, webcrypto } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { VoucherError } from './errors.js';
+import { VoucherError, asVoucherError, asVoucherErrorAsync } from './errors.js';
 import { decodeSingleAsn1 } from './der.js';
 import { checkSize } from './limits.js';
 import { bytesEqual } from './yang-types.js';
@@ -112,7 +112,11 @@ export class SignedCms {
   /** Structural decode; size-checked first, nothing verified yet. */
   static decode(bytes: Uint8Array, what = 'CMS SignedData'): SignedCms {
     checkSize(bytes, what);
-    const raw = new Uint8Array(bytes);
+    // pkijs and asn1js throw plain errors (or TypeErrors) on shapes their schemas let through.
+    return asVoucherError('malformed', what, () => SignedCms.decodeChecked(new Uint8Array(bytes), what));
+  }
+
+  private static decodeChecked(raw: Uint8Array, what: string): SignedCms {
     const asn = decodeSingleAsn1(raw);
     if (!asn) throw new VoucherError('malformed', `${what} is not one BER/DER element`);
     let contentInfo: pkijs.ContentInfo;
@@ -136,6 +140,7 @@ export class SignedCms {
     }
     const eContent = signedData.encapContentInfo.eContent;
     if (!eContent) throw new VoucherError('unsupported', `${what}: detached content`);
+    if (!(eContent instanceof asn1js.OctetString)) throw new VoucherError('malformed', `${what}: eContent is not an OCTET STRING`);
     if (signedData.signerInfos.length !== 1) {
       throw new VoucherError('malformed', `${what}: ${signedData.signerInfos.length} signers, expected one`);
     }
@@ -155,7 +160,11 @@ export class SignedCms {
    * eContentType, message-digest equal to the content's hash, and the signature by the included
    * certificate that the SignerInfo names. Trust in that certificate is the caller's next step.
    */
-  async verifySignature(): Promise<CmsSignatureCheck> {
+  verifySignature(): Promise<CmsSignatureCheck> {
+    return asVoucherErrorAsync('signature-invalid', 'CMS signature', () => this.verifyChecked());
+  }
+
+  private async verifyChecked(): Promise<CmsSignatureCheck> {
     const signerInfo = this.signedData.signerInfos[0] as pkijs.SignerInfo;
     const attrs = signerInfo.signedAttrs?.attributes;
     if (!attrs || attrs.length === 0) throw new VoucherError('signature-invalid', 'SignerInfo has no signed attributes');

@@ -7,8 +7,8 @@
  * CertificateChainValidationEngine was not used: it cannot leave validity periods unchecked, which
  * a pledge without a trusted clock must be able to do (../shared/specs/teap-brski.md §8 item 6).
  *
- * The anchor need not be self-signed: a pinned domain CA may itself be an intermediate. Not
- * checked here: revocation, name constraints, policies, unknown critical extensions, and EKUs
+ * The anchor need not be self-signed: a pinned domain CA may itself be an intermediate. Like
+ * OpenSSL, the anchor's own pathLenConstraint and validity count too. Not checked here: revocation, name constraints, policies, unknown critical extensions, and EKUs
  * (the callers that need an EKU, e.g. cmcRA on a registrar, check it on the result).
  */
 import 'reflect-metadata';

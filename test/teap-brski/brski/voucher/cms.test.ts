@@ -128,6 +128,14 @@ describe('CMS voucher signing and verification', () => {
     expect(await rejection(decode(new Uint8Array(MAX_ARTIFACT_BYTES + 1)))).toBe('too-large');
   });
 
+  it('refuses an eContent that is not an OCTET STRING (found by the mutation property)', async () => {
+    const bytes = new Uint8Array(await signVoucherCms(voucherFor(pki), { certificate: pki.masa.der, privateKey: pki.masa.key }));
+    const json = Buffer.from(bytes).indexOf(Buffer.from('{"ietf-voucher'));
+    const tagAt = [json - 2, json - 3, json - 4].find((i) => bytes[i] === 0x04) as number;
+    bytes[tagAt] = 0x0c; // UTF8String, same length
+    expect(await rejection(Promise.resolve().then(() => SignedCms.decode(bytes)))).toBe('malformed');
+  });
+
   it('signs arbitrary content with signCms and keeps it byte for byte', async () => {
     const content = new TextEncoder().encode('{"ietf-voucher:voucher":{"serial-number":"keep  spacing"}}');
     const signed = SignedVoucherCms.decode(await signCms(content, { certificate: pki.masa.der, privateKey: pki.masa.key }));
