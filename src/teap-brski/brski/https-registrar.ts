@@ -1,0 +1,258 @@
+import * as https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { AuditStore } from '../../store/audit.js';
+import type { Log } from '../../util/log.js';
+import { Registrar, RegistrarError, type Pledge } from './registrar.js';
+import { VOUCHER_CMS_MEDIA_TYPE } from './masa-client.js';
+
+/** Largest request body read (a PVR with its certificates is about 2-3 KiB, a CSR less). */
+const MAX_BODY = 64 * 1024;
+/** How long a voucher obtained over HTTPS lets the same IDevID enrol (RFC 8995 §5.9 follows §5.6 at once). */
+const VOUCHER_GRANT_TTL_MS = 15 * 60_000;
+const MAX_GRANTS = 10_000;
+
+export interface HttpsRegistrarOptions {
+  registrar: Registrar;
+  /** Our TLS certificate chain and key (the registrar certificate, serverAuth + cmcRA). */
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** Our domain CA certificates, against which LDevIDs (re-enrolment) are validated. */
+  domainCa: Array<string | Buffer>;
+  /** The device id of an LDevID we issued, by certificate serial (lower-case hex). */
+  deviceOfLdevid: (serialHex: string) => Promise<string | undefined>;
+  audit: AuditStore;
+  log: Log;
+  now?: () => number;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * BRSKI (RFC 8995 §5) and EST (RFC 7030) over HTTPS for wired pledges and for re-enrolment, on the
+ * same Registrar as TEAP-BRSKI: one implementation, two transports. The pledge's IDevID (or, for
+ * re-enrolment, its LDevID) is the TLS client certificate.
+ */
+export class HttpsRegistrar {
+  private readonly server: https.Server;
+  /** IDevIDs (by SHA-256 fingerprint) that obtained a voucher here, until when they may enrol. */
+  private readonly grants = new Map<string, { pledge: Pledge; until: number }>();
+  private readonly now: () => number;
+  private readonly domainAnchors: X509Certificate[];
+
+  constructor(private readonly opts: HttpsRegistrarOptions) {
+    this.now = opts.now ?? Date.now;
+    this.domainAnchors = opts.domainCa.map((c) => new X509Certificate(c));
+    const manufacturerAnchors = opts.registrar.manufacturers.flatMap((m) => m.anchors.map((a) => a.toString()));
+    this.server = https.createServer({
+      cert: opts.cert,
+      key: opts.key,
+      ca: [...opts.domainCa.map((c) => c.toString()), ...manufacturerAnchors],
+      requestCert: true,
+      // The certificate is judged per endpoint: an IDevID for the voucher, an LDevID to re-enrol,
+      // none for cacerts. TLS only checks that it chains to one of the anchors above.
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+    }, (req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.opts.log.error({ err: (err as Error).message, path: req.url }, 'BRSKI/EST: request failed');
+        if (!res.headersSent) this.send(res, 500, 'text/plain', 'internal error');
+      });
+    });
+    this.server.on('tlsClientError', (err) => this.opts.log.debug({ err: err.message }, 'BRSKI/EST: TLS handshake failed'));
+  }
+
+  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const a = this.server.address() as AddressInfo;
+    return { host: a.address, port: a.port };
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '').split('?')[0]!;
+    try {
+      const route = `${req.method} ${path}`;
+      switch (route) {
+        case 'POST /.well-known/brski/requestvoucher':
+          return await this.requestVoucher(req, res);
+        case 'POST /.well-known/brski/voucher_status':
+        case 'POST /.well-known/brski/enrollstatus':
+          return await this.status(req, res, path.endsWith('voucher_status') ? 'voucher' : 'enroll');
+        case 'GET /.well-known/est/cacerts':
+          return this.send(res, 200, 'application/pkcs7-mime', base64Lines(this.opts.registrar.cacerts()), { 'content-transfer-encoding': 'base64' });
+        case 'GET /.well-known/est/csrattrs':
+          return this.send(res, 200, 'application/csrattrs', base64Lines(this.opts.registrar.csrAttributes((await this.enrollingDevice(req, false)).deviceId)), { 'content-transfer-encoding': 'base64' });
+        case 'POST /.well-known/est/simpleenroll':
+          return await this.enroll(req, res, false);
+        case 'POST /.well-known/est/simplereenroll':
+          return await this.enroll(req, res, true);
+        default:
+          throw new HttpError(404, `no such endpoint: ${req.method} ${path}`);
+      }
+    } catch (err) {
+      if (err instanceof HttpError) return this.refuse(res, err.status, err.message, path);
+      if (err instanceof RegistrarError) return this.refuse(res, err.httpStatus, `${err.failure}: ${err.message}`, path);
+      throw err;
+    }
+  }
+
+  /** RFC 8995 §5.2: the pledge's voucher-request, the MASA's voucher back. */
+  private async requestVoucher(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const pledge = this.pledgeOf(req);
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== VOUCHER_CMS_MEDIA_TYPE) throw new HttpError(415, `expected ${VOUCHER_CMS_MEDIA_TYPE}`);
+    const body = await readBody(req);
+    const ownCert = (req.socket as TLSSocket).getCertificate();
+    if (!ownCert || !('raw' in ownCert)) throw new HttpError(500, 'no server certificate in this TLS session');
+    const grant = await this.opts.registrar.requestVoucher(pledge, new Uint8Array(body), new Uint8Array(ownCert.raw));
+    this.remember(pledge);
+    this.opts.log.info({ device: pledge.deviceId }, 'BRSKI over HTTPS: voucher returned');
+    this.send(res, 200, VOUCHER_CMS_MEDIA_TYPE, Buffer.from(grant.voucher));
+  }
+
+  /** RFC 8995 §5.7/§5.9.4: the pledge's telemetry, logged and audited. */
+  private async status(req: IncomingMessage, res: ServerResponse, what: 'voucher' | 'enroll'): Promise<void> {
+    const body = await readBody(req, 8192);
+    let status: unknown;
+    try {
+      status = JSON.parse(body.toString('utf8')) as unknown;
+    } catch {
+      throw new HttpError(400, 'status must be JSON');
+    }
+    const o = (typeof status === 'object' && status !== null ? status : {}) as Record<string, unknown>;
+    if (typeof o.status !== 'boolean') throw new HttpError(400, 'status.status must be true or false');
+    const cert = this.peerChain(req)[0];
+    const subject = cert ? `serial:${cert.serialNumber}` : 'unknown';
+    const reason = typeof o.reason === 'string' ? o.reason.slice(0, 256) : undefined;
+    this.opts.audit.append({ at: new Date(this.now()), event: `brski.${what}-status`, subject, detail: { status: o.status, ...(reason !== undefined ? { reason } : {}) } });
+    this.opts.log.info({ subject, status: o.status, reason }, `BRSKI over HTTPS: pledge ${what} status`);
+    this.send(res, 200, 'text/plain', '');
+  }
+
+  /** RFC 7030 §4.2: a base64 (or, leniently, DER) PKCS#10 in, a certs-only PKCS#7 out. */
+  private async enroll(req: IncomingMessage, res: ServerResponse, reenroll: boolean): Promise<void> {
+    const device = await this.enrollingDevice(req, reenroll);
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/pkcs10') throw new HttpError(415, 'expected application/pkcs10');
+    const body = await readBody(req);
+    const csr = body[0] === 0x30 ? body : Buffer.from(body.toString('ascii').replace(/\s+/g, ''), 'base64');
+    if (csr.length === 0) throw new HttpError(400, 'empty PKCS#10');
+    const issued = await this.opts.registrar.enroll(device, new Uint8Array(csr));
+    this.opts.log.info({ device: device.deviceId, ldevid: issued.serial, reenroll }, 'EST: LDevID issued');
+    this.send(res, 200, 'application/pkcs7-mime; smime-type=certs-only', base64Lines(issued.pkcs7), { 'content-transfer-encoding': 'base64' });
+  }
+
+  /**
+   * Who may enrol: for simpleenroll an IDevID that obtained a voucher here a moment ago (the
+   * registrar acts as RA only for a tunnel the voucher authenticated, teap-brski.md §4.3); for
+   * simplereenroll an LDevID we issued.
+   */
+  private async enrollingDevice(req: IncomingMessage, reenroll: boolean): Promise<{ deviceId: string; authenticatedBy: string; manufacturer?: string; serialNumber?: string }> {
+    const chain = this.peerChain(req);
+    const leaf = chain[0];
+    if (!leaf || !(req.socket as TLSSocket).authorized) throw new HttpError(401, 'a client certificate from a trusted issuer is required');
+    if (this.domainAnchors.some((a) => issued(leaf, a))) {
+      const deviceId = await this.opts.deviceOfLdevid(leaf.serialNumber.toLowerCase());
+      if (!deviceId) throw new HttpError(403, `certificate serial ${leaf.serialNumber} is no LDevID we issued`);
+      return { deviceId, authenticatedBy: `ldevid:${leaf.serialNumber}` };
+    }
+    if (reenroll) throw new HttpError(403, 're-enrolment needs an LDevID');
+    this.sweep();
+    const g = this.grants.get(leaf.fingerprint256);
+    if (!g) throw new HttpError(403, 'no voucher was obtained for this IDevID: request one first');
+    return { deviceId: g.pledge.deviceId, authenticatedBy: `idevid:${g.pledge.manufacturer.name}`, manufacturer: g.pledge.manufacturer.name, serialNumber: g.pledge.serialNumber };
+  }
+
+  private pledgeOf(req: IncomingMessage): Pledge {
+    const chain = this.peerChain(req);
+    if (chain.length === 0 || !(req.socket as TLSSocket).authorized) throw new HttpError(401, 'the pledge must present its IDevID as TLS client certificate');
+    return this.opts.registrar.identify(chain);
+  }
+
+  private peerChain(req: IncomingMessage): X509Certificate[] {
+    const out: X509Certificate[] = [];
+    const seen = new Set<string>();
+    let c = (req.socket as TLSSocket).getPeerCertificate(true);
+    while (c && c.raw && !seen.has(c.fingerprint256) && out.length < 10) {
+      seen.add(c.fingerprint256);
+      out.push(new X509Certificate(c.raw));
+      c = c.issuerCertificate;
+    }
+    return out;
+  }
+
+  private remember(pledge: Pledge): void {
+    this.sweep();
+    if (this.grants.size >= MAX_GRANTS) this.grants.delete(this.grants.keys().next().value!);
+    this.grants.set(pledge.idevid.fingerprint256, { pledge, until: this.now() + VOUCHER_GRANT_TTL_MS });
+  }
+
+  private sweep(): void {
+    const t = this.now();
+    for (const [k, g] of this.grants) if (g.until <= t) this.grants.delete(k);
+  }
+
+  private refuse(res: ServerResponse, status: number, message: string, path: string): void {
+    this.opts.log.info({ status, path, reason: message.slice(0, 256) }, 'BRSKI/EST: request refused');
+    this.send(res, status, 'text/plain; charset=utf-8', `${message.slice(0, 512)}\n`);
+  }
+
+  private send(res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
+    res.end(body);
+  }
+}
+
+function issued(cert: X509Certificate, anchor: X509Certificate): boolean {
+  try {
+    return cert.checkIssued(anchor) && cert.verify(anchor.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+function base64Lines(der: Uint8Array): string {
+  return `${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()}\n`;
+}
+
+/** The body, refusing (413) before buffering past the limit. */
+function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      reject(new HttpError(413, `body larger than ${limit} octets`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.destroy();
+        reject(new HttpError(413, `body larger than ${limit} octets`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
