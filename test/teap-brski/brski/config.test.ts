@@ -1,0 +1,57 @@
+import { parseBrskiConfig } from '../../../src/teap-brski/brski/config.js';
+import { ConfigError } from '../../../src/config/config-error.js';
+
+describe('brski section of gangway.yaml', () => {
+  const m = { name: 'acme', ca: 'makers/acme.pem' };
+
+  test('absent: no registrar', () => {
+    expect(parseBrskiConfig(undefined, '/data')).toBeUndefined();
+  });
+
+  test('defaults: admin approval, 8 s MASA budget, the demo PKI as domain CA, the lab TLV numbers', () => {
+    const c = parseBrskiConfig({ manufacturers: [m] }, '/data')!;
+    expect(c.manufacturers).toEqual([{ name: 'acme', ca: ['/data/makers/acme.pem'], approval: 'admin' }]);
+    expect(c.masa).toEqual({ timeoutMs: 8000, retries: 1, clientCertificate: true });
+    expect(c.caDirectory).toBe('/data/pki');
+    expect(c.tlvTypes).toEqual({ voucherRequest: 16380, voucher: 16381, retryAfter: 16382, nai: 16383 });
+    expect(c.errorCodes.masaNotAvailable).toBe(2901);
+    expect(c.https).toBeUndefined();
+  });
+
+  test.each([
+    [{}, 'brski.manufacturers'],
+    [{ manufacturers: [{ name: 'acme' }] }, 'brski.manufacturers[0].ca'],
+    [{ manufacturers: [m, m] }, 'brski.manufacturers[1].name'],
+    [{ manufacturers: [{ ...m, approval: 'yes' }] }, 'brski.manufacturers[0].approval'],
+    [{ manufacturers: [{ ...m, colour: 'red' }] }, 'brski.manufacturers[0].colour'],
+    [{ manufacturers: [m], tlvTypes: { voucher: 18 } }, 'brski.tlvTypes'],
+    [{ manufacturers: [m], tlvTypes: { voucher: 16380 } }, 'brski.tlvTypes'],
+    [{ manufacturers: [m], tlvTypes: { voucher: 20000 } }, 'brski.tlvTypes.voucher'],
+    [{ manufacturers: [m], masa: { timeoutMs: 60000 } }, 'brski.masa.timeoutMs'],
+    [{ manufacturers: [m], https: 'nowhere' }, 'brski.https'],
+  ])('%j is refused naming %s', (raw, key) => {
+    try {
+      parseBrskiConfig(raw, '/data');
+      throw new Error('accepted');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).message).toContain(key);
+    }
+  });
+
+  test('everything set', () => {
+    const c = parseBrskiConfig({
+      manufacturers: [{ ...m, masaUrl: 'https://masa.example:9443', masaCa: ['/etc/masa.pem'], voucherCa: 'v.pem', approval: 'auto' }],
+      masa: { timeoutMs: 3000, retries: 0, clientCertificate: false },
+      caDirectory: '/srv/ca',
+      ldevidValidityDays: 365,
+      tlvTypes: { voucherRequest: 100, voucher: 101, retryAfter: 102, nai: 103 },
+      errorCodes: { masaRefused: 3000 },
+      https: '127.0.0.1:8443',
+    }, '/data')!;
+    expect(c.manufacturers[0]).toEqual({ name: 'acme', ca: ['/data/makers/acme.pem'], masaUrl: 'https://masa.example:9443', masaCa: ['/etc/masa.pem'], voucherCa: ['/data/v.pem'], approval: 'auto' });
+    expect(c.https).toEqual({ host: '127.0.0.1', port: 8443 });
+    expect(c.errorCodes.masaRefused).toBe(3000);
+    expect(c.caDirectory).toBe('/srv/ca');
+  });
+});
