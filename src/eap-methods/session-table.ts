@@ -79,7 +79,8 @@ export class SessionTable {
   }
 }
 
-function stationKey(c: Pick<Conversation, 'clientName' | 'callingStationId'>): string | undefined {
-  // JSON keeps the pair unambiguous whatever characters either part holds.
-  return c.callingStationId ? JSON.stringify([c.clientName, c.callingStationId]) : undefined;
+function stationKey(c: Pick<Conversation, 'clientName' | 'callingStationId' | 'nas'>): string | undefined {
+  // The source address too: one client entry may be a prefix covering many access points, and a
+  // sibling AP must not end a station's conversation on another. JSON keeps the key unambiguous.
+  return c.callingStationId ? JSON.stringify([c.clientName, c.nas.clientAddress ?? '', c.callingStationId]) : undefined;
 }

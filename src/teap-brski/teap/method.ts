@@ -9,7 +9,7 @@ import { EAP_TYPE_TEAP, TEAP_VERSION, decodeTeapPacket, encodeTeapPacket, isTeap
 import { DEFAULT_REASSEMBLY_LIMITS, TeapReassembler, TeapReassemblyLimitError, fragmentTeapMessage, type ReassemblyLimits } from './fragmentation.js';
 import { decodeTeapTlvs, encodeTeapTlvs, tlv } from './tlv-codec.js';
 import { resolveTeapCompat, type TeapCompat } from './compat.js';
-import { resolveTeapPolicy, type TeapPolicy } from './policy.js';
+import { BASIC_PASSWORD, CLIENT_CERTIFICATE, resolveTeapPolicy, type TeapPolicy } from './policy.js';
 import { deriveTeapSessionId, keyScheduleFor } from './key-schedule.js';
 import { CompoundKeyChain } from './compound-key-chain.js';
 import { Phase2Server, type Phase2Output } from './phase2-server.js';
@@ -86,6 +86,9 @@ export function createTeapMethod(deps: TeapMethodDeps): EapMethod {
   for (const m of deps.tlvMethods ?? []) {
     if (innerMethods.has(m.name) || tlvMethods.has(m.name)) throw new Error(`inner method ${m.name} configured twice`);
     tlvMethods.set(m.name, m);
+  }
+  for (const reserved of [BASIC_PASSWORD, CLIENT_CERTIFICATE]) {
+    if (innerMethods.has(reserved) || tlvMethods.has(reserved)) throw new Error(`"${reserved}" is a reserved TEAP policy method name`);
   }
   const methodNames = [...innerMethods.keys(), ...tlvMethods.keys()];
   const policy = resolveTeapPolicy(deps.policy ?? {}, methodNames, compat);
@@ -309,7 +312,7 @@ class TeapServerSession implements EapMethodSession {
       } else if (sel.peer.identity === undefined) {
         certError = { code: TeapErrorCode.ClientCertificateRejected, reason: sel.peer.refusal };
       } else if (sel.certificateUsable) {
-        clientCertificate = { identity: sel.peer.identity, deviceId: sel.peer.deviceId };
+        clientCertificate = { identity: sel.manufacturer ? manufacturerIdentity(sel.manufacturer, sel.peer.certificate, sel.peer.identity) : sel.peer.identity, deviceId: sel.peer.deviceId };
       } else {
         this.log.info({ policy: sel.name }, 'TEAP: Phase-1 certificate is not from an issuer this policy accepts; ignored');
       }
@@ -342,6 +345,11 @@ class TeapServerSession implements EapMethodSession {
         },
         ...(clientCertificate ? { clientCertificate } : {}),
         certificateOnly: policy.certificateOnly && (protocol !== 'TLSv1.3' || policy.certificateOnlyTls13),
+        sequencer: {
+          // RFC 9427 §2.2.1: under TLS 1.3 a certificate alone does not authenticate unless allowed.
+          certificateCountsForSteps: protocol !== 'TLSv1.3' || policy.certificateOnlyTls13,
+          ...(sel.realm !== undefined ? { requiredRealm: sel.realm } : {}),
+        },
         tunnel: {
           serverCertificate: ownCertificate ?? new Uint8Array(0),
           ...(clientCertificate && sel.peer ? { peerCertificate: sel.peer.certificate, peerCertificateChain: sel.chain ?? [sel.peer.certificate] } : {}),
@@ -359,7 +367,17 @@ class TeapServerSession implements EapMethodSession {
    * whether the certificate may count for it: only when its issuer class selected the rule, or, for
    * a policy reached otherwise, when it chains to our own CAs.
    */
-  private selectPolicy(): { name: string; policy: TeapPolicy; peer: ReturnType<TlsTunnel['peerIdentity']>; chain?: X509Certificate[]; certificateUsable: boolean } {
+  private selectPolicy(): {
+    name: string;
+    policy: TeapPolicy;
+    peer: ReturnType<TlsTunnel['peerIdentity']>;
+    chain?: X509Certificate[];
+    certificateUsable: boolean;
+    /** The manufacturer whose IDevID is the usable certificate. */
+    manufacturer?: string;
+    /** Realm of the realm rule that chose the policy. */
+    realm?: string;
+  } {
     const peer = this.tunnel.peerIdentity();
     const cfg = this.cfg;
     if (cfg.rules.length === 0 && cfg.manufacturers.length === 0) {
@@ -372,7 +390,12 @@ class TeapServerSession implements EapMethodSession {
     const policy = rule ? cfg.policies.get(rule.policy)! : cfg.policy;
     const certificateUsable = certificateClass !== undefined && (rule?.certificate !== undefined || certificateClass.kind === 'domain');
     this.log.info({ policy: name, certificate: certificateClass ? (certificateClass.kind === 'domain' ? 'domain' : `manufacturer:${certificateClass.name}`) : null }, 'TEAP: policy selected');
-    return { name, policy, peer, ...(chain ? { chain } : {}), certificateUsable };
+    return {
+      name, policy, peer, certificateUsable,
+      ...(chain ? { chain } : {}),
+      ...(certificateUsable && certificateClass?.kind === 'manufacturer' ? { manufacturer: certificateClass.name } : {}),
+      ...(rule?.realm !== undefined ? { realm: rule.realm } : {}),
+    };
   }
 
   private async onPhase2Data(records: Uint8Array): Promise<Step> {
@@ -421,4 +444,14 @@ class TeapServerSession implements EapMethodSession {
     this.log.info({ reason }, 'TEAP: authentication failed');
     return { kind: 'failure', reason: `TEAP: ${reason}` };
   }
+}
+
+/**
+ * The identity an IDevID authenticates: a manufacturer vouches for its devices, not for our
+ * accounts, so its names are kept apart as `manufacturer:serialNumber` (the subject serialNumber
+ * attribute, 802.1AR), or `manufacturer:name` without one.
+ */
+function manufacturerIdentity(manufacturer: string, cert: X509Certificate, identity: string): string {
+  const serial = cert.subject.split('\n').find((l) => l.startsWith('serialNumber='))?.slice('serialNumber='.length).trim();
+  return `${manufacturer}:${serial && serial.length > 0 ? serial : identity}`;
 }

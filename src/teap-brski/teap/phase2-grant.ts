@@ -15,7 +15,9 @@ export function buildPhase2Grant(auths: readonly StepAuthentication[], certifica
   const primary = user ?? machine ?? byCert;
   if (!primary) throw new Error('a TEAP grant needs at least one authentication');
   const g: Grant = { identity: primary.identity, method: 'teap' };
-  if (machine && machine !== primary) g.deviceId = machine.identity;
+  const withDevice = auths.find((a) => a.deviceId !== undefined);
+  if (withDevice) g.deviceId = withDevice.deviceId!;
+  else if (machine && machine !== primary) g.deviceId = machine.identity;
   else if (byCert && certificate?.deviceId) g.deviceId = certificate.deviceId;
   return g;
 }

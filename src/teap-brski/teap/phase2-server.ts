@@ -11,7 +11,7 @@ import type { TeapCompat } from './compat.js';
 import { BASIC_PASSWORD, type TeapIdentityType, type TeapPolicy } from './policy.js';
 import { InnerEapServer } from './inner-eap-server.js';
 import { verifyBasicPassword } from './basic-password.js';
-import { PolicySequencer, type Phase1Certificate } from './policy-sequencer.js';
+import { PolicySequencer, type Phase1Certificate, type SequencerOptions } from './policy-sequencer.js';
 import { validatePhase2Message, type Phase2Expectations, type Phase2Message } from './phase2-message.js';
 import { ResultExchange, type PendingBinding, type TeapSuccess } from './result-exchange.js';
 import { buildPhase2Grant } from './phase2-grant.js';
@@ -39,6 +39,8 @@ export interface Phase2Start {
   certificateOnly: boolean;
   /** Facts about the tunnel for TLV methods. */
   tunnel?: TunnelFacts;
+  /** What the certificate may count for, and the realm a realm rule bound this policy to. */
+  sequencer?: SequencerOptions;
 }
 
 export type Phase2Output =
@@ -85,7 +87,7 @@ export class Phase2Server {
     private readonly deps: Phase2ServerDeps,
     private readonly start: Phase2Start,
   ) {
-    this.sequencer = new PolicySequencer(deps.policy, start.clientCertificate, start.certificateOnly);
+    this.sequencer = new PolicySequencer(deps.policy, start.clientCertificate, start.certificateOnly, start.sequencer ?? {});
     this.exchange = new ResultExchange(start.chain, start.cb, {
       emskCompoundMac: deps.compat.emskCompoundMac === 'when-available',
       requireEmskMac: deps.policy.requireEmskMac,
@@ -284,7 +286,7 @@ export class Phase2Server {
   }
 
   /** A successful inner method: the sequencer records it, its keys join the chain, Crypto-Binding binds it. */
-  private async methodSucceeded(method: string, identity: string, keys: { msk?: Uint8Array; emsk?: Uint8Array }, eapType?: number, finalTlvs: TeapTlv[] = []): Promise<Phase2Output> {
+  private async methodSucceeded(method: string, identity: string, keys: { msk?: Uint8Array; emsk?: Uint8Array }, eapType?: number, finalTlvs: TeapTlv[] = [], deviceId?: string): Promise<Phase2Output> {
     const chain = this.start.chain;
     let mskMacOnly = false;
     if (keys.emsk && chain.mskOnlySeen && this.deps.compat.emskCompoundMac === 'when-available') {
@@ -297,7 +299,7 @@ export class Phase2Server {
       }
       mskMacOnly = true;
     }
-    const auth = this.sequencer.succeeded(method, identity);
+    const auth = this.sequencer.succeeded(method, identity, deviceId);
     let imskMsk: Uint8Array | undefined;
     if (eapType === EapType.MsChapV2 && keys.msk && this.deps.compat.mschapv2ImskOrder === 'rfc9930') imskMsk = swapMskHalves(keys.msk);
     chain.addInnerMethod(keys, imskMsk);
@@ -401,7 +403,7 @@ export class Phase2Server {
         return { kind: 'send', tlvs: step.tlvs };
       case 'success':
         state.session.dispose();
-        return this.methodSucceeded(state.method, step.identity, {}, undefined, step.finalTlvs);
+        return this.methodSucceeded(state.method, step.identity, {}, undefined, step.finalTlvs, step.deviceId);
       case 'failure':
         state.session.dispose();
         // A TLV method's own error code (e.g. MASA-Refused) travels with the failure.

@@ -7,9 +7,15 @@ import type { NasFacts } from '../../eap-methods/method.js';
  * device with an LDevID.
  */
 export interface TeapPolicyRule {
-  /** Realm of the outer identity (after the last '@'), compared case-insensitively. */
+  /**
+   * Realm of the outer identity (after the last '@'), compared case-insensitively. The peer writes
+   * the outer identity, so a policy chosen this way only accepts identities in the same realm.
+   */
   realm?: string;
-  /** RADIUS client name (clients[].name) or NAS-Identifier. */
+  /**
+   * RADIUS client name (clients[].name). Not NAS-Identifier: any client may send any
+   * NAS-Identifier, and one client must not pick another's policy.
+   */
   nas?: string;
   /**
    * Issuer class of the validated Phase-1 certificate: 'domain' (our CAs, tls.ca), 'manufacturer'
@@ -49,7 +55,7 @@ export function selectPolicyRule(rules: readonly TeapPolicyRule[], facts: Conver
   const realm = realmOf(facts.outerIdentity);
   return rules.find((r) =>
     (r.realm === undefined || r.realm.toLowerCase() === realm) &&
-    (r.nas === undefined || r.nas === facts.nas.clientName || r.nas === facts.nas.nasIdentifier) &&
+    (r.nas === undefined || r.nas === facts.nas.clientName) &&
     (r.certificate === undefined || certificateMatches(r.certificate, facts.certificateClass)));
 }
 

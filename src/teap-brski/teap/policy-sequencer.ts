@@ -1,5 +1,6 @@
 import { TeapError, TeapErrorCode } from './errors.js';
 import { CLIENT_CERTIFICATE, type TeapIdentityType, type TeapInnerStep, type TeapPolicy } from './policy.js';
+import { realmOf } from './policy-rules.js';
 
 /** One authentication that satisfied a policy step: the only facts a grant may be built from. */
 export interface StepAuthentication {
@@ -11,6 +12,22 @@ export interface StepAuthentication {
   method: string;
   /** Who the method authenticated (never the peer's claimed outer identity). */
   identity: string;
+  /** A device id the method established (TEAP-BRSKI: manufacturer and serial). */
+  deviceId?: string;
+}
+
+/** What the Phase-1 certificate may do for this conversation. */
+export interface SequencerOptions {
+  /**
+   * The certificate satisfies `client-certificate` steps. False under TLS 1.3 unless the policy
+   * allows certificate-only TLS 1.3 (RFC 9427 §2.2.1).
+   */
+  certificateCountsForSteps?: boolean;
+  /**
+   * The realm of the outer identity that selected this policy by a realm rule. The peer chose it,
+   * so every identity authenticated under the policy must be in that realm too.
+   */
+  requiredRealm?: string;
 }
 
 /** The step the server is running now: its own methods, and the Identity-Type it asks for. */
@@ -48,16 +65,19 @@ export class PolicySequencer {
 
   constructor(
     private readonly policy: Readonly<Pick<TeapPolicy, 'sequence' | 'identityTypeSwitch'>>,
-    private readonly certificate: Phase1Certificate | undefined,
+    certificate: Phase1Certificate | undefined,
     certificateOnly: boolean,
+    private readonly options: SequencerOptions = {},
   ) {
     this.status = policy.sequence.map(() => 'pending');
+    if (certificate && !this.inRequiredRealm(certificate.identity)) certificate = undefined;
     if (certificate && certificateOnly) {
       // Certificate-only policy: the validated Phase-1 certificate is the whole authentication.
       this.auths.push({ step: -1, identityType: undefined, method: CLIENT_CERTIFICATE, identity: certificate.identity });
       this.status.fill('satisfied');
       return;
     }
+    if (options.certificateCountsForSteps === false) return;
     for (const [i, step] of policy.sequence.entries()) {
       if (certificate && step.methods.includes(CLIENT_CERTIFICATE)) {
         this.status[i] = 'satisfied';
@@ -144,13 +164,16 @@ export class PolicySequencer {
    * A method verified the peer's credentials. It counts only if it is one of the current step's
    * methods; the identity is what the method authenticated.
    */
-  succeeded(method: string, identity: string): StepAuthentication {
+  succeeded(method: string, identity: string, deviceId?: string): StepAuthentication {
     const cur = this.requireCurrent();
     if (!cur.runnable.includes(method)) {
       throw new TeapError(TeapErrorCode.UnspecifiedAuthorizationFailure, `${method} is not a method of step ${cur.index + 1} [${cur.runnable.join(', ')}]`);
     }
     if (identity.length === 0) throw new TeapError(TeapErrorCode.UnspecifiedAuthenticationFailure, `${method} succeeded without naming whom it authenticated`);
-    const auth: StepAuthentication = { step: cur.index, identityType: cur.identityType, method, identity };
+    if (!this.inRequiredRealm(identity)) {
+      throw new TeapError(TeapErrorCode.UnspecifiedAuthorizationFailure, `"${identity}" is not in realm ${this.options.requiredRealm}, whose rule chose this policy`);
+    }
+    const auth: StepAuthentication = { step: cur.index, identityType: cur.identityType, method, identity, ...(deviceId !== undefined ? { deviceId } : {}) };
     this.status[cur.index] = 'satisfied';
     this.auths.push(auth);
     if (cur.identityType) this.succeededTypes.add(cur.identityType);
@@ -167,6 +190,10 @@ export class PolicySequencer {
       return 'skipped';
     }
     return 'fatal';
+  }
+
+  private inRequiredRealm(identity: string): boolean {
+    return this.options.requiredRealm === undefined || realmOf(identity) === this.options.requiredRealm.toLowerCase();
   }
 
   private requireCurrent(): CurrentStep {

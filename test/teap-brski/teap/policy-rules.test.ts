@@ -71,7 +71,7 @@ describe('per-conversation TEAP policy', () => {
     const log = new MemoryLog();
     const c = await converse(method, await peer({ tls: { cert: maker.client.certPem, key: maker.client.keyPem } }), methodContext(log));
     expect(c.server.kind).toBe('success');
-    if (c.server.kind === 'success') expect(c.server.grant.identity).toBe('mallory');
+    if (c.server.kind === 'success') expect(c.server.grant.identity).toBe('acme:mallory');
     expect(logged(log, /policy selected.*"pledge".*"manufacturer:acme"/)).toBe(true);
   });
 
