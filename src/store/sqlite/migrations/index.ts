@@ -2,10 +2,12 @@ import type { Migration } from '../migration.js';
 import { coreMigration } from './0001-core.js';
 import { usersMigration } from './0002-users.js';
 import { noobMigration } from './0003-noob.js';
+import { issuedCertificatesMigration } from './0005-issued-certificates.js';
 
 /** Every migration, in version order. Add a new aggregate's steps here with the next free version. */
 export const migrations: readonly Migration[] = [
   coreMigration,
   usersMigration,
   noobMigration,
+  issuedCertificatesMigration,
 ];
