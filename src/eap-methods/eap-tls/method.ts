@@ -1,5 +1,5 @@
 import * as tls from 'node:tls';
-import { constants as cryptoConstants } from 'node:crypto';
+import { constants as cryptoConstants, type X509Certificate } from 'node:crypto';
 import type { EapMethod, EapMethodSession, MethodContext, Step } from '../method.js';
 import { EapType } from '../eap-packet.js';
 import { EapProtocolError } from '../errors.js';
@@ -24,6 +24,12 @@ export interface EapTlsConfig {
   minVersion?: tls.SecureVersion;
   maxVersion?: tls.SecureVersion;
   maxTlsMessage?: number;
+  /**
+   * Asked once the handshake has verified the client certificate, before the final flight: true
+   * refuses it ("certificate revoked"). Serves revocations newer than any loaded CRL (e.g. our
+   * registrar CA's store). A throw also refuses: an unanswerable check must not admit.
+   */
+  isRevoked?: (certificate: X509Certificate) => boolean | Promise<boolean>;
 }
 
 type Phase = 'start-sent' | 'handshake' | 'final-sent' | 'alert-sent' | 'done';
@@ -44,7 +50,7 @@ export function createEapTlsMethod(config: EapTlsConfig): EapMethod {
   return {
     type: EapType.Tls,
     name: 'eap-tls',
-    createSession: (ctx) => new EapTlsSession(ctx, secureContext, config.maxTlsMessage ?? DEFAULT_MAX_TLS_MESSAGE),
+    createSession: (ctx) => new EapTlsSession(ctx, secureContext, config.maxTlsMessage ?? DEFAULT_MAX_TLS_MESSAGE, config.isRevoked),
   };
 }
 
@@ -57,7 +63,12 @@ class EapTlsSession implements EapMethodSession {
   private serverRandom: Uint8Array | undefined;
   private keys: EapTlsKeys | undefined;
 
-  constructor(private readonly ctx: MethodContext, secureContext: tls.SecureContext, maxTlsMessage: number) {
+  constructor(
+    private readonly ctx: MethodContext,
+    secureContext: tls.SecureContext,
+    maxTlsMessage: number,
+    private readonly isRevoked?: EapTlsConfig['isRevoked'],
+  ) {
     this.reassembler = new TlsMessageReassembler(maxTlsMessage);
     this.tunnel = TlsTunnel.server({ secureContext, requestCert: true, rejectUnauthorized: true });
   }
@@ -110,6 +121,8 @@ class EapTlsSession implements EapMethodSession {
 
     if (this.tunnel.state === 'established') {
       if (this.tunnel.isSessionReused()) return { kind: 'failure', reason: 'TLS session resumption is not supported' };
+      const revoked = await this.revocationRefusal();
+      if (revoked) return revoked;
       const finalFlight = await this.finishHandshake(out);
       if (finalFlight.kind !== 'request') return finalFlight;
       this.fragmenter.load(finalFlight.data);
@@ -145,6 +158,19 @@ class EapTlsSession implements EapMethodSession {
     }
     if (flight.length === 0) return { kind: 'failure', reason: 'TLS handshake ended without a final server flight' };
     return { kind: 'request', data: flight };
+  }
+
+  private async revocationRefusal(): Promise<Step | undefined> {
+    const peer = this.tunnel.peerIdentity();
+    if (!this.isRevoked || !peer || !this.tunnel.authorized) return undefined;
+    try {
+      if (!(await this.isRevoked(peer.certificate))) return undefined;
+    } catch (err) {
+      this.ctx.log.warn({ err: (err as Error).message, deviceId: peer.deviceId }, 'EAP-TLS revocation check failed');
+      return { kind: 'failure', reason: 'certificate revocation check failed' };
+    }
+    this.ctx.log.info({ deviceId: peer.deviceId }, 'EAP-TLS client certificate revoked');
+    return { kind: 'failure', reason: 'certificate revoked' };
   }
 
   private success(): Step {

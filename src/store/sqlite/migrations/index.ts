@@ -3,6 +3,7 @@ import { coreMigration } from './0001-core.js';
 import { usersMigration } from './0002-users.js';
 import { noobMigration } from './0003-noob.js';
 import { noobConsumedOobsMigration } from './0004-noob-consumed-oobs.js';
+import { issuedCertificatesMigration } from './0005-issued-certificates.js';
 import { brskiDevicesMigration } from './0008-brski-devices.js';
 
 /** Every migration, in version order. Add a new aggregate's steps here with the next free version. */
@@ -11,5 +12,6 @@ export const migrations: readonly Migration[] = [
   usersMigration,
   noobMigration,
   noobConsumedOobsMigration,
+  issuedCertificatesMigration,
   brskiDevicesMigration,
 ];

@@ -1,0 +1,119 @@
+import {
+  REVOCATION_REASONS,
+  SerialInUseError,
+  type IssuedCertificateRecord,
+  type IssuedCertificateStore,
+  type NewIssuedCertificate,
+  type RevocationReason,
+  type SubjectAltName,
+} from '../issued-certificates.js';
+import type { SqliteDatabase } from './database.js';
+
+interface Row {
+  serial: string;
+  issuer: string;
+  subject: string;
+  subject_alt_names: string;
+  device_id: string;
+  not_before: string;
+  not_after: string;
+  der: Buffer;
+  issued_at: string;
+  revoked_at: string | null;
+  revocation_reason: string | null;
+}
+
+const COLUMNS = 'serial, issuer, subject, subject_alt_names, device_id, not_before, not_after, der, issued_at, revoked_at, revocation_reason';
+
+function toRecord(r: Row): IssuedCertificateRecord {
+  const reason = r.revocation_reason;
+  return {
+    serial: r.serial,
+    issuer: r.issuer,
+    subject: r.subject,
+    subjectAltNames: JSON.parse(r.subject_alt_names) as SubjectAltName[],
+    deviceId: r.device_id,
+    notBefore: new Date(r.not_before),
+    notAfter: new Date(r.not_after),
+    der: new Uint8Array(r.der),
+    issuedAt: new Date(r.issued_at),
+    ...(r.revoked_at !== null ? { revokedAt: new Date(r.revoked_at) } : {}),
+    ...(reason !== null && (REVOCATION_REASONS as readonly string[]).includes(reason) ? { revocationReason: reason as RevocationReason } : {}),
+  };
+}
+
+/** SQLite implementation of the issued-certificates store (migration 0005). */
+export class SqliteIssuedCertificateStore implements IssuedCertificateStore {
+  private readonly insert;
+  private readonly selectOne;
+  private readonly selectByDevice;
+  private readonly selectRecent;
+  private readonly updRevoke;
+  private readonly selectRevoked;
+  private readonly bumpCrlNumber;
+
+  constructor(db: SqliteDatabase) {
+    this.insert = db.prepare(
+      `INSERT INTO issued_certificates (${COLUMNS}) VALUES (@serial, @issuer, @subject, @subject_alt_names, @device_id, @not_before, @not_after, @der, @issued_at, NULL, NULL)`,
+    );
+    this.selectOne = db.prepare(`SELECT ${COLUMNS} FROM issued_certificates WHERE serial = ?`);
+    this.selectByDevice = db.prepare(`SELECT ${COLUMNS} FROM issued_certificates WHERE device_id = ? ORDER BY issued_at DESC, rowid DESC`);
+    this.selectRecent = db.prepare(`SELECT ${COLUMNS} FROM issued_certificates ORDER BY issued_at DESC, rowid DESC LIMIT ?`);
+    this.updRevoke = db.prepare('UPDATE issued_certificates SET revoked_at = ?, revocation_reason = ? WHERE serial = ? AND revoked_at IS NULL');
+    this.selectRevoked = db.prepare(
+      `SELECT ${COLUMNS} FROM issued_certificates WHERE issuer = ? AND revoked_at IS NOT NULL AND not_after > ? ORDER BY revoked_at, serial`,
+    );
+    this.bumpCrlNumber = db.prepare(
+      `INSERT INTO crl_numbers (issuer, last_number) VALUES (?, 1)
+       ON CONFLICT(issuer) DO UPDATE SET last_number = last_number + 1
+       RETURNING last_number`,
+    );
+  }
+
+  async record(cert: NewIssuedCertificate): Promise<void> {
+    try {
+      this.insert.run({
+        serial: cert.serial,
+        issuer: cert.issuer,
+        subject: cert.subject,
+        subject_alt_names: JSON.stringify(cert.subjectAltNames.map((n) => ({ type: n.type, value: n.value }))),
+        device_id: cert.deviceId,
+        not_before: cert.notBefore.toISOString(),
+        not_after: cert.notAfter.toISOString(),
+        der: Buffer.from(cert.der),
+        issued_at: cert.issuedAt.toISOString(),
+      });
+    } catch (err) {
+      // Duck-typed: better-sqlite3's SqliteError may come from another realm (jest's module registry).
+      const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+      if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') throw new SerialInUseError(cert.serial);
+      throw err;
+    }
+  }
+
+  async get(serial: string): Promise<IssuedCertificateRecord | undefined> {
+    const row = this.selectOne.get(serial) as Row | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  async listByDevice(deviceId: string): Promise<IssuedCertificateRecord[]> {
+    return (this.selectByDevice.all(deviceId) as Row[]).map(toRecord);
+  }
+
+  async list(limit: number): Promise<IssuedCertificateRecord[]> {
+    return (this.selectRecent.all(limit) as Row[]).map(toRecord);
+  }
+
+  async revoke(serial: string, at: Date, reason: RevocationReason): Promise<boolean> {
+    return this.updRevoke.run(at.toISOString(), reason, serial).changes > 0;
+  }
+
+  async listRevoked(issuer: string, now: Date): Promise<IssuedCertificateRecord[]> {
+    return (this.selectRevoked.all(issuer, now.toISOString()) as Row[]).map(toRecord);
+  }
+
+  async nextCrlNumber(issuer: string): Promise<bigint> {
+    const row = this.bumpCrlNumber.get(issuer) as { last_number: number };
+    return BigInt(row.last_number);
+  }
+}
