@@ -17,6 +17,9 @@ import { RadiusServer } from './radius/server.js';
 import { handleAccessRequest } from './server/radius-eap-bridge.js';
 import { openSqlite, type SqliteDatabase } from './store/sqlite/database.js';
 import type { Log } from './util/log.js';
+import { parseBrskiConfig } from './teap-brski/brski/config.js';
+import { setupBrski, type BrskiServices } from './teap-brski/brski/setup.js';
+import { SqliteAuditStore } from './store/sqlite/audit.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
@@ -28,11 +31,22 @@ export interface RunningGangway {
 /** Wires configuration, store, methods, EAP and RADIUS together and starts listening. */
 export async function startGangway(config: GangwayConfig, log: Log): Promise<RunningGangway> {
   const db = openSqlite(config.store.sqlitePath);
+  let brski: BrskiServices | undefined;
   try {
     const noob = noobConfigOf(config);
     // One store for the method and its housekeeping.
     const noobWiring = noob ? { config: noob, store: new SqliteNoobPeerStore(db) } : undefined;
-    const registry = await buildRegistry(config, db, noobWiring, log);
+    const brskiConfig = parseBrskiConfig(config.brski, config.dataDir);
+    if (brskiConfig) {
+      brski = await setupBrski(brskiConfig, {
+        db,
+        audit: new SqliteAuditStore(db),
+        tlsCert: readConfigFile(config.tls.cert, 'tls.cert'),
+        tlsKey: readConfigFile(config.tls.key, 'tls.key'),
+        log,
+      });
+    }
+    const registry = await buildRegistry(config, db, noobWiring, brski, log);
     for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
       if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
     }
@@ -68,6 +82,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     } catch (err) {
       await Promise.all(servers.map((s) => s.close()));
       eap.close();
+      await brski?.close();
       throw err;
     }
     const housekeeping = noobWiring ? startNoobHousekeeping(noobWiring.store, noobWiring.config, log) : undefined;
@@ -80,12 +95,22 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         if (housekeeping) clearInterval(housekeeping);
         await Promise.all(servers.map((s) => s.close()));
         eap.close();
+        await brski?.close();
         db.close();
       },
     };
   } catch (err) {
+    await brski?.close().catch(() => undefined);
     db.close();
     throw err;
+  }
+}
+
+function readConfigFile(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(key, `cannot read ${path}: ${(err as Error).message}`);
   }
 }
 
@@ -93,33 +118,42 @@ async function buildRegistry(
   config: GangwayConfig,
   db: SqliteDatabase,
   noob: { config: ResolvedNoobConfig; store: NoobPeerStore } | undefined,
+  brski: BrskiServices | undefined,
   log: Log,
 ): Promise<MethodRegistry> {
   const registry = new MethodRegistry();
-  const read = (path: string, key: string): Buffer => {
-    try {
-      return readFileSync(path);
-    } catch (err) {
-      throw new ConfigError(key, `cannot read ${path}: ${(err as Error).message}`);
-    }
-  };
+  const read = readConfigFile;
+  const ca = config.tls.ca.map((p, i) => read(p, `tls.ca[${i}]`));
+  // LDevIDs of our registrar CA authenticate with EAP-TLS (and select TEAP's domain policies), and
+  // a revoked one is refused, wherever the operator keeps that CA.
+  if (brski && !ca.some((c) => c.toString().includes(brski.caPem.trim()))) ca.push(Buffer.from(brski.caPem));
   const tls = {
     cert: read(config.tls.cert, 'tls.cert'),
     key: read(config.tls.key, 'tls.key'),
-    ca: config.tls.ca.map((p, i) => read(p, `tls.ca[${i}]`)),
+    ca,
     ...(config.tls.crl.length > 0 ? { crl: config.tls.crl.map((p, i) => read(p, `tls.crl[${i}]`)) } : {}),
     minVersion: config.tls.minVersion,
     maxVersion: config.tls.maxVersion,
   };
   try {
-    registry.register(createEapTlsMethod({ ...tls, maxTlsMessage: config.eap.maxTlsMessage }));
+    registry.register(createEapTlsMethod({ ...tls, maxTlsMessage: config.eap.maxTlsMessage, ...(brski ? { isRevoked: brski.isRevoked } : {}) }));
   } catch (err) {
     throw new ConfigError('tls', `cannot build the TLS context: ${(err as Error).message}`);
   }
   const users = new SqliteUserStore(db);
   registry.register(createMschapV2Method({ users, serverName: config.serverName }));
   const teapConfig = parseTeapMethodConfig(config.methods.teap);
-  registry.register(buildTeapMethod(teapConfig, { tls: { ...tls, maxTlsMessage: config.eap.maxTlsMessage }, users, log }));
+  try {
+    registry.register(buildTeapMethod(teapConfig, {
+      tls: { ...tls, maxTlsMessage: config.eap.maxTlsMessage, ...(brski ? { isRevoked: brski.isRevoked } : {}) },
+      users,
+      log,
+      ...(brski ? { tlvMethods: brski.tlvMethods, manufacturers: brski.manufacturers } : {}),
+    }));
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError('methods.teap', (err as Error).message);
+  }
   if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log }));
   for (const [i, plugin] of config.eap.plugins.entries()) {
     try {

@@ -64,6 +64,8 @@ export interface GangwayConfig {
   tls: TlsFiles;
   /** Per-method settings, parsed by each method's own config reader. */
   methods: Record<string, unknown>;
+  /** The TEAP-BRSKI registrar section, parsed by src/teap-brski/brski/config.ts. */
+  brski: unknown;
   authorization: {
     sessionTimeout?: number;
     vlan?: number;
@@ -185,6 +187,8 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     if (!METHOD_SECTIONS.includes(name)) throw new ConfigError(`methods.${name}`, `is not a known method section (known: ${METHOD_SECTIONS.join(', ')})`);
   }
 
+  const brski = root.raw('brski');
+
   const authz = root.section('authorization');
   const authorization: GangwayConfig['authorization'] = {};
   if (authz.has('sessionTimeout')) authorization.sessionTimeout = authz.integer('sessionTimeout', 0, 60, 31_536_000);
@@ -208,6 +212,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     eap: eapConfig,
     tls: tlsFiles,
     methods: (methodsRaw ?? {}) as Record<string, unknown>,
+    brski,
     authorization,
     store: { sqlitePath },
     log: { level },

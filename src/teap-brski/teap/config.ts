@@ -150,7 +150,7 @@ function parsePolicy(raw: unknown, path: string): Partial<TeapPolicy> {
 
 export interface TeapBuildDeps {
   /** The server's TLS settings (gangway.yaml `tls`), used for the tunnel and for inner EAP-TLS. */
-  tls: TeapTlsConfig & Pick<EapTlsConfig, 'maxTlsMessage'>;
+  tls: TeapTlsConfig & Pick<EapTlsConfig, 'maxTlsMessage' | 'isRevoked'>;
   /** Accounts for EAP-MSCHAPv2 and Basic-Password-Auth. */
   users: Pick<UserStore, 'get'>;
   /** Further inner EAP methods (plugins) the policy may name. */
@@ -176,6 +176,7 @@ export function buildTeapMethod(cfg: TeapMethodConfig, deps: TeapBuildDeps): Eap
       ...(deps.tls.minVersion !== undefined ? { minVersion: deps.tls.minVersion } : {}),
       ...(deps.tls.maxVersion !== undefined ? { maxVersion: deps.tls.maxVersion } : {}),
       ...(deps.tls.maxTlsMessage !== undefined ? { maxTlsMessage: deps.tls.maxTlsMessage } : {}),
+      ...(deps.tls.isRevoked !== undefined ? { isRevoked: deps.tls.isRevoked } : {}),
     }));
   }
   inner.push(...(deps.extraInnerMethods ?? []));
