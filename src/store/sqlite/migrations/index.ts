@@ -2,10 +2,14 @@ import type { Migration } from '../migration.js';
 import { coreMigration } from './0001-core.js';
 import { usersMigration } from './0002-users.js';
 import { noobMigration } from './0003-noob.js';
+import { portalMigration } from './0006-portal.js';
+import { accessSessionsMigration } from './0007-access-sessions.js';
 
 /** Every migration, in version order. Add a new aggregate's steps here with the next free version. */
 export const migrations: readonly Migration[] = [
   coreMigration,
   usersMigration,
   noobMigration,
+  portalMigration,
+  accessSessionsMigration,
 ];
