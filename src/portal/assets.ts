@@ -30,6 +30,8 @@ nav { display: flex; flex-wrap: wrap; gap: .3rem 1rem; align-items: center; }
 main { max-width: 52rem; margin: 0 auto; padding: 1rem; }
 h1 { font-size: 1.4rem; margin: .4rem 0 1rem; }
 h2 { font-size: 1.1rem; margin: 1.4rem 0 .6rem; }
+.card > h2:first-child, .card > input[type=hidden]:first-child + h2 { margin-top: 0; }
+#scan-status:empty { display: none; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: .5rem; padding: 1rem; margin: 0 0 1rem; }
 .flash { border-radius: .5rem; padding: .7rem 1rem; margin: 0 0 1rem; border: 1px solid; }
 .flash.good { color: var(--good); border-color: var(--good); background: #eef8f1; }
@@ -56,7 +58,16 @@ th, td { text-align: left; padding: .45rem .5rem; border-bottom: 1px solid var(-
 #camera { width: 100%; max-height: 60vh; background: #000; border-radius: .5rem; display: block; }
 #scan-status { min-height: 1.5em; }
 [hidden] { display: none !important; }
+td form.inline button { margin: .15rem 0; }
 @media (max-width: 30rem) { main { padding: .6rem; } .card { padding: .8rem; } th, td { padding: .35rem; } }
+/* Phones: each table row becomes a small card, nothing scrolls sideways. */
+@media (max-width: 40rem) {
+  table.stack thead { display: none; }
+  table.stack, table.stack tbody, table.stack tr, table.stack td { display: block; width: 100%; }
+  table.stack tr { border-bottom: 1px solid var(--line); padding: .4rem 0; }
+  table.stack td { border: 0; padding: .1rem .6rem; }
+  table.stack td:first-child { font-weight: 600; }
+}
 `;
 
 /**
@@ -151,6 +162,9 @@ document.addEventListener('submit', function (e) {
 });
 `;
 
+/** A gangway (a ramp onto a ship): browsers ask for an icon on every site. */
+const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0b5cad"/><path d="M5 24 L27 10" stroke="#fff" stroke-width="4" stroke-linecap="round"/></svg>`;
+
 function jsQrSource(): string {
   // The UMD build defines window.jsQR when loaded by a plain <script>.
   const path = createRequire(import.meta.url).resolve('jsqr');
@@ -166,6 +180,7 @@ export function staticAssets(): Map<string, StaticAsset> {
     ['scan.js', asset(SCAN_SCRIPT, 'text/javascript; charset=utf-8')],
     ['confirm.js', asset(CONFIRM_SCRIPT, 'text/javascript; charset=utf-8')],
     ['jsqr.js', asset(jsQrSource(), 'text/javascript; charset=utf-8')],
+    ['favicon.svg', asset(FAVICON, 'image/svg+xml')],
   ]);
   return cached;
 }

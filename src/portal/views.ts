@@ -44,6 +44,7 @@ export function layout(opts: { title: string; viewer?: Viewer; body: Html; scrip
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${opts.title} · Gangway</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/portal.css">
 </head>
 <body>
@@ -174,7 +175,7 @@ export function adminUsersPage(viewer: Viewer, users: UserRecord[], accounts: Ma
     title: 'Users',
     viewer,
     body: html`${flashBlock(opts.flash)}
-<div class="table-wrap"><table>
+<div class="table-wrap"><table class="stack">
 <thead><tr><th>Name</th><th>Status</th><th>Portal</th><th>Network credentials</th><th></th></tr></thead>
 <tbody>${rows}</tbody>
 </table></div>
@@ -208,7 +209,7 @@ export function auditPage(viewer: Viewer, entries: AuditEntry[]): Html {
   return layout({
     title: 'Audit log',
     viewer,
-    body: html`<div class="table-wrap"><table>
+    body: html`<div class="table-wrap"><table class="stack">
 <thead><tr><th>When</th><th>Event</th><th>Subject</th><th>Detail</th></tr></thead>
 <tbody>${entries.map(
       (e) => html`<tr><td>${when(e.at)}</td><td>${e.event}</td><td class="mono">${e.subject ?? ''}</td><td class="mono">${e.detail ? JSON.stringify(e.detail) : ''}</td></tr>`,
