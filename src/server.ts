@@ -20,11 +20,17 @@ import type { Log } from './util/log.js';
 import { parseBrskiConfig } from './teap-brski/brski/config.js';
 import { setupBrski, type BrskiServices } from './teap-brski/brski/setup.js';
 import { SqliteAuditStore } from './store/sqlite/audit.js';
+import { startPortal, type RunningPortal } from './portal/server.js';
+import { SqliteAccessSessionStore } from './store/sqlite/access-sessions.js';
+import { recordAcceptedSession } from './server/access-session-recorder.js';
+import { createSessionTerminator } from './server/disconnect.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
   readonly eap: EapAuthenticator;
   readonly db: SqliteDatabase;
+  /** Where the portal listens, when configured. */
+  readonly portal?: { host: string; port: number };
   close(): Promise<void>;
 }
 
@@ -65,19 +71,45 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       log.child({ module: 'eap' }),
     );
     const accessLog = log.child({ module: 'access' });
+    // With the portal, each identity's last accepted session is kept so that removing a device can disconnect it.
+    const accessSessions = config.portal ? new SqliteAccessSessionStore(db) : undefined;
     const servers: RadiusServer[] = [];
     const addresses: { host: string; port: number }[] = [];
+    let portal: RunningPortal | undefined;
     try {
       for (const address of config.listen) {
         const server = new RadiusServer({
           clients: config.radius.clients,
-          handler: (req) => handleAccessRequest(eap, req.packet, req.client, config.authorization, accessLog),
+          handler: async (req) => {
+            const reply = await handleAccessRequest(eap, req.packet, req.client, config.authorization, accessLog);
+            if (accessSessions) recordAcceptedSession(accessSessions, req, reply, accessLog);
+            return reply;
+          },
           log,
           replyCacheMs: config.radius.replyCacheMs,
           maxInFlight: config.radius.maxInFlight,
         });
         servers.push(server);
         addresses.push(await server.listen(address.host, address.port));
+      }
+      if (config.portal && accessSessions) {
+        const p = config.portal;
+        portal = await startPortal(
+          {
+            listen: p.listen,
+            https: p.tls,
+            ...(p.tls ? { tls: { cert: readConfigFile(config.tls.cert, 'tls.cert'), key: readConfigFile(config.tls.key, 'tls.key') } } : {}),
+            sessionMinutes: p.sessionMinutes,
+            maxFailedLogins: p.maxFailedLogins,
+            lockoutMinutes: p.lockoutMinutes,
+          },
+          {
+            db,
+            ...(noobWiring ? { noob: { store: noobWiring.store, config: noobWiring.config } } : {}),
+            terminate: createSessionTerminator({ sessions: accessSessions, clients: config.radius.clients, log }),
+            log,
+          },
+        );
       }
     } catch (err) {
       await Promise.all(servers.map((s) => s.close()));
@@ -91,8 +123,10 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       addresses,
       eap,
       db,
+      ...(portal ? { portal: portal.address } : {}),
       async close() {
         if (housekeeping) clearInterval(housekeeping);
+        await portal?.close();
         await Promise.all(servers.map((s) => s.close()));
         eap.close();
         await brski?.close();

@@ -5,12 +5,15 @@ import { stringify } from 'yaml';
 import { generateDemoPki } from '../pki/demo-pki.js';
 import { openSqlite } from '../store/sqlite/database.js';
 import { CONFIG_FILE } from '../config/config.js';
+import { createPortalAdmin } from './portal-admin.js';
 
 export interface InitOptions {
   radiusHost?: string;
   radiusPort?: number;
   secret?: string;
   serverName?: string;
+  /** Portal port; default 8443, or 0 (ephemeral) when radiusPort is 0. */
+  portalPort?: number;
 }
 
 /** What `gangway init --json` prints: everything a script needs to talk to the new server. */
@@ -18,6 +21,8 @@ export interface InitResult {
   dataDir: string;
   config: string;
   radius: { host: string; port: number; secret: string };
+  /** The portal and its first administrator; the password is shown here once and stored only hashed. */
+  portal: { listen: string; url: string; admin: { name: string; password: string } };
   files: { caCert: string; caKey: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string; database: string };
 }
 
@@ -33,6 +38,9 @@ export async function initDataDir(dir: string, opts: InitOptions = {}): Promise<
   const port = opts.radiusPort ?? 1812;
   const secret = opts.secret ?? randomBytes(12).toString('base64url');
   const serverName = opts.serverName ?? 'gangway.local';
+  const portalPort = opts.portalPort ?? (port === 0 ? 0 : 8443);
+  // Port 0 is for tests: the real port is only known after listening, so the URL names no port.
+  const portalUrl = `https://${serverName}${portalPort === 443 || portalPort === 0 ? '' : `:${portalPort}`}`;
 
   mkdirSync(join(dataDir, 'pki'), { recursive: true, mode: 0o700 });
   const pki = await generateDemoPki(serverName);
@@ -67,18 +75,31 @@ export async function initDataDir(dir: string, opts: InitOptions = {}): Promise<
     },
     tls: { cert: 'pki/server.pem', key: 'pki/server.key', ca: ['pki/ca.pem'] },
     methods: {
-      // EAP-NOOB: devices' QR codes point at oobUrl (the portal, once it exists); registered
-      // devices reconnect as newNai.
-      'eap-noob': { oobUrl: `https://${serverName}/noob`, newNai: `noob@${serverName}` },
+      // EAP-NOOB: devices' QR codes point at the portal's /noob page, so a phone's camera opens
+      // the portal directly; registered devices reconnect as newNai.
+      'eap-noob': { oobUrl: `${portalUrl}/noob`, newNai: `noob@${serverName}` },
     },
     store: { sqlite: 'gangway.db' },
     log: { level: 'info' },
+    portal: { listen: `127.0.0.1:${portalPort}`, publicUrl: portalUrl, tls: true },
   };
   const header = '# Gangway configuration. Reference: docs/configuration.md\n';
   writePrivate(configPath, header + stringify(config));
-  openSqlite(files.database).close();
+  const db = openSqlite(files.database);
+  let admin;
+  try {
+    admin = await createPortalAdmin(db, 'admin');
+  } finally {
+    db.close();
+  }
 
-  return { dataDir, config: configPath, radius: { host, port, secret }, files };
+  return {
+    dataDir,
+    config: configPath,
+    radius: { host, port, secret },
+    portal: { listen: `127.0.0.1:${portalPort}`, url: portalUrl, admin },
+    files,
+  };
 }
 
 function writePrivate(path: string, text: string): void {

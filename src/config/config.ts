@@ -19,6 +19,20 @@ export interface RadiusClientEntry {
   secret: string;
   requireMessageAuthenticator: boolean;
   limitProxyState: boolean;
+  /** The NAS's Dynamic Authorization port (RFC 5176): where Disconnect-Requests go. */
+  coa?: { port: number };
+}
+
+/** The web portal (src/portal). */
+export interface PortalConfig {
+  listen: ListenAddress;
+  /** The URL people and devices' QR codes reach the portal by (scheme, host, port; no path needed). */
+  publicUrl: string;
+  /** HTTPS with the server's certificate (tls.cert / tls.key). */
+  tls: boolean;
+  sessionMinutes: number;
+  maxFailedLogins: number;
+  lockoutMinutes: number;
 }
 
 export interface TlsFiles {
@@ -72,6 +86,7 @@ export interface GangwayConfig {
   };
   store: { sqlitePath: string };
   log: { level: string };
+  portal?: PortalConfig;
 }
 
 const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
@@ -113,6 +128,11 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
       requireMessageAuthenticator: c.boolean('requireMessageAuthenticator', true),
       limitProxyState: c.boolean('limitProxyState', true),
     };
+    if (c.has('coa')) {
+      const coa = c.section('coa');
+      entry.coa = { port: coa.integer('port', 3799, 1, 65535) };
+      coa.done();
+    } else c.raw('coa');
     if (!isAddressOrPrefix(entry.address)) throw new ConfigError(c.key('address'), 'must be an IPv4/IPv6 address or prefix like 10.0.0.0/8');
     try {
       new ClientTable([entry]);
@@ -203,6 +223,8 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
   const level = log.oneOf('level', LOG_LEVELS, 'info');
   log.done();
 
+  const portal = root.has('portal') ? parsePortal(root.section('portal')) : (root.raw('portal'), undefined);
+
   root.done();
   return {
     dataDir,
@@ -216,7 +238,32 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     authorization,
     store: { sqlitePath },
     log: { level },
+    ...(portal ? { portal } : {}),
   };
+}
+
+function parsePortal(p: ConfigReader): PortalConfig {
+  const listen = parseListen(p.string('listen', '127.0.0.1:8443'), p.key('listen'));
+  const tls = p.boolean('tls', true);
+  const publicUrl = p.string('publicUrl');
+  let u: URL;
+  try {
+    u = new URL(publicUrl);
+  } catch {
+    throw new ConfigError(p.key('publicUrl'), 'must be a URL like https://portal.example.org');
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new ConfigError(p.key('publicUrl'), 'must be an http(s) URL');
+  if (u.search !== '' || u.hash !== '') throw new ConfigError(p.key('publicUrl'), 'must not have a query or fragment');
+  const config: PortalConfig = {
+    listen,
+    publicUrl: publicUrl.replace(/\/+$/, ''),
+    tls,
+    sessionMinutes: p.integer('sessionMinutes', 480, 5, 7 * 24 * 60),
+    maxFailedLogins: p.integer('maxFailedLogins', 5, 1, 100),
+    lockoutMinutes: p.integer('lockoutMinutes', 15, 1, 24 * 60),
+  };
+  p.done();
+  return config;
 }
 
 export function parseListen(s: string, key: string): ListenAddress {

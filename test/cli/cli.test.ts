@@ -75,7 +75,7 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
 
   test('serve loads an EAP method plugin named in the config and runs a conversation with it', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
-    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--secret', 'plugin-secret'], { encoding: 'utf8' });
+    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--portal-port', '0', '--secret', 'plugin-secret'], { encoding: 'utf8' });
     const cfg = join(dir, 'gangway.yaml');
     const plugin = join(__dirname, '..', 'fixtures', 'echo-plugin.mjs');
     writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('defaultMethods:\n    - eap-tls', `defaultMethods:\n    - echo-plugin\n  plugins:\n    - module: ${plugin}\n      options: { challenge: marco }`));
@@ -108,7 +108,7 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
 
   test('start initialises the data directory, answers Status-Server, and stops cleanly on SIGTERM', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
-    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--secret', 'start-secret'], { encoding: 'utf8' });
+    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--portal-port', '0', '--secret', 'start-secret'], { encoding: 'utf8' });
     const child = spawn(process.execPath, [main, 'start', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });

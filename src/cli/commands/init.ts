@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { initDataDir } from '../init.js';
 import type { CliIo } from '../io.js';
 
-const USAGE = 'usage: gangway init DIR [--radius-host HOST] [--radius-port P] [--secret S] [--server-name NAME] [--json]\n';
+const USAGE = 'usage: gangway init DIR [--radius-host HOST] [--radius-port P] [--secret S] [--server-name NAME] [--portal-port P] [--json]\n';
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -13,6 +13,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       'radius-port': { type: 'string' },
       secret: { type: 'string' },
       'server-name': { type: 'string' },
+      'portal-port': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -26,6 +27,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`--radius-port must be 0..65535\n${USAGE}`);
     return 2;
   }
+  const portalPort = values['portal-port'] !== undefined ? Number(values['portal-port']) : undefined;
+  if (portalPort !== undefined && (!Number.isInteger(portalPort) || portalPort < 0 || portalPort > 65535)) {
+    io.stderr(`--portal-port must be 0..65535\n${USAGE}`);
+    return 2;
+  }
   if (values.secret !== undefined && values.secret.length < 8) {
     io.stderr('--secret must be at least 8 characters\n');
     return 2;
@@ -35,11 +41,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     ...(port !== undefined ? { radiusPort: port } : {}),
     ...(values.secret !== undefined ? { secret: values.secret } : {}),
     ...(values['server-name'] !== undefined ? { serverName: values['server-name'] } : {}),
+    ...(portalPort !== undefined ? { portalPort } : {}),
   });
   if (values.json) {
     io.stdout(JSON.stringify(result, null, 2) + '\n');
   } else {
-    io.stdout(`created ${result.dataDir}\n  config   ${result.config}\n  RADIUS   ${result.radius.host}:${result.radius.port} secret in the config\n  demo CA  ${result.files.caCert}\n  client   ${result.files.clientCert} / ${result.files.clientKey}\n`);
+    io.stdout(`created ${result.dataDir}\n  config   ${result.config}\n  RADIUS   ${result.radius.host}:${result.radius.port} secret in the config\n  demo CA  ${result.files.caCert}\n  client   ${result.files.clientCert} / ${result.files.clientKey}\n  portal   ${result.portal.url} (listening on ${result.portal.listen})\n  portal administrator "${result.portal.admin.name}", password ${result.portal.admin.password}\n           (shown only now; the portal password is not a network credential)\n`);
   }
   return 0;
 }

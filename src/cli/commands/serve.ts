@@ -29,6 +29,7 @@ export async function runStart(argv: string[], io: CliIo): Promise<number> {
   if (!existsSync(join(dir, CONFIG_FILE))) {
     const created = await initDataDir(dir);
     io.stderr(`initialised ${dir} (RADIUS secret for 127.0.0.1: ${created.radius.secret}; client certificate ${created.files.clientCert})\n`);
+    io.stderr(`portal ${created.portal.url}: administrator "${created.portal.admin.name}", password ${created.portal.admin.password} (shown only now)\n`);
   }
   return serve(dir, [], io);
 }

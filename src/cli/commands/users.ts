@@ -5,8 +5,11 @@ import { databasePathOf } from '../data-dir.js';
 import { SqliteUserStore } from '../../store/sqlite/users.js';
 import { UserExistsError, hashPassword } from '../../store/users.js';
 import type { CliIo } from '../io.js';
+import { SqlitePortalAccountStore } from '../../store/sqlite/portal.js';
+import { newPortalPassword } from '../portal-admin.js';
 
-const USAGE = `usage: gangway users add NAME [--data DIR] [--password PW] [--credentials nt,scrypt] [--disabled]
+const USAGE = `usage: gangway users add NAME [--data DIR] [--password PW] [--credentials nt,scrypt|none] [--disabled]
+                         [--portal-password PW] [--admin]
        gangway users remove NAME [--data DIR]
        gangway users list [--data DIR] [--json]
 
@@ -15,6 +18,10 @@ const USAGE = `usage: gangway users add NAME [--data DIR] [--password PW] [--cre
   --credentials LIST  which forms to store (default nt,scrypt):
                         nt      NT hash, needed by EAP-MSCHAPv2; password-equivalent for MSCHAPv2
                         scrypt  salted scrypt hash, enough for TEAP Basic-Password-Auth
+                        none    no network credential (a portal-only account)
+  --portal-password PW  a web portal login, separate from the network password
+  --admin               a portal administrator (a portal password is generated and printed
+                        once unless --portal-password is given)
 `;
 
 /** Optional stdin reader, so that tests can supply a password without a terminal. */
@@ -38,6 +45,8 @@ export async function run(argv: string[], io: UsersCliIo): Promise<number> {
         password: { type: 'string' },
         credentials: { type: 'string', default: 'nt,scrypt' },
         disabled: { type: 'boolean', default: false },
+        'portal-password': { type: 'string' },
+        admin: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },
     });
@@ -57,27 +66,29 @@ export async function run(argv: string[], io: UsersCliIo): Promise<number> {
     switch (sub) {
       case 'add': {
         const forms = new Set((values.credentials ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+        const portalOnly = forms.size === 1 && forms.has('none');
+        if (portalOnly) forms.clear();
         for (const f of forms) {
           if (f !== 'nt' && f !== 'scrypt') {
             io.stderr(`unknown credential form "${f}"\n${USAGE}`);
             return 2;
           }
         }
-        if (forms.size === 0) {
-          io.stderr(`--credentials needs nt and/or scrypt\n${USAGE}`);
+        if (forms.size === 0 && !portalOnly) {
+          io.stderr(`--credentials needs nt and/or scrypt (or none)\n${USAGE}`);
           return 2;
         }
         let password = values.password;
-        if (password === undefined) password = (await (io.stdin ?? readStdin)()).split(/\r?\n/)[0] ?? '';
-        if (password.length === 0) {
+        if (password === undefined && !portalOnly) password = (await (io.stdin ?? readStdin)()).split(/\r?\n/)[0] ?? '';
+        if (!portalOnly && (password === undefined || password.length === 0)) {
           io.stderr('empty password\n');
           return 2;
         }
         try {
           await users.add({
             name: name!,
-            ...(forms.has('nt') ? { ntHash: ntPasswordHash(password) } : {}),
-            ...(forms.has('scrypt') ? { passwordHash: await hashPassword(password) } : {}),
+            ...(forms.has('nt') ? { ntHash: ntPasswordHash(password!) } : {}),
+            ...(forms.has('scrypt') ? { passwordHash: await hashPassword(password!) } : {}),
             enabled: !values.disabled,
           });
         } catch (err) {
@@ -87,7 +98,12 @@ export async function run(argv: string[], io: UsersCliIo): Promise<number> {
           }
           throw err;
         }
-        io.stdout(`added ${name} (${[...forms].join(', ')})\n`);
+        io.stdout(`added ${name} (${[...forms].join(', ') || 'no network credentials'})\n`);
+        if (values.admin || values['portal-password'] !== undefined) {
+          const portalPassword = values['portal-password'] ?? newPortalPassword();
+          await new SqlitePortalAccountStore(db).setPassword(name!, await hashPassword(portalPassword), { admin: values.admin === true });
+          io.stdout(`portal login for ${name}${values.admin ? ' (administrator)' : ''}${values['portal-password'] === undefined ? `, password ${portalPassword} (shown only now)` : ''}\n`);
+        }
         return 0;
       }
       case 'remove': {

@@ -5,6 +5,8 @@ import { noobMigration } from './0003-noob.js';
 import { noobConsumedOobsMigration } from './0004-noob-consumed-oobs.js';
 import { issuedCertificatesMigration } from './0005-issued-certificates.js';
 import { brskiDevicesMigration } from './0008-brski-devices.js';
+import { portalMigration } from './0006-portal.js';
+import { accessSessionsMigration } from './0007-access-sessions.js';
 
 /** Every migration, in version order. Add a new aggregate's steps here with the next free version. */
 export const migrations: readonly Migration[] = [
@@ -13,5 +15,7 @@ export const migrations: readonly Migration[] = [
   noobMigration,
   noobConsumedOobsMigration,
   issuedCertificatesMigration,
+  portalMigration,
+  accessSessionsMigration,
   brskiDevicesMigration,
 ];

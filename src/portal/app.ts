@@ -1,0 +1,328 @@
+/**
+ * The portal web application (fastify): server-rendered pages for people and administrators.
+ * State-changing requests are POST forms carrying a CSRF token; sessions live in HttpOnly,
+ * SameSite=Strict cookies (Secure under HTTPS); every page carries a strict CSP.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { hashPassword, UserExistsError, validateUserName, type UserStore } from '../store/users.js';
+import type { AuditStore } from '../store/audit.js';
+import type { PortalAccountStore } from '../store/portal.js';
+import { parseOobMessage, OobFormatError } from '../noob/oob.js';
+import type { Log } from '../util/log.js';
+import { staticAssets } from './assets.js';
+import { PortalAuth, type AuthPolicy, type SignedIn } from './auth.js';
+import type { DeviceService } from './devices.js';
+import { RateLimiter } from './rate-limit.js';
+import { clearCookie, LOGIN_COOKIE, newToken, parseCookies, safeNextPath, sameToken, securityHeaders, SESSION_COOKIE, setCookie } from './security.js';
+import type { Html } from './html.js';
+import * as views from './views.js';
+
+export interface PortalAppDeps {
+  users: UserStore;
+  accounts: PortalAccountStore;
+  auth: PortalAuth;
+  devices: DeviceService;
+  audit: AuditStore;
+  log: Log;
+  policy: AuthPolicy;
+  /** Cookies get Secure and responses HSTS. */
+  https: boolean;
+  /** TLS credentials when `https`. */
+  tls?: { cert: Buffer; key: Buffer };
+  /** Login attempts per client address per window. */
+  loginRate?: { limit: number; windowMs: number };
+}
+
+/** Bodies are small forms; anything bigger is refused before parsing. */
+const BODY_LIMIT = 16 * 1024;
+
+type Form = Record<string, string>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    viewer: SignedIn | undefined;
+    form: Form;
+  }
+}
+
+const MESSAGES: Record<string, views.Flash> = {
+  added: { kind: 'good', text: 'Device registered to your account. It completes registration the next time it connects.' },
+  removed: { kind: 'good', text: 'Device removed. It has lost its network access and must be registered again.' },
+  'removed-connected': { kind: 'good', text: 'Device removed and disconnected from the network.' },
+  'removed-not-disconnected': { kind: 'bad', text: 'Device removed, but the network equipment did not confirm the disconnection; it loses access at its next re-authentication.' },
+  enabled: { kind: 'good', text: 'User enabled.' },
+  disabled: { kind: 'good', text: 'User disabled; their portal sessions ended.' },
+};
+
+function messageFor(req: FastifyRequest): views.Flash | undefined {
+  const m = (req.query as Record<string, string | undefined>).m;
+  return m !== undefined && Object.hasOwn(MESSAGES, m) ? MESSAGES[m] : undefined;
+}
+
+function parseForm(body: string): Form {
+  const out: Form = {};
+  for (const [k, v] of new URLSearchParams(body)) if (!(k in out)) out[k] = v;
+  return out;
+}
+
+export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
+  const log = deps.log;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { maxParamLength: 200 },
+    trustProxy: false,
+    ...(deps.https && deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
+  }) as unknown as FastifyInstance;
+  const assets = staticAssets();
+  const loginLimiter = new RateLimiter(deps.loginRate?.limit ?? 30, deps.loginRate?.windowMs ?? 10 * 60_000);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => {
+    done(null, parseForm(body as string));
+  });
+  app.decorateRequest('viewer', undefined);
+  app.decorateRequest('form', undefined as unknown as Form);
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.headers(securityHeaders(deps.https));
+    reply.header('cache-control', 'no-store');
+    req.viewer = await deps.auth.resolve(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
+  });
+
+  // Every state-changing request: a form whose csrf field matches the session's token (or, for
+  // the login form, the pre-login cookie). No token, no action: 403 and an audit entry.
+  app.addHook('preHandler', async (req, reply) => {
+    if (req.method !== 'POST') return;
+    req.form = (req.body ?? {}) as Form;
+    const expected = req.url === '/login' ? parseCookies(req.headers.cookie).get(LOGIN_COOKIE) : req.viewer?.csrf;
+    if (!sameToken(req.form.csrf, expected)) {
+      deps.audit.append({ at: new Date(), event: 'portal.csrf.rejected', ...(req.viewer ? { subject: req.viewer.userName } : {}), detail: { path: req.url.slice(0, 200), client: req.ip } });
+      log.warn({ path: req.url, client: req.ip }, 'portal: request without a valid CSRF token refused');
+      return reply.code(403).type('text/plain; charset=utf-8').send('Forbidden: missing or invalid CSRF token. Reload the page and try again.');
+    }
+  });
+
+  app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) log.error({ err: err.message, path: req.url }, 'portal: request failed');
+    reply.code(status).type('text/plain; charset=utf-8').send(status === 500 ? 'Internal error' : `Bad request (${status})`);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    send(reply.code(404), views.messagePage(viewerOf(req), 'Not found', { kind: 'bad', text: 'There is no such page.' }));
+  });
+
+  const viewerOf = (req: FastifyRequest): views.Viewer | undefined => (req.viewer ? { userName: req.viewer.userName, admin: req.viewer.admin, csrf: req.viewer.csrf } : undefined);
+  const send = (reply: FastifyReply, page: Html): FastifyReply => reply.type('text/html; charset=utf-8').send(page.text);
+  const back = (reply: FastifyReply, path: string): FastifyReply => reply.code(303).header('location', path).send();
+
+  /** Pages for signed-in people; others go to the login page and come back afterwards. */
+  function requireViewer(req: FastifyRequest, reply: FastifyReply): views.Viewer | undefined {
+    const v = viewerOf(req);
+    if (!v) {
+      if (req.method === 'GET') back(reply, `/login?next=${encodeURIComponent(req.url)}`);
+      else reply.code(401).type('text/plain; charset=utf-8').send('Not logged in');
+    }
+    return v;
+  }
+
+  function requireAdmin(req: FastifyRequest, reply: FastifyReply): views.Viewer | undefined {
+    const v = requireViewer(req, reply);
+    if (v && !v.admin) {
+      deps.audit.append({ at: new Date(), event: 'portal.forbidden', subject: v.userName, detail: { path: req.url.slice(0, 200) } });
+      send(reply.code(403), views.messagePage(v, 'Forbidden', { kind: 'bad', text: 'This page is for administrators.' }));
+      return undefined;
+    }
+    return v;
+  }
+
+  app.get('/static/:name', async (req, reply) => {
+    const a = assets.get((req.params as { name: string }).name);
+    if (!a) return reply.code(404).type('text/plain; charset=utf-8').send('Not found');
+    reply.header('cache-control', 'no-cache').header('etag', a.etag);
+    if (req.headers['if-none-match'] === a.etag) return reply.code(304).send();
+    return reply.type(a.contentType).send(a.body);
+  });
+
+  app.get('/', async (req, reply) => back(reply, req.viewer ? '/devices' : '/login'));
+
+  // ----- log in / out -----
+  function renderLogin(reply: FastifyReply, next: string, flash?: views.Flash, userName?: string): FastifyReply {
+    const token = newToken();
+    reply.header('set-cookie', setCookie(LOGIN_COOKIE, token, { secure: deps.https, maxAgeSeconds: 3600 }));
+    return send(reply, views.loginPage({ next, loginToken: token, ...(flash ? { flash } : {}), ...(userName !== undefined ? { userName } : {}) }));
+  }
+
+  app.get('/login', async (req, reply) => {
+    const next = safeNextPath((req.query as Record<string, string | undefined>).next);
+    if (req.viewer) return back(reply, next);
+    return renderLogin(reply, next);
+  });
+
+  app.post('/login', async (req, reply) => {
+    const next = safeNextPath(req.form.next);
+    const user = (req.form.user ?? '').trim();
+    if (!loginLimiter.hit(req.ip)) {
+      deps.audit.append({ at: new Date(), event: 'portal.login.failed', subject: user.slice(0, 253), detail: { client: req.ip, reason: 'rate-limited' } });
+      reply.header('retry-after', String(loginLimiter.retryAfter(req.ip)));
+      return renderLogin(reply.code(429), next, { kind: 'bad', text: 'Too many login attempts from this address; wait a few minutes.' }, user);
+    }
+    const r = await deps.auth.login(user, req.form.password ?? '', req.ip);
+    if (!r.ok) {
+      const text =
+        r.reason === 'locked'
+          ? 'Too many wrong passwords: this account is locked for a while. Try again later or ask an administrator.'
+          : r.reason === 'disabled'
+            ? 'This account is disabled.'
+            : 'Wrong user name or password.';
+      return renderLogin(reply.code(r.reason === 'locked' ? 423 : 401), next, { kind: 'bad', text }, user);
+    }
+    reply.header('set-cookie', [
+      setCookie(SESSION_COOKIE, r.token, { secure: deps.https, maxAgeSeconds: Math.floor(deps.policy.sessionMs / 1000) }),
+      clearCookie(LOGIN_COOKIE, deps.https),
+    ]);
+    return back(reply, next);
+  });
+
+  app.post('/logout', async (req, reply) => {
+    if (req.viewer) await deps.auth.logout(req.viewer);
+    reply.header('set-cookie', clearCookie(SESSION_COOKIE, deps.https));
+    return back(reply, '/login');
+  });
+
+  // ----- a person's devices -----
+  app.get('/devices', async (req, reply) => {
+    const v = requireViewer(req, reply);
+    if (!v) return reply;
+    const flash = messageFor(req);
+    return send(reply, views.devicesPage(v, await deps.devices.listFor(v), { noobEnabled: deps.devices.enabled, ...(flash ? { flash } : {}) }));
+  });
+
+  app.get('/devices/add', async (req, reply) => {
+    const v = requireViewer(req, reply);
+    if (!v) return reply;
+    return send(reply, views.addDevicePage(v, {}));
+  });
+
+  async function register(req: FastifyRequest, reply: FastifyReply, v: views.Viewer): Promise<FastifyReply> {
+    const url = (req.form.url ?? '').slice(0, 4096);
+    const r = await deps.devices.register(url, v, req.ip);
+    if (r.ok) return back(reply, '/devices?m=added');
+    return send(reply.code(r.status), views.addDevicePage(v, { flash: { kind: 'bad', text: r.message }, url }));
+  }
+
+  app.post('/devices/add', async (req, reply) => {
+    const v = requireViewer(req, reply);
+    if (!v) return reply;
+    return register(req, reply, v);
+  });
+
+  // The device's QR code is a URL of this portal: a phone's camera app opens it here, the person
+  // logs in if needed and confirms. GET never registers anything (links can be prefetched).
+  app.get('/noob', async (req, reply) => {
+    const v = requireViewer(req, reply);
+    if (!v) return reply;
+    const q = req.url.indexOf('?');
+    const url = q >= 0 ? req.url.slice(q) : '';
+    let peerId: string;
+    try {
+      peerId = parseOobMessage(url).peerId;
+    } catch (e) {
+      if (!(e instanceof OobFormatError)) throw e;
+      deps.audit.append({ at: new Date(), event: 'noob.oob.refused', detail: { account: v.userName, reason: 'malformed', via: 'portal', client: req.ip } });
+      return send(reply.code(400), views.messagePage(v, 'Not a device code', { kind: 'bad', text: 'This link is not a device registration code.' }));
+    }
+    const peerInfo = await deps.devices.pendingPeerInfo(peerId);
+    return send(reply, views.confirmNoobPage(v, { url, peerId, ...(peerInfo !== undefined ? { peerInfo } : {}) }));
+  });
+
+  app.post('/noob', async (req, reply) => {
+    const v = requireViewer(req, reply);
+    if (!v) return reply;
+    return register(req, reply, v);
+  });
+
+  app.post('/devices/remove', async (req, reply) => {
+    const v = requireViewer(req, reply);
+    if (!v) return reply;
+    const r = await deps.devices.remove((req.form.peerId ?? '').slice(0, 300), v, req.ip);
+    const backTo = v.admin && req.form.back === '/admin/devices' ? '/admin/devices' : '/devices';
+    if (!r.ok) return send(reply.code(r.status), views.messagePage(v, 'Not removed', { kind: 'bad', text: r.message }));
+    const d = r.disconnect?.kind;
+    return back(reply, `${backTo}?m=${d === 'ack' ? 'removed-connected' : d === 'nak' || d === 'failed' ? 'removed-not-disconnected' : 'removed'}`);
+  });
+
+  // ----- administrators -----
+  async function usersPage(reply: FastifyReply, v: views.Viewer, flash?: views.Flash): Promise<FastifyReply> {
+    const [users, accounts] = await Promise.all([deps.users.list(), deps.accounts.list()]);
+    return send(reply, views.adminUsersPage(v, users, new Map(accounts.map((a) => [a.userName, a])), { now: new Date(), ...(flash ? { flash } : {}) }));
+  }
+
+  app.get('/admin/users', async (req, reply) => {
+    const v = requireAdmin(req, reply);
+    if (!v) return reply;
+    return usersPage(reply, v, messageFor(req));
+  });
+
+  app.post('/admin/users/create', async (req, reply) => {
+    const v = requireAdmin(req, reply);
+    if (!v) return reply;
+    const name = (req.form.user ?? '').trim();
+    const admin = req.form.admin === '1';
+    try {
+      validateUserName(name);
+    } catch (e) {
+      return usersPage(reply.code(400), v, { kind: 'bad', text: (e as Error).message });
+    }
+    const password = newToken().slice(0, 20);
+    try {
+      await deps.users.add({ name });
+    } catch (e) {
+      if (e instanceof UserExistsError) return usersPage(reply.code(409), v, { kind: 'bad', text: e.message });
+      throw e;
+    }
+    await deps.accounts.setPassword(name, await hashPassword(password), { admin });
+    deps.audit.append({ at: new Date(), event: 'portal.user.created', subject: name, detail: { by: v.userName, admin } });
+    return usersPage(reply, v, { kind: 'good', text: `Created ${name}. Portal password (shown once): ${password}` });
+  });
+
+  for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
+    app.post(`/admin/users/${action}`, async (req, reply) => {
+      const v = requireAdmin(req, reply);
+      if (!v) return reply;
+      const name = req.form.user ?? '';
+      if (!enabled && name === v.userName) return usersPage(reply.code(409), v, { kind: 'bad', text: 'You cannot disable your own account.' });
+      if (!(await deps.users.setEnabled(name, enabled))) return usersPage(reply.code(404), v, { kind: 'bad', text: 'No such user.' });
+      if (!enabled) await deps.auth.endSessionsOf(name);
+      deps.audit.append({ at: new Date(), event: `portal.user.${action}d`, subject: name, detail: { by: v.userName } });
+      return back(reply, `/admin/users?m=${action}d`);
+    });
+  }
+
+  app.post('/admin/users/reset-password', async (req, reply) => {
+    const v = requireAdmin(req, reply);
+    if (!v) return reply;
+    const name = req.form.user ?? '';
+    if (!(await deps.users.get(name))) return usersPage(reply.code(404), v, { kind: 'bad', text: 'No such user.' });
+    const password = newToken().slice(0, 20);
+    await deps.accounts.setPassword(name, await hashPassword(password));
+    await deps.auth.endSessionsOf(name);
+    deps.audit.append({ at: new Date(), event: 'portal.user.password-reset', subject: name, detail: { by: v.userName } });
+    return usersPage(reply, v, { kind: 'good', text: `New portal password for ${name} (shown once): ${password}` });
+  });
+
+  app.get('/admin/devices', async (req, reply) => {
+    const v = requireAdmin(req, reply);
+    if (!v) return reply;
+    const m = messageFor(req);
+    return send(reply, views.adminDevicesPage(v, await deps.devices.listAll(), { noobEnabled: deps.devices.enabled, ...(m ? { flash: m } : {}) }));
+  });
+
+  app.get('/admin/audit', async (req, reply) => {
+    const v = requireAdmin(req, reply);
+    if (!v) return reply;
+    return send(reply, views.auditPage(v, deps.audit.recent(300)));
+  });
+
+  return app;
+}

@@ -1,0 +1,118 @@
+/**
+ * Portal logins: password check against the portal's own hash, lockout after consecutive
+ * failures, sessions stored by the hash of their cookie, and an audit entry for every outcome.
+ */
+import { hashPassword, verifyPassword, type UserStore } from '../store/users.js';
+import type { AuditStore } from '../store/audit.js';
+import type { PortalAccount, PortalAccountStore, PortalSession, PortalSessionStore } from '../store/portal.js';
+import { newToken, tokenHash } from './security.js';
+
+export interface AuthPolicy {
+  /** Consecutive wrong passwords that lock an account. */
+  maxFailedLogins: number;
+  lockoutMs: number;
+  sessionMs: number;
+}
+
+export interface AuthDeps {
+  users: UserStore;
+  accounts: PortalAccountStore;
+  sessions: PortalSessionStore;
+  audit: AuditStore;
+  policy: AuthPolicy;
+  clock?: () => Date;
+}
+
+export type LoginResult =
+  | { ok: true; token: string; session: PortalSession }
+  | { ok: false; reason: 'bad-credentials' | 'locked' | 'disabled'; lockedUntil?: Date };
+
+export interface SignedIn {
+  userName: string;
+  admin: boolean;
+  csrf: string;
+  tokenHash: Uint8Array;
+}
+
+export class PortalAuth {
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(private readonly deps: AuthDeps) {}
+
+  private now(): Date {
+    return (this.deps.clock ?? (() => new Date()))();
+  }
+
+  /** An unknown name costs the same scrypt work as a known one, so timing does not tell them apart. */
+  private dummy(): Promise<string> {
+    this.dummyHash ??= hashPassword(newToken());
+    return this.dummyHash;
+  }
+
+  async login(userName: string, password: string, client: string): Promise<LoginResult> {
+    const { accounts, audit, policy } = this.deps;
+    const now = this.now();
+    const account: PortalAccount | undefined = userName.length > 0 && userName.length <= 253 ? await accounts.get(userName) : undefined;
+    const fail = (reason: string, detail: Record<string, unknown> = {}) =>
+      audit.append({ at: now, event: 'portal.login.failed', subject: userName.slice(0, 253), detail: { client, reason, ...detail } });
+    if (!account) {
+      await verifyPassword(password, await this.dummy());
+      fail('unknown-user');
+      return { ok: false, reason: 'bad-credentials' };
+    }
+    if (account.lockedUntil && account.lockedUntil > now) {
+      fail('locked', { lockedUntil: account.lockedUntil.toISOString() });
+      return { ok: false, reason: 'locked', lockedUntil: account.lockedUntil };
+    }
+    if (!(await verifyPassword(password, account.passwordHash))) {
+      const r = await accounts.recordFailure(userName, now, { maxFailures: policy.maxFailedLogins, lockoutMs: policy.lockoutMs });
+      fail('wrong-password', { failedLogins: r?.failedLogins ?? null });
+      if (r?.lockedUntil) {
+        audit.append({ at: now, event: 'portal.login.lockout', subject: userName, detail: { client, lockedUntil: r.lockedUntil.toISOString() } });
+        return { ok: false, reason: 'locked', lockedUntil: r.lockedUntil };
+      }
+      return { ok: false, reason: 'bad-credentials' };
+    }
+    // Checked after the password, so that only the account's owner learns it is disabled.
+    const user = await this.deps.users.get(userName);
+    if (!user?.enabled) {
+      fail('disabled');
+      return { ok: false, reason: 'disabled' };
+    }
+    await accounts.recordSuccess(userName, now);
+    const token = newToken();
+    const session: PortalSession = { userName, csrf: newToken(), createdAt: now, expiresAt: new Date(now.getTime() + policy.sessionMs) };
+    await this.deps.sessions.create(tokenHash(token), session);
+    audit.append({ at: now, event: 'portal.login', subject: userName, detail: { client } });
+    return { ok: true, token, session };
+  }
+
+  /** The signed-in person behind a session cookie, or undefined (expired, disabled, login removed). */
+  async resolve(token: string | undefined): Promise<SignedIn | undefined> {
+    if (!token) return undefined;
+    const hash = tokenHash(token);
+    const session = await this.deps.sessions.get(hash);
+    if (!session) return undefined;
+    if (session.expiresAt <= this.now()) {
+      await this.deps.sessions.delete(hash);
+      return undefined;
+    }
+    const [user, account] = await Promise.all([this.deps.users.get(session.userName), this.deps.accounts.get(session.userName)]);
+    if (!user?.enabled || !account) return undefined;
+    return { userName: session.userName, admin: account.admin, csrf: session.csrf, tokenHash: hash };
+  }
+
+  async logout(who: SignedIn): Promise<void> {
+    await this.deps.sessions.delete(who.tokenHash);
+    this.deps.audit.append({ at: this.now(), event: 'portal.logout', subject: who.userName });
+  }
+
+  /** A disabled account or a reset password: every open session of that person ends. */
+  async endSessionsOf(userName: string): Promise<number> {
+    return this.deps.sessions.deleteForUser(userName);
+  }
+
+  async purgeExpired(): Promise<number> {
+    return this.deps.sessions.deleteExpired(this.now());
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * What the portal does with devices: list a person's EAP-NOOB devices, register one from its OOB
+ * message (the same deliverOobFromUrl that `gangway noob-oob` runs, bound to the signed-in
+ * account), and remove one — the association is dropped, so the device's next Reconnect fails,
+ * and its current session is ended through the injected terminator (RFC 5176 Disconnect).
+ */
+import { deliverOobFromUrl, type DeliverOobFailure, type OobDeps } from '../noob/oob.js';
+import type { AuditStore } from '../store/audit.js';
+import type { NoobPeerRecord, NoobPeerStore } from '../store/noob-peers.js';
+import type { Log } from '../util/log.js';
+import { RateLimiter } from './rate-limit.js';
+
+/** How removal ends a live session; the composition root supplies it (the portal knows no RADIUS). */
+export type TerminateSession = (identity: string) => Promise<{ kind: string } & Record<string, unknown>>;
+
+export interface DeviceServiceDeps {
+  /** Absent when EAP-NOOB is not configured. */
+  noob?: { store: NoobPeerStore; config?: OobDeps['config'] };
+  audit: AuditStore;
+  log: Log;
+  terminate?: TerminateSession;
+  /** OOB submissions per account per window (RFC 9140's OobRetries bounds guesses per device; this bounds them per person). */
+  oobSubmissions?: { limit: number; windowMs: number };
+}
+
+export interface Actor {
+  userName: string;
+  admin: boolean;
+}
+
+export type RegisterResult =
+  | { ok: true; peerId: string; peerInfo?: string }
+  | { ok: false; reason: DeliverOobFailure | 'rate-limited' | 'noob-disabled'; message: string; status: number };
+
+export type RemoveResult =
+  | { ok: true; peerId: string; disconnect?: { kind: string } & Record<string, unknown> }
+  | { ok: false; status: number; message: string };
+
+/** A message for the person and a status for scripts, per refusal of the OOB step. */
+const REFUSALS: Record<DeliverOobFailure, { message: string; status: number }> = {
+  'unknown-peer': { message: 'No registration is in progress for this device (unknown or expired code). Restart the device’s registration and scan again.', status: 404 },
+  'already-received': { message: 'This device already received its code; it completes registration on its next connection.', status: 409 },
+  registered: { message: 'This device is already registered.', status: 409 },
+  'direction-not-negotiated': { message: 'This device expects to read a code from the server, not to show one.', status: 409 },
+  'hoob-mismatch': { message: 'The code does not match the device (a typing error, an old code, or another device’s code).', status: 422 },
+  'retries-exhausted': { message: 'Too many wrong codes: the registration was dropped. Restart the device’s registration.', status: 410 },
+  malformed: { message: 'This is not a device registration code.', status: 400 },
+  busy: { message: 'The registration changed at the same moment; try again.', status: 503 },
+  consumed: { message: 'This code has already been used. Restart the device’s registration to get a new one.', status: 409 },
+  'account-bound': { message: 'This device is registered to another account. An administrator must release it first.', status: 403 },
+};
+
+export class DeviceService {
+  private readonly oobLimiter: RateLimiter;
+
+  constructor(private readonly deps: DeviceServiceDeps) {
+    const l = deps.oobSubmissions ?? { limit: 20, windowMs: 10 * 60_000 };
+    this.oobLimiter = new RateLimiter(l.limit, l.windowMs);
+  }
+
+  get enabled(): boolean {
+    return this.deps.noob !== undefined;
+  }
+
+  async listFor(actor: Actor): Promise<NoobPeerRecord[]> {
+    return this.deps.noob ? this.deps.noob.store.list({ account: actor.userName, limit: 500 }) : [];
+  }
+
+  async listAll(): Promise<NoobPeerRecord[]> {
+    return this.deps.noob ? this.deps.noob.store.list({ limit: 1000 }) : [];
+  }
+
+  /** A device the actor may see: their own, or any for an administrator. */
+  async get(peerId: string, actor: Actor): Promise<NoobPeerRecord | undefined> {
+    const rec = await this.deps.noob?.store.get(peerId);
+    return rec && (actor.admin || rec.account === actor.userName) ? rec : undefined;
+  }
+
+  /** The PeerInfo a device sent, for the confirmation page; undefined when unknown. */
+  async pendingPeerInfo(peerId: string): Promise<string | undefined> {
+    return (await this.deps.noob?.store.get(peerId))?.peerInfo;
+  }
+
+  async register(url: string, actor: Actor, client: string): Promise<RegisterResult> {
+    const noob = this.deps.noob;
+    if (!noob) return { ok: false, reason: 'noob-disabled', message: 'EAP-NOOB is not enabled on this server.', status: 404 };
+    const at = new Date();
+    if (!this.oobLimiter.hit(actor.userName)) {
+      this.deps.audit.append({ at, event: 'noob.oob.refused', detail: { account: actor.userName, reason: 'rate-limited', via: 'portal', client } });
+      return { ok: false, reason: 'rate-limited', message: 'Too many codes submitted; wait a few minutes and try again.', status: 429 };
+    }
+    const r = await deliverOobFromUrl(noob.store, url, actor.userName, { log: this.deps.log, ...(noob.config ? { config: noob.config } : {}) });
+    this.deps.audit.append({
+      at,
+      event: r.ok ? 'noob.oob.delivered' : 'noob.oob.refused',
+      ...(r.ok ? { subject: r.peerId } : {}),
+      detail: { account: actor.userName, via: 'portal', client, ...(r.ok ? {} : { reason: r.reason }) },
+    });
+    if (r.ok) return { ok: true, peerId: r.peerId, ...(r.peerInfo !== undefined ? { peerInfo: r.peerInfo } : {}) };
+    return { ok: false, reason: r.reason, ...REFUSALS[r.reason] };
+  }
+
+  async remove(peerId: string, actor: Actor, client: string): Promise<RemoveResult> {
+    const noob = this.deps.noob;
+    // Someone else's device answers exactly like a missing one: no probing for PeerIds.
+    const rec = noob ? await this.get(peerId, actor) : undefined;
+    if (!noob || !rec) return { ok: false, status: 404, message: 'No such device.' };
+    const at = new Date();
+    if (!(await noob.store.remove(peerId))) return { ok: false, status: 404, message: 'No such device.' };
+    this.deps.audit.append({ at, event: 'portal.device.removed', subject: peerId, detail: { account: rec.account ?? null, by: actor.userName, state: rec.state, client } });
+    if (!this.deps.terminate) return { ok: true, peerId };
+    let disconnect;
+    try {
+      disconnect = await this.deps.terminate(peerId);
+    } catch (err) {
+      this.deps.log.error({ err: (err as Error).message, peerId }, 'portal: ending the removed device’s session failed');
+      disconnect = { kind: 'failed', detail: (err as Error).message };
+    }
+    this.deps.audit.append({ at: new Date(), event: 'radius.disconnect', subject: peerId, detail: { by: actor.userName, ...disconnect } });
+    return { ok: true, peerId, disconnect };
+  }
+}
+
+export const NOOB_STATE_NAMES: Record<number, string> = {
+  1: 'waiting for its code',
+  2: 'code received — completes on its next connection',
+  3: 'reconnecting',
+  4: 'registered',
+};
+
+/** A short human name from PeerInfo (RFC 9140 §5.2 members such as Make, Type, Serial), else its text. */
+export function deviceName(peerInfo: string | undefined): string {
+  if (peerInfo === undefined || peerInfo.length === 0) return 'Unnamed device';
+  try {
+    const o = JSON.parse(peerInfo) as unknown;
+    if (o !== null && typeof o === 'object' && !Array.isArray(o)) {
+      const r = o as Record<string, unknown>;
+      const parts = ['Make', 'Type', 'Model', 'PeerName', 'Serial', 'SerialNumber']
+        .map((k) => r[k])
+        .filter((v): v is string | number => typeof v === 'string' || typeof v === 'number')
+        .map(String);
+      if (parts.length > 0) return parts.join(' ').slice(0, 120);
+    }
+  } catch {
+    // Not JSON: show the text itself.
+  }
+  return peerInfo.slice(0, 120);
+}

@@ -1,0 +1,66 @@
+/**
+ * Starts the portal on its own listener, over the server's database. The composition root
+ * (src/server.ts) calls this with the same NOOB peer store the EAP-NOOB method uses and a session
+ * terminator that knows the NASes.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { OobDeps } from '../noob/oob.js';
+import type { NoobPeerStore } from '../store/noob-peers.js';
+import { SqliteAuditStore } from '../store/sqlite/audit.js';
+import type { SqliteDatabase } from '../store/sqlite/database.js';
+import { SqlitePortalAccountStore, SqlitePortalSessionStore } from '../store/sqlite/portal.js';
+import { SqliteUserStore } from '../store/sqlite/users.js';
+import type { Log } from '../util/log.js';
+import { buildPortalApp } from './app.js';
+import { PortalAuth, type AuthPolicy } from './auth.js';
+import { DeviceService, type TerminateSession } from './devices.js';
+
+export interface PortalOptions {
+  listen: { host: string; port: number };
+  https: boolean;
+  tls?: { cert: Buffer; key: Buffer };
+  sessionMinutes: number;
+  maxFailedLogins: number;
+  lockoutMinutes: number;
+}
+
+export interface PortalStartDeps {
+  db: SqliteDatabase;
+  noob?: { store: NoobPeerStore; config?: OobDeps['config'] };
+  terminate?: TerminateSession;
+  log: Log;
+}
+
+export interface RunningPortal {
+  readonly address: { host: string; port: number };
+  readonly app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export async function startPortal(opts: PortalOptions, deps: PortalStartDeps): Promise<RunningPortal> {
+  const log = deps.log.child({ module: 'portal' });
+  const users = new SqliteUserStore(deps.db);
+  const accounts = new SqlitePortalAccountStore(deps.db);
+  const sessions = new SqlitePortalSessionStore(deps.db);
+  const audit = new SqliteAuditStore(deps.db);
+  const policy: AuthPolicy = { maxFailedLogins: opts.maxFailedLogins, lockoutMs: opts.lockoutMinutes * 60_000, sessionMs: opts.sessionMinutes * 60_000 };
+  const auth = new PortalAuth({ users, accounts, sessions, audit, policy });
+  const devices = new DeviceService({ ...(deps.noob ? { noob: deps.noob } : {}), audit, log, ...(deps.terminate ? { terminate: deps.terminate } : {}) });
+  const app = buildPortalApp({ users, accounts, auth, devices, audit, log, policy, https: opts.https, ...(opts.tls ? { tls: opts.tls } : {}) });
+  await app.listen({ host: opts.listen.host, port: opts.listen.port });
+  const bound = app.server.address();
+  const address = bound !== null && typeof bound === 'object' ? { host: bound.address, port: bound.port } : opts.listen;
+  const housekeeping = setInterval(() => {
+    auth.purgeExpired().catch((err: unknown) => log.error({ err: (err as Error).message }, 'portal: session housekeeping failed'));
+  }, 3_600_000);
+  housekeeping.unref();
+  log.info({ address, https: opts.https }, 'portal listening');
+  return {
+    address,
+    app,
+    async close() {
+      clearInterval(housekeeping);
+      await app.close();
+    },
+  };
+}

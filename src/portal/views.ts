@@ -1,0 +1,219 @@
+/**
+ * The portal's pages. Every function returns Html from the escaping template, so whatever a
+ * device or a person typed is text on the page, never markup.
+ */
+import type { AuditEntry } from '../store/audit.js';
+import type { NoobPeerRecord } from '../store/noob-peers.js';
+import type { PortalAccount } from '../store/portal.js';
+import type { UserRecord } from '../store/users.js';
+import { html, type Html } from './html.js';
+import { deviceName, NOOB_STATE_NAMES } from './devices.js';
+
+export interface Viewer {
+  userName: string;
+  admin: boolean;
+  csrf: string;
+}
+
+export interface Flash {
+  kind: 'good' | 'bad';
+  text: string;
+}
+
+function flashBlock(flash: Flash | undefined): Html {
+  return flash ? html`<p class="flash ${flash.kind}" role="${flash.kind === 'bad' ? 'alert' : 'status'}">${flash.text}</p>` : html``;
+}
+
+export function csrfField(viewer: Viewer): Html {
+  return html`<input type="hidden" name="csrf" value="${viewer.csrf}">`;
+}
+
+export function layout(opts: { title: string; viewer?: Viewer; body: Html; scripts?: string[] }): Html {
+  const v = opts.viewer;
+  const nav = v
+    ? html`<nav aria-label="Main">
+        <a href="/devices">My devices</a>
+        <a href="/devices/add">Add a device</a>
+        ${v.admin ? html`<a href="/admin/users">Users</a> <a href="/admin/devices">All devices</a> <a href="/admin/audit">Audit log</a>` : ''}
+        <form class="inline" method="post" action="/logout">${csrfField(v)}<button class="link" type="submit">Log out ${v.userName}</button></form>
+      </nav>`
+    : html``;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${opts.title} · Gangway</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/portal.css">
+</head>
+<body>
+<header><span class="brand">Gangway</span>${nav}</header>
+<main>
+<h1>${opts.title}</h1>
+${opts.body}
+</main>
+<script src="/static/confirm.js"></script>
+${(opts.scripts ?? []).map((s) => html`<script src="/static/${s}"></script>`)}
+</body>
+</html>`;
+}
+
+export function loginPage(opts: { next: string; loginToken: string; userName?: string; flash?: Flash }): Html {
+  return layout({
+    title: 'Log in',
+    body: html`${flashBlock(opts.flash)}
+<form class="card" method="post" action="/login">
+  <input type="hidden" name="csrf" value="${opts.loginToken}">
+  <input type="hidden" name="next" value="${opts.next}">
+  <label for="user">User name</label>
+  <input id="user" name="user" type="text" autocomplete="username" autocapitalize="none" required value="${opts.userName ?? ''}">
+  <label for="password">Portal password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required>
+  <div class="actions"><button type="submit">Log in</button></div>
+</form>
+<p class="muted">Your portal password is not your Wi-Fi password.</p>`,
+  });
+}
+
+function when(d: Date | undefined): string {
+  return d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—';
+}
+
+function deviceItem(viewer: Viewer, r: NoobPeerRecord, opts: { showOwner: boolean }): Html {
+  const name = deviceName(r.peerInfo);
+  return html`<li data-peer-id="${r.peerId}">
+  <div class="name">${name}</div>
+  <div><span class="state s${r.state}">${NOOB_STATE_NAMES[r.state] ?? `state ${r.state}`}</span></div>
+  <div class="muted">PeerId <span class="mono">${r.peerId}</span></div>
+  ${opts.showOwner ? html`<div class="muted">Owner: ${r.account ?? 'none'}</div>` : ''}
+  <div class="muted">Last seen: ${when(r.lastAuthenticatedAt ?? r.updatedAt)}</div>
+  ${r.peerInfo !== undefined && r.peerInfo !== name ? html`<div class="muted">Device says: <span class="mono">${r.peerInfo}</span></div>` : ''}
+  <form class="inline" method="post" action="/devices/remove" data-confirm="${`Remove ${name}? It loses network access now and must be registered again.`}">
+    ${csrfField(viewer)}<input type="hidden" name="peerId" value="${r.peerId}">
+    ${opts.showOwner ? html`<input type="hidden" name="back" value="/admin/devices">` : ''}
+    <div class="actions"><button class="danger" type="submit">Remove</button></div>
+  </form>
+</li>`;
+}
+
+export function devicesPage(viewer: Viewer, devices: NoobPeerRecord[], opts: { flash?: Flash; noobEnabled: boolean }): Html {
+  const list =
+    devices.length === 0
+      ? html`<p class="card">No devices yet. <a href="/devices/add">Add a device</a> by scanning its QR code.</p>`
+      : html`<ul class="devices" id="device-list">${devices.map((d) => deviceItem(viewer, d, { showOwner: false }))}</ul>`;
+  return layout({
+    title: 'My devices',
+    viewer,
+    body: html`${flashBlock(opts.flash)}${opts.noobEnabled ? list : html`<p class="card">EAP-NOOB is not enabled on this server.</p>`}`,
+  });
+}
+
+export function addDevicePage(viewer: Viewer, opts: { flash?: Flash; url?: string }): Html {
+  return layout({
+    title: 'Add a device',
+    viewer,
+    scripts: ['jsqr.js', 'scan.js'],
+    body: html`${flashBlock(opts.flash)}
+<section class="card">
+  <h2>Scan its QR code</h2>
+  <p class="muted">The device shows a QR code while it waits to be registered. Nothing leaves this phone except the code itself.</p>
+  <div class="actions">
+    <button id="scan-start" type="button">Use the camera</button>
+    <button id="scan-stop" class="secondary" type="button" hidden>Stop the camera</button>
+  </div>
+  <video id="camera" playsinline muted hidden></video>
+  <canvas id="frame" hidden></canvas>
+  <p id="scan-status" class="muted" aria-live="polite"></p>
+</section>
+<form class="card" id="add-form" method="post" action="/devices/add">
+  <h2>Or paste what the code says</h2>
+  ${csrfField(viewer)}
+  <label for="oob-url">Device code (a link with P=…&amp;N=…&amp;H=…)</label>
+  <textarea id="oob-url" name="url" required autocomplete="off" autocapitalize="none" spellcheck="false">${opts.url ?? ''}</textarea>
+  <div class="actions"><button type="submit">Register to ${viewer.userName}</button></div>
+</form>`,
+  });
+}
+
+export function confirmNoobPage(viewer: Viewer, opts: { url: string; peerId: string; peerInfo?: string }): Html {
+  return layout({
+    title: 'Register this device?',
+    viewer,
+    body: html`<form class="card" method="post" action="/noob">
+  ${csrfField(viewer)}
+  <input type="hidden" name="url" value="${opts.url}">
+  <p>Register <strong>${deviceName(opts.peerInfo)}</strong> to your account <strong>${viewer.userName}</strong>?</p>
+  <p class="muted">PeerId <span class="mono">${opts.peerId}</span></p>
+  ${opts.peerInfo !== undefined ? html`<p class="muted">Device says: <span class="mono">${opts.peerInfo}</span></p>` : ''}
+  <p class="muted">Only continue if this is the device in front of you.</p>
+  <div class="actions"><button type="submit">Register</button> <a class="button secondary" href="/devices">Cancel</a></div>
+</form>`,
+  });
+}
+
+export function messagePage(viewer: Viewer | undefined, title: string, flash: Flash): Html {
+  return layout({ title, ...(viewer ? { viewer } : {}), body: html`${flashBlock(flash)}<p><a href="/devices">Back to my devices</a></p>` });
+}
+
+export function adminUsersPage(viewer: Viewer, users: UserRecord[], accounts: Map<string, PortalAccount>, opts: { flash?: Flash; now: Date }): Html {
+  const rows = users.map((u) => {
+    const a = accounts.get(u.name);
+    const locked = a?.lockedUntil && a.lockedUntil > opts.now;
+    return html`<tr data-user="${u.name}">
+  <td>${u.name}</td>
+  <td>${u.enabled ? 'enabled' : 'disabled'}${locked ? ' · locked' : ''}</td>
+  <td>${a ? (a.admin ? 'administrator' : 'person') : 'no portal login'}</td>
+  <td>${[u.ntHash ? 'NT hash' : '', u.passwordHash ? 'scrypt' : ''].filter(Boolean).join(', ') || 'none'}</td>
+  <td>
+    <form class="inline" method="post" action="/admin/users/${u.enabled ? 'disable' : 'enable'}">${csrfField(viewer)}<input type="hidden" name="user" value="${u.name}"><button class="secondary" type="submit">${u.enabled ? 'Disable' : 'Enable'}</button></form>
+    <form class="inline" method="post" action="/admin/users/reset-password" data-confirm="${`Give ${u.name} a new portal password?`}">${csrfField(viewer)}<input type="hidden" name="user" value="${u.name}"><button class="secondary" type="submit">Reset portal password</button></form>
+  </td>
+</tr>`;
+  });
+  return layout({
+    title: 'Users',
+    viewer,
+    body: html`${flashBlock(opts.flash)}
+<div class="table-wrap"><table class="stack">
+<thead><tr><th>Name</th><th>Status</th><th>Portal</th><th>Network credentials</th><th></th></tr></thead>
+<tbody>${rows}</tbody>
+</table></div>
+<form class="card" method="post" action="/admin/users/create">
+  <h2>Create a user</h2>
+  ${csrfField(viewer)}
+  <label for="new-user">User name</label>
+  <input id="new-user" name="user" type="text" required autocapitalize="none">
+  <label><input type="checkbox" name="admin" value="1"> Administrator</label>
+  <p class="muted">A portal password is generated and shown once. Network credentials are set with <span class="mono">gangway users add</span>.</p>
+  <div class="actions"><button type="submit">Create</button></div>
+</form>`,
+  });
+}
+
+export function adminDevicesPage(viewer: Viewer, devices: NoobPeerRecord[], opts: { flash?: Flash; noobEnabled: boolean }): Html {
+  return layout({
+    title: 'All devices',
+    viewer,
+    body: html`${flashBlock(opts.flash)}${
+      !opts.noobEnabled
+        ? html`<p class="card">EAP-NOOB is not enabled on this server.</p>`
+        : devices.length === 0
+          ? html`<p class="card">No EAP-NOOB devices.</p>`
+          : html`<ul class="devices" id="device-list">${devices.map((d) => deviceItem(viewer, d, { showOwner: true }))}</ul>`
+    }`,
+  });
+}
+
+export function auditPage(viewer: Viewer, entries: AuditEntry[]): Html {
+  return layout({
+    title: 'Audit log',
+    viewer,
+    body: html`<div class="table-wrap"><table class="stack">
+<thead><tr><th>When</th><th>Event</th><th>Subject</th><th>Detail</th></tr></thead>
+<tbody>${entries.map(
+      (e) => html`<tr><td>${when(e.at)}</td><td>${e.event}</td><td class="mono">${e.subject ?? ''}</td><td class="mono">${e.detail ? JSON.stringify(e.detail) : ''}</td></tr>`,
+    )}</tbody>
+</table></div>`,
+  });
+}

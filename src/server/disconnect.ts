@@ -1,0 +1,94 @@
+/**
+ * Ends a device's network session now (RFC 5176 Disconnect-Request) instead of at its next
+ * re-authentication: used when a person or an administrator removes the device. The session is
+ * the identity's last Access-Accept; the NAS is the RADIUS client that sent it, if that client is
+ * configured with a `coa` port.
+ */
+import { RadiusClient } from '../radius/client.js';
+import { getIntegerAttribute, ipv4Attribute, stringAttribute } from '../radius/attributes.js';
+import { AttributeType } from '../radius/dictionary.js';
+import { RadiusClientError } from '../radius/errors.js';
+import { RadiusCode, type RadiusAttribute } from '../radius/packet.js';
+import type { AccessSessionStore } from '../store/access-sessions.js';
+import type { Log } from '../util/log.js';
+
+export interface DisconnectClient {
+  name: string;
+  secret: string;
+  coa?: { port: number };
+}
+
+export type DisconnectOutcome =
+  /** No accepted session is known for this identity. */
+  | { kind: 'no-session' }
+  /** The NAS of the last session has no `coa` port configured. */
+  | { kind: 'not-configured'; client: string }
+  /** Disconnect-ACK: the NAS ended the session. */
+  | { kind: 'ack'; client: string; address: string }
+  /** Disconnect-NAK, with the NAS's Error-Cause (RFC 5176 §3.5) when it sent one. */
+  | { kind: 'nak'; client: string; address: string; errorCause?: number }
+  /** No valid answer (timeout, unreachable, bad signature). */
+  | { kind: 'failed'; client: string; address: string; detail: string };
+
+export type SessionTerminator = (identity: string) => Promise<DisconnectOutcome>;
+
+export interface DisconnectDeps {
+  sessions: AccessSessionStore;
+  clients: readonly DisconnectClient[];
+  log: Log;
+  /** Bounds the wait for the NAS; a person is waiting for the page. Default 4000 ms. */
+  maxDurationMs?: number;
+}
+
+/** The attributes naming the session (RFC 5176 §3: User-Name, Calling-Station-Id, NAS identification). */
+export function disconnectAttributes(s: { identity: string; callingStationId?: string; nasIdentifier?: string; nasIpAddress?: string }, now = new Date()): RadiusAttribute[] {
+  const attrs: RadiusAttribute[] = [stringAttribute(AttributeType.UserName, s.identity)];
+  if (s.callingStationId !== undefined) attrs.push(stringAttribute(AttributeType.CallingStationId, s.callingStationId));
+  if (s.nasIdentifier !== undefined) attrs.push(stringAttribute(AttributeType.NasIdentifier, s.nasIdentifier));
+  if (s.nasIpAddress !== undefined) attrs.push(ipv4Attribute(AttributeType.NasIpAddress, s.nasIpAddress));
+  // RFC 5176 §3.1 / RFC 5080 §2.1.1: Event-Timestamp lets the NAS refuse replays.
+  attrs.push({ type: AttributeType.EventTimestamp, value: Uint8Array.of(...u32(Math.floor(now.getTime() / 1000))) });
+  return attrs;
+}
+
+function u32(n: number): number[] {
+  return [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+}
+
+export function createSessionTerminator(deps: DisconnectDeps): SessionTerminator {
+  const log = deps.log.child({ module: 'disconnect' });
+  return async (identity) => {
+    const session = deps.sessions.get(identity);
+    if (!session) return { kind: 'no-session' };
+    const client = deps.clients.find((c) => c.name === session.clientName);
+    if (!client?.coa) return { kind: 'not-configured', client: session.clientName };
+    const address = session.clientAddress;
+    const radius = new RadiusClient({
+      host: address,
+      port: client.coa.port,
+      secret: client.secret,
+      initialTimeoutMs: 1000,
+      maxRetransmissions: 2,
+      maxDurationMs: deps.maxDurationMs ?? 4000,
+      log,
+    });
+    try {
+      // Message-Authenticator on every request we originate (BlastRADIUS guidance).
+      const { packet } = await radius.send({ code: RadiusCode.DisconnectRequest, attributes: disconnectAttributes(session), messageAuthenticator: true });
+      if (packet.code === RadiusCode.DisconnectAck) {
+        deps.sessions.remove(identity);
+        log.info({ identity, client: client.name, address }, 'Disconnect-ACK: session ended');
+        return { kind: 'ack', client: client.name, address };
+      }
+      const errorCause = getIntegerAttribute(packet, AttributeType.ErrorCause);
+      log.warn({ identity, client: client.name, address, code: packet.code, errorCause }, 'Disconnect-Request refused');
+      return { kind: 'nak', client: client.name, address, ...(errorCause !== undefined ? { errorCause } : {}) };
+    } catch (err) {
+      if (!(err instanceof RadiusClientError)) throw err;
+      log.warn({ identity, client: client.name, address, err: err.message }, 'Disconnect-Request got no valid answer');
+      return { kind: 'failed', client: client.name, address, detail: err.message };
+    } finally {
+      await radius.close();
+    }
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * The last accepted network session of each authenticated identity (a NOOB PeerId, a certificate
+ * subject, a user name): what a Disconnect-Request (RFC 5176) needs to name the session at its NAS.
+ * One row per identity, replaced on every Access-Accept, so the table is bounded by the number of
+ * identities, not by traffic.
+ */
+export interface AccessSession {
+  /** The authenticated identity: the User-Name of the Access-Accept. */
+  identity: string;
+  /** The RADIUS client (NAS) that asked, by configured name, and the address the request came from. */
+  clientName: string;
+  clientAddress: string;
+  /** User-Name of the Access-Request (the EAP identity the device presented). */
+  requestUserName?: string;
+  callingStationId?: string;
+  nasIdentifier?: string;
+  nasIpAddress?: string;
+  acceptedAt: Date;
+}
+
+export interface AccessSessionStore {
+  record(session: AccessSession): void;
+  get(identity: string): AccessSession | undefined;
+  remove(identity: string): boolean;
+}
