@@ -1,0 +1,163 @@
+import * as https from 'node:https';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HttpsRegistrar } from '../../../src/teap-brski/brski/https-registrar.js';
+import { Registrar } from '../../../src/teap-brski/brski/registrar.js';
+import { SignedVoucherCms, Voucher, createPledgeVoucherRequest, signVoucherCms } from '../../../src/teap-brski/brski/voucher/index.js';
+import { SqliteBrskiDeviceStore } from '../../../src/store/sqlite/brski-devices.js';
+import { certificatesFromPkcs7 } from '../../../src/pki/ca/pkcs7.js';
+import { canonicalSerialHex } from '../../../src/pki/ca/serial.js';
+import { MemoryLog } from '../../helpers/silent-log.js';
+import { requireTool } from '../../helpers/require-tool.js';
+import { makeBrskiPki, type BrskiPki, type TestCert } from './voucher/test-pki.js';
+import { caFixture, makeCsr, type CaFixture } from '../../pki/ca/helpers.js';
+
+/**
+ * BRSKI (RFC 8995 §5) and EST (RFC 7030) over HTTPS on loopback, on the same Registrar as TEAP.
+ * The MASA is a test double signing with the test manufacturer's MASA key.
+ */
+
+let pki: BrskiPki;
+let fx: CaFixture;
+let server: HttpsRegistrar;
+let port: number;
+let dir: string;
+const curl = requireTool('curl');
+
+beforeAll(async () => {
+  pki = await makeBrskiPki('JADA-0042');
+  fx = await caFixture();
+  dir = mkdtempSync(join(tmpdir(), 'gangway-est-'));
+  const registrar = new Registrar({
+    signer: { certificate: pki.registrar.der, privateKey: pki.registrar.key },
+    masa: {
+      requestVoucher: async (_url, rvr) => {
+        const r = SignedVoucherCms.decode(rvr).voucherRequest();
+        const v = new Voucher({ assertion: 'logged', serialNumber: r.serialNumber, ...(r.nonce ? { nonce: r.nonce } : {}), pinnedDomainCert: pki.registrar.der });
+        return { kind: 'voucher', der: await signVoucherCms(v, { certificate: pki.masa.der, privateKey: pki.masa.key }), contentType: 'application/voucher-cms+json', fromCache: false };
+      },
+    },
+    manufacturers: [{ name: 'acme', anchors: [new X509Certificate(pki.manufacturerCa.der)], masaUrl: 'https://masa.test', approval: 'auto' }],
+    devices: new SqliteBrskiDeviceStore(fx.db),
+    ca: fx.ca,
+    audit: fx.audit,
+    log: new MemoryLog(),
+  });
+  server = new HttpsRegistrar({
+    registrar,
+    cert: pki.registrar.pem,
+    key: pki.registrar.keyPem,
+    domainCa: [fx.ca.certificatePem],
+    deviceOfLdevid: async (serial) => (await fx.store.get(canonicalSerialHex(serial)))?.deviceId,
+    audit: fx.audit,
+    log: new MemoryLog(),
+  });
+  port = (await server.listen('127.0.0.1', 0)).port;
+});
+afterAll(async () => {
+  await server.close();
+  fx.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Reply { status: number; type: string; body: Buffer }
+
+function request(method: string, path: string, opts: { client?: { cert: string; key: string }; type?: string; body?: Uint8Array | string } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: '127.0.0.1', port, method, path,
+      ca: pki.domainCa.pem,
+      servername: 'registrar.test.example',
+      ...(opts.client ? { cert: opts.client.cert, key: opts.client.key } : {}),
+      headers: opts.type ? { 'content-type': opts.type } : {},
+      agent: false,
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(opts.body !== undefined ? Buffer.from(opts.body) : undefined);
+  });
+}
+
+const idevid = (c: TestCert = pki.idevid): { cert: string; key: string } => ({ cert: c.pem, key: c.keyPem });
+async function pvr(): Promise<Uint8Array> {
+  return signVoucherCms(createPledgeVoucherRequest({ serialNumber: pki.serialNumber, proximityRegistrarCert: pki.registrar.der }), { certificate: pki.idevid.der, privateKey: pki.idevid.key });
+}
+
+describe('BRSKI and EST over HTTPS', () => {
+  test('simpleenroll before any voucher is refused (403): the registrar enrols only after the voucher', async () => {
+    const csr = await makeCsr({ subject: 'CN=acme:JADA-0042' });
+    const r = await request('POST', '/.well-known/est/simpleenroll', { client: idevid(), type: 'application/pkcs10', body: Buffer.from(csr.der).toString('base64') });
+    expect(r.status).toBe(403);
+    expect(r.body.toString()).toMatch(/no voucher/);
+  });
+
+  test('requestvoucher: the voucher for the IDevID client; then EST cacerts, csrattrs, simpleenroll, and simplereenroll with the LDevID', async () => {
+    const v = await request('POST', '/.well-known/brski/requestvoucher', { client: idevid(), type: 'application/voucher-cms+json', body: await pvr() });
+    expect(v.status).toBe(200);
+    expect(v.type).toBe('application/voucher-cms+json');
+    const voucher = SignedVoucherCms.decode(new Uint8Array(v.body));
+    await voucher.verify({ trustAnchors: [pki.manufacturerCa.der] });
+    expect(voucher.voucher().serialNumber).toBe('JADA-0042');
+
+    const ca = await request('GET', '/.well-known/est/cacerts');
+    expect(ca.status).toBe(200);
+    expect(ca.type).toBe('application/pkcs7-mime');
+    expect(certificatesFromPkcs7(Buffer.from(ca.body.toString(), 'base64')).map((d) => Buffer.from(d).equals(Buffer.from(fx.ca.certificateDer)))).toContain(true);
+
+    const attrs = await request('GET', '/.well-known/est/csrattrs', { client: idevid() });
+    expect(attrs.status).toBe(200);
+    expect(attrs.type).toBe('application/csrattrs');
+
+    const csr = await makeCsr({ subject: 'CN=acme:JADA-0042' });
+    const e = await request('POST', '/.well-known/est/simpleenroll', { client: idevid(), type: 'application/pkcs10', body: Buffer.from(csr.der).toString('base64') });
+    expect(e.status).toBe(200);
+    expect(e.type).toMatch(/^application\/pkcs7-mime; smime-type=certs-only/);
+    const ldevid = new X509Certificate(certificatesFromPkcs7(Buffer.from(e.body.toString(), 'base64'))[0]!);
+    expect(ldevid.subject).toContain('CN=acme:JADA-0042');
+    expect(ldevid.verify(new X509Certificate(fx.ca.certificateDer).publicKey)).toBe(true);
+
+    const again = await makeCsr({ subject: 'CN=acme:JADA-0042' });
+    const re = await request('POST', '/.well-known/est/simplereenroll', { client: { cert: ldevid.toString(), key: csr.keyPem }, type: 'application/pkcs10', body: Buffer.from(again.der).toString('base64') });
+    expect(re.status).toBe(200);
+    const renewed = new X509Certificate(certificatesFromPkcs7(Buffer.from(re.body.toString(), 'base64'))[0]!);
+    expect(renewed.serialNumber).not.toBe(ldevid.serialNumber);
+    expect(await fx.store.listByDevice('acme:JADA-0042')).toHaveLength(2);
+
+    const status = await request('POST', '/.well-known/brski/enrollstatus', { client: { cert: ldevid.toString(), key: csr.keyPem }, type: 'application/json', body: JSON.stringify({ version: 1, status: true }) });
+    expect(status.status).toBe(200);
+    expect(fx.audit.recent(5).some((a) => a.event === 'brski.enroll-status')).toBe(true);
+  });
+
+  test('refusals: no client certificate 401, wrong media type 415, an IDevID re-enrolling 403, garbage voucher-request 400, unknown path 404, oversized body 413', async () => {
+    expect((await request('POST', '/.well-known/brski/requestvoucher', { type: 'application/voucher-cms+json', body: await pvr() })).status).toBe(401);
+    expect((await request('POST', '/.well-known/brski/requestvoucher', { client: idevid(), type: 'application/json', body: await pvr() })).status).toBe(415);
+    expect((await request('POST', '/.well-known/est/simplereenroll', { client: idevid(), type: 'application/pkcs10', body: 'MAA=' })).status).toBe(403);
+    expect((await request('POST', '/.well-known/brski/requestvoucher', { client: idevid(), type: 'application/voucher-cms+json', body: 'not cms' })).status).toBe(400);
+    expect((await request('GET', '/.well-known/brski/nothing')).status).toBe(404);
+    expect((await request('POST', '/.well-known/brski/requestvoucher', { client: idevid(), type: 'application/voucher-cms+json', body: Buffer.alloc(70_000, 0x30) })).status).toBe(413);
+  });
+
+  (curl ? test : test.skip)('curl with the IDevID as client certificate gets a voucher from /.well-known/brski/requestvoucher', async () => {
+    writeFileSync(join(dir, 'idevid.pem'), pki.idevid.pem);
+    writeFileSync(join(dir, 'idevid.key'), pki.idevid.keyPem, { mode: 0o600 });
+    writeFileSync(join(dir, 'domain-ca.pem'), pki.domainCa.pem);
+    writeFileSync(join(dir, 'pvr.der'), await pvr());
+    // Asynchronously: the registrar answers from this very process.
+    const { stdout: out } = await promisify(execFile)(curl!, [
+      '-sS', '--fail-with-body', '--cacert', join(dir, 'domain-ca.pem'), '--resolve', `registrar.test.example:${port}:127.0.0.1`,
+      '--cert', join(dir, 'idevid.pem'), '--key', join(dir, 'idevid.key'),
+      '-H', 'Content-Type: application/voucher-cms+json', '--data-binary', `@${join(dir, 'pvr.der')}`,
+      `https://registrar.test.example:${port}/.well-known/brski/requestvoucher`,
+    ], { encoding: 'buffer', timeout: 20_000 });
+    const voucher = SignedVoucherCms.decode(new Uint8Array(out));
+    await voucher.verify({ trustAnchors: [pki.manufacturerCa.der] });
+    expect(voucher.voucher().serialNumber).toBe('JADA-0042');
+  });
+});
