@@ -98,11 +98,6 @@ export class BrskiPledge {
   get failure(): { code: number; reason: string } | undefined {
     return this.session?.failure;
   }
-
-  /** What the pledge sent, by TLV kind, in order (tests check that a refused voucher sends no CSR). */
-  get sent(): readonly string[] {
-    return this.session?.sent ?? [];
-  }
 }
 
 class PledgeSession implements PeerTlvHandler {
@@ -110,7 +105,6 @@ class PledgeSession implements PeerTlvHandler {
   state: PledgeState = 'idle';
   enrollment: Enrollment | undefined;
   failure: { code: number; reason: string } | undefined;
-  readonly sent: string[] = [];
   private nonce: Uint8Array | undefined;
   private accepted: AcceptedVoucher | undefined;
   private voucherDer: Uint8Array | undefined;
@@ -308,7 +302,6 @@ class PledgeSession implements PeerTlvHandler {
   }
 
   private send(tlvs: TeapTlv[]): PeerTlvStep {
-    this.sent.push(...tlvs.map((t) => (this.pledge.tlvs.read(t)?.kind ?? t.kind)));
     return { kind: 'send', tlvs };
   }
 
