@@ -16,6 +16,7 @@ const COMMANDS: Record<string, { run: CliCommand; help: string }> = {
   'teap-peer': { run: teapPeer, help: 'authenticate to a RADIUS server with our TEAP peer' },
   'noob-oob': { run: noobOob, help: 'deliver a device\'s EAP-NOOB QR code (URL), or issue/list server-to-device codes' },
   'noob-peer': { run: noobPeer, help: 'run our EAP-NOOB device (peer) against a RADIUS server' },
+  pledge: { run: async (argv, io) => (await import('./commands/pledge.js')).run(argv, io), help: 'enrol a device with TEAP-BRSKI (IDevID in, voucher, LDevID out) against a RADIUS server' },
   bench: { run: bench, help: 'measure authentications/s, CPU and memory against raw crypto and hostapd' },
 };
 

@@ -22,6 +22,7 @@ import {
 } from '../../teap-brski/teap/crypto-binding.js';
 import type { TeapCompat } from '../../teap-brski/teap/compat.js';
 import { allowedEapTypes, allowedMethods, createInnerPeerMethod, type InnerPeerMethod, type RandomSource, type TeapPeerCredentials } from './inner-methods.js';
+import type { PeerTlvHandler } from './tlv-handler.js';
 
 export interface Phase2PeerConfig {
   user?: TeapPeerCredentials;
@@ -30,6 +31,8 @@ export interface Phase2PeerConfig {
   log: Log;
   /** Random source for inner methods (tests replay captured transcripts with a fixed one). */
   random?: RandomSource;
+  /** A TLV exchange to take on server Request-Actions (a TEAP-BRSKI pledge); none: decline them. */
+  tlvHandler?: PeerTlvHandler;
 }
 
 /** What Phase 2 wants sent next, or its verdict. */
@@ -104,6 +107,7 @@ export class Phase2Peer {
   dispose(): void {
     this.inner?.dispose();
     this.inner = undefined;
+    this.cfg.tlvHandler?.dispose();
   }
 
   private async handle(tlvs: TeapTlv[]): Promise<Phase2PeerOutput> {
@@ -162,10 +166,35 @@ export class Phase2Peer {
     } else if (cb && !result) {
       throw new TeapTlvError('Crypto-Binding without Intermediate-Result or Result');
     }
+    const ra = tlvs.find((t) => t.kind === 'request-action');
+
+    // The TLV handler's share of the message: read before the Result is answered, so that what it
+    // finds (e.g. an LDevID that is not for our key) can still turn the answer into a failure.
+    const handler = this.cfg.tlvHandler;
+    let raHandled = false;
+    if (handler) {
+      raHandled = ra?.kind === 'request-action' && !result && handler.acceptsRequestAction(ra);
+      const claimed = tlvs.filter((t) => t.kind !== 'request-action' && handler.claims(t));
+      if (raHandled || claimed.length > 0) {
+        if (raHandled && this.pending) throw new TeapTlvError('Request-Action before the last inner method was bound');
+        const step = await handler.handle({ ...(raHandled && ra?.kind === 'request-action' ? { requestAction: ra } : {}), tlvs: claimed });
+        if (step.kind === 'failure') return this.failWith(step.code, `${handler.name}: ${step.reason}`);
+        if (raHandled) {
+          // No keys: a zero IMSK binds the handler's exchange, as the server's TLV method does.
+          this.pending = { keys: {}, method: handler.name };
+        }
+        out.push(...step.tlvs);
+      }
+    }
+
     // 3. Result=Success (needs a verified Crypto-Binding in this message or an earlier round, Q9).
     if (result) {
       if (!cb && !this.cbVerifiedOnce) throw new TeapError(TeapErrorCode.TunnelCompromiseError, 'Result=Success without any Crypto-Binding');
       if (this.pending) throw new TeapError(TeapErrorCode.TunnelCompromiseError, 'Result=Success before the last inner method was bound');
+      if (handler) {
+        const verdict = handler.finish();
+        if (!verdict.ok) return this.failWith(verdict.code, `${handler.name}: ${verdict.reason}`);
+      }
       out.push(tlv.result(ResultStatus.Success));
       if (cbResponse) out.push(cbResponse);
       this.ended = true;
@@ -174,7 +203,15 @@ export class Phase2Peer {
       return { kind: 'success', tlvs: out, msk: keys.msk, emsk: keys.emsk };
     }
     if (cbResponse) out.push(cbResponse);
-    const ra = tlvs.find((t) => t.kind === 'request-action');
+    if (raHandled) {
+      // RFC 9930 §4.2.3: answer an Identity-Type with the type we authenticate as; the handler
+      // authenticates the device itself, so the server's choice is echoed.
+      const it = tlvs.find((t) => t.kind === 'identity-type');
+      if (it && it.kind === 'identity-type' && (it.identityType === IdentityType.User || it.identityType === IdentityType.Machine)) {
+        out.push(tlv.identityType(it.identityType));
+      }
+      return { kind: 'send', tlvs: out };
+    }
     if (ra && ra.kind === 'request-action') {
       // This peer processes none of the TLVs a server may ask for; it declines by answering with a
       // Result carrying the Request-Action's Status (RFC 9930 §4.2.9).
@@ -182,6 +219,9 @@ export class Phase2Peer {
       this.ended = true;
       this.inner?.dispose();
       if (ra.status === ResultStatus.Success && this.cbVerifiedOnce && !this.pending) {
+        // Declining with Success is agreeing to end: the handler has the same say as on a Result.
+        const verdict = handler?.finish();
+        if (verdict && !verdict.ok) return this.failWith(verdict.code, `${handler!.name}: ${verdict.reason}`);
         const keys = this.chain.finalKeys(this.sentEmskMac);
         return { kind: 'success', tlvs: [...out, tlv.result(ResultStatus.Success)], msk: keys.msk, emsk: keys.emsk };
       }
@@ -307,7 +347,7 @@ export class Phase2Peer {
     return tlv.basicPasswordAuthResp(new Uint8Array(u), new Uint8Array(p));
   }
 
-  private failWith(code: TeapErrorCode, reason: string): Phase2PeerOutput {
+  private failWith(code: number, reason: string): Phase2PeerOutput {
     this.ended = true;
     this.inner?.dispose();
     this.cfg.log.info({ error: teapErrorName(code), reason }, 'TEAP peer: ending with Result=Failure');

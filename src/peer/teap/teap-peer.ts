@@ -13,6 +13,7 @@ import { deriveTeapSessionId, keyScheduleFor } from '../../teap-brski/teap/key-s
 import { CompoundKeyChain } from '../../teap-brski/teap/compound-key-chain.js';
 import { Phase2Peer } from './phase2-peer.js';
 import type { TeapPeerCredentials } from './inner-methods.js';
+import type { PeerTlvHandler, PeerTunnelFacts } from './tlv-handler.js';
 import { concatBytes } from '../../util/bytes.js';
 
 export interface TeapPeerConfig {
@@ -39,6 +40,11 @@ export interface TeapPeerConfig {
    * conformance and security tests that need a peer to misbehave; never set in normal use.
    */
   phase2Interceptor?: Phase2Interceptor;
+  /**
+   * A TLV exchange for server Request-Actions (a TEAP-BRSKI pledge), made once the tunnel is up
+   * from what the handshake showed (the server's certificates, channel binding).
+   */
+  tlvHandler?: (tunnel: PeerTunnelFacts) => PeerTlvHandler;
 }
 
 export interface Phase2Interceptor {
@@ -83,7 +89,9 @@ export class TeapPeer {
     this.log = config.log ?? silentLog();
     this.fragmentSize = config.fragmentSize ?? 1398;
     this.peerOuterTlvs = config.outerTlvs ? encodeTeapTlvs(config.outerTlvs) : new Uint8Array(0);
-    if (!config.user && !config.machine && !config.tls.cert) throw new Error('TEAP peer needs user or machine credentials, or a client certificate');
+    if (!config.user && !config.machine && !config.tls.cert && !config.tlvHandler) {
+      throw new Error('TEAP peer needs user or machine credentials, a client certificate or a TLV handler');
+    }
   }
 
   /** The MSCHAPv2 key order the server used, once a Crypto-Binding revealed it. */
@@ -257,16 +265,36 @@ export class TeapPeer {
         { protocol, clientFinished: tunnel.getFinished() ?? new Uint8Array(0), serverFinished: tunnel.getPeerFinished() ?? new Uint8Array(0), resumed: tunnel.isSessionReused(), exporter },
         this.compat,
       );
+      const tlvHandler = this.config.tlvHandler?.(this.tunnelFacts(tunnel, protocol));
       this.phase2 = new Phase2Peer(
         chain,
         { ks, versionSent: TEAP_VERSION, versionReceived: TEAP_VERSION, serverOuterTlvs: this.serverOuterTlvs, peerOuterTlvs: this.peerOuterTlvs },
-        { ...(this.config.user ? { user: this.config.user } : {}), ...(this.config.machine ? { machine: this.config.machine } : {}), compat: this.compat, log: this.log },
+        {
+          ...(this.config.user ? { user: this.config.user } : {}),
+          ...(this.config.machine ? { machine: this.config.machine } : {}),
+          ...(tlvHandler ? { tlvHandler } : {}),
+          compat: this.compat,
+          log: this.log,
+        },
       );
       this.log.debug({ protocol, cipher: cipher?.standardName, profile: ks.profile }, 'TEAP peer: tunnel established');
       return undefined;
     } catch (err) {
       return `cannot derive TEAP keys: ${(err as Error).message}`;
     }
+  }
+
+  private tunnelFacts(tunnel: TlsTunnel, protocol: string): PeerTunnelFacts {
+    let channelBinding: PeerTunnelFacts['channelBinding'];
+    if (protocol === 'TLSv1.3') {
+      // RFC 9266: 32 octets, label EXPORTER-Channel-Binding, no context.
+      channelBinding = { type: 'tls-exporter', data: tunnel.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding') };
+    } else {
+      // RFC 5929 §3.1: the first Finished of the handshake, ours in a full handshake (we never resume).
+      const finished = tunnel.getFinished();
+      channelBinding = finished ? { type: 'tls-unique', data: finished } : undefined;
+    }
+    return { serverCertificateChain: tunnel.peerCertificateChain().map((c) => new Uint8Array(c.raw)), protocol, channelBinding };
   }
 
   private sendMessage(records: Uint8Array): Uint8Array {

@@ -3,15 +3,16 @@ import { Phase2Peer } from '../../../src/peer/teap/phase2-peer.js';
 import { tls12KeySchedule } from '../../../src/teap-brski/teap/key-schedule.js';
 import { CompoundKeyChain } from '../../../src/teap-brski/teap/compound-key-chain.js';
 import { DEFAULT_TEAP_PEER_COMPAT, resolveTeapCompat, type TeapCompat } from '../../../src/teap-brski/teap/compat.js';
-import { decodeTeapTlvs, encodeTeapTlvs, tlv, tlvTypeOf, type TeapTlv } from '../../../src/teap-brski/teap/tlv-codec.js';
+import { IdentityType, RequestActionAction, ResultStatus, decodeTeapTlvs, encodeTeapTlvs, tlv, tlvTypeOf, type TeapTlv } from '../../../src/teap-brski/teap/tlv-codec.js';
 import { buildCryptoBindingRequest, type CryptoBindingContext } from '../../../src/teap-brski/teap/crypto-binding.js';
 import type { TeapPeerCredentials } from '../../../src/peer/teap/inner-methods.js';
+import type { PeerTlvHandler, PeerTlvStep } from '../../../src/peer/teap/tlv-handler.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { bytes, hex } from '../../teap-brski/helpers.js';
 
 const AUTHORITY_ID_TLV = bytes('00010010101112131415161718191a1b1c1d1e1f');
 
-function setup(v: TeapVector, creds: { user?: TeapPeerCredentials; machine?: TeapPeerCredentials }, compat: Partial<TeapCompat> = {}) {
+function setup(v: TeapVector, creds: { user?: TeapPeerCredentials; machine?: TeapPeerCredentials }, compat: Partial<TeapCompat> = {}, tlvHandler?: PeerTlvHandler) {
   const seed = bytes(v.hostapd['session_key_seed = S-IMCK[0] (40)'] as string);
   const ks = tls12KeySchedule('sha384', (n) => seed.slice(0, n));
   const c = resolveTeapCompat(compat, DEFAULT_TEAP_PEER_COMPAT);
@@ -19,8 +20,8 @@ function setup(v: TeapVector, creds: { user?: TeapPeerCredentials; machine?: Tea
   // The vector's PeerChallenges, in order, stand in for the random source.
   const challenges = Object.entries(v.hostapd).filter(([k]) => /PeerChallenge/.test(k)).map(([, x]) => bytes(x as string));
   const log = new MemoryLog();
-  const peer = new Phase2Peer(new CompoundKeyChain(ks, seed, c), cb, { ...creds, compat: c, log, random: () => challenges.shift()! });
-  return { peer, ks, cb, log };
+  const peer = new Phase2Peer(new CompoundKeyChain(ks, seed, c), cb, { ...creds, compat: c, log, random: () => challenges.shift()!, ...(tlvHandler ? { tlvHandler } : {}) });
+  return { peer, ks, cb, log, serverChain: new CompoundKeyChain(ks, seed, c) };
 }
 
 /** TLVs with M bits cleared and sorted by type: hostapd's peer sends some TLVs with M=0 and in another order. */
@@ -135,5 +136,82 @@ describe('Phase2Peer refuses bad server input with Result=Failure + Error', () =
     const out = await peer.process(bytes('80050004000007d1' + '800300020002'));
     expect(out.kind).toBe('failure');
     expect(hex(encodeTeapTlvs(out.tlvs))).toBe('800300020002');
+  });
+});
+
+describe('Phase2Peer with a TLV handler (the TEAP-BRSKI pledge\'s hook)', () => {
+  const v = vectors.V1!;
+
+  /** A handler that answers the Request-Action with one TLV and then takes a PKCS#7. */
+  class FakeHandler implements PeerTlvHandler {
+    readonly name = 'fake';
+    readonly seen: { ra: boolean; kinds: string[] }[] = [];
+    next: PeerTlvStep = { kind: 'send', tlvs: [{ kind: 'pkcs10', mandatory: false, der: Uint8Array.of(0x30, 0x00) }] };
+    verdict: ReturnType<PeerTlvHandler['finish']> = { ok: true };
+    acceptsRequestAction(ra: Extract<TeapTlv, { kind: 'request-action' }>): boolean {
+      return ra.tlvs.some((t) => t.kind === 'pkcs10');
+    }
+    claims(t: TeapTlv): boolean {
+      return t.kind === 'pkcs7';
+    }
+    async handle(input: { requestAction?: Extract<TeapTlv, { kind: 'request-action' }>; tlvs: readonly TeapTlv[] }): Promise<PeerTlvStep> {
+      this.seen.push({ ra: input.requestAction !== undefined, kinds: input.tlvs.map((t) => t.kind) });
+      const out = this.next;
+      this.next = { kind: 'send', tlvs: [] };
+      return out;
+    }
+    finish(): ReturnType<PeerTlvHandler['finish']> {
+      return this.verdict;
+    }
+    dispose(): void {}
+  }
+  const startRa = tlv.requestAction(ResultStatus.Failure, RequestActionAction.ProcessTlv, [{ kind: 'pkcs10', mandatory: false, der: new Uint8Array(0) }]);
+  const pkcs7: TeapTlv = { kind: 'pkcs7', mandatory: false, der: Uint8Array.of(0x30, 0x00) };
+
+  function world() {
+    const handler = new FakeHandler();
+    const s = setup(v, {}, {}, handler);
+    // The server's side of the binding: the handler's exchange counts as one inner method, zero IMSK.
+    s.serverChain.addInnerMethod({});
+    const cbReq = buildCryptoBindingRequest(s.cb, s.serverChain.cmk(), { emskMac: false });
+    return { ...s, handler, cbReq };
+  }
+
+  test('takes on the Request-Action, echoes the Identity-Type, binds with a zero IMSK and agrees to Result=Success', async () => {
+    const { peer, handler, cbReq, serverChain } = world();
+    const first = await peer.process(encodeTeapTlvs([tlv.identityType(IdentityType.Machine), startRa]));
+    expect(first.kind).toBe('send');
+    expect(first.tlvs.map((t) => t.kind)).toEqual(['pkcs10', 'identity-type']);
+    expect(first.tlvs[1]).toMatchObject({ identityType: IdentityType.Machine });
+    const last = await peer.process(encodeTeapTlvs([pkcs7, tlv.intermediateResult(ResultStatus.Success), tlv.result(ResultStatus.Success), cbReq]));
+    expect(last.kind).toBe('success');
+    expect(last.tlvs.map((t) => t.kind)).toEqual(['intermediate-result', 'result', 'crypto-binding']);
+    expect(handler.seen).toEqual([{ ra: true, kinds: [] }, { ra: false, kinds: ['pkcs7'] }]);
+    if (last.kind === 'success') expect(hex(last.msk)).toBe(hex(serverChain.finalKeys(false).msk));
+  });
+
+  test('a handler failure ends Phase 2 with its Error code and Result=Failure', async () => {
+    const { peer, handler } = world();
+    handler.next = { kind: 'failure', code: 2903, reason: 'bad voucher' };
+    const out = await peer.process(encodeTeapTlvs([startRa]));
+    expect(out.kind).toBe('failure');
+    expect(out.tlvs).toEqual([tlv.error(2903), tlv.result(ResultStatus.Failure)]);
+  });
+
+  test('a handler that is not done turns the server\'s Result=Success into Result=Failure', async () => {
+    const { peer, handler, cbReq } = world();
+    await peer.process(encodeTeapTlvs([startRa]));
+    handler.verdict = { ok: false, code: 2002, reason: 'no LDevID yet' };
+    const out = await peer.process(encodeTeapTlvs([tlv.intermediateResult(ResultStatus.Success), tlv.result(ResultStatus.Success), cbReq]));
+    expect(out.kind).toBe('failure');
+    expect(out.tlvs).toEqual([tlv.error(2002), tlv.result(ResultStatus.Failure)]);
+  });
+
+  test('a Request-Action the handler does not accept is declined as before', async () => {
+    const { peer, handler } = world();
+    const out = await peer.process(encodeTeapTlvs([tlv.requestAction(ResultStatus.Failure, RequestActionAction.ProcessTlv, [])]));
+    expect(out.kind).toBe('failure');
+    expect(out.tlvs).toEqual([tlv.result(ResultStatus.Failure)]);
+    expect(handler.seen).toEqual([]);
   });
 });

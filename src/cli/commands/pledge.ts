@@ -1,0 +1,113 @@
+import { X509Certificate } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { CredentialsError, IDEVID_FILES, loadPledgeCredentials, type PledgeCredentials } from '../../peer/brski/credentials.js';
+import { writeLdevid, type WrittenLdevid } from '../../peer/brski/ldevid-files.js';
+import { DEFAULT_BOOTSTRAP_IDENTITY, runPledgeOverRadius } from '../../peer/brski/teap-pledge.js';
+import { teapErrorName } from '../../teap-brski/teap/errors.js';
+import { createLog } from '../../util/log.js';
+import type { CliIo } from '../io.js';
+import { parseServer } from '../server-address.js';
+
+const USAGE = `usage: gangway pledge --idevid DIR --server HOST:PORT --secret S [options]
+
+Runs TEAP-BRSKI as a pledge over RADIUS: the IDevID in the tunnel, a voucher from the registrar's
+MASA, then an LDevID for a new key.
+
+  --idevid DIR             holds ${IDEVID_FILES.certificate}, ${IDEVID_FILES.key} and ${IDEVID_FILES.manufacturerCa}
+  --out DIR                where ldevid.pem, ldevid.key (0600) and ca.pem go (default: the --idevid DIR)
+  --outer-identity ID      outer EAP identity (default ${DEFAULT_BOOTSTRAP_IDENTITY})
+  --no-clock               the device has no trusted clock: validity periods are not checked
+  --tls13                  allow TLS 1.3 (default: TLS 1.2 only)
+  --framed-mtu N           Framed-MTU in Access-Requests (default 1400)
+  --json                   machine-readable result
+  --debug                  log the conversation to stderr
+Exit status: 0 enrolled (Access-Accept, LDevID written), 1 rejected or refused, 2 usage, 3 error.
+`;
+
+/** `gangway pledge`: enrol once with TEAP-BRSKI over RADIUS and write the LDevID. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        idevid: { type: 'string' },
+        server: { type: 'string' },
+        secret: { type: 'string' },
+        out: { type: 'string' },
+        'outer-identity': { type: 'string' },
+        'no-clock': { type: 'boolean', default: false },
+        tls13: { type: 'boolean', default: false },
+        'framed-mtu': { type: 'string' },
+        json: { type: 'boolean', default: false },
+        debug: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    io.stderr(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const v = parsed.values;
+  const server = v.server ? parseServer(v.server) : undefined;
+  if (!server || !v.secret || !v.idevid) {
+    io.stderr(USAGE);
+    return 2;
+  }
+  const framedMtu = v['framed-mtu'] !== undefined ? Number(v['framed-mtu']) : undefined;
+  if (framedMtu !== undefined && !(Number.isInteger(framedMtu) && framedMtu >= 64 && framedMtu <= 4096)) {
+    io.stderr('--framed-mtu must be 64..4096\n');
+    return 2;
+  }
+  let credentials: PledgeCredentials;
+  try {
+    credentials = loadPledgeCredentials(v.idevid);
+  } catch (err) {
+    if (!(err instanceof CredentialsError)) throw err;
+    io.stderr(`${err.message}\n`);
+    return 2;
+  }
+  const outerIdentity = v['outer-identity'] ?? DEFAULT_BOOTSTRAP_IDENTITY;
+  const log = v.debug ? createLog('debug', process.stderr) : undefined;
+
+  const r = await runPledgeOverRadius(
+    {
+      credentials,
+      outerIdentity,
+      maxVersion: v.tls13 ? 'TLSv1.3' : 'TLSv1.2',
+      ...(v['no-clock'] ? { clock: () => 'ignore-time' as const } : {}),
+      ...(log ? { log } : {}),
+    },
+    { host: server.host, port: server.port, secret: v.secret, userName: outerIdentity, ...(framedMtu !== undefined ? { framedMtu } : {}), ...(log ? { log } : {}) },
+  );
+
+  let files: WrittenLdevid | undefined;
+  let writeError: string | undefined;
+  const e = r.pledge.enrollment;
+  // Only a conversation that ended in Access-Accept installs anything.
+  if (r.enrolled && e) {
+    try {
+      files = writeLdevid(v.out ?? v.idevid, e);
+    } catch (err) {
+      writeError = `cannot write the LDevID: ${(err as Error).message}`;
+    }
+  }
+  const failure = r.pledge.failure;
+  const ldevid = e ? new X509Certificate(e.ldevid) : undefined;
+  const report = {
+    outcome: r.radius.outcome,
+    ok: r.enrolled && files !== undefined,
+    rounds: r.radius.rounds,
+    serialNumber: credentials.serialNumber,
+    ...(r.radius.reason ? { reason: r.radius.reason } : {}),
+    ...(failure ? { pledgeError: `${teapErrorName(failure.code)}: ${failure.reason}` } : {}),
+    ...(writeError ? { writeError } : {}),
+    mppeKeysMatch: r.radius.mppeMatches,
+    ...(e ? { voucher: { assertion: e.voucher.assertion ?? null, pin: e.voucher.pin } } : {}),
+    ...(ldevid && files ? { ldevid: { subject: ldevid.subject.replace(/\n/g, ', '), serial: ldevid.serialNumber, notAfter: new Date(ldevid.validTo).toISOString(), files } } : {}),
+    ...(e?.nai !== undefined ? { nai: e.nai } : {}),
+  };
+  if (v.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
+  else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
+  if (report.ok) return 0;
+  return r.radius.outcome === 'error' || writeError ? 3 : 1;
+}

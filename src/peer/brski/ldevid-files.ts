@@ -1,0 +1,48 @@
+/**
+ * The pledge's enrolment on disk: ldevid.pem (LDevID, then any intermediate CAs), ldevid.key
+ * (PKCS#8, mode 0600 from its creation) and ca.pem (the domain trust anchors, for validating the
+ * server in later EAP-TLS runs). Each file is written beside its final name and renamed over it, so
+ * a reader never sees half a key or a certificate without its key.
+ */
+import { X509Certificate } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Enrollment } from './pledge.js';
+
+export const LDEVID_FILES = { certificate: 'ldevid.pem', key: 'ldevid.key', trustAnchors: 'ca.pem' } as const;
+
+export interface WrittenLdevid {
+  certificate: string;
+  key: string;
+  trustAnchors: string;
+}
+
+function pem(der: Uint8Array): string {
+  return new X509Certificate(der).toString();
+}
+
+function writeFileAtomically(path: string, text: string, mode: number): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  rmSync(tmp, { force: true });
+  // 'wx': a fresh file, created with its final mode (no window with a readable key).
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export function writeLdevid(dir: string, e: Enrollment): WrittenLdevid {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const out: WrittenLdevid = {
+    certificate: join(dir, LDEVID_FILES.certificate),
+    key: join(dir, LDEVID_FILES.key),
+    trustAnchors: join(dir, LDEVID_FILES.trustAnchors),
+  };
+  writeFileAtomically(out.key, e.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
+  writeFileAtomically(out.certificate, [e.ldevid, ...e.intermediates].map(pem).join(''), 0o644);
+  writeFileAtomically(out.trustAnchors, e.trustAnchors.map(pem).join(''), 0o644);
+  return out;
+}
