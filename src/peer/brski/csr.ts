@@ -20,8 +20,6 @@ export interface PledgeCsr {
 
 export interface CsrInput {
   request: CsrAttributeRequest;
-  /** The subject's serialNumber: the IDevID's, as a hint; the CA names the LDevID by its policy. */
-  serialNumber: string;
   /** Required when the request asks for challengePassword. */
   channelBinding?: Uint8Array;
 }
@@ -48,7 +46,8 @@ export async function createPledgeCsr(input: CsrInput): Promise<PledgeCsr> {
     attributes.push(new x509.ChallengePasswordAttribute(Buffer.from(input.channelBinding).toString('base64')));
   }
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: [{ '2.5.4.5': [input.serialNumber] }],
+    // An empty subject: the registrar names the LDevID by its policy (teap-brski.md §4.3) and
+    // refuses a CSR naming anything else, and the pledge does not know the name it will get.
     keys,
     signingAlgorithm,
     attributes,

@@ -217,7 +217,6 @@ class PledgeSession implements PeerTlvHandler {
     try {
       this.csr = await createPledgeCsr({
         request: this.csrRequest,
-        serialNumber: creds.serialNumber,
         ...(this.tunnel.channelBinding ? { channelBinding: this.tunnel.channelBinding.data } : {}),
       });
     } catch (err) {

@@ -15,6 +15,7 @@ import { Phase2Peer } from './phase2-peer.js';
 import type { TeapPeerCredentials } from './inner-methods.js';
 import type { PeerTlvHandler, PeerTunnelFacts } from './tlv-handler.js';
 import { concatBytes } from '../../util/bytes.js';
+import { tlsChannelBinding } from '../../eap-methods/channel-binding.js';
 
 export interface TeapPeerConfig {
   /** Outer EAP-Response/Identity, usually anonymous with a realm (RFC 9930 §2, RFC 7542 §2.4). */
@@ -285,16 +286,7 @@ export class TeapPeer {
   }
 
   private tunnelFacts(tunnel: TlsTunnel, protocol: string): PeerTunnelFacts {
-    let channelBinding: PeerTunnelFacts['channelBinding'];
-    if (protocol === 'TLSv1.3') {
-      // RFC 9266: 32 octets, label EXPORTER-Channel-Binding, no context.
-      channelBinding = { type: 'tls-exporter', data: tunnel.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding') };
-    } else {
-      // RFC 5929 §3.1: the first Finished of the handshake, ours in a full handshake (we never resume).
-      const finished = tunnel.getFinished();
-      channelBinding = finished ? { type: 'tls-unique', data: finished } : undefined;
-    }
-    return { serverCertificateChain: tunnel.peerCertificateChain().map((c) => new Uint8Array(c.raw)), protocol, channelBinding };
+    return { serverCertificateChain: tunnel.peerCertificateChain().map((c) => new Uint8Array(c.raw)), protocol, channelBinding: tlsChannelBinding(tunnel, 'client') };
   }
 
   private sendMessage(records: Uint8Array): Uint8Array {

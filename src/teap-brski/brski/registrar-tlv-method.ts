@@ -87,7 +87,7 @@ class BrskiSession implements TlvMethodSession {
         this.ctx.log.info({ device: pledge.deviceId, octets: grant.voucher.length }, 'TEAP-BRSKI: voucher obtained from the MASA');
         return {
           kind: 'send',
-          tlvs: [this.opts.tlvs.voucher(grant.voucher), { kind: 'csr-attributes', mandatory: false, der: this.opts.registrar.csrAttributes(pledge.deviceId) }],
+          tlvs: [this.opts.tlvs.voucher(grant.voucher), { kind: 'csr-attributes', mandatory: false, der: this.csrAttributes(pledge.deviceId) }],
         };
       }
       return await this.enrollmentStep(tlvs, pledge);
@@ -101,13 +101,14 @@ class BrskiSession implements TlvMethodSession {
     if (tlvs.some((t) => t.kind === 'trusted-server-root')) {
       reply.push({ kind: 'trusted-server-root', mandatory: false, credentialFormat: CredentialFormat.Pkcs7ServerCertificateRoot, tlvs: [{ kind: 'pkcs7', mandatory: false, der: this.opts.registrar.cacerts() }] });
     }
-    if (tlvs.some((t) => t.kind === 'csr-attributes')) reply.push({ kind: 'csr-attributes', mandatory: false, der: this.opts.registrar.csrAttributes(pledge.deviceId) });
+    if (tlvs.some((t) => t.kind === 'csr-attributes')) reply.push({ kind: 'csr-attributes', mandatory: false, der: this.csrAttributes(pledge.deviceId) });
     const csr = tlvs.find((t) => t.kind === 'pkcs10');
     if (csr && csr.kind === 'pkcs10') {
       if (csr.der.length === 0) return { kind: 'failure', code: TeapErrorCode.BadCsr, reason: 'the pledge sent an empty PKCS#10' };
       const issued = await this.opts.registrar.enroll(
         { deviceId: pledge.deviceId, authenticatedBy: `idevid:${pledge.manufacturer.name}`, manufacturer: pledge.manufacturer.name, serialNumber: pledge.serialNumber },
         csr.der,
+        this.challenge(),
       );
       this.stage = 'done';
       this.ctx.log.info({ device: pledge.deviceId, ldevid: issued.serial }, 'TEAP-BRSKI: LDevID issued');
@@ -117,10 +118,27 @@ class BrskiSession implements TlvMethodSession {
     return { kind: 'send', tlvs: reply };
   }
 
+  /**
+   * The CSR must carry this tunnel's channel binding as challengePassword (teap-brski.md §4.3):
+   * proof that the key holder is the one inside this tunnel.
+   */
+  private csrAttributes(deviceId: string): Uint8Array {
+    return this.opts.registrar.csrAttributes(deviceId, { challengePassword: this.ctx.tunnel.channelBinding !== undefined });
+  }
+
+  private challenge(): { expectedChallengePassword?: string } {
+    const cb = this.ctx.tunnel.channelBinding;
+    return cb ? { expectedChallengePassword: Buffer.from(cb).toString('base64') } : {};
+  }
+
   private refused(err: unknown): TlvMethodStep {
     if (!(err instanceof RegistrarError)) throw err;
     this.stage = 'done';
     return { kind: 'failure', code: errorCodeFor(err, this.codes), reason: `${err.failure}: ${err.message}` };
+  }
+
+  peerFailed(errors: readonly number[]): void {
+    if (this.pledge) this.opts.registrar.recordPledgeRefusal(this.pledge, errors, this.stage === 'await-enrollment' ? 'voucher' : 'voucher-request');
   }
 
   dispose(): void {
@@ -145,14 +163,20 @@ class ReenrollSession implements TlvMethodSession {
     if (!cert) return { kind: 'failure', code: TeapErrorCode.ClientCertificateNotSupplied, reason: 're-enrolment needs the device\'s LDevID in Phase 1' };
     this.deviceId = await this.opts.deviceOfLdevid?.(cert.serialNumber.toLowerCase());
     if (!this.deviceId) return { kind: 'failure', code: TeapErrorCode.UnspecifiedAuthorizationFailure, reason: `certificate serial ${cert.serialNumber} is no LDevID we issued` };
-    return { kind: 'send', tlvs: [this.opts.tlvs.startEnrollment(), { kind: 'csr-attributes', mandatory: false, der: this.opts.registrar.csrAttributes(this.deviceId) }] };
+    const cb = this.ctx.tunnel.channelBinding;
+    return { kind: 'send', tlvs: [this.opts.tlvs.startEnrollment(), { kind: 'csr-attributes', mandatory: false, der: this.opts.registrar.csrAttributes(this.deviceId, { challengePassword: cb !== undefined }) }] };
   }
 
   async step(tlvs: readonly TeapTlv[]): Promise<TlvMethodStep> {
     const csr = tlvs.find((t) => t.kind === 'pkcs10');
     if (!csr || csr.kind !== 'pkcs10' || csr.der.length === 0) return { kind: 'failure', code: TeapErrorCode.BadCsr, reason: 'expected a PKCS#10' };
     try {
-      const issued = await this.opts.registrar.enroll({ deviceId: this.deviceId!, authenticatedBy: `ldevid:${this.ctx.tunnel.peerCertificate!.serialNumber}` }, csr.der);
+      const cb = this.ctx.tunnel.channelBinding;
+      const issued = await this.opts.registrar.enroll(
+        { deviceId: this.deviceId!, authenticatedBy: `ldevid:${this.ctx.tunnel.peerCertificate!.serialNumber}` },
+        csr.der,
+        cb ? { expectedChallengePassword: Buffer.from(cb).toString('base64') } : {},
+      );
       this.ctx.log.info({ device: this.deviceId, ldevid: issued.serial }, 'TEAP-BRSKI: LDevID re-issued');
       return { kind: 'success', identity: this.deviceId!, deviceId: this.deviceId!, finalTlvs: [{ kind: 'pkcs7', mandatory: false, der: issued.pkcs7 }] };
     } catch (err) {

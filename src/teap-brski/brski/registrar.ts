@@ -79,10 +79,10 @@ export interface RegistrarManufacturer {
 /** What the registrar needs of a CA (src/pki/ca RegistrarCa). */
 export interface EnrollmentCa {
   readonly certificateDer: Uint8Array;
-  issueLdevid(req: { csrDer: Uint8Array; deviceId: string; authenticatedBy?: string }): Promise<{ serial: string; der: Uint8Array; subject: string }>;
+  issueLdevid(req: { csrDer: Uint8Array; deviceId: string; authenticatedBy?: string; expectedChallengePassword?: string }): Promise<{ serial: string; der: Uint8Array; subject: string }>;
   pkcs7(issuedDer: Uint8Array, options?: { withCaCertificate?: boolean }): Uint8Array;
   trustAnchorsPkcs7(): Uint8Array;
-  csrAttributes(deviceId: string): Uint8Array;
+  csrAttributes(deviceId: string, options?: { challengePassword?: boolean }): Uint8Array;
 }
 
 export interface RegistrarDeps {
@@ -143,8 +143,9 @@ export class Registrar {
     return this.deps.ca.trustAnchorsPkcs7();
   }
 
-  csrAttributes(deviceId: string): Uint8Array {
-    return this.deps.ca.csrAttributes(deviceId);
+  /** CSR-Attributes for a device; `challengePassword` asks for the tunnel's channel binding in the CSR. */
+  csrAttributes(deviceId: string, options: { challengePassword?: boolean } = {}): Uint8Array {
+    return this.deps.ca.csrAttributes(deviceId, options);
   }
 
   /**
@@ -213,7 +214,7 @@ export class Registrar {
       this.audit('brski.masa-unavailable', pledge.deviceId, { reason: outcome.reason });
       throw new RegistrarError('masa-unavailable', `MASA not available: ${outcome.reason}`);
     }
-    this.checkVoucher(pledge, outcome.der, pvr.nonce);
+    await this.checkVoucher(pledge, outcome.der, pvr.nonce);
     this.audit('brski.voucher', pledge.deviceId, { masa: pledge.masaUrl, cached: outcome.fromCache, octets: outcome.der.length });
     return { pledge, voucher: outcome.der };
   }
@@ -222,9 +223,11 @@ export class Registrar {
    * Our look at the voucher before it is forwarded unchanged (teap-brski.md §5.4): it must be
    * for this serial and nonce; with configured MASA anchors, its signature must chain to one.
    */
-  private checkVoucher(pledge: Pledge, der: Uint8Array, nonce: Uint8Array | undefined): void {
+  private async checkVoucher(pledge: Pledge, der: Uint8Array, nonce: Uint8Array | undefined): Promise<void> {
     try {
       const signed = SignedVoucherCms.decode(der);
+      const anchors = pledge.manufacturer.voucherAnchors;
+      if (anchors && anchors.length > 0) await signed.verify({ trustAnchors: anchors });
       const v = signed.voucher();
       if (v.serialNumber !== pledge.serialNumber) throw new RegistrarError('bad-voucher', `voucher is for serial-number "${v.serialNumber}"`);
       if (nonce && (!v.nonce || !Buffer.from(v.nonce).equals(Buffer.from(nonce)))) throw new RegistrarError('bad-voucher', 'voucher nonce is not the pledge\'s');
@@ -240,10 +243,19 @@ export class Registrar {
    * re-enrolment, whose LDevID authenticated it): subject and names from our policy, never from
    * the CSR. Returns the certificate and the certs-only PKCS#7 (LDevID + our CA).
    */
-  async enroll(device: { deviceId: string; authenticatedBy: string; manufacturer?: string; serialNumber?: string }, csrDer: Uint8Array): Promise<{ serial: string; der: Uint8Array; pkcs7: Uint8Array }> {
+  async enroll(
+    device: { deviceId: string; authenticatedBy: string; manufacturer?: string; serialNumber?: string },
+    csrDer: Uint8Array,
+    options: { expectedChallengePassword?: string } = {},
+  ): Promise<{ serial: string; der: Uint8Array; pkcs7: Uint8Array }> {
     let issued;
     try {
-      issued = await this.deps.ca.issueLdevid({ csrDer, deviceId: device.deviceId, authenticatedBy: device.authenticatedBy });
+      issued = await this.deps.ca.issueLdevid({
+        csrDer,
+        deviceId: device.deviceId,
+        authenticatedBy: device.authenticatedBy,
+        ...(options.expectedChallengePassword !== undefined ? { expectedChallengePassword: options.expectedChallengePassword } : {}),
+      });
     } catch (err) {
       const code = (err as { teapErrorCode?: unknown }).teapErrorCode;
       const caCode = (err as { code?: unknown }).code;
@@ -254,6 +266,12 @@ export class Registrar {
     }
     if (device.manufacturer && device.serialNumber) this.deps.devices.setLdevid(device.manufacturer, device.serialNumber, issued.serial);
     return { serial: issued.serial, der: issued.der, pkcs7: this.deps.ca.pkcs7(issued.der, { withCaCertificate: true }) };
+  }
+
+  /** The pledge refused what we sent (a voucher it could not verify, say): audited, nothing issued. */
+  recordPledgeRefusal(pledge: Pledge, errors: readonly number[], after: string): void {
+    this.deps.log.warn({ device: pledge.deviceId, errors, after }, 'BRSKI: the pledge refused and ended the conversation');
+    this.audit('brski.pledge-refused', pledge.deviceId, { errors: [...errors], after });
   }
 
   private audit(event: string, subject: string, detail: Record<string, unknown>): void {

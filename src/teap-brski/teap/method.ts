@@ -16,6 +16,7 @@ import { Phase2Server, type Phase2Output } from './phase2-server.js';
 import type { TlvMethod } from './tlv-method.js';
 import { classifyCertificate, parsePemCertificates, selectPolicyRule, type ManufacturerAnchors, type TeapPolicyRule } from './policy-rules.js';
 import { concatBytes } from '../../util/bytes.js';
+import { tlsChannelBinding } from '../../eap-methods/channel-binding.js';
 
 export interface TeapTlsConfig {
   /** PEM server certificate chain and private key. */
@@ -321,6 +322,7 @@ class TeapServerSession implements EapMethodSession {
       certError = { code: TeapErrorCode.ClientCertificateNotSupplied, reason: sel.peer ? 'no client certificate this policy accepts' : 'no client certificate in Phase 1' };
     }
     const ownCertificate = tunnel.ownCertificate();
+    const binding = tlsChannelBinding(tunnel, 'server');
 
     this.phase = 'phase2';
     this.phase2 = new Phase2Server(
@@ -354,6 +356,7 @@ class TeapServerSession implements EapMethodSession {
           serverCertificate: ownCertificate ?? new Uint8Array(0),
           ...(clientCertificate && sel.peer ? { peerCertificate: sel.peer.certificate, peerCertificateChain: sel.chain ?? [sel.peer.certificate] } : {}),
           protocol,
+          ...(binding ? { channelBinding: binding.data } : {}),
         },
       },
     );

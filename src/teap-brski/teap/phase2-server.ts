@@ -171,6 +171,8 @@ export class Phase2Server {
     for (const e of msg.errors) this.log.info({ error: teapErrorName(e.code) }, 'TEAP: peer reported an error');
 
     if (msg.result?.status === ResultStatus.Failure) {
+      if (state.name === 'tlv-method') state.session.peerFailed?.(msg.errors.map((e) => e.code));
+      this.endMethod();
       this.state = { name: 'done' };
       const errs = msg.errors.map((e) => teapErrorName(e.code));
       return { kind: 'failure', reason: `peer sent Result=Failure${errs.length ? ` (${errs.join(', ')})` : ''}` };

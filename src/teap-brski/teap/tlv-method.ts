@@ -11,6 +11,8 @@ export interface TunnelFacts {
   peerCertificate?: X509Certificate;
   peerCertificateChain?: readonly X509Certificate[];
   protocol: string;
+  /** The tunnel's channel binding (tls-unique / tls-exporter), e.g. for a CSR's challengePassword. */
+  channelBinding?: Uint8Array;
 }
 
 export interface TlvMethodContext {
@@ -31,6 +33,8 @@ export interface TlvMethodSession {
   start(): Promise<TlvMethodStep>;
   /** The peer's whole message, already checked by the TEAP TLV rules. */
   step(tlvs: readonly TeapTlv[]): Promise<TlvMethodStep>;
+  /** The peer ended the conversation with Result=Failure and these Error codes (for the audit trail). */
+  peerFailed?(errors: readonly number[]): void;
   dispose(): void;
 }
 

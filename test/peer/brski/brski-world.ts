@@ -165,6 +165,8 @@ export interface WorldOptions {
   maxVersion?: 'TLSv1.2' | 'TLSv1.3';
   /** Overrides of the pledge policy (e.g. certificate-only, to see a pledge refuse flow A). */
   pledgePolicy?: Partial<TeapPolicy>;
+  /** Our registrar CA (src/pki/ca) instead of the test CA. */
+  realCa?: EnrollmentCa;
 }
 
 let sharedPki: Promise<BrskiPki> | undefined;
@@ -187,7 +189,7 @@ export async function brskiWorld(o: WorldOptions = {}): Promise<BrskiWorld> {
     masa,
     manufacturers: [{ name: MANUFACTURER, anchors, masaUrl: 'https://masa.test.example', approval: 'auto' }],
     devices: new MemoryBrskiDeviceStore(),
-    ca,
+    ca: o.realCa ?? ca,
     audit,
     log: serverLog,
   });
