@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { run: CliCommand; help: string }> = {
   'noob-oob': { run: noobOob, help: 'deliver a device\'s EAP-NOOB QR code (URL), or issue/list server-to-device codes' },
   'noob-peer': { run: noobPeer, help: 'run our EAP-NOOB device (peer) against a RADIUS server' },
   pledge: { run: async (argv, io) => (await import('./commands/pledge.js')).run(argv, io), help: 'enrol a device with TEAP-BRSKI (IDevID in, voucher, LDevID out) against a RADIUS server' },
+  brski: { run: async (argv, io) => (await import('./commands/brski.js')).run(argv, io), help: 'TEAP-BRSKI registrar: approve or deny pledges, list or revoke issued LDevIDs' },
   bench: { run: bench, help: 'measure authentications/s, CPU and memory against raw crypto and hostapd' },
 };
 

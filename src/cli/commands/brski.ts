@@ -1,0 +1,126 @@
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CONFIG_FILE } from '../../config/config.js';
+import { openSqlite } from '../../store/sqlite/database.js';
+import { SqliteBrskiDeviceStore } from '../../store/sqlite/brski-devices.js';
+import { SqliteIssuedCertificateStore } from '../../store/sqlite/issued-certificates.js';
+import { SqliteAuditStore } from '../../store/sqlite/audit.js';
+import { REVOCATION_REASONS, type RevocationReason } from '../../store/issued-certificates.js';
+import type { BrskiDeviceStatus } from '../../store/brski-devices.js';
+import { databasePathOf } from '../data-dir.js';
+import { canonicalSerialHex } from '../../pki/ca/serial.js';
+import type { CliIo } from '../io.js';
+
+const USAGE = `usage: gangway brski devices [--data DIR] [--pending] [--json]
+       gangway brski approve MANUFACTURER SERIAL [--data DIR] [--by NAME]
+       gangway brski deny MANUFACTURER SERIAL [--data DIR] [--by NAME]
+       gangway brski certificates [--data DIR] [--device ID] [--json]
+       gangway brski revoke SERIAL_HEX [--data DIR] [--reason REASON] [--by NAME]
+
+  The TEAP-BRSKI registrar's records (docs/teap-brski.md):
+  devices       pledges seen or pre-approved, by manufacturer and serial-number
+  approve/deny  an administrator's decision; approving a serial never seen pre-approves it
+  certificates  LDevIDs our CA issued (newest first)
+  revoke        marks an LDevID revoked: EAP-TLS refuses it from the next authentication
+
+  --data DIR     data directory (default ./var)
+  --by NAME      who decided, for the audit log (default: $USER)
+  --reason R     ${REVOCATION_REASONS.join(', ')} (default unspecified)
+`;
+
+/** `gangway brski …`: approvals and issued certificates of the registrar. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        data: { type: 'string', default: 'var' },
+        pending: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        by: { type: 'string' },
+        device: { type: 'string' },
+        reason: { type: 'string', default: 'unspecified' },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    io.stderr(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const [sub, ...args] = positionals;
+  const arity: Record<string, number> = { devices: 0, approve: 2, deny: 2, certificates: 0, revoke: 1 };
+  if (sub === undefined || arity[sub] === undefined || args.length !== arity[sub]) {
+    io.stderr(`${sub !== undefined && arity[sub] === undefined ? `unknown subcommand "${sub}"\n` : ''}${USAGE}`);
+    return 2;
+  }
+  const dir = resolve(values.data ?? 'var');
+  if (!existsSync(join(dir, CONFIG_FILE))) {
+    io.stderr(`gangway brski: ${dir} has no ${CONFIG_FILE}; run \`gangway init ${values.data ?? 'var'}\` first, or give --data\n`);
+    return 2;
+  }
+  const by = values.by ?? process.env.USER ?? 'admin';
+  const db = openSqlite(databasePathOf(dir));
+  try {
+    const devices = new SqliteBrskiDeviceStore(db);
+    const audit = new SqliteAuditStore(db);
+    const certs = new SqliteIssuedCertificateStore(db);
+    switch (sub) {
+      case 'devices': {
+        const list = devices.list(values.pending ? { status: 'pending' } : {});
+        if (values.json) io.stdout(`${JSON.stringify(list)}\n`);
+        else if (list.length === 0) io.stdout(values.pending ? 'no pledge awaits approval\n' : 'no pledge recorded\n');
+        else for (const d of list) io.stdout(`${d.manufacturer}\t${d.serialNumber}\t${d.status}\tlast seen ${d.lastSeen?.toISOString() ?? '-'}${d.ldevidSerial ? `\tLDevID ${d.ldevidSerial}` : ''}\n`);
+        return 0;
+      }
+      case 'approve':
+      case 'deny': {
+        const [manufacturer, serial] = args as [string, string];
+        const status: BrskiDeviceStatus = sub === 'approve' ? 'approved' : 'denied';
+        devices.decide(manufacturer, serial, status, by, new Date());
+        audit.append({ at: new Date(), event: `brski.device.${status}`, subject: `${manufacturer}:${serial}`, detail: { by } });
+        io.stdout(`${manufacturer}:${serial} ${status}\n`);
+        return 0;
+      }
+      case 'certificates': {
+        const list = values.device ? await certs.listByDevice(values.device) : await certs.list(200);
+        const rows = list.map((c) => ({ serial: c.serial, deviceId: c.deviceId, subject: c.subject, notAfter: c.notAfter.toISOString(), ...(c.revokedAt ? { revokedAt: c.revokedAt.toISOString(), reason: c.revocationReason } : {}) }));
+        if (values.json) io.stdout(`${JSON.stringify(rows)}\n`);
+        else if (rows.length === 0) io.stdout('no certificate issued\n');
+        else for (const r of rows) io.stdout(`${r.serial}\t${r.deviceId}\tuntil ${r.notAfter}${r.revokedAt ? `\tREVOKED ${r.revokedAt} (${r.reason})` : ''}\n`);
+        return 0;
+      }
+      case 'revoke': {
+        const reason = values.reason as RevocationReason;
+        if (!REVOCATION_REASONS.includes(reason)) {
+          io.stderr(`--reason must be one of ${REVOCATION_REASONS.join(', ')}\n`);
+          return 2;
+        }
+        let serial: string;
+        try {
+          serial = canonicalSerialHex(args[0]!);
+        } catch (err) {
+          io.stderr(`${(err as Error).message}\n`);
+          return 2;
+        }
+        if (!(await certs.revoke(serial, new Date(), reason))) {
+          io.stderr(`no unrevoked certificate with serial ${serial}\n`);
+          return 1;
+        }
+        audit.append({ at: new Date(), event: 'ca.ldevid.revoked', subject: serial, detail: { by, reason } });
+        io.stdout(`${serial} revoked (${reason})\n`);
+        return 0;
+      }
+    }
+    return 2;
+  } finally {
+    db.close();
+  }
+}
