@@ -9,25 +9,28 @@ import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'n
 import { join } from 'node:path';
 import type { Enrollment } from './pledge.js';
 
-export const LDEVID_FILES = { certificate: 'ldevid.pem', key: 'ldevid.key', trustAnchors: 'ca.pem' } as const;
+export const LDEVID_FILES = { certificate: 'ldevid.pem', key: 'ldevid.key', trustAnchors: 'ca.pem', voucher: 'voucher.vcj' } as const;
 
 export interface WrittenLdevid {
   certificate: string;
   key: string;
   trustAnchors: string;
+  /** The voucher as the MASA signed it (application/voucher-cms+json, DER): the device's proof of ownership. */
+  voucher: string;
 }
 
 function pem(der: Uint8Array): string {
   return new X509Certificate(der).toString();
 }
 
-function writeFileAtomically(path: string, text: string, mode: number): void {
+function writeFileAtomically(path: string, text: string | Uint8Array, mode: number): void {
   const tmp = `${path}.${process.pid}.tmp`;
   rmSync(tmp, { force: true });
   // 'wx': a fresh file, created with its final mode (no window with a readable key).
   const fd = openSync(tmp, 'wx', mode);
   try {
-    writeSync(fd, text);
+    if (typeof text === 'string') writeSync(fd, text);
+    else writeSync(fd, text);
   } finally {
     closeSync(fd);
   }
@@ -40,9 +43,11 @@ export function writeLdevid(dir: string, e: Enrollment): WrittenLdevid {
     certificate: join(dir, LDEVID_FILES.certificate),
     key: join(dir, LDEVID_FILES.key),
     trustAnchors: join(dir, LDEVID_FILES.trustAnchors),
+    voucher: join(dir, LDEVID_FILES.voucher),
   };
   writeFileAtomically(out.key, e.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
   writeFileAtomically(out.certificate, [e.ldevid, ...e.intermediates].map(pem).join(''), 0o644);
   writeFileAtomically(out.trustAnchors, e.trustAnchors.map(pem).join(''), 0o644);
+  writeFileAtomically(out.voucher, e.voucher.der, 0o644);
   return out;
 }
