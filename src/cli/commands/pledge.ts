@@ -7,11 +7,14 @@ import { teapErrorName } from '../../teap-brski/teap/errors.js';
 import { createLog } from '../../util/log.js';
 import type { CliIo } from '../io.js';
 import { parseServer } from '../server-address.js';
+import { HttpsPledge } from '../../peer/brski/https-pledge.js';
 
 const USAGE = `usage: gangway pledge --idevid DIR --server HOST:PORT --secret S [options]
+       gangway pledge --idevid DIR --https https://REGISTRAR:PORT [options]
 
 Runs TEAP-BRSKI as a pledge over RADIUS: the IDevID in the tunnel, a voucher from the registrar's
-MASA, then an LDevID for a new key.
+MASA, then an LDevID for a new key. With --https, the same enrolment over BRSKI/EST (RFC 8995 §5,
+RFC 7030) with the IDevID as TLS client certificate, for wired pledges.
 
   --idevid DIR             holds ${IDEVID_FILES.certificate}, ${IDEVID_FILES.key} and ${IDEVID_FILES.manufacturerCa}
   --out DIR                where ldevid.pem, ldevid.key (0600) and ca.pem go (default: the --idevid DIR)
@@ -33,6 +36,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       options: {
         idevid: { type: 'string' },
         server: { type: 'string' },
+        https: { type: 'string' },
         secret: { type: 'string' },
         out: { type: 'string' },
         'outer-identity': { type: 'string' },
@@ -48,6 +52,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const v = parsed.values;
+  if (v.https !== undefined) return runHttps(v as HttpsValues, io);
   const server = v.server ? parseServer(v.server) : undefined;
   if (!server || !v.secret || !v.idevid) {
     io.stderr(USAGE);
@@ -110,4 +115,59 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
   if (report.ok) return 0;
   return r.radius.outcome === 'error' || writeError ? 3 : 1;
+}
+
+interface HttpsValues {
+  idevid?: string;
+  https: string;
+  out?: string;
+  'no-clock'?: boolean;
+  json?: boolean;
+  debug?: boolean;
+}
+
+/** `gangway pledge --https URL`: the enrolment over BRSKI/EST instead of TEAP. */
+async function runHttps(v: HttpsValues, io: CliIo): Promise<number> {
+  if (!v.idevid || !/^https:\/\/[^/]+/.test(v.https)) {
+    io.stderr(`--https needs an https:// URL and --idevid\n${USAGE}`);
+    return 2;
+  }
+  let credentials: PledgeCredentials;
+  try {
+    credentials = loadPledgeCredentials(v.idevid);
+  } catch (err) {
+    if (!(err instanceof CredentialsError)) throw err;
+    io.stderr(`${err.message}\n`);
+    return 2;
+  }
+  const log = v.debug ? createLog('debug', process.stderr) : undefined;
+  const pledge = new HttpsPledge({
+    credentials,
+    url: v.https,
+    ...(v['no-clock'] ? { clock: () => 'ignore-time' as const } : {}),
+    ...(log ? { log } : {}),
+  });
+  const r = await pledge.enroll();
+  let files: WrittenLdevid | undefined;
+  let writeError: string | undefined;
+  if (r.ok) {
+    try {
+      files = writeLdevid(v.out ?? v.idevid, r.enrollment);
+    } catch (err) {
+      writeError = `cannot write the LDevID: ${(err as Error).message}`;
+    }
+  }
+  const ldevid = r.ok ? new X509Certificate(r.enrollment.ldevid) : undefined;
+  const report = {
+    transport: 'https',
+    ok: r.ok && files !== undefined,
+    serialNumber: credentials.serialNumber,
+    ...(r.ok ? { voucher: { assertion: r.enrollment.voucher.assertion ?? null, pin: r.enrollment.voucher.pin } } : { stage: r.stage, reason: r.reason, ...(r.status !== undefined ? { status: r.status } : {}) }),
+    ...(writeError ? { writeError } : {}),
+    ...(ldevid && files ? { ldevid: { subject: ldevid.subject.replace(/\n/g, ', '), serial: ldevid.serialNumber, notAfter: new Date(ldevid.validTo).toISOString(), files } } : {}),
+  };
+  if (v.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
+  else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
+  if (report.ok) return 0;
+  return !r.ok && r.stage === 'transport' ? 3 : writeError ? 3 : 1;
 }
