@@ -7,6 +7,7 @@ import { run as teapPeer } from './commands/teap-peer.js';
 import { run as noobOob } from './commands/noob-oob.js';
 import { run as noobPeer } from './commands/noob-peer.js';
 import { run as bench } from './commands/bench.js';
+import { run as masa } from './commands/masa.js';
 
 const COMMANDS: Record<string, { run: CliCommand; help: string }> = {
   init: { run: init, help: 'create a data directory (demo PKI, config, database)' },
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { run: CliCommand; help: string }> = {
   'noob-oob': { run: noobOob, help: 'deliver a device\'s EAP-NOOB QR code (URL), or issue/list server-to-device codes' },
   'noob-peer': { run: noobPeer, help: 'run our EAP-NOOB device (peer) against a RADIUS server' },
   bench: { run: bench, help: 'measure authentications/s, CPU and memory against raw crypto and hostapd' },
+  masa: { run: masa, help: 'reference MASA (BRSKI voucher service) and IDevID issuer for TEAP-BRSKI tests' },
 };
 
 async function main(argv: string[]): Promise<number> {
