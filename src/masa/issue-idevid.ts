@@ -31,6 +31,10 @@ export interface IssueIdevidResult {
 }
 
 export async function issueIdevid(config: MasaConfig, opts: IssueIdevidOptions): Promise<IssueIdevidResult> {
+  const { paths } = config;
+  const registry = new IdevidRegistry(paths.idevids);
+  // Checked again under the lock; here so that a duplicate is named before any other complaint.
+  if (registry.find(opts.serialNumber)) throw new Error(`an IDevID for serial-number "${opts.serialNumber}" was already issued`);
   const masaUrl = opts.masaUrl ?? config.masaUrl;
   if (masaUrl === undefined) throw new Error('no MASA URL: masa.yaml has no masaUrl; pass --masa-url');
   if (masaUrl.length === 0 || masaUrl.length > 2048 || !/^[\x21-\x7e]+$/.test(masaUrl)) {
@@ -48,9 +52,7 @@ export async function issueIdevid(config: MasaConfig, opts: IssueIdevidOptions):
   };
   // A device's identity is never overwritten by another's.
   if (existsSync(files.key) || existsSync(files.idevid)) throw new Error(`${outDir} already holds an IDevID; choose another --out`);
-  const { paths } = config;
   const ca = await loadKeyedCertificate(readFileSync(paths.manufacturerCaCert, 'utf8'), readFileSync(paths.manufacturerCaKey, 'utf8'));
-  const registry = new IdevidRegistry(paths.idevids);
 
   const issued = await registry.issueOnce(opts.serialNumber, async () => {
     const idevid = await createIdevid(ca, {
