@@ -4,7 +4,7 @@
  * process) and one from the running server never interleave. Readers re-read the file only when
  * its size or modification time changed, so the server sees IDevIDs issued after it started.
  */
-import { appendFileSync, chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 
 /** Turns one parsed line into a record, or undefined when the line is not one (it is then skipped). */
 export type RecordReader<T> = (value: unknown) => T | undefined;
@@ -18,9 +18,10 @@ export class JsonLinesFile<T> {
   ) {}
 
   append(record: T): void {
-    const line = `${JSON.stringify(record)}\n`;
     const fresh = !existsSync(this.path);
-    appendFileSync(this.path, line, { mode: 0o600 });
+    // After a torn write (a crash mid-line) the new record starts on its own line, not glued to it.
+    const torn = !fresh && endsWithoutNewline(this.path);
+    appendFileSync(this.path, `${torn ? '\n' : ''}${JSON.stringify(record)}\n`, { mode: 0o600 });
     if (fresh) chmodSync(this.path, 0o600);
   }
 
@@ -55,6 +56,19 @@ export class JsonLinesFile<T> {
     }
     this.cache = { size: st.size, mtimeMs: st.mtimeMs, records, skipped };
     return this.cache;
+  }
+}
+
+function endsWithoutNewline(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -6,6 +6,8 @@
  */
 import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as https from 'node:https';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initMasaDir, issueIdevid, loadMasaConfig } from '../../src/masa/index.js';
@@ -248,6 +250,23 @@ describe('requestvoucher: refusals (status, plain-text reason, log line; the ser
     expect(streamed.text).toMatch(/over the 65536-octet limit/);
     // Through the registrar's client too (MASA-Refused, 413).
     expect(await client.requestVoucher(url(), big)).toMatchObject({ kind: 'refused', status: 413 });
+  });
+
+  test('garbage instead of TLS, and a client that hangs up mid-body, are logged and leave the server serving', async () => {
+    await new Promise<void>((resolve) => {
+      const sock = connect(masa.running.port, '127.0.0.1', () => sock.end('GET / HTTP/1.1\r\n\r\n'));
+      sock.on('error', () => resolve());
+      sock.on('close', () => resolve());
+    });
+    await new Promise<void>((resolve) => {
+      const req = https.request({ host: '127.0.0.1', port: masa.running.port, path: REQUEST_VOUCHER, method: 'POST', ca: masa.masaCaPem, agent: false,
+        headers: { 'content-type': CMS, 'content-length': '5000' } });
+      req.on('error', () => resolve());
+      req.write(Buffer.alloc(100), () => setTimeout(() => { req.destroy(); resolve(); }, 50));
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(masa.log.lines.some((l) => l.msg === 'MASA: TLS handshake failed')).toBe(true);
+    expect(masa.log.lines.some((l) => l.msg === 'MASA: client went away before sending its request')).toBe(true);
   });
 
   test('404 for other paths, 405 for GET; the server is still up and serving after every refusal', async () => {
