@@ -7,6 +7,7 @@ import { run as teapPeer } from './commands/teap-peer.js';
 import { run as noobOob } from './commands/noob-oob.js';
 import { run as noobPeer } from './commands/noob-peer.js';
 import { run as bench } from './commands/bench.js';
+import { run as masa } from './commands/masa.js';
 
 const COMMANDS: Record<string, { run: CliCommand; help: string }> = {
   init: { run: init, help: 'create a data directory (demo PKI, config, database)' },
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: CliCommand; help: string }> = {
   pledge: { run: async (argv, io) => (await import('./commands/pledge.js')).run(argv, io), help: 'enrol a device with TEAP-BRSKI (IDevID in, voucher, LDevID out) against a RADIUS server' },
   brski: { run: async (argv, io) => (await import('./commands/brski.js')).run(argv, io), help: 'TEAP-BRSKI registrar: approve or deny pledges, list or revoke issued LDevIDs' },
   bench: { run: bench, help: 'measure authentications/s, CPU and memory against raw crypto and hostapd' },
+  masa: { run: masa, help: 'reference MASA (BRSKI voucher service) and IDevID issuer for TEAP-BRSKI tests' },
 };
 
 async function main(argv: string[]): Promise<number> {
