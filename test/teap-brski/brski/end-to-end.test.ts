@@ -1,0 +1,207 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { describeEapolFailure, hostapTools, runEapolTest } from '../../helpers/eapol-test.js';
+import { requireTool } from '../../helpers/require-tool.js';
+import { freeUdpPort } from '../../../src/bench/udp-port.js';
+
+/**
+ * TEAP-BRSKI end to end, every part a separate process on loopback: `gangway masa` (the
+ * manufacturer), an IDevID it issued, `gangway serve` with the brski section, `gangway pledge` over
+ * RADIUS and over HTTPS; then independent checks: openssl verifies the LDevID against our CA and the
+ * voucher against the manufacturer's anchor, Debian's eapol_test authenticates with EAP-TLS using
+ * the LDevID, wpa_supplicant's TEAP presents the IDevID alone (flow A), curl re-enrols over EST.
+ */
+
+const main = resolve(__dirname, '../../../dist/cli/main.js');
+const openssl = requireTool('openssl');
+const debianEapolTest = requireTool('eapol_test');
+const curl = requireTool('curl');
+const tools = hostapTools();
+const ready = openssl && debianEapolTest && curl && tools && existsSync(main);
+const maybe = ready ? describe : describe.skip;
+
+async function freeTcpPort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+function gangway(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface Daemon {
+  child: ChildProcess;
+  log: () => string;
+  stop(): Promise<void>;
+}
+
+async function daemon(args: string[], readyText: string): Promise<Daemon> {
+  const child = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  for (let i = 0; i < 150 && !out.includes(readyText); i++) {
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!out.includes(readyText)) {
+    child.kill('SIGKILL');
+    throw new Error(`${args[0]} did not start:\n${out}`);
+  }
+  return {
+    child,
+    log: () => out,
+    stop: () =>
+      new Promise<void>((res) => {
+        if (child.exitCode !== null) return res();
+        child.once('exit', () => res());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function run(cmd: string, args: string[]): { status: number | null; out: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, openssl, eapol_test, curl)', () => {
+  jest.setTimeout(120_000);
+  let dir: string;
+  let masa: Daemon;
+  let server: Daemon;
+  let radiusPort: number;
+  let httpsPort: number;
+  let secret: string;
+  const flowASecret = 'flow-a-nas-secret-0001';
+  const masaDir = (): string => join(dir, 'masa');
+  const serverDir = (): string => join(dir, 'server');
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gangway-brski-e2e-'));
+    const masaPort = await freeTcpPort();
+    masa = await daemon(['masa', '--data', masaDir(), '--listen', `127.0.0.1:${masaPort}`], 'MASA listening');
+    for (const sn of ['E2E-0001', 'E2E-0002', 'E2E-0003']) {
+      const r = gangway(['masa', 'issue-idevid', '--data', masaDir(), '--serial', sn, '--out', join(dir, sn)]);
+      expect({ status: r.status, err: r.stderr }).toEqual({ status: 0, err: '' });
+    }
+
+    radiusPort = await freeUdpPort();
+    httpsPort = await freeTcpPort();
+    const init = gangway(['init', serverDir(), '--radius-port', String(radiusPort), '--portal-port', '0', '--json']);
+    expect(init.status).toBe(0);
+    secret = (JSON.parse(init.stdout) as { radius: { secret: string } }).radius.secret;
+    const cfgPath = join(serverDir(), 'gangway.yaml');
+    const cfg = parse(readFileSync(cfgPath, 'utf8')) as Record<string, Record<string, unknown>>;
+    (cfg.radius!.clients as unknown[]).unshift({ name: 'flowa', address: '127.0.0.2', secret: flowASecret });
+    cfg.eap!.rules = [{ realm: 'brski.invalid', methods: ['teap'] }, { realm: 'flow-a.invalid', methods: ['teap'] }];
+    cfg.brski = {
+      manufacturers: [{ name: 'acme', ca: join(dir, 'E2E-0001', 'manufacturer-ca.pem'), masaCa: join(dir, 'E2E-0001', 'masa-ca.pem'), approval: 'auto' }],
+      masa: { timeoutMs: 4000, retries: 0 },
+      https: `127.0.0.1:${httpsPort}`,
+    };
+    cfg.methods!.teap = {
+      policies: {
+        pledge: { clientCertificate: 'required', sequence: [{ identityType: 'machine', methods: ['brski'] }] },
+        flowA: { clientCertificate: 'required', sequence: [{ methods: ['client-certificate'] }] },
+      },
+      rules: [
+        { nas: 'flowa', certificate: 'manufacturer:acme', policy: 'flowA' },
+        { certificate: 'manufacturer:acme', policy: 'pledge' },
+      ],
+    };
+    writeFileSync(cfgPath, stringify(cfg));
+    server = await daemon(['serve', '--data', serverDir()], 'gangway listening');
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await masa?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('gangway pledge over RADIUS: voucher from the MASA, LDevID from our CA; openssl verifies both', () => {
+    const out = join(dir, 'ldevid-1');
+    const r = gangway(['pledge', '--idevid', join(dir, 'E2E-0001'), '--server', `127.0.0.1:${radiusPort}`, '--secret', secret, '--out', out, '--json']);
+    expect({ status: r.status, out: r.stdout, err: r.stderr }).toMatchObject({ status: 0 });
+    const report = JSON.parse(r.stdout) as { outcome: string; mppeKeysMatch: boolean; ldevid: { subject: string } };
+    expect(report).toMatchObject({ outcome: 'accept', mppeKeysMatch: true });
+    expect(report.ldevid.subject).toContain('CN=acme:E2E-0001');
+
+    const verify = run(openssl!, ['verify', '-CAfile', join(serverDir(), 'pki', 'ca.pem'), join(out, 'ldevid.pem')]);
+    expect(verify).toMatchObject({ status: 0, out: expect.stringContaining(': OK') });
+    const cms = run(openssl!, ['cms', '-verify', '-inform', 'DER', '-in', join(out, 'voucher.vcj'), '-CAfile', join(dir, 'E2E-0001', 'manufacturer-ca.pem'), '-purpose', 'any']);
+    expect(cms.status).toBe(0);
+    expect(cms.out).toContain('"serial-number":"E2E-0001"');
+    // The registrar and the MASA both kept a record.
+    expect(server.log()).toContain('TEAP-BRSKI: LDevID issued');
+  });
+
+  test('Debian eapol_test authenticates with EAP-TLS using that LDevID: SUCCESS, MPPE keys OK; revoked, it is refused', async () => {
+    const out = join(dir, 'ldevid-1');
+    const conf = `network={\n  key_mgmt=WPA-EAP\n  eap=TLS\n  identity="acme:E2E-0001"\n  ca_cert="${join(out, 'ca.pem')}"\n  client_cert="${join(out, 'ldevid.pem')}"\n  private_key="${join(out, 'ldevid.key')}"\n}\n`;
+    const ok = await runEapolTest({ binary: debianEapolTest!, config: conf, port: radiusPort, secret, timeoutSec: 15 });
+    expect({ success: ok.success, detail: ok.success ? '' : describeEapolFailure(ok) }).toEqual({ success: true, detail: '' });
+    expect(ok.mppeOk).toBe(1);
+    expect(ok.mppeMismatch).toBe(0);
+
+    const serial = new X509Certificate(readFileSync(join(out, 'ldevid.pem'))).serialNumber;
+    expect(gangway(['brski', 'revoke', serial, '--data', serverDir(), '--reason', 'keyCompromise']).status).toBe(0);
+    const refused = await runEapolTest({ binary: debianEapolTest!, config: conf, port: radiusPort, secret, timeoutSec: 15 });
+    expect(refused.success).toBe(false);
+    expect(server.log()).toContain('certificate revoked');
+  });
+
+  test('wpa_supplicant TEAP presenting the IDevID alone from the flow-A NAS: the policy grants access (flow A)', async () => {
+    const sn = join(dir, 'E2E-0002');
+    const conf = (d: string): string => `network={\n  key_mgmt=WPA-EAP\n  eap=TEAP\n  identity="teap-bootstrap@flow-a.invalid"\n  pac_file="${join(d, 'teap.pac')}"\n  client_cert="${join(sn, 'idevid.pem')}"\n  private_key="${join(sn, 'idevid.key')}"\n}\n`;
+    const r = await runEapolTest({ binary: tools!.eapolTest, config: conf, port: radiusPort, secret: flowASecret, timeoutSec: 15, extraArgs: ['-A', '127.0.0.2'] });
+    expect({ success: r.success, detail: r.success ? '' : describeEapolFailure(r) }).toEqual({ success: true, detail: '' });
+    expect(r.mppeOk).toBe(1);
+    expect(server.log()).toMatch(/TEAP: policy selected[^\n]*"flowA"/);
+  });
+
+  test('gangway pledge --https: the same enrolment over BRSKI/EST; then curl re-enrols over EST simplereenroll with the LDevID', () => {
+    const out = join(dir, 'ldevid-2');
+    const r = gangway(['pledge', '--idevid', join(dir, 'E2E-0002'), '--https', `https://127.0.0.1:${httpsPort}`, '--out', out, '--json']);
+    expect({ status: r.status, out: r.stdout, err: r.stderr }).toMatchObject({ status: 0 });
+    expect(run(openssl!, ['verify', '-CAfile', join(serverDir(), 'pki', 'ca.pem'), join(out, 'ldevid.pem')]).status).toBe(0);
+
+    const csrDer = join(dir, 'reenroll.csr');
+    expect(run(openssl!, ['req', '-new', '-key', join(out, 'ldevid.key'), '-subj', '/', '-outform', 'DER', '-out', csrDer]).status).toBe(0);
+    writeFileSync(join(dir, 'reenroll.b64'), readFileSync(csrDer).toString('base64'));
+    const c = run(curl!, [
+      '-sS', '--fail-with-body', '--cacert', join(out, 'ca.pem'), '--resolve', `gangway.local:${httpsPort}:127.0.0.1`,
+      '--cert', join(out, 'ldevid.pem'), '--key', join(out, 'ldevid.key'),
+      '-H', 'Content-Type: application/pkcs10', '--data-binary', `@${join(dir, 'reenroll.b64')}`,
+      `https://gangway.local:${httpsPort}/.well-known/est/simplereenroll`,
+    ]);
+    expect(c.status).toBe(0);
+    writeFileSync(join(dir, 'renewed.p7'), Buffer.from(c.out, 'base64'));
+    const p7 = run(openssl!, ['pkcs7', '-inform', 'DER', '-in', join(dir, 'renewed.p7'), '-print_certs']);
+    expect(p7.out).toContain('acme:E2E-0002');
+  });
+
+  test('MASA down: the pledge gets Access-Reject with MASA-Notavailable, and nothing is issued', async () => {
+    await masa.stop();
+    const out = join(dir, 'ldevid-3');
+    const r = gangway(['pledge', '--idevid', join(dir, 'E2E-0003'), '--server', `127.0.0.1:${radiusPort}`, '--secret', secret, '--out', out, '--json']);
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'reject' });
+    expect(existsSync(join(out, 'ldevid.pem'))).toBe(false);
+    expect(server.log()).toMatch(/MASA not available/);
+    expect(server.log()).toMatch(/Error\(2901\)|2901/);
+  });
+});
