@@ -3,6 +3,7 @@
  * and a `masa.yaml`. Never overwrites: a directory that has a masa.yaml is left alone.
  */
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
 import { parseListen } from '../config/config.js';
@@ -39,7 +40,9 @@ export async function initMasaDir(dataDir: string, opts: MasaInitOptions = {}): 
   const name = opts.name ?? listen.host;
   const masaUrl = listen.port === 0 ? undefined : `${name.includes(':') ? `[${name}]` : name}:${listen.port}`;
 
-  const pki = await createManufacturerPki(manufacturer, [name === '0.0.0.0' || name === '::' ? 'localhost' : name]);
+  // The certificate always has a DNS name: localhost when the MASA is named by an address.
+  const tlsNames = isIP(name) ? ['localhost', ...(name === '0.0.0.0' || name === '::' ? [] : [name])] : [name];
+  const pki = await createManufacturerPki(manufacturer, tlsNames);
   for (const dir of [paths.dir, dirname(paths.manufacturerCaCert), dirname(paths.voucherSignerCert), dirname(paths.tlsCert)]) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);

@@ -16,9 +16,9 @@
  *    from a configured domain allowed nonceless vouchers (401).
  * Only then is a first claim recorded and the voucher signed and logged.
  */
+import 'reflect-metadata';
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import {
   SignedVoucherCms, SignedVoucherCose, Voucher, VoucherError, type VoucherContent, type VoucherRequest, idevidIssuerMatches,

@@ -128,6 +128,10 @@ describe('gangway masa (CLI, child process)', () => {
     expect(issued.status).toBe(0);
     // A data directory never run is initialised by issue-idevid too; the default MASA URL is the default listen address.
     expect(issued.stderr).toContain(`initialised ${data}`);
+    // Named by its address only, the MASA's TLS certificate still carries a DNS name.
+    expect(new X509Certificate(readFileSync(join(data, 'tls', 'masa-tls.pem'))).subjectAltName).toBe(
+      'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1',
+    );
     const cert = join(out, 'idevid.pem');
     const run = (args: string[]): string => {
       const r = spawnSync(openssl as string, args, { encoding: 'utf8' });
