@@ -8,6 +8,7 @@ import {
   VoucherError,
   checkServerAgainstPin,
   checkVoucherForPledge,
+  checkVoucherSigner,
   type DomainPin,
   type ValidityTime,
   type Voucher,
@@ -39,7 +40,9 @@ export async function acceptVoucher(der: Uint8Array, expect: VoucherExpectations
   const at = expect.at ?? new Date();
   const signed = SignedVoucherCms.decode(der);
   // §8 item 1: the signature, and its signer's path to the manufacturer (before reading content).
-  await signed.verify({ trustAnchors: expect.manufacturerAnchors, at });
+  const signer = await signed.verify({ trustAnchors: expect.manufacturerAnchors, at });
+  if (!signer.signerCertificate) throw new VoucherError('signature-invalid', 'the voucher names no signer certificate');
+  checkVoucherSigner(signer.signerCertificate);
   const voucher = signed.voucher();
   // Items 2-5: this device, this request, a pin.
   checkVoucherForPledge(voucher, {

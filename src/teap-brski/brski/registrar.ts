@@ -6,6 +6,7 @@ import {
   SignedVoucherCms,
   VoucherError,
   checkPledgeVoucherRequest,
+  checkVoucherSigner,
   createRegistrarVoucherRequest,
   serialNumberOf,
   signVoucherCms,
@@ -227,7 +228,11 @@ export class Registrar {
     try {
       const signed = SignedVoucherCms.decode(der);
       const anchors = pledge.manufacturer.voucherAnchors;
-      if (anchors && anchors.length > 0) await signed.verify({ trustAnchors: anchors });
+      if (anchors && anchors.length > 0) {
+        const signer = await signed.verify({ trustAnchors: anchors });
+        if (!signer.signerCertificate) throw new RegistrarError('bad-voucher', 'the voucher names no signer certificate');
+        checkVoucherSigner(signer.signerCertificate);
+      }
       const v = signed.voucher();
       if (v.serialNumber !== pledge.serialNumber) throw new RegistrarError('bad-voucher', `voucher is for serial-number "${v.serialNumber}"`);
       if (nonce && (!v.nonce || !Buffer.from(v.nonce).equals(Buffer.from(nonce)))) throw new RegistrarError('bad-voucher', 'voucher nonce is not the pledge\'s');

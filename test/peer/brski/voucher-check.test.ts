@@ -1,6 +1,6 @@
 import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import { acceptVoucher, type VoucherExpectations } from '../../../src/peer/brski/voucher-check.js';
-import { VoucherError, VoucherRequest, idevidIssuerOf, signVoucherCms, type VoucherContent } from '../../../src/teap-brski/brski/voucher/index.js';
+import { Voucher, VoucherError, VoucherRequest, idevidIssuerOf, signVoucherCms, type VoucherContent } from '../../../src/teap-brski/brski/voucher/index.js';
 import { toDateAndTime } from '../../../src/teap-brski/brski/voucher/yang-types.js';
 import { makeCert } from '../../teap-brski/brski/voucher/test-pki.js';
 import { brskiPki, flipLastByte, rogueSigner, signedVoucher } from './brski-world.js';
@@ -95,5 +95,17 @@ describe('acceptVoucher (the pledge\'s checks)', () => {
     const err = await refusal(acceptVoucher(await signedVoucher(pki, { ...content, domainCertRevocationChecks: true }), e));
     expect(err.teapError).toBe('Invalid-TLS-Signer');
     expect(err.message).toMatch(/revocation/);
+  });
+
+  test('a voucher signed by another device\'s IDevID (same manufacturer CA) is refused: devices are no voucher signers', async () => {
+    const { pki, expect: e, content } = await setup();
+    const otherDevice = await makeCert({ subject: 'CN=Other Pledge, 2.5.4.5=JADA-9999', issuer: pki.manufacturerCa, eku: ['1.3.6.1.5.5.7.3.2'] });
+    const forged = await signVoucherCms(new Voucher(content), { certificate: otherDevice.der, privateKey: otherDevice.key });
+    const err = await refusal(acceptVoucher(forged, e));
+    expect(err.code).toBe('signer-untrusted');
+    expect(err.teapError).toBe('Invalid-Signature');
+    const noSerialButClientAuth = await makeCert({ subject: 'CN=Other Pledge', issuer: pki.manufacturerCa, eku: ['1.3.6.1.5.5.7.3.2'] });
+    const forged2 = await signVoucherCms(new Voucher(content), { certificate: noSerialButClientAuth.der, privateKey: noSerialButClientAuth.key });
+    expect((await refusal(acceptVoucher(forged2, e))).code).toBe('signer-untrusted');
   });
 });

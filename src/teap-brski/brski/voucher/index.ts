@@ -30,3 +30,4 @@ export {
   type PledgeVoucherRequestInput, type RegistrarVoucherRequestInput,
 } from './voucher-requests.js';
 export { checkVoucherForPledge, type PledgeIdentity } from './pledge-checks.js';
+export { checkVoucherSigner } from './voucher-signer.js';
