@@ -1,7 +1,13 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CONFIG_FILE } from '../../config/config.js';
+import { readFileSync } from 'node:fs';
+import { CONFIG_FILE, loadConfig } from '../../config/config.js';
+import { parseBrskiConfig } from '../../teap-brski/brski/config.js';
+import { setupBrski } from '../../teap-brski/brski/setup.js';
+import { RegistrarError } from '../../teap-brski/brski/registrar.js';
+import { SignedVoucherCms } from '../../teap-brski/brski/voucher/index.js';
+import { createLog } from '../../util/log.js';
 import { openSqlite } from '../../store/sqlite/database.js';
 import { SqliteBrskiDeviceStore } from '../../store/sqlite/brski-devices.js';
 import { SqliteIssuedCertificateStore } from '../../store/sqlite/issued-certificates.js';
@@ -17,12 +23,15 @@ const USAGE = `usage: gangway brski devices [--data DIR] [--pending] [--json]
        gangway brski deny MANUFACTURER SERIAL [--data DIR] [--by NAME]
        gangway brski certificates [--data DIR] [--device ID] [--json]
        gangway brski revoke SERIAL_HEX [--data DIR] [--reason REASON] [--by NAME]
+       gangway brski prefetch MANUFACTURER SERIAL [--data DIR]
 
   The TEAP-BRSKI registrar's records (docs/teap-brski.md):
   devices       pledges seen or pre-approved, by manufacturer and serial-number
   approve/deny  an administrator's decision; approving a serial never seen pre-approves it
   certificates  LDevIDs our CA issued (newest first)
   revoke        marks an LDevID revoked: EAP-TLS refuses it from the next authentication
+  prefetch      asks the MASA now for a nonceless voucher, kept for when it is unreachable
+                (manufacturers with whenMasaUnavailable: nonceless)
 
   --data DIR     data directory (default ./var)
   --by NAME      who decided, for the audit log (default: $USER)
@@ -56,7 +65,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const [sub, ...args] = positionals;
-  const arity: Record<string, number> = { devices: 0, approve: 2, deny: 2, certificates: 0, revoke: 1 };
+  const arity: Record<string, number> = { devices: 0, approve: 2, deny: 2, certificates: 0, revoke: 1, prefetch: 2 };
   if (sub === undefined || arity[sub] === undefined || args.length !== arity[sub]) {
     io.stderr(`${sub !== undefined && arity[sub] === undefined ? `unknown subcommand "${sub}"\n` : ''}${USAGE}`);
     return 2;
@@ -67,6 +76,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const by = values.by ?? process.env.USER ?? 'admin';
+  if (sub === 'prefetch') return prefetch(dir, args[0]!, args[1]!, io);
   const db = openSqlite(databasePathOf(dir));
   try {
     const devices = new SqliteBrskiDeviceStore(db);
@@ -121,6 +131,39 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     return 2;
   } finally {
+    db.close();
+  }
+}
+
+async function prefetch(dir: string, manufacturer: string, serial: string, io: CliIo): Promise<number> {
+  const config = loadConfig(dir);
+  const brski = parseBrskiConfig(config.brski, config.dataDir);
+  if (!brski) {
+    io.stderr(`gangway brski: ${join(dir, CONFIG_FILE)} has no brski section\n`);
+    return 2;
+  }
+  const db = openSqlite(config.store.sqlitePath);
+  const services = await setupBrski(brski, {
+    db,
+    audit: new SqliteAuditStore(db),
+    tlsCert: readFileSync(config.tls.cert),
+    tlsKey: readFileSync(config.tls.key),
+    log: createLog('warn', process.stderr),
+    listen: false,
+  });
+  try {
+    const der = await services.registrar.prefetchNoncelessVoucher(manufacturer, serial);
+    const v = SignedVoucherCms.decode(der).voucher();
+    io.stdout(`${manufacturer}:${serial}: nonceless voucher stored, valid until ${v.expiresOn ?? '(no expiry)'}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof RegistrarError) {
+      io.stderr(`gangway brski prefetch: ${err.failure}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    await services.close();
     db.close();
   }
 }

@@ -20,6 +20,7 @@ RFC 7030) with the IDevID as TLS client certificate, for wired pledges.
   --out DIR                where ldevid.pem, ldevid.key (0600) and ca.pem go (default: the --idevid DIR)
   --outer-identity ID      outer EAP identity (default ${DEFAULT_BOOTSTRAP_IDENTITY})
   --no-clock               the device has no trusted clock: validity periods are not checked
+  --accept-nonceless       accept a nonceless voucher (RFC 8995 §7.2 reduced security, for offline sites)
   --tls13                  allow TLS 1.3 (default: TLS 1.2 only)
   --framed-mtu N           Framed-MTU in Access-Requests (default 1400)
   --json                   machine-readable result
@@ -41,6 +42,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         out: { type: 'string' },
         'outer-identity': { type: 'string' },
         'no-clock': { type: 'boolean', default: false },
+        'accept-nonceless': { type: 'boolean', default: false },
         tls13: { type: 'boolean', default: false },
         'framed-mtu': { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -80,6 +82,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       outerIdentity,
       maxVersion: v.tls13 ? 'TLSv1.3' : 'TLSv1.2',
       ...(v['no-clock'] ? { clock: () => 'ignore-time' as const } : {}),
+      ...(v['accept-nonceless'] ? { acceptNonceless: true } : {}),
       ...(log ? { log } : {}),
     },
     { host: server.host, port: server.port, secret: v.secret, userName: outerIdentity, ...(framedMtu !== undefined ? { framedMtu } : {}), ...(log ? { log } : {}) },

@@ -14,6 +14,8 @@ export interface BrskiManufacturerConfig {
   approval: 'auto' | 'admin';
   /** PEM anchors of the MASA's voucher signatures (our own check before forwarding). */
   voucherCa?: string[];
+  /** 'reject' (default) or 'nonceless': serve a prefetched nonceless voucher while the MASA is down. */
+  whenMasaUnavailable: 'reject' | 'nonceless';
 }
 
 /** The `brski` section of gangway.yaml: the registrar. */
@@ -27,6 +29,8 @@ export interface BrskiConfig {
   errorCodes: BrskiErrorCodes;
   /** BRSKI/EST over HTTPS (RFC 8995 §5, RFC 7030); absent: TEAP only. */
   https?: ListenAddress;
+  /** Nonceless vouchers fetched ahead of time (`gangway brski prefetch`). */
+  offlineVoucherDirectory: string;
 }
 
 type Obj = Record<string, unknown>;
@@ -63,14 +67,16 @@ export function parseBrskiConfig(raw: unknown, dataDir: string, path = 'brski'):
   const manufacturers = o.manufacturers.map((m, i): BrskiManufacturerConfig => {
     const mp = `${path}.manufacturers[${i}]`;
     const mo = obj(m, mp);
-    only(mo, ['name', 'ca', 'masaUrl', 'masaCa', 'approval', 'voucherCa'], mp);
+    only(mo, ['name', 'ca', 'masaUrl', 'masaCa', 'approval', 'voucherCa', 'whenMasaUnavailable'], mp);
     const name = str(mo.name, `${mp}.name`);
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new ConfigError(`${mp}.name`, 'must be 1..64 letters, digits, _ . -');
     if (names.has(name)) throw new ConfigError(`${mp}.name`, `"${name}" is configured twice`);
     names.add(name);
     const approval = mo.approval === undefined ? 'admin' : mo.approval;
     if (approval !== 'auto' && approval !== 'admin') throw new ConfigError(`${mp}.approval`, 'must be auto or admin');
-    const out: BrskiManufacturerConfig = { name, ca: paths(mo.ca, `${mp}.ca`, inData), approval };
+    const when = mo.whenMasaUnavailable === undefined ? 'reject' : mo.whenMasaUnavailable;
+    if (when !== 'reject' && when !== 'nonceless') throw new ConfigError(`${mp}.whenMasaUnavailable`, 'must be reject or nonceless');
+    const out: BrskiManufacturerConfig = { name, ca: paths(mo.ca, `${mp}.ca`, inData), approval, whenMasaUnavailable: when };
     if (mo.masaUrl !== undefined) out.masaUrl = str(mo.masaUrl, `${mp}.masaUrl`);
     if (mo.masaCa !== undefined) out.masaCa = paths(mo.masaCa, `${mp}.masaCa`, inData);
     if (mo.voucherCa !== undefined) out.voucherCa = paths(mo.voucherCa, `${mp}.voucherCa`, inData);
@@ -100,6 +106,7 @@ export function parseBrskiConfig(raw: unknown, dataDir: string, path = 'brski'):
       clientCertificate: masa.clientCertificate === undefined ? true : masa.clientCertificate,
     },
     caDirectory: o.caDirectory === undefined ? inData('pki') : inData(str(o.caDirectory, `${path}.caDirectory`)),
+    offlineVoucherDirectory: inData(join('brski', 'vouchers')),
     tlvTypes,
     errorCodes,
   };

@@ -5,6 +5,7 @@ import type { Log } from '../../util/log.js';
 import {
   SignedVoucherCms,
   VoucherError,
+  VoucherRequest,
   checkPledgeVoucherRequest,
   checkVoucherSigner,
   createRegistrarVoucherRequest,
@@ -13,6 +14,7 @@ import {
   type CmsSigner,
 } from './voucher/index.js';
 import type { MasaOutcome } from './masa-client.js';
+import { toDateAndTime } from './voucher/yang-types.js';
 import { masaUrlOf } from './masa-url.js';
 
 /** Why the registrar refused; each maps to a TEAP Error code and an RFC 8995 HTTP status. */
@@ -75,6 +77,18 @@ export interface RegistrarManufacturer {
   approval: 'auto' | 'admin';
   /** DER anchors of the MASA's voucher signatures, for our own check of what we forward. */
   voucherAnchors?: readonly Uint8Array[];
+  /**
+   * When the MASA cannot be reached: 'reject' (default), or 'nonceless' — serve a nonceless voucher
+   * fetched beforehand (`gangway brski prefetch`) while it lasts, for sites without Internet access.
+   * Only pledges whose policy accepts nonceless vouchers (RFC 8995 §7.2) will take it.
+   */
+  whenMasaUnavailable?: 'reject' | 'nonceless';
+}
+
+/** Where nonceless vouchers fetched ahead of time are kept, per manufacturer and serial. */
+export interface OfflineVoucherStore {
+  get(manufacturer: string, serialNumber: string): Uint8Array | undefined;
+  put(manufacturer: string, serialNumber: string, voucher: Uint8Array): void;
 }
 
 /** What the registrar needs of a CA (src/pki/ca RegistrarCa). */
@@ -96,6 +110,7 @@ export interface RegistrarDeps {
   audit: AuditStore;
   log: Log;
   now?: () => Date;
+  offlineVouchers?: OfflineVoucherStore;
 }
 
 /** A pledge as its IDevID identifies it (teap-brski.md §4.1). */
@@ -213,28 +228,73 @@ export class Registrar {
     }
     if (outcome.kind === 'unavailable') {
       this.audit('brski.masa-unavailable', pledge.deviceId, { reason: outcome.reason });
+      const offline = pledge.manufacturer.whenMasaUnavailable === 'nonceless' ? await this.offlineVoucher(pledge) : undefined;
+      if (offline) return { pledge, voucher: offline };
       throw new RegistrarError('masa-unavailable', `MASA not available: ${outcome.reason}`);
     }
-    await this.checkVoucher(pledge, outcome.der, pvr.nonce);
+    await this.checkVoucher(pledge.manufacturer, pledge.serialNumber, outcome.der, pvr.nonce);
     this.audit('brski.voucher', pledge.deviceId, { masa: pledge.masaUrl, cached: outcome.fromCache, octets: outcome.der.length });
     return { pledge, voucher: outcome.der };
+  }
+
+  /**
+   * Asks the MASA now for a nonceless voucher (RFC 8995 §5.5.4: no pledge request, no nonce; it
+   * carries an expiry instead), to serve while the MASA is unreachable. Our TLS client certificate
+   * authenticates us to the MASA, which gives nonceless vouchers only to authenticated registrars.
+   */
+  async prefetchNoncelessVoucher(manufacturerName: string, serialNumber: string): Promise<Uint8Array> {
+    const manufacturer = this.deps.manufacturers.find((m) => m.name === manufacturerName);
+    if (!manufacturer) throw new RegistrarError('unknown-manufacturer', `no manufacturer "${manufacturerName}" is configured`);
+    if (!manufacturer.masaUrl) throw new RegistrarError('unknown-manufacturer', `manufacturer ${manufacturerName} configures no masaUrl (the IDevID is not at hand to read one)`);
+    if (!this.deps.offlineVouchers) throw new RegistrarError('masa-unavailable', 'no store for offline vouchers');
+    const rvr = new VoucherRequest({ serialNumber, createdOn: toDateAndTime(this.now()) });
+    const outcome = await this.deps.masa.requestVoucher(manufacturer.masaUrl, await signVoucherCms(rvr, this.deps.signer));
+    if (outcome.kind === 'refused') throw new RegistrarError('masa-refused', `MASA refused (HTTP ${outcome.status}): ${outcome.message}`);
+    if (outcome.kind === 'unavailable') throw new RegistrarError('masa-unavailable', `MASA not available: ${outcome.reason}`);
+    await this.checkVoucher(manufacturer, serialNumber, outcome.der, undefined);
+    const v = SignedVoucherCms.decode(outcome.der).voucher();
+    if (v.nonce) throw new RegistrarError('bad-voucher', 'the MASA answered a nonceless request with a nonced voucher');
+    this.deps.offlineVouchers.put(manufacturer.name, serialNumber, outcome.der);
+    this.audit('brski.voucher-prefetched', `${manufacturer.name}:${serialNumber}`, { expiresOn: v.expiresOn ?? null });
+    return outcome.der;
+  }
+
+  /** A stored nonceless voucher for this pledge that has not expired, or undefined. */
+  private async offlineVoucher(pledge: Pledge): Promise<Uint8Array | undefined> {
+    const der = this.deps.offlineVouchers?.get(pledge.manufacturer.name, pledge.serialNumber);
+    if (!der) return undefined;
+    try {
+      await this.checkVoucher(pledge.manufacturer, pledge.serialNumber, der, undefined);
+      const v = SignedVoucherCms.decode(der).voucher();
+      if (v.nonce) return undefined;
+      if (v.expiresOn === undefined || Date.parse(v.expiresOn) <= this.now().getTime()) {
+        this.deps.log.info({ device: pledge.deviceId, expiresOn: v.expiresOn ?? null }, 'BRSKI: the stored nonceless voucher has expired');
+        return undefined;
+      }
+      this.audit('brski.offline-voucher', pledge.deviceId, { expiresOn: v.expiresOn });
+      this.deps.log.warn({ device: pledge.deviceId, expiresOn: v.expiresOn }, 'BRSKI: MASA unreachable; serving a nonceless voucher fetched earlier');
+      return der;
+    } catch (err) {
+      if (err instanceof RegistrarError) return undefined;
+      throw err;
+    }
   }
 
   /**
    * Our look at the voucher before it is forwarded unchanged (teap-brski.md §5.4): it must be
    * for this serial and nonce; with configured MASA anchors, its signature must chain to one.
    */
-  private async checkVoucher(pledge: Pledge, der: Uint8Array, nonce: Uint8Array | undefined): Promise<void> {
+  private async checkVoucher(manufacturer: RegistrarManufacturer, serialNumber: string, der: Uint8Array, nonce: Uint8Array | undefined): Promise<void> {
     try {
       const signed = SignedVoucherCms.decode(der);
-      const anchors = pledge.manufacturer.voucherAnchors;
+      const anchors = manufacturer.voucherAnchors;
       if (anchors && anchors.length > 0) {
         const signer = await signed.verify({ trustAnchors: anchors });
         if (!signer.signerCertificate) throw new RegistrarError('bad-voucher', 'the voucher names no signer certificate');
         checkVoucherSigner(signer.signerCertificate);
       }
       const v = signed.voucher();
-      if (v.serialNumber !== pledge.serialNumber) throw new RegistrarError('bad-voucher', `voucher is for serial-number "${v.serialNumber}"`);
+      if (v.serialNumber !== serialNumber) throw new RegistrarError('bad-voucher', `voucher is for serial-number "${v.serialNumber}"`);
       if (nonce && (!v.nonce || !Buffer.from(v.nonce).equals(Buffer.from(nonce)))) throw new RegistrarError('bad-voucher', 'voucher nonce is not the pledge\'s');
     } catch (err) {
       if (err instanceof RegistrarError) throw err;

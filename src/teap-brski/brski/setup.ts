@@ -16,6 +16,7 @@ import { MasaClient } from './masa-client.js';
 import { Registrar, type RegistrarManufacturer } from './registrar.js';
 import { createBrskiTlvMethods } from './registrar-tlv-method.js';
 import { BrskiTlvCodec } from './tlvs.js';
+import { FileOfflineVoucherStore } from './offline-vouchers.js';
 
 export interface BrskiServices {
   registrar: Registrar;
@@ -38,6 +39,8 @@ export interface BrskiSetupDeps {
   tlsCert: Buffer;
   tlsKey: Buffer;
   log: Log;
+  /** Start the BRSKI/EST HTTPS listener if configured (not for one-shot CLI commands). Default true. */
+  listen?: boolean;
 }
 
 function readPems(files: readonly string[], key: string): { pem: string[]; certs: X509Certificate[] } {
@@ -76,6 +79,7 @@ export async function setupBrski(cfg: BrskiConfig, deps: BrskiSetupDeps): Promis
     name: m.name,
     anchors: readPems(m.ca, `brski.manufacturers[${i}].ca`).certs,
     approval: m.approval,
+    whenMasaUnavailable: m.whenMasaUnavailable,
     ...(m.masaUrl !== undefined ? { masaUrl: m.masaUrl } : {}),
     ...(m.voucherCa !== undefined ? { voucherAnchors: readPems(m.voucherCa, `brski.manufacturers[${i}].voucherCa`).certs.map((c) => new Uint8Array(c.raw)) } : {}),
   }));
@@ -97,6 +101,7 @@ export async function setupBrski(cfg: BrskiConfig, deps: BrskiSetupDeps): Promis
     ca,
     audit: deps.audit,
     log,
+    offlineVouchers: new FileOfflineVoucherStore(cfg.offlineVoucherDirectory),
   });
   const deviceOfLdevid = async (serialHex: string): Promise<string | undefined> => {
     const rec = await issued.get(canonicalSerialHex(serialHex));
@@ -105,7 +110,7 @@ export async function setupBrski(cfg: BrskiConfig, deps: BrskiSetupDeps): Promis
   const tlvMethods = createBrskiTlvMethods({ registrar, tlvs: new BrskiTlvCodec(cfg.tlvTypes), errors: cfg.errorCodes, deviceOfLdevid });
 
   let https: HttpsRegistrar | undefined;
-  if (cfg.https) {
+  if (cfg.https && deps.listen !== false) {
     https = new HttpsRegistrar({ registrar, cert: deps.tlsCert, key: deps.tlsKey, domainCa: [ca.certificatePem], deviceOfLdevid, audit: deps.audit, log });
     try {
       const a = await https.listen(cfg.https.host, cfg.https.port);

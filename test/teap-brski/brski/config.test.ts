@@ -10,7 +10,8 @@ describe('brski section of gangway.yaml', () => {
 
   test('defaults: admin approval, 8 s MASA budget, the demo PKI as domain CA, the lab TLV numbers', () => {
     const c = parseBrskiConfig({ manufacturers: [m] }, '/data')!;
-    expect(c.manufacturers).toEqual([{ name: 'acme', ca: ['/data/makers/acme.pem'], approval: 'admin' }]);
+    expect(c.manufacturers).toEqual([{ name: 'acme', ca: ['/data/makers/acme.pem'], approval: 'admin', whenMasaUnavailable: 'reject' }]);
+    expect(c.offlineVoucherDirectory).toBe('/data/brski/vouchers');
     expect(c.masa).toEqual({ timeoutMs: 8000, retries: 1, clientCertificate: true });
     expect(c.caDirectory).toBe('/data/pki');
     expect(c.tlvTypes).toEqual({ voucherRequest: 16380, voucher: 16381, retryAfter: 16382, nai: 16383 });
@@ -23,6 +24,7 @@ describe('brski section of gangway.yaml', () => {
     [{ manufacturers: [{ name: 'acme' }] }, 'brski.manufacturers[0].ca'],
     [{ manufacturers: [m, m] }, 'brski.manufacturers[1].name'],
     [{ manufacturers: [{ ...m, approval: 'yes' }] }, 'brski.manufacturers[0].approval'],
+    [{ manufacturers: [{ ...m, whenMasaUnavailable: 'pray' }] }, 'brski.manufacturers[0].whenMasaUnavailable'],
     [{ manufacturers: [{ ...m, colour: 'red' }] }, 'brski.manufacturers[0].colour'],
     [{ manufacturers: [m], tlvTypes: { voucher: 18 } }, 'brski.tlvTypes'],
     [{ manufacturers: [m], tlvTypes: { voucher: 16380 } }, 'brski.tlvTypes'],
@@ -49,7 +51,7 @@ describe('brski section of gangway.yaml', () => {
       errorCodes: { masaRefused: 3000 },
       https: '127.0.0.1:8443',
     }, '/data')!;
-    expect(c.manufacturers[0]).toEqual({ name: 'acme', ca: ['/data/makers/acme.pem'], masaUrl: 'https://masa.example:9443', masaCa: ['/etc/masa.pem'], voucherCa: ['/data/v.pem'], approval: 'auto' });
+    expect(c.manufacturers[0]).toEqual({ name: 'acme', ca: ['/data/makers/acme.pem'], masaUrl: 'https://masa.example:9443', masaCa: ['/etc/masa.pem'], voucherCa: ['/data/v.pem'], approval: 'auto', whenMasaUnavailable: 'reject' });
     expect(c.https).toEqual({ host: '127.0.0.1', port: 8443 });
     expect(c.errorCodes.masaRefused).toBe(3000);
     expect(c.caDirectory).toBe('/srv/ca');

@@ -99,7 +99,7 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     dir = mkdtempSync(join(tmpdir(), 'gangway-brski-e2e-'));
     const masaPort = await freeTcpPort();
     masa = await daemon(['masa', '--data', masaDir(), '--listen', `127.0.0.1:${masaPort}`], 'MASA listening');
-    for (const sn of ['E2E-0001', 'E2E-0002', 'E2E-0003']) {
+    for (const sn of ['E2E-0001', 'E2E-0002', 'E2E-0003', 'E2E-0004']) {
       const r = gangway(['masa', 'issue-idevid', '--data', masaDir(), '--serial', sn, '--out', join(dir, sn)]);
       expect({ status: r.status, err: r.status === 0 ? '' : r.stderr }).toEqual({ status: 0, err: '' });
     }
@@ -114,7 +114,10 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     (cfg.radius!.clients as unknown[]).unshift({ name: 'flowa', address: '127.0.0.2', secret: flowASecret });
     cfg.eap!.rules = [{ realm: 'brski.invalid', methods: ['teap'] }, { realm: 'flow-a.invalid', methods: ['teap'] }];
     cfg.brski = {
-      manufacturers: [{ name: 'acme', ca: join(dir, 'E2E-0001', 'manufacturer-ca.pem'), masaCa: join(dir, 'E2E-0001', 'masa-ca.pem'), approval: 'auto' }],
+      manufacturers: [{
+        name: 'acme', ca: join(dir, 'E2E-0001', 'manufacturer-ca.pem'), masaCa: join(dir, 'E2E-0001', 'masa-ca.pem'), approval: 'auto',
+        masaUrl: `127.0.0.1:${masaPort}`, whenMasaUnavailable: 'nonceless',
+      }],
       masa: { timeoutMs: 4000, retries: 0 },
       https: `127.0.0.1:${httpsPort}`,
     };
@@ -200,15 +203,29 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     expect(p7.out).toContain('acme:E2E-0002');
   });
 
-  test('MASA down: the pledge gets Access-Reject with MASA-Notavailable, and nothing is issued', async () => {
+  test('gangway brski prefetch: a nonceless voucher for E2E-0003, fetched while the MASA is up', () => {
+    const r = gangway(['brski', 'prefetch', 'acme', 'E2E-0003', '--data', serverDir()]);
+    expect({ status: r.status, err: r.stderr }).toMatchObject({ status: 0 });
+    expect(r.stdout).toMatch(/acme:E2E-0003: nonceless voucher stored, valid until \d{4}-/);
+  });
+
+  test('MASA down: Access-Reject with MASA-Notavailable; the prefetched nonceless voucher serves only a pledge that accepts reduced security', async () => {
     await masa.stop();
-    const out = join(dir, 'ldevid-3');
-    const r = gangway(['pledge', '--idevid', join(dir, 'E2E-0003'), '--server', `127.0.0.1:${radiusPort}`, '--secret', secret, '--out', out, '--json']);
-    expect(r.status).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'reject' });
-    expect(existsSync(join(out, 'ldevid.pem'))).toBe(false);
-    const log = await server.logWhen(/MASA not available/);
-    expect(log).toMatch(/MASA not available/);
-    expect(log).toMatch(/masa-unavailable/);
+    const pledge = (sn: string, extra: string[] = []): { status: number | null; report: { outcome: string; pledgeError?: string } } => {
+      const r = gangway(['pledge', '--idevid', join(dir, sn), '--server', `127.0.0.1:${radiusPort}`, '--secret', secret, '--out', join(dir, `ldevid-${sn}`), '--json', ...extra]);
+      return { status: r.status, report: JSON.parse(r.stdout) as { outcome: string; pledgeError?: string } };
+    };
+    const down = pledge('E2E-0004');
+    expect(down).toMatchObject({ status: 1, report: { outcome: 'reject' } });
+    expect(existsSync(join(dir, 'ldevid-E2E-0004', 'ldevid.pem'))).toBe(false);
+    expect(await server.logWhen(/MASA not available/)).toMatch(/masa-unavailable/);
+
+    const strict = pledge('E2E-0003');
+    expect(strict).toMatchObject({ status: 1, report: { outcome: 'reject', pledgeError: expect.stringMatching(/nonceless/) } });
+    expect(await server.logWhen(/serving a nonceless voucher fetched earlier/)).toContain('serving a nonceless voucher fetched earlier');
+
+    const relaxed = pledge('E2E-0003', ['--accept-nonceless']);
+    expect(relaxed).toMatchObject({ status: 0, report: { outcome: 'accept' } });
+    expect(run(openssl!, ['verify', '-CAfile', join(serverDir(), 'pki', 'ca.pem'), join(dir, 'ldevid-E2E-0003', 'ldevid.pem')]).status).toBe(0);
   });
 });
