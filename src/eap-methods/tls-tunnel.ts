@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream';
 import { X509Certificate } from 'node:crypto';
 import * as tls from 'node:tls';
+import { peerCertificateChainOf } from './tls-peer-chain.js';
 import { certificateIdentity, type CertificateIdentity, type SubjectFields } from './certificate-identity.js';
 
 /**
@@ -220,15 +221,7 @@ export class TlsTunnel {
    * only when the issuer matters (TEAP policy rules by issuer, TEAP-BRSKI).
    */
   peerCertificateChain(): X509Certificate[] {
-    const out: X509Certificate[] = [];
-    let c = this.socket?.getPeerCertificate(true);
-    const seen = new Set<string>();
-    while (c && c.raw && !seen.has(c.fingerprint256) && out.length < 10) {
-      seen.add(c.fingerprint256);
-      out.push(new X509Certificate(c.raw));
-      c = c.issuerCertificate;
-    }
-    return out;
+    return peerCertificateChainOf(this.socket);
   }
 
   /** Our own certificate as sent in this session (DER), e.g. for BRSKI's proximity-registrar-cert. */

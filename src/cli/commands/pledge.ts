@@ -65,14 +65,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.stderr('--framed-mtu must be 64..4096\n');
     return 2;
   }
-  let credentials: PledgeCredentials;
-  try {
-    credentials = loadPledgeCredentials(v.idevid);
-  } catch (err) {
-    if (!(err instanceof CredentialsError)) throw err;
-    io.stderr(`${err.message}\n`);
-    return 2;
-  }
+  const credentials = loadCredentials(v.idevid, io);
+  if (!credentials) return 2;
   const outerIdentity = v['outer-identity'] ?? DEFAULT_BOOTSTRAP_IDENTITY;
   const log = v.debug ? createLog('debug', process.stderr) : undefined;
 
@@ -135,14 +129,8 @@ async function runHttps(v: HttpsValues, io: CliIo): Promise<number> {
     io.stderr(`--https needs an https:// URL and --idevid\n${USAGE}`);
     return 2;
   }
-  let credentials: PledgeCredentials;
-  try {
-    credentials = loadPledgeCredentials(v.idevid);
-  } catch (err) {
-    if (!(err instanceof CredentialsError)) throw err;
-    io.stderr(`${err.message}\n`);
-    return 2;
-  }
+  const credentials = loadCredentials(v.idevid, io);
+  if (!credentials) return 2;
   const log = v.debug ? createLog('debug', process.stderr) : undefined;
   const pledge = new HttpsPledge({
     credentials,
@@ -173,4 +161,14 @@ async function runHttps(v: HttpsValues, io: CliIo): Promise<number> {
   else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
   if (report.ok) return 0;
   return !r.ok && r.stage === 'transport' ? 3 : writeError ? 3 : 1;
+}
+
+function loadCredentials(dir: string, io: CliIo): PledgeCredentials | undefined {
+  try {
+    return loadPledgeCredentials(dir);
+  } catch (err) {
+    if (!(err instanceof CredentialsError)) throw err;
+    io.stderr(`${err.message}\n`);
+    return undefined;
+  }
 }

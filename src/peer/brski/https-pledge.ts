@@ -5,6 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { VoucherError, createPledgeVoucherRequest, signVoucherCms, type ValidityTime } from '../../teap-brski/brski/voucher/index.js';
 import { VOUCHER_CMS_MEDIA_TYPE } from '../../teap-brski/brski/masa-client.js';
 import { tlsChannelBinding } from '../../eap-methods/channel-binding.js';
+import { peerCertificateChainOf } from '../../eap-methods/tls-peer-chain.js';
 import type { Log } from '../../util/log.js';
 import type { PledgeCredentials } from './credentials.js';
 import { NO_CSR_ATTRIBUTES, parseCsrAttributes } from './csr-attributes.js';
@@ -186,15 +187,7 @@ export class HttpsPledge {
 }
 
 function peerChain(socket: TLSSocket): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  const seen = new Set<string>();
-  let c = socket.getPeerCertificate(true);
-  while (c && c.raw && !seen.has(c.fingerprint256) && out.length < 10) {
-    seen.add(c.fingerprint256);
-    out.push(new Uint8Array(c.raw));
-    c = c.issuerCertificate;
-  }
-  return out;
+  return peerCertificateChainOf(socket).map((c) => new Uint8Array(c.raw));
 }
 
 function peerFingerprint(socket: TLSSocket): string | undefined {

@@ -7,6 +7,7 @@ import type { AuditStore } from '../../store/audit.js';
 import type { Log } from '../../util/log.js';
 import { Registrar, RegistrarError, type Pledge } from './registrar.js';
 import { VOUCHER_CMS_MEDIA_TYPE } from './masa-client.js';
+import { peerCertificateChainOf } from '../../eap-methods/tls-peer-chain.js';
 
 /** Largest request body read (a PVR with its certificates is about 2-3 KiB, a CSR less). */
 const MAX_BODY = 64 * 1024;
@@ -187,15 +188,7 @@ export class HttpsRegistrar {
   }
 
   private peerChain(req: IncomingMessage): X509Certificate[] {
-    const out: X509Certificate[] = [];
-    const seen = new Set<string>();
-    let c = (req.socket as TLSSocket).getPeerCertificate(true);
-    while (c && c.raw && !seen.has(c.fingerprint256) && out.length < 10) {
-      seen.add(c.fingerprint256);
-      out.push(new X509Certificate(c.raw));
-      c = c.issuerCertificate;
-    }
-    return out;
+    return peerCertificateChainOf(req.socket as TLSSocket);
   }
 
   private remember(pledge: Pledge): void {
