@@ -60,7 +60,13 @@ export const NO_CSR_ATTRIBUTES: Readonly<CsrAttributeRequest> = Object.freeze({ 
 
 export function parseCsrAttributes(der: Uint8Array): CsrAttributeRequest {
   if (der.length > MAX_CSR_ATTRIBUTES_BYTES) throw new CsrAttributesError(`CSR-Attributes of ${der.length} octets (limit ${MAX_CSR_ATTRIBUTES_BYTES})`);
-  const parsed = asn1js.fromBER(new Uint8Array(der));
+  let parsed: ReturnType<typeof asn1js.fromBER>;
+  try {
+    parsed = asn1js.fromBER(new Uint8Array(der));
+  } catch (err) {
+    // asn1js throws plain Errors for some malformed primitives (an empty GeneralizedTime, say).
+    throw new CsrAttributesError(`CSR-Attributes is not DER: ${(err as Error).message}`);
+  }
   if (parsed.offset === -1 || parsed.offset !== der.length || !(parsed.result instanceof asn1js.Sequence)) {
     throw new CsrAttributesError('CSR-Attributes is not one DER SEQUENCE');
   }

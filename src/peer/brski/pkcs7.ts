@@ -18,7 +18,12 @@ export function certificatesOfPkcs7(der: Uint8Array): Uint8Array[] {
   if (der.length === 0) throw new Pkcs7Error('empty PKCS#7');
   if (der.length > MAX_PKCS7_BYTES) throw new Pkcs7Error(`PKCS#7 of ${der.length} octets (limit ${MAX_PKCS7_BYTES})`);
   const view = new Uint8Array(der);
-  const parsed = asn1js.fromBER(view);
+  let parsed: ReturnType<typeof asn1js.fromBER>;
+  try {
+    parsed = asn1js.fromBER(view);
+  } catch (err) {
+    throw new Pkcs7Error(`PKCS#7 is not BER: ${(err as Error).message}`);
+  }
   if (parsed.offset === -1 || parsed.offset !== view.length) throw new Pkcs7Error('PKCS#7 is not one BER element');
   let contentInfo: pkijs.ContentInfo;
   try {

@@ -14,7 +14,12 @@ export function masaUrlOf(idevid: X509Certificate | Uint8Array): string | undefi
   const raw = idevid instanceof Uint8Array ? idevid : new Uint8Array(idevid.raw);
   const ext = new x509.X509Certificate(raw).getExtension(ID_PE_MASA_URL);
   if (!ext) return undefined;
-  const parsed = asn1js.fromBER(new Uint8Array(ext.value));
+  let parsed: ReturnType<typeof asn1js.fromBER>;
+  try {
+    parsed = asn1js.fromBER(new Uint8Array(ext.value));
+  } catch {
+    return undefined;
+  }
   if (parsed.offset === -1 || !(parsed.result instanceof asn1js.IA5String)) return undefined;
   const url = parsed.result.valueBlock.value.trim();
   return url.length > 0 && url.length <= 2048 ? url : undefined;

@@ -209,3 +209,10 @@ describe('Registrar (RFC 8995 §5, teap-brski.md §4)', () => {
     expect(await fx.store.listByDevice(p.deviceId)).toHaveLength(1);
   });
 });
+
+describe('Registrar: voucher-request bytes that asn1js itself chokes on', () => {
+  test('an empty GeneralizedTime inside a SEQUENCE (asn1js throws a plain Error) is a typed refusal', async () => {
+    const { r } = registrar(masaDouble(pki));
+    await expectFailure(r.requestVoucher(r.identify(chainOf(pki.idevid)), new Uint8Array([0x30, 0x02, 0x18, 0x00]), pki.registrar.der), 'bad-voucher-request');
+  });
+});

@@ -9,7 +9,13 @@ import * as pkijs from 'pkijs';
 /** Decodes exactly one BER element covering all of `bytes`, or undefined. */
 export function decodeSingleAsn1(bytes: Uint8Array): asn1js.AsnType | undefined {
   const view = new Uint8Array(bytes);
-  const parsed = asn1js.fromBER(view);
+  let parsed: ReturnType<typeof asn1js.fromBER>;
+  try {
+    parsed = asn1js.fromBER(view);
+  } catch {
+    // asn1js throws plain Errors for some malformed primitives (an empty GeneralizedTime, say).
+    return undefined;
+  }
   if (parsed.offset === -1 || parsed.offset !== view.length) return undefined;
   return parsed.result;
 }
