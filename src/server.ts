@@ -24,6 +24,8 @@ import { startPortal, type RunningPortal } from './portal/server.js';
 import { SqliteAccessSessionStore } from './store/sqlite/access-sessions.js';
 import { recordAcceptedSession } from './server/access-session-recorder.js';
 import { createSessionTerminator } from './server/disconnect.js';
+import { startHealthEndpoint, type RunningHealthEndpoint } from './server/health.js';
+import { SheddingMonitor } from './util/shedding.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
@@ -31,6 +33,10 @@ export interface RunningGangway {
   readonly db: SqliteDatabase;
   /** Where the portal listens, when configured. */
   readonly portal?: { host: string; port: number };
+  /** Where GET /healthz is answered, when configured. */
+  readonly health?: { host: string; port: number };
+  /** What every layer sheds; Status-Server and /healthz answer from it. */
+  readonly shedding: SheddingMonitor;
   close(): Promise<void>;
 }
 
@@ -57,6 +63,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
     }
     const selector = new MethodSelector([...(noob ? noobRoutes(noob) : []), ...config.eap.rules], config.eap.defaultMethods);
+    const shedding = new SheddingMonitor();
     const eap = new EapAuthenticator(
       registry,
       selector,
@@ -67,8 +74,13 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         maxRounds: config.eap.maxRounds,
         maxInvalidPackets: config.eap.maxInvalidPackets,
         eapPacketSize: config.eap.packetSize,
+        clientShare: config.eap.clientShare,
+        stationConversations: config.eap.stationConversations,
+        protectAfterRounds: config.eap.protectAfterRounds,
       },
       log.child({ module: 'eap' }),
+      Date.now,
+      shedding,
     );
     const accessLog = log.child({ module: 'access' });
     // With the portal, each identity's last accepted session is kept so that removing a device can disconnect it.
@@ -76,6 +88,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     const servers: RadiusServer[] = [];
     const addresses: { host: string; port: number }[] = [];
     let portal: RunningPortal | undefined;
+    let health: RunningHealthEndpoint | undefined;
     try {
       for (const address of config.listen) {
         const server = new RadiusServer({
@@ -88,6 +101,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           log,
           replyCacheMs: config.radius.replyCacheMs,
           maxInFlight: config.radius.maxInFlight,
+          shedding,
         });
         servers.push(server);
         addresses.push(await server.listen(address.host, address.port));
@@ -111,7 +125,9 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           },
         );
       }
+      if (config.health) health = await startHealthEndpoint(config.health.listen, { shedding, conversations: () => eap.admission }, log);
     } catch (err) {
+      await portal?.close();
       await Promise.all(servers.map((s) => s.close()));
       eap.close();
       await brski?.close();
@@ -124,8 +140,11 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       eap,
       db,
       ...(portal ? { portal: portal.address } : {}),
+      ...(health ? { health: health.address } : {}),
+      shedding,
       async close() {
         if (housekeeping) clearInterval(housekeeping);
+        await health?.close();
         await portal?.close();
         await Promise.all(servers.map((s) => s.close()));
         eap.close();
