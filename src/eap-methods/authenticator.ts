@@ -4,7 +4,7 @@ import type { Conversation } from './conversation.js';
 import { bindingMismatch } from './conversation-binding.js';
 import { EapCode, EapType, decodeEap, eapFailure, eapRequest, eapSuccess, type EapPacket, type EapResponse } from './eap-packet.js';
 import { EapProtocolError } from './errors.js';
-import type { Grant, NasFacts, Step } from './method.js';
+import type { Grant, MethodContext, NasFacts, Step } from './method.js';
 import type { MethodSelector } from './method-selection.js';
 import type { MethodRegistry } from './registry.js';
 import { SessionTable, type SessionTableStats } from './session-table.js';
@@ -251,13 +251,7 @@ export class EapAuthenticator {
     const method = this.registry.get(name)!;
     c.method = method;
     c.methodAnswered = false;
-    c.session = method.createSession({
-      identity: c.identity ?? '',
-      conversationId: c.id,
-      maxEapPacket: c.maxEapPacket,
-      nas: c.nas,
-      log: this.log.child({ conversation: c.id, method: name }),
-    });
+    c.session = method.createSession(new ConversationContext(c.identity ?? '', c.id, c.maxEapPacket, c.nas, this.log, name));
     let step: Step;
     try {
       step = await c.session.start();
@@ -319,5 +313,27 @@ export class EapAuthenticator {
   private fail(c: Conversation, identifier: number, reason: string): EapOutcome {
     this.table.end(c, 'finished');
     return { kind: 'reject', eap: eapFailure(identifier), reason, conversationId: c.id };
+  }
+}
+
+/**
+ * What a method session sees of its conversation. The child logger is made on first use: most
+ * conversations of a flood never log, and one per conversation was a sizeable part of its heap.
+ */
+class ConversationContext implements MethodContext {
+  private childLog: Log | undefined;
+
+  constructor(
+    readonly identity: string,
+    readonly conversationId: string,
+    readonly maxEapPacket: number,
+    readonly nas: NasFacts,
+    private readonly parentLog: Log,
+    private readonly method: string,
+  ) {}
+
+  get log(): Log {
+    this.childLog ??= this.parentLog.child({ conversation: this.conversationId, method: this.method });
+    return this.childLog;
   }
 }
