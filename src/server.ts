@@ -207,7 +207,7 @@ async function buildRegistry(
     if (err instanceof ConfigError) throw err;
     throw new ConfigError('methods.teap', (err as Error).message);
   }
-  if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log }));
+  if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log, audit: new SqliteAuditStore(db) }));
   for (const [i, plugin] of config.eap.plugins.entries()) {
     try {
       registry.register(await loadMethodPlugin(plugin.module, plugin.options, config.dataDir));
@@ -243,14 +243,17 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Unfinished registrations are dropped after their lifetime (RFC 9140 §3.2.3 keeps them at least a day). */
+/**
+ * Unfinished registrations are dropped after their lifetime (RFC 9140 §3.2.3 keeps them at least a
+ * day), unbound ones after theirs: checked four times per unbound lifetime, at most hourly.
+ */
 function startNoobHousekeeping(store: NoobPeerStore, noob: ResolvedNoobConfig, log: Log): NodeJS.Timeout {
   const timer = setInterval(() => {
     purgeExpiredRegistrations(store, noob).then(
       (n) => n > 0 && log.info({ removed: n }, 'EAP-NOOB: expired unfinished registrations removed'),
       (err: unknown) => log.error({ err }, 'EAP-NOOB housekeeping failed'),
     );
-  }, 3_600_000);
+  }, Math.max(60_000, Math.min(3_600_000, noob.unboundLifetime * 250)));
   timer.unref();
   return timer;
 }
