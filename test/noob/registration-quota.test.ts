@@ -16,6 +16,11 @@ import { MemoryNoobPeerStore } from '../../src/store/noob-peers.js';
 import { systemRandom } from '../../src/noob/crypto/random.js';
 import { MemoryLog } from '../helpers/silent-log.js';
 import { loopback, PEER_INFO, TestClock } from './helpers.js';
+import { startTestGangway } from '../helpers/gangway.js';
+import { RadiusClient } from '../../src/radius/client.js';
+import { RadiusEapTransport } from '../../src/peer/noob/radius-transport.js';
+import { SqliteAuditStore } from '../../src/store/sqlite/audit.js';
+import { SqliteNoobPeerStore } from '../../src/store/sqlite/noob-peers.js';
 
 const BASE: NoobConfig = { oobUrl: 'https://gangway.example.org/noob', newNai: 'noob@devices.example.org' };
 const NAS_A: NasFacts = { clientName: 'ap-a', clientAddress: '192.0.2.1' };
@@ -128,5 +133,37 @@ describe('EAP-NOOB registration quotas', () => {
     expect(() => resolveNoobConfig({ ...BASE, unboundLifetime: 90_000 })).toThrow('methods.eap-noob.unboundLifetime');
     expect(() => resolveNoobConfig({ ...BASE, unboundLifetime: 30 })).toThrow('methods.eap-noob.unboundLifetime');
     expect(() => resolveNoobConfig({ ...BASE, maxEphemeralPeers: 10, maxUnboundPerNas: 11 })).toThrow('methods.eap-noob.maxUnboundPerNas');
+  });
+});
+
+describe('EAP-NOOB registration quota in the running server', () => {
+  test('over RADIUS: the second unbound registration through one NAS is refused and lands in the audit table', async () => {
+    const g = await startTestGangway({
+      configure: (doc) => {
+        const methods = doc.methods as Record<string, Record<string, unknown>>;
+        methods['eap-noob'] = { ...methods['eap-noob'], maxUnboundPerNas: 1 };
+      },
+    });
+    try {
+      const stored: boolean[] = [];
+      for (let i = 0; i < 2; i++) {
+        const client = new RadiusClient({ host: '127.0.0.1', port: g.port, secret: g.secret, initialTimeoutMs: 1000, maxRetransmissions: 1 });
+        const peerStore = new MemoryPeerStateStore();
+        try {
+          const transport = new RadiusEapTransport({ client, secret: g.secret, callingStationId: `02-00-00-00-77-0${i}` });
+          await runNoobPeer({ transport, store: peerStore, config: resolvePeerConfig({ peerInfo: PEER_INFO }), log: new MemoryLog() });
+        } finally {
+          await client.close();
+        }
+        const peerId = (await peerStore.load()).ephemeral?.peerId;
+        stored.push(peerId !== undefined && (await new SqliteNoobPeerStore(g.running.db).get(peerId)) !== undefined);
+      }
+      expect(stored).toEqual([true, false]);
+      const refused = new SqliteAuditStore(g.running.db).recent(10).filter((e) => e.event === 'noob.registration.refused');
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toMatchObject({ subject: 'localhost', detail: { quota: 'nas', client: 'localhost', address: '127.0.0.1', count: 1, limit: 1 } });
+    } finally {
+      await g.close();
+    }
   });
 });
