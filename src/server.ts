@@ -24,6 +24,8 @@ import { startPortal, type RunningPortal } from './portal/server.js';
 import { SqliteAccessSessionStore } from './store/sqlite/access-sessions.js';
 import { recordAcceptedSession } from './server/access-session-recorder.js';
 import { createSessionTerminator } from './server/disconnect.js';
+import { startHealthEndpoint, type RunningHealthEndpoint } from './server/health.js';
+import { SheddingMonitor } from './util/shedding.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
@@ -31,6 +33,10 @@ export interface RunningGangway {
   readonly db: SqliteDatabase;
   /** Where the portal listens, when configured. */
   readonly portal?: { host: string; port: number };
+  /** Where GET /healthz is answered, when configured. */
+  readonly health?: { host: string; port: number };
+  /** What every layer sheds; Status-Server and /healthz answer from it. */
+  readonly shedding: SheddingMonitor;
   close(): Promise<void>;
 }
 
@@ -57,6 +63,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
     }
     const selector = new MethodSelector([...(noob ? noobRoutes(noob) : []), ...config.eap.rules], config.eap.defaultMethods);
+    const shedding = new SheddingMonitor();
     const eap = new EapAuthenticator(
       registry,
       selector,
@@ -67,8 +74,13 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         maxRounds: config.eap.maxRounds,
         maxInvalidPackets: config.eap.maxInvalidPackets,
         eapPacketSize: config.eap.packetSize,
+        clientShare: config.eap.clientShare,
+        stationConversations: config.eap.stationConversations,
+        protectAfterRounds: config.eap.protectAfterRounds,
       },
       log.child({ module: 'eap' }),
+      Date.now,
+      shedding,
     );
     const accessLog = log.child({ module: 'access' });
     // With the portal, each identity's last accepted session is kept so that removing a device can disconnect it.
@@ -76,6 +88,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     const servers: RadiusServer[] = [];
     const addresses: { host: string; port: number }[] = [];
     let portal: RunningPortal | undefined;
+    let health: RunningHealthEndpoint | undefined;
     try {
       for (const address of config.listen) {
         const server = new RadiusServer({
@@ -88,6 +101,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           log,
           replyCacheMs: config.radius.replyCacheMs,
           maxInFlight: config.radius.maxInFlight,
+          shedding,
         });
         servers.push(server);
         addresses.push(await server.listen(address.host, address.port));
@@ -111,7 +125,9 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           },
         );
       }
+      if (config.health) health = await startHealthEndpoint(config.health.listen, { shedding, conversations: () => eap.admission }, log);
     } catch (err) {
+      await portal?.close();
       await Promise.all(servers.map((s) => s.close()));
       eap.close();
       await brski?.close();
@@ -124,8 +140,11 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       eap,
       db,
       ...(portal ? { portal: portal.address } : {}),
+      ...(health ? { health: health.address } : {}),
+      shedding,
       async close() {
         if (housekeeping) clearInterval(housekeeping);
+        await health?.close();
         await portal?.close();
         await Promise.all(servers.map((s) => s.close()));
         eap.close();
@@ -188,7 +207,7 @@ async function buildRegistry(
     if (err instanceof ConfigError) throw err;
     throw new ConfigError('methods.teap', (err as Error).message);
   }
-  if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log }));
+  if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log, audit: new SqliteAuditStore(db) }));
   for (const [i, plugin] of config.eap.plugins.entries()) {
     try {
       registry.register(await loadMethodPlugin(plugin.module, plugin.options, config.dataDir));
@@ -224,14 +243,17 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Unfinished registrations are dropped after their lifetime (RFC 9140 §3.2.3 keeps them at least a day). */
+/**
+ * Unfinished registrations are dropped after their lifetime (RFC 9140 §3.2.3 keeps them at least a
+ * day), unbound ones after theirs: checked four times per unbound lifetime, at most hourly.
+ */
 function startNoobHousekeeping(store: NoobPeerStore, noob: ResolvedNoobConfig, log: Log): NodeJS.Timeout {
   const timer = setInterval(() => {
     purgeExpiredRegistrations(store, noob).then(
       (n) => n > 0 && log.info({ removed: n }, 'EAP-NOOB: expired unfinished registrations removed'),
       (err: unknown) => log.error({ err }, 'EAP-NOOB housekeeping failed'),
     );
-  }, 3_600_000);
+  }, Math.max(60_000, Math.min(3_600_000, noob.unboundLifetime * 250)));
   timer.unref();
   return timer;
 }

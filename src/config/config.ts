@@ -71,6 +71,10 @@ export interface GangwayConfig {
     maxRounds: number;
     maxInvalidPackets: number;
     maxTlsMessage: number;
+    /** Session admission (src/eap-methods/session-table.ts). */
+    clientShare: number;
+    stationConversations: number;
+    protectAfterRounds: number;
     defaultMethods: string[];
     rules: MethodRuleEntry[];
     plugins: PluginEntry[];
@@ -87,6 +91,8 @@ export interface GangwayConfig {
   store: { sqlitePath: string };
   log: { level: string };
   portal?: PortalConfig;
+  /** `GET /healthz` (src/server/health.ts); off unless configured. */
+  health?: { listen: ListenAddress };
 }
 
 const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
@@ -157,6 +163,9 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     maxRounds: eap.integer('maxRounds', 50, 4, 1000),
     maxInvalidPackets: eap.integer('maxInvalidPackets', 5, 0, 100),
     maxTlsMessage: eap.integer('maxTlsMessage', 65536, 4096, 1 << 20),
+    clientShare: fraction(eap, 'clientShare', 0.5),
+    stationConversations: eap.integer('stationConversations', 1, 1, 64),
+    protectAfterRounds: eap.integer('protectAfterRounds', 10, 0, 1000),
     defaultMethods: eap.stringList('defaultMethods', ['eap-tls']),
     rules: eap.list('rules').map((r) => {
       const rule: MethodRuleEntry = { methods: r.stringList('methods', []) };
@@ -224,6 +233,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
   log.done();
 
   const portal = root.has('portal') ? parsePortal(root.section('portal')) : (root.raw('portal'), undefined);
+  const health = root.has('health') ? parseHealth(root.section('health')) : (root.raw('health'), undefined);
 
   root.done();
   return {
@@ -239,7 +249,22 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     store: { sqlitePath },
     log: { level },
     ...(portal ? { portal } : {}),
+    ...(health ? { health } : {}),
   };
+}
+
+function parseHealth(h: ConfigReader): { listen: ListenAddress } {
+  const listen = parseListen(h.string('listen'), h.key('listen'));
+  h.done();
+  return { listen };
+}
+
+/** A share in (0, 1]. */
+function fraction(r: ConfigReader, name: string, fallback: number): number {
+  const v = r.raw(name);
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 1) throw new ConfigError(r.key(name), 'must be a number above 0 and at most 1');
+  return v;
 }
 
 function parsePortal(p: ConfigReader): PortalConfig {

@@ -4,10 +4,11 @@ import type { Conversation } from './conversation.js';
 import { bindingMismatch } from './conversation-binding.js';
 import { EapCode, EapType, decodeEap, eapFailure, eapRequest, eapSuccess, type EapPacket, type EapResponse } from './eap-packet.js';
 import { EapProtocolError } from './errors.js';
-import type { Grant, NasFacts, Step } from './method.js';
+import type { Grant, MethodContext, NasFacts, Step } from './method.js';
 import type { MethodSelector } from './method-selection.js';
 import type { MethodRegistry } from './registry.js';
-import { SessionTable } from './session-table.js';
+import { SessionTable, type SessionTableStats } from './session-table.js';
+import type { SheddingMonitor } from '../util/shedding.js';
 
 export interface EapAuthenticatorLimits {
   maxSessions: number;
@@ -18,6 +19,12 @@ export interface EapAuthenticatorLimits {
   maxInvalidPackets: number;
   /** Default EAP packet size; Framed-MTU − 4 lowers it per conversation (RFC 3579 §2.4). */
   eapPacketSize: number;
+  /** Share of maxSessions one NAS may hold (session-table.ts). */
+  clientShare: number;
+  /** Conversations one Calling-Station-Id may hold on one NAS; a new one replaces the oldest. */
+  stationConversations: number;
+  /** Responses after which a conversation never gives way to a newcomer (0: only the method's `established`). */
+  protectAfterRounds: number;
 }
 
 export const DEFAULT_EAP_LIMITS: EapAuthenticatorLimits = {
@@ -26,6 +33,9 @@ export const DEFAULT_EAP_LIMITS: EapAuthenticatorLimits = {
   maxRounds: 50,
   maxInvalidPackets: 5,
   eapPacketSize: 1020,
+  clientShare: 0.5,
+  stationConversations: 1,
+  protectAfterRounds: 10,
 };
 
 /** What arrived in one Access-Request, in EAP terms. */
@@ -66,6 +76,8 @@ export class EapAuthenticator {
     private readonly limits: EapAuthenticatorLimits,
     private readonly log: Log,
     private readonly now: () => number = Date.now,
+    /** Told when a conversation is evicted or refused for want of room. */
+    private readonly shedding?: SheddingMonitor,
   ) {
     this.table = new SessionTable(limits, (c, why) => {
       c.session?.dispose();
@@ -77,6 +89,11 @@ export class EapAuthenticator {
 
   get activeConversations(): number {
     return this.table.size;
+  }
+
+  /** Conversations by progress, and evictions and refusals since start. */
+  get admission(): SessionTableStats {
+    return this.table.stats;
   }
 
   close(): void {
@@ -138,7 +155,7 @@ export class EapAuthenticator {
     if (packet.identifier !== conversation.outstandingId) {
       return this.invalid(conversation, `EAP Identifier ${packet.identifier} does not match the outstanding Request ${conversation.outstandingId}`);
     }
-    conversation.lastSeen = this.now();
+    this.table.touch(conversation, this.now());
     conversation.busy = true;
     try {
       return await this.respond(conversation, packet);
@@ -160,22 +177,29 @@ export class EapAuthenticator {
       invalidPackets: 0,
       allowed: [],
       methodAnswered: false,
-      busy: false,
+      // Busy until its first Request is out: room-making must not dispose a method mid-start.
+      busy: true,
       maxEapPacket: Math.min(this.limits.eapPacketSize, mtu),
     };
-    const conversation = this.table.create(init, this.now());
-    if (!conversation) {
-      return { kind: 'drop', reason: `session table full (${this.limits.maxSessions} conversations)` };
+    const admission = this.table.create(init, this.now());
+    if (admission.kind === 'refused') {
+      this.shedding?.note('eap-refused');
+      return { kind: 'drop', reason: admission.reason };
     }
-    if (!identityResponse) {
-      return this.challenge(conversation, EapType.Identity, new Uint8Array(0));
+    if (admission.evicted > 0) this.shedding?.note('eap-evicted');
+    const conversation = admission.conversation;
+    try {
+      if (!identityResponse) return this.challenge(conversation, EapType.Identity, new Uint8Array(0));
+      return await this.onIdentity(conversation, identityResponse);
+    } finally {
+      conversation.busy = false;
     }
-    return this.onIdentity(conversation, identityResponse);
   }
 
   private async respond(c: Conversation, packet: EapResponse): Promise<EapOutcome> {
     c.rounds++;
     if (c.rounds > this.limits.maxRounds) return this.fail(c, packet.identifier, `more than ${this.limits.maxRounds} round trips`);
+    if (this.limits.protectAfterRounds > 0 && c.rounds >= this.limits.protectAfterRounds) this.table.establish(c);
 
     if (!c.session) {
       if (packet.type === EapType.Identity) return this.onIdentity(c, packet);
@@ -227,13 +251,7 @@ export class EapAuthenticator {
     const method = this.registry.get(name)!;
     c.method = method;
     c.methodAnswered = false;
-    c.session = method.createSession({
-      identity: c.identity ?? '',
-      conversationId: c.id,
-      maxEapPacket: c.maxEapPacket,
-      nas: c.nas,
-      log: this.log.child({ conversation: c.id, method: name }),
-    });
+    c.session = method.createSession(new ConversationContext(c.identity ?? '', c.id, c.maxEapPacket, c.nas, this.log, name));
     let step: Step;
     try {
       step = await c.session.start();
@@ -247,6 +265,7 @@ export class EapAuthenticator {
   private apply(c: Conversation, responseId: number, step: Step): EapOutcome {
     switch (step.kind) {
       case 'request':
+        if (step.established) this.table.establish(c);
         return this.challenge(c, c.method!.type, step.data);
       case 'discard':
         return this.invalid(c, step.reason);
@@ -294,5 +313,27 @@ export class EapAuthenticator {
   private fail(c: Conversation, identifier: number, reason: string): EapOutcome {
     this.table.end(c, 'finished');
     return { kind: 'reject', eap: eapFailure(identifier), reason, conversationId: c.id };
+  }
+}
+
+/**
+ * What a method session sees of its conversation. The child logger is made on first use: most
+ * conversations of a flood never log, and one per conversation was a sizeable part of its heap.
+ */
+class ConversationContext implements MethodContext {
+  private childLog: Log | undefined;
+
+  constructor(
+    readonly identity: string,
+    readonly conversationId: string,
+    readonly maxEapPacket: number,
+    readonly nas: NasFacts,
+    private readonly parentLog: Log,
+    private readonly method: string,
+  ) {}
+
+  get log(): Log {
+    this.childLog ??= this.parentLog.child({ conversation: this.conversationId, method: this.method });
+    return this.childLog;
   }
 }

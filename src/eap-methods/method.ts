@@ -51,7 +51,16 @@ export interface MethodContext {
  * Code, Identifier, Length and Type, so the same method runs bare or inside a TEAP tunnel.
  */
 export type Step =
-  | { kind: 'request'; data: Uint8Array }
+  | {
+      kind: 'request';
+      data: Uint8Array;
+      /**
+       * The peer has proved something this method trusts (for a TLS method: the handshake
+       * completed). Sticky: from then on the conversation never gives way to a newcomer in a full
+       * session table. Methods that never say it are protected by round count only.
+       */
+      established?: boolean;
+    }
   | {
       kind: 'success';
       msk: Uint8Array;

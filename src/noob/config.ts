@@ -78,6 +78,14 @@ export interface NoobConfig extends Partial<NoobSwitches> {
   ephemeralLifetime?: number;
   /** Unfinished registrations kept at most; beyond it new Initial Exchanges are refused. Default 10000. */
   maxEphemeralPeers?: number;
+  /**
+   * Seconds an unbound registration (state 1, no account, no OOB message: store/noob-peers.ts
+   * `isUnbound`) is kept. Default 3600, as long as a Noob lives (NoobTimeout); RFC 9140 asks a day
+   * for ephemeral state, which these keep only once a person has acted on them.
+   */
+  unboundLifetime?: number;
+  /** Unbound registrations one NAS (client entry and source address) may hold. Default a quarter of maxEphemeralPeers. */
+  maxUnboundPerNas?: number;
   /** Server-to-peer OOB messages kept per peer. Default 4. */
   maxIssuedOobs?: number;
   /** KeyingMode when the cryptosuite does not change: 2 (fresh ECDHE, default) or 1. */
@@ -105,6 +113,8 @@ export interface ResolvedNoobConfig extends NoobSwitches {
   maxWaitingExchanges: number;
   ephemeralLifetime: number;
   maxEphemeralPeers: number;
+  unboundLifetime: number;
+  maxUnboundPerNas: number;
   maxIssuedOobs: number;
   reconnectKeyingMode: Exclude<KeyingMode, 3>;
   cryptosuiteRank: Record<number, number>;
@@ -122,6 +132,7 @@ export const NOOB_DEFAULTS = {
   maxWaitingExchanges: 60,
   ephemeralLifetime: 86400,
   maxEphemeralPeers: 10000,
+  unboundLifetime: 3600,
   maxIssuedOobs: 4,
   reconnectKeyingMode: 2 as const,
 };
@@ -186,6 +197,8 @@ export function resolveNoobConfig(c: NoobConfig): ResolvedNoobConfig {
   const dirs = c.dirs ?? NOOB_DEFAULTS.dirs;
   if (![1, 2, 3].includes(dirs)) bad('dirs', 'must be 1, 2 or 3');
   const reconnectKeyingMode = c.reconnectKeyingMode ?? NOOB_DEFAULTS.reconnectKeyingMode;
+  const ephemeralLifetime = intIn('ephemeralLifetime', c.ephemeralLifetime, NOOB_DEFAULTS.ephemeralLifetime, 60, 365 * 86400);
+  const maxEphemeralPeers = intIn('maxEphemeralPeers', c.maxEphemeralPeers, NOOB_DEFAULTS.maxEphemeralPeers, 1, 100_000_000);
   if (reconnectKeyingMode !== 1 && reconnectKeyingMode !== 2) bad('reconnectKeyingMode', 'must be 1 or 2');
 
   return {
@@ -200,8 +213,10 @@ export function resolveNoobConfig(c: NoobConfig): ResolvedNoobConfig {
     noobTimeout: intIn('noobTimeout', c.noobTimeout, NOOB_DEFAULTS.noobTimeout, 1, 30 * 86400),
     oobRetries: intIn('oobRetries', c.oobRetries, NOOB_DEFAULTS.oobRetries, 1, 1000),
     maxWaitingExchanges: intIn('maxWaitingExchanges', c.maxWaitingExchanges, NOOB_DEFAULTS.maxWaitingExchanges, 1, 1_000_000),
-    ephemeralLifetime: intIn('ephemeralLifetime', c.ephemeralLifetime, NOOB_DEFAULTS.ephemeralLifetime, 60, 365 * 86400),
-    maxEphemeralPeers: intIn('maxEphemeralPeers', c.maxEphemeralPeers, NOOB_DEFAULTS.maxEphemeralPeers, 1, 100_000_000),
+    ephemeralLifetime,
+    maxEphemeralPeers,
+    unboundLifetime: intIn('unboundLifetime', c.unboundLifetime, Math.min(NOOB_DEFAULTS.unboundLifetime, ephemeralLifetime), 60, ephemeralLifetime),
+    maxUnboundPerNas: intIn('maxUnboundPerNas', c.maxUnboundPerNas, Math.max(1, Math.floor(maxEphemeralPeers / 4)), 1, maxEphemeralPeers),
     maxIssuedOobs: intIn('maxIssuedOobs', c.maxIssuedOobs, NOOB_DEFAULTS.maxIssuedOobs, 1, 64),
     reconnectKeyingMode,
     cryptosuiteRank: { 1: 1, 2: 1, ...(c.cryptosuiteRank ?? {}) },
@@ -221,7 +236,7 @@ export function jwkOptions(s: Pick<NoobSwitches, 'compat'>): { x25519KtyEc: bool
 
 const CONFIG_KEYS: readonly (keyof NoobConfig)[] = [
   'oobUrl', 'serverName', 'serverInfo', 'newNai', 'cryptosuites', 'dirs', 'sleepTime', 'sleepTimeServerToPeer',
-  'noobTimeout', 'oobRetries', 'maxWaitingExchanges', 'ephemeralLifetime', 'maxEphemeralPeers', 'maxIssuedOobs',
+  'noobTimeout', 'oobRetries', 'maxWaitingExchanges', 'ephemeralLifetime', 'maxEphemeralPeers', 'unboundLifetime', 'maxUnboundPerNas', 'maxIssuedOobs',
   'reconnectKeyingMode', 'cryptosuiteRank', 'compatRealm', 'kdfSuppPrivLengthByte', 'noobIdForm', 'reconnectMacNai', 'compat',
 ];
 

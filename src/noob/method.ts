@@ -5,13 +5,14 @@
  * point leaves either the old record or the new one, and never reports a success it did not record.
  */
 import type { EapMethod, EapMethodSession, MethodContext, Step } from '../eap-methods/method.js';
+import type { AuditStore } from '../store/audit.js';
 import type { NoobPeerStore } from '../store/noob-peers.js';
 import type { Log } from '../util/log.js';
 import { codecOptions, resolveNoobConfig, type NoobConfig, type ResolvedNoobConfig } from './config.js';
 import { systemRandom, type NoobRandom } from './crypto/random.js';
 import { encodeRequest } from './message-codec.js';
 import { EAP_TYPE_NOOB } from './messages.js';
-import { purgeExpiredRegistrations } from './oob.js';
+import { RegistrationQuota, registrationOrigin } from './registration-quota.js';
 import {
   decodeForServer,
   serverPeerIdToLoad,
@@ -31,6 +32,8 @@ export interface NoobMethodDeps {
   log: Log;
   /** Tests inject fixed nonces/keys to replay vectors; production uses the CSPRNG. */
   random?: NoobRandom;
+  /** Where refused registrations are recorded (registration-quota.ts). */
+  audit?: AuditStore;
 }
 
 export interface NoobMethod extends EapMethod {
@@ -57,14 +60,7 @@ export function createNoobMethod(deps: NoobMethodDeps): NoobMethod {
     for (const e of entries) log[e.level](e.fields, e.msg);
   }
 
-  /** Refuses a new registration when the ephemeral table is full even after purging expired ones. */
-  async function hasRoom(log: Log): Promise<boolean> {
-    if ((await store.countEphemeral()) < config.maxEphemeralPeers) return true;
-    await purgeExpiredRegistrations(store, config, clock());
-    if ((await store.countEphemeral()) < config.maxEphemeralPeers) return true;
-    log.warn({ maxEphemeralPeers: config.maxEphemeralPeers }, 'eap-noob: too many unfinished registrations; Initial Exchange not stored');
-    return false;
-  }
+  const quota = new RegistrationQuota(store, config, clock, deps.audit);
 
   function createSession(ctx: MethodContext): EapMethodSession {
     const log = ctx.log.child({ method: 'eap-noob' });
@@ -131,7 +127,9 @@ export function createNoobMethod(deps: NoobMethodDeps): NoobMethod {
         let committed = false;
         try {
           const creating = w.expectedVersion === null && w.next !== null;
-          committed = (!creating || (await hasRoom(log))) && (await store.transition(w.peerId, w.expectedVersion, w.next));
+          // A new registration remembers its NAS, for that NAS's quota.
+          const next = creating && w.next ? { ...w.next, registeredVia: registrationOrigin(ctx.nas) } : w.next;
+          committed = (!creating || (await quota.admit(ctx.nas, log))) && (await store.transition(w.peerId, w.expectedVersion, next));
         } catch (e) {
           log.error({ err: e, peerId: w.peerId }, 'eap-noob: store write failed');
         }

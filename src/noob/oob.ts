@@ -336,11 +336,17 @@ export async function resetNoobOwner(deps: Pick<OobDeps, 'store' | 'clock' | 'lo
 }
 
 /**
- * Drops unfinished registrations past their lifetime (and whose issued Noobs expired). For a
- * periodic housekeeping timer; never touches registered peers.
+ * Drops unfinished registrations past their lifetime (and whose issued Noobs expired), and unbound
+ * ones past their shorter lifetime. For a periodic housekeeping timer; never touches registered peers.
  */
-export async function purgeExpiredRegistrations(store: NoobPeerStore, config: Pick<ResolvedNoobConfig, 'ephemeralLifetime' | 'noobTimeout'>, now = new Date()): Promise<number> {
+export async function purgeExpiredRegistrations(
+  store: NoobPeerStore,
+  config: Pick<ResolvedNoobConfig, 'ephemeralLifetime' | 'noobTimeout' | 'unboundLifetime'>,
+  now = new Date(),
+): Promise<number> {
   // Issued Noobs live at most noobTimeout after issue, so lifetime + noobTimeout is always safe.
   const cutoff = new Date(now.getTime() - (config.ephemeralLifetime + config.noobTimeout) * 1000);
-  return store.deleteEphemeralBefore(cutoff);
+  const expired = await store.deleteEphemeralBefore(cutoff);
+  // An unbound registration has no OOB message, so no Noob of ours can outlive it.
+  return expired + (await store.deleteUnboundBefore(new Date(now.getTime() - config.unboundLifetime * 1000)));
 }

@@ -10,6 +10,7 @@ import { RadiusCode, decodePacket, getAttribute, hasAttribute, readPacketLength,
 import { ReplyCache, replyCacheKey, requestFingerprint, type CacheTicket } from './reply-cache.js';
 import { encodeResponse } from './response.js';
 import { decodeUserPassword } from './user-password.js';
+import { SheddingMonitor } from '../util/shedding.js';
 
 export type { AccessReply } from './access-reply.js';
 export type { RadiusClientConfig } from './client-table.js';
@@ -41,6 +42,12 @@ export interface RadiusServerOptions {
   maxInFlight?: number;
   /** A handler still running after this is abandoned and its request dropped. Default 30000 (FreeRADIUS max_request_time). */
   handlerTimeoutMs?: number;
+  /**
+   * Where this server and the layers behind it note what they shed. While it says so, Status-Server
+   * goes unanswered (RFC 5997 §3 lets a server ignore it) so that a proxy fails over. Default: one of
+   * its own, fed by overload drops only.
+   */
+  shedding?: SheddingMonitor;
 }
 
 export const DROP_REASONS = [
@@ -54,6 +61,7 @@ export const DROP_REASONS = [
   'duplicate-in-flight',
   'duplicate-mismatch',
   'overload',
+  'status-while-shedding',
   'handler-drop',
   'handler-error',
   'handler-timeout',
@@ -125,6 +133,7 @@ export class RadiusServer {
   private readonly sockets: Socket[] = [];
   private closed = false;
   private readonly counters: RadiusServerStats;
+  private readonly shedding: SheddingMonitor;
 
   constructor(opts: RadiusServerOptions) {
     this.clients = new ClientTable(opts.clients);
@@ -134,6 +143,7 @@ export class RadiusServer {
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 4096);
     this.maxInFlightNew = Math.max(1, this.maxInFlight - Math.floor(this.maxInFlight / 8));
     this.handlerTimeoutMs = opts.handlerTimeoutMs ?? 30_000;
+    this.shedding = opts.shedding ?? new SheddingMonitor();
     const dropped = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
     this.counters = { received: 0, accessRequests: 0, statusServer: 0, accepts: 0, rejects: 0, challenges: 0, duplicates: 0, handlerErrors: 0, inFlight: 0, dropped };
   }
@@ -232,13 +242,20 @@ export class RadiusServer {
     return f;
   }
 
-  /** RFC 5997: answered here, never by the handler; Message-Authenticator is mandatory. */
+  /**
+   * RFC 5997: answered here, never by the handler; Message-Authenticator is mandatory. Answered only
+   * while nothing is being shed: an answer tells a proxy that requests sent here get served.
+   */
   private onStatusServer(origin: Origin, bytes: Uint8Array, packet: RadiusPacket): void {
     this.counters.statusServer++;
     const ma = checkMessageAuthenticator(bytes, origin.client.secret);
     if (ma !== 'valid') {
       const reason = ma === 'absent' ? 'missing-message-authenticator' : 'bad-message-authenticator';
       this.drop(reason, 'warn', this.fields(origin, packet), `Status-Server dropped: ${reason}`);
+      return;
+    }
+    if (this.shedding.shedding) {
+      this.drop('status-while-shedding', 'info', this.fields(origin, packet), 'Status-Server not answered: requests are being shed');
       return;
     }
     const reply = encodeResponse({
@@ -296,6 +313,7 @@ export class RadiusServer {
 
     const limit = hasAttribute(packet, AttributeType.State) ? this.maxInFlight : this.maxInFlightNew;
     if (this.counters.inFlight >= limit) {
+      this.shedding.note('radius-overload');
       this.drop('overload', 'warn', this.fields(origin, packet), 'too many requests in progress; dropped');
       return;
     }

@@ -122,6 +122,11 @@ export interface NoobPeerRecord {
    */
   consumedOobs: NoobConsumedOob[];
   lastAuthenticatedAt?: Date;
+  /**
+   * The NAS (RADIUS client entry and source address) the Initial Exchange came through, for the
+   * per-NAS quota of unbound registrations. Unauthenticated, like everything a NAS reports.
+   */
+  registeredVia?: string;
 }
 
 /** What a transition writes; the store assigns `version`. */
@@ -152,6 +157,10 @@ export interface NoobPeerStore {
    * without the user's or an administrator's say-so.
    */
   deleteEphemeralBefore(before: Date, limit?: number): Promise<number>;
+  /** Unbound registrations (see `isUnbound`), all or those made through one NAS. */
+  countUnbound(registeredVia?: string): Promise<number>;
+  /** Deletes unbound registrations created before `before`, oldest first, at most `limit`. */
+  deleteUnboundBefore(before: Date, limit?: number): Promise<number>;
   /** Removes a peer on explicit user/administrator request (RFC 9140 "user reset"). */
   remove(peerId: string): Promise<boolean>;
 }
@@ -198,9 +207,32 @@ export class MemoryNoobPeerStore implements NoobPeerStore {
     return victims.length;
   }
 
+  async countUnbound(registeredVia?: string): Promise<number> {
+    return [...this.records.values()].filter((r) => isUnbound(r) && (registeredVia === undefined || r.registeredVia === registeredVia)).length;
+  }
+
+  async deleteUnboundBefore(before: Date, limit = Infinity): Promise<number> {
+    const victims = [...this.records.values()]
+      .filter((r) => isUnbound(r) && r.createdAt < before)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+      .slice(0, limit);
+    for (const v of victims) this.records.delete(v.peerId);
+    return victims.length;
+  }
+
   async remove(peerId: string): Promise<boolean> {
     return this.records.delete(peerId);
   }
+}
+
+/**
+ * A registration nobody has vouched for: Waiting for OOB (state 1), no account chosen, no OOB
+ * message issued or received. Anyone who can reach a NAS can make these; nothing is lost when one
+ * goes but the device's next Initial Exchange (RFC 9140 §3.7: dropping ephemeral state never
+ * harms an association).
+ */
+export function isUnbound(r: Pick<NoobPeerRecord, 'state' | 'accountBound' | 'oobs'>): boolean {
+  return r.state === 1 && !r.accountBound && r.oobs.length === 0;
 }
 
 /** `kept` plus the entries of `added` whose Hoob it does not hold yet, in order. */

@@ -167,13 +167,70 @@ describe('EAP authenticator (RFC 3748 behind RADIUS)', () => {
     eap.close();
   });
 
-  test('the session table is bounded: when full, new conversations are dropped', async () => {
-    const eap = setup({ maxSessions: 3 });
+  test('the session table is bounded: when full, the oldest conversation without a Response gives way', async () => {
+    const disposed: string[] = [];
+    const eap = setup({ maxSessions: 3, clientShare: 1 }, disposed);
+    const first: EapOutcome[] = [];
     for (let i = 0; i < 3; i++) {
-      expect((await eap.handle({ eap: identity(1, `u${i}`), nas: { clientName: 't', callingStationId: `s${i}` } })).kind).toBe('challenge');
+      first.push(await eap.handle({ eap: identity(1, `u${i}`), nas: { clientName: 't', callingStationId: `s${i}` } }));
     }
-    expect(await eap.handle({ eap: identity(1, 'u4'), nas: { clientName: 't', callingStationId: 's4' } })).toMatchObject({ kind: 'drop' });
+    // u0 answers, so u1 is now the oldest that never did.
+    const u0 = first[0] as { state: Uint8Array; conversationId: string };
+    expect((await eap.handle({ eap: response(requestOf(first[0]!).id, 200, [1]), state: u0.state, nas: { clientName: 't', callingStationId: 's0' } })).kind).toBe('challenge');
+    expect((await eap.handle({ eap: identity(1, 'u3'), nas: { clientName: 't', callingStationId: 's3' } })).kind).toBe('challenge');
+    expect(disposed).toEqual([(first[1] as { conversationId: string }).conversationId]);
     expect(eap.activeConversations).toBe(3);
+    expect(eap.admission).toMatchObject({ conversations: 3, fresh: 2, progressing: 1, evicted: 1, refused: 0 });
+    eap.close();
+  });
+
+  test('established conversations never give way: a full table of them refuses newcomers', async () => {
+    const eap = setup({ maxSessions: 2, clientShare: 1, protectAfterRounds: 1 });
+    for (let i = 0; i < 2; i++) {
+      const nasI = { clientName: 't', callingStationId: `s${i}` };
+      const r = await eap.handle({ eap: identity(1, `u${i}`), nas: nasI });
+      expect((await eap.handle({ eap: response(requestOf(r).id, 200, [1]), state: (r as { state: Uint8Array }).state, nas: nasI })).kind).toBe('challenge');
+    }
+    expect(eap.admission).toMatchObject({ established: 2 });
+    const refused = await eap.handle({ eap: identity(1, 'u9'), nas: { clientName: 't', callingStationId: 's9' } });
+    expect(refused).toMatchObject({ kind: 'drop', reason: expect.stringContaining('none of which may give way') });
+    expect(eap.activeConversations).toBe(2);
+    eap.close();
+  });
+
+  test("a method's established signal protects the conversation from then on", async () => {
+    const registry = new MethodRegistry();
+    registry.register({
+      type: 200,
+      name: 'proving',
+      createSession: () => ({
+        start: async (): Promise<Step> => ({ kind: 'request', data: Uint8Array.of(0) }),
+        step: async (): Promise<Step> => ({ kind: 'request', data: Uint8Array.of(1), established: true }),
+        dispose: () => undefined,
+      }),
+    });
+    const eap = new EapAuthenticator(registry, new MethodSelector([], ['proving']), { ...DEFAULT_EAP_LIMITS, maxSessions: 1, clientShare: 1 }, new MemoryLog());
+    const r = await eap.handle({ eap: identity(1, 'alice'), nas });
+    expect(eap.admission).toMatchObject({ fresh: 1 });
+    await eap.handle({ eap: response(requestOf(r).id, 200, [1]), state: (r as { state: Uint8Array }).state, nas });
+    expect(eap.admission).toMatchObject({ established: 1, fresh: 0 });
+    expect(await eap.handle({ eap: identity(1, 'bob'), nas: { clientName: 'test', callingStationId: 'other' } })).toMatchObject({ kind: 'drop' });
+    eap.close();
+  });
+
+  test('after protectAfterRounds Responses a conversation counts as established without the method saying so', async () => {
+    const registry = new MethodRegistry();
+    registry.register(echoMethod(200, 'echo-long', 5));
+    const eap = new EapAuthenticator(registry, new MethodSelector([], ['echo-long']), { ...DEFAULT_EAP_LIMITS, protectAfterRounds: 2 }, new MemoryLog());
+    const r = await eap.handle({ eap: identity(1, 'alice'), nas });
+    const state = (r as { state: Uint8Array }).state;
+    const r2 = await eap.handle({ eap: response(requestOf(r).id, 200, [1]), state, nas });
+    expect(eap.admission).toMatchObject({ progressing: 1, established: 0 });
+    // A Response with a stale Identifier is not a round: it neither refreshes nor promotes.
+    await eap.handle({ eap: response((requestOf(r2).id + 7) & 0xff, 200, [1]), state, nas });
+    expect(eap.admission).toMatchObject({ progressing: 1, established: 0 });
+    await eap.handle({ eap: response(requestOf(r2).id, 200, [1]), state, nas });
+    expect(eap.admission).toMatchObject({ progressing: 0, established: 1 });
     eap.close();
   });
 

@@ -1,6 +1,6 @@
 /** Test scaffolding: a stand-in for the EAP core, fixed randomness, common configs. */
 import { decodeEap, encodeEap, EapType } from '../../src/eap-methods/eap-packet.js';
-import type { EapMethod, EapMethodSession, Grant, MethodContext } from '../../src/eap-methods/method.js';
+import type { EapMethod, EapMethodSession, Grant, MethodContext, NasFacts } from '../../src/eap-methods/method.js';
 import { keyPairFromPrivate, type Cryptosuite, type JwkOptions } from '../../src/noob/crypto/cryptosuites.js';
 import { mppeKeysFromMsk } from '../../src/noob/crypto/mppe.js';
 import { systemRandom, type NoobRandom } from '../../src/noob/crypto/random.js';
@@ -63,7 +63,7 @@ export interface LoopbackStats {
  * without sockets. Response/Identity starts a session; type-56 responses are stepped; a Success
  * carries the MPPE keys the RADIUS layer would derive from the MSK.
  */
-export function loopback(getMethod: () => EapMethod, log: Log = new MemoryLog()): EapTransport & LoopbackStats & { dropNextResponse: boolean } {
+export function loopback(getMethod: () => EapMethod, log: Log = new MemoryLog(), nas: NasFacts = { clientName: 'test' }): EapTransport & LoopbackStats & { dropNextResponse: boolean } {
   let session: EapMethodSession | undefined;
   let id = 0;
   const stats = {
@@ -81,7 +81,7 @@ export function loopback(getMethod: () => EapMethod, log: Log = new MemoryLog())
           identity: Buffer.from(p.data).toString('utf8'),
           conversationId: `c${++stats.sessions}`,
           maxEapPacket: 1400,
-          nas: { clientName: 'test' },
+          nas,
           log,
         };
         session = getMethod().createSession(ctx);

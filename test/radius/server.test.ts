@@ -13,6 +13,7 @@ import {
   type RadiusServerOptions,
 } from '../../src/radius/server.js';
 import { MemoryLog } from '../helpers/silent-log.js';
+import { SheddingMonitor } from '../../src/util/shedding.js';
 import { UdpPeer, deferred, waitFor } from './udp-helpers.js';
 
 const SECRET = 'testing123-gangway';
@@ -294,6 +295,37 @@ describe('RadiusServer over UDP', () => {
     gate.resolve({ code: 3 });
     await waitFor(() => h.server.stats.inFlight === 0);
     expect(h.server.stats.rejects).toBe(8);
+  });
+
+  test('Status-Server goes unanswered while requests are being shed, and is answered again once the hold has passed', async () => {
+    let now = 1_000_000;
+    const shedding = new SheddingMonitor(2000, () => now);
+    const gate = deferred<AccessReply | null>();
+    const h = await start(() => gate.promise, { maxInFlight: 2, shedding });
+    const probe = async (id: number): Promise<boolean> => {
+      const s = buildStatusServer({ identifier: id, secret: SECRET });
+      await h.nas.send(s.bytes, h.port);
+      const reply = await h.nas.nextMessage(300);
+      if (reply) expect(verifyResponse(reply, s.authenticator, SECRET).code).toBe(RadiusCode.AccessAccept);
+      return reply !== undefined;
+    };
+    expect(await probe(100)).toBe(true);
+    // Two requests fill the server; the third is dropped for overload, which is shedding.
+    for (let id = 0; id < 3; id++) await h.nas.send(request(undefined, id).bytes, h.port);
+    await waitFor(() => h.server.stats.dropped.overload === 1);
+    expect(await probe(101)).toBe(false);
+    expect(h.server.stats.dropped['status-while-shedding']).toBe(1);
+    // Another layer (the EAP session table) may say the same.
+    gate.resolve({ code: 3 });
+    await waitFor(() => h.server.stats.inFlight === 0);
+    for (let i = 0; i < 2; i++) expect(await h.nas.nextMessage(300)).toBeDefined();
+    now += 2500;
+    expect(await probe(102)).toBe(true);
+    shedding.note('eap-evicted');
+    expect(await probe(103)).toBe(false);
+    now += 2500;
+    expect(await probe(104)).toBe(true);
+    expect(shedding.snapshot()).toMatchObject({ events: 2, reasons: { 'radius-overload': 1, 'eap-evicted': 1 } });
   });
 
   test('a handler that never answers is abandoned after handlerTimeoutMs', async () => {

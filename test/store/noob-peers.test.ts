@@ -96,6 +96,31 @@ describe.each([
     expect(await store.transition('P1', 2, null)).toBe(false);
   });
 
+  it('counts and purges unbound registrations (state 1, no account, no OOB message), per NAS or all, and keeps registeredVia', async () => {
+    const store = make();
+    const at = (peerId: string, via: string | undefined, ageMs: number, change: Partial<NoobPeerWrite> = {}): NoobPeerWrite => ({
+      ...ephemeralPeer(peerId, new Date(T0.getTime() - ageMs)),
+      ...(via !== undefined ? { registeredVia: via } : {}),
+      ...change,
+    });
+    await store.transition('a-old', null, at('a-old', 'nas-a', 10_000));
+    await store.transition('a-new', null, at('a-new', 'nas-a', 0));
+    await store.transition('b', null, at('b', 'nas-b', 10_000));
+    await store.transition('none', null, at('none', undefined, 10_000));
+    // Not unbound: an account chosen, an OOB message issued, an OOB received (state 2), registered.
+    await store.transition('bound', null, at('bound', 'nas-a', 10_000, { accountBound: true, account: 'alice' }));
+    await store.transition('issued', null, at('issued', 'nas-a', 10_000, { oobs: [{ direction: 2, noob: N, hoob: N, createdAt: T0 }] }));
+    await store.transition('received', null, at('received', 'nas-a', 10_000, { state: 2 }));
+    await store.transition('reg', null, { ...registered('reg'), registeredVia: 'nas-a' });
+    expect((await store.get('a-old'))?.registeredVia).toBe('nas-a');
+    expect((await store.get('none'))?.registeredVia).toBeUndefined();
+    expect(await store.countUnbound('nas-a')).toBe(2);
+    expect(await store.countUnbound('nas-b')).toBe(1);
+    expect(await store.countUnbound()).toBe(4);
+    expect(await store.deleteUnboundBefore(new Date(T0.getTime() - 5000))).toBe(3);
+    expect((await store.list({ states: [1, 2, 3, 4], limit: 100 })).map((r) => r.peerId).sort()).toEqual(['a-new', 'bound', 'issued', 'received', 'reg']);
+  });
+
   it('lists by state and account, counts and purges only ephemeral records', async () => {
     const store = make();
     await store.transition('old', null, ephemeralPeer('old', new Date(T0.getTime() - 10_000)));

@@ -55,7 +55,11 @@ export function createEapTlsMethod(config: EapTlsConfig): EapMethod {
 }
 
 class EapTlsSession implements EapMethodSession {
-  private readonly tunnel: TlsTunnel;
+  /**
+   * Built on the peer's first TLS message, not with the session: a conversation whose peer never
+   * answers our Start (a flood of Identity Responses) then costs no OpenSSL state at all.
+   */
+  private tunnelInstance: TlsTunnel | undefined;
   private readonly reassembler: TlsMessageReassembler;
   private readonly fragmenter = new TlsMessageFragmenter();
   private phase: Phase = 'start-sent';
@@ -65,12 +69,16 @@ class EapTlsSession implements EapMethodSession {
 
   constructor(
     private readonly ctx: MethodContext,
-    secureContext: tls.SecureContext,
+    private readonly secureContext: tls.SecureContext,
     maxTlsMessage: number,
     private readonly isRevoked?: EapTlsConfig['isRevoked'],
   ) {
     this.reassembler = new TlsMessageReassembler(maxTlsMessage);
-    this.tunnel = TlsTunnel.server({ secureContext, requestCert: true, rejectUnauthorized: true });
+  }
+
+  private get tunnel(): TlsTunnel {
+    this.tunnelInstance ??= TlsTunnel.server({ secureContext: this.secureContext, requestCert: true, rejectUnauthorized: true });
+    return this.tunnelInstance;
   }
 
   async start(): Promise<Step> {
@@ -127,7 +135,8 @@ class EapTlsSession implements EapMethodSession {
       if (finalFlight.kind !== 'request') return finalFlight;
       this.fragmenter.load(finalFlight.data);
       this.phase = 'final-sent';
-      return this.sendFragment();
+      // The peer's certificate and Finished verified: this conversation has earned its place.
+      return this.sendFragment(true);
     }
 
     this.phase = 'handshake';
@@ -137,7 +146,7 @@ class EapTlsSession implements EapMethodSession {
   }
 
   dispose(): void {
-    this.tunnel.dispose();
+    this.tunnelInstance?.dispose();
   }
 
   /** Derives the keys and returns the last flight, with RFC 9190's 0x00 success indication under TLS 1.3. */
@@ -192,11 +201,11 @@ class EapTlsSession implements EapMethodSession {
     };
   }
 
-  private sendFragment(): Step {
+  private sendFragment(established = false): Step {
     // 5 octets of EAP header plus our Flags octet.
     const budget = this.ctx.maxEapPacket - 6;
     const fragment = this.fragmenter.next(budget);
-    return { kind: 'request', data: encodeTlsFragment(fragment) };
+    return { kind: 'request', data: encodeTlsFragment(fragment), ...(established ? { established } : {}) };
   }
 
   private protocolFailure(err: unknown): Step {

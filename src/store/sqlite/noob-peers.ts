@@ -27,6 +27,7 @@ interface PeerRow {
   assoc_kz: Buffer | null;
   assoc_server_info: string | null;
   last_authenticated_at: string | null;
+  registered_via: string | null;
 }
 
 interface OobRow {
@@ -50,7 +51,7 @@ interface ConsumedRow {
 type StoredEphemeral = Omit<NoobEphemeralData, 'z'> & { z: string };
 
 const PEER_COLUMNS =
-  'peer_id, state, version, created_at, updated_at, account, account_bound, peer_info, ephemeral, assoc_verp, assoc_cryptosuite, assoc_nai, assoc_kz, assoc_server_info, last_authenticated_at';
+  'peer_id, state, version, created_at, updated_at, account, account_bound, peer_info, ephemeral, assoc_verp, assoc_cryptosuite, assoc_nai, assoc_kz, assoc_server_info, last_authenticated_at, registered_via';
 
 /**
  * SQLite implementation of the NOOB peer store.
@@ -74,6 +75,9 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
   private readonly insertConsumed;
   private readonly countEphemeralStmt;
   private readonly selectEphemeralBefore;
+  private readonly countUnboundStmt;
+  private readonly countUnboundViaStmt;
+  private readonly selectUnboundBefore;
   private readonly transitionTx;
 
   constructor(private readonly db: SqliteDatabase) {
@@ -81,12 +85,13 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
     this.selectOobs = db.prepare('SELECT * FROM noob_oob_messages WHERE peer_id = ? ORDER BY seq');
     this.selectVersion = db.prepare('SELECT version FROM noob_peers WHERE peer_id = ?');
     this.insertPeer = db.prepare(
-      `INSERT INTO noob_peers (${PEER_COLUMNS}) VALUES (@peer_id, @state, @version, @created_at, @updated_at, @account, @account_bound, @peer_info, @ephemeral, @assoc_verp, @assoc_cryptosuite, @assoc_nai, @assoc_kz, @assoc_server_info, @last_authenticated_at)`,
+      `INSERT INTO noob_peers (${PEER_COLUMNS}) VALUES (@peer_id, @state, @version, @created_at, @updated_at, @account, @account_bound, @peer_info, @ephemeral, @assoc_verp, @assoc_cryptosuite, @assoc_nai, @assoc_kz, @assoc_server_info, @last_authenticated_at, @registered_via)`,
     );
     this.updatePeer = db.prepare(
       `UPDATE noob_peers SET state = @state, version = @version, created_at = @created_at, updated_at = @updated_at, account = @account, account_bound = @account_bound,
          peer_info = @peer_info, ephemeral = @ephemeral, assoc_verp = @assoc_verp, assoc_cryptosuite = @assoc_cryptosuite,
-         assoc_nai = @assoc_nai, assoc_kz = @assoc_kz, assoc_server_info = @assoc_server_info, last_authenticated_at = @last_authenticated_at
+         assoc_nai = @assoc_nai, assoc_kz = @assoc_kz, assoc_server_info = @assoc_server_info, last_authenticated_at = @last_authenticated_at,
+         registered_via = @registered_via
        WHERE peer_id = @peer_id`,
     );
     this.deletePeer = db.prepare('DELETE FROM noob_peers WHERE peer_id = ?');
@@ -103,6 +108,11 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
     );
     this.countEphemeralStmt = db.prepare('SELECT count(*) AS n FROM noob_peers WHERE state <= 2');
     this.selectEphemeralBefore = db.prepare('SELECT peer_id FROM noob_peers WHERE state <= 2 AND created_at < ? ORDER BY created_at LIMIT ?');
+    // isUnbound() in SQL: state 1, no account chosen, no OOB message issued or received.
+    const unbound = `state = 1 AND account_bound = 0 AND NOT EXISTS (SELECT 1 FROM noob_oob_messages m WHERE m.peer_id = noob_peers.peer_id)`;
+    this.countUnboundStmt = db.prepare(`SELECT count(*) AS n FROM noob_peers WHERE ${unbound}`);
+    this.countUnboundViaStmt = db.prepare(`SELECT count(*) AS n FROM noob_peers WHERE registered_via = ? AND ${unbound}`);
+    this.selectUnboundBefore = db.prepare(`SELECT peer_id FROM noob_peers WHERE ${unbound} AND created_at < ? ORDER BY created_at LIMIT ?`);
 
     const tx = db.transaction((peerId: string, expected: number | null, next: NoobPeerWrite | null): boolean => {
       const current = this.selectVersion.get(peerId) as { version: number } | undefined;
@@ -174,6 +184,19 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
     }).immediate();
   }
 
+  async countUnbound(registeredVia?: string): Promise<number> {
+    const row = registeredVia === undefined ? this.countUnboundStmt.get() : this.countUnboundViaStmt.get(registeredVia);
+    return (row as { n: number }).n;
+  }
+
+  async deleteUnboundBefore(before: Date, limit = 1_000_000): Promise<number> {
+    return this.db.transaction(() => {
+      const ids = this.selectUnboundBefore.all(before.toISOString(), limit) as { peer_id: string }[];
+      for (const { peer_id } of ids) this.deletePeer.run(peer_id);
+      return ids.length;
+    }).immediate();
+  }
+
   async remove(peerId: string): Promise<boolean> {
     return this.deletePeer.run(peerId).changes > 0;
   }
@@ -199,6 +222,7 @@ function toRow(r: NoobPeerWrite, version: number): Record<string, string | numbe
     assoc_kz: a ? Buffer.from(a.kz) : null,
     assoc_server_info: a?.serverInfo ?? null,
     last_authenticated_at: r.lastAuthenticatedAt?.toISOString() ?? null,
+    registered_via: r.registeredVia ?? null,
   };
 }
 
@@ -247,5 +271,6 @@ function fromRow(row: PeerRow, oobs: OobRow[], consumed: ConsumedRow[]): NoobPee
       }),
     ),
     ...(row.last_authenticated_at !== null ? { lastAuthenticatedAt: new Date(row.last_authenticated_at) } : {}),
+    ...(row.registered_via !== null ? { registeredVia: row.registered_via } : {}),
   };
 }

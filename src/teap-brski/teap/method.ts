@@ -173,7 +173,8 @@ type Phase = 'start-sent' | 'handshake' | 'phase2' | 'alert-sent' | 'done';
 
 class TeapServerSession implements EapMethodSession {
   private phase: Phase = 'start-sent';
-  private readonly tunnel: TlsTunnel;
+  /** Built on the peer's first TLS message: a peer that never answers TEAP/Start costs no OpenSSL state. */
+  private tunnelInstance: TlsTunnel | undefined;
   private readonly reassembler: TeapReassembler;
   private outgoing: TeapPacket[] = [];
   private readonly serverOuterTlvs: Uint8Array;
@@ -187,14 +188,18 @@ class TeapServerSession implements EapMethodSession {
     private readonly cfg: SharedConfig,
   ) {
     this.reassembler = new TeapReassembler(cfg.limits);
-    this.tunnel = TlsTunnel.server({
-      secureContext: cfg.secureContext,
-      requestCert: cfg.requestCert,
+    this.serverOuterTlvs = encodeTeapTlvs([tlv.authorityId(cfg.authorityId)]);
+  }
+
+  private get tunnel(): TlsTunnel {
+    this.tunnelInstance ??= TlsTunnel.server({
+      secureContext: this.cfg.secureContext,
+      requestCert: this.cfg.requestCert,
       // 'required' (one policy, no rules): OpenSSL refuses a missing or untrusted certificate with a
       // TLS alert. Otherwise the handshake completes and Phase 2 decides (Error 1019/1020).
-      rejectUnauthorized: cfg.rejectUnauthorized,
+      rejectUnauthorized: this.cfg.rejectUnauthorized,
     });
-    this.serverOuterTlvs = encodeTeapTlvs([tlv.authorityId(cfg.authorityId)]);
+    return this.tunnelInstance;
   }
 
   private get log(): Log {
@@ -266,7 +271,7 @@ class TeapServerSession implements EapMethodSession {
 
   dispose(): void {
     this.phase2?.dispose();
-    this.tunnel.dispose();
+    this.tunnelInstance?.dispose();
     this.phase = 'done';
   }
 
@@ -439,7 +444,8 @@ class TeapServerSession implements EapMethodSession {
 
   private sendNextFragment(): Step {
     const p = this.outgoing.shift()!;
-    return { kind: 'request', data: encodeTeapPacket(p) };
+    // In Phase 2 the TLS handshake is complete: the conversation has earned its place in the table.
+    return { kind: 'request', data: encodeTeapPacket(p), ...(this.phase === 'phase2' ? { established: true } : {}) };
   }
 
   private fail(reason: string): Step {

@@ -51,6 +51,35 @@ describe('EAP-TLS server method (in memory, our EAP-TLS peer)', () => {
     peer.dispose();
   });
 
+  test.each(['TLSv1.2', 'TLSv1.3'] as const)('%s: the Request after the verified handshake says "established", none before it', async (version) => {
+    const pki = await testPki();
+    const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: version, maxVersion: version });
+    const session = method.createSession(context());
+    const peer = new EapTlsPeer({ cert: pki.client.certPem, key: pki.client.keyPem, ca: pki.ca.certPem, servername: 'radius.test.example' });
+    const marks: boolean[] = [];
+    let step = await session.start();
+    while (step.kind === 'request') {
+      marks.push(step.established === true);
+      step = await session.step(await peer.respond(step.data));
+    }
+    expect(step.kind).toBe('success');
+    // Start, the server's handshake flight(s), then the final flight that follows the client's Finished.
+    expect(marks.indexOf(true)).toBe(marks.length - 1);
+    expect(marks.filter(Boolean)).toHaveLength(1);
+    session.dispose();
+    peer.dispose();
+  });
+
+  test('a session whose peer never answers Start holds no TLS state, and disposing it is safe', async () => {
+    const pki = await testPki();
+    const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem });
+    const session = method.createSession(context());
+    expect((session as unknown as { tunnelInstance?: unknown }).tunnelInstance).toBeUndefined();
+    await session.start();
+    expect((session as unknown as { tunnelInstance?: unknown }).tunnelInstance).toBeUndefined();
+    session.dispose();
+  });
+
   test('a small EAP packet size forces fragmentation both ways and still succeeds', async () => {
     const pki = await testPki();
     const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxVersion: 'TLSv1.2' });

@@ -1,0 +1,41 @@
+import { ConfigError } from '../../src/config/config-error.js';
+import { parseConfig } from '../../src/config/config.js';
+
+const minimal = { radius: { clients: [{ name: 'ap', address: '10.0.0.0/8', secret: 'long-enough-secret' }] } };
+
+function keyOfError(doc: unknown): string {
+  try {
+    parseConfig(doc, '/data');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('gangway.yaml: session admission and health', () => {
+  test('defaults: half the table per NAS, one conversation per station, protected after 10 rounds, no health endpoint', () => {
+    const c = parseConfig(minimal, '/data');
+    expect(c.eap).toMatchObject({ clientShare: 0.5, stationConversations: 1, protectAfterRounds: 10 });
+    expect(c.health).toBeUndefined();
+  });
+
+  test('explicit values and a health listener', () => {
+    const c = parseConfig({ ...minimal, eap: { clientShare: 1, stationConversations: 4, protectAfterRounds: 0 }, health: { listen: '127.0.0.1:9812' } }, '/data');
+    expect(c.eap).toMatchObject({ clientShare: 1, stationConversations: 4, protectAfterRounds: 0 });
+    expect(c.health).toEqual({ listen: { host: '127.0.0.1', port: 9812 } });
+  });
+
+  test.each([
+    [{ ...minimal, eap: { clientShare: 0 } }, 'eap.clientShare'],
+    [{ ...minimal, eap: { clientShare: 1.5 } }, 'eap.clientShare'],
+    [{ ...minimal, eap: { clientShare: '50%' } }, 'eap.clientShare'],
+    [{ ...minimal, eap: { stationConversations: 0 } }, 'eap.stationConversations'],
+    [{ ...minimal, eap: { protectAfterRounds: -1 } }, 'eap.protectAfterRounds'],
+    [{ ...minimal, health: { listen: 'nowhere' } }, 'health.listen'],
+    [{ ...minimal, health: {} }, 'health.listen'],
+    [{ ...minimal, health: { listen: '127.0.0.1:9812', path: '/x' } }, 'health.path'],
+  ])('%j is refused naming %s', (doc, key) => {
+    expect(keyOfError(doc)).toContain(key);
+  });
+});

@@ -1,0 +1,77 @@
+import { RadiusClient } from '../../src/radius/client.js';
+import { encodeEap, EapType } from '../../src/eap-methods/eap-packet.js';
+import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
+import { UdpNas } from '../helpers/udp-nas.js';
+
+async function get(g: TestGangway, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
+  const { host, port } = g.running.health!;
+  const res = await fetch(`http://${host}:${port}${path}`, { method });
+  return { status: res.status, body: await res.text() };
+}
+
+async function answersStatusServer(g: TestGangway): Promise<boolean> {
+  const client = new RadiusClient({ host: '127.0.0.1', port: g.port, secret: g.secret, initialTimeoutMs: 300, maxRetransmissions: 0, maxDurationMs: 300 });
+  try {
+    await client.statusServer();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.close();
+  }
+}
+
+describe('health: GET /healthz and Status-Server tell the same truth', () => {
+  let g: TestGangway;
+  beforeAll(async () => {
+    // A table of 3 with no per-NAS share: the fourth newcomer makes the oldest one give way.
+    g = await startTestGangway({
+      configure: (doc) => {
+        doc.health = { listen: '127.0.0.1:0' };
+        (doc.eap as Record<string, unknown>) = { ...(doc.eap as Record<string, unknown>), maxSessions: 3, clientShare: 1 };
+      },
+    });
+  });
+  afterAll(async () => {
+    await g.close();
+  });
+
+  test('off unless configured', async () => {
+    const plain = await startTestGangway();
+    try {
+      expect(plain.running.health).toBeUndefined();
+    } finally {
+      await plain.close();
+    }
+  });
+
+  test('serving: 200 with counts, Status-Server answered; other paths and methods refused', async () => {
+    const r = await get(g, '/healthz');
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ status: 'serving', shedding: { shedding: false, events: 0 }, conversations: { conversations: 0 } });
+    expect(await answersStatusServer(g)).toBe(true);
+    expect((await get(g, '/')).status).toBe(404);
+    expect((await get(g, '/healthz', 'POST')).status).toBe(405);
+    expect((await get(g, '/healthz', 'HEAD')).status).toBe(200);
+  });
+
+  test('a conversation evicted for room: 503 and no Status-Server answer until the hold passes', async () => {
+    const nas = await UdpNas.bind('127.0.0.1', g.secret, g.port);
+    try {
+      for (let i = 0; i < 4; i++) {
+        const eap = encodeEap({ code: 2, identifier: 1, type: EapType.Identity, data: Buffer.from(`flood-${i}`) });
+        const { reply } = await nas.send({ userName: `flood-${i}`, callingStationId: `02-00-00-00-10-0${i}` }, eap, undefined);
+        expect(reply.code).toBe(11);
+      }
+    } finally {
+      nas.close();
+    }
+    const r = await get(g, '/healthz');
+    expect(r.status).toBe(503);
+    expect(JSON.parse(r.body)).toMatchObject({ status: 'shedding', shedding: { shedding: true, events: 1, reasons: { 'eap-evicted': 1 } }, conversations: { conversations: 3, fresh: 3, evicted: 1 } });
+    expect(await answersStatusServer(g)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, g.running.shedding.holdMs + 100));
+    expect((await get(g, '/healthz')).status).toBe(200);
+    expect(await answersStatusServer(g)).toBe(true);
+  });
+});
