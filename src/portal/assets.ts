@@ -70,6 +70,7 @@ section.card h2 { margin-top: 0; }
   table.stack tr { border-bottom: 1px solid var(--line); padding: .4rem 0; }
   table.stack td { border: 0; padding: .1rem .6rem; }
   table.stack td:first-child { font-weight: 600; }
+  table.stack td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); font-family: system-ui, sans-serif; font-weight: normal; }
 }
 `;
 

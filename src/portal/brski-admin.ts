@@ -52,14 +52,15 @@ export class BrskiAdmin {
   }
 
   /**
-   * Approves or denies a pledge. A device already seen may be decided whatever its manufacturer;
-   * a serial never seen only for a configured manufacturer (pre-approval), so typos do not pile up.
+   * Approves or denies a pledge. A device already recorded may be decided whatever its manufacturer
+   * and serial look like (they came from its certificate); a serial never seen only for a configured
+   * manufacturer and in the IDevID serialNumber's alphabet (pre-approval), so typos do not pile up.
    */
   decide(manufacturer: string, serialNumber: string, decision: BrskiDecision, actor: Actor, client: string): AdminResult<{ device: BrskiDevice }> {
-    if (!SERIAL.test(serialNumber)) return { ok: false, status: 400, message: 'A serial number is 1 to 64 letters, digits, spaces or \' ( ) + , - . / : = ?' };
-    const known = this.deps.devices.get(manufacturer, serialNumber);
-    if (!known && !this.deps.manufacturers.includes(manufacturer)) {
-      return { ok: false, status: 400, message: `"${manufacturer.slice(0, 64)}" is not a manufacturer this registrar trusts.` };
+    const known = manufacturer.length > 0 && serialNumber.length > 0 ? this.deps.devices.get(manufacturer, serialNumber) : undefined;
+    if (!known) {
+      if (!this.deps.manufacturers.includes(manufacturer)) return { ok: false, status: 400, message: `"${manufacturer.slice(0, 64)}" is not a manufacturer this registrar trusts.` };
+      if (!SERIAL.test(serialNumber)) return { ok: false, status: 400, message: 'A serial number is 1 to 64 letters, digits, spaces or \' ( ) + , - . / : = ?' };
     }
     const device = this.deps.devices.decide(manufacturer, serialNumber, decision, actor.userName, new Date());
     this.deps.audit.append({ at: new Date(), event: `brski.device.${decision}`, subject: `${manufacturer}:${serialNumber}`, detail: { by: actor.userName, via: 'portal', client, ...(known ? {} : { preapproval: true }) } });

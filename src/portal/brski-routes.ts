@@ -29,7 +29,7 @@ export function registerBrskiRoutes(app: FastifyInstance, h: RouteHelpers, brski
     app.post(`/admin/brski/${action}`, async (req, reply) => {
       const v = h.requireAdmin(req, reply);
       if (!v) return reply;
-      const r = brski.decide((req.form.manufacturer ?? '').trim(), (req.form.serial ?? '').trim(), decision, v, req.ip);
+      const r = brski.decide((req.form.manufacturer ?? '').slice(0, 256), (req.form.serial ?? '').slice(0, 256), decision, v, req.ip);
       if (!r.ok) return h.send(reply.code(r.status), devicesPage(v, { kind: 'bad', text: r.message }));
       return h.back(reply, `/admin/brski?m=${decision}`);
     });

@@ -36,10 +36,10 @@ export function brskiDevicesPage(viewer: Viewer, opts: { pending: BrskiDevice[];
     (d) => html`<tr data-device="${`${d.manufacturer}:${d.serialNumber}`}">
   <td>${d.manufacturer}</td>
   <td class="mono">${d.serialNumber}</td>
-  <td><span class="state ${d.status === 'approved' ? 's4' : ''}">${STATUS_TEXT[d.status]}</span>${d.decidedBy !== undefined ? html`<div class="muted">by ${d.decidedBy}, ${when(d.decidedAt)}</div>` : ''}</td>
-  <td>${when(d.lastSeen)}</td>
-  <td class="mono">${d.ldevidSerial !== undefined ? html`<a href="${`/admin/certificates#c-${d.ldevidSerial}`}">${d.ldevidSerial}</a>` : '—'}</td>
-  <td class="mono">${vlanText(opts.vlanOf(d))}</td>
+  <td data-label="Status"><span class="state ${d.status === 'approved' ? 's4' : ''}">${STATUS_TEXT[d.status]}</span>${d.decidedBy !== undefined ? html`<div class="muted">by ${d.decidedBy}, ${when(d.decidedAt)}</div>` : ''}</td>
+  <td data-label="Last seen">${when(d.lastSeen)}</td>
+  <td class="mono" data-label="LDevID">${d.ldevidSerial !== undefined ? html`<a href="${`/admin/certificates#c-${d.ldevidSerial}`}">${d.ldevidSerial}</a>` : '—'}</td>
+  <td class="mono" data-label="VLAN">${vlanText(opts.vlanOf(d))}</td>
   <td>${decisionForms(viewer, d)}</td>
 </tr>`,
   );
@@ -83,10 +83,10 @@ export function certificatesPage(viewer: Viewer, certificates: IssuedCertificate
     const expired = c.notAfter <= opts.now;
     return html`<tr id="${`c-${c.serial}`}" data-serial="${c.serial}">
   <td class="mono">${c.serial}</td>
-  <td class="mono">${c.deviceId}</td>
-  <td class="mono">${c.subject}</td>
-  <td>${when(c.issuedAt)}</td>
-  <td>${when(c.notAfter)}</td>
+  <td class="mono" data-label="Device">${c.deviceId}</td>
+  <td class="mono" data-label="Subject">${c.subject}</td>
+  <td data-label="Issued">${when(c.issuedAt)}</td>
+  <td data-label="Valid until">${when(c.notAfter)}</td>
   <td>${
     c.revokedAt !== undefined
       ? html`<span class="state">revoked</span><div class="muted">${when(c.revokedAt)} (${c.revocationReason ?? 'unspecified'})</div>`
