@@ -85,15 +85,6 @@ export interface AuthorizationDecision extends Authorization {
   sources: Partial<Record<AuthorizationAttribute, string>>;
 }
 
-export const EMPTY_POLICY: AuthorizationPolicy = Object.freeze({
-  default: {},
-  methods: new Map(),
-  devices: new Map(),
-  manufacturers: new Map(),
-  users: new Map(),
-  mud: [],
-});
-
 /** The first MUD rule whose pattern matches, with its index. */
 export function matchMudRule(rules: readonly MudRule[], mudUrl: string): { index: number; rule: MudRule } | undefined {
   for (const [index, rule] of rules.entries()) if (mudPatternMatches(rule.pattern, mudUrl)) return { index, rule };
