@@ -26,6 +26,7 @@ import { recordAcceptedSession } from './server/access-session-recorder.js';
 import { createSessionTerminator } from './server/disconnect.js';
 import { startHealthEndpoint, type RunningHealthEndpoint } from './server/health.js';
 import { SheddingMonitor } from './util/shedding.js';
+import { buildAuthorizer } from './server/authorization-setup.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
@@ -62,6 +63,8 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
       if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
     }
+    const manufacturers = brskiConfig?.manufacturers.map((m) => m.name) ?? [];
+    const authorizer = buildAuthorizer(config.authorization, db, { methods: registry.names(), manufacturers, ...(noobWiring ? { noobPeers: noobWiring.store } : {}) }, log);
     const selector = new MethodSelector([...(noob ? noobRoutes(noob) : []), ...config.eap.rules], config.eap.defaultMethods);
     const shedding = new SheddingMonitor();
     const eap = new EapAuthenticator(
@@ -94,7 +97,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         const server = new RadiusServer({
           clients: config.radius.clients,
           handler: async (req) => {
-            const reply = await handleAccessRequest(eap, req.packet, req.client, config.authorization, accessLog);
+            const reply = await handleAccessRequest(eap, req.packet, req.client, (grant) => authorizer.authorize(grant), accessLog);
             if (accessSessions) recordAcceptedSession(accessSessions, req, reply, accessLog);
             return reply;
           },
@@ -122,6 +125,8 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
             ...(noobWiring ? { noob: { store: noobWiring.store, config: noobWiring.config } } : {}),
             terminate: createSessionTerminator({ sessions: accessSessions, clients: config.radius.clients, log }),
             log,
+            authorization: authorizer,
+            ...(brskiConfig ? { brski: { manufacturers } } : {}),
           },
         );
       }

@@ -5,6 +5,8 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config-error.js';
 import { ConfigReader } from './reader.js';
 import { ClientTable } from '../radius/client-table.js';
+import type { AuthorizationPolicy } from '../policy/authorization-policy.js';
+import { parseAuthorizationConfig } from '../policy/config.js';
 
 export const CONFIG_FILE = 'gangway.yaml';
 
@@ -84,10 +86,8 @@ export interface GangwayConfig {
   methods: Record<string, unknown>;
   /** The TEAP-BRSKI registrar section, parsed by src/teap-brski/brski/config.ts. */
   brski: unknown;
-  authorization: {
-    sessionTimeout?: number;
-    vlan?: number;
-  };
+  /** The credential policy (src/policy): VLAN, Session-Timeout, Filter-Id, Class per user, device class, method, MUD URL. */
+  authorization: AuthorizationPolicy;
   store: { sqlitePath: string };
   log: { level: string };
   portal?: PortalConfig;
@@ -218,11 +218,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
 
   const brski = root.raw('brski');
 
-  const authz = root.section('authorization');
-  const authorization: GangwayConfig['authorization'] = {};
-  if (authz.has('sessionTimeout')) authorization.sessionTimeout = authz.integer('sessionTimeout', 0, 60, 31_536_000);
-  if (authz.has('vlan')) authorization.vlan = authz.integer('vlan', 0, 1, 4094);
-  authz.done();
+  const authorization = parseAuthorizationConfig(root.section('authorization'));
 
   const store = root.section('store');
   const sqlitePath = inData(store.string('sqlite', 'gangway.db'));

@@ -19,6 +19,13 @@ export interface Grant {
   sessionTimeout?: number;
   /** Opaque Class value (RFC 2865 §5.25) the NAS echoes into accounting. */
   class?: Uint8Array;
+  /**
+   * The client certificate (DER) that authenticated, when one did (EAP-TLS, TEAP Phase 1): the
+   * credential policy recognises our LDevIDs by it and reads its MUD URL (RFC 8520).
+   */
+  certificate?: Uint8Array;
+  /** The trusted manufacturer whose IDevID authenticated the device (TEAP-BRSKI); deviceId is then `manufacturer:serialNumber`. */
+  manufacturer?: string;
 }
 
 /** Facts about the network access request that methods may use for policy and logging. */

@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { hashPassword, UserExistsError, validateUserName, type UserStore } from '../store/users.js';
+import { isVlanId } from '../store/user-policies.js';
 import type { AuditStore } from '../store/audit.js';
 import type { PortalAccountStore } from '../store/portal.js';
 import { parseOobMessage, OobFormatError } from '../noob/oob.js';
@@ -12,6 +13,11 @@ import type { Log } from '../util/log.js';
 import { staticAssets } from './assets.js';
 import { PortalAuth, type AuthPolicy, type SignedIn } from './auth.js';
 import type { DeviceService } from './devices.js';
+import type { UserPolicyStore } from '../store/user-policies.js';
+import type { NoobPeerRecord } from '../store/noob-peers.js';
+import type { AuthorizationView } from './authorization-view.js';
+import type { BrskiAdmin } from './brski-admin.js';
+import { registerBrskiRoutes } from './brski-routes.js';
 import { RateLimiter } from './rate-limit.js';
 import { clearCookie, LOGIN_COOKIE, newToken, parseCookies, safeNextPath, sameToken, securityHeaders, SESSION_COOKIE, setCookie } from './security.js';
 import type { Html } from './html.js';
@@ -31,6 +37,20 @@ export interface PortalAppDeps {
   tls?: { cert: Buffer; key: Buffer };
   /** Login attempts per client address per window. */
   loginRate?: { limit: number; windowMs: number };
+  /** VLANs administrators set for people (users page). */
+  userPolicies: UserPolicyStore;
+  /** The credential policy, to show the VLAN devices and people get; absent: no VLANs shown. */
+  authorization?: AuthorizationView;
+  /** The TEAP-BRSKI registrar's pages; absent without a brski section. */
+  brski?: BrskiAdmin;
+}
+
+/** What route modules share with this one. */
+export interface RouteHelpers {
+  requireAdmin(req: FastifyRequest, reply: FastifyReply): views.Viewer | undefined;
+  send(reply: FastifyReply, page: Html): FastifyReply;
+  back(reply: FastifyReply, path: string): FastifyReply;
+  message(req: FastifyRequest): views.Flash | undefined;
 }
 
 /** Bodies are small forms; anything bigger is refused before parsing. */
@@ -52,6 +72,12 @@ const MESSAGES: Record<string, views.Flash> = {
   'removed-not-disconnected': { kind: 'bad', text: 'Device removed, but the network equipment did not confirm the disconnection; it loses access at its next re-authentication.' },
   enabled: { kind: 'good', text: 'User enabled.' },
   disabled: { kind: 'good', text: 'User disabled; their portal sessions ended.' },
+  'vlan-set': { kind: 'good', text: 'VLAN saved. It applies from the next authentication.' },
+  approved: { kind: 'good', text: 'Device approved: it enrols at its next attempt.' },
+  denied: { kind: 'good', text: 'Device denied: it will not be enrolled.' },
+  revoked: { kind: 'good', text: 'Certificate revoked: EAP-TLS refuses it from the next authentication.' },
+  'revoked-connected': { kind: 'good', text: 'Certificate revoked and the device disconnected from the network.' },
+  'revoked-not-disconnected': { kind: 'bad', text: 'Certificate revoked, but the network equipment did not confirm the disconnection; the device loses access at its next re-authentication.' },
 };
 
 function messageFor(req: FastifyRequest): views.Flash | undefined {
@@ -112,7 +138,8 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
     send(reply.code(404), views.messagePage(viewerOf(req), 'Not found', { kind: 'bad', text: 'There is no such page.' }));
   });
 
-  const viewerOf = (req: FastifyRequest): views.Viewer | undefined => (req.viewer ? { userName: req.viewer.userName, admin: req.viewer.admin, csrf: req.viewer.csrf } : undefined);
+  const viewerOf = (req: FastifyRequest): views.Viewer | undefined =>
+    req.viewer ? { userName: req.viewer.userName, admin: req.viewer.admin, csrf: req.viewer.csrf, ...(deps.brski ? { brski: true } : {}) } : undefined;
   const send = (reply: FastifyReply, page: Html): FastifyReply => reply.type('text/html; charset=utf-8').send(page.text);
   const back = (reply: FastifyReply, path: string): FastifyReply => reply.code(303).header('location', path).send();
 
@@ -191,11 +218,23 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
   });
 
   // ----- a person's devices -----
+  /** The VLAN each device gets at its next authentication, where the policy gives one. */
+  async function vlansOf(devices: NoobPeerRecord[]): Promise<views.DeviceVlans> {
+    const out = new Map<string, string | number>();
+    if (!deps.authorization) return out;
+    for (const d of devices) {
+      const vlan = (await deps.authorization.noobDevice(d)).vlan;
+      if (vlan !== undefined) out.set(d.peerId, vlan);
+    }
+    return out;
+  }
+
   app.get('/devices', async (req, reply) => {
     const v = requireViewer(req, reply);
     if (!v) return reply;
     const flash = messageFor(req);
-    return send(reply, views.devicesPage(v, await deps.devices.listFor(v), { noobEnabled: deps.devices.enabled, ...(flash ? { flash } : {}) }));
+    const devices = await deps.devices.listFor(v);
+    return send(reply, views.devicesPage(v, devices, { noobEnabled: deps.devices.enabled, vlans: await vlansOf(devices), ...(flash ? { flash } : {}) }));
   });
 
   app.get('/devices/add', async (req, reply) => {
@@ -254,8 +293,12 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
 
   // ----- administrators -----
   async function usersPage(reply: FastifyReply, v: views.Viewer, flash?: views.Flash): Promise<FastifyReply> {
-    const [users, accounts] = await Promise.all([deps.users.list(), deps.accounts.list()]);
-    return send(reply, views.adminUsersPage(v, users, new Map(accounts.map((a) => [a.userName, a])), { now: new Date(), ...(flash ? { flash } : {}) }));
+    const [users, accounts, policies] = await Promise.all([deps.users.list(), deps.accounts.list(), deps.userPolicies.list()]);
+    const vlans: views.UserVlans = {
+      stored: new Map(policies.map((p) => [p.userName, p])),
+      configured: (name) => deps.authorization?.configuredUserVlan(name),
+    };
+    return send(reply, views.adminUsersPage(v, users, new Map(accounts.map((a) => [a.userName, a])), { now: new Date(), vlans, ...(flash ? { flash } : {}) }));
   }
 
   app.get('/admin/users', async (req, reply) => {
@@ -311,11 +354,25 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
     return usersPage(reply, v, { kind: 'good', text: `New portal password for ${name} (shown once): ${password}` });
   });
 
+  // A person's VLAN (credential policy layer "portal:NAME", docs/configuration.md). Empty clears it.
+  app.post('/admin/users/vlan', async (req, reply) => {
+    const v = requireAdmin(req, reply);
+    if (!v) return reply;
+    const name = req.form.user ?? '';
+    const text = (req.form.vlan ?? '').trim();
+    const vlan = text === '' ? undefined : /^\d{1,4}$/.test(text) ? Number(text) : NaN;
+    if (vlan !== undefined && !isVlanId(vlan)) return usersPage(reply.code(400), v, { kind: 'bad', text: 'A VLAN is a number from 1 to 4094 (or empty to clear it).' });
+    if (!(await deps.userPolicies.setVlan(name, vlan, v.userName, new Date()))) return usersPage(reply.code(404), v, { kind: 'bad', text: 'No such user.' });
+    deps.audit.append({ at: new Date(), event: 'portal.user.vlan', subject: name, detail: { by: v.userName, vlan: vlan ?? null } });
+    return back(reply, '/admin/users?m=vlan-set');
+  });
+
   app.get('/admin/devices', async (req, reply) => {
     const v = requireAdmin(req, reply);
     if (!v) return reply;
     const m = messageFor(req);
-    return send(reply, views.adminDevicesPage(v, await deps.devices.listAll(), { noobEnabled: deps.devices.enabled, ...(m ? { flash: m } : {}) }));
+    const devices = await deps.devices.listAll();
+    return send(reply, views.adminDevicesPage(v, devices, { noobEnabled: deps.devices.enabled, vlans: await vlansOf(devices), ...(m ? { flash: m } : {}) }));
   });
 
   app.get('/admin/audit', async (req, reply) => {
@@ -323,6 +380,8 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
     if (!v) return reply;
     return send(reply, views.auditPage(v, deps.audit.recent(300)));
   });
+
+  if (deps.brski) registerBrskiRoutes(app, { requireAdmin, send, back, message: messageFor }, deps.brski, deps.authorization);
 
   return app;
 }

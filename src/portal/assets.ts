@@ -37,7 +37,7 @@ h2 { font-size: 1.1rem; margin: 1.4rem 0 .6rem; }
 .flash.good { color: var(--good); border-color: var(--good); background: #eef8f1; }
 .flash.bad { color: var(--bad); border-color: var(--bad); background: #fbeeee; }
 label { display: block; font-weight: 600; margin: .6rem 0 .2rem; }
-input[type=text], input[type=password], textarea { width: 100%; font: inherit; padding: .55rem .6rem; border: 1px solid var(--line); border-radius: .4rem; background: #fff; }
+input[type=text], input[type=password], input[type=number], select, textarea { width: 100%; font: inherit; padding: .55rem .6rem; border: 1px solid var(--line); border-radius: .4rem; background: #fff; }
 textarea { min-height: 5rem; word-break: break-all; }
 button, .button { font: inherit; border: 0; border-radius: .4rem; padding: .55rem 1rem; background: var(--accent); color: #fff; cursor: pointer; text-decoration: none; display: inline-block; }
 button.secondary { background: #e7ebf0; color: var(--fg); }
@@ -59,6 +59,9 @@ th, td { text-align: left; padding: .45rem .5rem; border-bottom: 1px solid var(-
 #scan-status { min-height: 1.5em; }
 [hidden] { display: none !important; }
 td form.inline button { margin: .15rem 0; }
+input.vlan { width: 6.5rem; margin-right: .3rem; }
+.vlan-form { white-space: nowrap; }
+section.card h2 { margin-top: 0; }
 @media (max-width: 30rem) { main { padding: .6rem; } .card { padding: .8rem; } th, td { padding: .35rem; } }
 /* Phones: each table row becomes a small card, nothing scrolls sideways. */
 @media (max-width: 40rem) {
@@ -67,6 +70,7 @@ td form.inline button { margin: .15rem 0; }
   table.stack tr { border-bottom: 1px solid var(--line); padding: .4rem 0; }
   table.stack td { border: 0; padding: .1rem .6rem; }
   table.stack td:first-child { font-weight: 600; }
+  table.stack td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); font-family: system-ui, sans-serif; font-weight: normal; }
 }
 `;
 

@@ -14,6 +14,11 @@ import type { Log } from '../util/log.js';
 import { buildPortalApp } from './app.js';
 import { PortalAuth, type AuthPolicy } from './auth.js';
 import { DeviceService, type TerminateSession } from './devices.js';
+import { SqliteUserPolicyStore } from '../store/sqlite/user-policies.js';
+import { SqliteBrskiDeviceStore } from '../store/sqlite/brski-devices.js';
+import { SqliteIssuedCertificateStore } from '../store/sqlite/issued-certificates.js';
+import type { AuthorizationView } from './authorization-view.js';
+import { BrskiAdmin } from './brski-admin.js';
 
 export interface PortalOptions {
   listen: { host: string; port: number };
@@ -29,6 +34,10 @@ export interface PortalStartDeps {
   noob?: { store: NoobPeerStore; config?: OobDeps['config'] };
   terminate?: TerminateSession;
   log: Log;
+  /** The server's credential policy, for the VLANs the pages show. */
+  authorization?: AuthorizationView;
+  /** The TEAP-BRSKI registrar is configured, with these manufacturers: the admin pages for it. */
+  brski?: { manufacturers: readonly string[] };
 }
 
 export interface RunningPortal {
@@ -46,7 +55,23 @@ export async function startPortal(opts: PortalOptions, deps: PortalStartDeps): P
   const policy: AuthPolicy = { maxFailedLogins: opts.maxFailedLogins, lockoutMs: opts.lockoutMinutes * 60_000, sessionMs: opts.sessionMinutes * 60_000 };
   const auth = new PortalAuth({ users, accounts, sessions, audit, policy });
   const devices = new DeviceService({ ...(deps.noob ? { noob: deps.noob } : {}), audit, log, ...(deps.terminate ? { terminate: deps.terminate } : {}) });
-  const app = buildPortalApp({ users, accounts, auth, devices, audit, log, policy, https: opts.https, ...(opts.tls ? { tls: opts.tls } : {}) });
+  const brski = deps.brski
+    ? new BrskiAdmin({
+        devices: new SqliteBrskiDeviceStore(deps.db),
+        certificates: new SqliteIssuedCertificateStore(deps.db),
+        manufacturers: deps.brski.manufacturers,
+        audit,
+        log,
+        ...(deps.terminate ? { terminate: deps.terminate } : {}),
+      })
+    : undefined;
+  const app = buildPortalApp({
+    users, accounts, auth, devices, audit, log, policy, https: opts.https,
+    userPolicies: new SqliteUserPolicyStore(deps.db),
+    ...(opts.tls ? { tls: opts.tls } : {}),
+    ...(deps.authorization ? { authorization: deps.authorization } : {}),
+    ...(brski ? { brski } : {}),
+  });
   await app.listen({ host: opts.listen.host, port: opts.listen.port });
   const bound = app.server.address();
   const address = bound !== null && typeof bound === 'object' ? { host: bound.address, port: bound.port } : opts.listen;

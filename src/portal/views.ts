@@ -6,6 +6,8 @@ import type { AuditEntry } from '../store/audit.js';
 import type { NoobPeerRecord } from '../store/noob-peers.js';
 import type { PortalAccount } from '../store/portal.js';
 import type { UserRecord } from '../store/users.js';
+import type { UserPolicy } from '../store/user-policies.js';
+import type { Vlan } from '../policy/authorization-policy.js';
 import { html, type Html } from './html.js';
 import { deviceName, NOOB_STATE_NAMES } from './devices.js';
 
@@ -13,6 +15,8 @@ export interface Viewer {
   userName: string;
   admin: boolean;
   csrf: string;
+  /** The server runs a TEAP-BRSKI registrar: administrators get its pages. */
+  brski?: boolean;
 }
 
 export interface Flash {
@@ -20,7 +24,7 @@ export interface Flash {
   text: string;
 }
 
-function flashBlock(flash: Flash | undefined): Html {
+export function flashBlock(flash: Flash | undefined): Html {
   return flash ? html`<p class="flash ${flash.kind}" role="${flash.kind === 'bad' ? 'alert' : 'status'}">${flash.text}</p>` : html``;
 }
 
@@ -34,7 +38,9 @@ export function layout(opts: { title: string; viewer?: Viewer; body: Html; scrip
     ? html`<nav aria-label="Main">
         <a href="/devices">My devices</a>
         <a href="/devices/add">Add a device</a>
-        ${v.admin ? html`<a href="/admin/users">Users</a> <a href="/admin/devices">All devices</a> <a href="/admin/audit">Audit log</a>` : ''}
+        ${v.admin ? html`<a href="/admin/users">Users</a> <a href="/admin/devices">All devices</a>` : ''}
+        ${v.admin && v.brski ? html`<a href="/admin/brski">BRSKI devices</a> <a href="/admin/certificates">Certificates</a>` : ''}
+        ${v.admin ? html`<a href="/admin/audit">Audit log</a>` : ''}
         <form class="inline" method="post" action="/logout">${csrfField(v)}<button class="link" type="submit">Log out ${v.userName}</button></form>
       </nav>`
     : html``;
@@ -76,11 +82,16 @@ export function loginPage(opts: { next: string; loginToken: string; userName?: s
   });
 }
 
-function when(d: Date | undefined): string {
+export function when(d: Date | undefined): string {
   return d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—';
 }
 
-function deviceItem(viewer: Viewer, r: NoobPeerRecord, opts: { showOwner: boolean }): Html {
+/** A VLAN as the portal shows it; ids and names alike. */
+export function vlanText(vlan: Vlan | undefined): string {
+  return vlan === undefined ? 'none set' : String(vlan);
+}
+
+function deviceItem(viewer: Viewer, r: NoobPeerRecord, opts: { showOwner: boolean; vlan?: Vlan | undefined }): Html {
   const name = deviceName(r.peerInfo);
   return html`<li data-peer-id="${r.peerId}">
   <div class="name">${name}</div>
@@ -88,6 +99,7 @@ function deviceItem(viewer: Viewer, r: NoobPeerRecord, opts: { showOwner: boolea
   <div class="muted">PeerId <span class="mono">${r.peerId}</span></div>
   ${opts.showOwner ? html`<div class="muted">Owner: ${r.account ?? 'none'}</div>` : ''}
   <div class="muted">Last seen: ${when(r.lastAuthenticatedAt ?? r.updatedAt)}</div>
+  ${opts.vlan !== undefined ? html`<div class="muted vlan">VLAN <span class="mono">${vlanText(opts.vlan)}</span></div>` : ''}
   ${r.peerInfo !== undefined && r.peerInfo !== name ? html`<div class="muted">Device says: <span class="mono">${r.peerInfo}</span></div>` : ''}
   <form class="inline" method="post" action="/devices/remove" data-confirm="${`Remove ${name}? It loses network access now and must be registered again.`}">
     ${csrfField(viewer)}<input type="hidden" name="peerId" value="${r.peerId}">
@@ -97,11 +109,14 @@ function deviceItem(viewer: Viewer, r: NoobPeerRecord, opts: { showOwner: boolea
 </li>`;
 }
 
-export function devicesPage(viewer: Viewer, devices: NoobPeerRecord[], opts: { flash?: Flash; noobEnabled: boolean }): Html {
+/** VLAN per PeerId: what the credential policy assigns at the device's next authentication. */
+export type DeviceVlans = ReadonlyMap<string, Vlan>;
+
+export function devicesPage(viewer: Viewer, devices: NoobPeerRecord[], opts: { flash?: Flash; noobEnabled: boolean; vlans?: DeviceVlans }): Html {
   const list =
     devices.length === 0
       ? html`<p class="card">No devices yet. <a href="/devices/add">Add a device</a> by scanning its QR code.</p>`
-      : html`<ul class="devices" id="device-list">${devices.map((d) => deviceItem(viewer, d, { showOwner: false }))}</ul>`;
+      : html`<ul class="devices" id="device-list">${devices.map((d) => deviceItem(viewer, d, { showOwner: false, vlan: opts.vlans?.get(d.peerId) }))}</ul>`;
   return layout({
     title: 'My devices',
     viewer,
@@ -156,7 +171,24 @@ export function messagePage(viewer: Viewer | undefined, title: string, flash: Fl
   return layout({ title, ...(viewer ? { viewer } : {}), body: html`${flashBlock(flash)}<p><a href="/devices">Back to my devices</a></p>` });
 }
 
-export function adminUsersPage(viewer: Viewer, users: UserRecord[], accounts: Map<string, PortalAccount>, opts: { flash?: Flash; now: Date }): Html {
+export interface UserVlans {
+  /** Set in the portal (store/user-policies.ts); wins over gangway.yaml. */
+  stored: ReadonlyMap<string, UserPolicy>;
+  /** authorization.users.NAME.vlan of gangway.yaml. */
+  configured: (userName: string) => Vlan | undefined;
+}
+
+function userVlanCell(viewer: Viewer, u: UserRecord, vlans: UserVlans): Html {
+  const stored = vlans.stored.get(u.name)?.vlan;
+  const configured = vlans.configured(u.name);
+  const note = stored !== undefined ? (configured !== undefined ? `set here; gangway.yaml says ${configured}` : 'set here') : configured !== undefined ? `from gangway.yaml: ${configured}` : 'none: the device class, method or default applies';
+  return html`<form class="inline vlan-form" method="post" action="/admin/users/vlan">${csrfField(viewer)}<input type="hidden" name="user" value="${u.name}">
+    <input class="vlan" name="vlan" type="number" min="1" max="4094" inputmode="numeric" aria-label="${`VLAN of ${u.name}`}" value="${stored !== undefined ? String(stored) : ''}">
+    <button class="secondary" type="submit">Set VLAN</button></form>
+    <div class="muted">${note}</div>`;
+}
+
+export function adminUsersPage(viewer: Viewer, users: UserRecord[], accounts: Map<string, PortalAccount>, opts: { flash?: Flash; now: Date; vlans: UserVlans }): Html {
   const rows = users.map((u) => {
     const a = accounts.get(u.name);
     const locked = a?.lockedUntil && a.lockedUntil > opts.now;
@@ -165,6 +197,7 @@ export function adminUsersPage(viewer: Viewer, users: UserRecord[], accounts: Ma
   <td>${u.enabled ? 'enabled' : 'disabled'}${locked ? ' · locked' : ''}</td>
   <td>${a ? (a.admin ? 'administrator' : 'person') : 'no portal login'}</td>
   <td>${[u.ntHash ? 'NT hash' : '', u.passwordHash ? 'scrypt' : ''].filter(Boolean).join(', ') || 'none'}</td>
+  <td>${userVlanCell(viewer, u, opts.vlans)}</td>
   <td>
     <form class="inline" method="post" action="/admin/users/${u.enabled ? 'disable' : 'enable'}">${csrfField(viewer)}<input type="hidden" name="user" value="${u.name}"><button class="secondary" type="submit">${u.enabled ? 'Disable' : 'Enable'}</button></form>
     <form class="inline" method="post" action="/admin/users/reset-password" data-confirm="${`Give ${u.name} a new portal password?`}">${csrfField(viewer)}<input type="hidden" name="user" value="${u.name}"><button class="secondary" type="submit">Reset portal password</button></form>
@@ -176,7 +209,7 @@ export function adminUsersPage(viewer: Viewer, users: UserRecord[], accounts: Ma
     viewer,
     body: html`${flashBlock(opts.flash)}
 <div class="table-wrap"><table class="stack">
-<thead><tr><th>Name</th><th>Status</th><th>Portal</th><th>Network credentials</th><th></th></tr></thead>
+<thead><tr><th>Name</th><th>Status</th><th>Portal</th><th>Network credentials</th><th>VLAN</th><th></th></tr></thead>
 <tbody>${rows}</tbody>
 </table></div>
 <form class="card" method="post" action="/admin/users/create">
@@ -186,12 +219,13 @@ export function adminUsersPage(viewer: Viewer, users: UserRecord[], accounts: Ma
   <input id="new-user" name="user" type="text" required autocapitalize="none">
   <label><input type="checkbox" name="admin" value="1"> Administrator</label>
   <p class="muted">A portal password is generated and shown once. Network credentials are set with <span class="mono">gangway users add</span>.</p>
+  <p class="muted">A VLAN set here applies to the user's password and certificate logins and to the EAP-NOOB devices bound to them, from their next authentication; an empty field clears it.</p>
   <div class="actions"><button type="submit">Create</button></div>
 </form>`,
   });
 }
 
-export function adminDevicesPage(viewer: Viewer, devices: NoobPeerRecord[], opts: { flash?: Flash; noobEnabled: boolean }): Html {
+export function adminDevicesPage(viewer: Viewer, devices: NoobPeerRecord[], opts: { flash?: Flash; noobEnabled: boolean; vlans?: DeviceVlans }): Html {
   return layout({
     title: 'All devices',
     viewer,
@@ -200,7 +234,7 @@ export function adminDevicesPage(viewer: Viewer, devices: NoobPeerRecord[], opts
         ? html`<p class="card">EAP-NOOB is not enabled on this server.</p>`
         : devices.length === 0
           ? html`<p class="card">No EAP-NOOB devices.</p>`
-          : html`<ul class="devices" id="device-list">${devices.map((d) => deviceItem(viewer, d, { showOwner: true }))}</ul>`
+          : html`<ul class="devices" id="device-list">${devices.map((d) => deviceItem(viewer, d, { showOwner: true, vlan: opts.vlans?.get(d.peerId) }))}</ul>`
     }`,
   });
 }

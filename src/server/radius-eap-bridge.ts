@@ -8,13 +8,18 @@ import { RadiusCode, getAttribute, type RadiusAttribute, type RadiusPacket } fro
 import { vlanAttributes } from '../radius/tunnel.js';
 import type { EapAuthenticator, EapInput, EapOutcome } from '../eap-methods/authenticator.js';
 import { eapFailure } from '../eap-methods/eap-packet.js';
-import type { Grant } from '../eap-methods/method.js';
+import type { Grant, NasFacts } from '../eap-methods/method.js';
+import type { Authorization } from '../policy/authorization-policy.js';
 import type { Log } from '../util/log.js';
 
-export interface AuthorizationDefaults {
-  sessionTimeout?: number;
-  vlan?: number;
-}
+/** Fixed authorization for every Accept (tests and embedders); the server uses an `Authorize`. */
+export type AuthorizationDefaults = Authorization;
+
+/**
+ * Decides what an authenticated session gets from its grant (src/server/authorizer.ts over
+ * src/policy). It may consult stores; if it throws, the Accept becomes a Reject (fail closed).
+ */
+export type Authorize = (grant: Grant, nas: NasFacts) => Promise<Authorization & { sources?: Record<string, string> }>;
 
 /**
  * Translates between RADIUS and the EAP authenticator: the only place that knows both, so that
@@ -101,7 +106,12 @@ function grantAttributes(grant: Grant, sessionId: Uint8Array | undefined, defaul
   if (timeout !== undefined) attrs.push(integerAttribute(AttributeType.SessionTimeout, timeout));
   const vlan = grant.vlan ?? defaults.vlan;
   if (vlan !== undefined) attrs.push(...vlanAttributes(vlan));
-  if (grant.class !== undefined && grant.class.length > 0 && grant.class.length <= 253) attrs.push({ type: AttributeType.Class, value: grant.class });
+  if (defaults.filterId !== undefined) {
+    const filterId = new TextEncoder().encode(defaults.filterId);
+    if (filterId.length > 0 && filterId.length <= 253) attrs.push({ type: AttributeType.FilterId, value: filterId });
+  }
+  const cls = grant.class !== undefined && grant.class.length > 0 ? grant.class : defaults.class;
+  if (cls !== undefined && cls.length > 0 && cls.length <= 253) attrs.push({ type: AttributeType.Class, value: cls });
   return attrs;
 }
 
@@ -121,7 +131,7 @@ export async function handleAccessRequest(
   eap: EapAuthenticator,
   packet: RadiusPacket,
   client: RequestOrigin,
-  defaults: AuthorizationDefaults,
+  authorization: AuthorizationDefaults | Authorize,
   log: Log,
 ): Promise<AccessReply | null> {
   const input = eapInputFrom(packet, client);
@@ -131,13 +141,29 @@ export async function handleAccessRequest(
   }
   const outcome = await eap.handle(input);
   const user = getStringAttribute(packet, AttributeType.UserName);
+  let authz: AuthorizationDefaults & { sources?: Record<string, string> } = typeof authorization === 'function' ? {} : authorization;
   switch (outcome.kind) {
     case 'accept':
       if (!hasGrantIdentity(outcome)) {
         log.error({ client: client.name, conversation: outcome.conversationId, user, method: outcome.grant.method }, 'Access-Reject: the method granted no authenticated identity (fail closed)');
         break;
       }
-      log.info({ client: client.name, conversation: outcome.conversationId, user, identity: outcome.grant.identity, account: outcome.grant.account, method: outcome.grant.method }, 'Access-Accept');
+      if (typeof authorization === 'function') {
+        try {
+          authz = await authorization(outcome.grant, input.nas);
+        } catch (err) {
+          log.error({ client: client.name, conversation: outcome.conversationId, identity: outcome.grant.identity, err: (err as Error).message }, 'Access-Reject: the authorization policy could not be applied (fail closed)');
+          return { code: RadiusCode.AccessReject, eapMessage: eapFailure(outcome.eap[1] ?? 0) };
+        }
+      }
+      log.info(
+        {
+          client: client.name, conversation: outcome.conversationId, user, identity: outcome.grant.identity, account: outcome.grant.account, method: outcome.grant.method,
+          ...(authz.vlan !== undefined ? { vlan: authz.vlan } : {}),
+          ...(authz.sources && Object.keys(authz.sources).length > 0 ? { policy: authz.sources } : {}),
+        },
+        'Access-Accept',
+      );
       break;
     case 'reject':
       log.info({ client: client.name, conversation: outcome.conversationId, user, reason: outcome.reason }, 'Access-Reject');
@@ -148,5 +174,5 @@ export async function handleAccessRequest(
     case 'challenge':
       break;
   }
-  return accessReplyFrom(outcome, defaults);
+  return accessReplyFrom(outcome, authz);
 }

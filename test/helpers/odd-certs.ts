@@ -21,6 +21,8 @@ export interface OddNames {
   /** RFC 4514 text; '' is an empty subject, 'CN=' a subject whose CN is the empty string. */
   subject: string;
   san?: x509.JsonGeneralNames;
+  /** More extensions, e.g. a MUD URL (RFC 8520). */
+  extensions?: x509.Extension[];
 }
 
 export async function issueOddClientCert(caCertPem: string, caKeyPem: string, names: OddNames): Promise<OddCertificate> {
@@ -35,6 +37,7 @@ export async function issueOddClientCert(caCertPem: string, caKeyPem: string, na
   ];
   // RFC 5280 §4.2.1.6: with an empty subject the SAN extension is critical.
   if (names.san) extensions.push(new x509.SubjectAlternativeNameExtension(names.san, names.subject === ''));
+  extensions.push(...(names.extensions ?? []));
   const serial = randomBytes(16);
   serial[0] = (serial[0]! & 0x7f) | 0x01;
   const cert = await x509.X509CertificateGenerator.create({

@@ -12,6 +12,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { getStringAttribute } from '../../src/radius/attributes.js';
 import { AttributeType } from '../../src/radius/dictionary.js';
 import { SqliteAccessSessionStore } from '../../src/store/sqlite/access-sessions.js';
+import { SqliteBrskiDeviceStore } from '../../src/store/sqlite/brski-devices.js';
+import { SqliteIssuedCertificateStore } from '../../src/store/sqlite/issued-certificates.js';
+import { createPledgeCsr } from '../../src/peer/brski/csr.js';
+import { RegistrarCa } from '../../src/pki/ca/registrar-ca.js';
+import { roguePki } from '../helpers/pki.js';
 import { projectRoot } from '../helpers/proc.js';
 import { requireTool } from '../helpers/require-tool.js';
 import { qrCodeY4m } from '../helpers/y4m.js';
@@ -27,8 +32,16 @@ const PHONE = { width: 390, height: 844 };
   const browsers: Browser[] = [];
 
   beforeAll(async () => {
-    h = await startPortalHarness();
     work = mkdtempSync(join(tmpdir(), 'gangway-portal-browser-'));
+    // A TEAP-BRSKI registrar (for the administrator's BRSKI pages) and alice's VLAN.
+    const maker = join(work, 'acme-ca.pem');
+    writeFileSync(maker, (await roguePki()).ca.certPem);
+    h = await startPortalHarness({
+      configure: (doc) => {
+        doc.brski = { manufacturers: [{ name: 'acme', ca: maker, approval: 'admin' }] };
+        doc.authorization = { users: { alice: { vlan: 20 } }, devices: { brski: { vlan: 30 } } };
+      },
+    });
     shots = process.env.GANGWAY_PORTAL_SCREENSHOTS === '1' ? join(projectRoot(), 'docs', 'portal') : join(work, 'shots');
     mkdirSync(shots, { recursive: true });
   }, 30_000);
@@ -113,11 +126,14 @@ const PHONE = { width: 390, height: 844 };
     const completion = await device.connect();
     expect(completion).toMatchObject({ result: 'success', exchange: 'completion', mppe: 'match' });
     expect(h.gangway.log.lines.some((l) => l.msg === 'Access-Accept' && (l.obj as { identity?: string }).identity === peerId && (l.obj as { account?: string }).account === 'alice')).toBe(true);
+    // Alice's VLAN (authorization.users.alice) went to the NAS with the Accept, and the page says so.
+    expect(h.gangway.log.lines.some((l) => l.msg === 'Access-Accept' && (l.obj as { identity?: string }).identity === peerId && (l.obj as { vlan?: number }).vlan === 20)).toBe(true);
     expect(await device.connect()).toMatchObject({ result: 'success', exchange: 'reconnect' });
     expect(new SqliteAccessSessionStore(h.gangway.running.db).get(peerId)).toMatchObject({ callingStationId: '02-00-5e-00-53-10', nasIdentifier: 'test-ap', clientAddress: '127.0.0.1' });
 
     await page.reload();
     await expect(item.textContent()).resolves.toContain('registered');
+    await expect(item.locator('.vlan').textContent()).resolves.toMatch(/VLAN\s*20/);
     await shot(page, '4-device-registered');
 
     // Remove: the confirm dialog is accepted; the NAS gets a Disconnect-Request for the session.
@@ -176,6 +192,38 @@ const PHONE = { width: 390, height: 844 };
     const audit = await page.locator('tbody').textContent();
     for (const event of ['portal.login', 'noob.oob.delivered', 'portal.device.removed', 'radius.disconnect', 'portal.user.created']) expect(audit).toContain(event);
     await shot(page, '9-admin-audit');
+    expect(errorsOf(page)).toEqual([]);
+  }, 120_000);
+
+  test('administrator pages for TEAP-BRSKI: approve a pledge, revoke an issued certificate', async () => {
+    const devices = new SqliteBrskiDeviceStore(h.gangway.running.db);
+    devices.seen('acme', 'JADA-0002', new Date());
+    devices.seen('acme', 'JADA-0003', new Date());
+    devices.decide('acme', 'JADA-0001', 'approved', h.admin.name, new Date());
+    const issued = new SqliteIssuedCertificateStore(h.gangway.running.db);
+    const ca = await RegistrarCa.open({ directory: join(h.gangway.init.dataDir, 'pki'), store: issued, audit: h.audit });
+    const csr = await createPledgeCsr({ request: { challengePassword: false, ignored: [] } });
+    const ldevid = await ca.issueLdevid({ csrDer: csr.der, deviceId: 'acme:JADA-0001' });
+    devices.setLdevid('acme', 'JADA-0001', ldevid.serial);
+
+    const page = await phone();
+    await login(page, h.admin.name, h.admin.password);
+    await page.goto(`${h.portalUrl}/admin/brski`);
+    await expect(page.locator('#pending-list').textContent()).resolves.toContain('JADA-0002');
+    await shot(page, '10-admin-brski');
+    await Promise.all([page.waitForURL(/\/admin\/brski\?m=approved$/), page.locator('#pending-list li[data-device="acme:JADA-0002"] button[type=submit]', { hasText: 'Approve' }).click()]);
+    await expect(page.locator('.flash').textContent()).resolves.toContain('Device approved');
+    expect(devices.get('acme', 'JADA-0002')?.status).toBe('approved');
+
+    await page.goto(`${h.portalUrl}/admin/certificates`);
+    const row = page.locator(`tr[data-serial="${ldevid.serial}"]`);
+    await expect(row.textContent()).resolves.toContain('acme:JADA-0001');
+    await shot(page, '11-admin-certificates');
+    await row.locator('select[name=reason]').selectOption('cessationOfOperation');
+    // The confirmation dialog is accepted by phone(); the device never connected, so nothing to disconnect.
+    await Promise.all([page.waitForURL(/\/admin\/certificates\?m=revoked$/), row.locator('button.danger').click()]);
+    await expect(row.textContent()).resolves.toContain('cessationOfOperation');
+    expect((await issued.get(ldevid.serial))?.revocationReason).toBe('cessationOfOperation');
     expect(errorsOf(page)).toEqual([]);
   }, 120_000);
 });

@@ -31,7 +31,8 @@ export interface PortalHarness {
   close(): Promise<void>;
 }
 
-export async function startPortalHarness(): Promise<PortalHarness> {
+/** `configure` changes gangway.yaml further (a brski section, an authorization policy, ...). */
+export async function startPortalHarness(opts: { configure?: (doc: Record<string, unknown>) => void } = {}): Promise<PortalHarness> {
   const das = await TestDynamicAuthorizationServer.open('testing123-secret');
   const gangway = await startTestGangway({
     configure: (doc) => {
@@ -39,6 +40,7 @@ export async function startPortalHarness(): Promise<PortalHarness> {
       d.portal = { ...d.portal, listen: '127.0.0.1:0', maxFailedLogins: 3, lockoutMinutes: 1 };
       // The test NAS: 127.0.0.0/8 with a Dynamic Authorization port.
       d.radius.clients[0]!.coa = { port: das.port };
+      opts.configure?.(doc);
     },
   });
   const db = gangway.running.db;

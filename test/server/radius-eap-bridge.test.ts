@@ -53,3 +53,36 @@ describe('RADIUS ↔ EAP bridge', () => {
     });
   });
 });
+
+describe('RADIUS ↔ EAP bridge: the credential policy\'s authorization', () => {
+  const attrs = (reply: Awaited<ReturnType<typeof handleAccessRequest>>, type: number) => (reply?.attributes ?? []).filter((a) => a.type === type).map((a) => Buffer.from(a.value));
+
+  test('VLAN (RFC 3580), Session-Timeout, Filter-Id and Class reach the Accept; the grant\'s own values win', async () => {
+    const eap = { handle: async (): Promise<EapOutcome> => accept('alice') } as unknown as EapAuthenticator;
+    let seen: { identity: string; nas: string } | undefined;
+    const reply = await handleAccessRequest(eap, request(), { name: 'nas-1', address: '127.0.0.1' }, async (grant, nas) => {
+      seen = { identity: grant.identity, nas: nas.clientName };
+      return { vlan: 'staff', sessionTimeout: 600, filterId: 'staff-acl', class: new TextEncoder().encode('c1'), sources: { vlan: 'users.alice' } };
+    }, new MemoryLog());
+    expect(seen).toEqual({ identity: 'alice', nas: 'nas-1' });
+    expect(attrs(reply, AttributeType.TunnelType)).toEqual([Buffer.from([0, 0, 0, 13])]);
+    expect(attrs(reply, AttributeType.TunnelMediumType)).toEqual([Buffer.from([0, 0, 0, 6])]);
+    expect(attrs(reply, AttributeType.TunnelPrivateGroupId)).toEqual([Buffer.from('\u0000staff')]);
+    expect(attrs(reply, AttributeType.SessionTimeout)).toEqual([Buffer.from([0, 0, 2, 88])]);
+    expect(attrs(reply, AttributeType.FilterId)).toEqual([Buffer.from('staff-acl')]);
+    expect(attrs(reply, AttributeType.Class)).toEqual([Buffer.from('c1')]);
+
+    const granted: Extract<EapOutcome, { kind: 'accept' }> = { ...accept('bob'), grant: { identity: 'bob', method: 'plugin', vlan: 7, class: Uint8Array.of(9) } };
+    const own = accessReplyFrom(granted, { vlan: 20, class: Uint8Array.of(1) });
+    expect(attrs(own, AttributeType.TunnelPrivateGroupId)).toEqual([Buffer.from('\u00007')]);
+    expect(attrs(own, AttributeType.Class)).toEqual([Buffer.from([9])]);
+  });
+
+  test('a policy that cannot be applied turns the Accept into a Reject with EAP-Failure (fail closed), logged', async () => {
+    const log = new MemoryLog();
+    const eap = { handle: async (): Promise<EapOutcome> => accept('alice') } as unknown as EapAuthenticator;
+    const reply = await handleAccessRequest(eap, request(), { name: 'nas-1', address: '127.0.0.1' }, async () => { throw new Error('database is locked'); }, log);
+    expect(reply).toEqual({ code: RadiusCode.AccessReject, eapMessage: Uint8Array.of(4, 9, 0, 4) });
+    expect(log.lines).toEqual([expect.objectContaining({ level: 'error', msg: 'Access-Reject: the authorization policy could not be applied (fail closed)', obj: expect.objectContaining({ err: 'database is locked' }) })]);
+  });
+});

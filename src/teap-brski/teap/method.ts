@@ -1,6 +1,6 @@
 import * as tls from 'node:tls';
 import { X509Certificate, constants as cryptoConstants, createHash } from 'node:crypto';
-import type { EapMethod, EapMethodSession, MethodContext, Step } from '../../eap-methods/method.js';
+import type { EapMethod, EapMethodSession, Grant, MethodContext, Step } from '../../eap-methods/method.js';
 import { TlsTunnel } from '../../eap-methods/tls-tunnel.js';
 import type { UserStore } from '../../store/users.js';
 import type { Log } from '../../util/log.js';
@@ -182,6 +182,8 @@ class TeapServerSession implements EapMethodSession {
   private firstPeerMessage = true;
   private phase2: Phase2Server | undefined;
   private sessionId: Uint8Array | undefined;
+  /** The validated Phase-1 certificate this conversation's policy accepted: it goes into the grant for the credential policy. */
+  private phase1Certificate: { der: Uint8Array; manufacturer?: string; deviceId?: string } | undefined;
 
   constructor(
     private readonly ctx: MethodContext,
@@ -318,7 +320,10 @@ class TeapServerSession implements EapMethodSession {
       } else if (sel.peer.identity === undefined) {
         certError = { code: TeapErrorCode.ClientCertificateRejected, reason: sel.peer.refusal };
       } else if (sel.certificateUsable) {
-        clientCertificate = { identity: sel.manufacturer ? manufacturerIdentity(sel.manufacturer, sel.peer.certificate, sel.peer.identity) : sel.peer.identity, deviceId: sel.peer.deviceId };
+        const identity = sel.manufacturer ? manufacturerIdentity(sel.manufacturer, sel.peer.certificate, sel.peer.identity) : sel.peer.identity;
+        // An IDevID names the device as manufacturer:serialNumber, which is also what the registrar calls it.
+        clientCertificate = { identity, deviceId: sel.manufacturer ? identity : sel.peer.deviceId };
+        this.phase1Certificate = { der: new Uint8Array(sel.peer.certificate.raw), ...(sel.manufacturer ? { manufacturer: sel.manufacturer, deviceId: identity } : {}) };
       } else {
         this.log.info({ policy: sel.name }, 'TEAP: Phase-1 certificate is not from an issuer this policy accepts; ignored');
       }
@@ -430,10 +435,21 @@ class TeapServerSession implements EapMethodSession {
       case 'success':
         this.phase = 'done';
         this.log.info({ identity: out.grant.identity, keyChain: out.keyChain }, 'TEAP: authentication succeeded');
-        return { kind: 'success', msk: out.msk, emsk: out.emsk, ...(this.sessionId ? { sessionId: this.sessionId } : {}), grant: out.grant };
+        return { kind: 'success', msk: out.msk, emsk: out.emsk, ...(this.sessionId ? { sessionId: this.sessionId } : {}), grant: this.withPhase1Certificate(out.grant) };
       case 'failure':
         return this.fail(out.reason);
     }
+  }
+
+  private withPhase1Certificate(grant: Grant): Grant {
+    const c = this.phase1Certificate;
+    if (!c) return grant;
+    const g: Grant = { ...grant, certificate: c.der };
+    if (c.manufacturer !== undefined) {
+      g.manufacturer = c.manufacturer;
+      g.deviceId ??= c.deviceId;
+    }
+    return g;
   }
 
   private sendMessage(records: Uint8Array): Step {

@@ -75,6 +75,7 @@ describe('TEAP-BRSKI pledge against the registrar (in memory)', () => {
     if (r.c.server.kind !== 'success' || r.c.peer.kind !== 'success') return;
     expect(Buffer.from(r.c.peer.msk).equals(Buffer.from(r.c.server.msk))).toBe(true);
     expect(r.c.server.grant.identity).toBe('acme:JADA-0001');
+    expect(r.c.server.grant).toMatchObject({ deviceId: 'acme:JADA-0001', manufacturer: 'acme' });
     expect(sentKinds(r)).toEqual(['voucher-request', 'identity-type', 'trusted-server-root', 'pkcs10', 'intermediate-result', 'result', 'crypto-binding']);
 
     const e = r.pledge.enrollment!;

@@ -63,6 +63,8 @@ describe('per-conversation TEAP policy', () => {
     const c = await converse(method, await peer({ tls: { cert: pki.client.certPem, key: pki.client.keyPem } }), methodContext(log));
     expect(c.server.kind).toBe('success');
     if (c.server.kind === 'success') expect(c.server.grant.identity).toBe('alice');
+    if (c.server.kind === 'success') expect(c.server.grant.manufacturer).toBeUndefined();
+    if (c.server.kind === 'success') expect(c.server.grant.certificate).toEqual(new Uint8Array(new X509Certificate(pki.client.certPem).raw));
     expect(logged(log, /policy selected.*"device".*"domain"/)).toBe(true);
   });
 
@@ -72,6 +74,8 @@ describe('per-conversation TEAP policy', () => {
     const c = await converse(method, await peer({ tls: { cert: maker.client.certPem, key: maker.client.keyPem } }), methodContext(log));
     expect(c.server.kind).toBe('success');
     if (c.server.kind === 'success') expect(c.server.grant.identity).toBe('acme:mallory');
+    // For the credential policy: the manufacturer, the device id in its manufacturer:serial form, the IDevID itself.
+    if (c.server.kind === 'success') expect(c.server.grant).toMatchObject({ manufacturer: 'acme', deviceId: 'acme:mallory', certificate: new Uint8Array(new X509Certificate(maker.client.certPem).raw) });
     expect(logged(log, /policy selected.*"pledge".*"manufacturer:acme"/)).toBe(true);
   });
 

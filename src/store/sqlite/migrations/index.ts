@@ -8,6 +8,7 @@ import { brskiDevicesMigration } from './0008-brski-devices.js';
 import { portalMigration } from './0006-portal.js';
 import { accessSessionsMigration } from './0007-access-sessions.js';
 import { noobRegisteredViaMigration } from './0009-noob-registered-via.js';
+import { userPoliciesMigration } from './0011-user-policies.js';
 
 /** Every migration, in version order. Add a new aggregate's steps here with the next free version. */
 export const migrations: readonly Migration[] = [
@@ -20,4 +21,5 @@ export const migrations: readonly Migration[] = [
   accessSessionsMigration,
   brskiDevicesMigration,
   noobRegisteredViaMigration,
+  userPoliciesMigration,
 ];

@@ -1,0 +1,107 @@
+/**
+ * What an administrator does with TEAP-BRSKI devices in the portal: approve or deny pledges (the
+ * same store write and audit event as `gangway brski approve|deny`), pre-approve a serial, list
+ * every device and the certificates our registrar CA issued, and revoke an LDevID — which EAP-TLS
+ * refuses from the next authentication on, and whose live session is ended through the injected
+ * terminator (RFC 5176 Disconnect) when its NAS allows it.
+ */
+import { X509Certificate } from 'node:crypto';
+import { certificateIdentity, type SubjectFields } from '../eap-methods/certificate-identity.js';
+import { canonicalSerialHex } from '../pki/ca/serial.js';
+import type { AuditStore } from '../store/audit.js';
+import type { BrskiDevice, BrskiDeviceStore } from '../store/brski-devices.js';
+import { REVOCATION_REASONS, type IssuedCertificateRecord, type IssuedCertificateStore, type RevocationReason } from '../store/issued-certificates.js';
+import type { Log } from '../util/log.js';
+import type { Actor, TerminateSession } from './devices.js';
+
+export interface BrskiAdminDeps {
+  devices: BrskiDeviceStore;
+  certificates: IssuedCertificateStore;
+  /** Manufacturer names of the brski section: the ones a serial may be pre-approved for. */
+  manufacturers: readonly string[];
+  audit: AuditStore;
+  log: Log;
+  terminate?: TerminateSession;
+}
+
+export type BrskiDecision = 'approved' | 'denied';
+
+export type AdminResult<T = object> = ({ ok: true } & T) | { ok: false; status: number; message: string };
+
+/** The X520 serialNumber an IDevID carries is a PrintableString of at most 64 characters (RFC 5280 A.1, 802.1AR). */
+const SERIAL = /^[A-Za-z0-9 '()+,\-./:=?]{1,64}$/;
+export const MAX_CERTIFICATES_SHOWN = 500;
+
+export class BrskiAdmin {
+  constructor(private readonly deps: BrskiAdminDeps) {}
+
+  get manufacturers(): readonly string[] {
+    return this.deps.manufacturers;
+  }
+
+  pending(): BrskiDevice[] {
+    return this.deps.devices.list({ status: 'pending' });
+  }
+
+  all(): BrskiDevice[] {
+    return this.deps.devices.list();
+  }
+
+  certificates(): Promise<IssuedCertificateRecord[]> {
+    return this.deps.certificates.list(MAX_CERTIFICATES_SHOWN);
+  }
+
+  /**
+   * Approves or denies a pledge. A device already recorded may be decided whatever its manufacturer
+   * and serial look like (they came from its certificate); a serial never seen only for a configured
+   * manufacturer and in the IDevID serialNumber's alphabet (pre-approval), so typos do not pile up.
+   */
+  decide(manufacturer: string, serialNumber: string, decision: BrskiDecision, actor: Actor, client: string): AdminResult<{ device: BrskiDevice }> {
+    const known = manufacturer.length > 0 && serialNumber.length > 0 ? this.deps.devices.get(manufacturer, serialNumber) : undefined;
+    if (!known) {
+      if (!this.deps.manufacturers.includes(manufacturer)) return { ok: false, status: 400, message: `"${manufacturer.slice(0, 64)}" is not a manufacturer this registrar trusts.` };
+      if (!SERIAL.test(serialNumber)) return { ok: false, status: 400, message: 'A serial number is 1 to 64 letters, digits, spaces or \' ( ) + , - . / : = ?' };
+    }
+    const device = this.deps.devices.decide(manufacturer, serialNumber, decision, actor.userName, new Date());
+    this.deps.audit.append({ at: new Date(), event: `brski.device.${decision}`, subject: `${manufacturer}:${serialNumber}`, detail: { by: actor.userName, via: 'portal', client, ...(known ? {} : { preapproval: true }) } });
+    this.deps.log.info({ device: `${manufacturer}:${serialNumber}`, decision, by: actor.userName }, 'portal: BRSKI device decided');
+    return { ok: true, device };
+  }
+
+  async revoke(serialText: string, reasonText: string, actor: Actor, client: string): Promise<AdminResult<{ serial: string; disconnect?: { kind: string } & Record<string, unknown> }>> {
+    let serial: string;
+    try {
+      serial = canonicalSerialHex(serialText);
+    } catch {
+      return { ok: false, status: 400, message: 'Not a certificate serial number (hexadecimal).' };
+    }
+    if (!(REVOCATION_REASONS as readonly string[]).includes(reasonText)) return { ok: false, status: 400, message: `The reason must be one of ${REVOCATION_REASONS.join(', ')}.` };
+    const reason = reasonText as RevocationReason;
+    const rec = await this.deps.certificates.get(serial);
+    if (!rec || !(await this.deps.certificates.revoke(serial, new Date(), reason))) return { ok: false, status: 404, message: 'No unrevoked certificate with this serial number.' };
+    this.deps.audit.append({ at: new Date(), event: 'ca.ldevid.revoked', subject: serial, detail: { by: actor.userName, reason, device: rec.deviceId, via: 'portal', client } });
+    if (!this.deps.terminate) return { ok: true, serial };
+    const identity = authenticatedIdentity(rec.der);
+    if (identity === undefined) return { ok: true, serial };
+    let disconnect;
+    try {
+      disconnect = await this.deps.terminate(identity);
+    } catch (err) {
+      this.deps.log.error({ err: (err as Error).message, serial }, 'portal: ending the revoked device’s session failed');
+      disconnect = { kind: 'failed', detail: (err as Error).message };
+    }
+    this.deps.audit.append({ at: new Date(), event: 'radius.disconnect', subject: identity, detail: { by: actor.userName, certificate: serial, ...disconnect } });
+    return { ok: true, serial, disconnect };
+  }
+}
+
+/** The identity EAP-TLS grants for this certificate (the same rule), which is how its session was recorded. */
+function authenticatedIdentity(der: Uint8Array): string | undefined {
+  try {
+    const legacy = new X509Certificate(der).toLegacyObject();
+    const id = certificateIdentity(legacy.subject as unknown as SubjectFields | undefined, legacy.subjectaltname);
+    return id.identity;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Gathers the facts the credential policy decides on (src/policy) from a grant and the stores:
+ * which class of device authenticated, its manufacturer, its MUD URL, the person behind it and the
+ * VLAN an administrator set for them. The decision itself stays pure in decideAuthorization.
+ *
+ * Device classes:
+ *  - noob:  an EAP-NOOB device; its account is the person it is bound to; its MUD URL is the
+ *           configured PeerInfo member (RFC 9140 registers none).
+ *  - brski: a certificate that is an LDevID our registrar CA issued (the presented DER equals the
+ *           recorded one, not revoked), or an IDevID of a trusted manufacturer (TEAP-BRSKI sets the
+ *           grant's manufacturer). Such devices belong to the domain, not to a person.
+ *  - user:  everything else (password and certificate users); the account is the identity.
+ */
+import { X509Certificate } from 'node:crypto';
+import type { Grant } from '../eap-methods/method.js';
+import { canonicalSerialHex } from '../pki/ca/serial.js';
+import { mudUrlOfCertificate } from '../pki/mud-url.js';
+import {
+  decideAuthorization, type AuthorizationDecision, type AuthorizationFacts, type AuthorizationPolicy, type Vlan,
+} from '../policy/authorization-policy.js';
+import { normaliseMudUrl } from '../policy/mud-url.js';
+import type { IssuedCertificateStore } from '../store/issued-certificates.js';
+import type { NoobPeerRecord, NoobPeerStore } from '../store/noob-peers.js';
+import type { UserPolicyStore } from '../store/user-policies.js';
+import type { Log } from '../util/log.js';
+
+export interface AuthorizerDeps {
+  policy: AuthorizationPolicy;
+  /** Our registrar CA's certificates (absent without a brski section). */
+  issuedCertificates?: Pick<IssuedCertificateStore, 'get'>;
+  /** EAP-NOOB associations, for the owner's PeerInfo (absent without EAP-NOOB). */
+  noobPeers?: Pick<NoobPeerStore, 'get'>;
+  /** VLANs set by administrators in the portal. */
+  userPolicies?: Pick<UserPolicyStore, 'get'>;
+  log: Log;
+}
+
+/** The method LDevIDs authenticate with after enrolment, for what the portal shows. */
+const LDEVID_METHOD = 'eap-tls';
+
+export class Authorizer {
+  constructor(private readonly deps: AuthorizerDeps) {}
+
+  get policy(): AuthorizationPolicy {
+    return this.deps.policy;
+  }
+
+  /** The bridge's Authorize: what this grant's session gets. */
+  async authorize(grant: Grant): Promise<AuthorizationDecision> {
+    const facts = await this.factsFor(grant);
+    const decision = decideAuthorization(this.deps.policy, facts);
+    this.deps.log.debug({ identity: grant.identity, method: grant.method, deviceClass: facts.deviceClass, account: facts.account, manufacturer: facts.manufacturer, mudUrl: facts.mudUrl, sources: decision.sources }, 'authorization decided');
+    return decision;
+  }
+
+  async factsFor(grant: Grant): Promise<AuthorizationFacts> {
+    const granted = {
+      ...(grant.vlan !== undefined ? { vlan: grant.vlan } : {}),
+      ...(grant.sessionTimeout !== undefined ? { sessionTimeout: grant.sessionTimeout } : {}),
+      ...(grant.class !== undefined ? { class: grant.class } : {}),
+    };
+    const base = { method: grant.method, ...(Object.keys(granted).length > 0 ? { granted } : {}) };
+
+    if (grant.method === 'eap-noob') {
+      const rec = this.deps.noobPeers ? await this.deps.noobPeers.get(grant.deviceId ?? grant.identity) : undefined;
+      return this.withAccount({ ...base, deviceClass: 'noob', ...this.noobMud(rec?.peerInfo) }, grant.account ?? rec?.account);
+    }
+
+    const certificateMud = grant.certificate ? this.certificateMud(grant.certificate) : {};
+    const ldevid = grant.certificate ? await this.ldevidDevice(grant.certificate) : undefined;
+    if (ldevid !== undefined || grant.manufacturer !== undefined) {
+      const manufacturer = ldevid !== undefined ? manufacturerOf(ldevid) : grant.manufacturer;
+      return { ...base, deviceClass: 'brski', ...(manufacturer !== undefined ? { manufacturer } : {}), ...certificateMud, ...(grant.account !== undefined ? await this.accountFacts(grant.account) : {}) };
+    }
+    return this.withAccount({ ...base, deviceClass: 'user', ...certificateMud }, grant.account ?? grant.identity);
+  }
+
+  /** What an EAP-NOOB device gets at its next authentication (the portal shows its VLAN). */
+  async noobDevice(rec: NoobPeerRecord): Promise<AuthorizationDecision> {
+    const facts = await this.withAccount({ method: 'eap-noob', deviceClass: 'noob', ...this.noobMud(rec.peerInfo) }, rec.account);
+    return decideAuthorization(this.deps.policy, facts);
+  }
+
+  /** What a BRSKI device gets when it authenticates with its LDevID (EAP-TLS). */
+  brskiDevice(manufacturer: string): AuthorizationDecision {
+    return decideAuthorization(this.deps.policy, { method: LDEVID_METHOD, deviceClass: 'brski', manufacturer });
+  }
+
+  /** authorization.users.NAME.vlan of the configuration (the portal's users page shows it). */
+  configuredUserVlan(userName: string): Vlan | undefined {
+    return this.deps.policy.users.get(userName)?.vlan;
+  }
+
+  private async withAccount(facts: AuthorizationFacts, account: string | undefined): Promise<AuthorizationFacts> {
+    return account === undefined ? facts : { ...facts, ...(await this.accountFacts(account)) };
+  }
+
+  private async accountFacts(account: string): Promise<Pick<AuthorizationFacts, 'account' | 'accountVlan'>> {
+    const vlan = (await this.deps.userPolicies?.get(account))?.vlan;
+    return { account, ...(vlan !== undefined ? { accountVlan: vlan } : {}) };
+  }
+
+  /** The device id (`manufacturer:serial`) when the certificate is an unrevoked LDevID we issued. */
+  private async ldevidDevice(der: Uint8Array): Promise<string | undefined> {
+    if (!this.deps.issuedCertificates) return undefined;
+    let serial: string;
+    try {
+      serial = canonicalSerialHex(new X509Certificate(der).serialNumber);
+    } catch {
+      return undefined;
+    }
+    const rec = await this.deps.issuedCertificates.get(serial);
+    // The serial alone could be another CA's: only the very certificate we issued counts.
+    if (!rec || rec.revokedAt !== undefined || !Buffer.from(rec.der).equals(Buffer.from(der))) return undefined;
+    return rec.deviceId;
+  }
+
+  private certificateMud(der: Uint8Array): Pick<AuthorizationFacts, 'mudUrl'> {
+    let raw: string | undefined;
+    try {
+      raw = mudUrlOfCertificate(der);
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, 'cannot read the client certificate for its MUD URL');
+      return {};
+    }
+    if (raw === undefined) return {};
+    const mudUrl = normaliseMudUrl(raw);
+    if (mudUrl === undefined) this.deps.log.info({ mudUrl: raw.slice(0, 200) }, 'client certificate MUD URL ignored: not an https URL of at most 2048 characters');
+    return mudUrl !== undefined ? { mudUrl } : {};
+  }
+
+  private noobMud(peerInfo: string | undefined): Pick<AuthorizationFacts, 'mudUrl'> {
+    const member = this.deps.policy.mudPeerInfoMember;
+    if (member === undefined || peerInfo === undefined) return {};
+    let value: unknown;
+    try {
+      const o = JSON.parse(peerInfo) as unknown;
+      value = o !== null && typeof o === 'object' && !Array.isArray(o) && Object.hasOwn(o, member) ? (o as Record<string, unknown>)[member] : undefined;
+    } catch {
+      return {};
+    }
+    if (typeof value !== 'string') return {};
+    const mudUrl = normaliseMudUrl(value);
+    return mudUrl !== undefined ? { mudUrl } : {};
+  }
+}
+
+/** Device ids of BRSKI devices are `manufacturer:serialNumber`; manufacturer names hold no colon. */
+function manufacturerOf(deviceId: string): string | undefined {
+  const i = deviceId.indexOf(':');
+  return i > 0 ? deviceId.slice(0, i) : undefined;
+}

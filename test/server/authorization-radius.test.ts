@@ -1,0 +1,174 @@
+/**
+ * The credential policy over real UDP RADIUS against a whole Gangway (gangway init data directory,
+ * gangway.yaml with an authorization section and a brski registrar): what the NAS receives in the
+ * Access-Accept for an EAP-NOOB device bound to alice, an LDevID of manufacturer acme over
+ * EAP-TLS, a certificate carrying a MUD URL, and a plain certificate user.
+ */
+import 'reflect-metadata';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
+import { deliverOobFromUrl } from '../../src/noob/oob.js';
+import { systemRandom } from '../../src/noob/crypto/random.js';
+import { resolvePeerConfig } from '../../src/peer/noob/config.js';
+import { peerOobToShow } from '../../src/peer/noob/oob.js';
+import { RadiusEapTransport } from '../../src/peer/noob/radius-transport.js';
+import { runNoobPeer } from '../../src/peer/noob/runner.js';
+import { MemoryPeerStateStore } from '../../src/peer/noob/state.js';
+import { EapTlsEapPeer } from '../../src/peer/eap-tls/eap-tls-eap-peer.js';
+import { runEapOverRadius } from '../../src/peer/radius-runner.js';
+import { createPledgeCsr } from '../../src/peer/brski/csr.js';
+import { RegistrarCa } from '../../src/pki/ca/registrar-ca.js';
+import { generateDemoPki } from '../../src/pki/demo-pki.js';
+import { ID_PE_MUD_URL, mudUrlExtensionValue } from '../../src/pki/mud-url.js';
+import { RadiusClient } from '../../src/radius/client.js';
+import { AttributeType, RadiusCode, type RadiusPacket } from '../../src/radius/index.js';
+import { SqliteAuditStore } from '../../src/store/sqlite/audit.js';
+import { SqliteIssuedCertificateStore } from '../../src/store/sqlite/issued-certificates.js';
+import { SqliteNoobPeerStore } from '../../src/store/sqlite/noob-peers.js';
+import { SqliteUserPolicyStore } from '../../src/store/sqlite/user-policies.js';
+import { SqliteUserStore } from '../../src/store/sqlite/users.js';
+import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
+import { issueOddClientCert } from '../helpers/odd-certs.js';
+import { roguePki } from '../helpers/pki.js';
+import { MemoryLog } from '../helpers/silent-log.js';
+
+/** A RADIUS client that keeps every reply, so the test can read the Accept's attributes. */
+function recordingClient(g: TestGangway): { client: RadiusClient; replies: RadiusPacket[] } {
+  const client = new RadiusClient({ host: '127.0.0.1', port: g.port, secret: g.secret });
+  const replies: RadiusPacket[] = [];
+  const send = client.send.bind(client);
+  client.send = (async (...args: Parameters<RadiusClient['send']>) => {
+    const r = await send(...args);
+    replies.push(r.packet);
+    return r;
+  }) as RadiusClient['send'];
+  return { client, replies };
+}
+
+/** Tunnel-Type, Tunnel-Medium-Type and Tunnel-Private-Group-ID as (tag, value) text. */
+function vlanOf(p: RadiusPacket | undefined): { tunnelType?: number; medium?: number; group?: string; filterId?: string; sessionTimeout?: number } {
+  if (!p) return {};
+  const one = (t: number) => p.attributes.filter((a) => a.type === t);
+  const [tt] = one(AttributeType.TunnelType);
+  const [tm] = one(AttributeType.TunnelMediumType);
+  const [pg] = one(AttributeType.TunnelPrivateGroupId);
+  const [fi] = one(AttributeType.FilterId);
+  const [st] = one(AttributeType.SessionTimeout);
+  return {
+    ...(tt ? { tunnelType: Buffer.from(tt.value).readUIntBE(1, 3) } : {}),
+    ...(tm ? { medium: Buffer.from(tm.value).readUIntBE(1, 3) } : {}),
+    // Tag octet 0x00 first (RFC 2868), then the VLAN as text.
+    ...(pg ? { group: Buffer.from(pg.value).subarray(pg.value[0]! <= 0x1f ? 1 : 0).toString() } : {}),
+    ...(fi ? { filterId: Buffer.from(fi.value).toString() } : {}),
+    ...(st ? { sessionTimeout: Buffer.from(st.value).readUInt32BE(0) } : {}),
+  };
+}
+
+describe('credential policy over RADIUS: what the NAS gets in the Access-Accept', () => {
+  let g: TestGangway;
+  let work: string;
+  /** Another CA in tls.ca for ordinary device and user certificates (the demo CA is the registrar's: only its LDevIDs pass). */
+  let devicesCa: { certPem: string; keyPem: string };
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'gangway-policy-'));
+    // A manufacturer for the brski section; its IDevIDs play no part here, only the LDevIDs our CA issues.
+    const maker = join(work, 'acme-ca.pem');
+    writeFileSync(maker, (await roguePki()).ca.certPem);
+    devicesCa = (await generateDemoPki('devices.test.example')).ca;
+    const devicesCaFile = join(work, 'devices-ca.pem');
+    writeFileSync(devicesCaFile, devicesCa.certPem);
+    g = await startTestGangway({
+      configure: (doc) => {
+        doc.tls = { ...(doc.tls as object), ca: ['pki/ca.pem', devicesCaFile] };
+        doc.brski = { manufacturers: [{ name: 'acme', ca: maker, approval: 'auto' }] };
+        doc.authorization = {
+          sessionTimeout: 3600,
+          devices: { noob: { vlan: 40 }, brski: { vlan: 30, filterId: 'iot-acl' }, user: { vlan: 10 } },
+          users: { alice: { vlan: 20 } },
+          mud: [{ url: 'https://mud.acme.example/*', vlan: 50 }],
+        };
+      },
+    });
+    await new SqliteUserStore(g.running.db).add({ name: 'alice' });
+  }, 30_000);
+
+  afterAll(async () => {
+    await g.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('an EAP-NOOB device bound to alice (VLAN 20): Tunnel-Type=VLAN(13), Tunnel-Medium-Type=802(6), Tunnel-Private-Group-Id=20; a VLAN set for alice in the portal takes over', async () => {
+    const config = resolvePeerConfig({ peerInfo: { Make: 'Acme', Type: 'Thermostat', Serial: 'T-7' }, directions: 1 });
+    const state = new MemoryPeerStateStore();
+    const connect = async () => {
+      const { client, replies } = recordingClient(g);
+      try {
+        const transport = new RadiusEapTransport({ client, secret: g.secret, callingStationId: '02-00-5e-00-53-20', nasIdentifier: 'test-ap' });
+        const outcome = await runNoobPeer({ transport, store: state, config, log: new MemoryLog() });
+        return { outcome, last: replies.at(-1) };
+      } finally {
+        await client.close();
+      }
+    };
+    expect((await connect()).outcome).toMatchObject({ result: 'failure', exchange: 'initial' });
+    const shown = peerOobToShow(await state.load(), { config, now: new Date(), random: systemRandom })!;
+    if (shown.created) await state.save(shown.state);
+    // What `gangway noob-oob URL --user alice` and the portal do.
+    const delivered = await deliverOobFromUrl(new SqliteNoobPeerStore(g.running.db), shown.text, 'alice');
+    expect(delivered.ok).toBe(true);
+
+    const completion = await connect();
+    expect(completion.outcome).toMatchObject({ result: 'success', exchange: 'completion', mppe: 'match' });
+    expect(completion.last?.code).toBe(RadiusCode.AccessAccept);
+    expect(vlanOf(completion.last)).toEqual({ tunnelType: 13, medium: 6, group: '20', sessionTimeout: 3600 });
+    expect(g.log.lines.some((l) => l.msg === 'Access-Accept' && (l.obj as { vlan?: number; policy?: Record<string, string> }).vlan === 20 && (l.obj as { policy?: Record<string, string> }).policy?.vlan === 'users.alice')).toBe(true);
+
+    await new SqliteUserPolicyStore(g.running.db).setVlan('alice', 21, 'admin', new Date());
+    const reconnect = await connect();
+    expect(reconnect.outcome).toMatchObject({ result: 'success', exchange: 'reconnect' });
+    expect(vlanOf(reconnect.last)).toMatchObject({ tunnelType: 13, medium: 6, group: '21' });
+    await new SqliteUserPolicyStore(g.running.db).setVlan('alice', undefined, 'admin', new Date());
+  }, 60_000);
+
+  /** EAP-TLS with a certificate and key, over RADIUS; the Accept packet. */
+  async function eapTls(certPem: string, keyPem: string, identity: string): Promise<{ outcome: string; accept?: RadiusPacket }> {
+    const { client, replies } = recordingClient(g);
+    try {
+      const peer = new EapTlsEapPeer({ identity, tls: { cert: certPem, key: keyPem, ca: readFileSync(g.init.files.caCert), servername: 'radius.test.example' } });
+      const r = await runEapOverRadius(peer, { host: '127.0.0.1', port: g.port, secret: g.secret, userName: identity, client });
+      return { outcome: r.outcome, ...(r.outcome === 'accept' ? { accept: replies.at(-1)! } : {}) };
+    } finally {
+      await client.close();
+    }
+  }
+
+  test('an LDevID of manufacturer acme, issued by our registrar CA, gets the brski policy over EAP-TLS; revoked, it is refused', async () => {
+    const store = new SqliteIssuedCertificateStore(g.running.db);
+    const ca = await RegistrarCa.open({ directory: join(g.init.dataDir, 'pki'), store, audit: new SqliteAuditStore(g.running.db) });
+    const csr = await createPledgeCsr({ request: { challengePassword: false, ignored: [] } });
+    const ldevid = await ca.issueLdevid({ csrDer: csr.der, deviceId: 'acme:SN-42' });
+    const key = csr.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const r = await eapTls(ldevid.pem, key, 'acme:SN-42');
+    expect(r.outcome).toBe('accept');
+    expect(vlanOf(r.accept)).toEqual({ tunnelType: 13, medium: 6, group: '30', filterId: 'iot-acl', sessionTimeout: 3600 });
+    await ca.revoke(ldevid.serial, 'keyCompromise');
+    expect((await eapTls(ldevid.pem, key, 'acme:SN-42')).outcome).toBe('reject');
+  }, 60_000);
+
+  test('a certificate with a MUD URL (id-pe-mud-url) gets the VLAN its pattern maps to; without one, the user class', async () => {
+    const pki = { ca: devicesCa };
+    const mud = await issueOddClientCert(pki.ca.certPem, pki.ca.keyPem, {
+      subject: 'CN=lamp-9.devices.example',
+      extensions: [new x509.Extension(ID_PE_MUD_URL, false, mudUrlExtensionValue('https://MUD.acme.example/lamps/l9.json'))],
+    });
+    expect(vlanOf((await eapTls(mud.certPem, mud.keyPem, 'lamp-9')).accept)).toMatchObject({ tunnelType: 13, medium: 6, group: '50' });
+    const plain = await issueOddClientCert(pki.ca.certPem, pki.ca.keyPem, { subject: 'CN=laptop-3.corp.example' });
+    expect(vlanOf((await eapTls(plain.certPem, plain.keyPem, 'laptop-3')).accept)).toMatchObject({ group: '10' });
+    // A person's certificate: their own VLAN.
+    const alice = await issueOddClientCert(pki.ca.certPem, pki.ca.keyPem, { subject: 'CN=alice' });
+    expect(vlanOf((await eapTls(alice.certPem, alice.keyPem, 'alice')).accept)).toMatchObject({ group: '20' });
+  }, 60_000);
+});

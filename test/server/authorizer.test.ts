@@ -1,0 +1,123 @@
+import 'reflect-metadata';
+import { X509Certificate } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import type { Grant } from '../../src/eap-methods/method.js';
+import { ConfigReader } from '../../src/config/reader.js';
+import { canonicalSerialHex } from '../../src/pki/ca/serial.js';
+import { ID_PE_MUD_URL, mudUrlExtensionValue, mudUrlOfCertificate } from '../../src/pki/mud-url.js';
+import { parseAuthorizationConfig } from '../../src/policy/config.js';
+import { Authorizer } from '../../src/server/authorizer.js';
+import type { IssuedCertificateRecord } from '../../src/store/issued-certificates.js';
+import type { NoobPeerRecord } from '../../src/store/noob-peers.js';
+import { issueOddClientCert } from '../helpers/odd-certs.js';
+import { testPki } from '../helpers/pki.js';
+import { MemoryLog } from '../helpers/silent-log.js';
+
+const policy = parseAuthorizationConfig(ConfigReader.root({
+  default: { sessionTimeout: 3600 },
+  devices: { user: { vlan: 10 }, noob: { vlan: 40 }, brski: { vlan: 30, manufacturers: { acme: { vlan: 31 } } } },
+  users: { alice: { vlan: 20 } },
+  mud: [{ url: 'https://mud.acme.example/*', vlan: 50 }],
+  mudPeerInfoMember: 'MUDURL',
+}, 'authorization'));
+
+const der = (pem: string): Uint8Array => new Uint8Array(new X509Certificate(pem).raw);
+
+async function cert(subject: string, mudUrl?: string): Promise<Uint8Array> {
+  const pki = await testPki();
+  const c = await issueOddClientCert(pki.ca.certPem, pki.ca.keyPem, { subject, ...(mudUrl !== undefined ? { extensions: [new x509.Extension(ID_PE_MUD_URL, false, mudUrlExtensionValue(mudUrl))] } : {}) });
+  return der(c.certPem);
+}
+
+/** An issued-certificates store holding exactly these records. */
+function issued(...records: IssuedCertificateRecord[]) {
+  return { get: async (serial: string) => records.find((r) => r.serial === serial) };
+}
+
+function record(certDer: Uint8Array, deviceId: string, revokedAt?: Date): IssuedCertificateRecord {
+  const c = new X509Certificate(certDer);
+  return {
+    serial: canonicalSerialHex(c.serialNumber), issuer: c.issuer, subject: c.subject, subjectAltNames: [], deviceId,
+    notBefore: new Date(c.validFrom), notAfter: new Date(c.validTo), der: certDer, issuedAt: new Date(), ...(revokedAt ? { revokedAt, revocationReason: 'keyCompromise' as const } : {}),
+  };
+}
+
+describe('Authorizer: facts from the grant and the stores', () => {
+  test('the MUD URL extension of a certificate is read (RFC 8520 §10, IA5String)', async () => {
+    expect(mudUrlOfCertificate(await cert('CN=lamp', 'https://mud.acme.example/lamp.json'))).toBe('https://mud.acme.example/lamp.json');
+    expect(mudUrlOfCertificate(await cert('CN=plain'))).toBeUndefined();
+  });
+
+  test('an LDevID we issued (same DER, not revoked) makes a brski device of its manufacturer', async () => {
+    const ldevid = await cert('CN=acme:SN-1');
+    const a = new Authorizer({ policy, issuedCertificates: issued(record(ldevid, 'acme:SN-1')), log: new MemoryLog() });
+    const grant: Grant = { identity: 'acme:SN-1', method: 'eap-tls', deviceId: 'serial:01', certificate: ldevid };
+    expect(await a.factsFor(grant)).toEqual({ method: 'eap-tls', deviceClass: 'brski', manufacturer: 'acme' });
+    expect(await a.authorize(grant)).toMatchObject({ vlan: 31, sessionTimeout: 3600 });
+  });
+
+  test('the same serial on another certificate, or a revoked LDevID, is not ours: a certificate user', async () => {
+    const ldevid = await cert('CN=acme:SN-2');
+    const impostor = await cert('CN=acme:SN-2');
+    const sameSerial = { ...record(ldevid, 'acme:SN-2'), serial: canonicalSerialHex(new X509Certificate(impostor).serialNumber) };
+    const a = new Authorizer({ policy, issuedCertificates: issued(sameSerial), log: new MemoryLog() });
+    expect(await a.factsFor({ identity: 'acme:SN-2', method: 'eap-tls', certificate: impostor })).toMatchObject({ deviceClass: 'user', account: 'acme:SN-2' });
+    const revoked = new Authorizer({ policy, issuedCertificates: issued(record(ldevid, 'acme:SN-2', new Date())), log: new MemoryLog() });
+    expect((await revoked.factsFor({ identity: 'acme:SN-2', method: 'eap-tls', certificate: ldevid })).deviceClass).toBe('user');
+  });
+
+  test('an IDevID grant from TEAP-BRSKI (manufacturer set) is a brski device; its MUD URL applies', async () => {
+    const idevid = await cert('CN=thermo', 'HTTPS://MUD.acme.example/thermo.json');
+    const a = new Authorizer({ policy, log: new MemoryLog() });
+    const grant: Grant = { identity: 'acme:T-9', method: 'teap', deviceId: 'acme:T-9', manufacturer: 'acme', certificate: idevid };
+    expect(await a.factsFor(grant)).toEqual({ method: 'teap', deviceClass: 'brski', manufacturer: 'acme', mudUrl: 'https://mud.acme.example/thermo.json' });
+    expect(await a.authorize(grant)).toMatchObject({ vlan: 50, sources: { vlan: 'mud[0]' } });
+  });
+
+  test('a certificate user: account is the identity; an http MUD URL is ignored and logged', async () => {
+    const log = new MemoryLog();
+    const a = new Authorizer({ policy, log });
+    expect(await a.authorize({ identity: 'alice', method: 'eap-tls', certificate: await cert('CN=alice', 'http://mud.acme.example/x.json') })).toMatchObject({ vlan: 20 });
+    expect(log.lines.some((l) => /MUD URL ignored/.test(l.msg ?? ''))).toBe(true);
+  });
+
+  test('a password user gets the portal VLAN of the account over users.NAME', async () => {
+    const a = new Authorizer({ policy, userPolicies: { get: async (n) => (n === 'alice' ? { userName: 'alice', vlan: 77, setBy: 'admin', setAt: new Date() } : undefined) }, log: new MemoryLog() });
+    expect(await a.authorize({ identity: 'alice', method: 'eap-mschapv2' })).toMatchObject({ vlan: 77, sources: { vlan: 'portal:alice' } });
+    expect(await a.authorize({ identity: 'bob', method: 'eap-mschapv2' })).toMatchObject({ vlan: 10 });
+  });
+
+  describe('EAP-NOOB devices', () => {
+    const rec = (peerId: string, peerInfo: string, account?: string): NoobPeerRecord =>
+      ({ peerId, peerInfo, state: 4, ...(account ? { account } : {}), createdAt: new Date(), updatedAt: new Date() }) as unknown as NoobPeerRecord;
+    const a = new Authorizer({ policy, noobPeers: { get: async (p) => [rec('P1', '{"Make":"Acme"}', 'alice'), rec('P2', '{"MUDURL":"https://mud.acme.example/t.json"}', 'alice'), rec('P3', '{"MUDURL":42}'), rec('P4', 'not json')].find((r) => r.peerId === p) }, log: new MemoryLog() });
+
+    test('bound to alice: her VLAN', async () => {
+      expect(await a.authorize({ identity: 'P1', method: 'eap-noob', deviceId: 'P1', account: 'alice' })).toMatchObject({ vlan: 20 });
+      expect(await a.noobDevice(rec('P1', '{}', 'alice'))).toMatchObject({ vlan: 20 });
+    });
+
+    test('its PeerInfo MUD member (configured name) maps through the MUD rules', async () => {
+      expect(await a.factsFor({ identity: 'P2', method: 'eap-noob', deviceId: 'P2', account: 'alice' })).toEqual({ method: 'eap-noob', deviceClass: 'noob', account: 'alice', mudUrl: 'https://mud.acme.example/t.json' });
+      expect(await a.authorize({ identity: 'P2', method: 'eap-noob', deviceId: 'P2', account: 'alice' })).toMatchObject({ vlan: 50 });
+    });
+
+    test('a member that is no string, PeerInfo that is no JSON, or no owner: the class policy', async () => {
+      expect(await a.authorize({ identity: 'P3', method: 'eap-noob', deviceId: 'P3' })).toMatchObject({ vlan: 40 });
+      expect(await a.authorize({ identity: 'P4', method: 'eap-noob', deviceId: 'P4' })).toMatchObject({ vlan: 40 });
+    });
+  });
+
+  test('for the portal: a BRSKI device with its LDevID, a user\'s configured VLAN', () => {
+    const a = new Authorizer({ policy, log: new MemoryLog() });
+    expect(a.brskiDevice('acme').vlan).toBe(31);
+    expect(a.brskiDevice('globex').vlan).toBe(30);
+    expect(a.configuredUserVlan('alice')).toBe(20);
+    expect(a.configuredUserVlan('nobody')).toBeUndefined();
+  });
+
+  test('a store that fails makes authorize throw (the bridge then rejects)', async () => {
+    const a = new Authorizer({ policy, userPolicies: { get: async () => { throw new Error('disk I/O error'); } }, log: new MemoryLog() });
+    await expect(a.authorize({ identity: 'alice', method: 'eap-mschapv2' })).rejects.toThrow(/disk/);
+  });
+});
