@@ -68,10 +68,17 @@ export class EapAuthenticator {
     private readonly now: () => number = Date.now,
   ) {
     this.table = new SessionTable(limits, (c, why) => {
-      c.session?.dispose();
+      this.disposeSession(c);
       if (why !== 'finished') this.log.debug({ conversation: c.id, why }, 'EAP conversation ended');
     });
-    this.sweeper = setInterval(() => this.table.expire(this.now()), Math.max(1000, Math.floor(limits.idleTimeoutMs / 4)));
+    this.sweeper = setInterval(() => {
+      // A timer callback that throws would be an uncaught exception: the process would end.
+      try {
+        this.table.expire(this.now());
+      } catch (err) {
+        this.log.error({ err }, 'EAP idle sweep failed');
+      }
+    }, Math.max(1000, Math.floor(limits.idleTimeoutMs / 4)));
     this.sweeper.unref();
   }
 
@@ -188,7 +195,7 @@ export class EapAuthenticator {
     }
     if (packet.type !== c.method!.type) return this.invalid(c, `Response type ${packet.type} while running ${c.method!.name}`);
     c.methodAnswered = true;
-    let step: Step;
+    let step: unknown;
     try {
       step = await c.session.step(packet.data);
     } catch (err) {
@@ -218,8 +225,7 @@ export class EapAuthenticator {
     if (!candidate) {
       return this.fail(c, packet.identifier, `peer Nak'd ${c.method!.name} and offered [${offered.join(',')}], none allowed for this identity`);
     }
-    c.session?.dispose();
-    delete c.session;
+    this.disposeSession(c);
     return this.startMethod(c, candidate.name, packet.identifier);
   }
 
@@ -227,14 +233,20 @@ export class EapAuthenticator {
     const method = this.registry.get(name)!;
     c.method = method;
     c.methodAnswered = false;
-    c.session = method.createSession({
-      identity: c.identity ?? '',
-      conversationId: c.id,
-      maxEapPacket: c.maxEapPacket,
-      nas: c.nas,
-      log: this.log.child({ conversation: c.id, method: name }),
-    });
-    let step: Step;
+    // Methods may be plugins: whatever they throw or reject ends this conversation only.
+    try {
+      c.session = method.createSession({
+        identity: c.identity ?? '',
+        conversationId: c.id,
+        maxEapPacket: c.maxEapPacket,
+        nas: c.nas,
+        log: this.log.child({ conversation: c.id, method: name }),
+      });
+    } catch (err) {
+      this.log.error({ conversation: c.id, method: name, err }, 'EAP method failed to create a session');
+      return this.fail(c, responseId, `${name} failed to create a session`);
+    }
+    let step: unknown;
     try {
       step = await c.session.start();
     } catch (err) {
@@ -244,7 +256,12 @@ export class EapAuthenticator {
     return this.apply(c, responseId, step);
   }
 
-  private apply(c: Conversation, responseId: number, step: Step): EapOutcome {
+  private apply(c: Conversation, responseId: number, result: unknown): EapOutcome {
+    const step = checkedStep(result);
+    if (typeof step === 'string') {
+      this.log.error({ conversation: c.id, method: c.method!.name, problem: step }, 'EAP method returned a malformed step: refused');
+      return this.fail(c, responseId, `${c.method!.name} returned a malformed step (${step})`);
+    }
     switch (step.kind) {
       case 'request':
         return this.challenge(c, c.method!.type, step.data);
@@ -295,4 +312,49 @@ export class EapAuthenticator {
     this.table.end(c, 'finished');
     return { kind: 'reject', eap: eapFailure(identifier), reason, conversationId: c.id };
   }
+
+  /** Releases the method's session once; a dispose() that throws is logged, never propagated. */
+  private disposeSession(c: Conversation): void {
+    const session = c.session;
+    if (!session) return;
+    delete c.session;
+    try {
+      session.dispose();
+    } catch (err) {
+      this.log.error({ conversation: c.id, method: c.method?.name, err }, 'EAP method failed to dispose of its session');
+    }
+  }
+}
+
+/**
+ * A method's Step as the core may use it, or what is wrong with it. Plugins are JavaScript: a
+ * success without key material or an unknown kind must become a refusal, not a crash further on.
+ */
+function checkedStep(value: unknown): Step | string {
+  if (typeof value !== 'object' || value === null) return 'not an object';
+  const step = value as Record<string, unknown>;
+  switch (step.kind) {
+    case 'request':
+      return isOctets(step.data) ? (value as Step) : 'request without Type-Data octets';
+    case 'failure':
+    case 'discard':
+      return typeof step.reason === 'string' ? (value as Step) : `${step.kind} without a reason`;
+    case 'success': {
+      if (!isOctets(step.msk) || (step.msk as Uint8Array).length < 32) return 'success without an MSK of at least 32 octets';
+      if (step.emsk !== undefined && !isOctets(step.emsk)) return 'success with an EMSK that is not octets';
+      if (step.sessionId !== undefined && !isOctets(step.sessionId)) return 'success with a Session-Id that is not octets';
+      const grant = step.grant as Record<string, unknown> | undefined;
+      if (typeof grant !== 'object' || grant === null || typeof grant.identity !== 'string' || typeof grant.method !== 'string') {
+        return 'success without a grant naming identity and method';
+      }
+      return value as Step;
+    }
+    default:
+      return `unknown kind ${JSON.stringify(String(step.kind)).slice(0, 40)}`;
+  }
+}
+
+/** Realm-independent (a plugin's Buffer may come from another context than ours). */
+function isOctets(v: unknown): v is Uint8Array {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView) && (v as Uint8Array).BYTES_PER_ELEMENT === 1;
 }
