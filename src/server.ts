@@ -24,6 +24,7 @@ import { startPortal, type RunningPortal } from './portal/server.js';
 import { SqliteAccessSessionStore } from './store/sqlite/access-sessions.js';
 import { recordAcceptedSession } from './server/access-session-recorder.js';
 import { createSessionTerminator } from './server/disconnect.js';
+import { createAuditedLockout } from './server/password-lockout-audit.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
@@ -175,12 +176,15 @@ async function buildRegistry(
     throw new ConfigError('tls', `cannot build the TLS context: ${(err as Error).message}`);
   }
   const users = new SqliteUserStore(db);
-  registry.register(createMschapV2Method({ users, serverName: config.serverName }));
+  // One lockout for every password method: guesses through bare MSCHAPv2 and TEAP count together.
+  const passwordLockout = createAuditedLockout(config.passwordLockout, new SqliteAuditStore(db), log);
+  registry.register(createMschapV2Method({ users, serverName: config.serverName, lockout: passwordLockout }));
   const teapConfig = parseTeapMethodConfig(config.methods.teap);
   try {
     registry.register(buildTeapMethod(teapConfig, {
       tls: { ...tls, maxTlsMessage: config.eap.maxTlsMessage, ...(brski ? { isRevoked: brski.isRevoked } : {}) },
       users,
+      passwordLockout,
       log,
       ...(brski ? { tlvMethods: brski.tlvMethods, manufacturers: brski.manufacturers } : {}),
     }));

@@ -5,6 +5,8 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config-error.js';
 import { ConfigReader } from './reader.js';
 import { ClientTable } from '../radius/client-table.js';
+import type { PasswordLockoutPolicy } from '../eap-methods/password-lockout.js';
+import { parsePasswordLockout } from './password-lockout.js';
 
 export const CONFIG_FILE = 'gangway.yaml';
 
@@ -87,6 +89,8 @@ export interface GangwayConfig {
   store: { sqlitePath: string };
   log: { level: string };
   portal?: PortalConfig;
+  /** Failure throttling for password methods (src/config/password-lockout.ts). */
+  passwordLockout: PasswordLockoutPolicy;
 }
 
 const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
@@ -224,6 +228,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
   log.done();
 
   const portal = root.has('portal') ? parsePortal(root.section('portal')) : (root.raw('portal'), undefined);
+  const passwordLockout = parsePasswordLockout(root.section('passwordLockout'));
 
   root.done();
   return {
@@ -239,6 +244,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     store: { sqlitePath },
     log: { level },
     ...(portal ? { portal } : {}),
+    passwordLockout,
   };
 }
 

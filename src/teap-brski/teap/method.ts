@@ -3,6 +3,7 @@ import { X509Certificate, constants as cryptoConstants, createHash } from 'node:
 import type { EapMethod, EapMethodSession, MethodContext, Step } from '../../eap-methods/method.js';
 import { TlsTunnel } from '../../eap-methods/tls-tunnel.js';
 import type { UserStore } from '../../store/users.js';
+import { PasswordLockout } from '../../eap-methods/password-lockout.js';
 import type { Log } from '../../util/log.js';
 import { TeapFramingError, TeapErrorCode } from './errors.js';
 import { EAP_TYPE_TEAP, TEAP_VERSION, decodeTeapPacket, encodeTeapPacket, isTeapAck, teapAck, type TeapPacket } from './outer-framing.js';
@@ -37,6 +38,8 @@ export interface TeapMethodDeps {
   tls: TeapTlsConfig;
   /** Accounts for Basic-Password-Auth (inner EAP methods bring their own stores). */
   users: Pick<UserStore, 'get'>;
+  /** Failure throttling for Basic-Password-Auth; default: one of DEFAULT_PASSWORD_LOCKOUT for this method. */
+  passwordLockout?: PasswordLockout;
   /** Inner EAP methods (EAP-MSCHAPv2, EAP-TLS, plugins), referenced by name in the policy. */
   innerMethods: readonly EapMethod[];
   /** The default policy, for conversations no rule selects. */
@@ -133,6 +136,7 @@ export function createTeapMethod(deps: TeapMethodDeps): EapMethod {
   const everyPolicy = [policy, ...policies.values()];
   const shared: SharedConfig = {
     secureContext, policy, policies, rules, manufacturers, domainAnchors, compat, innerMethods, tlvMethods, users: deps.users, authorityId, limits,
+    passwordLockout: deps.passwordLockout ?? new PasswordLockout(),
     // With rules, the certificate is asked for whenever some policy may use it, and judged in Phase 2.
     requestCert: everyPolicy.some((p) => p.clientCertificate !== 'none') || manufacturers.length > 0,
     rejectUnauthorized: rules.length === 0 && manufacturers.length === 0 && policy.clientCertificate === 'required',
@@ -165,6 +169,7 @@ interface SharedConfig {
   compat: TeapCompat;
   innerMethods: ReadonlyMap<string, EapMethod>;
   users: Pick<UserStore, 'get'>;
+  passwordLockout: PasswordLockout;
   authorityId: Uint8Array;
   limits: ReassemblyLimits;
 }
@@ -330,6 +335,7 @@ class TeapServerSession implements EapMethodSession {
         policy,
         compat: this.cfg.compat,
         users: this.cfg.users,
+        passwordLockout: this.cfg.passwordLockout,
         innerMethods: this.cfg.innerMethods,
         tlvMethods: this.cfg.tlvMethods,
         log: this.log,
