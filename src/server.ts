@@ -25,6 +25,7 @@ import { SqliteAccessSessionStore } from './store/sqlite/access-sessions.js';
 import { recordAcceptedSession } from './server/access-session-recorder.js';
 import { createSessionTerminator } from './server/disconnect.js';
 import { createAuditedLockout } from './server/password-lockout-audit.js';
+import { checkPrivateFiles } from './server/private-files.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
@@ -37,6 +38,7 @@ export interface RunningGangway {
 
 /** Wires configuration, store, methods, EAP and RADIUS together and starts listening. */
 export async function startGangway(config: GangwayConfig, log: Log): Promise<RunningGangway> {
+  checkPrivateFiles(config);
   const db = openSqlite(config.store.sqlitePath);
   let brski: BrskiServices | undefined;
   try {

@@ -9,6 +9,8 @@ import type { PasswordLockoutPolicy } from '../eap-methods/password-lockout.js';
 import { parsePasswordLockout } from './password-lockout.js';
 
 export const CONFIG_FILE = 'gangway.yaml';
+/** Shortest RADIUS shared secret accepted without `allowShortSecret`. */
+export const MIN_SECRET_LENGTH = 16;
 
 export interface ListenAddress {
   host: string;
@@ -143,7 +145,11 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     } catch (err) {
       throw new ConfigError(c.key('address'), (err as Error).message);
     }
-    if (entry.secret.length < 8) throw new ConfigError(c.key('secret'), 'must be at least 8 characters');
+    // RFC 2865 §3 asks for at least 16 octets; a shorter one falls to offline guessing from one sniffed packet.
+    const allowShortSecret = c.boolean('allowShortSecret', false);
+    if (entry.secret.length < MIN_SECRET_LENGTH && !allowShortSecret) {
+      throw new ConfigError(c.key('secret'), `must be at least ${MIN_SECRET_LENGTH} characters (set allowShortSecret: true on this client to accept a shorter one)`);
+    }
     c.done();
     return entry;
   });
