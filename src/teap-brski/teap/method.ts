@@ -4,6 +4,7 @@ import type { EapMethod, EapMethodSession, MethodContext, Step } from '../../eap
 import { TlsTunnel } from '../../eap-methods/tls-tunnel.js';
 import type { UserStore } from '../../store/users.js';
 import { PasswordLockout } from '../../eap-methods/password-lockout.js';
+import { TLS12_CIPHERS, checkedMinVersion } from '../../eap-methods/tls-policy.js';
 import type { Log } from '../../util/log.js';
 import { TeapFramingError, TeapErrorCode } from './errors.js';
 import { EAP_TYPE_TEAP, TEAP_VERSION, decodeTeapPacket, encodeTeapPacket, isTeapAck, teapAck, type TeapPacket } from './outer-framing.js';
@@ -67,14 +68,7 @@ export interface TeapMethodDeps {
  * ECDHE + AEAD suites only: with them the TLS PRF hash and the Compound-MAC hash agree in every
  * implementation (hostapd uses HMAC-SHA1 for CBC *_SHA suites, FreeRADIUS does not; Q11).
  */
-export const TEAP_TLS12_CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
+export const TEAP_TLS12_CIPHERS = TLS12_CIPHERS;
 
 /** TEAP (EAP type 55, RFC 9930) server as an EAP method plugin. */
 export function createTeapMethod(deps: TeapMethodDeps): EapMethod {
@@ -115,8 +109,8 @@ export function createTeapMethod(deps: TeapMethodDeps): EapMethod {
   const manufacturers = [...(deps.manufacturers ?? [])];
   const domainAnchors = deps.tls.ca !== undefined ? parsePemCertificates(deps.tls.ca) : [];
   const limits: ReassemblyLimits = { ...DEFAULT_REASSEMBLY_LIMITS, ...deps.limits };
-  const minVersion = deps.tls.minVersion ?? 'TLSv1.2';
-  if (minVersion === 'TLSv1' || minVersion === 'TLSv1.1') throw new Error('TEAP requires TLS 1.2 or later (RFC 9930 §3.2)');
+  // RFC 9930 §3.2 forbids anything older than TLS 1.2.
+  const minVersion = checkedMinVersion(deps.tls.minVersion, 'TEAP');
   // The tunnel accepts our CAs and the manufacturers' IDevID CAs; which of them a certificate chains
   // to decides which policy may use it (classifyCertificate), so an IDevID never passes as ours.
   const caList = [...(deps.tls.ca !== undefined ? (Array.isArray(deps.tls.ca) ? deps.tls.ca : [deps.tls.ca]) : []), ...manufacturers.flatMap((m) => m.anchors.map((a) => a.toString()))];
