@@ -1,5 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Log } from '../util/log.js';
+import { clipForLog, summariseList } from '../util/log-fields.js';
+import { LogLimiter } from '../util/log-limiter.js';
 import type { Conversation } from './conversation.js';
 import { bindingMismatch } from './conversation-binding.js';
 import { EapCode, EapType, decodeEap, eapFailure, eapRequest, eapSuccess, type EapPacket, type EapResponse } from './eap-packet.js';
@@ -20,6 +22,9 @@ export interface EapAuthenticatorLimits {
   eapPacketSize: number;
 }
 
+/** One warning line per kind and RADIUS client per window (the RADIUS layer uses the same). */
+const WARNING_WINDOW_MS = 10_000;
+
 export const DEFAULT_EAP_LIMITS: EapAuthenticatorLimits = {
   maxSessions: 16384,
   idleTimeoutMs: 60_000,
@@ -34,6 +39,12 @@ export interface EapInput {
   eap: Uint8Array;
   state?: Uint8Array;
   framedMtu?: number;
+  /**
+   * Largest EAP packet the reply to this request can carry (the carrier's own limit, e.g. RADIUS
+   * with echoed Proxy-States). A new conversation is sized to it; an ongoing one whose packets
+   * would no longer fit is not advanced.
+   */
+  maxEapPacket?: number;
   nas: NasFacts;
 }
 
@@ -59,6 +70,7 @@ export type EapOutcome =
 export class EapAuthenticator {
   private readonly table: SessionTable;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly limiter = new LogLimiter(WARNING_WINDOW_MS);
 
   constructor(
     private readonly registry: MethodRegistry,
@@ -99,8 +111,9 @@ export class EapAuthenticator {
       if (mismatch) {
         // Treated as an unknown State. The real conversation is left exactly as it was: not ended,
         // its Identifier, rounds, invalid-packet count and idle time untouched.
-        this.log.warn(
-          { conversation: conversation.id, client: input.nas.clientName, fact: mismatch.fact, began: mismatch.began, now: mismatch.now },
+        this.warn(
+          `binding|${input.nas.clientName}`,
+          { conversation: conversation.id, client: input.nas.clientName, fact: mismatch.fact, began: clipForLog(mismatch.began), now: clipForLog(mismatch.now) },
           'State of a conversation presented by another client, NAS or station: treated as unknown',
         );
         unknownState = `unknown State here (its conversation began with another ${mismatch.fact})`;
@@ -142,6 +155,10 @@ export class EapAuthenticator {
     }
 
     if (conversation.busy) return { kind: 'drop', reason: 'a Response for this conversation is still being processed' };
+    if (input.maxEapPacket !== undefined && input.maxEapPacket < conversation.maxEapPacket) {
+      // Checked before anything changes: the reply could not carry this conversation's packets.
+      return { kind: 'drop', reason: `the reply has room for ${input.maxEapPacket} octets of EAP, this conversation sends up to ${conversation.maxEapPacket}` };
+    }
     if (packet.identifier !== conversation.outstandingId) {
       return this.invalid(conversation, `EAP Identifier ${packet.identifier} does not match the outstanding Request ${conversation.outstandingId}`);
     }
@@ -168,7 +185,7 @@ export class EapAuthenticator {
       allowed: [],
       methodAnswered: false,
       busy: false,
-      maxEapPacket: Math.min(this.limits.eapPacketSize, mtu),
+      maxEapPacket: Math.min(this.limits.eapPacketSize, mtu, input.maxEapPacket ?? Infinity),
     };
     const conversation = this.table.create(init, this.now());
     if (!conversation) {
@@ -213,7 +230,7 @@ export class EapAuthenticator {
     c.identity = identity;
     c.allowed = this.selector.methodsFor(identity).filter((name) => this.registry.get(name));
     const first = c.allowed[0];
-    if (first === undefined) return this.fail(c, packet.identifier, `no EAP method is configured for identity "${identity}"`);
+    if (first === undefined) return this.fail(c, packet.identifier, `no EAP method is configured for identity "${clipForLog(identity)}"`);
     return this.startMethod(c, first, packet.identifier);
   }
 
@@ -223,7 +240,7 @@ export class EapAuthenticator {
       .map((name) => this.registry.get(name)!)
       .find((m) => m.type !== c.method!.type && offered.includes(m.type));
     if (!candidate) {
-      return this.fail(c, packet.identifier, `peer Nak'd ${c.method!.name} and offered [${offered.join(',')}], none allowed for this identity`);
+      return this.fail(c, packet.identifier, `peer Nak'd ${c.method!.name} and offered ${summariseList(offered)}, none allowed for this identity`);
     }
     this.disposeSession(c);
     return this.startMethod(c, candidate.name, packet.identifier);
@@ -302,7 +319,7 @@ export class EapAuthenticator {
    */
   private invalid(c: Conversation, reason: string): EapOutcome {
     c.invalidPackets++;
-    this.log.warn({ conversation: c.id, reason, count: c.invalidPackets }, 'invalid EAP Response ignored');
+    this.warn(`invalid|${c.clientName}`, { conversation: c.id, client: c.clientName, reason: clipForLog(reason), count: c.invalidPackets }, 'invalid EAP Response ignored');
     if (c.invalidPackets > this.limits.maxInvalidPackets) return this.fail(c, c.outstandingId, `too many invalid packets; last: ${reason}`);
     if (c.lastRequest.length === 0) return { kind: 'drop', reason };
     return { kind: 'challenge', eap: c.lastRequest, state: c.state, conversationId: c.id };
@@ -311,6 +328,17 @@ export class EapAuthenticator {
   private fail(c: Conversation, identifier: number, reason: string): EapOutcome {
     this.table.end(c, 'finished');
     return { kind: 'reject', eap: eapFailure(identifier), reason, conversationId: c.id };
+  }
+
+  /**
+   * Warnings a peer can trigger at will are rate-limited per kind and RADIUS client, as the RADIUS
+   * layer's are: one warning per window, carrying the count held back since the last; the ones held
+   * back go to debug level (dropped cheaply unless an operator asks for them).
+   */
+  private warn(key: string, fields: Record<string, unknown>, msg: string): void {
+    const suppressed = this.limiter.admit(key);
+    if (suppressed === undefined) this.log.debug(fields, msg);
+    else this.log.warn(suppressed > 0 ? { ...fields, suppressed } : fields, msg);
   }
 
   /** Releases the method's session once; a dispose() that throws is logged, never propagated. */

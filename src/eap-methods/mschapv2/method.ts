@@ -3,6 +3,7 @@ import type { EapMethod, EapMethodSession, MethodContext, Step } from '../method
 import type { UserStore } from '../../store/users.js';
 import { EapType } from '../eap-packet.js';
 import { PasswordLockout, nasKey } from '../password-lockout.js';
+import { clipForLog } from '../../util/log-fields.js';
 import { CHALLENGE_LENGTH, MschapV2OpCode, MschapV2PacketError, decodeMschapV2, encodeMschapV2 } from './packet.js';
 import { deriveMschapV2Keys, generateAuthenticatorResponse, generateNtResponse, ntResponseEqual, stripDomain } from './ms-chap-v2.js';
 
@@ -132,7 +133,7 @@ class MschapV2ServerSession implements EapMethodSession {
   private fail(reason: string): Step {
     this.failureReason = reason;
     this.phase = 'failure-sent';
-    this.ctx.log.info({ reason }, 'EAP-MSCHAPv2 authentication failed');
+    this.ctx.log.info({ reason: clipForLog(reason) }, 'EAP-MSCHAPv2 authentication failed');
     const c = Buffer.from(randomBytes(16)).toString('hex').toUpperCase();
     return { kind: 'request', data: encodeMschapV2({ opCode: 4, msChapId: this.msChapId, message: `E=691 R=0 C=${c} V=3 M=FAILED` }) };
   }
