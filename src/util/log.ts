@@ -1,4 +1,4 @@
-import { pino, type LoggerOptions } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 import { LOG_FIELD_MAX, clipForLog, clipLogFields } from './log-fields.js';
 
 /**
@@ -34,7 +34,18 @@ export function createLog(level: string = process.env.GANGWAY_LOG_LEVEL ?? 'info
       },
     },
   };
-  return (destination ? pino(opts, destination) : pino(opts)) as unknown as Log;
+  return clippedBindings(destination ? pino(opts, destination) : pino(opts));
+}
+
+/** pino's formatters do not see a child's bindings: they are clipped on the way in. */
+function clippedBindings(logger: Logger): Log {
+  return {
+    debug: (obj, msg) => logger.debug(obj, msg),
+    info: (obj, msg) => logger.info(obj, msg),
+    warn: (obj, msg) => logger.warn(obj, msg),
+    error: (obj, msg) => logger.error(obj, msg),
+    child: (bindings) => clippedBindings(logger.child(clipLogFields(bindings))),
+  };
 }
 
 export function silentLog(): Log {
