@@ -223,12 +223,21 @@ describe('kill -9 while EAP-NOOB Completions run', () => {
       const r = await t.device.connect();
       expect([t.peerId, r.result, r.exchange, r.mppe]).toEqual([t.peerId, 'success', 'reconnect', 'match']);
     }
+    // Why the others did not finish: their state against the server's, e.g. "peer 4 / server 2".
+    const unfinished: Record<string, number> = {};
+    for (const t of tracked.filter((x) => !x.done)) {
+      const peerState = (await t.device.state()).state;
+      const row = t.peerId ? (db.prepare('SELECT state FROM noob_peers WHERE peer_id = ?').get(t.peerId) as { state: number } | undefined) : undefined;
+      const key = `peer ${peerState} / server ${row?.state ?? 'none'}${t.attempts >= 12 ? ' (out of attempts)' : ''}`;
+      unfinished[key] = (unfinished[key] ?? 0) + 1;
+    }
     const figures = {
       devices: DEVICES, kills, accepted: accepted.length, loggedAccepts: loggedAccepts.size,
       registeredInStore: checks[checks.length - 1]!.registered,
       // Committed, then killed before the device saw its Accept (it stays registered in the store).
       registeredUnacknowledged: checks[checks.length - 1]!.registered - accepted.length,
       seconds: Math.round((Date.now() - started) / 1000),
+      unfinished,
     };
     process.stdout.write(`kill-9 figures: ${JSON.stringify(figures)}\n`);
     expect(kills).toBeGreaterThanOrEqual(5);
