@@ -27,6 +27,8 @@ import { createSessionTerminator } from './server/disconnect.js';
 import { startHealthEndpoint, type RunningHealthEndpoint } from './server/health.js';
 import { SheddingMonitor } from './util/shedding.js';
 import { buildAuthorizer } from './server/authorization-setup.js';
+import { createAuditedLockout } from './server/password-lockout-audit.js';
+import { checkPrivateFiles } from './server/private-files.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
@@ -43,6 +45,7 @@ export interface RunningGangway {
 
 /** Wires configuration, store, methods, EAP and RADIUS together and starts listening. */
 export async function startGangway(config: GangwayConfig, log: Log): Promise<RunningGangway> {
+  checkPrivateFiles(config);
   const db = openSqlite(config.store.sqlitePath);
   let brski: BrskiServices | undefined;
   try {
@@ -199,12 +202,15 @@ async function buildRegistry(
     throw new ConfigError('tls', `cannot build the TLS context: ${(err as Error).message}`);
   }
   const users = new SqliteUserStore(db);
-  registry.register(createMschapV2Method({ users, serverName: config.serverName }));
+  // One lockout for every password method: guesses through bare MSCHAPv2 and TEAP count together.
+  const passwordLockout = createAuditedLockout(config.passwordLockout, new SqliteAuditStore(db), log);
+  registry.register(createMschapV2Method({ users, serverName: config.serverName, lockout: passwordLockout }));
   const teapConfig = parseTeapMethodConfig(config.methods.teap);
   try {
     registry.register(buildTeapMethod(teapConfig, {
       tls: { ...tls, maxTlsMessage: config.eap.maxTlsMessage, ...(brski ? { isRevoked: brski.isRevoked } : {}) },
       users,
+      passwordLockout,
       log,
       ...(brski ? { tlvMethods: brski.tlvMethods, manufacturers: brski.manufacturers } : {}),
     }));

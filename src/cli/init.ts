@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { generateDemoPki } from '../pki/demo-pki.js';
 import { openSqlite } from '../store/sqlite/database.js';
-import { CONFIG_FILE } from '../config/config.js';
+import { CONFIG_FILE, MIN_SECRET_LENGTH } from '../config/config.js';
 import { createPortalAdmin } from './portal-admin.js';
 
 export interface InitOptions {
@@ -36,13 +36,17 @@ export async function initDataDir(dir: string, opts: InitOptions = {}): Promise<
   if (existsSync(configPath)) throw new Error(`${configPath} already exists; refusing to overwrite it`);
   const host = opts.radiusHost ?? '127.0.0.1';
   const port = opts.radiusPort ?? 1812;
-  const secret = opts.secret ?? randomBytes(12).toString('base64url');
+  const secret = opts.secret ?? randomBytes(18).toString('base64url');
+  if (secret.length < MIN_SECRET_LENGTH) throw new Error(`the RADIUS secret must be at least ${MIN_SECRET_LENGTH} characters`);
   const serverName = opts.serverName ?? 'gangway.local';
   const portalPort = opts.portalPort ?? (port === 0 ? 0 : 8443);
   // Port 0 is for tests: the real port is only known after listening, so the URL names no port.
   const portalUrl = `https://${serverName}${portalPort === 443 || portalPort === 0 ? '' : `:${portalPort}`}`;
 
   mkdirSync(join(dataDir, 'pki'), { recursive: true, mode: 0o700 });
+  // Owner-only whether or not this call created them (the server refuses anything wider).
+  chmodSync(dataDir, 0o700);
+  chmodSync(join(dataDir, 'pki'), 0o700);
   const pki = await generateDemoPki(serverName);
   const files = {
     caCert: join(dataDir, 'pki', 'ca.pem'),

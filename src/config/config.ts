@@ -7,8 +7,12 @@ import { ConfigReader } from './reader.js';
 import { ClientTable } from '../radius/client-table.js';
 import type { AuthorizationPolicy } from '../policy/authorization-policy.js';
 import { parseAuthorizationConfig } from '../policy/config.js';
+import type { PasswordLockoutPolicy } from '../eap-methods/password-lockout.js';
+import { parsePasswordLockout } from './password-lockout.js';
 
 export const CONFIG_FILE = 'gangway.yaml';
+/** Shortest RADIUS shared secret accepted without `allowShortSecret`. */
+export const MIN_SECRET_LENGTH = 16;
 
 export interface ListenAddress {
   host: string;
@@ -93,6 +97,8 @@ export interface GangwayConfig {
   portal?: PortalConfig;
   /** `GET /healthz` (src/server/health.ts); off unless configured. */
   health?: { listen: ListenAddress };
+  /** Failure throttling for password methods (src/config/password-lockout.ts). */
+  passwordLockout: PasswordLockoutPolicy;
 }
 
 const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
@@ -145,7 +151,11 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     } catch (err) {
       throw new ConfigError(c.key('address'), (err as Error).message);
     }
-    if (entry.secret.length < 8) throw new ConfigError(c.key('secret'), 'must be at least 8 characters');
+    // RFC 2865 §3 asks for at least 16 octets; a shorter one falls to offline guessing from one sniffed packet.
+    const allowShortSecret = c.boolean('allowShortSecret', false);
+    if (entry.secret.length < MIN_SECRET_LENGTH && !allowShortSecret) {
+      throw new ConfigError(c.key('secret'), `must be at least ${MIN_SECRET_LENGTH} characters (set allowShortSecret: true on this client to accept a shorter one)`);
+    }
     c.done();
     return entry;
   });
@@ -230,6 +240,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
 
   const portal = root.has('portal') ? parsePortal(root.section('portal')) : (root.raw('portal'), undefined);
   const health = root.has('health') ? parseHealth(root.section('health')) : (root.raw('health'), undefined);
+  const passwordLockout = parsePasswordLockout(root.section('passwordLockout'));
 
   root.done();
   return {
@@ -246,6 +257,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     log: { level },
     ...(portal ? { portal } : {}),
     ...(health ? { health } : {}),
+    passwordLockout,
   };
 }
 

@@ -1,5 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Log } from '../util/log.js';
+import { clipForLog, summariseList } from '../util/log-fields.js';
+import { LogLimiter } from '../util/log-limiter.js';
 import type { Conversation } from './conversation.js';
 import { bindingMismatch } from './conversation-binding.js';
 import { EapCode, EapType, decodeEap, eapFailure, eapRequest, eapSuccess, type EapPacket, type EapResponse } from './eap-packet.js';
@@ -27,6 +29,9 @@ export interface EapAuthenticatorLimits {
   protectAfterRounds: number;
 }
 
+/** One warning line per kind and RADIUS client per window (the RADIUS layer uses the same). */
+const WARNING_WINDOW_MS = 10_000;
+
 export const DEFAULT_EAP_LIMITS: EapAuthenticatorLimits = {
   maxSessions: 16384,
   idleTimeoutMs: 60_000,
@@ -44,6 +49,12 @@ export interface EapInput {
   eap: Uint8Array;
   state?: Uint8Array;
   framedMtu?: number;
+  /**
+   * Largest EAP packet the reply to this request can carry (the carrier's own limit, e.g. RADIUS
+   * with echoed Proxy-States). A new conversation is sized to it; an ongoing one whose packets
+   * would no longer fit is not advanced.
+   */
+  maxEapPacket?: number;
   nas: NasFacts;
 }
 
@@ -69,6 +80,7 @@ export type EapOutcome =
 export class EapAuthenticator {
   private readonly table: SessionTable;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly limiter = new LogLimiter(WARNING_WINDOW_MS);
 
   constructor(
     private readonly registry: MethodRegistry,
@@ -80,10 +92,17 @@ export class EapAuthenticator {
     private readonly shedding?: SheddingMonitor,
   ) {
     this.table = new SessionTable(limits, (c, why) => {
-      c.session?.dispose();
+      this.disposeSession(c);
       if (why !== 'finished') this.log.debug({ conversation: c.id, why }, 'EAP conversation ended');
     });
-    this.sweeper = setInterval(() => this.table.expire(this.now()), Math.max(1000, Math.floor(limits.idleTimeoutMs / 4)));
+    this.sweeper = setInterval(() => {
+      // A timer callback that throws would be an uncaught exception: the process would end.
+      try {
+        this.table.expire(this.now());
+      } catch (err) {
+        this.log.error({ err }, 'EAP idle sweep failed');
+      }
+    }, Math.max(1000, Math.floor(limits.idleTimeoutMs / 4)));
     this.sweeper.unref();
   }
 
@@ -109,8 +128,9 @@ export class EapAuthenticator {
       if (mismatch) {
         // Treated as an unknown State. The real conversation is left exactly as it was: not ended,
         // its Identifier, rounds, invalid-packet count and idle time untouched.
-        this.log.warn(
-          { conversation: conversation.id, client: input.nas.clientName, fact: mismatch.fact, began: mismatch.began, now: mismatch.now },
+        this.warn(
+          `binding|${input.nas.clientName}`,
+          { conversation: conversation.id, client: input.nas.clientName, fact: mismatch.fact, began: clipForLog(mismatch.began), now: clipForLog(mismatch.now) },
           'State of a conversation presented by another client, NAS or station: treated as unknown',
         );
         unknownState = `unknown State here (its conversation began with another ${mismatch.fact})`;
@@ -152,6 +172,10 @@ export class EapAuthenticator {
     }
 
     if (conversation.busy) return { kind: 'drop', reason: 'a Response for this conversation is still being processed' };
+    if (input.maxEapPacket !== undefined && input.maxEapPacket < conversation.maxEapPacket) {
+      // Checked before anything changes: the reply could not carry this conversation's packets.
+      return { kind: 'drop', reason: `the reply has room for ${input.maxEapPacket} octets of EAP, this conversation sends up to ${conversation.maxEapPacket}` };
+    }
     if (packet.identifier !== conversation.outstandingId) {
       return this.invalid(conversation, `EAP Identifier ${packet.identifier} does not match the outstanding Request ${conversation.outstandingId}`);
     }
@@ -179,7 +203,7 @@ export class EapAuthenticator {
       methodAnswered: false,
       // Busy until its first Request is out: room-making must not dispose a method mid-start.
       busy: true,
-      maxEapPacket: Math.min(this.limits.eapPacketSize, mtu),
+      maxEapPacket: Math.min(this.limits.eapPacketSize, mtu, input.maxEapPacket ?? Infinity),
     };
     const admission = this.table.create(init, this.now());
     if (admission.kind === 'refused') {
@@ -212,7 +236,7 @@ export class EapAuthenticator {
     }
     if (packet.type !== c.method!.type) return this.invalid(c, `Response type ${packet.type} while running ${c.method!.name}`);
     c.methodAnswered = true;
-    let step: Step;
+    let step: unknown;
     try {
       step = await c.session.step(packet.data);
     } catch (err) {
@@ -230,7 +254,7 @@ export class EapAuthenticator {
     c.identity = identity;
     c.allowed = this.selector.methodsFor(identity).filter((name) => this.registry.get(name));
     const first = c.allowed[0];
-    if (first === undefined) return this.fail(c, packet.identifier, `no EAP method is configured for identity "${identity}"`);
+    if (first === undefined) return this.fail(c, packet.identifier, `no EAP method is configured for identity "${clipForLog(identity)}"`);
     return this.startMethod(c, first, packet.identifier);
   }
 
@@ -240,10 +264,9 @@ export class EapAuthenticator {
       .map((name) => this.registry.get(name)!)
       .find((m) => m.type !== c.method!.type && offered.includes(m.type));
     if (!candidate) {
-      return this.fail(c, packet.identifier, `peer Nak'd ${c.method!.name} and offered [${offered.join(',')}], none allowed for this identity`);
+      return this.fail(c, packet.identifier, `peer Nak'd ${c.method!.name} and offered ${summariseList(offered)}, none allowed for this identity`);
     }
-    c.session?.dispose();
-    delete c.session;
+    this.disposeSession(c);
     return this.startMethod(c, candidate.name, packet.identifier);
   }
 
@@ -251,8 +274,14 @@ export class EapAuthenticator {
     const method = this.registry.get(name)!;
     c.method = method;
     c.methodAnswered = false;
-    c.session = method.createSession(new ConversationContext(c.identity ?? '', c.id, c.maxEapPacket, c.nas, this.log, name));
-    let step: Step;
+    // Methods may be plugins: whatever they throw or reject ends this conversation only.
+    try {
+      c.session = method.createSession(new ConversationContext(c.identity ?? '', c.id, c.maxEapPacket, c.nas, this.log, name));
+    } catch (err) {
+      this.log.error({ conversation: c.id, method: name, err }, 'EAP method failed to create a session');
+      return this.fail(c, responseId, `${name} failed to create a session`);
+    }
+    let step: unknown;
     try {
       step = await c.session.start();
     } catch (err) {
@@ -262,7 +291,12 @@ export class EapAuthenticator {
     return this.apply(c, responseId, step);
   }
 
-  private apply(c: Conversation, responseId: number, step: Step): EapOutcome {
+  private apply(c: Conversation, responseId: number, result: unknown): EapOutcome {
+    const step = checkedStep(result);
+    if (typeof step === 'string') {
+      this.log.error({ conversation: c.id, method: c.method!.name, problem: step }, 'EAP method returned a malformed step: refused');
+      return this.fail(c, responseId, `${c.method!.name} returned a malformed step (${step})`);
+    }
     switch (step.kind) {
       case 'request':
         if (step.established) this.table.establish(c);
@@ -304,7 +338,7 @@ export class EapAuthenticator {
    */
   private invalid(c: Conversation, reason: string): EapOutcome {
     c.invalidPackets++;
-    this.log.warn({ conversation: c.id, reason, count: c.invalidPackets }, 'invalid EAP Response ignored');
+    this.warn(`invalid|${c.clientName}`, { conversation: c.id, client: c.clientName, reason: clipForLog(reason), count: c.invalidPackets }, 'invalid EAP Response ignored');
     if (c.invalidPackets > this.limits.maxInvalidPackets) return this.fail(c, c.outstandingId, `too many invalid packets; last: ${reason}`);
     if (c.lastRequest.length === 0) return { kind: 'drop', reason };
     return { kind: 'challenge', eap: c.lastRequest, state: c.state, conversationId: c.id };
@@ -314,6 +348,62 @@ export class EapAuthenticator {
     this.table.end(c, 'finished');
     return { kind: 'reject', eap: eapFailure(identifier), reason, conversationId: c.id };
   }
+
+  /**
+   * Warnings a peer can trigger at will are rate-limited per kind and RADIUS client, as the RADIUS
+   * layer's are: one warning per window, carrying the count held back since the last; the ones held
+   * back go to debug level (dropped cheaply unless an operator asks for them).
+   */
+  private warn(key: string, fields: Record<string, unknown>, msg: string): void {
+    const suppressed = this.limiter.admit(key);
+    if (suppressed === undefined) this.log.debug(fields, msg);
+    else this.log.warn(suppressed > 0 ? { ...fields, suppressed } : fields, msg);
+  }
+
+  /** Releases the method's session once; a dispose() that throws is logged, never propagated. */
+  private disposeSession(c: Conversation): void {
+    const session = c.session;
+    if (!session) return;
+    delete c.session;
+    try {
+      session.dispose();
+    } catch (err) {
+      this.log.error({ conversation: c.id, method: c.method?.name, err }, 'EAP method failed to dispose of its session');
+    }
+  }
+}
+
+/**
+ * A method's Step as the core may use it, or what is wrong with it. Plugins are JavaScript: a
+ * success without key material or an unknown kind must become a refusal, not a crash further on.
+ */
+function checkedStep(value: unknown): Step | string {
+  if (typeof value !== 'object' || value === null) return 'not an object';
+  const step = value as Record<string, unknown>;
+  switch (step.kind) {
+    case 'request':
+      return isOctets(step.data) ? (value as Step) : 'request without Type-Data octets';
+    case 'failure':
+    case 'discard':
+      return typeof step.reason === 'string' ? (value as Step) : `${step.kind} without a reason`;
+    case 'success': {
+      if (!isOctets(step.msk) || (step.msk as Uint8Array).length < 32) return 'success without an MSK of at least 32 octets';
+      if (step.emsk !== undefined && !isOctets(step.emsk)) return 'success with an EMSK that is not octets';
+      if (step.sessionId !== undefined && !isOctets(step.sessionId)) return 'success with a Session-Id that is not octets';
+      const grant = step.grant as Record<string, unknown> | undefined;
+      if (typeof grant !== 'object' || grant === null || typeof grant.identity !== 'string' || typeof grant.method !== 'string') {
+        return 'success without a grant naming identity and method';
+      }
+      return value as Step;
+    }
+    default:
+      return `unknown kind ${JSON.stringify(String(step.kind)).slice(0, 40)}`;
+  }
+}
+
+/** Realm-independent (a plugin's Buffer may come from another context than ours). */
+function isOctets(v: unknown): v is Uint8Array {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView) && (v as Uint8Array).BYTES_PER_ELEMENT === 1;
 }
 
 /**

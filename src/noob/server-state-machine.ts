@@ -39,6 +39,7 @@ import {
   reconnectTranscript,
 } from './transcript.js';
 import { isUnderEapArpa, isValidNai } from './nai.js';
+import { clipForLog } from '../util/log-fields.js';
 import { isConsumed, mergeConsumed, type NoobConsumedOob, type NoobOobMessage, type NoobPeerRecord, type NoobPeerWrite } from '../store/noob-peers.js';
 
 export type NoobExchange = 'initial' | 'waiting' | 'completion' | 'reconnect';
@@ -163,14 +164,14 @@ export function startServerConversation(identity: string, _env: ServerEnv): Serv
       return {
         conv: { identity, phase: { name: 'done' } },
         action: { kind: 'failure', reason: 'malformed identity under eap.arpa' },
-        log: [{ level: 'warn', msg: 'eap-noob: malformed identity under eap.arpa', fields: { identity } }],
+        log: [{ level: 'warn', msg: 'eap-noob: malformed identity under eap.arpa', fields: { identity: clipForLog(identity) } }],
       };
     }
     const reason = 'identity is not a valid NAI';
     return {
       conv: { identity, phase: { name: 'closing', reason } },
       action: { kind: 'request', message: { Type: 0, ErrorCode: NoobErrorCode.InvalidNai, ErrorInfo: 'Invalid NAI' } },
-      log: [{ level: 'warn', msg: 'eap-noob: error 1001', fields: { identity, errorCode: 1001 } }],
+      log: [{ level: 'warn', msg: 'eap-noob: error 1001', fields: { identity: clipForLog(identity), errorCode: 1001 } }],
     };
   }
   return { conv: { identity, phase: { name: 'await-1' } }, action: { kind: 'request', message: { Type: 1 } }, log: [] };
@@ -354,7 +355,7 @@ function peerError(conv: ServerConversation, m: Extract<NoobResponse, { Type: 0 
     {
       level: 'warn',
       msg: `eap-noob: peer sent error ${m.ErrorCode}`,
-      fields: { peerId: m.PeerId ?? phasePeerId(phase), errorCode: m.ErrorCode, known: isKnownNoobErrorCode(m.ErrorCode), errorInfo: m.ErrorInfo, exchange: conv.exchange },
+      fields: { peerId: m.PeerId ?? phasePeerId(phase), errorCode: m.ErrorCode, known: isKnownNoobErrorCode(m.ErrorCode), errorInfo: m.ErrorInfo === undefined ? undefined : clipForLog(m.ErrorInfo), exchange: conv.exchange },
     },
   ];
   let write: ServerTransition | undefined;

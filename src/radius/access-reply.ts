@@ -2,7 +2,7 @@ import { splitEapMessage } from './attributes.js';
 import { AttributeType } from './dictionary.js';
 import { RadiusProtocolError } from './errors.js';
 import { MESSAGE_AUTHENTICATOR_TYPE, messageAuthenticatorPlaceholder } from './message-authenticator.js';
-import { RadiusCode, getAttributes, type RadiusAttribute, type RadiusPacket } from './packet.js';
+import { RADIUS_HEADER_LENGTH, RADIUS_MAX_PACKET_LENGTH, RadiusCode, getAttributes, type RadiusAttribute, type RadiusPacket } from './packet.js';
 import { encodeResponse } from './response.js';
 import { mppeKeyAttributes } from './salt-encryption.js';
 import type { RadiusSecret } from './secret.js';
@@ -21,6 +21,28 @@ export interface AccessReply {
    */
   attributes?: RadiusAttribute[];
 }
+
+/** Message-Authenticator as an attribute: type, length, 16 octets. */
+const MESSAGE_AUTHENTICATOR_OCTETS = 18;
+
+/**
+ * Octets a reply to `request` has for the handler's attributes (EAP-Message, State, keys, ...)
+ * once the header, Message-Authenticator and the echoed Proxy-States are counted.
+ */
+export function replyRoom(request: RadiusPacket): number {
+  let proxyStates = 0;
+  for (const value of getAttributes(request, AttributeType.ProxyState)) proxyStates += 2 + value.length;
+  return RADIUS_MAX_PACKET_LENGTH - RADIUS_HEADER_LENGTH - MESSAGE_AUTHENTICATOR_OCTETS - proxyStates;
+}
+
+/**
+ * The room every Access-Request must leave, or it is dropped before the handler runs. The largest
+ * Accept our server sends needs 912 octets (User-Name, EAP-Key-Name and Class at 255 each, the two
+ * MS-MPPE keys 116, Session-Timeout, three tunnel attributes and EAP-Success); an Access-Challenge
+ * shrinks its EAP fragment to what is left (server/radius-eap-bridge.ts). 1024 leaves a margin and
+ * still allows eleven full-size Proxy-States.
+ */
+export const MIN_REPLY_ROOM = 1024;
 
 const REPLY_CODES: ReadonlySet<number> = new Set([RadiusCode.AccessAccept, RadiusCode.AccessReject, RadiusCode.AccessChallenge]);
 

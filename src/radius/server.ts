@@ -1,7 +1,8 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Log } from '../util/log.js';
-import { encodeAccessReply, type AccessReply } from './access-reply.js';
+import { LogLimiter } from '../util/log-limiter.js';
+import { MIN_REPLY_ROOM, encodeAccessReply, replyRoom, type AccessReply } from './access-reply.js';
 import { ClientTable, type RadiusClientConfig, type ResolvedClient } from './client-table.js';
 import { AttributeType } from './dictionary.js';
 import { RadiusProtocolError } from './errors.js';
@@ -56,6 +57,7 @@ export const DROP_REASONS = [
   'missing-message-authenticator',
   'bad-message-authenticator',
   'proxy-state-without-message-authenticator',
+  'proxy-state-overflow',
   'accounting-not-served',
   'unexpected-code',
   'duplicate-in-flight',
@@ -82,26 +84,6 @@ export interface RadiusServerStats {
   handlerErrors: number;
   inFlight: number;
   dropped: Record<DropReason, number>;
-}
-
-/** At most one log line per key per window, so a flood cannot flood the logs too. */
-class LogLimiter {
-  private readonly last = new Map<string, { at: number; suppressed: number }>();
-
-  constructor(private readonly windowMs: number) {}
-
-  /** undefined = stay quiet; otherwise how many lines were suppressed since the last one. */
-  admit(key: string): number | undefined {
-    const now = Date.now();
-    const seen = this.last.get(key);
-    if (seen && now - seen.at < this.windowMs) {
-      seen.suppressed++;
-      return undefined;
-    }
-    if (this.last.size > 10000) this.last.clear();
-    this.last.set(key, { at: now, suppressed: 0 });
-    return seen?.suppressed ?? 0;
-  }
 }
 
 interface Origin {
@@ -288,6 +270,13 @@ export class RadiusServer {
       if (!client.limitProxyState && this.limiter.admit(`legacy|${client.name}`) !== undefined) {
         this.log.warn(this.fields(origin, packet), 'client sends Access-Requests without Message-Authenticator and has no Proxy-State limit: vulnerable to BlastRADIUS');
       }
+    }
+
+    // Decided before the handler runs, so no conversation advances towards a reply that cannot be sent.
+    const room = replyRoom(packet);
+    if (room < MIN_REPLY_ROOM) {
+      this.drop('proxy-state-overflow', 'warn', { ...this.fields(origin, packet), room }, 'Access-Request whose Proxy-States leave no room for a reply dropped');
+      return;
     }
 
     // Only now may the packet touch the cache: a forged one must not purge a genuine entry.

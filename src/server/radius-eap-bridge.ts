@@ -1,16 +1,19 @@
 import type { AccessReply } from '../radius/access-reply.js';
 import {
-  decodeIpv4, decodeIpv6, getIntegerAttribute, getStringAttribute, integerAttribute, joinEapMessage, stringAttribute,
+  decodeInteger, decodeIpv4, decodeIpv6, getStringAttribute, integerAttribute, joinEapMessage, stringAttribute,
 } from '../radius/attributes.js';
 import { RadiusProtocolError } from '../radius/errors.js';
 import { AttributeType } from '../radius/dictionary.js';
-import { RadiusCode, getAttribute, type RadiusAttribute, type RadiusPacket } from '../radius/packet.js';
+import { RADIUS_MAX_ATTRIBUTE_VALUE_LENGTH, RadiusCode, getAttribute, type RadiusAttribute, type RadiusPacket } from '../radius/packet.js';
+import { replyRoom } from '../radius/access-reply.js';
 import { vlanAttributes } from '../radius/tunnel.js';
 import type { EapAuthenticator, EapInput, EapOutcome } from '../eap-methods/authenticator.js';
 import { eapFailure } from '../eap-methods/eap-packet.js';
 import type { Grant, NasFacts } from '../eap-methods/method.js';
 import type { Authorization } from '../policy/authorization-policy.js';
 import type { Log } from '../util/log.js';
+import { clipForLog } from '../util/log-fields.js';
+import { LogLimiter } from '../util/log-limiter.js';
 
 /** Fixed authorization for every Accept (tests and embedders); the server uses an `Authorize`. */
 export type AuthorizationDefaults = Authorization;
@@ -31,11 +34,11 @@ export interface RequestOrigin {
   address: string;
 }
 
-export function eapInputFrom(packet: RadiusPacket, client: RequestOrigin): EapInput | undefined {
+export function eapInputFrom(packet: RadiusPacket, client: RequestOrigin, log?: Log): EapInput | undefined {
   const eap = joinEapMessage(packet);
   if (eap === undefined) return undefined;
   const state = getAttribute(packet, AttributeType.State);
-  const framedMtu = getIntegerAttribute(packet, AttributeType.FramedMtu);
+  const framedMtu = framedMtuOf(packet, client, log);
   const nasIpAddress = addressAttribute(packet, AttributeType.NasIpAddress, decodeIpv4);
   const nasIpv6Address = addressAttribute(packet, AttributeType.NasIpv6Address, decodeIpv6);
   const nasIdentifier = getStringAttribute(packet, AttributeType.NasIdentifier);
@@ -45,6 +48,7 @@ export function eapInputFrom(packet: RadiusPacket, client: RequestOrigin): EapIn
     eap,
     ...(state !== undefined ? { state } : {}),
     ...(framedMtu !== undefined ? { framedMtu } : {}),
+    maxEapPacket: eapRoom(replyRoom(packet)),
     nas: {
       clientName: client.name,
       clientAddress: client.address,
@@ -55,6 +59,36 @@ export function eapInputFrom(packet: RadiusPacket, client: RequestOrigin): EapIn
       ...(calledStationId !== undefined ? { calledStationId } : {}),
     },
   };
+}
+
+/** State in an Access-Challenge: type, length and our 16 octets. */
+const STATE_OCTETS = 18;
+
+/**
+ * The largest EAP packet an Access-Challenge can carry in `room` octets: split into EAP-Message
+ * attributes of 253 octets (2 more each), with State beside it. Proxy-States shrink the room.
+ */
+export function eapRoom(room: number): number {
+  const perAttribute = RADIUS_MAX_ATTRIBUTE_VALUE_LENGTH + 2;
+  const usable = room - STATE_OCTETS;
+  if (usable <= 2) return 0;
+  const full = Math.floor(usable / perAttribute);
+  const rest = usable - full * perAttribute;
+  return full * RADIUS_MAX_ATTRIBUTE_VALUE_LENGTH + Math.max(0, rest - 2);
+}
+
+/**
+ * Framed-MTU is a hint for fragment size; one that is not 4 octets (RFC 2865 §5.12) is ignored, so
+ * the conversation runs with the default size instead of the request failing.
+ */
+function framedMtuOf(packet: RadiusPacket, client: RequestOrigin, log: Log | undefined): number | undefined {
+  const value = getAttribute(packet, AttributeType.FramedMtu);
+  if (value === undefined) return undefined;
+  if (value.length !== 4) {
+    log?.debug({ client: client.name, octets: value.length }, 'Framed-MTU that is not 4 octets ignored');
+    return undefined;
+  }
+  return decodeInteger(value);
 }
 
 /**
@@ -134,13 +168,15 @@ export async function handleAccessRequest(
   authorization: AuthorizationDefaults | Authorize,
   log: Log,
 ): Promise<AccessReply | null> {
-  const input = eapInputFrom(packet, client);
+  const input = eapInputFrom(packet, client, log);
   if (!input) {
-    log.warn({ client: client.name }, 'Access-Request without EAP-Message rejected: only EAP authentication is offered');
+    warn(log, `no-eap|${client.name}`, { client: client.name }, 'Access-Request without EAP-Message rejected: only EAP authentication is offered');
     return { code: RadiusCode.AccessReject };
   }
   const outcome = await eap.handle(input);
-  const user = getStringAttribute(packet, AttributeType.UserName);
+  // The NAS and the peer choose User-Name; reasons may quote the peer's identity.
+  const userName = getStringAttribute(packet, AttributeType.UserName);
+  const user = userName === undefined ? undefined : clipForLog(userName);
   let authz: AuthorizationDefaults & { sources?: Record<string, string> } = typeof authorization === 'function' ? {} : authorization;
   switch (outcome.kind) {
     case 'accept':
@@ -166,13 +202,22 @@ export async function handleAccessRequest(
       );
       break;
     case 'reject':
-      log.info({ client: client.name, conversation: outcome.conversationId, user, reason: outcome.reason }, 'Access-Reject');
+      log.info({ client: client.name, conversation: outcome.conversationId, user, reason: clipForLog(outcome.reason) }, 'Access-Reject');
       break;
     case 'drop':
-      log.warn({ client: client.name, user, reason: outcome.reason }, 'Access-Request dropped');
+      warn(log, `drop|${client.name}`, { client: client.name, user, reason: clipForLog(outcome.reason) }, 'Access-Request dropped');
       break;
     case 'challenge':
       break;
   }
   return accessReplyFrom(outcome, authz);
+}
+
+/** Per client, one warning per window for what a flood repeats (as the RADIUS layer does); the rest at debug. */
+const warnings = new LogLimiter(10_000);
+
+function warn(log: Log, key: string, fields: Record<string, unknown>, msg: string): void {
+  const suppressed = warnings.admit(key);
+  if (suppressed === undefined) log.debug(fields, msg);
+  else log.warn(suppressed > 0 ? { ...fields, suppressed } : fields, msg);
 }

@@ -87,6 +87,18 @@ export async function hashPassword(password: string | Uint8Array, params: Scrypt
   return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
+let dummy: Promise<string> | undefined;
+
+/**
+ * A hash of a random password with the default parameters, made once per process. Checking an
+ * attempt for an unknown, disabled or locked account against it costs what checking a real
+ * account costs, so the time to answer does not tell which accounts exist.
+ */
+export function dummyPasswordHash(): Promise<string> {
+  dummy ??= hashPassword(randomBytes(24));
+  return dummy;
+}
+
 /** Constant-time check of a password against a hashPassword() string; false on a malformed hash. */
 export async function verifyPassword(password: string | Uint8Array, stored: string): Promise<boolean> {
   const parts = stored.split('$');

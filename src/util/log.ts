@@ -1,4 +1,5 @@
-import { pino } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import { LOG_FIELD_MAX, clipForLog, clipLogFields } from './log-fields.js';
 
 /**
  * The logging surface every module receives. It is pino's shape, narrowed so that
@@ -19,8 +20,32 @@ const REDACT = [
 ];
 
 export function createLog(level: string = process.env.GANGWAY_LOG_LEVEL ?? 'info', destination?: NodeJS.WritableStream): Log {
-  const opts = { level, redact: { paths: REDACT, censor: '[redacted]' }, base: { app: 'gangway' } };
-  return (destination ? pino(opts, destination) : pino(opts)) as unknown as Log;
+  const opts: LoggerOptions = {
+    level,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    base: { app: 'gangway' },
+    // Attacker text is clipped where it is logged; this is the net under every line (log-fields.ts).
+    formatters: { log: (obj) => clipLogFields(obj), bindings: (b) => clipLogFields(b) },
+    hooks: {
+      logMethod(args, method) {
+        const [first, second, ...rest] = args as unknown[];
+        if (typeof second === 'string' && second.length > 2 * LOG_FIELD_MAX) return method.apply(this, [first, clipForLog(second, 2 * LOG_FIELD_MAX), ...rest] as Parameters<typeof method>);
+        return method.apply(this, args);
+      },
+    },
+  };
+  return clippedBindings(destination ? pino(opts, destination) : pino(opts));
+}
+
+/** pino's formatters do not see a child's bindings: they are clipped on the way in. */
+function clippedBindings(logger: Logger): Log {
+  return {
+    debug: (obj, msg) => logger.debug(obj, msg),
+    info: (obj, msg) => logger.info(obj, msg),
+    warn: (obj, msg) => logger.warn(obj, msg),
+    error: (obj, msg) => logger.error(obj, msg),
+    child: (bindings) => clippedBindings(logger.child(clipLogFields(bindings))),
+  };
 }
 
 export function silentLog(): Log {

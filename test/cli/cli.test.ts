@@ -32,10 +32,10 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   test('init --json prints absolute paths of what it created; keys are private; a second init refuses', () => {
-    const r = spawnSync(process.execPath, [main, 'init', join(dir, 'd'), '--radius-port', '11812', '--secret', 's3cret-value', '--json'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [main, 'init', join(dir, 'd'), '--radius-port', '11812', '--secret', 's3cret-value-long', '--json'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as { radius: { host: string; port: number; secret: string }; files: Record<string, string> };
-    expect(out.radius).toEqual({ host: '127.0.0.1', port: 11812, secret: 's3cret-value' });
+    expect(out.radius).toEqual({ host: '127.0.0.1', port: 11812, secret: 's3cret-value-long' });
     for (const key of ['caCert', 'serverCert', 'clientCert', 'clientKey']) {
       expect(out.files[key]!.startsWith('/')).toBe(true);
       expect(existsSync(out.files[key]!)).toBe(true);
@@ -75,7 +75,7 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
 
   test('serve loads an EAP method plugin named in the config and runs a conversation with it', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
-    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--portal-port', '0', '--secret', 'plugin-secret'], { encoding: 'utf8' });
+    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--portal-port', '0', '--secret', 'plugin-secret-long'], { encoding: 'utf8' });
     const cfg = join(dir, 'gangway.yaml');
     const plugin = join(__dirname, '..', 'fixtures', 'echo-plugin.mjs');
     writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('defaultMethods:\n    - eap-tls', `defaultMethods:\n    - echo-plugin\n  plugins:\n    - module: ${plugin}\n      options: { challenge: marco }`));
@@ -86,7 +86,7 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
     try {
       for (let i = 0; i < 100 && !out.includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
       expect(out).toMatch(/"methods":\[[^\]]*"echo-plugin"/);
-      const client = new RadiusClient({ host: '127.0.0.1', port, secret: 'plugin-secret' });
+      const client = new RadiusClient({ host: '127.0.0.1', port, secret: 'plugin-secret-long' });
       try {
         const identity = Buffer.from('0201000a01616c696365', 'hex');
         const first = await client.send({ attributes: [...splitEapMessage(identity), stringAttribute(AttributeType.UserName, 'alice')] });
@@ -108,17 +108,17 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
 
   test('start initialises the data directory, answers Status-Server, and stops cleanly on SIGTERM', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
-    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--portal-port', '0', '--secret', 'start-secret'], { encoding: 'utf8' });
+    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--portal-port', '0', '--secret', 'start-secret-long'], { encoding: 'utf8' });
     const child = spawn(process.execPath, [main, 'start', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     for (let i = 0; i < 100 && !out.includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(out).toContain('gangway listening');
-    expect(await statusServer(port, 'start-secret')).toBe(RadiusCode.AccessAccept);
+    expect(await statusServer(port, 'start-secret-long')).toBe(RadiusCode.AccessAccept);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(out).toContain('shutting down');
-    expect(out).not.toContain('start-secret');
+    expect(out).not.toContain('start-secret-long');
   });
 });

@@ -28,7 +28,9 @@ describe('gangway.yaml validation', () => {
     [{ ...minimal, bogus: 1 }, 'bogus', 'not a known setting'],
     [{ radius: { clients: [{ name: 'ap', address: '10.0.0.1/8', secret: 'long-enough-secret' }] } }, 'radius.clients[0].address', 'host bits'],
     [{ radius: { clients: [{ name: 'ap', address: 'example.com', secret: 'long-enough-secret' }] } }, 'radius.clients[0].address', 'IPv4/IPv6'],
-    [{ radius: { clients: [{ name: 'ap', address: '::1', secret: 'short' }] } }, 'radius.clients[0].secret', 'at least 8'],
+    [{ radius: { clients: [{ name: 'ap', address: '::1', secret: 'short' }] } }, 'radius.clients[0].secret', 'at least 16'],
+    [{ radius: { clients: [{ name: 'ap', address: '::1', secret: 'fifteen-chars-x' }] } }, 'radius.clients[0].secret', 'allowShortSecret'],
+    [{ radius: { clients: [{ name: 'ap', address: '::1', secret: 'testing123', allowShortSecret: 'yes' }] } }, 'radius.clients[0].allowShortSecret', 'true or false'],
     [{ radius: { clients: [{ name: 'ap', address: '::1', secret: 'long-enough-secret', requireMessageAuthenticator: 'no' }] } }, 'radius.clients[0].requireMessageAuthenticator', 'true or false'],
     [{ ...minimal, server: { listen: ['nowhere'] } }, 'server.listen[0]', 'HOST:PORT'],
     [{ ...minimal, eap: { packetSize: 10 } }, 'eap.packetSize', 'between'],
@@ -43,6 +45,27 @@ describe('gangway.yaml validation', () => {
     expect(err.key).toBe(key);
     expect(err.why).toContain(why);
     expect(err.message).toContain(key);
+  });
+
+  test('a shared secret shorter than 16 characters is accepted only with allowShortSecret on that client', () => {
+    const c = parseConfig({ radius: { clients: [{ name: 'legacy', address: '10.0.0.9', secret: 'testing123', allowShortSecret: true }] } }, '/d');
+    expect(c.radius.clients[0]!.secret).toBe('testing123');
+    expect(() => parseConfig({ radius: { clients: [
+      { name: 'legacy', address: '10.0.0.9', secret: 'testing123', allowShortSecret: true },
+      { name: 'other', address: '10.0.0.10', secret: 'testing123' },
+    ] } }, '/d')).toThrow('radius.clients[1].secret');
+  });
+
+  test('passwordLockout: defaults, overrides, and keys named in errors', () => {
+    expect(parseConfig(minimal, '/d').passwordLockout).toEqual({
+      account: { maxFailures: 10, windowMs: 600_000, lockoutMs: 600_000 },
+      nas: { maxFailures: 100, windowMs: 60_000, lockoutMs: 60_000 },
+      maxTracked: 10_000,
+    });
+    expect(parseConfig({ ...minimal, passwordLockout: { account: { maxFailures: 3, lockoutSeconds: 30 } } }, '/d').passwordLockout.account)
+      .toEqual({ maxFailures: 3, windowMs: 600_000, lockoutMs: 30_000 });
+    expect(errorOf({ ...minimal, passwordLockout: { nas: { maxFailures: 0 } } }).key).toBe('passwordLockout.nas.maxFailures');
+    expect(errorOf({ ...minimal, passwordLockout: { acount: {} } }).key).toBe('passwordLockout.acount');
   });
 
   test('IPv6 listen addresses are accepted in brackets', () => {

@@ -16,7 +16,7 @@ import { RadiusClient } from '../../src/radius/client.js';
 import { freeUdpPort, terminate } from '../helpers/proc.js';
 
 const main = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
-const SECRET = 'noob-e2e-secret';
+const SECRET = 'noob-e2e-secret-1';
 
 interface Run { status: number | null; json: Record<string, unknown>; stderr: string }
 

@@ -6,6 +6,7 @@ import { ConfigError } from '../../config/config-error.js';
 import { startGangway } from '../../server.js';
 import { createLog } from '../../util/log.js';
 import { initDataDir } from '../init.js';
+import { installCrashPolicy } from '../crash-policy.js';
 import type { CliIo } from '../io.js';
 
 const USAGE = 'usage: gangway serve --data DIR [--listen HOST:PORT]...\n';
@@ -47,6 +48,7 @@ async function serve(dataDir: string, listen: string[], io: CliIo): Promise<numb
     throw err;
   }
   const log = createLog(process.env.GANGWAY_LOG_LEVEL ?? config.log.level);
+  installCrashPolicy(log);
   let running;
   try {
     running = await startGangway(config, log);

@@ -7,6 +7,7 @@ import {
   DEFAULT_MAX_TLS_MESSAGE, TlsFlag, TlsMessageFragmenter, TlsMessageReassembler, decodeTlsFragment, encodeTlsFragment,
 } from '../tls-fragmentation.js';
 import { TlsTunnel } from '../tls-tunnel.js';
+import { TLS12_CIPHERS, checkedMinVersion } from '../tls-policy.js';
 import { helloRandom } from '../tls-randoms.js';
 import {
   EAP_TLS_12_LABEL, EAP_TLS_13_CONTEXT, EAP_TLS_13_KEY_LABEL, EAP_TLS_13_METHOD_ID_LABEL, eapTls12Keys, eapTls13Keys, type EapTlsKeys,
@@ -21,8 +22,11 @@ export interface EapTlsConfig {
   ca: string | Buffer | Array<string | Buffer>;
   /** PEM CRLs checked against client certificates. */
   crl?: string | Buffer | Array<string | Buffer>;
+  /** Default and lowest: TLSv1.2. */
   minVersion?: tls.SecureVersion;
   maxVersion?: tls.SecureVersion;
+  /** OpenSSL TLS 1.2 cipher list; default TLS12_CIPHERS (ECDHE with AEAD only, tls-policy.ts). */
+  ciphers?: string;
   maxTlsMessage?: number;
   /**
    * Asked once the handshake has verified the client certificate, before the final flight: true
@@ -41,8 +45,9 @@ export function createEapTlsMethod(config: EapTlsConfig): EapMethod {
     key: config.key,
     ca: config.ca,
     ...(config.crl !== undefined ? { crl: config.crl } : {}),
-    minVersion: config.minVersion ?? 'TLSv1.2',
+    minVersion: checkedMinVersion(config.minVersion, 'EAP-TLS'),
     maxVersion: config.maxVersion ?? 'TLSv1.3',
+    ciphers: config.ciphers ?? TLS12_CIPHERS,
     // Resumption would authorize from the first handshake's certificate without a cache of the
     // authorization decision (RFC 9190 §5.7); until that cache exists, tickets stay off.
     secureOptions: cryptoConstants.SSL_OP_NO_TICKET,

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { EapMethod, EapMethodSession, MethodContext, Step } from '../method.js';
 import type { UserStore } from '../../store/users.js';
 import { EapType } from '../eap-packet.js';
+import { PasswordLockout, nasKey } from '../password-lockout.js';
+import { clipForLog } from '../../util/log-fields.js';
 import { CHALLENGE_LENGTH, MschapV2OpCode, MschapV2PacketError, decodeMschapV2, encodeMschapV2 } from './packet.js';
 import { deriveMschapV2Keys, generateAuthenticatorResponse, generateNtResponse, ntResponseEqual, stripDomain } from './ms-chap-v2.js';
 
@@ -10,7 +12,15 @@ export interface MschapV2MethodConfig {
   users: Pick<UserStore, 'get'>;
   /** Name sent in the Challenge (the "authenticator name"); hostapd sends "hostapd". */
   serverName?: string;
+  /** Failure throttling; default: one of DEFAULT_PASSWORD_LOCKOUT for this method. */
+  lockout?: PasswordLockout;
 }
+
+/**
+ * Checked in place of an NT hash for unknown, disabled, locked and NT-hash-less accounts, so that
+ * every attempt costs the same NT-Response computation (random per process: it matches nothing).
+ */
+const DUMMY_NT_HASH = new Uint8Array(randomBytes(16));
 
 type Phase = 'challenge-sent' | 'success-sent' | 'failure-sent' | 'done';
 
@@ -22,10 +32,11 @@ type Phase = 'challenge-sent' | 'success-sent' | 'failure-sent' | 'done';
  */
 export function createMschapV2Method(config: MschapV2MethodConfig): EapMethod {
   const serverName = new Uint8Array(Buffer.from(config.serverName ?? 'gangway', 'utf8'));
+  const lockout = config.lockout ?? new PasswordLockout();
   return {
     type: EapType.MsChapV2,
     name: 'eap-mschapv2',
-    createSession: (ctx) => new MschapV2ServerSession(ctx, config.users, serverName),
+    createSession: (ctx) => new MschapV2ServerSession(ctx, config.users, serverName, lockout),
   };
 }
 
@@ -41,6 +52,7 @@ class MschapV2ServerSession implements EapMethodSession {
     private readonly ctx: MethodContext,
     private readonly users: Pick<UserStore, 'get'>,
     private readonly serverName: Uint8Array,
+    private readonly lockout: PasswordLockout,
   ) {}
 
   async start(): Promise<Step> {
@@ -92,15 +104,26 @@ class MschapV2ServerSession implements EapMethodSession {
     this.user = user;
     // hostapd compares the EAP identity with the MS-CHAPv2 Name (both without DOMAIN\).
     if (user !== identity) return this.fail(`MS-CHAPv2 Name "${user}" differs from the EAP identity "${identity}"`);
+    const nas = nasKey(this.ctx.nas);
+    const verdict = this.lockout.check(user, nas);
     const record = await this.users.get(user);
-    if (!record) return this.fail(`unknown user "${user}"`);
-    if (!record.enabled) return this.fail(`user "${user}" is disabled`);
-    if (!record.ntHash) return this.fail(`user "${user}" has no NT hash (EAP-MSCHAPv2 not enabled for this account)`);
-    // The Name as sent (with any DOMAIN\ prefix) is what challengeHash strips, as the peer does.
-    const expected = generateNtResponse(this.challenge, peerChallenge, name, record.ntHash);
-    if (!ntResponseEqual(expected, ntResponse)) return this.fail(`wrong password for "${user}"`);
-    const authResponse = generateAuthenticatorResponse(record.ntHash, ntResponse, peerChallenge, this.challenge, name);
-    this.msk = deriveMschapV2Keys(record.ntHash, ntResponse).msk;
+    const usable = !verdict.locked && record !== undefined && record.enabled && record.ntHash !== undefined;
+    // The same NT-Response computation for every account, real or not (see DUMMY_NT_HASH).
+    const ntHash = usable ? record.ntHash! : DUMMY_NT_HASH;
+    const expected = generateNtResponse(this.challenge, peerChallenge, name, ntHash);
+    const matches = ntResponseEqual(expected, ntResponse);
+    if (verdict.locked) return this.fail(`${verdict.scope === 'nas' ? 'this NAS' : `account "${user}"`} is locked out until ${new Date(verdict.until).toISOString()}`);
+    if (!usable || !matches) {
+      this.lockout.failure(user, nas);
+      if (!record) return this.fail(`unknown user "${user}"`);
+      if (!record.enabled) return this.fail(`user "${user}" is disabled`);
+      if (!record.ntHash) return this.fail(`user "${user}" has no NT hash (EAP-MSCHAPv2 not enabled for this account)`);
+      return this.fail(`wrong password for "${user}"`);
+    }
+    this.lockout.success(user);
+    const ntHashOk = record.ntHash!;
+    const authResponse = generateAuthenticatorResponse(ntHashOk, ntResponse, peerChallenge, this.challenge, name);
+    this.msk = deriveMschapV2Keys(ntHashOk, ntResponse).msk;
     this.phase = 'success-sent';
     this.ctx.log.debug({ user }, 'EAP-MSCHAPv2 NT-Response verified');
     return { kind: 'request', data: encodeMschapV2({ opCode: 3, msChapId: this.msChapId, message: `${authResponse} M=OK` }) };
@@ -110,7 +133,7 @@ class MschapV2ServerSession implements EapMethodSession {
   private fail(reason: string): Step {
     this.failureReason = reason;
     this.phase = 'failure-sent';
-    this.ctx.log.info({ reason }, 'EAP-MSCHAPv2 authentication failed');
+    this.ctx.log.info({ reason: clipForLog(reason) }, 'EAP-MSCHAPv2 authentication failed');
     const c = Buffer.from(randomBytes(16)).toString('hex').toUpperCase();
     return { kind: 'request', data: encodeMschapV2({ opCode: 4, msChapId: this.msChapId, message: `E=691 R=0 C=${c} V=3 M=FAILED` }) };
   }

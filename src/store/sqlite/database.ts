@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Migration } from './migration.js';
@@ -10,6 +11,7 @@ export type SqliteDatabase = Database.Database;
  * keeps WAL durable across process crashes, which is what the per-transition transactions need.
  */
 export function openSqlite(path: string, migrations: readonly Migration[] = allMigrations): SqliteDatabase {
+  createOwnerOnly(path);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -37,4 +39,23 @@ export function migrate(db: SqliteDatabase, migrations: readonly Migration[]): v
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
     })();
   }
+}
+
+/**
+ * A new database file is created empty, owner-only, before SQLite opens it: SQLite gives its WAL
+ * and shared-memory files the database file's mode, so they are owner-only too. An existing file
+ * keeps its mode (the server refuses to start on a readable one; see server/private-files.ts).
+ */
+function createOwnerOnly(path: string): void {
+  if (path === '' || path === ':memory:' || path.startsWith('file:')) return;
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
+  }
+  closeSync(fd);
+  // The umask can only clear bits, but set the mode exactly anyway.
+  chmodSync(path, 0o600);
 }

@@ -3,6 +3,7 @@ import { ConfigError } from '../../config/config-error.js';
 import { createEapTlsMethod, type EapTlsConfig } from '../../eap-methods/eap-tls/method.js';
 import { createMschapV2Method } from '../../eap-methods/mschapv2/method.js';
 import type { UserStore } from '../../store/users.js';
+import { PasswordLockout } from '../../eap-methods/password-lockout.js';
 import type { Log } from '../../util/log.js';
 import { resolveTeapCompat, type TeapCompat } from './compat.js';
 import { BASIC_PASSWORD, type TeapInnerStep, type TeapPolicy } from './policy.js';
@@ -153,6 +154,8 @@ export interface TeapBuildDeps {
   tls: TeapTlsConfig & Pick<EapTlsConfig, 'maxTlsMessage' | 'isRevoked'>;
   /** Accounts for EAP-MSCHAPv2 and Basic-Password-Auth. */
   users: Pick<UserStore, 'get'>;
+  /** Failure throttling shared by inner EAP-MSCHAPv2 and Basic-Password-Auth (and the server's bare methods). */
+  passwordLockout?: PasswordLockout;
   /** Further inner EAP methods (plugins) the policy may name. */
   extraInnerMethods?: readonly EapMethod[];
   /** Phase-2 TLV methods (TEAP-BRSKI enrolment) the policies may name. */
@@ -165,7 +168,8 @@ export interface TeapBuildDeps {
 /** Builds the TEAP method and its inner methods from a parsed configuration. */
 export function buildTeapMethod(cfg: TeapMethodConfig, deps: TeapBuildDeps): EapMethod {
   const inner: EapMethod[] = [];
-  if (cfg.innerMethods.includes('eap-mschapv2')) inner.push(createMschapV2Method({ users: deps.users, serverName: cfg.mschapv2ServerName }));
+  const passwordLockout = deps.passwordLockout ?? new PasswordLockout();
+  if (cfg.innerMethods.includes('eap-mschapv2')) inner.push(createMschapV2Method({ users: deps.users, serverName: cfg.mschapv2ServerName, lockout: passwordLockout }));
   if (cfg.innerMethods.includes('eap-tls')) {
     if (deps.tls.ca === undefined) throw new Error('inner EAP-TLS needs tls.ca');
     inner.push(createEapTlsMethod({
@@ -185,6 +189,7 @@ export function buildTeapMethod(cfg: TeapMethodConfig, deps: TeapBuildDeps): Eap
   return createTeapMethod({
     tls: deps.tls,
     users: deps.users,
+    passwordLockout,
     innerMethods: inner,
     policy: cfg.policy,
     policies: cfg.policies,

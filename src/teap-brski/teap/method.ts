@@ -3,6 +3,8 @@ import { X509Certificate, constants as cryptoConstants, createHash } from 'node:
 import type { EapMethod, EapMethodSession, Grant, MethodContext, Step } from '../../eap-methods/method.js';
 import { TlsTunnel } from '../../eap-methods/tls-tunnel.js';
 import type { UserStore } from '../../store/users.js';
+import { PasswordLockout } from '../../eap-methods/password-lockout.js';
+import { TLS12_CIPHERS, checkedMinVersion } from '../../eap-methods/tls-policy.js';
 import type { Log } from '../../util/log.js';
 import { TeapFramingError, TeapErrorCode } from './errors.js';
 import { EAP_TYPE_TEAP, TEAP_VERSION, decodeTeapPacket, encodeTeapPacket, isTeapAck, teapAck, type TeapPacket } from './outer-framing.js';
@@ -37,6 +39,8 @@ export interface TeapMethodDeps {
   tls: TeapTlsConfig;
   /** Accounts for Basic-Password-Auth (inner EAP methods bring their own stores). */
   users: Pick<UserStore, 'get'>;
+  /** Failure throttling for Basic-Password-Auth; default: one of DEFAULT_PASSWORD_LOCKOUT for this method. */
+  passwordLockout?: PasswordLockout;
   /** Inner EAP methods (EAP-MSCHAPv2, EAP-TLS, plugins), referenced by name in the policy. */
   innerMethods: readonly EapMethod[];
   /** The default policy, for conversations no rule selects. */
@@ -64,14 +68,7 @@ export interface TeapMethodDeps {
  * ECDHE + AEAD suites only: with them the TLS PRF hash and the Compound-MAC hash agree in every
  * implementation (hostapd uses HMAC-SHA1 for CBC *_SHA suites, FreeRADIUS does not; Q11).
  */
-export const TEAP_TLS12_CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
+export const TEAP_TLS12_CIPHERS = TLS12_CIPHERS;
 
 /** TEAP (EAP type 55, RFC 9930) server as an EAP method plugin. */
 export function createTeapMethod(deps: TeapMethodDeps): EapMethod {
@@ -112,8 +109,8 @@ export function createTeapMethod(deps: TeapMethodDeps): EapMethod {
   const manufacturers = [...(deps.manufacturers ?? [])];
   const domainAnchors = deps.tls.ca !== undefined ? parsePemCertificates(deps.tls.ca) : [];
   const limits: ReassemblyLimits = { ...DEFAULT_REASSEMBLY_LIMITS, ...deps.limits };
-  const minVersion = deps.tls.minVersion ?? 'TLSv1.2';
-  if (minVersion === 'TLSv1' || minVersion === 'TLSv1.1') throw new Error('TEAP requires TLS 1.2 or later (RFC 9930 §3.2)');
+  // RFC 9930 §3.2 forbids anything older than TLS 1.2.
+  const minVersion = checkedMinVersion(deps.tls.minVersion, 'TEAP');
   // The tunnel accepts our CAs and the manufacturers' IDevID CAs; which of them a certificate chains
   // to decides which policy may use it (classifyCertificate), so an IDevID never passes as ours.
   const caList = [...(deps.tls.ca !== undefined ? (Array.isArray(deps.tls.ca) ? deps.tls.ca : [deps.tls.ca]) : []), ...manufacturers.flatMap((m) => m.anchors.map((a) => a.toString()))];
@@ -133,6 +130,7 @@ export function createTeapMethod(deps: TeapMethodDeps): EapMethod {
   const everyPolicy = [policy, ...policies.values()];
   const shared: SharedConfig = {
     secureContext, policy, policies, rules, manufacturers, domainAnchors, compat, innerMethods, tlvMethods, users: deps.users, authorityId, limits,
+    passwordLockout: deps.passwordLockout ?? new PasswordLockout(),
     // With rules, the certificate is asked for whenever some policy may use it, and judged in Phase 2.
     requestCert: everyPolicy.some((p) => p.clientCertificate !== 'none') || manufacturers.length > 0,
     rejectUnauthorized: rules.length === 0 && manufacturers.length === 0 && policy.clientCertificate === 'required',
@@ -165,6 +163,7 @@ interface SharedConfig {
   compat: TeapCompat;
   innerMethods: ReadonlyMap<string, EapMethod>;
   users: Pick<UserStore, 'get'>;
+  passwordLockout: PasswordLockout;
   authorityId: Uint8Array;
   limits: ReassemblyLimits;
 }
@@ -340,6 +339,7 @@ class TeapServerSession implements EapMethodSession {
         policy,
         compat: this.cfg.compat,
         users: this.cfg.users,
+        passwordLockout: this.cfg.passwordLockout,
         innerMethods: this.cfg.innerMethods,
         tlvMethods: this.cfg.tlvMethods,
         log: this.log,

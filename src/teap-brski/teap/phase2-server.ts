@@ -2,6 +2,7 @@ import type { EapMethod, NasFacts } from '../../eap-methods/method.js';
 import { EapType } from '../../eap-methods/eap-packet.js';
 import { swapMskHalves } from '../../eap-methods/mschapv2/ms-chap-v2.js';
 import type { UserStore } from '../../store/users.js';
+import { nasKey, type PasswordLockout } from '../../eap-methods/password-lockout.js';
 import type { Log } from '../../util/log.js';
 import { TeapError, TeapErrorCode, TeapTlvError, teapErrorName } from './errors.js';
 import { IdentityType, ResultStatus, TlvType, decodeTeapTlvs, tlv, tlvTypeOf, type NakTlv, type TeapTlv } from './tlv-codec.js';
@@ -21,6 +22,8 @@ export interface Phase2ServerDeps {
   policy: TeapPolicy;
   compat: TeapCompat;
   users: Pick<UserStore, 'get'>;
+  /** Failure throttling for Basic-Password-Auth. */
+  passwordLockout?: PasswordLockout;
   /** Inner EAP methods by name. */
   innerMethods: ReadonlyMap<string, EapMethod>;
   /** Methods made of TLVs (TEAP-BRSKI enrolment) by name. */
@@ -388,7 +391,10 @@ export class Phase2Server {
     }
     this.checkIdentityType(msg, state);
     state.firstResponse = false;
-    const r = await verifyBasicPassword(this.deps.users, resp);
+    const r = await verifyBasicPassword(this.deps.users, resp, {
+      ...(this.deps.passwordLockout ? { lockout: this.deps.passwordLockout } : {}),
+      nas: nasKey(this.deps.nas),
+    });
     if (!r.ok) return this.stepFailed(TeapErrorCode.InnerMethodError, `Basic-Password-Auth: ${r.reason}`, false);
     return this.methodSucceeded(BASIC_PASSWORD, r.username, {});
   }

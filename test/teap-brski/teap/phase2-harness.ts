@@ -16,7 +16,10 @@ import { MemoryUserStore, bytes, userWithPassword } from '../helpers.js';
 const SEED = bytes('c1b51d35aef46bdf4d558f5ccd81c3bc1990d4eb6aaadc72578c89811378cd97faa9eef563a11895');
 const OUTER = bytes('00010010101112131415161718191a1b1c1d1e1f');
 
-/** Accounts every Phase-2 harness knows: NT hashes only, so Basic-Password checks stay fast. */
+/**
+ * Accounts every Phase-2 harness knows, with NT hashes and cheap scrypt hashes (FAST_SCRYPT): every
+ * Basic-Password check costs one scrypt, an NT-hash-only account the production-cost dummy one.
+ */
 export const ALICE: TeapPeerCredentials = { identity: 'alice', password: 'password' };
 export const MACHINE: TeapPeerCredentials = { identity: 'host/m1', password: 'machinepw' };
 
@@ -31,8 +34,8 @@ let sharedUsers: MemoryUserStore | undefined;
 async function users(): Promise<MemoryUserStore> {
   if (!sharedUsers) {
     const u = new MemoryUserStore();
-    await userWithPassword(u, ALICE.identity, ALICE.password!, { nt: true });
-    await userWithPassword(u, MACHINE.identity, MACHINE.password!, { nt: true });
+    await userWithPassword(u, ALICE.identity, ALICE.password!, { nt: true, scrypt: true });
+    await userWithPassword(u, MACHINE.identity, MACHINE.password!, { nt: true, scrypt: true });
     sharedUsers = u;
   }
   return sharedUsers;

@@ -1,0 +1,173 @@
+/**
+ * Failure throttling for password methods (EAP-MSCHAPv2, TEAP Basic-Password-Auth): an account
+ * with too many wrong passwords in a window is locked for a while, and so is a NAS from which too
+ * many wrong passwords arrive (a password spray over many names). A locked attempt is still
+ * answered exactly as a wrong password, after the same work, so a lockout tells a guesser nothing.
+ *
+ * State is in memory and bounded: at most `maxTracked` accounts and as many NASes. When full, the
+ * least recently failed entry that is not locked goes first. Unknown names are tracked like known
+ * ones, so lockouts do not reveal which accounts exist.
+ */
+
+export interface LockoutRule {
+  /** Wrong passwords within `windowMs` that lock. */
+  maxFailures: number;
+  windowMs: number;
+  lockoutMs: number;
+}
+
+export interface PasswordLockoutPolicy {
+  account: LockoutRule;
+  nas: LockoutRule;
+  /** Entries kept per scope (accounts, NASes). */
+  maxTracked: number;
+}
+
+/**
+ * Per account: 10 wrong passwords in 10 minutes lock it for 10 minutes (a phone retrying an old
+ * password after a change should not lock its owner out for long). Per NAS: 100 in a minute lock
+ * password methods through that NAS for a minute.
+ */
+export const DEFAULT_PASSWORD_LOCKOUT: Readonly<PasswordLockoutPolicy> = Object.freeze({
+  account: Object.freeze({ maxFailures: 10, windowMs: 600_000, lockoutMs: 600_000 }),
+  nas: Object.freeze({ maxFailures: 100, windowMs: 60_000, lockoutMs: 60_000 }),
+  maxTracked: 10_000,
+});
+
+export type LockoutScope = 'account' | 'nas';
+
+export type LockoutVerdict = { locked: false } | { locked: true; scope: LockoutScope; until: number };
+
+/** What an operator's audit log gets when a lockout begins. */
+export interface LockoutEvent {
+  scope: LockoutScope;
+  /** The account name or the NAS key. */
+  subject: string;
+  /** The NAS the locking failure came through (for an account lockout). */
+  nas: string;
+  failures: number;
+  until: Date;
+}
+
+interface Counter {
+  windowStart: number;
+  failures: number;
+  lockedUntil: number;
+}
+
+/** Where an attempt came from, for the per-NAS rule: the RADIUS client and the datagram's source. */
+export function nasKey(nas: { clientName: string; clientAddress?: string }): string {
+  return nas.clientAddress !== undefined ? `${nas.clientName}/${nas.clientAddress}` : nas.clientName;
+}
+
+/** How far the eviction looks for an unlocked entry before giving up and taking the oldest. */
+const EVICTION_SCAN = 64;
+
+class CounterTable {
+  private readonly counters = new Map<string, Counter>();
+
+  constructor(private readonly rule: LockoutRule, private readonly maxTracked: number) {}
+
+  get size(): number {
+    return this.counters.size;
+  }
+
+  lockedUntil(key: string, now: number): number | undefined {
+    const c = this.counters.get(key);
+    return c !== undefined && c.lockedUntil > now ? c.lockedUntil : undefined;
+  }
+
+  /** Counts a failure; returns the failure count when this one starts a lockout. */
+  fail(key: string, now: number): number | undefined {
+    let c = this.counters.get(key);
+    if (c === undefined || (now - c.windowStart >= this.rule.windowMs && c.lockedUntil <= now)) {
+      c = { windowStart: now, failures: 0, lockedUntil: 0 };
+    }
+    // Re-inserted so that Map order is least recently failed first.
+    this.counters.delete(key);
+    this.makeRoom(now);
+    this.counters.set(key, c);
+    if (c.lockedUntil > now) return undefined;
+    c.failures++;
+    if (c.failures < this.rule.maxFailures) return undefined;
+    c.lockedUntil = now + this.rule.lockoutMs;
+    const failures = c.failures;
+    // The next window starts when the lockout ends.
+    c.windowStart = c.lockedUntil;
+    c.failures = 0;
+    return failures;
+  }
+
+  clear(key: string): void {
+    this.counters.delete(key);
+  }
+
+  private makeRoom(now: number): void {
+    if (this.counters.size < this.maxTracked) return;
+    let scanned = 0;
+    for (const [key, c] of this.counters) {
+      if (c.lockedUntil <= now) {
+        this.counters.delete(key);
+        return;
+      }
+      if (++scanned >= EVICTION_SCAN) break;
+    }
+    // Every entry looked at is locked: the oldest goes (documented limit of an in-memory table).
+    const oldest = this.counters.keys().next();
+    if (!oldest.done) this.counters.delete(oldest.value);
+  }
+}
+
+export class PasswordLockout {
+  private readonly accounts: CounterTable;
+  private readonly nases: CounterTable;
+
+  constructor(
+    readonly policy: PasswordLockoutPolicy = DEFAULT_PASSWORD_LOCKOUT,
+    private readonly onLockout: (event: LockoutEvent) => void = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.accounts = new CounterTable(policy.account, policy.maxTracked);
+    this.nases = new CounterTable(policy.nas, policy.maxTracked);
+  }
+
+  /** Entries held (for tests and metrics). */
+  get tracked(): { accounts: number; nases: number } {
+    return { accounts: this.accounts.size, nases: this.nases.size };
+  }
+
+  check(account: string, nas: string): LockoutVerdict {
+    const now = this.now();
+    const byNas = this.nases.lockedUntil(nas, now);
+    if (byNas !== undefined) return { locked: true, scope: 'nas', until: byNas };
+    const byAccount = this.accounts.lockedUntil(account, now);
+    if (byAccount !== undefined) return { locked: true, scope: 'account', until: byAccount };
+    return { locked: false };
+  }
+
+  /** A wrong password (or an unknown or disabled account) that was actually checked. */
+  failure(account: string, nas: string): void {
+    const now = this.now();
+    const accountFailures = this.accounts.fail(account, now);
+    if (accountFailures !== undefined) {
+      this.report({ scope: 'account', subject: account, nas, failures: accountFailures, until: new Date(now + this.policy.account.lockoutMs) });
+    }
+    const nasFailures = this.nases.fail(nas, now);
+    if (nasFailures !== undefined) {
+      this.report({ scope: 'nas', subject: nas, nas, failures: nasFailures, until: new Date(now + this.policy.nas.lockoutMs) });
+    }
+  }
+
+  /** A right password: the account's count starts again (the NAS's does not: a spray succeeds sometimes). */
+  success(account: string): void {
+    this.accounts.clear(account);
+  }
+
+  private report(event: LockoutEvent): void {
+    try {
+      this.onLockout(event);
+    } catch {
+      // The audit sink failing must not turn a wrong password into a server error.
+    }
+  }
+}

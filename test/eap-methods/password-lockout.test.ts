@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { PasswordLockout, nasKey, type LockoutEvent, type PasswordLockoutPolicy } from '../../src/eap-methods/password-lockout.js';
+
+const policy = (over: Partial<PasswordLockoutPolicy> = {}): PasswordLockoutPolicy => ({
+  account: { maxFailures: 3, windowMs: 60_000, lockoutMs: 120_000 },
+  nas: { maxFailures: 10, windowMs: 60_000, lockoutMs: 30_000 },
+  maxTracked: 1000,
+  ...over,
+});
+
+function setup(p = policy()) {
+  let now = 1_000_000;
+  const events: LockoutEvent[] = [];
+  const lockout = new PasswordLockout(p, (e) => events.push(e), () => now);
+  return { lockout, events, advance: (ms: number) => { now += ms; }, now: () => now };
+}
+
+describe('password lockout (issue 8.3)', () => {
+  test('an account locks at maxFailures within the window, for lockoutMs, with one event', () => {
+    const { lockout, events, advance, now } = setup();
+    lockout.failure('alice', 'nas1');
+    lockout.failure('alice', 'nas2');
+    expect(lockout.check('alice', 'nas1')).toEqual({ locked: false });
+    lockout.failure('alice', 'nas1');
+    expect(lockout.check('alice', 'nas3')).toEqual({ locked: true, scope: 'account', until: now() + 120_000 });
+    expect(events).toEqual([{ scope: 'account', subject: 'alice', nas: 'nas1', failures: 3, until: new Date(now() + 120_000) }]);
+    expect(lockout.check('bob', 'nas1')).toEqual({ locked: false });
+    advance(119_999);
+    expect(lockout.check('alice', 'nas1').locked).toBe(true);
+    advance(1);
+    expect(lockout.check('alice', 'nas1')).toEqual({ locked: false });
+    // A new window: the count starts again.
+    lockout.failure('alice', 'nas1');
+    expect(lockout.check('alice', 'nas1').locked).toBe(false);
+  });
+
+  test('failures spread beyond the window do not lock; a success clears the count', () => {
+    const { lockout, advance } = setup();
+    lockout.failure('alice', 'n');
+    lockout.failure('alice', 'n');
+    advance(60_000);
+    lockout.failure('alice', 'n');
+    lockout.failure('alice', 'n');
+    expect(lockout.check('alice', 'n').locked).toBe(false);
+    lockout.success('alice');
+    lockout.failure('alice', 'n');
+    lockout.failure('alice', 'n');
+    expect(lockout.check('alice', 'n').locked).toBe(false);
+  });
+
+  test('a spray of distinct names from one NAS locks that NAS, not others, and not the names', () => {
+    const { lockout, events } = setup();
+    for (let i = 0; i < 10; i++) lockout.failure(`user${i}`, 'nas-a');
+    expect(lockout.check('alice', 'nas-a')).toMatchObject({ locked: true, scope: 'nas' });
+    expect(lockout.check('alice', 'nas-b')).toEqual({ locked: false });
+    expect(lockout.check('user1', 'nas-b')).toEqual({ locked: false });
+    expect(events).toEqual([expect.objectContaining({ scope: 'nas', subject: 'nas-a', failures: 10 })]);
+  });
+
+  test('unknown names are tracked like known ones (a lockout says nothing about existence)', () => {
+    const { lockout } = setup();
+    for (let i = 0; i < 3; i++) lockout.failure('no-such-user', 'n');
+    expect(lockout.check('no-such-user', 'n')).toMatchObject({ locked: true, scope: 'account' });
+  });
+
+  test('memory is bounded; a locked account survives a flood of other names', () => {
+    const { lockout } = setup(policy({ maxTracked: 100, nas: { maxFailures: 1e9, windowMs: 60_000, lockoutMs: 1000 } }));
+    for (let i = 0; i < 3; i++) lockout.failure('victim', 'n');
+    for (let i = 0; i < 20_000; i++) lockout.failure(`spray-${i}`, `nas-${i % 500}`);
+    expect(lockout.tracked.accounts).toBeLessThanOrEqual(100);
+    expect(lockout.tracked.nases).toBeLessThanOrEqual(100);
+    expect(lockout.check('victim', 'n').locked).toBe(true);
+  });
+
+  test('property: whatever the sequence, entries never exceed maxTracked and a check never throws', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('fail', 'ok', 'check', 'tick'), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 5 })), { maxLength: 400 }),
+        (ops) => {
+          const { lockout, advance } = setup(policy({ maxTracked: 16 }));
+          for (const [op, user, nas] of ops) {
+            if (op === 'fail') lockout.failure(`u${user}`, `n${nas}`);
+            else if (op === 'ok') lockout.success(`u${user}`);
+            else if (op === 'tick') advance(user * 1000);
+            else lockout.check(`u${user}`, `n${nas}`);
+            expect(lockout.tracked.accounts).toBeLessThanOrEqual(16);
+            expect(lockout.tracked.nases).toBeLessThanOrEqual(16);
+          }
+        },
+      ),
+    );
+  });
+
+  test('a throwing audit sink does not turn a wrong password into an error', () => {
+    const lockout = new PasswordLockout(policy(), () => { throw new Error('disk full'); });
+    for (let i = 0; i < 3; i++) lockout.failure('alice', 'n');
+    expect(lockout.check('alice', 'n').locked).toBe(true);
+  });
+
+  test('the NAS key is the RADIUS client and the source address', () => {
+    expect(nasKey({ clientName: 'aps', clientAddress: '10.0.0.7' })).toBe('aps/10.0.0.7');
+    expect(nasKey({ clientName: 'aps' })).toBe('aps');
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * Password lockout through the whole server over UDP RADIUS (issue 8.3): EAP-MSCHAPv2 and TEAP
+ * Basic-Password-Auth share one lockout; a locked account or NAS is answered exactly as a wrong
+ * password is, the lockout is audited, and it ends after its time.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeEap, encodeEap, EapType } from '../../src/eap-methods/eap-packet.js';
+import { MschapV2Peer } from '../../src/eap-methods/mschapv2/peer.js';
+import { decodeMschapV2, MschapV2OpCode } from '../../src/eap-methods/mschapv2/packet.js';
+import { TeapPeer } from '../../src/peer/teap/teap-peer.js';
+import { runTeapOverRadius } from '../../src/peer/teap/radius-runner.js';
+import { AttributeType, RadiusCode, getAttribute, joinEapMessage } from '../../src/radius/index.js';
+import { SqliteAuditStore } from '../../src/store/sqlite/audit.js';
+import { SqliteUserStore } from '../../src/store/sqlite/users.js';
+import type { TeapTlv } from '../../src/teap-brski/teap/tlv-codec.js';
+import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
+import { UdpNas } from '../helpers/udp-nas.js';
+import { userWithPassword } from '../teap-brski/helpers.js';
+
+interface MschapOutcome {
+  code: number;
+  /** The Failure-Request's message with its random challenge blanked, or 'success'. */
+  answer: string;
+}
+
+/** One bare EAP-MSCHAPv2 conversation from `nas`. */
+async function mschapv2(nas: UdpNas, user: string, password: string, station: string): Promise<MschapOutcome> {
+  const who = { userName: user, callingStationId: station };
+  let r = await nas.send(who, encodeEap({ code: 2, identifier: 0, type: EapType.Identity, data: Buffer.from(user) }), undefined);
+  const peer = new MschapV2Peer({ username: user, password });
+  for (let round = 0; round < 6; round++) {
+    if (r.reply.code !== RadiusCode.AccessChallenge) return { code: r.reply.code, answer: 'none' };
+    const req = decodeEap(joinEapMessage(r.reply)!);
+    if (req.code !== 1 || req.type !== EapType.MsChapV2) throw new Error(`unexpected EAP ${req.code}/${req.code === 1 ? req.type : ''}`);
+    const msg = decodeMschapV2(req.data, 'server');
+    const step = peer.process(req.data);
+    const state = getAttribute(r.reply, AttributeType.State);
+    const next = await nas.send(who, encodeEap({ code: 2, identifier: req.identifier, type: EapType.MsChapV2, data: step.response }), state);
+    if (msg.opCode === MschapV2OpCode.Failure) {
+      const text = 'message' in msg ? String(msg.message) : '';
+      return { code: next.reply.code, answer: text.replace(/C=[0-9A-F]{32}/, 'C=…') };
+    }
+    if (step.kind === 'success') return { code: next.reply.code, answer: 'success' };
+    r = next;
+  }
+  throw new Error('too many rounds');
+}
+
+describe('password lockout over RADIUS', () => {
+  let g: TestGangway;
+  let nasA: UdpNas;
+  let nasB: UdpNas;
+  let station = 0;
+  const mac = () => `02-00-00-00-10-${(station++ & 0xff).toString(16).padStart(2, '0')}`;
+  const audits = () => new SqliteAuditStore(g.running.db).recent(100).filter((e) => e.event === 'password.lockout');
+
+  beforeAll(async () => {
+    g = await startTestGangway({
+      configure: (doc) => {
+        doc.eap = { defaultMethods: ['eap-mschapv2'], rules: [{ realm: 'teap.example', methods: ['teap'] }] };
+        doc.tls = { ...(doc.tls as object), maxVersion: 'TLSv1.2' };
+        doc.methods = { teap: { policy: { sequence: [{ methods: ['basic-password'] }] } } };
+        doc.passwordLockout = {
+          account: { maxFailures: 3, windowSeconds: 60, lockoutSeconds: 2 },
+          nas: { maxFailures: 12, windowSeconds: 60, lockoutSeconds: 2 },
+        };
+      },
+    });
+    const users = new SqliteUserStore(g.running.db);
+    for (const name of ['alice', 'bob', 'mallory', 'dave']) await userWithPassword(users, name, `${name}-password`);
+    nasA = await UdpNas.bind('127.0.0.1', g.secret, g.port);
+    nasB = await UdpNas.bind('127.0.0.2', g.secret, g.port);
+  });
+
+  afterAll(async () => {
+    nasA.close();
+    nasB.close();
+    await g.close();
+  });
+
+  test('EAP-MSCHAPv2: three wrong passwords lock the account; the right one is then refused exactly like a wrong one', async () => {
+    const wrong = await mschapv2(nasA, 'alice', 'guess-1', mac());
+    expect(wrong).toEqual({ code: RadiusCode.AccessReject, answer: 'E=691 R=0 C=… V=3 M=FAILED' });
+    await mschapv2(nasA, 'alice', 'guess-2', mac());
+    await mschapv2(nasA, 'alice', 'guess-3', mac());
+    const locked = await mschapv2(nasA, 'alice', 'alice-password', mac());
+    expect(locked).toEqual(wrong);
+    expect(g.log.lines.some((l) => /account "alice" is locked out until/.test(String((l.obj as { reason?: string }).reason)))).toBe(true);
+    const audit = audits().find((e) => e.subject === 'alice');
+    expect(audit?.detail).toMatchObject({ scope: 'account', failures: 3, nas: 'localhost/127.0.0.1' });
+    // Another account through the same NAS is not affected.
+    expect(await mschapv2(nasA, 'mallory', 'mallory-password', mac())).toEqual({ code: RadiusCode.AccessAccept, answer: 'success' });
+    // The lockout ends after its time.
+    await new Promise((r) => setTimeout(r, 2100));
+    expect(await mschapv2(nasA, 'alice', 'alice-password', mac())).toEqual({ code: RadiusCode.AccessAccept, answer: 'success' });
+  }, 30_000);
+
+  test('TEAP Basic-Password-Auth shares the lockout, and a locked account gets the wrong password\'s TLVs', async () => {
+    const teap = async (password: string): Promise<{ outcome: string; last: TeapTlv[] }> => {
+      const seen: TeapTlv[][] = [];
+      const peer = new TeapPeer({
+        outerIdentity: 'anonymous@teap.example',
+        tls: { ca: readFileSync(join(g.init.dataDir, 'pki', 'ca.pem')), servername: 'radius.test.example', maxVersion: 'TLSv1.2' },
+        user: { identity: 'bob', password },
+        phase2Interceptor: { incoming: (t) => { seen.push(t); return t; } },
+      });
+      const r = await runTeapOverRadius(peer, { host: '127.0.0.1', port: g.port, secret: g.secret, userName: 'anonymous@teap.example', callingStationId: mac() });
+      return { outcome: r.outcome, last: seen[seen.length - 1] ?? [] };
+    };
+    // Two guesses through bare MSCHAPv2, one through TEAP: bob is locked for both.
+    await mschapv2(nasA, 'bob', 'guess-1', mac());
+    await mschapv2(nasA, 'bob', 'guess-2', mac());
+    const wrong = await teap('guess-3');
+    expect(wrong.outcome).toBe('reject');
+    const locked = await teap('bob-password');
+    expect(locked.outcome).toBe('reject');
+    expect(locked.last).toEqual(wrong.last);
+    expect(audits().find((e) => e.subject === 'bob')?.detail).toMatchObject({ scope: 'account', failures: 3 });
+    await new Promise((r) => setTimeout(r, 2100));
+    expect((await teap('bob-password')).outcome).toBe('accept');
+  }, 60_000);
+
+  test('a spray of names from one NAS locks that NAS for password methods; another NAS is unaffected', async () => {
+    for (let i = 0; i < 12; i++) {
+      expect((await mschapv2(nasB, `sprayed-${i}`, 'Winter2024!', mac())).code).toBe(RadiusCode.AccessReject);
+    }
+    const refused = await mschapv2(nasB, 'dave', 'dave-password', mac());
+    expect(refused).toEqual({ code: RadiusCode.AccessReject, answer: 'E=691 R=0 C=… V=3 M=FAILED' });
+    expect(await mschapv2(nasA, 'dave', 'dave-password', mac())).toEqual({ code: RadiusCode.AccessAccept, answer: 'success' });
+    expect(audits().find((e) => e.detail?.scope === 'nas')).toMatchObject({ subject: 'localhost/127.0.0.2', detail: { failures: 12 } });
+    expect(g.log.lines.some((l) => l.msg === 'password lockout: NAS locked')).toBe(true);
+  }, 30_000);
+});
