@@ -1,3 +1,4 @@
+import QRCode from 'qrcode';
 /**
  * The portal web application (fastify): server-rendered pages for people and administrators.
  * State-changing requests are POST forms carrying a CSRF token; sessions live in HttpOnly,
@@ -240,14 +241,26 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
   app.get('/devices/add', async (req, reply) => {
     const v = requireViewer(req, reply);
     if (!v) return reply;
-    return send(reply, views.addDevicePage(v, {}));
+    return send(reply, views.addDevicePage(v, { issuing: deps.devices.issuing }));
+  });
+
+  app.post('/devices/issue', async (req, reply) => {
+    const v = requireViewer(req, reply);
+    if (!v) return reply;
+    const peerId = (req.form.peerId ?? '').trim().slice(0, 200);
+    const r = await deps.devices.issueCode(peerId, v, req.ip);
+    if (!r.ok) return send(reply.code(r.status), views.addDevicePage(v, { issuing: deps.devices.issuing, peerId, flash: { kind: 'bad', text: r.message } }));
+    const qr = QRCode.create(r.url, { errorCorrectionLevel: 'M' });
+    const size = qr.modules.size;
+    const modules = Array.from({ length: size }, (_, y) => Array.from({ length: size }, (_, x) => qr.modules.get(y, x) === 1));
+    return send(reply, views.issuedCodePage(v, { peerId: r.peerId, url: r.url, expiresAt: r.expiresAt, modules }));
   });
 
   async function register(req: FastifyRequest, reply: FastifyReply, v: views.Viewer): Promise<FastifyReply> {
     const url = (req.form.url ?? '').slice(0, 4096);
     const r = await deps.devices.register(url, v, req.ip);
     if (r.ok) return back(reply, '/devices?m=added');
-    return send(reply.code(r.status), views.addDevicePage(v, { flash: { kind: 'bad', text: r.message }, url }));
+    return send(reply.code(r.status), views.addDevicePage(v, { issuing: deps.devices.issuing, flash: { kind: 'bad', text: r.message }, url }));
   }
 
   app.post('/devices/add', async (req, reply) => {

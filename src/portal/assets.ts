@@ -46,6 +46,10 @@ button.link { background: none; padding: 0; text-decoration: underline; }
 form.inline { display: inline; }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; margin-top: .8rem; }
 .muted { color: var(--muted); font-size: .9rem; }
+.qr { display: inline-block; background: #fff; padding: 12px; line-height: 0; }
+.qr-row { display: flex; }
+.qr-row > i { display: block; width: 5px; height: 5px; }
+.qr-row > i.qr-d { background: #000; }
 .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
 .devices { list-style: none; padding: 0; margin: 0; }
 .devices li { background: var(--card); border: 1px solid var(--line); border-radius: .5rem; padding: .8rem 1rem; margin-bottom: .6rem; }

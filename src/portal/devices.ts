@@ -4,7 +4,8 @@
  * account), and remove one — the association is dropped, so the device's next Reconnect fails,
  * and its current session is ended through the injected terminator (RFC 5176 Disconnect).
  */
-import { deliverOobFromUrl, type DeliverOobFailure, type OobDeps } from '../noob/oob.js';
+import { deliverOobFromUrl, issueServerToPeerOob, type DeliverOobFailure, type IssueOobDeps, type IssueOobFailure, type OobDeps } from '../noob/oob.js';
+import { DEFAULT_SWITCHES, NOOB_DEFAULTS } from '../noob/config.js';
 import type { AuditStore } from '../store/audit.js';
 import type { NoobPeerRecord, NoobPeerStore } from '../store/noob-peers.js';
 import type { Log } from '../util/log.js';
@@ -15,7 +16,7 @@ export type TerminateSession = (identity: string) => Promise<{ kind: string } & 
 
 export interface DeviceServiceDeps {
   /** Absent when EAP-NOOB is not configured. */
-  noob?: { store: NoobPeerStore; config?: OobDeps['config'] };
+  noob?: { store: NoobPeerStore; config?: OobDeps['config'] & Partial<IssueOobDeps['config']> };
   audit: AuditStore;
   log: Log;
   terminate?: TerminateSession;
@@ -48,6 +49,20 @@ const REFUSALS: Record<DeliverOobFailure, { message: string; status: number }> =
   busy: { message: 'The registration changed at the same moment; try again.', status: 503 },
   consumed: { message: 'This code has already been used. Restart the device’s registration to get a new one.', status: 409 },
   'account-bound': { message: 'This device is registered to another account. An administrator must release it first.', status: 403 },
+};
+
+export type IssueCodeResult =
+  | { ok: true; peerId: string; url: string; expiresAt: Date }
+  | { ok: false; status: number; message: string };
+
+/** A message for the person and a status for scripts, per refusal to issue a code. */
+const ISSUE_REFUSALS: Record<IssueOobFailure, { message: string; status: number }> = {
+  'unknown-peer': { message: 'No device with this ID is waiting to be registered. Check the ID the device shows, or restart its registration.', status: 404 },
+  'already-received': { message: 'This device already sent its own code; scan that instead.', status: 409 },
+  registered: { message: 'This device is already registered.', status: 409 },
+  'direction-not-negotiated': { message: 'This device shows a code itself: scan it, or paste it above.', status: 409 },
+  'account-bound': { message: 'This device is registered to another account. An administrator must release it first.', status: 403 },
+  busy: { message: 'The registration changed at the same moment; try again.', status: 503 },
 };
 
 export class DeviceService {
@@ -98,6 +113,47 @@ export class DeviceService {
     });
     if (r.ok) return { ok: true, peerId: r.peerId, ...(r.peerInfo !== undefined ? { peerInfo: r.peerInfo } : {}) };
     return { ok: false, reason: r.reason, ...REFUSALS[r.reason] };
+  }
+
+  /** Whether codes can be issued for devices that read them (RFC 9140 server-to-peer direction). */
+  get issuing(): boolean {
+    return this.deps.noob?.config?.oobUrl !== undefined;
+  }
+
+  /**
+   * The server-to-peer direction (RFC 9140 §3.3.2): the device shows only its PeerId; we make a
+   * code for the signed-in person, and the device reads it (camera, or typed in). The person
+   * becomes the owner when the device's Completion Exchange succeeds.
+   */
+  async issueCode(peerId: string, actor: Actor, client: string): Promise<IssueCodeResult> {
+    const noob = this.deps.noob;
+    const oobUrl = noob?.config?.oobUrl;
+    if (!noob || oobUrl === undefined) return { ok: false, status: 404, message: 'EAP-NOOB with server-to-device codes is not enabled on this server.' };
+    const at = new Date();
+    if (!this.oobLimiter.hit(actor.userName)) {
+      this.deps.audit.append({ at, event: 'noob.oob.issue-refused', subject: peerId, detail: { account: actor.userName, reason: 'rate-limited', via: 'portal', client } });
+      return { ok: false, status: 429, message: 'Too many codes requested; wait a few minutes and try again.' };
+    }
+    const c = noob.config!;
+    const r = await issueServerToPeerOob(
+      {
+        store: noob.store,
+        config: {
+          oobUrl,
+          noobTimeout: c.noobTimeout ?? NOOB_DEFAULTS.noobTimeout,
+          ephemeralLifetime: c.ephemeralLifetime ?? NOOB_DEFAULTS.ephemeralLifetime,
+          maxIssuedOobs: c.maxIssuedOobs ?? NOOB_DEFAULTS.maxIssuedOobs,
+          noobIdForm: c.noobIdForm ?? DEFAULT_SWITCHES.noobIdForm,
+        },
+        audit: this.deps.audit,
+        log: this.deps.log,
+      },
+      peerId,
+      { account: actor.userName },
+    );
+    if (!r.ok) return { ok: false, ...ISSUE_REFUSALS[r.reason] };
+    this.deps.audit.append({ at, event: 'noob.oob.issued', subject: peerId, detail: { account: actor.userName, via: 'portal', client, expiresAt: r.expiresAt.toISOString() } });
+    return { ok: true, peerId, url: r.url, expiresAt: r.expiresAt };
   }
 
   async remove(peerId: string, actor: Actor, client: string): Promise<RemoveResult> {

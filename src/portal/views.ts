@@ -124,7 +124,7 @@ export function devicesPage(viewer: Viewer, devices: NoobPeerRecord[], opts: { f
   });
 }
 
-export function addDevicePage(viewer: Viewer, opts: { flash?: Flash; url?: string }): Html {
+export function addDevicePage(viewer: Viewer, opts: { flash?: Flash; url?: string; issuing?: boolean; peerId?: string }): Html {
   return layout({
     title: 'Add a device',
     viewer,
@@ -147,7 +147,35 @@ export function addDevicePage(viewer: Viewer, opts: { flash?: Flash; url?: strin
   <label for="oob-url">Device code (a link with P=…&amp;N=…&amp;H=…)</label>
   <textarea id="oob-url" name="url" required autocomplete="off" autocapitalize="none" spellcheck="false">${opts.url ?? ''}</textarea>
   <div class="actions"><button type="submit">Register to ${viewer.userName}</button></div>
-</form>`,
+</form>
+${opts.issuing
+  ? html`<form class="card" id="issue-form" method="post" action="/devices/issue">
+  <h2>Or: the device shows only its ID and reads a code</h2>
+  ${csrfField(viewer)}
+  <label for="peer-id">Device ID (PeerId) it shows</label>
+  <input id="peer-id" name="peerId" required autocomplete="off" autocapitalize="none" spellcheck="false" value="${opts.peerId ?? ''}">
+  <div class="actions"><button type="submit">Make a code for ${viewer.userName}</button></div>
+</form>`
+  : ''}`,
+  });
+}
+
+/**
+ * The code a device reads (server-to-peer direction), as a link and as a QR code drawn from its
+ * modules with plain elements: no image, no script, nothing the escaping template cannot make.
+ */
+export function issuedCodePage(viewer: Viewer, opts: { peerId: string; url: string; expiresAt: Date; modules: readonly (readonly boolean[])[] }): Html {
+  const rows = opts.modules.map((row) => html`<div class="qr-row">${row.map((dark) => (dark ? html`<i class="qr-d"></i>` : html`<i></i>`))}</div>`);
+  return layout({
+    title: 'Show this code to the device',
+    viewer,
+    body: html`<section class="card">
+  <p>Let the device <span class="mono">${opts.peerId}</span> read this code. It becomes yours, <strong>${viewer.userName}</strong>, when it connects with it.</p>
+  <div class="qr" role="img" aria-label="QR code of the device code">${rows}</div>
+  <p class="mono" id="issued-code">${opts.url}</p>
+  <p class="muted">Valid until ${opts.expiresAt.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}.</p>
+  <div class="actions"><a class="button secondary" href="/devices">Done</a></div>
+</section>`,
   });
 }
 

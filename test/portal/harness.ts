@@ -4,7 +4,7 @@
  */
 import { request } from 'node:https';
 import { resolvePeerConfig } from '../../src/peer/noob/config.js';
-import { peerOobToShow } from '../../src/peer/noob/oob.js';
+import { acceptServerOob, peerOobToShow } from '../../src/peer/noob/oob.js';
 import { RadiusEapTransport } from '../../src/peer/noob/radius-transport.js';
 import { runNoobPeer, type ConversationOutcome } from '../../src/peer/noob/runner.js';
 import { MemoryPeerStateStore } from '../../src/peer/noob/state.js';
@@ -68,8 +68,17 @@ export class TestDevice {
   readonly log = new MemoryLog();
   private readonly config;
 
-  constructor(private readonly h: PortalHarness, peerInfo: Record<string, unknown>, readonly callingStationId = '02-00-5e-00-53-01') {
-    this.config = resolvePeerConfig({ peerInfo, directions: 1 });
+  /** `directions`: 1 shows a code (the default here), 2 reads one (server-to-peer). */
+  constructor(private readonly h: PortalHarness, peerInfo: Record<string, unknown>, readonly callingStationId = '02-00-5e-00-53-01', directions: 1 | 2 = 1) {
+    this.config = resolvePeerConfig({ peerInfo, directions });
+  }
+
+  /** The device reads a server-to-peer code (what `noob-peer --oob` does); true when it took it. */
+  async readCode(text: string): Promise<boolean> {
+    const r = acceptServerOob(await this.store.load(), text, { config: this.config, now: new Date() });
+    if (!r.ok) return false;
+    await this.store.save(r.state);
+    return true;
   }
 
   async connect(): Promise<ConversationOutcome> {
