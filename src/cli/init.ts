@@ -3,7 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { generateDemoPki } from '../pki/demo-pki.js';
-import { openSqlite } from '../store/sqlite/database.js';
+import { openSqlite, type SqliteDatabase } from '../store/sqlite/database.js';
+import { SqliteIssuedCertificateStore } from '../store/sqlite/issued-certificates.js';
+import { canonicalSerialHex } from '../pki/ca/serial.js';
+import { x509 } from '../pki/ca/x509.js';
 import { CONFIG_FILE, MIN_SECRET_LENGTH } from '../config/config.js';
 import { createPortalAdmin } from './portal-admin.js';
 
@@ -92,6 +95,9 @@ export async function initDataDir(dir: string, opts: InitOptions = {}): Promise<
   const db = openSqlite(files.database);
   let admin;
   try {
+    // The demo CA is also the registrar CA by default (brski.caDirectory), and that CA refuses any
+    // certificate of its own that it has no record of: record the demo client certificate.
+    await recordDemoClient(db, pki.client.certPem);
     admin = await createPortalAdmin(db, 'admin');
   } finally {
     db.close();
@@ -109,4 +115,19 @@ export async function initDataDir(dir: string, opts: InitOptions = {}): Promise<
 function writePrivate(path: string, text: string): void {
   writeFileSync(path, text, { mode: 0o600 });
   chmodSync(path, 0o600);
+}
+
+async function recordDemoClient(db: SqliteDatabase, certPem: string): Promise<void> {
+  const cert = new x509.X509Certificate(certPem);
+  await new SqliteIssuedCertificateStore(db).record({
+    serial: canonicalSerialHex(cert.serialNumber),
+    issuer: cert.issuer,
+    subject: cert.subject,
+    subjectAltNames: [],
+    deviceId: 'demo-client',
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    der: new Uint8Array(cert.rawData),
+    issuedAt: new Date(),
+  });
 }

@@ -173,6 +173,13 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     expect(await server.logWhen(/certificate revoked/)).toContain('certificate revoked');
   });
 
+  test('the demo client certificate of gangway init still authenticates with EAP-TLS once the registrar CA (the same demo CA) is active', async () => {
+    const pki = join(serverDir(), 'pki');
+    const conf = `network={\n  key_mgmt=WPA-EAP\n  eap=TLS\n  identity="demo-client"\n  ca_cert="${join(pki, 'ca.pem')}"\n  client_cert="${join(pki, 'client.pem')}"\n  private_key="${join(pki, 'client.key')}"\n}\n`;
+    const r = await runEapolTest({ binary: debianEapolTest!, config: conf, port: radiusPort, secret, timeoutSec: 15 });
+    expect({ success: r.success, detail: r.success ? '' : describeEapolFailure(r) }).toEqual({ success: true, detail: '' });
+  });
+
   test('wpa_supplicant TEAP presenting the IDevID alone from the flow-A NAS: the policy grants access (flow A)', async () => {
     const sn = join(dir, 'E2E-0002');
     const conf = (d: string): string => `network={\n  key_mgmt=WPA-EAP\n  eap=TEAP\n  identity="teap-bootstrap@flow-a.invalid"\n  pac_file="${join(d, 'teap.pac')}"\n  client_cert="${join(sn, 'idevid.pem')}"\n  private_key="${join(sn, 'idevid.key')}"\n}\n`;
