@@ -1,12 +1,13 @@
-import * as tls from 'node:tls';
-import { constants as cryptoConstants, type X509Certificate } from 'node:crypto';
+import type * as tls from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
 import type { EapMethod, EapMethodSession, MethodContext, Step } from '../method.js';
 import { EapType } from '../eap-packet.js';
 import { EapProtocolError } from '../errors.js';
 import {
   DEFAULT_MAX_TLS_MESSAGE, TlsFlag, TlsMessageFragmenter, TlsMessageReassembler, decodeTlsFragment, encodeTlsFragment,
 } from '../tls-fragmentation.js';
-import { TlsTunnel } from '../tls-tunnel.js';
+import type { TlsEngineName, TlsTunnel } from '../tls-tunnel.js';
+import { createTlsServerContext, type TlsServerContext } from '../tls-engine/server-context.js';
 import { helloRandom } from '../tls-randoms.js';
 import {
   EAP_TLS_12_LABEL, EAP_TLS_13_CONTEXT, EAP_TLS_13_KEY_LABEL, EAP_TLS_13_METHOD_ID_LABEL, eapTls12Keys, eapTls13Keys, type EapTlsKeys,
@@ -30,27 +31,28 @@ export interface EapTlsConfig {
    * registrar CA's store). A throw also refuses: an unanswerable check must not admit.
    */
   isRevoked?: (certificate: X509Certificate) => boolean | Promise<boolean>;
+  /** Unset: OpenSSL when the native engine loaded, else node:tls (tls-engine/server-context.ts). */
+  engine?: TlsEngineName;
 }
 
 type Phase = 'start-sent' | 'handshake' | 'final-sent' | 'alert-sent' | 'done';
 
 /** EAP-TLS (RFC 5216, TLS 1.3 per RFC 9190) server. */
 export function createEapTlsMethod(config: EapTlsConfig): EapMethod {
-  const secureContext = tls.createSecureContext({
+  const serverContext = createTlsServerContext({
     cert: config.cert,
     key: config.key,
     ca: config.ca,
     ...(config.crl !== undefined ? { crl: config.crl } : {}),
     minVersion: config.minVersion ?? 'TLSv1.2',
     maxVersion: config.maxVersion ?? 'TLSv1.3',
-    // Resumption would authorize from the first handshake's certificate without a cache of the
-    // authorization decision (RFC 9190 §5.7); until that cache exists, tickets stay off.
-    secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
-  });
+    requestCert: true,
+    rejectUnauthorized: true,
+  }, config.engine);
   return {
     type: EapType.Tls,
     name: 'eap-tls',
-    createSession: (ctx) => new EapTlsSession(ctx, secureContext, config.maxTlsMessage ?? DEFAULT_MAX_TLS_MESSAGE, config.isRevoked),
+    createSession: (ctx) => new EapTlsSession(ctx, serverContext, config.maxTlsMessage ?? DEFAULT_MAX_TLS_MESSAGE, config.isRevoked),
   };
 }
 
@@ -65,12 +67,12 @@ class EapTlsSession implements EapMethodSession {
 
   constructor(
     private readonly ctx: MethodContext,
-    secureContext: tls.SecureContext,
+    serverContext: TlsServerContext,
     maxTlsMessage: number,
     private readonly isRevoked?: EapTlsConfig['isRevoked'],
   ) {
     this.reassembler = new TlsMessageReassembler(maxTlsMessage);
-    this.tunnel = TlsTunnel.server({ secureContext, requestCert: true, rejectUnauthorized: true });
+    this.tunnel = serverContext.newTunnel();
   }
 
   async start(): Promise<Step> {
