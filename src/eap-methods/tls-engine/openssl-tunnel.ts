@@ -90,7 +90,8 @@ export class OpensslTlsTunnel implements TlsTunnel {
     if (!this.session) return undefined;
     const der = this.addon.peerCertificate(this.session);
     if (!der) {
-      this.identity = null;
+      // Remembered only once the handshake is over: before that the certificate may still come.
+      if (this._state === 'established') this.identity = null;
       return undefined;
     }
     const x509 = new X509Certificate(der);
