@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <openssl/crypto.h>
+#include <openssl/bn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -817,6 +818,22 @@ static napi_value peer_subject(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/* peerSerial(session) → the leaf's serial number in hex, as node:crypto's X509Certificate#serialNumber gives it. */
+static napi_value peer_serial(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  engine_session *s = session_arg(env, info, 1, argv);
+  if (!s) return NULL;
+  X509 *leaf = SSL_get0_peer_certificate(s->ssl);
+  if (!leaf) return undefined_value(env);
+  BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf), NULL);
+  char *hex = bn ? BN_bn2hex(bn) : NULL;
+  napi_value v = hex ? string_value(env, hex) : undefined_value(env);
+  OPENSSL_free(hex);
+  BN_free(bn);
+  ERR_clear_error();
+  return v;
+}
+
 static napi_value own_certificate(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   engine_session *s = session_arg(env, info, 1, argv);
@@ -862,6 +879,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "peerCertificate", NULL, peer_certificate, NULL, NULL, NULL, napi_default, NULL },
     { "peerChain", NULL, peer_chain, NULL, NULL, NULL, napi_default, NULL },
     { "peerSubject", NULL, peer_subject, NULL, NULL, NULL, napi_default, NULL },
+    { "peerSerial", NULL, peer_serial, NULL, NULL, NULL, napi_default, NULL },
     { "ownCertificate", NULL, own_certificate, NULL, NULL, NULL, napi_default, NULL },
     { "free", NULL, free_session, NULL, NULL, NULL, napi_default, NULL },
     { "opensslVersion", NULL, openssl_version, NULL, NULL, NULL, napi_default, NULL },

@@ -58,6 +58,8 @@ export interface TlsAddon {
   peerCertificate(session: NativeSession): Buffer | undefined;
   peerChain(session: NativeSession): Buffer[];
   peerSubject(session: NativeSession): string[] | undefined;
+  /** Hex, as X509Certificate#serialNumber. */
+  peerSerial(session: NativeSession): string | undefined;
   ownCertificate(session: NativeSession): Buffer | undefined;
   free(session: NativeSession): void;
   opensslVersion(): string;

@@ -85,18 +85,38 @@ export class OpensslTlsTunnel implements TlsTunnel {
     return f ? new Uint8Array(f) : undefined;
   }
 
+  /**
+   * The subject and serial come from OpenSSL directly; the X509Certificate object (about a tenth of
+   * the server's CPU per EAP-TLS authentication) is built only when someone reads `certificate`, or
+   * when the subject has no usable CN and the subjectAltName must decide (certificate-identity.ts).
+   */
   peerIdentity(): PeerCertificateIdentity | undefined {
     if (this.identity !== undefined) return this.identity ?? undefined;
-    if (!this.session) return undefined;
-    const der = this.addon.peerCertificate(this.session);
-    if (!der) {
+    const session = this.session;
+    if (!session) return undefined;
+    const flat = this.addon.peerSubject(session);
+    if (!flat) {
       // Remembered only once the handshake is over: before that the certificate may still come.
       if (this._state === 'established') this.identity = null;
       return undefined;
     }
-    const x509 = new X509Certificate(der);
+    const addon = this.addon;
+    const der = addon.peerCertificate(session)!;
+    let x509: X509Certificate | undefined;
+    const certificate = (): X509Certificate => (x509 ??= new X509Certificate(der));
+    const subject = subjectFields(flat);
+    // A usable CN outranks every subjectAltName, so the SAN text is needed only without one.
+    const byCn = certificateIdentity(subject, undefined);
     // subjectAltName is Node's own text form, the same as node:tls's legacy `subjectaltname`.
-    this.identity = { ...certificateIdentity(subjectFields(this.addon.peerSubject(this.session)), x509.subjectAltName), deviceId: `serial:${x509.serialNumber}`, certificate: x509 };
+    const named = byCn.identity !== undefined && byCn.source === 'subject CN' ? byCn : certificateIdentity(subject, certificate().subjectAltName);
+    const serial = addon.peerSerial(session) ?? certificate().serialNumber;
+    this.identity = {
+      ...named,
+      deviceId: `serial:${serial}`,
+      get certificate(): X509Certificate {
+        return certificate();
+      },
+    };
     return this.identity;
   }
 
