@@ -3,6 +3,7 @@ import type { GangwayConfig } from './config/config.js';
 import { ConfigError } from './config/config-error.js';
 import { DEFAULT_EAP_LIMITS, EapAuthenticator } from './eap-methods/authenticator.js';
 import { createEapTlsMethod } from './eap-methods/eap-tls/method.js';
+import { resolveTlsEngine } from './eap-methods/tls-engine/server-context.js';
 import { createMschapV2Method } from './eap-methods/mschapv2/method.js';
 import { buildTeapMethod, parseTeapMethodConfig } from './teap-brski/teap/config.js';
 import { SqliteUserStore } from './store/sqlite/users.js';
@@ -195,6 +196,7 @@ async function buildRegistry(
     ...(config.tls.crl.length > 0 ? { crl: config.tls.crl.map((p, i) => read(p, `tls.crl[${i}]`)) } : {}),
     minVersion: config.tls.minVersion,
     maxVersion: config.tls.maxVersion,
+    engine: resolveEngine(config.tls.engine, log),
   };
   try {
     registry.register(createEapTlsMethod({ ...tls, maxTlsMessage: config.eap.maxTlsMessage, ...(brski ? { isRevoked: brski.isRevoked } : {}) }));
@@ -228,6 +230,18 @@ async function buildRegistry(
   }
   log.debug({ methods: registry.names() }, 'EAP methods registered');
   return registry;
+}
+
+/** The TLS engine for EAP-TLS and TEAP, said once at start. */
+function resolveEngine(choice: GangwayConfig['tls']['engine'], log: Log): 'openssl' | 'node' {
+  let engine: 'openssl' | 'node';
+  try {
+    engine = resolveTlsEngine(choice, log);
+  } catch (err) {
+    throw new ConfigError('tls.engine', (err as Error).message);
+  }
+  log.info({ engine }, 'TLS engine');
+  return engine;
 }
 
 function noobConfigOf(config: GangwayConfig): ResolvedNoobConfig | undefined {

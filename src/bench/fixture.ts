@@ -4,7 +4,8 @@
  * hostapd gets the same certificate files and the same account.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { initDataDir, type InitResult } from '../cli/init.js';
 import { ntPasswordHash } from '../eap-methods/mschapv2/ms-chap-v2.js';
@@ -65,4 +66,28 @@ export async function createBenchFixture(dir: string, port: number): Promise<Ben
       clientKey: readFileSync(init.files.clientKey),
     },
   };
+}
+
+/**
+ * A copy of the fixture's data directory (same certificates, account and secret) whose gangway.yaml
+ * sets `tls.engine`, so that Gangway with each TLS engine can run next to the other in one bench.
+ */
+export function forkBenchFixture(fixture: BenchFixture, dir: string, tlsEngine: 'openssl' | 'node'): BenchFixture {
+  const from = fixture.init.dataDir;
+  cpSync(from, dir, { recursive: true });
+  const moved = (path: string): string => join(dir, relative(from, path));
+  const f = fixture.init.files;
+  const init = {
+    ...fixture.init,
+    dataDir: dir,
+    config: moved(fixture.init.config),
+    files: {
+      caCert: moved(f.caCert), caKey: moved(f.caKey), serverCert: moved(f.serverCert), serverKey: moved(f.serverKey),
+      clientCert: moved(f.clientCert), clientKey: moved(f.clientKey), database: moved(f.database),
+    },
+  };
+  const doc = parse(readFileSync(init.config, 'utf8')) as Record<string, Record<string, unknown>>;
+  doc.tls = { ...doc.tls, engine: tlsEngine };
+  writeFileSync(init.config, stringify(doc), { mode: 0o600 });
+  return { ...fixture, init };
 }

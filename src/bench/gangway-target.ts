@@ -36,7 +36,7 @@ function packageVersion(main: string): string {
   }
 }
 
-export async function startGangwayTarget(main: string, fixture: BenchFixture): Promise<ServerTarget> {
+export async function startGangwayTarget(main: string, fixture: BenchFixture, engine?: 'openssl' | 'node'): Promise<ServerTarget> {
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const port = await freeUdpPort();
@@ -55,6 +55,7 @@ export async function startGangwayTarget(main: string, fixture: BenchFixture): P
     }
     return {
       kind: 'gangway',
+      ...(engine ? { engine } : {}),
       host: '127.0.0.1',
       port,
       secret: fixture.secret,

@@ -16,6 +16,8 @@ export interface RawReferenceSummary {
 export interface TargetResult {
   method: BenchMethodName;
   server: 'gangway' | 'hostapd';
+  /** Gangway's TLS engine, when the bench chose it (`--tls-engine`). */
+  engine?: 'openssl' | 'node';
   /** Measured authentications (warm-up excluded). */
   attempted: number;
   successes: number;
@@ -40,6 +42,7 @@ export interface TargetResult {
 
 export interface Comparison {
   method: BenchMethodName;
+  engine?: 'openssl' | 'node';
   /** Gangway ÷ hostapd. Above 1: Gangway spends more CPU per authentication. */
   cpuPerAuth: number;
   /** Gangway ÷ hostapd. Below 1: Gangway completed fewer per second. */
@@ -53,7 +56,7 @@ export interface BenchReport {
   machine: { nproc: number; cpuModel: string; node: string; platform: string; kernel: string; clkTck: number };
   settings: { methods: BenchMethodName[]; count: number; concurrency: number; warmup: number; maxSeconds: number };
   servers: {
-    gangway: { version: string };
+    gangway: { version: string; engines?: ('openssl' | 'node')[] };
     hostapd: { version: string; path: string } | { skipped: string };
   };
   references: Partial<Record<RawReferenceName, RawReferenceSummary>>;
@@ -62,6 +65,8 @@ export interface BenchReport {
   /** True when every measured authentication succeeded. */
   allSucceeded: boolean;
 }
+
+const serverLabel = (t: TargetResult): string => (t.engine ? `${t.server}/${t.engine}` : t.server);
 
 const fixed = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
 
@@ -77,7 +82,8 @@ export function formatReport(r: BenchReport): string {
   const m = r.machine;
   out.push(`gangway bench  ${r.date}  node ${m.node}  ${m.nproc} CPU(s) ${m.cpuModel}  ${m.platform} ${m.kernel}`);
   const hostapd = 'skipped' in r.servers.hostapd ? `hostapd: skipped (${r.servers.hostapd.skipped})` : `${r.servers.hostapd.version} (${r.servers.hostapd.path})`;
-  out.push(`servers: ${r.servers.gangway.version}, ${hostapd}`);
+  const engines = r.servers.gangway.engines ? ` (TLS engines: ${r.servers.gangway.engines.join(', ')})` : '';
+  out.push(`servers: ${r.servers.gangway.version}${engines}, ${hostapd}`);
   out.push(`settings: count ${r.settings.count}, concurrency ${r.settings.concurrency}, warm-up ${r.settings.warmup} per target`);
   out.push('');
   out.push('Raw references (this process, both ends, one at a time; measured before and after the servers):');
@@ -94,7 +100,7 @@ export function formatReport(r: BenchReport): string {
       ['method', 'server', 'ok/total', 'auths/s', 'p50 ms', 'p95 ms', 'p99 ms', 'rounds', 'CPU ms/auth', '×raw', 'RSS MB before→after', 'srv CPU %', 'load CPU %'],
       r.results.map((t) => [
         t.method,
-        t.server,
+        serverLabel(t),
         `${t.successes}/${t.attempted}`,
         fixed(t.authsPerSecond, 1),
         fixed(t.latencyMs.p50, 1),
@@ -115,7 +121,7 @@ export function formatReport(r: BenchReport): string {
     out.push(
       table(
         ['method', 'CPU/auth', 'auths/s', 'p50'],
-        r.comparisons.map((c) => [c.method, `×${fixed(c.cpuPerAuth)}`, `×${fixed(c.authsPerSecond)}`, `×${fixed(c.latencyP50)}`]),
+        r.comparisons.map((c) => [c.engine ? `${c.method} (${c.engine})` : c.method, `×${fixed(c.cpuPerAuth)}`, `×${fixed(c.authsPerSecond)}`, `×${fixed(c.latencyP50)}`]),
         1,
       ),
     );
@@ -124,7 +130,7 @@ export function formatReport(r: BenchReport): string {
   if (failed.length > 0) {
     out.push('');
     for (const t of failed) {
-      out.push(`${t.method} on ${t.server}: ${t.failures} failed${t.stoppedEarly ? ', stopped at the time limit' : ''}`);
+      out.push(`${t.method} on ${serverLabel(t)}: ${t.failures} failed${t.stoppedEarly ? ', stopped at the time limit' : ''}`);
       for (const [reason, n] of Object.entries(t.failureReasons)) out.push(`  ${n} × ${reason}`);
     }
   }

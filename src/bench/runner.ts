@@ -6,7 +6,7 @@
 import { availableParallelism, cpus, release, tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createBenchFixture, type BenchFixture } from './fixture.js';
+import { createBenchFixture, forkBenchFixture, type BenchFixture } from './fixture.js';
 import { startGangwayTarget } from './gangway-target.js';
 import { startHostapdTarget } from './hostapd-target.js';
 import { summarizeLatencies } from './latency.js';
@@ -48,6 +48,8 @@ export interface BenchOptions {
   authTimeoutMs?: number;
   /** Keep the temporary directories (debugging). */
   keepDir?: boolean;
+  /** One Gangway per TLS engine, each with its own copy of the data directory; unset: one, its default. */
+  tlsEngines?: ('openssl' | 'node')[];
 }
 
 export type BenchProgress = (line: string) => void;
@@ -74,6 +76,7 @@ async function measureTarget(method: BenchMethod, target: ServerTarget, fixture:
     return {
       method: method.name,
       server: target.kind,
+      ...(target.engine ? { engine: target.engine } : {}),
       attempted: load.attempted,
       successes: load.successes,
       failures: load.failures,
@@ -115,7 +118,7 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
   const targets: ServerTarget[] = [];
   try {
     progress(`data directory ${dir}`);
-    const fixture = await createBenchFixture(dir, await freeUdpPort());
+    const fixture = await createBenchFixture(join(dir, 'data'), await freeUdpPort());
     const creds = {
       caPem: fixture.pem.ca, serverCertPem: fixture.pem.serverCert, serverKeyPem: fixture.pem.serverKey,
       clientCertPem: fixture.pem.clientCert, clientKeyPem: fixture.pem.clientKey, serverName: fixture.serverName,
@@ -133,9 +136,18 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
     await measureRaw('before');
     const provisional = (name: RawReferenceName): RawReferenceSummary => summarize(rawRuns.get(name)!);
 
-    const gangway = await startGangwayTarget(opts.gangwayMain, fixture);
-    targets.push(gangway);
-    progress(`${gangway.version} pid ${gangway.pid} on 127.0.0.1:${gangway.port}`);
+    // The fixture each server uses: its own data directory per engine (NOOB writes to it).
+    const fixtureOf = new Map<ServerTarget, BenchFixture>();
+    const gangways: ServerTarget[] = [];
+    for (const engine of opts.tlsEngines ?? [undefined]) {
+      const f = engine ? forkBenchFixture(fixture, join(dir, `data-${engine}`), engine) : fixture;
+      const gangway = await startGangwayTarget(opts.gangwayMain, f, engine);
+      targets.push(gangway);
+      gangways.push(gangway);
+      fixtureOf.set(gangway, f);
+      progress(`${gangway.version}${engine ? ` (TLS engine ${engine})` : ''} pid ${gangway.pid} on 127.0.0.1:${gangway.port}`);
+    }
+    const gangway = gangways[0]!;
     let hostapd: ServerTarget | undefined;
     if ('path' in opts.hostapd && methods.some((m) => m.onHostapd)) {
       hostapd = await startHostapdTarget(opts.hostapd.path, fixture, opts.keepDir);
@@ -145,9 +157,10 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
 
     const results: TargetResult[] = [];
     for (const method of methods) {
-      for (const target of [gangway, ...(hostapd && method.onHostapd ? [hostapd] : [])]) {
-        progress(`${method.name} on ${target.kind}: ${opts.warmup} warm-up + ${opts.count} measured, ${opts.concurrency} in flight`);
-        const r = await measureTarget(method, target, fixture, opts, provisional(method.reference));
+      for (const target of [...gangways, ...(hostapd && method.onHostapd ? [hostapd] : [])]) {
+        const label = target.engine ? `${target.kind}/${target.engine}` : target.kind;
+        progress(`${method.name} on ${label}: ${opts.warmup} warm-up + ${opts.count} measured, ${opts.concurrency} in flight`);
+        const r = await measureTarget(method, target, fixtureOf.get(target) ?? fixture, opts, provisional(method.reference));
         results.push(r);
         progress(`  ${r.successes}/${r.attempted} ok, ${r.authsPerSecond.toFixed(1)} auths/s, ${r.serverCpuMsPerAuth.toFixed(2)} server CPU ms per auth`);
       }
@@ -160,11 +173,12 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
     for (const r of results) r.cpuPerAuthOverRaw = ratio(r.serverCpuMsPerAuth, references[r.reference]!.cpuMsPerOp);
     const comparisons: Comparison[] = [];
     for (const method of methods) {
-      const g = results.find((r) => r.method === method.name && r.server === 'gangway');
       const h = results.find((r) => r.method === method.name && r.server === 'hostapd');
-      if (g && h) {
+      for (const g of results.filter((r) => r.method === method.name && r.server === 'gangway')) {
+        if (!h) continue;
         comparisons.push({
           method: method.name,
+          ...(g.engine ? { engine: g.engine } : {}),
           cpuPerAuth: ratio(g.serverCpuMsPerAuth, h.serverCpuMsPerAuth),
           authsPerSecond: ratio(g.authsPerSecond, h.authsPerSecond),
           latencyP50: ratio(g.latencyMs.p50, h.latencyMs.p50),
@@ -178,7 +192,7 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
       machine: { nproc: availableParallelism(), cpuModel: cpu[0]?.model.trim() ?? 'unknown', node: process.version, platform: process.platform, kernel: release(), clkTck: clockTicksPerSecond() },
       settings: { methods: opts.methods, count: opts.count, concurrency: opts.concurrency, warmup: opts.warmup, maxSeconds: opts.maxSeconds },
       servers: {
-        gangway: { version: gangway.version },
+        gangway: { version: gangway.version, ...(opts.tlsEngines ? { engines: opts.tlsEngines } : {}) },
         hostapd: hostapd ? { version: hostapd.version, path: 'path' in opts.hostapd ? opts.hostapd.path : '' } : { skipped: 'skipped' in opts.hostapd ? opts.hostapd.skipped : 'no method it serves was selected' },
       },
       references,

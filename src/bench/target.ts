@@ -1,6 +1,8 @@
 /** A RADIUS server under test, running as a child process on loopback. */
 export interface ServerTarget {
   kind: 'gangway' | 'hostapd';
+  /** Gangway's `tls.engine`, when the bench set one. */
+  engine?: 'openssl' | 'node';
   host: string;
   port: number;
   secret: string;

@@ -48,6 +48,8 @@ export interface TlsFiles {
   crl: string[];
   minVersion: 'TLSv1.2' | 'TLSv1.3';
   maxVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** EAP-TLS and TEAP's TLS engine; unset: the native OpenSSL engine when it loaded, else node:tls. */
+  engine?: 'openssl' | 'node';
 }
 
 export interface MethodRuleEntry {
@@ -214,6 +216,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     crl: tls.stringList('crl', []).map(inData),
     minVersion: tls.oneOf('minVersion', TLS_VERSIONS, 'TLSv1.2'),
     maxVersion: tls.oneOf('maxVersion', TLS_VERSIONS, 'TLSv1.3'),
+    ...(tls.has('engine') ? { engine: tls.oneOf('engine', ['openssl', 'node'] as const, 'openssl') } : {}),
   };
   if (tlsFiles.minVersion === 'TLSv1.3' && tlsFiles.maxVersion === 'TLSv1.2') throw new ConfigError(tls.key('minVersion'), 'is above maxVersion');
   tls.done();

@@ -10,6 +10,7 @@ import { formatReport, type BenchReport } from '../../src/bench/report.js';
 import { BENCH_METHODS } from '../../src/bench/method.js';
 import { hostapTools } from '../helpers/eapol-test.js';
 import { projectRoot } from '../helpers/proc.js';
+import { opensslEngineLoaded } from '../helpers/tls-engines.js';
 
 const tools = hostapTools();
 const main = join(projectRoot(), 'dist', 'cli', 'main.js');
@@ -24,7 +25,7 @@ describe('gangway bench', () => {
   jest.setTimeout(60_000);
 
   test('usage errors exit 2 without starting anything', async () => {
-    for (const args of [['--method', 'pap'], ['--count', '0'], ['--concurrency', 'x'], ['--hostapd', '/x', '--no-hostapd'], ['--bogus']]) {
+    for (const args of [['--method', 'pap'], ['--count', '0'], ['--concurrency', 'x'], ['--hostapd', '/x', '--no-hostapd'], ['--bogus'], ['--tls-engine', 'wolfssl'], ['--tls-engine', ',']]) {
       const c = collector();
       expect(await bench(args, c.io)).toBe(2);
       expect(c.out.join('')).toBe('');
@@ -87,5 +88,24 @@ describe('gangway bench', () => {
     const dir = /data directory (\S+)/.exec(stderr)?.[1];
     expect(dir).toBeDefined();
     expect(existsSync(dir!)).toBe(false);
+  });
+
+  (opensslEngineLoaded() ? test : test.skip)('--tls-engine openssl,node: one Gangway per engine in the same run, each compared with hostapd', async () => {
+    if (!existsSync(main)) throw new Error(`${main} is missing: build first (npx tsc -p tsconfig.build.json)`);
+    const c = collector();
+    const code = await bench(
+      ['--method', 'eap-tls13,teap-mschapv2,noob-reconnect', '--tls-engine', 'openssl,node', '--count', '4', '--concurrency', '2', '--warmup', '2', '--raw-seconds', '0.2',
+        '--gangway-main', main, '--json', ...(tools ? ['--hostapd', tools.hostapd] : ['--no-hostapd'])],
+      c.io,
+    );
+    if (code !== 0) throw new Error(`gangway bench exited ${code}:\n${c.err.join('')}\n${c.out.join('')}`);
+    const report = JSON.parse(c.out.join('')) as BenchReport;
+    expect(report.allSucceeded).toBe(true);
+    expect(report.servers.gangway.engines).toEqual(['openssl', 'node']);
+    const label = (r: { method: string; server: string; engine?: string }): string => [r.method, r.server, r.engine].filter(Boolean).join('/');
+    const expected = ['eap-tls13', 'teap-mschapv2', 'noob-reconnect'].flatMap((m) => [`${m}/gangway/openssl`, `${m}/gangway/node`, ...(tools && m !== 'noob-reconnect' ? [`${m}/hostapd`] : [])]);
+    expect(report.results.map(label)).toEqual(expected);
+    if (tools) expect(report.comparisons.map((x) => `${x.method}/${x.engine}`)).toEqual(['eap-tls13/openssl', 'eap-tls13/node', 'teap-mschapv2/openssl', 'teap-mschapv2/node']);
+    expect(formatReport(report)).toContain('gangway/openssl');
   });
 });

@@ -6,6 +6,7 @@ import { initDataDir, type InitResult } from '../../src/cli/init.js';
 import { loadConfig } from '../../src/config/config.js';
 import { startGangway, type RunningGangway } from '../../src/server.js';
 import { MemoryLog } from './silent-log.js';
+import type { TlsEngineName } from '../../src/eap-methods/tls-tunnel.js';
 
 export interface TestGangway {
   port: number;
@@ -16,16 +17,29 @@ export interface TestGangway {
   close(): Promise<void>;
 }
 
+let nextTlsEngine: TlsEngineName | undefined;
+
+/**
+ * The TLS engine of the servers this test file starts from now on (`tls.engine` in their
+ * gangway.yaml), for suites run once per engine; undefined leaves the default.
+ */
+export function useServerTlsEngine(engine: TlsEngineName | undefined): void {
+  nextTlsEngine = engine;
+}
+
 /**
  * A real Gangway server in this process on an ephemeral loopback port, from a data directory made
  * by `gangway init` — the same path a person takes, minus the CLI.
  */
-export async function startTestGangway(opts: { configure?: (doc: Record<string, unknown>) => void } = {}): Promise<TestGangway> {
+export async function startTestGangway(opts: { configure?: (doc: Record<string, unknown>) => void; tlsEngine?: TlsEngineName } = {}): Promise<TestGangway> {
   const dir = mkdtempSync(join(tmpdir(), 'gangway-test-'));
   const init = await initDataDir(dir, { radiusPort: 0, secret: 'testing123-secret', serverName: 'radius.test.example' });
-  if (opts.configure) {
+  const tlsEngine = opts.tlsEngine ?? nextTlsEngine;
+  if (opts.configure || tlsEngine) {
     const doc = parse(readFileSync(init.config, 'utf8')) as Record<string, unknown>;
-    opts.configure(doc);
+    opts.configure?.(doc);
+    // gangway.yaml's tls.engine, as an operator would set it.
+    if (tlsEngine) doc.tls = { ...(doc.tls as object | undefined), engine: tlsEngine };
     writeFileSync(init.config, stringify(doc));
   }
   const log = new MemoryLog();

@@ -5,14 +5,17 @@
  */
 import { describeEapolFailure, runEapolTest } from '../helpers/eapol-test.js';
 import { type FreeradiusProxy, freeradiusTools, startFreeradiusProxy } from '../helpers/freeradius-proxy.js';
-import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
+import { startTestGangway, type TestGangway, useServerTlsEngine } from '../helpers/gangway.js';
 import { requireTool } from '../helpers/require-tool.js';
+import { serverTlsEngines } from '../helpers/tls-engines.js';
 
 const eapolTest = requireTool('eapol_test');
 const fr = freeradiusTools();
 const describeInterop = eapolTest && fr ? describe : describe.skip;
 
-describeInterop('Gangway behind the FreeRADIUS proxy', () => {
+describeInterop.each(serverTlsEngines())('Gangway behind the FreeRADIUS proxy, %s TLS engine', (engine) => {
+  beforeAll(() => useServerTlsEngine(engine));
+  afterAll(() => useServerTlsEngine(undefined));
   let g: TestGangway | undefined;
   let proxy: FreeradiusProxy | undefined;
 

@@ -6,12 +6,16 @@ import { join } from 'node:path';
 import { describeEapolFailure, hostapTools, runEapolTest } from '../helpers/eapol-test.js';
 import { type FreeradiusProxy, freeradiusTools, startFreeradiusProxy } from '../helpers/freeradius-proxy.js';
 import { SECRET, startTeapRadius, type TeapRadius } from '../teap-brski/radius-harness.js';
+import { serverTlsEngines } from '../helpers/tls-engines.js';
+import { useServerTlsEngine } from '../helpers/gangway.js';
 
 const tools = hostapTools();
 const fr = freeradiusTools();
 const maybe = tools && fr ? describe : describe.skip;
 
-maybe('TEAP to Gangway behind the FreeRADIUS proxy', () => {
+maybe.each(serverTlsEngines())('TEAP to Gangway behind the FreeRADIUS proxy, %s TLS engine', (engine) => {
+  beforeAll(() => useServerTlsEngine(engine));
+  afterAll(() => useServerTlsEngine(undefined));
   let g: TeapRadius | undefined;
   let proxy: FreeradiusProxy | undefined;
 

@@ -1,6 +1,7 @@
 import { requireTool } from '../helpers/require-tool.js';
 import { describeEapolFailure, runEapolTest } from '../helpers/eapol-test.js';
-import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
+import { startTestGangway, type TestGangway, useServerTlsEngine } from '../helpers/gangway.js';
+import { serverTlsEngines } from '../helpers/tls-engines.js';
 
 const eapolTest = requireTool('eapol_test');
 const maybe = eapolTest ? describe : describe.skip;
@@ -18,7 +19,9 @@ function tlsNetwork(g: TestGangway, phase1 = ''): string {
 `;
 }
 
-maybe('EAP-TLS against wpa_supplicant eapol_test (Debian 2.10)', () => {
+maybe.each(serverTlsEngines())('EAP-TLS against wpa_supplicant eapol_test (Debian 2.10), %s TLS engine', (engine) => {
+  beforeAll(() => useServerTlsEngine(engine));
+  afterAll(() => useServerTlsEngine(undefined));
   let g: TestGangway;
   beforeAll(async () => {
     g = await startTestGangway({ configure: (doc) => { doc.authorization = { vlan: 100, sessionTimeout: 3600 }; } });
@@ -44,6 +47,7 @@ maybe('EAP-TLS against wpa_supplicant eapol_test (Debian 2.10)', () => {
     expect(r.output).toContain('Attribute 81 (Tunnel-Private-Group-Id) length=6');
     expect(r.output).toContain('Attribute 27 (Session-Timeout) length=6');
     expect(r.output).toContain('Attribute 1 (User-Name) length=13');
+    expect(g.log.lines.find((l) => l.msg === 'TLS engine')?.obj).toEqual({ engine });
   });
 
   test('a client certificate from an untrusted CA is rejected', async () => {

@@ -6,7 +6,7 @@ import { formatReport } from '../../bench/report.js';
 import { runBench, type BenchOptions } from '../../bench/runner.js';
 import type { CliIo } from '../io.js';
 
-const USAGE = `usage: gangway bench [--method NAME[,NAME...]|all] [--count N] [--concurrency C] [--hostapd PATH|--no-hostapd] [--json]
+const USAGE = `usage: gangway bench [--method NAME[,NAME...]|all] [--count N] [--concurrency C] [--hostapd PATH|--no-hostapd] [--tls-engine E] [--json]
 
 Measures Gangway (a child process on a free loopback port, its own temporary data directory) under
 our own peers' load, next to the raw crypto cost and, when available, hostapd 2.10 with the same
@@ -23,6 +23,8 @@ certificates and account. See docs/benchmarks.md.
   --json             one JSON object on stdout instead of the table
   --keep             keep the temporary directories
   --gangway-main F   the dist/cli/main.js to run as the server (default: this Gangway's)
+  --tls-engine E     openssl, node or both (openssl,node): one Gangway per TLS engine, side by side
+                     (default: one Gangway with its default engine)
 Exit status: 0 every authentication succeeded, 1 some failed, 2 usage, 3 error.
 `;
 
@@ -38,6 +40,13 @@ function positiveNumber(value: string | undefined, fallback: number, name: strin
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number`);
   return n;
+}
+
+function tlsEngines(value: string): ('openssl' | 'node')[] {
+  const names = [...new Set(value.split(',').map((e) => e.trim()).filter(Boolean))];
+  if (names.length === 0) throw new Error('--tls-engine needs openssl, node or both');
+  for (const n of names) if (n !== 'openssl' && n !== 'node') throw new Error(`--tls-engine: unknown engine "${n}" (openssl or node)`);
+  return names as ('openssl' | 'node')[];
 }
 
 /** `gangway bench`: see USAGE and docs/benchmarks.md. */
@@ -59,6 +68,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         json: { type: 'boolean', default: false },
         keep: { type: 'boolean', default: false },
         'gangway-main': { type: 'string' },
+        'tls-engine': { type: 'string' },
       },
     });
     json = v.json ?? false;
@@ -93,6 +103,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       maxSeconds: positiveNumber(v['max-seconds'], 300, '--max-seconds'),
       rawSeconds: positiveNumber(v['raw-seconds'], 2, '--raw-seconds'),
       keepDir: v.keep ?? false,
+      ...(v['tls-engine'] !== undefined ? { tlsEngines: tlsEngines(v['tls-engine']) } : {}),
     };
   } catch (err) {
     io.stderr(`${(err as Error).message}\n${USAGE}`);

@@ -1,12 +1,13 @@
-import * as tls from 'node:tls';
-import { constants as cryptoConstants, type X509Certificate } from 'node:crypto';
+import type * as tls from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
 import type { EapMethod, EapMethodSession, MethodContext, Step } from '../method.js';
 import { EapType } from '../eap-packet.js';
 import { EapProtocolError } from '../errors.js';
 import {
   DEFAULT_MAX_TLS_MESSAGE, TlsFlag, TlsMessageFragmenter, TlsMessageReassembler, decodeTlsFragment, encodeTlsFragment,
 } from '../tls-fragmentation.js';
-import { TlsTunnel } from '../tls-tunnel.js';
+import type { TlsEngineName, TlsTunnel } from '../tls-tunnel.js';
+import { createTlsServerContext, type TlsServerContext } from '../tls-engine/server-context.js';
 import { TLS12_CIPHERS, checkedMinVersion } from '../tls-policy.js';
 import { helloRandom } from '../tls-randoms.js';
 import {
@@ -34,13 +35,15 @@ export interface EapTlsConfig {
    * registrar CA's store). A throw also refuses: an unanswerable check must not admit.
    */
   isRevoked?: (certificate: X509Certificate) => boolean | Promise<boolean>;
+  /** Unset: OpenSSL when the native engine loaded, else node:tls (tls-engine/server-context.ts). */
+  engine?: TlsEngineName;
 }
 
 type Phase = 'start-sent' | 'handshake' | 'final-sent' | 'alert-sent' | 'done';
 
 /** EAP-TLS (RFC 5216, TLS 1.3 per RFC 9190) server. */
 export function createEapTlsMethod(config: EapTlsConfig): EapMethod {
-  const secureContext = tls.createSecureContext({
+  const serverContext = createTlsServerContext({
     cert: config.cert,
     key: config.key,
     ca: config.ca,
@@ -48,14 +51,13 @@ export function createEapTlsMethod(config: EapTlsConfig): EapMethod {
     minVersion: checkedMinVersion(config.minVersion, 'EAP-TLS'),
     maxVersion: config.maxVersion ?? 'TLSv1.3',
     ciphers: config.ciphers ?? TLS12_CIPHERS,
-    // Resumption would authorize from the first handshake's certificate without a cache of the
-    // authorization decision (RFC 9190 §5.7); until that cache exists, tickets stay off.
-    secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
-  });
+    requestCert: true,
+    rejectUnauthorized: true,
+  }, config.engine);
   return {
     type: EapType.Tls,
     name: 'eap-tls',
-    createSession: (ctx) => new EapTlsSession(ctx, secureContext, config.maxTlsMessage ?? DEFAULT_MAX_TLS_MESSAGE, config.isRevoked),
+    createSession: (ctx) => new EapTlsSession(ctx, serverContext, config.maxTlsMessage ?? DEFAULT_MAX_TLS_MESSAGE, config.isRevoked),
   };
 }
 
@@ -74,7 +76,7 @@ class EapTlsSession implements EapMethodSession {
 
   constructor(
     private readonly ctx: MethodContext,
-    private readonly secureContext: tls.SecureContext,
+    private readonly serverContext: TlsServerContext,
     maxTlsMessage: number,
     private readonly isRevoked?: EapTlsConfig['isRevoked'],
   ) {
@@ -82,7 +84,7 @@ class EapTlsSession implements EapMethodSession {
   }
 
   private get tunnel(): TlsTunnel {
-    this.tunnelInstance ??= TlsTunnel.server({ secureContext: this.secureContext, requestCert: true, rejectUnauthorized: true });
+    this.tunnelInstance ??= this.serverContext.newTunnel();
     return this.tunnelInstance;
   }
 

@@ -181,6 +181,7 @@ export function buildTeapMethod(cfg: TeapMethodConfig, deps: TeapBuildDeps): Eap
       ...(deps.tls.maxVersion !== undefined ? { maxVersion: deps.tls.maxVersion } : {}),
       ...(deps.tls.maxTlsMessage !== undefined ? { maxTlsMessage: deps.tls.maxTlsMessage } : {}),
       ...(deps.tls.isRevoked !== undefined ? { isRevoked: deps.tls.isRevoked } : {}),
+      ...(deps.tls.engine !== undefined ? { engine: deps.tls.engine } : {}),
     }));
   }
   inner.push(...(deps.extraInnerMethods ?? []));

@@ -1,7 +1,8 @@
-import * as tls from 'node:tls';
-import { X509Certificate, constants as cryptoConstants, createHash } from 'node:crypto';
+import type * as tls from 'node:tls';
+import { X509Certificate, createHash } from 'node:crypto';
 import type { EapMethod, EapMethodSession, Grant, MethodContext, Step } from '../../eap-methods/method.js';
-import { TlsTunnel } from '../../eap-methods/tls-tunnel.js';
+import type { TlsEngineName, TlsTunnel } from '../../eap-methods/tls-tunnel.js';
+import { createTlsServerContext, type TlsServerContext } from '../../eap-methods/tls-engine/server-context.js';
 import type { UserStore } from '../../store/users.js';
 import { PasswordLockout } from '../../eap-methods/password-lockout.js';
 import { TLS12_CIPHERS, checkedMinVersion } from '../../eap-methods/tls-policy.js';
@@ -33,6 +34,8 @@ export interface TeapTlsConfig {
   maxVersion?: tls.SecureVersion;
   /** OpenSSL TLS 1.2 cipher list; default: ECDHE with AEAD ciphers only (Q11). */
   ciphers?: string;
+  /** Unset: OpenSSL when the native engine loaded, else node:tls (tls-engine/server-context.ts). */
+  engine?: TlsEngineName;
 }
 
 export interface TeapMethodDeps {
@@ -114,7 +117,15 @@ export function createTeapMethod(deps: TeapMethodDeps): EapMethod {
   // The tunnel accepts our CAs and the manufacturers' IDevID CAs; which of them a certificate chains
   // to decides which policy may use it (classifyCertificate), so an IDevID never passes as ours.
   const caList = [...(deps.tls.ca !== undefined ? (Array.isArray(deps.tls.ca) ? deps.tls.ca : [deps.tls.ca]) : []), ...manufacturers.flatMap((m) => m.anchors.map((a) => a.toString()))];
-  const secureContext = tls.createSecureContext({
+  const everyPolicy = [policy, ...policies.values()];
+  // With rules, the certificate is asked for whenever some policy may use it, and judged in Phase 2.
+  const requestCert = everyPolicy.some((p) => p.clientCertificate !== 'none') || manufacturers.length > 0;
+  // 'required' (one policy, no rules): OpenSSL refuses a missing or untrusted certificate with a
+  // TLS alert. Otherwise the handshake completes and Phase 2 decides (Error 1019/1020).
+  const rejectUnauthorized = rules.length === 0 && manufacturers.length === 0 && policy.clientCertificate === 'required';
+  // No resumption yet: a resumed TEAP session skips Phase 2 and must be authorized from a cache
+  // of the earlier inner authentication (RFC 9930 §3.5, RFC 9427 §5.1), which does not exist.
+  const serverContext = createTlsServerContext({
     cert: deps.tls.cert,
     key: deps.tls.key,
     ...(caList.length > 0 ? { ca: caList } : {}),
@@ -122,18 +133,13 @@ export function createTeapMethod(deps: TeapMethodDeps): EapMethod {
     minVersion,
     maxVersion: deps.tls.maxVersion ?? 'TLSv1.2',
     ciphers: deps.tls.ciphers ?? TEAP_TLS12_CIPHERS,
-    // No resumption yet: a resumed TEAP session skips Phase 2 and must be authorized from a cache
-    // of the earlier inner authentication (RFC 9930 §3.5, RFC 9427 §5.1), which does not exist.
-    secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
-  });
+    requestCert,
+    rejectUnauthorized,
+  }, deps.tls.engine);
   const authorityId = deps.authorityId ?? defaultAuthorityId(deps.tls.cert);
-  const everyPolicy = [policy, ...policies.values()];
   const shared: SharedConfig = {
-    secureContext, policy, policies, rules, manufacturers, domainAnchors, compat, innerMethods, tlvMethods, users: deps.users, authorityId, limits,
+    serverContext, policy, policies, rules, manufacturers, domainAnchors, compat, innerMethods, tlvMethods, users: deps.users, authorityId, limits,
     passwordLockout: deps.passwordLockout ?? new PasswordLockout(),
-    // With rules, the certificate is asked for whenever some policy may use it, and judged in Phase 2.
-    requestCert: everyPolicy.some((p) => p.clientCertificate !== 'none') || manufacturers.length > 0,
-    rejectUnauthorized: rules.length === 0 && manufacturers.length === 0 && policy.clientCertificate === 'required',
   };
   return {
     type: EAP_TYPE_TEAP,
@@ -151,15 +157,13 @@ function defaultAuthorityId(certPem: string | Buffer): Uint8Array {
 }
 
 interface SharedConfig {
-  secureContext: tls.SecureContext;
+  serverContext: TlsServerContext;
   policy: TeapPolicy;
   policies: ReadonlyMap<string, TeapPolicy>;
   rules: readonly TeapPolicyRule[];
   manufacturers: readonly ManufacturerAnchors[];
   domainAnchors: readonly X509Certificate[];
   tlvMethods: ReadonlyMap<string, TlvMethod>;
-  requestCert: boolean;
-  rejectUnauthorized: boolean;
   compat: TeapCompat;
   innerMethods: ReadonlyMap<string, EapMethod>;
   users: Pick<UserStore, 'get'>;
@@ -192,14 +196,9 @@ class TeapServerSession implements EapMethodSession {
     this.serverOuterTlvs = encodeTeapTlvs([tlv.authorityId(cfg.authorityId)]);
   }
 
+  /** Built on the peer's first TLS message (a flood of fresh conversations costs no TLS state). */
   private get tunnel(): TlsTunnel {
-    this.tunnelInstance ??= TlsTunnel.server({
-      secureContext: this.cfg.secureContext,
-      requestCert: this.cfg.requestCert,
-      // 'required' (one policy, no rules): OpenSSL refuses a missing or untrusted certificate with a
-      // TLS alert. Otherwise the handshake completes and Phase 2 decides (Error 1019/1020).
-      rejectUnauthorized: this.cfg.rejectUnauthorized,
-    });
+    this.tunnelInstance ??= this.cfg.serverContext.newTunnel();
     return this.tunnelInstance;
   }
 

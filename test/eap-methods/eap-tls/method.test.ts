@@ -6,6 +6,7 @@ import { EapTlsPeer } from '../../../src/peer/eap-tls/eap-tls-peer.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { roguePki, testPki } from '../../helpers/pki.js';
 import { issueOddClientCert, type OddNames } from '../../helpers/odd-certs.js';
+import { serverTlsEngines } from '../../helpers/tls-engines.js';
 
 function context(maxEapPacket = 1020): MethodContext {
   return { identity: 'alice', conversationId: 't', maxEapPacket, nas: { clientName: 'test' }, log: new MemoryLog() };
@@ -31,10 +32,10 @@ async function converse(session: EapMethodSession, peer: EapTlsPeer): Promise<{ 
   return { step, rounds };
 }
 
-describe('EAP-TLS server method (in memory, our EAP-TLS peer)', () => {
+describe.each(serverTlsEngines())('EAP-TLS server method (in memory, our EAP-TLS peer), %s TLS engine', (engine) => {
   test.each(['TLSv1.2', 'TLSv1.3'] as const)('%s: success with equal keys on both sides', async (version) => {
     const pki = await testPki();
-    const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: version, maxVersion: version });
+    const method = createEapTlsMethod({ engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: version, maxVersion: version });
     const session = method.createSession(context());
     const peer = new EapTlsPeer({ cert: pki.client.certPem, key: pki.client.keyPem, ca: pki.ca.certPem, servername: 'radius.test.example' });
     const { step } = await converse(session, peer);
@@ -82,7 +83,7 @@ describe('EAP-TLS server method (in memory, our EAP-TLS peer)', () => {
 
   test('a small EAP packet size forces fragmentation both ways and still succeeds', async () => {
     const pki = await testPki();
-    const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxVersion: 'TLSv1.2' });
+    const method = createEapTlsMethod({ engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxVersion: 'TLSv1.2' });
     const session = method.createSession(context(100));
     const peer = new EapTlsPeer({ cert: pki.client.certPem, key: pki.client.keyPem, ca: pki.ca.certPem, servername: 'radius.test.example' }, 90);
     const { step, rounds } = await converse(session, peer);
@@ -96,7 +97,7 @@ describe('EAP-TLS server method (in memory, our EAP-TLS peer)', () => {
     const pki = await testPki();
     const rogue = await roguePki();
     for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
-      const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: version, maxVersion: version });
+      const method = createEapTlsMethod({ engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: version, maxVersion: version });
       const session = method.createSession(context());
       const peer = new EapTlsPeer({ cert: rogue.client.certPem, key: rogue.client.keyPem, ca: pki.ca.certPem, servername: 'radius.test.example' });
       const { step } = await converse(session, peer);
@@ -111,7 +112,7 @@ describe('EAP-TLS server method (in memory, our EAP-TLS peer)', () => {
     const serial = new X509Certificate(pki.client.certPem).serialNumber.toLowerCase();
     for (const [revoked, expected] of [[[serial], 'failure'], [['01'], 'success']] as const) {
       const crl = await issueCrl(pki.ca.certPem, pki.ca.keyPem, [...revoked]);
-      const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, crl });
+      const method = createEapTlsMethod({ engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, crl });
       const session = method.createSession(context());
       const peer = new EapTlsPeer({ cert: pki.client.certPem, key: pki.client.keyPem, ca: pki.ca.certPem, servername: 'radius.test.example' });
       const { step } = await converse(session, peer);
@@ -123,7 +124,7 @@ describe('EAP-TLS server method (in memory, our EAP-TLS peer)', () => {
 
   test('no client certificate is refused', async () => {
     const pki = await testPki();
-    const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem });
+    const method = createEapTlsMethod({ engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem });
     const session = method.createSession(context());
     const peer = new EapTlsPeer({ ca: pki.ca.certPem, servername: 'radius.test.example' });
     const { step } = await converse(session, peer);
@@ -134,7 +135,7 @@ describe('EAP-TLS server method (in memory, our EAP-TLS peer)', () => {
 
   test('TLS garbage ends in failure with a reason, not a throw', async () => {
     const pki = await testPki();
-    const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem });
+    const method = createEapTlsMethod({ engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem });
     const session = method.createSession(context());
     await session.start();
     let step = await session.step(Uint8Array.from([0x00, 0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]));
@@ -145,7 +146,7 @@ describe('EAP-TLS server method (in memory, our EAP-TLS peer)', () => {
 
   test('a TLS Message Length over the cap is refused before allocation', async () => {
     const pki = await testPki();
-    const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxTlsMessage: 16384 });
+    const method = createEapTlsMethod({ engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxTlsMessage: 16384 });
     const session = method.createSession(context());
     await session.start();
     const step = await session.step(Uint8Array.from([0xc0, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3]));
@@ -157,7 +158,7 @@ describe('EAP-TLS server method (in memory, our EAP-TLS peer)', () => {
     const run = async (names: OddNames, version: 'TLSv1.2' | 'TLSv1.3' = 'TLSv1.3'): Promise<{ step: Step; log: MemoryLog }> => {
       const pki = await testPki();
       const client = await issueOddClientCert(pki.ca.certPem, pki.ca.keyPem, names);
-      const method = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: version, maxVersion: version });
+      const method = createEapTlsMethod({ engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: version, maxVersion: version });
       const log = new MemoryLog();
       // The peer's EAP-Response/Identity claims someone else: it must never become the identity.
       const session = method.createSession({ ...context(), identity: 'ceo@corp.example', log });

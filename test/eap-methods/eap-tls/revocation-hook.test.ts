@@ -2,10 +2,12 @@ import 'reflect-metadata';
 import { X509Certificate } from 'node:crypto';
 import { createEapTlsMethod, type EapTlsConfig } from '../../../src/eap-methods/eap-tls/method.js';
 import type { EapMethodSession, MethodContext, Step } from '../../../src/eap-methods/method.js';
+import type { TlsEngineName } from '../../../src/eap-methods/tls-tunnel.js';
 import { EapTlsPeer } from '../../../src/peer/eap-tls/eap-tls-peer.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { testPki } from '../../helpers/pki.js';
 import { caFixture, makeCsr } from '../../pki/ca/helpers.js';
+import { serverTlsEngines } from '../../helpers/tls-engines.js';
 
 function context(): MethodContext {
   return { identity: 'dev', conversationId: 't', maxEapPacket: 1020, nas: { clientName: 'test' }, log: new MemoryLog() };
@@ -26,8 +28,11 @@ async function converse(session: EapMethodSession, peer: EapTlsPeer): Promise<St
   return step;
 }
 
+/** Set per engine by the describe.each blocks below. */
+let engine: TlsEngineName = 'node';
+
 async function run(config: EapTlsConfig, client: { certPem: string; keyPem: string }, caPem: string): Promise<Step> {
-  const session = createEapTlsMethod(config).createSession(context());
+  const session = createEapTlsMethod({ ...config, engine }).createSession(context());
   const peer = new EapTlsPeer({ cert: client.certPem, key: client.keyPem, ca: caPem, servername: 'radius.test.example' });
   try {
     return await converse(session, peer);
@@ -37,7 +42,10 @@ async function run(config: EapTlsConfig, client: { certPem: string; keyPem: stri
   }
 }
 
-describe('EAP-TLS isRevoked hook', () => {
+describe.each(serverTlsEngines())('EAP-TLS isRevoked hook, %s TLS engine', (e) => {
+  beforeAll(() => {
+    engine = e;
+  });
   test.each(['TLSv1.2', 'TLSv1.3'] as const)('%s: consulted with the client certificate; true refuses, false admits', async (version) => {
     const pki = await testPki();
     const seen: string[] = [];
@@ -60,7 +68,10 @@ describe('EAP-TLS isRevoked hook', () => {
   });
 });
 
-describe('EAP-TLS with LDevIDs of the registrar CA', () => {
+describe.each(serverTlsEngines())('EAP-TLS with LDevIDs of the registrar CA, %s TLS engine', (e) => {
+  beforeAll(() => {
+    engine = e;
+  });
   test('an LDevID authenticates; once revoked it is refused, through the hook and through the CRL', async () => {
     const pki = await testPki();
     const f = await caFixture();

@@ -4,8 +4,12 @@ import { runTeapOverRadius } from '../../../src/peer/teap/radius-runner.js';
 import { run as teapPeerCli } from '../../../src/cli/commands/teap-peer.js';
 import { readFileSync } from 'node:fs';
 import { SECRET, startTeapRadius, type TeapRadius } from '../../teap-brski/radius-harness.js';
+import { serverTlsEngines } from '../../helpers/tls-engines.js';
+import { useServerTlsEngine } from '../../helpers/gangway.js';
 
-describe('our TEAP peer against our TEAP server over RADIUS (loopback)', () => {
+describe.each(serverTlsEngines())('our TEAP peer against our TEAP server over RADIUS (loopback), %s TLS engine', (engine) => {
+  beforeAll(() => useServerTlsEngine(engine));
+  afterAll(() => useServerTlsEngine(undefined));
   let s: TeapRadius;
   beforeAll(async () => {
     s = await startTeapRadius();

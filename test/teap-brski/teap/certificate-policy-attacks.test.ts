@@ -6,6 +6,11 @@ import { generateDemoPki, type DemoPki } from '../../../src/pki/demo-pki.js';
 import { testPki } from '../../helpers/pki.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { MemoryUserStore, converse, methodContext, userWithPassword } from '../helpers.js';
+import { serverTlsEngines } from '../../helpers/tls-engines.js';
+import type { TlsEngineName } from '../../../src/eap-methods/tls-tunnel.js';
+
+/** The server's TLS engine, set per engine by the describe.each blocks below. */
+let engine: TlsEngineName = 'node';
 
 /**
  * Review of issue 7 (e): where a Phase-1 certificate counts. A manufacturer whose IDevID CA we trust
@@ -21,7 +26,7 @@ async function setup(tlsMax: 'TLSv1.2' | 'TLSv1.3' = 'TLSv1.2') {
   const users = new MemoryUserStore();
   await userWithPassword(users, 'alice', 'password');
   const method = createTeapMethod({
-    tls: { cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxVersion: tlsMax },
+    tls: { engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxVersion: tlsMax },
     users,
     innerMethods: [createMschapV2Method({ users, serverName: 'gangway-test' })],
     policy: { sequence: [{ methods: ['eap-mschapv2'] }] },
@@ -39,7 +44,10 @@ async function peer(cfg: Partial<TeapPeerConfig>): Promise<TeapPeer> {
   return new TeapPeer({ outerIdentity: 'anonymous@example.com', ...cfg, tls: { ca: pki.ca.certPem, servername: 'radius.test.example', ...cfg.tls } });
 }
 
-describe('review: Phase-1 certificates from a manufacturer', () => {
+describe.each(serverTlsEngines())('review: Phase-1 certificates from a manufacturer, %s TLS engine', (e: TlsEngineName) => {
+  beforeAll(() => {
+    engine = e;
+  });
   // FAILS at 915639d: the pledge is accepted with grant identity "alice" — the CN its manufacturer
   // wrote — indistinguishable (User-Name, grant.identity) from our own account alice. A trusted
   // manufacturer, or anyone who can get an IDevID with a chosen CN, names the authenticated identity.

@@ -6,6 +6,8 @@
 import { join } from 'node:path';
 import { describeEapolFailure, hostapTools, runEapolTest, type EapolTestResult } from '../../helpers/eapol-test.js';
 import { SECRET, startTeapRadius, type TeapRadius } from '../radius-harness.js';
+import { serverTlsEngines } from '../../helpers/tls-engines.js';
+import { useServerTlsEngine } from '../../helpers/gangway.js';
 
 const tools = hostapTools();
 const maybe = tools ? describe : describe.skip;
@@ -37,7 +39,9 @@ function expectOk(r: EapolTestResult, sessionId = true): void {
   if (sessionId) expect(r.output).toContain('Locally derived EAP Session-Id matches EAP-Key-Name from server');
 }
 
-maybe('eapol_test 2.10 (TEAP) against our TEAP server', () => {
+maybe.each(serverTlsEngines())('eapol_test 2.10 (TEAP) against our TEAP server, %s TLS engine', (engine) => {
+  beforeAll(() => useServerTlsEngine(engine));
+  afterAll(() => useServerTlsEngine(undefined));
   jest.setTimeout(60_000);
   let s: TeapRadius | undefined;
   afterEach(async () => {

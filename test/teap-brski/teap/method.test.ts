@@ -6,6 +6,11 @@ import { testPki, roguePki } from '../../helpers/pki.js';
 import { issueOddClientCert } from '../../helpers/odd-certs.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { MemoryUserStore, converse, hex, methodContext, userWithPassword } from '../helpers.js';
+import { serverTlsEngines } from '../../helpers/tls-engines.js';
+import type { TlsEngineName } from '../../../src/eap-methods/tls-tunnel.js';
+
+/** The server's TLS engine, set per engine by the describe.each blocks below. */
+let engine: TlsEngineName = 'node';
 
 async function setup(overrides: Partial<TeapMethodDeps> = {}, tlsVersion: 'TLSv1.2' | 'TLSv1.3' = 'TLSv1.2') {
   const pki = await testPki();
@@ -13,9 +18,9 @@ async function setup(overrides: Partial<TeapMethodDeps> = {}, tlsVersion: 'TLSv1
   await userWithPassword(users, 'alice', 'password');
   await userWithPassword(users, 'host/machine1', 'machinepw');
   const mschap = createMschapV2Method({ users, serverName: 'gangway-test' });
-  const eapTls = createEapTlsMethod({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxVersion: 'TLSv1.2' });
+  const eapTls = createEapTlsMethod({ engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxVersion: 'TLSv1.2' });
   const method = createTeapMethod({
-    tls: { cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: tlsVersion, maxVersion: tlsVersion },
+    tls: { engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: tlsVersion, maxVersion: tlsVersion },
     users,
     innerMethods: [mschap, eapTls],
     ...overrides,
@@ -43,7 +48,10 @@ function expectSuccess(c: Awaited<ReturnType<typeof converse>>): { msk: Uint8Arr
   return { msk: c.peer.msk, emsk: c.peer.emsk };
 }
 
-describe('TEAP server method against our TEAP peer (in memory)', () => {
+describe.each(serverTlsEngines())('TEAP server method against our TEAP peer (in memory), %s TLS engine', (e: TlsEngineName) => {
+  beforeAll(() => {
+    engine = e;
+  });
   test.each(['TLSv1.2', 'TLSv1.3'] as const)('inner EAP-MSCHAPv2 over %s: matching MSKs and Session-Id', async (v) => {
     const { method } = await setup({}, v);
     const peer = await peerFor({}, v);
@@ -262,7 +270,10 @@ describe('TEAP server method against our TEAP peer (in memory)', () => {
   });
 });
 
-describe('TEAP server method: bad outer input', () => {
+describe.each(serverTlsEngines())('TEAP server method: bad outer input, %s TLS engine', (e: TlsEngineName) => {
+  beforeAll(() => {
+    engine = e;
+  });
   async function session(log = new MemoryLog()) {
     const { method } = await setup();
     const s = method.createSession(methodContext(log, 300));

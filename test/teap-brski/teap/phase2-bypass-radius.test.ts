@@ -4,6 +4,8 @@ import { TeapPeer, type Phase2Interceptor } from '../../../src/peer/teap/teap-pe
 import { runTeapOverRadius } from '../../../src/peer/teap/radius-runner.js';
 import { IdentityType, RequestActionAction, ResultStatus, tlv, type TeapTlv } from '../../../src/teap-brski/teap/tlv-codec.js';
 import { SECRET, startTeapRadius, type TeapRadius } from '../radius-harness.js';
+import { serverTlsEngines } from '../../helpers/tls-engines.js';
+import { useServerTlsEngine } from '../../helpers/gangway.js';
 
 /**
  * The two Phase-2 bypasses of issue 7, through the whole server over UDP RADIUS, with our TEAP peer
@@ -29,7 +31,9 @@ function peer(s: TeapRadius, creds: ConstructorParameters<typeof TeapPeer>[0] ex
   });
 }
 
-describe('attack 1 over RADIUS: Identity-Type switch (user step answered as machine)', () => {
+describe.each(serverTlsEngines())('attack 1 over RADIUS: Identity-Type switch (user step answered as machine), %s TLS engine', (engine) => {
+  beforeAll(() => useServerTlsEngine(engine));
+  afterAll(() => useServerTlsEngine(undefined));
   let s: TeapRadius;
   beforeAll(async () => {
     s = await startTeapRadius({
@@ -71,7 +75,9 @@ describe('attack 1 over RADIUS: Identity-Type switch (user step answered as mach
   });
 });
 
-describe('attack 2 over RADIUS: Request-Action(Success) with a Phase-1 certificate instead of the required inner method', () => {
+describe.each(serverTlsEngines())('attack 2 over RADIUS: Request-Action(Success) with a Phase-1 certificate instead of the required inner method, %s TLS engine', (engine) => {
+  beforeAll(() => useServerTlsEngine(engine));
+  afterAll(() => useServerTlsEngine(undefined));
   let s: TeapRadius;
   beforeAll(async () => {
     s = await startTeapRadius({ policy: { clientCertificate: 'optional', certificateOnly: false, sequence: [{ methods: ['eap-mschapv2'] }] } }, 'TLSv1.3');

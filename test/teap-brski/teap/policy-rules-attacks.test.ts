@@ -5,6 +5,11 @@ import { TeapPeer, type TeapPeerConfig } from '../../../src/peer/teap/teap-peer.
 import { testPki, roguePki } from '../../helpers/pki.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { MemoryUserStore, converse, methodContext, userWithPassword } from '../helpers.js';
+import { serverTlsEngines } from '../../helpers/tls-engines.js';
+import type { TlsEngineName } from '../../../src/eap-methods/tls-tunnel.js';
+
+/** The server's TLS engine, set per engine by the describe.each blocks below. */
+let engine: TlsEngineName = 'node';
 
 /**
  * Review of issue 7 (attacks on per-conversation policy selection). The corporate default policy
@@ -20,7 +25,7 @@ async function setup() {
   await userWithPassword(users, 'host/m1', 'machinepw');
   const mschap = createMschapV2Method({ users, serverName: 'gangway-test' });
   const method = createTeapMethod({
-    tls: { cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem },
+    tls: { engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem },
     users,
     innerMethods: [mschap],
     policy: {
@@ -44,7 +49,10 @@ async function peer(cfg: Partial<TeapPeerConfig>): Promise<TeapPeer> {
   return new TeapPeer({ outerIdentity: 'anonymous@example.com', ...cfg, tls: { ca: pki.ca.certPem, servername: 'radius.test.example', ...cfg.tls } });
 }
 
-describe('review: policy rules chosen by peer- or NAS-controlled facts', () => {
+describe.each(serverTlsEngines())('review: policy rules chosen by peer- or NAS-controlled facts, %s TLS engine', (e: TlsEngineName) => {
+  beforeAll(() => {
+    engine = e;
+  });
   test('baseline: a corporate user with only a password (no machine credentials) is refused by the two-step default policy', async () => {
     const { method } = await setup();
     const c = await converse(method, await peer({ user: { identity: 'alice', password: 'password' } }), methodContext(new MemoryLog(), 1400, 'anonymous@corp.example'));

@@ -9,6 +9,11 @@ import { testPki, roguePki } from '../../helpers/pki.js';
 import { generateDemoPki } from '../../../src/pki/demo-pki.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { MemoryUserStore, converse, methodContext, userWithPassword } from '../helpers.js';
+import { serverTlsEngines } from '../../helpers/tls-engines.js';
+import type { TlsEngineName } from '../../../src/eap-methods/tls-tunnel.js';
+
+/** The server's TLS engine, set per engine by the describe.each blocks below. */
+let engine: TlsEngineName = 'node';
 
 /**
  * One TEAP configuration serving three kinds of client (issue 10 point 4): a laptop with a password
@@ -22,7 +27,7 @@ async function setup() {
   await userWithPassword(users, 'alice', 'password');
   const mschap = createMschapV2Method({ users, serverName: 'gangway-test' });
   const method = createTeapMethod({
-    tls: { cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem },
+    tls: { engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem },
     users,
     innerMethods: [mschap],
     policy: { sequence: [{ methods: ['eap-mschapv2'] }] },
@@ -48,7 +53,10 @@ async function peer(cfg: Partial<TeapPeerConfig>): Promise<TeapPeer> {
 
 const logged = (log: MemoryLog, re: RegExp): boolean => log.lines.some((l) => re.test(`${l.msg ?? ''} ${Object.values(l.obj).map((v) => JSON.stringify(v)).join(' ')}`));
 
-describe('per-conversation TEAP policy', () => {
+describe.each(serverTlsEngines())('per-conversation TEAP policy, %s TLS engine', (e: TlsEngineName) => {
+  beforeAll(() => {
+    engine = e;
+  });
   test('laptop with a password: default policy, EAP-MSCHAPv2', async () => {
     const { method } = await setup();
     const log = new MemoryLog();
@@ -85,7 +93,7 @@ describe('per-conversation TEAP policy', () => {
     const users = new MemoryUserStore();
     await userWithPassword(users, 'alice', 'password');
     const method = createTeapMethod({
-      tls: { cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem },
+      tls: { engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem },
       users,
       innerMethods: [createMschapV2Method({ users })],
       policies: { certs: { clientCertificate: 'optional', certificateOnly: true, sequence: [{ methods: ['eap-mschapv2'] }] } },

@@ -1,0 +1,14 @@
+{
+  # Built by `npm install` (package.json "install"). The OpenSSL headers come with Node's own headers
+  # (include/node/openssl) and the symbols resolve against the OpenSSL linked into the node binary:
+  # no second OpenSSL is linked, so nothing here names -lssl.
+  "targets": [
+    {
+      "target_name": "gangway_tls",
+      "sources": ["tls_engine.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-std=c11", "-O2"] }
+    }
+  ]
+}

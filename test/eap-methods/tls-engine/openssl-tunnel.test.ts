@@ -1,0 +1,251 @@
+/**
+ * The native OpenSSL engine against itself and against node:tls: handshakes in both roles, the same
+ * keying material at both ends, refusals with alerts, and no TLS 1.3 session tickets.
+ */
+import { X509Certificate } from 'node:crypto';
+import type * as tls from 'node:tls';
+import { createTlsServerContext, type TlsServerContextOptions } from '../../../src/eap-methods/tls-engine/server-context.js';
+import { createTlsClientContext, type TlsClientContextOptions } from '../../../src/eap-methods/tls-engine/client-context.js';
+import type { TlsEngineName, TlsTunnel } from '../../../src/eap-methods/tls-tunnel.js';
+import { issueCrl } from '../../../src/pki/crl.js';
+import { roguePki, testPki } from '../../helpers/pki.js';
+import { opensslEngineLoaded } from '../../helpers/tls-engines.js';
+
+const maybe = opensslEngineLoaded() ? describe : describe.skip;
+
+const ALERT = 21;
+
+async function serverOptions(over: Partial<TlsServerContextOptions> = {}): Promise<TlsServerContextOptions> {
+  const pki = await testPki();
+  return { cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: true, ...over };
+}
+
+async function clientOptions(over: Partial<TlsClientContextOptions> = {}): Promise<TlsClientContextOptions> {
+  const pki = await testPki();
+  return { cert: pki.client.certPem, key: pki.client.keyPem, ca: pki.ca.certPem, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3', serverName: 'radius.test.example', ...over };
+}
+
+interface Outcome {
+  client: TlsTunnel;
+  server: TlsTunnel;
+  /** What the server produced in answer to the client's last handshake flight. */
+  serverAfterClientFinished: Uint8Array;
+}
+
+/** Passes flights between the two ends until neither has anything to say. */
+async function handshake(client: TlsTunnel, server: TlsTunnel): Promise<Outcome> {
+  await client.start();
+  let toServer = client.takeOutgoing();
+  let serverAfterClientFinished: Uint8Array = new Uint8Array(0);
+  for (let round = 0; round < 10 && toServer.length > 0; round++) {
+    const wasHandshaking = server.state === 'handshaking';
+    await server.feed(toServer);
+    const toClient = server.takeOutgoing();
+    if (wasHandshaking && server.state !== 'handshaking') serverAfterClientFinished = toClient;
+    if (toClient.length === 0) break;
+    await client.feed(toClient);
+    toServer = client.takeOutgoing();
+  }
+  return { client, server, serverAfterClientFinished };
+}
+
+async function pair(serverEngine: TlsEngineName, clientEngine: TlsEngineName, s: Partial<TlsServerContextOptions> = {}, c: Partial<TlsClientContextOptions> = {}): Promise<Outcome> {
+  const server = createTlsServerContext(await serverOptions(s), serverEngine).newTunnel();
+  const client = createTlsClientContext(await clientOptions(c), clientEngine).newTunnel();
+  return handshake(client, server);
+}
+
+function dispose(o: Outcome): void {
+  o.client.dispose();
+  o.server.dispose();
+}
+
+const VERSIONS: tls.SecureVersion[] = ['TLSv1.2', 'TLSv1.3'];
+const PAIRS: [TlsEngineName, TlsEngineName][] = [['openssl', 'node'], ['node', 'openssl'], ['openssl', 'openssl']];
+
+maybe('OpenSSL TLS engine', () => {
+  describe.each(PAIRS)('server %s, client %s', (serverEngine, clientEngine) => {
+    test.each(VERSIONS)('%s: handshake with client certificate, both ends agree on every session fact', async (version) => {
+      const pki = await testPki();
+      const o = await pair(serverEngine, clientEngine, { minVersion: version, maxVersion: version }, { minVersion: version, maxVersion: version });
+      try {
+        expect([o.server.state, o.client.state]).toEqual(['established', 'established']);
+        expect(o.server.engine).toBe(serverEngine);
+        expect(o.client.engine).toBe(clientEngine);
+        expect(o.server.protocol).toBe(version);
+        expect(o.client.protocol).toBe(version);
+        expect(o.server.cipher).toEqual(o.client.cipher);
+        expect(o.server.cipher?.standardName).toMatch(/^TLS_/);
+        expect(o.server.authorized).toBe(true);
+        expect(o.server.authorizationError).toBeUndefined();
+        expect(o.server.isSessionReused()).toBe(false);
+        const peer = o.server.peerIdentity();
+        expect(peer).toMatchObject({ identity: 'alice', source: 'subject CN', deviceId: `serial:${new X509Certificate(pki.client.certPem).serialNumber}` });
+        expect(Buffer.from(o.server.ownCertificate()!)).toEqual(new X509Certificate(pki.server.certPem).raw);
+        const chain = o.server.peerCertificateChain();
+        expect(chain[0]!.raw).toEqual(new X509Certificate(pki.client.certPem).raw);
+        expect(chain[chain.length - 1]!.raw).toEqual(new X509Certificate(pki.ca.certPem).raw);
+        expect(o.client.peerIdentity()?.identity).toBe('radius.test.example');
+
+        // RFC 5705 / RFC 8446 §7.5 at both ends; the absent context differs from the empty one.
+        for (const [length, label, context] of [[128, 'client EAP encryption', undefined], [128, 'client EAP encryption', new Uint8Array(0)], [64, 'EXPORTER_EAP_TLS_Method-Id', new Uint8Array([13])], [32, 'EXPORTER-Channel-Binding', undefined]] as const) {
+          const s = o.server.exportKeyingMaterial(length, label, context);
+          expect(s).toHaveLength(length);
+          expect(Buffer.from(s)).toEqual(Buffer.from(o.client.exportKeyingMaterial(length, label, context)));
+        }
+        const absent = o.server.exportKeyingMaterial(64, 'EXPORTER-test');
+        const empty = o.server.exportKeyingMaterial(64, 'EXPORTER-test', new Uint8Array(0));
+        if (version === 'TLSv1.2') expect(Buffer.from(absent)).not.toEqual(Buffer.from(empty));
+        // TLS 1.3 mixes the length into the derivation: 32 octets are not a prefix of 64.
+        if (version === 'TLSv1.3') expect(Buffer.from(o.server.exportKeyingMaterial(32, 'EXPORTER-test'))).not.toEqual(Buffer.from(absent.subarray(0, 32)));
+
+        // Finished messages (tls-unique, TEAP Session-Id): ours is the peer's peer-Finished.
+        expect(o.server.getFinished()).toBeDefined();
+        expect(Buffer.from(o.server.getFinished()!)).toEqual(Buffer.from(o.client.getPeerFinished()!));
+        expect(Buffer.from(o.server.getPeerFinished()!)).toEqual(Buffer.from(o.client.getFinished()!));
+
+        // Application data both ways after the handshake.
+        await o.server.writeApplicationData(new Uint8Array([0]));
+        await o.client.feed(o.server.takeOutgoing());
+        expect(Array.from(o.client.takeApplicationData())).toEqual([0]);
+        await o.client.writeApplicationData(Buffer.from('inner TLVs'));
+        await o.server.feed(o.client.takeOutgoing());
+        expect(Buffer.from(o.server.takeApplicationData()).toString()).toBe('inner TLVs');
+      } finally {
+        dispose(o);
+      }
+    });
+  });
+
+  test('TLS 1.3: the OpenSSL server sends no NewSessionTicket (RFC 9190 §2.1.2, RFC 9427); node:tls does', async () => {
+    const ours = await pair('openssl', 'node', { minVersion: 'TLSv1.3' });
+    const node = await pair('node', 'node', { minVersion: 'TLSv1.3' });
+    try {
+      expect(ours.server.state).toBe('established');
+      expect(ours.serverAfterClientFinished).toHaveLength(0);
+      // The contrast that motivates the engine: node:tls cannot stop its tickets.
+      expect(node.serverAfterClientFinished.length).toBeGreaterThan(0);
+    } finally {
+      dispose(ours);
+      dispose(node);
+    }
+  });
+
+  test.each(VERSIONS)('%s: a client certificate from another CA is refused with a TLS alert', async (version) => {
+    const rogue = await roguePki();
+    const server = createTlsServerContext(await serverOptions({ minVersion: version, maxVersion: version }), 'openssl').newTunnel();
+    const client = createTlsClientContext(await clientOptions({ cert: rogue.client.certPem, key: rogue.client.keyPem, minVersion: version, maxVersion: version }), 'node').newTunnel();
+    const o = await handshake(client, server);
+    try {
+      expect(server.state).toBe('failed');
+      expect(server.failure?.message).toMatch(/certificate verify failed/);
+      expect(server.failure?.message).toMatch(/sent fatal alert: unknown CA/);
+      expect(client.state).toBe('failed');
+    } finally {
+      dispose(o);
+    }
+  });
+
+  test('a missing client certificate is refused when required, and recorded (not refused) when the method judges it', async () => {
+    const required = await pair('openssl', 'node', {}, { cert: undefined, key: undefined } as Partial<TlsClientContextOptions>);
+    const judged = await pair('openssl', 'node', { rejectUnauthorized: false }, { cert: undefined, key: undefined } as Partial<TlsClientContextOptions>);
+    try {
+      expect(required.server.state).toBe('failed');
+      expect(required.server.failure?.message).toMatch(/peer did not return a certificate|certificate required/);
+      expect(judged.server.state).toBe('established');
+      expect(judged.server.authorized).toBe(false);
+      expect(judged.server.authorizationError).toBe('UNABLE_TO_GET_ISSUER_CERT');
+      expect(judged.server.peerIdentity()).toBeUndefined();
+    } finally {
+      dispose(required);
+      dispose(judged);
+    }
+  });
+
+  test('an untrusted certificate the method judges itself completes the handshake unauthorized, with the reason', async () => {
+    const rogue = await roguePki();
+    const o = await pair('openssl', 'node', { rejectUnauthorized: false }, { cert: rogue.client.certPem, key: rogue.client.keyPem });
+    const node = await pair('node', 'node', { rejectUnauthorized: false }, { cert: rogue.client.certPem, key: rogue.client.keyPem });
+    try {
+      expect(o.server.state).toBe('established');
+      expect(o.server.authorized).toBe(false);
+      expect(o.server.authorizationError).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+      // The same name node:tls gives, which TEAP's Error TLV reason carries.
+      expect(node.server.authorizationError).toBe(o.server.authorizationError);
+      expect(o.server.peerIdentity()?.identity).toBe('mallory');
+      expect(o.server.peerCertificateChain()).toHaveLength(1);
+    } finally {
+      dispose(o);
+      dispose(node);
+    }
+  });
+
+  test('a client certificate revoked by a configured CRL is refused; an unrevoked one passes', async () => {
+    const pki = await testPki();
+    const serial = new X509Certificate(pki.client.certPem).serialNumber.toLowerCase();
+    const revoking = await issueCrl(pki.ca.certPem, pki.ca.keyPem, [serial]);
+    const other = await issueCrl(pki.ca.certPem, pki.ca.keyPem, ['01']);
+    const refused = await pair('openssl', 'node', { crl: revoking });
+    const passed = await pair('openssl', 'node', { crl: other });
+    try {
+      expect(refused.server.state).toBe('failed');
+      expect(refused.server.failure?.message).toMatch(/CERT_REVOKED/);
+      expect(refused.server.failure?.message).toMatch(/sent fatal alert: certificate revoked/);
+      expect(passed.server.state).toBe('established');
+      expect(passed.server.authorized).toBe(true);
+    } finally {
+      dispose(refused);
+      dispose(passed);
+    }
+  });
+
+  test('a malformed ClientHello: failure with a reason and an alert record to send, no throw', async () => {
+    const server = createTlsServerContext(await serverOptions(), 'openssl').newTunnel();
+    try {
+      // A handshake record holding a ClientHello that claims 4 octets of body and has none.
+      await server.feed(Buffer.from([22, 3, 1, 0, 4, 1, 0, 0, 4]));
+      await server.feed(Buffer.from([22, 3, 1, 0, 4, 0, 0, 0, 0]));
+      expect(server.state).toBe('failed');
+      expect(server.failure?.message).toMatch(/SSL routines/);
+      expect(server.failure?.message).toMatch(/sent fatal alert/);
+      const out = server.takeOutgoing();
+      expect(out[0]).toBe(ALERT);
+      // Once failed, more input is ignored.
+      await server.feed(Buffer.from([22, 3, 3, 0, 1, 1]));
+      expect(server.state).toBe('failed');
+      expect(() => server.exportKeyingMaterial(32, 'x')).toThrow(/not completed/);
+    } finally {
+      server.dispose();
+    }
+  });
+
+  test('text instead of TLS fails at once with a reason', async () => {
+    const server = createTlsServerContext(await serverOptions(), 'openssl').newTunnel();
+    try {
+      await server.feed(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+      expect(server.state).toBe('failed');
+      expect(server.failure?.message).toMatch(/http request|wrong version number|SSL routines/);
+    } finally {
+      server.dispose();
+    }
+  });
+
+  test('bad configuration is a clear error at context creation', async () => {
+    const pki = await testPki();
+    const other = await roguePki();
+    await expect(serverOptions({ key: other.server.keyPem }).then((o) => createTlsServerContext(o, 'openssl'))).rejects.toThrow(/key values mismatch|does not match/);
+    await expect(serverOptions({ ca: 'not a certificate' }).then((o) => createTlsServerContext(o, 'openssl'))).rejects.toThrow(/no PEM certificate/);
+    await expect(serverOptions({ crl: pki.ca.certPem }).then((o) => createTlsServerContext(o, 'openssl'))).rejects.toThrow(/no PEM CRL/);
+    await expect(serverOptions({ ciphers: 'NO-SUCH-CIPHER' }).then((o) => createTlsServerContext(o, 'openssl'))).rejects.toThrow(/cipher/);
+  });
+
+  test('a disposed tunnel refuses further use with an error, and dispose twice is harmless', async () => {
+    const server = createTlsServerContext(await serverOptions(), 'openssl').newTunnel();
+    server.dispose();
+    server.dispose();
+    expect(server.state).toBe('closed');
+    await expect(server.feed(new Uint8Array([22]))).resolves.toBeUndefined();
+    expect(server.takeOutgoing()).toHaveLength(0);
+    expect(() => server.getFinished()).toThrow(/disposed/);
+  });
+});
