@@ -8,6 +8,7 @@ import { RadiusCode, getAttribute, type RadiusAttribute, type RadiusPacket } fro
 import { vlanAttributes } from '../radius/tunnel.js';
 import type { EapAuthenticator, EapInput, EapOutcome } from '../eap-methods/authenticator.js';
 import { eapFailure } from '../eap-methods/eap-packet.js';
+import { describeEap } from '../eap-methods/eap-summary.js';
 import type { Grant } from '../eap-methods/method.js';
 import type { Log } from '../util/log.js';
 
@@ -131,6 +132,11 @@ export async function handleAccessRequest(
   }
   const outcome = await eap.handle(input);
   const user = getStringAttribute(packet, AttributeType.UserName);
+  // One line per round trip at debug level: what came in and what goes out, headers only.
+  log.debug(
+    { client: client.name, conversation: 'conversationId' in outcome ? outcome.conversationId : undefined, in: describeEap(input.eap), out: outcome.kind === 'drop' ? `dropped: ${outcome.reason}` : describeEap(outcome.eap), result: outcome.kind },
+    'EAP step',
+  );
   switch (outcome.kind) {
     case 'accept':
       if (!hasGrantIdentity(outcome)) {

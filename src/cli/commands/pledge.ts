@@ -1,66 +1,53 @@
 import { X509Certificate } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { CredentialsError, IDEVID_FILES, loadPledgeCredentials, type PledgeCredentials } from '../../peer/brski/credentials.js';
 import { writeLdevid, type WrittenLdevid } from '../../peer/brski/ldevid-files.js';
 import { DEFAULT_BOOTSTRAP_IDENTITY, runPledgeOverRadius } from '../../peer/brski/teap-pledge.js';
 import { teapErrorName } from '../../teap-brski/teap/errors.js';
 import { createLog } from '../../util/log.js';
 import type { CliIo } from '../io.js';
-import { parseServer } from '../server-address.js';
+import { parseServer, resolveServer } from '../server-address.js';
+import { UsageError, defineCommand, integerOption, runCommand, type OptionValues } from '../command.js';
+import { noReplyHint } from '../no-reply-hint.js';
 
-const USAGE = `usage: gangway pledge --idevid DIR --server HOST:PORT --secret S [options]
-
-Runs TEAP-BRSKI as a pledge over RADIUS: the IDevID in the tunnel, a voucher from the registrar's
-MASA, then an LDevID for a new key.
-
-  --idevid DIR             holds ${IDEVID_FILES.certificate}, ${IDEVID_FILES.key} and ${IDEVID_FILES.manufacturerCa}
-  --out DIR                where ldevid.pem, ldevid.key (0600) and ca.pem go (default: the --idevid DIR)
-  --outer-identity ID      outer EAP identity (default ${DEFAULT_BOOTSTRAP_IDENTITY})
-  --no-clock               the device has no trusted clock: validity periods are not checked
-  --tls13                  allow TLS 1.3 (default: TLS 1.2 only)
-  --framed-mtu N           Framed-MTU in Access-Requests (default 1400)
-  --json                   machine-readable result
-  --debug                  log the conversation to stderr
-Exit status: 0 enrolled (Access-Accept, LDevID written), 1 rejected or refused, 2 usage, 3 error.
-`;
+export const spec = defineCommand({
+  name: 'pledge',
+  summary: 'enrol a device with TEAP-BRSKI (IDevID in, voucher, LDevID out) against a RADIUS server',
+  synopsis: ['pledge --idevid DIR --server HOST:PORT --secret S [options]'],
+  description:
+    'Runs TEAP-BRSKI as a pledge over RADIUS: the IDevID in the tunnel, a voucher from the registrar\'s\n' +
+    'MASA, then an LDevID for a new key.',
+  options: {
+    idevid: { type: 'string', value: 'DIR', help: `holds ${IDEVID_FILES.certificate}, ${IDEVID_FILES.key} and ${IDEVID_FILES.manufacturerCa}` },
+    server: { type: 'string', value: 'HOST:PORT', help: 'RADIUS server (IP address or host name; [IPv6]:PORT)' },
+    secret: { type: 'string', value: 'S', help: 'the RADIUS shared secret for this client' },
+    out: { type: 'string', value: 'DIR', help: 'where ldevid.pem, ldevid.key (0600) and ca.pem go (default: the --idevid DIR)' },
+    'outer-identity': { type: 'string', value: 'ID', help: `outer EAP identity (default ${DEFAULT_BOOTSTRAP_IDENTITY})` },
+    'no-clock': { type: 'boolean', help: 'the device has no trusted clock: validity periods are not checked' },
+    tls13: { type: 'boolean', help: 'allow TLS 1.3 (default: TLS 1.2 only)' },
+    'framed-mtu': { type: 'string', value: 'N', help: 'Framed-MTU in Access-Requests (default 1400)' },
+    json: { type: 'boolean', help: 'machine-readable result' },
+    debug: { type: 'boolean', help: 'log the conversation to stderr' },
+  },
+  epilog: 'Exit status: 0 enrolled (Access-Accept, LDevID written), 1 rejected or refused, 2 usage, 3 error.',
+});
 
 /** `gangway pledge`: enrol once with TEAP-BRSKI over RADIUS and write the LDevID. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        idevid: { type: 'string' },
-        server: { type: 'string' },
-        secret: { type: 'string' },
-        out: { type: 'string' },
-        'outer-identity': { type: 'string' },
-        'no-clock': { type: 'boolean', default: false },
-        tls13: { type: 'boolean', default: false },
-        'framed-mtu': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        debug: { type: 'boolean', default: false },
-      },
-    });
-  } catch (err) {
-    io.stderr(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const v = parsed.values;
-  const server = v.server ? parseServer(v.server) : undefined;
-  if (!server || !v.secret || !v.idevid) {
-    io.stderr(USAGE);
-    return 2;
-  }
-  const framedMtu = v['framed-mtu'] !== undefined ? Number(v['framed-mtu']) : undefined;
-  if (framedMtu !== undefined && !(Number.isInteger(framedMtu) && framedMtu >= 64 && framedMtu <= 4096)) {
-    io.stderr('--framed-mtu must be 64..4096\n');
-    return 2;
-  }
+  return runCommand(spec, argv, io, async ({ values: v }) => {
+    if (!v.server || !v.secret || !v.idevid) throw new UsageError('--idevid, --server and --secret are required');
+    const parsedServer = parseServer(v.server);
+    if (!parsedServer) throw new UsageError(`--server must be HOST:PORT or [IPv6]:PORT, not "${v.server}"`);
+    const framedMtu = integerOption(v['framed-mtu'], 'framed-mtu', 64, 4096);
+    return enrol(v, parsedServer, framedMtu, io);
+  });
+}
+
+async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host: string; port: number }, framedMtu: number | undefined, io: CliIo): Promise<number> {
+  const idevidDir = v.idevid!;
+  const secret = v.secret!;
   let credentials: PledgeCredentials;
   try {
-    credentials = loadPledgeCredentials(v.idevid);
+    credentials = loadPledgeCredentials(idevidDir);
   } catch (err) {
     if (!(err instanceof CredentialsError)) throw err;
     io.stderr(`${err.message}\n`);
@@ -69,6 +56,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const outerIdentity = v['outer-identity'] ?? DEFAULT_BOOTSTRAP_IDENTITY;
   const log = v.debug ? createLog('debug', process.stderr) : undefined;
 
+  let server;
+  try {
+    server = await resolveServer(parsedServer);
+  } catch (err) {
+    io.stderr(`${(err as Error).message}\n`);
+    return 3;
+  }
   const r = await runPledgeOverRadius(
     {
       credentials,
@@ -77,7 +71,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       ...(v['no-clock'] ? { clock: () => 'ignore-time' as const } : {}),
       ...(log ? { log } : {}),
     },
-    { host: server.host, port: server.port, secret: v.secret, userName: outerIdentity, ...(framedMtu !== undefined ? { framedMtu } : {}), ...(log ? { log } : {}) },
+    { host: server.host, port: server.port, secret, userName: outerIdentity, ...(framedMtu !== undefined ? { framedMtu } : {}), ...(log ? { log } : {}) },
   );
 
   let files: WrittenLdevid | undefined;
@@ -86,7 +80,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   // Only a conversation that ended in Access-Accept installs anything.
   if (r.enrolled && e) {
     try {
-      files = writeLdevid(v.out ?? v.idevid, e);
+      files = writeLdevid(v.out ?? idevidDir, e);
     } catch (err) {
       writeError = `cannot write the LDevID: ${(err as Error).message}`;
     }
@@ -106,6 +100,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     ...(ldevid && files ? { ldevid: { subject: ldevid.subject.replace(/\n/g, ', '), serial: ldevid.serialNumber, notAfter: new Date(ldevid.validTo).toISOString(), files } } : {}),
     ...(e?.nai !== undefined ? { nai: e.nai } : {}),
   };
+  const hint = noReplyHint(r.radius.reason, v.server!);
+  if (hint !== undefined) io.stderr(`${hint}\n`);
   if (v.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
   else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
   if (report.ok) return 0;
