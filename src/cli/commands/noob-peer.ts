@@ -13,7 +13,7 @@ import { createLog, silentLog, type Log } from '../../util/log.js';
 import type { CliIo } from '../io.js';
 import { parseServer, resolveServer } from '../server-address.js';
 import { UsageError, defineCommand, integerOption, runCommand } from '../command.js';
-import { noReplyHint } from '../no-reply-hint.js';
+import { firstSilenceNotice, noReplyHint } from '../no-reply-hint.js';
 
 export const spec = defineCommand({
   name: 'noob-peer',
@@ -137,7 +137,7 @@ export async function run(argv: string[], io: CliIo, deps: NoobPeerCommandDeps =
       }
 
       const server = parsedServer ? await resolveServer(parsedServer) : undefined;
-      const client = deps.transport ? undefined : new RadiusClient({ host: server!.host, port: server!.port, secret: v.secret!, log });
+      const client = deps.transport ? undefined : new RadiusClient({ host: server!.host, port: server!.port, secret: v.secret!, log, onRetransmit: firstSilenceNotice(io.stderr, v.server!) });
       const transport =
         deps.transport ??
         new RadiusEapTransport({

@@ -7,7 +7,8 @@ import { createLog } from '../../util/log.js';
 import type { CliIo } from '../io.js';
 import { parseServer, resolveServer } from '../server-address.js';
 import { UsageError, defineCommand, integerOption, runCommand, type OptionValues } from '../command.js';
-import { noReplyHint } from '../no-reply-hint.js';
+import { firstSilenceNotice, noReplyHint } from '../no-reply-hint.js';
+import { RadiusClient } from '../../radius/client.js';
 
 export const spec = defineCommand({
   name: 'pledge',
@@ -63,16 +64,22 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
     io.stderr(`${(err as Error).message}\n`);
     return 3;
   }
-  const r = await runPledgeOverRadius(
-    {
-      credentials,
-      outerIdentity,
-      maxVersion: v.tls13 ? 'TLSv1.3' : 'TLSv1.2',
-      ...(v['no-clock'] ? { clock: () => 'ignore-time' as const } : {}),
-      ...(log ? { log } : {}),
-    },
-    { host: server.host, port: server.port, secret, userName: outerIdentity, ...(framedMtu !== undefined ? { framedMtu } : {}), ...(log ? { log } : {}) },
-  );
+  const client = new RadiusClient({ host: server.host, port: server.port, secret, ...(log ? { log } : {}), onRetransmit: firstSilenceNotice(io.stderr, v.server!) });
+  let r;
+  try {
+    r = await runPledgeOverRadius(
+      {
+        credentials,
+        outerIdentity,
+        maxVersion: v.tls13 ? 'TLSv1.3' : 'TLSv1.2',
+        ...(v['no-clock'] ? { clock: () => 'ignore-time' as const } : {}),
+        ...(log ? { log } : {}),
+      },
+      { host: server.host, port: server.port, secret, userName: outerIdentity, client, ...(framedMtu !== undefined ? { framedMtu } : {}), ...(log ? { log } : {}) },
+    );
+  } finally {
+    await client.close();
+  }
 
   let files: WrittenLdevid | undefined;
   let writeError: string | undefined;

@@ -7,7 +7,8 @@ import { createLog } from '../../util/log.js';
 import type { CliIo } from '../io.js';
 import { parseServer, resolveServer } from '../server-address.js';
 import { UsageError, defineCommand, integerOption, runCommand, type OptionValues } from '../command.js';
-import { noReplyHint } from '../no-reply-hint.js';
+import { firstSilenceNotice, noReplyHint } from '../no-reply-hint.js';
+import { RadiusClient } from '../../radius/client.js';
 
 export const spec = defineCommand({
   name: 'teap-peer',
@@ -119,13 +120,20 @@ async function authenticate(
     io.stderr(`${(err as Error).message}\n`);
     return 3;
   }
-  const r = await runTeapOverRadius(peer, {
-    host: server.host,
-    port: server.port,
-    secret: v.secret!,
-    userName: outerIdentity,
-    ...(framedMtu !== undefined ? { framedMtu } : {}),
-  });
+  const client = new RadiusClient({ host: server.host, port: server.port, secret: v.secret!, onRetransmit: firstSilenceNotice(io.stderr, v.server!) });
+  let r;
+  try {
+    r = await runTeapOverRadius(peer, {
+      host: server.host,
+      port: server.port,
+      secret: v.secret!,
+      userName: outerIdentity,
+      client,
+      ...(framedMtu !== undefined ? { framedMtu } : {}),
+    });
+  } finally {
+    await client.close();
+  }
   const ok = r.outcome === 'accept' && r.peer?.kind === 'success' && r.mppeMatches;
   const hex = (b: Uint8Array | undefined): string | undefined => (b ? Buffer.from(b).toString('hex') : undefined);
   const report = {
