@@ -1,6 +1,7 @@
 import type { CliCommandEntry } from '../command.js';
 import * as init from './init.js';
 import * as serve from './serve.js';
+import * as check from './check.js';
 import * as start from './start.js';
 import * as users from './users.js';
 import * as teapPeer from './teap-peer.js';
@@ -10,7 +11,7 @@ import * as pledge from './pledge.js';
 import * as bench from './bench.js';
 
 /** Every command, in the order `gangway --help` lists them. */
-export const COMMANDS: readonly CliCommandEntry[] = [init, start, serve, users, noobOob, teapPeer, noobPeer, pledge, bench].map((m) => ({
+export const COMMANDS: readonly CliCommandEntry[] = [init, start, serve, check, users, noobOob, teapPeer, noobPeer, pledge, bench].map((m) => ({
   spec: m.spec,
   run: (argv, io) => m.run(argv, io),
 }));
