@@ -24,9 +24,15 @@ import { startPortal, type RunningPortal } from './portal/server.js';
 import { SqliteAccessSessionStore } from './store/sqlite/access-sessions.js';
 import { recordAcceptedSession } from './server/access-session-recorder.js';
 import { createSessionTerminator } from './server/disconnect.js';
+import { AccountingServer } from './radius/accounting-server.js';
+import { createAccountingRecorder } from './server/accounting-recorder.js';
+import { SqliteAccountingStore } from './store/sqlite/accounting.js';
+import type { AccountingStore } from './store/accounting.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
+  /** Where Accounting-Requests are received (empty when accounting is off). */
+  readonly accountingAddresses: { host: string; port: number }[];
   readonly eap: EapAuthenticator;
   readonly db: SqliteDatabase;
   /** Where the portal listens, when configured. */
@@ -75,6 +81,17 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     const accessSessions = config.portal ? new SqliteAccessSessionStore(db) : undefined;
     const servers: RadiusServer[] = [];
     const addresses: { host: string; port: number }[] = [];
+    const accountingStore = new SqliteAccountingStore(db);
+    const accounting = config.accounting.listen.length > 0
+      ? new AccountingServer({
+          clients: config.radius.clients,
+          handler: createAccountingRecorder({ store: accountingStore, audit: new SqliteAuditStore(db), log }),
+          log,
+          replyCacheMs: config.radius.replyCacheMs,
+          maxInFlight: config.radius.maxInFlight,
+        })
+      : undefined;
+    const accountingAddresses: { host: string; port: number }[] = [];
     let portal: RunningPortal | undefined;
     try {
       for (const address of config.listen) {
@@ -92,6 +109,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         servers.push(server);
         addresses.push(await server.listen(address.host, address.port));
       }
+      for (const address of accounting ? config.accounting.listen : []) accountingAddresses.push(await accounting!.listen(address.host, address.port));
       if (config.portal && accessSessions) {
         const p = config.portal;
         portal = await startPortal(
@@ -113,21 +131,26 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       }
     } catch (err) {
       await Promise.all(servers.map((s) => s.close()));
+      await accounting?.close();
       eap.close();
       await brski?.close();
       throw err;
     }
     const housekeeping = noobWiring ? startNoobHousekeeping(noobWiring.store, noobWiring.config, log) : undefined;
-    log.info({ addresses, methods: registry.names() }, 'gangway listening');
+    const accountingHousekeeping = startAccountingHousekeeping(accountingStore, config.accounting.retentionDays, log);
+    log.info({ addresses, accounting: accountingAddresses, methods: registry.names() }, 'gangway listening');
     return {
       addresses,
+      accountingAddresses,
       eap,
       db,
       ...(portal ? { portal: portal.address } : {}),
       async close() {
         if (housekeeping) clearInterval(housekeeping);
+        clearInterval(accountingHousekeeping);
         await portal?.close();
         await Promise.all(servers.map((s) => s.close()));
+        await accounting?.close();
         eap.close();
         await brski?.close();
         db.close();
@@ -231,6 +254,20 @@ function startNoobHousekeeping(store: NoobPeerStore, noob: ResolvedNoobConfig, l
       (n) => n > 0 && log.info({ removed: n }, 'EAP-NOOB: expired unfinished registrations removed'),
       (err: unknown) => log.error({ err }, 'EAP-NOOB housekeeping failed'),
     );
+  }, 3_600_000);
+  timer.unref();
+  return timer;
+}
+
+/** Ended sessions are kept `retentionDays`, then deleted; open ones stay until they end. */
+function startAccountingHousekeeping(store: AccountingStore, retentionDays: number, log: Log): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    try {
+      const removed = store.purgeStopped(new Date(Date.now() - retentionDays * 86_400_000));
+      if (removed > 0) log.info({ removed }, 'accounting: ended sessions past their retention removed');
+    } catch (err) {
+      log.error({ err }, 'accounting housekeeping failed');
+    }
   }, 3_600_000);
   timer.unref();
   return timer;

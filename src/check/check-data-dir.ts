@@ -24,7 +24,8 @@ export async function checkDataDir(dataDir: string, now = new Date()): Promise<C
     if (err instanceof ConfigError) return [fail('config', `${configPath}: ${err.key}: ${err.why}`)];
     throw err;
   }
-  const results: CheckResult[] = [ok('config', `${configPath}: ${config.radius.clients.length} RADIUS client(s), listening on ${config.listen.map((l) => `${l.host}:${l.port}`).join(', ')}`)];
+  const where = (ls: { host: string; port: number }[]): string => ls.map((l) => `${l.host}:${l.port}`).join(', ') || 'nowhere';
+  const results: CheckResult[] = [ok('config', `${configPath}: ${config.radius.clients.length} RADIUS client(s); authentication on ${where(config.listen)}, accounting on ${where(config.accounting.listen)}`)];
   results.push(...checkListen(config));
 
   results.push(checkDataDirectory('permissions', dataDir));
@@ -64,7 +65,11 @@ export async function checkDataDir(dataDir: string, now = new Date()): Promise<C
 /** Each listen address must be one of this machine's (or a wildcard); binding is left to the server. */
 function checkListen(config: GangwayConfig): CheckResult[] {
   const own = new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address)));
-  const all = [...config.listen.map((l) => ['server.listen', l] as const), ...(config.portal ? [['portal.listen', config.portal.listen] as const] : [])];
+  const all = [
+    ...config.listen.map((l) => ['server.listen', l] as const),
+    ...config.accounting.listen.map((l) => ['accounting.listen', l] as const),
+    ...(config.portal ? [['portal.listen', config.portal.listen] as const] : []),
+  ];
   return all.flatMap(([key, l]) => {
     if (l.host === '0.0.0.0' || l.host === '::' || own.has(l.host)) return [];
     return [warn(key, `${l.host} is not an address of this machine's interfaces now: the server will fail to start unless it appears`)];

@@ -17,13 +17,14 @@ export function describeStartupError(err: unknown, config: GangwayConfig): strin
   const e = err as SystemError;
   const file = join(config.dataDir, CONFIG_FILE);
   const isPortal = config.portal !== undefined && e.port === config.portal.listen.port && e.port !== 0 && !config.listen.some((l) => l.port === e.port);
-  const key = isPortal ? 'portal.listen' : 'server.listen';
+  const isAccounting = !isPortal && e.port !== 0 && config.accounting.listen.some((l) => l.port === e.port) && !config.listen.some((l) => l.port === e.port);
+  const key = isPortal ? 'portal.listen' : isAccounting ? 'accounting.listen' : 'server.listen';
   const where = e.address !== undefined && e.port !== undefined ? `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}` : 'the configured address';
   const protocol = isPortal ? 'TCP' : 'UDP';
   switch (e.code) {
     case 'EADDRINUSE':
       return `cannot listen on ${where} (${protocol}): the address is already in use, by another Gangway (an earlier "npm start" still running?) or another RADIUS server such as freeradius. ` +
-        `Stop it ("ss -lnp${protocol === 'UDP' ? 'u' : 't'} sport = :${e.port ?? ''}" shows the process), or choose another address with ${key} in ${file}${isPortal ? '' : ' or --listen HOST:PORT'}.`;
+        `Stop it ("ss -lnp${protocol === 'UDP' ? 'u' : 't'} sport = :${e.port ?? ''}" shows the process), or choose another address with ${key} in ${file}${key === 'server.listen' ? ' or --listen HOST:PORT' : ''}.`;
     case 'EACCES':
       return `cannot listen on ${where} (${protocol}): permission denied. Ports below 1024 need root or the capability CAP_NET_BIND_SERVICE (deploy/systemd/gangway.service grants it); or use a port above 1023 in ${key} of ${file}.`;
     case 'EADDRNOTAVAIL':

@@ -87,6 +87,14 @@ export interface GangwayConfig {
   store: { sqlitePath: string };
   log: { level: string };
   portal?: PortalConfig;
+  /** RADIUS accounting (RFC 2866): where Accounting-Requests are received, how long ended sessions are kept. */
+  accounting: AccountingConfig;
+}
+
+export interface AccountingConfig {
+  /** Empty: no accounting listener. */
+  listen: ListenAddress[];
+  retentionDays: number;
 }
 
 const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
@@ -224,6 +232,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
   log.done();
 
   const portal = root.has('portal') ? parsePortal(root.section('portal')) : (root.raw('portal'), undefined);
+  const accounting = parseAccounting(root.section('accounting'), listen);
 
   root.done();
   return {
@@ -239,7 +248,23 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     store: { sqlitePath },
     log: { level },
     ...(portal ? { portal } : {}),
+    accounting,
   };
+}
+
+/**
+ * By default accounting listens beside each authentication address on the next port (1812 -> 1813,
+ * as RADIUS servers conventionally do; port 0 stays 0, a free port).
+ */
+function parseAccounting(a: ConfigReader, authListen: ListenAddress[]): AccountingConfig {
+  const fallback = authListen.map((l) => ({ host: l.host, port: l.port === 0 ? 0 : l.port + 1 }));
+  const raw = a.raw('listen');
+  const listen = raw === undefined || raw === null
+    ? fallback.filter((l) => l.port <= 65535)
+    : a.stringList('listen', []).map((s, i) => parseListen(s, `${a.key('listen')}[${i}]`));
+  const config: AccountingConfig = { listen, retentionDays: a.integer('retentionDays', 90, 1, 3650) };
+  a.done();
+  return config;
 }
 
 function parsePortal(p: ConfigReader): PortalConfig {

@@ -2,6 +2,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Log } from '../util/log.js';
 import { encodeAccessReply, type AccessReply } from './access-reply.js';
+import { LogLimiter } from './log-limiter.js';
 import { ClientTable, type RadiusClientConfig, type ResolvedClient } from './client-table.js';
 import { AttributeType } from './dictionary.js';
 import { RadiusProtocolError } from './errors.js';
@@ -74,26 +75,6 @@ export interface RadiusServerStats {
   handlerErrors: number;
   inFlight: number;
   dropped: Record<DropReason, number>;
-}
-
-/** At most one log line per key per window, so a flood cannot flood the logs too. */
-class LogLimiter {
-  private readonly last = new Map<string, { at: number; suppressed: number }>();
-
-  constructor(private readonly windowMs: number) {}
-
-  /** undefined = stay quiet; otherwise how many lines were suppressed since the last one. */
-  admit(key: string): number | undefined {
-    const now = Date.now();
-    const seen = this.last.get(key);
-    if (seen && now - seen.at < this.windowMs) {
-      seen.suppressed++;
-      return undefined;
-    }
-    if (this.last.size > 10000) this.last.clear();
-    this.last.set(key, { at: now, suppressed: 0 });
-    return seen?.suppressed ?? 0;
-  }
 }
 
 interface Origin {

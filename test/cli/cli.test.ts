@@ -124,7 +124,7 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
     const r = spawnSync(process.execPath, [main, 'init', join(dir, 'd'), '--radius-port', '11812', '--secret', 's3cret-value', '--json'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as { radius: { host: string; port: number; secret: string }; files: Record<string, string> };
-    expect(out.radius).toEqual({ host: '127.0.0.1', port: 11812, secret: 's3cret-value' });
+    expect(out.radius).toEqual({ host: '127.0.0.1', port: 11812, secret: 's3cret-value', accountingPort: 11813 });
     for (const key of ['caCert', 'serverCert', 'clientCert', 'clientKey']) {
       expect(out.files[key]!.startsWith('/')).toBe(true);
       expect(existsSync(out.files[key]!)).toBe(true);
@@ -157,7 +157,7 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
     const taken = createSocket('udp4');
     const port = await new Promise<number>((resolve) => taken.bind(0, '127.0.0.1', () => resolve(taken.address().port)));
     try {
-      expect(gangway(['init', dir, '--radius-port', String(port), '--portal-port', '0']).status).toBe(0);
+      expect(gangway(['init', dir, '--radius-port', String(port), '--accounting-port', '0', '--portal-port', '0']).status).toBe(0);
       const r = gangway(['serve', '--data', dir]);
       expect(r.status).toBe(1);
       const lines = r.stderr.trim().split('\n');
@@ -181,7 +181,7 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
 
   test('serve loads an EAP method plugin named in the config and runs a conversation with it', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
-    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--portal-port', '0', '--secret', 'plugin-secret'], { encoding: 'utf8' });
+    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--accounting-port', '0', '--portal-port', '0', '--secret', 'plugin-secret'], { encoding: 'utf8' });
     const cfg = join(dir, 'gangway.yaml');
     const plugin = join(__dirname, '..', 'fixtures', 'echo-plugin.mjs');
     writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('defaultMethods:\n    - eap-tls', `defaultMethods:\n    - echo-plugin\n  plugins:\n    - module: ${plugin}\n      options: { challenge: marco }`));
@@ -214,7 +214,7 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
 
   test('start initialises the data directory, answers Status-Server, and stops cleanly on SIGTERM', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
-    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--portal-port', '0', '--secret', 'start-secret'], { encoding: 'utf8' });
+    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--accounting-port', '0', '--portal-port', '0', '--secret', 'start-secret'], { encoding: 'utf8' });
     const child = spawn(process.execPath, [main, 'start', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });

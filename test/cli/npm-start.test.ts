@@ -36,7 +36,7 @@ function canBind(port: number): Promise<boolean> {
   test('SIGTERM to npm stops the server; the port is free within 2 s', async () => {
     const port = await freeUdpPort();
     const data = join(dir, 'var');
-    expect(spawnSync(process.execPath, [main, 'init', data, '--radius-port', String(port), '--portal-port', '0'], { encoding: 'utf8' }).status).toBe(0);
+    expect(spawnSync(process.execPath, [main, 'init', data, '--radius-port', String(port), '--accounting-port', '0', '--portal-port', '0'], { encoding: 'utf8' }).status).toBe(0);
     const child = spawn(npm!, ['start', '--silent', '--', '--data', data], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => void (out += d.toString()));

@@ -82,7 +82,7 @@ describe('EAP-NOOB end to end: gangway serve, noob-peer and noob-oob as separate
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gangway-noob-e2e-'));
     port = await freeUdpPort();
-    expect(gangway(['init', dir, '--radius-port', String(port), '--portal-port', '0', '--secret', SECRET, '--json']).status).toBe(0);
+    expect(gangway(['init', dir, '--radius-port', String(port), '--accounting-port', '0', '--portal-port', '0', '--secret', SECRET, '--json']).status).toBe(0);
     expect(spawnSync(process.execPath, [main, 'users', 'add', 'alice', '--data', dir, '--password', 'alice-password']).status).toBe(0);
     expect(spawnSync(process.execPath, [main, 'users', 'add', 'mallory', '--data', dir, '--password', 'mallory-password']).status).toBe(0);
     await startServer();

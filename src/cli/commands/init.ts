@@ -18,6 +18,7 @@ export const spec = defineCommand({
     'radius-port': { type: 'string', value: 'PORT', help: 'RADIUS port (default 1812; 0 picks a free one)' },
     secret: { type: 'string', value: 'S', help: 'shared secret for the loopback clients (default: 16 random characters)' },
     'server-name': { type: 'string', value: 'NAME', help: 'server name for the demo certificate (default gangway.local)' },
+    'accounting-port': { type: 'string', value: 'PORT', help: 'RADIUS accounting port (default: the RADIUS port + 1, 1813)' },
     'portal-port': { type: 'string', value: 'PORT', help: 'web portal port (default 8443)' },
     json: { type: 'boolean', help: 'print what was created as JSON (absolute paths), for scripts' },
   },
@@ -30,6 +31,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const dir = dataDirOf(positionals[0] ?? values.data);
     const port = integerOption(values['radius-port'], 'radius-port', 0, 65535);
     const portalPort = integerOption(values['portal-port'], 'portal-port', 0, 65535);
+    const accountingPort = integerOption(values['accounting-port'], 'accounting-port', 0, 65535);
     if (values.secret !== undefined && values.secret.length < 8) throw new UsageError('--secret must be at least 8 characters');
     let result;
     try {
@@ -39,6 +41,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         ...(values.secret !== undefined ? { secret: values.secret } : {}),
         ...(values['server-name'] !== undefined ? { serverName: values['server-name'] } : {}),
         ...(portalPort !== undefined ? { portalPort } : {}),
+        ...(accountingPort !== undefined ? { accountingPort } : {}),
       });
     } catch (err) {
       io.stderr(`gangway init: ${(err as Error).message}\n`);
@@ -47,7 +50,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     if (values.json) {
       io.stdout(JSON.stringify(result, null, 2) + '\n');
     } else {
-      io.stdout(`created ${result.dataDir}\n  config   ${result.config}\n  RADIUS   ${result.radius.host}:${result.radius.port} secret in the config\n  demo CA  ${result.files.caCert}\n  client   ${result.files.clientCert} / ${result.files.clientKey}\n  portal   ${result.portal.url} (listening on ${result.portal.listen})\n  portal administrator "${result.portal.admin.name}", password ${result.portal.admin.password}\n           (shown only now; the portal password is not a network credential)\n`);
+      io.stdout(`created ${result.dataDir}\n  config   ${result.config}\n  RADIUS   ${result.radius.host}:${result.radius.port}, accounting ${result.radius.accountingPort}, secret in the config\n  demo CA  ${result.files.caCert}\n  client   ${result.files.clientCert} / ${result.files.clientKey}\n  portal   ${result.portal.url} (listening on ${result.portal.listen})\n  portal administrator "${result.portal.admin.name}", password ${result.portal.admin.password}\n           (shown only now; the portal password is not a network credential)\n`);
     }
     return 0;
   });

@@ -7,6 +7,7 @@ import { issuedCertificatesMigration } from './0005-issued-certificates.js';
 import { brskiDevicesMigration } from './0008-brski-devices.js';
 import { portalMigration } from './0006-portal.js';
 import { accessSessionsMigration } from './0007-access-sessions.js';
+import { accountingSessionsMigration } from './0009-accounting-sessions.js';
 
 /** Every migration, in version order. Add a new aggregate's steps here with the next free version. */
 export const migrations: readonly Migration[] = [
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   portalMigration,
   accessSessionsMigration,
   brskiDevicesMigration,
+  accountingSessionsMigration,
 ];
