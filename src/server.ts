@@ -37,6 +37,13 @@ export interface RunningGangway {
   readonly db: SqliteDatabase;
   /** Where the portal listens, when configured. */
   readonly portal?: { host: string; port: number };
+  /**
+   * Applies a new configuration without a restart: RADIUS clients, certificates, CA files and CRLs,
+   * EAP rules and method settings, authorization defaults, accounting retention. Everything is
+   * built first; a configuration that fails (ConfigError) changes nothing. Settings that need
+   * their sockets or tables rebuilt are named in `restartNeeded` and keep their running values.
+   */
+  reload(config: GangwayConfig): Promise<{ restartNeeded: string[] }>;
   close(): Promise<void>;
 }
 
@@ -45,9 +52,6 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
   const db = openSqlite(config.store.sqlitePath);
   let brski: BrskiServices | undefined;
   try {
-    const noob = noobConfigOf(config);
-    // One store for the method and its housekeeping.
-    const noobWiring = noob ? { config: noob, store: new SqliteNoobPeerStore(db) } : undefined;
     const brskiConfig = parseBrskiConfig(config.brski, config.dataDir);
     if (brskiConfig) {
       brski = await setupBrski(brskiConfig, {
@@ -58,11 +62,10 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         log,
       });
     }
-    const registry = await buildRegistry(config, db, noobWiring, brski, log);
-    for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
-      if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
-    }
-    const selector = new MethodSelector([...(noob ? noobRoutes(noob) : []), ...config.eap.rules], config.eap.defaultMethods);
+    // One NOOB store for the method, its housekeeping and the portal, whatever reloads do.
+    const noobStore = new SqliteNoobPeerStore(db);
+    const methods = await buildMethods(config, db, noobStore, brski, log);
+    const { registry, selector } = methods;
     const eap = new EapAuthenticator(
       registry,
       selector,
@@ -76,6 +79,8 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       },
       log.child({ module: 'eap' }),
     );
+    // What a reload replaces; the request handlers read it on every request.
+    let current = config;
     const accessLog = log.child({ module: 'access' });
     // With the portal, each identity's last accepted session is kept so that removing a device can disconnect it.
     const accessSessions = config.portal ? new SqliteAccessSessionStore(db) : undefined;
@@ -98,7 +103,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         const server = new RadiusServer({
           clients: config.radius.clients,
           handler: async (req) => {
-            const reply = await handleAccessRequest(eap, req.packet, req.client, config.authorization, accessLog);
+            const reply = await handleAccessRequest(eap, req.packet, req.client, current.authorization, accessLog);
             if (accessSessions) recordAcceptedSession(accessSessions, req, reply, accessLog);
             return reply;
           },
@@ -123,8 +128,9 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           },
           {
             db,
-            ...(noobWiring ? { noob: { store: noobWiring.store, config: noobWiring.config } } : {}),
-            terminate: createSessionTerminator({ sessions: accessSessions, clients: config.radius.clients, log }),
+            ...(methods.noob ? { noob: { store: noobStore, config: methods.noob } } : {}),
+            // A getter: Disconnect-Requests use the secrets of the configuration in force.
+            terminate: createSessionTerminator({ sessions: accessSessions, get clients() { return current.radius.clients; }, log }),
             log,
           },
         );
@@ -136,8 +142,8 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       await brski?.close();
       throw err;
     }
-    const housekeeping = noobWiring ? startNoobHousekeeping(noobWiring.store, noobWiring.config, log) : undefined;
-    const accountingHousekeeping = startAccountingHousekeeping(accountingStore, config.accounting.retentionDays, log);
+    let housekeeping = methods.noob ? startNoobHousekeeping(noobStore, methods.noob, log) : undefined;
+    let accountingHousekeeping = startAccountingHousekeeping(accountingStore, config.accounting.retentionDays, log);
     log.info({ addresses, accounting: accountingAddresses, methods: registry.names() }, 'gangway listening');
     return {
       addresses,
@@ -145,6 +151,22 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       eap,
       db,
       ...(portal ? { portal: portal.address } : {}),
+      async reload(next) {
+        const restartNeeded = restartOnlyChanges(current, next);
+        // Built completely before anything changes: a failure here leaves the running configuration in force.
+        const built = await buildMethods(next, db, noobStore, brski, log);
+        registry.replaceWith(built.registry);
+        selector.replaceWith(built.selector);
+        for (const server of servers) server.setClients(next.radius.clients);
+        accounting?.setClients(next.radius.clients);
+        if (housekeeping) clearInterval(housekeeping);
+        housekeeping = built.noob ? startNoobHousekeeping(noobStore, built.noob, log) : undefined;
+        clearInterval(accountingHousekeeping);
+        accountingHousekeeping = startAccountingHousekeeping(accountingStore, next.accounting.retentionDays, log);
+        current = next;
+        log.info({ clients: next.radius.clients.length, methods: built.registry.names(), restartNeeded }, 'configuration reloaded');
+        return { restartNeeded };
+      },
       async close() {
         if (housekeeping) clearInterval(housekeeping);
         clearInterval(accountingHousekeeping);
@@ -161,6 +183,44 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     db.close();
     throw err;
   }
+}
+
+/**
+ * Settings bound to sockets, tables or services made at start: a reload leaves them as they are
+ * and names the ones that differ, so the operator knows a restart is needed.
+ */
+function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string[] {
+  const pieces: [string, unknown, unknown][] = [
+    ['server.listen', running.listen, next.listen],
+    ['accounting.listen', running.accounting.listen, next.accounting.listen],
+    ['store.sqlite', running.store, next.store],
+    ['portal', running.portal, next.portal],
+    ['brski', running.brski, next.brski],
+    ['log.level', running.log, next.log],
+    ['radius.replyCacheSeconds', running.radius.replyCacheMs, next.radius.replyCacheMs],
+    ['radius.maxInFlight', running.radius.maxInFlight, next.radius.maxInFlight],
+    ['eap limits (packetSize, maxSessions, idleTimeoutSeconds, maxRounds, maxInvalidPackets)',
+      [running.eap.packetSize, running.eap.maxSessions, running.eap.idleTimeoutMs, running.eap.maxRounds, running.eap.maxInvalidPackets],
+      [next.eap.packetSize, next.eap.maxSessions, next.eap.idleTimeoutMs, next.eap.maxRounds, next.eap.maxInvalidPackets]],
+  ];
+  return pieces.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([key]) => key);
+}
+
+/** The methods and the rules choosing among them, from one configuration; ConfigError when they cannot be built. */
+async function buildMethods(
+  config: GangwayConfig,
+  db: SqliteDatabase,
+  noobStore: NoobPeerStore,
+  brski: BrskiServices | undefined,
+  log: Log,
+): Promise<{ registry: MethodRegistry; selector: MethodSelector; noob: ResolvedNoobConfig | undefined }> {
+  const noob = noobConfigOf(config);
+  const registry = await buildRegistry(config, db, noob ? { config: noob, store: noobStore } : undefined, brski, log);
+  for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
+    if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
+  }
+  const selector = new MethodSelector([...(noob ? noobRoutes(noob) : []), ...config.eap.rules], config.eap.defaultMethods);
+  return { registry, selector, noob };
 }
 
 function readConfigFile(path: string, key: string): Buffer {

@@ -1,6 +1,6 @@
 import { loadConfig, parseListen, type GangwayConfig } from '../../config/config.js';
 import { ConfigError } from '../../config/config-error.js';
-import { startGangway } from '../../server.js';
+import { startGangway, type RunningGangway } from '../../server.js';
 import { createLog, type Log } from '../../util/log.js';
 import { prettyLogStream } from '../../util/log-pretty.js';
 import type { CliIo } from '../io.js';
@@ -17,7 +17,8 @@ export const SERVE_OPTIONS = {
 
 const SERVE_EPILOG =
   'Logs go to stdout as JSON lines (pino) unless --debug is given; GANGWAY_LOG_LEVEL overrides log.level.\n' +
-  'SIGTERM or SIGINT stops the server.\n' +
+  'SIGTERM or SIGINT stops the server; SIGHUP reloads gangway.yaml (clients, certificates, CRLs, EAP rules\n' +
+  'and method settings; a configuration that fails is refused and the running one stays).\n' +
   'Exit status: 0 stopped by a signal, 1 could not start (the reason is printed), 2 usage, 78 configuration error.';
 
 export const spec = defineCommand({
@@ -45,17 +46,22 @@ function logFor(config: GangwayConfig, debug: boolean): Log {
 
 /** Loads the configuration, starts the server, and runs until SIGTERM or SIGINT. */
 export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo): Promise<number> {
-  const config = loadConfig(dir.path);
-  if (opts.listen.length > 0) {
-    try {
-      config.listen = opts.listen.map((l, i) => parseListen(l, `--listen[${i}]`));
-    } catch (err) {
-      if (err instanceof ConfigError) throw new UsageError(err.why);
-      throw err;
-    }
+  let listen;
+  try {
+    listen = opts.listen.map((l, i) => parseListen(l, `--listen[${i}]`));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.why);
+    throw err;
   }
+  // The command line's --listen wins over the file, at start and at every reload.
+  const load = (): GangwayConfig => {
+    const config = loadConfig(dir.path);
+    if (listen.length > 0) config.listen = listen;
+    return config;
+  };
+  const config = load();
   const log = logFor(config, opts.debug);
-  let running;
+  let running: RunningGangway;
   try {
     running = await startGangway(config, log);
   } catch (err) {
@@ -69,20 +75,68 @@ export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo):
     }
     return 1;
   }
+  const reloader = new Reloader(running, load, log);
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'shutting down');
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
-      running.close().then(resolveStop, (err: unknown) => {
-        log.error({ err }, 'error during shutdown');
-        resolveStop();
-      });
+      process.off('SIGHUP', onHup);
+      reloader
+        .idle()
+        .then(() => running.close())
+        .then(resolveStop, (err: unknown) => {
+          log.error({ err }, 'error during shutdown');
+          resolveStop();
+        });
     };
     const onTerm = (): void => stop('SIGTERM');
     const onInt = (): void => stop('SIGINT');
+    const onHup = (): void => reloader.request();
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
+    process.on('SIGHUP', onHup);
   });
   return 0;
+}
+
+/**
+ * SIGHUP: read gangway.yaml again and apply it. One reload at a time; a signal during a reload
+ * runs one more afterwards (the file may have changed again). A configuration that does not load
+ * or build is refused with its reason in the log, and the running one stays in force.
+ */
+class Reloader {
+  private running: Promise<void> = Promise.resolve();
+  private pending = false;
+  private busy = false;
+
+  constructor(private readonly gangway: RunningGangway, private readonly load: () => GangwayConfig, private readonly log: Log) {}
+
+  request(): void {
+    if (this.busy) {
+      this.pending = true;
+      return;
+    }
+    this.busy = true;
+    this.running = this.loop();
+  }
+
+  idle(): Promise<void> {
+    return this.running;
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.pending = false;
+      this.log.info({ signal: 'SIGHUP' }, 'reloading the configuration');
+      try {
+        const { restartNeeded } = await this.gangway.reload(this.load());
+        if (restartNeeded.length > 0) this.log.warn({ restartNeeded }, 'these settings changed but apply only after a restart; they keep their running values');
+      } catch (err) {
+        const reason = err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err);
+        this.log.error({ reason }, 'configuration reload refused; the running configuration stays in force');
+      }
+    } while (this.pending);
+    this.busy = false;
+  }
 }
