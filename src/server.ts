@@ -30,9 +30,15 @@ import { SheddingMonitor } from './util/shedding.js';
 import { buildAuthorizer } from './server/authorization-setup.js';
 import { createAuditedLockout } from './server/password-lockout-audit.js';
 import { checkPrivateFiles } from './server/private-files.js';
+import { AccountingServer } from './radius/accounting-server.js';
+import { createAccountingRecorder } from './server/accounting-recorder.js';
+import { SqliteAccountingStore } from './store/sqlite/accounting.js';
+import type { AccountingStore } from './store/accounting.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
+  /** Where Accounting-Requests are received (empty when accounting is off). */
+  readonly accountingAddresses: { host: string; port: number }[];
   readonly eap: EapAuthenticator;
   readonly db: SqliteDatabase;
   /** Where the portal listens, when configured. */
@@ -41,6 +47,13 @@ export interface RunningGangway {
   readonly health?: { host: string; port: number };
   /** What every layer sheds; Status-Server and /healthz answer from it. */
   readonly shedding: SheddingMonitor;
+  /**
+   * Applies a new configuration without a restart: RADIUS clients, certificates, CA files and CRLs,
+   * EAP rules and method settings, authorization defaults, accounting retention. Everything is
+   * built first; a configuration that fails (ConfigError) changes nothing. Settings that need
+   * their sockets or tables rebuilt are named in `restartNeeded` and keep their running values.
+   */
+  reload(config: GangwayConfig): Promise<{ restartNeeded: string[] }>;
   close(): Promise<void>;
 }
 
@@ -50,9 +63,6 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
   const db = openSqlite(config.store.sqlitePath);
   let brski: BrskiServices | undefined;
   try {
-    const noob = noobConfigOf(config);
-    // One store for the method and its housekeeping.
-    const noobWiring = noob ? { config: noob, store: new SqliteNoobPeerStore(db) } : undefined;
     const brskiConfig = parseBrskiConfig(config.brski, config.dataDir);
     if (brskiConfig) {
       brski = await setupBrski(brskiConfig, {
@@ -63,13 +73,15 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         log,
       });
     }
-    const registry = await buildRegistry(config, db, noobWiring, brski, log);
-    for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
-      if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
-    }
+    // One NOOB store for the method, its housekeeping and the portal, whatever reloads do.
+    const noobStore = new SqliteNoobPeerStore(db);
+    const methods = await buildMethods(config, db, noobStore, brski, log);
+    const { registry, selector } = methods;
     const manufacturers = brskiConfig?.manufacturers.map((m) => m.name) ?? [];
-    const authorizer = buildAuthorizer(config.authorization, db, { methods: registry.names(), manufacturers, ...(noobWiring ? { noobPeers: noobWiring.store } : {}) }, log);
-    const selector = new MethodSelector([...(noob ? noobRoutes(noob) : []), ...config.eap.rules], config.eap.defaultMethods);
+    const authorizerFor = (c: GangwayConfig, names: string[], noobOn: boolean): ReturnType<typeof buildAuthorizer> =>
+      buildAuthorizer(c.authorization, db, { methods: names, manufacturers, ...(noobOn ? { noobPeers: noobStore } : {}) }, log);
+    // The credential policy in force; a reload replaces it with the new configuration's.
+    let authorizer = authorizerFor(config, registry.names(), methods.noob !== undefined);
     const shedding = new SheddingMonitor();
     const eap = new EapAuthenticator(
       registry,
@@ -89,11 +101,24 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       Date.now,
       shedding,
     );
+    // What a reload replaces; the request handlers read it on every request.
+    let current = config;
     const accessLog = log.child({ module: 'access' });
     // With the portal, each identity's last accepted session is kept so that removing a device can disconnect it.
     const accessSessions = config.portal ? new SqliteAccessSessionStore(db) : undefined;
     const servers: RadiusServer[] = [];
     const addresses: { host: string; port: number }[] = [];
+    const accountingStore = new SqliteAccountingStore(db);
+    const accounting = config.accounting.listen.length > 0
+      ? new AccountingServer({
+          clients: config.radius.clients,
+          handler: createAccountingRecorder({ store: accountingStore, audit: new SqliteAuditStore(db), log }),
+          log,
+          replyCacheMs: config.radius.replyCacheMs,
+          maxInFlight: config.radius.maxInFlight,
+        })
+      : undefined;
+    const accountingAddresses: { host: string; port: number }[] = [];
     let portal: RunningPortal | undefined;
     let health: RunningHealthEndpoint | undefined;
     try {
@@ -113,6 +138,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         servers.push(server);
         addresses.push(await server.listen(address.host, address.port));
       }
+      for (const address of accounting ? config.accounting.listen : []) accountingAddresses.push(await accounting!.listen(address.host, address.port));
       if (config.portal && accessSessions) {
         const p = config.portal;
         portal = await startPortal(
@@ -126,8 +152,9 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           },
           {
             db,
-            ...(noobWiring ? { noob: { store: noobWiring.store, config: noobWiring.config } } : {}),
-            terminate: createSessionTerminator({ sessions: accessSessions, clients: config.radius.clients, log }),
+            ...(methods.noob ? { noob: { store: noobStore, config: methods.noob } } : {}),
+            // A getter: Disconnect-Requests use the secrets of the configuration in force.
+            terminate: createSessionTerminator({ sessions: accessSessions, get clients() { return current.radius.clients; }, log }),
             log,
             authorization: authorizer,
             ...(brskiConfig ? { brski: { manufacturers } } : {}),
@@ -138,24 +165,47 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     } catch (err) {
       await portal?.close();
       await Promise.all(servers.map((s) => s.close()));
+      await accounting?.close();
       eap.close();
       await brski?.close();
       throw err;
     }
-    const housekeeping = noobWiring ? startNoobHousekeeping(noobWiring.store, noobWiring.config, log) : undefined;
-    log.info({ addresses, methods: registry.names() }, 'gangway listening');
+    let housekeeping = methods.noob ? startNoobHousekeeping(noobStore, methods.noob, log) : undefined;
+    let accountingHousekeeping = startAccountingHousekeeping(accountingStore, config.accounting.retentionDays, log);
+    log.info({ addresses, accounting: accountingAddresses, methods: registry.names() }, 'gangway listening');
     return {
       addresses,
+      accountingAddresses,
       eap,
       db,
       ...(portal ? { portal: portal.address } : {}),
       ...(health ? { health: health.address } : {}),
       shedding,
+      async reload(next) {
+        const restartNeeded = restartOnlyChanges(current, next);
+        // Built completely before anything changes: a failure here leaves the running configuration in force.
+        const built = await buildMethods(next, db, noobStore, brski, log);
+        const nextAuthorizer = authorizerFor(next, built.registry.names(), built.noob !== undefined);
+        registry.replaceWith(built.registry);
+        selector.replaceWith(built.selector);
+        authorizer = nextAuthorizer;
+        for (const server of servers) server.setClients(next.radius.clients);
+        accounting?.setClients(next.radius.clients);
+        if (housekeeping) clearInterval(housekeeping);
+        housekeeping = built.noob ? startNoobHousekeeping(noobStore, built.noob, log) : undefined;
+        clearInterval(accountingHousekeeping);
+        accountingHousekeeping = startAccountingHousekeeping(accountingStore, next.accounting.retentionDays, log);
+        current = next;
+        log.info({ clients: next.radius.clients.length, methods: built.registry.names(), restartNeeded }, 'configuration reloaded');
+        return { restartNeeded };
+      },
       async close() {
         if (housekeeping) clearInterval(housekeeping);
+        clearInterval(accountingHousekeeping);
         await health?.close();
         await portal?.close();
         await Promise.all(servers.map((s) => s.close()));
+        await accounting?.close();
         eap.close();
         await brski?.close();
         db.close();
@@ -166,6 +216,44 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     db.close();
     throw err;
   }
+}
+
+/**
+ * Settings bound to sockets, tables or services made at start: a reload leaves them as they are
+ * and names the ones that differ, so the operator knows a restart is needed.
+ */
+function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string[] {
+  const pieces: [string, unknown, unknown][] = [
+    ['server.listen', running.listen, next.listen],
+    ['accounting.listen', running.accounting.listen, next.accounting.listen],
+    ['store.sqlite', running.store, next.store],
+    ['portal', running.portal, next.portal],
+    ['brski', running.brski, next.brski],
+    ['log.level', running.log, next.log],
+    ['radius.replyCacheSeconds', running.radius.replyCacheMs, next.radius.replyCacheMs],
+    ['radius.maxInFlight', running.radius.maxInFlight, next.radius.maxInFlight],
+    ['eap limits (packetSize, maxSessions, idleTimeoutSeconds, maxRounds, maxInvalidPackets)',
+      [running.eap.packetSize, running.eap.maxSessions, running.eap.idleTimeoutMs, running.eap.maxRounds, running.eap.maxInvalidPackets],
+      [next.eap.packetSize, next.eap.maxSessions, next.eap.idleTimeoutMs, next.eap.maxRounds, next.eap.maxInvalidPackets]],
+  ];
+  return pieces.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([key]) => key);
+}
+
+/** The methods and the rules choosing among them, from one configuration; ConfigError when they cannot be built. */
+async function buildMethods(
+  config: GangwayConfig,
+  db: SqliteDatabase,
+  noobStore: NoobPeerStore,
+  brski: BrskiServices | undefined,
+  log: Log,
+): Promise<{ registry: MethodRegistry; selector: MethodSelector; noob: ResolvedNoobConfig | undefined }> {
+  const noob = noobConfigOf(config);
+  const registry = await buildRegistry(config, db, noob ? { config: noob, store: noobStore } : undefined, brski, log);
+  for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
+    if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
+  }
+  const selector = new MethodSelector([...(noob ? noobRoutes(noob) : []), ...config.eap.rules], config.eap.defaultMethods);
+  return { registry, selector, noob };
 }
 
 function readConfigFile(path: string, key: string): Buffer {
@@ -279,6 +367,20 @@ function startNoobHousekeeping(store: NoobPeerStore, noob: ResolvedNoobConfig, l
       (err: unknown) => log.error({ err }, 'EAP-NOOB housekeeping failed'),
     );
   }, Math.max(60_000, Math.min(3_600_000, noob.unboundLifetime * 250)));
+  timer.unref();
+  return timer;
+}
+
+/** Ended sessions are kept `retentionDays`, then deleted; open ones stay until they end. */
+function startAccountingHousekeeping(store: AccountingStore, retentionDays: number, log: Log): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    try {
+      const removed = store.purgeStopped(new Date(Date.now() - retentionDays * 86_400_000));
+      if (removed > 0) log.info({ removed }, 'accounting: ended sessions past their retention removed');
+    } catch (err) {
+      log.error({ err }, 'accounting housekeeping failed');
+    }
+  }, 3_600_000);
   timer.unref();
   return timer;
 }

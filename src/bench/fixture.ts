@@ -35,7 +35,7 @@ const EAP_PACKET_SIZE = 1400;
 
 export async function createBenchFixture(dir: string, port: number): Promise<BenchFixture> {
   const secret = `bench-${randomBytes(12).toString('base64url')}`;
-  const init = await initDataDir(dir, { radiusPort: port, secret, serverName: BENCH_SERVER_NAME, portalPort: 0 });
+  const init = await initDataDir(dir, { radiusPort: port, secret, serverName: BENCH_SERVER_NAME, portalPort: 0, accountingPort: 0 });
   const doc = parse(readFileSync(init.config, 'utf8')) as Record<string, Record<string, unknown>>;
   doc.eap = { ...doc.eap, defaultMethods: ['eap-tls'], rules: [{ realm: TEAP_REALM, methods: ['teap'] }], packetSize: EAP_PACKET_SIZE };
   // warn: per-authentication info lines would be measured as server CPU.

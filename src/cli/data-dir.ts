@@ -1,14 +1,52 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CONFIG_FILE, loadConfig } from '../config/config.js';
+import { SetupError } from './command.js';
 
 /**
- * The database a data directory's server uses: `store.sqlite` of its gangway.yaml, so that the
- * administrative commands always write where `gangway serve` reads. A directory without a
- * configuration (not made by `gangway init`) falls back to DIR/gangway.db.
+ * One rule for every command that works on a server's data directory: `--data DIR`, else
+ * $GANGWAY_DATA, else ./var (the directory `npm start` creates and serves).
  */
-export function databasePathOf(dataDir: string): string {
-  const dir = resolve(dataDir);
-  if (!existsSync(join(dir, CONFIG_FILE))) return join(dir, 'gangway.db');
-  return loadConfig(dir).store.sqlitePath;
+export const DATA_OPTION = {
+  type: 'string',
+  value: 'DIR',
+  help: 'data directory (default $GANGWAY_DATA, else ./var)',
+} as const;
+
+export const DEFAULT_DATA_DIR = 'var';
+
+export interface DataDir {
+  /** Absolute path. */
+  readonly path: string;
+  /** Where the choice came from, for messages. */
+  readonly from: '--data' | 'GANGWAY_DATA' | 'default';
+}
+
+export function dataDirOf(option: string | undefined): DataDir {
+  if (option !== undefined) return { path: resolve(option), from: '--data' };
+  const env = process.env.GANGWAY_DATA;
+  if (env !== undefined && env !== '') return { path: resolve(env), from: 'GANGWAY_DATA' };
+  return { path: resolve(DEFAULT_DATA_DIR), from: 'default' };
+}
+
+export function hasConfig(dir: DataDir): boolean {
+  return existsSync(join(dir.path, CONFIG_FILE));
+}
+
+/**
+ * The data directory must already exist with its gangway.yaml: commands never create a database
+ * the server would not read.
+ */
+export function requireDataDir(dir: DataDir): DataDir {
+  if (hasConfig(dir)) return dir;
+  const source = dir.from === '--data' ? '' : dir.from === 'GANGWAY_DATA' ? ' (from $GANGWAY_DATA)' : ' (the default; no --data given and $GANGWAY_DATA unset)';
+  throw new SetupError(
+    `no Gangway data directory at ${dir.path}${source}: ${join(dir.path, CONFIG_FILE)} does not exist. ` +
+      `Create one with "gangway init ${dir.path}", or name an existing one with --data DIR.`,
+  );
+}
+
+/** The database the data directory's server uses: `store.sqlite` of its gangway.yaml. */
+export function databasePathOf(dir: DataDir): string {
+  return loadConfig(requireDataDir(dir).path).store.sqlitePath;
 }

@@ -17,13 +17,15 @@ export interface InitOptions {
   serverName?: string;
   /** Portal port; default 8443, or 0 (ephemeral) when radiusPort is 0. */
   portalPort?: number;
+  /** Accounting port; default radiusPort + 1 (1813), or 0 when radiusPort is 0. */
+  accountingPort?: number;
 }
 
 /** What `gangway init --json` prints: everything a script needs to talk to the new server. */
 export interface InitResult {
   dataDir: string;
   config: string;
-  radius: { host: string; port: number; secret: string };
+  radius: { host: string; port: number; secret: string; accountingPort: number };
   /** The portal and its first administrator; the password is shown here once and stored only hashed. */
   portal: { listen: string; url: string; admin: { name: string; password: string } };
   files: { caCert: string; caKey: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string; database: string };
@@ -43,6 +45,8 @@ export async function initDataDir(dir: string, opts: InitOptions = {}): Promise<
   if (secret.length < MIN_SECRET_LENGTH) throw new Error(`the RADIUS secret must be at least ${MIN_SECRET_LENGTH} characters`);
   const serverName = opts.serverName ?? 'gangway.local';
   const portalPort = opts.portalPort ?? (port === 0 ? 0 : 8443);
+  const accountingPort = opts.accountingPort ?? (port === 0 ? 0 : port + 1);
+  if (accountingPort > 65535) throw new Error(`the accounting port would be ${accountingPort}; give one with --accounting-port`);
   // Port 0 is for tests: the real port is only known after listening, so the URL names no port.
   const portalUrl = `https://${serverName}${portalPort === 443 || portalPort === 0 ? '' : `:${portalPort}`}`;
 
@@ -70,6 +74,7 @@ export async function initDataDir(dir: string, opts: InitOptions = {}): Promise<
   const listenHost = host.includes(':') ? `[${host}]` : host;
   const config = {
     server: { name: serverName, listen: [`${listenHost}:${port}`] },
+    accounting: { listen: [`${listenHost}:${accountingPort}`] },
     radius: {
       clients: [
         { name: 'localhost', address: '127.0.0.0/8', secret },
@@ -106,7 +111,7 @@ export async function initDataDir(dir: string, opts: InitOptions = {}): Promise<
   return {
     dataDir,
     config: configPath,
-    radius: { host, port, secret },
+    radius: { host, port, secret, accountingPort },
     portal: { listen: `127.0.0.1:${portalPort}`, url: portalUrl, admin },
     files,
   };

@@ -101,6 +101,14 @@ export interface GangwayConfig {
   health?: { listen: ListenAddress };
   /** Failure throttling for password methods (src/config/password-lockout.ts). */
   passwordLockout: PasswordLockoutPolicy;
+  /** RADIUS accounting (RFC 2866): where Accounting-Requests are received, how long ended sessions are kept. */
+  accounting: AccountingConfig;
+}
+
+export interface AccountingConfig {
+  /** Empty: no accounting listener. */
+  listen: ListenAddress[];
+  retentionDays: number;
 }
 
 const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
@@ -244,6 +252,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
   const portal = root.has('portal') ? parsePortal(root.section('portal')) : (root.raw('portal'), undefined);
   const health = root.has('health') ? parseHealth(root.section('health')) : (root.raw('health'), undefined);
   const passwordLockout = parsePasswordLockout(root.section('passwordLockout'));
+  const accounting = parseAccounting(root.section('accounting'), listen);
 
   root.done();
   return {
@@ -261,6 +270,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     ...(portal ? { portal } : {}),
     ...(health ? { health } : {}),
     passwordLockout,
+    accounting,
   };
 }
 
@@ -276,6 +286,21 @@ function fraction(r: ConfigReader, name: string, fallback: number): number {
   if (v === undefined || v === null) return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 1) throw new ConfigError(r.key(name), 'must be a number above 0 and at most 1');
   return v;
+}
+
+/**
+ * By default accounting listens beside each authentication address on the next port (1812 -> 1813,
+ * as RADIUS servers conventionally do; port 0 stays 0, a free port).
+ */
+function parseAccounting(a: ConfigReader, authListen: ListenAddress[]): AccountingConfig {
+  const fallback = authListen.map((l) => ({ host: l.host, port: l.port === 0 ? 0 : l.port + 1 }));
+  const raw = a.raw('listen');
+  const listen = raw === undefined || raw === null
+    ? fallback.filter((l) => l.port <= 65535)
+    : a.stringList('listen', []).map((s, i) => parseListen(s, `${a.key('listen')}[${i}]`));
+  const config: AccountingConfig = { listen, retentionDays: a.integer('retentionDays', 90, 1, 3650) };
+  a.done();
+  return config;
 }
 
 function parsePortal(p: ConfigReader): PortalConfig {

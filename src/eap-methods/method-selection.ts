@@ -17,9 +17,9 @@ export interface CompiledRule {
 }
 
 export class MethodSelector {
-  private readonly rules: CompiledRule[];
+  private rules: CompiledRule[];
 
-  constructor(rules: MethodRule[], private readonly defaults: string[]) {
+  constructor(rules: MethodRule[], private defaults: string[]) {
     this.rules = rules.map((r) => ({
       ...(r.realm !== undefined ? { realm: r.realm.toLowerCase() } : {}),
       ...(r.identity !== undefined ? { identity: new RegExp(r.identity) } : {}),
@@ -37,5 +37,11 @@ export class MethodSelector {
       return rule.methods;
     }
     return this.defaults;
+  }
+
+  /** Takes over another selector's rules at once (configuration reload). */
+  replaceWith(next: MethodSelector): void {
+    this.rules = next.rules;
+    this.defaults = next.defaults;
   }
 }

@@ -4,8 +4,8 @@ import type { EapMethod } from './method.js';
 
 /** Methods available to this server, by configuration name and by EAP Type. */
 export class MethodRegistry {
-  private readonly byName = new Map<string, EapMethod>();
-  private readonly byType = new Map<number, EapMethod>();
+  private byName = new Map<string, EapMethod>();
+  private byType = new Map<number, EapMethod>();
 
   register(method: EapMethod): void {
     if (this.byName.has(method.name)) throw new Error(`EAP method "${method.name}" is registered twice`);
@@ -24,6 +24,15 @@ export class MethodRegistry {
 
   names(): string[] {
     return [...this.byName.keys()];
+  }
+
+  /**
+   * Takes over another registry's methods at once (configuration reload). Conversations already
+   * running keep the method instance they started with; new ones get the new methods.
+   */
+  replaceWith(next: MethodRegistry): void {
+    this.byName = next.byName;
+    this.byType = next.byType;
   }
 }
 

@@ -20,6 +20,11 @@ export interface RadiusClientOptions {
   /** Refuse Access-* replies without Message-Authenticator. Default true. */
   requireMessageAuthenticator?: boolean;
   log?: Log;
+  /**
+   * Called before each retransmission. A server drops requests with a wrong secret without a
+   * word, so this is the first sign of one; interactive tools tell the person at once.
+   */
+  onRetransmit?: (r: { identifier: number; elapsedMs: number }) => void;
 }
 
 export interface RadiusRequest {
@@ -58,7 +63,8 @@ const IDENTIFIERS = 256;
  * timeouts, bounded in count and total time.
  */
 export class RadiusClient {
-  private readonly opts: Required<Omit<RadiusClientOptions, 'log'>>;
+  private readonly opts: Required<Omit<RadiusClientOptions, 'log' | 'onRetransmit'>>;
+  private readonly onRetransmit: RadiusClientOptions['onRetransmit'];
   private readonly log: Log | undefined;
   private readonly serverAddress: Uint8Array;
   private socket: Promise<Socket> | undefined;
@@ -82,6 +88,7 @@ export class RadiusClient {
       requireMessageAuthenticator: options.requireMessageAuthenticator ?? true,
     };
     this.log = options.log;
+    this.onRetransmit = options.onRetransmit;
     const start = Math.floor(Math.random() * IDENTIFIERS);
     this.freeIds = Array.from({ length: IDENTIFIERS }, (_, i) => (start + i) % IDENTIFIERS);
   }
@@ -185,6 +192,7 @@ export class RadiusClient {
       return;
     }
     p.retransmissionsLeft--;
+    this.onRetransmit?.({ identifier: p.identifier, elapsedMs: elapsed });
     p.timeoutMs = Math.min(p.timeoutMs * 2, this.opts.maxTimeoutMs, Math.max(1, this.opts.maxDurationMs - elapsed));
     this.transmit(socket, p);
   }

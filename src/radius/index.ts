@@ -16,4 +16,5 @@ export * from './access-reply.js';
 export * from './client-table.js';
 export * from './reply-cache.js';
 export * from './server.js';
+export * from './accounting-server.js';
 export * from './client.js';

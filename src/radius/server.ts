@@ -103,7 +103,7 @@ function normalizeAddress(address: string): string {
 }
 
 export class RadiusServer {
-  private readonly clients: ClientTable;
+  private clients: ClientTable;
   private readonly handler: AccessRequestHandler;
   private readonly log: Log;
   private readonly cache: ReplyCache;
@@ -128,6 +128,11 @@ export class RadiusServer {
     this.shedding = opts.shedding ?? new SheddingMonitor();
     const dropped = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
     this.counters = { received: 0, accessRequests: 0, statusServer: 0, accepts: 0, rejects: 0, challenges: 0, duplicates: 0, handlerErrors: 0, inFlight: 0, dropped };
+  }
+
+  /** Replaces the client table (configuration reload); requests already in progress finish as they began. */
+  setClients(clients: RadiusClientConfig[]): void {
+    this.clients = new ClientTable(clients);
   }
 
   /** A snapshot; counters only grow (except inFlight). */

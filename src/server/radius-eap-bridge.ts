@@ -11,6 +11,7 @@ import type { EapAuthenticator, EapInput, EapOutcome } from '../eap-methods/auth
 import { eapFailure } from '../eap-methods/eap-packet.js';
 import type { Grant, NasFacts } from '../eap-methods/method.js';
 import type { Authorization } from '../policy/authorization-policy.js';
+import { describeEap } from '../eap-methods/eap-summary.js';
 import type { Log } from '../util/log.js';
 import { clipForLog } from '../util/log-fields.js';
 import { LogLimiter } from '../util/log-limiter.js';
@@ -178,6 +179,11 @@ export async function handleAccessRequest(
   const userName = getStringAttribute(packet, AttributeType.UserName);
   const user = userName === undefined ? undefined : clipForLog(userName);
   let authz: AuthorizationDefaults & { sources?: Record<string, string> } = typeof authorization === 'function' ? {} : authorization;
+  // One line per round trip at debug level: what came in and what goes out, headers only.
+  log.debug(
+    { client: client.name, conversation: 'conversationId' in outcome ? outcome.conversationId : undefined, in: describeEap(input.eap), out: outcome.kind === 'drop' ? `dropped: ${outcome.reason}` : describeEap(outcome.eap), result: outcome.kind },
+    'EAP step',
+  );
   switch (outcome.kind) {
     case 'accept':
       if (!hasGrantIdentity(outcome)) {

@@ -65,13 +65,14 @@ describe('gangway brski', () => {
     let r = io();
     expect(await brski(['--help'], r.io)).toBe(0);
     expect(r.out.join('')).toContain('gangway brski approve');
+    expect(r.out.join('')).toMatch(/^usage: gangway brski/);
     r = io();
     expect(await brski(['frobnicate', '--data', data], r.io)).toBe(2);
     expect(r.err.join('')).toContain('unknown subcommand "frobnicate"');
     expect(await brski(['approve', 'acme', '--data', data], io().io)).toBe(2);
     expect(await brski(['revoke', 'xyz', '--data', data], io().io)).toBe(2);
     r = io();
-    expect(await brski(['devices', '--data', join(dir, 'nothing')], r.io)).toBe(2);
-    expect(r.err.join('')).toMatch(/has no gangway.yaml; run `gangway init/);
+    expect(await brski(['devices', '--data', join(dir, 'nothing')], r.io)).toBe(78);
+    expect(r.err.join('')).toMatch(/no Gangway data directory at .*gangway init/);
   });
 });

@@ -59,7 +59,7 @@ describe('gangway serve with a faulty plugin', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gangway-crash-'));
     port = await freeUdpPort();
-    const init = spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--portal-port', '0', '--secret', SECRET], { encoding: 'utf8' });
+    const init = spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--accounting-port', '0', '--portal-port', '0', '--secret', SECRET], { encoding: 'utf8' });
     expect(init.status).toBe(0);
     const cfg = join(dir, 'gangway.yaml');
     const doc = parse(readFileSync(cfg, 'utf8')) as { eap: Record<string, unknown> };

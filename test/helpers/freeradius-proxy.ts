@@ -65,6 +65,8 @@ export interface FreeradiusProxyOptions {
 export interface FreeradiusProxy {
   host: string;
   port: number;
+  /** Where the NAS sends Accounting-Requests. */
+  acctPort: number;
   /** The secret the NAS uses towards the proxy (= clientSecret). */
   secret: string;
   /** Temp dir with the substituted config; logs in `<dir>/run/`. */
@@ -158,12 +160,14 @@ export async function startFreeradiusProxy(opts: FreeradiusProxyOptions): Promis
     const runDir = join(dir, 'run');
     mkdirSync(runDir);
     const port = await freeUdpPort(host);
+    const acctPort = await freeUdpPort(host);
     renderFreeradiusConfig(dir, {
       CONFDIR: dir,
       RUNDIR: runDir,
       LIBDIR: defaultLibdir(),
       LISTEN_ADDR: host,
       LISTEN_PORT: String(port),
+      LISTEN_ACCT_PORT: String(acctPort),
       CLIENT_ADDR: opts.clientAddr ?? `${host}/${host.includes(':') ? 128 : 32}`,
       CLIENT_SECRET: opts.clientSecret,
       HOME_HOST: opts.homeHost,
@@ -200,6 +204,7 @@ export async function startFreeradiusProxy(opts: FreeradiusProxyOptions): Promis
       return {
         host,
         port,
+        acctPort,
         secret: opts.clientSecret,
         dir,
         logFile,

@@ -82,7 +82,7 @@ describe('EAP-NOOB end to end: gangway serve, noob-peer and noob-oob as separate
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gangway-noob-e2e-'));
     port = await freeUdpPort();
-    expect(gangway(['init', dir, '--radius-port', String(port), '--portal-port', '0', '--secret', SECRET, '--json']).status).toBe(0);
+    expect(gangway(['init', dir, '--radius-port', String(port), '--accounting-port', '0', '--portal-port', '0', '--secret', SECRET, '--json']).status).toBe(0);
     expect(spawnSync(process.execPath, [main, 'users', 'add', 'alice', '--data', dir, '--password', 'alice-password']).status).toBe(0);
     expect(spawnSync(process.execPath, [main, 'users', 'add', 'mallory', '--data', dir, '--password', 'mallory-password']).status).toBe(0);
     await startServer();
@@ -158,7 +158,7 @@ describe('EAP-NOOB end to end: gangway serve, noob-peer and noob-oob as separate
     const initial = peer('device2.json', '--directions', '2');
     expect(initial.status).toBe(4);
     const peerId = String(initial.json.peerId);
-    const issued = gangway(['noob-oob', '--data', dir, '--issue', peerId, '--oob-url', 'https://gangway.local/noob', '--user', 'alice', '--json']);
+    const issued = gangway(['noob-oob', '--data', dir, '--issue', peerId, '--user', 'alice', '--json']);
     expect(issued.status).toBe(0);
     const code = String(issued.json.oob ?? issued.json.url ?? issued.json.code);
     expect(code).toContain(`P=${peerId}`);

@@ -71,6 +71,16 @@ describe('RadiusClient', () => {
     expect(await server.nextMessage(50)).toBeUndefined();
   });
 
+  test('a wrong secret: the server stays silent, onRetransmit tells the caller before the final timeout', async () => {
+    const port = await serve(async () => ({ code: 3 }));
+    const seen: { identifier: number; elapsedMs: number }[] = [];
+    const c = client(port, { secret: 'not-the-client-secret', initialTimeoutMs: 20, maxRetransmissions: 2, onRetransmit: (r) => void seen.push(r) });
+    await expect(c.send({ attributes: [stringAttribute(1, 'x')] })).rejects.toMatchObject({ code: 'timeout' });
+    expect(seen).toHaveLength(2);
+    expect(seen[0]!.elapsedMs).toBeGreaterThanOrEqual(15);
+    expect(seen[1]!.identifier).toBe(seen[0]!.identifier);
+  });
+
   test('Status-Server is not retransmitted', async () => {
     const server = await UdpPeer.open();
     open.push(server);

@@ -76,7 +76,7 @@ describe('private files', () => {
   test('gangway serve exits 78 naming the file; under umask 022 init and start create everything owner-only', async () => {
     const dir = join(root, 'served');
     const port = await freeUdpPort();
-    expect(spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--portal-port', '0', '--secret', 'permissions-secret'], { encoding: 'utf8' }).status).toBe(0);
+    expect(spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--accounting-port', '0', '--portal-port', '0', '--secret', 'permissions-secret'], { encoding: 'utf8' }).status).toBe(0);
     chmodSync(join(dir, 'gangway.db'), 0o644);
     const refused = spawnSync(process.execPath, [main, 'serve', '--data', dir], { encoding: 'utf8', timeout: 15_000 });
     expect(refused.status).toBe(78);

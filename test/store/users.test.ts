@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqlite } from '../../src/store/sqlite/database.js';
@@ -6,6 +6,7 @@ import { SqliteUserStore } from '../../src/store/sqlite/users.js';
 import { UserExistsError, hashPassword, verifyPassword, validateUserName } from '../../src/store/users.js';
 import { ntPasswordHash } from '../../src/eap-methods/mschapv2/ms-chap-v2.js';
 import { run as usersCli } from '../../src/cli/commands/users.js';
+import { writeMinimalDataDir } from '../helpers/data-dir.js';
 
 const FAST = { N: 1024, r: 8, p: 1 };
 
@@ -75,6 +76,7 @@ describe('gangway users CLI', () => {
   const io = () => ({ stdout: (s: string) => void out.push(s), stderr: (s: string) => void err.push(s), stdin: async () => 'from-stdin\nignored\n' });
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'gangway-users-cli-'));
+    writeMinimalDataDir(dir);
     out = [];
     err = [];
   });
@@ -106,5 +108,20 @@ describe('gangway users CLI', () => {
     expect(await usersCli(['add', 'x', '--data', dir, '--password', 'p', '--credentials', 'md5'], io())).toBe(2);
     expect(await usersCli(['frobnicate', 'x', '--data', dir], io())).toBe(2);
     expect(await usersCli(['list', '--bogus'], io())).toBe(2);
+    expect(err.join('')).toContain('unknown option --bogus');
+    expect(await usersCli(['list', 'extra', '--data', dir], io())).toBe(2);
+  });
+
+  test('a directory without gangway.yaml is refused and nothing is created there', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'gangway-users-empty-'));
+    try {
+      expect(await usersCli(['add', 'alice', '--data', empty, '--password', 'password'], io())).toBe(78);
+      expect(await usersCli(['list', '--data', empty], io())).toBe(78);
+      expect(err.join('')).toContain(`no Gangway data directory at ${empty}`);
+      expect(err.join('')).toContain(`gangway init ${empty}`);
+      expect(readdirSync(empty)).toEqual([]);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 });

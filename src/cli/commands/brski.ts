@@ -1,6 +1,4 @@
-import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { CONFIG_FILE, loadConfig } from '../../config/config.js';
 import { parseBrskiConfig } from '../../teap-brski/brski/config.js';
@@ -14,70 +12,58 @@ import { SqliteIssuedCertificateStore } from '../../store/sqlite/issued-certific
 import { SqliteAuditStore } from '../../store/sqlite/audit.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../../store/issued-certificates.js';
 import type { BrskiDeviceStatus } from '../../store/brski-devices.js';
-import { databasePathOf } from '../data-dir.js';
+import { DATA_OPTION, dataDirOf, requireDataDir } from '../data-dir.js';
+import { UsageError, defineCommand, runCommand, type OptionValues } from '../command.js';
 import { canonicalSerialHex } from '../../pki/ca/serial.js';
 import type { CliIo } from '../io.js';
 
-const USAGE = `usage: gangway brski devices [--data DIR] [--pending] [--json]
-       gangway brski approve MANUFACTURER SERIAL [--data DIR] [--by NAME]
-       gangway brski deny MANUFACTURER SERIAL [--data DIR] [--by NAME]
-       gangway brski certificates [--data DIR] [--device ID] [--json]
-       gangway brski revoke SERIAL_HEX [--data DIR] [--reason REASON] [--by NAME]
-       gangway brski prefetch MANUFACTURER SERIAL [--data DIR]
-
-  The TEAP-BRSKI registrar's records (docs/teap-brski.md):
-  devices       pledges seen or pre-approved, by manufacturer and serial-number
-  approve/deny  an administrator's decision; approving a serial never seen pre-approves it
-  certificates  LDevIDs our CA issued (newest first)
-  revoke        marks an LDevID revoked: EAP-TLS refuses it from the next authentication
-  prefetch      asks the MASA now for a nonceless voucher, kept for when it is unreachable
-                (manufacturers with whenMasaUnavailable: nonceless)
-
-  --data DIR     data directory (default ./var)
-  --by NAME      who decided, for the audit log (default: $USER)
-  --reason R     ${REVOCATION_REASONS.join(', ')} (default unspecified)
-`;
+export const spec = defineCommand({
+  name: 'brski',
+  summary: 'TEAP-BRSKI registrar: approve or deny pledges, list or revoke issued LDevIDs, prefetch vouchers',
+  synopsis: [
+    'brski devices [--data DIR] [--pending] [--json]',
+    'brski approve MANUFACTURER SERIAL [--data DIR] [--by NAME]',
+    'brski deny MANUFACTURER SERIAL [--data DIR] [--by NAME]',
+    'brski certificates [--data DIR] [--device ID] [--json]',
+    'brski revoke SERIAL_HEX [--data DIR] [--reason REASON] [--by NAME]',
+    'brski prefetch MANUFACTURER SERIAL [--data DIR]',
+  ],
+  description:
+    'The TEAP-BRSKI registrar\'s records (docs/teap-brski.md):\n' +
+    '  devices       pledges seen or pre-approved, by manufacturer and serial-number\n' +
+    '  approve/deny  an administrator\'s decision; approving a serial never seen pre-approves it\n' +
+    '  certificates  LDevIDs our CA issued (newest first)\n' +
+    '  revoke        marks an LDevID revoked: EAP-TLS refuses it from the next authentication\n' +
+    '  prefetch      asks the MASA now for a nonceless voucher, kept for when it is unreachable\n' +
+    '                (manufacturers with whenMasaUnavailable: nonceless)',
+  options: {
+    data: DATA_OPTION,
+    pending: { type: 'boolean', help: 'devices: only those awaiting approval' },
+    json: { type: 'boolean', help: 'machine-readable output' },
+    by: { type: 'string', value: 'NAME', help: 'who decided, for the audit log (default: $USER)' },
+    device: { type: 'string', value: 'ID', help: 'certificates: only this device id (manufacturer:serial)' },
+    reason: { type: 'string', value: 'REASON', help: `revoke: ${REVOCATION_REASONS.join(', ')} (default unspecified)` },
+  },
+  positionals: { min: 1, max: 3 },
+  epilog: 'Exit status: 0 done, 1 refused (the reason is printed), 2 usage, 78 no data directory.',
+});
 
 /** `gangway brski …`: approvals and issued certificates of the registrar. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        data: { type: 'string', default: 'var' },
-        pending: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        by: { type: 'string' },
-        device: { type: 'string' },
-        reason: { type: 'string', default: 'unspecified' },
-        help: { type: 'boolean', default: false },
-      },
-    });
-  } catch (err) {
-    io.stderr(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
-  const [sub, ...args] = positionals;
-  const arity: Record<string, number> = { devices: 0, approve: 2, deny: 2, certificates: 0, revoke: 1, prefetch: 2 };
-  if (sub === undefined || arity[sub] === undefined || args.length !== arity[sub]) {
-    io.stderr(`${sub !== undefined && arity[sub] === undefined ? `unknown subcommand "${sub}"\n` : ''}${USAGE}`);
-    return 2;
-  }
-  const dir = resolve(values.data ?? 'var');
-  if (!existsSync(join(dir, CONFIG_FILE))) {
-    io.stderr(`gangway brski: ${dir} has no ${CONFIG_FILE}; run \`gangway init ${values.data ?? 'var'}\` first, or give --data\n`);
-    return 2;
-  }
+  return runCommand(spec, argv, io, async ({ values, positionals }) => {
+    const [sub, ...args] = positionals;
+    const arity: Record<string, number> = { devices: 0, approve: 2, deny: 2, certificates: 0, revoke: 1, prefetch: 2 };
+    if (sub === undefined || arity[sub] === undefined) throw new UsageError(`unknown subcommand "${sub ?? ''}"`);
+    if (args.length !== arity[sub]) throw new UsageError(`${sub} takes ${arity[sub]} argument(s)`);
+    const dir = requireDataDir(dataDirOf(values.data)).path;
+    return body(sub, args, values, dir, io);
+  });
+}
+
+async function body(sub: string, args: string[], values: OptionValues<typeof spec.options>, dir: string, io: CliIo): Promise<number> {
   const by = values.by ?? process.env.USER ?? 'admin';
   if (sub === 'prefetch') return prefetch(dir, args[0]!, args[1]!, io);
-  const db = openSqlite(databasePathOf(dir));
+  const db = openSqlite(loadConfig(dir).store.sqlitePath);
   try {
     const devices = new SqliteBrskiDeviceStore(db);
     const audit = new SqliteAuditStore(db);
@@ -108,7 +94,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return 0;
       }
       case 'revoke': {
-        const reason = values.reason as RevocationReason;
+        const reason = (values.reason ?? 'unspecified') as RevocationReason;
         if (!REVOCATION_REASONS.includes(reason)) {
           io.stderr(`--reason must be one of ${REVOCATION_REASONS.join(', ')}\n`);
           return 2;
@@ -117,8 +103,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         try {
           serial = canonicalSerialHex(args[0]!);
         } catch (err) {
-          io.stderr(`${(err as Error).message}\n`);
-          return 2;
+          throw new UsageError((err as Error).message);
         }
         if (!(await certs.revoke(serial, new Date(), reason))) {
           io.stderr(`no unrevoked certificate with serial ${serial}\n`);

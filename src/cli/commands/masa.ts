@@ -8,6 +8,7 @@ import {
 } from '../../masa/index.js';
 import { createLog } from '../../util/log.js';
 import type { CliIo } from '../io.js';
+import { UsageError as CommandUsageError, defineCommand, runCommand } from '../command.js';
 
 const USAGE = `usage: gangway masa --data DIR [--listen HOST:PORT] [--name NAME] [--manufacturer NAME]
            run the reference MASA over HTTPS (default 127.0.0.1:9443); the first run creates DIR:
@@ -24,28 +25,47 @@ const USAGE = `usage: gangway masa --data DIR [--listen HOST:PORT] [--name NAME]
 Exit status: 0 done, 1 refused or failed (the reason is printed), 2 usage, 78 configuration error.
 `;
 
+/** The union of every subcommand's options: --help lists them, and an option none knows is a usage error. */
+export const spec = defineCommand({
+  name: 'masa',
+  summary: 'reference MASA (BRSKI voucher service) and IDevID issuer for TEAP-BRSKI tests and labs',
+  synopsis: [
+    'masa --data DIR [--listen HOST:PORT] [--name NAME] [--manufacturer NAME]',
+    'masa issue-idevid --data DIR --serial SN --out OUTDIR [--masa-url URL] [--cn NAME] [--json]',
+    'masa list --data DIR [--json]',
+    'masa release-claim --data DIR --serial SN',
+  ],
+  description: USAGE.slice(USAGE.indexOf('\n') + 1).split('\n').filter((l) => !l.startsWith('       gangway') && !l.startsWith('Exit status')).join('\n').trim(),
+  options: {
+    data: { type: 'string', value: 'DIR', help: 'the MASA\'s data directory (created on first run)' },
+    listen: { type: 'string', value: 'HOST:PORT', help: 'serve here (default 127.0.0.1:9443)' },
+    name: { type: 'string', value: 'NAME', help: '(first run) DNS name of the MASA for its TLS certificate and MASA URL' },
+    manufacturer: { type: 'string', value: 'NAME', help: '(first run) the manufacturer\'s name' },
+    serial: { type: 'string', value: 'SN', help: 'issue-idevid, release-claim: the pledge\'s serial-number' },
+    out: { type: 'string', value: 'OUTDIR', help: 'issue-idevid: where idevid.pem, idevid.key, manufacturer-ca.pem, masa-ca.pem go' },
+    'masa-url': { type: 'string', value: 'URL', help: 'issue-idevid: the id-pe-masa-url to write (default: this MASA\'s)' },
+    cn: { type: 'string', value: 'NAME', help: 'issue-idevid: the IDevID\'s common name' },
+    json: { type: 'boolean', help: 'machine-readable output' },
+  },
+  positionals: { min: 0, max: 1 },
+  epilog: 'Exit status: 0 done, 1 refused or failed (the reason is printed), 2 usage, 78 configuration error.',
+});
+
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const [sub, ...rest] = argv;
-  try {
-    if (sub === 'issue-idevid') return await issue(rest, io);
-    if (sub === 'list') return list(rest, io);
-    if (sub === 'release-claim') return release(rest, io);
-    if (sub === '--help' || sub === 'help') {
-      io.stdout(USAGE);
-      return 0;
+  return runCommand(spec, argv, io, async ({ positionals }) => {
+    const sub = positionals[0];
+    const rest = argv.filter((a) => a !== sub);
+    try {
+      if (sub === 'issue-idevid') return await issue(rest, io);
+      if (sub === 'list') return list(rest, io);
+      if (sub === 'release-claim') return release(rest, io);
+      if (sub !== undefined) throw new CommandUsageError(`unknown subcommand "${sub}"`);
+      return await serve(argv, io);
+    } catch (err) {
+      if (err instanceof UsageError) throw new CommandUsageError(err.message);
+      throw err;
     }
-    return await serve(argv, io);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.stderr(`${err.message}\n`);
-      return 78;
-    }
-    if (err instanceof UsageError) {
-      io.stderr(`${err.message}\n${USAGE}`);
-      return 2;
-    }
-    throw err;
-  }
+  });
 }
 
 class UsageError extends Error {}

@@ -1,86 +1,94 @@
 import { X509Certificate } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { CredentialsError, IDEVID_FILES, loadPledgeCredentials, type PledgeCredentials } from '../../peer/brski/credentials.js';
 import { writeLdevid, type WrittenLdevid } from '../../peer/brski/ldevid-files.js';
 import { DEFAULT_BOOTSTRAP_IDENTITY, runPledgeOverRadius } from '../../peer/brski/teap-pledge.js';
 import { teapErrorName } from '../../teap-brski/teap/errors.js';
 import { createLog } from '../../util/log.js';
 import type { CliIo } from '../io.js';
-import { parseServer } from '../server-address.js';
+import { parseServer, resolveServer } from '../server-address.js';
+import { UsageError, defineCommand, integerOption, runCommand, type OptionValues } from '../command.js';
+import { firstSilenceNotice, noReplyHint } from '../no-reply-hint.js';
+import { RadiusClient } from '../../radius/client.js';
 import { HttpsPledge } from '../../peer/brski/https-pledge.js';
 
-const USAGE = `usage: gangway pledge --idevid DIR --server HOST:PORT --secret S [options]
-       gangway pledge --idevid DIR --https https://REGISTRAR:PORT [options]
-
-Runs TEAP-BRSKI as a pledge over RADIUS: the IDevID in the tunnel, a voucher from the registrar's
-MASA, then an LDevID for a new key. With --https, the same enrolment over BRSKI/EST (RFC 8995 §5,
-RFC 7030) with the IDevID as TLS client certificate, for wired pledges.
-
-  --idevid DIR             holds ${IDEVID_FILES.certificate}, ${IDEVID_FILES.key} and ${IDEVID_FILES.manufacturerCa}
-  --out DIR                where ldevid.pem, ldevid.key (0600) and ca.pem go (default: the --idevid DIR)
-  --outer-identity ID      outer EAP identity (default ${DEFAULT_BOOTSTRAP_IDENTITY})
-  --no-clock               the device has no trusted clock: validity periods are not checked
-  --accept-nonceless       accept a nonceless voucher (RFC 8995 §7.2 reduced security, for offline sites)
-  --tls13                  allow TLS 1.3 (default: TLS 1.2 only)
-  --framed-mtu N           Framed-MTU in Access-Requests (default 1400)
-  --json                   machine-readable result
-  --debug                  log the conversation to stderr
-Exit status: 0 enrolled (Access-Accept, LDevID written), 1 rejected or refused, 2 usage, 3 error.
-`;
+export const spec = defineCommand({
+  name: 'pledge',
+  summary: 'enrol a device with TEAP-BRSKI (IDevID in, voucher, LDevID out) against a RADIUS server',
+  synopsis: ['pledge --idevid DIR --server HOST:PORT --secret S [options]', 'pledge --idevid DIR --https https://REGISTRAR:PORT [options]'],
+  description:
+    'Runs TEAP-BRSKI as a pledge over RADIUS: the IDevID in the tunnel, a voucher from the registrar\'s\n' +
+    'MASA, then an LDevID for a new key. With --https, the same enrolment over BRSKI/EST (RFC 8995 §5,\n' +
+    'RFC 7030) with the IDevID as TLS client certificate, for wired pledges.',
+  options: {
+    idevid: { type: 'string', value: 'DIR', help: `holds ${IDEVID_FILES.certificate}, ${IDEVID_FILES.key} and ${IDEVID_FILES.manufacturerCa}` },
+    server: { type: 'string', value: 'HOST:PORT', help: 'RADIUS server (IP address or host name; [IPv6]:PORT)' },
+    https: { type: 'string', value: 'URL', help: 'enrol over BRSKI/EST HTTPS at this registrar instead of TEAP over RADIUS' },
+    secret: { type: 'string', value: 'S', help: 'the RADIUS shared secret for this client' },
+    out: { type: 'string', value: 'DIR', help: 'where ldevid.pem, ldevid.key (0600) and ca.pem go (default: the --idevid DIR)' },
+    'outer-identity': { type: 'string', value: 'ID', help: `outer EAP identity (default ${DEFAULT_BOOTSTRAP_IDENTITY})` },
+    'no-clock': { type: 'boolean', help: 'the device has no trusted clock: validity periods are not checked' },
+    'accept-nonceless': { type: 'boolean', help: 'accept a nonceless voucher (RFC 8995 §7.2 reduced security, for offline sites)' },
+    tls13: { type: 'boolean', help: 'allow TLS 1.3 (default: TLS 1.2 only)' },
+    'framed-mtu': { type: 'string', value: 'N', help: 'Framed-MTU in Access-Requests (default 1400)' },
+    json: { type: 'boolean', help: 'machine-readable result' },
+    debug: { type: 'boolean', help: 'log the conversation to stderr' },
+  },
+  epilog: 'Exit status: 0 enrolled (Access-Accept, LDevID written), 1 rejected or refused, 2 usage, 3 error.',
+});
 
 /** `gangway pledge`: enrol once with TEAP-BRSKI over RADIUS and write the LDevID. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
+  return runCommand(spec, argv, io, async ({ values: v }) => {
+    if (v.https !== undefined) {
+      if (!v.idevid || !/^https:\/\/[^/]+/.test(v.https)) throw new UsageError('--https needs an https:// URL and --idevid');
+      return runHttps(v, io);
+    }
+    if (!v.server || !v.secret || !v.idevid) throw new UsageError('--idevid, --server and --secret are required (or --idevid and --https)');
+    const parsedServer = parseServer(v.server);
+    if (!parsedServer) throw new UsageError(`--server must be HOST:PORT or [IPv6]:PORT, not "${v.server}"`);
+    const framedMtu = integerOption(v['framed-mtu'], 'framed-mtu', 64, 4096);
+    return enrol(v, parsedServer, framedMtu, io);
+  });
+}
+
+async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host: string; port: number }, framedMtu: number | undefined, io: CliIo): Promise<number> {
+  const idevidDir = v.idevid!;
+  const secret = v.secret!;
+  let credentials: PledgeCredentials;
   try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        idevid: { type: 'string' },
-        server: { type: 'string' },
-        https: { type: 'string' },
-        secret: { type: 'string' },
-        out: { type: 'string' },
-        'outer-identity': { type: 'string' },
-        'no-clock': { type: 'boolean', default: false },
-        'accept-nonceless': { type: 'boolean', default: false },
-        tls13: { type: 'boolean', default: false },
-        'framed-mtu': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        debug: { type: 'boolean', default: false },
-      },
-    });
+    credentials = loadPledgeCredentials(idevidDir);
   } catch (err) {
-    io.stderr(`${(err as Error).message}\n${USAGE}`);
+    if (!(err instanceof CredentialsError)) throw err;
+    io.stderr(`${err.message}\n`);
     return 2;
   }
-  const v = parsed.values;
-  if (v.https !== undefined) return runHttps(v as HttpsValues, io);
-  const server = v.server ? parseServer(v.server) : undefined;
-  if (!server || !v.secret || !v.idevid) {
-    io.stderr(USAGE);
-    return 2;
-  }
-  const framedMtu = v['framed-mtu'] !== undefined ? Number(v['framed-mtu']) : undefined;
-  if (framedMtu !== undefined && !(Number.isInteger(framedMtu) && framedMtu >= 64 && framedMtu <= 4096)) {
-    io.stderr('--framed-mtu must be 64..4096\n');
-    return 2;
-  }
-  const credentials = loadCredentials(v.idevid, io);
-  if (!credentials) return 2;
   const outerIdentity = v['outer-identity'] ?? DEFAULT_BOOTSTRAP_IDENTITY;
   const log = v.debug ? createLog('debug', process.stderr) : undefined;
 
-  const r = await runPledgeOverRadius(
-    {
-      credentials,
-      outerIdentity,
-      maxVersion: v.tls13 ? 'TLSv1.3' : 'TLSv1.2',
-      ...(v['no-clock'] ? { clock: () => 'ignore-time' as const } : {}),
-      ...(v['accept-nonceless'] ? { acceptNonceless: true } : {}),
-      ...(log ? { log } : {}),
-    },
-    { host: server.host, port: server.port, secret: v.secret, userName: outerIdentity, ...(framedMtu !== undefined ? { framedMtu } : {}), ...(log ? { log } : {}) },
-  );
+  let server;
+  try {
+    server = await resolveServer(parsedServer);
+  } catch (err) {
+    io.stderr(`${(err as Error).message}\n`);
+    return 3;
+  }
+  const client = new RadiusClient({ host: server.host, port: server.port, secret, ...(log ? { log } : {}), onRetransmit: firstSilenceNotice(io.stderr, v.server!) });
+  let r;
+  try {
+    r = await runPledgeOverRadius(
+      {
+        credentials,
+        outerIdentity,
+        maxVersion: v.tls13 ? 'TLSv1.3' : 'TLSv1.2',
+        ...(v['no-clock'] ? { clock: () => 'ignore-time' as const } : {}),
+        ...(v['accept-nonceless'] ? { acceptNonceless: true } : {}),
+        ...(log ? { log } : {}),
+      },
+      { host: server.host, port: server.port, secret, userName: outerIdentity, client, ...(framedMtu !== undefined ? { framedMtu } : {}), ...(log ? { log } : {}) },
+    );
+  } finally {
+    await client.close();
+  }
 
   let files: WrittenLdevid | undefined;
   let writeError: string | undefined;
@@ -88,7 +96,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   // Only a conversation that ended in Access-Accept installs anything.
   if (r.enrolled && e) {
     try {
-      files = writeLdevid(v.out ?? v.idevid, e);
+      files = writeLdevid(v.out ?? idevidDir, e);
     } catch (err) {
       writeError = `cannot write the LDevID: ${(err as Error).message}`;
     }
@@ -108,34 +116,30 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     ...(ldevid && files ? { ldevid: { subject: ldevid.subject.replace(/\n/g, ', '), serial: ldevid.serialNumber, notAfter: new Date(ldevid.validTo).toISOString(), files } } : {}),
     ...(e?.nai !== undefined ? { nai: e.nai } : {}),
   };
+  const hint = noReplyHint(r.radius.reason, v.server!);
+  if (hint !== undefined) io.stderr(`${hint}\n`);
   if (v.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
   else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
   if (report.ok) return 0;
   return r.radius.outcome === 'error' || writeError ? 3 : 1;
 }
 
-interface HttpsValues {
-  idevid?: string;
-  https: string;
-  out?: string;
-  'no-clock'?: boolean;
-  json?: boolean;
-  debug?: boolean;
-}
-
 /** `gangway pledge --https URL`: the enrolment over BRSKI/EST instead of TEAP. */
-async function runHttps(v: HttpsValues, io: CliIo): Promise<number> {
-  if (!v.idevid || !/^https:\/\/[^/]+/.test(v.https)) {
-    io.stderr(`--https needs an https:// URL and --idevid\n${USAGE}`);
+async function runHttps(v: OptionValues<typeof spec.options>, io: CliIo): Promise<number> {
+  let credentials: PledgeCredentials;
+  try {
+    credentials = loadPledgeCredentials(v.idevid!);
+  } catch (err) {
+    if (!(err instanceof CredentialsError)) throw err;
+    io.stderr(`${err.message}\n`);
     return 2;
   }
-  const credentials = loadCredentials(v.idevid, io);
-  if (!credentials) return 2;
   const log = v.debug ? createLog('debug', process.stderr) : undefined;
   const pledge = new HttpsPledge({
     credentials,
-    url: v.https,
+    url: v.https!,
     ...(v['no-clock'] ? { clock: () => 'ignore-time' as const } : {}),
+    ...(v['accept-nonceless'] ? { acceptNonceless: true } : {}),
     ...(log ? { log } : {}),
   });
   const r = await pledge.enroll();
@@ -143,7 +147,7 @@ async function runHttps(v: HttpsValues, io: CliIo): Promise<number> {
   let writeError: string | undefined;
   if (r.ok) {
     try {
-      files = writeLdevid(v.out ?? v.idevid, r.enrollment);
+      files = writeLdevid(v.out ?? v.idevid!, r.enrollment);
     } catch (err) {
       writeError = `cannot write the LDevID: ${(err as Error).message}`;
     }
@@ -161,14 +165,4 @@ async function runHttps(v: HttpsValues, io: CliIo): Promise<number> {
   else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
   if (report.ok) return 0;
   return !r.ok && r.stage === 'transport' ? 3 : writeError ? 3 : 1;
-}
-
-function loadCredentials(dir: string, io: CliIo): PledgeCredentials | undefined {
-  try {
-    return loadPledgeCredentials(dir);
-  } catch (err) {
-    if (!(err instanceof CredentialsError)) throw err;
-    io.stderr(`${err.message}\n`);
-    return undefined;
-  }
 }

@@ -1,79 +1,144 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { CONFIG_FILE, loadConfig, parseListen } from '../../config/config.js';
+import { loadConfig, parseListen, type GangwayConfig } from '../../config/config.js';
 import { ConfigError } from '../../config/config-error.js';
-import { startGangway } from '../../server.js';
-import { createLog } from '../../util/log.js';
-import { initDataDir } from '../init.js';
+import { startGangway, type RunningGangway } from '../../server.js';
+import { createLog, type Log } from '../../util/log.js';
+import { prettyLogStream } from '../../util/log-pretty.js';
 import { installCrashPolicy } from '../crash-policy.js';
 import type { CliIo } from '../io.js';
+import { UsageError, defineCommand, runCommand } from '../command.js';
+import { DATA_OPTION, dataDirOf, requireDataDir, type DataDir } from '../data-dir.js';
+import { describeStartupError } from '../startup-error.js';
 
-const USAGE = 'usage: gangway serve --data DIR [--listen HOST:PORT]...\n';
+/** The options serve and start share. */
+export const SERVE_OPTIONS = {
+  data: DATA_OPTION,
+  listen: { type: 'string', multiple: true, value: 'HOST:PORT', help: 'listen here instead of server.listen (repeatable)' },
+  debug: { type: 'boolean', help: 'log every step at debug level as readable lines on stdout (like radiusd -X)' },
+} as const;
+
+const SERVE_EPILOG =
+  'Logs go to stdout as JSON lines (pino) unless --debug is given; GANGWAY_LOG_LEVEL overrides log.level.\n' +
+  'SIGTERM or SIGINT stops the server; SIGHUP reloads gangway.yaml (clients, certificates, CRLs, EAP rules\n' +
+  'and method settings; a configuration that fails is refused and the running one stays).\n' +
+  'Exit status: 0 stopped by a signal, 1 could not start (the reason is printed), 2 usage, 78 configuration error.';
+
+export const spec = defineCommand({
+  name: 'serve',
+  summary: 'run the RADIUS server from a data directory',
+  synopsis: ['serve [--data DIR] [--listen HOST:PORT]... [--debug]'],
+  description: 'Runs the server in the foreground from DIR/gangway.yaml (see docs/configuration.md).',
+  options: SERVE_OPTIONS,
+  epilog: SERVE_EPILOG,
+});
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { data: { type: 'string' }, listen: { type: 'string', multiple: true } },
-  });
-  if (!values.data) {
-    io.stderr(USAGE);
-    return 2;
-  }
-  return serve(resolve(values.data), values.listen ?? [], io);
+  return runCommand(spec, argv, io, async ({ values }) => serveDataDir(requireDataDir(dataDirOf(values.data)), { listen: values.listen, debug: values.debug }, io));
 }
 
-/** `npm start`: a first run creates ./var with demo PKI, then serves on 127.0.0.1:1812. */
-export async function runStart(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { data: { type: 'string', default: 'var' } } });
-  const dir = resolve(values.data ?? 'var');
-  if (!existsSync(join(dir, CONFIG_FILE))) {
-    const created = await initDataDir(dir);
-    io.stderr(`initialised ${dir} (RADIUS secret for 127.0.0.1: ${created.radius.secret}; client certificate ${created.files.clientCert})\n`);
-    io.stderr(`portal ${created.portal.url}: administrator "${created.portal.admin.name}", password ${created.portal.admin.password} (shown only now)\n`);
-  }
-  return serve(dir, [], io);
+export interface ServeOptions {
+  listen: string[];
+  debug: boolean;
 }
 
-async function serve(dataDir: string, listen: string[], io: CliIo): Promise<number> {
-  let config;
+function logFor(config: GangwayConfig, debug: boolean): Log {
+  if (debug) return createLog('debug', prettyLogStream(process.stdout, { colour: process.stdout.isTTY === true }));
+  return createLog(process.env.GANGWAY_LOG_LEVEL ?? config.log.level);
+}
+
+/** Loads the configuration, starts the server, and runs until SIGTERM or SIGINT. */
+export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo): Promise<number> {
+  let listen;
   try {
-    config = loadConfig(dataDir);
-    if (listen.length > 0) config.listen = listen.map((l, i) => parseListen(l, `--listen[${i}]`));
+    listen = opts.listen.map((l, i) => parseListen(l, `--listen[${i}]`));
   } catch (err) {
-    if (err instanceof ConfigError) {
-      io.stderr(`${err.message}\n`);
-      return 78; // EX_CONFIG
-    }
+    if (err instanceof ConfigError) throw new UsageError(err.why);
     throw err;
   }
-  const log = createLog(process.env.GANGWAY_LOG_LEVEL ?? config.log.level);
+  // The command line's --listen wins over the file, at start and at every reload.
+  const load = (): GangwayConfig => {
+    const config = loadConfig(dir.path);
+    if (listen.length > 0) config.listen = listen;
+    return config;
+  };
+  const config = load();
+  const log = logFor(config, opts.debug);
   installCrashPolicy(log);
-  let running;
+  let running: RunningGangway;
   try {
     running = await startGangway(config, log);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      io.stderr(`${err.message}\n`);
-      return 78;
+    if (err instanceof ConfigError) throw err;
+    const plain = describeStartupError(err, config);
+    if (plain !== undefined) {
+      io.stderr(`gangway: ${plain}\n`);
+    } else {
+      log.error({ err }, 'gangway failed to start');
+      io.stderr(`gangway: cannot start: ${err instanceof Error ? err.message : String(err)} (the log above has the details)\n`);
     }
-    log.error({ err }, 'gangway failed to start');
     return 1;
   }
+  const reloader = new Reloader(running, load, log);
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'shutting down');
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
-      running.close().then(resolveStop, (err: unknown) => {
-        log.error({ err }, 'error during shutdown');
-        resolveStop();
-      });
+      process.off('SIGHUP', onHup);
+      reloader
+        .idle()
+        .then(() => running.close())
+        .then(resolveStop, (err: unknown) => {
+          log.error({ err }, 'error during shutdown');
+          resolveStop();
+        });
     };
     const onTerm = (): void => stop('SIGTERM');
     const onInt = (): void => stop('SIGINT');
+    const onHup = (): void => reloader.request();
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
+    process.on('SIGHUP', onHup);
   });
   return 0;
+}
+
+/**
+ * SIGHUP: read gangway.yaml again and apply it. One reload at a time; a signal during a reload
+ * runs one more afterwards (the file may have changed again). A configuration that does not load
+ * or build is refused with its reason in the log, and the running one stays in force.
+ */
+class Reloader {
+  private running: Promise<void> = Promise.resolve();
+  private pending = false;
+  private busy = false;
+
+  constructor(private readonly gangway: RunningGangway, private readonly load: () => GangwayConfig, private readonly log: Log) {}
+
+  request(): void {
+    if (this.busy) {
+      this.pending = true;
+      return;
+    }
+    this.busy = true;
+    this.running = this.loop();
+  }
+
+  idle(): Promise<void> {
+    return this.running;
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.pending = false;
+      this.log.info({ signal: 'SIGHUP' }, 'reloading the configuration');
+      try {
+        const { restartNeeded } = await this.gangway.reload(this.load());
+        if (restartNeeded.length > 0) this.log.warn({ restartNeeded }, 'these settings changed but apply only after a restart; they keep their running values');
+      } catch (err) {
+        const reason = err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err);
+        this.log.error({ reason }, 'configuration reload refused; the running configuration stays in force');
+      }
+    } while (this.pending);
+    this.busy = false;
+  }
 }

@@ -3,11 +3,12 @@
  * it into the data directory's database, the device completes — with the method reading the same
  * SQLite file. The RADIUS hop is replaced by the in-memory authenticator.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { run as noobOob, databasePath } from '../../../src/cli/commands/noob-oob.js';
+import { run as noobOob } from '../../../src/cli/commands/noob-oob.js';
+import { writeMinimalDataDir } from '../../helpers/data-dir.js';
 import { run as noobPeer } from '../../../src/cli/commands/noob-peer.js';
 import { parseServer } from '../../../src/cli/server-address.js';
 import { createNoobMethod } from '../../../src/noob/method.js';
@@ -29,7 +30,7 @@ let dir: string;
 let db: SqliteDatabase;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'noob-cli-'));
-  db = openSqlite(databasePath(dir));
+  db = openSqlite(writeMinimalDataDir(dir));
 });
 afterEach(() => {
   db.close();
@@ -50,7 +51,8 @@ it('device shows its QR code, the operator delivers it with noob-oob, the device
   const c1 = collector();
   expect(await noobPeer(['--state', state, '--peer-info', '{"PeerName":"lamp"}'], c1.io, { transport })).toBe(4);
   expect(c1.text()).toMatch(/registration started: PeerId [\w-]{22}; waiting for the OOB step/);
-  expect(c1.text()).toContain('▀'); // the terminal QR code
+  // The terminal QR code is colour escapes: not for a pipe or file unless asked for.
+  expect(c1.text()).not.toContain('\x1b[');
   const url = urlIn(c1.text())!;
   expect(url).toMatch(/^https:\/\/gangway\.example\.org\/noob\?P=[\w-]{22}&N=[\w-]{22}&H=[\w-]{22}$/);
 
@@ -58,6 +60,13 @@ it('device shows its QR code, the operator delivers it with noob-oob, the device
   const shown = collector();
   expect(await noobPeer(['--state', state, '--show'], shown.io)).toBe(0);
   expect(urlIn(shown.text())).toBe(url);
+  const qr = collector();
+  expect(await noobPeer(['--state', state, '--show', '--qr'], qr.io)).toBe(0);
+  expect(qr.text()).toContain('▀');
+  const terminal = collector();
+  expect(await noobPeer(['--state', state, '--show'], { ...terminal.io, stdoutIsTerminal: true })).toBe(0);
+  expect(terminal.text()).toContain('▀');
+  expect(urlIn(terminal.text())).toBe(url);
 
   await new SqliteUserStore(db).add({ name: 'alice' });
   const bad = collector();
@@ -68,7 +77,7 @@ it('device shows its QR code, the operator delivers it with noob-oob, the device
   expect(d.text()).toMatch(/accepted: device [\w-]{22} is bound to alice/);
   expect(d.text()).toContain('device says: {"PeerName":"lamp"}');
   const again = collector();
-  expect(await noobOob(['--data', dir, url], again.io)).toBe(1);
+  expect(await noobOob(['--data', dir, url, '--no-user'], again.io)).toBe(1);
   expect(again.text()).toContain('already received');
   expect(new SqliteAuditStore(db).recent(5).map((e) => e.event)).toEqual(['noob.oob.refused', 'noob.oob.delivered']);
 
@@ -96,9 +105,13 @@ it('server-to-peer: noob-oob --issue makes a code, noob-peer --oob reads it and 
   expect(list.text()).toContain(`${peerId}  state 1  dirp 2`);
 
   const issue = collector();
-  expect(await noobOob(['--data', dir, '--issue', peerId, '--oob-url', 'https://gangway.example.org/noob', '--user', 'bob', '--any-user'], issue.io)).toBe(0);
+  expect(await noobOob(['--data', dir, '--issue', peerId, '--user', 'bob', '--any-user'], issue.io)).toBe(0);
   const code = urlIn(issue.text())!;
   expect(code).toContain(`P=${peerId}`);
+  // The OOB URL and the lifetime come from the data directory's gangway.yaml (noobTimeout default 3600 s).
+  expect(code.startsWith('https://gangway.example.org/noob?')).toBe(true);
+  const until = Date.parse(/valid until (\S+)/.exec(issue.text())![1]!);
+  expect(Math.abs(until - Date.now() - 3600_000)).toBeLessThan(60_000);
 
   const bad = collector();
   expect(await noobPeer(['--state', state, '--oob', code.replace(/H=[\w-]+/, 'H=AAAAAAAAAAAAAAAAAAAAAA')], bad.io, { transport })).toBe(1);
@@ -187,6 +200,42 @@ it('a registration rolled back by 2003 stays bound to alice; noob-oob --reset-ow
   expect(transport.grants.at(-1)).toMatchObject({ identity: peerId, account: 'bob' });
 });
 
+it('noob-oob prints what the device says with control and bidirectional characters escaped', async () => {
+  const { transport } = server();
+  const state = join(dir, 'device.json');
+  // A carriage return, CSI (U+009B) and a right-to-left override: each could rewrite the operator's terminal.
+  const hostile = JSON.stringify({ PeerName: 'lamp\rOK \u009b2J\u202eevil' });
+  expect(await noobPeer(['--state', state, '--peer-info', hostile], collector().io, { transport })).toBe(4);
+  const shown = collector();
+  await noobPeer(['--state', state, '--show'], shown.io);
+  const url = urlIn(shown.text())!;
+  const list = collector();
+  expect(await noobOob(['--data', dir, '--list'], list.io)).toBe(0);
+  const d = collector();
+  expect(await noobOob(['--data', dir, url, '--no-user'], d.io)).toBe(0);
+  for (const text of [list.text(), d.text()]) {
+    expect(text).not.toMatch(/[\r\u0080-\u009f\u202a-\u202e\u2066-\u2069]/);
+    // PeerInfo is JSON text: its own "\r" escape keeps its backslash (doubled), the raw characters become escapes.
+    expect(text).toContain('lamp\\\\rOK \\x9b2J\\u202eevil');
+  }
+  expect(d.text()).toContain('is bound to no account');
+});
+
+it('noob-oob needs the data directory\'s configuration with EAP-NOOB enabled', async () => {
+  const c = collector();
+  const empty = mkdtempSync(join(tmpdir(), 'noob-cli-empty-'));
+  try {
+    expect(await noobOob(['--data', empty, '--list'], c.io)).toBe(78);
+    expect(c.errText()).toContain(`no Gangway data directory at ${empty}`);
+    expect(readdirSync(empty)).toEqual([]);
+    writeMinimalDataDir(empty, { methods: {} });
+    expect(await noobOob(['--data', empty, '--list'], c.io)).toBe(78);
+    expect(c.errText()).toContain('EAP-NOOB is not enabled');
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
+});
+
 it('usage errors', async () => {
   const c = collector();
   expect(await noobPeer([], c.io)).toBe(2);
@@ -195,10 +244,14 @@ it('usage errors', async () => {
   expect(await noobOob([], c.io)).toBe(2);
   expect(await noobOob(['--data', dir], c.io)).toBe(2);
   expect(await noobOob(['--data', dir, 'a', 'b'], c.io)).toBe(2);
-  expect(await noobOob(['--data', dir, '--issue', 'x'], c.io)).toBe(2);
+  expect(await noobOob(['--data', dir, '--issue', 'x', '--oob-url', 'https://x.example/noob'], c.io)).toBe(2);
+  expect(await noobOob(['--data', dir, 'P=a&N=b&H=c'], c.io)).toBe(2);
+  expect(c.errText()).toContain('--user NAME, or --no-user');
+  expect(await noobOob(['--data', dir, 'P=a&N=b&H=c', '--user', 'x', '--no-user'], c.io)).toBe(2);
+  expect(await noobOob(['--data', dir, '--list', '--any-user'], c.io)).toBe(2);
   expect(await noobOob(['--data', dir, '--list', '--reset-owner', 'x'], c.io)).toBe(2);
   const m = collector();
-  expect(await noobOob(['--data', dir, 'https://x.example/?nothing=1'], m.io)).toBe(1);
+  expect(await noobOob(['--data', dir, 'https://x.example/?nothing=1', '--no-user'], m.io)).toBe(1);
   expect(m.text()).toContain('not an EAP-NOOB OOB message');
   expect(parseServer('[::1]:1812')).toEqual({ host: '::1', port: 1812 });
   expect(parseServer('127.0.0.1')).toBeUndefined();

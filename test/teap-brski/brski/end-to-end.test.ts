@@ -106,7 +106,7 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
 
     radiusPort = await freeUdpPort();
     httpsPort = await freeTcpPort();
-    const init = gangway(['init', serverDir(), '--radius-port', String(radiusPort), '--portal-port', '0', '--json']);
+    const init = gangway(['init', serverDir(), '--radius-port', String(radiusPort), '--accounting-port', '0', '--portal-port', '0', '--json']);
     expect(init.status).toBe(0);
     secret = (JSON.parse(init.stdout) as { radius: { secret: string } }).radius.secret;
     const cfgPath = join(serverDir(), 'gangway.yaml');

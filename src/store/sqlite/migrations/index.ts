@@ -9,6 +9,7 @@ import { portalMigration } from './0006-portal.js';
 import { accessSessionsMigration } from './0007-access-sessions.js';
 import { noobRegisteredViaMigration } from './0009-noob-registered-via.js';
 import { userPoliciesMigration } from './0011-user-policies.js';
+import { accountingSessionsMigration } from './0010-accounting-sessions.js';
 
 /** Every migration, in version order. Add a new aggregate's steps here with the next free version. */
 export const migrations: readonly Migration[] = [
@@ -22,4 +23,5 @@ export const migrations: readonly Migration[] = [
   brskiDevicesMigration,
   noobRegisteredViaMigration,
   userPoliciesMigration,
+  accountingSessionsMigration,
 ];

@@ -1,0 +1,64 @@
+/**
+ * Network sessions as the NASes report them in accounting (RFC 2866): one row per NAS and
+ * Acct-Session-Id, created by Start (or by the first Interim-Update or Stop when the Start was
+ * lost), updated by Interim-Update, closed by Stop or by the NAS's Accounting-On/Off.
+ */
+export type AccountingEvent = 'start' | 'interim' | 'stop';
+
+export interface AccountingUsage {
+  /** Acct-Session-Time, seconds. */
+  sessionTime?: number;
+  /** Octets including the Gigawords (RFC 2869 §5.1-5.2). */
+  inputOctets?: number;
+  outputOctets?: number;
+  inputPackets?: number;
+  outputPackets?: number;
+}
+
+export interface AccountingRecord extends AccountingUsage {
+  event: AccountingEvent;
+  /** When it happened: receipt time minus Acct-Delay-Time. */
+  at: Date;
+  /** The NAS: NAS-Identifier, else NAS-IP-Address / NAS-IPv6-Address, else the client's source address. */
+  nas: string;
+  sessionId: string;
+  /** The RADIUS client by configured name. */
+  clientName: string;
+  userName?: string;
+  callingStationId?: string;
+  calledStationId?: string;
+  framedIpAddress?: string;
+  multiSessionId?: string;
+  terminateCause?: number;
+}
+
+export interface AccountingSession extends AccountingUsage {
+  nas: string;
+  sessionId: string;
+  clientName: string;
+  status: 'active' | 'stopped';
+  userName?: string;
+  callingStationId?: string;
+  calledStationId?: string;
+  framedIpAddress?: string;
+  multiSessionId?: string;
+  /** Unknown when neither the Start nor a session time arrived. */
+  startedAt?: Date;
+  updatedAt: Date;
+  stoppedAt?: Date;
+  terminateCause?: number;
+}
+
+/** What a record changed: `started`/`stopped` are worth an audit line, `updated` is an interim, `ignored` a late or repeated one. */
+export type AccountingChange = 'started' | 'updated' | 'stopped' | 'ignored';
+
+export interface AccountingStore {
+  apply(record: AccountingRecord): AccountingChange;
+  /** Accounting-On/Off: the NAS restarted or stops; its open sessions are over. Returns how many were closed. */
+  stopAllOf(nas: string, at: Date): number;
+  get(nas: string, sessionId: string): AccountingSession | undefined;
+  /** Most recently updated first. */
+  list(opts: { status?: 'active' | 'stopped'; limit: number }): AccountingSession[];
+  /** Deletes stopped sessions that ended before `before`; returns how many. */
+  purgeStopped(before: Date): number;
+}
