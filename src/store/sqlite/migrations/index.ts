@@ -22,6 +22,6 @@ export const migrations: readonly Migration[] = [
   accessSessionsMigration,
   brskiDevicesMigration,
   noobRegisteredViaMigration,
-  userPoliciesMigration,
   accountingSessionsMigration,
+  userPoliciesMigration,
 ];
