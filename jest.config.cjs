@@ -14,4 +14,6 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(pkijs|asn1js|bytestreamjs|@peculiar/utils|@noble/hashes)/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 60000,
+  // The default output, then one summary of the interop tools that were missing (skipped tests).
+  reporters: ['default', '<rootDir>/test/helpers/missing-tools-reporter.cjs'],
 };

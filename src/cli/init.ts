@@ -82,7 +82,9 @@ export async function initDataDir(dir: string, opts: InitOptions = {}): Promise<
       ],
     },
     eap: {
-      defaultMethods: ['eap-tls'],
+      // EAP-TLS first, for devices with a certificate; a peer configured for TEAP (people's laptops,
+      // `gangway teap-peer`, TEAP-BRSKI pledges) answers with a Nak for TEAP, which is allowed too.
+      defaultMethods: ['eap-tls', 'teap'],
       rules: [] as unknown[],
     },
     tls: { cert: 'pki/server.pem', key: 'pki/server.key', ca: ['pki/ca.pem'] },

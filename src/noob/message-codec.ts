@@ -34,7 +34,13 @@ export const MAX_PEER_ID_BYTES = 64;
 /** RFC 9140 §3.2.2: SleepTime upper bound. */
 export const MAX_SLEEP_TIME = 3600;
 
-/** Interop profile of the codec; "vogeltak" speaks the member name "Realm" instead of "NewNAI". */
+/**
+ * Interop profile of the codec. "vogeltak" speaks the member name "Realm" instead of "NewNAI", and
+ * ends every request with one 0x00 octet after the JSON: the authors' peer parses a request with
+ * strlen(), so without a terminator it reads past the EAP payload and, when no spare byte follows
+ * in its buffer (JSON length ≡ 3 mod 16, e.g. every cryptosuite-1 Type 6 at 131 octets), fails
+ * with 1003. A trailing 0x00 on a message we receive is accepted in this profile.
+ */
 export type CodecCompat = 'none' | 'vogeltak';
 
 export interface CodecOptions {
@@ -222,6 +228,7 @@ function decode(bytes: Uint8Array, schema: readonly (readonly MemberSpec[])[], i
     throw new NoobError(NoobErrorCode.InvalidMessageStructure, `message of ${bytes.length} bytes exceeds ${MAX_MESSAGE_BYTES}`);
   }
   const compat = opts.compat ?? 'none';
+  if (compat === 'vogeltak' && bytes.length > 0 && bytes[bytes.length - 1] === 0) bytes = bytes.subarray(0, bytes.length - 1);
   const members = parseTopLevelObject(decodeUtf8Strict(bytes));
   const typeMember = members.find((m) => m.key === 'Type');
   if (!typeMember) throw new NoobError(NoobErrorCode.InvalidMessageStructure, 'missing member "Type"');
@@ -315,9 +322,13 @@ function encode(msg: NoobMessage, isRequest: boolean, opts: CodecOptions): Uint8
   return new Uint8Array(Buffer.from(`{${parts.join(',')}}`, 'utf8'));
 }
 
-/** Serializes a request compactly, members in the RFC's order. */
+/** Serializes a request compactly, members in the RFC's order (and the 0x00 terminator in the vogeltak profile). */
 export function encodeRequest(msg: NoobRequest, opts: CodecOptions = {}): Uint8Array {
-  return encode(msg, true, opts);
+  const json = encode(msg, true, opts);
+  if (opts.compat !== 'vogeltak') return json;
+  const terminated = new Uint8Array(json.length + 1);
+  terminated.set(json);
+  return terminated;
 }
 
 /** Serializes a response compactly, members in the RFC's order. */

@@ -63,7 +63,9 @@ export function createNoobMethod(deps: NoobMethodDeps): NoobMethod {
   const quota = new RegistrationQuota(store, config, clock, deps.audit);
 
   function createSession(ctx: MethodContext): EapMethodSession {
-    const log = ctx.log.child({ method: 'eap-noob' });
+    // The EAP core's logger already names the method and conversation; binding "method" again would
+    // print the key twice in every JSON line.
+    const log = ctx.log;
     let conv: ServerConversation | undefined;
 
     function toStep(r: ServerStepResult): Step {

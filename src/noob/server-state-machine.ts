@@ -636,9 +636,11 @@ function startReconnect(conv: ServerConversation, rec: NoobPeerRecord, env: Serv
   // Downgrade protection (§3.4.2): never offer a suite weaker than the one the peer registered with.
   let offered = config.cryptosuites.filter((s) => rank(config, s) >= rank(config, a.cryptosuite));
   if (offered.length === 0) offered = [...config.cryptosuites];
-  // NewNAI and ServerInfo only when they changed (§3.4.1, privacy).
+  // NewNAI and ServerInfo only when they changed (§3.4.1, privacy). The authors' peer puts its
+  // PeerInfo into the MACs2/MACp2 input only when Type 7 carried ServerInfo (otherwise "" there, and
+  // the exchange ends in 4001), so the vogeltak profile always sends ServerInfo.
   const newNai = config.compat === 'none' && config.newNai !== undefined && config.newNai !== a.nai ? config.newNai : undefined;
-  const serverInfo = config.serverInfoText !== a.serverInfo ? config.serverInfoText : undefined;
+  const serverInfo = config.compat === 'vogeltak' || config.serverInfoText !== a.serverInfo ? config.serverInfoText : undefined;
   const req7: Req7 = {
     Type: 7,
     Vers: [NOOB_VERSION],

@@ -4,6 +4,7 @@ import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import {
   AttributeType, RadiusClient, RadiusCode, buildAccessRequest, getAttribute, joinEapMessage, splitEapMessage, stringAttribute, verifyResponse,
 } from '../../src/radius/index.js';
@@ -184,7 +185,10 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
     spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--accounting-port', '0', '--portal-port', '0', '--secret', 'plugin-secret-long'], { encoding: 'utf8' });
     const cfg = join(dir, 'gangway.yaml');
     const plugin = join(__dirname, '..', 'fixtures', 'echo-plugin.mjs');
-    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('defaultMethods:\n    - eap-tls', `defaultMethods:\n    - echo-plugin\n  plugins:\n    - module: ${plugin}\n      options: { challenge: marco }`));
+    const doc = parse(readFileSync(cfg, 'utf8')) as { eap: Record<string, unknown> };
+    doc.eap.defaultMethods = ['echo-plugin'];
+    doc.eap.plugins = [{ module: plugin, options: { challenge: 'marco' } }];
+    writeFileSync(cfg, stringify(doc));
     const child = spawn(process.execPath, [main, 'serve', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });

@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 // Executable regular file: the benchmark's locator has the same check.
 import { isExecutable as isExecutableFile } from '../../src/bench/locate.js';
@@ -36,5 +37,22 @@ export function requireTool(name: string, path?: string): string | undefined {
   }
   const bar = '!'.repeat(72);
   console.warn(`\n${bar}\n!! SKIPPING tests that need "${name}": ${message}.\n!! Install it (CI fails on this).\n${bar}\n`);
+  noteSkip(name, message);
   return undefined;
+}
+
+/**
+ * Tells the run's summary (test/helpers/missing-tools-reporter.cjs) that tests are skipped for want
+ * of `name`, and in which test file.
+ */
+export function noteSkip(name: string, message: string): void {
+  const file = process.env.GANGWAY_MISSING_TOOLS_FILE;
+  if (!file) return;
+  let testPath: string | undefined;
+  try {
+    testPath = expect.getState().testPath;
+  } catch {
+    testPath = undefined;
+  }
+  appendFileSync(file, `${JSON.stringify({ name, message, ...(testPath ? { testPath } : {}) })}\n`);
 }

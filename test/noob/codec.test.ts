@@ -11,7 +11,7 @@ import {
   type CodecOptions,
 } from '../../src/noob/message-codec.js';
 import type { NoobRequest, NoobResponse } from '../../src/noob/messages.js';
-import { utf8 } from './vectors.js';
+import { utf8, V } from './vectors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Arbitraries for valid messages.
@@ -285,5 +285,39 @@ describe('JSON scanner', () => {
         expect(JSON.stringify(ours)).toBe(JSON.stringify(JSON.parse(text)));
       }),
     );
+  });
+});
+
+describe('the vogeltak profile\'s 0x00 terminator', () => {
+  const vogeltak: CodecOptions = { compat: 'vogeltak' };
+  it('every request ends with exactly one 0x00 in the profile, and never without it', () => {
+    fc.assert(
+      fc.property(requestArb, (msg) => {
+        const m = 'NewNAI' in msg && msg.NewNAI !== undefined ? { ...msg, NewNAI: msg.NewNAI.split('@')[1]! } : msg;
+        const plain = encodeRequest(m);
+        const terminated = encodeRequest(m, vogeltak);
+        expect(plain.includes(0)).toBe(false);
+        expect(terminated[terminated.length - 1]).toBe(0);
+        expect(terminated.subarray(0, -1).includes(0)).toBe(false);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('the authors\' Type 6 of 131 octets (≡ 3 mod 16, where their peer fails with 1003) goes out as 132 with the terminator', () => {
+    const type6 = V.live_interop_transcript_vogeltak.wire[10]![1];
+    expect(Buffer.byteLength(type6)).toBe(131);
+    const bytes = encodeRequest(decodeRequest(new TextEncoder().encode(type6), vogeltak).message, vogeltak);
+    expect(bytes.length).toBe(132);
+    expect(Buffer.from(bytes.subarray(0, 131)).toString('utf8')).toBe(type6);
+  });
+
+  it('a trailing 0x00 on a response is accepted in the profile only; the default refuses it (1002)', () => {
+    const rsp = new TextEncoder().encode('{"Type":4,"PeerId":"lM3XpYq6xqp7FlTP7qigen"}\u0000');
+    expect(decodeResponse(rsp, vogeltak).message).toEqual({ Type: 4, PeerId: 'lM3XpYq6xqp7FlTP7qigen' });
+    expect(() => decodeResponse(rsp)).toThrow(expect.objectContaining({ code: 1002 }));
+    // Only one: two NULs are not a terminator.
+    const two = new TextEncoder().encode('{"Type":4,"PeerId":"lM3XpYq6xqp7FlTP7qigen"}\u0000\u0000');
+    expect(() => decodeResponse(two, vogeltak)).toThrow(expect.objectContaining({ code: 1002 }));
   });
 });

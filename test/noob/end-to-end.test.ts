@@ -243,3 +243,44 @@ describe.each([
     expect(await run()).toMatchObject({ result: 'success', exchange: 'reconnect', mppe: 'match' });
   });
 });
+
+/**
+ * The vogeltak profile on the wire (docs/eap-noob.md): every request's JSON is followed by one
+ * 0x00 octet, and every Type 7 carries ServerInfo, even when it did not change. The default
+ * profile sends neither.
+ */
+describe.each([
+  ['vogeltak', { compat: 'vogeltak' }, true],
+  ['default', {}, false],
+] as const)('requests on the wire, %s profile', (_name, switches, vogeltak) => {
+  it('terminator and ServerInfo in Type 7 through Initial, Completion and Reconnect', async () => {
+    const { clock, transport, peerStore, peerConfig, run } = setup({ ...switches }, { ...switches, preferredDirection: 1 });
+    // Record the Type-Data of every EAP-Request the server sends.
+    const requests: Uint8Array[] = [];
+    const send = transport.sendEap.bind(transport);
+    transport.sendEap = async (eap) => {
+      const reply = await send(eap);
+      if (reply.code === 'challenge' && reply.eap) requests.push(reply.eap.subarray(5));
+      return reply;
+    };
+    await run();
+    const shown = peerOobToShow(await peerStore.load(), { config: peerConfig, now: clock.now(), random: systemRandom })!;
+    await peerStore.save(shown.state);
+    expect((await deliverOobFromUrl(server.store, shown.text, 'dave', { clock: clock.now })).ok).toBe(true);
+    server.restart();
+    expect(await run()).toMatchObject({ result: 'success', exchange: 'completion', mppe: 'match' });
+    server.restart();
+    expect(await run()).toMatchObject({ result: 'success', exchange: 'reconnect', mppe: 'match' });
+
+    const types = requests.map((r) => (JSON.parse(Buffer.from(r[r.length - 1] === 0 ? r.subarray(0, -1) : r).toString('utf8')) as { Type: number }).Type);
+    expect(types).toEqual([1, 2, 3, 1, 6, 1, 7, 8, 9]);
+    for (const r of requests) {
+      expect(r[r.length - 1] === 0).toBe(vogeltak);
+      // Exactly one terminator, and no other NUL.
+      expect(r.subarray(0, -1).includes(0)).toBe(false);
+    }
+    const type7 = JSON.parse(Buffer.from(requests[6]!.subarray(0, vogeltak ? -1 : undefined)).toString('utf8')) as Record<string, unknown>;
+    // ServerInfo did not change since the registration: only the vogeltak profile repeats it.
+    expect('ServerInfo' in type7).toBe(vogeltak);
+  });
+});

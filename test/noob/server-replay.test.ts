@@ -157,6 +157,8 @@ describe.each(RECONNECT_CASES)('Reconnect %s', (name) => {
 describe('live Vogeltak transcript through the server in compatibility mode', () => {
   const L = V.live_interop_transcript_vogeltak;
   const wire = (i: number) => L.wire[i]![1];
+  /** Our requests in this profile: the transcript's JSON and the 0x00 the authors' peer needs. */
+  const terminated = (i: number) => `${wire(i)}\u0000`;
 
   it('accepts the peer-to-server OOB, then sends the transcript’s type 6 and accepts its MACp', async () => {
     const { decodeRequest, decodeResponse } = await import('../../src/noob/message-codec.js');
@@ -212,8 +214,8 @@ describe('live Vogeltak transcript through the server in compatibility mode', ()
       log: new MemoryLog(),
     });
     const s = session(method, L.identity);
-    expect(requestText(await s.start())).toBe(wire(8));
-    expect(requestText(await s.step(utf8(wire(9))))).toBe(wire(10));
+    expect(requestText(await s.start())).toBe(terminated(8));
+    expect(requestText(await s.step(utf8(wire(9))))).toBe(terminated(10));
     const done = await s.step(utf8(wire(11)));
     if (done.kind !== 'success') throw new Error('expected success');
     expect(toHex(done.msk)).toBe(L.MSK_hex);
@@ -233,8 +235,8 @@ describe('live Vogeltak transcript through the server in compatibility mode', ()
     });
     const s = session(method, L.identity);
     await s.start();
-    expect(requestText(await s.step(utf8(wire(1))))).toBe(wire(2));
-    const req3 = JSON.parse(requestText(await s.step(utf8(wire(3))))) as { PKs: { kty: string; crv: string } };
+    expect(requestText(await s.step(utf8(wire(1))))).toBe(terminated(2));
+    const req3 = JSON.parse(requestText(await s.step(utf8(wire(3)))).replace(/\u0000$/, '')) as { PKs: { kty: string; crv: string } };
     expect(req3.PKs).toMatchObject({ kty: 'EC', crv: 'X25519' });
   });
 });

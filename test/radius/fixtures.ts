@@ -6,7 +6,8 @@ import { join } from 'node:path';
  * fixtures.test.ts checks the copy still equals the original where that folder exists.
  */
 export const VECTORS_PATH = join(__dirname, 'fixtures', 'radius-vectors.json');
-export const SHARED_VECTORS_PATH = '/work/shared/specs/radius-vectors.json';
+/** The project's protocol digests live beside the repository: ../shared/specs/. */
+export const SHARED_VECTORS_PATH = join(__dirname, '..', '..', '..', 'shared', 'specs', 'radius-vectors.json');
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 export const vectors = JSON.parse(readFileSync(VECTORS_PATH, 'utf8')) as Record<string, Record<string, Json>>;

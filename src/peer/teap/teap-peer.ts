@@ -84,6 +84,8 @@ export class TeapPeer {
   private lastRequest: Uint8Array | undefined;
   private lastResponse: Uint8Array | undefined;
   private failureReason = '';
+  /** The method the server proposed instead of TEAP, while our Nak is unanswered. */
+  private nakedType: number | undefined;
 
   constructor(private readonly config: TeapPeerConfig) {
     this.compat = resolveTeapCompat(config.compat ?? {}, DEFAULT_TEAP_PEER_COMPAT);
@@ -131,6 +133,10 @@ export class TeapPeer {
     }
     if (p.code === EapCode.Failure) {
       this.phase = 'done';
+      if (this.nakedType !== undefined) {
+        // Failure right after our Nak: the server has no TEAP for this identity (RFC 3748 §5.3.1).
+        return { kind: 'failure', reason: `the server does not offer TEAP to "${this.config.outerIdentity}": it proposed EAP type ${this.nakedType}, we asked for TEAP (Nak), and it answered EAP-Failure` };
+      }
       return { kind: 'failure', reason: this.failureReason ? `EAP-Failure after: ${this.failureReason}` : 'EAP-Failure from the server' };
     }
     if (p.code !== EapCode.Request) return this.fail(`EAP Code ${p.code} from the server`);
@@ -151,9 +157,13 @@ export class TeapPeer {
     if (p.type === EapType.Notification) return respond(EapType.Notification, new Uint8Array(0));
     if (p.type !== EAP_TYPE_TEAP) {
       // Legacy Nak proposing TEAP (RFC 3748 §5.3.1), allowed only before a method started.
-      if (this.phase === 'identity' || this.phase === 'start') return respond(EapType.Nak, Uint8Array.of(EAP_TYPE_TEAP));
+      if (this.phase === 'identity' || this.phase === 'start') {
+        this.nakedType = p.type;
+        return respond(EapType.Nak, Uint8Array.of(EAP_TYPE_TEAP));
+      }
       return this.fail(`EAP type ${p.type} in the middle of TEAP`);
     }
+    this.nakedType = undefined;
     const data = await this.onTeap(p.data);
     if (typeof data === 'string') return this.fail(data);
     return respond(EAP_TYPE_TEAP, data);
