@@ -63,7 +63,11 @@ test.each(serverTlsEngines())(`%s TLS engine: RSS stays flat over ${HANDSHAKES} 
   forceGc();
   const end = process.memoryUsage.rss();
   const mb = (n: number): string => (n / 1048576).toFixed(1);
-  const growth = (end - start) / 1048576;
-  const report = `RSS ${mb(start)} → ${mb(end)} MB (+${growth.toFixed(2)}, bound ${MAX_GROWTH_MB}); every 500: ${samples.map(mb).join(' ')}`;
+  // From the first sample on (2,500 handshakes): the allocator may still settle in the first 500,
+  // most in a jest process that ran other suites before; a leak of one certificate per handshake
+  // (~4.5 KB) is still ~11 MB over these 2,500.
+  const base = samples[0]!;
+  const growth = (end - base) / 1048576;
+  const report = `RSS ${mb(start)} → ${mb(base)} after 500 → ${mb(end)} MB (+${growth.toFixed(2)} after the first 500, bound ${MAX_GROWTH_MB}); every 500: ${samples.map(mb).join(' ')}`;
   expect(`${growth < MAX_GROWTH_MB ? 'within' : 'beyond'} the bound: ${report}`).toMatch(/^within/);
 }, 120_000);
