@@ -1,5 +1,4 @@
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import type { Log } from '../util/log.js';
 import { ClientTable, type RadiusClientConfig, type ResolvedClient } from './client-table.js';
 import { AttributeType } from './dictionary.js';
@@ -10,6 +9,7 @@ import { RadiusCode, decodePacket, readPacketLength, type RadiusPacket } from '.
 import { ReplyCache, replyCacheKey, requestFingerprint, type CacheTicket } from './reply-cache.js';
 import { verifyAccountingStyleRequest } from './request.js';
 import { encodeResponse } from './response.js';
+import { bindUdpListener, closeUdpListeners, unmapIpv4Address } from './udp-listener.js';
 
 export interface AccountingRequestContext {
   packet: RadiusPacket;
@@ -103,32 +103,25 @@ export class AccountingServer {
     this.clients = new ClientTable(clients);
   }
 
-  listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    if (this.closed) return Promise.reject(new Error('accounting server is closed'));
-    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    if (this.closed) throw new Error('accounting server is closed');
     const socketIndex = this.sockets.length;
-    return new Promise((resolve, reject) => {
-      const onBindError = (err: Error): void => {
-        socket.close();
-        reject(err);
-      };
-      socket.once('error', onBindError);
-      socket.bind(port, host, () => {
-        socket.off('error', onBindError);
-        socket.on('error', (err) => this.log.error({ err: err.message }, 'accounting socket error'));
-        socket.on('message', (msg, rinfo) => this.onDatagram(socketIndex, socket, msg, rinfo));
-        this.sockets.push(socket);
-        const bound = socket.address();
-        this.log.info({ host: bound.address, port: bound.port }, 'RADIUS accounting listening');
-        resolve({ host: bound.address, port: bound.port });
-      });
-    });
+    const socket: Socket = await bindUdpListener(
+      host,
+      port,
+      (msg, rinfo) => this.onDatagram(socketIndex, socket, msg, rinfo),
+      (err) => this.log.error({ err: err.message }, 'accounting socket error'),
+    );
+    this.sockets.push(socket);
+    const bound = socket.address();
+    this.log.info({ host: bound.address, port: bound.port }, 'RADIUS accounting listening');
+    return { host: bound.address, port: bound.port };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await closeUdpListeners(this.sockets);
     this.sockets.length = 0;
     this.cache.clear();
   }
@@ -151,8 +144,7 @@ export class AccountingServer {
   private onDatagram(socketIndex: number, socket: Socket, msg: Buffer, rinfo: RemoteInfo): void {
     try {
       this.counters.received++;
-      // Dual-stack sockets report IPv4 senders as ::ffff:a.b.c.d.
-      const address = rinfo.address.startsWith('::ffff:') && rinfo.address.includes('.') ? rinfo.address.slice(7) : rinfo.address;
+      const address = unmapIpv4Address(rinfo.address);
       const client = this.clients.lookup(address);
       if (!client) {
         this.drop('unknown-client', 'debug', { address, port: rinfo.port }, 'datagram from unknown RADIUS client dropped');

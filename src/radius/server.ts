@@ -1,5 +1,4 @@
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import type { Log } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import { MIN_REPLY_ROOM, encodeAccessReply, replyRoom, type AccessReply } from './access-reply.js';
@@ -11,6 +10,7 @@ import { RadiusCode, decodePacket, getAttribute, hasAttribute, readPacketLength,
 import { ReplyCache, replyCacheKey, requestFingerprint, type CacheTicket } from './reply-cache.js';
 import { encodeResponse } from './response.js';
 import { decodeUserPassword } from './user-password.js';
+import { bindUdpListener, closeUdpListeners, unmapIpv4Address } from './udp-listener.js';
 import { SheddingMonitor } from '../util/shedding.js';
 
 export type { AccessReply } from './access-reply.js';
@@ -97,11 +97,6 @@ interface Origin {
   client: ResolvedClient;
 }
 
-function normalizeAddress(address: string): string {
-  // Dual-stack sockets report IPv4 senders as ::ffff:a.b.c.d; logs and handlers want a.b.c.d.
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
 export class RadiusServer {
   private clients: ClientTable;
   private readonly handler: AccessRequestHandler;
@@ -144,32 +139,25 @@ export class RadiusServer {
    * Binds one more UDP socket (call again for a second address family). Port 0 picks an
    * ephemeral port; the bound address is returned.
    */
-  listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    if (this.closed) return Promise.reject(new Error('RADIUS server is closed'));
-    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    if (this.closed) throw new Error('RADIUS server is closed');
     const socketIndex = this.sockets.length;
-    return new Promise((resolve, reject) => {
-      const onBindError = (err: Error): void => {
-        socket.close();
-        reject(err);
-      };
-      socket.once('error', onBindError);
-      socket.bind(port, host, () => {
-        socket.off('error', onBindError);
-        socket.on('error', (err) => this.log.error({ err: err.message }, 'RADIUS socket error'));
-        socket.on('message', (msg, rinfo) => this.onDatagram(socketIndex, socket, msg, rinfo));
-        this.sockets.push(socket);
-        const bound = socket.address();
-        this.log.info({ host: bound.address, port: bound.port, clients: this.clients.size }, 'RADIUS server listening');
-        resolve({ host: bound.address, port: bound.port });
-      });
-    });
+    const socket: Socket = await bindUdpListener(
+      host,
+      port,
+      (msg, rinfo) => this.onDatagram(socketIndex, socket, msg, rinfo),
+      (err) => this.log.error({ err: err.message }, 'RADIUS socket error'),
+    );
+    this.sockets.push(socket);
+    const bound = socket.address();
+    this.log.info({ host: bound.address, port: bound.port, clients: this.clients.size }, 'RADIUS server listening');
+    return { host: bound.address, port: bound.port };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await closeUdpListeners(this.sockets);
     this.sockets.length = 0;
     this.cache.clear();
   }
@@ -188,7 +176,7 @@ export class RadiusServer {
   private onDatagram(socketIndex: number, socket: Socket, msg: Buffer, rinfo: RemoteInfo): void {
     try {
       this.counters.received++;
-      const address = normalizeAddress(rinfo.address);
+      const address = unmapIpv4Address(rinfo.address);
       const client = this.clients.lookup(address);
       if (!client) {
         this.drop('unknown-client', 'debug', { address, port: rinfo.port }, 'datagram from unknown RADIUS client dropped');

@@ -143,6 +143,18 @@ export class VoucherRequest extends VoucherArtifact {
 
 export type AnyVoucherArtifact = Voucher | VoucherRequest;
 
+/** The artefact as a voucher, or 'invalid-content' when a voucher-request came where a voucher belongs. */
+export function expectVoucher(a: AnyVoucherArtifact): Voucher {
+  if (a.kind !== 'voucher') throw new VoucherError('invalid-content', 'expected a voucher, found a voucher-request');
+  return a;
+}
+
+/** The artefact as a voucher-request, or 'invalid-content' when a voucher came instead. */
+export function expectVoucherRequest(a: AnyVoucherArtifact): VoucherRequest {
+  if (a.kind !== 'voucher-request') throw new VoucherError('invalid-content', 'expected a voucher-request, found a voucher');
+  return a;
+}
+
 function checkedLeafValue(leaf: LeafSpec, value: unknown): unknown {
   const bad = (why: string): VoucherError => new VoucherError('invalid-content', `${leaf.name}: ${why}`);
   switch (leaf.type) {

@@ -4,8 +4,7 @@
  * they came (a registrar forwards a voucher unchanged, and puts a pledge's request verbatim into
  * its own); the JSON inside is parsed on first use.
  */
-import type { AnyVoucherArtifact, Voucher, VoucherRequest } from './artifact.js';
-import { VoucherError } from './errors.js';
+import { type AnyVoucherArtifact, type Voucher, type VoucherRequest, expectVoucher, expectVoucherRequest } from './artifact.js';
 import { type CmsSignOptions, type CmsSigner, SignedCms, signCms } from './cms.js';
 import { parseVoucherArtifactJson, serializeVoucherJson } from './json-codec.js';
 import { type SignerTrustOptions, type VerifiedSigner, pathToAnchors } from './signer-trust.js';
@@ -37,15 +36,11 @@ export class SignedVoucherCms {
   }
 
   voucher(): Voucher {
-    const a = this.artifact();
-    if (a.kind !== 'voucher') throw new VoucherError('invalid-content', 'expected a voucher, found a voucher-request');
-    return a;
+    return expectVoucher(this.artifact());
   }
 
   voucherRequest(): VoucherRequest {
-    const a = this.artifact();
-    if (a.kind !== 'voucher-request') throw new VoucherError('invalid-content', 'expected a voucher-request, found a voucher');
-    return a;
+    return expectVoucherRequest(this.artifact());
   }
 
   /**

@@ -5,7 +5,7 @@
  * request carries none and is checked with the key of the pledge's (D)TLS client certificate.
  */
 import type { KeyObject } from 'node:crypto';
-import type { AnyVoucherArtifact, Voucher, VoucherRequest } from './artifact.js';
+import { type AnyVoucherArtifact, type Voucher, type VoucherRequest, expectVoucher, expectVoucherRequest } from './artifact.js';
 import { decodeVoucherArtifactCbor, encodeVoucherCbor } from './cbor-codec.js';
 import { CoseSign1, type CoseSigner, signCoseSign1 } from './cose-sign1.js';
 import { VoucherError } from './errors.js';
@@ -55,15 +55,11 @@ export class SignedVoucherCose {
   }
 
   voucher(): Voucher {
-    const a = this.artifact();
-    if (a.kind !== 'voucher') throw new VoucherError('invalid-content', 'expected a voucher, found a voucher-request');
-    return a;
+    return expectVoucher(this.artifact());
   }
 
   voucherRequest(): VoucherRequest {
-    const a = this.artifact();
-    if (a.kind !== 'voucher-request') throw new VoucherError('invalid-content', 'expected a voucher-request, found a voucher');
-    return a;
+    return expectVoucherRequest(this.artifact());
   }
 
   /** Checks the signature, then (with trust anchors) the signer's path. Throws VoucherError. */
