@@ -246,6 +246,7 @@ function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string
     ['accounting.listen', running.accounting.listen, next.accounting.listen],
     ['store.sqlite', running.store, next.store],
     ['portal', running.portal, next.portal],
+    ['health.listen', running.health, next.health],
     ['brski', running.brski, next.brski],
     ['log.level', running.log, next.log],
     ['radius.replyCacheSeconds', running.radius.replyCacheMs, next.radius.replyCacheMs],
