@@ -34,6 +34,8 @@ import { AccountingServer } from './radius/accounting-server.js';
 import { createAccountingRecorder } from './server/accounting-recorder.js';
 import { SqliteAccountingStore } from './store/sqlite/accounting.js';
 import type { AccountingStore } from './store/accounting.js';
+import { GangwayMetrics } from './server/metrics.js';
+import { SqliteStoreLiveness } from './store/sqlite/liveness.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
@@ -43,7 +45,7 @@ export interface RunningGangway {
   readonly db: SqliteDatabase;
   /** Where the portal listens, when configured. */
   readonly portal?: { host: string; port: number };
-  /** Where GET /healthz is answered, when configured. */
+  /** Where GET /healthz and GET /metrics are answered, when configured. */
   readonly health?: { host: string; port: number };
   /** What every layer sheds; Status-Server and /healthz answer from it. */
   readonly shedding: SheddingMonitor;
@@ -61,25 +63,29 @@ export interface RunningGangway {
 export async function startGangway(config: GangwayConfig, log: Log): Promise<RunningGangway> {
   checkPrivateFiles(config);
   const db = openSqlite(config.store.sqlitePath);
+  // Counted whether or not anyone scrapes: a handful of additions per packet, and one code path.
+  const metrics = new GangwayMetrics();
+  const wrap = metrics.wrapStore;
   let brski: BrskiServices | undefined;
   try {
     const brskiConfig = parseBrskiConfig(config.brski, config.dataDir);
     if (brskiConfig) {
       brski = await setupBrski(brskiConfig, {
         db,
-        audit: new SqliteAuditStore(db),
+        audit: wrap('audit', new SqliteAuditStore(db)),
         tlsCert: readConfigFile(config.tls.cert, 'tls.cert'),
         tlsKey: readConfigFile(config.tls.key, 'tls.key'),
         log,
       });
     }
     // One NOOB store for the method, its housekeeping and the portal, whatever reloads do.
-    const noobStore = new SqliteNoobPeerStore(db);
-    const methods = await buildMethods(config, db, noobStore, brski, log);
+    const noobStore = wrap('noob-peers', new SqliteNoobPeerStore(db));
+    const methods = await buildMethods(config, db, noobStore, brski, metrics, log);
+    metrics.tlsEngine(methods.engine);
     const { registry, selector } = methods;
     const manufacturers = brskiConfig?.manufacturers.map((m) => m.name) ?? [];
     const authorizerFor = (c: GangwayConfig, names: string[], noobOn: boolean): ReturnType<typeof buildAuthorizer> =>
-      buildAuthorizer(c.authorization, db, { methods: names, manufacturers, ...(noobOn ? { noobPeers: noobStore } : {}) }, log);
+      buildAuthorizer(c.authorization, db, { methods: names, manufacturers, ...(noobOn ? { noobPeers: noobStore } : {}) }, log, wrap);
     // The credential policy in force; a reload replaces it with the new configuration's.
     let authorizer = authorizerFor(config, registry.names(), methods.noob !== undefined);
     const shedding = new SheddingMonitor();
@@ -100,22 +106,24 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       log.child({ module: 'eap' }),
       Date.now,
       shedding,
+      metrics.eap,
     );
     // What a reload replaces; the request handlers read it on every request.
     let current = config;
     const accessLog = log.child({ module: 'access' });
     // With the portal, each identity's last accepted session is kept so that removing a device can disconnect it.
-    const accessSessions = config.portal ? new SqliteAccessSessionStore(db) : undefined;
+    const accessSessions = config.portal ? wrap('access-sessions', new SqliteAccessSessionStore(db)) : undefined;
     const servers: RadiusServer[] = [];
     const addresses: { host: string; port: number }[] = [];
-    const accountingStore = new SqliteAccountingStore(db);
+    const accountingStore = wrap('accounting', new SqliteAccountingStore(db));
     const accounting = config.accounting.listen.length > 0
       ? new AccountingServer({
           clients: config.radius.clients,
-          handler: createAccountingRecorder({ store: accountingStore, audit: new SqliteAuditStore(db), log }),
+          handler: createAccountingRecorder({ store: accountingStore, audit: wrap('audit', new SqliteAuditStore(db)), log }),
           log,
           replyCacheMs: config.radius.replyCacheMs,
           maxInFlight: config.radius.maxInFlight,
+          observer: metrics.accounting,
         })
       : undefined;
     const accountingAddresses: { host: string; port: number }[] = [];
@@ -134,6 +142,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           replyCacheMs: config.radius.replyCacheMs,
           maxInFlight: config.radius.maxInFlight,
           shedding,
+          observer: metrics.authentication,
         });
         servers.push(server);
         addresses.push(await server.listen(address.host, address.port));
@@ -161,8 +170,15 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           },
         );
       }
-      if (config.health) health = await startHealthEndpoint(config.health.listen, { shedding, conversations: () => eap.admission }, log);
+      const store = wrap('liveness', new SqliteStoreLiveness(db));
+      metrics.watch({ conversations: () => eap.admission, shedding, inFlight: () => servers.reduce((n, s) => n + s.stats.inFlight, 0), store });
+      if (config.health) {
+        health = await startHealthEndpoint(config.health.listen, { shedding, conversations: () => eap.admission, store, metrics: () => metrics.render() }, log);
+        metrics.process.start();
+      }
     } catch (err) {
+      metrics.process.stop();
+      await health?.close();
       await portal?.close();
       await Promise.all(servers.map((s) => s.close()));
       await accounting?.close();
@@ -184,11 +200,12 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       async reload(next) {
         const restartNeeded = restartOnlyChanges(current, next);
         // Built completely before anything changes: a failure here leaves the running configuration in force.
-        const built = await buildMethods(next, db, noobStore, brski, log);
+        const built = await buildMethods(next, db, noobStore, brski, metrics, log);
         const nextAuthorizer = authorizerFor(next, built.registry.names(), built.noob !== undefined);
         registry.replaceWith(built.registry);
         selector.replaceWith(built.selector);
         authorizer = nextAuthorizer;
+        metrics.tlsEngine(built.engine);
         for (const server of servers) server.setClients(next.radius.clients);
         accounting?.setClients(next.radius.clients);
         if (housekeeping) clearInterval(housekeeping);
@@ -202,6 +219,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       async close() {
         if (housekeeping) clearInterval(housekeeping);
         clearInterval(accountingHousekeeping);
+        metrics.process.stop();
         await health?.close();
         await portal?.close();
         await Promise.all(servers.map((s) => s.close()));
@@ -228,6 +246,7 @@ function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string
     ['accounting.listen', running.accounting.listen, next.accounting.listen],
     ['store.sqlite', running.store, next.store],
     ['portal', running.portal, next.portal],
+    ['health.listen', running.health, next.health],
     ['brski', running.brski, next.brski],
     ['log.level', running.log, next.log],
     ['radius.replyCacheSeconds', running.radius.replyCacheMs, next.radius.replyCacheMs],
@@ -245,15 +264,16 @@ async function buildMethods(
   db: SqliteDatabase,
   noobStore: NoobPeerStore,
   brski: BrskiServices | undefined,
+  metrics: GangwayMetrics,
   log: Log,
-): Promise<{ registry: MethodRegistry; selector: MethodSelector; noob: ResolvedNoobConfig | undefined }> {
+): Promise<{ registry: MethodRegistry; selector: MethodSelector; noob: ResolvedNoobConfig | undefined; engine: 'openssl' | 'node' }> {
   const noob = noobConfigOf(config);
-  const registry = await buildRegistry(config, db, noob ? { config: noob, store: noobStore } : undefined, brski, log);
+  const { registry, engine } = await buildRegistry(config, db, noob ? { config: noob, store: noobStore } : undefined, brski, metrics, log);
   for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
     if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
   }
   const selector = new MethodSelector([...(noob ? noobRoutes(noob) : []), ...config.eap.rules], config.eap.defaultMethods);
-  return { registry, selector, noob };
+  return { registry, selector, noob, engine };
 }
 
 function readConfigFile(path: string, key: string): Buffer {
@@ -269,8 +289,10 @@ async function buildRegistry(
   db: SqliteDatabase,
   noob: { config: ResolvedNoobConfig; store: NoobPeerStore } | undefined,
   brski: BrskiServices | undefined,
+  metrics: GangwayMetrics,
   log: Log,
-): Promise<MethodRegistry> {
+): Promise<{ registry: MethodRegistry; engine: 'openssl' | 'node' }> {
+  const wrap = metrics.wrapStore;
   const registry = new MethodRegistry();
   const read = readConfigFile;
   const ca = config.tls.ca.map((p, i) => read(p, `tls.ca[${i}]`));
@@ -291,9 +313,9 @@ async function buildRegistry(
   } catch (err) {
     throw new ConfigError('tls', `cannot build the TLS context: ${(err as Error).message}`);
   }
-  const users = new SqliteUserStore(db);
+  const users = wrap('users', new SqliteUserStore(db));
   // One lockout for every password method: guesses through bare MSCHAPv2 and TEAP count together.
-  const passwordLockout = createAuditedLockout(config.passwordLockout, new SqliteAuditStore(db), log);
+  const passwordLockout = createAuditedLockout(config.passwordLockout, wrap('audit', new SqliteAuditStore(db)), log, (scope) => metrics.passwordLockout(scope));
   registry.register(createMschapV2Method({ users, serverName: config.serverName, lockout: passwordLockout }));
   const teapConfig = parseTeapMethodConfig(config.methods.teap);
   try {
@@ -308,7 +330,7 @@ async function buildRegistry(
     if (err instanceof ConfigError) throw err;
     throw new ConfigError('methods.teap', (err as Error).message);
   }
-  if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log, audit: new SqliteAuditStore(db) }));
+  if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log, audit: wrap('audit', new SqliteAuditStore(db)) }));
   for (const [i, plugin] of config.eap.plugins.entries()) {
     try {
       registry.register(await loadMethodPlugin(plugin.module, plugin.options, config.dataDir));
@@ -317,7 +339,7 @@ async function buildRegistry(
     }
   }
   log.debug({ methods: registry.names() }, 'EAP methods registered');
-  return registry;
+  return { registry, engine: tls.engine };
 }
 
 /** The TLS engine for EAP-TLS and TEAP, said once at start. */
