@@ -1,9 +1,9 @@
 /**
  * Whether a new CRL file may replace the one in force. A CRL the server cannot vouch for is
  * refused, so that the one in force keeps deciding: unreadable, not signed by its CA, not yet
- * valid, already past its nextUpdate (OpenSSL would refuse every certificate it covers), or older
+ * valid, already past its nextUpdate (OpenSSL would refuse every certificate it covers), older
  * than the CRL of the same CA in force (RFC 5280 §5.2.3: CRL numbers only grow; an older CRL may
- * lack a revocation the current one has).
+ * lack a revocation the current one has), or missing a CA the file covered.
  */
 import type { X509Certificate } from 'node:crypto';
 import { crlFacts, crlIssuerAmong, crlSignedBy, parseCrlFile, type CrlFacts } from './crl-file.js';
@@ -29,7 +29,13 @@ export async function judgeCrlFile(bytes: Uint8Array, cas: readonly X509Certific
   const facts: CrlFacts[] = [];
   const notes: string[] = [];
   for (const crl of crls) {
-    const f = crlFacts(crl);
+    let f: CrlFacts;
+    try {
+      // The entries and extensions are decoded here, not when the outer structure parsed.
+      f = crlFacts(crl);
+    } catch (err) {
+      return { ok: false, reason: `not a CRL (${(err as Error).message})` };
+    }
     const issuer = crlIssuerAmong(crl, cas);
     if (!issuer) notes.push(`CRL of ${f.issuer}: its issuer is not in tls.ca, so its signature is checked only in the handshake`);
     else if (!(await crlSignedBy(crl, issuer))) return { ok: false, reason: `CRL of ${f.issuer} is not signed by that CA's key` };
@@ -41,6 +47,11 @@ export async function judgeCrlFile(bytes: Uint8Array, cas: readonly X509Certific
     if (older !== undefined) return { ok: false, reason: `CRL of ${f.issuer} is older than the one in force (${older})` };
     facts.push(f);
   }
+  // A file that no longer holds a CRL for a CA it held one for is a wrong file (another CA's CRL
+  // copied over it, a corrupted issuer name): with one CRL required per CA, it would refuse every
+  // certificate of the CA it lost.
+  const lost = inForce.find((old) => !facts.some((f) => f.issuerKey === old.issuerKey));
+  if (lost) return { ok: false, reason: `the file no longer holds a CRL of ${lost.issuer}, which the CRL in force covers` };
   return { ok: true, facts, notes };
 }
 

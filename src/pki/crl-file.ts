@@ -11,13 +11,17 @@ import * as x509 from '@peculiar/x509';
 
 const OID_CRL_NUMBER = '2.5.29.20';
 
-/** Every CRL of a file: its PEM blocks ("X509 CRL" or "CRL"), or the whole file as one DER CRL. */
+/**
+ * Every CRL of a file, read as the TLS engines read `tls.crl`: PEM blocks labelled "X509 CRL"
+ * (RFC 7468 §5). OpenSSL skips other labels and does not take DER there, so neither do we: a file
+ * it would not load is refused here with the reason.
+ */
 export function parseCrlFile(data: Uint8Array): x509.X509Crl[] {
   const text = Buffer.from(data).toString('latin1');
-  const blocks = text.match(/-----BEGIN (?:X509 )?CRL-----[\s\S]+?-----END (?:X509 )?CRL-----/g);
+  const blocks = text.match(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g);
   if (blocks) return blocks.map((b) => new x509.X509Crl(Buffer.from(b.replace(/-----[^-]+-----|\s/g, ''), 'base64')));
-  if (/-----BEGIN /.test(text)) throw new Error('the file holds PEM, but no CRL block');
-  return [new x509.X509Crl(Buffer.from(data))];
+  if (/-----BEGIN CRL-----/.test(text)) throw new Error('its PEM label is "CRL"; OpenSSL reads only "X509 CRL" (RFC 7468 §5)');
+  throw new Error('no PEM block "-----BEGIN X509 CRL-----" in the file (DER is not read)');
 }
 
 /** The CA among `cas` whose subject is the CRL's issuer (compared as DER: texts differ per library). */
