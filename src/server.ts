@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { X509Certificate } from 'node:crypto';
 import type { GangwayConfig } from './config/config.js';
 import { ConfigError } from './config/config-error.js';
 import { DEFAULT_EAP_LIMITS, EapAuthenticator } from './eap-methods/authenticator.js';
@@ -36,6 +37,10 @@ import { SqliteAccountingStore } from './store/sqlite/accounting.js';
 import type { AccountingStore } from './store/accounting.js';
 import { GangwayMetrics } from './server/metrics.js';
 import { SqliteStoreLiveness } from './store/sqlite/liveness.js';
+import type { PasswordLockout } from './eap-methods/password-lockout.js';
+import { parsePemCertificates } from './pki/pem-certificates.js';
+import { crlBytes, initialCrls, planCrls, type CrlRefusal, type CrlsInForce } from './server/crls-in-force.js';
+import { CrlWatcher } from './server/crl-watcher.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
@@ -52,10 +57,17 @@ export interface RunningGangway {
   /**
    * Applies a new configuration without a restart: RADIUS clients, certificates, CA files and CRLs,
    * EAP rules and method settings, authorization defaults, accounting retention. Everything is
-   * built first; a configuration that fails (ConfigError) changes nothing. Settings that need
-   * their sockets or tables rebuilt are named in `restartNeeded` and keep their running values.
+   * built first; a configuration that fails (ConfigError) changes nothing — a changed CRL file that
+   * would be refused (crls-in-force.ts) fails it too. Settings that need their sockets or tables
+   * rebuilt are named in `restartNeeded` and keep their running values.
    */
   reload(config: GangwayConfig): Promise<{ restartNeeded: string[] }>;
+  /**
+   * Reads the CRL files of the configuration in force again and applies those that changed and
+   * are acceptable, keeping every other TLS file as it was built. The CRL watcher calls it when a
+   * file changes (`tls.crlPollSeconds`); a refused file is logged and its CRLs in force stay.
+   */
+  refreshCrls(): Promise<{ accepted: string[]; refused: CrlRefusal[] }>;
   close(): Promise<void>;
 }
 
@@ -67,6 +79,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
   const metrics = new GangwayMetrics();
   const wrap = metrics.wrapStore;
   let brski: BrskiServices | undefined;
+  let crlWatcher: CrlWatcher | undefined;
   try {
     const brskiConfig = parseBrskiConfig(config.brski, config.dataDir);
     if (brskiConfig) {
@@ -80,7 +93,31 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     }
     // One NOOB store for the method, its housekeeping and the portal, whatever reloads do.
     const noobStore = wrap('noob-peers', new SqliteNoobPeerStore(db));
-    const methods = await buildMethods(config, db, noobStore, brski, metrics, log);
+    // What a reload replaces; the request handlers read it on every request.
+    let current = config;
+    // The TLS files the methods were built from: a CRL refresh rebuilds with these and new CRLs only.
+    let material = readTlsMaterial(config, brski);
+    const lockoutFor = keptLockouts(db, metrics, log);
+    const watcher = new CrlWatcher({
+      paths: () => current.tls.crl,
+      refresh: async () => {
+        const r = await running.refreshCrls();
+        const retries = r.refused.flatMap((x) => (x.retryAt ? [x.retryAt.getTime()] : []));
+        return retries.length > 0 ? { retryAt: new Date(Math.min(...retries)) } : {};
+      },
+      afterPoll: (now) => reportStaleCrls(crls, now),
+      onError: (err) => log.error({ err }, 'CRL watcher failed'),
+    });
+    crlWatcher = watcher;
+    // Identities taken before the CRLs are read, so a change right after the read is still seen.
+    await watcher.baseline();
+    const initial = await initialCrls(config.tls.crl, material.trusted, new Date());
+    if (initial.unreadable) throw new ConfigError(`tls.crl[${config.tls.crl.indexOf(initial.unreadable.path)}]`, initial.unreadable.reason);
+    for (const w of initial.warnings) log.error({ file: w.path, reason: w.reason }, 'CRL loaded as it is, but it is not acceptable: OpenSSL refuses the certificates it covers until a valid CRL is installed');
+    // The CRLs in force, per file; a SIGHUP or a CRL refresh replaces them.
+    let crls: CrlsInForce = initial.files;
+    const reportStaleCrls = staleCrlReporter(log);
+    const methods = await buildMethods(config, material, crlBytes(config.tls.crl, crls), db, noobStore, brski, metrics, lockoutFor, log);
     metrics.tlsEngine(methods.engine);
     const { registry, selector } = methods;
     const manufacturers = brskiConfig?.manufacturers.map((m) => m.name) ?? [];
@@ -108,8 +145,6 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       shedding,
       metrics.eap,
     );
-    // What a reload replaces; the request handlers read it on every request.
-    let current = config;
     const accessLog = log.child({ module: 'access' });
     // With the portal, each identity's last accepted session is kept so that removing a device can disconnect it.
     const accessSessions = config.portal ? wrap('access-sessions', new SqliteAccessSessionStore(db)) : undefined;
@@ -189,7 +224,21 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     let housekeeping = methods.noob ? startNoobHousekeeping(noobStore, methods.noob, log) : undefined;
     let accountingHousekeeping = startAccountingHousekeeping(accountingStore, config.accounting.retentionDays, log);
     log.info({ addresses, accounting: accountingAddresses, methods: registry.names() }, 'gangway listening');
-    return {
+    // A SIGHUP and a CRL refresh never build at the same time: each builds from what the other applied.
+    let applying: Promise<unknown> = Promise.resolve();
+    let closed = false;
+    const serially = <T>(task: () => Promise<T>): Promise<T> => {
+      const run = applying.then(task, task);
+      applying = run.catch(() => undefined);
+      return run;
+    };
+    const logAccepted = (paths: readonly string[], files: CrlsInForce, why: string): void => {
+      for (const file of paths) {
+        const crlsOfFile = files.get(file)?.facts.map((f) => ({ issuer: f.issuer, crlNumber: f.crlNumber?.toString(), thisUpdate: f.thisUpdate.toISOString(), nextUpdate: f.nextUpdate?.toISOString(), revoked: f.revoked }));
+        log.info({ file, crls: crlsOfFile, why }, 'CRL in force');
+      }
+    };
+    const running: RunningGangway = {
       addresses,
       accountingAddresses,
       eap,
@@ -197,15 +246,24 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       ...(portal ? { portal: portal.address } : {}),
       ...(health ? { health: health.address } : {}),
       shedding,
-      async reload(next) {
+      reload: (next) => serially(async () => {
         const restartNeeded = restartOnlyChanges(current, next);
         // Built completely before anything changes: a failure here leaves the running configuration in force.
-        const built = await buildMethods(next, db, noobStore, brski, metrics, log);
+        const nextMaterial = readTlsMaterial(next, brski);
+        const plan = await planCrls(next.tls.crl, crls, nextMaterial.trusted, new Date());
+        const refused = plan.refused[0];
+        if (refused) throw new ConfigError(`tls.crl[${next.tls.crl.indexOf(refused.path)}]`, `${refused.path}: ${refused.reason}; the CRLs in force stay`);
+        const built = await buildMethods(next, nextMaterial, crlBytes(next.tls.crl, plan.files), db, noobStore, brski, metrics, lockoutFor, log);
         const nextAuthorizer = authorizerFor(next, built.registry.names(), built.noob !== undefined);
         registry.replaceWith(built.registry);
         selector.replaceWith(built.selector);
         authorizer = nextAuthorizer;
         metrics.tlsEngine(built.engine);
+        material = nextMaterial;
+        crls = plan.files;
+        for (const n of plan.notes) log.warn({ file: n.path }, n.note);
+        logAccepted(plan.accepted, crls, 'SIGHUP');
+        if (next.tls.crlPollSeconds !== current.tls.crlPollSeconds) watcher.start(next.tls.crlPollSeconds * 1000);
         for (const server of servers) server.setClients(next.radius.clients);
         accounting?.setClients(next.radius.clients);
         if (housekeeping) clearInterval(housekeeping);
@@ -215,8 +273,36 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         current = next;
         log.info({ clients: next.radius.clients.length, methods: built.registry.names(), restartNeeded }, 'configuration reloaded');
         return { restartNeeded };
-      },
+      }),
+      refreshCrls: () => serially(async () => {
+        if (closed) return { accepted: [], refused: [] };
+        const paths = current.tls.crl;
+        const plan = await planCrls(paths, crls, material.trusted, new Date());
+        for (const r of plan.refused) {
+          log.error({ file: r.path, reason: r.reason, ...(r.retryAt ? { retryAt: r.retryAt.toISOString() } : {}) }, 'CRL file changed but was refused; the CRLs in force stay');
+        }
+        for (const n of plan.notes) log.warn({ file: n.path }, n.note);
+        if (plan.accepted.length === 0) return { accepted: [], refused: plan.refused };
+        let built;
+        try {
+          // The same build a SIGHUP makes, from the configuration and TLS files in force.
+          built = await buildMethods(current, material, crlBytes(paths, plan.files), db, noobStore, brski, metrics, lockoutFor, log);
+        } catch (err) {
+          const reason = err instanceof Error ? err.message : String(err);
+          log.error({ files: plan.accepted, reason }, 'CRL file changed but the TLS contexts refused it; the CRLs in force stay');
+          return { accepted: [], refused: [...plan.refused, ...plan.accepted.map((path) => ({ path, reason }))] };
+        }
+        registry.replaceWith(built.registry);
+        selector.replaceWith(built.selector);
+        crls = plan.files;
+        logAccepted(plan.accepted, crls, 'file changed');
+        return { accepted: plan.accepted, refused: plan.refused };
+      }),
       async close() {
+        watcher.stop();
+        closed = true;
+        // A CRL refresh under way finishes before the database it builds from closes.
+        await applying;
         if (housekeeping) clearInterval(housekeeping);
         clearInterval(accountingHousekeeping);
         metrics.process.stop();
@@ -229,7 +315,10 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         db.close();
       },
     };
+    watcher.start(config.tls.crlPollSeconds * 1000);
+    return running;
   } catch (err) {
+    crlWatcher?.stop();
     await brski?.close().catch(() => undefined);
     db.close();
     throw err;
@@ -261,14 +350,17 @@ function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string
 /** The methods and the rules choosing among them, from one configuration; ConfigError when they cannot be built. */
 async function buildMethods(
   config: GangwayConfig,
+  material: TlsMaterial,
+  crl: Buffer[],
   db: SqliteDatabase,
   noobStore: NoobPeerStore,
   brski: BrskiServices | undefined,
   metrics: GangwayMetrics,
+  lockoutFor: LockoutKeeper,
   log: Log,
 ): Promise<{ registry: MethodRegistry; selector: MethodSelector; noob: ResolvedNoobConfig | undefined; engine: 'openssl' | 'node' }> {
   const noob = noobConfigOf(config);
-  const { registry, engine } = await buildRegistry(config, db, noob ? { config: noob, store: noobStore } : undefined, brski, metrics, log);
+  const { registry, engine } = await buildRegistry(config, material, crl, db, noob ? { config: noob, store: noobStore } : undefined, brski, metrics, lockoutFor, log);
   for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
     if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
   }
@@ -284,26 +376,81 @@ function readConfigFile(path: string, key: string): Buffer {
   }
 }
 
+/** The TLS files of one configuration, read once per build, and the CAs a CRL is judged against. */
+interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer[];
+  trusted: X509Certificate[];
+}
+
+function readTlsMaterial(config: GangwayConfig, brski: BrskiServices | undefined): TlsMaterial {
+  const ca = config.tls.ca.map((p, i) => readConfigFile(p, `tls.ca[${i}]`));
+  // LDevIDs of our registrar CA authenticate with EAP-TLS (and select TEAP's domain policies), and
+  // a revoked one is refused, wherever the operator keeps that CA.
+  if (brski && !ca.some((c) => c.toString().includes(brski.caPem.trim()))) ca.push(Buffer.from(brski.caPem));
+  let trusted: X509Certificate[];
+  try {
+    trusted = parsePemCertificates(ca);
+  } catch (err) {
+    throw new ConfigError('tls.ca', `holds a certificate that does not parse: ${(err as Error).message}`);
+  }
+  return { cert: readConfigFile(config.tls.cert, 'tls.cert'), key: readConfigFile(config.tls.key, 'tls.key'), ca, trusted };
+}
+
+type LockoutKeeper = (policy: GangwayConfig['passwordLockout']) => PasswordLockout;
+
+/**
+ * The password lockout survives rebuilds while its policy stays the same: a reload (or a CRL
+ * refresh, which may come daily) must not hand a guesser fresh counters.
+ */
+function keptLockouts(db: SqliteDatabase, metrics: GangwayMetrics, log: Log): LockoutKeeper {
+  let kept: { policy: string; lockout: PasswordLockout } | undefined;
+  return (policy) => {
+    const key = JSON.stringify(policy);
+    if (kept?.policy !== key) kept = { policy: key, lockout: createAuditedLockout(policy, metrics.wrapStore('audit', new SqliteAuditStore(db)), log, (scope) => metrics.passwordLockout(scope)) };
+    return kept.lockout;
+  };
+}
+
+/** Says once per CRL when one in force passes its nextUpdate, and why clients now fail. */
+function staleCrlReporter(log: Log): (crls: CrlsInForce, now: Date) => void {
+  const said = new Set<string>();
+  return (crls, now) => {
+    for (const [file, f] of crls) {
+      for (const c of f.facts) {
+        if (c.nextUpdate === undefined || c.nextUpdate >= now) continue;
+        const key = `${file}|${c.issuerKey}|${c.nextUpdate.getTime()}`;
+        if (said.has(key)) continue;
+        if (said.size > 1024) said.clear();
+        said.add(key);
+        log.error(
+          { file, issuer: c.issuer, nextUpdate: c.nextUpdate.toISOString() },
+          'CRL in force is past its nextUpdate: OpenSSL refuses every certificate it covers until a newer CRL is written to the file',
+        );
+      }
+    }
+  };
+}
+
 async function buildRegistry(
   config: GangwayConfig,
+  material: TlsMaterial,
+  crl: Buffer[],
   db: SqliteDatabase,
   noob: { config: ResolvedNoobConfig; store: NoobPeerStore } | undefined,
   brski: BrskiServices | undefined,
   metrics: GangwayMetrics,
+  lockoutFor: LockoutKeeper,
   log: Log,
 ): Promise<{ registry: MethodRegistry; engine: 'openssl' | 'node' }> {
   const wrap = metrics.wrapStore;
   const registry = new MethodRegistry();
-  const read = readConfigFile;
-  const ca = config.tls.ca.map((p, i) => read(p, `tls.ca[${i}]`));
-  // LDevIDs of our registrar CA authenticate with EAP-TLS (and select TEAP's domain policies), and
-  // a revoked one is refused, wherever the operator keeps that CA.
-  if (brski && !ca.some((c) => c.toString().includes(brski.caPem.trim()))) ca.push(Buffer.from(brski.caPem));
   const tls = {
-    cert: read(config.tls.cert, 'tls.cert'),
-    key: read(config.tls.key, 'tls.key'),
-    ca,
-    ...(config.tls.crl.length > 0 ? { crl: config.tls.crl.map((p, i) => read(p, `tls.crl[${i}]`)) } : {}),
+    cert: material.cert,
+    key: material.key,
+    ca: material.ca,
+    ...(crl.length > 0 ? { crl } : {}),
     minVersion: config.tls.minVersion,
     maxVersion: config.tls.maxVersion,
     engine: resolveEngine(config.tls.engine, log),
@@ -315,7 +462,7 @@ async function buildRegistry(
   }
   const users = wrap('users', new SqliteUserStore(db));
   // One lockout for every password method: guesses through bare MSCHAPv2 and TEAP count together.
-  const passwordLockout = createAuditedLockout(config.passwordLockout, wrap('audit', new SqliteAuditStore(db)), log, (scope) => metrics.passwordLockout(scope));
+  const passwordLockout = lockoutFor(config.passwordLockout);
   registry.register(createMschapV2Method({ users, serverName: config.serverName, lockout: passwordLockout }));
   const teapConfig = parseTeapMethodConfig(config.methods.teap);
   try {

@@ -3,8 +3,10 @@
  * Basic-Password-Auth share one lockout; a locked account or NAS is answered exactly as a wrong
  * password is, the lockout is audited, and it ends after its time.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { loadConfig } from '../../src/config/config.js';
 import { decodeEap, encodeEap, EapType } from '../../src/eap-methods/eap-packet.js';
 import { MschapV2Peer } from '../../src/eap-methods/mschapv2/peer.js';
 import { decodeMschapV2, MschapV2OpCode } from '../../src/eap-methods/mschapv2/packet.js';
@@ -147,4 +149,35 @@ describe('password lockout over RADIUS', () => {
     expect(g.log.lines.some((l) => l.msg === 'password lockout: NAS locked')).toBe(true);
     expect(await lockouts()).toEqual({ account: before.account, nas: before.nas + 1 });
   }, 30_000);
+});
+
+describe('password lockout across a reload', () => {
+  test('a SIGHUP reload with the same lockout policy keeps the counters; a new policy starts afresh', async () => {
+    const g = await startTestGangway({
+      configure: (doc) => {
+        doc.eap = { defaultMethods: ['eap-mschapv2'] };
+        doc.passwordLockout = { account: { maxFailures: 2, windowSeconds: 600, lockoutSeconds: 600 } };
+      },
+    });
+    const nas = await UdpNas.bind('127.0.0.1', g.secret, g.port);
+    try {
+      await userWithPassword(new SqliteUserStore(g.running.db), 'erin', 'erin-password');
+      let station = 0;
+      const mac = () => `02-00-00-00-20-${(station++ & 0xff).toString(16).padStart(2, '0')}`;
+      await mschapv2(nas, 'erin', 'guess-1', mac());
+      await mschapv2(nas, 'erin', 'guess-2', mac());
+      expect((await mschapv2(nas, 'erin', 'erin-password', mac())).code).toBe(RadiusCode.AccessReject);
+      // Reloading rebuilds every method (a CRL change does the same): a guesser gains nothing from it.
+      await g.running.reload(loadConfig(g.init.dataDir));
+      expect((await mschapv2(nas, 'erin', 'erin-password', mac())).code).toBe(RadiusCode.AccessReject);
+      const doc = parse(readFileSync(g.init.config, 'utf8')) as Record<string, unknown>;
+      doc.passwordLockout = { account: { maxFailures: 3, windowSeconds: 600, lockoutSeconds: 600 } };
+      writeFileSync(g.init.config, stringify(doc));
+      await g.running.reload(loadConfig(g.init.dataDir));
+      expect(await mschapv2(nas, 'erin', 'erin-password', mac())).toEqual({ code: RadiusCode.AccessAccept, answer: 'success' });
+    } finally {
+      nas.close();
+      await g.close();
+    }
+  }, 60_000);
 });

@@ -10,6 +10,7 @@ import { migrate } from '../../src/store/sqlite/database.js';
 import Database from 'better-sqlite3';
 
 const T0 = new Date('2026-01-01T00:00:00.000Z');
+const T1H = new Date(T0.getTime() + 3600_000);
 const N = 'x3JlolaPciK4Wa6XlMJxtQ';
 
 function ephemeralPeer(peerId: string, createdAt = T0): NoobPeerWrite {
@@ -83,7 +84,7 @@ describe.each([
   it('round-trips every field, assigns versions and compares them', async () => {
     const store = make();
     const rec = ephemeralPeer('P1');
-    rec.oobs = [{ direction: 1, noob: N, hoob: N, createdAt: T0, account: 'bob' }, { direction: 2, noob: N, hoob: N, createdAt: T0 }];
+    rec.oobs = [{ direction: 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H, account: 'bob' }, { direction: 2, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }];
     expect(await store.transition('P1', null, rec)).toBe(true);
     const got = await store.get('P1');
     expect(got).toEqual({ ...rec, version: 1 });
@@ -109,7 +110,7 @@ describe.each([
     await store.transition('none', null, at('none', undefined, 10_000));
     // Not unbound: an account chosen, an OOB message issued, an OOB received (state 2), registered.
     await store.transition('bound', null, at('bound', 'nas-a', 10_000, { accountBound: true, account: 'alice' }));
-    await store.transition('issued', null, at('issued', 'nas-a', 10_000, { oobs: [{ direction: 2, noob: N, hoob: N, createdAt: T0 }] }));
+    await store.transition('issued', null, at('issued', 'nas-a', 10_000, { oobs: [{ direction: 2, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }] }));
     await store.transition('received', null, at('received', 'nas-a', 10_000, { state: 2 }));
     await store.transition('reg', null, { ...registered('reg'), registeredVia: 'nas-a' });
     expect((await store.get('a-old'))?.registeredVia).toBe('nas-a');
@@ -130,12 +131,28 @@ describe.each([
     expect((await store.list({ account: 'alice' })).map((r) => r.peerId)).toEqual(['reg']);
     expect((await store.list({ account: null })).map((r) => r.peerId).sort()).toEqual(['new', 'old']);
     expect(await store.countEphemeral()).toBe(2);
-    expect(await store.deleteEphemeralBefore(new Date(T0.getTime() + 1), 1)).toBe(1);
+    expect(await store.deleteExpiredEphemeral(new Date(T0.getTime() + 1), T0, 1)).toBe(1);
     expect(await store.get('old')).toBeUndefined();
-    expect(await store.deleteEphemeralBefore(new Date(T0.getTime() + 1e12))).toBe(1);
+    expect(await store.deleteExpiredEphemeral(new Date(T0.getTime() + 1e12), T0)).toBe(1);
     expect(await store.get('reg')).toBeDefined();
     expect(await store.remove('reg')).toBe(true);
     expect(await store.remove('reg')).toBe(false);
+  });
+
+  it('keeps an old unfinished registration while a code it issued is valid, by that code\'s stored expiry', async () => {
+    const store = make();
+    const old = new Date(T0.getTime() - 2 * 86400_000);
+    const code = (direction: 1 | 2, expiresAt: Date) => ({ direction, noob: N, hoob: N, createdAt: old, expiresAt });
+    await store.transition('issued', null, { ...ephemeralPeer('issued', old), oobs: [code(2, T1H)] });
+    // A delivered code's expiry is the device's business: it keeps nothing.
+    await store.transition('delivered', null, { ...ephemeralPeer('delivered', old), state: 2, oobs: [code(1, T1H)] });
+    const cutoff = new Date(T0.getTime() - 86400_000);
+    expect(await store.deleteExpiredEphemeral(cutoff, T0)).toBe(1);
+    expect(await store.get('delivered')).toBeUndefined();
+    // Valid up to and including its expiry.
+    expect(await store.deleteExpiredEphemeral(cutoff, T1H)).toBe(0);
+    expect(await store.deleteExpiredEphemeral(cutoff, new Date(T1H.getTime() + 1))).toBe(1);
+    expect(await store.get('issued')).toBeUndefined();
   });
 
   it('consumed OOB messages are append-only: a transition adds, never forgets; they go only with the record', async () => {
@@ -167,7 +184,7 @@ describe('SQLite atomicity', () => {
   it('a failure in the middle of a transition leaves the old record, OOB messages included', async () => {
     const store = new SqliteNoobPeerStore(db);
     const rec = ephemeralPeer('P');
-    rec.oobs = [{ direction: 2, noob: N, hoob: N, createdAt: T0, account: 'carol' }];
+    rec.oobs = [{ direction: 2, noob: N, hoob: N, createdAt: T0, expiresAt: T1H, account: 'carol' }];
     await store.transition('P', null, rec);
     const before = await store.get('P');
     // The peer row update succeeds, the old OOB rows are deleted, then the second OOB insert
@@ -176,7 +193,7 @@ describe('SQLite atomicity', () => {
       ...rec,
       state: 2,
       account: 'mallory',
-      oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0 }, { direction: 7 as 1, noob: N, hoob: N, createdAt: T0 }],
+      oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }, { direction: 7 as 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }],
     };
     await rejectsWith(store.transition('P', 1, next), /CHECK/);
     expect(await store.get('P')).toEqual(before);
@@ -201,7 +218,7 @@ describe('SQLite atomicity', () => {
       const seen = await b.get('P');
       expect(seen?.version).toBe(1);
       // Both read version 1; only the first writer wins.
-      expect(await b.transition('P', 1, { ...ephemeralPeer('P'), state: 2, oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0 }] })).toBe(true);
+      expect(await b.transition('P', 1, { ...ephemeralPeer('P'), state: 2, oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }] })).toBe(true);
       expect(await a.transition('P', 1, { ...ephemeralPeer('P'), account: 'late' })).toBe(false);
       expect(await a.get('P')).toMatchObject({ state: 2, version: 2, oobs: [{ direction: 1 }] });
     } finally {
@@ -239,6 +256,47 @@ describe('SQLite atomicity', () => {
       expect(await store.get('delivered')).toMatchObject({ accountBound: true, account: 'alice', consumedOobs: [{ direction: 1, hoob: 'HHHHHHHHHHHHHHHHHHHHHH', account: 'alice', consumedAt: T0 }] });
       expect(await store.get('rolledback')).toMatchObject({ accountBound: true, account: 'alice', consumedOobs: [] });
       expect(migrations.find((m) => m.version === 4)?.name).toBe('noob-consumed-oobs');
+    } finally {
+      upgraded.close();
+    }
+  });
+
+  it('migration 12 gives stored OOB messages an expiry: issued codes no later than the upgrade, delivered ones issue + 3600 s', async () => {
+    const path = join(dir, 'old-oobs.db');
+    const old = new Database(path);
+    old.pragma('foreign_keys = ON');
+    migrate(old, migrations.filter((m) => m.version <= 11));
+    const eph = JSON.stringify({ ...ephemeralPeer('x').ephemeral, z: Buffer.alloc(32, 7).toString('base64') });
+    const now = Date.now();
+    const recent = new Date(now - 10 * 60_000);
+    const stale = new Date(now - 2 * 3600_000);
+    const insertPeer = old.prepare(`INSERT INTO noob_peers (peer_id, state, version, created_at, updated_at, account, account_bound, ephemeral) VALUES (?, ?, 1, ?, ?, NULL, ?, ?)`);
+    insertPeer.run('issued', 1, stale.toISOString(), stale.toISOString(), 0, eph);
+    insertPeer.run('delivered', 2, recent.toISOString(), recent.toISOString(), 1, eph);
+    const insertOob = old.prepare('INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, account) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    insertOob.run('issued', 0, 2, N, 'AAAAAAAAAAAAAAAAAAAAAA', stale.toISOString(), 'carol');
+    insertOob.run('issued', 1, 2, N, 'BBBBBBBBBBBBBBBBBBBBBB', recent.toISOString(), null);
+    insertOob.run('delivered', 0, 1, N, 'CCCCCCCCCCCCCCCCCCCCCC', recent.toISOString(), 'alice');
+    migrate(old, migrations);
+    const migratedBy = Date.now();
+    old.close();
+    const upgraded = openSqlite(path);
+    try {
+      const store = new SqliteNoobPeerStore(upgraded);
+      const issued = (await store.get('issued'))!;
+      // Expired long ago by the default: created + 3600 s.
+      expect(issued.oobs[0]).toMatchObject({ direction: 2, account: 'carol', createdAt: stale, expiresAt: new Date(stale.getTime() + 3600_000) });
+      // Its true noobTimeout is unknown: it is accepted no longer than the upgrade.
+      const cut = issued.oobs[1]!.expiresAt.getTime();
+      expect(cut).toBeGreaterThanOrEqual(now - 1000);
+      expect(cut).toBeLessThanOrEqual(migratedBy);
+      expect((await store.get('delivered'))!.oobs).toEqual([{ direction: 1, noob: N, hoob: 'CCCCCCCCCCCCCCCCCCCCCC', account: 'alice', createdAt: recent, expiresAt: new Date(recent.getTime() + 3600_000) }]);
+      // The upgraded table takes new messages with their expiry, and refuses one that ends before it starts.
+      const later = new Date(migratedBy + 600_000);
+      expect(await store.transition('issued', 1, { ...ephemeralPeer('issued', stale), oobs: [...issued.oobs, { direction: 2, noob: N, hoob: 'DDDDDDDDDDDDDDDDDDDDDD', createdAt: new Date(migratedBy), expiresAt: later }] })).toBe(true);
+      expect((await store.get('issued'))!.oobs.at(-1)?.expiresAt).toEqual(later);
+      await rejectsWith(store.transition('issued', 2, { ...ephemeralPeer('issued', stale), oobs: [{ direction: 2, noob: N, hoob: N, createdAt: later, expiresAt: T0 }] }), /CHECK/);
+      expect((upgraded.prepare("SELECT name FROM schema_migrations WHERE version = 12").get() as { name: string }).name).toBe('noob-oob-expiry');
     } finally {
       upgraded.close();
     }
