@@ -7,6 +7,7 @@
  * process). When the run completes, log-scan.cjs scans them all; one summary line is printed, and
  * any finding fails the run (getLastError, which Jest turns into a non-zero exit) with the lines
  * named, the test file that was running, and the capture kept for inspection.
+ * GANGWAY_LOG_SCAN_KEEP=1 keeps the capture of a clean run too.
  */
 const { mkdirSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
@@ -41,8 +42,12 @@ class LogScanReporter {
     const count = (n) => n.toLocaleString('en-US');
     const summary = `log scan: ${count(scan.lines)} log lines (${count(scan.octets)} octets) from ${scan.files} process${scan.files === 1 ? '' : 'es'}, checked for PEM private keys, ${SECRET_FIELDS.size} secret field names and ${literals.size} test secrets: ${scan.findings.length} findings`;
     if (scan.findings.length === 0) {
-      rmSync(this.dir, { recursive: true, force: true });
-      process.stderr.write(`${summary}\n`);
+      if (process.env.GANGWAY_LOG_SCAN_KEEP === '1') {
+        process.stderr.write(`${summary} (capture kept in ${this.dir})\n`);
+      } else {
+        rmSync(this.dir, { recursive: true, force: true });
+        process.stderr.write(`${summary}\n`);
+      }
       return;
     }
     const bar = '!'.repeat(72);

@@ -130,7 +130,7 @@ describe('Phase2Server: bad peer input ends in Result=Failure + Error, then fail
   test('unknown mandatory TLV → NAK (rest ignored); unknown optional → ignored', async () => {
     const p = await pair(basic);
     await p.server.begin();
-    const resp = encodeTeapTlvs([tlv.basicPasswordAuthResp(bytes('616c696365'), bytes('70617373776f7264'))]);
+    const resp = encodeTeapTlvs([tlv.basicPasswordAuthResp(bytes('616c696365'), new TextEncoder().encode(ALICE_PASSWORD))]);
     const nak = await p.server.handle(new Uint8Array([...bytes('80200000'), ...resp]));
     expect(nak).toEqual({ kind: 'send', tlvs: [{ kind: 'nak', mandatory: true, vendorId: 0, nakType: 0x20, tlvs: [] }] });
     const ok = await p.server.handle(new Uint8Array([...bytes('00200001ff'), ...resp]));
