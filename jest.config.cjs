@@ -14,6 +14,7 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(pkijs|asn1js|bytestreamjs|@peculiar/utils|@noble/hashes)/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 60000,
-  // The default output, then one summary of the interop tools that were missing (skipped tests).
-  reporters: ['default', '<rootDir>/test/helpers/missing-tools-reporter.cjs'],
+  // The default output, then one summary of the interop tools that were missing (skipped tests),
+  // then the scan of every log line the run wrote for secrets, which fails the run on a finding.
+  reporters: ['default', '<rootDir>/test/helpers/missing-tools-reporter.cjs', '<rootDir>/test/helpers/log-scan-reporter.cjs'],
 };

@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { LOG_CAPTURE_ENV, logCaptureHook } from './log-capture.js';
 import { LOG_FIELD_MAX, clipForLog, clipLogFields } from './log-fields.js';
 
 /**
@@ -20,6 +22,7 @@ const REDACT = [
 ];
 
 export function createLog(level: string = process.env.GANGWAY_LOG_LEVEL ?? 'info', destination?: NodeJS.WritableStream): Log {
+  const capture = logCaptureHook();
   const opts: LoggerOptions = {
     level,
     redact: { paths: REDACT, censor: '[redacted]' },
@@ -32,6 +35,8 @@ export function createLog(level: string = process.env.GANGWAY_LOG_LEVEL ?? 'info
         if (typeof second === 'string' && second.length > 2 * LOG_FIELD_MAX) return method.apply(this, [first, clipForLog(second, 2 * LOG_FIELD_MAX), ...rest] as Parameters<typeof method>);
         return method.apply(this, args);
       },
+      // Only under GANGWAY_LOG_CAPTURE (the test suite's log scan): a copy of each line as written.
+      ...(capture ? { streamWrite: capture } : {}),
     },
   };
   return clippedBindings(destination ? pino(opts, destination) : pino(opts));
@@ -48,6 +53,11 @@ function clippedBindings(logger: Logger): Log {
   };
 }
 
+/**
+ * A logger that writes nothing. Under GANGWAY_LOG_CAPTURE its lines, at debug, still reach the
+ * capture, so that what a silenced peer or test would have logged is scanned for secrets too.
+ */
 export function silentLog(): Log {
+  if (process.env[LOG_CAPTURE_ENV]) return createLog('debug', new Writable({ write: (_chunk, _enc, done) => done() }));
   return pino({ level: 'silent' }) as unknown as Log;
 }

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { startGangway, type RunningGangway } from '../../src/server.js';
 import { MemoryLog } from './silent-log.js';
 import type { TlsEngineName } from '../../src/eap-methods/tls-tunnel.js';
+import { TEST_RADIUS_SECRET } from './test-secrets.js';
 
 export interface TestGangway {
   port: number;
@@ -40,7 +41,7 @@ export async function startTestGangway(
   } = {},
 ): Promise<TestGangway> {
   const dir = mkdtempSync(join(tmpdir(), 'gangway-test-'));
-  const init = await initDataDir(dir, { radiusPort: 0, secret: 'testing123-secret', serverName: 'radius.test.example' });
+  const init = await initDataDir(dir, { radiusPort: 0, secret: TEST_RADIUS_SECRET, serverName: 'radius.test.example' });
   await opts.prepare?.(init);
   const tlsEngine = opts.tlsEngine ?? nextTlsEngine;
   if (opts.configure || tlsEngine) {

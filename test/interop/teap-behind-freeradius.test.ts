@@ -8,6 +8,7 @@ import { type FreeradiusProxy, freeradiusTools, startFreeradiusProxy } from '../
 import { SECRET, startTeapRadius, type TeapRadius } from '../teap-brski/radius-harness.js';
 import { serverTlsEngines } from '../helpers/tls-engines.js';
 import { useServerTlsEngine } from '../helpers/gangway.js';
+import { ALICE_PASSWORD, WRONG_PASSWORD } from '../helpers/test-secrets.js';
 
 const tools = hostapTools();
 const fr = freeradiusTools();
@@ -43,14 +44,14 @@ maybe.each(serverTlsEngines())('TEAP to Gangway behind the FreeRADIUS proxy, %s 
 `;
 
   test('inner EAP-MSCHAPv2 through the proxy: SUCCESS twice with MPPE keys OK', async () => {
-    const r = await runEapolTest({ binary: tools!.eapolTest, config: network('password'), port: proxy!.port, secret: proxy!.secret, reauths: 1, timeoutSec: 15 });
+    const r = await runEapolTest({ binary: tools!.eapolTest, config: network(ALICE_PASSWORD), port: proxy!.port, secret: proxy!.secret, reauths: 1, timeoutSec: 15 });
     if (!r.success) throw new Error(`${describeEapolFailure(r)}\n--- proxy log ---\n${proxy!.logTail()}`);
     expect(r.authSuccessCount).toBe(2);
     expect({ mppeOk: r.mppeOk, mppeMismatch: r.mppeMismatch }).toEqual({ mppeOk: 2, mppeMismatch: 0 });
   });
 
   test('a wrong password comes back through the proxy as Access-Reject', async () => {
-    const r = await runEapolTest({ binary: tools!.eapolTest, config: network('wrong'), port: proxy!.port, secret: proxy!.secret, timeoutSec: 15 });
+    const r = await runEapolTest({ binary: tools!.eapolTest, config: network(WRONG_PASSWORD), port: proxy!.port, secret: proxy!.secret, timeoutSec: 15 });
     expect(r.success).toBe(false);
     expect(r.rejectCount).toBe(1);
   });

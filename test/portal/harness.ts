@@ -18,6 +18,7 @@ import { hashPassword } from '../../src/store/users.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
 import { MemoryLog } from '../helpers/silent-log.js';
 import { TestDynamicAuthorizationServer } from '../helpers/test-nas.js';
+import { TEST_RADIUS_SECRET } from '../helpers/test-secrets.js';
 
 export const PEOPLE = { alice: 'alice-portal-pw-1', bob: 'bob-portal-pw-22', carol: 'carol-portal-pw-333' } as const;
 
@@ -33,7 +34,7 @@ export interface PortalHarness {
 
 /** `configure` changes gangway.yaml further (a brski section, an authorization policy, ...). */
 export async function startPortalHarness(opts: { configure?: (doc: Record<string, unknown>) => void } = {}): Promise<PortalHarness> {
-  const das = await TestDynamicAuthorizationServer.open('testing123-secret');
+  const das = await TestDynamicAuthorizationServer.open(TEST_RADIUS_SECRET);
   const gangway = await startTestGangway({
     configure: (doc) => {
       const d = doc as { portal: Record<string, unknown>; radius: { clients: Record<string, unknown>[] } };

@@ -8,6 +8,7 @@ import { SqliteUserStore } from '../../src/store/sqlite/users.js';
 import { describeEapolFailure, hostapTools, runEapolTest } from '../helpers/eapol-test.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
 import { userWithPassword } from '../teap-brski/helpers.js';
+import { ALICE_PASSWORD } from '../helpers/test-secrets.js';
 
 const tools = hostapTools();
 const maybe = tools ? describe : describe.skip;
@@ -16,7 +17,7 @@ maybe('Legacy Nak from wpa_supplicant selects the next allowed method', () => {
   let g: TestGangway;
   beforeAll(async () => {
     g = await startTestGangway({ configure: (doc) => { doc.eap = { defaultMethods: ['eap-tls', 'teap'] }; } });
-    await userWithPassword(new SqliteUserStore(g.running.db), 'alice', 'password');
+    await userWithPassword(new SqliteUserStore(g.running.db), 'alice', ALICE_PASSWORD);
   });
   afterAll(async () => {
     await g.close();
@@ -30,7 +31,7 @@ maybe('Legacy Nak from wpa_supplicant selects the next allowed method', () => {
   eap=TEAP
   identity="alice"
   anonymous_identity="anonymous@example.com"
-  password="password"
+  password="${ALICE_PASSWORD}"
   phase2="auth=MSCHAPV2"
   ca_cert="${g.init.files.caCert}"
   pac_file="${join(dir, 'teap.pac')}"
@@ -52,7 +53,7 @@ maybe('Legacy Nak from wpa_supplicant selects the next allowed method', () => {
   key_mgmt=WPA-EAP
   eap=MD5
   identity="alice"
-  password="password"
+  password="${ALICE_PASSWORD}"
 }
 `,
       port: g.port,

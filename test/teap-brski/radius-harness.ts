@@ -3,13 +3,14 @@ import { SqliteUserStore } from '../../src/store/sqlite/users.js';
 import { startTestGangway } from '../helpers/gangway.js';
 import type { MemoryLog } from '../helpers/silent-log.js';
 import { userWithPassword } from './helpers.js';
+import { TEST_RADIUS_SECRET, ALICE_PASSWORD, MACHINE_PASSWORD } from '../helpers/test-secrets.js';
 
 /**
  * A complete Gangway server (gangway init data directory, gangway.yaml, SQLite users, RADIUS
  * front end) offering TEAP, on a loopback port, for external peers. `dir` holds ca.pem,
  * client.pem and client.key of the server's demo PKI.
  */
-export const SECRET = 'testing123-secret';
+export const SECRET = TEST_RADIUS_SECRET;
 
 export interface TeapRadius {
   port: number;
@@ -28,8 +29,8 @@ export async function startTeapRadius(teap: Record<string, unknown> = {}, tlsMax
     },
   });
   const users = new SqliteUserStore(g.running.db);
-  await userWithPassword(users, 'alice', 'password');
-  await userWithPassword(users, 'host/machine1', 'machinepw');
+  await userWithPassword(users, 'alice', ALICE_PASSWORD);
+  await userWithPassword(users, 'host/machine1', MACHINE_PASSWORD);
   if (g.secret !== SECRET) throw new Error('test gangway secret changed');
   return { port: g.port, log: g.log, dir: join(g.init.dataDir, 'pki'), close: () => g.close() };
 }

@@ -6,6 +6,7 @@ import type { Step } from '../../../src/eap-methods/method.js';
 import { vectors } from '../../teap-brski/teap/vectors.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { MemoryUserStore, bytes, hex, methodContext, userWithPassword } from '../../teap-brski/helpers.js';
+import { ALICE_PASSWORD, WRONG_PASSWORD } from '../../helpers/test-secrets.js';
 
 /** Type-Data of the EAP packet inside the n-th Phase-2 payload of a vector (EAP-Payload TLV header is 4 octets, EAP header 5). */
 function innerTypeData(name: string, n: number): Uint8Array {
@@ -15,6 +16,7 @@ function innerTypeData(name: string, n: number): Uint8Array {
 describe('EAP-MSCHAPv2 packets (hostapd 2.10 capture V1)', () => {
   test('peer Response to the captured Challenge is byte-identical with the given Peer-Challenge', () => {
     const v = vectors.V1!;
+    // The captured exchange's own password.
     const peer = new MschapV2Peer({ username: 'alice', password: 'password' });
     const challenge = innerTypeData('V1', 2);
     expect(decodeMschapV2(challenge, 'server')).toMatchObject({ opCode: 1, msChapId: 3, name: bytes('686f7374617064') });
@@ -70,7 +72,7 @@ describe('EAP-MSCHAPv2 server method', () => {
   async function run(password: string, identity = 'alice', name = identity, setup?: (u: MemoryUserStore) => Promise<void>): Promise<{ step: Step; log: MemoryLog }> {
     const users = new MemoryUserStore();
     if (setup) await setup(users);
-    else await userWithPassword(users, 'alice', 'password', { nt: true });
+    else await userWithPassword(users, 'alice', ALICE_PASSWORD, { nt: true });
     const log = new MemoryLog();
     const session = createMschapV2Method({ users }).createSession(methodContext(log, 1400, identity));
     const peer = new MschapV2Peer({ username: name, password });
@@ -81,7 +83,7 @@ describe('EAP-MSCHAPv2 server method', () => {
   }
 
   test('success: 32-octet MSK equal to the peer\'s, grant names the user', async () => {
-    const { step } = await run('password');
+    const { step } = await run(ALICE_PASSWORD);
     expect(step.kind).toBe('success');
     if (step.kind === 'success') {
       expect(step.msk).toHaveLength(32);
@@ -90,16 +92,16 @@ describe('EAP-MSCHAPv2 server method', () => {
   });
 
   test('DOMAIN\\ prefixes are stripped from identity and Name', async () => {
-    const { step } = await run('password', 'CORP\\alice');
+    const { step } = await run(ALICE_PASSWORD, 'CORP\\alice');
     expect(step.kind).toBe('success');
   });
 
   test.each([
-    ['wrong password', () => run('wrong'), /wrong password for "alice"/],
-    ['unknown user', () => run('password', 'carol'), /unknown user "carol"/],
-    ['Name differs from the EAP identity', () => run('password', 'alice', 'mallory'), /differs from the EAP identity/],
-    ['disabled account', () => run('password', 'alice', 'alice', async (u) => { await userWithPassword(u, 'alice', 'password'); await u.setEnabled('alice', false); }), /disabled/],
-    ['account without NT hash', () => run('password', 'alice', 'alice', (u) => userWithPassword(u, 'alice', 'password', { scrypt: true })), /no NT hash/],
+    ['wrong password', () => run(WRONG_PASSWORD), /wrong password for "alice"/],
+    ['unknown user', () => run(ALICE_PASSWORD, 'carol'), /unknown user "carol"/],
+    ['Name differs from the EAP identity', () => run(ALICE_PASSWORD, 'alice', 'mallory'), /differs from the EAP identity/],
+    ['disabled account', () => run(ALICE_PASSWORD, 'alice', 'alice', async (u) => { await userWithPassword(u, 'alice', ALICE_PASSWORD); await u.setEnabled('alice', false); }), /disabled/],
+    ['account without NT hash', () => run(ALICE_PASSWORD, 'alice', 'alice', (u) => userWithPassword(u, 'alice', ALICE_PASSWORD, { scrypt: true })), /no NT hash/],
   ])('%s: Failure-Request E=691 R=0, then failure, cause logged', async (_, go, cause) => {
     const { step, log } = await go();
     expect(step.kind).toBe('failure');

@@ -10,14 +10,15 @@ import { testPki } from '../../helpers/pki.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { TeapPeer, type TeapPeerConfig } from '../../../src/peer/teap/teap-peer.js';
 import { runTeapOverRadius, type TeapRadiusResult } from '../../../src/peer/teap/radius-runner.js';
+import { ALICE_PASSWORD, MACHINE_PASSWORD, WRONG_PASSWORD } from '../../helpers/test-secrets.js';
 
 const tools = hostapTools();
 const maybe = tools ? describe : describe.skip;
 const SECRET = 'testing123';
 const EAP_USERS = `"anonymous@example.com" TEAP
 * TEAP
-"alice" MSCHAPV2 "password" [2]
-"host/machine1" MSCHAPV2 "machinepw" [2]
+"alice" MSCHAPV2 "${ALICE_PASSWORD}" [2]
+"host/machine1" MSCHAPV2 "${MACHINE_PASSWORD}" [2]
 "alice@example.com" TLS [2]
 "/CN=alice" TLS [2]
 `;
@@ -58,7 +59,7 @@ async function run(extra: string, cfg: Partial<TeapPeerConfig> = {}, tlsVersion:
   const hapd = await startHostapd(extra);
   const peer = new TeapPeer({
     outerIdentity: 'anonymous@example.com',
-    user: { identity: 'alice', password: 'password' },
+    user: { identity: 'alice', password: ALICE_PASSWORD },
     log: new MemoryLog(),
     ...cfg,
     tls: { ca: pki.ca.certPem, servername: 'radius.test.example', minVersion: tlsVersion, maxVersion: tlsVersion, ...cfg.tls },
@@ -102,7 +103,7 @@ maybe('our TEAP peer against hostapd 2.10 (RADIUS)', () => {
   });
 
   test('user then machine (eap_teap_id=5), two inner EAP-MSCHAPv2 methods', async () => {
-    expectAccepted(await run('eap_teap_id=5', { machine: { identity: 'host/machine1', password: 'machinepw' } }));
+    expectAccepted(await run('eap_teap_id=5', { machine: { identity: 'host/machine1', password: MACHINE_PASSWORD } }));
   });
 
   test('inner EAP-TLS (MSK + EMSK, Flags 3)', async () => {
@@ -120,7 +121,7 @@ maybe('our TEAP peer against hostapd 2.10 (RADIUS)', () => {
   });
 
   test('wrong password: Access-Reject and a failure verdict from the peer', async () => {
-    const x = await run('', { user: { identity: 'alice', password: 'wrong' } });
+    const x = await run('', { user: { identity: 'alice', password: WRONG_PASSWORD } });
     expect(x.r.outcome).toBe('reject');
     expect(x.r.peer?.kind).toBe('failure');
   });

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { SECRET, startTeapRadius, type TeapRadius } from '../../teap-brski/radius-harness.js';
 import { serverTlsEngines } from '../../helpers/tls-engines.js';
 import { useServerTlsEngine } from '../../helpers/gangway.js';
+import { ALICE_PASSWORD, WRONG_PASSWORD } from '../../helpers/test-secrets.js';
 
 describe.each(serverTlsEngines())('our TEAP peer against our TEAP server over RADIUS (loopback), %s TLS engine', (engine) => {
   beforeAll(() => useServerTlsEngine(engine));
@@ -19,7 +20,7 @@ describe.each(serverTlsEngines())('our TEAP peer against our TEAP server over RA
   });
 
   test('library: Access-Accept, MS-MPPE keys = MSK halves, EAP-Key-Name = Session-Id', async () => {
-    const peer = new TeapPeer({ outerIdentity: 'anonymous@example.com', user: { identity: 'alice', password: 'password' }, tls: { ca: readFileSync(join(s.dir, 'ca.pem')), servername: 'radius.test.example', maxVersion: 'TLSv1.2' } });
+    const peer = new TeapPeer({ outerIdentity: 'anonymous@example.com', user: { identity: 'alice', password: ALICE_PASSWORD }, tls: { ca: readFileSync(join(s.dir, 'ca.pem')), servername: 'radius.test.example', maxVersion: 'TLSv1.2' } });
     const r = await runTeapOverRadius(peer, { host: '127.0.0.1', port: s.port, secret: SECRET, userName: 'anonymous@example.com', framedMtu: 600 });
     expect(r.outcome).toBe('accept');
     expect(r.mppeMatches).toBe(true);
@@ -28,7 +29,7 @@ describe.each(serverTlsEngines())('our TEAP peer against our TEAP server over RA
   });
 
   test('library: wrong password ends in Access-Reject', async () => {
-    const peer = new TeapPeer({ outerIdentity: 'anonymous@example.com', user: { identity: 'alice', password: 'bad' }, tls: { ca: readFileSync(join(s.dir, 'ca.pem')), servername: 'radius.test.example' } });
+    const peer = new TeapPeer({ outerIdentity: 'anonymous@example.com', user: { identity: 'alice', password: WRONG_PASSWORD }, tls: { ca: readFileSync(join(s.dir, 'ca.pem')), servername: 'radius.test.example' } });
     const r = await runTeapOverRadius(peer, { host: '127.0.0.1', port: s.port, secret: SECRET, userName: 'anonymous@example.com' });
     expect(r.outcome).toBe('reject');
     expect(r.mppeMatches).toBe(false);
@@ -38,7 +39,7 @@ describe.each(serverTlsEngines())('our TEAP peer against our TEAP server over RA
     const out: string[] = [];
     const err: string[] = [];
     const code = await teapPeerCli(
-      ['--server', `127.0.0.1:${s.port}`, '--secret', SECRET, '--ca', join(s.dir, 'ca.pem'), '--server-name', 'radius.test.example', '--user', 'alice', '--password', 'password', '--json', '--show-keys'],
+      ['--server', `127.0.0.1:${s.port}`, '--secret', SECRET, '--ca', join(s.dir, 'ca.pem'), '--server-name', 'radius.test.example', '--user', 'alice', '--password', ALICE_PASSWORD, '--json', '--show-keys'],
       { stdout: (x) => void out.push(x), stderr: (x) => void err.push(x) },
     );
     expect(err.join('')).toBe('');
@@ -52,7 +53,7 @@ describe.each(serverTlsEngines())('our TEAP peer against our TEAP server over RA
     const io = { stdout: () => undefined, stderr: () => undefined };
     expect(await teapPeerCli([], io)).toBe(2);
     expect(await teapPeerCli(['--server', 'nope', '--secret', 'x', '--ca', 'x', '--server-name', 'x'], io)).toBe(2);
-    const code = await teapPeerCli(['--server', `127.0.0.1:${s.port}`, '--secret', SECRET, '--ca', join(s.dir, 'ca.pem'), '--server-name', 'radius.test.example', '--user', 'alice', '--password', 'nope'], io);
+    const code = await teapPeerCli(['--server', `127.0.0.1:${s.port}`, '--secret', SECRET, '--ca', join(s.dir, 'ca.pem'), '--server-name', 'radius.test.example', '--user', 'alice', '--password', WRONG_PASSWORD], io);
     expect(code).toBe(1);
   });
 });

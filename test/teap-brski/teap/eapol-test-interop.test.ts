@@ -8,6 +8,7 @@ import { describeEapolFailure, hostapTools, runEapolTest, type EapolTestResult }
 import { SECRET, startTeapRadius, type TeapRadius } from '../radius-harness.js';
 import { serverTlsEngines } from '../../helpers/tls-engines.js';
 import { useServerTlsEngine } from '../../helpers/gangway.js';
+import { ALICE_PASSWORD, MACHINE_PASSWORD, WRONG_PASSWORD } from '../../helpers/test-secrets.js';
 
 const tools = hostapTools();
 const maybe = tools ? describe : describe.skip;
@@ -26,7 +27,7 @@ ${body}
 `;
 }
 
-const MSCHAP = `  identity="alice"\n  password="password"\n  phase2="auth=MSCHAPV2"`;
+const MSCHAP = `  identity="alice"\n  password="${ALICE_PASSWORD}"\n  phase2="auth=MSCHAPV2"`;
 
 async function eapol(s: TeapRadius, body: string, extraArgs: string[] = []): Promise<EapolTestResult> {
   return runEapolTest({ binary: tools!.eapolTest, config: network(s, body), port: s.port, secret: SECRET, timeoutSec: 15, extraArgs: ['-e', ...extraArgs] });
@@ -93,7 +94,7 @@ maybe.each(serverTlsEngines())('eapol_test 2.10 (TEAP) against our TEAP server, 
 
   test('user then machine (Identity-Type 1, then 2)', async () => {
     s = await startTeapRadius({ policy: { sequence: [{ identityType: 'user', methods: ['eap-mschapv2'] }, { identityType: 'machine', methods: ['eap-mschapv2'] }] } });
-    const r = await eapol(s, `${MSCHAP}\n  machine_identity="host/machine1"\n  machine_password="machinepw"\n  machine_phase2="auth=MSCHAPV2"`);
+    const r = await eapol(s, `${MSCHAP}\n  machine_identity="host/machine1"\n  machine_password="${MACHINE_PASSWORD}"\n  machine_phase2="auth=MSCHAPV2"`);
     expectOk(r);
     expect(s.log.lines.filter((l) => l.msg === 'TEAP: inner method succeeded').map((l) => (l.obj as { identityType: string }).identityType)).toEqual(['user', 'machine']);
   });
@@ -108,7 +109,7 @@ maybe.each(serverTlsEngines())('eapol_test 2.10 (TEAP) against our TEAP server, 
 
   test('wrong password: Access-Reject with the cause in the log', async () => {
     s = await startTeapRadius();
-    const r = await eapol(s, MSCHAP.replace('"password"', '"wrong"'));
+    const r = await eapol(s, MSCHAP.replace(`"${ALICE_PASSWORD}"`, `"${WRONG_PASSWORD}"`));
     expect(r.success).toBe(false);
     expect(r.rejectCount).toBe(1);
     expect(s.log.lines.some((l) => l.msg === 'Access-Reject' && /wrong password for "alice"/.test(String((l.obj as { reason?: string }).reason)))).toBe(true);

@@ -8,6 +8,7 @@ import { MemoryLog } from '../../helpers/silent-log.js';
 import { MemoryUserStore, converse, hex, methodContext, userWithPassword } from '../helpers.js';
 import { serverTlsEngines } from '../../helpers/tls-engines.js';
 import type { TlsEngineName } from '../../../src/eap-methods/tls-tunnel.js';
+import { ALICE_PASSWORD, MACHINE_PASSWORD, WRONG_PASSWORD } from '../../helpers/test-secrets.js';
 
 /** The server's TLS engine, set per engine by the describe.each blocks below. */
 let engine: TlsEngineName = 'node';
@@ -15,8 +16,8 @@ let engine: TlsEngineName = 'node';
 async function setup(overrides: Partial<TeapMethodDeps> = {}, tlsVersion: 'TLSv1.2' | 'TLSv1.3' = 'TLSv1.2') {
   const pki = await testPki();
   const users = new MemoryUserStore();
-  await userWithPassword(users, 'alice', 'password');
-  await userWithPassword(users, 'host/machine1', 'machinepw');
+  await userWithPassword(users, 'alice', ALICE_PASSWORD);
+  await userWithPassword(users, 'host/machine1', MACHINE_PASSWORD);
   const mschap = createMschapV2Method({ users, serverName: 'gangway-test' });
   const eapTls = createEapTlsMethod({ engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxVersion: 'TLSv1.2' });
   const method = createTeapMethod({
@@ -32,7 +33,7 @@ async function peerFor(cfg: Partial<TeapPeerConfig> = {}, tlsVersion: 'TLSv1.2' 
   const pki = await testPki();
   return new TeapPeer({
     outerIdentity: 'anonymous@example.com',
-    user: { identity: 'alice', password: 'password' },
+    user: { identity: 'alice', password: ALICE_PASSWORD },
     ...cfg,
     tls: { ca: pki.ca.certPem, servername: 'radius.test.example', minVersion: tlsVersion, maxVersion: tlsVersion, ...cfg.tls },
   });
@@ -150,7 +151,7 @@ describe.each(serverTlsEngines())('TEAP server method against our TEAP peer (in 
     const tls = { ca: pki.ca.certPem, servername: 'radius.test.example', cert: pki.client.certPem, key: pki.client.keyPem, minVersion: 'TLSv1.3' as const, maxVersion: 'TLSv1.3' as const };
     const { method } = await setup({ policy: { clientCertificate: 'required', certificateOnly: true, sequence: [{ methods: ['eap-mschapv2'] }] } }, 'TLSv1.3');
     // Without certificateOnlyTls13 the inner method still runs.
-    const c1 = await converse(method, new TeapPeer({ outerIdentity: 'a@example.com', user: { identity: 'alice', password: 'password' }, tls }));
+    const c1 = await converse(method, new TeapPeer({ outerIdentity: 'a@example.com', user: { identity: 'alice', password: ALICE_PASSWORD }, tls }));
     expectSuccess(c1);
     const { method: m2 } = await setup({ policy: { clientCertificate: 'required', certificateOnly: true, certificateOnlyTls13: true, sequence: [] } }, 'TLSv1.3');
     expectSuccess(await converse(m2, new TeapPeer({ outerIdentity: 'a@example.com', tls })));
@@ -191,7 +192,7 @@ describe.each(serverTlsEngines())('TEAP server method against our TEAP peer (in 
     const { method } = await setup({
       policy: { sequence: [{ identityType: 'user', methods: ['eap-mschapv2'] }, { identityType: 'machine', methods: ['eap-mschapv2'] }] },
     });
-    const peer = await peerFor({ machine: { identity: 'host/machine1', password: 'machinepw' } });
+    const peer = await peerFor({ machine: { identity: 'host/machine1', password: MACHINE_PASSWORD } });
     const c = await converse(method, peer, methodContext(log));
     expectSuccess(c);
     if (c.server.kind === 'success') expect(c.server.grant).toMatchObject({ identity: 'alice', deviceId: 'host/machine1' });
@@ -204,14 +205,14 @@ describe.each(serverTlsEngines())('TEAP server method against our TEAP peer (in 
       policy: { sequence: [{ identityType: 'user', methods: ['eap-mschapv2'] }, { identityType: 'machine', methods: ['basic-password'], optional: true }] },
     });
     const log = new MemoryLog();
-    const peer = await peerFor({ machine: { identity: 'host/machine1', password: 'machinepw', methods: ['eap-mschapv2'] } });
+    const peer = await peerFor({ machine: { identity: 'host/machine1', password: MACHINE_PASSWORD, methods: ['eap-mschapv2'] } });
     expectSuccess(await converse(method, peer, methodContext(log)));
     expect(log.lines.some((l) => l.msg === 'TEAP: inner method failed' && /declined Basic-Password-Auth/.test(String((l.obj as { reason: string }).reason)))).toBe(true);
   });
 
   test('a small MTU fragments both directions', async () => {
     const { method } = await setup();
-    const peer = new TeapPeer({ outerIdentity: 'anonymous@example.com', user: { identity: 'alice', password: 'password' }, fragmentSize: 120, tls: { ca: (await testPki()).ca.certPem, servername: 'radius.test.example', maxVersion: 'TLSv1.2' } });
+    const peer = new TeapPeer({ outerIdentity: 'anonymous@example.com', user: { identity: 'alice', password: ALICE_PASSWORD }, fragmentSize: 120, tls: { ca: (await testPki()).ca.certPem, servername: 'radius.test.example', maxVersion: 'TLSv1.2' } });
     const c = await converse(method, peer, methodContext(new MemoryLog(), 200));
     expectSuccess(c);
     expect(c.rounds).toBeGreaterThan(12);
@@ -222,7 +223,7 @@ describe.each(serverTlsEngines())('TEAP server method against our TEAP peer (in 
   test('wrong password: MSCHAPv2 Failure, then Result=Failure, EAP-Failure on both sides, cause logged', async () => {
     const log = new MemoryLog();
     const { method } = await setup();
-    const peer = await peerFor({ user: { identity: 'alice', password: 'wrong' } });
+    const peer = await peerFor({ user: { identity: 'alice', password: WRONG_PASSWORD } });
     const c = await converse(method, peer, methodContext(log));
     expect(c.server.kind).toBe('failure');
     if (c.server.kind === 'failure') expect(c.server.reason).toMatch(/InnerMethodError\(1001\).*wrong password for "alice"/);
@@ -233,7 +234,7 @@ describe.each(serverTlsEngines())('TEAP server method against our TEAP peer (in 
   test('a peer that trusts another CA fails the handshake (TLS alert, then EAP-Failure)', async () => {
     const rogue = await roguePki();
     const { method } = await setup();
-    const peer = new TeapPeer({ outerIdentity: 'a@example.com', user: { identity: 'alice', password: 'password' }, tls: { ca: rogue.ca.certPem, servername: 'radius.test.example', maxVersion: 'TLSv1.2' } });
+    const peer = new TeapPeer({ outerIdentity: 'a@example.com', user: { identity: 'alice', password: ALICE_PASSWORD }, tls: { ca: rogue.ca.certPem, servername: 'radius.test.example', maxVersion: 'TLSv1.2' } });
     const c = await converse(method, peer);
     expect(c.server.kind).toBe('failure');
     expect(c.peer.kind).toBe('failure');
@@ -326,7 +327,7 @@ describe.each(serverTlsEngines())('TEAP server method: bad outer input, %s TLS e
   test('data instead of an ACK while our fragments are pending: failure', async () => {
     const pki = await testPki();
     const { s } = await session();
-    const peer = new TeapPeer({ outerIdentity: 'a@example.com', user: { identity: 'alice', password: 'password' }, tls: { ca: pki.ca.certPem, servername: 'radius.test.example', maxVersion: 'TLSv1.2' } });
+    const peer = new TeapPeer({ outerIdentity: 'a@example.com', user: { identity: 'alice', password: ALICE_PASSWORD }, tls: { ca: pki.ca.certPem, servername: 'radius.test.example', maxVersion: 'TLSv1.2' } });
     peer.identityResponse(1);
     const start = await s.start();
     const hello = await peer.receive(new Uint8Array([1, 2, 0, 5 + (start.kind === 'request' ? start.data.length : 0), 55, ...(start.kind === 'request' ? start.data : [])]));

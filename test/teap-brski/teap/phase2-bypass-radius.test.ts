@@ -6,6 +6,7 @@ import { IdentityType, RequestActionAction, ResultStatus, tlv, type TeapTlv } fr
 import { SECRET, startTeapRadius, type TeapRadius } from '../radius-harness.js';
 import { serverTlsEngines } from '../../helpers/tls-engines.js';
 import { useServerTlsEngine } from '../../helpers/gangway.js';
+import { ALICE_PASSWORD, MACHINE_PASSWORD } from '../../helpers/test-secrets.js';
 
 /**
  * The two Phase-2 bypasses of issue 7, through the whole server over UDP RADIUS, with our TEAP peer
@@ -45,7 +46,7 @@ describe.each(serverTlsEngines())('attack 1 over RADIUS: Identity-Type switch (u
   test('Access-Reject, Error 1004 in the tunnel, cause logged', async () => {
     const seen: TeapTlv[][] = [];
     let switched = false;
-    const p = peer(s, { user: { identity: 'alice', password: 'password' }, machine: { identity: 'alice', password: 'password' } }, {
+    const p = peer(s, { user: { identity: 'alice', password: ALICE_PASSWORD }, machine: { identity: 'alice', password: ALICE_PASSWORD } }, {
       incoming: (t) => {
         if (switched || !t.some((x) => x.kind === 'identity-type')) return t;
         switched = true;
@@ -66,8 +67,8 @@ describe.each(serverTlsEngines())('attack 1 over RADIUS: Identity-Type switch (u
     const p = new TeapPeer({
       outerIdentity: 'anonymous@example.com',
       tls: { ca: readFileSync(join(s.dir, 'ca.pem')), servername: 'radius.test.example', maxVersion: 'TLSv1.2' },
-      user: { identity: 'alice', password: 'password' },
-      machine: { identity: 'host/machine1', password: 'machinepw' },
+      user: { identity: 'alice', password: ALICE_PASSWORD },
+      machine: { identity: 'host/machine1', password: MACHINE_PASSWORD },
     });
     const r = await runTeapOverRadius(p, { host: '127.0.0.1', port: s.port, secret: SECRET, userName: 'anonymous@example.com' });
     expect(r.outcome).toBe('accept');
@@ -88,7 +89,7 @@ describe.each(serverTlsEngines())('attack 2 over RADIUS: Request-Action(Success)
     const seen: TeapTlv[][] = [];
     let replaced = false;
     const p = peer(s, {
-      user: { identity: 'alice', password: 'password' },
+      user: { identity: 'alice', password: ALICE_PASSWORD },
       tls: { cert: readFileSync(join(s.dir, 'client.pem')), key: readFileSync(join(s.dir, 'client.key')), maxVersion: version },
     }, {
       outgoing: (tlvs, fromServer) => {
@@ -112,7 +113,7 @@ describe.each(serverTlsEngines())('attack 2 over RADIUS: Request-Action(Success)
     const p = new TeapPeer({
       outerIdentity: 'anonymous@example.com',
       tls: { ca: readFileSync(join(s.dir, 'ca.pem')), servername: 'radius.test.example', cert: readFileSync(join(s.dir, 'client.pem')), key: readFileSync(join(s.dir, 'client.key')) },
-      user: { identity: 'alice', password: 'password' },
+      user: { identity: 'alice', password: ALICE_PASSWORD },
     });
     const r = await runTeapOverRadius(p, { host: '127.0.0.1', port: s.port, secret: SECRET, userName: 'anonymous@example.com' });
     expect(r.outcome).toBe('accept');

@@ -12,6 +12,7 @@ import type { EapMethod } from '../../../src/eap-methods/method.js';
 import type { TeapPeerCredentials } from '../../../src/peer/teap/inner-methods.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { MemoryUserStore, bytes, userWithPassword } from '../helpers.js';
+import { ALICE_PASSWORD, MACHINE_PASSWORD } from '../../helpers/test-secrets.js';
 
 const SEED = bytes('c1b51d35aef46bdf4d558f5ccd81c3bc1990d4eb6aaadc72578c89811378cd97faa9eef563a11895');
 const OUTER = bytes('00010010101112131415161718191a1b1c1d1e1f');
@@ -20,8 +21,8 @@ const OUTER = bytes('00010010101112131415161718191a1b1c1d1e1f');
  * Accounts every Phase-2 harness knows, with NT hashes and cheap scrypt hashes (FAST_SCRYPT): every
  * Basic-Password check costs one scrypt, an NT-hash-only account the production-cost dummy one.
  */
-export const ALICE: TeapPeerCredentials = { identity: 'alice', password: 'password' };
-export const MACHINE: TeapPeerCredentials = { identity: 'host/m1', password: 'machinepw' };
+export const ALICE: TeapPeerCredentials = { identity: 'alice', password: ALICE_PASSWORD };
+export const MACHINE: TeapPeerCredentials = { identity: 'host/m1', password: MACHINE_PASSWORD };
 
 export interface Phase2Pair {
   server: Phase2Server;

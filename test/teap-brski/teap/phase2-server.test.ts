@@ -11,13 +11,14 @@ import type { EapMethod } from '../../../src/eap-methods/method.js';
 import type { TeapPeerCredentials } from '../../../src/peer/teap/inner-methods.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { MemoryUserStore, bytes, hex, userWithPassword } from '../helpers.js';
+import { ALICE_PASSWORD, WRONG_PASSWORD } from '../../helpers/test-secrets.js';
 
 const SEED = bytes('c1b51d35aef46bdf4d558f5ccd81c3bc1990d4eb6aaadc72578c89811378cd97faa9eef563a11895');
 const OUTER = bytes('00010010101112131415161718191a1b1c1d1e1f');
 
-async function pair(policy: Partial<TeapPolicy>, creds: { user?: TeapPeerCredentials; machine?: TeapPeerCredentials } = { user: { identity: 'alice', password: 'password' } }) {
+async function pair(policy: Partial<TeapPolicy>, creds: { user?: TeapPeerCredentials; machine?: TeapPeerCredentials } = { user: { identity: 'alice', password: ALICE_PASSWORD } }) {
   const users = new MemoryUserStore();
-  await userWithPassword(users, 'alice', 'password');
+  await userWithPassword(users, 'alice', ALICE_PASSWORD);
   const mschap = createMschapV2Method({ users });
   const innerMethods = new Map<string, EapMethod>([[mschap.name, mschap]]);
   const ks = tls12KeySchedule('sha384', (n) => SEED.slice(0, n));
@@ -63,7 +64,7 @@ describe('Phase2Server: the happy paths in memory (no TLS)', () => {
     ['Basic-Password-Auth', { sequence: [{ methods: ['basic-password'] }] }],
     ['user then machine', { sequence: [{ identityType: 'user' as const, methods: ['eap-mschapv2'] }, { identityType: 'machine' as const, methods: ['basic-password'] }] }],
   ])('%s ends with equal MSKs', async (_, policy) => {
-    const p = await pair(policy, { user: { identity: 'alice', password: 'password' }, machine: { identity: 'alice', password: 'password' } });
+    const p = await pair(policy, { user: { identity: 'alice', password: ALICE_PASSWORD }, machine: { identity: 'alice', password: ALICE_PASSWORD } });
     let out = await p.server.begin();
     let peerMsk: string | undefined;
     for (let i = 0; i < 20 && out.kind === 'send'; i++) {
@@ -129,7 +130,7 @@ describe('Phase2Server: bad peer input ends in Result=Failure + Error, then fail
   test('unknown mandatory TLV → NAK (rest ignored); unknown optional → ignored', async () => {
     const p = await pair(basic);
     await p.server.begin();
-    const resp = encodeTeapTlvs([tlv.basicPasswordAuthResp(bytes('616c696365'), bytes('70617373776f7264'))]);
+    const resp = encodeTeapTlvs([tlv.basicPasswordAuthResp(bytes('616c696365'), new TextEncoder().encode(ALICE_PASSWORD))]);
     const nak = await p.server.handle(new Uint8Array([...bytes('80200000'), ...resp]));
     expect(nak).toEqual({ kind: 'send', tlvs: [{ kind: 'nak', mandatory: true, vendorId: 0, nakType: 0x20, tlvs: [] }] });
     const ok = await p.server.handle(new Uint8Array([...bytes('00200001ff'), ...resp]));
@@ -197,7 +198,7 @@ describe('Phase2Server: bad peer input ends in Result=Failure + Error, then fail
   });
 
   test('wrong Basic-Password → Intermediate-Result=Failure + 1001 + Result=Failure', async () => {
-    const p = await pair(basic, { user: { identity: 'alice', password: 'nope' } });
+    const p = await pair(basic, { user: { identity: 'alice', password: WRONG_PASSWORD } });
     const msg = await runUntil(p, (t) => t.some((x) => x.kind === 'result'));
     const t = decodeTeapTlvs(msg);
     expect(t.map((x) => x.kind)).toEqual(['intermediate-result', 'error', 'result']);
@@ -205,7 +206,7 @@ describe('Phase2Server: bad peer input ends in Result=Failure + Error, then fail
   });
 
   test('a peer that NAKs Basic-Password-Auth and has no other method → 1032', async () => {
-    const p = await pair(basic, { user: { identity: 'alice', password: 'password', methods: ['eap-mschapv2'] } });
+    const p = await pair(basic, { user: { identity: 'alice', password: ALICE_PASSWORD, methods: ['eap-mschapv2'] } });
     const msg = await runUntil(p, (t) => t.some((x) => x.kind === 'result'));
     expect(decodeTeapTlvs(msg).find((x) => x.kind === 'error')).toMatchObject({ code: 1032 });
   });

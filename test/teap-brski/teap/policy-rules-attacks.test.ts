@@ -7,6 +7,7 @@ import { MemoryLog } from '../../helpers/silent-log.js';
 import { MemoryUserStore, converse, methodContext, userWithPassword } from '../helpers.js';
 import { serverTlsEngines } from '../../helpers/tls-engines.js';
 import type { TlsEngineName } from '../../../src/eap-methods/tls-tunnel.js';
+import { ALICE_PASSWORD, MACHINE_PASSWORD } from '../../helpers/test-secrets.js';
 
 /** The server's TLS engine, set per engine by the describe.each blocks below. */
 let engine: TlsEngineName = 'node';
@@ -21,8 +22,8 @@ async function setup() {
   const pki = await testPki();
   const maker = await roguePki();
   const users = new MemoryUserStore();
-  await userWithPassword(users, 'alice', 'password');
-  await userWithPassword(users, 'host/m1', 'machinepw');
+  await userWithPassword(users, 'alice', ALICE_PASSWORD);
+  await userWithPassword(users, 'host/m1', MACHINE_PASSWORD);
   const mschap = createMschapV2Method({ users, serverName: 'gangway-test' });
   const method = createTeapMethod({
     tls: { engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem },
@@ -55,7 +56,7 @@ describe.each(serverTlsEngines())('review: policy rules chosen by peer- or NAS-c
   });
   test('baseline: a corporate user with only a password (no machine credentials) is refused by the two-step default policy', async () => {
     const { method } = await setup();
-    const c = await converse(method, await peer({ user: { identity: 'alice', password: 'password' } }), methodContext(new MemoryLog(), 1400, 'anonymous@corp.example'));
+    const c = await converse(method, await peer({ user: { identity: 'alice', password: ALICE_PASSWORD } }), methodContext(new MemoryLog(), 1400, 'anonymous@corp.example'));
     expect(c.server.kind).toBe('failure');
   });
 
@@ -65,7 +66,7 @@ describe.each(serverTlsEngines())('review: policy rules chosen by peer- or NAS-c
   test('a realm rule cannot be used to authenticate a non-guest account under the guest policy', async () => {
     const { method } = await setup();
     const log = new MemoryLog();
-    const c = await converse(method, await peer({ user: { identity: 'alice', password: 'password' } }), methodContext(log, 1400, 'anonymous@guest.example'));
+    const c = await converse(method, await peer({ user: { identity: 'alice', password: ALICE_PASSWORD } }), methodContext(log, 1400, 'anonymous@guest.example'));
     // Either refused, or at least not accepted as the corporate account alice.
     const verdict = c.server.kind === 'success' ? { kind: 'success', identity: c.server.grant.identity } : { kind: c.server.kind };
     expect(verdict).not.toEqual({ kind: 'success', identity: 'alice' });
@@ -77,7 +78,7 @@ describe.each(serverTlsEngines())('review: policy rules chosen by peer- or NAS-c
     const { method } = await setup();
     const log = new MemoryLog();
     const ctx = { ...methodContext(log, 1400, 'anonymous@corp.example'), nas: { clientName: 'ap-corp-3', nasIdentifier: 'ap-lobby' } };
-    const c = await converse(method, await peer({ user: { identity: 'alice', password: 'password' } }), ctx);
+    const c = await converse(method, await peer({ user: { identity: 'alice', password: ALICE_PASSWORD } }), ctx);
     expect(c.server.kind).toBe('failure');
   });
 });

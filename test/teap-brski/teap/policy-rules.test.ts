@@ -11,6 +11,7 @@ import { MemoryLog } from '../../helpers/silent-log.js';
 import { MemoryUserStore, converse, methodContext, userWithPassword } from '../helpers.js';
 import { serverTlsEngines } from '../../helpers/tls-engines.js';
 import type { TlsEngineName } from '../../../src/eap-methods/tls-tunnel.js';
+import { ALICE_PASSWORD } from '../../helpers/test-secrets.js';
 
 /** The server's TLS engine, set per engine by the describe.each blocks below. */
 let engine: TlsEngineName = 'node';
@@ -24,7 +25,7 @@ async function setup() {
   const pki = await testPki();
   const maker = await roguePki();
   const users = new MemoryUserStore();
-  await userWithPassword(users, 'alice', 'password');
+  await userWithPassword(users, 'alice', ALICE_PASSWORD);
   const mschap = createMschapV2Method({ users, serverName: 'gangway-test' });
   const method = createTeapMethod({
     tls: { engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem },
@@ -60,7 +61,7 @@ describe.each(serverTlsEngines())('per-conversation TEAP policy, %s TLS engine',
   test('laptop with a password: default policy, EAP-MSCHAPv2', async () => {
     const { method } = await setup();
     const log = new MemoryLog();
-    const c = await converse(method, await peer({ user: { identity: 'alice', password: 'password' } }), methodContext(log));
+    const c = await converse(method, await peer({ user: { identity: 'alice', password: ALICE_PASSWORD } }), methodContext(log));
     expect(c.server.kind).toBe('success');
     expect(logged(log, /policy selected.*"default"/)).toBe(true);
   });
@@ -91,7 +92,7 @@ describe.each(serverTlsEngines())('per-conversation TEAP policy, %s TLS engine',
     const { maker } = await setup();
     const pki = await testPki();
     const users = new MemoryUserStore();
-    await userWithPassword(users, 'alice', 'password');
+    await userWithPassword(users, 'alice', ALICE_PASSWORD);
     const method = createTeapMethod({
       tls: { engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem },
       users,
