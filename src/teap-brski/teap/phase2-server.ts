@@ -308,7 +308,7 @@ export class Phase2Server {
     let imskMsk: Uint8Array | undefined;
     if (eapType === EapType.MsChapV2 && keys.msk && this.deps.compat.mschapv2ImskOrder === 'rfc9930') imskMsk = swapMskHalves(keys.msk);
     chain.addInnerMethod(keys, imskMsk);
-    this.log.info({ step: auth.step + 1, method, identity, identityType: auth.identityType ?? null, emsk: keys.emsk !== undefined }, 'TEAP: inner method succeeded');
+    this.log.info({ step: auth.step + 1, method, identity, identityType: auth.identityType ?? null, emskAvailable: keys.emsk !== undefined }, 'TEAP: inner method succeeded');
 
     const binding = this.exchange.bind(mskMacOnly);
     if (this.sequencer.hasPending()) {
