@@ -23,9 +23,10 @@
  *     it by only +1.5 MB). The 4 MB bound is for native leaks of about 3 KB per authentication or
  *     more: a leaked SSL object or handshake buffer is many times that.
  *
- * The counts keep it bounded: one run cost 23 s of CPU with the native engine and 25 s with
- * node:tls (about 10 ms per authentication, both ends in this process), 47 s of wall time with a
- * few other jobs on the machine and about 150 s with a dozen busy processes on the same two cores.
+ * The counts keep it bounded: 22–24 s of CPU per engine (about 9 ms per authentication, both ends
+ * in this process, warm-up included). A draft with the same counts took 47 s of wall time for both
+ * engines with a few other jobs on the machine; this one took 150–156 s with a dozen busy
+ * processes on the same two cores (hence the generous timeout).
  */
 import { createTeapMethod } from '../../../src/teap-brski/teap/method.js';
 import { createMschapV2Method } from '../../../src/eap-methods/mschapv2/method.js';
