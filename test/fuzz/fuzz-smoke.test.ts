@@ -6,9 +6,9 @@
  * nothing. Long runs: `npm run fuzz -- --minutes N` (docs/security.md).
  */
 import { join } from 'node:path';
-import { loadCorpusDir } from './engine/corpus';
-import { fuzz } from './engine/fuzzer';
-import { TARGETS } from './targets/index';
+import { loadCorpusDir } from './engine/corpus.js';
+import { fuzz } from './engine/fuzzer.js';
+import { TARGETS } from './targets/index.js';
 
 /** Mutated inputs per target: a few seconds each on a loaded 2-core machine. */
 const INPUTS: Record<string, number> = {

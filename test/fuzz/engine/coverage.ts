@@ -31,6 +31,8 @@ export interface CoverageSample {
   newFeatures: number;
   /** Blocks of the product's sources never seen before this input. */
   newBlocks: number;
+  /** Blocks (product and dependencies) this input ran: how deep it got. */
+  hit: number;
 }
 
 function bucket(count: number): number {
@@ -102,6 +104,7 @@ export class CoverageTracker {
     const { result } = (await this.session.post('Profiler.takePreciseCoverage')) as { result: ScriptCoverage[] };
     let newFeatures = 0;
     let newBlocks = 0;
+    let hit = 0;
     for (const script of result) {
       const kind = this.classify(script.url);
       if (kind === undefined) continue;
@@ -131,6 +134,7 @@ export class CoverageTracker {
           const end = known[i + 1]!;
           const count = innermostCount(ranges, start, end);
           if (count === 0) continue;
+          hit++;
           const block = `${fnKey}:${start}-${end}`;
           if (!blocks.has(block)) {
             blocks.add(block);
@@ -147,7 +151,7 @@ export class CoverageTracker {
         }
       }
     }
-    return { newFeatures, newBlocks };
+    return { newFeatures, newBlocks, hit };
   }
 
   /**

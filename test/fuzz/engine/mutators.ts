@@ -117,6 +117,7 @@ const overwriteRange: Mutation = (d, { rng }) => {
 
 const truncate: Mutation = (d, { rng }) => (d.length < 2 ? undefined : d.slice(0, rng.below(d.length)));
 
+
 const crossover: Mutation = (d, { rng, corpus }) => {
   if (corpus.length === 0) return undefined;
   const other = rng.pick(corpus);
@@ -180,6 +181,8 @@ function encodeField(layout: TlvLayout, typeFrom: Uint8Array, value: Uint8Array)
 }
 
 const BYTE_MUTATIONS: readonly Mutation[] = [flipBit, randomByte, interestingInt, arithmetic, insertBytes, deleteRange, duplicateRange, overwriteRange];
+/** For a field's value: the byte mutations, and shortening it, down to nothing. */
+const VALUE_MUTATIONS: readonly Mutation[] = [...BYTE_MUTATIONS, (d, { rng }) => d.slice(0, rng.below(d.length + 1) >> (rng.oneIn(2) ? 0 : 8))];
 
 const fieldMutation: Mutation = (d, ctx) => {
   const layouts = ctx.hints?.tlv;
@@ -192,7 +195,7 @@ const fieldMutation: Mutation = (d, ctx) => {
   const before = d.subarray(0, f.start);
   const after = d.subarray(f.end);
   const whole = d.subarray(f.start, f.end);
-  switch (rng.below(6)) {
+  switch (rng.below(8)) {
     case 0: {
       // A length that lies: boundary values, one off, or random.
       const out = clone(d);
@@ -224,41 +227,42 @@ const fieldMutation: Mutation = (d, ctx) => {
       const g = rng.pick(theirs);
       return concat(before, other.subarray(g.start, g.end), rng.oneIn(2) ? whole : new Uint8Array(0), after);
     }
+    case 5: {
+      // Edge values with a true length: empty, one octet, all ones.
+      const value = rng.pick([new Uint8Array(0), Uint8Array.of(rng.pick(INTERESTING_8)), new Uint8Array(rng.between(2, 64)).fill(0xff)]);
+      const field = encodeField(layout, whole, value);
+      return field ? concat(before, field, after) : undefined;
+    }
     default: {
       // Mutate the value and keep the length true, so the damage reaches the value's parser.
       const value = d.subarray(f.valueStart, f.end);
-      const mutated = rng.pick(BYTE_MUTATIONS)(value, ctx) ?? value;
+      const mutated = rng.pick(VALUE_MUTATIONS)(value, ctx) ?? value;
       const field = encodeField(layout, whole, mutated);
       return field ? concat(before, field, after) : undefined;
     }
   }
 };
 
-const MUTATIONS: readonly Mutation[] = [
-  ...BYTE_MUTATIONS,
-  truncate,
-  crossover,
-  insertFromOther,
-  dictionary,
-  dictionary,
-  fieldMutation,
-  fieldMutation,
-  fieldMutation,
-];
+const MUTATIONS: readonly Mutation[] = [...BYTE_MUTATIONS, truncate, crossover, insertFromOther, dictionary, dictionary];
 
-/** A new input from `parent`: 1, 2, 4 or 8 stacked mutations, cut to the target's maximum length. */
+/**
+ * A new input from `parent`: one mutation half of the time, else 2, 4 or 8 stacked (deep stacks
+ * break the structure a single mutation keeps), cut to the target's maximum length.
+ */
 export function mutate(parent: Uint8Array, ctx: MutationContext): Uint8Array {
   const { rng } = ctx;
   let d = parent;
-  const rounds = 1 << rng.below(4);
+  const rounds = rng.oneIn(2) ? 1 : 1 << rng.between(1, 3);
+  // A target that describes its fields gets whole-field mutations half of the time.
+  const fields = ctx.hints?.tlv !== undefined && ctx.hints.tlv.length > 0;
   for (let i = 0; i < rounds; i++) {
-    const next = rng.pick(MUTATIONS)(d, ctx);
+    const next = (fields && rng.oneIn(2) ? fieldMutation : rng.pick(MUTATIONS))(d, ctx);
     if (next) d = next;
     if (d.length > ctx.maxLength) d = d.subarray(0, ctx.maxLength);
   }
   if (d === parent) d = insertBytes(d, ctx)!.subarray(0, ctx.maxLength);
   const fixup = ctx.hints?.fixup;
-  if (fixup && rng.oneIn(2)) {
+  if (fixup && !rng.oneIn(4)) {
     d = fixup(d);
     if (d.length > ctx.maxLength) d = d.subarray(0, ctx.maxLength);
   }

@@ -23,7 +23,7 @@ export interface StructureHints {
   dictionary?: readonly Uint8Array[];
   /**
    * Repairs some mutated inputs so they get past a check the mutator cannot satisfy by chance
-   * (a packet's own Length field). Applied to about half of the inputs; the other half stays raw.
+   * (a packet's own Length field). Applied to three inputs in four; the fourth stays raw.
    */
   fixup?: (data: Uint8Array) => Uint8Array;
 }
