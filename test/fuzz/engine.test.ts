@@ -3,6 +3,7 @@
  * the loop finds a planted bug, tells typed refusals from crashes, and stops a hanging input.
  */
 import { joinChunks, splitChunks } from './engine/chunks.js';
+import { stopCoverage } from './engine/coverage.js';
 import { formatHexFile, parseHexFile } from './engine/corpus.js';
 import { fuzz, runOne } from './engine/fuzzer.js';
 import { mutate, walkFields } from './engine/mutators.js';
@@ -11,6 +12,8 @@ import { InvariantViolation, type FuzzTarget } from './engine/target.js';
 import { RadiusProtocolError, decodePacket } from '../../src/radius/index.js';
 
 describe('fuzzer engine', () => {
+  afterAll(stopCoverage);
+
   test('the generator gives the same sequence for the same seed, another for another', () => {
     const a = new Prng(7);
     const b = new Prng(7);

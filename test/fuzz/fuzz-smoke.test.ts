@@ -6,6 +6,7 @@
  * nothing. Long runs: `npm run fuzz -- --minutes N` (docs/security.md).
  */
 import { join } from 'node:path';
+import { stopCoverage } from './engine/coverage.js';
 import { loadCorpusDir } from './engine/corpus.js';
 import { fuzz } from './engine/fuzzer.js';
 import { TARGETS } from './targets/index.js';
@@ -25,6 +26,8 @@ const INPUTS: Record<string, number> = {
 };
 
 describe('fuzz smoke run (seed 1)', () => {
+  afterAll(stopCoverage);
+
   test('every target has a budget here', () => {
     expect(TARGETS.map((t) => t.name).sort()).toEqual(Object.keys(INPUTS).sort());
   });

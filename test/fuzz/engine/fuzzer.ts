@@ -43,8 +43,10 @@ export interface FuzzStats {
   /** Inputs made by mutation. */
   mutated: number;
   corpus: number;
-  /** Product blocks covered once the seeds (and saved entries) had run. */
+  /** Product blocks covered once the repository's seeds had run. */
   seedBlocks: number;
+  /** Product blocks covered once the entries kept by earlier runs had run too (= seedBlocks without them). */
+  keptBlocks: number;
   /** Product blocks covered at the end. */
   blocks: number;
   dependencyBlocks: number;
@@ -116,6 +118,7 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
   let mutated = 0;
   let crashingInputs = 0;
   let seedBlocks = 0;
+  let keptBlocks = 0;
   let lastProgress = started;
 
   const stats = (): FuzzStats => ({
@@ -125,6 +128,7 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
     mutated,
     corpus: corpus.length,
     seedBlocks,
+    keptBlocks,
     blocks: tracker.blockCount,
     dependencyBlocks: tracker.dependencyBlockCount,
     features: tracker.featureCount,
@@ -177,6 +181,7 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
       corpus.push(s);
       depth.push(lastHit);
     }
+    seedBlocks = tracker.blockCount;
     for (const s of options.saved ?? []) {
       if (s.length <= target.maxLength && (await execute(s))) {
         corpus.push(s);
@@ -187,7 +192,7 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
       corpus.push(new Uint8Array(0));
       depth.push(0);
     }
-    seedBlocks = tracker.blockCount;
+    keptBlocks = tracker.blockCount;
 
     const done = (): boolean =>
       (options.maxInputs !== undefined && mutated >= options.maxInputs) ||

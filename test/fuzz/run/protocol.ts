@@ -14,6 +14,8 @@ export interface WorkerJob {
   corpusDir?: string;
   /** See SHARED_HEADER. */
   shared: SharedArrayBuffer;
+  /** Run only this input once (to confirm a suspected hang in a fresh thread) instead of fuzzing. */
+  replay?: Uint8Array;
 }
 
 /**
@@ -29,4 +31,6 @@ export const LENGTH = 2;
 export type WorkerMessage =
   | { type: 'progress'; stats: FuzzStats }
   | { type: 'crash'; crash: Crash }
-  | { type: 'done'; stats: FuzzStats };
+  | { type: 'done'; stats: FuzzStats }
+  /** The outcome of a replay: the crash it reproduced, or none. */
+  | { type: 'replayed'; crash?: Crash };
