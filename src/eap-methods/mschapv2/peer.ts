@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EapType } from '../eap-packet.js';
-import { MschapV2OpCode, decodeMschapV2, encodeMschapV2, parseFailureMessage, parseSuccessMessage } from './packet.js';
+import { MschapV2OpCode, MschapV2PacketError, decodeMschapV2, encodeMschapV2, parseFailureMessage, parseSuccessMessage } from './packet.js';
 import {
   checkAuthenticatorResponse,
   deriveMschapV2Keys,
@@ -27,6 +27,8 @@ export type MschapV2PeerStep =
 /**
  * EAP-MSCHAPv2 peer: answers Challenge with Response, checks the server's "S=" authenticator
  * response (RFC 2759 §8.8) before accepting Success. Sans-IO: Type-Data in, Type-Data out.
+ * A Request it cannot take (malformed, an unknown OpCode, anything after Success or Failure) throws
+ * `MschapV2PacketError`; answering a retransmitted Request is the EAP layer's job.
  */
 export class MschapV2Peer {
   readonly type = EapType.MsChapV2;
@@ -42,7 +44,7 @@ export class MschapV2Peer {
   }
 
   process(typeData: Uint8Array, peerChallenge: Uint8Array = new Uint8Array(randomBytes(16))): MschapV2PeerStep {
-    if (this.done) throw new Error('EAP-MSCHAPv2 peer already finished');
+    if (this.done) throw new MschapV2PacketError('EAP-MSCHAPv2 Request after the method finished');
     const p = decodeMschapV2(typeData, 'server');
     if (p.opCode === MschapV2OpCode.Challenge && !('ack' in p)) {
       const name = this.credentials.username;
@@ -74,6 +76,6 @@ export class MschapV2Peer {
       const f = parseFailureMessage(p.message);
       return { kind: 'failure', response: encodeMschapV2({ opCode: MschapV2OpCode.Failure, ack: true }), reason: `server refused: E=${f.error}${f.text ? ` ${f.text}` : ''}` };
     }
-    throw new Error(`unexpected EAP-MSCHAPv2 OpCode ${p.opCode} from the server`);
+    throw new MschapV2PacketError(`unexpected EAP-MSCHAPv2 OpCode ${p.opCode} from the server`);
   }
 }

@@ -2,6 +2,7 @@ import type * as tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { EapType } from '../../eap-methods/eap-packet.js';
 import { MschapV2Peer } from '../../eap-methods/mschapv2/peer.js';
+import { MschapV2OpCode, MschapV2PacketError, encodeMschapV2 } from '../../eap-methods/mschapv2/packet.js';
 import { EapTlsPeer } from '../eap-tls/eap-tls-peer.js';
 
 /** One Request of an inner EAP method, answered. `response` is the Response's Type-Data. */
@@ -70,8 +71,14 @@ class InnerMschapV2 implements InnerPeerMethod {
   }
 
   async process(typeData: Uint8Array): Promise<InnerPeerStep> {
-    // Only a Challenge consumes a Peer-Challenge.
-    return typeData[0] === 1 ? this.peer.process(typeData, this.random(16)) : this.peer.process(typeData);
+    try {
+      // Only a Challenge consumes a Peer-Challenge.
+      return typeData[0] === 1 ? this.peer.process(typeData, this.random(16)) : this.peer.process(typeData);
+    } catch (err) {
+      // A Request the method cannot take fails it, as inner EAP-TLS does; the server's Intermediate-Result decides.
+      if (!(err instanceof MschapV2PacketError)) throw err;
+      return { kind: 'failure', response: encodeMschapV2({ opCode: MschapV2OpCode.Failure, ack: true }), reason: `inner EAP-MSCHAPv2: ${err.message}` };
+    }
   }
 
   dispose(): void {}

@@ -62,6 +62,8 @@ export class Phase2Peer {
   private inner: InnerPeerMethod | undefined;
   private innerIdentityAnswered = false;
   private pending: Pending | undefined;
+  /** The last inner EAP Request and our Response to it, for a retransmission. */
+  private lastInner: { request: Uint8Array; response: Uint8Array } | undefined;
   private cbVerifiedOnce = false;
   private sentEmskMac = false;
   private ended = false;
@@ -151,6 +153,8 @@ export class Phase2Peer {
 
     // 2. Intermediate-Result.
     if (ir && ir.kind === 'intermediate-result') {
+      // The inner method is over: a Request that looks like its last one starts something new.
+      this.lastInner = undefined;
       if (ir.status === ResultStatus.Success) {
         // hostapd 2.10 and RFC 9930: a successful Intermediate-Result MUST come with Crypto-Binding.
         if (!cb) throw new TeapError(TeapErrorCode.TunnelCompromiseError, 'Intermediate-Result=Success without Crypto-Binding');
@@ -237,6 +241,7 @@ export class Phase2Peer {
       const wanted: IdType | undefined = it.identityType === IdentityType.Machine ? 'machine' : it.identityType === IdentityType.User ? 'user' : undefined;
       // RFC 9930 §4.2.3: echo the requested type, or offer one we have.
       const chosen: IdType = wanted && this.credsFor(wanted) ? wanted : this.cfg.user ? 'user' : 'machine';
+      this.lastInner = undefined;
       if (chosen !== this.idType) {
         this.inner?.dispose();
         this.inner = undefined;
@@ -295,6 +300,16 @@ export class Phase2Peer {
   }
 
   private async innerEap(bytes: Uint8Array): Promise<Uint8Array> {
+    // RFC 3748 §4.1: a retransmitted Request gets the Response we sent, not a second run of the
+    // method (a server re-sends its outstanding Request when our Response was lost or stale).
+    const last = this.lastInner;
+    if (last && Buffer.from(bytes).equals(Buffer.from(last.request))) return last.response;
+    const response = await this.innerEapOnce(bytes);
+    this.lastInner = { request: bytes.slice(), response };
+    return response;
+  }
+
+  private async innerEapOnce(bytes: Uint8Array): Promise<Uint8Array> {
     let p;
     try {
       p = decodeEap(bytes);

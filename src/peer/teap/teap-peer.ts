@@ -53,6 +53,12 @@ export interface Phase2Interceptor {
   incoming?(tlvs: TeapTlv[]): TeapTlv[];
   /** What our Phase 2 wants to send, given what the server sent; returns what is sent instead. */
   outgoing?(tlvs: TeapTlv[], fromServer: TeapTlv[]): TeapTlv[];
+  /**
+   * The encoded Phase-2 plaintext on its way out (after `outgoing`); returns the octets sent instead,
+   * which need not be TLVs at all (fuzzing the server's Phase 2 inside a real tunnel). Empty: an
+   * empty TEAP message.
+   */
+  outgoingPlaintext?(plaintext: Uint8Array, fromServer: TeapTlv[]): Uint8Array;
 }
 
 export type TeapPeerAction =
@@ -255,8 +261,9 @@ export class TeapPeer {
       this.log.info({ reason: out.reason }, 'TEAP peer: Phase 2 failed');
     }
     let records = handshakeOut;
-    if (out.tlvs.length > 0) {
-      await this.tunnel.writeApplicationData(encodeTeapTlvs(out.tlvs));
+    const plaintextOut = hook?.outgoingPlaintext ? hook.outgoingPlaintext(encodeTeapTlvs(out.tlvs), fromServer) : encodeTeapTlvs(out.tlvs);
+    if (plaintextOut.length > 0) {
+      await this.tunnel.writeApplicationData(plaintextOut);
       records = concatBytes([records, this.tunnel.takeOutgoing()]);
     }
     // Nothing to say is an empty TEAP message (what hostapd 2.10 peers send as well).

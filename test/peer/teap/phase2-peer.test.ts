@@ -215,3 +215,32 @@ describe('Phase2Peer with a TLV handler (the TEAP-BRSKI pledge\'s hook)', () => 
     expect(handler.seen).toEqual([]);
   });
 });
+
+describe('Phase2Peer: inner EAP Requests it has answered already (found by npm run fuzz, teap-phase2)', () => {
+  const V1 = vectors.V1!;
+  const server = (i: number): Uint8Array => bytes(V1.phase2[2 * i]![1]);
+
+  test('a retransmitted Success-Request gets the same Response, and the conversation still completes', async () => {
+    const { peer } = setup(V1, { user: { identity: 'alice', password: 'password' } });
+    for (let i = 0; i < 3; i++) await peer.process(server(i));
+    // The server re-sends its outstanding Request when our Response was lost or stale (it was a replay).
+    const again = await peer.process(server(2));
+    expect(again.kind).toBe('send');
+    expect(hex(encodeTeapTlvs(again.tlvs))).toBe(V1.phase2[5]![1]);
+    const last = await peer.process(server(3));
+    expect(last.kind).toBe('success');
+    if (last.kind === 'success') expect(hex(last.msk)).toBe(V1.hostapd[FINAL_MSK]);
+  });
+
+  test('a new MSCHAPv2 Request after the method finished fails the method with a Failure ack, not an exception', async () => {
+    const { peer } = setup(V1, { user: { identity: 'alice', password: 'password' } });
+    for (let i = 0; i < 3; i++) await peer.process(server(i));
+    // The Success-Request again, under another EAP Identifier: not a retransmission.
+    const other = bytes(V1.phase2[4]![1]);
+    other[5] = 0x05;
+    const out = await peer.process(other);
+    expect(out.kind).toBe('send');
+    const payload = out.tlvs.find((t) => t.kind === 'eap-payload');
+    expect(payload && payload.kind === 'eap-payload' ? hex(payload.eap) : undefined).toBe('020500061a04');
+  });
+});
