@@ -36,13 +36,21 @@ function packageVersion(main: string): string {
   }
 }
 
-export async function startGangwayTarget(main: string, fixture: BenchFixture, engine?: 'openssl' | 'node'): Promise<ServerTarget> {
+/** Also used by other targets that answer Status-Server (FreeRADIUS). */
+export { answersStatusServer };
+
+/**
+ * `nodeOptions` go into the child's NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=DIR`, written
+ * when the server exits on the SIGTERM of `stop()`).
+ */
+export async function startGangwayTarget(main: string, fixture: BenchFixture, engine?: 'openssl' | 'node', nodeOptions?: string): Promise<ServerTarget> {
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const port = await freeUdpPort();
     const child = new ChildServer('gangway serve', process.execPath, [main, 'serve', '--data', fixture.init.dataDir, '--listen', `127.0.0.1:${port}`], {
       ...process.env,
       GANGWAY_LOG_LEVEL: 'warn',
+      ...(nodeOptions ? { NODE_OPTIONS: [process.env.NODE_OPTIONS, nodeOptions].filter(Boolean).join(' ') } : {}),
     });
     try {
       await child.waitReady(() => answersStatusServer(port, fixture.secret), START_TIMEOUT_MS);
