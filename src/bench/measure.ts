@@ -27,6 +27,9 @@ export interface RunSettings {
   rssEvery?: number;
 }
 
+/** Every warm-up authentication failed: the server does not serve the method as the bench runs it. */
+export class WarmupFailed extends Error {}
+
 function ratio(a: number, b: number): number {
   return b > 0 ? a / b : NaN;
 }
@@ -46,7 +49,7 @@ async function load(driver: MethodDriver, n: number, s: RunSettings, onComplete?
 /** Runs the warm-up and says what it did; throws when every warm-up authentication failed. */
 export async function warmUp(method: BenchMethod, driver: MethodDriver, target: ServerTarget, plan: WarmupPlan, s: RunSettings): Promise<WarmupRecord> {
   const failedAll = (r: LoadResult): Error =>
-    new Error(`${method.name} on ${target.kind}: every warm-up authentication failed: ${JSON.stringify(r.failureReasons)}\n${target.tail()}`);
+    new WarmupFailed(`${method.name} on ${target.kind}: every warm-up authentication failed: ${JSON.stringify(r.failureReasons)}${target.tail() ? `\n${target.tail()}` : ''}`);
   if (plan.kind === 'none' || (plan.kind === 'fixed' && plan.count === 0)) return { mode: 'none', authentications: 0, windows: [] };
   if (plan.kind === 'fixed') {
     await driver.stage?.(plan.count);

@@ -5,7 +5,7 @@ import type { RawReferenceName } from './raw-reference.js';
 import type { ServerKind, ServerTarget } from './target.js';
 import { RadiusClient } from '../radius/client.js';
 
-export const BENCH_METHODS = ['eap-tls', 'eap-tls13', 'teap-mschapv2', 'noob-completion', 'noob-reconnect'] as const;
+export const BENCH_METHODS = ['eap-tls', 'eap-tls13', 'teap-mschapv2', 'peap-mschapv2', 'noob-completion', 'noob-reconnect'] as const;
 export type BenchMethodName = (typeof BENCH_METHODS)[number];
 
 /**
@@ -16,9 +16,11 @@ export const METHOD_SERVERS: Readonly<Record<BenchMethodName, readonly ServerKin
   'eap-tls': ['gangway', 'hostapd', 'freeradius', 'external'],
   'eap-tls13': ['gangway', 'hostapd', 'freeradius', 'external'],
   'teap-mschapv2': ['gangway', 'hostapd', 'external'],
+  'peap-mschapv2': ['hostapd', 'freeradius', 'external'],
   'noob-completion': ['gangway'],
   'noob-reconnect': ['gangway'],
 };
+
 
 /** What the peers present and check: the bench's demo PKI and account, or an operator's (`--server`). */
 export interface PeerCredentials {

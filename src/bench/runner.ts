@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { createBenchFixture, fixtureCredentials, forkBenchFixture, type BenchFixture } from './fixture.js';
 import { startGangwayTarget } from './gangway-target.js';
 import { measureHeldConversations } from './held-conversations.js';
+import { startFreeradiusTarget } from './freeradius-target.js';
 import { startHostapdTarget } from './hostapd-target.js';
-import { measureRun, warmUp, type RunSettings, type WarmupPlan } from './measure.js';
+import { WarmupFailed, measureRun, warmUp, type RunSettings, type WarmupPlan } from './measure.js';
 import type { BenchMethod, BenchMethodName, PeerCredentials } from './method.js';
 import { eapTls12, eapTls13 } from './method-eap-tls.js';
 import { noobCompletion, noobReconnect } from './method-noob.js';
+import { peapMschapv2 } from './method-peap.js';
 import { teapMschapv2 } from './method-teap.js';
 import { populateNoobPeers } from './noob-population.js';
 import { clockTicksPerSecond } from './proc-stats.js';
@@ -28,12 +30,13 @@ const METHODS: Record<BenchMethodName, BenchMethod> = {
   'eap-tls': eapTls12,
   'eap-tls13': eapTls13,
   'teap-mschapv2': teapMschapv2,
+  'peap-mschapv2': peapMschapv2,
   'noob-completion': noobCompletion,
   'noob-reconnect': noobReconnect,
 };
 
 /** Gangway's method and its counterpart on a reference server that lacks it (password in a tunnel). */
-const CROSS_PAIRS: readonly [BenchMethodName, BenchMethodName][] = [];
+const CROSS_PAIRS: readonly [BenchMethodName, BenchMethodName][] = [['teap-mschapv2', 'peap-mschapv2']];
 
 export interface ExternalServer {
   host: string;
@@ -60,6 +63,8 @@ export interface BenchOptions {
   gangwayMain: string;
   /** hostapd binary, or why there is none. */
   hostapd: { path: string } | { skipped: string };
+  /** FreeRADIUS binary, or why there is none. */
+  freeradius: { path: string } | { skipped: string };
   /** An operator's server instead of the ones the bench starts (`--server`). */
   external?: ExternalServer;
   /** Per server and method: no new authentication after this long. */
@@ -145,7 +150,7 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
 
     let gangwayVersion: string | undefined;
     let hostapdInfo: ServerInfo = 'skipped' in opts.hostapd ? { skipped: opts.hostapd.skipped } : { skipped: 'no method it serves was selected' };
-    const freeradiusInfo: ServerInfo = { skipped: 'not built yet' };
+    let freeradiusInfo: ServerInfo = 'skipped' in opts.freeradius ? { skipped: opts.freeradius.skipped } : { skipped: 'no method it serves was selected' };
     const wanted = (kind: ServerKind): boolean => methods.some((m) => m.servers.includes(kind));
     if (opts.external) {
       const x = opts.external;
@@ -176,6 +181,17 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
           start: async () => {
             const t = await startHostapdTarget(path, fixture, opts.keepDir);
             hostapdInfo = { version: t.version, path };
+            return t;
+          },
+        });
+      }
+      if ('path' in opts.freeradius && wanted('freeradius')) {
+        const path = opts.freeradius.path;
+        slots.push({
+          kind: 'freeradius', restartable: true, credentials, used: false,
+          start: async () => {
+            const t = await startFreeradiusTarget(path, fixture, opts.keepDir);
+            freeradiusInfo = { version: t.version, path };
             return t;
           },
         });
@@ -217,7 +233,16 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
           }
           if (opts.phases.includes('steady')) {
             progress(`${method.name} on ${label}, steady: warm-up ${opts.warmup.kind === 'fixed' ? opts.warmup.count : 'until settled'}, then ${amount} measured`);
-            const warm = await warmUp(method, driver, target, opts.warmup, warmSettings);
+            let warm;
+            try {
+              warm = await warmUp(method, driver, target, opts.warmup, warmSettings);
+            } catch (err) {
+              // An operator's server need not have every method: say so and go on with the next.
+              if (slot.kind !== 'external' || !(err instanceof WarmupFailed)) throw err;
+              notes.push(`${method.name} on ${label}: skipped, ${err.message}`);
+              progress(`  skipped: ${err.message}`);
+              continue;
+            }
             if (warm.mode === 'settle') progress(`  warm-up: ${warm.authentications} authentications, ${warm.settled ? 'settled' : 'NOT settled'}`);
             const r = await measureRun(method, driver, target, 'steady', warm, settings, provisional(method.reference));
             results.push(r);

@@ -13,10 +13,12 @@ import { run as bench } from '../../src/cli/commands/bench.js';
 import { formatReport, type BenchReport } from '../../src/bench/report.js';
 import { BENCH_METHODS, METHOD_SERVERS } from '../../src/bench/method.js';
 import { hostapTools } from '../helpers/eapol-test.js';
+import { freeradiusTools } from '../helpers/freeradius-proxy.js';
 import { projectRoot } from '../helpers/proc.js';
 import { opensslEngineLoaded } from '../helpers/tls-engines.js';
 
 const tools = hostapTools();
+const freeradius = freeradiusTools();
 const main = join(projectRoot(), 'dist', 'cli', 'main.js');
 
 function collector(): { io: { stdout: (s: string) => void; stderr: (s: string) => void }; out: string[]; err: string[] } {
@@ -33,7 +35,7 @@ describe('gangway bench', () => {
       ['--method', 'pap'], ['--count', '0'], ['--concurrency', 'x'], ['--hostapd', '/x', '--no-hostapd'], ['--bogus'], ['--tls-engine', 'wolfssl'], ['--tls-engine', ','],
       ['--phase', 'warm'], ['--count', '5', '--duration', '5'], ['--secret', 's'], ['--server', 'nohost'], ['--server', '127.0.0.1:1812'],
       ['--server', '127.0.0.1:1812', '--secret', 's'], ['--server', '127.0.0.1:1812', '--secret', 's', '--tls-ca', '/nonexistent/ca.pem'],
-      ['--method', 'noob-completion', '--duration', '3'], ['--hold', '0'], ['--settle-tolerance', '-1'],
+      ['--method', 'noob-completion', '--duration', '3'], ['--hold', '0'], ['--settle-tolerance', '-1'], ['--freeradius', '/x', '--no-freeradius'],
     ]) {
       const c = collector();
       expect({ args, code: await bench(args, c.io) }).toEqual({ args, code: 2 });
@@ -47,7 +49,8 @@ describe('gangway bench', () => {
     const c = collector();
     const code = await bench(
       ['--method', 'all', '--count', '4', '--concurrency', '2', '--warmup', '2', '--raw-seconds', '0.2', '--gangway-main', main, '--json',
-        '--peers', '100', '--rss-every', '2', '--hold', '6', ...(tools ? ['--hostapd', tools.hostapd] : ['--no-hostapd'])],
+        '--peers', '100', '--rss-every', '2', '--hold', '6', ...(tools ? ['--hostapd', tools.hostapd] : ['--no-hostapd']),
+        ...(freeradius ? ['--freeradius', freeradius.freeradius] : ['--no-freeradius'])],
       c.io,
     );
     const stderr = c.err.join('');
@@ -66,7 +69,8 @@ describe('gangway bench', () => {
       expect(Number.isFinite(ref.cpuMsPerOp)).toBe(true);
     }
 
-    const servers = (m: string): string[] => (METHOD_SERVERS[m as keyof typeof METHOD_SERVERS] as readonly string[]).filter((s) => s === 'gangway' || (tools && s === 'hostapd'));
+    const present = (s: string): boolean => s === 'gangway' || (s === 'hostapd' && tools !== undefined) || (s === 'freeradius' && freeradius !== undefined);
+    const servers = (m: string): string[] => (METHOD_SERVERS[m as keyof typeof METHOD_SERVERS] as readonly string[]).filter(present);
     const expected = BENCH_METHODS.flatMap((m) => servers(m).flatMap((s) => [`${m}/${s}/cold`, `${m}/${s}/steady`]));
     expect(report.results.map((r) => `${r.method}/${r.server}/${r.phase}`)).toEqual(expected);
     for (const r of report.results) {
@@ -76,7 +80,7 @@ describe('gangway bench', () => {
       });
       expect(r.warmup).toMatchObject(r.phase === 'cold' ? { mode: 'none', authentications: 0 } : { mode: 'fixed', authentications: 2 });
       expect(r.roundsPerAuth).toBeGreaterThanOrEqual(3);
-      expect(r.reference).toBe({ 'eap-tls': 'tls12', 'eap-tls13': 'tls13', 'teap-mschapv2': 'tls12', 'noob-completion': 'x25519', 'noob-reconnect': 'x25519' }[r.method]);
+      expect(r.reference).toBe({ 'eap-tls': 'tls12', 'eap-tls13': 'tls13', 'teap-mschapv2': 'tls12', 'peap-mschapv2': 'tls12', 'noob-completion': 'x25519', 'noob-reconnect': 'x25519' }[r.method]);
       for (const v of [r.wallSeconds, r.authsPerSecond, r.latencyMs.p50, r.latencyMs.p95, r.latencyMs.p99, r.serverCpuSeconds, r.serverCpuMsPerAuth, r.loadCpuSeconds]) {
         expect(v !== null && Number.isFinite(v) && v >= 0).toBe(true);
       }
@@ -92,15 +96,15 @@ describe('gangway bench', () => {
     expect(report.held!.rssKb.held).toBeGreaterThan(0);
     expect(Number.isFinite(report.held!.kibPerConversation)).toBe(true);
 
-    if (tools) {
-      expect(report.servers.hostapd).toMatchObject({ version: expect.stringMatching(/^hostapd v2\./) });
-      expect(report.comparisons.map((x) => `${x.method}/${x.against.server}/${x.phase}`)).toEqual(
-        ['eap-tls', 'eap-tls13', 'teap-mschapv2'].flatMap((m) => [`${m}/hostapd/cold`, `${m}/hostapd/steady`]),
-      );
-    } else {
-      expect(report.servers.hostapd).toEqual({ skipped: '--no-hostapd' });
-      expect(report.comparisons).toEqual([]);
-    }
+    if (tools) expect(report.servers.hostapd).toMatchObject({ version: expect.stringMatching(/^hostapd v2\./) });
+    else expect(report.servers.hostapd).toEqual({ skipped: '--no-hostapd' });
+    if (freeradius) expect(report.servers.freeradius).toMatchObject({ version: expect.stringMatching(/^FreeRADIUS 3\./) });
+    else expect(report.servers.freeradius).toEqual({ skipped: '--no-freeradius' });
+    // Same method where both have it, then Gangway's TEAP against the references' PEAP.
+    const refs = ['hostapd', 'freeradius'].filter(present);
+    const pairs: [string, string][] = [['eap-tls', 'eap-tls'], ['eap-tls13', 'eap-tls13'], ['teap-mschapv2', 'teap-mschapv2'], ['teap-mschapv2', 'peap-mschapv2']];
+    const expectedComparisons = pairs.flatMap(([g, m]) => refs.filter((ref) => servers(m).includes(ref)).flatMap((ref) => [`${g}/${ref} ${m}/cold`, `${g}/${ref} ${m}/steady`]));
+    expect(report.comparisons.map((x) => `${x.method}/${x.against.server} ${x.against.method}/${x.phase}`)).toEqual(expectedComparisons);
 
     const table = formatReport(report);
     for (const m of BENCH_METHODS) expect(table).toContain(m);
@@ -121,6 +125,7 @@ describe('gangway bench', () => {
     try {
       const f = fixture.init.files;
       const c = collector();
+      // Every method the credentials allow; Gangway has no PEAP, which is noted and skipped.
       const code = await bench(
         ['--server', `127.0.0.1:${server.port}`, '--secret', fixture.secret, '--server-pid', String(server.pid), '--tls-ca', f.caCert, '--tls-cert', f.clientCert, '--tls-key', f.clientKey,
           '--server-name', fixture.serverName, '--user', fixture.teapUser.name, '--password', fixture.teapUser.password, '--teap-identity', fixture.teapOuterIdentity,
@@ -129,10 +134,11 @@ describe('gangway bench', () => {
       );
       if (code !== 0) throw new Error(`gangway bench exited ${code}:\n${c.err.join('')}\n${c.out.join('')}`);
       const report = JSON.parse(c.out.join('')) as BenchReport;
-      expect(report.settings).toMatchObject({ methods: ['eap-tls', 'eap-tls13', 'teap-mschapv2'], count: null, durationSeconds: 1, phases: ['cold', 'steady'] });
+      expect(report.settings).toMatchObject({ methods: ['eap-tls', 'eap-tls13', 'teap-mschapv2', 'peap-mschapv2'], count: null, durationSeconds: 1, phases: ['cold', 'steady'] });
       expect(report.servers.external).toEqual({ address: `127.0.0.1:${server.port}`, pid: server.pid });
       expect(report.servers.gangway).toBeUndefined();
       expect(report.notes.join('\n')).toMatch(/cold figures need a server the bench starts/);
+      expect(report.notes.join('\n')).toMatch(/peap-mschapv2 on external: skipped, .*every warm-up authentication failed/);
       expect(report.results.map((r) => `${r.method}/${r.server}/${r.phase}`)).toEqual(['eap-tls/external/steady', 'eap-tls13/external/steady', 'teap-mschapv2/external/steady']);
       for (const r of report.results) {
         expect(r.attempted).toBeGreaterThan(0);
@@ -154,7 +160,7 @@ describe('gangway bench', () => {
     const c = collector();
     const code = await bench(
       ['--method', 'eap-tls13,teap-mschapv2,noob-reconnect', '--tls-engine', 'openssl,node', '--count', '4', '--concurrency', '2', '--warmup', '2', '--phase', 'steady', '--raw-seconds', '0.2',
-        '--gangway-main', main, '--json', ...(tools ? ['--hostapd', tools.hostapd] : ['--no-hostapd'])],
+        '--gangway-main', main, '--json', '--no-freeradius', ...(tools ? ['--hostapd', tools.hostapd] : ['--no-hostapd'])],
       c.io,
     );
     if (code !== 0) throw new Error(`gangway bench exited ${code}:\n${c.err.join('')}\n${c.out.join('')}`);

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BENCH_METHODS, METHOD_SERVERS, type BenchMethodName, type PeerCredentials } from '../../bench/method.js';
-import { defaultHostapdPath, gangwayMainPath, isExecutable } from '../../bench/locate.js';
+import { defaultFreeradiusPath, defaultHostapdPath, gangwayMainPath, isExecutable } from '../../bench/locate.js';
 import { formatReport } from '../../bench/report.js';
 import { runBench, type BenchOptions, type ExternalServer } from '../../bench/runner.js';
 import { DEFAULT_SETTLE_RULE } from '../../bench/settle.js';
@@ -37,6 +37,8 @@ export const spec = defineCommand({
     hold: { type: 'string', value: 'N', help: 'hold N TEAP conversations in Phase 2 on a Gangway of its own and report RSS per\nconversation (alone, or after the methods given with --method)' },
     hostapd: { type: 'string', value: 'PATH', help: 'hostapd binary (default .tools/hostap/hostapd when present)' },
     'no-hostapd': { type: 'boolean', help: 'no hostapd' },
+    freeradius: { type: 'string', value: 'PATH', help: 'FreeRADIUS 3.2 binary (default freeradius or radiusd on PATH, /usr/sbin)' },
+    'no-freeradius': { type: 'boolean', help: 'no FreeRADIUS' },
     server: { type: 'string', value: 'HOST:PORT', help: 'measure this RADIUS server instead of starting Gangway and the reference servers' },
     secret: { type: 'string', value: 'S', help: 'its shared secret (--server; this host must be one of its clients)' },
     'server-pid': { type: 'string', value: 'PID', help: 'its process on this machine: CPU and RSS from /proc (without it: latency and rate only)' },
@@ -173,6 +175,17 @@ function benchOptions(v: OptionValues<typeof spec.options>): BenchOptions {
     const path = defaultHostapdPath(gangwayMain!);
     hostapd = isExecutable(path) ? { path } : { skipped: `${path} not found (scripts/build-hostap-tools.sh builds it)` };
   }
+  if (v.freeradius !== undefined && v['no-freeradius']) throw new UsageError('--freeradius and --no-freeradius exclude each other');
+  let freeradius: BenchOptions['freeradius'];
+  if (external) freeradius = { skipped: '--server' };
+  else if (v['no-freeradius']) freeradius = { skipped: '--no-freeradius' };
+  else if (v.freeradius !== undefined) {
+    if (!isExecutable(v.freeradius)) throw new UsageError(`--freeradius ${v.freeradius} is not an executable file`);
+    freeradius = { path: resolve(v.freeradius) };
+  } else {
+    const path = defaultFreeradiusPath();
+    freeradius = path ? { path } : { skipped: 'freeradius not found on PATH (Debian: apt-get install freeradius)' };
+  }
   const warmup: BenchOptions['warmup'] =
     v.warmup !== undefined
       ? { kind: 'fixed', count: positiveInt(v.warmup, 0, '--warmup', 0) }
@@ -190,6 +203,7 @@ function benchOptions(v: OptionValues<typeof spec.options>): BenchOptions {
     warmup,
     gangwayMain: gangwayMain ?? '',
     hostapd,
+    freeradius,
     ...(external ? { external } : {}),
     maxSeconds: positiveNumber(v['max-seconds'], 300, '--max-seconds'),
     rawSeconds: positiveNumber(v['raw-seconds'], 2, '--raw-seconds'),
