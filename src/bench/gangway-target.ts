@@ -44,17 +44,16 @@ function packageVersion(main: string): string {
 export { answersStatusServer };
 
 /**
- * `nodeOptions` go into the child's NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=DIR`, written
- * when the server exits on the SIGTERM of `stop()`).
+ * `nodeArgs` go before the script on node's command line (e.g. `--cpu-prof --cpu-prof-dir=DIR`,
+ * whose profile is written when the server exits on the SIGTERM of `stop()`).
  */
-export async function startGangwayTarget(main: string, fixture: BenchFixture, engine?: 'openssl' | 'node', nodeOptions?: string): Promise<ServerTarget> {
+export async function startGangwayTarget(main: string, fixture: BenchFixture, engine?: 'openssl' | 'node', nodeArgs: string[] = []): Promise<ServerTarget> {
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const port = await freeUdpPort();
-    const child = new ChildServer('gangway serve', process.execPath, [main, 'serve', '--data', fixture.init.dataDir, '--listen', `127.0.0.1:${port}`], {
+    const child = new ChildServer('gangway serve', process.execPath, [...nodeArgs, main, 'serve', '--data', fixture.init.dataDir, '--listen', `127.0.0.1:${port}`], {
       ...process.env,
       GANGWAY_LOG_LEVEL: 'warn',
-      ...(nodeOptions ? { NODE_OPTIONS: [process.env.NODE_OPTIONS, nodeOptions].filter(Boolean).join(' ') } : {}),
     });
     try {
       await child.waitReady(() => answersStatusServer(port, fixture.secret), START_TIMEOUT_MS);

@@ -35,7 +35,7 @@ export interface HoldOptions {
   concurrency: number;
   /** Seconds to wait with all held before the last RSS reading (the reply cache empties in 5). */
   waitSeconds?: number;
-  nodeOptions?: string;
+  nodeArgs?: string[];
 }
 
 /** The gangway.yaml `eap` keys that make room: the whole table for one NAS, and no expiry during the run. */
@@ -65,7 +65,7 @@ async function park(target: ServerTarget, client: RadiusClient, peer: TeapPeer, 
 export async function measureHeldConversations(o: HoldOptions, progress: BenchProgress): Promise<HeldConversationsResult> {
   const settings = holdSettings(o.conversations);
   const fixture = forkBenchFixture(o.fixture, join(o.dir), { eap: settings });
-  const target = await startGangwayTarget(o.gangwayMain, fixture, undefined, o.nodeOptions);
+  const target = await startGangwayTarget(o.gangwayMain, fixture, undefined, o.nodeArgs);
   const pid = target.pid!;
   progress(`held conversations: ${target.version} pid ${pid} on 127.0.0.1:${target.port}, eap: ${JSON.stringify(settings)}`);
   const c = fixtureCredentials(fixture);

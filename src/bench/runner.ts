@@ -83,8 +83,8 @@ export interface BenchOptions {
   noobPeers?: number;
   /** Hold this many TEAP conversations in Phase 2 on a Gangway of its own and report the memory. */
   hold?: number;
-  /** Extra NODE_OPTIONS for the Gangway processes (e.g. --cpu-prof). */
-  gangwayNodeOptions?: string;
+  /** node options for the Gangway processes (e.g. --cpu-prof); NODE_OPTIONS refuses some of them. */
+  gangwayNodeArgs?: string[];
 }
 
 export type BenchProgress = (line: string) => void;
@@ -167,7 +167,7 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
           slots.push({
             kind: 'gangway', ...(engine ? { engine } : {}), restartable: true, credentials, database: f.init.files.database, used: false,
             start: async () => {
-              const t = await startGangwayTarget(opts.gangwayMain, f, engine, opts.gangwayNodeOptions);
+              const t = await startGangwayTarget(opts.gangwayMain, f, engine, opts.gangwayNodeArgs);
               gangwayVersion = t.version;
               return t;
             },
@@ -259,7 +259,7 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
         await slot.current?.stop();
         slot.current = undefined;
       }
-      held = await measureHeldConversations({ fixture, dir: join(dir, 'data-hold'), gangwayMain: opts.gangwayMain, conversations: opts.hold, concurrency: opts.concurrency, ...(opts.gangwayNodeOptions ? { nodeOptions: opts.gangwayNodeOptions } : {}) }, progress);
+      held = await measureHeldConversations({ fixture, dir: join(dir, 'data-hold'), gangwayMain: opts.gangwayMain, conversations: opts.hold, concurrency: opts.concurrency, ...(opts.gangwayNodeArgs ? { nodeArgs: opts.gangwayNodeArgs } : {}) }, progress);
     }
     await measureRaw('after');
 

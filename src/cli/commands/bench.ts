@@ -56,7 +56,7 @@ export const spec = defineCommand({
     json: { type: 'boolean', help: 'one JSON object on stdout instead of the table' },
     keep: { type: 'boolean', help: 'keep the temporary directories' },
     'gangway-main': { type: 'string', value: 'F', help: 'the dist/cli/main.js to run as the server (default: this Gangway\'s)' },
-    'gangway-node-options': { type: 'string', value: 'OPTS', help: 'NODE_OPTIONS for the Gangway servers, e.g. "--cpu-prof --cpu-prof-dir=DIR"' },
+    'gangway-node-args': { type: 'string', value: 'ARGS', help: 'node options for the Gangway servers, space-separated, e.g.\n--gangway-node-args="--cpu-prof --cpu-prof-dir=DIR"' },
     'tls-engine': { type: 'string', value: 'E', help: 'openssl, node or both (openssl,node): one Gangway per TLS engine, side by side\n(default: one Gangway with its default engine)' },
   },
   epilog: 'Exit status: 0 every authentication succeeded, 1 some failed, 2 usage, 3 error.',
@@ -212,8 +212,15 @@ function benchOptions(v: OptionValues<typeof spec.options>): BenchOptions {
     ...(v['rss-every'] !== undefined ? { rssEvery: positiveInt(v['rss-every'], 0, '--rss-every') } : {}),
     ...(v.peers !== undefined ? { noobPeers: positiveInt(v.peers, 0, '--peers', 0) } : {}),
     ...(hold !== undefined ? { hold } : {}),
-    ...(v['gangway-node-options'] !== undefined ? { gangwayNodeOptions: v['gangway-node-options'] } : {}),
+    ...(v['gangway-node-args'] !== undefined ? { gangwayNodeArgs: nodeArgs(v['gangway-node-args']) } : {}),
   };
+}
+
+function nodeArgs(value: string): string[] {
+  const args = value.split(/\s+/).filter(Boolean);
+  const bad = args.find((a) => !a.startsWith('-'));
+  if (bad !== undefined) throw new UsageError(`--gangway-node-args: "${bad}" is not a node option (write --opt=value)`);
+  return args;
 }
 
 function phaseList(value: string): ('cold' | 'steady')[] {
