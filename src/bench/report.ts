@@ -180,7 +180,7 @@ export function formatReport(r: BenchReport): string {
   out.push(`servers: ${servers.join(', ')}`);
   const s = r.settings;
   const warm = typeof s.warmup === 'number' ? `${s.warmup} warm-up` : `warm-up until CPU/auth of ${s.warmup.settle.windows} windows is within ±${Math.round(s.warmup.settle.tolerance * 100)} % (window ${s.warmup.window}, at most ${s.warmup.maxAuthentications})`;
-  out.push(
+  if (s.methods.length > 0) out.push(
     `settings: ${s.count !== null ? `count ${s.count}` : `duration ${s.durationSeconds} s`}, concurrency ${s.concurrency}, phases ${s.phases.join('+')}, ${warm}` +
       `${s.rssEvery !== undefined ? `, RSS every ${s.rssEvery}` : ''}${s.noobPeers !== undefined ? `, ${s.noobPeers} NOOB peers in the store` : ''}`,
   );

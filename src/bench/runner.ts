@@ -261,6 +261,7 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
       }
       held = await measureHeldConversations({ fixture, dir: join(dir, 'data-hold'), gangwayMain: opts.gangwayMain, conversations: opts.hold, concurrency: opts.concurrency, ...(opts.gangwayNodeArgs ? { nodeArgs: opts.gangwayNodeArgs } : {}) }, progress);
     }
+    if (held) gangwayVersion ??= held.server;
     await measureRaw('after');
 
     // Ratios against the mean of the before and after runs of the reference.
