@@ -169,6 +169,13 @@ function thin<T>(xs: readonly T[], max: number): T[] {
   return Array.from({ length: max }, (_, i) => xs[Math.round(i * step)]!);
 }
 
+/** RSS growth (KiB) over the first and the second half of a run's samples, split at the middle sample. */
+export function rssHalves(samples: readonly RssSample[]): { first: number; second: number } | undefined {
+  if (samples.length < 3) return undefined;
+  const mid = samples[Math.floor((samples.length - 1) / 2)]!;
+  return { first: mid.rssKb - samples[0]!.rssKb, second: samples[samples.length - 1]!.rssKb - mid.rssKb };
+}
+
 export function formatReport(r: BenchReport): string {
   const out: string[] = [];
   const m = r.machine;
@@ -237,6 +244,8 @@ export function formatReport(r: BenchReport): string {
     for (const t of sampled) {
       const xs = thin(t.rssSamples!, 16).map((x) => `${x.authentications}:${fixed(x.rssKb / 1024, 1)}`);
       out.push(`  ${t.method} on ${serverLabel(t)} (${t.phase}): ${xs.join(' ')}`);
+      const halves = rssHalves(t.rssSamples!);
+      if (halves) out.push(`    growth: ${fixed(halves.first / 1024, 1)} MB over the first half of the run, ${fixed(halves.second / 1024, 1)} MB over the second (a plateau: the second near 0)`);
     }
   }
   if (r.comparisons.length > 0) {
