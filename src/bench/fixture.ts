@@ -12,6 +12,7 @@ import { ntPasswordHash } from '../eap-methods/mschapv2/ms-chap-v2.js';
 import { openSqlite } from '../store/sqlite/database.js';
 import { SqliteUserStore } from '../store/sqlite/users.js';
 import { hashPassword } from '../store/users.js';
+import type { PeerCredentials } from './method.js';
 
 export interface BenchFixture {
   init: InitResult;
@@ -21,12 +22,20 @@ export interface BenchFixture {
   tlsIdentity: string;
   /** Outer identity of TEAP; its realm is routed to TEAP (Gangway rule, hostapd eap_user). */
   teapOuterIdentity: string;
+  /** Outer identity of PEAP; its realm is routed to PEAP on hostapd and FreeRADIUS. */
+  peapOuterIdentity: string;
   teapUser: { name: string; password: string };
   pem: { ca: Buffer; serverCert: Buffer; serverKey: Buffer; clientCert: Buffer; clientKey: Buffer };
 }
 
 export const BENCH_SERVER_NAME = 'gangway.bench';
 const TEAP_REALM = 'teap.bench';
+const PEAP_REALM = 'peap.bench';
+/**
+ * Registrations waiting for their Completion Exchange count against EAP-NOOB's table of unfinished
+ * ones (default 10,000); `noob-completion` stages one per measured authentication.
+ */
+const NOOB_MAX_EPHEMERAL = 2_000_000;
 /**
  * EAP packets of about 1400 octets on both servers (hostapd's fragment_size default is 1398; our
  * peers send Framed-MTU 1400), so that both need the same number of round trips per handshake.
@@ -40,6 +49,8 @@ export async function createBenchFixture(dir: string, port: number): Promise<Ben
   doc.eap = { ...doc.eap, defaultMethods: ['eap-tls'], rules: [{ realm: TEAP_REALM, methods: ['teap'] }], packetSize: EAP_PACKET_SIZE };
   // warn: per-authentication info lines would be measured as server CPU.
   doc.log = { level: 'warn' };
+  const methods = doc.methods as Record<string, Record<string, unknown>>;
+  methods['eap-noob'] = { ...methods['eap-noob'], maxEphemeralPeers: NOOB_MAX_EPHEMERAL };
   writeFileSync(init.config, stringify(doc), { mode: 0o600 });
 
   // base64url: no quote or backslash that hostapd's eap_user syntax would need escaped.
@@ -57,6 +68,7 @@ export async function createBenchFixture(dir: string, port: number): Promise<Ben
     secret,
     tlsIdentity: 'demo-client',
     teapOuterIdentity: `anonymous@${TEAP_REALM}`,
+    peapOuterIdentity: `anonymous@${PEAP_REALM}`,
     teapUser,
     pem: {
       ca: readFileSync(init.files.caCert),
@@ -68,11 +80,18 @@ export async function createBenchFixture(dir: string, port: number): Promise<Ben
   };
 }
 
+/** Changes to a copy's gangway.yaml: the TLS engine, and keys of the `eap` section. */
+export interface FixtureChanges {
+  tlsEngine?: 'openssl' | 'node';
+  eap?: Record<string, number | string>;
+}
+
 /**
- * A copy of the fixture's data directory (same certificates, account and secret) whose gangway.yaml
- * sets `tls.engine`, so that Gangway with each TLS engine can run next to the other in one bench.
+ * A copy of the fixture's data directory (same certificates, account and secret) with its own
+ * gangway.yaml changes, so that Gangway with each TLS engine can run next to the other in one bench,
+ * and the held-conversations case can raise the session limits on a server of its own.
  */
-export function forkBenchFixture(fixture: BenchFixture, dir: string, tlsEngine: 'openssl' | 'node'): BenchFixture {
+export function forkBenchFixture(fixture: BenchFixture, dir: string, changes: FixtureChanges): BenchFixture {
   const from = fixture.init.dataDir;
   cpSync(from, dir, { recursive: true });
   const moved = (path: string): string => join(dir, relative(from, path));
@@ -87,7 +106,20 @@ export function forkBenchFixture(fixture: BenchFixture, dir: string, tlsEngine: 
     },
   };
   const doc = parse(readFileSync(init.config, 'utf8')) as Record<string, Record<string, unknown>>;
-  doc.tls = { ...doc.tls, engine: tlsEngine };
+  if (changes.tlsEngine) doc.tls = { ...doc.tls, engine: changes.tlsEngine };
+  if (changes.eap) doc.eap = { ...doc.eap, ...changes.eap };
   writeFileSync(init.config, stringify(doc), { mode: 0o600 });
   return { ...fixture, init };
+}
+
+/** What our peers present to the servers the bench starts: the demo client certificate and the account. */
+export function fixtureCredentials(f: BenchFixture): PeerCredentials {
+  return {
+    caPem: f.pem.ca,
+    serverName: f.serverName,
+    tls: { certPem: f.pem.clientCert, keyPem: f.pem.clientKey, identity: f.tlsIdentity },
+    user: f.teapUser,
+    teapOuterIdentity: f.teapOuterIdentity,
+    peapOuterIdentity: f.peapOuterIdentity,
+  };
 }

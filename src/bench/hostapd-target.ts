@@ -32,6 +32,7 @@ export async function startHostapdTarget(path: string, fixture: BenchFixture, ke
   const version = hostapdVersion(path);
   const eapUsers = [
     `"${fixture.teapOuterIdentity}" TEAP`,
+    `"${fixture.peapOuterIdentity}" PEAP`,
     `"${fixture.teapUser.name}" MSCHAPV2 "${fixture.teapUser.password}" [2]`,
     '* TLS',
     '',

@@ -13,6 +13,7 @@ export interface AuthOutcome {
 }
 
 export interface LoadOptions {
+  /** Authentications in total; Infinity runs until `maxSeconds` (`--duration`). */
   count: number;
   concurrency: number;
   /** No new authentication starts after this much wall time. */
@@ -21,6 +22,8 @@ export interface LoadOptions {
   authTimeoutMs: number;
   /** `worker` (0..C-1) lets a method give each in-flight slot its own device or station. */
   run: (index: number, worker: number) => Promise<AuthOutcome>;
+  /** Called after each authentication ends, with how many have ended (memory sampling). */
+  onComplete?: (completed: number) => void;
 }
 
 export interface LoadResult {
@@ -33,7 +36,7 @@ export interface LoadResult {
   wallSeconds: number;
   /** CPU time of this (load) process during the run. */
   loadCpuSeconds: number;
-  /** True when the deadline stopped the run before `count` authentications. */
+  /** True when the deadline stopped the run before `count` authentications (always, with count Infinity). */
   stoppedEarly: boolean;
 }
 
@@ -80,6 +83,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       result.totalRounds += outcome.rounds;
       if (outcome.ok) result.successes++;
       else fail(outcome.reason ?? 'failed');
+      opts.onComplete?.(result.successes + result.failures);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, opts.count)) }, (_, w) => worker(w)));

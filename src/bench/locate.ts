@@ -1,6 +1,6 @@
 /** Where the pieces a benchmark runs live, seen from the installed Gangway. */
 import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, delimiter, dirname, join, resolve } from 'node:path';
 
 function isGangwayRoot(dir: string): boolean {
   try {
@@ -41,4 +41,16 @@ export function isExecutable(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** FreeRADIUS's server binary: `freeradius` (Debian) or `radiusd` on PATH, or in /usr/sbin. */
+export function defaultFreeradiusPath(): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/usr/local/sbin'];
+  for (const name of ['freeradius', 'radiusd']) {
+    for (const d of dirs) {
+      const p = join(d, name);
+      if (isExecutable(p)) return p;
+    }
+  }
+  return undefined;
 }

@@ -1,45 +1,72 @@
 /**
- * `gangway bench` end to end: a temporary data directory, the raw references, Gangway (and hostapd
- * when available) as child processes on loopback, the same load against each, and the report.
- * Everything it starts is stopped and removed on the way out, also on errors and on exit.
+ * `gangway bench` end to end: a temporary data directory, the raw references, the servers under
+ * test (Gangway, hostapd, FreeRADIUS as child processes on loopback, or an operator's server by
+ * address), the same load against each — cold right after a start and steady after a warm-up —
+ * and the report. Everything it starts is stopped and removed on the way out, also on errors and
+ * on exit.
  */
 import { availableParallelism, cpus, release, tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createBenchFixture, forkBenchFixture, type BenchFixture } from './fixture.js';
+import { createBenchFixture, fixtureCredentials, forkBenchFixture, type BenchFixture } from './fixture.js';
 import { startGangwayTarget } from './gangway-target.js';
+import { measureHeldConversations } from './held-conversations.js';
+import { startFreeradiusTarget } from './freeradius-target.js';
 import { startHostapdTarget } from './hostapd-target.js';
-import { summarizeLatencies } from './latency.js';
-import { runLoad } from './load.js';
-import type { BenchMethod, BenchMethodName } from './method.js';
+import { WarmupFailed, measureRun, warmUp, type RunSettings, type WarmupPlan } from './measure.js';
+import type { BenchMethod, BenchMethodName, PeerCredentials } from './method.js';
 import { eapTls12, eapTls13 } from './method-eap-tls.js';
-import { noobReconnect } from './method-noob.js';
+import { noobCompletion, noobReconnect } from './method-noob.js';
+import { peapMschapv2 } from './method-peap.js';
 import { teapMschapv2 } from './method-teap.js';
-import { clockTicksPerSecond, processCpuSeconds, processMemory } from './proc-stats.js';
+import { populateNoobPeers } from './noob-population.js';
+import { clockTicksPerSecond } from './proc-stats.js';
 import { measureRawReference, type RawReference, type RawReferenceName, type RawRunLimits } from './raw-reference.js';
-import type { BenchReport, Comparison, RawReferenceSummary, TargetResult } from './report.js';
-import type { ServerTarget } from './target.js';
+import type { BenchReport, Comparison, HeldConversationsResult, RawReferenceSummary, ServerInfo, TargetResult } from './report.js';
+import { targetLabel, type ServerKind, type ServerTarget } from './target.js';
 import { freeUdpPort } from './udp-port.js';
 
 const METHODS: Record<BenchMethodName, BenchMethod> = {
   'eap-tls': eapTls12,
   'eap-tls13': eapTls13,
   'teap-mschapv2': teapMschapv2,
+  'peap-mschapv2': peapMschapv2,
+  'noob-completion': noobCompletion,
   'noob-reconnect': noobReconnect,
 };
 
+/** Gangway's method and its counterpart on a reference server that lacks it (password in a tunnel). */
+const CROSS_PAIRS: readonly [BenchMethodName, BenchMethodName][] = [['teap-mschapv2', 'peap-mschapv2']];
+
+export interface ExternalServer {
+  host: string;
+  port: number;
+  secret: string;
+  /** Its process on this machine, for CPU and RSS from /proc. */
+  pid?: number;
+  credentials: PeerCredentials;
+}
+
 export interface BenchOptions {
   methods: BenchMethodName[];
-  /** Measured authentications per method and server. */
-  count: number;
+  /** Measured authentications per method, server and phase; unset with `durationSeconds`. */
+  count?: number;
+  /** Measure for this long instead of a count (`--duration`). */
+  durationSeconds?: number;
   /** Conversations in flight. */
   concurrency: number;
-  /** Unmeasured authentications before each measurement (JIT, caches, lazy initialisation). */
-  warmup: number;
-  /** `dist/cli/main.js` of the Gangway to run. */
+  /** cold: right after the server started; steady: after the warm-up. */
+  phases: ('cold' | 'steady')[];
+  /** The steady phase's warm-up. */
+  warmup: Exclude<WarmupPlan, { kind: 'none' }>;
+  /** `dist/cli/main.js` of the Gangway to run (unused with `external`). */
   gangwayMain: string;
   /** hostapd binary, or why there is none. */
   hostapd: { path: string } | { skipped: string };
+  /** FreeRADIUS binary, or why there is none. */
+  freeradius: { path: string } | { skipped: string };
+  /** An operator's server instead of the ones the bench starts (`--server`). */
+  external?: ExternalServer;
   /** Per server and method: no new authentication after this long. */
   maxSeconds: number;
   /** Wall time per raw reference measurement. */
@@ -50,54 +77,20 @@ export interface BenchOptions {
   keepDir?: boolean;
   /** One Gangway per TLS engine, each with its own copy of the data directory; unset: one, its default. */
   tlsEngines?: ('openssl' | 'node')[];
+  /** Sample the server's RSS every this many measured authentications. */
+  rssEvery?: number;
+  /** Registered EAP-NOOB peers to put into Gangway's store before it starts. */
+  noobPeers?: number;
+  /** Hold this many TEAP conversations in Phase 2 on a Gangway of its own and report the memory. */
+  hold?: number;
+  /** node options for the Gangway processes (e.g. --cpu-prof); NODE_OPTIONS refuses some of them. */
+  gangwayNodeArgs?: string[];
 }
 
 export type BenchProgress = (line: string) => void;
 
-function ratio(a: number, b: number): number {
-  return b > 0 ? a / b : NaN;
-}
-
-async function measureTarget(method: BenchMethod, target: ServerTarget, fixture: BenchFixture, opts: BenchOptions, reference: RawReferenceSummary): Promise<TargetResult> {
-  const driver = await method.prepare({ target, fixture, concurrency: opts.concurrency });
-  const authTimeoutMs = opts.authTimeoutMs ?? 30_000;
-  try {
-    if (opts.warmup > 0) {
-      const warm = await runLoad({ count: opts.warmup, concurrency: opts.concurrency, maxSeconds: opts.maxSeconds, authTimeoutMs, run: (i, w) => driver.run(i, w) });
-      if (warm.successes === 0) throw new Error(`${method.name} on ${target.kind}: every warm-up authentication failed: ${JSON.stringify(warm.failureReasons)}\n${target.tail()}`);
-    }
-    const memBefore = processMemory(target.pid);
-    const cpuBefore = processCpuSeconds(target.pid);
-    const load = await runLoad({ count: opts.count, concurrency: opts.concurrency, maxSeconds: opts.maxSeconds, authTimeoutMs, run: (i, w) => driver.run(i, w) });
-    const cpu = processCpuSeconds(target.pid) - cpuBefore;
-    const memAfter = processMemory(target.pid);
-    const completed = Math.max(1, load.attempted);
-    const serverCpuMsPerAuth = (cpu * 1000) / completed;
-    return {
-      method: method.name,
-      server: target.kind,
-      ...(target.engine ? { engine: target.engine } : {}),
-      attempted: load.attempted,
-      successes: load.successes,
-      failures: load.failures,
-      failureReasons: load.failureReasons,
-      stoppedEarly: load.stoppedEarly,
-      wallSeconds: load.wallSeconds,
-      authsPerSecond: ratio(load.attempted, load.wallSeconds),
-      latencyMs: summarizeLatencies(load.latenciesMs),
-      roundsPerAuth: load.totalRounds / completed,
-      serverCpuSeconds: cpu,
-      serverCpuMsPerAuth,
-      serverRssKb: { before: memBefore.rssKb, after: memAfter.rssKb, peak: memAfter.peakRssKb },
-      loadCpuSeconds: load.loadCpuSeconds,
-      loadCpuShare: ratio(load.loadCpuSeconds, load.wallSeconds),
-      serverCpuShare: ratio(cpu, load.wallSeconds),
-      reference: reference.name,
-      cpuPerAuthOverRaw: ratio(serverCpuMsPerAuth, reference.cpuMsPerOp),
-    };
-  } finally {
-    await driver.close();
-  }
+function ratio(a: number | null, b: number | null): number {
+  return a !== null && b !== null && b > 0 ? a / b : NaN;
 }
 
 function summarize(runs: RawReference[]): RawReferenceSummary {
@@ -106,8 +99,21 @@ function summarize(runs: RawReference[]): RawReferenceSummary {
   return { name: first.name, description: first.description, cpuMsPerOp, perCpuSecond: cpuMsPerOp > 0 ? 1000 / cpuMsPerOp : 0, runs };
 }
 
+/** One server under test, restartable when the bench started it (cold figures need a fresh process). */
+interface Slot {
+  kind: ServerKind;
+  engine?: 'openssl' | 'node';
+  start(): Promise<ServerTarget>;
+  restartable: boolean;
+  credentials: PeerCredentials;
+  database?: string;
+  current?: ServerTarget;
+  /** Authentications have run since the current process started. */
+  used: boolean;
+}
+
 export async function runBench(opts: BenchOptions, progress: BenchProgress = () => undefined): Promise<BenchReport> {
-  if (opts.methods.length === 0) throw new Error('no method to benchmark');
+  if (opts.methods.length === 0 && opts.hold === undefined) throw new Error('no method to benchmark');
   const methods = opts.methods.map((n) => METHODS[n]);
   const dir = mkdtempSync(join(tmpdir(), 'gangway-bench-'));
   // process.exit() skips finally blocks; the directory holds keys and must not outlive us.
@@ -115,10 +121,16 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
     if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
   };
   process.on('exit', removeDir);
-  const targets: ServerTarget[] = [];
+  const slots: Slot[] = [];
+  const notes: string[] = [];
   try {
     progress(`data directory ${dir}`);
     const fixture = await createBenchFixture(join(dir, 'data'), await freeUdpPort());
+    if (opts.noobPeers !== undefined && opts.noobPeers > 0 && !opts.external) {
+      const t0 = performance.now();
+      await populateNoobPeers(fixture.init.files.database, opts.noobPeers, (n) => progress(`  ${n} NOOB peers stored`));
+      progress(`${opts.noobPeers} registered NOOB peers stored in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
     const creds = {
       caPem: fixture.pem.ca, serverCertPem: fixture.pem.serverCert, serverKeyPem: fixture.pem.serverKey,
       clientCertPem: fixture.pem.clientCert, clientKeyPem: fixture.pem.clientKey, serverName: fixture.serverName,
@@ -136,72 +148,179 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
     await measureRaw('before');
     const provisional = (name: RawReferenceName): RawReferenceSummary => summarize(rawRuns.get(name)!);
 
-    // The fixture each server uses: its own data directory per engine (NOOB writes to it).
-    const fixtureOf = new Map<ServerTarget, BenchFixture>();
-    const gangways: ServerTarget[] = [];
-    for (const engine of opts.tlsEngines ?? [undefined]) {
-      const f = engine ? forkBenchFixture(fixture, join(dir, `data-${engine}`), engine) : fixture;
-      const gangway = await startGangwayTarget(opts.gangwayMain, f, engine);
-      targets.push(gangway);
-      gangways.push(gangway);
-      fixtureOf.set(gangway, f);
-      progress(`${gangway.version}${engine ? ` (TLS engine ${engine})` : ''} pid ${gangway.pid} on 127.0.0.1:${gangway.port}`);
-    }
-    const gangway = gangways[0]!;
-    let hostapd: ServerTarget | undefined;
-    if ('path' in opts.hostapd && methods.some((m) => m.onHostapd)) {
-      hostapd = await startHostapdTarget(opts.hostapd.path, fixture, opts.keepDir);
-      targets.push(hostapd);
-      progress(`${hostapd.version} pid ${hostapd.pid} on 127.0.0.1:${hostapd.port}`);
-    }
-
-    const results: TargetResult[] = [];
-    for (const method of methods) {
-      for (const target of [...gangways, ...(hostapd && method.onHostapd ? [hostapd] : [])]) {
-        const label = target.engine ? `${target.kind}/${target.engine}` : target.kind;
-        progress(`${method.name} on ${label}: ${opts.warmup} warm-up + ${opts.count} measured, ${opts.concurrency} in flight`);
-        const r = await measureTarget(method, target, fixtureOf.get(target) ?? fixture, opts, provisional(method.reference));
-        results.push(r);
-        progress(`  ${r.successes}/${r.attempted} ok, ${r.authsPerSecond.toFixed(1)} auths/s, ${r.serverCpuMsPerAuth.toFixed(2)} server CPU ms per auth`);
+    let gangwayVersion: string | undefined;
+    let hostapdInfo: ServerInfo = 'skipped' in opts.hostapd ? { skipped: opts.hostapd.skipped } : { skipped: 'no method it serves was selected' };
+    let freeradiusInfo: ServerInfo = 'skipped' in opts.freeradius ? { skipped: opts.freeradius.skipped } : { skipped: 'no method it serves was selected' };
+    const wanted = (kind: ServerKind): boolean => methods.some((m) => m.servers.includes(kind));
+    if (opts.external) {
+      const x = opts.external;
+      slots.push({
+        kind: 'external', restartable: false, credentials: x.credentials, used: false,
+        start: async () => ({ kind: 'external', host: x.host, port: x.port, secret: x.secret, ...(x.pid !== undefined ? { pid: x.pid } : {}), version: `${x.host}:${x.port}`, stop: async () => undefined, tail: () => '' }),
+      });
+      if (opts.phases.includes('cold')) notes.push('cold figures need a server the bench starts itself; none for the external server');
+    } else {
+      const credentials = fixtureCredentials(fixture);
+      if (wanted('gangway')) {
+        for (const engine of opts.tlsEngines ?? [undefined]) {
+          const f: BenchFixture = engine ? forkBenchFixture(fixture, join(dir, `data-${engine}`), { tlsEngine: engine }) : fixture;
+          slots.push({
+            kind: 'gangway', ...(engine ? { engine } : {}), restartable: true, credentials, database: f.init.files.database, used: false,
+            start: async () => {
+              const t = await startGangwayTarget(opts.gangwayMain, f, engine, opts.gangwayNodeArgs);
+              gangwayVersion = t.version;
+              return t;
+            },
+          });
+        }
+      }
+      if ('path' in opts.hostapd && wanted('hostapd')) {
+        const path = opts.hostapd.path;
+        slots.push({
+          kind: 'hostapd', restartable: true, credentials, used: false,
+          start: async () => {
+            const t = await startHostapdTarget(path, fixture, opts.keepDir);
+            hostapdInfo = { version: t.version, path };
+            return t;
+          },
+        });
+      }
+      if ('path' in opts.freeradius && wanted('freeradius')) {
+        const path = opts.freeradius.path;
+        slots.push({
+          kind: 'freeradius', restartable: true, credentials, used: false,
+          start: async () => {
+            const t = await startFreeradiusTarget(path, fixture, opts.keepDir);
+            freeradiusInfo = { version: t.version, path };
+            return t;
+          },
+        });
       }
     }
+
+    const settings: RunSettings = {
+      count: opts.count ?? Infinity,
+      concurrency: opts.concurrency,
+      maxSeconds: opts.durationSeconds ?? opts.maxSeconds,
+      authTimeoutMs: opts.authTimeoutMs ?? 30_000,
+      ...(opts.rssEvery !== undefined ? { rssEvery: opts.rssEvery } : {}),
+    };
+    const warmSettings: RunSettings = { ...settings, maxSeconds: opts.maxSeconds };
+    const results: TargetResult[] = [];
+    for (const method of methods) {
+      for (const slot of slots.filter((s) => method.servers.includes(s.kind))) {
+        const label = targetLabel(slot);
+        const cold = opts.phases.includes('cold') && slot.restartable;
+        if (slot.current && cold && slot.used) {
+          await slot.current.stop();
+          slot.current = undefined;
+        }
+        if (!slot.current) {
+          slot.current = await slot.start();
+          slot.used = false;
+          progress(`${slot.current.version}${slot.engine ? ` (TLS engine ${slot.engine})` : ''}${slot.current.pid !== undefined ? ` pid ${slot.current.pid}` : ''} on ${slot.current.host}:${slot.current.port}`);
+        }
+        const target = slot.current;
+        slot.used = true;
+        const driver = await method.prepare({ target, credentials: slot.credentials, concurrency: opts.concurrency, ...(slot.database ? { database: slot.database } : {}) });
+        try {
+          const amount = opts.count !== undefined ? `${opts.count}` : `${opts.durationSeconds} s of`;
+          if (cold) {
+            progress(`${method.name} on ${label}, cold: ${amount} measured right after start, ${opts.concurrency} in flight`);
+            const r = await measureRun(method, driver, target, 'cold', { mode: 'none', authentications: 0, windows: [] }, settings, provisional(method.reference));
+            results.push(r);
+            progress(`  ${r.successes}/${r.attempted} ok, ${r.authsPerSecond.toFixed(1)} auths/s, ${r.serverCpuMsPerAuth?.toFixed(2) ?? '-'} server CPU ms per auth`);
+          }
+          if (opts.phases.includes('steady')) {
+            progress(`${method.name} on ${label}, steady: warm-up ${opts.warmup.kind === 'fixed' ? opts.warmup.count : 'until settled'}, then ${amount} measured`);
+            let warm;
+            try {
+              warm = await warmUp(method, driver, target, opts.warmup, warmSettings);
+            } catch (err) {
+              // An operator's server need not have every method: say so and go on with the next.
+              if (slot.kind !== 'external' || !(err instanceof WarmupFailed)) throw err;
+              notes.push(`${method.name} on ${label}: skipped, ${err.message}`);
+              progress(`  skipped: ${err.message}`);
+              continue;
+            }
+            if (warm.mode === 'settle') progress(`  warm-up: ${warm.authentications} authentications, ${warm.settled ? 'settled' : 'NOT settled'}`);
+            const r = await measureRun(method, driver, target, 'steady', warm, settings, provisional(method.reference));
+            results.push(r);
+            progress(`  ${r.successes}/${r.attempted} ok, ${r.authsPerSecond.toFixed(1)} auths/s, ${r.serverCpuMsPerAuth?.toFixed(2) ?? '-'} server CPU ms per auth`);
+          }
+        } finally {
+          await driver.close();
+        }
+      }
+    }
+    let held: HeldConversationsResult | undefined;
+    if (opts.hold !== undefined) {
+      for (const slot of slots) {
+        await slot.current?.stop();
+        slot.current = undefined;
+      }
+      held = await measureHeldConversations({ fixture, dir: join(dir, 'data-hold'), gangwayMain: opts.gangwayMain, conversations: opts.hold, concurrency: opts.concurrency, ...(opts.gangwayNodeArgs ? { nodeArgs: opts.gangwayNodeArgs } : {}) }, progress);
+    }
+    if (held) gangwayVersion ??= held.server;
     await measureRaw('after');
 
     // Ratios against the mean of the before and after runs of the reference.
     const references: Partial<Record<RawReferenceName, RawReferenceSummary>> = {};
     for (const name of refNames) references[name] = summarize(rawRuns.get(name)!);
-    for (const r of results) r.cpuPerAuthOverRaw = ratio(r.serverCpuMsPerAuth, references[r.reference]!.cpuMsPerOp);
+    for (const r of results) r.cpuPerAuthOverRaw = r.serverCpuMsPerAuth !== null ? ratio(r.serverCpuMsPerAuth, references[r.reference]!.cpuMsPerOp) : null;
     const comparisons: Comparison[] = [];
-    for (const method of methods) {
-      const h = results.find((r) => r.method === method.name && r.server === 'hostapd');
-      for (const g of results.filter((r) => r.method === method.name && r.server === 'gangway')) {
-        if (!h) continue;
-        comparisons.push({
-          method: method.name,
-          ...(g.engine ? { engine: g.engine } : {}),
-          cpuPerAuth: ratio(g.serverCpuMsPerAuth, h.serverCpuMsPerAuth),
-          authsPerSecond: ratio(g.authsPerSecond, h.authsPerSecond),
-          latencyP50: ratio(g.latencyMs.p50, h.latencyMs.p50),
-        });
+    const pairs: [BenchMethodName, BenchMethodName][] = [...methods.map((m): [BenchMethodName, BenchMethodName] => [m.name, m.name]), ...CROSS_PAIRS.filter(([a, b]) => opts.methods.includes(a) && opts.methods.includes(b))];
+    for (const [gm, rm] of pairs) {
+      for (const against of ['hostapd', 'freeradius'] as const) {
+        for (const phase of opts.phases) {
+          const ref = results.find((r) => r.method === rm && r.server === against && r.phase === phase);
+          if (!ref) continue;
+          for (const g of results.filter((r) => r.method === gm && r.server === 'gangway' && r.phase === phase)) {
+            comparisons.push({
+              method: gm,
+              ...(g.engine ? { engine: g.engine } : {}),
+              phase,
+              against: { server: against, method: rm },
+              cpuPerAuth: ratio(g.serverCpuMsPerAuth, ref.serverCpuMsPerAuth),
+              authsPerSecond: ratio(g.authsPerSecond, ref.authsPerSecond),
+              latencyP50: ratio(g.latencyMs.p50, ref.latencyMs.p50),
+            });
+          }
+        }
       }
     }
     const cpu = cpus();
+    const w = opts.warmup;
     return {
       tool: 'gangway bench',
       date: new Date().toISOString(),
       machine: { nproc: availableParallelism(), cpuModel: cpu[0]?.model.trim() ?? 'unknown', node: process.version, platform: process.platform, kernel: release(), clkTck: clockTicksPerSecond() },
-      settings: { methods: opts.methods, count: opts.count, concurrency: opts.concurrency, warmup: opts.warmup, maxSeconds: opts.maxSeconds },
+      settings: {
+        methods: opts.methods,
+        count: opts.count ?? null,
+        ...(opts.durationSeconds !== undefined ? { durationSeconds: opts.durationSeconds } : {}),
+        concurrency: opts.concurrency,
+        phases: opts.phases,
+        warmup: w.kind === 'fixed' ? w.count : { settle: w.rule, window: w.window, maxAuthentications: w.maxAuthentications },
+        maxSeconds: opts.maxSeconds,
+        ...(opts.rssEvery !== undefined ? { rssEvery: opts.rssEvery } : {}),
+        ...(opts.noobPeers !== undefined ? { noobPeers: opts.noobPeers } : {}),
+      },
       servers: {
-        gangway: { version: gangway.version, ...(opts.tlsEngines ? { engines: opts.tlsEngines } : {}) },
-        hostapd: hostapd ? { version: hostapd.version, path: 'path' in opts.hostapd ? opts.hostapd.path : '' } : { skipped: 'skipped' in opts.hostapd ? opts.hostapd.skipped : 'no method it serves was selected' },
+        ...(gangwayVersion ? { gangway: { version: gangwayVersion, ...(opts.tlsEngines ? { engines: opts.tlsEngines } : {}) } } : {}),
+        hostapd: hostapdInfo,
+        freeradius: freeradiusInfo,
+        ...(opts.external ? { external: { address: `${opts.external.host}:${opts.external.port}`, ...(opts.external.pid !== undefined ? { pid: opts.external.pid } : {}) } } : {}),
       },
       references,
       results,
       comparisons,
-      allSucceeded: results.every((r) => r.failures === 0 && !r.stoppedEarly && r.successes === r.attempted),
+      ...(held ? { held } : {}),
+      notes,
+      allSucceeded: results.every((r) => r.failures === 0 && !r.stoppedEarly && r.successes === r.attempted) && (!held || held.held === held.requested),
     };
   } finally {
-    for (const t of targets.reverse()) await t.stop().catch(() => undefined);
+    for (const s of slots.reverse()) await s.current?.stop().catch(() => undefined);
     removeDir();
     process.off('exit', removeDir);
   }

@@ -1,16 +1,27 @@
-/** A RADIUS server under test, running as a child process on loopback. */
+/** A RADIUS server under test: a child process on loopback, or any server given by address. */
+export type ServerKind = 'gangway' | 'hostapd' | 'freeradius' | 'external';
+
 export interface ServerTarget {
-  kind: 'gangway' | 'hostapd';
+  kind: ServerKind;
   /** Gangway's `tls.engine`, when the bench set one. */
   engine?: 'openssl' | 'node';
   host: string;
   port: number;
   secret: string;
-  /** The process whose CPU time and memory are measured. */
-  pid: number;
+  /**
+   * The process whose CPU time and memory are measured (/proc/PID). Unset for an external server
+   * given without `--server-pid`: its CPU and memory are then not reported.
+   */
+  pid?: number;
   /** e.g. "hostapd v2.10", or Gangway's package version. */
   version: string;
   stop(): Promise<void>;
   /** The tail of the server's output, for failure messages. */
   tail(): string;
+}
+
+/** "gangway/openssl", "hostapd", ... */
+export function targetLabel(t: { kind?: ServerKind; server?: ServerKind; engine?: string | undefined }): string {
+  const kind = t.kind ?? t.server ?? 'external';
+  return t.engine ? `${kind}/${t.engine}` : kind;
 }

@@ -149,6 +149,12 @@ export interface NoobPeerQuery {
 export interface NoobPeerStore {
   get(peerId: string): Promise<NoobPeerRecord | undefined>;
   /**
+   * The stored version of the record, undefined when there is none. Every write changes it, so a
+   * record read earlier at this version is still exactly the stored one: a cheap check before
+   * reusing it.
+   */
+  version(peerId: string): Promise<number | undefined>;
+  /**
    * Replaces the record of `peerId` (and all its OOB messages) in one transaction, provided its
    * stored version still equals `expectedVersion` (null: the record must not exist). Consumed OOB
    * messages are only ever added (see `consumedOobs`). `next` null deletes the record. Resolves false, writing nothing, when the record changed in the meantime;
@@ -180,6 +186,10 @@ export class MemoryNoobPeerStore implements NoobPeerStore {
   async get(peerId: string): Promise<NoobPeerRecord | undefined> {
     const r = this.records.get(peerId);
     return r ? structuredClone(r) : undefined;
+  }
+
+  async version(peerId: string): Promise<number | undefined> {
+    return this.records.get(peerId)?.version;
   }
 
   async transition(peerId: string, expectedVersion: number | null, next: NoobPeerWrite | null): Promise<boolean> {

@@ -417,6 +417,49 @@ describe('Completion Exchange errors', () => {
 });
 
 describe('Reconnect Exchange', () => {
+  /** A store that counts full reads. */
+  function counting(): { store: NoobPeerStore; inner: MemoryNoobPeerStore; gets: () => number } {
+    const inner = new MemoryNoobPeerStore();
+    let n = 0;
+    const store: NoobPeerStore = Object.assign(Object.create(inner) as NoobPeerStore, {
+      get: async (id: string) => {
+        n++;
+        return inner.get(id);
+      },
+    });
+    return { store, inner, gets: () => n };
+  }
+
+  it('reads the full record once while it stays unchanged, and only its version at the later steps', async () => {
+    const c = counting();
+    const h = new Harness({}, {}, c.store);
+    const { peerId } = await h.reach(4);
+    const before = c.gets();
+    const t = loopback(() => h.method, h.log);
+    const out = await runNoobPeer({ transport: t, store: h.peerStore, config: h.peerConfig, log: new MemoryLog(), clock: h.clock.now });
+    expect({ result: out.result, exchange: out.exchange }).toEqual({ result: 'success', exchange: 'reconnect' });
+    expect(c.gets() - before).toBe(1);
+    expect((await c.inner.get(peerId))?.state).toBe(4);
+  });
+
+  it('a record changed between two steps is read again, and the exchange sees the change', async () => {
+    const c = counting();
+    const h = new Harness({}, {}, c.store);
+    const { peerId, state } = await h.reach(4);
+    const s = h.open();
+    const d = await driveTo(s, h, state, 8);
+    const reads = c.gets();
+    // Someone else writes the record (same content, new version) while the Reconnect is at type 8.
+    const rec = (await c.inner.get(peerId))!;
+    expect(await c.inner.transition(peerId, rec.version, rec)).toBe(true);
+    const out = peerStep(d.conv, d.state, utf8(JSON.stringify(d.request)), { config: h.peerConfig, now: h.clock.now(), random: systemRandom });
+    const step = await s.step(encodeResponse(out.response));
+    expect(c.gets()).toBe(reads + 1);
+    expect(step.kind).not.toBe('success');
+    if (step.kind === 'request') expect(req(step).Type).toBe(0);
+    expect((await c.inner.get(peerId))?.version).toBe(rec.version + 1);
+  });
+
   it('Cryptosuitep not offered → 1003 and state 3; Verp not offered → 1003', async () => {
     const h = new Harness({ cryptosuites: [1] });
     const { peerId, state } = await h.reach(4);

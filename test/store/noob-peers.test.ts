@@ -97,6 +97,19 @@ describe.each([
     expect(await store.transition('P1', 2, null)).toBe(false);
   });
 
+  it('reports the stored version, which every write changes', async () => {
+    const store = make();
+    expect(await store.version('V1')).toBeUndefined();
+    await store.transition('V1', null, ephemeralPeer('V1'));
+    expect(await store.version('V1')).toBe(1);
+    await store.transition('V1', 1, registered('V1'));
+    expect(await store.version('V1')).toBe(2);
+    expect(await store.transition('V1', 1, registered('V1'))).toBe(false);
+    expect(await store.version('V1')).toBe(2);
+    await store.transition('V1', 2, null);
+    expect(await store.version('V1')).toBeUndefined();
+  });
+
   it('counts and purges unbound registrations (state 1, no account, no OOB message), per NAS or all, and keeps registeredVia', async () => {
     const store = make();
     const at = (peerId: string, via: string | undefined, ageMs: number, change: Partial<NoobPeerWrite> = {}): NoobPeerWrite => ({

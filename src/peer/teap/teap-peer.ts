@@ -109,6 +109,12 @@ export class TeapPeer {
   }
 
   private protocol: string | null = null;
+  private _phase2Requests = 0;
+
+  /** Phase-2 messages received from the server inside the tunnel (the benchmark parks conversations at the first). */
+  get phase2Requests(): number {
+    return this._phase2Requests;
+  }
 
   /** The negotiated outer TLS version, once known. */
   get tlsProtocol(): string | null {
@@ -248,6 +254,7 @@ export class TeapPeer {
     }
     this.phase = this.phase === 'handshake' ? 'phase2' : this.phase;
     if (this.phase !== 'phase2') return 'Phase-2 data after the final Result';
+    this._phase2Requests++;
     const hook = this.config.phase2Interceptor;
     const fromServer = hook ? decodeTeapTlvs(plaintext) : [];
     const out = await this.phase2!.process(hook?.incoming ? encodeTeapTlvs(hook.incoming(fromServer)) : plaintext);

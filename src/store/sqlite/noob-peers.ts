@@ -150,6 +150,10 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
     return this.getSync(peerId);
   }
 
+  async version(peerId: string): Promise<number | undefined> {
+    return (this.selectVersion.get(peerId) as { version: number } | undefined)?.version;
+  }
+
   private getSync(peerId: string): NoobPeerRecord | undefined {
     const row = this.selectPeer.get(peerId) as PeerRow | undefined;
     if (!row) return undefined;
