@@ -6,8 +6,6 @@ import { createEapTlsMethod } from './eap-methods/eap-tls/method.js';
 import { resolveTlsEngine } from './eap-methods/tls-engine/server-context.js';
 import { createMschapV2Method } from './eap-methods/mschapv2/method.js';
 import { buildTeapMethod, parseTeapMethodConfig } from './teap-brski/teap/config.js';
-import { SqliteUserStore } from './store/sqlite/users.js';
-import { SqliteNoobPeerStore } from './store/sqlite/noob-peers.js';
 import type { NoobPeerStore } from './store/noob-peers.js';
 import { createNoobMethod } from './noob/method.js';
 import { purgeExpiredRegistrations } from './noob/oob.js';
@@ -16,13 +14,12 @@ import { MethodSelector, type MethodRule } from './eap-methods/method-selection.
 import { MethodRegistry, loadMethodPlugin } from './eap-methods/registry.js';
 import { RadiusServer } from './radius/server.js';
 import { handleAccessRequest } from './server/radius-eap-bridge.js';
-import { openSqlite, type SqliteDatabase } from './store/sqlite/database.js';
+import { openStores } from './store/open-stores.js';
+import type { Stores } from './store/stores.js';
 import type { Log } from './util/log.js';
 import { parseBrskiConfig } from './teap-brski/brski/config.js';
 import { setupBrski, type BrskiServices } from './teap-brski/brski/setup.js';
-import { SqliteAuditStore } from './store/sqlite/audit.js';
 import { startPortal, type RunningPortal } from './portal/server.js';
-import { SqliteAccessSessionStore } from './store/sqlite/access-sessions.js';
 import { recordAcceptedSession } from './server/access-session-recorder.js';
 import { createSessionTerminator } from './server/disconnect.js';
 import { startHealthEndpoint, type RunningHealthEndpoint } from './server/health.js';
@@ -32,7 +29,6 @@ import { createAuditedLockout } from './server/password-lockout-audit.js';
 import { checkPrivateFiles } from './server/private-files.js';
 import { AccountingServer } from './radius/accounting-server.js';
 import { createAccountingRecorder } from './server/accounting-recorder.js';
-import { SqliteAccountingStore } from './store/sqlite/accounting.js';
 import type { AccountingStore } from './store/accounting.js';
 
 export interface RunningGangway {
@@ -40,7 +36,8 @@ export interface RunningGangway {
   /** Where Accounting-Requests are received (empty when accounting is off). */
   readonly accountingAddresses: { host: string; port: number }[];
   readonly eap: EapAuthenticator;
-  readonly db: SqliteDatabase;
+  /** The database's aggregates (SQLite or PostgreSQL, as gangway.yaml's `store` says). */
+  readonly stores: Stores;
   /** Where the portal listens, when configured. */
   readonly portal?: { host: string; port: number };
   /** Where GET /healthz is answered, when configured. */
@@ -60,26 +57,26 @@ export interface RunningGangway {
 /** Wires configuration, store, methods, EAP and RADIUS together and starts listening. */
 export async function startGangway(config: GangwayConfig, log: Log): Promise<RunningGangway> {
   checkPrivateFiles(config);
-  const db = openSqlite(config.store.sqlitePath);
+  const stores = await openStores(config.store, log);
+  log.info({ store: stores.description }, 'store open');
   let brski: BrskiServices | undefined;
   try {
     const brskiConfig = parseBrskiConfig(config.brski, config.dataDir);
     if (brskiConfig) {
       brski = await setupBrski(brskiConfig, {
-        db,
-        audit: new SqliteAuditStore(db),
+        stores,
         tlsCert: readConfigFile(config.tls.cert, 'tls.cert'),
         tlsKey: readConfigFile(config.tls.key, 'tls.key'),
         log,
       });
     }
     // One NOOB store for the method, its housekeeping and the portal, whatever reloads do.
-    const noobStore = new SqliteNoobPeerStore(db);
-    const methods = await buildMethods(config, db, noobStore, brski, log);
+    const noobStore = stores.noobPeers;
+    const methods = await buildMethods(config, stores, noobStore, brski, log);
     const { registry, selector } = methods;
     const manufacturers = brskiConfig?.manufacturers.map((m) => m.name) ?? [];
     const authorizerFor = (c: GangwayConfig, names: string[], noobOn: boolean): ReturnType<typeof buildAuthorizer> =>
-      buildAuthorizer(c.authorization, db, { methods: names, manufacturers, ...(noobOn ? { noobPeers: noobStore } : {}) }, log);
+      buildAuthorizer(c.authorization, stores, { methods: names, manufacturers, ...(noobOn ? { noobPeers: noobStore } : {}) }, log);
     // The credential policy in force; a reload replaces it with the new configuration's.
     let authorizer = authorizerFor(config, registry.names(), methods.noob !== undefined);
     const shedding = new SheddingMonitor();
@@ -105,14 +102,14 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     let current = config;
     const accessLog = log.child({ module: 'access' });
     // With the portal, each identity's last accepted session is kept so that removing a device can disconnect it.
-    const accessSessions = config.portal ? new SqliteAccessSessionStore(db) : undefined;
+    const accessSessions = config.portal ? stores.accessSessions : undefined;
     const servers: RadiusServer[] = [];
     const addresses: { host: string; port: number }[] = [];
-    const accountingStore = new SqliteAccountingStore(db);
+    const accountingStore = stores.accounting;
     const accounting = config.accounting.listen.length > 0
       ? new AccountingServer({
           clients: config.radius.clients,
-          handler: createAccountingRecorder({ store: accountingStore, audit: new SqliteAuditStore(db), log }),
+          handler: createAccountingRecorder({ store: accountingStore, audit: stores.audit, log }),
           log,
           replyCacheMs: config.radius.replyCacheMs,
           maxInFlight: config.radius.maxInFlight,
@@ -127,7 +124,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           clients: config.radius.clients,
           handler: async (req) => {
             const reply = await handleAccessRequest(eap, req.packet, req.client, (grant) => authorizer.authorize(grant), accessLog);
-            if (accessSessions) recordAcceptedSession(accessSessions, req, reply, accessLog);
+            if (accessSessions) await recordAcceptedSession(accessSessions, req, reply, accessLog);
             return reply;
           },
           log,
@@ -151,7 +148,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
             lockoutMinutes: p.lockoutMinutes,
           },
           {
-            db,
+            stores,
             ...(methods.noob ? { noob: { store: noobStore, config: methods.noob } } : {}),
             // A getter: Disconnect-Requests use the secrets of the configuration in force.
             terminate: createSessionTerminator({ sessions: accessSessions, get clients() { return current.radius.clients; }, log }),
@@ -177,14 +174,14 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       addresses,
       accountingAddresses,
       eap,
-      db,
+      stores,
       ...(portal ? { portal: portal.address } : {}),
       ...(health ? { health: health.address } : {}),
       shedding,
       async reload(next) {
         const restartNeeded = restartOnlyChanges(current, next);
         // Built completely before anything changes: a failure here leaves the running configuration in force.
-        const built = await buildMethods(next, db, noobStore, brski, log);
+        const built = await buildMethods(next, stores, noobStore, brski, log);
         const nextAuthorizer = authorizerFor(next, built.registry.names(), built.noob !== undefined);
         registry.replaceWith(built.registry);
         selector.replaceWith(built.selector);
@@ -208,12 +205,12 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         await accounting?.close();
         eap.close();
         await brski?.close();
-        db.close();
+        await stores.close();
       },
     };
   } catch (err) {
     await brski?.close().catch(() => undefined);
-    db.close();
+    await stores.close().catch(() => undefined);
     throw err;
   }
 }
@@ -226,7 +223,7 @@ function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string
   const pieces: [string, unknown, unknown][] = [
     ['server.listen', running.listen, next.listen],
     ['accounting.listen', running.accounting.listen, next.accounting.listen],
-    ['store.sqlite', running.store, next.store],
+    ['store', running.store, next.store],
     ['portal', running.portal, next.portal],
     ['brski', running.brski, next.brski],
     ['log.level', running.log, next.log],
@@ -242,13 +239,13 @@ function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string
 /** The methods and the rules choosing among them, from one configuration; ConfigError when they cannot be built. */
 async function buildMethods(
   config: GangwayConfig,
-  db: SqliteDatabase,
+  stores: Stores,
   noobStore: NoobPeerStore,
   brski: BrskiServices | undefined,
   log: Log,
 ): Promise<{ registry: MethodRegistry; selector: MethodSelector; noob: ResolvedNoobConfig | undefined }> {
   const noob = noobConfigOf(config);
-  const registry = await buildRegistry(config, db, noob ? { config: noob, store: noobStore } : undefined, brski, log);
+  const registry = await buildRegistry(config, stores, noob ? { config: noob, store: noobStore } : undefined, brski, log);
   for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
     if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
   }
@@ -266,7 +263,7 @@ function readConfigFile(path: string, key: string): Buffer {
 
 async function buildRegistry(
   config: GangwayConfig,
-  db: SqliteDatabase,
+  stores: Stores,
   noob: { config: ResolvedNoobConfig; store: NoobPeerStore } | undefined,
   brski: BrskiServices | undefined,
   log: Log,
@@ -291,9 +288,9 @@ async function buildRegistry(
   } catch (err) {
     throw new ConfigError('tls', `cannot build the TLS context: ${(err as Error).message}`);
   }
-  const users = new SqliteUserStore(db);
+  const users = stores.users;
   // One lockout for every password method: guesses through bare MSCHAPv2 and TEAP count together.
-  const passwordLockout = createAuditedLockout(config.passwordLockout, new SqliteAuditStore(db), log);
+  const passwordLockout = createAuditedLockout(config.passwordLockout, stores.audit, log);
   registry.register(createMschapV2Method({ users, serverName: config.serverName, lockout: passwordLockout }));
   const teapConfig = parseTeapMethodConfig(config.methods.teap);
   try {
@@ -308,7 +305,7 @@ async function buildRegistry(
     if (err instanceof ConfigError) throw err;
     throw new ConfigError('methods.teap', (err as Error).message);
   }
-  if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log, audit: new SqliteAuditStore(db) }));
+  if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log, audit: stores.audit }));
   for (const [i, plugin] of config.eap.plugins.entries()) {
     try {
       registry.register(await loadMethodPlugin(plugin.module, plugin.options, config.dataDir));
@@ -374,12 +371,10 @@ function startNoobHousekeeping(store: NoobPeerStore, noob: ResolvedNoobConfig, l
 /** Ended sessions are kept `retentionDays`, then deleted; open ones stay until they end. */
 function startAccountingHousekeeping(store: AccountingStore, retentionDays: number, log: Log): NodeJS.Timeout {
   const timer = setInterval(() => {
-    try {
-      const removed = store.purgeStopped(new Date(Date.now() - retentionDays * 86_400_000));
-      if (removed > 0) log.info({ removed }, 'accounting: ended sessions past their retention removed');
-    } catch (err) {
-      log.error({ err }, 'accounting housekeeping failed');
-    }
+    store.purgeStopped(new Date(Date.now() - retentionDays * 86_400_000)).then(
+      (removed) => removed > 0 && log.info({ removed }, 'accounting: ended sessions past their retention removed'),
+      (err: unknown) => log.error({ err }, 'accounting housekeeping failed'),
+    );
   }, 3_600_000);
   timer.unref();
   return timer;

@@ -1,9 +1,7 @@
 import type { AuthorizationPolicy } from '../policy/authorization-policy.js';
 import { checkAuthorizationNames } from '../policy/config.js';
 import type { NoobPeerStore } from '../store/noob-peers.js';
-import type { SqliteDatabase } from '../store/sqlite/database.js';
-import { SqliteIssuedCertificateStore } from '../store/sqlite/issued-certificates.js';
-import { SqliteUserPolicyStore } from '../store/sqlite/user-policies.js';
+import type { Stores } from '../store/stores.js';
 import type { Log } from '../util/log.js';
 import { Authorizer } from './authorizer.js';
 
@@ -13,7 +11,7 @@ import { Authorizer } from './authorizer.js';
  */
 export function buildAuthorizer(
   policy: AuthorizationPolicy,
-  db: SqliteDatabase,
+  stores: Pick<Stores, 'issuedCertificates' | 'userPolicies'>,
   known: { methods: readonly string[]; manufacturers: readonly string[]; noobPeers?: NoobPeerStore },
   log: Log,
 ): Authorizer {
@@ -21,9 +19,9 @@ export function buildAuthorizer(
   return new Authorizer({
     policy,
     // LDevIDs of our registrar CA stay recognisable even if the brski section is later removed.
-    issuedCertificates: new SqliteIssuedCertificateStore(db),
+    issuedCertificates: stores.issuedCertificates,
     ...(known.noobPeers ? { noobPeers: known.noobPeers } : {}),
-    userPolicies: new SqliteUserPolicyStore(db),
+    userPolicies: stores.userPolicies,
     log: log.child({ module: 'authorization' }),
   });
 }
