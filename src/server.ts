@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { X509Certificate } from 'node:crypto';
 import type { GangwayConfig } from './config/config.js';
 import { ConfigError } from './config/config-error.js';
 import { DEFAULT_EAP_LIMITS, EapAuthenticator } from './eap-methods/authenticator.js';
@@ -30,6 +31,11 @@ import { checkPrivateFiles } from './server/private-files.js';
 import { AccountingServer } from './radius/accounting-server.js';
 import { createAccountingRecorder } from './server/accounting-recorder.js';
 import type { AccountingStore } from './store/accounting.js';
+import { GangwayMetrics } from './server/metrics.js';
+import type { PasswordLockout } from './eap-methods/password-lockout.js';
+import { parsePemCertificates } from './pki/pem-certificates.js';
+import { crlBytes, initialCrls, planCrls, type CrlRefusal, type CrlsInForce } from './server/crls-in-force.js';
+import { CrlWatcher } from './server/crl-watcher.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
@@ -40,17 +46,24 @@ export interface RunningGangway {
   readonly stores: Stores;
   /** Where the portal listens, when configured. */
   readonly portal?: { host: string; port: number };
-  /** Where GET /healthz is answered, when configured. */
+  /** Where GET /healthz and GET /metrics are answered, when configured. */
   readonly health?: { host: string; port: number };
   /** What every layer sheds; Status-Server and /healthz answer from it. */
   readonly shedding: SheddingMonitor;
   /**
    * Applies a new configuration without a restart: RADIUS clients, certificates, CA files and CRLs,
    * EAP rules and method settings, authorization defaults, accounting retention. Everything is
-   * built first; a configuration that fails (ConfigError) changes nothing. Settings that need
-   * their sockets or tables rebuilt are named in `restartNeeded` and keep their running values.
+   * built first; a configuration that fails (ConfigError) changes nothing — a changed CRL file that
+   * would be refused (crls-in-force.ts) fails it too. Settings that need their sockets or tables
+   * rebuilt are named in `restartNeeded` and keep their running values.
    */
   reload(config: GangwayConfig): Promise<{ restartNeeded: string[] }>;
+  /**
+   * Reads the CRL files of the configuration in force again and applies those that changed and
+   * are acceptable, keeping every other TLS file as it was built. The CRL watcher calls it when a
+   * file changes (`tls.crlPollSeconds`); a refused file is logged and its CRLs in force stay.
+   */
+  refreshCrls(): Promise<{ accepted: string[]; refused: CrlRefusal[] }>;
   close(): Promise<void>;
 }
 
@@ -59,24 +72,53 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
   checkPrivateFiles(config);
   const stores = await openStores(config.store, log);
   log.info({ store: stores.description }, 'store open');
+  // Counted whether or not anyone scrapes: a handful of additions per packet, and one code path.
+  const metrics = new GangwayMetrics();
+  const wrap = metrics.wrapStore;
   let brski: BrskiServices | undefined;
+  let crlWatcher: CrlWatcher | undefined;
   try {
     const brskiConfig = parseBrskiConfig(config.brski, config.dataDir);
     if (brskiConfig) {
       brski = await setupBrski(brskiConfig, {
-        stores,
+        stores: { ...stores, audit: wrap('audit', stores.audit) },
         tlsCert: readConfigFile(config.tls.cert, 'tls.cert'),
         tlsKey: readConfigFile(config.tls.key, 'tls.key'),
         log,
       });
     }
     // One NOOB store for the method, its housekeeping and the portal, whatever reloads do.
-    const noobStore = stores.noobPeers;
-    const methods = await buildMethods(config, stores, noobStore, brski, log);
+    const noobStore = wrap('noob-peers', stores.noobPeers);
+    // What a reload replaces; the request handlers read it on every request.
+    let current = config;
+    // The TLS files the methods were built from: a CRL refresh rebuilds with these and new CRLs only.
+    let material = readTlsMaterial(config, brski);
+    const lockoutFor = keptLockouts(stores, metrics, log);
+    const watcher = new CrlWatcher({
+      paths: () => current.tls.crl,
+      refresh: async () => {
+        const r = await running.refreshCrls();
+        const retries = r.refused.flatMap((x) => (x.retryAt ? [x.retryAt.getTime()] : []));
+        return retries.length > 0 ? { retryAt: new Date(Math.min(...retries)) } : {};
+      },
+      afterPoll: (now) => reportStaleCrls(crls, now),
+      onError: (err) => log.error({ err }, 'CRL watcher failed'),
+    });
+    crlWatcher = watcher;
+    // Identities taken before the CRLs are read, so a change right after the read is still seen.
+    await watcher.baseline();
+    const initial = await initialCrls(config.tls.crl, material.trusted, new Date());
+    if (initial.unreadable) throw new ConfigError(`tls.crl[${config.tls.crl.indexOf(initial.unreadable.path)}]`, initial.unreadable.reason);
+    for (const w of initial.warnings) log.error({ file: w.path, reason: w.reason }, 'CRL loaded as it is, but it is not acceptable: OpenSSL refuses the certificates it covers until a valid CRL is installed');
+    // The CRLs in force, per file; a SIGHUP or a CRL refresh replaces them.
+    let crls: CrlsInForce = initial.files;
+    const reportStaleCrls = staleCrlReporter(log);
+    const methods = await buildMethods(config, material, crlBytes(config.tls.crl, crls), stores, noobStore, brski, metrics, lockoutFor, log);
+    metrics.tlsEngine(methods.engine);
     const { registry, selector } = methods;
     const manufacturers = brskiConfig?.manufacturers.map((m) => m.name) ?? [];
     const authorizerFor = (c: GangwayConfig, names: string[], noobOn: boolean): ReturnType<typeof buildAuthorizer> =>
-      buildAuthorizer(c.authorization, stores, { methods: names, manufacturers, ...(noobOn ? { noobPeers: noobStore } : {}) }, log);
+      buildAuthorizer(c.authorization, stores, { methods: names, manufacturers, ...(noobOn ? { noobPeers: noobStore } : {}) }, log, wrap);
     // The credential policy in force; a reload replaces it with the new configuration's.
     let authorizer = authorizerFor(config, registry.names(), methods.noob !== undefined);
     const shedding = new SheddingMonitor();
@@ -97,22 +139,22 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       log.child({ module: 'eap' }),
       Date.now,
       shedding,
+      metrics.eap,
     );
-    // What a reload replaces; the request handlers read it on every request.
-    let current = config;
     const accessLog = log.child({ module: 'access' });
     // With the portal, each identity's last accepted session is kept so that removing a device can disconnect it.
-    const accessSessions = config.portal ? stores.accessSessions : undefined;
+    const accessSessions = config.portal ? wrap('access-sessions', stores.accessSessions) : undefined;
     const servers: RadiusServer[] = [];
     const addresses: { host: string; port: number }[] = [];
-    const accountingStore = stores.accounting;
+    const accountingStore = wrap('accounting', stores.accounting);
     const accounting = config.accounting.listen.length > 0
       ? new AccountingServer({
           clients: config.radius.clients,
-          handler: createAccountingRecorder({ store: accountingStore, audit: stores.audit, log }),
+          handler: createAccountingRecorder({ store: accountingStore, audit: wrap('audit', stores.audit), log }),
           log,
           replyCacheMs: config.radius.replyCacheMs,
           maxInFlight: config.radius.maxInFlight,
+          observer: metrics.accounting,
         })
       : undefined;
     const accountingAddresses: { host: string; port: number }[] = [];
@@ -131,6 +173,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           replyCacheMs: config.radius.replyCacheMs,
           maxInFlight: config.radius.maxInFlight,
           shedding,
+          observer: metrics.authentication,
         });
         servers.push(server);
         addresses.push(await server.listen(address.host, address.port));
@@ -158,8 +201,15 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           },
         );
       }
-      if (config.health) health = await startHealthEndpoint(config.health.listen, { shedding, conversations: () => eap.admission }, log);
+      const store = wrap('liveness', stores.liveness);
+      metrics.watch({ conversations: () => eap.admission, shedding, inFlight: () => servers.reduce((n, s) => n + s.stats.inFlight, 0), store });
+      if (config.health) {
+        health = await startHealthEndpoint(config.health.listen, { shedding, conversations: () => eap.admission, store, metrics: () => metrics.render() }, log);
+        metrics.process.start();
+      }
     } catch (err) {
+      metrics.process.stop();
+      await health?.close();
       await portal?.close();
       await Promise.all(servers.map((s) => s.close()));
       await accounting?.close();
@@ -170,7 +220,21 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     let housekeeping = methods.noob ? startNoobHousekeeping(noobStore, methods.noob, log) : undefined;
     let accountingHousekeeping = startAccountingHousekeeping(accountingStore, config.accounting.retentionDays, log);
     log.info({ addresses, accounting: accountingAddresses, methods: registry.names() }, 'gangway listening');
-    return {
+    // A SIGHUP and a CRL refresh never build at the same time: each builds from what the other applied.
+    let applying: Promise<unknown> = Promise.resolve();
+    let closed = false;
+    const serially = <T>(task: () => Promise<T>): Promise<T> => {
+      const run = applying.then(task, task);
+      applying = run.catch(() => undefined);
+      return run;
+    };
+    const logAccepted = (paths: readonly string[], files: CrlsInForce, why: string): void => {
+      for (const file of paths) {
+        const crlsOfFile = files.get(file)?.facts.map((f) => ({ issuer: f.issuer, crlNumber: f.crlNumber?.toString(), thisUpdate: f.thisUpdate.toISOString(), nextUpdate: f.nextUpdate?.toISOString(), revoked: f.revoked }));
+        log.info({ file, crls: crlsOfFile, why }, 'CRL in force');
+      }
+    };
+    const running: RunningGangway = {
       addresses,
       accountingAddresses,
       eap,
@@ -178,14 +242,24 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       ...(portal ? { portal: portal.address } : {}),
       ...(health ? { health: health.address } : {}),
       shedding,
-      async reload(next) {
+      reload: (next) => serially(async () => {
         const restartNeeded = restartOnlyChanges(current, next);
         // Built completely before anything changes: a failure here leaves the running configuration in force.
-        const built = await buildMethods(next, stores, noobStore, brski, log);
+        const nextMaterial = readTlsMaterial(next, brski);
+        const plan = await planCrls(next.tls.crl, crls, nextMaterial.trusted, new Date());
+        const refused = plan.refused[0];
+        if (refused) throw new ConfigError(`tls.crl[${next.tls.crl.indexOf(refused.path)}]`, `${refused.path}: ${refused.reason}; the CRLs in force stay`);
+        const built = await buildMethods(next, nextMaterial, crlBytes(next.tls.crl, plan.files), stores, noobStore, brski, metrics, lockoutFor, log);
         const nextAuthorizer = authorizerFor(next, built.registry.names(), built.noob !== undefined);
         registry.replaceWith(built.registry);
         selector.replaceWith(built.selector);
         authorizer = nextAuthorizer;
+        metrics.tlsEngine(built.engine);
+        material = nextMaterial;
+        crls = plan.files;
+        for (const n of plan.notes) log.warn({ file: n.path }, n.note);
+        logAccepted(plan.accepted, crls, 'SIGHUP');
+        if (next.tls.crlPollSeconds !== current.tls.crlPollSeconds) watcher.start(next.tls.crlPollSeconds * 1000);
         for (const server of servers) server.setClients(next.radius.clients);
         accounting?.setClients(next.radius.clients);
         if (housekeeping) clearInterval(housekeeping);
@@ -195,10 +269,39 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         current = next;
         log.info({ clients: next.radius.clients.length, methods: built.registry.names(), restartNeeded }, 'configuration reloaded');
         return { restartNeeded };
-      },
+      }),
+      refreshCrls: () => serially(async () => {
+        if (closed) return { accepted: [], refused: [] };
+        const paths = current.tls.crl;
+        const plan = await planCrls(paths, crls, material.trusted, new Date());
+        for (const r of plan.refused) {
+          log.error({ file: r.path, reason: r.reason, ...(r.retryAt ? { retryAt: r.retryAt.toISOString() } : {}) }, 'CRL file changed but was refused; the CRLs in force stay');
+        }
+        for (const n of plan.notes) log.warn({ file: n.path }, n.note);
+        if (plan.accepted.length === 0) return { accepted: [], refused: plan.refused };
+        let built;
+        try {
+          // The same build a SIGHUP makes, from the configuration and TLS files in force.
+          built = await buildMethods(current, material, crlBytes(paths, plan.files), stores, noobStore, brski, metrics, lockoutFor, log);
+        } catch (err) {
+          const reason = err instanceof Error ? err.message : String(err);
+          log.error({ files: plan.accepted, reason }, 'CRL file changed but the TLS contexts refused it; the CRLs in force stay');
+          return { accepted: [], refused: [...plan.refused, ...plan.accepted.map((path) => ({ path, reason }))] };
+        }
+        registry.replaceWith(built.registry);
+        selector.replaceWith(built.selector);
+        crls = plan.files;
+        logAccepted(plan.accepted, crls, 'file changed');
+        return { accepted: plan.accepted, refused: plan.refused };
+      }),
       async close() {
+        watcher.stop();
+        closed = true;
+        // A CRL refresh under way finishes before the database it builds from closes.
+        await applying;
         if (housekeeping) clearInterval(housekeeping);
         clearInterval(accountingHousekeeping);
+        metrics.process.stop();
         await health?.close();
         await portal?.close();
         await Promise.all(servers.map((s) => s.close()));
@@ -208,7 +311,10 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         await stores.close();
       },
     };
+    watcher.start(config.tls.crlPollSeconds * 1000);
+    return running;
   } catch (err) {
+    crlWatcher?.stop();
     await brski?.close().catch(() => undefined);
     await stores.close().catch(() => undefined);
     throw err;
@@ -225,6 +331,7 @@ function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string
     ['accounting.listen', running.accounting.listen, next.accounting.listen],
     ['store', running.store, next.store],
     ['portal', running.portal, next.portal],
+    ['health.listen', running.health, next.health],
     ['brski', running.brski, next.brski],
     ['log.level', running.log, next.log],
     ['radius.replyCacheSeconds', running.radius.replyCacheMs, next.radius.replyCacheMs],
@@ -239,18 +346,22 @@ function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string
 /** The methods and the rules choosing among them, from one configuration; ConfigError when they cannot be built. */
 async function buildMethods(
   config: GangwayConfig,
+  material: TlsMaterial,
+  crl: Buffer[],
   stores: Stores,
   noobStore: NoobPeerStore,
   brski: BrskiServices | undefined,
+  metrics: GangwayMetrics,
+  lockoutFor: LockoutKeeper,
   log: Log,
-): Promise<{ registry: MethodRegistry; selector: MethodSelector; noob: ResolvedNoobConfig | undefined }> {
+): Promise<{ registry: MethodRegistry; selector: MethodSelector; noob: ResolvedNoobConfig | undefined; engine: 'openssl' | 'node' }> {
   const noob = noobConfigOf(config);
-  const registry = await buildRegistry(config, stores, noob ? { config: noob, store: noobStore } : undefined, brski, log);
+  const { registry, engine } = await buildRegistry(config, material, crl, stores, noob ? { config: noob, store: noobStore } : undefined, brski, metrics, lockoutFor, log);
   for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
     if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
   }
   const selector = new MethodSelector([...(noob ? noobRoutes(noob) : []), ...config.eap.rules], config.eap.defaultMethods);
-  return { registry, selector, noob };
+  return { registry, selector, noob, engine };
 }
 
 function readConfigFile(path: string, key: string): Buffer {
@@ -261,24 +372,81 @@ function readConfigFile(path: string, key: string): Buffer {
   }
 }
 
-async function buildRegistry(
-  config: GangwayConfig,
-  stores: Stores,
-  noob: { config: ResolvedNoobConfig; store: NoobPeerStore } | undefined,
-  brski: BrskiServices | undefined,
-  log: Log,
-): Promise<MethodRegistry> {
-  const registry = new MethodRegistry();
-  const read = readConfigFile;
-  const ca = config.tls.ca.map((p, i) => read(p, `tls.ca[${i}]`));
+/** The TLS files of one configuration, read once per build, and the CAs a CRL is judged against. */
+interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer[];
+  trusted: X509Certificate[];
+}
+
+function readTlsMaterial(config: GangwayConfig, brski: BrskiServices | undefined): TlsMaterial {
+  const ca = config.tls.ca.map((p, i) => readConfigFile(p, `tls.ca[${i}]`));
   // LDevIDs of our registrar CA authenticate with EAP-TLS (and select TEAP's domain policies), and
   // a revoked one is refused, wherever the operator keeps that CA.
   if (brski && !ca.some((c) => c.toString().includes(brski.caPem.trim()))) ca.push(Buffer.from(brski.caPem));
+  let trusted: X509Certificate[];
+  try {
+    trusted = parsePemCertificates(ca);
+  } catch (err) {
+    throw new ConfigError('tls.ca', `holds a certificate that does not parse: ${(err as Error).message}`);
+  }
+  return { cert: readConfigFile(config.tls.cert, 'tls.cert'), key: readConfigFile(config.tls.key, 'tls.key'), ca, trusted };
+}
+
+type LockoutKeeper = (policy: GangwayConfig['passwordLockout']) => PasswordLockout;
+
+/**
+ * The password lockout survives rebuilds while its policy stays the same: a reload (or a CRL
+ * refresh, which may come daily) must not hand a guesser fresh counters.
+ */
+function keptLockouts(stores: Stores, metrics: GangwayMetrics, log: Log): LockoutKeeper {
+  let kept: { policy: string; lockout: PasswordLockout } | undefined;
+  return (policy) => {
+    const key = JSON.stringify(policy);
+    if (kept?.policy !== key) kept = { policy: key, lockout: createAuditedLockout(policy, metrics.wrapStore('audit', stores.audit), log, (scope) => metrics.passwordLockout(scope)) };
+    return kept.lockout;
+  };
+}
+
+/** Says once per CRL when one in force passes its nextUpdate, and why clients now fail. */
+function staleCrlReporter(log: Log): (crls: CrlsInForce, now: Date) => void {
+  const said = new Set<string>();
+  return (crls, now) => {
+    for (const [file, f] of crls) {
+      for (const c of f.facts) {
+        if (c.nextUpdate === undefined || c.nextUpdate >= now) continue;
+        const key = `${file}|${c.issuerKey}|${c.nextUpdate.getTime()}`;
+        if (said.has(key)) continue;
+        if (said.size > 1024) said.clear();
+        said.add(key);
+        log.error(
+          { file, issuer: c.issuer, nextUpdate: c.nextUpdate.toISOString() },
+          'CRL in force is past its nextUpdate: OpenSSL refuses every certificate it covers until a newer CRL is written to the file',
+        );
+      }
+    }
+  };
+}
+
+async function buildRegistry(
+  config: GangwayConfig,
+  material: TlsMaterial,
+  crl: Buffer[],
+  stores: Stores,
+  noob: { config: ResolvedNoobConfig; store: NoobPeerStore } | undefined,
+  brski: BrskiServices | undefined,
+  metrics: GangwayMetrics,
+  lockoutFor: LockoutKeeper,
+  log: Log,
+): Promise<{ registry: MethodRegistry; engine: 'openssl' | 'node' }> {
+  const wrap = metrics.wrapStore;
+  const registry = new MethodRegistry();
   const tls = {
-    cert: read(config.tls.cert, 'tls.cert'),
-    key: read(config.tls.key, 'tls.key'),
-    ca,
-    ...(config.tls.crl.length > 0 ? { crl: config.tls.crl.map((p, i) => read(p, `tls.crl[${i}]`)) } : {}),
+    cert: material.cert,
+    key: material.key,
+    ca: material.ca,
+    ...(crl.length > 0 ? { crl } : {}),
     minVersion: config.tls.minVersion,
     maxVersion: config.tls.maxVersion,
     engine: resolveEngine(config.tls.engine, log),
@@ -288,9 +456,9 @@ async function buildRegistry(
   } catch (err) {
     throw new ConfigError('tls', `cannot build the TLS context: ${(err as Error).message}`);
   }
-  const users = stores.users;
+  const users = wrap('users', stores.users);
   // One lockout for every password method: guesses through bare MSCHAPv2 and TEAP count together.
-  const passwordLockout = createAuditedLockout(config.passwordLockout, stores.audit, log);
+  const passwordLockout = lockoutFor(config.passwordLockout);
   registry.register(createMschapV2Method({ users, serverName: config.serverName, lockout: passwordLockout }));
   const teapConfig = parseTeapMethodConfig(config.methods.teap);
   try {
@@ -305,7 +473,7 @@ async function buildRegistry(
     if (err instanceof ConfigError) throw err;
     throw new ConfigError('methods.teap', (err as Error).message);
   }
-  if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log, audit: stores.audit }));
+  if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log, audit: wrap('audit', stores.audit) }));
   for (const [i, plugin] of config.eap.plugins.entries()) {
     try {
       registry.register(await loadMethodPlugin(plugin.module, plugin.options, config.dataDir));
@@ -314,7 +482,7 @@ async function buildRegistry(
     }
   }
   log.debug({ methods: registry.names() }, 'EAP methods registered');
-  return registry;
+  return { registry, engine: tls.engine };
 }
 
 /** The TLS engine for EAP-TLS and TEAP, said once at start. */

@@ -1,21 +1,11 @@
-// First: @peculiar/x509 needs the metadata polyfill, and pki/crl.js sets its crypto provider (WebCrypto).
-import 'reflect-metadata';
-import '../pki/crl.js';
 import type { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import * as x509 from '@peculiar/x509';
+import type * as x509 from '@peculiar/x509';
+import { crlIssuerAmong, crlSignedBy, parseCrlFile } from '../pki/crl-file.js';
 import { fail, ok, warn, type CheckResult } from './result.js';
 import { subjectOf } from './certificates.js';
 
 const DAY_MS = 86_400_000;
-
-function readCrls(path: string): x509.X509Crl[] {
-  const data = readFileSync(path);
-  const text = data.toString('latin1');
-  const blocks = text.match(/-----BEGIN (?:X509 )?CRL-----[\s\S]+?-----END (?:X509 )?CRL-----/g);
-  if (blocks) return blocks.map((b) => new x509.X509Crl(Buffer.from(b.replace(/-----[^-]+-----|\s/g, ''), 'base64')));
-  return [new x509.X509Crl(data)];
-}
 
 /**
  * A CRL in tls.crl: parsed, signed by one of the CAs (tls.ca), and current. An expired CRL is a
@@ -24,24 +14,18 @@ function readCrls(path: string): x509.X509Crl[] {
 export async function checkCrlFile(subject: string, path: string, cas: X509Certificate[], now: Date): Promise<CheckResult[]> {
   let crls: x509.X509Crl[];
   try {
-    crls = readCrls(path);
+    crls = parseCrlFile(readFileSync(path));
   } catch (err) {
     return [fail(subject, `cannot read a CRL from ${path}: ${(err as Error).message}`)];
   }
   const results: CheckResult[] = [];
   for (const crl of crls) {
-    const issuer = cas.find((ca) => sameName(ca, crl));
+    const issuer = crlIssuerAmong(crl, cas);
     if (!issuer) {
       results.push(fail(subject, `CRL of ${crl.issuer}: its issuer is not among the tls.ca certificates`));
       continue;
     }
-    let signed = false;
-    try {
-      signed = await crl.verify({ publicKey: new x509.X509Certificate(issuer.raw) });
-    } catch {
-      signed = false;
-    }
-    if (!signed) {
+    if (!(await crlSignedBy(crl, issuer))) {
       results.push(fail(subject, `CRL of ${subjectOf(issuer)} is not signed by that CA's key`));
       continue;
     }
@@ -57,10 +41,4 @@ export async function checkCrlFile(subject: string, path: string, cas: X509Certi
     }
   }
   return results;
-}
-
-function sameName(ca: X509Certificate, crl: x509.X509Crl): boolean {
-  // Compare the DER of the names, not their text: the same name prints differently per library.
-  const caSubject = new x509.X509Certificate(ca.raw).subjectName.toArrayBuffer();
-  return Buffer.from(caSubject).equals(Buffer.from(crl.issuerName.toArrayBuffer()));
 }

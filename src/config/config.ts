@@ -47,6 +47,8 @@ export interface TlsFiles {
   key: string;
   ca: string[];
   crl: string[];
+  /** How often the CRL files are checked for a change (seconds); 0: only at start and on SIGHUP. */
+  crlPollSeconds: number;
   minVersion: 'TLSv1.2' | 'TLSv1.3';
   maxVersion: 'TLSv1.2' | 'TLSv1.3';
   /** EAP-TLS and TEAP's TLS engine; unset: the native OpenSSL engine when it loaded, else node:tls. */
@@ -224,6 +226,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     key: inData(tls.string('key', 'pki/server.key')),
     ca: tls.stringList('ca', ['pki/ca.pem']).map(inData),
     crl: tls.stringList('crl', []).map(inData),
+    crlPollSeconds: tls.integer('crlPollSeconds', 5, 0, 3600),
     minVersion: tls.oneOf('minVersion', TLS_VERSIONS, 'TLSv1.2'),
     maxVersion: tls.oneOf('maxVersion', TLS_VERSIONS, 'TLSv1.3'),
     ...(tls.has('engine') ? { engine: tls.oneOf('engine', ['openssl', 'node'] as const, 'openssl') } : {}),

@@ -9,8 +9,9 @@ import { EapProtocolError } from './errors.js';
 import type { Grant, MethodContext, NasFacts, Step } from './method.js';
 import type { MethodSelector } from './method-selection.js';
 import type { MethodRegistry } from './registry.js';
-import { SessionTable, type SessionTableStats } from './session-table.js';
+import { SessionTable, type Removal, type SessionTableStats } from './session-table.js';
 import type { SheddingMonitor } from '../util/shedding.js';
+import { NO_EAP_OBSERVER, type ConversationEnd, type EapObserver } from './observer.js';
 
 export interface EapAuthenticatorLimits {
   maxSessions: number;
@@ -73,6 +74,15 @@ export type EapOutcome =
   | { kind: 'reject'; eap: Uint8Array; reason: string; conversationId?: string }
   | { kind: 'drop'; reason: string };
 
+/** The table's own reasons for ending a conversation, as counted. */
+const END_OF_REMOVAL: Record<Exclude<Removal, 'finished'>, ConversationEnd> = {
+  'idle timeout': 'idle-timeout',
+  'evicted for a new conversation (no Response yet)': 'evicted',
+  'evicted for a new conversation (idle longest)': 'evicted',
+  'replaced by a new conversation from the same station': 'replaced',
+  shutdown: 'shutdown',
+};
+
 /**
  * The EAP authenticator of RFC 3748 §7 behind RADIUS: routes Responses to conversations, runs
  * Identity and Nak handling, and lets the chosen method do the rest. It knows nothing of RADIUS.
@@ -90,10 +100,14 @@ export class EapAuthenticator {
     private readonly now: () => number = Date.now,
     /** Told when a conversation is evicted or refused for want of room. */
     private readonly shedding?: SheddingMonitor,
+    /** Told how conversations begin and end, for metrics. */
+    private readonly observer: EapObserver = NO_EAP_OBSERVER,
   ) {
     this.table = new SessionTable(limits, (c, why) => {
       this.disposeSession(c);
-      if (why !== 'finished') this.log.debug({ conversation: c.id, why }, 'EAP conversation ended');
+      if (why === 'finished') return;
+      this.observer.conversationEnded(c.method?.name, END_OF_REMOVAL[why], c.rounds + 1);
+      this.log.debug({ conversation: c.id, why }, 'EAP conversation ended');
     });
     this.sweeper = setInterval(() => {
       // A timer callback that throws would be an uncaught exception: the process would end.
@@ -154,16 +168,19 @@ export class EapAuthenticator {
     } catch (err) {
       if (!(err instanceof EapProtocolError)) throw err;
       if (conversation) return this.invalid(conversation, `malformed EAP: ${err.message}`);
+      this.observer.stray('malformed');
       return { kind: 'reject', eap: eapFailure(0), reason: `malformed EAP (${err.code}): ${err.message}` };
     }
     if (packet.code !== EapCode.Response) {
       // Role reversal is not supported (RFC 3579 §2.6.2).
-      if (conversation) this.table.end(conversation, 'peer sent a non-Response');
+      if (conversation) this.finish(conversation, 'protocol-error');
+      else this.observer.stray('not-response');
       return { kind: 'reject', eap: eapFailure(packet.identifier), reason: `EAP code ${packet.code} from the peer` };
     }
 
     if (!conversation) {
       if (packet.type === EapType.Identity) return this.begin(input, packet);
+      this.observer.stray(input.state ? 'unknown-state' : 'not-identity');
       return {
         kind: 'reject',
         eap: eapFailure(packet.identifier),
@@ -222,7 +239,7 @@ export class EapAuthenticator {
 
   private async respond(c: Conversation, packet: EapResponse): Promise<EapOutcome> {
     c.rounds++;
-    if (c.rounds > this.limits.maxRounds) return this.fail(c, packet.identifier, `more than ${this.limits.maxRounds} round trips`);
+    if (c.rounds > this.limits.maxRounds) return this.fail(c, packet.identifier, 'too-many-rounds', `more than ${this.limits.maxRounds} round trips`);
     if (this.limits.protectAfterRounds > 0 && c.rounds >= this.limits.protectAfterRounds) this.table.establish(c);
 
     if (!c.session) {
@@ -241,7 +258,7 @@ export class EapAuthenticator {
       step = await c.session.step(packet.data);
     } catch (err) {
       this.log.error({ conversation: c.id, method: c.method!.name, err }, 'EAP method threw');
-      return this.fail(c, packet.identifier, `${c.method!.name} internal error`);
+      return this.fail(c, packet.identifier, 'method-error', `${c.method!.name} internal error`);
     }
     return this.apply(c, packet.identifier, step);
   }
@@ -254,7 +271,7 @@ export class EapAuthenticator {
     c.identity = identity;
     c.allowed = this.selector.methodsFor(identity).filter((name) => this.registry.get(name));
     const first = c.allowed[0];
-    if (first === undefined) return this.fail(c, packet.identifier, `no EAP method is configured for identity "${clipForLog(identity)}"`);
+    if (first === undefined) return this.fail(c, packet.identifier, 'no-method', `no EAP method is configured for identity "${clipForLog(identity)}"`);
     return this.startMethod(c, first, packet.identifier);
   }
 
@@ -264,7 +281,7 @@ export class EapAuthenticator {
       .map((name) => this.registry.get(name)!)
       .find((m) => m.type !== c.method!.type && offered.includes(m.type));
     if (!candidate) {
-      return this.fail(c, packet.identifier, `peer Nak'd ${c.method!.name} and offered ${summariseList(offered)}, none allowed for this identity`);
+      return this.fail(c, packet.identifier, 'no-method', `peer Nak'd ${c.method!.name} and offered ${summariseList(offered)}, none allowed for this identity`);
     }
     this.disposeSession(c);
     return this.startMethod(c, candidate.name, packet.identifier);
@@ -274,19 +291,20 @@ export class EapAuthenticator {
     const method = this.registry.get(name)!;
     c.method = method;
     c.methodAnswered = false;
+    this.observer.methodStarted(name);
     // Methods may be plugins: whatever they throw or reject ends this conversation only.
     try {
       c.session = method.createSession(new ConversationContext(c.identity ?? '', c.id, c.maxEapPacket, c.nas, this.log, name));
     } catch (err) {
       this.log.error({ conversation: c.id, method: name, err }, 'EAP method failed to create a session');
-      return this.fail(c, responseId, `${name} failed to create a session`);
+      return this.fail(c, responseId, 'method-error', `${name} failed to create a session`);
     }
     let step: unknown;
     try {
       step = await c.session.start();
     } catch (err) {
       this.log.error({ conversation: c.id, method: name, err }, 'EAP method failed to start');
-      return this.fail(c, responseId, `${name} failed to start`);
+      return this.fail(c, responseId, 'method-error', `${name} failed to start`);
     }
     return this.apply(c, responseId, step);
   }
@@ -295,7 +313,7 @@ export class EapAuthenticator {
     const step = checkedStep(result);
     if (typeof step === 'string') {
       this.log.error({ conversation: c.id, method: c.method!.name, problem: step }, 'EAP method returned a malformed step: refused');
-      return this.fail(c, responseId, `${c.method!.name} returned a malformed step (${step})`);
+      return this.fail(c, responseId, 'method-error', `${c.method!.name} returned a malformed step (${step})`);
     }
     switch (step.kind) {
       case 'request':
@@ -304,14 +322,14 @@ export class EapAuthenticator {
       case 'discard':
         return this.invalid(c, step.reason);
       case 'failure':
-        return this.fail(c, responseId, step.reason);
+        return this.fail(c, responseId, 'failure', step.reason);
       case 'success': {
         // Access follows the grant's identity; a success that names no one is a method fault, refused.
         if (step.grant.identity.trim().length === 0) {
           this.log.error({ conversation: c.id, method: c.method!.name }, 'EAP method succeeded without an authenticated identity: refused');
-          return this.fail(c, responseId, `${c.method!.name} succeeded without an authenticated identity`);
+          return this.fail(c, responseId, 'method-error', `${c.method!.name} succeeded without an authenticated identity`);
         }
-        this.table.end(c, 'finished');
+        this.finish(c, 'success');
         return {
           kind: 'accept',
           eap: eapSuccess(responseId),
@@ -338,15 +356,21 @@ export class EapAuthenticator {
    */
   private invalid(c: Conversation, reason: string): EapOutcome {
     c.invalidPackets++;
+    this.observer.invalidResponse();
     this.warn(`invalid|${c.clientName}`, { conversation: c.id, client: c.clientName, reason: clipForLog(reason), count: c.invalidPackets }, 'invalid EAP Response ignored');
-    if (c.invalidPackets > this.limits.maxInvalidPackets) return this.fail(c, c.outstandingId, `too many invalid packets; last: ${reason}`);
+    if (c.invalidPackets > this.limits.maxInvalidPackets) return this.fail(c, c.outstandingId, 'too-many-invalid', `too many invalid packets; last: ${reason}`);
     if (c.lastRequest.length === 0) return { kind: 'drop', reason };
     return { kind: 'challenge', eap: c.lastRequest, state: c.state, conversationId: c.id };
   }
 
-  private fail(c: Conversation, identifier: number, reason: string): EapOutcome {
-    this.table.end(c, 'finished');
+  private fail(c: Conversation, identifier: number, end: ConversationEnd, reason: string): EapOutcome {
+    this.finish(c, end);
     return { kind: 'reject', eap: eapFailure(identifier), reason, conversationId: c.id };
+  }
+
+  /** Counted only if it was still in the table: one that gave way meanwhile was counted then. */
+  private finish(c: Conversation, end: ConversationEnd): void {
+    if (this.table.end(c, 'finished')) this.observer.conversationEnded(c.method?.name, end, c.rounds + 1);
   }
 
   /**

@@ -30,6 +30,18 @@ export type Admission =
   | { kind: 'admitted'; conversation: Conversation; /** Conversations evicted to make room (not replacements). */ evicted: number }
   | { kind: 'refused'; reason: string };
 
+/**
+ * Why a conversation left the table: `finished` when the authenticator ended it, else the table's
+ * own reason. Fixed words, so that they can be counted.
+ */
+export type Removal =
+  | 'finished'
+  | 'idle timeout'
+  | 'evicted for a new conversation (no Response yet)'
+  | 'evicted for a new conversation (idle longest)'
+  | 'replaced by a new conversation from the same station'
+  | 'shutdown';
+
 export interface SessionTableStats {
   conversations: number;
   fresh: number;
@@ -89,7 +101,7 @@ export class SessionTable {
   private evictedCount = 0;
   private refusedCount = 0;
 
-  constructor(private readonly limits: SessionTableLimits, private readonly onEvict: (c: Conversation, why: string) => void) {
+  constructor(private readonly limits: SessionTableLimits, private readonly onEvict: (c: Conversation, why: Removal) => void) {
     if (!(limits.clientShare > 0 && limits.clientShare <= 1)) throw new RangeError('clientShare must be in (0, 1]');
     if (!Number.isInteger(limits.stationConversations) || limits.stationConversations < 1) throw new RangeError('stationConversations must be a positive integer');
     this.clientCap = Math.max(1, Math.floor(limits.maxSessions * limits.clientShare));
@@ -180,9 +192,12 @@ export class SessionTable {
     if (entry && entry.progress !== 'established') this.place(entry, 'established');
   }
 
-  end(conversation: Conversation, why: string): void {
+  /** False when the conversation had already left the table. */
+  end(conversation: Conversation, why: Removal): boolean {
     const entry = this.entryOf(conversation);
-    if (entry) this.remove(entry, why);
+    if (!entry) return false;
+    this.remove(entry, why);
+    return true;
   }
 
   /** Drops conversations idle past the limit; returns how many went. */
@@ -249,7 +264,7 @@ export class SessionTable {
     return entry?.conversation === conversation ? entry : undefined;
   }
 
-  private remove(entry: Entry, why: string): void {
+  private remove(entry: Entry, why: Removal): void {
     if (this.byState.get(entry.key) !== entry) return;
     this.byState.delete(entry.key);
     this.lists[entry.progress].delete(entry.key);

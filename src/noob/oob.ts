@@ -181,7 +181,9 @@ export async function deliverOob(deps: OobDeps, oob: OobMessage, opts: { account
         result = { ok: false, reason: 'retries-exhausted', detail: 'too many deliveries were rolled back; the device must start over' };
       } else {
         const account = rec.accountBound ? rec.account : opts.account;
-        const message = { direction: 1 as const, noob: oob.noob, hoob: expected, createdAt: now, ...(opts.account !== undefined ? { account: opts.account } : {}) };
+        // The device made this Noob before we saw it, so it forgets it no later than NoobTimeout from now.
+        const expiresAt = new Date(now.getTime() + cfg.noobTimeout * 1000);
+        const message = { direction: 1 as const, noob: oob.noob, hoob: expected, createdAt: now, expiresAt, ...(opts.account !== undefined ? { account: opts.account } : {}) };
         next = {
           ...rec,
           state: 2,
@@ -231,7 +233,7 @@ export async function deliverOobFromUrl(
   return deliverOob({ ...opts, store }, oob, user !== undefined ? { account: user } : {});
 }
 
-export type IssueOobFailure = 'unknown-peer' | 'already-received' | 'registered' | 'direction-not-negotiated' | 'account-bound' | 'busy';
+export type IssueOobFailure = 'unknown-peer' | 'already-received' | 'registered' | 'direction-not-negotiated' | 'account-bound' | 'lifetime' | 'busy';
 
 export type IssueOobResult =
   | { ok: true; message: OobMessage; url: string; noobId: string; expiresAt: Date }
@@ -246,14 +248,25 @@ export interface IssueOobDeps {
   audit?: AuditStore;
 }
 
+export interface IssueOobOptions {
+  account?: string;
+  /**
+   * Seconds this code stays acceptable, at most `noobTimeout` (the default): that is the server's
+   * NoobTimeout (RFC 9140 §3.6), and the retention of unfinished registrations counts on no code
+   * outliving it. A shorter life suits a code shown where others can see it.
+   */
+  lifetime?: number;
+}
+
 /**
  * Makes a server-to-peer OOB message (Dir = 2) for a device waiting in state 1: a fresh Noob, its
- * Hoob, shown to the person (QR code) for the device to read. The message stays acceptable for
- * NoobTimeout; the person's `account` becomes the owner when the Completion Exchange succeeds —
- * unless an earlier accepted delivery already bound the device, in which case only that account
- * (or none given) may issue.
+ * Hoob, shown to the person (QR code) for the device to read. The message is stored with its
+ * expiry (now + `lifetime`, default NoobTimeout), which is what the Completion Exchange enforces;
+ * the person's `account` becomes the owner when the Completion Exchange succeeds — unless an
+ * earlier accepted delivery already bound the device, in which case only that account (or none
+ * given) may issue.
  */
-export async function issueServerToPeerOob(deps: IssueOobDeps, peerId: string, opts: { account?: string } = {}): Promise<IssueOobResult> {
+export async function issueServerToPeerOob(deps: IssueOobDeps, peerId: string, opts: IssueOobOptions = {}): Promise<IssueOobResult> {
   const now = (deps.clock ?? (() => new Date()))();
   const random = deps.random ?? systemRandom;
   const log = deps.log?.child({ peerId, account: opts.account });
@@ -262,6 +275,11 @@ export async function issueServerToPeerOob(deps: IssueOobDeps, peerId: string, o
     deps.audit?.append({ at: now, event: 'noob.oob.issue-refused', subject: peerId, detail: { account: opts.account ?? null, reason, ...extra } });
     return { ok: false, reason, detail, ...extra };
   };
+  const lifetime = opts.lifetime ?? deps.config.noobTimeout;
+  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > deps.config.noobTimeout) {
+    return fail('lifetime', `a code's lifetime must be a whole number of seconds from 1 to methods.eap-noob.noobTimeout (${deps.config.noobTimeout})`);
+  }
+  const expiresAt = new Date(now.getTime() + lifetime * 1000);
   for (let attempt = 0; attempt < RETRIES; attempt++) {
     const rec: NoobPeerRecord | undefined = await deps.store.get(peerId);
     const state = effectiveServerState(rec, now, deps.config);
@@ -277,7 +295,7 @@ export async function issueServerToPeerOob(deps: IssueOobDeps, peerId: string, o
     const noob = b64urlEncode(random.noob());
     const h = hoob(suite, 2, initialSlots(e.transcript, noob));
     const message: OobMessage = { peerId, noob, hoob: h };
-    const live = rec.oobs.filter((o) => o.direction === 1 || !oobExpired(o, now, deps.config));
+    const live = rec.oobs.filter((o) => o.direction === 1 || !oobExpired(o, now));
     const issued = live.filter((o) => o.direction === 2);
     const keep = issued.slice(Math.max(0, issued.length - (deps.config.maxIssuedOobs - 1)));
     const next: NoobPeerWrite = {
@@ -286,19 +304,13 @@ export async function issueServerToPeerOob(deps: IssueOobDeps, peerId: string, o
       oobs: [
         ...live.filter((o) => o.direction === 1),
         ...keep,
-        { direction: 2, noob, hoob: h, createdAt: now, ...(opts.account !== undefined ? { account: opts.account } : {}) },
+        { direction: 2, noob, hoob: h, createdAt: now, expiresAt, ...(opts.account !== undefined ? { account: opts.account } : {}) },
       ],
     };
     if (await deps.store.transition(peerId, rec.version, next)) {
       log?.info({}, 'eap-noob: server-to-peer OOB message issued');
-      deps.audit?.append({ at: now, event: 'noob.oob.issued', subject: peerId, detail: { account: opts.account ?? null, expiresAt: new Date(now.getTime() + deps.config.noobTimeout * 1000).toISOString() } });
-      return {
-        ok: true,
-        message,
-        url: formatOobUrl(deps.config.oobUrl, message),
-        noobId: noobId(suite, noob, deps.config.noobIdForm),
-        expiresAt: new Date(now.getTime() + deps.config.noobTimeout * 1000),
-      };
+      deps.audit?.append({ at: now, event: 'noob.oob.issued', subject: peerId, detail: { account: opts.account ?? null, expiresAt: expiresAt.toISOString() } });
+      return { ok: true, message, url: formatOobUrl(deps.config.oobUrl, message), noobId: noobId(suite, noob, deps.config.noobIdForm), expiresAt };
     }
   }
   return fail('busy', 'the registration changed concurrently; try again');
@@ -336,17 +348,16 @@ export async function resetNoobOwner(deps: Pick<OobDeps, 'store' | 'clock' | 'lo
 }
 
 /**
- * Drops unfinished registrations past their lifetime (and whose issued Noobs expired), and unbound
- * ones past their shorter lifetime. For a periodic housekeeping timer; never touches registered peers.
+ * Drops unfinished registrations past their lifetime whose issued Noobs expired (ephemeralExpired,
+ * by each code's stored expiry), and unbound ones past their shorter lifetime. For a periodic
+ * housekeeping timer; never touches registered peers.
  */
 export async function purgeExpiredRegistrations(
   store: NoobPeerStore,
-  config: Pick<ResolvedNoobConfig, 'ephemeralLifetime' | 'noobTimeout' | 'unboundLifetime'>,
+  config: Pick<ResolvedNoobConfig, 'ephemeralLifetime' | 'unboundLifetime'>,
   now = new Date(),
 ): Promise<number> {
-  // Issued Noobs live at most noobTimeout after issue, so lifetime + noobTimeout is always safe.
-  const cutoff = new Date(now.getTime() - (config.ephemeralLifetime + config.noobTimeout) * 1000);
-  const expired = await store.deleteEphemeralBefore(cutoff);
+  const expired = await store.deleteExpiredEphemeral(new Date(now.getTime() - config.ephemeralLifetime * 1000), now);
   // An unbound registration has no OOB message, so no Noob of ours can outlive it.
   return expired + (await store.deleteUnboundBefore(new Date(now.getTime() - config.unboundLifetime * 1000)));
 }

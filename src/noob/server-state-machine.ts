@@ -40,7 +40,16 @@ import {
 } from './transcript.js';
 import { isUnderEapArpa, isValidNai } from './nai.js';
 import { clipForLog } from '../util/log-fields.js';
-import { isConsumed, mergeConsumed, type NoobConsumedOob, type NoobOobMessage, type NoobPeerRecord, type NoobPeerWrite } from '../store/noob-peers.js';
+import {
+  holdsLiveIssuedOob,
+  isConsumed,
+  isOobExpired,
+  mergeConsumed,
+  type NoobConsumedOob,
+  type NoobOobMessage,
+  type NoobPeerRecord,
+  type NoobPeerWrite,
+} from '../store/noob-peers.js';
 
 export type NoobExchange = 'initial' | 'waiting' | 'completion' | 'reconnect';
 
@@ -199,7 +208,7 @@ export function serverPeerIdToLoad(conv: ServerConversation, input: DecodeResult
 export function effectiveServerState(
   record: NoobPeerRecord | undefined,
   now: Date,
-  config: Pick<ResolvedNoobConfig, 'ephemeralLifetime' | 'noobTimeout'>,
+  config: Pick<ResolvedNoobConfig, 'ephemeralLifetime'>,
 ): 0 | 1 | 2 | 3 | 4 {
   if (!record) return 0;
   if (record.state <= 2 && ephemeralExpired(record, now, config)) return 0;
@@ -208,16 +217,20 @@ export function effectiveServerState(
 
 /**
  * RFC 9140 §3.2.2: keep ephemeral state at least a day and, with server-to-peer OOB, not before
- * the Noobs we issued have expired.
+ * the Noobs we issued have expired (each by the expiry stored with it).
  */
-export function ephemeralExpired(record: NoobPeerRecord, now: Date, config: Pick<ResolvedNoobConfig, 'ephemeralLifetime' | 'noobTimeout'>): boolean {
+export function ephemeralExpired(record: NoobPeerRecord, now: Date, config: Pick<ResolvedNoobConfig, 'ephemeralLifetime'>): boolean {
   const age = now.getTime() - record.createdAt.getTime();
   if (age <= config.ephemeralLifetime * 1000) return false;
-  return !record.oobs.some((o) => o.direction === 2 && !oobExpired(o, now, config));
+  return !holdsLiveIssuedOob(record, now);
 }
 
-export function oobExpired(o: NoobOobMessage, now: Date, config: Pick<ResolvedNoobConfig, 'noobTimeout'>): boolean {
-  return now.getTime() - o.createdAt.getTime() > config.noobTimeout * 1000;
+/**
+ * Past the expiry stored with the message when it was issued or received, never recomputed from
+ * today's configuration: a code keeps the lifetime the person was shown.
+ */
+export function oobExpired(o: Pick<NoobOobMessage, 'expiresAt'>, now: Date): boolean {
+  return isOobExpired(o, now);
 }
 
 /** The slot-9 text of the Initial Exchange (NewNAI if sent, else the identity; a realm with vogeltak). */
@@ -555,11 +568,19 @@ function consumedFrom(o: NoobOobMessage): NoobConsumedOob {
 function onType5(conv: ServerConversation, phase: Extract<Phase, { name: 'await-5' }>, m: Rsp5, record: NoobPeerRecord | undefined, env: ServerEnv): ServerStepResult {
   const rec = liveRecord(conv, record, [1, 2]);
   const suite = rec.ephemeral!.cryptosuite as Cryptosuite;
-  // Only Noobs we issued (server-to-peer), not yet used, and that have not passed NoobTimeout (§3.2.3).
-  const issued = rec.oobs.find(
-    (o) => o.direction === 2 && !oobExpired(o, env.now, env.config) && !isConsumed(rec, o.hoob) && matchesNoobId(suite, o.noob, m.NoobId),
-  );
-  if (!issued) throw err(NoobErrorCode.UnrecognizedOobId, 'NoobId does not name an unexpired OOB message');
+  // Only Noobs we issued (server-to-peer), not yet used, and not past the expiry each was issued
+  // with (§3.2.3: the server MUST NOT accept a server-sent Noob older than NoobTimeout).
+  const named = rec.oobs.filter((o) => o.direction === 2 && !isConsumed(rec, o.hoob) && matchesNoobId(suite, o.noob, m.NoobId));
+  const issued = named.find((o) => !oobExpired(o, env.now));
+  if (!issued) {
+    const expired = named.at(-1);
+    if (expired) {
+      const r = errorResult(conv, err(NoobErrorCode.UnrecognizedOobId, 'NoobId names an expired OOB message'), phase.peerId);
+      r.log.push({ level: 'warn', msg: 'eap-noob: server-to-peer code refused; it expired', fields: { peerId: rec.peerId, expiredAt: expired.expiresAt.toISOString() } });
+      return r;
+    }
+    throw err(NoobErrorCode.UnrecognizedOobId, 'NoobId does not name an unexpired OOB message');
+  }
   // A code issued for another account than the one an accepted delivery bound (a tie, §3.2.1, or a
   // code issued before a rollback) is not one we can complete with: 2003 sends the peer back to
   // state 1, and the delivery that bound the account completes instead.

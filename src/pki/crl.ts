@@ -54,22 +54,33 @@ export function crlToPem(der: ArrayBuffer | Uint8Array): string {
   return `-----BEGIN X509 CRL-----\n${b64}\n-----END X509 CRL-----\n`;
 }
 
+/** When an issued CRL is valid, and its number; by default from a minute ago for `validDays`, unnumbered. */
+export interface IssueCrlValidity {
+  thisUpdate: Date;
+  nextUpdate: Date;
+  crlNumber?: bigint;
+}
+
 /**
  * Issues a CRL from a P-256 CA, listing the given certificates (hex serials) as revoked.
  * `tls.crl` takes its PEM; OpenSSL then refuses those client certificates in the handshake.
  */
-export async function issueCrl(caCertPem: string, caKeyPem: string, revokedSerials: string[], validDays = 7): Promise<string> {
+export async function issueCrl(caCertPem: string, caKeyPem: string, revokedSerials: string[], validity: number | IssueCrlValidity = 7): Promise<string> {
   const ca = new x509.X509Certificate(caCertPem);
   const der = Buffer.from(caKeyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
   const signingKey = await webcrypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
   const now = new Date();
+  const times: IssueCrlValidity = typeof validity === 'number'
+    ? { thisUpdate: new Date(now.getTime() - 60_000), nextUpdate: new Date(now.getTime() + validity * 86_400_000) }
+    : validity;
   const crl = await createCrl({
     issuer: ca,
     signingKey,
     signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-    thisUpdate: new Date(now.getTime() - 60_000),
-    nextUpdate: new Date(now.getTime() + validDays * 86_400_000),
-    entries: revokedSerials.map((serial) => ({ serial, revokedAt: now, reason: x509.X509CrlReason.keyCompromise })),
+    thisUpdate: times.thisUpdate,
+    nextUpdate: times.nextUpdate,
+    ...(times.crlNumber !== undefined ? { crlNumber: times.crlNumber } : {}),
+    entries: revokedSerials.map((serial) => ({ serial, revokedAt: times.thisUpdate, reason: x509.X509CrlReason.keyCompromise })),
   });
   return crlToPem(crl.rawData);
 }

@@ -62,6 +62,8 @@ const ISSUE_REFUSALS: Record<IssueOobFailure, { message: string; status: number 
   registered: { message: 'This device is already registered.', status: 409 },
   'direction-not-negotiated': { message: 'This device shows a code itself: scan it, or paste it above.', status: 409 },
   'account-bound': { message: 'This device is registered to another account. An administrator must release it first.', status: 403 },
+  // The portal always asks for the configured noobTimeout, so only a broken configuration gets here.
+  lifetime: { message: 'The server cannot issue codes with its current configuration.', status: 500 },
   busy: { message: 'The registration changed at the same moment; try again.', status: 503 },
 };
 

@@ -1,4 +1,5 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
 import type { Log } from '../util/log.js';
 import { ClientTable, type RadiusClientConfig, type ResolvedClient } from './client-table.js';
 import { AttributeType } from './dictionary.js';
@@ -10,6 +11,7 @@ import { ReplyCache, replyCacheKey, requestFingerprint, type CacheTicket } from 
 import { verifyAccountingStyleRequest } from './request.js';
 import { encodeResponse } from './response.js';
 import { bindUdpListener, closeUdpListeners, unmapIpv4Address } from './udp-listener.js';
+import { NO_RADIUS_OBSERVER, type RadiusObserver } from './observer.js';
 
 export interface AccountingRequestContext {
   packet: RadiusPacket;
@@ -31,6 +33,8 @@ export interface AccountingServerOptions {
   replyCacheMaxEntries?: number;
   /** Requests being recorded at once; more are dropped (the NAS retransmits). Default 4096. */
   maxInFlight?: number;
+  /** Told of every request, answer and drop, for metrics. */
+  observer?: RadiusObserver<AccountingDropReason>;
 }
 
 export const ACCOUNTING_DROP_REASONS = [
@@ -64,6 +68,8 @@ interface Origin {
   rawAddress: string;
   port: number;
   client: ResolvedClient;
+  /** performance.now() when the datagram was handed to us. */
+  receivedAt: number;
 }
 
 /**
@@ -83,6 +89,7 @@ export class AccountingServer {
   private inFlight = 0;
   private closed = false;
   private readonly counters: AccountingServerStats;
+  private readonly observer: RadiusObserver<AccountingDropReason>;
 
   constructor(opts: AccountingServerOptions) {
     this.clients = new ClientTable(opts.clients);
@@ -90,6 +97,7 @@ export class AccountingServer {
     this.log = opts.log.child({ module: 'accounting' });
     this.cache = new ReplyCache({ ttlMs: opts.replyCacheMs ?? 5000, maxEntries: opts.replyCacheMaxEntries ?? 10000 });
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 4096);
+    this.observer = opts.observer ?? NO_RADIUS_OBSERVER;
     const dropped = Object.fromEntries(ACCOUNTING_DROP_REASONS.map((r) => [r, 0])) as Record<AccountingDropReason, number>;
     this.counters = { received: 0, accountingRequests: 0, statusServer: 0, responses: 0, duplicates: 0, dropped };
   }
@@ -128,6 +136,7 @@ export class AccountingServer {
 
   private drop(reason: AccountingDropReason, level: 'debug' | 'warn' | 'error', fields: Record<string, unknown>, msg: string): void {
     this.counters.dropped[reason]++;
+    this.observer.dropped(reason);
     if (level === 'debug') {
       this.log.debug({ ...fields, reason }, msg);
       return;
@@ -142,6 +151,7 @@ export class AccountingServer {
   }
 
   private onDatagram(socketIndex: number, socket: Socket, msg: Buffer, rinfo: RemoteInfo): void {
+    const receivedAt = performance.now();
     try {
       this.counters.received++;
       const address = unmapIpv4Address(rinfo.address);
@@ -150,7 +160,7 @@ export class AccountingServer {
         this.drop('unknown-client', 'debug', { address, port: rinfo.port }, 'datagram from unknown RADIUS client dropped');
         return;
       }
-      const origin: Origin = { socketIndex, socket, address, rawAddress: rinfo.address, port: rinfo.port, client };
+      const origin: Origin = { socketIndex, socket, address, rawAddress: rinfo.address, port: rinfo.port, client, receivedAt };
       let bytes: Uint8Array;
       let packet: RadiusPacket;
       try {
@@ -161,6 +171,7 @@ export class AccountingServer {
         this.drop('malformed', 'warn', this.fields(origin), `malformed RADIUS packet dropped: ${e.code}`);
         return;
       }
+      this.observer.request(client.name, packet.code);
       if (packet.code === RadiusCode.AccountingRequest) this.onAccountingRequest(origin, bytes, packet);
       else if (packet.code === RadiusCode.StatusServer) this.onStatusServer(origin, bytes, packet);
       else this.drop('unexpected-code', 'debug', { ...this.fields(origin, packet), code: packet.code }, 'RADIUS code other than Accounting-Request or Status-Server on the accounting port dropped');
@@ -178,6 +189,7 @@ export class AccountingServer {
       this.drop(reason, 'warn', this.fields(origin, packet), `Status-Server dropped: ${reason}`);
       return;
     }
+    this.observer.statusServerAnswered(origin.client.name);
     this.send(origin, encodeResponse({
       code: RadiusCode.AccountingResponse,
       identifier: packet.identifier,
@@ -204,6 +216,7 @@ export class AccountingServer {
     const hit = this.cache.lookup(key, packet.authenticator, fingerprint);
     if (hit.kind === 'replay') {
       this.counters.duplicates++;
+      this.observer.replayed(origin.client.name);
       this.log.debug(this.fields(origin, packet), 'accounting retransmission answered from reply cache');
       this.send(origin, hit.reply);
       return;
@@ -252,6 +265,7 @@ export class AccountingServer {
     });
     this.cache.complete(ticket, reply);
     this.counters.responses++;
+    this.observer.answered(origin.client.name, RadiusCode.AccountingResponse, performance.now() - origin.receivedAt);
     this.send(origin, reply);
   }
 

@@ -1,4 +1,5 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
 import type { Log } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import { MIN_REPLY_ROOM, encodeAccessReply, replyRoom, type AccessReply } from './access-reply.js';
@@ -12,6 +13,7 @@ import { encodeResponse } from './response.js';
 import { decodeUserPassword } from './user-password.js';
 import { bindUdpListener, closeUdpListeners, unmapIpv4Address } from './udp-listener.js';
 import { SheddingMonitor } from '../util/shedding.js';
+import { NO_RADIUS_OBSERVER, type RadiusObserver } from './observer.js';
 
 export type { AccessReply } from './access-reply.js';
 export type { RadiusClientConfig } from './client-table.js';
@@ -49,6 +51,8 @@ export interface RadiusServerOptions {
    * its own, fed by overload drops only.
    */
   shedding?: SheddingMonitor;
+  /** Told of every request, answer and drop, for metrics. */
+  observer?: RadiusObserver<DropReason>;
 }
 
 export const DROP_REASONS = [
@@ -95,6 +99,8 @@ interface Origin {
   rawAddress: string;
   port: number;
   client: ResolvedClient;
+  /** performance.now() when the datagram was handed to us. */
+  receivedAt: number;
 }
 
 export class RadiusServer {
@@ -111,6 +117,7 @@ export class RadiusServer {
   private closed = false;
   private readonly counters: RadiusServerStats;
   private readonly shedding: SheddingMonitor;
+  private readonly observer: RadiusObserver<DropReason>;
 
   constructor(opts: RadiusServerOptions) {
     this.clients = new ClientTable(opts.clients);
@@ -121,6 +128,7 @@ export class RadiusServer {
     this.maxInFlightNew = Math.max(1, this.maxInFlight - Math.floor(this.maxInFlight / 8));
     this.handlerTimeoutMs = opts.handlerTimeoutMs ?? 30_000;
     this.shedding = opts.shedding ?? new SheddingMonitor();
+    this.observer = opts.observer ?? NO_RADIUS_OBSERVER;
     const dropped = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
     this.counters = { received: 0, accessRequests: 0, statusServer: 0, accepts: 0, rejects: 0, challenges: 0, duplicates: 0, handlerErrors: 0, inFlight: 0, dropped };
   }
@@ -164,6 +172,7 @@ export class RadiusServer {
 
   private drop(reason: DropReason, level: 'debug' | 'info' | 'warn' | 'error', fields: Record<string, unknown>, msg: string): void {
     this.counters.dropped[reason]++;
+    this.observer.dropped(reason);
     if (level === 'debug') {
       this.log.debug({ ...fields, reason }, msg);
       return;
@@ -174,6 +183,7 @@ export class RadiusServer {
   }
 
   private onDatagram(socketIndex: number, socket: Socket, msg: Buffer, rinfo: RemoteInfo): void {
+    const receivedAt = performance.now();
     try {
       this.counters.received++;
       const address = unmapIpv4Address(rinfo.address);
@@ -182,7 +192,7 @@ export class RadiusServer {
         this.drop('unknown-client', 'debug', { address, port: rinfo.port }, 'datagram from unknown RADIUS client dropped');
         return;
       }
-      const origin: Origin = { socketIndex, socket, address, rawAddress: rinfo.address, port: rinfo.port, client };
+      const origin: Origin = { socketIndex, socket, address, rawAddress: rinfo.address, port: rinfo.port, client, receivedAt };
       let bytes: Uint8Array;
       let packet: RadiusPacket;
       try {
@@ -193,6 +203,7 @@ export class RadiusServer {
         this.drop('malformed', 'warn', this.fields(origin), `malformed RADIUS packet dropped: ${e.code}`);
         return;
       }
+      this.observer.request(client.name, packet.code);
       switch (packet.code) {
         case RadiusCode.AccessRequest:
           this.onAccessRequest(origin, bytes, packet);
@@ -240,6 +251,7 @@ export class RadiusServer {
       attributes: [],
       secret: origin.client.secret,
     });
+    this.observer.statusServerAnswered(origin.client.name);
     this.send(origin, reply);
   }
 
@@ -279,6 +291,7 @@ export class RadiusServer {
     switch (hit.kind) {
       case 'replay':
         this.counters.duplicates++;
+        this.observer.replayed(client.name);
         this.log.debug(this.fields(origin, packet), 'retransmission answered from reply cache');
         this.send(origin, hit.reply);
         return;
@@ -368,6 +381,7 @@ export class RadiusServer {
     if (reply.code === RadiusCode.AccessAccept) this.counters.accepts++;
     else if (reply.code === RadiusCode.AccessReject) this.counters.rejects++;
     else this.counters.challenges++;
+    this.observer.answered(client.name, reply.code, performance.now() - origin.receivedAt);
     this.send(origin, bytes);
   }
 

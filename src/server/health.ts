@@ -1,24 +1,38 @@
 /**
- * `GET /healthz`: 200 while the server serves everything it is sent, 503 while it sheds load
- * (evicts or refuses conversations for want of room, or drops requests for overload). The same
- * signal gates Status-Server, so a load balancer and a RADIUS proxy pool see one truth.
- * Counts only: no identity, address or key ever appears here.
+ * The monitoring listener (config `health.listen`), plain HTTP for a load balancer and a scraper:
+ *
+ * `GET /healthz`: 200 while the server serves everything it is sent and its store answers; 503
+ * while it sheds load (evicts or refuses conversations for want of room, or drops requests for
+ * overload) or its store fails. The shedding signal also gates Status-Server, so a load balancer
+ * and a RADIUS proxy pool see one truth about load.
+ *
+ * `GET /metrics`: the Prometheus text format (server/metrics.ts).
+ *
+ * Counts and configured names only: no identity, address or key ever appears here.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SessionTableStats } from '../eap-methods/session-table.js';
+import { EXPOSITION_CONTENT_TYPE } from '../metrics/registry.js';
+import type { StoreLiveness } from '../store/liveness.js';
 import type { Log } from '../util/log.js';
+import { clipForLog } from '../util/log-fields.js';
 import type { SheddingMonitor, SheddingSnapshot } from '../util/shedding.js';
 
 export interface HealthSources {
   shedding: SheddingMonitor;
   conversations: () => SessionTableStats;
+  store: StoreLiveness;
+  /** The exposition text of `GET /metrics`. */
+  metrics: () => Promise<string>;
 }
 
 export interface HealthReport {
-  status: 'serving' | 'shedding';
+  /** The first that applies: a failing store, then shedding. */
+  status: 'serving' | 'shedding' | 'store-failing';
   shedding: SheddingSnapshot;
   conversations: SessionTableStats;
+  store: { ok: true } | { ok: false; error: string };
 }
 
 export interface RunningHealthEndpoint {
@@ -26,15 +40,38 @@ export interface RunningHealthEndpoint {
   close(): Promise<void>;
 }
 
-export function healthReport(sources: HealthSources): HealthReport {
+export async function healthReport(sources: HealthSources): Promise<HealthReport> {
+  const store = await sources.store.check().then(
+    () => ({ ok: true }) as const,
+    (err: unknown) => ({ ok: false, error: storeError(err) }) as const,
+  );
   const shedding = sources.shedding.snapshot();
-  return { status: shedding.shedding ? 'shedding' : 'serving', shedding, conversations: sources.conversations() };
+  const status = !store.ok ? 'store-failing' : shedding.shedding ? 'shedding' : 'serving';
+  return { status, shedding, conversations: sources.conversations(), store };
 }
+
+/** SQLite's error code where there is one (SQLITE_BUSY, SQLITE_CORRUPT...), and its message, clipped. */
+function storeError(err: unknown): string {
+  const message = clipForLog(err instanceof Error ? err.message : String(err), 200);
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? `${code}: ${message}` : message;
+}
+
+type Route = (sources: HealthSources) => Promise<{ status: number; type: string; body: string }>;
+
+const ROUTES: Record<string, Route> = {
+  '/healthz': async (sources) => {
+    const report = await healthReport(sources);
+    return { status: report.status === 'serving' ? 200 : 503, type: 'application/json', body: `${JSON.stringify(report)}\n` };
+  },
+  '/metrics': async (sources) => ({ status: 200, type: EXPOSITION_CONTENT_TYPE, body: await sources.metrics() }),
+};
 
 export async function startHealthEndpoint(listen: { host: string; port: number }, sources: HealthSources, log: Log): Promise<RunningHealthEndpoint> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== '/healthz') {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const route = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
+    if (!route) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
@@ -42,9 +79,17 @@ export async function startHealthEndpoint(listen: { host: string; port: number }
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;
     }
-    const report = healthReport(sources);
-    res.writeHead(report.status === 'serving' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(req.method === 'HEAD' ? undefined : `${JSON.stringify(report)}\n`);
+    route(sources).then(
+      ({ status, type, body }) => {
+        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+      (err: unknown) => {
+        log.error({ err, path }, 'monitoring endpoint failed to answer');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('internal error\n');
+      },
+    );
   });
   // A monitor asks, reads and goes: nothing here needs a slow client kept around.
   server.requestTimeout = 5000;
@@ -61,7 +106,7 @@ export async function startHealthEndpoint(listen: { host: string; port: number }
   server.on('error', (err) => log.error({ err: err.message }, 'health endpoint error'));
   const bound = server.address() as AddressInfo;
   const address = { host: bound.address, port: bound.port };
-  log.info(address, 'health endpoint listening (GET /healthz)');
+  log.info(address, 'monitoring endpoint listening (GET /healthz, GET /metrics)');
   return {
     address,
     close: () =>

@@ -89,6 +89,13 @@ export interface NoobOobMessage {
   /** Hoob, base64url (16 bytes). */
   hoob: string;
   createdAt: Date;
+  /**
+   * Fixed when the message is stored, from the configuration of that moment; a later change of
+   * `noobTimeout` does not move it. Issued (2): the Completion Exchange refuses the code after it
+   * (RFC 9140 §3.2.3). Received (1): the latest moment the device can still know its Noob (the
+   * sender forgets it after NoobTimeout, §3.6); the device, not the server, enforces that.
+   */
+  expiresAt: Date;
   /** The account of the person who delivered (1) or requested (2) it. */
   account?: string;
 }
@@ -152,11 +159,12 @@ export interface NoobPeerStore {
   /** Number of records in states 1 and 2. */
   countEphemeral(): Promise<number>;
   /**
-   * Deletes records in states 1 and 2 created before `before`, oldest first, at most `limit`.
-   * Persistent associations (3, 4) are never touched: RFC 9140 §3.1 forbids dropping them
-   * without the user's or an administrator's say-so.
+   * Deletes records in states 1 and 2 created before `createdBefore` that hold no issued (direction
+   * 2) OOB message still valid at `now`, oldest first, at most `limit`. Persistent associations
+   * (3, 4) are never touched: RFC 9140 §3.1 forbids dropping them without the user's or an
+   * administrator's say-so.
    */
-  deleteEphemeralBefore(before: Date, limit?: number): Promise<number>;
+  deleteExpiredEphemeral(createdBefore: Date, now: Date, limit?: number): Promise<number>;
   /** Unbound registrations (see `isUnbound`), all or those made through one NAS. */
   countUnbound(registeredVia?: string): Promise<number>;
   /** Deletes unbound registrations created before `before`, oldest first, at most `limit`. */
@@ -198,9 +206,9 @@ export class MemoryNoobPeerStore implements NoobPeerStore {
     return [...this.records.values()].filter((r) => r.state <= 2).length;
   }
 
-  async deleteEphemeralBefore(before: Date, limit = Infinity): Promise<number> {
+  async deleteExpiredEphemeral(createdBefore: Date, now: Date, limit = Infinity): Promise<number> {
     const victims = [...this.records.values()]
-      .filter((r) => r.state <= 2 && r.createdAt < before)
+      .filter((r) => r.state <= 2 && r.createdAt < createdBefore && !holdsLiveIssuedOob(r, now))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
       .slice(0, limit);
     for (const v of victims) this.records.delete(v.peerId);
@@ -233,6 +241,16 @@ export class MemoryNoobPeerStore implements NoobPeerStore {
  */
 export function isUnbound(r: Pick<NoobPeerRecord, 'state' | 'accountBound' | 'oobs'>): boolean {
   return r.state === 1 && !r.accountBound && r.oobs.length === 0;
+}
+
+/** True when `r` holds a code the server issued (direction 2) that is still valid at `now`. */
+export function holdsLiveIssuedOob(r: Pick<NoobPeerRecord, 'oobs'>, now: Date): boolean {
+  return r.oobs.some((o) => o.direction === 2 && !isOobExpired(o, now));
+}
+
+/** A message is valid up to and including its `expiresAt`. */
+export function isOobExpired(o: Pick<NoobOobMessage, 'expiresAt'>, now: Date): boolean {
+  return now.getTime() > o.expiresAt.getTime();
 }
 
 /** `kept` plus the entries of `added` whose Hoob it does not hold yet, in order. */

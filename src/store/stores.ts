@@ -3,6 +3,7 @@ import type { AccountingStore } from './accounting.js';
 import type { AuditStore } from './audit.js';
 import type { BrskiDeviceStore } from './brski-devices.js';
 import type { IssuedCertificateStore } from './issued-certificates.js';
+import type { StoreLiveness } from './liveness.js';
 import type { NoobPeerStore } from './noob-peers.js';
 import type { PortalAccountStore, PortalSessionStore } from './portal.js';
 import type { UserPolicyStore } from './user-policies.js';
@@ -44,6 +45,8 @@ export interface Stores {
   readonly accessSessions: AccessSessionStore;
   readonly accounting: AccountingStore;
   readonly audit: AuditStore;
+  /** Whether the database answers (GET /healthz, /metrics). */
+  readonly liveness: StoreLiveness;
   /** Writes what is queued (the PostgreSQL audit trail) and closes the database. */
   close(): Promise<void>;
 }

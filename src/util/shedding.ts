@@ -12,21 +12,25 @@ export interface SheddingSnapshot {
   lastEventAgoMs?: number;
 }
 
+/** What can be shed: fixed words, so that a health report and the metrics can name them. */
+export const SHEDDING_REASONS = ['radius-overload', 'eap-evicted', 'eap-refused'] as const;
+export type SheddingReason = (typeof SHEDDING_REASONS)[number];
+
 /** After the last event the server counts as shedding this long, so that a check between two drops still sees it. */
 export const DEFAULT_SHEDDING_HOLD_MS = 2000;
 
 export class SheddingMonitor {
   private lastAt = -Infinity;
   private events = 0;
-  private readonly reasons = new Map<string, number>();
+  private readonly reasons = new Map<SheddingReason, number>();
 
   constructor(
     readonly holdMs = DEFAULT_SHEDDING_HOLD_MS,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Something was dropped or evicted for want of room. `reason` is one of a few fixed words. */
-  note(reason: string): void {
+  /** Something was dropped or evicted for want of room. */
+  note(reason: SheddingReason): void {
     this.lastAt = this.now();
     this.events++;
     this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);

@@ -31,9 +31,17 @@ export function useServerTlsEngine(engine: TlsEngineName | undefined): void {
  * A real Gangway server in this process on an ephemeral loopback port, from a data directory made
  * by `gangway init` — the same path a person takes, minus the CLI.
  */
-export async function startTestGangway(opts: { configure?: (doc: Record<string, unknown>) => void; tlsEngine?: TlsEngineName } = {}): Promise<TestGangway> {
+export async function startTestGangway(
+  opts: {
+    configure?: (doc: Record<string, unknown>) => void;
+    /** Runs after `gangway init`, before the server starts: files the configuration will name. */
+    prepare?: (init: InitResult) => Promise<void>;
+    tlsEngine?: TlsEngineName;
+  } = {},
+): Promise<TestGangway> {
   const dir = mkdtempSync(join(tmpdir(), 'gangway-test-'));
   const init = await initDataDir(dir, { radiusPort: 0, secret: 'testing123-secret', serverName: 'radius.test.example' });
+  await opts.prepare?.(init);
   const tlsEngine = opts.tlsEngine ?? nextTlsEngine;
   if (opts.configure || tlsEngine) {
     const doc = parse(readFileSync(init.config, 'utf8')) as Record<string, unknown>;

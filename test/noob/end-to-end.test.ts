@@ -58,11 +58,13 @@ const BASE: NoobConfig = { oobUrl: 'https://gangway.example.org/noob', newNai: '
 function setup(config: Partial<NoobConfig> = {}, peer: Partial<NoobPeerConfig> = {}) {
   const clock = new TestClock();
   server = new Server(join(dir, 'gangway.db'), { ...BASE, ...config }, clock);
-  const transport = loopback(() => server.method);
+  // What the method logs for each conversation (the EAP core hands it this log).
+  const conversationLog = new MemoryLog();
+  const transport = loopback(() => server.method, conversationLog);
   const peerStore = new PeerStateFile(join(dir, 'peer', 'state.json'));
   const peerConfig = resolvePeerConfig({ peerInfo: PEER_INFO, ...peer });
   const run = (): Promise<ConversationOutcome> => runNoobPeer({ transport, store: peerStore, config: peerConfig, log: new MemoryLog(), clock: clock.now });
-  return { clock, transport, peerStore, peerConfig, run };
+  return { clock, transport, peerStore, peerConfig, run, conversationLog };
 }
 
 describe('peer-to-server OOB', () => {
@@ -175,6 +177,68 @@ describe('server-to-peer OOB', () => {
     expect(late.state.state).toBe(1);
     expect(late.state.ephemeral?.receivedOob).toBeUndefined();
     expect((await server.store.get(peerId))?.state).toBe(1);
+  });
+});
+
+describe('per-code expiry (stored with the code; the Completion Exchange enforces it)', () => {
+  /** Initial Exchange, then a code issued under `issueConfig` that the device reads at once. */
+  async function issuedAndRead(issueConfig: Partial<NoobConfig>, lifetime?: number) {
+    const s = setup(issueConfig, { preferredDirection: 2 });
+    const peerId = (await s.run()).state.ephemeral!.peerId;
+    const issued = await issueServerToPeerOob({ store: server.store, config: server.method.config, clock: s.clock.now }, peerId, lifetime !== undefined ? { lifetime } : {});
+    if (!issued.ok) throw new Error(issued.detail);
+    await s.peerStore.save(acceptServerOob(await s.peerStore.load(), issued.url, { config: s.peerConfig, now: s.clock.now() }).state);
+    return { ...s, peerId, issued };
+  }
+
+  it('a code issued with a short lifetime is refused with 2003 after it, through the SQLite store and the method', async () => {
+    const { clock, run, peerId, issued, conversationLog } = await issuedAndRead({ noobTimeout: 3600 }, 120);
+    expect(issued.expiresAt.getTime() - clock.now().getTime()).toBe(120_000);
+    expect((await server.store.get(peerId))?.oobs).toMatchObject([{ direction: 2, expiresAt: issued.expiresAt }]);
+    server.restart();
+    clock.advance(121);
+    const late = await run();
+    expect(late).toMatchObject({ result: 'failure', exchange: 'completion', serverError: 2003 });
+    expect(late.state.state).toBe(1);
+    expect(conversationLog.lines).toContainEqual(
+      expect.objectContaining({ level: 'warn', msg: 'eap-noob: server-to-peer code refused; it expired', obj: expect.objectContaining({ peerId, expiredAt: issued.expiresAt.toISOString() }) }),
+    );
+    expect((await server.store.get(peerId))?.state).toBe(1);
+  });
+
+  it('a code used within its lifetime (up to its last second) completes', async () => {
+    const { clock, run, transport, peerId } = await issuedAndRead({ noobTimeout: 3600 }, 120);
+    server.restart();
+    clock.advance(120);
+    expect(await run()).toMatchObject({ result: 'success', exchange: 'completion', mppe: 'match' });
+    expect(transport.grants.at(-1)).toMatchObject({ identity: peerId });
+  });
+
+  it('lowering noobTimeout after issue does not cut short a code already issued', async () => {
+    const { clock, run, peerId } = await issuedAndRead({ noobTimeout: 600 });
+    server.restart({ ...BASE, noobTimeout: 60 });
+    clock.advance(300);
+    expect(await run()).toMatchObject({ result: 'success', exchange: 'completion' });
+    expect((await server.store.get(peerId))?.state).toBe(4);
+  });
+
+  it('raising noobTimeout after issue does not revive a code past the expiry it was issued with', async () => {
+    const { clock, run, peerId } = await issuedAndRead({ noobTimeout: 60 });
+    server.restart({ ...BASE, noobTimeout: 3600 });
+    clock.advance(61);
+    expect(await run()).toMatchObject({ result: 'failure', exchange: 'completion', serverError: 2003 });
+    expect((await server.store.get(peerId))?.state).toBe(1);
+  });
+
+  it('a lifetime longer than noobTimeout (or not a whole number of seconds) is refused and nothing is stored', async () => {
+    const { clock, run } = setup({ noobTimeout: 600 }, { preferredDirection: 2 });
+    const peerId = (await run()).state.ephemeral!.peerId;
+    const deps = { store: server.store, config: server.method.config, clock: clock.now };
+    for (const lifetime of [601, 0, 1.5]) {
+      expect(await issueServerToPeerOob(deps, peerId, { lifetime })).toMatchObject({ ok: false, reason: 'lifetime' });
+    }
+    expect((await server.store.get(peerId))?.oobs).toEqual([]);
+    expect(await issueServerToPeerOob(deps, peerId, { lifetime: 600 })).toMatchObject({ ok: true });
   });
 });
 

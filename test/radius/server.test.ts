@@ -14,6 +14,8 @@ import {
 } from '../../src/radius/server.js';
 import { MemoryLog } from '../helpers/silent-log.js';
 import { SheddingMonitor } from '../../src/util/shedding.js';
+import type { RadiusObserver } from '../../src/radius/observer.js';
+import type { DropReason } from '../../src/radius/server.js';
 import { UdpPeer, deferred, waitFor } from './udp-helpers.js';
 
 const SECRET = 'testing123-gangway';
@@ -416,5 +418,46 @@ describe('RadiusServer over UDP', () => {
       expect(checkMessageAuthenticator(reply, SECRET, r.authenticator)).toBe('valid');
     }
     expect([h.server.stats.accepts, h.server.stats.rejects, h.server.stats.challenges]).toEqual([1, 1, 1]);
+  });
+});
+
+describe('RadiusServer observer (what the metrics hear)', () => {
+  test('requests by client name and Code, decided answers with their latency, replays, Status-Server, drops', async () => {
+    const heard: unknown[][] = [];
+    const observer: RadiusObserver<DropReason> = {
+      request: (client, code) => heard.push(['request', client, code]),
+      answered: (client, code, ms) => heard.push(['answered', client, code, ms]),
+      replayed: (client) => heard.push(['replayed', client]),
+      statusServerAnswered: (client) => heard.push(['status', client]),
+      dropped: (reason) => heard.push(['dropped', reason]),
+    };
+    const h = await start(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      return { code: 3 };
+    }, { observer });
+    const r = request(undefined, 7);
+    await h.nas.send(r.bytes, h.port);
+    await h.nas.nextMessage();
+    await h.nas.send(r.bytes, h.port);
+    await h.nas.nextMessage();
+    const s = buildStatusServer({ identifier: 8, secret: SECRET });
+    await h.nas.send(s.bytes, h.port);
+    await h.nas.nextMessage();
+    await h.nas.send(buildAccountingStyleRequest({ code: 4, identifier: 9, attributes: [], secret: SECRET }).bytes, h.port);
+    await waitFor(() => heard.length === 8);
+    const answered = heard[1]!;
+    // From the datagram's arrival: at least the handler's 40 ms.
+    expect(answered.slice(0, 3)).toEqual(['answered', 'loopback', 3]);
+    expect(answered[3]).toBeGreaterThanOrEqual(35);
+    expect(heard).toEqual([
+      ['request', 'loopback', 1],
+      answered,
+      ['request', 'loopback', 1],
+      ['replayed', 'loopback'],
+      ['request', 'loopback', 12],
+      ['status', 'loopback'],
+      ['request', 'loopback', 4],
+      ['dropped', 'accounting-not-served'],
+    ]);
   });
 });

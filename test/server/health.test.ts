@@ -2,6 +2,8 @@ import { RadiusClient } from '../../src/radius/client.js';
 import { encodeEap, EapType } from '../../src/eap-methods/eap-packet.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
 import { UdpNas } from '../helpers/udp-nas.js';
+import { parseExposition, value } from '../helpers/prometheus-text.js';
+import type { SqliteStores } from '../../src/store/sqlite/stores.js';
 
 async function get(g: TestGangway, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
   const { host, port } = g.running.health!;
@@ -48,7 +50,7 @@ describe('health: GET /healthz and Status-Server tell the same truth', () => {
   test('serving: 200 with counts, Status-Server answered; other paths and methods refused', async () => {
     const r = await get(g, '/healthz');
     expect(r.status).toBe(200);
-    expect(JSON.parse(r.body)).toMatchObject({ status: 'serving', shedding: { shedding: false, events: 0 }, conversations: { conversations: 0 } });
+    expect(JSON.parse(r.body)).toMatchObject({ status: 'serving', shedding: { shedding: false, events: 0 }, conversations: { conversations: 0 }, store: { ok: true } });
     expect(await answersStatusServer(g)).toBe(true);
     expect((await get(g, '/')).status).toBe(404);
     expect((await get(g, '/healthz', 'POST')).status).toBe(405);
@@ -70,8 +72,42 @@ describe('health: GET /healthz and Status-Server tell the same truth', () => {
     expect(r.status).toBe(503);
     expect(JSON.parse(r.body)).toMatchObject({ status: 'shedding', shedding: { shedding: true, events: 1, reasons: { 'eap-evicted': 1 } }, conversations: { conversations: 3, fresh: 3, evicted: 1 } });
     expect(await answersStatusServer(g)).toBe(false);
+    const m = parseExposition((await get(g, '/metrics')).body);
+    expect(value(m, 'gangway_shedding')).toBe(1);
+    expect(value(m, 'gangway_shedding_events_total', { reason: 'eap-evicted' })).toBe(1);
+    expect(value(m, 'gangway_eap_admission_shed_total', { decision: 'evicted' })).toBe(1);
+    expect(value(m, 'gangway_eap_conversations_ended_total', { method: 'eap-tls', outcome: 'evicted' })).toBe(1);
+    expect(value(m, 'gangway_eap_conversations', { progress: 'fresh' })).toBe(3);
+    expect(value(m, 'gangway_eap_nas_with_conversations')).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, g.running.shedding.holdMs + 100));
     expect((await get(g, '/healthz')).status).toBe(200);
     expect(await answersStatusServer(g)).toBe(true);
+  });
+});
+
+describe('health: GET /healthz checks the store', () => {
+  test('a store that cannot be read: 503 store-failing with the reason, gangway_store_up 0; RADIUS keeps its own signal', async () => {
+    const g = await startTestGangway({ configure: (doc) => (doc.health = { listen: '127.0.0.1:0' }) });
+    try {
+      expect((await get(g, '/healthz')).status).toBe(200);
+      expect(value(parseExposition((await get(g, '/metrics')).body), 'gangway_store_up')).toBe(1);
+      // The connection every store uses is gone, as after a fatal I/O error.
+      (g.running.stores as SqliteStores).db.close();
+      const r = await get(g, '/healthz');
+      expect(r.status).toBe(503);
+      const report = JSON.parse(r.body) as { status: string; store: { ok: boolean; error?: string }; shedding: { shedding: boolean } };
+      expect(report).toMatchObject({ status: 'store-failing', store: { ok: false }, shedding: { shedding: false } });
+      expect(report.store.error).toMatch(/database connection is not open/);
+      expect((await get(g, '/healthz', 'HEAD')).status).toBe(503);
+      const metrics = await get(g, '/metrics');
+      expect(metrics.status).toBe(200);
+      const e = parseExposition(metrics.body);
+      expect(value(e, 'gangway_store_up')).toBe(0);
+      expect(value(e, 'gangway_store_operation_failures_total', { store: 'liveness', operation: 'check' })).toBe(3);
+      // Status-Server answers from load shedding only (docs/configuration.md, health).
+      expect(await answersStatusServer(g)).toBe(true);
+    } finally {
+      await g.close();
+    }
   });
 });

@@ -15,6 +15,7 @@ import { dropSchema, freshName, requirePostgres } from '../helpers/postgres.js';
 import { MemoryLog } from '../helpers/silent-log.js';
 
 const T0 = new Date('2026-01-01T00:00:00.000Z');
+const T1H = new Date(T0.getTime() + 3600_000);
 const N = 'x3JlolaPciK4Wa6XlMJxtQ';
 
 function ephemeralPeer(peerId: string, createdAt = T0): NoobPeerWrite {
@@ -77,7 +78,7 @@ function contract(make: () => NoobPeerStore): void {
   it('round-trips every field, assigns versions and compares them', async () => {
     const store = make();
     const rec = ephemeralPeer('P1');
-    rec.oobs = [{ direction: 1, noob: N, hoob: N, createdAt: T0, account: 'bob' }, { direction: 2, noob: N, hoob: N, createdAt: T0 }];
+    rec.oobs = [{ direction: 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H, account: 'bob' }, { direction: 2, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }];
     expect(await store.transition('P1', null, rec)).toBe(true);
     const got = await store.get('P1');
     expect(got).toEqual({ ...rec, version: 1 });
@@ -103,7 +104,7 @@ function contract(make: () => NoobPeerStore): void {
     await store.transition('none', null, at('none', undefined, 10_000));
     // Not unbound: an account chosen, an OOB message issued, an OOB received (state 2), registered.
     await store.transition('bound', null, at('bound', 'nas-a', 10_000, { accountBound: true, account: 'alice' }));
-    await store.transition('issued', null, at('issued', 'nas-a', 10_000, { oobs: [{ direction: 2, noob: N, hoob: N, createdAt: T0 }] }));
+    await store.transition('issued', null, at('issued', 'nas-a', 10_000, { oobs: [{ direction: 2, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }] }));
     await store.transition('received', null, at('received', 'nas-a', 10_000, { state: 2 }));
     await store.transition('reg', null, { ...registered('reg'), registeredVia: 'nas-a' });
     expect((await store.get('a-old'))?.registeredVia).toBe('nas-a');
@@ -124,12 +125,28 @@ function contract(make: () => NoobPeerStore): void {
     expect((await store.list({ account: 'alice' })).map((r) => r.peerId)).toEqual(['reg']);
     expect((await store.list({ account: null })).map((r) => r.peerId).sort()).toEqual(['new', 'old']);
     expect(await store.countEphemeral()).toBe(2);
-    expect(await store.deleteEphemeralBefore(new Date(T0.getTime() + 1), 1)).toBe(1);
+    expect(await store.deleteExpiredEphemeral(new Date(T0.getTime() + 1), T0, 1)).toBe(1);
     expect(await store.get('old')).toBeUndefined();
-    expect(await store.deleteEphemeralBefore(new Date(T0.getTime() + 1e12))).toBe(1);
+    expect(await store.deleteExpiredEphemeral(new Date(T0.getTime() + 1e12), T0)).toBe(1);
     expect(await store.get('reg')).toBeDefined();
     expect(await store.remove('reg')).toBe(true);
     expect(await store.remove('reg')).toBe(false);
+  });
+
+  it('keeps an old unfinished registration while a code it issued is valid, by that code\'s stored expiry', async () => {
+    const store = make();
+    const old = new Date(T0.getTime() - 2 * 86400_000);
+    const code = (direction: 1 | 2, expiresAt: Date) => ({ direction, noob: N, hoob: N, createdAt: old, expiresAt });
+    await store.transition('issued', null, { ...ephemeralPeer('issued', old), oobs: [code(2, T1H)] });
+    // A delivered code's expiry is the device's business: it keeps nothing.
+    await store.transition('delivered', null, { ...ephemeralPeer('delivered', old), state: 2, oobs: [code(1, T1H)] });
+    const cutoff = new Date(T0.getTime() - 86400_000);
+    expect(await store.deleteExpiredEphemeral(cutoff, T0)).toBe(1);
+    expect(await store.get('delivered')).toBeUndefined();
+    // Valid up to and including its expiry.
+    expect(await store.deleteExpiredEphemeral(cutoff, T1H)).toBe(0);
+    expect(await store.deleteExpiredEphemeral(cutoff, new Date(T1H.getTime() + 1))).toBe(1);
+    expect(await store.get('issued')).toBeUndefined();
   });
 
   it('consumed OOB messages are append-only: a transition adds, never forgets; they go only with the record', async () => {
@@ -171,7 +188,7 @@ describeStores('NoobPeerStore', (kind) => {
   it('a failure in the middle of a transition leaves the old record, OOB messages included', async () => {
     const store = s.stores.noobPeers;
     const rec = ephemeralPeer('P');
-    rec.oobs = [{ direction: 2, noob: N, hoob: N, createdAt: T0, account: 'carol' }];
+    rec.oobs = [{ direction: 2, noob: N, hoob: N, createdAt: T0, expiresAt: T1H, account: 'carol' }];
     await store.transition('P', null, rec);
     const before = await store.get('P');
     // The peer row update succeeds, the old OOB rows are deleted, then the second OOB insert
@@ -180,7 +197,7 @@ describeStores('NoobPeerStore', (kind) => {
       ...rec,
       state: 2,
       account: 'mallory',
-      oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0 }, { direction: 7 as 1, noob: N, hoob: N, createdAt: T0 }],
+      oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }, { direction: 7 as 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }],
     };
     await rejectsWith(store.transition('P', 1, next), CHECK);
     expect(await store.get('P')).toEqual(before);
@@ -203,7 +220,7 @@ describeStores('NoobPeerStore', (kind) => {
     const seen = await b.get('P');
     expect(seen?.version).toBe(1);
     // Both read version 1; only the first writer wins.
-    expect(await b.transition('P', 1, { ...ephemeralPeer('P'), state: 2, oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0 }] })).toBe(true);
+    expect(await b.transition('P', 1, { ...ephemeralPeer('P'), state: 2, oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }] })).toBe(true);
     expect(await a.transition('P', 1, { ...ephemeralPeer('P'), account: 'late' })).toBe(false);
     expect(await a.get('P')).toMatchObject({ state: 2, version: 2, oobs: [{ direction: 1 }] });
   });
@@ -214,8 +231,8 @@ describeStores('NoobPeerStore', (kind) => {
     for (let round = 0; round < 20; round++) {
       const id = `race-${round}`;
       await a.transition(id, null, ephemeralPeer(id));
-      const fromA: NoobPeerWrite = { ...ephemeralPeer(id), account: 'alice', accountBound: true, oobs: [{ direction: 2, noob: N, hoob: N, createdAt: T0, account: 'alice' }] };
-      const fromB: NoobPeerWrite = { ...ephemeralPeer(id), state: 2, account: 'bob', accountBound: true, oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0, account: 'bob' }] };
+      const fromA: NoobPeerWrite = { ...ephemeralPeer(id), account: 'alice', accountBound: true, oobs: [{ direction: 2, noob: N, hoob: N, createdAt: T0, expiresAt: T1H, account: 'alice' }] };
+      const fromB: NoobPeerWrite = { ...ephemeralPeer(id), state: 2, account: 'bob', accountBound: true, oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H, account: 'bob' }] };
       const [wonA, wonB] = await Promise.all([a.transition(id, 1, fromA), b.transition(id, 1, fromB)]);
       expect([wonA, wonB].filter(Boolean)).toHaveLength(1);
       expect(await a.get(id)).toEqual({ ...(wonA ? fromA : fromB), version: 2 });
@@ -232,7 +249,7 @@ describeStores('NoobPeerStore', (kind) => {
     for (let i = 0; i < 30; i++) await a.transition(`p${i}`, null, ephemeralPeer(`p${i}`, old));
     // Half of them complete registration on "the other server" while the purge runs.
     const [purged, ...won] = await Promise.all([
-      a.deleteEphemeralBefore(T0),
+      a.deleteExpiredEphemeral(T0, T0),
       ...Array.from({ length: 15 }, (_, i) => b.transition(`p${i}`, 1, { ...registered(`p${i}`), createdAt: old })),
     ]);
     const survivors = await a.list({ limit: 100 });
@@ -308,6 +325,95 @@ describe('migration 4 carries existing registrations over: a pending delivery is
       const upgraded = await openTestPostgresStores(server!, schema, log);
       try {
         await expectUpgraded(upgraded.noobPeers);
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await dropSchema(server!, schema);
+    }
+  });
+});
+
+/** Rows of schema version 11 (OOB messages without expiry), then the upgrade; each database its own SQL, one expectation. */
+describe('migration 12 gives stored OOB messages an expiry: issued codes no later than the upgrade, delivered ones issue + 3600 s', () => {
+  const eph = JSON.stringify({ ...ephemeralPeer('x').ephemeral, z: Buffer.alloc(32, 7).toString('base64') });
+  let now: number;
+  let recent: Date;
+  let stale: Date;
+  beforeEach(() => {
+    now = Date.now();
+    recent = new Date(now - 10 * 60_000);
+    stale = new Date(now - 2 * 3600_000);
+  });
+
+  const expectUpgraded = async (store: NoobPeerStore, migratedBy: number): Promise<void> => {
+    const issued = (await store.get('issued'))!;
+    // Expired long ago by the default: created + 3600 s.
+    expect(issued.oobs[0]).toMatchObject({ direction: 2, account: 'carol', createdAt: stale, expiresAt: new Date(stale.getTime() + 3600_000) });
+    // Its true noobTimeout is unknown: it is accepted no longer than the upgrade.
+    const cut = issued.oobs[1]!.expiresAt.getTime();
+    expect(cut).toBeGreaterThanOrEqual(now - 1000);
+    expect(cut).toBeLessThanOrEqual(migratedBy);
+    expect((await store.get('delivered'))!.oobs).toEqual([{ direction: 1, noob: N, hoob: 'CCCCCCCCCCCCCCCCCCCCCC', account: 'alice', createdAt: recent, expiresAt: new Date(recent.getTime() + 3600_000) }]);
+    // The upgraded table takes new messages with their expiry, and refuses one that ends before it starts.
+    const later = new Date(migratedBy + 600_000);
+    expect(await store.transition('issued', 1, { ...ephemeralPeer('issued', stale), oobs: [...issued.oobs, { direction: 2, noob: N, hoob: 'DDDDDDDDDDDDDDDDDDDDDD', createdAt: new Date(migratedBy), expiresAt: later }] })).toBe(true);
+    expect((await store.get('issued'))!.oobs.at(-1)?.expiresAt).toEqual(later);
+    await rejectsWith(store.transition('issued', 2, { ...ephemeralPeer('issued', stale), oobs: [{ direction: 2, noob: N, hoob: N, createdAt: later, expiresAt: T0 }] }), CHECK);
+  };
+
+  it('SQLite', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'noob-store-'));
+    try {
+      const path = join(dir, 'old-oobs.db');
+      const old = new Database(path);
+      old.pragma('foreign_keys = ON');
+      migrate(old, migrations.filter((m) => m.version <= 11));
+      const insertPeer = old.prepare(`INSERT INTO noob_peers (peer_id, state, version, created_at, updated_at, account, account_bound, ephemeral) VALUES (?, ?, 1, ?, ?, NULL, ?, ?)`);
+      insertPeer.run('issued', 1, stale.toISOString(), stale.toISOString(), 0, eph);
+      insertPeer.run('delivered', 2, recent.toISOString(), recent.toISOString(), 1, eph);
+      const insertOob = old.prepare('INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, account) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      insertOob.run('issued', 0, 2, N, 'AAAAAAAAAAAAAAAAAAAAAA', stale.toISOString(), 'carol');
+      insertOob.run('issued', 1, 2, N, 'BBBBBBBBBBBBBBBBBBBBBB', recent.toISOString(), null);
+      insertOob.run('delivered', 0, 1, N, 'CCCCCCCCCCCCCCCCCCCCCC', recent.toISOString(), 'alice');
+      migrate(old, migrations);
+      const migratedBy = Date.now();
+      expect((old.prepare('SELECT name FROM schema_migrations WHERE version = 12').get() as { name: string }).name).toBe('noob-oob-expiry');
+      old.close();
+      const upgraded = openSqlite(path);
+      try {
+        await expectUpgraded(new SqliteNoobPeerStore(upgraded), migratedBy);
+      } finally {
+        upgraded.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const server = requirePostgres();
+  (server ? it : it.skip)('PostgreSQL', async () => {
+    const schema = freshName();
+    const log = new MemoryLog();
+    const options = { url: server!.url, ...(server!.password !== undefined ? { password: server!.password } : {}), schema, poolSize: 1 };
+    try {
+      const old = await PostgresDatabase.open(options, log, postgresMigrations.filter((m) => m.version <= 11));
+      try {
+        const insertPeer = 'INSERT INTO noob_peers (peer_id, state, version, created_at, updated_at, account, account_bound, ephemeral) VALUES ($1, $2, 1, $3, $3, NULL, $4, $5)';
+        await old.query(insertPeer, ['issued', 1, stale, false, eph]);
+        await old.query(insertPeer, ['delivered', 2, recent, true, eph]);
+        const insertOob = 'INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, account) VALUES ($1, $2, $3, $4, $5, $6, $7)';
+        await old.query(insertOob, ['issued', 0, 2, N, 'AAAAAAAAAAAAAAAAAAAAAA', stale, 'carol']);
+        await old.query(insertOob, ['issued', 1, 2, N, 'BBBBBBBBBBBBBBBBBBBBBB', recent, null]);
+        await old.query(insertOob, ['delivered', 0, 1, N, 'CCCCCCCCCCCCCCCCCCCCCC', recent, 'alice']);
+      } finally {
+        await old.close();
+      }
+      const upgraded = await openTestPostgresStores(server!, schema, log);
+      const migratedBy = Date.now();
+      try {
+        expect((await upgraded.db.query<{ name: string }>('SELECT name FROM schema_migrations WHERE version = 12')).rows[0]?.name).toBe('noob-oob-expiry');
+        await expectUpgraded(upgraded.noobPeers, migratedBy);
       } finally {
         await upgraded.close();
       }

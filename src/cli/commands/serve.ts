@@ -19,7 +19,8 @@ export const SERVE_OPTIONS = {
 const SERVE_EPILOG =
   'Logs go to stdout as JSON lines (pino) unless --debug is given; GANGWAY_LOG_LEVEL overrides log.level.\n' +
   'SIGTERM or SIGINT stops the server; SIGHUP reloads gangway.yaml (clients, certificates, CRLs, EAP rules\n' +
-  'and method settings; a configuration that fails is refused and the running one stays).\n' +
+  'and method settings; a configuration that fails is refused and the running one stays). CRL files are\n' +
+  're-read by themselves when they change (tls.crlPollSeconds); a bad one is refused and logged.\n' +
   'Exit status: 0 stopped by a signal, 1 could not start (the reason is printed), 2 usage, 78 configuration error.';
 
 export const spec = defineCommand({

@@ -21,36 +21,18 @@ export interface PostgresAuditOptions {
  * caller as SQLite's would, instead of blocking the queue.
  */
 export class PostgresAuditStore implements AuditStore {
-  private readonly queue: QueuedEntry[] = [];
-  private writing: Promise<void> | undefined;
-  private dropped = 0;
-  private closed = false;
-  private readonly maxQueued: number;
-  private readonly batch: number;
-  private readonly retryMs: number;
+  private readonly writer: AuditWriter;
 
-  constructor(private readonly db: PostgresDatabase, private readonly log: Log, opts: PostgresAuditOptions = {}) {
-    this.maxQueued = opts.maxQueued ?? 100_000;
-    this.batch = opts.batch ?? 500;
-    this.retryMs = opts.retryMs ?? 1000;
+  constructor(private readonly db: PostgresDatabase, log: Log, opts: PostgresAuditOptions = {}) {
+    this.writer = new AuditWriter(db, log, opts);
   }
 
   append(entry: AuditEntry): void {
-    if (this.closed) {
-      this.log.error({ event: entry.event }, 'audit entry after the store was closed: not written');
-      return;
-    }
-    const queued: QueuedEntry = { at: entry.at, event: pgText(entry.event), subject: pgText(entry.subject), detail: entry.detail ? JSON.stringify(entry.detail) : null };
-    if (this.queue.length >= this.maxQueued) {
-      this.dropped++;
-      return;
-    }
-    this.queue.push(queued);
-    this.writing ??= this.drain();
+    this.writer.enqueue({ at: entry.at, event: pgText(entry.event), subject: pgText(entry.subject), detail: entry.detail ? JSON.stringify(entry.detail) : null });
   }
 
   async recent(limit: number): Promise<AuditEntry[]> {
-    await this.flush(5000);
+    await this.writer.flush(5000);
     const { rows } = await this.db.query<{ at: Date; event: string; subject: string | null; detail: string | null }>(
       'SELECT at, event, subject, detail FROM audit_log ORDER BY id DESC LIMIT $1',
       [limit],
@@ -63,8 +45,54 @@ export class PostgresAuditStore implements AuditStore {
     }));
   }
 
-  /** Resolves when every entry appended so far is written, or `deadlineMs` has passed (then it says so). */
-  async flush(deadlineMs = Infinity): Promise<void> {
+  /** Resolves when every entry appended so far is written, or `deadlineMs` has passed (then it logs what is left). */
+  flush(deadlineMs = Infinity): Promise<void> {
+    return this.writer.flush(deadlineMs);
+  }
+
+  /** No more entries; waits up to `deadlineMs` for the queued ones. */
+  close(deadlineMs = 5000): Promise<void> {
+    return this.writer.close(deadlineMs);
+  }
+}
+
+interface QueuedEntry {
+  at: Date;
+  event: string;
+  subject: string | null;
+  detail: string | null;
+}
+
+/** The queue and its one writer (kept apart from the store, whose methods are its operations). */
+class AuditWriter {
+  private readonly queue: QueuedEntry[] = [];
+  private writing: Promise<void> | undefined;
+  private dropped = 0;
+  private closed = false;
+  private readonly maxQueued: number;
+  private readonly batch: number;
+  private readonly retryMs: number;
+
+  constructor(private readonly db: PostgresDatabase, private readonly log: Log, opts: PostgresAuditOptions) {
+    this.maxQueued = opts.maxQueued ?? 100_000;
+    this.batch = opts.batch ?? 500;
+    this.retryMs = opts.retryMs ?? 1000;
+  }
+
+  enqueue(entry: QueuedEntry): void {
+    if (this.closed) {
+      this.log.error({ event: entry.event }, 'audit entry after the store was closed: not written');
+      return;
+    }
+    if (this.queue.length >= this.maxQueued) {
+      this.dropped++;
+      return;
+    }
+    this.queue.push(entry);
+    this.writing ??= this.drain();
+  }
+
+  async flush(deadlineMs: number): Promise<void> {
     const start = Date.now();
     while (this.writing) {
       const left = deadlineMs - (Date.now() - start);
@@ -74,13 +102,12 @@ export class PostgresAuditStore implements AuditStore {
     if (this.queue.length > 0) this.log.error({ unwritten: this.queue.length }, 'audit entries could not be written to PostgreSQL in time');
   }
 
-  /** No more entries; waits up to `deadlineMs` for the queued ones. */
-  async close(deadlineMs = 5000): Promise<void> {
+  async close(deadlineMs: number): Promise<void> {
     await this.flush(deadlineMs);
     this.closed = true;
   }
 
-  /** The one writer. Never rejects: every failure is logged and retried, or the entry is dropped and logged. */
+  /** Never rejects: every failure is logged and retried, or the entry is dropped and logged. */
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
@@ -135,13 +162,6 @@ export class PostgresAuditStore implements AuditStore {
     // One INSERT: its rows take identity values in VALUES order, which `recent` orders by.
     await this.db.query(`INSERT INTO audit_log (at, event, subject, detail) VALUES ${rows.join(', ')}`, params);
   }
-}
-
-interface QueuedEntry {
-  at: Date;
-  event: string;
-  subject: string | null;
-  detail: string | null;
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): retrying the same rows cannot help. */

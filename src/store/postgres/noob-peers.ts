@@ -29,7 +29,7 @@ interface PeerRow {
   last_authenticated_at: Date | null;
   registered_via: string | null;
   /** json_agg of the child rows, timestamps as ISO 8601 text. */
-  oobs: { direction: number; noob: string; hoob: string; created_at: string; account: string | null }[];
+  oobs: { direction: number; noob: string; hoob: string; created_at: string; expires_at: string; account: string | null }[];
   consumed: { direction: number; hoob: string; account: string | null; consumed_at: string }[];
 }
 
@@ -46,7 +46,7 @@ const PEER_COLUMNS =
  */
 const SELECT_PEERS = `
   SELECT ${PEER_COLUMNS.split(', ').map((c) => `p.${c}`).join(', ')},
-    coalesce((SELECT json_agg(json_build_object('direction', m.direction, 'noob', m.noob, 'hoob', m.hoob, 'created_at', m.created_at, 'account', m.account) ORDER BY m.seq)
+    coalesce((SELECT json_agg(json_build_object('direction', m.direction, 'noob', m.noob, 'hoob', m.hoob, 'created_at', m.created_at, 'expires_at', m.expires_at, 'account', m.account) ORDER BY m.seq)
               FROM noob_oob_messages m WHERE m.peer_id = p.peer_id), '[]'::json) AS oobs,
     coalesce((SELECT json_agg(json_build_object('direction', c.direction, 'hoob', c.hoob, 'account', c.account, 'consumed_at', c.consumed_at) ORDER BY c.seq)
               FROM noob_consumed_oobs c WHERE c.peer_id = p.peer_id), '[]'::json) AS consumed
@@ -127,8 +127,10 @@ export class PostgresNoobPeerStore implements NoobPeerStore {
     return toNumber((await this.db.query<{ n: string }>('SELECT count(*) AS n FROM noob_peers WHERE state <= 2')).rows[0]!.n);
   }
 
-  async deleteEphemeralBefore(before: Date, limit = 1_000_000): Promise<number> {
-    return this.deleteOldest('state <= 2', before, limit);
+  async deleteExpiredEphemeral(createdBefore: Date, now: Date, limit = 1_000_000): Promise<number> {
+    // holdsLiveIssuedOob() in SQL: an issued code still valid at `now` keeps its registration.
+    const live = 'EXISTS (SELECT 1 FROM noob_oob_messages m WHERE m.peer_id = noob_peers.peer_id AND m.direction = 2 AND m.expires_at >= $3)';
+    return deleteOldest(this.db, `state <= 2 AND NOT ${live}`, createdBefore, limit, [now]);
   }
 
   async countUnbound(registeredVia?: string): Promise<number> {
@@ -139,36 +141,38 @@ export class PostgresNoobPeerStore implements NoobPeerStore {
   }
 
   async deleteUnboundBefore(before: Date, limit = 1_000_000): Promise<number> {
-    return this.deleteOldest(UNBOUND, before, limit);
+    return deleteOldest(this.db, UNBOUND, before, limit);
   }
 
   async remove(peerId: string): Promise<boolean> {
     return ((await this.db.query('DELETE FROM noob_peers WHERE peer_id = $1', [pgText(peerId)])).rowCount ?? 0) > 0;
   }
+}
 
-  /**
-   * Oldest first, at most `limit`. A peer another server is transitioning right now is skipped
-   * (SKIP LOCKED) rather than waited for: it is in use, and the next round finds it if it is still old.
-   */
-  private async deleteOldest(condition: string, before: Date, limit: number): Promise<number> {
-    const r = await this.db.query(
-      `DELETE FROM noob_peers WHERE peer_id IN (
-         SELECT peer_id FROM noob_peers WHERE ${condition} AND created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-      [before, limit],
-    );
-    return r.rowCount ?? 0;
-  }
+/**
+ * Deletes the oldest peers meeting `condition` created before `before`, at most `limit`. A peer
+ * another server is transitioning right now is skipped (SKIP LOCKED) rather than waited for: it is
+ * in use, and the next round finds it if it is still old. (A function, not a method: the metrics
+ * time a store's methods, and this is none of its operations.)
+ */
+async function deleteOldest(db: PostgresDatabase, condition: string, before: Date, limit: number, extra: readonly SqlValue[] = []): Promise<number> {
+  const r = await db.query(
+    `DELETE FROM noob_peers WHERE peer_id IN (
+       SELECT peer_id FROM noob_peers WHERE ${condition} AND created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [before, limit, ...extra],
+  );
+  return r.rowCount ?? 0;
 }
 
 async function insertOobs(tx: Queryable, peerId: string, oobs: readonly NoobOobMessage[]): Promise<void> {
   if (oobs.length === 0) return;
   const params: SqlValue[] = [];
   const values = oobs.map((m, seq) => {
-    params.push(peerId, seq, m.direction, m.noob, m.hoob, m.createdAt, pgText(m.account));
+    params.push(peerId, seq, m.direction, m.noob, m.hoob, m.createdAt, m.expiresAt, pgText(m.account));
     const n = params.length;
-    return `($${n - 6}, $${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+    return `(${Array.from({ length: 8 }, (_, i) => `$${n - 7 + i}`).join(', ')})`;
   });
-  await tx.query(`INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, account) VALUES ${values.join(', ')}`, params);
+  await tx.query(`INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, expires_at, account) VALUES ${values.join(', ')}`, params);
 }
 
 /** The record's columns in PEER_COLUMNS order. */
@@ -230,6 +234,7 @@ function fromRow(row: PeerRow): NoobPeerRecord {
         noob: o.noob,
         hoob: o.hoob,
         createdAt: new Date(o.created_at),
+        expiresAt: new Date(o.expires_at),
         ...(o.account !== null ? { account: o.account } : {}),
       }),
     ),

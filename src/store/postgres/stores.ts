@@ -6,6 +6,7 @@ import { PostgresAuditStore } from './audit.js';
 import { PostgresBrskiDeviceStore } from './brski-devices.js';
 import { PostgresDatabase, type PostgresOptions } from './database.js';
 import { PostgresIssuedCertificateStore } from './issued-certificates.js';
+import { PostgresStoreLiveness } from './liveness.js';
 import { PostgresNoobPeerStore } from './noob-peers.js';
 import { PostgresPortalAccountStore, PostgresPortalSessionStore } from './portal.js';
 import { PostgresUserPolicyStore } from './user-policies.js';
@@ -34,6 +35,7 @@ export async function openPostgresStores(options: PostgresOptions, log: Log): Pr
     accessSessions: new PostgresAccessSessionStore(db),
     accounting: new PostgresAccountingStore(db),
     audit,
+    liveness: new PostgresStoreLiveness(db),
     async close() {
       await audit.close();
       await db.close();

@@ -37,6 +37,7 @@ interface OobRow {
   noob: string;
   hoob: string;
   created_at: string;
+  expires_at: string;
   account: string | null;
 }
 
@@ -74,7 +75,7 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
   private readonly selectConsumed;
   private readonly insertConsumed;
   private readonly countEphemeralStmt;
-  private readonly selectEphemeralBefore;
+  private readonly selectExpiredEphemeral;
   private readonly countUnboundStmt;
   private readonly countUnboundViaStmt;
   private readonly selectUnboundBefore;
@@ -97,7 +98,7 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
     this.deletePeer = db.prepare('DELETE FROM noob_peers WHERE peer_id = ?');
     this.deleteOobs = db.prepare('DELETE FROM noob_oob_messages WHERE peer_id = ?');
     this.insertOob = db.prepare(
-      'INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, account) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, expires_at, account) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.selectConsumed = db.prepare('SELECT hoob, direction, account, consumed_at FROM noob_consumed_oobs WHERE peer_id = ? ORDER BY seq');
     // Append-only: a Hoob already stored keeps its row (and its first account and time).
@@ -107,7 +108,12 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
        ON CONFLICT (peer_id, hoob) DO NOTHING`,
     );
     this.countEphemeralStmt = db.prepare('SELECT count(*) AS n FROM noob_peers WHERE state <= 2');
-    this.selectEphemeralBefore = db.prepare('SELECT peer_id FROM noob_peers WHERE state <= 2 AND created_at < ? ORDER BY created_at LIMIT ?');
+    // holdsLiveIssuedOob() in SQL; ISO-8601 texts of one format compare as their instants do.
+    this.selectExpiredEphemeral = db.prepare(
+      `SELECT peer_id FROM noob_peers WHERE state <= 2 AND created_at < @before
+         AND NOT EXISTS (SELECT 1 FROM noob_oob_messages m WHERE m.peer_id = noob_peers.peer_id AND m.direction = 2 AND m.expires_at >= @now)
+       ORDER BY created_at LIMIT @limit`,
+    );
     // isUnbound() in SQL: state 1, no account chosen, no OOB message issued or received.
     const unbound = `state = 1 AND account_bound = 0 AND NOT EXISTS (SELECT 1 FROM noob_oob_messages m WHERE m.peer_id = noob_peers.peer_id)`;
     this.countUnboundStmt = db.prepare(`SELECT count(*) AS n FROM noob_peers WHERE ${unbound}`);
@@ -130,7 +136,7 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
         this.insertPeer.run(row);
       }
       next.oobs.forEach((m, seq) => {
-        this.insertOob.run(peerId, seq, m.direction, m.noob, m.hoob, m.createdAt.toISOString(), m.account ?? null);
+        this.insertOob.run(peerId, seq, m.direction, m.noob, m.hoob, m.createdAt.toISOString(), m.expiresAt.toISOString(), m.account ?? null);
       });
       for (const c of next.consumedOobs) {
         this.insertConsumed.run(peerId, c.hoob, peerId, c.direction, c.account ?? null, c.consumedAt.toISOString());
@@ -176,9 +182,9 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
     return (this.countEphemeralStmt.get() as { n: number }).n;
   }
 
-  async deleteEphemeralBefore(before: Date, limit = 1_000_000): Promise<number> {
+  async deleteExpiredEphemeral(createdBefore: Date, now: Date, limit = 1_000_000): Promise<number> {
     return this.db.transaction(() => {
-      const ids = this.selectEphemeralBefore.all(before.toISOString(), limit) as { peer_id: string }[];
+      const ids = this.selectExpiredEphemeral.all({ before: createdBefore.toISOString(), now: now.toISOString(), limit }) as { peer_id: string }[];
       for (const { peer_id } of ids) this.deletePeer.run(peer_id);
       return ids.length;
     }).immediate();
@@ -259,6 +265,7 @@ function fromRow(row: PeerRow, oobs: OobRow[], consumed: ConsumedRow[]): NoobPee
         noob: o.noob,
         hoob: o.hoob,
         createdAt: new Date(o.created_at),
+        expiresAt: new Date(o.expires_at),
         ...(o.account !== null ? { account: o.account } : {}),
       }),
     ),

@@ -5,6 +5,7 @@ import { SqliteAuditStore } from './audit.js';
 import { SqliteBrskiDeviceStore } from './brski-devices.js';
 import { openSqlite, type SqliteDatabase } from './database.js';
 import { SqliteIssuedCertificateStore } from './issued-certificates.js';
+import { SqliteStoreLiveness } from './liveness.js';
 import { SqliteNoobPeerStore } from './noob-peers.js';
 import { SqlitePortalAccountStore, SqlitePortalSessionStore } from './portal.js';
 import { SqliteUserPolicyStore } from './user-policies.js';
@@ -31,6 +32,7 @@ export function sqliteStores(db: SqliteDatabase, description = db.name): SqliteS
     accessSessions: new SqliteAccessSessionStore(db),
     accounting: new SqliteAccountingStore(db),
     audit: new SqliteAuditStore(db),
+    liveness: new SqliteStoreLiveness(db),
     async close() {
       db.close();
     },

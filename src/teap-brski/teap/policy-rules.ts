@@ -88,12 +88,4 @@ export function classifyCertificate(chain: readonly X509Certificate[], domainAnc
   return m ? { kind: 'manufacturer', name: m.name } : undefined;
 }
 
-/** Every certificate of a PEM bundle. */
-export function parsePemCertificates(pem: string | Buffer | ReadonlyArray<string | Buffer>): X509Certificate[] {
-  const texts = (Array.isArray(pem) ? pem : [pem]).map((p) => p.toString());
-  const out: X509Certificate[] = [];
-  for (const text of texts) {
-    for (const m of text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)) out.push(new X509Certificate(m[0]));
-  }
-  return out;
-}
+export { parsePemCertificates } from '../../pki/pem-certificates.js';

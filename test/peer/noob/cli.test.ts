@@ -76,6 +76,9 @@ it('device shows its QR code, the operator delivers it with noob-oob, the device
   expect(await noobOob(['--data', dir, url, '--user', 'alice'], d.io)).toBe(0);
   expect(d.text()).toMatch(/accepted: device [\w-]{22} is bound to alice/);
   expect(d.text()).toContain('device says: {"PeerName":"lamp"}');
+  const listed = collector();
+  expect(await noobOob(['--data', dir, '--list'], listed.io)).toBe(0);
+  expect(listed.text()).toMatch(/\n {4}delivered code for alice {2}\S+Z {2}device forgets it by \S+Z\n/);
   const again = collector();
   expect(await noobOob(['--data', dir, url, '--no-user'], again.io)).toBe(1);
   expect(again.text()).toContain('already received');
@@ -112,6 +115,26 @@ it('server-to-peer: noob-oob --issue makes a code, noob-peer --oob reads it and 
   expect(code.startsWith('https://gangway.example.org/noob?')).toBe(true);
   const until = Date.parse(/valid until (\S+)/.exec(issue.text())![1]!);
   expect(Math.abs(until - Date.now() - 3600_000)).toBeLessThan(60_000);
+
+  // --list shows the code the server now holds and its stored expiry (the Noob itself never).
+  const listed = collector();
+  expect(await noobOob(['--data', dir, '--list'], listed.io)).toBe(0);
+  expect(listed.text()).toContain(`    issued code for bob  `);
+  expect(listed.text()).toContain(`valid until ${new Date(until).toISOString()}`);
+  expect(listed.text()).not.toContain(/N=([\w-]+)/.exec(code)![1]);
+
+  // A shorter code of its own: --noob-timeout, stored with it; the older code keeps its expiry.
+  const short = collector();
+  expect(await noobOob(['--data', dir, '--issue', peerId, '--noob-timeout', '300', '--json'], short.io)).toBe(0);
+  const shortUntil = Date.parse(JSON.parse(short.text()).expiresAt as string);
+  expect(Math.abs(shortUntil - Date.now() - 300_000)).toBeLessThan(60_000);
+  const json = collector();
+  expect(await noobOob(['--data', dir, '--list', '--json'], json.io)).toBe(0);
+  const [row] = JSON.parse(json.text()) as { peerId: string; codes: { direction: number; account?: string; expiresAt: string; expired: boolean }[] }[];
+  expect(row!.codes).toEqual([
+    expect.objectContaining({ direction: 2, account: 'bob', expiresAt: new Date(until).toISOString(), expired: false }),
+    expect.objectContaining({ direction: 2, expiresAt: new Date(shortUntil).toISOString(), expired: false }),
+  ]);
 
   const bad = collector();
   expect(await noobPeer(['--state', state, '--oob', code.replace(/H=[\w-]+/, 'H=AAAAAAAAAAAAAAAAAAAAAA')], bad.io, { transport })).toBe(1);
@@ -250,6 +273,11 @@ it('usage errors', async () => {
   expect(await noobOob(['--data', dir, 'P=a&N=b&H=c', '--user', 'x', '--no-user'], c.io)).toBe(2);
   expect(await noobOob(['--data', dir, '--list', '--any-user'], c.io)).toBe(2);
   expect(await noobOob(['--data', dir, '--list', '--reset-owner', 'x'], c.io)).toBe(2);
+  // A code's own lifetime: only with --issue, never longer than noobTimeout (3600 s here).
+  expect(await noobOob(['--data', dir, '--list', '--noob-timeout', '60'], c.io)).toBe(2);
+  const long = collector();
+  expect(await noobOob(['--data', dir, '--issue', 'x', '--noob-timeout', '3601'], long.io)).toBe(2);
+  expect(long.errText()).toContain('--noob-timeout must be an integer from 1 to 3600');
   const m = collector();
   expect(await noobOob(['--data', dir, 'https://x.example/?nothing=1', '--no-user'], m.io)).toBe(1);
   expect(m.text()).toContain('not an EAP-NOOB OOB message');

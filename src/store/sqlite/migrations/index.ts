@@ -10,6 +10,7 @@ import { accessSessionsMigration } from './0007-access-sessions.js';
 import { noobRegisteredViaMigration } from './0009-noob-registered-via.js';
 import { userPoliciesMigration } from './0011-user-policies.js';
 import { accountingSessionsMigration } from './0010-accounting-sessions.js';
+import { noobOobExpiryMigration } from './0012-noob-oob-expiry.js';
 
 /** Every migration, in version order. Add a new aggregate's steps here with the next free version. */
 export const migrations: readonly Migration[] = [
@@ -24,4 +25,5 @@ export const migrations: readonly Migration[] = [
   noobRegisteredViaMigration,
   accountingSessionsMigration,
   userPoliciesMigration,
+  noobOobExpiryMigration,
 ];

@@ -1,0 +1,64 @@
+import { X509Certificate } from 'node:crypto';
+import { issueCrl } from '../../src/pki/crl.js';
+import { generateDemoPki, type DemoPki } from '../../src/pki/demo-pki.js';
+import { crlBytes, initialCrls, planCrls, type ReadCrlFile } from '../../src/server/crls-in-force.js';
+
+const DAY = 86_400_000;
+const now = new Date();
+
+let pki: DemoPki;
+let cas: X509Certificate[];
+beforeAll(async () => {
+  pki = await generateDemoPki('crl.test');
+  cas = [new X509Certificate(pki.ca.certPem)];
+});
+
+const crl = async (crlNumber: bigint, nextUpdate = new Date(now.getTime() + DAY)) =>
+  Buffer.from(await issueCrl(pki.ca.certPem, pki.ca.keyPem, [], { thisUpdate: new Date(now.getTime() - 60_000), nextUpdate, crlNumber }));
+
+/** A file system of named buffers; a missing name fails like ENOENT. */
+function files(map: Record<string, Buffer>): ReadCrlFile {
+  return (path) => {
+    const b = map[path];
+    if (!b) throw new Error(`ENOENT: no such file, open '${path}'`);
+    return b;
+  };
+}
+
+describe('planCrls', () => {
+  it('file by file: unchanged bytes stay, acceptable changes are taken, refused ones keep their CRLs in force', async () => {
+    const [a1, b1, c1] = [await crl(1n), await crl(10n), await crl(20n)];
+    const start = await initialCrls(['a', 'b', 'c'], cas, now, files({ a: a1, b: b1, c: c1 }));
+    expect(start.warnings).toEqual([]);
+    const a2 = await crl(2n);
+    const expired = await crl(11n, new Date(now.getTime() - DAY));
+    const plan = await planCrls(['a', 'b', 'c'], start.files, cas, now, files({ a: a2, b: expired }));
+    expect(plan.accepted).toEqual(['a']);
+    expect(plan.refused).toEqual([
+      { path: 'b', reason: expect.stringMatching(/expired at/) },
+      { path: 'c', reason: "cannot read it: ENOENT: no such file, open 'c'" },
+    ]);
+    expect(crlBytes(['a', 'b', 'c'], plan.files)).toEqual([a2, b1, c1]);
+    expect(plan.files.get('a')?.facts[0]?.crlNumber).toBe(2n);
+    // The same bytes again are not judged again.
+    const again = await planCrls(['a'], plan.files, [], now, files({ a: a2 }));
+    expect(again).toMatchObject({ accepted: [], refused: [] });
+    expect(again.files.get('a')).toBe(plan.files.get('a'));
+  });
+
+  it('a file new to the configuration that is refused has nothing in force (the reload is refused)', async () => {
+    const plan = await planCrls(['new'], new Map(), cas, now, files({ new: Buffer.from('junk') }));
+    expect(plan.refused).toEqual([{ path: 'new', reason: expect.stringMatching(/^not a CRL/) }]);
+    expect(plan.files.size).toBe(0);
+  });
+});
+
+describe('initialCrls', () => {
+  it('loads what parses even if a reload would refuse it (with a warning); what does not parse is an error', async () => {
+    const expired = await crl(1n, new Date(now.getTime() - DAY));
+    const r = await initialCrls(['x'], cas, now, files({ x: expired }));
+    expect(r.warnings).toEqual([{ path: 'x', reason: expect.stringMatching(/expired at/) }]);
+    expect(crlBytes(['x'], r.files)).toEqual([expired]);
+    expect((await initialCrls(['x', 'y'], cas, now, files({ x: expired, y: Buffer.from('junk') }))).unreadable).toEqual({ path: 'y', reason: expect.stringMatching(/^cannot read a CRL from y: /) });
+  });
+});
