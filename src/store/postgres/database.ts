@@ -14,6 +14,9 @@ export interface PostgresOptions {
   poolSize: number;
 }
 
+/** How long one statement may run on the stores' connections (milliseconds). */
+export const STATEMENT_TIMEOUT_MS = 15_000;
+
 /** A value a query takes: what node-postgres serialises for us (Buffer as bytea, Date as timestamptz). */
 export type SqlValue = string | number | boolean | Date | Buffer | null;
 
@@ -40,6 +43,10 @@ export class PostgresDatabase implements Queryable {
       application_name: 'gangway',
       connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
+      // A statement waiting longer than this (a lock held elsewhere, an overloaded server) fails
+      // the one operation that made it, as SQLite's busy_timeout does, instead of holding a
+      // conversation (and a pooled connection) indefinitely. Migrations lift it for themselves.
+      statement_timeout: STATEMENT_TIMEOUT_MS,
     });
     // An idle connection the server drops (restart, idle timeout) emits here; unhandled, it would
     // end the process. The next query opens a new connection.
@@ -97,6 +104,8 @@ export class PostgresDatabase implements Queryable {
     const lockKey = `gangway:migrate:${this.schema}`;
     let broken: Error | undefined;
     try {
+      // Waiting for another server's migrations, and a migration itself, may take longer than a store operation.
+      await client.query('SET statement_timeout = 0');
       await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
       try {
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(this.schema)}`);
@@ -117,6 +126,7 @@ export class PostgresDatabase implements Queryable {
       } finally {
         // Also released when the connection ends; said explicitly so a reused connection holds no lock.
         await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch((e: unknown) => { broken = e as Error; });
+        await client.query('RESET statement_timeout').catch((e: unknown) => { broken = e as Error; });
       }
     } finally {
       client.release(broken);
