@@ -3,7 +3,8 @@
  * PostgreSQL store: they work on the same rows the servers use, and a store they cannot reach is
  * one line naming the setting.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -113,3 +114,24 @@ const PASSWORD_ENV = 'GANGWAY_TEST_STORE_PASSWORD';
     expect((await checkDataDir(dir)).find((r) => r.subject === 'store.passwordEnv')).toMatchObject({ status: 'fail' });
   });
 });
+
+/** Needs no PostgreSQL: the point is the one it cannot reach. */
+(existsSync(join(__dirname, '..', '..', 'dist', 'cli', 'main.js')) ? test : test.skip)(
+  'gangway serve with a PostgreSQL store it cannot reach: exit 1, one line naming store.url and the database, no stack',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gangway-pg-serve-'));
+    try {
+      await initDataDir(dir, { radiusPort: 0, portalPort: 0 });
+      const cfg = join(dir, 'gangway.yaml');
+      const doc = parse(readFileSync(cfg, 'utf8')) as Record<string, unknown>;
+      doc.store = { kind: 'postgres', url: 'postgres://gangway@127.0.0.1:1/gangway', schema: 'gw_nowhere' };
+      writeFileSync(cfg, stringify(doc), { mode: 0o600 });
+      const main = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+      const r = spawnSync(process.execPath, [main, 'serve', '--data', dir], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, GANGWAY_LOG_LEVEL: 'silent' } });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`gangway: cannot reach PostgreSQL at postgres://gangway@127.0.0.1:1/gangway (schema gw_nowhere): connect ECONNREFUSED 127.0.0.1:1 (store.url in ${cfg}; docs/scaling.md).\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
