@@ -7,8 +7,6 @@ import { createEapTlsMethod } from './eap-methods/eap-tls/method.js';
 import { resolveTlsEngine } from './eap-methods/tls-engine/server-context.js';
 import { createMschapV2Method } from './eap-methods/mschapv2/method.js';
 import { buildTeapMethod, parseTeapMethodConfig } from './teap-brski/teap/config.js';
-import { SqliteUserStore } from './store/sqlite/users.js';
-import { SqliteNoobPeerStore } from './store/sqlite/noob-peers.js';
 import type { NoobPeerStore } from './store/noob-peers.js';
 import { createNoobMethod } from './noob/method.js';
 import { purgeExpiredRegistrations } from './noob/oob.js';
@@ -17,13 +15,12 @@ import { MethodSelector, type MethodRule } from './eap-methods/method-selection.
 import { MethodRegistry, loadMethodPlugin } from './eap-methods/registry.js';
 import { RadiusServer } from './radius/server.js';
 import { handleAccessRequest } from './server/radius-eap-bridge.js';
-import { openSqlite, type SqliteDatabase } from './store/sqlite/database.js';
+import { openStores } from './store/open-stores.js';
+import type { Stores } from './store/stores.js';
 import type { Log } from './util/log.js';
 import { parseBrskiConfig } from './teap-brski/brski/config.js';
 import { setupBrski, type BrskiServices } from './teap-brski/brski/setup.js';
-import { SqliteAuditStore } from './store/sqlite/audit.js';
 import { startPortal, type RunningPortal } from './portal/server.js';
-import { SqliteAccessSessionStore } from './store/sqlite/access-sessions.js';
 import { recordAcceptedSession } from './server/access-session-recorder.js';
 import { createSessionTerminator } from './server/disconnect.js';
 import { startHealthEndpoint, type RunningHealthEndpoint } from './server/health.js';
@@ -33,10 +30,8 @@ import { createAuditedLockout } from './server/password-lockout-audit.js';
 import { checkPrivateFiles } from './server/private-files.js';
 import { AccountingServer } from './radius/accounting-server.js';
 import { createAccountingRecorder } from './server/accounting-recorder.js';
-import { SqliteAccountingStore } from './store/sqlite/accounting.js';
 import type { AccountingStore } from './store/accounting.js';
 import { GangwayMetrics } from './server/metrics.js';
-import { SqliteStoreLiveness } from './store/sqlite/liveness.js';
 import type { PasswordLockout } from './eap-methods/password-lockout.js';
 import { parsePemCertificates } from './pki/pem-certificates.js';
 import { crlBytes, initialCrls, planCrls, type CrlRefusal, type CrlsInForce } from './server/crls-in-force.js';
@@ -47,7 +42,8 @@ export interface RunningGangway {
   /** Where Accounting-Requests are received (empty when accounting is off). */
   readonly accountingAddresses: { host: string; port: number }[];
   readonly eap: EapAuthenticator;
-  readonly db: SqliteDatabase;
+  /** The database's aggregates (SQLite or PostgreSQL, as gangway.yaml's `store` says). */
+  readonly stores: Stores;
   /** Where the portal listens, when configured. */
   readonly portal?: { host: string; port: number };
   /** Where GET /healthz and GET /metrics are answered, when configured. */
@@ -74,7 +70,8 @@ export interface RunningGangway {
 /** Wires configuration, store, methods, EAP and RADIUS together and starts listening. */
 export async function startGangway(config: GangwayConfig, log: Log): Promise<RunningGangway> {
   checkPrivateFiles(config);
-  const db = openSqlite(config.store.sqlitePath);
+  const stores = await openStores(config.store, log);
+  log.info({ store: stores.description }, 'store open');
   // Counted whether or not anyone scrapes: a handful of additions per packet, and one code path.
   const metrics = new GangwayMetrics();
   const wrap = metrics.wrapStore;
@@ -84,20 +81,19 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     const brskiConfig = parseBrskiConfig(config.brski, config.dataDir);
     if (brskiConfig) {
       brski = await setupBrski(brskiConfig, {
-        db,
-        audit: wrap('audit', new SqliteAuditStore(db)),
+        stores: { ...stores, audit: wrap('audit', stores.audit) },
         tlsCert: readConfigFile(config.tls.cert, 'tls.cert'),
         tlsKey: readConfigFile(config.tls.key, 'tls.key'),
         log,
       });
     }
     // One NOOB store for the method, its housekeeping and the portal, whatever reloads do.
-    const noobStore = wrap('noob-peers', new SqliteNoobPeerStore(db));
+    const noobStore = wrap('noob-peers', stores.noobPeers);
     // What a reload replaces; the request handlers read it on every request.
     let current = config;
     // The TLS files the methods were built from: a CRL refresh rebuilds with these and new CRLs only.
     let material = readTlsMaterial(config, brski);
-    const lockoutFor = keptLockouts(db, metrics, log);
+    const lockoutFor = keptLockouts(stores, metrics, log);
     const watcher = new CrlWatcher({
       paths: () => current.tls.crl,
       refresh: async () => {
@@ -117,12 +113,12 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     // The CRLs in force, per file; a SIGHUP or a CRL refresh replaces them.
     let crls: CrlsInForce = initial.files;
     const reportStaleCrls = staleCrlReporter(log);
-    const methods = await buildMethods(config, material, crlBytes(config.tls.crl, crls), db, noobStore, brski, metrics, lockoutFor, log);
+    const methods = await buildMethods(config, material, crlBytes(config.tls.crl, crls), stores, noobStore, brski, metrics, lockoutFor, log);
     metrics.tlsEngine(methods.engine);
     const { registry, selector } = methods;
     const manufacturers = brskiConfig?.manufacturers.map((m) => m.name) ?? [];
     const authorizerFor = (c: GangwayConfig, names: string[], noobOn: boolean): ReturnType<typeof buildAuthorizer> =>
-      buildAuthorizer(c.authorization, db, { methods: names, manufacturers, ...(noobOn ? { noobPeers: noobStore } : {}) }, log, wrap);
+      buildAuthorizer(c.authorization, stores, { methods: names, manufacturers, ...(noobOn ? { noobPeers: noobStore } : {}) }, log, wrap);
     // The credential policy in force; a reload replaces it with the new configuration's.
     let authorizer = authorizerFor(config, registry.names(), methods.noob !== undefined);
     const shedding = new SheddingMonitor();
@@ -147,14 +143,14 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     );
     const accessLog = log.child({ module: 'access' });
     // With the portal, each identity's last accepted session is kept so that removing a device can disconnect it.
-    const accessSessions = config.portal ? wrap('access-sessions', new SqliteAccessSessionStore(db)) : undefined;
+    const accessSessions = config.portal ? wrap('access-sessions', stores.accessSessions) : undefined;
     const servers: RadiusServer[] = [];
     const addresses: { host: string; port: number }[] = [];
-    const accountingStore = wrap('accounting', new SqliteAccountingStore(db));
+    const accountingStore = wrap('accounting', stores.accounting);
     const accounting = config.accounting.listen.length > 0
       ? new AccountingServer({
           clients: config.radius.clients,
-          handler: createAccountingRecorder({ store: accountingStore, audit: wrap('audit', new SqliteAuditStore(db)), log }),
+          handler: createAccountingRecorder({ store: accountingStore, audit: wrap('audit', stores.audit), log }),
           log,
           replyCacheMs: config.radius.replyCacheMs,
           maxInFlight: config.radius.maxInFlight,
@@ -170,7 +166,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           clients: config.radius.clients,
           handler: async (req) => {
             const reply = await handleAccessRequest(eap, req.packet, req.client, (grant) => authorizer.authorize(grant), accessLog);
-            if (accessSessions) recordAcceptedSession(accessSessions, req, reply, accessLog);
+            if (accessSessions) await recordAcceptedSession(accessSessions, req, reply, accessLog);
             return reply;
           },
           log,
@@ -195,7 +191,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
             lockoutMinutes: p.lockoutMinutes,
           },
           {
-            db,
+            stores,
             ...(methods.noob ? { noob: { store: noobStore, config: methods.noob } } : {}),
             // A getter: Disconnect-Requests use the secrets of the configuration in force.
             terminate: createSessionTerminator({ sessions: accessSessions, get clients() { return current.radius.clients; }, log }),
@@ -205,7 +201,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           },
         );
       }
-      const store = wrap('liveness', new SqliteStoreLiveness(db));
+      const store = wrap('liveness', stores.liveness);
       metrics.watch({ conversations: () => eap.admission, shedding, inFlight: () => servers.reduce((n, s) => n + s.stats.inFlight, 0), store });
       if (config.health) {
         health = await startHealthEndpoint(config.health.listen, { shedding, conversations: () => eap.admission, store, metrics: () => metrics.render() }, log);
@@ -242,7 +238,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       addresses,
       accountingAddresses,
       eap,
-      db,
+      stores,
       ...(portal ? { portal: portal.address } : {}),
       ...(health ? { health: health.address } : {}),
       shedding,
@@ -253,7 +249,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         const plan = await planCrls(next.tls.crl, crls, nextMaterial.trusted, new Date());
         const refused = plan.refused[0];
         if (refused) throw new ConfigError(`tls.crl[${next.tls.crl.indexOf(refused.path)}]`, `${refused.path}: ${refused.reason}; the CRLs in force stay`);
-        const built = await buildMethods(next, nextMaterial, crlBytes(next.tls.crl, plan.files), db, noobStore, brski, metrics, lockoutFor, log);
+        const built = await buildMethods(next, nextMaterial, crlBytes(next.tls.crl, plan.files), stores, noobStore, brski, metrics, lockoutFor, log);
         const nextAuthorizer = authorizerFor(next, built.registry.names(), built.noob !== undefined);
         registry.replaceWith(built.registry);
         selector.replaceWith(built.selector);
@@ -286,7 +282,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         let built;
         try {
           // The same build a SIGHUP makes, from the configuration and TLS files in force.
-          built = await buildMethods(current, material, crlBytes(paths, plan.files), db, noobStore, brski, metrics, lockoutFor, log);
+          built = await buildMethods(current, material, crlBytes(paths, plan.files), stores, noobStore, brski, metrics, lockoutFor, log);
         } catch (err) {
           const reason = err instanceof Error ? err.message : String(err);
           log.error({ files: plan.accepted, reason }, 'CRL file changed but the TLS contexts refused it; the CRLs in force stay');
@@ -312,7 +308,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         await accounting?.close();
         eap.close();
         await brski?.close();
-        db.close();
+        await stores.close();
       },
     };
     watcher.start(config.tls.crlPollSeconds * 1000);
@@ -320,7 +316,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
   } catch (err) {
     crlWatcher?.stop();
     await brski?.close().catch(() => undefined);
-    db.close();
+    await stores.close().catch(() => undefined);
     throw err;
   }
 }
@@ -333,7 +329,7 @@ function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string
   const pieces: [string, unknown, unknown][] = [
     ['server.listen', running.listen, next.listen],
     ['accounting.listen', running.accounting.listen, next.accounting.listen],
-    ['store.sqlite', running.store, next.store],
+    ['store', running.store, next.store],
     ['portal', running.portal, next.portal],
     ['health.listen', running.health, next.health],
     ['brski', running.brski, next.brski],
@@ -352,7 +348,7 @@ async function buildMethods(
   config: GangwayConfig,
   material: TlsMaterial,
   crl: Buffer[],
-  db: SqliteDatabase,
+  stores: Stores,
   noobStore: NoobPeerStore,
   brski: BrskiServices | undefined,
   metrics: GangwayMetrics,
@@ -360,7 +356,7 @@ async function buildMethods(
   log: Log,
 ): Promise<{ registry: MethodRegistry; selector: MethodSelector; noob: ResolvedNoobConfig | undefined; engine: 'openssl' | 'node' }> {
   const noob = noobConfigOf(config);
-  const { registry, engine } = await buildRegistry(config, material, crl, db, noob ? { config: noob, store: noobStore } : undefined, brski, metrics, lockoutFor, log);
+  const { registry, engine } = await buildRegistry(config, material, crl, stores, noob ? { config: noob, store: noobStore } : undefined, brski, metrics, lockoutFor, log);
   for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
     if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
   }
@@ -404,11 +400,11 @@ type LockoutKeeper = (policy: GangwayConfig['passwordLockout']) => PasswordLocko
  * The password lockout survives rebuilds while its policy stays the same: a reload (or a CRL
  * refresh, which may come daily) must not hand a guesser fresh counters.
  */
-function keptLockouts(db: SqliteDatabase, metrics: GangwayMetrics, log: Log): LockoutKeeper {
+function keptLockouts(stores: Stores, metrics: GangwayMetrics, log: Log): LockoutKeeper {
   let kept: { policy: string; lockout: PasswordLockout } | undefined;
   return (policy) => {
     const key = JSON.stringify(policy);
-    if (kept?.policy !== key) kept = { policy: key, lockout: createAuditedLockout(policy, metrics.wrapStore('audit', new SqliteAuditStore(db)), log, (scope) => metrics.passwordLockout(scope)) };
+    if (kept?.policy !== key) kept = { policy: key, lockout: createAuditedLockout(policy, metrics.wrapStore('audit', stores.audit), log, (scope) => metrics.passwordLockout(scope)) };
     return kept.lockout;
   };
 }
@@ -437,7 +433,7 @@ async function buildRegistry(
   config: GangwayConfig,
   material: TlsMaterial,
   crl: Buffer[],
-  db: SqliteDatabase,
+  stores: Stores,
   noob: { config: ResolvedNoobConfig; store: NoobPeerStore } | undefined,
   brski: BrskiServices | undefined,
   metrics: GangwayMetrics,
@@ -460,7 +456,7 @@ async function buildRegistry(
   } catch (err) {
     throw new ConfigError('tls', `cannot build the TLS context: ${(err as Error).message}`);
   }
-  const users = wrap('users', new SqliteUserStore(db));
+  const users = wrap('users', stores.users);
   // One lockout for every password method: guesses through bare MSCHAPv2 and TEAP count together.
   const passwordLockout = lockoutFor(config.passwordLockout);
   registry.register(createMschapV2Method({ users, serverName: config.serverName, lockout: passwordLockout }));
@@ -477,7 +473,7 @@ async function buildRegistry(
     if (err instanceof ConfigError) throw err;
     throw new ConfigError('methods.teap', (err as Error).message);
   }
-  if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log, audit: wrap('audit', new SqliteAuditStore(db)) }));
+  if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log, audit: wrap('audit', stores.audit) }));
   for (const [i, plugin] of config.eap.plugins.entries()) {
     try {
       registry.register(await loadMethodPlugin(plugin.module, plugin.options, config.dataDir));
@@ -543,12 +539,10 @@ function startNoobHousekeeping(store: NoobPeerStore, noob: ResolvedNoobConfig, l
 /** Ended sessions are kept `retentionDays`, then deleted; open ones stay until they end. */
 function startAccountingHousekeeping(store: AccountingStore, retentionDays: number, log: Log): NodeJS.Timeout {
   const timer = setInterval(() => {
-    try {
-      const removed = store.purgeStopped(new Date(Date.now() - retentionDays * 86_400_000));
-      if (removed > 0) log.info({ removed }, 'accounting: ended sessions past their retention removed');
-    } catch (err) {
-      log.error({ err }, 'accounting housekeeping failed');
-    }
+    store.purgeStopped(new Date(Date.now() - retentionDays * 86_400_000)).then(
+      (removed) => removed > 0 && log.info({ removed }, 'accounting: ended sessions past their retention removed'),
+      (err: unknown) => log.error({ err }, 'accounting housekeeping failed'),
+    );
   }, 3_600_000);
   timer.unref();
   return timer;

@@ -6,14 +6,15 @@ import { CONFIG_FILE, loadConfig, type GangwayConfig } from '../config/config.js
 import { ConfigError } from '../config/config-error.js';
 import { checkCa, checkKeyMatch, checkServerChain, checkValidity, readCertificates } from './certificates.js';
 import { checkCrlFile } from './crl.js';
-import { checkDatabase } from './database.js';
+import { checkDatabase, checkPostgresDatabase } from './database.js';
 import { checkMethods, checkTlsContext } from './methods.js';
 import { checkDataDirectory, checkPrivateFile } from './permissions.js';
 import { fail, ok, warn, type CheckResult } from './result.js';
 
 /**
  * `gangway check` (like `radiusd -C`): everything about a data directory that can be known
- * without starting the server. Reads only; the database is opened read-only.
+ * without starting the server. Reads only; the database is opened read-only (SQLite) or only
+ * queried (PostgreSQL).
  */
 export async function checkDataDir(dataDir: string, now = new Date()): Promise<CheckResult[]> {
   const configPath = join(dataDir, CONFIG_FILE);
@@ -34,7 +35,11 @@ export async function checkDataDir(dataDir: string, now = new Date()): Promise<C
   const pki = join(dataDir, 'pki');
   if (existsSync(pki)) for (const f of readdirSync(pki)) if (f.endsWith('.key')) keys.add(join(pki, f));
   for (const k of keys) if (existsSync(k)) results.push(checkPrivateFile('permissions', k));
-  if (existsSync(config.store.sqlitePath)) results.push(checkPrivateFile('permissions', config.store.sqlitePath));
+  const store = config.store;
+  if (store.kind === 'sqlite' && existsSync(store.path)) results.push(checkPrivateFile('permissions', store.path));
+  if (store.kind === 'postgres' && store.password && 'file' in store.password && existsSync(store.password.file)) {
+    results.push(checkPrivateFile('permissions', store.password.file));
+  }
 
   const cas: X509Certificate[] = [];
   for (const [i, path] of config.tls.ca.entries()) {
@@ -58,7 +63,7 @@ export async function checkDataDir(dataDir: string, now = new Date()): Promise<C
   for (const [i, path] of config.tls.crl.entries()) results.push(...(await checkCrlFile(`tls.crl[${i}]`, path, cas, now)));
   results.push(checkTlsContext(config));
   results.push(...(await checkMethods(config)));
-  results.push(...checkDatabase(config.store.sqlitePath));
+  results.push(...(store.kind === 'sqlite' ? checkDatabase(store.path) : await checkPostgresDatabase(store)));
   return results;
 }
 

@@ -2,6 +2,12 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrations } from '../store/sqlite/migrations/index.js';
+import { migrations as postgresMigrations } from '../store/postgres/migrations/index.js';
+import { appliedSchemaVersions } from '../store/postgres/database.js';
+import { describePostgres } from '../store/postgres/stores.js';
+import { StoreOpenError, readSecret } from '../store/open-stores.js';
+import type { Migration } from '../store/migration.js';
+import type { StoreConfig } from '../store/stores.js';
 import { fail, ok, warn, type CheckResult } from './result.js';
 
 /**
@@ -29,16 +35,7 @@ export function checkDatabase(path: string): CheckResult[] {
   try {
     const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get() !== undefined;
     const applied = hasTable ? (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version) : [];
-    const known = new Set(migrations.map((m) => m.version));
-    const unknown = applied.filter((v) => !known.has(v));
-    const pending = migrations.filter((m) => !applied.includes(m.version));
-    if (unknown.length > 0) {
-      results.push(fail(subject, `${path} has schema versions this Gangway does not know (${unknown.join(', ')}): written by a newer version; upgrade Gangway or restore a backup`));
-    } else if (pending.length > 0) {
-      results.push(ok(subject, `${path}: schema ${applied.length}/${migrations.length}; ${pending.length} migration(s) (${pending.map((m) => m.version).join(', ')}) run at the next start`));
-    } else {
-      results.push(ok(subject, `${path}: schema up to date (${migrations.length} migrations)`));
-    }
+    results.push(schemaVerdict(subject, path, applied, migrations));
     const check = db.pragma('quick_check', { simple: true });
     if (check !== 'ok') results.push(fail(subject, `${path} fails SQLite's integrity check: ${String(check)}; restore a backup`));
   } catch (err) {
@@ -54,4 +51,42 @@ export function checkDatabase(path: string): CheckResult[] {
     }
   }
   return results;
+}
+
+/** The recorded schema versions against this Gangway's migrations. */
+function schemaVerdict(subject: string, where: string, applied: readonly number[], known: readonly Migration[]): CheckResult {
+  const versions = new Set(known.map((m) => m.version));
+  const unknown = applied.filter((v) => !versions.has(v));
+  const pending = known.filter((m) => !applied.includes(m.version));
+  if (unknown.length > 0) {
+    return fail(subject, `${where} has schema versions this Gangway does not know (${unknown.join(', ')}): written by a newer version; upgrade Gangway or restore a backup`);
+  }
+  if (pending.length > 0) {
+    return ok(subject, `${where}: schema ${applied.length}/${known.length}; ${pending.length} migration(s) (${pending.map((m) => m.version).join(', ')}) run at the next start`);
+  }
+  return ok(subject, `${where}: schema up to date (${known.length} migrations)`);
+}
+
+/**
+ * The PostgreSQL store, read only: the password can be read, the server accepts the login, and
+ * the schema's version against this Gangway's migrations. Nothing is created or migrated.
+ */
+export async function checkPostgresDatabase(store: Extract<StoreConfig, { kind: 'postgres' }>): Promise<CheckResult[]> {
+  const subject = 'database';
+  const where = describePostgres(store.url, store.schema);
+  let password: string | undefined;
+  try {
+    password = store.password ? readSecret(store.password) : undefined;
+  } catch (err) {
+    if (err instanceof StoreOpenError) return [fail(err.key, err.message)];
+    throw err;
+  }
+  let applied: number[] | undefined;
+  try {
+    applied = await appliedSchemaVersions({ url: store.url, ...(password !== undefined ? { password } : {}), schema: store.schema, poolSize: 1 });
+  } catch (err) {
+    return [fail(subject, `cannot connect to ${where}: ${(err as Error).message}`)];
+  }
+  if (applied === undefined) return [warn(subject, `${where} has no Gangway tables yet; the server creates them at start`)];
+  return [schemaVerdict(subject, where, applied, postgresMigrations)];
 }

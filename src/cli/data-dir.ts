@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CONFIG_FILE, loadConfig } from '../config/config.js';
+import { CONFIG_FILE, type GangwayConfig } from '../config/config.js';
+import { StoreOpenError, openStores } from '../store/open-stores.js';
+import type { Stores } from '../store/stores.js';
+import { createLog } from '../util/log.js';
 import { SetupError } from './command.js';
 
 /**
@@ -46,7 +49,17 @@ export function requireDataDir(dir: DataDir): DataDir {
   );
 }
 
-/** The database the data directory's server uses: `store.sqlite` of its gangway.yaml. */
-export function databasePathOf(dir: DataDir): string {
-  return loadConfig(requireDataDir(dir).path).store.sqlitePath;
+/**
+ * The stores the data directory's server uses (gangway.yaml's `store`), so a command's change is
+ * the server's at once. A store that cannot be opened for a reason in the configuration is a
+ * SetupError naming the setting. Log lines (PostgreSQL trouble) go to stderr, at
+ * $GANGWAY_LOG_LEVEL or warn.
+ */
+export async function openConfiguredStores(config: GangwayConfig): Promise<Stores> {
+  try {
+    return await openStores(config.store, createLog(process.env.GANGWAY_LOG_LEVEL ?? 'warn', process.stderr));
+  } catch (err) {
+    if (err instanceof StoreOpenError) throw new SetupError(`${err.message} (${err.key} in ${join(config.dataDir, CONFIG_FILE)})`);
+    throw err;
+  }
 }

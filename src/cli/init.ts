@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { generateDemoPki } from '../pki/demo-pki.js';
-import { openSqlite, type SqliteDatabase } from '../store/sqlite/database.js';
-import { SqliteIssuedCertificateStore } from '../store/sqlite/issued-certificates.js';
+import { openSqliteStores } from '../store/sqlite/stores.js';
+import type { IssuedCertificateStore } from '../store/issued-certificates.js';
 import { canonicalSerialHex } from '../pki/ca/serial.js';
 import { x509 } from '../pki/ca/x509.js';
 import { CONFIG_FILE, MIN_SECRET_LENGTH } from '../config/config.js';
@@ -99,15 +99,15 @@ export async function initDataDir(dir: string, opts: InitOptions = {}): Promise<
   };
   const header = '# Gangway configuration. Reference: docs/configuration.md\n';
   writePrivate(configPath, header + stringify(config));
-  const db = openSqlite(files.database);
+  const stores = openSqliteStores(files.database);
   let admin;
   try {
     // The demo CA is also the registrar CA by default (brski.caDirectory), and that CA refuses any
     // certificate of its own that it has no record of: record the demo client certificate.
-    await recordDemoClient(db, pki.client.certPem);
-    admin = await createPortalAdmin(db, 'admin');
+    await recordDemoClient(stores.issuedCertificates, pki.client.certPem);
+    admin = await createPortalAdmin(stores, 'admin');
   } finally {
-    db.close();
+    await stores.close();
   }
 
   return {
@@ -124,9 +124,9 @@ function writePrivate(path: string, text: string): void {
   chmodSync(path, 0o600);
 }
 
-async function recordDemoClient(db: SqliteDatabase, certPem: string): Promise<void> {
+async function recordDemoClient(store: IssuedCertificateStore, certPem: string): Promise<void> {
   const cert = new x509.X509Certificate(certPem);
-  await new SqliteIssuedCertificateStore(db).record({
+  await store.record({
     serial: canonicalSerialHex(cert.serialNumber),
     issuer: cert.issuer,
     subject: cert.subject,

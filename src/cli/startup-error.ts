@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { CONFIG_FILE, type GangwayConfig } from '../config/config.js';
+import { StoreOpenError } from '../store/open-stores.js';
 
 interface SystemError extends Error {
   code?: string;
@@ -14,6 +15,7 @@ interface SystemError extends Error {
  */
 export function describeStartupError(err: unknown, config: GangwayConfig): string | undefined {
   if (!(err instanceof Error)) return undefined;
+  if (err instanceof StoreOpenError) return `${err.message} (${err.key} in ${join(config.dataDir, CONFIG_FILE)}; docs/scaling.md).`;
   const e = err as SystemError;
   const file = join(config.dataDir, CONFIG_FILE);
   const isPortal = config.portal !== undefined && e.port === config.portal.listen.port && e.port !== 0 && !config.listen.some((l) => l.port === e.port);
@@ -35,10 +37,14 @@ export function describeStartupError(err: unknown, config: GangwayConfig): strin
     case 'SQLITE_CANTOPEN':
     case 'SQLITE_READONLY':
     case 'SQLITE_PERM':
-      return `cannot open the database ${config.store.sqlitePath} (${e.code}): check that the directory and file exist and are writable by this user (store.sqlite in ${file}).`;
+      return `cannot open the database ${sqlitePath(config)} (${e.code}): check that the directory and file exist and are writable by this user (store.sqlite in ${file}).`;
     case 'SQLITE_BUSY':
-      return `the database ${config.store.sqlitePath} is locked by another process: is another Gangway running from ${config.dataDir}?`;
+      return `the database ${sqlitePath(config)} is locked by another process: is another Gangway running from ${config.dataDir}?`;
     default:
       return undefined;
   }
+}
+
+function sqlitePath(config: GangwayConfig): string {
+  return config.store.kind === 'sqlite' ? config.store.path : '(store.sqlite)';
 }

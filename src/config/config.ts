@@ -9,6 +9,7 @@ import type { AuthorizationPolicy } from '../policy/authorization-policy.js';
 import { parseAuthorizationConfig } from '../policy/config.js';
 import type { PasswordLockoutPolicy } from '../eap-methods/password-lockout.js';
 import { parsePasswordLockout } from './password-lockout.js';
+import { POSTGRES_SCHEMA_NAME, type StoreConfig, type StoreSecret } from '../store/stores.js';
 
 export const CONFIG_FILE = 'gangway.yaml';
 /** Shortest RADIUS shared secret accepted without `allowShortSecret`. */
@@ -96,7 +97,8 @@ export interface GangwayConfig {
   brski: unknown;
   /** The credential policy (src/policy): VLAN, Session-Timeout, Filter-Id, Class per user, device class, method, MUD URL. */
   authorization: AuthorizationPolicy;
-  store: { sqlitePath: string };
+  /** The database: SQLite (one server) or PostgreSQL (one or many servers); src/store/open-stores.ts. */
+  store: StoreConfig;
   log: { level: string };
   portal?: PortalConfig;
   /** `GET /healthz` (src/server/health.ts); off unless configured. */
@@ -244,9 +246,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
 
   const authorization = parseAuthorizationConfig(root.section('authorization'));
 
-  const store = root.section('store');
-  const sqlitePath = inData(store.string('sqlite', 'gangway.db'));
-  store.done();
+  const store = parseStore(root.section('store'), inData);
 
   const log = root.section('log');
   const level = log.oneOf('level', LOG_LEVELS, 'info');
@@ -268,13 +268,57 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     methods: (methodsRaw ?? {}) as Record<string, unknown>,
     brski,
     authorization,
-    store: { sqlitePath },
+    store,
     log: { level },
     ...(portal ? { portal } : {}),
     ...(health ? { health } : {}),
     passwordLockout,
     accounting,
   };
+}
+
+const STORE_KINDS = ['sqlite', 'postgres'] as const;
+const POSTGRES_ONLY = ['url', 'passwordFile', 'passwordEnv', 'schema', 'poolSize'] as const;
+
+function parseStore(s: ConfigReader, inData: (p: string) => string): StoreConfig {
+  const kind = s.oneOf('kind', STORE_KINDS, 'sqlite');
+  if (kind === 'sqlite') {
+    for (const k of POSTGRES_ONLY) if (s.has(k)) throw new ConfigError(s.key(k), 'is a PostgreSQL setting: it needs kind: postgres');
+    const config: StoreConfig = { kind, path: inData(s.string('sqlite', 'gangway.db')) };
+    s.done();
+    return config;
+  }
+  if (s.has('sqlite')) throw new ConfigError(s.key('sqlite'), 'is the SQLite file: it does not go with kind: postgres');
+  const url = s.string('url');
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(s.key('url'), 'must be a URL like postgres://gangway@db.example.org:5432/gangway');
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new ConfigError(s.key('url'), 'must be a postgres:// or postgresql:// URL');
+  // The configuration file is read by more people and tools than the secret should be.
+  if (u.password !== '' || u.searchParams.has('password')) {
+    throw new ConfigError(s.key('url'), 'must not contain the password: put it in a file named by store.passwordFile, or an environment variable named by store.passwordEnv');
+  }
+  if (u.hostname === '' && !u.searchParams.has('host')) throw new ConfigError(s.key('url'), 'must name the database host');
+  if (u.searchParams.has('options')) throw new ConfigError(s.key('url'), 'must not set options: Gangway sets the search_path itself (store.schema)');
+  if (s.has('passwordFile') && s.has('passwordEnv')) throw new ConfigError(s.key('passwordEnv'), 'give either passwordFile or passwordEnv, not both');
+  let password: StoreSecret | undefined;
+  if (s.has('passwordFile')) password = { file: inData(s.string('passwordFile')) };
+  else if (s.has('passwordEnv')) {
+    const env = s.string('passwordEnv');
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) throw new ConfigError(s.key('passwordEnv'), 'must be an environment variable name');
+    password = { env };
+  } else {
+    s.raw('passwordFile');
+    s.raw('passwordEnv');
+  }
+  const schema = s.string('schema', 'public');
+  if (!POSTGRES_SCHEMA_NAME.test(schema)) throw new ConfigError(s.key('schema'), 'must be lowercase letters, digits and _, starting with a letter or _ (at most 63)');
+  const poolSize = s.integer('poolSize', 10, 1, 1000);
+  s.done();
+  return { kind, url, ...(password ? { password } : {}), schema, poolSize };
 }
 
 function parseHealth(h: ConfigReader): { listen: ListenAddress } {

@@ -391,7 +391,7 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
   app.get('/admin/audit', async (req, reply) => {
     const v = requireAdmin(req, reply);
     if (!v) return reply;
-    return send(reply, views.auditPage(v, deps.audit.recent(300)));
+    return send(reply, views.auditPage(v, await deps.audit.recent(300)));
   });
 
   if (deps.brski) registerBrskiRoutes(app, { requireAdmin, send, back, message: messageFor }, deps.brski, deps.authorization);

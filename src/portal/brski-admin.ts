@@ -39,11 +39,11 @@ export class BrskiAdmin {
     return this.deps.manufacturers;
   }
 
-  pending(): BrskiDevice[] {
+  pending(): Promise<BrskiDevice[]> {
     return this.deps.devices.list({ status: 'pending' });
   }
 
-  all(): BrskiDevice[] {
+  all(): Promise<BrskiDevice[]> {
     return this.deps.devices.list();
   }
 
@@ -56,13 +56,13 @@ export class BrskiAdmin {
    * and serial look like (they came from its certificate); a serial never seen only for a configured
    * manufacturer and in the IDevID serialNumber's alphabet (pre-approval), so typos do not pile up.
    */
-  decide(manufacturer: string, serialNumber: string, decision: BrskiDecision, actor: Actor, client: string): AdminResult<{ device: BrskiDevice }> {
-    const known = manufacturer.length > 0 && serialNumber.length > 0 ? this.deps.devices.get(manufacturer, serialNumber) : undefined;
+  async decide(manufacturer: string, serialNumber: string, decision: BrskiDecision, actor: Actor, client: string): Promise<AdminResult<{ device: BrskiDevice }>> {
+    const known = manufacturer.length > 0 && serialNumber.length > 0 ? await this.deps.devices.get(manufacturer, serialNumber) : undefined;
     if (!known) {
       if (!this.deps.manufacturers.includes(manufacturer)) return { ok: false, status: 400, message: `"${manufacturer.slice(0, 64)}" is not a manufacturer this registrar trusts.` };
       if (!SERIAL.test(serialNumber)) return { ok: false, status: 400, message: 'A serial number is 1 to 64 letters, digits, spaces or \' ( ) + , - . / : = ?' };
     }
-    const device = this.deps.devices.decide(manufacturer, serialNumber, decision, actor.userName, new Date());
+    const device = await this.deps.devices.decide(manufacturer, serialNumber, decision, actor.userName, new Date());
     this.deps.audit.append({ at: new Date(), event: `brski.device.${decision}`, subject: `${manufacturer}:${serialNumber}`, detail: { by: actor.userName, via: 'portal', client, ...(known ? {} : { preapproval: true }) } });
     this.deps.log.info({ device: `${manufacturer}:${serialNumber}`, decision, by: actor.userName }, 'portal: BRSKI device decided');
     return { ok: true, device };

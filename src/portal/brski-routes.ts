@@ -10,10 +10,10 @@ import { brskiDevicesPage, certificatesPage } from './brski-views.js';
 import type { Flash, Viewer } from './views.js';
 
 export function registerBrskiRoutes(app: FastifyInstance, h: RouteHelpers, brski: BrskiAdmin, authorization: AuthorizationView | undefined): void {
-  const devicesPage = (v: Viewer, flash?: Flash) =>
+  const devicesPage = async (v: Viewer, flash?: Flash) =>
     brskiDevicesPage(v, {
-      pending: brski.pending(),
-      all: brski.all(),
+      pending: await brski.pending(),
+      all: await brski.all(),
       manufacturers: brski.manufacturers,
       vlanOf: (d) => authorization?.brskiDevice(d.manufacturer).vlan,
       ...(flash ? { flash } : {}),
@@ -22,15 +22,15 @@ export function registerBrskiRoutes(app: FastifyInstance, h: RouteHelpers, brski
   app.get('/admin/brski', async (req, reply) => {
     const v = h.requireAdmin(req, reply);
     if (!v) return reply;
-    return h.send(reply, devicesPage(v, h.message(req)));
+    return h.send(reply, await devicesPage(v, h.message(req)));
   });
 
   for (const [action, decision] of [['approve', 'approved'], ['deny', 'denied']] as const satisfies readonly (readonly [string, BrskiDecision])[]) {
     app.post(`/admin/brski/${action}`, async (req, reply) => {
       const v = h.requireAdmin(req, reply);
       if (!v) return reply;
-      const r = brski.decide((req.form.manufacturer ?? '').slice(0, 256), (req.form.serial ?? '').slice(0, 256), decision, v, req.ip);
-      if (!r.ok) return h.send(reply.code(r.status), devicesPage(v, { kind: 'bad', text: r.message }));
+      const r = await brski.decide((req.form.manufacturer ?? '').slice(0, 256), (req.form.serial ?? '').slice(0, 256), decision, v, req.ip);
+      if (!r.ok) return h.send(reply.code(r.status), await devicesPage(v, { kind: 'bad', text: r.message }));
       return h.back(reply, `/admin/brski?m=${decision}`);
     });
   }

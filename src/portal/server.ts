@@ -1,22 +1,16 @@
 /**
- * Starts the portal on its own listener, over the server's database. The composition root
+ * Starts the portal on its own listener, over the server's stores. The composition root
  * (src/server.ts) calls this with the same NOOB peer store the EAP-NOOB method uses and a session
  * terminator that knows the NASes.
  */
 import type { FastifyInstance } from 'fastify';
 import type { OobDeps } from '../noob/oob.js';
 import type { NoobPeerStore } from '../store/noob-peers.js';
-import { SqliteAuditStore } from '../store/sqlite/audit.js';
-import type { SqliteDatabase } from '../store/sqlite/database.js';
-import { SqlitePortalAccountStore, SqlitePortalSessionStore } from '../store/sqlite/portal.js';
-import { SqliteUserStore } from '../store/sqlite/users.js';
+import type { Stores } from '../store/stores.js';
 import type { Log } from '../util/log.js';
 import { buildPortalApp } from './app.js';
 import { PortalAuth, type AuthPolicy } from './auth.js';
 import { DeviceService, type TerminateSession } from './devices.js';
-import { SqliteUserPolicyStore } from '../store/sqlite/user-policies.js';
-import { SqliteBrskiDeviceStore } from '../store/sqlite/brski-devices.js';
-import { SqliteIssuedCertificateStore } from '../store/sqlite/issued-certificates.js';
 import type { AuthorizationView } from './authorization-view.js';
 import { BrskiAdmin } from './brski-admin.js';
 
@@ -30,7 +24,7 @@ export interface PortalOptions {
 }
 
 export interface PortalStartDeps {
-  db: SqliteDatabase;
+  stores: Stores;
   noob?: { store: NoobPeerStore; config?: OobDeps['config'] };
   terminate?: TerminateSession;
   log: Log;
@@ -48,17 +42,14 @@ export interface RunningPortal {
 
 export async function startPortal(opts: PortalOptions, deps: PortalStartDeps): Promise<RunningPortal> {
   const log = deps.log.child({ module: 'portal' });
-  const users = new SqliteUserStore(deps.db);
-  const accounts = new SqlitePortalAccountStore(deps.db);
-  const sessions = new SqlitePortalSessionStore(deps.db);
-  const audit = new SqliteAuditStore(deps.db);
+  const { users, portalAccounts: accounts, portalSessions: sessions, audit } = deps.stores;
   const policy: AuthPolicy = { maxFailedLogins: opts.maxFailedLogins, lockoutMs: opts.lockoutMinutes * 60_000, sessionMs: opts.sessionMinutes * 60_000 };
   const auth = new PortalAuth({ users, accounts, sessions, audit, policy });
   const devices = new DeviceService({ ...(deps.noob ? { noob: deps.noob } : {}), audit, log, ...(deps.terminate ? { terminate: deps.terminate } : {}) });
   const brski = deps.brski
     ? new BrskiAdmin({
-        devices: new SqliteBrskiDeviceStore(deps.db),
-        certificates: new SqliteIssuedCertificateStore(deps.db),
+        devices: deps.stores.brskiDevices,
+        certificates: deps.stores.issuedCertificates,
         manufacturers: deps.brski.manufacturers,
         audit,
         log,
@@ -67,7 +58,7 @@ export async function startPortal(opts: PortalOptions, deps: PortalStartDeps): P
     : undefined;
   const app = buildPortalApp({
     users, accounts, auth, devices, audit, log, policy, https: opts.https,
-    userPolicies: new SqliteUserPolicyStore(deps.db),
+    userPolicies: deps.stores.userPolicies,
     ...(opts.tls ? { tls: opts.tls } : {}),
     ...(deps.authorization ? { authorization: deps.authorization } : {}),
     ...(brski ? { brski } : {}),

@@ -11,7 +11,7 @@ import type { AccessRequestContext } from '../radius/server.js';
 import type { AccessSessionStore } from '../store/access-sessions.js';
 import type { Log } from '../util/log.js';
 
-export function recordAcceptedSession(store: AccessSessionStore, req: AccessRequestContext, reply: AccessReply | null, log: Log, now = new Date()): void {
+export async function recordAcceptedSession(store: AccessSessionStore, req: AccessRequestContext, reply: AccessReply | null, log: Log, now = new Date()): Promise<void> {
   if (reply?.code !== RadiusCode.AccessAccept) return;
   const userName = reply.attributes?.find((a) => a.type === AttributeType.UserName);
   if (!userName) return;
@@ -20,7 +20,7 @@ export function recordAcceptedSession(store: AccessSessionStore, req: AccessRequ
   const nasIdentifier = getStringAttribute(req.packet, AttributeType.NasIdentifier);
   const nasIpAddress = getIpv4Attribute(req.packet, AttributeType.NasIpAddress);
   try {
-    store.record({
+    await store.record({
       identity: decodeString(userName.value),
       clientName: req.client.name,
       clientAddress: req.client.address,

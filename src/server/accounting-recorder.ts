@@ -27,7 +27,7 @@ export function createAccountingRecorder(deps: AccountingRecorderDeps): Accounti
   const now = deps.now ?? (() => new Date());
   return async (req) => {
     try {
-      return recordOne(req, deps, now());
+      return await recordOne(req, deps, now());
     } catch (err) {
       if (!(err instanceof RadiusProtocolError)) throw err;
       deps.log.warn({ client: req.client.name, id: req.packet.identifier, err: err.message }, 'Accounting-Request with a malformed attribute: not recorded, not answered');
@@ -36,7 +36,7 @@ export function createAccountingRecorder(deps: AccountingRecorderDeps): Accounti
   };
 }
 
-function recordOne(req: AccountingRequestContext, deps: AccountingRecorderDeps, received: Date): boolean {
+async function recordOne(req: AccountingRequestContext, deps: AccountingRecorderDeps, received: Date): Promise<boolean> {
   const p = req.packet;
   const statusType = getIntegerAttribute(p, AttributeType.AcctStatusType);
   const nas = nasOf(p, req.client.address);
@@ -45,7 +45,7 @@ function recordOne(req: AccountingRequestContext, deps: AccountingRecorderDeps, 
   const fields = { client: req.client.name, nas, id: p.identifier };
 
   if (statusType === AcctStatusType.AccountingOn || statusType === AcctStatusType.AccountingOff) {
-    const closed = deps.store.stopAllOf(nas, at);
+    const closed = await deps.store.stopAllOf(nas, at);
     const event = statusType === AcctStatusType.AccountingOn ? 'accounting.nas-on' : 'accounting.nas-off';
     deps.audit.append({ at, event, subject: nas, detail: { client: req.client.name, sessionsClosed: closed } });
     deps.log.info({ ...fields, sessionsClosed: closed }, statusType === AcctStatusType.AccountingOn ? 'NAS started accounting (Accounting-On): its open sessions are closed' : 'NAS stops accounting (Accounting-Off): its open sessions are closed');
@@ -84,7 +84,7 @@ function recordOne(req: AccountingRequestContext, deps: AccountingRecorderDeps, 
     ...optional('outputPackets', getIntegerAttribute(p, AttributeType.AcctOutputPackets)),
     ...optional('terminateCause', getIntegerAttribute(p, AttributeType.AcctTerminateCause)),
   };
-  const change = deps.store.apply(record);
+  const change = await deps.store.apply(record);
   const device = record.userName ?? record.callingStationId ?? sessionId;
   const detail = { client: req.client.name, nas, sessionId, userName: record.userName ?? null, callingStationId: record.callingStationId ?? null };
   if (change === 'started') {

@@ -1,9 +1,7 @@
 import type { AuthorizationPolicy } from '../policy/authorization-policy.js';
 import { checkAuthorizationNames } from '../policy/config.js';
 import type { NoobPeerStore } from '../store/noob-peers.js';
-import type { SqliteDatabase } from '../store/sqlite/database.js';
-import { SqliteIssuedCertificateStore } from '../store/sqlite/issued-certificates.js';
-import { SqliteUserPolicyStore } from '../store/sqlite/user-policies.js';
+import type { Stores } from '../store/stores.js';
 import type { Log } from '../util/log.js';
 import { UNTIMED, type StoreWrapper } from './store-timing.js';
 import { Authorizer } from './authorizer.js';
@@ -15,7 +13,7 @@ import { Authorizer } from './authorizer.js';
  */
 export function buildAuthorizer(
   policy: AuthorizationPolicy,
-  db: SqliteDatabase,
+  stores: Pick<Stores, 'issuedCertificates' | 'userPolicies'>,
   known: { methods: readonly string[]; manufacturers: readonly string[]; noobPeers?: NoobPeerStore },
   log: Log,
   wrap: StoreWrapper = UNTIMED,
@@ -24,9 +22,9 @@ export function buildAuthorizer(
   return new Authorizer({
     policy,
     // LDevIDs of our registrar CA stay recognisable even if the brski section is later removed.
-    issuedCertificates: wrap('issued-certificates', new SqliteIssuedCertificateStore(db)),
+    issuedCertificates: wrap('issued-certificates', stores.issuedCertificates),
     ...(known.noobPeers ? { noobPeers: known.noobPeers } : {}),
-    userPolicies: wrap('user-policies', new SqliteUserPolicyStore(db)),
+    userPolicies: wrap('user-policies', stores.userPolicies),
     log: log.child({ module: 'authorization' }),
   });
 }

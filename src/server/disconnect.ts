@@ -58,7 +58,7 @@ function u32(n: number): number[] {
 export function createSessionTerminator(deps: DisconnectDeps): SessionTerminator {
   const log = deps.log.child({ module: 'disconnect' });
   return async (identity) => {
-    const session = deps.sessions.get(identity);
+    const session = await deps.sessions.get(identity);
     if (!session) return { kind: 'no-session' };
     const client = deps.clients.find((c) => c.name === session.clientName);
     if (!client?.coa) return { kind: 'not-configured', client: session.clientName };
@@ -76,7 +76,7 @@ export function createSessionTerminator(deps: DisconnectDeps): SessionTerminator
       // Message-Authenticator on every request we originate (BlastRADIUS guidance).
       const { packet } = await radius.send({ code: RadiusCode.DisconnectRequest, attributes: disconnectAttributes(session), messageAuthenticator: true });
       if (packet.code === RadiusCode.DisconnectAck) {
-        deps.sessions.remove(identity);
+        await deps.sessions.remove(identity);
         log.info({ identity, client: client.name, address }, 'Disconnect-ACK: session ended');
         return { kind: 'ack', client: client.name, address };
       }

@@ -5,15 +5,17 @@ import { ConfigError } from '../config/config-error.js';
 
 /**
  * The files whose readers could impersonate the server or its users: the database (NT hashes are
- * password-equivalent, EAP-NOOB Kz are keys), the TLS key, the keys of the data directory's PKI,
- * and the data directory itself. The server refuses to start while group or others can reach any
+ * password-equivalent, EAP-NOOB Kz are keys) or the file holding PostgreSQL's password, the TLS
+ * key, the keys of the data directory's PKI, and the data directory itself. The server refuses to start while group or others can reach any
  * of them, naming the file; `gangway init` and the store create them owner-only.
  */
 export function checkPrivateFiles(config: GangwayConfig): void {
   requireOwnerOnly(config.dataDir, '--data', true);
   // The database is created by the server when missing (0600, see openSqlite); its WAL and shared
-  // memory files hold the same data.
-  for (const suffix of ['', '-wal', '-shm']) requireOwnerOnly(config.store.sqlitePath + suffix, 'store.sqlite', false, true);
+  // memory files hold the same data. PostgreSQL's password file opens the same data.
+  const store = config.store;
+  if (store.kind === 'sqlite') for (const suffix of ['', '-wal', '-shm']) requireOwnerOnly(store.path + suffix, 'store.sqlite', false, true);
+  else if (store.password && 'file' in store.password) requireOwnerOnly(store.password.file, 'store.passwordFile', false);
   requireOwnerOnly(config.tls.key, 'tls.key', false, true);
   const pki = join(config.dataDir, 'pki');
   if (existsSync(pki) && statSync(pki).isDirectory()) {

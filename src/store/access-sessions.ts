@@ -19,7 +19,7 @@ export interface AccessSession {
 }
 
 export interface AccessSessionStore {
-  record(session: AccessSession): void;
-  get(identity: string): AccessSession | undefined;
-  remove(identity: string): boolean;
+  record(session: AccessSession): Promise<void>;
+  get(identity: string): Promise<AccessSession | undefined>;
+  remove(identity: string): Promise<boolean>;
 }

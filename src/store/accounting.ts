@@ -53,12 +53,13 @@ export interface AccountingSession extends AccountingUsage {
 export type AccountingChange = 'started' | 'updated' | 'stopped' | 'ignored';
 
 export interface AccountingStore {
-  apply(record: AccountingRecord): AccountingChange;
+  /** Resolves once the record is stored: the Accounting-Response waits for it (RFC 2866 §2). */
+  apply(record: AccountingRecord): Promise<AccountingChange>;
   /** Accounting-On/Off: the NAS restarted or stops; its open sessions are over. Returns how many were closed. */
-  stopAllOf(nas: string, at: Date): number;
-  get(nas: string, sessionId: string): AccountingSession | undefined;
+  stopAllOf(nas: string, at: Date): Promise<number>;
+  get(nas: string, sessionId: string): Promise<AccountingSession | undefined>;
   /** Most recently updated first. */
-  list(opts: { status?: 'active' | 'stopped'; limit: number }): AccountingSession[];
+  list(opts: { status?: 'active' | 'stopped'; limit: number }): Promise<AccountingSession[]>;
   /** Deletes stopped sessions that ended before `before`; returns how many. */
-  purgeStopped(before: Date): number;
+  purgeStopped(before: Date): Promise<number>;
 }

@@ -19,13 +19,14 @@ export interface BrskiDevice {
 }
 
 export interface BrskiDeviceStore {
-  get(manufacturer: string, serialNumber: string): BrskiDevice | undefined;
+  get(manufacturer: string, serialNumber: string): Promise<BrskiDevice | undefined>;
   /** Records a pledge's attempt: a new device is added as `pending`; last-seen moves on. */
-  seen(manufacturer: string, serialNumber: string, at: Date): BrskiDevice;
+  seen(manufacturer: string, serialNumber: string, at: Date): Promise<BrskiDevice>;
   /** An administrator's decision (also pre-approval of a serial never seen). */
-  decide(manufacturer: string, serialNumber: string, status: BrskiDeviceStatus, by: string, at: Date): BrskiDevice;
-  setLdevid(manufacturer: string, serialNumber: string, ldevidSerial: string): void;
-  list(filter?: { status?: BrskiDeviceStatus }): BrskiDevice[];
+  decide(manufacturer: string, serialNumber: string, status: BrskiDeviceStatus, by: string, at: Date): Promise<BrskiDevice>;
+  setLdevid(manufacturer: string, serialNumber: string, ldevidSerial: string): Promise<void>;
+  /** By manufacturer, then serial number. */
+  list(filter?: { status?: BrskiDeviceStatus }): Promise<BrskiDevice[]>;
 }
 
 /** In memory, for tests and embedding. */
@@ -34,27 +35,35 @@ export class MemoryBrskiDeviceStore implements BrskiDeviceStore {
   private key(m: string, s: string): string {
     return `${m}\u0000${s}`;
   }
-  get(m: string, s: string): BrskiDevice | undefined {
+  async get(m: string, s: string): Promise<BrskiDevice | undefined> {
     const d = this.devices.get(this.key(m, s));
     return d ? { ...d } : undefined;
   }
-  seen(m: string, s: string, at: Date): BrskiDevice {
+  async seen(m: string, s: string, at: Date): Promise<BrskiDevice> {
     const d = this.devices.get(this.key(m, s)) ?? { manufacturer: m, serialNumber: s, status: 'pending' as const, firstSeen: at };
     d.lastSeen = at;
     this.devices.set(this.key(m, s), d);
     return { ...d };
   }
-  decide(m: string, s: string, status: BrskiDeviceStatus, by: string, at: Date): BrskiDevice {
+  async decide(m: string, s: string, status: BrskiDeviceStatus, by: string, at: Date): Promise<BrskiDevice> {
     const d = this.devices.get(this.key(m, s)) ?? { manufacturer: m, serialNumber: s, status, firstSeen: at };
     Object.assign(d, { status, decidedBy: by, decidedAt: at });
     this.devices.set(this.key(m, s), d);
     return { ...d };
   }
-  setLdevid(m: string, s: string, ldevidSerial: string): void {
+  async setLdevid(m: string, s: string, ldevidSerial: string): Promise<void> {
     const d = this.devices.get(this.key(m, s));
     if (d) d.ldevidSerial = ldevidSerial;
   }
-  list(filter: { status?: BrskiDeviceStatus } = {}): BrskiDevice[] {
-    return [...this.devices.values()].filter((d) => filter.status === undefined || d.status === filter.status).map((d) => ({ ...d }));
+  async list(filter: { status?: BrskiDeviceStatus } = {}): Promise<BrskiDevice[]> {
+    return [...this.devices.values()]
+      .filter((d) => filter.status === undefined || d.status === filter.status)
+      .sort((a, b) => (a.manufacturer === b.manufacturer ? compare(a.serialNumber, b.serialNumber) : compare(a.manufacturer, b.manufacturer)))
+      .map((d) => ({ ...d }));
   }
+}
+
+/** Ordinal order, as SQLite's BINARY and PostgreSQL's "C" collations sort (they differ from this only above U+FFFF). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

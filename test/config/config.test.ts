@@ -20,7 +20,7 @@ describe('gangway.yaml validation', () => {
     expect(c.radius.clients[0]).toMatchObject({ requireMessageAuthenticator: true, limitProxyState: true });
     expect(c.eap).toMatchObject({ packetSize: 1020, maxSessions: 16384, idleTimeoutMs: 60000, maxRounds: 50, defaultMethods: ['eap-tls'] });
     expect(c.tls).toMatchObject({ cert: '/data/pki/server.pem', ca: ['/data/pki/ca.pem'], minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' });
-    expect(c.store.sqlitePath).toBe('/data/gangway.db');
+    expect(c.store).toEqual({ kind: 'sqlite', path: '/data/gangway.db' });
   });
 
   test.each([
@@ -45,6 +45,39 @@ describe('gangway.yaml validation', () => {
     expect(err.key).toBe(key);
     expect(err.why).toContain(why);
     expect(err.message).toContain(key);
+  });
+
+  test('store: SQLite by default, PostgreSQL when asked, with the password from a file or the environment', () => {
+    expect(parseConfig({ ...minimal, store: { sqlite: 'other.db' } }, '/d').store).toEqual({ kind: 'sqlite', path: '/d/other.db' });
+    expect(parseConfig({ ...minimal, store: { kind: 'sqlite' } }, '/d').store).toEqual({ kind: 'sqlite', path: '/d/gangway.db' });
+    expect(parseConfig({ ...minimal, store: { kind: 'postgres', url: 'postgres://gangway@db.example.org/gangway' } }, '/d').store)
+      .toEqual({ kind: 'postgres', url: 'postgres://gangway@db.example.org/gangway', schema: 'public', poolSize: 10 });
+    expect(parseConfig({ ...minimal, store: { kind: 'postgres', url: 'postgresql://g@db:5433/g?sslmode=verify-full', passwordFile: 'pg-password', schema: 'gw_1', poolSize: 3 } }, '/d').store)
+      .toEqual({ kind: 'postgres', url: 'postgresql://g@db:5433/g?sslmode=verify-full', password: { file: '/d/pg-password' }, schema: 'gw_1', poolSize: 3 });
+    expect(parseConfig({ ...minimal, store: { kind: 'postgres', url: 'postgres://g@db/g', passwordEnv: 'GANGWAY_PG_PASSWORD' } }, '/d').store)
+      .toMatchObject({ password: { env: 'GANGWAY_PG_PASSWORD' } });
+  });
+
+  test.each([
+    [{ kind: 'mysql' }, 'store.kind', 'one of sqlite, postgres'],
+    [{ kind: 'postgres' }, 'store.url', 'required'],
+    [{ kind: 'postgres', url: 'not a url' }, 'store.url', 'URL like'],
+    [{ kind: 'postgres', url: 'mysql://db/x' }, 'store.url', 'postgres://'],
+    [{ kind: 'postgres', url: 'postgres://gangway:hunter2@db/gangway' }, 'store.url', 'must not contain the password'],
+    [{ kind: 'postgres', url: 'postgres://gangway@db/gangway?password=hunter2' }, 'store.url', 'must not contain the password'],
+    [{ kind: 'postgres', url: 'postgres://g@db/g?options=-c%20search_path%3Dx' }, 'store.url', 'search_path'],
+    [{ kind: 'postgres', url: 'postgres://g@db/g', passwordFile: 'a', passwordEnv: 'B' }, 'store.passwordEnv', 'not both'],
+    [{ kind: 'postgres', url: 'postgres://g@db/g', passwordEnv: 'not a name' }, 'store.passwordEnv', 'environment variable'],
+    [{ kind: 'postgres', url: 'postgres://g@db/g', schema: 'Robert"); DROP' }, 'store.schema', 'lowercase'],
+    [{ kind: 'postgres', url: 'postgres://g@db/g', poolSize: 0 }, 'store.poolSize', 'between'],
+    [{ kind: 'postgres', url: 'postgres://g@db/g', sqlite: 'x.db' }, 'store.sqlite', 'does not go with kind: postgres'],
+    [{ url: 'postgres://g@db/g' }, 'store.url', 'needs kind: postgres'],
+    [{ kind: 'postgres', url: 'postgres://g@db/g', pool: 3 }, 'store.pool', 'not a known setting'],
+  ])('store %j is refused naming %s', (store, key, why) => {
+    const err = errorOf({ ...minimal, store });
+    expect(err.key).toBe(key);
+    expect(err.why).toContain(why);
+    expect(err.message).not.toContain('hunter2');
   });
 
   test('a shared secret shorter than 16 characters is accepted only with allowShortSecret on that client', () => {

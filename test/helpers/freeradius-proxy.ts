@@ -46,6 +46,11 @@ export interface FreeradiusProxyOptions {
   /** Where the proxy relays to (Gangway's RADIUS listener). */
   homeHost: string;
   homePort: number;
+  /**
+   * A second Gangway server: the proxy then balances the two, keyed on Calling-Station-Id
+   * (deploy/freeradius/many-servers/proxy.conf), homeHost/homePort being the first.
+   */
+  homeB?: { host: string; port: number };
   /** Secret between proxy and home server. */
   homeSecret: string;
   /** Secret between the NAS (eapol_test) and the proxy. */
@@ -101,9 +106,16 @@ function listFiles(dir: string): string[] {
   });
 }
 
-/** Copy deploy/freeradius to `dest` and fill in every @@KEY@@ placeholder; throws on a placeholder left over. */
-export function renderFreeradiusConfig(dest: string, values: Record<string, string>): void {
-  cpSync(freeradiusConfigDir(), dest, { recursive: true });
+/**
+ * Copy deploy/freeradius to `dest` and fill in every @@KEY@@ placeholder; throws on a placeholder
+ * left over. `manyServers` puts many-servers/proxy.conf in place of proxy.conf, as docs/scaling.md
+ * tells an operator to.
+ */
+export function renderFreeradiusConfig(dest: string, values: Record<string, string>, opts: { manyServers?: boolean } = {}): void {
+  const source = freeradiusConfigDir();
+  const variants = join(source, 'many-servers');
+  cpSync(source, dest, { recursive: true, filter: (src) => src !== variants });
+  if (opts.manyServers) cpSync(join(variants, 'proxy.conf'), join(dest, 'proxy.conf'));
   for (const file of listFiles(dest)) {
     const text = readFileSync(file, 'utf8').replace(/@@([A-Z_]+)@@/g, (whole, key: string) => {
       const v = values[key];
@@ -174,7 +186,10 @@ export async function startFreeradiusProxy(opts: FreeradiusProxyOptions): Promis
       HOME_PORT: String(opts.homePort),
       HOME_SECRET: opts.homeSecret,
       PROXY_SRC_ADDR: host,
-    });
+      ...(opts.homeB
+        ? { HOME_A_HOST: opts.homeHost, HOME_A_PORT: String(opts.homePort), HOME_B_HOST: opts.homeB.host, HOME_B_PORT: String(opts.homeB.port) }
+        : {}),
+    }, { manyServers: opts.homeB !== undefined });
 
     const logFile = join(runDir, 'radius.log');
     // Anything printed before the log file is opened (config syntax errors) lands in stdio.log.

@@ -40,7 +40,12 @@ class MissingToolsReporter {
       lines.push(`!!   ${name}: ${message}`);
       if (files.size > 0) lines.push(`!!     skipped in: ${[...files].sort().join(', ')}`);
     }
-    lines.push('!! Debian packages: eapoltest, freeradius, freeradius-utils; the TEAP-capable eapol_test and hostapd:', '!!   scripts/build-hostap-tools.sh .tools/hostap hostapd   (bash .ci/run installs everything)', `${bar}\n`);
+    lines.push(
+      '!! Debian packages: eapoltest, freeradius, freeradius-utils, postgresql; the TEAP-capable eapol_test and hostapd:',
+      '!!   scripts/build-hostap-tools.sh .tools/hostap hostapd   (bash .ci/run installs everything)',
+      '!! PostgreSQL is reached at $GANGWAY_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres).',
+      `${bar}\n`,
+    );
     process.stderr.write(`${lines.join('\n')}\n`);
   }
 }

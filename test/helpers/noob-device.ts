@@ -36,17 +36,22 @@ export class NoobDevice {
     return this.store.load();
   }
 
-  /** One EAP conversation (whichever exchange the states call for). Throws when RADIUS gives up. */
-  async connect(): Promise<ConversationOutcome> {
+  /**
+   * One EAP conversation (whichever exchange the states call for). Throws when RADIUS gives up.
+   * `via` changes where this one conversation goes: another server, or another Calling-Station-Id
+   * (the device seen through another access point's port, or steered by a keyed proxy).
+   */
+  async connect(via: Partial<Pick<NoobDeviceOptions, 'host' | 'port' | 'secret' | 'callingStationId'>> = {}): Promise<ConversationOutcome> {
+    const to = { ...this.opts, ...via };
     const client = new RadiusClient({
-      host: this.opts.host,
-      port: this.opts.port,
-      secret: this.opts.secret,
+      host: to.host,
+      port: to.port,
+      secret: to.secret,
       initialTimeoutMs: this.opts.initialTimeoutMs ?? 1000,
       maxRetransmissions: this.opts.maxRetransmissions ?? 2,
     });
     try {
-      const transport = new RadiusEapTransport({ client, secret: this.opts.secret, callingStationId: this.opts.callingStationId });
+      const transport = new RadiusEapTransport({ client, secret: to.secret, callingStationId: to.callingStationId });
       return await runNoobPeer({ transport, store: this.store, config: this.config, log: this.opts.log ?? silentLog() });
     } finally {
       await client.close();

@@ -11,7 +11,6 @@ import { describeEapolFailure, runEapolTest } from '../helpers/eapol-test.js';
 import { type FreeradiusProxy, freeradiusTools, startFreeradiusProxy } from '../helpers/freeradius-proxy.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
 import { requireTool } from '../helpers/require-tool.js';
-import { SqliteAccountingStore } from '../../src/store/sqlite/accounting.js';
 
 const eapolTest = requireTool('eapol_test');
 const fr = freeradiusTools();
@@ -74,7 +73,7 @@ describeInterop('accounting through the FreeRADIUS proxy (auth+acct home server)
       if (!/Received Accounting-Response/.test(r.out)) throw new Error(`${r.out}\n--- proxy log ---\n${proxy!.logTail()}`);
       expect(r.code).toBe(0);
     }
-    expect(new SqliteAccountingStore(g!.running.db).get('ap-behind-proxy', 'proxied-1')).toMatchObject({
+    expect(await g!.running.stores.accounting.get('ap-behind-proxy', 'proxied-1')).toMatchObject({
       status: 'stopped', userName: 'bob@example.org', sessionTime: 90, outputOctets: 4242, clientName: 'localhost',
     });
     const log = readFileSync(proxy!.logFile, 'utf8');

@@ -4,8 +4,6 @@
  * the session is in the store and the audit log.
  */
 import { spawn } from 'node:child_process';
-import { SqliteAccountingStore } from '../../src/store/sqlite/accounting.js';
-import { SqliteAuditStore } from '../../src/store/sqlite/audit.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
 import { requireTool } from '../helpers/require-tool.js';
 
@@ -47,12 +45,12 @@ function radclientRun(args: string[], input: string): Promise<{ code: number | n
       expect(r.out).toMatch(/Received Accounting-Response/);
       expect(r.code).toBe(0);
     }
-    const s = new SqliteAccountingStore(g.running.db).get('ap-lab-1', '0000002A');
+    const s = await g.running.stores.accounting.get('ap-lab-1', '0000002A');
     expect(s).toMatchObject({
       status: 'stopped', userName: 'alice@example.org', callingStationId: '02-00-00-00-00-2a', framedIpAddress: '10.9.8.7',
       sessionTime: 120, inputOctets: 2 ** 32 + 4000, outputOctets: 9000, terminateCause: 1, clientName: 'localhost',
     });
-    const audit = new SqliteAuditStore(g.running.db).recent(10).filter((e) => e.event.startsWith('accounting.'));
+    const audit = (await g.running.stores.audit.recent(10)).filter((e) => e.event.startsWith('accounting.'));
     expect(audit.map((e) => e.event)).toEqual(['accounting.stop', 'accounting.start']);
     expect(audit[0]!.subject).toBe('alice@example.org');
   });
@@ -67,6 +65,6 @@ function radclientRun(args: string[], input: string): Promise<{ code: number | n
     const r = await radclientRun(['-r', '1', '-t', '1', acct, 'acct', 'not-the-secret'], 'Acct-Status-Type = Start\nAcct-Session-Id = "wrong"\nNAS-Identifier = "ap-lab-1"\n');
     expect(r.out).not.toMatch(/Received/);
     expect(r.code).not.toBe(0);
-    expect(new SqliteAccountingStore(g.running.db).get('ap-lab-1', 'wrong')).toBeUndefined();
+    expect(await g.running.stores.accounting.get('ap-lab-1', 'wrong')).toBeUndefined();
   });
 });

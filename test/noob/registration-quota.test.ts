@@ -19,8 +19,6 @@ import { loopback, PEER_INFO, TestClock } from './helpers.js';
 import { startTestGangway } from '../helpers/gangway.js';
 import { RadiusClient } from '../../src/radius/client.js';
 import { RadiusEapTransport } from '../../src/peer/noob/radius-transport.js';
-import { SqliteAuditStore } from '../../src/store/sqlite/audit.js';
-import { SqliteNoobPeerStore } from '../../src/store/sqlite/noob-peers.js';
 
 const BASE: NoobConfig = { oobUrl: 'https://gangway.example.org/noob', newNai: 'noob@devices.example.org' };
 const NAS_A: NasFacts = { clientName: 'ap-a', clientAddress: '192.0.2.1' };
@@ -31,7 +29,7 @@ class MemoryAudit implements AuditStore {
   append(entry: AuditEntry): void {
     this.entries.push(entry);
   }
-  recent(limit: number): AuditEntry[] {
+  async recent(limit: number): Promise<AuditEntry[]> {
     return this.entries.slice(-limit).reverse();
   }
 }
@@ -156,10 +154,10 @@ describe('EAP-NOOB registration quota in the running server', () => {
           await client.close();
         }
         const peerId = (await peerStore.load()).ephemeral?.peerId;
-        stored.push(peerId !== undefined && (await new SqliteNoobPeerStore(g.running.db).get(peerId)) !== undefined);
+        stored.push(peerId !== undefined && (await g.running.stores.noobPeers.get(peerId)) !== undefined);
       }
       expect(stored).toEqual([true, false]);
-      const refused = new SqliteAuditStore(g.running.db).recent(10).filter((e) => e.event === 'noob.registration.refused');
+      const refused = (await g.running.stores.audit.recent(10)).filter((e) => e.event === 'noob.registration.refused');
       expect(refused).toHaveLength(1);
       expect(refused[0]).toMatchObject({ subject: 'localhost', detail: { quota: 'nas', client: 'localhost', address: '127.0.0.1', count: 1, limit: 1 } });
     } finally {

@@ -13,9 +13,6 @@ import { runEapOverRadius } from '../../src/peer/radius-runner.js';
 import { RegistrarCa } from '../../src/pki/ca/registrar-ca.js';
 import { getStringAttribute } from '../../src/radius/attributes.js';
 import { AttributeType } from '../../src/radius/dictionary.js';
-import { SqliteBrskiDeviceStore } from '../../src/store/sqlite/brski-devices.js';
-import { SqliteIssuedCertificateStore } from '../../src/store/sqlite/issued-certificates.js';
-import { SqliteUserPolicyStore } from '../../src/store/sqlite/user-policies.js';
 import { roguePki } from '../helpers/pki.js';
 import { PEOPLE, PortalClient, startPortalHarness, TestDevice, type PortalHarness } from './harness.js';
 
@@ -43,9 +40,9 @@ describe('portal administrator pages: VLANs, BRSKI approvals, issued certificate
     rmSync(work, { recursive: true, force: true });
   });
 
-  const db = () => h.gangway.running.db;
+  const stores = () => h.gangway.running.stores;
   /** Audit entries of one event, newest first. */
-  const events = (name: string) => h.audit.recent(500).filter((e) => e.event === name);
+  const events = async (name: string) => (await h.audit.recent(500)).filter((e) => e.event === name);
   const pendingList = (body: string) => /<ul class="devices" id="pending-list">([\s\S]*?)<\/ul>/.exec(body)?.[1] ?? '';
   const csrfOf = async (c: PortalClient, path: string) => PortalClient.csrfOf(await c.get(path));
 
@@ -57,19 +54,19 @@ describe('portal administrator pages: VLANs, BRSKI approvals, issued certificate
       const set = await admin.post('/admin/users/vlan', { csrf, user: 'alice', vlan: '21' });
       expect(set.status).toBe(303);
       expect(set.headers.location).toBe('/admin/users?m=vlan-set');
-      expect((await new SqliteUserPolicyStore(db()).get('alice'))?.vlan).toBe(21);
+      expect((await stores().userPolicies.get('alice'))?.vlan).toBe(21);
       expect((await admin.get('/admin/users')).body).toMatch(/aria-label="VLAN of alice" value="21"/);
-      expect(events('portal.user.vlan').at(0)).toMatchObject({ subject: 'alice', detail: { by: h.admin.name, vlan: 21 } });
+      expect((await events('portal.user.vlan')).at(0)).toMatchObject({ subject: 'alice', detail: { by: h.admin.name, vlan: 21 } });
       for (const bad of ['0', '4095', 'abc', '12.5', '-3', '99999']) {
         const r = await admin.post('/admin/users/vlan', { csrf, user: 'alice', vlan: bad });
         expect(r.status).toBe(400);
         expect(r.body).toContain('A VLAN is a number from 1 to 4094');
       }
       expect((await admin.post('/admin/users/vlan', { csrf, user: 'nobody', vlan: '5' })).status).toBe(404);
-      expect((await new SqliteUserPolicyStore(db()).get('alice'))?.vlan).toBe(21);
+      expect((await stores().userPolicies.get('alice'))?.vlan).toBe(21);
       expect((await admin.post('/admin/users/vlan', { csrf, user: 'bob', vlan: '22' })).status).toBe(303);
       expect((await admin.post('/admin/users/vlan', { csrf, user: 'bob', vlan: '' })).status).toBe(303);
-      expect((await new SqliteUserPolicyStore(db()).get('bob'))?.vlan).toBeUndefined();
+      expect((await stores().userPolicies.get('bob'))?.vlan).toBeUndefined();
     });
 
     test('without the CSRF token, or as a non-administrator: refused, nothing changed', async () => {
@@ -78,8 +75,8 @@ describe('portal administrator pages: VLANs, BRSKI approvals, issued certificate
       await bob.login('bob', PEOPLE.bob);
       const csrf = await csrfOf(bob, '/devices');
       expect((await bob.post('/admin/users/vlan', { csrf, user: 'bob', vlan: '99' })).status).toBe(403);
-      expect((await new SqliteUserPolicyStore(db()).get('alice'))?.vlan).toBe(21);
-      expect((await new SqliteUserPolicyStore(db()).get('bob'))?.vlan).toBeUndefined();
+      expect((await stores().userPolicies.get('alice'))?.vlan).toBe(21);
+      expect((await stores().userPolicies.get('bob'))?.vlan).toBeUndefined();
     });
 
     test('"My devices" shows the VLAN alice\'s device gets, and the device gets it', async () => {
@@ -101,11 +98,11 @@ describe('portal administrator pages: VLANs, BRSKI approvals, issued certificate
 
   describe('TEAP-BRSKI pledges', () => {
     const XSS = '<script>alert(1)</script>';
-    beforeAll(() => {
-      const store = new SqliteBrskiDeviceStore(db());
-      store.seen('acme', 'SN-1', new Date());
-      store.seen('acme', XSS, new Date());
-      store.seen('acme', 'SN-3', new Date());
+    beforeAll(async () => {
+      const store = stores().brskiDevices;
+      await store.seen('acme', 'SN-1', new Date());
+      await store.seen('acme', XSS, new Date());
+      await store.seen('acme', 'SN-3', new Date());
     });
 
     test('pledges awaiting approval are listed, device strings escaped; the nav links appear for administrators', async () => {
@@ -123,17 +120,17 @@ describe('portal administrator pages: VLANs, BRSKI approvals, issued certificate
 
     test('approve and deny: CSRF required, the store decided, audited like `gangway brski approve`', async () => {
       expect((await admin.post('/admin/brski/approve', { manufacturer: 'acme', serial: 'SN-1' })).status).toBe(403);
-      expect(new SqliteBrskiDeviceStore(db()).get('acme', 'SN-1')?.status).toBe('pending');
+      expect((await stores().brskiDevices.get('acme', 'SN-1'))?.status).toBe('pending');
       const csrf = await csrfOf(admin, '/admin/brski');
       const ok = await admin.post('/admin/brski/approve', { csrf, manufacturer: 'acme', serial: 'SN-1' });
       expect(ok.status).toBe(303);
       expect(ok.headers.location).toBe('/admin/brski?m=approved');
-      expect(new SqliteBrskiDeviceStore(db()).get('acme', 'SN-1')).toMatchObject({ status: 'approved', decidedBy: h.admin.name });
-      expect(events('brski.device.approved').at(0)).toMatchObject({ subject: 'acme:SN-1', detail: { by: h.admin.name, via: 'portal' } });
+      expect(await stores().brskiDevices.get('acme', 'SN-1')).toMatchObject({ status: 'approved', decidedBy: h.admin.name });
+      expect((await events('brski.device.approved')).at(0)).toMatchObject({ subject: 'acme:SN-1', detail: { by: h.admin.name, via: 'portal' } });
       // A recorded device is decided whatever its serial looks like.
       expect((await admin.post('/admin/brski/deny', { csrf, manufacturer: 'acme', serial: XSS })).status).toBe(303);
-      expect(new SqliteBrskiDeviceStore(db()).get('acme', XSS)?.status).toBe('denied');
-      expect(events('brski.device.denied').at(0)).toMatchObject({ subject: `acme:${XSS}` });
+      expect((await stores().brskiDevices.get('acme', XSS))?.status).toBe('denied');
+      expect((await events('brski.device.denied')).at(0)).toMatchObject({ subject: `acme:${XSS}` });
       const after = await admin.get('/admin/brski?m=denied');
       expect(after.body).toContain('Device denied');
       expect(pendingList(after.body)).not.toContain('data-device="acme:SN-1"');
@@ -143,14 +140,14 @@ describe('portal administrator pages: VLANs, BRSKI approvals, issued certificate
     test('pre-approval of a serial never seen: only for a configured manufacturer and a serialNumber-shaped serial', async () => {
       const csrf = await csrfOf(admin, '/admin/brski');
       expect((await admin.post('/admin/brski/approve', { csrf, manufacturer: 'acme', serial: 'SN-NEW-7' })).status).toBe(303);
-      expect(new SqliteBrskiDeviceStore(db()).get('acme', 'SN-NEW-7')?.status).toBe('approved');
-      expect(events('brski.device.approved').at(0)).toMatchObject({ subject: 'acme:SN-NEW-7', detail: { preapproval: true } });
+      expect((await stores().brskiDevices.get('acme', 'SN-NEW-7'))?.status).toBe('approved');
+      expect((await events('brski.device.approved')).at(0)).toMatchObject({ subject: 'acme:SN-NEW-7', detail: { preapproval: true } });
       const foreign = await admin.post('/admin/brski/approve', { csrf, manufacturer: 'globex', serial: 'G-1' });
       expect(foreign.status).toBe(400);
       expect(foreign.body).toContain('not a manufacturer this registrar trusts');
       expect((await admin.post('/admin/brski/approve', { csrf, manufacturer: 'acme', serial: '<b>' })).status).toBe(400);
       expect((await admin.post('/admin/brski/approve', { csrf, manufacturer: 'acme', serial: 'x'.repeat(65) })).status).toBe(400);
-      expect(new SqliteBrskiDeviceStore(db()).get('globex', 'G-1')).toBeUndefined();
+      expect(await stores().brskiDevices.get('globex', 'G-1')).toBeUndefined();
     });
 
     test('a non-administrator sees none of it and changes nothing', async () => {
@@ -163,13 +160,13 @@ describe('portal administrator pages: VLANs, BRSKI approvals, issued certificate
       const csrf = PortalClient.csrfOf(own);
       expect((await bob.post('/admin/brski/approve', { csrf, manufacturer: 'acme', serial: 'SN-3' })).status).toBe(403);
       expect((await bob.post('/admin/certificates/revoke', { csrf, serial: '01', reason: 'unspecified' })).status).toBe(403);
-      expect(new SqliteBrskiDeviceStore(db()).get('acme', 'SN-3')?.status).toBe('pending');
+      expect((await stores().brskiDevices.get('acme', 'SN-3'))?.status).toBe('pending');
     });
   });
 
   describe('issued certificates', () => {
     test('listed; revoke needs CSRF and a known reason; revoking ends the device\'s session (Disconnect-Request) and EAP-TLS refuses it', async () => {
-      const issued = new SqliteIssuedCertificateStore(db());
+      const issued = stores().issuedCertificates;
       const ca = await RegistrarCa.open({ directory: join(h.gangway.init.dataDir, 'pki'), store: issued, audit: h.audit });
       const csr = await createPledgeCsr({ request: { challengePassword: false, ignored: [] } });
       const ldevid = await ca.issueLdevid({ csrDer: csr.der, deviceId: 'acme:SN-1' });
@@ -193,11 +190,11 @@ describe('portal administrator pages: VLANs, BRSKI approvals, issued certificate
       expect(revoked.status).toBe(303);
       expect(revoked.headers.location).toBe('/admin/certificates?m=revoked-connected');
       expect(await issued.get(ldevid.serial)).toMatchObject({ revocationReason: 'keyCompromise' });
-      expect(events('ca.ldevid.revoked').at(0)).toMatchObject({ subject: ldevid.serial, detail: { by: h.admin.name, reason: 'keyCompromise', via: 'portal', device: 'acme:SN-1' } });
+      expect((await events('ca.ldevid.revoked')).at(0)).toMatchObject({ subject: ldevid.serial, detail: { by: h.admin.name, reason: 'keyCompromise', via: 'portal', device: 'acme:SN-1' } });
       const [disconnect] = await h.das.waitFor(1);
       expect(getStringAttribute(disconnect!.packet, AttributeType.UserName)).toBe('acme:SN-1');
       expect(getStringAttribute(disconnect!.packet, AttributeType.CallingStationId)).toBe('02-00-5e-00-53-30');
-      expect(events('radius.disconnect').at(0)).toMatchObject({ subject: 'acme:SN-1', detail: { kind: 'ack', certificate: ldevid.serial } });
+      expect((await events('radius.disconnect')).at(0)).toMatchObject({ subject: 'acme:SN-1', detail: { kind: 'ack', certificate: ldevid.serial } });
 
       const after = await admin.get('/admin/certificates?m=revoked-connected');
       expect(after.body).toContain('disconnected from the network');

@@ -11,9 +11,6 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { getStringAttribute } from '../../src/radius/attributes.js';
 import { AttributeType } from '../../src/radius/dictionary.js';
-import { SqliteAccessSessionStore } from '../../src/store/sqlite/access-sessions.js';
-import { SqliteBrskiDeviceStore } from '../../src/store/sqlite/brski-devices.js';
-import { SqliteIssuedCertificateStore } from '../../src/store/sqlite/issued-certificates.js';
 import { createPledgeCsr } from '../../src/peer/brski/csr.js';
 import { RegistrarCa } from '../../src/pki/ca/registrar-ca.js';
 import { roguePki } from '../helpers/pki.js';
@@ -129,7 +126,7 @@ const PHONE = { width: 390, height: 844 };
     // Alice's VLAN (authorization.users.alice) went to the NAS with the Accept, and the page says so.
     expect(h.gangway.log.lines.some((l) => l.msg === 'Access-Accept' && (l.obj as { identity?: string }).identity === peerId && (l.obj as { vlan?: number }).vlan === 20)).toBe(true);
     expect(await device.connect()).toMatchObject({ result: 'success', exchange: 'reconnect' });
-    expect(new SqliteAccessSessionStore(h.gangway.running.db).get(peerId)).toMatchObject({ callingStationId: '02-00-5e-00-53-10', nasIdentifier: 'test-ap', clientAddress: '127.0.0.1' });
+    expect(await h.gangway.running.stores.accessSessions.get(peerId)).toMatchObject({ callingStationId: '02-00-5e-00-53-10', nasIdentifier: 'test-ap', clientAddress: '127.0.0.1' });
 
     await page.reload();
     await expect(item.textContent()).resolves.toContain('registered');
@@ -196,15 +193,15 @@ const PHONE = { width: 390, height: 844 };
   }, 120_000);
 
   test('administrator pages for TEAP-BRSKI: approve a pledge, revoke an issued certificate', async () => {
-    const devices = new SqliteBrskiDeviceStore(h.gangway.running.db);
-    devices.seen('acme', 'JADA-0002', new Date());
-    devices.seen('acme', 'JADA-0003', new Date());
-    devices.decide('acme', 'JADA-0001', 'approved', h.admin.name, new Date());
-    const issued = new SqliteIssuedCertificateStore(h.gangway.running.db);
+    const devices = h.gangway.running.stores.brskiDevices;
+    await devices.seen('acme', 'JADA-0002', new Date());
+    await devices.seen('acme', 'JADA-0003', new Date());
+    await devices.decide('acme', 'JADA-0001', 'approved', h.admin.name, new Date());
+    const issued = h.gangway.running.stores.issuedCertificates;
     const ca = await RegistrarCa.open({ directory: join(h.gangway.init.dataDir, 'pki'), store: issued, audit: h.audit });
     const csr = await createPledgeCsr({ request: { challengePassword: false, ignored: [] } });
     const ldevid = await ca.issueLdevid({ csrDer: csr.der, deviceId: 'acme:JADA-0001' });
-    devices.setLdevid('acme', 'JADA-0001', ldevid.serial);
+    await devices.setLdevid('acme', 'JADA-0001', ldevid.serial);
 
     const page = await phone();
     await login(page, h.admin.name, h.admin.password);
@@ -213,7 +210,7 @@ const PHONE = { width: 390, height: 844 };
     await shot(page, '10-admin-brski');
     await Promise.all([page.waitForURL(/\/admin\/brski\?m=approved$/), page.locator('#pending-list li[data-device="acme:JADA-0002"] button[type=submit]', { hasText: 'Approve' }).click()]);
     await expect(page.locator('.flash').textContent()).resolves.toContain('Device approved');
-    expect(devices.get('acme', 'JADA-0002')?.status).toBe('approved');
+    expect((await devices.get('acme', 'JADA-0002'))?.status).toBe('approved');
 
     await page.goto(`${h.portalUrl}/admin/certificates`);
     const row = page.locator(`tr[data-serial="${ldevid.serial}"]`);

@@ -10,10 +10,8 @@ import { runNoobPeer, type ConversationOutcome } from '../../src/peer/noob/runne
 import { MemoryPeerStateStore } from '../../src/peer/noob/state.js';
 import { systemRandom } from '../../src/noob/crypto/random.js';
 import { RadiusClient } from '../../src/radius/client.js';
-import { SqliteAuditStore } from '../../src/store/sqlite/audit.js';
-import { SqliteNoobPeerStore } from '../../src/store/sqlite/noob-peers.js';
-import { SqlitePortalAccountStore } from '../../src/store/sqlite/portal.js';
-import { SqliteUserStore } from '../../src/store/sqlite/users.js';
+import type { AuditStore } from '../../src/store/audit.js';
+import type { NoobPeerStore } from '../../src/store/noob-peers.js';
 import { hashPassword } from '../../src/store/users.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
 import { MemoryLog } from '../helpers/silent-log.js';
@@ -27,8 +25,8 @@ export interface PortalHarness {
   das: TestDynamicAuthorizationServer;
   portalUrl: string;
   admin: { name: string; password: string };
-  noobStore: SqliteNoobPeerStore;
-  audit: SqliteAuditStore;
+  noobStore: NoobPeerStore;
+  audit: AuditStore;
   close(): Promise<void>;
 }
 
@@ -44,18 +42,18 @@ export async function startPortalHarness(opts: { configure?: (doc: Record<string
       opts.configure?.(doc);
     },
   });
-  const db = gangway.running.db;
+  const stores = gangway.running.stores;
   for (const [name, pw] of Object.entries(PEOPLE)) {
-    await new SqliteUserStore(db).add({ name });
-    await new SqlitePortalAccountStore(db).setPassword(name, await hashPassword(pw));
+    await stores.users.add({ name });
+    await stores.portalAccounts.setPassword(name, await hashPassword(pw));
   }
   return {
     gangway,
     das,
     portalUrl: `https://127.0.0.1:${gangway.running.portal!.port}`,
     admin: gangway.init.portal.admin,
-    noobStore: new SqliteNoobPeerStore(db),
-    audit: new SqliteAuditStore(db),
+    noobStore: stores.noobPeers,
+    audit: stores.audit,
     async close() {
       await gangway.close();
       await das.close();

@@ -11,7 +11,7 @@ describe('portal over HTTPS: security and device registration', () => {
   }, 30_000);
   afterAll(() => h.close());
 
-  const events = (name: string) => h.audit.recent(500).filter((e) => e.event === name);
+  const events = async (name: string) => (await h.audit.recent(500)).filter((e) => e.event === name);
 
   test('every response carries the strict CSP; static files are ours, jsQR included', async () => {
     const c = new PortalClient(h.portalUrl);
@@ -38,7 +38,7 @@ describe('portal over HTTPS: security and device registration', () => {
     expect((await c.post('/devices/add', { url: 'x', csrf: 'forged-token' })).status).toBe(403);
     expect((await c.post('/logout', {})).status).toBe(403);
     expect(await h.noobStore.list({ limit: 100 })).toEqual(before);
-    expect(events('portal.csrf.rejected').length).toBeGreaterThanOrEqual(4);
+    expect((await events('portal.csrf.rejected')).length).toBeGreaterThanOrEqual(4);
     // Still logged in: the refused logout did nothing.
     expect((await c.get('/devices')).status).toBe(200);
   });
@@ -52,8 +52,8 @@ describe('portal over HTTPS: security and device registration', () => {
     expect(locked.status).toBe(423);
     expect(locked.body).toContain('locked');
     expect(c.cookies.has('gangway_session')).toBe(false);
-    expect(events('portal.login.lockout').map((e) => e.subject)).toContain('carol');
-    expect(events('portal.login.failed').filter((e) => e.subject === 'carol').map((e) => e.detail?.reason)).toEqual(['locked', 'wrong-password', 'wrong-password', 'wrong-password']);
+    expect((await events('portal.login.lockout')).map((e) => e.subject)).toContain('carol');
+    expect((await events('portal.login.failed')).filter((e) => e.subject === 'carol').map((e) => e.detail?.reason)).toEqual(['locked', 'wrong-password', 'wrong-password', 'wrong-password']);
     // An administrator's password reset unlocks it.
     const admin = new PortalClient(h.portalUrl);
     expect((await admin.login(h.admin.name, h.admin.password)).status).toBe(303);
@@ -111,7 +111,7 @@ describe('portal over HTTPS: security and device registration', () => {
     expect(unknown.status).toBe(404);
     expect((await h.noobStore.get(peerId))).toMatchObject({ state: 1 });
     expect((await h.noobStore.get(peerId))?.account).toBeUndefined();
-    expect(events('noob.oob.refused').map((e) => e.detail?.reason)).toEqual(expect.arrayContaining(['malformed', 'hoob-mismatch', 'unknown-peer']));
+    expect((await events('noob.oob.refused')).map((e) => e.detail?.reason)).toEqual(expect.arrayContaining(['malformed', 'hoob-mismatch', 'unknown-peer']));
     // The genuine code still works once; a second scan is refused.
     expect((await c.post('/devices/add', { csrf, url: qr })).status).toBe(303);
     const again = await c.post('/devices/add', { csrf, url: qr });

@@ -29,7 +29,7 @@ describe('portal: a code for a device that reads one (server-to-peer OOB)', () =
     expect(issued.body).toContain('class="qr"');
     const code = /<p class="mono" id="issued-code">([^<]+)<\/p>/.exec(issued.body)![1]!.replace(/&amp;/g, '&');
     expect(code).toMatch(/[?&]P=.*&N=.*&H=/);
-    expect(h.audit.recent(50).some((e) => e.event === 'noob.oob.issued' && e.subject === peerId)).toBe(true);
+    expect((await h.audit.recent(50)).some((e) => e.event === 'noob.oob.issued' && e.subject === peerId)).toBe(true);
 
     expect(await device.readCode(code)).toBe(true);
     const done = await device.connect();

@@ -24,11 +24,6 @@ import { generateDemoPki } from '../../src/pki/demo-pki.js';
 import { ID_PE_MUD_URL, mudUrlExtensionValue } from '../../src/pki/mud-url.js';
 import { RadiusClient } from '../../src/radius/client.js';
 import { AttributeType, RadiusCode, type RadiusPacket } from '../../src/radius/index.js';
-import { SqliteAuditStore } from '../../src/store/sqlite/audit.js';
-import { SqliteIssuedCertificateStore } from '../../src/store/sqlite/issued-certificates.js';
-import { SqliteNoobPeerStore } from '../../src/store/sqlite/noob-peers.js';
-import { SqliteUserPolicyStore } from '../../src/store/sqlite/user-policies.js';
-import { SqliteUserStore } from '../../src/store/sqlite/users.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
 import { issueOddClientCert } from '../helpers/odd-certs.js';
 import { roguePki } from '../helpers/pki.js';
@@ -92,7 +87,7 @@ describe('credential policy over RADIUS: what the NAS gets in the Access-Accept'
         };
       },
     });
-    await new SqliteUserStore(g.running.db).add({ name: 'alice' });
+    await g.running.stores.users.add({ name: 'alice' });
   }, 30_000);
 
   afterAll(async () => {
@@ -117,7 +112,7 @@ describe('credential policy over RADIUS: what the NAS gets in the Access-Accept'
     const shown = peerOobToShow(await state.load(), { config, now: new Date(), random: systemRandom })!;
     if (shown.created) await state.save(shown.state);
     // What `gangway noob-oob URL --user alice` and the portal do.
-    const delivered = await deliverOobFromUrl(new SqliteNoobPeerStore(g.running.db), shown.text, 'alice');
+    const delivered = await deliverOobFromUrl(g.running.stores.noobPeers, shown.text, 'alice');
     expect(delivered.ok).toBe(true);
 
     const completion = await connect();
@@ -126,11 +121,11 @@ describe('credential policy over RADIUS: what the NAS gets in the Access-Accept'
     expect(vlanOf(completion.last)).toEqual({ tunnelType: 13, medium: 6, group: '20', sessionTimeout: 3600 });
     expect(g.log.lines.some((l) => l.msg === 'Access-Accept' && (l.obj as { vlan?: number; policy?: Record<string, string> }).vlan === 20 && (l.obj as { policy?: Record<string, string> }).policy?.vlan === 'users.alice')).toBe(true);
 
-    await new SqliteUserPolicyStore(g.running.db).setVlan('alice', 21, 'admin', new Date());
+    await g.running.stores.userPolicies.setVlan('alice', 21, 'admin', new Date());
     const reconnect = await connect();
     expect(reconnect.outcome).toMatchObject({ result: 'success', exchange: 'reconnect' });
     expect(vlanOf(reconnect.last)).toMatchObject({ tunnelType: 13, medium: 6, group: '21' });
-    await new SqliteUserPolicyStore(g.running.db).setVlan('alice', undefined, 'admin', new Date());
+    await g.running.stores.userPolicies.setVlan('alice', undefined, 'admin', new Date());
   }, 60_000);
 
   /** EAP-TLS with a certificate and key, over RADIUS; the Accept packet. */
@@ -146,8 +141,8 @@ describe('credential policy over RADIUS: what the NAS gets in the Access-Accept'
   }
 
   test('an LDevID of manufacturer acme, issued by our registrar CA, gets the brski policy over EAP-TLS; revoked, it is refused', async () => {
-    const store = new SqliteIssuedCertificateStore(g.running.db);
-    const ca = await RegistrarCa.open({ directory: join(g.init.dataDir, 'pki'), store, audit: new SqliteAuditStore(g.running.db) });
+    const store = g.running.stores.issuedCertificates;
+    const ca = await RegistrarCa.open({ directory: join(g.init.dataDir, 'pki'), store, audit: g.running.stores.audit });
     const csr = await createPledgeCsr({ request: { challengePassword: false, ignored: [] } });
     const ldevid = await ca.issueLdevid({ csrDer: csr.der, deviceId: 'acme:SN-42' });
     const key = csr.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();

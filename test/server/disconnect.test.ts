@@ -7,9 +7,9 @@ import { TestDynamicAuthorizationServer } from '../helpers/test-nas.js';
 
 class MapSessions implements AccessSessionStore {
   readonly m = new Map<string, AccessSession>();
-  record(s: AccessSession): void { this.m.set(s.identity, s); }
-  get(identity: string): AccessSession | undefined { return this.m.get(identity); }
-  remove(identity: string): boolean { return this.m.delete(identity); }
+  async record(s: AccessSession): Promise<void> { this.m.set(s.identity, s); }
+  async get(identity: string): Promise<AccessSession | undefined> { return this.m.get(identity); }
+  async remove(identity: string): Promise<boolean> { return this.m.delete(identity); }
 }
 
 describe('Disconnect-Request (RFC 5176) for a removed device', () => {
@@ -25,7 +25,7 @@ describe('Disconnect-Request (RFC 5176) for a removed device', () => {
 
   it('names the session by User-Name, Calling-Station-Id and NAS-Identifier, signed, and reads the ACK', async () => {
     const sessions = new MapSessions();
-    sessions.record(session('ap'));
+    await sessions.record(session('ap'));
     const terminate = createSessionTerminator({ sessions, clients: [{ name: 'ap', secret: SECRET, coa: { port: das.port } }], log: new MemoryLog() });
     expect(await terminate('PeerIdPeerIdPeerId0123')).toEqual({ kind: 'ack', client: 'ap', address: '127.0.0.1' });
     const [got] = await das.waitFor(1);
@@ -35,18 +35,18 @@ describe('Disconnect-Request (RFC 5176) for a removed device', () => {
     expect(getStringAttribute(got!.packet, AttributeType.NasIdentifier)).toBe('ap-1');
     expect(Math.abs(getIntegerAttribute(got!.packet, AttributeType.EventTimestamp)! - Date.now() / 1000)).toBeLessThan(5);
     // The session is gone once the NAS confirmed.
-    expect(sessions.get('PeerIdPeerIdPeerId0123')).toBeUndefined();
+    expect(await sessions.get('PeerIdPeerIdPeerId0123')).toBeUndefined();
   });
 
   it('reports a NAK with its Error-Cause, an unconfigured NAS, an unknown session, and a silent NAS', async () => {
     const sessions = new MapSessions();
-    sessions.record(session('ap'));
+    await sessions.record(session('ap'));
     const log = new MemoryLog();
     das.nakWith = ErrorCause.SessionContextNotFound;
     const t = createSessionTerminator({ sessions, clients: [{ name: 'ap', secret: SECRET, coa: { port: das.port } }, { name: 'plain', secret: SECRET }], log });
     expect(await t('PeerIdPeerIdPeerId0123')).toEqual({ kind: 'nak', client: 'ap', address: '127.0.0.1', errorCause: 503 });
     expect(await t('unknown')).toEqual({ kind: 'no-session' });
-    sessions.record({ ...session('plain'), identity: 'X' });
+    await sessions.record({ ...session('plain'), identity: 'X' });
     expect(await t('X')).toEqual({ kind: 'not-configured', client: 'plain' });
     const silent = createSessionTerminator({ sessions, clients: [{ name: 'ap', secret: 'wrong-secret-99', coa: { port: das.port } }], log, maxDurationMs: 1500 });
     expect(await silent('PeerIdPeerIdPeerId0123')).toMatchObject({ kind: 'failed', client: 'ap' });

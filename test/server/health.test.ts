@@ -3,6 +3,7 @@ import { encodeEap, EapType } from '../../src/eap-methods/eap-packet.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
 import { UdpNas } from '../helpers/udp-nas.js';
 import { parseExposition, value } from '../helpers/prometheus-text.js';
+import type { SqliteStores } from '../../src/store/sqlite/stores.js';
 
 async function get(g: TestGangway, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
   const { host, port } = g.running.health!;
@@ -91,7 +92,7 @@ describe('health: GET /healthz checks the store', () => {
       expect((await get(g, '/healthz')).status).toBe(200);
       expect(value(parseExposition((await get(g, '/metrics')).body), 'gangway_store_up')).toBe(1);
       // The connection every store uses is gone, as after a fatal I/O error.
-      g.running.db.close();
+      (g.running.stores as SqliteStores).db.close();
       const r = await get(g, '/healthz');
       expect(r.status).toBe(503);
       const report = JSON.parse(r.body) as { status: string; store: { ok: boolean; error?: string }; shedding: { shedding: boolean } };

@@ -23,9 +23,6 @@ import { runTeapOverRadius } from '../../src/peer/teap/radius-runner.js';
 import { TeapPeer } from '../../src/peer/teap/teap-peer.js';
 import { AttributeType, RadiusClient, RadiusCode, getAttribute, joinEapMessage, splitEapMessage, stringAttribute } from '../../src/radius/index.js';
 import { startGangway, type RunningGangway } from '../../src/server.js';
-import { SqliteAuditStore } from '../../src/store/sqlite/audit.js';
-import { SqliteNoobPeerStore } from '../../src/store/sqlite/noob-peers.js';
-import { SqliteUserStore } from '../../src/store/sqlite/users.js';
 import { hashPassword } from '../../src/store/users.js';
 import { ntPasswordHash } from '../../src/eap-methods/mschapv2/ms-chap-v2.js';
 import { createLog } from '../../src/util/log.js';
@@ -69,7 +66,7 @@ describe('log scan of a representative run', () => {
     // The same logger `gangway serve` builds, at its most talkative level.
     running = await startGangway(parseConfig(doc, dir), createLog('trace', sink));
     port = running.addresses[0]!.port;
-    const users = new SqliteUserStore(running.db);
+    const users = running.stores.users;
     for (const [name, password] of [['alice', PASSWORDS.alice], ['host/machine1', PASSWORDS.machine], ['mallory', PASSWORDS.mallory]] as const) {
       await users.add({ name, passwordHash: await hashPassword(password, { N: 1024, r: 8, p: 1 }), ntHash: ntPasswordHash(password) });
     }
@@ -116,13 +113,13 @@ describe('log scan of a representative run', () => {
     expect(m.code).toBe(RadiusCode.AccessAccept);
     add('EAP-MSCHAPv2 MSK', forms(m.msk!));
     for (let i = 0; i < 3; i++) expect((await mschapv2('alice', PASSWORDS.wrong)).code).toBe(RadiusCode.AccessReject);
-    expect(new SqliteAuditStore(running.db).recent(50).some((e) => e.event === 'password.lockout')).toBe(true);
+    expect((await running.stores.audit.recent(50)).some((e) => e.event === 'password.lockout')).toBe(true);
     // EAP-NOOB: Initial, the OOB step as `gangway noob-oob` does it (with a logger of the same kind), Completion, Reconnect.
     const device = new NoobDevice({ name: 'scan-device', host: '127.0.0.1', port, secret: SECRET, callingStationId: '02-00-00-00-20-03' });
     expect((await device.connect()).state.state).toBe(1);
     const oob = (await device.shownOob())!;
     const oobLog = createLog('trace', new Writable({ write(chunk: Buffer, _enc, cb) { captured.push(chunk.toString()); cb(); } }));
-    const delivered = await deliverOobFromUrl(new SqliteNoobPeerStore(running.db), oob.url, 'alice', { log: oobLog, audit: new SqliteAuditStore(running.db) });
+    const delivered = await deliverOobFromUrl(running.stores.noobPeers, oob.url, 'alice', { log: oobLog, audit: running.stores.audit });
     expect(delivered.ok).toBe(true);
     add('EAP-NOOB Noob', [oob.noob, ...forms(b64(oob.noob))]);
     const z = (await device.state()).ephemeral!.z;

@@ -4,7 +4,6 @@
  * the conversation continues with TEAP to SUCCESS.
  */
 import { join } from 'node:path';
-import { SqliteUserStore } from '../../src/store/sqlite/users.js';
 import { describeEapolFailure, hostapTools, runEapolTest } from '../helpers/eapol-test.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
 import { userWithPassword } from '../teap-brski/helpers.js';
@@ -17,7 +16,7 @@ maybe('Legacy Nak from wpa_supplicant selects the next allowed method', () => {
   let g: TestGangway;
   beforeAll(async () => {
     g = await startTestGangway({ configure: (doc) => { doc.eap = { defaultMethods: ['eap-tls', 'teap'] }; } });
-    await userWithPassword(new SqliteUserStore(g.running.db), 'alice', ALICE_PASSWORD);
+    await userWithPassword(g.running.stores.users, 'alice', ALICE_PASSWORD);
   });
   afterAll(async () => {
     await g.close();

@@ -13,8 +13,6 @@ import { decodeMschapV2, MschapV2OpCode } from '../../src/eap-methods/mschapv2/p
 import { TeapPeer } from '../../src/peer/teap/teap-peer.js';
 import { runTeapOverRadius } from '../../src/peer/teap/radius-runner.js';
 import { AttributeType, RadiusCode, getAttribute, joinEapMessage } from '../../src/radius/index.js';
-import { SqliteAuditStore } from '../../src/store/sqlite/audit.js';
-import { SqliteUserStore } from '../../src/store/sqlite/users.js';
 import type { TeapTlv } from '../../src/teap-brski/teap/tlv-codec.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
 import { UdpNas } from '../helpers/udp-nas.js';
@@ -56,7 +54,7 @@ describe('password lockout over RADIUS', () => {
   let nasB: UdpNas;
   let station = 0;
   const mac = () => `02-00-00-00-10-${(station++ & 0xff).toString(16).padStart(2, '0')}`;
-  const audits = () => new SqliteAuditStore(g.running.db).recent(100).filter((e) => e.event === 'password.lockout');
+  const audits = async () => (await g.running.stores.audit.recent(100)).filter((e) => e.event === 'password.lockout');
   /** gangway_password_lockouts_total by scope, scraped from GET /metrics. */
   const lockouts = async (): Promise<{ account: number; nas: number }> => {
     const { host, port } = g.running.health!;
@@ -79,7 +77,7 @@ describe('password lockout over RADIUS', () => {
         };
       },
     });
-    const users = new SqliteUserStore(g.running.db);
+    const users = g.running.stores.users;
     for (const name of ['alice', 'bob', 'mallory', 'dave']) await userWithPassword(users, name, `${name}-password`);
     nasA = await UdpNas.bind('127.0.0.1', g.secret, g.port);
     nasB = await UdpNas.bind('127.0.0.2', g.secret, g.port);
@@ -100,7 +98,7 @@ describe('password lockout over RADIUS', () => {
     const locked = await mschapv2(nasA, 'alice', 'alice-password', mac());
     expect(locked).toEqual(wrong);
     expect(g.log.lines.some((l) => /account "alice" is locked out until/.test(String((l.obj as { reason?: string }).reason)))).toBe(true);
-    const audit = audits().find((e) => e.subject === 'alice');
+    const audit = (await audits()).find((e) => e.subject === 'alice');
     expect(audit?.detail).toMatchObject({ scope: 'account', failures: 3, nas: 'localhost/127.0.0.1' });
     expect(await lockouts()).toEqual({ account: before.account + 1, nas: before.nas });
     // Another account through the same NAS is not affected.
@@ -131,7 +129,7 @@ describe('password lockout over RADIUS', () => {
     const locked = await teap('bob-password');
     expect(locked.outcome).toBe('reject');
     expect(locked.last).toEqual(wrong.last);
-    expect(audits().find((e) => e.subject === 'bob')?.detail).toMatchObject({ scope: 'account', failures: 3 });
+    expect((await audits()).find((e) => e.subject === 'bob')?.detail).toMatchObject({ scope: 'account', failures: 3 });
     expect(await lockouts()).toEqual({ account: before.account + 1, nas: before.nas });
     await new Promise((r) => setTimeout(r, 2100));
     expect((await teap('bob-password')).outcome).toBe('accept');
@@ -145,7 +143,7 @@ describe('password lockout over RADIUS', () => {
     const refused = await mschapv2(nasB, 'dave', 'dave-password', mac());
     expect(refused).toEqual({ code: RadiusCode.AccessReject, answer: 'E=691 R=0 C=… V=3 M=FAILED' });
     expect(await mschapv2(nasA, 'dave', 'dave-password', mac())).toEqual({ code: RadiusCode.AccessAccept, answer: 'success' });
-    expect(audits().find((e) => e.detail?.scope === 'nas')).toMatchObject({ subject: 'localhost/127.0.0.2', detail: { failures: 12 } });
+    expect((await audits()).find((e) => e.detail?.scope === 'nas')).toMatchObject({ subject: 'localhost/127.0.0.2', detail: { failures: 12 } });
     expect(g.log.lines.some((l) => l.msg === 'password lockout: NAS locked')).toBe(true);
     expect(await lockouts()).toEqual({ account: before.account, nas: before.nas + 1 });
   }, 30_000);
@@ -161,7 +159,7 @@ describe('password lockout across a reload', () => {
     });
     const nas = await UdpNas.bind('127.0.0.1', g.secret, g.port);
     try {
-      await userWithPassword(new SqliteUserStore(g.running.db), 'erin', 'erin-password');
+      await userWithPassword(g.running.stores.users, 'erin', 'erin-password');
       let station = 0;
       const mac = () => `02-00-00-00-20-${(station++ & 0xff).toString(16).padStart(2, '0')}`;
       await mschapv2(nas, 'erin', 'guess-1', mac());

@@ -1,9 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
-import { SqliteIssuedCertificateStore } from '../../src/store/sqlite/issued-certificates.js';
-import { SerialInUseError, type NewIssuedCertificate } from '../../src/store/issued-certificates.js';
+import { SerialInUseError, type IssuedCertificateStore, type NewIssuedCertificate } from '../../src/store/issued-certificates.js';
+import { describeStores, type StoreUnderTest } from '../helpers/store-kinds.js';
 
 function cert(serial: string, over: Partial<NewIssuedCertificate> = {}): NewIssuedCertificate {
   return {
@@ -20,32 +16,28 @@ function cert(serial: string, over: Partial<NewIssuedCertificate> = {}): NewIssu
   };
 }
 
-describe('SqliteIssuedCertificateStore (migration 0005)', () => {
-  let dir: string;
-  let db: SqliteDatabase;
-  let store: SqliteIssuedCertificateStore;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'gangway-issued-'));
-    db = openSqlite(join(dir, 'gangway.db'));
-    store = new SqliteIssuedCertificateStore(db);
+describeStores('IssuedCertificateStore (migration 5)', (kind) => {
+  let s: StoreUnderTest;
+  let store: IssuedCertificateStore;
+  beforeEach(async () => {
+    s = await kind.open();
+    store = s.stores.issuedCertificates;
   });
-  afterEach(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
+  afterEach(() => s.close());
+
+  test('migration 5 is applied', async () => {
+    expect((await s.migrations()).find((m) => m.version === 5)?.name).toBe('issued-certificates');
   });
 
-  test('migration 5 is applied', () => {
-    expect((db.prepare('SELECT name FROM schema_migrations WHERE version = 5').get() as { name: string }).name).toBe('issued-certificates');
-  });
-
-  test('record, get, list by device and by recency', async () => {
+  test('record, get, list by device and by recency (ties: the later record first)', async () => {
     await store.record(cert('0a01'));
     await store.record(cert('0a02', { issuedAt: new Date('2026-02-01T00:00:00Z') }));
     await store.record(cert('0a03', { deviceId: 'DEV-2', issuedAt: new Date('2026-03-01T00:00:00Z') }));
+    await store.record(cert('0a04'));
     const got = await store.get('0a01');
     expect(got).toEqual({ ...cert('0a01'), der: Uint8Array.from([0x30, 0x00]) });
     expect(got?.revokedAt).toBeUndefined();
-    expect((await store.listByDevice('DEV-1')).map((c) => c.serial)).toEqual(['0a02', '0a01']);
+    expect((await store.listByDevice('DEV-1')).map((c) => c.serial)).toEqual(['0a02', '0a04', '0a01']);
     expect((await store.list(2)).map((c) => c.serial)).toEqual(['0a03', '0a02']);
     expect(await store.get('ffff')).toBeUndefined();
   });
@@ -56,22 +48,26 @@ describe('SqliteIssuedCertificateStore (migration 0005)', () => {
     expect((await store.get('0b01'))?.deviceId).toBe('DEV-1');
   });
 
+  test('the same serial recorded at once through two connections (two servers): exactly one succeeds, the other is told SerialInUseError', async () => {
+    const other = (await s.another()).issuedCertificates;
+    for (let i = 0; i < 20; i++) {
+      const serial = `0e${i.toString(16).padStart(2, '0')}`;
+      const outcomes = await Promise.allSettled([store.record(cert(serial, { deviceId: 'A' })), other.record(cert(serial, { deviceId: 'B' }))]);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+      expect(refused.reason).toBeInstanceOf(SerialInUseError);
+      const winner = outcomes[0]!.status === 'fulfilled' ? 'A' : 'B';
+      expect((await store.get(serial))?.deviceId).toBe(winner);
+    }
+  });
+
   test('the schema refuses non-canonical serials and a reason without a time', async () => {
-    // better-sqlite3's errors come from another realm under jest: match the code, not the class.
-    const check = { code: 'SQLITE_CONSTRAINT_CHECK' };
-    await expect(store.record(cert('0A01'))).rejects.toMatchObject(check);
-    await expect(store.record(cert('0x1'))).rejects.toMatchObject(check);
+    await expect(store.record(cert('0A01'))).rejects.toMatchObject({ code: s.kind === 'sqlite' ? 'SQLITE_CONSTRAINT_CHECK' : '23514' });
+    await expect(store.record(cert('0x1'))).rejects.toMatchObject({ code: s.kind === 'sqlite' ? 'SQLITE_CONSTRAINT_CHECK' : '23514' });
     await store.record(cert('0c01'));
-    const run = (sql: string): unknown => {
-      try {
-        db.prepare(sql).run();
-        return 'no error';
-      } catch (err) {
-        return err;
-      }
-    };
-    expect(run("UPDATE issued_certificates SET revocation_reason = 'superseded' WHERE serial = '0c01'")).toMatchObject(check);
-    expect(run("UPDATE issued_certificates SET revoked_at = 'x', revocation_reason = 'bogus' WHERE serial = '0c01'")).toMatchObject(check);
+    expect(await s.violation("UPDATE issued_certificates SET revocation_reason = 'superseded' WHERE serial = '0c01'")).toBe('check');
+    const at = s.kind === 'sqlite' ? "'2026-01-01T00:00:00.000Z'" : "'2026-01-01T00:00:00Z'";
+    expect(await s.violation(`UPDATE issued_certificates SET revoked_at = ${at}, revocation_reason = 'bogus' WHERE serial = '0c01'`)).toBe('check');
   });
 
   test('revoke once; the first time and reason stay; listRevoked skips expired and other issuers', async () => {
@@ -93,9 +89,13 @@ describe('SqliteIssuedCertificateStore (migration 0005)', () => {
     expect(await store.nextCrlNumber('CN=A')).toBe(1n);
     expect(await store.nextCrlNumber('CN=A')).toBe(2n);
     expect(await store.nextCrlNumber('CN=B')).toBe(1n);
-    db.close();
-    db = openSqlite(join(dir, 'gangway.db'));
-    store = new SqliteIssuedCertificateStore(db);
-    expect(await store.nextCrlNumber('CN=A')).toBe(3n);
+    expect(await (await s.another()).issuedCertificates.nextCrlNumber('CN=A')).toBe(3n);
+  });
+
+  test('CRL numbers drawn at once through two connections (two servers): all different, one increasing sequence', async () => {
+    const other = (await s.another()).issuedCertificates;
+    const drawn = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? store : other).nextCrlNumber('CN=Shared')));
+    expect([...drawn].sort((x, y) => (x < y ? -1 : 1))).toEqual(Array.from({ length: 40 }, (_, i) => BigInt(i + 1)));
+    expect(await store.nextCrlNumber('CN=Shared')).toBe(41n);
   });
 });

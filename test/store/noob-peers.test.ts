@@ -3,11 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { migrations } from '../../src/store/sqlite/migrations/index.js';
-import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
+import { migrations as postgresMigrations } from '../../src/store/postgres/migrations/index.js';
+import { PostgresDatabase } from '../../src/store/postgres/database.js';
+import { openSqlite } from '../../src/store/sqlite/database.js';
 import { SqliteNoobPeerStore } from '../../src/store/sqlite/noob-peers.js';
 import { isConsumed, MemoryNoobPeerStore, type NoobPeerStore, type NoobPeerWrite } from '../../src/store/noob-peers.js';
 import { migrate } from '../../src/store/sqlite/database.js';
 import Database from 'better-sqlite3';
+import { describeStores, openTestPostgresStores, type StoreUnderTest } from '../helpers/store-kinds.js';
+import { dropSchema, freshName, requirePostgres } from '../helpers/postgres.js';
+import { MemoryLog } from '../helpers/silent-log.js';
 
 const T0 = new Date('2026-01-01T00:00:00.000Z');
 const T1H = new Date(T0.getTime() + 3600_000);
@@ -54,7 +59,8 @@ function registered(peerId: string): NoobPeerWrite {
 
 /**
  * better-sqlite3's native part keeps the SqliteError class of the first jest module registry that
- * loaded it, so in later test files its errors fail jest's `instanceof Error`: compare messages.
+ * loaded it, so in later test files its errors fail jest's `instanceof Error`: compare messages
+ * (SQLite says "CHECK constraint failed", PostgreSQL "violates check constraint").
  */
 async function rejectsWith(p: Promise<unknown>, re: RegExp): Promise<void> {
   let err: unknown;
@@ -65,22 +71,10 @@ async function rejectsWith(p: Promise<unknown>, re: RegExp): Promise<void> {
   }
   expect(String((err as { message?: unknown } | undefined)?.message)).toMatch(re);
 }
+const CHECK = /CHECK constraint|violates check constraint/i;
 
-let dir: string;
-let db: SqliteDatabase;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'noob-store-'));
-  db = openSqlite(join(dir, 'gangway.db'));
-});
-afterEach(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-describe.each([
-  ['SQLite', () => new SqliteNoobPeerStore(db) as NoobPeerStore],
-  ['memory', () => new MemoryNoobPeerStore() as NoobPeerStore],
-])('%s store', (_name, make) => {
+/** The common contract, as a function of a store factory: run on memory, SQLite and PostgreSQL. */
+function contract(make: () => NoobPeerStore): void {
   it('round-trips every field, assigns versions and compares them', async () => {
     const store = make();
     const rec = ephemeralPeer('P1');
@@ -191,11 +185,21 @@ describe.each([
     await store.transition('P', null, ephemeralPeer('P'));
     expect((await store.get('P'))!.consumedOobs).toEqual([]);
   });
-});
+}
 
-describe('SQLite atomicity', () => {
+describe('memory store', () => contract(() => new MemoryNoobPeerStore()));
+
+describeStores('NoobPeerStore', (kind) => {
+  let s: StoreUnderTest;
+  beforeEach(async () => {
+    s = await kind.open();
+  });
+  afterEach(() => s.close());
+
+  describe('contract', () => contract(() => s.stores.noobPeers));
+
   it('a failure in the middle of a transition leaves the old record, OOB messages included', async () => {
-    const store = new SqliteNoobPeerStore(db);
+    const store = s.stores.noobPeers;
     const rec = ephemeralPeer('P');
     rec.oobs = [{ direction: 2, noob: N, hoob: N, createdAt: T0, expiresAt: T1H, account: 'carol' }];
     await store.transition('P', null, rec);
@@ -208,117 +212,226 @@ describe('SQLite atomicity', () => {
       account: 'mallory',
       oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }, { direction: 7 as 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }],
     };
-    await rejectsWith(store.transition('P', 1, next), /CHECK/);
+    await rejectsWith(store.transition('P', 1, next), CHECK);
     expect(await store.get('P')).toEqual(before);
   });
 
   it('the schema refuses a half-written peer (ephemeral data without state 1–2, state 4 without Kz)', async () => {
-    const store = new SqliteNoobPeerStore(db);
+    const store = s.stores.noobPeers;
     const { association: _a, ...noAssoc } = registered('R');
-    await rejectsWith(store.transition('R', null, noAssoc), /CHECK/);
+    await rejectsWith(store.transition('R', null, noAssoc), CHECK);
     const { ephemeral: _e, ...noEph } = ephemeralPeer('E');
-    await rejectsWith(store.transition('E', null, noEph), /CHECK/);
-    await rejectsWith(store.transition('K', null, { ...registered('K'), association: { ...registered('K').association!, kz: new Uint8Array(16) } }), /CHECK/);
+    await rejectsWith(store.transition('E', null, noEph), CHECK);
+    await rejectsWith(store.transition('K', null, { ...registered('K'), association: { ...registered('K').association!, kz: new Uint8Array(16) } }), CHECK);
     expect(await store.list({})).toEqual([]);
   });
 
-  it('a transition is visible to a second connection only as a whole (another process, e.g. the CLI)', async () => {
-    const a = new SqliteNoobPeerStore(db);
-    const db2 = openSqlite(join(dir, 'gangway.db'));
+  it('a transition is visible to a second connection only as a whole (another process: the CLI, another server)', async () => {
+    const a = s.stores.noobPeers;
+    const b = (await s.another()).noobPeers;
+    await a.transition('P', null, ephemeralPeer('P'));
+    const seen = await b.get('P');
+    expect(seen?.version).toBe(1);
+    // Both read version 1; only the first writer wins.
+    expect(await b.transition('P', 1, { ...ephemeralPeer('P'), state: 2, oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }] })).toBe(true);
+    expect(await a.transition('P', 1, { ...ephemeralPeer('P'), account: 'late' })).toBe(false);
+    expect(await a.get('P')).toMatchObject({ state: 2, version: 2, oobs: [{ direction: 1 }] });
+  });
+
+  it('transitions racing from two connections on one version: exactly one wins, every time, and the winner is stored whole', async () => {
+    const a = s.stores.noobPeers;
+    const b = (await s.another()).noobPeers;
+    for (let round = 0; round < 20; round++) {
+      const id = `race-${round}`;
+      await a.transition(id, null, ephemeralPeer(id));
+      const fromA: NoobPeerWrite = { ...ephemeralPeer(id), account: 'alice', accountBound: true, oobs: [{ direction: 2, noob: N, hoob: N, createdAt: T0, expiresAt: T1H, account: 'alice' }] };
+      const fromB: NoobPeerWrite = { ...ephemeralPeer(id), state: 2, account: 'bob', accountBound: true, oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H, account: 'bob' }] };
+      const [wonA, wonB] = await Promise.all([a.transition(id, 1, fromA), b.transition(id, 1, fromB)]);
+      expect([wonA, wonB].filter(Boolean)).toHaveLength(1);
+      expect(await a.get(id)).toEqual({ ...(wonA ? fromA : fromB), version: 2 });
+    }
+    // Creating the same new peer from both: one insert wins, the other is told the record changed.
+    const created = await Promise.all([a.transition('new', null, ephemeralPeer('new')), b.transition('new', null, { ...ephemeralPeer('new'), account: 'x' })]);
+    expect(created.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('purging from one connection while another transitions: nothing half-deleted, a registered peer never purged', async () => {
+    const a = s.stores.noobPeers;
+    const b = (await s.another()).noobPeers;
+    const old = new Date(T0.getTime() - 60_000);
+    for (let i = 0; i < 30; i++) await a.transition(`p${i}`, null, ephemeralPeer(`p${i}`, old));
+    // Half of them complete registration on "the other server" while the purge runs.
+    const [purged, ...won] = await Promise.all([
+      a.deleteExpiredEphemeral(T0, T0),
+      ...Array.from({ length: 15 }, (_, i) => b.transition(`p${i}`, 1, { ...registered(`p${i}`), createdAt: old })),
+    ]);
+    const survivors = await a.list({ limit: 100 });
+    expect(survivors.every((r) => r.state === 4)).toBe(true);
+    expect(survivors.length).toBe((won as boolean[]).filter(Boolean).length);
+    expect(purged + survivors.length).toBe(30);
+  });
+
+  it('survives closing and reopening', async () => {
+    await s.stores.noobPeers.transition('P', null, registered('P'));
+    const again = await s.another();
+    expect(await again.noobPeers.get('P')).toEqual({ ...registered('P'), version: 1 });
+  });
+
+  it('migration 3 is recorded, in version order', async () => {
+    const recorded = await s.migrations();
+    expect(recorded.map((m) => m.version)).toEqual([...recorded.map((m) => m.version)].sort((x, y) => x - y));
+    expect(recorded.find((m) => m.version === 3)?.name).toBe('noob');
+  });
+});
+
+/** Rows as a Gangway of schema version 3 left them, then the upgrade: each database its own SQL, one expectation. */
+describe('migration 4 carries existing registrations over: a pending delivery is consumed and bound, an account is bound', () => {
+  const expectUpgraded = async (store: NoobPeerStore): Promise<void> => {
+    expect(await store.get('waiting')).toMatchObject({ accountBound: false, consumedOobs: [] });
+    expect(await store.get('delivered')).toMatchObject({ accountBound: true, account: 'alice', consumedOobs: [{ direction: 1, hoob: 'HHHHHHHHHHHHHHHHHHHHHH', account: 'alice', consumedAt: T0 }] });
+    expect(await store.get('rolledback')).toMatchObject({ accountBound: true, account: 'alice', consumedOobs: [] });
+  };
+  const eph = JSON.stringify({ ...ephemeralPeer('x').ephemeral, z: Buffer.alloc(32, 7).toString('base64') });
+
+  it('SQLite', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'noob-store-'));
     try {
-      const b = new SqliteNoobPeerStore(db2);
-      await a.transition('P', null, ephemeralPeer('P'));
-      const seen = await b.get('P');
-      expect(seen?.version).toBe(1);
-      // Both read version 1; only the first writer wins.
-      expect(await b.transition('P', 1, { ...ephemeralPeer('P'), state: 2, oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }] })).toBe(true);
-      expect(await a.transition('P', 1, { ...ephemeralPeer('P'), account: 'late' })).toBe(false);
-      expect(await a.get('P')).toMatchObject({ state: 2, version: 2, oobs: [{ direction: 1 }] });
+      const path = join(dir, 'old.db');
+      const old = new Database(path);
+      old.pragma('foreign_keys = ON');
+      migrate(old, migrations.filter((m) => m.version <= 3));
+      const insert = old.prepare(
+        `INSERT INTO noob_peers (peer_id, state, version, created_at, updated_at, account, ephemeral) VALUES (?, ?, 1, '${T0.toISOString()}', '${T0.toISOString()}', ?, ?)`,
+      );
+      insert.run('waiting', 1, null, eph);
+      insert.run('delivered', 2, 'alice', eph);
+      insert.run('rolledback', 1, 'alice', eph);
+      old.prepare(`INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, account) VALUES ('delivered', 0, 1, ?, ?, '${T0.toISOString()}', 'alice')`).run(N, 'HHHHHHHHHHHHHHHHHHHHHH');
+      migrate(old, migrations);
+      old.close();
+      const upgraded = openSqlite(path);
+      try {
+        await expectUpgraded(new SqliteNoobPeerStore(upgraded));
+      } finally {
+        upgraded.close();
+      }
     } finally {
-      db2.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('survives closing and reopening the file', async () => {
-    const path = join(dir, 'gangway.db');
-    await new SqliteNoobPeerStore(db).transition('P', null, registered('P'));
-    db.close();
-    db = openSqlite(path);
-    expect(await new SqliteNoobPeerStore(db).get('P')).toEqual({ ...registered('P'), version: 1 });
+  const server = requirePostgres();
+  (server ? it : it.skip)('PostgreSQL', async () => {
+    const schema = freshName();
+    const log = new MemoryLog();
+    try {
+      const old = await PostgresDatabase.open({ url: server!.url, ...(server!.password !== undefined ? { password: server!.password } : {}), schema, poolSize: 1 }, log, postgresMigrations.filter((m) => m.version <= 3));
+      try {
+        const insert = `INSERT INTO noob_peers (peer_id, state, version, created_at, updated_at, account, ephemeral) VALUES ($1, $2, 1, $3, $3, $4, $5)`;
+        await old.query(insert, ['waiting', 1, T0, null, eph]);
+        await old.query(insert, ['delivered', 2, T0, 'alice', eph]);
+        await old.query(insert, ['rolledback', 1, T0, 'alice', eph]);
+        await old.query(`INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, account) VALUES ('delivered', 0, 1, $1, $2, $3, 'alice')`, [N, 'HHHHHHHHHHHHHHHHHHHHHH', T0]);
+      } finally {
+        await old.close();
+      }
+      const upgraded = await openTestPostgresStores(server!, schema, log);
+      try {
+        await expectUpgraded(upgraded.noobPeers);
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await dropSchema(server!, schema);
+    }
+  });
+});
+
+/** Rows of schema version 11 (OOB messages without expiry), then the upgrade; each database its own SQL, one expectation. */
+describe('migration 12 gives stored OOB messages an expiry: issued codes no later than the upgrade, delivered ones issue + 3600 s', () => {
+  const eph = JSON.stringify({ ...ephemeralPeer('x').ephemeral, z: Buffer.alloc(32, 7).toString('base64') });
+  let now: number;
+  let recent: Date;
+  let stale: Date;
+  beforeEach(() => {
+    now = Date.now();
+    recent = new Date(now - 10 * 60_000);
+    stale = new Date(now - 2 * 3600_000);
   });
 
-  it('migration 4 carries existing registrations over: a pending delivery is consumed and bound, an account is bound', async () => {
-    const path = join(dir, 'old.db');
-    const old = new Database(path);
-    old.pragma('foreign_keys = ON');
-    migrate(old, migrations.filter((m) => m.version <= 3));
-    const eph = JSON.stringify({ ...ephemeralPeer('x').ephemeral, z: Buffer.alloc(32, 7).toString('base64') });
-    const insert = old.prepare(
-      `INSERT INTO noob_peers (peer_id, state, version, created_at, updated_at, account, ephemeral) VALUES (?, ?, 1, '${T0.toISOString()}', '${T0.toISOString()}', ?, ?)`,
-    );
-    insert.run('waiting', 1, null, eph);
-    insert.run('delivered', 2, 'alice', eph);
-    insert.run('rolledback', 1, 'alice', eph);
-    old.prepare(`INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, account) VALUES ('delivered', 0, 1, ?, ?, '${T0.toISOString()}', 'alice')`).run(N, 'HHHHHHHHHHHHHHHHHHHHHH');
-    migrate(old, migrations);
-    old.close();
-    const upgraded = openSqlite(path);
+  const expectUpgraded = async (store: NoobPeerStore, migratedBy: number): Promise<void> => {
+    const issued = (await store.get('issued'))!;
+    // Expired long ago by the default: created + 3600 s.
+    expect(issued.oobs[0]).toMatchObject({ direction: 2, account: 'carol', createdAt: stale, expiresAt: new Date(stale.getTime() + 3600_000) });
+    // Its true noobTimeout is unknown: it is accepted no longer than the upgrade.
+    const cut = issued.oobs[1]!.expiresAt.getTime();
+    expect(cut).toBeGreaterThanOrEqual(now - 1000);
+    expect(cut).toBeLessThanOrEqual(migratedBy);
+    expect((await store.get('delivered'))!.oobs).toEqual([{ direction: 1, noob: N, hoob: 'CCCCCCCCCCCCCCCCCCCCCC', account: 'alice', createdAt: recent, expiresAt: new Date(recent.getTime() + 3600_000) }]);
+    // The upgraded table takes new messages with their expiry, and refuses one that ends before it starts.
+    const later = new Date(migratedBy + 600_000);
+    expect(await store.transition('issued', 1, { ...ephemeralPeer('issued', stale), oobs: [...issued.oobs, { direction: 2, noob: N, hoob: 'DDDDDDDDDDDDDDDDDDDDDD', createdAt: new Date(migratedBy), expiresAt: later }] })).toBe(true);
+    expect((await store.get('issued'))!.oobs.at(-1)?.expiresAt).toEqual(later);
+    await rejectsWith(store.transition('issued', 2, { ...ephemeralPeer('issued', stale), oobs: [{ direction: 2, noob: N, hoob: N, createdAt: later, expiresAt: T0 }] }), CHECK);
+  };
+
+  it('SQLite', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'noob-store-'));
     try {
-      const store = new SqliteNoobPeerStore(upgraded);
-      expect(await store.get('waiting')).toMatchObject({ accountBound: false, consumedOobs: [] });
-      expect(await store.get('delivered')).toMatchObject({ accountBound: true, account: 'alice', consumedOobs: [{ direction: 1, hoob: 'HHHHHHHHHHHHHHHHHHHHHH', account: 'alice', consumedAt: T0 }] });
-      expect(await store.get('rolledback')).toMatchObject({ accountBound: true, account: 'alice', consumedOobs: [] });
-      expect(migrations.find((m) => m.version === 4)?.name).toBe('noob-consumed-oobs');
+      const path = join(dir, 'old-oobs.db');
+      const old = new Database(path);
+      old.pragma('foreign_keys = ON');
+      migrate(old, migrations.filter((m) => m.version <= 11));
+      const insertPeer = old.prepare(`INSERT INTO noob_peers (peer_id, state, version, created_at, updated_at, account, account_bound, ephemeral) VALUES (?, ?, 1, ?, ?, NULL, ?, ?)`);
+      insertPeer.run('issued', 1, stale.toISOString(), stale.toISOString(), 0, eph);
+      insertPeer.run('delivered', 2, recent.toISOString(), recent.toISOString(), 1, eph);
+      const insertOob = old.prepare('INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, account) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      insertOob.run('issued', 0, 2, N, 'AAAAAAAAAAAAAAAAAAAAAA', stale.toISOString(), 'carol');
+      insertOob.run('issued', 1, 2, N, 'BBBBBBBBBBBBBBBBBBBBBB', recent.toISOString(), null);
+      insertOob.run('delivered', 0, 1, N, 'CCCCCCCCCCCCCCCCCCCCCC', recent.toISOString(), 'alice');
+      migrate(old, migrations);
+      const migratedBy = Date.now();
+      expect((old.prepare('SELECT name FROM schema_migrations WHERE version = 12').get() as { name: string }).name).toBe('noob-oob-expiry');
+      old.close();
+      const upgraded = openSqlite(path);
+      try {
+        await expectUpgraded(new SqliteNoobPeerStore(upgraded), migratedBy);
+      } finally {
+        upgraded.close();
+      }
     } finally {
-      upgraded.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('migration 12 gives stored OOB messages an expiry: issued codes no later than the upgrade, delivered ones issue + 3600 s', async () => {
-    const path = join(dir, 'old-oobs.db');
-    const old = new Database(path);
-    old.pragma('foreign_keys = ON');
-    migrate(old, migrations.filter((m) => m.version <= 11));
-    const eph = JSON.stringify({ ...ephemeralPeer('x').ephemeral, z: Buffer.alloc(32, 7).toString('base64') });
-    const now = Date.now();
-    const recent = new Date(now - 10 * 60_000);
-    const stale = new Date(now - 2 * 3600_000);
-    const insertPeer = old.prepare(`INSERT INTO noob_peers (peer_id, state, version, created_at, updated_at, account, account_bound, ephemeral) VALUES (?, ?, 1, ?, ?, NULL, ?, ?)`);
-    insertPeer.run('issued', 1, stale.toISOString(), stale.toISOString(), 0, eph);
-    insertPeer.run('delivered', 2, recent.toISOString(), recent.toISOString(), 1, eph);
-    const insertOob = old.prepare('INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, account) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    insertOob.run('issued', 0, 2, N, 'AAAAAAAAAAAAAAAAAAAAAA', stale.toISOString(), 'carol');
-    insertOob.run('issued', 1, 2, N, 'BBBBBBBBBBBBBBBBBBBBBB', recent.toISOString(), null);
-    insertOob.run('delivered', 0, 1, N, 'CCCCCCCCCCCCCCCCCCCCCC', recent.toISOString(), 'alice');
-    migrate(old, migrations);
-    const migratedBy = Date.now();
-    old.close();
-    const upgraded = openSqlite(path);
+  const server = requirePostgres();
+  (server ? it : it.skip)('PostgreSQL', async () => {
+    const schema = freshName();
+    const log = new MemoryLog();
+    const options = { url: server!.url, ...(server!.password !== undefined ? { password: server!.password } : {}), schema, poolSize: 1 };
     try {
-      const store = new SqliteNoobPeerStore(upgraded);
-      const issued = (await store.get('issued'))!;
-      // Expired long ago by the default: created + 3600 s.
-      expect(issued.oobs[0]).toMatchObject({ direction: 2, account: 'carol', createdAt: stale, expiresAt: new Date(stale.getTime() + 3600_000) });
-      // Its true noobTimeout is unknown: it is accepted no longer than the upgrade.
-      const cut = issued.oobs[1]!.expiresAt.getTime();
-      expect(cut).toBeGreaterThanOrEqual(now - 1000);
-      expect(cut).toBeLessThanOrEqual(migratedBy);
-      expect((await store.get('delivered'))!.oobs).toEqual([{ direction: 1, noob: N, hoob: 'CCCCCCCCCCCCCCCCCCCCCC', account: 'alice', createdAt: recent, expiresAt: new Date(recent.getTime() + 3600_000) }]);
-      // The upgraded table takes new messages with their expiry, and refuses one that ends before it starts.
-      const later = new Date(migratedBy + 600_000);
-      expect(await store.transition('issued', 1, { ...ephemeralPeer('issued', stale), oobs: [...issued.oobs, { direction: 2, noob: N, hoob: 'DDDDDDDDDDDDDDDDDDDDDD', createdAt: new Date(migratedBy), expiresAt: later }] })).toBe(true);
-      expect((await store.get('issued'))!.oobs.at(-1)?.expiresAt).toEqual(later);
-      await rejectsWith(store.transition('issued', 2, { ...ephemeralPeer('issued', stale), oobs: [{ direction: 2, noob: N, hoob: N, createdAt: later, expiresAt: T0 }] }), /CHECK/);
-      expect((upgraded.prepare("SELECT name FROM schema_migrations WHERE version = 12").get() as { name: string }).name).toBe('noob-oob-expiry');
+      const old = await PostgresDatabase.open(options, log, postgresMigrations.filter((m) => m.version <= 11));
+      try {
+        const insertPeer = 'INSERT INTO noob_peers (peer_id, state, version, created_at, updated_at, account, account_bound, ephemeral) VALUES ($1, $2, 1, $3, $3, NULL, $4, $5)';
+        await old.query(insertPeer, ['issued', 1, stale, false, eph]);
+        await old.query(insertPeer, ['delivered', 2, recent, true, eph]);
+        const insertOob = 'INSERT INTO noob_oob_messages (peer_id, seq, direction, noob, hoob, created_at, account) VALUES ($1, $2, $3, $4, $5, $6, $7)';
+        await old.query(insertOob, ['issued', 0, 2, N, 'AAAAAAAAAAAAAAAAAAAAAA', stale, 'carol']);
+        await old.query(insertOob, ['issued', 1, 2, N, 'BBBBBBBBBBBBBBBBBBBBBB', recent, null]);
+        await old.query(insertOob, ['delivered', 0, 1, N, 'CCCCCCCCCCCCCCCCCCCCCC', recent, 'alice']);
+      } finally {
+        await old.close();
+      }
+      const upgraded = await openTestPostgresStores(server!, schema, log);
+      const migratedBy = Date.now();
+      try {
+        expect((await upgraded.db.query<{ name: string }>('SELECT name FROM schema_migrations WHERE version = 12')).rows[0]?.name).toBe('noob-oob-expiry');
+        await expectUpgraded(upgraded.noobPeers, migratedBy);
+      } finally {
+        await upgraded.close();
+      }
     } finally {
-      upgraded.close();
+      await dropSchema(server!, schema);
     }
-  });
-
-  it('migration 3 is registered after 1, in version order', () => {
-    const versions = migrations.map((m) => m.version);
-    expect(versions).toContain(3);
-    expect([...versions].sort((x, y) => x - y)).toEqual(versions);
-    expect((db.prepare('SELECT version FROM schema_migrations WHERE version = 3').get() as { version: number }).version).toBe(3);
   });
 });

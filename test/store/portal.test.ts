@@ -1,39 +1,29 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
-import { SqlitePortalAccountStore, SqlitePortalSessionStore } from '../../src/store/sqlite/portal.js';
-import { SqliteAccessSessionStore } from '../../src/store/sqlite/access-sessions.js';
-import { SqliteUserStore } from '../../src/store/sqlite/users.js';
+import { describeStores, violationOf, type StoreUnderTest } from '../helpers/store-kinds.js';
 
-describe('SQLite portal accounts, sessions and access sessions', () => {
-  let dir: string;
-  let db: SqliteDatabase;
+describeStores('portal accounts, sessions and access sessions (migrations 6, 7)', (kind) => {
+  let s: StoreUnderTest;
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gangway-portal-store-'));
-    db = openSqlite(join(dir, 'g.db'));
-    await new SqliteUserStore(db).add({ name: 'alice' });
+    s = await kind.open();
+    await s.stores.users.add({ name: 'alice' });
   });
-  afterEach(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => s.close());
 
   it('a portal login needs an existing user and is separate from the network password column', async () => {
-    const accounts = new SqlitePortalAccountStore(db);
-    // better-sqlite3's error may come from another realm under jest: compare its code, not its class.
+    const accounts = s.stores.portalAccounts;
     const refused: unknown = await accounts.setPassword('nobody', 'scrypt$x').then(() => undefined, (e: unknown) => e);
-    expect((refused as { code?: string } | undefined)?.code).toBe('SQLITE_CONSTRAINT_FOREIGNKEY');
+    expect(violationOf(refused)).toBe('foreign-key');
     await accounts.setPassword('alice', 'scrypt$portal', { admin: true });
     expect(await accounts.get('alice')).toMatchObject({ userName: 'alice', passwordHash: 'scrypt$portal', admin: true, failedLogins: 0 });
-    expect((await new SqliteUserStore(db).get('alice'))!.passwordHash).toBeUndefined();
+    expect((await s.stores.users.get('alice'))!.passwordHash).toBeUndefined();
     // Re-setting the password keeps the admin flag unless told otherwise.
     await accounts.setPassword('alice', 'scrypt$new');
     expect((await accounts.get('alice'))!.admin).toBe(true);
+    expect(await accounts.setAdmin('alice', false)).toBe(true);
+    expect((await accounts.list()).map((a) => [a.userName, a.admin])).toEqual([['alice', false]]);
   });
 
   it('counts failures and locks at the limit; success or a reset clears them', async () => {
-    const accounts = new SqlitePortalAccountStore(db);
+    const accounts = s.stores.portalAccounts;
     await accounts.setPassword('alice', 'h');
     const now = new Date('2026-01-01T00:00:00Z');
     const policy = { maxFailures: 3, lockoutMs: 60_000 };
@@ -45,10 +35,25 @@ describe('SQLite portal accounts, sessions and access sessions', () => {
     await accounts.setPassword('alice', 'h2');
     expect(await accounts.get('alice')).toMatchObject({ failedLogins: 0 });
     expect((await accounts.get('alice'))!.lockedUntil).toBeUndefined();
+    await accounts.recordFailure('alice', now, policy);
+    await accounts.recordSuccess('alice', now);
+    expect(await accounts.get('alice')).toMatchObject({ failedLogins: 0, lastLoginAt: now });
+  });
+
+  it('failures counted on two servers at once all count: the account locks at the limit', async () => {
+    const a = s.stores.portalAccounts;
+    const b = (await s.another()).portalAccounts;
+    await a.setPassword('alice', 'h');
+    const now = new Date('2026-01-01T00:00:00Z');
+    const policy = { maxFailures: 10, lockoutMs: 60_000 };
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).recordFailure('alice', now, policy)));
+    expect(results.map((r) => r!.failedLogins).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(results.filter((r) => r!.lockedUntil !== undefined)).toHaveLength(1);
+    expect((await a.get('alice'))!.lockedUntil).toEqual(new Date(now.getTime() + 60_000));
   });
 
   it('sessions are found by token hash, expire, and end with their user', async () => {
-    const sessions = new SqlitePortalSessionStore(db);
+    const sessions = s.stores.portalSessions;
     const h = new Uint8Array(32).fill(7);
     const t0 = new Date('2026-01-01T00:00:00Z');
     await sessions.create(h, { userName: 'alice', csrf: 'c', createdAt: t0, expiresAt: new Date(t0.getTime() + 1000) });
@@ -56,16 +61,35 @@ describe('SQLite portal accounts, sessions and access sessions', () => {
     expect(await sessions.deleteExpired(t0)).toBe(0);
     expect(await sessions.deleteExpired(new Date(t0.getTime() + 1000))).toBe(1);
     await sessions.create(h, { userName: 'alice', csrf: 'c', createdAt: t0, expiresAt: new Date(t0.getTime() + 1000) });
-    await new SqliteUserStore(db).remove('alice');
+    expect(await sessions.deleteForUser('alice')).toBe(1);
+    await sessions.create(h, { userName: 'alice', csrf: 'c', createdAt: t0, expiresAt: new Date(t0.getTime() + 1000) });
+    await sessions.delete(h);
+    expect(await sessions.get(h)).toBeUndefined();
+    await sessions.create(h, { userName: 'alice', csrf: 'c', createdAt: t0, expiresAt: new Date(t0.getTime() + 1000) });
+    await s.stores.users.remove('alice');
     expect(await sessions.get(h)).toBeUndefined();
   });
 
-  it('access sessions keep the last accept per identity', () => {
-    const s = new SqliteAccessSessionStore(db);
-    s.record({ identity: 'P1', clientName: 'nas', clientAddress: '127.0.0.1', callingStationId: 'aa', acceptedAt: new Date(1000) });
-    s.record({ identity: 'P1', clientName: 'nas2', clientAddress: '127.0.0.2', requestUserName: 'noob@x', acceptedAt: new Date(2000) });
-    expect(s.get('P1')).toEqual({ identity: 'P1', clientName: 'nas2', clientAddress: '127.0.0.2', requestUserName: 'noob@x', acceptedAt: new Date(2000) });
-    expect(s.remove('P1')).toBe(true);
-    expect(s.get('P1')).toBeUndefined();
+  it('access sessions keep the last accept per identity', async () => {
+    const a = s.stores.accessSessions;
+    await a.record({ identity: 'P1', clientName: 'nas', clientAddress: '127.0.0.1', callingStationId: 'aa', acceptedAt: new Date(1000) });
+    await a.record({ identity: 'P1', clientName: 'nas2', clientAddress: '127.0.0.2', requestUserName: 'noob@x', acceptedAt: new Date(2000) });
+    expect(await a.get('P1')).toEqual({ identity: 'P1', clientName: 'nas2', clientAddress: '127.0.0.2', requestUserName: 'noob@x', acceptedAt: new Date(2000) });
+    // What the other server accepted last is what this one reads.
+    const other = (await s.another()).accessSessions;
+    await other.record({ identity: 'P1', clientName: 'nas3', clientAddress: '127.0.0.3', nasIdentifier: 'ap-3', nasIpAddress: '192.0.2.3', acceptedAt: new Date(3000) });
+    expect(await a.get('P1')).toEqual({ identity: 'P1', clientName: 'nas3', clientAddress: '127.0.0.3', nasIdentifier: 'ap-3', nasIpAddress: '192.0.2.3', acceptedAt: new Date(3000) });
+    expect(await a.remove('P1')).toBe(true);
+    expect(await a.remove('P1')).toBe(false);
+    expect(await a.get('P1')).toBeUndefined();
+  });
+
+  it('a NAS-chosen identity with U+0000 is stored (PostgreSQL: U+FFFD in its place) and found again by the same text', async () => {
+    const a = s.stores.accessSessions;
+    await a.record({ identity: 'dev\u0000ice', clientName: 'nas', clientAddress: '127.0.0.1', callingStationId: 'aa\u0000', acceptedAt: new Date(1000) });
+    const got = await a.get('dev\u0000ice');
+    const stored = s.kind === 'postgres' ? 'dev\uFFFDice' : 'dev\u0000ice';
+    expect(got).toMatchObject({ identity: stored, callingStationId: s.kind === 'postgres' ? 'aa\uFFFD' : 'aa\u0000' });
+    expect(await a.remove('dev\u0000ice')).toBe(true);
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqlite } from '../../src/store/sqlite/database.js';
 import { SqliteUserStore } from '../../src/store/sqlite/users.js';
+import { describeStores, type StoreUnderTest } from '../helpers/store-kinds.js';
 import { UserExistsError, hashPassword, verifyPassword, validateUserName } from '../../src/store/users.js';
 import { ntPasswordHash } from '../../src/eap-methods/mschapv2/ms-chap-v2.js';
 import { run as usersCli } from '../../src/cli/commands/users.js';
@@ -35,37 +36,44 @@ describe('password hashing (scrypt)', () => {
   });
 });
 
-describe('SqliteUserStore (migration 0002)', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'gangway-users-'));
+describeStores('UserStore (migration 2)', (kind) => {
+  let s: StoreUnderTest;
+  beforeEach(async () => {
+    s = await kind.open();
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => s.close());
 
   test('add, get, list, disable, remove', async () => {
-    const db = openSqlite(join(dir, 'gangway.db'));
-    try {
-      const store = new SqliteUserStore(db);
-      const nt = ntPasswordHash('password');
-      const added = await store.add({ name: 'alice', ntHash: nt, passwordHash: await hashPassword('password', FAST) });
-      expect(added).toMatchObject({ name: 'alice', enabled: true });
-      await store.add({ name: 'bob', passwordHash: 'scrypt$1024$8$1$AA==$AA==' });
-      await expect(store.add({ name: 'alice' })).rejects.toBeInstanceOf(UserExistsError);
-      const alice = await store.get('alice');
-      expect(Buffer.from(alice!.ntHash!).toString('hex')).toBe('8846f7eaee8fb117ad06bdd830b7586c');
-      expect((await store.list()).map((u) => u.name)).toEqual(['alice', 'bob']);
-      expect((await store.get('bob'))!.ntHash).toBeUndefined();
-      expect(await store.setEnabled('bob', false)).toBe(true);
-      expect((await store.get('bob'))!.enabled).toBe(false);
-      expect(await store.remove('bob')).toBe(true);
-      expect(await store.remove('bob')).toBe(false);
-      expect(await store.get('nobody')).toBeUndefined();
-      await expect(store.add({ name: 'x', ntHash: new Uint8Array(3) })).rejects.toThrow(/16 octets/);
-      const versions = (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
-      expect(versions).toContain(2);
-    } finally {
-      db.close();
-    }
+    const store = s.stores.users;
+    const nt = ntPasswordHash('password');
+    const added = await store.add({ name: 'alice', ntHash: nt, passwordHash: await hashPassword('password', FAST) });
+    expect(added).toMatchObject({ name: 'alice', enabled: true });
+    await store.add({ name: 'bob', passwordHash: 'scrypt$1024$8$1$AA==$AA==' });
+    await expect(store.add({ name: 'alice' })).rejects.toBeInstanceOf(UserExistsError);
+    const alice = await store.get('alice');
+    expect(Buffer.from(alice!.ntHash!).toString('hex')).toBe('8846f7eaee8fb117ad06bdd830b7586c');
+    expect(alice).toEqual(added);
+    expect((await store.list()).map((u) => u.name)).toEqual(['alice', 'bob']);
+    expect((await store.get('bob'))!.ntHash).toBeUndefined();
+    expect(await store.setEnabled('bob', false)).toBe(true);
+    expect((await store.get('bob'))!.enabled).toBe(false);
+    expect(await store.remove('bob')).toBe(true);
+    expect(await store.remove('bob')).toBe(false);
+    expect(await store.get('nobody')).toBeUndefined();
+    await expect(store.add({ name: 'x', ntHash: new Uint8Array(3) })).rejects.toThrow(/16 octets/);
+    expect((await s.migrations()).find((m) => m.version === 2)?.name).toBe('users');
+  });
+
+  test('names sort by code point, whatever the database\'s collation', async () => {
+    for (const name of ['b', 'B', 'a', 'Z', 'ä', '_x']) await s.stores.users.add({ name });
+    expect((await s.stores.users.list()).map((u) => u.name)).toEqual(['B', 'Z', '_x', 'a', 'b', 'ä']);
+  });
+
+  test('a name the peer chose with U+0000 in it finds nobody and is not an error', async () => {
+    await s.stores.users.add({ name: 'alice' });
+    expect(await s.stores.users.get('alice\u0000')).toBeUndefined();
+    expect(await s.stores.users.setEnabled('alice\u0000', false)).toBe(false);
+    expect(await s.stores.users.remove('alice\u0000')).toBe(false);
   });
 });
 

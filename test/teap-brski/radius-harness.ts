@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { SqliteUserStore } from '../../src/store/sqlite/users.js';
 import { startTestGangway } from '../helpers/gangway.js';
 import type { MemoryLog } from '../helpers/silent-log.js';
 import { userWithPassword } from './helpers.js';
@@ -28,7 +27,7 @@ export async function startTeapRadius(teap: Record<string, unknown> = {}, tlsMax
       doc.methods = { teap };
     },
   });
-  const users = new SqliteUserStore(g.running.db);
+  const users = g.running.stores.users;
   await userWithPassword(users, 'alice', ALICE_PASSWORD);
   await userWithPassword(users, 'host/machine1', MACHINE_PASSWORD);
   if (g.secret !== SECRET) throw new Error('test gangway secret changed');

@@ -6,13 +6,9 @@ import { setupBrski } from '../../teap-brski/brski/setup.js';
 import { RegistrarError } from '../../teap-brski/brski/registrar.js';
 import { SignedVoucherCms } from '../../teap-brski/brski/voucher/index.js';
 import { createLog } from '../../util/log.js';
-import { openSqlite } from '../../store/sqlite/database.js';
-import { SqliteBrskiDeviceStore } from '../../store/sqlite/brski-devices.js';
-import { SqliteIssuedCertificateStore } from '../../store/sqlite/issued-certificates.js';
-import { SqliteAuditStore } from '../../store/sqlite/audit.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../../store/issued-certificates.js';
 import type { BrskiDeviceStatus } from '../../store/brski-devices.js';
-import { DATA_OPTION, dataDirOf, requireDataDir } from '../data-dir.js';
+import { DATA_OPTION, dataDirOf, openConfiguredStores, requireDataDir } from '../data-dir.js';
 import { UsageError, defineCommand, runCommand, type OptionValues } from '../command.js';
 import { canonicalSerialHex } from '../../pki/ca/serial.js';
 import type { CliIo } from '../io.js';
@@ -63,14 +59,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 async function body(sub: string, args: string[], values: OptionValues<typeof spec.options>, dir: string, io: CliIo): Promise<number> {
   const by = values.by ?? process.env.USER ?? 'admin';
   if (sub === 'prefetch') return prefetch(dir, args[0]!, args[1]!, io);
-  const db = openSqlite(loadConfig(dir).store.sqlitePath);
+  const stores = await openConfiguredStores(loadConfig(dir));
   try {
-    const devices = new SqliteBrskiDeviceStore(db);
-    const audit = new SqliteAuditStore(db);
-    const certs = new SqliteIssuedCertificateStore(db);
+    const { brskiDevices: devices, audit, issuedCertificates: certs } = stores;
     switch (sub) {
       case 'devices': {
-        const list = devices.list(values.pending ? { status: 'pending' } : {});
+        const list = await devices.list(values.pending ? { status: 'pending' } : {});
         if (values.json) io.stdout(`${JSON.stringify(list)}\n`);
         else if (list.length === 0) io.stdout(values.pending ? 'no pledge awaits approval\n' : 'no pledge recorded\n');
         else for (const d of list) io.stdout(`${d.manufacturer}\t${d.serialNumber}\t${d.status}\tlast seen ${d.lastSeen?.toISOString() ?? '-'}${d.ldevidSerial ? `\tLDevID ${d.ldevidSerial}` : ''}\n`);
@@ -80,7 +74,7 @@ async function body(sub: string, args: string[], values: OptionValues<typeof spe
       case 'deny': {
         const [manufacturer, serial] = args as [string, string];
         const status: BrskiDeviceStatus = sub === 'approve' ? 'approved' : 'denied';
-        devices.decide(manufacturer, serial, status, by, new Date());
+        await devices.decide(manufacturer, serial, status, by, new Date());
         audit.append({ at: new Date(), event: `brski.device.${status}`, subject: `${manufacturer}:${serial}`, detail: { by } });
         io.stdout(`${manufacturer}:${serial} ${status}\n`);
         return 0;
@@ -116,7 +110,7 @@ async function body(sub: string, args: string[], values: OptionValues<typeof spe
     }
     return 2;
   } finally {
-    db.close();
+    await stores.close();
   }
 }
 
@@ -127,28 +121,30 @@ async function prefetch(dir: string, manufacturer: string, serial: string, io: C
     io.stderr(`gangway brski: ${join(dir, CONFIG_FILE)} has no brski section\n`);
     return 2;
   }
-  const db = openSqlite(config.store.sqlitePath);
-  const services = await setupBrski(brski, {
-    db,
-    audit: new SqliteAuditStore(db),
-    tlsCert: readFileSync(config.tls.cert),
-    tlsKey: readFileSync(config.tls.key),
-    log: createLog('warn', process.stderr),
-    listen: false,
-  });
+  const stores = await openConfiguredStores(config);
   try {
-    const der = await services.registrar.prefetchNoncelessVoucher(manufacturer, serial);
-    const v = SignedVoucherCms.decode(der).voucher();
-    io.stdout(`${manufacturer}:${serial}: nonceless voucher stored, valid until ${v.expiresOn ?? '(no expiry)'}\n`);
-    return 0;
-  } catch (err) {
-    if (err instanceof RegistrarError) {
-      io.stderr(`gangway brski prefetch: ${err.failure}: ${err.message}\n`);
-      return 1;
+    const services = await setupBrski(brski, {
+      stores,
+      tlsCert: readFileSync(config.tls.cert),
+      tlsKey: readFileSync(config.tls.key),
+      log: createLog('warn', process.stderr),
+      listen: false,
+    });
+    try {
+      const der = await services.registrar.prefetchNoncelessVoucher(manufacturer, serial);
+      const v = SignedVoucherCms.decode(der).voucher();
+      io.stdout(`${manufacturer}:${serial}: nonceless voucher stored, valid until ${v.expiresOn ?? '(no expiry)'}\n`);
+      return 0;
+    } catch (err) {
+      if (err instanceof RegistrarError) {
+        io.stderr(`gangway brski prefetch: ${err.failure}: ${err.message}\n`);
+        return 1;
+      }
+      throw err;
+    } finally {
+      await services.close();
     }
-    throw err;
   } finally {
-    await services.close();
-    db.close();
+    await stores.close();
   }
 }

@@ -5,15 +5,11 @@ import { parseNoobMethodConfig, type ResolvedNoobConfig } from '../../noob/confi
 import { deliverOobFromUrl, issueServerToPeerOob, resetNoobOwner, type DeliverOobResult } from '../../noob/oob.js';
 import { oobExpired } from '../../noob/server-state-machine.js';
 import type { NoobPeerRecord, NoobPeerStore } from '../../store/noob-peers.js';
-import { openSqlite } from '../../store/sqlite/database.js';
-import { SqliteAuditStore } from '../../store/sqlite/audit.js';
-import { SqliteNoobPeerStore } from '../../store/sqlite/noob-peers.js';
-import { SqliteUserStore } from '../../store/sqlite/users.js';
 import { escapeForTerminal } from '../../util/escape-text.js';
 import { createLog } from '../../util/log.js';
 import type { CliIo } from '../io.js';
 import { SetupError, UsageError, defineCommand, integerOption, runCommand } from '../command.js';
-import { DATA_OPTION, dataDirOf, requireDataDir } from '../data-dir.js';
+import { DATA_OPTION, dataDirOf, openConfiguredStores, requireDataDir } from '../data-dir.js';
 
 export const spec = defineCommand({
   name: 'noob-oob',
@@ -80,13 +76,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const config = loadConfig(dir.path);
     const noob = noobConfigOf(config.methods['eap-noob'], dir.path);
     const lifetime = integerOption(v['noob-timeout'], 'noob-timeout', 1, noob.noobTimeout);
-    const db = openSqlite(config.store.sqlitePath);
+    const stores = await openConfiguredStores(config);
     try {
-      const store: NoobPeerStore = new SqliteNoobPeerStore(db);
+      const store: NoobPeerStore = stores.noobPeers;
       // The person gets a sentence on stdout; structured logs only when asked for (GANGWAY_LOG_LEVEL).
       const log = createLog(process.env.GANGWAY_LOG_LEVEL ?? 'silent', process.stderr).child({ command: 'noob-oob' });
-      const audit = new SqliteAuditStore(db);
-      if (v.user !== undefined && !v['any-user'] && !(await new SqliteUserStore(db).get(v.user))) {
+      const audit = stores.audit;
+      if (v.user !== undefined && !v['any-user'] && !(await stores.users.get(v.user))) {
         io.stderr(`no user "${escapeForTerminal(v.user)}" (add it first with "gangway users add", or pass --any-user)\n`);
         return 1;
       }
@@ -159,7 +155,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`${(err as Error).message}\n`);
       return 3;
     } finally {
-      db.close();
+      await stores.close();
     }
   });
 }

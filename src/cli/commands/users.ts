@@ -1,12 +1,11 @@
 import { ntPasswordHash } from '../../eap-methods/mschapv2/ms-chap-v2.js';
-import { openSqlite, type SqliteDatabase } from '../../store/sqlite/database.js';
 import { escapeForTerminal } from '../../util/escape-text.js';
-import { DATA_OPTION, dataDirOf, databasePathOf } from '../data-dir.js';
+import { DATA_OPTION, dataDirOf, openConfiguredStores, requireDataDir } from '../data-dir.js';
+import { loadConfig } from '../../config/config.js';
+import type { Stores } from '../../store/stores.js';
 import { UsageError, defineCommand, runCommand, type OptionValues } from '../command.js';
-import { SqliteUserStore } from '../../store/sqlite/users.js';
 import { UserExistsError, hashPassword } from '../../store/users.js';
 import type { CliIo } from '../io.js';
-import { SqlitePortalAccountStore } from '../../store/sqlite/portal.js';
 import { newPortalPassword } from '../portal-admin.js';
 
 export const spec = defineCommand({
@@ -17,7 +16,7 @@ export const spec = defineCommand({
     'users remove NAME [--data DIR]',
     'users list [--data DIR] [--json]',
   ],
-  description: 'Accounts live in the database that DIR/gangway.yaml names (store.sqlite); the server sees changes at once.',
+  description: 'Accounts live in the database that DIR/gangway.yaml names (store); the server sees changes at once.',
   positionals: { min: 1, max: 2 },
   options: {
     data: DATA_OPTION,
@@ -58,13 +57,13 @@ export async function run(argv: string[], io: UsersCliIo): Promise<number> {
     if (sub !== 'list' && name === undefined) throw new UsageError(`users ${sub} needs a NAME`);
     if (sub === 'list' && name !== undefined) throw new UsageError(`unexpected argument "${name}"`);
     const forms = credentialForms(values.credentials);
-    const db = openSqlite(databasePathOf(dataDirOf(values.data)));
+    const stores = await openConfiguredStores(loadConfig(requireDataDir(dataDirOf(values.data)).path));
     try {
-      if (sub === 'add') return await add(db, name!, forms, values, io);
-      if (sub === 'remove') return await remove(db, name!, io);
-      return await list(db, values, io);
+      if (sub === 'add') return await add(stores, name!, forms, values, io);
+      if (sub === 'remove') return await remove(stores, name!, io);
+      return await list(stores, values, io);
     } finally {
-      db.close();
+      await stores.close();
     }
   });
 }
@@ -82,8 +81,8 @@ function credentialForms(option: string | undefined): Set<'nt' | 'scrypt'> {
   return forms;
 }
 
-async function add(db: SqliteDatabase, name: string, forms: Set<'nt' | 'scrypt'>, values: UsersValues, io: UsersCliIo): Promise<number> {
-  const users = new SqliteUserStore(db);
+async function add(stores: Stores, name: string, forms: Set<'nt' | 'scrypt'>, values: UsersValues, io: UsersCliIo): Promise<number> {
+  const users = stores.users;
   let password = values.password;
   if (forms.size > 0) {
     if (password === undefined) password = (await (io.stdin ?? readStdin)()).split(/\r?\n/)[0] ?? '';
@@ -106,14 +105,14 @@ async function add(db: SqliteDatabase, name: string, forms: Set<'nt' | 'scrypt'>
   io.stdout(`added ${name} (${[...forms].join(', ') || 'no network credentials'})\n`);
   if (values.admin || values['portal-password'] !== undefined) {
     const portalPassword = values['portal-password'] ?? newPortalPassword();
-    await new SqlitePortalAccountStore(db).setPassword(name, await hashPassword(portalPassword), { admin: values.admin });
+    await stores.portalAccounts.setPassword(name, await hashPassword(portalPassword), { admin: values.admin });
     io.stdout(`portal login for ${name}${values.admin ? ' (administrator)' : ''}${values['portal-password'] === undefined ? `, password ${portalPassword} (shown only now)` : ''}\n`);
   }
   return 0;
 }
 
-async function remove(db: SqliteDatabase, name: string, io: UsersCliIo): Promise<number> {
-  if (!(await new SqliteUserStore(db).remove(name))) {
+async function remove(stores: Stores, name: string, io: UsersCliIo): Promise<number> {
+  if (!(await stores.users.remove(name))) {
     io.stderr(`no user "${name}"\n`);
     return 1;
   }
@@ -121,8 +120,8 @@ async function remove(db: SqliteDatabase, name: string, io: UsersCliIo): Promise
   return 0;
 }
 
-async function list(db: SqliteDatabase, values: UsersValues, io: UsersCliIo): Promise<number> {
-  const rows = (await new SqliteUserStore(db).list()).map((u) => ({
+async function list(stores: Stores, values: UsersValues, io: UsersCliIo): Promise<number> {
+  const rows = (await stores.users.list()).map((u) => ({
     name: u.name,
     enabled: u.enabled,
     credentials: [u.ntHash ? 'nt' : '', u.passwordHash ? 'scrypt' : ''].filter(Boolean),

@@ -12,7 +12,7 @@ interface Row {
   accepted_at: string;
 }
 
-/** Synchronous on purpose: it is written from the RADIUS reply path, one small upsert per Access-Accept. */
+/** One small upsert per Access-Accept, written from the RADIUS reply path. */
 export class SqliteAccessSessionStore implements AccessSessionStore {
   private readonly upsert;
   private readonly selectOne;
@@ -30,7 +30,7 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
     this.del = db.prepare('DELETE FROM access_sessions WHERE identity = ?');
   }
 
-  record(s: AccessSession): void {
+  async record(s: AccessSession): Promise<void> {
     this.upsert.run({
       identity: s.identity,
       client_name: s.clientName,
@@ -43,7 +43,7 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
     });
   }
 
-  get(identity: string): AccessSession | undefined {
+  async get(identity: string): Promise<AccessSession | undefined> {
     const r = this.selectOne.get(identity) as Row | undefined;
     if (!r) return undefined;
     return {
@@ -58,7 +58,7 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
     };
   }
 
-  remove(identity: string): boolean {
+  async remove(identity: string): Promise<boolean> {
     return this.del.run(identity).changes > 0;
   }
 }

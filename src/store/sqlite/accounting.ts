@@ -23,8 +23,8 @@ interface Row {
 }
 
 /**
- * Synchronous, one transaction per record: it runs on the accounting reply path, and the reply is
- * sent only after the record is on disk (RFC 2866 §2).
+ * One transaction per record, on the accounting reply path: the reply is sent only after the
+ * record is on disk (RFC 2866 §2).
  */
 export class SqliteAccountingStore implements AccountingStore {
   private readonly selectOne;
@@ -63,7 +63,7 @@ export class SqliteAccountingStore implements AccountingStore {
     this.applyTx = db.transaction((r: AccountingRecord): AccountingChange => this.applyNow(r));
   }
 
-  apply(record: AccountingRecord): AccountingChange {
+  async apply(record: AccountingRecord): Promise<AccountingChange> {
     return this.applyTx(record);
   }
 
@@ -104,21 +104,21 @@ export class SqliteAccountingStore implements AccountingStore {
     return r.event === 'stop' ? 'stopped' : 'updated';
   }
 
-  stopAllOf(nas: string, at: Date): number {
+  async stopAllOf(nas: string, at: Date): Promise<number> {
     return this.stopAll.run({ nas, at: at.toISOString() }).changes;
   }
 
-  get(nas: string, sessionId: string): AccountingSession | undefined {
+  async get(nas: string, sessionId: string): Promise<AccountingSession | undefined> {
     const row = this.selectOne.get(nas, sessionId) as Row | undefined;
     return row ? fromRow(row) : undefined;
   }
 
-  list(opts: { status?: 'active' | 'stopped'; limit: number }): AccountingSession[] {
+  async list(opts: { status?: 'active' | 'stopped'; limit: number }): Promise<AccountingSession[]> {
     const rows = (opts.status ? this.selectByStatus.all(opts.status, opts.limit) : this.selectAll.all(opts.limit)) as Row[];
     return rows.map(fromRow);
   }
 
-  purgeStopped(before: Date): number {
+  async purgeStopped(before: Date): Promise<number> {
     return this.purge.run(before.toISOString()).changes;
   }
 }

@@ -1,6 +1,7 @@
 import type { AuditEntry, AuditStore } from '../audit.js';
 import type { SqliteDatabase } from './database.js';
 
+/** Written at once, in the caller's turn: SQLite is in-process. */
 export class SqliteAuditStore implements AuditStore {
   private readonly insert;
   private readonly select;
@@ -14,7 +15,7 @@ export class SqliteAuditStore implements AuditStore {
     this.insert.run(entry.at.toISOString(), entry.event, entry.subject ?? null, entry.detail ? JSON.stringify(entry.detail) : null);
   }
 
-  recent(limit: number): AuditEntry[] {
+  async recent(limit: number): Promise<AuditEntry[]> {
     const rows = this.select.all(limit) as { at: string; event: string; subject: string | null; detail: string | null }[];
     return rows.map((r) => ({
       at: new Date(r.at),

@@ -50,26 +50,26 @@ export class SqliteBrskiDeviceStore implements BrskiDeviceStore {
     this.selectByStatus = db.prepare(`SELECT ${COLUMNS} FROM brski_devices WHERE status = ? ORDER BY manufacturer, serial_number`);
   }
 
-  get(manufacturer: string, serialNumber: string): BrskiDevice | undefined {
+  async get(manufacturer: string, serialNumber: string): Promise<BrskiDevice | undefined> {
     const r = this.selectOne.get(manufacturer, serialNumber) as Row | undefined;
     return r ? toDevice(r) : undefined;
   }
 
-  seen(manufacturer: string, serialNumber: string, at: Date): BrskiDevice {
+  async seen(manufacturer: string, serialNumber: string, at: Date): Promise<BrskiDevice> {
     this.upsertSeen.run(manufacturer, serialNumber, at.toISOString(), at.toISOString());
-    return this.get(manufacturer, serialNumber)!;
+    return toDevice(this.selectOne.get(manufacturer, serialNumber) as Row);
   }
 
-  decide(manufacturer: string, serialNumber: string, status: BrskiDeviceStatus, by: string, at: Date): BrskiDevice {
+  async decide(manufacturer: string, serialNumber: string, status: BrskiDeviceStatus, by: string, at: Date): Promise<BrskiDevice> {
     this.upsertDecision.run(manufacturer, serialNumber, status, at.toISOString(), by, at.toISOString());
-    return this.get(manufacturer, serialNumber)!;
+    return toDevice(this.selectOne.get(manufacturer, serialNumber) as Row);
   }
 
-  setLdevid(manufacturer: string, serialNumber: string, ldevidSerial: string): void {
+  async setLdevid(manufacturer: string, serialNumber: string, ldevidSerial: string): Promise<void> {
     this.updateLdevid.run(ldevidSerial, manufacturer, serialNumber);
   }
 
-  list(filter: { status?: BrskiDeviceStatus } = {}): BrskiDevice[] {
+  async list(filter: { status?: BrskiDeviceStatus } = {}): Promise<BrskiDevice[]> {
     const rows = (filter.status ? this.selectByStatus.all(filter.status) : this.selectAll.all()) as Row[];
     return rows.map(toDevice);
   }

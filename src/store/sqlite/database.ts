@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { migrations as allMigrations } from './migrations/index.js';
-import type { Migration } from './migration.js';
+import { orderedMigrations, type Migration } from '../migration.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -26,13 +26,7 @@ export function migrate(db: SqliteDatabase, migrations: readonly Migration[]): v
   const applied = new Set(
     (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
   );
-  const ordered = [...migrations].sort((a, b) => a.version - b.version);
-  for (let i = 1; i < ordered.length; i++) {
-    if (ordered[i]!.version === ordered[i - 1]!.version) {
-      throw new Error(`duplicate migration version ${ordered[i]!.version}`);
-    }
-  }
-  for (const m of ordered) {
+  for (const m of orderedMigrations(migrations)) {
     if (applied.has(m.version)) continue;
     db.transaction(() => {
       db.exec(m.up);

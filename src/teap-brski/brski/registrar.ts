@@ -181,8 +181,8 @@ export class Registrar {
   }
 
   /** Does the owner claim this pledge (RFC 8995 §5.3 authorisation)? Records the attempt. */
-  authorize(pledge: Pledge): void {
-    const d = this.deps.devices.seen(pledge.manufacturer.name, pledge.serialNumber, this.now());
+  async authorize(pledge: Pledge): Promise<void> {
+    const d = await this.deps.devices.seen(pledge.manufacturer.name, pledge.serialNumber, this.now());
     if (d.status === 'denied') throw new RegistrarError('not-authorized', `${pledge.deviceId} was denied by ${d.decidedBy ?? 'an administrator'}`);
     if (pledge.manufacturer.approval === 'admin' && d.status !== 'approved') {
       this.audit('brski.approval-needed', pledge.deviceId, { manufacturer: pledge.manufacturer.name, serialNumber: pledge.serialNumber });
@@ -212,7 +212,7 @@ export class Registrar {
       }
       throw err;
     }
-    this.authorize(pledge);
+    await this.authorize(pledge);
 
     const rvr = createRegistrarVoucherRequest({
       idevid: new Uint8Array(pledge.idevid.raw),
@@ -329,7 +329,7 @@ export class Registrar {
       }
       throw err;
     }
-    if (device.manufacturer && device.serialNumber) this.deps.devices.setLdevid(device.manufacturer, device.serialNumber, issued.serial);
+    if (device.manufacturer && device.serialNumber) await this.deps.devices.setLdevid(device.manufacturer, device.serialNumber, issued.serial);
     return { serial: issued.serial, der: issued.der, pkcs7: this.deps.ca.pkcs7(issued.der, { withCaCertificate: true }) };
   }
 

@@ -3,10 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../config/config-error.js';
 import { RegistrarCa } from '../../pki/ca/registrar-ca.js';
 import { canonicalSerialHex } from '../../pki/ca/serial.js';
-import type { AuditStore } from '../../store/audit.js';
-import type { SqliteDatabase } from '../../store/sqlite/database.js';
-import { SqliteBrskiDeviceStore } from '../../store/sqlite/brski-devices.js';
-import { SqliteIssuedCertificateStore } from '../../store/sqlite/issued-certificates.js';
+import type { Stores } from '../../store/stores.js';
 import type { Log } from '../../util/log.js';
 import type { ManufacturerAnchors } from '../teap/policy-rules.js';
 import type { TlvMethod } from '../teap/tlv-method.js';
@@ -33,8 +30,7 @@ export interface BrskiServices {
 }
 
 export interface BrskiSetupDeps {
-  db: SqliteDatabase;
-  audit: AuditStore;
+  stores: Pick<Stores, 'issuedCertificates' | 'brskiDevices' | 'audit'>;
   /** The server's TLS certificate chain and key (PEM): it is also the registrar certificate. */
   tlsCert: Buffer;
   tlsKey: Buffer;
@@ -66,11 +62,12 @@ function readPems(files: readonly string[], key: string): { pem: string[]; certs
 /** Builds the registrar of the `brski` section: CA, MASA client, TEAP methods, HTTPS endpoints. */
 export async function setupBrski(cfg: BrskiConfig, deps: BrskiSetupDeps): Promise<BrskiServices> {
   const log = deps.log.child({ module: 'brski' });
-  const issued = new SqliteIssuedCertificateStore(deps.db);
+  const issued = deps.stores.issuedCertificates;
+  const audit = deps.stores.audit;
   const ca = await RegistrarCa.open({
     directory: cfg.caDirectory,
     store: issued,
-    audit: deps.audit,
+    audit,
     log,
     ...(cfg.ldevidValidityDays !== undefined ? { policy: { validityDays: cfg.ldevidValidityDays } } : {}),
   });
@@ -97,9 +94,9 @@ export async function setupBrski(cfg: BrskiConfig, deps: BrskiSetupDeps): Promis
     signer: { certificate: new Uint8Array(serverCert.raw), privateKey: createPrivateKey(deps.tlsKey) },
     masa,
     manufacturers,
-    devices: new SqliteBrskiDeviceStore(deps.db),
+    devices: deps.stores.brskiDevices,
     ca,
-    audit: deps.audit,
+    audit,
     log,
     offlineVouchers: new FileOfflineVoucherStore(cfg.offlineVoucherDirectory),
   });
@@ -111,7 +108,7 @@ export async function setupBrski(cfg: BrskiConfig, deps: BrskiSetupDeps): Promis
 
   let https: HttpsRegistrar | undefined;
   if (cfg.https && deps.listen !== false) {
-    https = new HttpsRegistrar({ registrar, cert: deps.tlsCert, key: deps.tlsKey, domainCa: [ca.certificatePem], deviceOfLdevid, audit: deps.audit, log });
+    https = new HttpsRegistrar({ registrar, cert: deps.tlsCert, key: deps.tlsKey, domainCa: [ca.certificatePem], deviceOfLdevid, audit, log });
     try {
       const a = await https.listen(cfg.https.host, cfg.https.port);
       log.info({ address: a }, 'BRSKI/EST over HTTPS listening');

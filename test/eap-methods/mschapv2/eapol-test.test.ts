@@ -2,7 +2,6 @@
  * Plain EAP-MSCHAPv2 (outside any tunnel) against Debian's eapol_test: its 32-octet MSK becomes two
  * 16-octet MS-MPPE keys, which the peer checks against its own MSK.
  */
-import { SqliteUserStore } from '../../../src/store/sqlite/users.js';
 import { describeEapolFailure, runEapolTest } from '../../helpers/eapol-test.js';
 import { startTestGangway, type TestGangway } from '../../helpers/gangway.js';
 import { requireTool } from '../../helpers/require-tool.js';
@@ -23,7 +22,7 @@ maybe('EAP-MSCHAPv2 against eapol_test 2.10', () => {
   let g: TestGangway;
   beforeAll(async () => {
     g = await startTestGangway({ configure: (doc) => { doc.eap = { defaultMethods: ['eap-mschapv2'] }; } });
-    await userWithPassword(new SqliteUserStore(g.running.db), 'alice', 'password');
+    await userWithPassword(g.running.stores.users, 'alice', 'password');
   });
   afterAll(async () => {
     await g.close();

@@ -144,7 +144,7 @@ export class MemoryAudit implements AuditStore {
   append(e: AuditEntry): void {
     this.entries.push(e);
   }
-  recent(limit: number): AuditEntry[] {
+  async recent(limit: number): Promise<AuditEntry[]> {
     return this.entries.slice(-limit);
   }
 }

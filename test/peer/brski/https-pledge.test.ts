@@ -60,7 +60,7 @@ describe('gangway pledge --https (BRSKI/EST over HTTPS)', () => {
     expect(ldevid.publicKey.equals(new X509Certificate(pki.idevid.der).publicKey)).toBe(false);
     expect(r.enrollment.voucher.pin).toBe('cert');
     expect(r.enrollment.trustAnchors.some((a) => Buffer.from(a).equals(Buffer.from(fx.ca.certificateDer)))).toBe(true);
-    const events = fx.audit.recent(20).map((e) => e.event);
+    const events = (await fx.audit.recent(20)).map((e) => e.event);
     expect(events).toEqual(expect.arrayContaining(['brski.voucher', 'brski.voucher-status', 'ca.ldevid.issued', 'brski.enroll-status']));
   });
 
@@ -70,7 +70,7 @@ describe('gangway pledge --https (BRSKI/EST over HTTPS)', () => {
     const r = await new HttpsPledge({ credentials: credentials(), url }).enroll();
     expect(r).toMatchObject({ ok: false, stage: 'voucher', reason: expect.stringMatching(/^Invalid-Signature/) });
     expect((await fx.store.list(100)).length).toBe(before);
-    const status = fx.audit.recent(5).find((e) => e.event === 'brski.voucher-status');
+    const status = (await fx.audit.recent(5)).find((e) => e.event === 'brski.voucher-status');
     expect(status?.detail).toMatchObject({ status: false, reason: expect.stringMatching(/Invalid-Signature/) });
   });
 });

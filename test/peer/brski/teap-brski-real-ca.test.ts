@@ -28,7 +28,7 @@ describe('TEAP-BRSKI with the registrar CA', () => {
     expect(ldevid.verify(new X509Certificate(fx.ca.certificateDer).publicKey)).toBe(true);
     const records = await fx.store.listByDevice('acme:JADA-0001');
     expect(records).toHaveLength(1);
-    expect(fx.audit.recent(10).some((e) => e.event === 'ca.ldevid.issued')).toBe(true);
+    expect((await fx.audit.recent(10)).some((e) => e.event === 'ca.ldevid.issued')).toBe(true);
   });
 
   test('a tampered voucher: the pledge refuses, the registrar audits it, and the CA issues nothing', async () => {

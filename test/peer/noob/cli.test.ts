@@ -82,7 +82,7 @@ it('device shows its QR code, the operator delivers it with noob-oob, the device
   const again = collector();
   expect(await noobOob(['--data', dir, url, '--no-user'], again.io)).toBe(1);
   expect(again.text()).toContain('already received');
-  expect(new SqliteAuditStore(db).recent(5).map((e) => e.event)).toEqual(['noob.oob.refused', 'noob.oob.delivered']);
+  expect((await new SqliteAuditStore(db).recent(5)).map((e) => e.event)).toEqual(['noob.oob.refused', 'noob.oob.delivered']);
 
   const c2 = collector();
   expect(await noobPeer(['--state', state, '--json'], c2.io, { transport })).toBe(0);
@@ -209,7 +209,7 @@ it('a registration rolled back by 2003 stays bound to alice; noob-oob --reset-ow
   const reset = collector();
   expect(await noobOob(['--data', dir, '--reset-owner', peerId], reset.io)).toBe(0);
   expect(reset.text()).toContain(`device ${peerId} is no longer bound to alice`);
-  expect(new SqliteAuditStore(db).recent(1)[0]).toMatchObject({ event: 'noob.owner.reset', subject: peerId, detail: { previousAccount: 'alice', wasBound: true } });
+  expect((await new SqliteAuditStore(db).recent(1))[0]).toMatchObject({ event: 'noob.owner.reset', subject: peerId, detail: { previousAccount: 'alice', wasBound: true } });
 
   expect(await noobOob(['--data', dir, url, '--any-user', '--user', 'bob'], collector().io)).toBe(1);
   const bob = collector();

@@ -27,7 +27,7 @@ async function expectRefusal(f: CaFixture, promise: Promise<unknown>, code: CaEr
   const before = (await f.store.list(1000)).length;
   await expect(promise).rejects.toMatchObject({ name: 'CaError', code, teapErrorCode: teap });
   expect((await f.store.list(1000)).length).toBe(before);
-  expect(f.audit.recent(1)[0]).toMatchObject({ event: 'ca.ldevid.refused', detail: { code, teapErrorCode: teap } });
+  expect((await f.audit.recent(1))[0]).toMatchObject({ event: 'ca.ldevid.refused', detail: { code, teapErrorCode: teap } });
 }
 
 describe('registrar CA: data directory', () => {
@@ -45,7 +45,7 @@ describe('registrar CA: data directory', () => {
 
       const again = await RegistrarCa.open({ directory: caDir, store: f.store, audit: f.audit });
       expect(again.fingerprint()).toBe(f.ca.fingerprint());
-      expect(f.audit.recent(10).filter((e) => e.event === 'ca.created')).toHaveLength(1);
+      expect((await f.audit.recent(10)).filter((e) => e.event === 'ca.created')).toHaveLength(1);
     } finally {
       f.cleanup();
     }
@@ -151,7 +151,7 @@ describe('registrar CA: issuing LDevIDs', () => {
     expect(record).toMatchObject({ deviceId: DEVICE, subject: issued.subject, issuer: f.ca.certificate.subject });
     expect(Buffer.from(record!.der)).toEqual(Buffer.from(issued.der));
     expect(record!.subjectAltNames).toEqual([{ type: 'dns', value: '00-d0-e5-f2-00-02.devices.example.net' }]);
-    expect(f.audit.recent(1)[0]).toMatchObject({
+    expect((await f.audit.recent(1))[0]).toMatchObject({
       event: 'ca.ldevid.issued', subject: DEVICE, detail: { serial: issued.serial, authenticatedBy: 'idevid:test', key: 'EC P-256' },
     });
   });
@@ -371,7 +371,7 @@ describe('registrar CA: revocation and CRLs', () => {
       expect(await f.ca.revoke(gone.serial)).toBe(false); // already revoked: first reason stays
       expect(await f.ca.revoke('7f')).toBe(false);
       expect(await f.store.get(gone.serial)).toMatchObject({ revocationReason: 'keyCompromise' });
-      expect(f.audit.recent(1)[0]).toMatchObject({ event: 'ca.ldevid.revoked', subject: DEVICE, detail: { serial: gone.serial, reason: 'keyCompromise', actor: 'admin' } });
+      expect((await f.audit.recent(1))[0]).toMatchObject({ event: 'ca.ldevid.revoked', subject: DEVICE, detail: { serial: gone.serial, reason: 'keyCompromise', actor: 'admin' } });
       expect(await f.ca.isRevoked(new NodeX509Certificate(gone.der))).toBe(true);
       expect(await f.ca.isRevoked(new NodeX509Certificate(keep.der))).toBe(false);
 

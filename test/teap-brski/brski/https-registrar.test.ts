@@ -132,7 +132,7 @@ describe('BRSKI and EST over HTTPS', () => {
 
     const status = await request('POST', '/.well-known/brski/enrollstatus', { client: { cert: ldevid.toString(), key: csr.keyPem }, type: 'application/json', body: JSON.stringify({ version: 1, status: true }) });
     expect(status.status).toBe(200);
-    expect(fx.audit.recent(5).some((a) => a.event === 'brski.enroll-status')).toBe(true);
+    expect((await fx.audit.recent(5)).some((a) => a.event === 'brski.enroll-status')).toBe(true);
   });
 
   test('refusals: no client certificate 401, wrong media type 415, an IDevID re-enrolling 403, garbage voucher-request 400, unknown path 404, oversized body 413', async () => {

@@ -134,7 +134,7 @@ describe('Registrar (RFC 8995 §5, teap-brski.md §4)', () => {
     expect(Buffer.from(content.priorSignedVoucherRequest!).equals(Buffer.from(request))).toBe(true);
     expect(content.proximityRegistrarCert).toBeUndefined();
     expect(content.idevidIssuer).toBeDefined();
-    expect(fx.audit.recent(10).some((e) => e.event === 'brski.voucher' && e.subject === 'acme:JADA-0001')).toBe(true);
+    expect((await fx.audit.recent(10)).some((e) => e.event === 'brski.voucher' && e.subject === 'acme:JADA-0001')).toBe(true);
   });
 
   test('§4.2.1: a voucher-request signed by another certificate than the tunnel\'s IDevID is refused', async () => {
@@ -161,12 +161,12 @@ describe('Registrar (RFC 8995 §5, teap-brski.md §4)', () => {
     const { r, devices } = registrar(masa, 'admin');
     const p = r.identify(chainOf(pki.idevid));
     await expectFailure(r.requestVoucher(p, await pvr(), pki.registrar.der), 'pending-approval');
-    expect(devices.get('acme', 'JADA-0001')?.status).toBe('pending');
+    expect((await devices.get('acme', 'JADA-0001'))?.status).toBe('pending');
     expect(masa.requests).toHaveLength(0);
-    expect(fx.audit.recent(10).some((e) => e.event === 'brski.approval-needed')).toBe(true);
-    devices.decide('acme', 'JADA-0001', 'approved', 'admin', new Date());
+    expect((await fx.audit.recent(10)).some((e) => e.event === 'brski.approval-needed')).toBe(true);
+    await devices.decide('acme', 'JADA-0001', 'approved', 'admin', new Date());
     await r.requestVoucher(p, await pvr(), pki.registrar.der);
-    devices.decide('acme', 'JADA-0001', 'denied', 'admin', new Date());
+    await devices.decide('acme', 'JADA-0001', 'denied', 'admin', new Date());
     await expectFailure(r.requestVoucher(p, await pvr(), pki.registrar.der), 'not-authorized');
   });
 
@@ -185,7 +185,7 @@ describe('Registrar (RFC 8995 §5, teap-brski.md §4)', () => {
     await expectFailure(r.requestVoucher(p, await pvr(), pki.registrar.der), 'bad-voucher');
     masa.answer = async () => sign(new Voucher({ assertion: 'logged', serialNumber: 'JADA-0001', nonce: new Uint8Array(16), pinnedDomainCert: pki.registrar.der }));
     await expectFailure(r.requestVoucher(p, await pvr(), pki.registrar.der), 'bad-voucher');
-    expect(fx.audit.recent(20).filter((e) => e.event === 'brski.masa-refused' || e.event === 'brski.masa-unavailable')).toHaveLength(2);
+    expect((await fx.audit.recent(20)).filter((e) => e.event === 'brski.masa-refused' || e.event === 'brski.masa-unavailable')).toHaveLength(2);
   });
 
   test('enrolment: the LDevID names the device as our policy says, ships with our CA in a certs-only PKCS#7; a bad CSR is 1025 and issues nothing', async () => {
@@ -199,7 +199,7 @@ describe('Registrar (RFC 8995 §5, teap-brski.md §4)', () => {
     expect(certs[0]!.subject).toContain('CN=acme:JADA-0001');
     expect(Buffer.from(certs[1]!.raw).equals(Buffer.from(fx.ca.certificateDer))).toBe(true);
     expect(certs[0]!.verify(certs[1]!.publicKey)).toBe(true);
-    expect(devices.get('acme', 'JADA-0001')?.ldevidSerial).toBe(issued.serial);
+    expect((await devices.get('acme', 'JADA-0001'))?.ldevidSerial).toBe(issued.serial);
     const bad = new Uint8Array(csr.der);
     bad[bad.length - 3] = bad[bad.length - 3]! ^ 0x01;
     const err = await expectFailure(r.enroll({ deviceId: p.deviceId, authenticatedBy: 'idevid:acme' }, bad), 'bad-csr');

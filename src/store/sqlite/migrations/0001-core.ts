@@ -1,4 +1,4 @@
-import type { Migration } from '../migration.js';
+import type { Migration } from '../../migration.js';
 
 /** Audit trail of authentications and administrative actions; append-only. */
 export const coreMigration: Migration = {

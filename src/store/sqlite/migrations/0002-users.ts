@@ -1,4 +1,4 @@
-import type { Migration } from '../migration.js';
+import type { Migration } from '../../migration.js';
 
 /**
  * Accounts for inner password methods. `nt_hash` (16 octets) serves MS-CHAPv2, `password_hash`

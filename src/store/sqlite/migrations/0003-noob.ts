@@ -1,4 +1,4 @@
-import type { Migration } from '../migration.js';
+import type { Migration } from '../../migration.js';
 
 /**
  * EAP-NOOB peers (RFC 9140). The CHECK constraints are the store's own guard against a

@@ -1,4 +1,4 @@
-import type { Migration } from '../migration.js';
+import type { Migration } from '../../migration.js';
 
 /**
  * EAP-NOOB re-binding guard (issue 7): which OOB messages a registration has accepted, kept even

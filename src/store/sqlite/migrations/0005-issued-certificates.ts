@@ -1,4 +1,4 @@
-import type { Migration } from '../migration.js';
+import type { Migration } from '../../migration.js';
 
 /**
  * Certificates our registrar CA issued (store/issued-certificates.ts). The serial is the primary

@@ -1,4 +1,4 @@
-import type { Migration } from '../migration.js';
+import type { Migration } from '../../migration.js';
 
 /**
  * Portal logins and sessions. A portal login hangs off a user (removing the user removes it); its

@@ -1,4 +1,4 @@
-import type { Migration } from '../migration.js';
+import type { Migration } from '../../migration.js';
 
 /** The last accepted session per authenticated identity (store/access-sessions.ts). */
 export const accessSessionsMigration: Migration = {

@@ -1,4 +1,4 @@
-import type { Migration } from '../migration.js';
+import type { Migration } from '../../migration.js';
 
 /** TEAP-BRSKI pledges by manufacturer and serial-number, with the owner's decision (store/brski-devices.ts). */
 export const brskiDevicesMigration: Migration = {

@@ -1,4 +1,4 @@
-import type { Migration } from '../migration.js';
+import type { Migration } from '../../migration.js';
 
 /**
  * Issue 8: which NAS an EAP-NOOB registration came through, so that one NAS cannot fill the

@@ -1,4 +1,4 @@
-import type { Migration } from '../migration.js';
+import type { Migration } from '../../migration.js';
 
 /** Network sessions as the NASes account for them (store/accounting.ts). */
 export const accountingSessionsMigration: Migration = {

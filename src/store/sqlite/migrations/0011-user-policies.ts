@@ -1,4 +1,4 @@
-import type { Migration } from '../migration.js';
+import type { Migration } from '../../migration.js';
 
 /**
  * Per-user settings of the credential policy made in the portal (store/user-policies.ts). Removing

@@ -1,4 +1,4 @@
-import type { Migration } from '../migration.js';
+import type { Migration } from '../../migration.js';
 
 /**
  * Issue 9: each EAP-NOOB OOB message carries the expiry it was stored with, so that a later change

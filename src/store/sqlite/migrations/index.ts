@@ -1,4 +1,4 @@
-import type { Migration } from '../migration.js';
+import type { Migration } from '../../migration.js';
 import { coreMigration } from './0001-core.js';
 import { usersMigration } from './0002-users.js';
 import { noobMigration } from './0003-noob.js';

@@ -1,0 +1,21 @@
+/**
+ * One schema step. Versions are global and strictly increasing; each aggregate owns its steps. The
+ * SQLite and PostgreSQL stores each have their own list, step for step the same versions and names
+ * (test/store/migrations.test.ts holds them to it), so a version number means one schema whichever
+ * database holds it.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  /** SQL run inside the migration's transaction. */
+  up: string;
+}
+
+/** The migrations in version order; throws on a repeated version. */
+export function orderedMigrations(migrations: readonly Migration[]): Migration[] {
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  for (let i = 1; i < ordered.length; i++) {
+    if (ordered[i]!.version === ordered[i - 1]!.version) throw new Error(`duplicate migration version ${ordered[i]!.version}`);
+  }
+  return ordered;
+}

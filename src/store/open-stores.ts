@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import type { Log } from '../util/log.js';
+import { sqlState } from './postgres/database.js';
+import { describePostgres, openPostgresStores } from './postgres/stores.js';
+import { openSqliteStores } from './sqlite/stores.js';
+import type { StoreConfig, StoreSecret, Stores } from './stores.js';
+
+/**
+ * The configured store could not be opened, for a reason the operator fixes in gangway.yaml or
+ * around it: `key` names the setting to look at. The message never holds the password.
+ */
+export class StoreOpenError extends Error {
+  override readonly name = 'StoreOpenError';
+  constructor(readonly key: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** The stores gangway.yaml's `store` section names: SQLite (the default) or PostgreSQL. */
+export async function openStores(config: StoreConfig, log: Log): Promise<Stores> {
+  if (config.kind === 'sqlite') return openSqliteStores(config.path);
+  const password = config.password ? readSecret(config.password) : undefined;
+  try {
+    return await openPostgresStores(
+      { url: config.url, ...(password !== undefined ? { password } : {}), schema: config.schema, poolSize: config.poolSize },
+      log.child({ module: 'store' }),
+    );
+  } catch (err) {
+    const where = describePostgres(config.url, config.schema);
+    const state = sqlState(err);
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = (err as Error).message;
+    if (state === '28P01' || state === '28000') {
+      throw new StoreOpenError(config.password ? ('env' in config.password ? 'store.passwordEnv' : 'store.passwordFile') : 'store.url', `PostgreSQL refused the login to ${where}: ${reason}`, { cause: err });
+    }
+    if (state === '3D000') throw new StoreOpenError('store.url', `the database of ${where} does not exist: ${reason}`, { cause: err });
+    if (state === '42501') throw new StoreOpenError('store.schema', `not allowed to create or change schema ${config.schema} in ${where}: ${reason}`, { cause: err });
+    if (state === undefined && (code !== undefined || /timeout|connect/i.test(reason))) {
+      throw new StoreOpenError('store.url', `cannot reach PostgreSQL at ${where}: ${reason || code}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** The password, from its environment variable or file (its first line, as a secrets file holds it). */
+export function readSecret(secret: StoreSecret): string {
+  if ('env' in secret) {
+    const v = process.env[secret.env];
+    if (v === undefined || v === '') throw new StoreOpenError('store.passwordEnv', `environment variable ${secret.env} is not set`);
+    return v;
+  }
+  let text: string;
+  try {
+    text = readFileSync(secret.file, 'utf8');
+  } catch (err) {
+    throw new StoreOpenError('store.passwordFile', `cannot read ${secret.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const first = text.split(/\r?\n/)[0] ?? '';
+  if (first === '') throw new StoreOpenError('store.passwordFile', `${secret.file} is empty`);
+  return first;
+}

@@ -1,0 +1,49 @@
+import type { AccessSession, AccessSessionStore } from '../access-sessions.js';
+import { pgText, type PostgresDatabase } from './database.js';
+
+interface Row {
+  identity: string;
+  client_name: string;
+  client_address: string;
+  request_user_name: string | null;
+  calling_station_id: string | null;
+  nas_identifier: string | null;
+  nas_ip_address: string | null;
+  accepted_at: Date;
+}
+
+/** One upsert per Access-Accept; whichever server accepted last names the session. */
+export class PostgresAccessSessionStore implements AccessSessionStore {
+  constructor(private readonly db: PostgresDatabase) {}
+
+  async record(s: AccessSession): Promise<void> {
+    await this.db.query(
+      `INSERT INTO access_sessions (identity, client_name, client_address, request_user_name, calling_station_id, nas_identifier, nas_ip_address, accepted_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (identity) DO UPDATE SET client_name = excluded.client_name, client_address = excluded.client_address,
+         request_user_name = excluded.request_user_name, calling_station_id = excluded.calling_station_id,
+         nas_identifier = excluded.nas_identifier, nas_ip_address = excluded.nas_ip_address, accepted_at = excluded.accepted_at`,
+      [pgText(s.identity), s.clientName, s.clientAddress, pgText(s.requestUserName), pgText(s.callingStationId), pgText(s.nasIdentifier), s.nasIpAddress ?? null, s.acceptedAt],
+    );
+  }
+
+  async get(identity: string): Promise<AccessSession | undefined> {
+    const { rows } = await this.db.query<Row>('SELECT * FROM access_sessions WHERE identity = $1', [pgText(identity)]);
+    const r = rows[0];
+    if (!r) return undefined;
+    return {
+      identity: r.identity,
+      clientName: r.client_name,
+      clientAddress: r.client_address,
+      ...(r.request_user_name !== null ? { requestUserName: r.request_user_name } : {}),
+      ...(r.calling_station_id !== null ? { callingStationId: r.calling_station_id } : {}),
+      ...(r.nas_identifier !== null ? { nasIdentifier: r.nas_identifier } : {}),
+      ...(r.nas_ip_address !== null ? { nasIpAddress: r.nas_ip_address } : {}),
+      acceptedAt: r.accepted_at,
+    };
+  }
+
+  async remove(identity: string): Promise<boolean> {
+    return ((await this.db.query('DELETE FROM access_sessions WHERE identity = $1', [pgText(identity)])).rowCount ?? 0) > 0;
+  }
+}

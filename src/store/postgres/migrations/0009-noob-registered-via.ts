@@ -1,0 +1,11 @@
+import type { Migration } from '../../migration.js';
+
+/** Issue 8: which NAS an EAP-NOOB registration came through, for the per-NAS quota of unbound registrations. */
+export const noobRegisteredViaMigration: Migration = {
+  version: 9,
+  name: 'noob-registered-via',
+  up: `
+    ALTER TABLE noob_peers ADD COLUMN registered_via TEXT;
+    CREATE INDEX noob_peers_unbound ON noob_peers(registered_via, created_at) WHERE state = 1 AND NOT account_bound;
+  `,
+};

@@ -1,0 +1,29 @@
+import type { Migration } from '../../migration.js';
+import { coreMigration } from './0001-core.js';
+import { usersMigration } from './0002-users.js';
+import { noobMigration } from './0003-noob.js';
+import { noobConsumedOobsMigration } from './0004-noob-consumed-oobs.js';
+import { issuedCertificatesMigration } from './0005-issued-certificates.js';
+import { brskiDevicesMigration } from './0008-brski-devices.js';
+import { portalMigration } from './0006-portal.js';
+import { accessSessionsMigration } from './0007-access-sessions.js';
+import { noobRegisteredViaMigration } from './0009-noob-registered-via.js';
+import { userPoliciesMigration } from './0011-user-policies.js';
+import { accountingSessionsMigration } from './0010-accounting-sessions.js';
+import { noobOobExpiryMigration } from './0012-noob-oob-expiry.js';
+
+/** Every migration, in version order: the SQLite list's versions and names, step for step (sqlite/migrations/index.ts). */
+export const migrations: readonly Migration[] = [
+  coreMigration,
+  usersMigration,
+  noobMigration,
+  noobConsumedOobsMigration,
+  issuedCertificatesMigration,
+  portalMigration,
+  accessSessionsMigration,
+  brskiDevicesMigration,
+  noobRegisteredViaMigration,
+  accountingSessionsMigration,
+  userPoliciesMigration,
+  noobOobExpiryMigration,
+];

@@ -1,0 +1,88 @@
+import type { AccountingRecord } from '../../src/store/accounting.js';
+import { describeStores, type StoreUnderTest } from '../helpers/store-kinds.js';
+
+const T0 = new Date('2026-03-01T10:00:00Z');
+const at = (s: number): Date => new Date(T0.getTime() + s * 1000);
+const rec = (event: AccountingRecord['event'], seconds: number, over: Partial<AccountingRecord> = {}): AccountingRecord => ({
+  event,
+  at: at(seconds),
+  nas: 'ap-1',
+  sessionId: 'S1',
+  clientName: 'ap',
+  userName: 'alice',
+  callingStationId: '02-00-00-00-00-01',
+  ...over,
+});
+
+describeStores('AccountingStore (migration 10)', (kind) => {
+  let s: StoreUnderTest;
+  beforeEach(async () => {
+    s = await kind.open();
+  });
+  afterEach(() => s.close());
+
+  test('Start, Interim, Stop: one row; later records keep what they do not restate; counters past 2^32', async () => {
+    const a = s.stores.accounting;
+    expect(await a.apply(rec('start', 0, { framedIpAddress: '10.0.0.1' }))).toBe('started');
+    expect(await a.apply(rec('interim', 60, { userName: undefined, sessionTime: 60, inputOctets: 5 * 2 ** 32 + 1 }))).toBe('updated');
+    expect(await a.apply(rec('stop', 120, { sessionTime: 120, outputOctets: 7, terminateCause: 1 }))).toBe('stopped');
+    expect(await a.get('ap-1', 'S1')).toEqual({
+      nas: 'ap-1', sessionId: 'S1', clientName: 'ap', status: 'stopped', userName: 'alice', callingStationId: '02-00-00-00-00-01',
+      framedIpAddress: '10.0.0.1', startedAt: T0, updatedAt: at(120), stoppedAt: at(120), sessionTime: 120,
+      inputOctets: 5 * 2 ** 32 + 1, outputOctets: 7, terminateCause: 1,
+    });
+  });
+
+  test('late and repeated records are ignored; a stopped session stays stopped', async () => {
+    const a = s.stores.accounting;
+    await a.apply(rec('start', 0));
+    expect(await a.apply(rec('start', 1))).toBe('ignored');
+    await a.apply(rec('stop', 60, { sessionTime: 60 }));
+    expect(await a.apply(rec('stop', 99, { sessionTime: 99 }))).toBe('ignored');
+    expect(await a.apply(rec('interim', 70, { sessionTime: 70 }))).toBe('ignored');
+    expect(await a.apply(rec('start', 80))).toBe('ignored');
+    expect(await a.get('ap-1', 'S1')).toMatchObject({ status: 'stopped', sessionTime: 60, stoppedAt: at(60) });
+  });
+
+  test('a session first seen in an Interim or Stop is dated back by its session time', async () => {
+    expect(await s.stores.accounting.apply(rec('interim', 300, { sessionTime: 120 }))).toBe('started');
+    expect((await s.stores.accounting.get('ap-1', 'S1'))?.startedAt).toEqual(at(180));
+    expect(await s.stores.accounting.apply(rec('stop', 300, { sessionId: 'S2' }))).toBe('stopped');
+    expect((await s.stores.accounting.get('ap-1', 'S2'))?.startedAt).toBeUndefined();
+  });
+
+  test('stopAllOf closes one NAS\'s open sessions; list by status, most recent first; purgeStopped', async () => {
+    const a = s.stores.accounting;
+    await a.apply(rec('start', 0, { sessionId: 'A' }));
+    await a.apply(rec('start', 1, { sessionId: 'B' }));
+    await a.apply(rec('start', 2, { sessionId: 'C', nas: 'ap-2' }));
+    expect(await a.stopAllOf('ap-1', at(10))).toBe(2);
+    expect((await a.list({ status: 'active', limit: 10 })).map((x) => x.sessionId)).toEqual(['C']);
+    expect((await a.list({ status: 'stopped', limit: 10 })).map((x) => x.sessionId).sort()).toEqual(['A', 'B']);
+    expect((await a.list({ limit: 2 })).map((x) => x.sessionId)).toHaveLength(2);
+    expect(await a.purgeStopped(at(10))).toBe(0);
+    expect(await a.purgeStopped(at(11))).toBe(2);
+    expect((await a.list({ limit: 10 })).map((x) => x.sessionId)).toEqual(['C']);
+  });
+
+  test('one session\'s records reaching two servers at once (a NAS failing over): one row, started once, stopped once', async () => {
+    const a = s.stores.accounting;
+    const b = (await s.another()).accounting;
+    for (let i = 0; i < 10; i++) {
+      const id = `F${i}`;
+      const started = await Promise.all([a.apply(rec('start', 0, { sessionId: id })), b.apply(rec('start', 0, { sessionId: id }))]);
+      expect([...started].sort()).toEqual(['ignored', 'started']);
+      const ended = await Promise.all([a.apply(rec('stop', 60, { sessionId: id, sessionTime: 60 })), b.apply(rec('interim', 59, { sessionId: id, sessionTime: 59 }))]);
+      expect(ended).toContain('stopped');
+      expect(await a.get('ap-1', id)).toMatchObject({ status: 'stopped', stoppedAt: at(60) });
+    }
+  });
+
+  test('text a NAS chose with U+0000 in it is recorded, not refused (PostgreSQL: U+FFFD in its place)', async () => {
+    const a = s.stores.accounting;
+    expect(await a.apply(rec('start', 0, { sessionId: 'N\u00001', userName: 'al\u0000ice', nas: 'ap\u0000' }))).toBe('started');
+    const got = await a.get('ap\u0000', 'N\u00001');
+    expect(got?.userName).toBe(s.kind === 'postgres' ? 'al\uFFFDice' : 'al\u0000ice');
+    expect(await a.apply(rec('stop', 5, { sessionId: 'N\u00001', nas: 'ap\u0000' }))).toBe('stopped');
+  });
+});

@@ -1,0 +1,78 @@
+import { PostgresAuditStore } from '../../src/store/postgres/audit.js';
+import type { PostgresStores } from '../../src/store/postgres/stores.js';
+import { describeStores, type StoreUnderTest } from '../helpers/store-kinds.js';
+
+describeStores('AuditStore (migration 1)', (kind) => {
+  let s: StoreUnderTest;
+  beforeEach(async () => {
+    s = await kind.open();
+  });
+  afterEach(() => s.close());
+
+  test('appended entries come back newest first, with subject and detail as given', async () => {
+    const t = new Date('2026-01-01T00:00:00Z');
+    s.stores.audit.append({ at: t, event: 'a' });
+    s.stores.audit.append({ at: t, event: 'b', subject: 'alice', detail: { n: 1, nested: { ok: true }, list: ['x'] } });
+    s.stores.audit.append({ at: new Date(t.getTime() + 1), event: 'c', subject: 'NUL\u0000here', detail: { text: 'NUL\u0000too' } });
+    const recent = await s.stores.audit.recent(10);
+    expect(recent.map((e) => e.event)).toEqual(['c', 'b', 'a']);
+    expect(recent[1]).toEqual({ at: t, event: 'b', subject: 'alice', detail: { n: 1, nested: { ok: true }, list: ['x'] } });
+    expect(recent[2]).toEqual({ at: t, event: 'a' });
+    // Detail is JSON text, so U+0000 survives in it; a subject holds it as SQLite does, or as U+FFFD.
+    expect(recent[0]!.detail).toEqual({ text: 'NUL\u0000too' });
+    expect(recent[0]!.subject).toBe(s.kind === 'postgres' ? 'NUL\uFFFDhere' : 'NUL\u0000here');
+    expect(await s.stores.audit.recent(1)).toHaveLength(1);
+  });
+
+  test('many entries appended in one go keep their order; another server\'s reader sees them', async () => {
+    for (let i = 0; i < 1200; i++) s.stores.audit.append({ at: new Date(i), event: `e${i}` });
+    const mine = await s.stores.audit.recent(1200);
+    expect(mine.map((e) => e.event)).toEqual(Array.from({ length: 1200 }, (_, i) => `e${1199 - i}`));
+    const other = await s.another();
+    expect((await other.audit.recent(3)).map((e) => e.event)).toEqual(['e1199', 'e1198', 'e1197']);
+  });
+
+  test('a detail that cannot be serialised throws to the caller, and the trail goes on', async () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => s.stores.audit.append({ at: new Date(), event: 'bad', detail: cyclic })).toThrow();
+    s.stores.audit.append({ at: new Date(), event: 'good' });
+    expect((await s.stores.audit.recent(5)).map((e) => e.event)).toEqual(['good']);
+  });
+
+  if (kind.name === 'postgres') {
+    test('PostgreSQL away: appends wait in order and are written when it is back; the queue is bounded and says what it dropped', async () => {
+      const db = (s.stores as PostgresStores).db;
+      const audit = new PostgresAuditStore(db, s.log, { maxQueued: 3, retryMs: 50 });
+      // A lock on the table holds the writer off, as an unreachable server would (with errors instead).
+      const blocker = await db.pool.connect();
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query('LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE');
+        for (const e of ['q1', 'q2', 'q3', 'q4', 'q5']) audit.append({ at: new Date(), event: e });
+        await new Promise((r) => setTimeout(r, 100));
+        await blocker.query('COMMIT');
+      } finally {
+        blocker.release();
+      }
+      await audit.flush();
+      const events = (await audit.recent(10)).map((e) => e.event);
+      // The first entry was already in flight when the queue filled: q1 q2 q3 are kept, q4 q5 dropped.
+      expect(events).toEqual(['q3', 'q2', 'q1']);
+      expect(s.log.lines.some((l) => l.level === 'error' && (l.obj as { dropped?: number }).dropped === 2)).toBe(true);
+    });
+
+    test('a write that fails is retried with the same entries, in order', async () => {
+      const db = (s.stores as PostgresStores).db;
+      const audit = new PostgresAuditStore(db, s.log, { retryMs: 20 });
+      await db.query('ALTER TABLE audit_log RENAME TO audit_log_away');
+      audit.append({ at: new Date(), event: 'r1' });
+      audit.append({ at: new Date(), event: 'r2' });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(s.log.lines.some((l) => /retrying/.test(l.msg ?? ''))).toBe(true);
+      await db.query('ALTER TABLE audit_log_away RENAME TO audit_log');
+      await audit.flush();
+      expect((await audit.recent(5)).map((e) => e.event)).toEqual(['r2', 'r1']);
+    });
+  }
+});

@@ -1,0 +1,61 @@
+import { migrations as sqliteMigrations } from '../../src/store/sqlite/migrations/index.js';
+import { migrations as postgresMigrations } from '../../src/store/postgres/migrations/index.js';
+import { orderedMigrations } from '../../src/store/migration.js';
+import { PostgresDatabase } from '../../src/store/postgres/database.js';
+import { dropSchema, freshName, requirePostgres } from '../helpers/postgres.js';
+import { openTestPostgresStores } from '../helpers/store-kinds.js';
+import { MemoryLog } from '../helpers/silent-log.js';
+
+describe('schema migrations', () => {
+  test('SQLite and PostgreSQL have the same steps: versions and names, in order', () => {
+    const steps = (list: typeof sqliteMigrations) => orderedMigrations(list).map((m) => `${m.version} ${m.name}`);
+    expect(steps(postgresMigrations)).toEqual(steps(sqliteMigrations));
+    expect(orderedMigrations(sqliteMigrations).map((m) => m.version)).toEqual(sqliteMigrations.map((_, i) => i + 1));
+  });
+
+  test('a repeated version is refused', () => {
+    expect(() => orderedMigrations([{ version: 1, name: 'a', up: '' }, { version: 1, name: 'b', up: '' }])).toThrow(/duplicate migration version 1/);
+  });
+
+  const server = requirePostgres();
+  (server ? describe : describe.skip)('PostgreSQL', () => {
+    test('servers starting together on a fresh schema: the advisory lock lets one migrate, every step recorded once', async () => {
+      const schema = freshName();
+      const log = new MemoryLog();
+      try {
+        const opened = await Promise.all(Array.from({ length: 4 }, () => openTestPostgresStores(server!, schema, log, 2)));
+        try {
+          const { rows } = await opened[0]!.db.query<{ version: number; n: string }>('SELECT version, count(*) AS n FROM schema_migrations GROUP BY version ORDER BY version');
+          expect(rows.map((r) => [r.version, Number(r.n)])).toEqual(postgresMigrations.map((m) => [m.version, 1]));
+          // Each server works on it at once.
+          await Promise.all(opened.map((s, i) => s.users.add({ name: `u${i}` })));
+          expect((await opened[3]!.users.list()).map((u) => u.name)).toEqual(['u0', 'u1', 'u2', 'u3']);
+        } finally {
+          await Promise.all(opened.map((s) => s.close()));
+        }
+      } finally {
+        await dropSchema(server!, schema);
+      }
+    });
+
+    test('a schema at an older version is brought up to date; a failing step is named and leaves its version unrecorded', async () => {
+      const schema = freshName();
+      const log = new MemoryLog();
+      const options = { url: server!.url, ...(server!.password !== undefined ? { password: server!.password } : {}), schema, poolSize: 1 };
+      try {
+        await (await PostgresDatabase.open(options, log, postgresMigrations.filter((m) => m.version <= 5))).close();
+        const broken = [...postgresMigrations.filter((m) => m.version <= 6), { version: 7, name: 'broken', up: 'CREATE TABLE x (y NOSUCHTYPE)' }];
+        await expect(PostgresDatabase.open(options, log, broken)).rejects.toThrow(/migration 7 \(broken\) failed/);
+        const db = await PostgresDatabase.open(options, log);
+        try {
+          const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+          expect(rows.map((r) => r.version)).toEqual(postgresMigrations.map((m) => m.version));
+        } finally {
+          await db.close();
+        }
+      } finally {
+        await dropSchema(server!, schema);
+      }
+    });
+  });
+});
