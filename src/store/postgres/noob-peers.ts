@@ -72,6 +72,11 @@ export class PostgresNoobPeerStore implements NoobPeerStore {
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
 
+  async version(peerId: string): Promise<number | undefined> {
+    const { rows } = await this.db.query<{ version: string | number }>('SELECT version FROM noob_peers WHERE peer_id = $1', [pgText(peerId)]);
+    return rows[0] ? toNumber(rows[0].version) : undefined;
+  }
+
   async transition(peerId: string, expectedVersion: number | null, next: NoobPeerWrite | null): Promise<boolean> {
     if (next !== null && next.peerId !== peerId) throw new Error('a transition cannot rename a peer');
     const id = pgText(peerId);
