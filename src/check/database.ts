@@ -3,8 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrations } from '../store/sqlite/migrations/index.js';
 import { migrations as postgresMigrations } from '../store/postgres/migrations/index.js';
-import { appliedSchemaVersions } from '../store/postgres/database.js';
-import { describePostgres } from '../store/postgres/stores.js';
+import { describePostgres } from '../store/postgres/describe.js';
 import { StoreOpenError, readSecret } from '../store/open-stores.js';
 import type { Migration } from '../store/migration.js';
 import type { StoreConfig } from '../store/stores.js';
@@ -83,6 +82,7 @@ export async function checkPostgresDatabase(store: Extract<StoreConfig, { kind: 
   }
   let applied: number[] | undefined;
   try {
+    const { appliedSchemaVersions } = await import('../store/postgres/database.js');
     applied = await appliedSchemaVersions({ url: store.url, ...(password !== undefined ? { password } : {}), schema: store.schema, poolSize: 1 });
   } catch (err) {
     return [fail(subject, `cannot connect to ${where}: ${(err as Error).message}`)];

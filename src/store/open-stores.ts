@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Log } from '../util/log.js';
-import { sqlState } from './postgres/database.js';
-import { describePostgres, openPostgresStores } from './postgres/stores.js';
+import { describePostgres } from './postgres/describe.js';
+import { sqlState } from './postgres/sql-state.js';
 import { openSqliteStores } from './sqlite/stores.js';
 import type { StoreConfig, StoreSecret, Stores } from './stores.js';
 
@@ -21,6 +21,8 @@ export async function openStores(config: StoreConfig, log: Log): Promise<Stores>
   if (config.kind === 'sqlite') return openSqliteStores(config.path);
   const password = config.password ? readSecret(config.password) : undefined;
   try {
+    // Loaded only when configured: node-postgres costs a SQLite server (and every CLI command) start-up time.
+    const { openPostgresStores } = await import('./postgres/stores.js');
     return await openPostgresStores(
       { url: config.url, ...(password !== undefined ? { password } : {}), schema: config.schema, poolSize: config.poolSize },
       log.child({ module: 'store' }),

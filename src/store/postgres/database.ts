@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { orderedMigrations, type Migration } from '../migration.js';
 import { POSTGRES_SCHEMA_NAME } from '../stores.js';
+
+export { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, sqlState } from './sql-state.js';
 import type { Log } from '../../util/log.js';
 import { migrations as allMigrations } from './migrations/index.js';
 
@@ -155,15 +157,6 @@ export async function appliedSchemaVersions(options: PostgresOptions): Promise<n
     await client.end();
   }
 }
-
-/** The SQLSTATE of a PostgreSQL error (node-postgres's DatabaseError), duck-typed across module realms. */
-export function sqlState(err: unknown): string | undefined {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
-
-export const UNIQUE_VIOLATION = '23505';
-export const FOREIGN_KEY_VIOLATION = '23503';
 
 /**
  * PostgreSQL text cannot hold U+0000, which SQLite stores as given. Text a NAS or a device chose

@@ -1,5 +1,6 @@
 import type { Log } from '../../util/log.js';
 import type { Stores } from '../stores.js';
+import { describePostgres } from './describe.js';
 import { PostgresAccessSessionStore } from './access-sessions.js';
 import { PostgresAccountingStore } from './accounting.js';
 import { PostgresAuditStore } from './audit.js';
@@ -41,15 +42,4 @@ export async function openPostgresStores(options: PostgresOptions, log: Log): Pr
       await db.close();
     },
   };
-}
-
-/** user@host:port/database (schema S): what log lines and messages may say about the connection. */
-export function describePostgres(url: string, schema: string): string {
-  try {
-    const u = new URL(url);
-    const user = u.username ? `${decodeURIComponent(u.username)}@` : '';
-    return `postgres://${user}${u.host}${u.pathname} (schema ${schema})`;
-  } catch {
-    return `PostgreSQL (schema ${schema})`;
-  }
 }
