@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type * as x509 from '@peculiar/x509';
-import { crlIssuerAmong, crlSignedBy, parseCrlFile } from '../pki/crl-file.js';
+import { crlIssuersAmong, crlSignerAmong, parseCrlFile } from '../pki/crl-file.js';
 import { fail, ok, warn, type CheckResult } from './result.js';
 import { subjectOf } from './certificates.js';
 
@@ -20,13 +20,14 @@ export async function checkCrlFile(subject: string, path: string, cas: X509Certi
   }
   const results: CheckResult[] = [];
   for (const crl of crls) {
-    const issuer = crlIssuerAmong(crl, cas);
-    if (!issuer) {
+    const candidates = crlIssuersAmong(crl, cas);
+    if (candidates.length === 0) {
       results.push(fail(subject, `CRL of ${crl.issuer}: its issuer is not among the tls.ca certificates`));
       continue;
     }
-    if (!(await crlSignedBy(crl, issuer))) {
-      results.push(fail(subject, `CRL of ${subjectOf(issuer)} is not signed by that CA's key`));
+    const issuer = await crlSignerAmong(crl, candidates);
+    if (!issuer) {
+      results.push(fail(subject, `CRL of ${subjectOf(candidates[0]!)} is not signed by that CA's key`));
       continue;
     }
     const next = crl.nextUpdate;

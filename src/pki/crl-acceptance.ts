@@ -6,7 +6,7 @@
  * lack a revocation the current one has), or missing a CA the file covered.
  */
 import type { X509Certificate } from 'node:crypto';
-import { crlFacts, crlIssuerAmong, crlSignedBy, parseCrlFile, type CrlFacts } from './crl-file.js';
+import { crlFacts, crlIssuersAmong, crlSignerAmong, parseCrlFile, type CrlFacts } from './crl-file.js';
 
 export type CrlJudgement =
   | { ok: true; facts: CrlFacts[]; notes: string[] }
@@ -36,9 +36,9 @@ export async function judgeCrlFile(bytes: Uint8Array, cas: readonly X509Certific
     } catch (err) {
       return { ok: false, reason: `not a CRL (${(err as Error).message})` };
     }
-    const issuer = crlIssuerAmong(crl, cas);
-    if (!issuer) notes.push(`CRL of ${f.issuer}: its issuer is not in tls.ca, so its signature is checked only in the handshake`);
-    else if (!(await crlSignedBy(crl, issuer))) return { ok: false, reason: `CRL of ${f.issuer} is not signed by that CA's key` };
+    const candidates = crlIssuersAmong(crl, cas);
+    if (candidates.length === 0) notes.push(`CRL of ${f.issuer}: its issuer is not in tls.ca, so its signature is checked only in the handshake`);
+    else if (!(await crlSignerAmong(crl, candidates))) return { ok: false, reason: `CRL of ${f.issuer} is not signed by that CA's key` };
     if (f.thisUpdate > now) return { ok: false, reason: `CRL of ${f.issuer} is not valid before ${f.thisUpdate.toISOString()} (thisUpdate)`, retryAt: f.thisUpdate };
     if (f.nextUpdate !== undefined && f.nextUpdate < now) {
       return { ok: false, reason: `CRL of ${f.issuer} expired at ${f.nextUpdate.toISOString()} (nextUpdate)` };

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { X509Certificate } from 'node:crypto';
 import { judgeCrlFile } from '../pki/crl-acceptance.js';
-import { crlFacts, parseCrlFile, type CrlFacts } from '../pki/crl-file.js';
+import { crlFacts, crlFileForEngines, parseCrlFile, type CrlFacts } from '../pki/crl-file.js';
 
 export interface CrlFileInForce {
   bytes: Buffer;
@@ -107,6 +107,6 @@ export async function initialCrls(
 export function crlBytes(paths: readonly string[], files: CrlsInForce): Buffer[] {
   return paths.flatMap((p) => {
     const f = files.get(p);
-    return f ? [f.bytes] : [];
+    return f ? crlFileForEngines(f.bytes) : [];
   });
 }

@@ -1,9 +1,11 @@
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, webcrypto } from 'node:crypto';
 import fc from 'fast-check';
 import { judgeCrlFile } from '../../src/pki/crl-acceptance.js';
-import { crlFacts, parseCrlFile } from '../../src/pki/crl-file.js';
+import { crlFacts, crlFileForEngines, parseCrlFile } from '../../src/pki/crl-file.js';
 import { issueCrl } from '../../src/pki/crl.js';
 import { generateDemoPki, type DemoPki } from '../../src/pki/demo-pki.js';
+// After src/pki/crl.js, which installs the library's metadata polyfill.
+import * as x509 from '@peculiar/x509';
 
 const DAY = 86_400_000;
 const NOW = new Date();
@@ -112,5 +114,58 @@ describe('judgeCrlFile against damaged files', () => {
     await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 600 }), async (bytes) => {
       expect((await judgeCrlFile(Buffer.from(asPem(Buffer.from(bytes))), cas, NOW, inForce)).ok).toBe(false);
     }), { numRuns: 200 });
+  });
+});
+
+describe('what is judged is what the engines load (review finding)', () => {
+  const b64 = (pem: string) => pem.replace(/-----[^-]+-----|\s/g, '');
+
+  it('a BEGIN marker in mid-line is no block, as for OpenSSL: a newer CRL hidden that way cannot cover an older one', async () => {
+    const newer = await crl(['0a'], 2n);
+    const older = await crl([], 1n);
+    const crafted = Buffer.from(`x-----BEGIN X509 CRL-----${b64(newer)}\n${older}`);
+    // Only the block OpenSSL would load is read, and it is the older CRL: refused against #2 in force.
+    expect(parseCrlFile(crafted).map(crlFacts).map((f) => f.crlNumber)).toEqual([1n]);
+    const inForce = await facts(newer);
+    expect(await judgeCrlFile(crafted, cas, NOW, inForce)).toMatchObject({ ok: false, reason: expect.stringMatching(/older than the one in force/) });
+  });
+
+  it('octets after a CRL inside its block are refused, not ignored', async () => {
+    const one = await crl([], 1n);
+    const der = Buffer.concat([Buffer.from(b64(one), 'base64'), Buffer.from(b64(await crl([], 0n)), 'base64')]);
+    const pem = `-----BEGIN X509 CRL-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END X509 CRL-----\n`;
+    expect(() => parseCrlFile(Buffer.from(pem))).toThrow(/not exactly one CRL/);
+  });
+
+  it('the engines get each judged CRL re-encoded on its own (node:tls reads one CRL per buffer)', async () => {
+    const a = await crl(['0a'], 5n);
+    const b = await crl([], 6n, at(-60_000), at(DAY), other);
+    const out = crlFileForEngines(Buffer.from(`# comment\n${a}junk between\n${b}`));
+    expect(out).toHaveLength(2);
+    expect(out.map((x) => parseCrlFile(x).map(crlFacts)[0]!.crlNumber)).toEqual([5n, 6n]);
+    for (const x of out) expect(x.toString()).toMatch(/^-----BEGIN X509 CRL-----\n[A-Za-z0-9+/=\n]+-----END X509 CRL-----\n$/);
+  });
+
+  it('during a CA key rollover (two CA certificates, one subject) a CRL signed by either key is accepted', async () => {
+    // A second CA certificate with the demo CA's exact subject (DER) and a new key.
+    const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+    const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+    const rolled = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '0badc0de',
+      name: new x509.X509Certificate(cas[0]!.raw).subjectName,
+      notBefore: at(-DAY),
+      notAfter: at(30 * DAY),
+      keys,
+      signingAlgorithm: alg,
+      extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+    });
+    const rolledCa = new X509Certificate(Buffer.from(rolled.rawData));
+    expect(rolledCa.subject).toBe(cas[0]!.subject);
+    const keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64')}\n-----END PRIVATE KEY-----\n`;
+    const byNewKey = await issueCrl(rolled.toString('pem'), keyPem, [], { thisUpdate: at(-60_000), nextUpdate: at(DAY), crlNumber: 9n });
+    // The old certificate listed first used to decide alone, and refuse the new key's CRL.
+    expect(await judgeCrlFile(Buffer.from(byNewKey), [cas[0]!, rolledCa], NOW)).toMatchObject({ ok: true });
+    expect(await judgeCrlFile(Buffer.from(byNewKey), [rolledCa, cas[0]!], NOW)).toMatchObject({ ok: true });
+    expect(await judgeCrlFile(Buffer.from(byNewKey), [cas[0]!], NOW)).toMatchObject({ ok: false, reason: expect.stringMatching(/not signed by that CA's key/) });
   });
 });

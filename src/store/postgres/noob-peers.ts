@@ -1,7 +1,5 @@
 import type {
-  NoobAssociationData,
   NoobConsumedOob,
-  NoobEphemeralData,
   NoobOobMessage,
   NoobPeerQuery,
   NoobPeerRecord,
@@ -10,6 +8,7 @@ import type {
   NoobServerState,
 } from '../noob-peers.js';
 import { pgText, toNumber, type PostgresDatabase, type Queryable, type SqlValue } from './database.js';
+import { decodeAssociation, decodeEphemeral, encodeAssociation, encodeEphemeral } from '../noob-peer-columns.js';
 
 interface PeerRow {
   peer_id: string;
@@ -33,8 +32,6 @@ interface PeerRow {
   consumed: { direction: number; hoob: string; account: string | null; consumed_at: string }[];
 }
 
-/** Ephemeral data as stored: the secret Z travels as base64 inside the JSON column. */
-type StoredEphemeral = Omit<NoobEphemeralData, 'z'> & { z: string };
 
 const PEER_COLUMNS =
   'peer_id, state, version, created_at, updated_at, account, account_bound, peer_info, ephemeral, assoc_verp, assoc_cryptosuite, assoc_nai, assoc_kz, assoc_server_info, last_authenticated_at, registered_via';
@@ -182,9 +179,7 @@ async function insertOobs(tx: Queryable, peerId: string, oobs: readonly NoobOobM
 
 /** The record's columns in PEER_COLUMNS order. */
 function toRow(r: NoobPeerWrite, version: number): SqlValue[] {
-  const e = r.ephemeral;
-  const a: NoobAssociationData | undefined = r.association;
-  const stored: StoredEphemeral | undefined = e ? { ...e, z: Buffer.from(e.z).toString('base64') } : undefined;
+  const a = encodeAssociation(r.association);
   return [
     pgText(r.peerId),
     r.state,
@@ -195,33 +190,20 @@ function toRow(r: NoobPeerWrite, version: number): SqlValue[] {
     r.accountBound,
     pgText(r.peerInfo),
     // JSON.stringify writes U+0000 as the escape \u0000, which text holds.
-    stored ? JSON.stringify(stored) : null,
-    a?.verp ?? null,
-    a?.cryptosuite ?? null,
-    pgText(a?.nai),
-    a ? Buffer.from(a.kz) : null,
-    pgText(a?.serverInfo),
+    encodeEphemeral(r.ephemeral),
+    a.verp,
+    a.cryptosuite,
+    pgText(a.nai),
+    a.kz,
+    pgText(a.serverInfo),
     r.lastAuthenticatedAt ?? null,
     pgText(r.registeredVia),
   ];
 }
 
 function fromRow(row: PeerRow): NoobPeerRecord {
-  let ephemeral: NoobEphemeralData | undefined;
-  if (row.ephemeral !== null) {
-    const s = JSON.parse(row.ephemeral) as StoredEphemeral;
-    ephemeral = { ...s, z: new Uint8Array(Buffer.from(s.z, 'base64')) };
-  }
-  const association: NoobAssociationData | undefined =
-    row.assoc_kz !== null
-      ? {
-          verp: row.assoc_verp!,
-          cryptosuite: row.assoc_cryptosuite!,
-          nai: row.assoc_nai!,
-          kz: new Uint8Array(row.assoc_kz),
-          serverInfo: row.assoc_server_info!,
-        }
-      : undefined;
+  const ephemeral = decodeEphemeral(row.ephemeral);
+  const association = decodeAssociation(row);
   return {
     peerId: row.peer_id,
     state: row.state as NoobServerState,

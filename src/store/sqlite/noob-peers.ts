@@ -1,7 +1,5 @@
 import type {
-  NoobAssociationData,
   NoobConsumedOob,
-  NoobEphemeralData,
   NoobOobMessage,
   NoobPeerQuery,
   NoobPeerRecord,
@@ -10,6 +8,7 @@ import type {
   NoobServerState,
 } from '../noob-peers.js';
 import type { SqliteDatabase } from './database.js';
+import { decodeAssociation, decodeEphemeral, encodeAssociation, encodeEphemeral } from '../noob-peer-columns.js';
 
 interface PeerRow {
   peer_id: string;
@@ -48,8 +47,6 @@ interface ConsumedRow {
   consumed_at: string;
 }
 
-/** Ephemeral data as stored: the secret Z travels as base64 inside the JSON column. */
-type StoredEphemeral = Omit<NoobEphemeralData, 'z'> & { z: string };
 
 const PEER_COLUMNS =
   'peer_id, state, version, created_at, updated_at, account, account_bound, peer_info, ephemeral, assoc_verp, assoc_cryptosuite, assoc_nai, assoc_kz, assoc_server_info, last_authenticated_at, registered_via';
@@ -213,9 +210,7 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
 }
 
 function toRow(r: NoobPeerWrite, version: number): Record<string, string | number | Buffer | null> {
-  const e = r.ephemeral;
-  const a: NoobAssociationData | undefined = r.association;
-  const stored: StoredEphemeral | undefined = e ? { ...e, z: Buffer.from(e.z).toString('base64') } : undefined;
+  const a = encodeAssociation(r.association);
   return {
     peer_id: r.peerId,
     state: r.state,
@@ -225,33 +220,20 @@ function toRow(r: NoobPeerWrite, version: number): Record<string, string | numbe
     account: r.account ?? null,
     account_bound: r.accountBound ? 1 : 0,
     peer_info: r.peerInfo ?? null,
-    ephemeral: stored ? JSON.stringify(stored) : null,
-    assoc_verp: a?.verp ?? null,
-    assoc_cryptosuite: a?.cryptosuite ?? null,
-    assoc_nai: a?.nai ?? null,
-    assoc_kz: a ? Buffer.from(a.kz) : null,
-    assoc_server_info: a?.serverInfo ?? null,
+    ephemeral: encodeEphemeral(r.ephemeral),
+    assoc_verp: a.verp,
+    assoc_cryptosuite: a.cryptosuite,
+    assoc_nai: a.nai,
+    assoc_kz: a.kz,
+    assoc_server_info: a.serverInfo,
     last_authenticated_at: r.lastAuthenticatedAt?.toISOString() ?? null,
     registered_via: r.registeredVia ?? null,
   };
 }
 
 function fromRow(row: PeerRow, oobs: OobRow[], consumed: ConsumedRow[]): NoobPeerRecord {
-  let ephemeral: NoobEphemeralData | undefined;
-  if (row.ephemeral !== null) {
-    const s = JSON.parse(row.ephemeral) as StoredEphemeral;
-    ephemeral = { ...s, z: new Uint8Array(Buffer.from(s.z, 'base64')) };
-  }
-  const association: NoobAssociationData | undefined =
-    row.assoc_kz !== null
-      ? {
-          verp: row.assoc_verp!,
-          cryptosuite: row.assoc_cryptosuite!,
-          nai: row.assoc_nai!,
-          kz: new Uint8Array(row.assoc_kz),
-          serverInfo: row.assoc_server_info!,
-        }
-      : undefined;
+  const ephemeral = decodeEphemeral(row.ephemeral);
+  const association = decodeAssociation(row);
   return {
     peerId: row.peer_id,
     state: row.state as NoobServerState,
