@@ -18,9 +18,9 @@
  * a sample of them authenticates with EAP-TLS and the LDevID it holds (the server refuses a
  * certificate of its CA that it has no record of).
  *
- * Cost: the counts are what bounds it. Five runs took 56–64 s of CPU in all (this process with
+ * Cost: the counts are what bounds it. Six runs took 54–64 s of CPU in all (this process with
  * the pledges and the MASA, and every life of the server); on two cores shared with a dozen other
- * busy processes that was 166–280 s of wall time, hence the generous timeout.
+ * busy processes that was 130–280 s of wall time, hence the generous timeout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
