@@ -17,7 +17,7 @@ const INPUTS: Record<string, number> = {
   'eap-packet': 40,
   'fragment-reassembly': 80,
   'teap-tlv': 80,
-  'teap-phase2': 14,
+  'teap-phase2': 20,
   'noob-message': 60,
   'noob-server': 16,
   'voucher-cms': 30,

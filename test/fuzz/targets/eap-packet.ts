@@ -28,9 +28,10 @@ const FIX_IDENTIFIER = 2;
  * and one EAP packet: the codec and the per-type decoders (Type-Data of EAP-TLS, TEAP,
  * EAP-MSCHAPv2) run on it, then the `EapAuthenticator` — Identity, Nak, Identifier checks, round
  * limits, methods EAP-MSCHAPv2 and EAP-TLS (the native TLS engine gets whatever TLS data arrives).
- * Invariants: `handle` never throws, every outcome is one of the four kinds with well-formed EAP, and
- * nothing is accepted (no input can know the password's NT-Response for a random challenge or hold a
- * client certificate).
+ * Invariants: `handle` never throws and logs no method fault (the core turns a throwing method into
+ * a logged error and a reject, which would hide the crash), every outcome is one of the four kinds
+ * with well-formed EAP, and nothing is accepted (no input can know the password's NT-Response for a
+ * random challenge or hold a client certificate).
  */
 export const eapPacket: FuzzTarget = {
   name: 'eap-packet',
