@@ -32,6 +32,7 @@ import { AccountingServer } from './radius/accounting-server.js';
 import { createAccountingRecorder } from './server/accounting-recorder.js';
 import type { AccountingStore } from './store/accounting.js';
 import { GangwayMetrics } from './server/metrics.js';
+import { sharedLiveness } from './store/liveness.js';
 import type { PasswordLockout } from './eap-methods/password-lockout.js';
 import { parsePemCertificates } from './pki/pem-certificates.js';
 import { crlBytes, initialCrls, planCrls, type CrlRefusal, type CrlsInForce } from './server/crls-in-force.js';
@@ -201,7 +202,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           },
         );
       }
-      const store = wrap('liveness', stores.liveness);
+      const store = sharedLiveness(wrap('liveness', stores.liveness));
       metrics.watch({ conversations: () => eap.admission, shedding, inFlight: () => servers.reduce((n, s) => n + s.stats.inFlight, 0), store });
       if (config.health) {
         health = await startHealthEndpoint(config.health.listen, { shedding, conversations: () => eap.admission, store, metrics: () => metrics.render() }, log);
