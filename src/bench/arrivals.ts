@@ -42,8 +42,8 @@ export function seededRandom(seed: number): () => number {
 export function arrivalGapMs(process: ArrivalProcess, ratePerSecond: number, random: () => number): number {
   const mean = 1000 / ratePerSecond;
   if (process === 'even') return mean;
-  // 1 − u lies in (0, 1], so the logarithm is finite.
-  return -Math.log(1 - random()) * mean;
+  // −ln(1 − u): 1 − u lies in (0, 1], so the logarithm is finite (and u = 0 gives +0, not −0).
+  return Math.log(1 / (1 - random())) * mean;
 }
 
 export interface OpenLoopOptions {
