@@ -277,13 +277,14 @@ export function formatReport(r: BenchReport): string {
     );
     out.push(
       table(
-        ['method', 'server', 'phase', 'offered/s', 'skipped', 'lag p99', 'round trips', 'rt p50', 'rt p95', 'rt p99', 'rt max', 'no reply', 'srv reqs', 'srv p50', 'srv p99', 'srv within'],
+        ['method', 'server', 'phase', 'offered/s', 'skipped', 'peak', 'lag p99', 'round trips', 'rt p50', 'rt p95', 'rt p99', 'rt max', 'no reply', 'srv reqs', 'srv p50', 'srv p99', 'srv within'],
         r.results.map((t) => [
           t.method,
           serverLabel(t),
           phaseLabel(t),
           t.offered ? fixed(t.offered.achievedRatePerSecond, 1) : '-',
           t.offered ? String(t.offered.skipped) : '-',
+          t.offered ? String(t.offered.peakOutstanding) : '-',
           t.offered ? fixed(t.offered.startLagMs.p99, 1) : '-',
           String(t.roundTripMs.count),
           fixed(t.roundTripMs.p50, 2),

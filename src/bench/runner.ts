@@ -46,6 +46,8 @@ export interface ExternalServer {
   secret: string;
   /** Its process on this machine, for CPU and RSS from /proc. */
   pid?: number;
+  /** A Gangway's `/metrics` URL (`--server-metrics`): its own time per request. */
+  metricsUrl?: string;
   credentials: PeerCredentials;
 }
 
@@ -179,7 +181,7 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
       const x = opts.external;
       slots.push({
         kind: 'external', restartable: false, credentials: x.credentials, used: false,
-        start: async () => ({ kind: 'external', host: x.host, port: x.port, secret: x.secret, ...(x.pid !== undefined ? { pid: x.pid } : {}), version: `${x.host}:${x.port}`, stop: async () => undefined, tail: () => '' }),
+        start: async () => ({ kind: 'external', host: x.host, port: x.port, secret: x.secret, ...(x.pid !== undefined ? { pid: x.pid } : {}), ...(x.metricsUrl !== undefined ? { metricsUrl: x.metricsUrl } : {}), version: `${x.host}:${x.port}`, stop: async () => undefined, tail: () => '' }),
       });
       if (opts.phases.includes('cold')) notes.push('cold figures need a server the bench starts itself; none for the external server');
     } else {

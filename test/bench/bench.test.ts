@@ -37,7 +37,7 @@ describe('gangway bench', () => {
       ['--server', '127.0.0.1:1812', '--secret', 's'], ['--server', '127.0.0.1:1812', '--secret', 's', '--tls-ca', '/nonexistent/ca.pem'],
       ['--method', 'noob-completion', '--duration', '3'], ['--hold', '0'], ['--settle-tolerance', '-1'], ['--freeradius', '/x', '--no-freeradius'],
       ['--rate', '5', '--load', '0.5'], ['--arrivals', 'even'], ['--seed', '3'], ['--load', '0.8', '--phase', 'cold'], ['--rate', '0'], ['--load', '-1'],
-      ['--rate', '5', '--arrivals', 'bursty'], ['--rate', '5', '--max-outstanding', '201'],
+      ['--rate', '5', '--arrivals', 'bursty'], ['--rate', '5', '--max-outstanding', '201'], ['--server-metrics', 'http://127.0.0.1:9812/metrics'],
     ]) {
       const c = collector();
       expect({ args, code: await bench(args, c.io) }).toEqual({ args, code: 2 });
@@ -194,7 +194,7 @@ describe('gangway bench', () => {
       const c = collector();
       // Every method the credentials allow; Gangway has no PEAP, which is noted and skipped.
       const code = await bench(
-        ['--server', `127.0.0.1:${server.port}`, '--secret', fixture.secret, '--server-pid', String(server.pid), '--tls-ca', f.caCert, '--tls-cert', f.clientCert, '--tls-key', f.clientKey,
+        ['--server', `127.0.0.1:${server.port}`, '--secret', fixture.secret, '--server-pid', String(server.pid), '--server-metrics', server.metricsUrl!, '--tls-ca', f.caCert, '--tls-cert', f.clientCert, '--tls-key', f.clientKey,
           '--server-name', fixture.serverName, '--user', fixture.teapUser.name, '--password', fixture.teapUser.password, '--teap-identity', fixture.teapOuterIdentity,
           '--duration', '1', '--concurrency', '2', '--settle-window', '10', '--settle-max', '200', '--settle-tolerance', '5', '--raw-seconds', '0.2', '--json'],
         c.io,
@@ -211,6 +211,9 @@ describe('gangway bench', () => {
         expect(r.attempted).toBeGreaterThan(0);
         expect(r.failures).toBe(0);
         expect(r.serverCpuMsPerAuth).not.toBeNull();
+        // --server-metrics: the external Gangway's own time per request.
+        expect(r.serverTime).toMatchObject({ requests: expect.any(Number) });
+        expect((r.serverTime as { requests: number }).requests).toBeGreaterThanOrEqual(r.roundTripMs.count);
         // A tolerance of 500 % settles after the first three windows.
         expect(r.warmup).toMatchObject({ mode: 'settle', settled: true, settledOn: 'cpu' });
         expect(r.warmup.windows).toHaveLength(3);

@@ -50,6 +50,7 @@ export const spec = defineCommand({
     server: { type: 'string', value: 'HOST:PORT', help: 'measure this RADIUS server instead of starting Gangway and the reference servers' },
     secret: { type: 'string', value: 'S', help: 'its shared secret (--server; this host must be one of its clients)' },
     'server-pid': { type: 'string', value: 'PID', help: 'its process on this machine: CPU and RSS from /proc (without it: latency and rate only)' },
+    'server-metrics': { type: 'string', value: 'URL', help: '--server is a Gangway: its /metrics (health.listen), for its own time per request' },
     'tls-ca': { type: 'string', value: 'FILE', help: '--server: CA (PEM) of the server\'s certificate' },
     'tls-cert': { type: 'string', value: 'FILE', help: '--server: client certificate (PEM) for EAP-TLS' },
     'tls-key': { type: 'string', value: 'FILE', help: '--server: its private key (PEM)' },
@@ -99,7 +100,7 @@ function readPem(path: string, option: string): Buffer {
 
 /** --server and its credentials; undefined without --server. */
 function externalServer(v: OptionValues<typeof spec.options>): ExternalServer | undefined {
-  const serverOnly = ['secret', 'server-pid', 'tls-ca', 'tls-cert', 'tls-key', 'tls-identity', 'server-name', 'user', 'password', 'teap-identity', 'peap-identity'] as const;
+  const serverOnly = ['secret', 'server-pid', 'server-metrics', 'tls-ca', 'tls-cert', 'tls-key', 'tls-identity', 'server-name', 'user', 'password', 'teap-identity', 'peap-identity'] as const;
   if (v.server === undefined) {
     const stray = serverOnly.find((k) => v[k] !== undefined);
     if (stray) throw new UsageError(`--${stray} needs --server`);
@@ -130,6 +131,7 @@ function externalServer(v: OptionValues<typeof spec.options>): ExternalServer | 
     port: address.port,
     secret: v.secret,
     ...(v['server-pid'] !== undefined ? { pid: positiveInt(v['server-pid'], 0, '--server-pid') } : {}),
+    ...(v['server-metrics'] !== undefined ? { metricsUrl: metricsUrl(v['server-metrics']) } : {}),
     credentials: {
       caPem: readPem(v['tls-ca'], '--tls-ca'),
       ...(v['server-name'] !== undefined ? { serverName: v['server-name'] } : {}),
@@ -139,6 +141,17 @@ function externalServer(v: OptionValues<typeof spec.options>): ExternalServer | 
       peapOuterIdentity: v['peap-identity'] ?? 'anonymous',
     },
   };
+}
+
+function metricsUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError('--server-metrics must be a URL, e.g. http://127.0.0.1:9812/metrics');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--server-metrics must be an http:// or https:// URL');
+  return url.href;
 }
 
 /** Whether the credentials let a method run (EAP-TLS needs a certificate, the tunnels an account). */
