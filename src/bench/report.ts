@@ -297,8 +297,6 @@ export function formatReport(r: BenchReport): string {
         3,
       ),
     );
-    const errors = r.results.filter((t) => t.serverTime && 'error' in t.serverTime);
-    for (const t of errors) out.push(`  ${t.method} on ${serverLabel(t)}: no server time (${(t.serverTime as { error: string }).error})`);
   }
   const settles = r.results.filter((t) => t.warmup.mode === 'settle');
   if (settles.length > 0) {

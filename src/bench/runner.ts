@@ -339,6 +339,12 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
         }
       }
     }
+    // Skipped arrivals are no failed authentication, but the offered load was not carried: say so.
+    for (const r of results) {
+      const o = r.offered;
+      if (o && o.skipped > 0) notes.push(`${r.method} on ${targetLabel(r)}: ${o.skipped} of ${o.offered} arrivals skipped (${o.maxOutstanding} in flight, --max-outstanding): the offered ${o.ratePerSecond}/s was not carried`);
+      if (r.serverTime && 'error' in r.serverTime) notes.push(`${r.method} on ${targetLabel(r)}: no server time (${r.serverTime.error})`);
+    }
     const cpu = cpus();
     const w = opts.warmup;
     return {

@@ -154,6 +154,23 @@ describe('gangway bench', () => {
     const table = formatReport(report);
     expect(table).toContain('Per RADIUS round trip');
     expect(table).toContain('steady@20/s');
+    expect(report.notes.join('\n')).not.toMatch(/skipped/);
+
+    // One slot and an arrival every 5 ms: no EAP-TLS conversation ends that fast, so arrivals are skipped and said to be.
+    const o = collector();
+    const overloaded = await bench(
+      ['--method', 'eap-tls', '--rate', '200', '--arrivals', 'even', '--max-outstanding', '1', '--count', '6', '--warmup', '0', '--raw-seconds', '0.2',
+        '--gangway-main', main, '--json', '--no-hostapd', '--no-freeradius'],
+      o.io,
+    );
+    if (overloaded !== 0) throw new Error(`gangway bench exited ${overloaded}:\n${o.err.join('')}\n${o.out.join('')}`);
+    const r = (JSON.parse(o.out.join('')) as BenchReport).results[0]!;
+    expect(r.offered!.offered).toBe(6);
+    expect(r.offered!.skipped).toBeGreaterThan(0);
+    expect(r.attempted + r.offered!.skipped).toBe(6);
+    expect(r.offered!.peakOutstanding).toBe(1);
+    expect(r.roundTripMs.count).toBe(r.totalRounds);
+    expect((JSON.parse(o.out.join('')) as BenchReport).notes.join('\n')).toMatch(/eap-tls on gangway: \d+ of 6 arrivals skipped/);
   });
 
   test('--load: the closed-loop maximum first, then open-loop at a share of it, hostapd timed per round trip too', async () => {
