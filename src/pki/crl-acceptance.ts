@@ -8,25 +8,37 @@
 import type { X509Certificate } from 'node:crypto';
 import { crlFacts, crlIssuersAmong, crlSignerAmong, parseCrlFile, type CrlFacts } from './crl-file.js';
 
+/**
+ * What the server keeps of a CRL it holds. `verified`: its signature was checked against a CA of
+ * tls.ca. Only a verified CRL is a baseline that later CRLs of its issuer must not fall behind (or
+ * drop): one nobody could check — an intermediate's, or a badly signed one loaded at start — could
+ * carry any CRL number, and would otherwise lock out every genuine CRL of that issuer.
+ */
+export interface JudgedCrlFacts extends CrlFacts {
+  verified: boolean;
+}
+
 export type CrlJudgement =
-  | { ok: true; facts: CrlFacts[]; notes: string[] }
+  | { ok: true; facts: JudgedCrlFacts[]; notes: string[] }
   /** `retryAt`: the same bytes may be acceptable then (a CRL not valid yet). */
   | { ok: false; reason: string; retryAt?: Date };
 
 /**
  * Judges the bytes of one `tls.crl` file. `cas` are the CAs the server trusts (tls.ca); a CRL of
  * another issuer (an intermediate the clients send) cannot be checked here and is accepted with a
- * note: OpenSSL checks its signature against the chain in every handshake. `inForce` are the facts
- * of the CRLs this file held so far.
+ * note: OpenSSL checks its signature against the chain in every handshake; it is held unverified,
+ * so it never becomes a baseline. `inForce` are the facts of the CRLs this file held so far; only
+ * the verified ones are compared with.
  */
-export async function judgeCrlFile(bytes: Uint8Array, cas: readonly X509Certificate[], now: Date, inForce: readonly CrlFacts[] = []): Promise<CrlJudgement> {
+export async function judgeCrlFile(bytes: Uint8Array, cas: readonly X509Certificate[], now: Date, inForce: readonly JudgedCrlFacts[] = []): Promise<CrlJudgement> {
+  const baseline = inForce.filter((f) => f.verified);
   let crls;
   try {
     crls = parseCrlFile(bytes);
   } catch (err) {
     return { ok: false, reason: `not a CRL (${(err as Error).message})` };
   }
-  const facts: CrlFacts[] = [];
+  const facts: JudgedCrlFacts[] = [];
   const notes: string[] = [];
   for (const crl of crls) {
     let f: CrlFacts;
@@ -43,16 +55,31 @@ export async function judgeCrlFile(bytes: Uint8Array, cas: readonly X509Certific
     if (f.nextUpdate !== undefined && f.nextUpdate < now) {
       return { ok: false, reason: `CRL of ${f.issuer} expired at ${f.nextUpdate.toISOString()} (nextUpdate)` };
     }
-    const older = olderThanInForce(f, inForce);
+    const older = olderThanInForce(f, baseline);
     if (older !== undefined) return { ok: false, reason: `CRL of ${f.issuer} is older than the one in force (${older})` };
-    facts.push(f);
+    facts.push({ ...f, verified: candidates.length > 0 });
   }
   // A file that no longer holds a CRL for a CA it held one for is a wrong file (another CA's CRL
   // copied over it, a corrupted issuer name): with one CRL required per CA, it would refuse every
   // certificate of the CA it lost.
-  const lost = inForce.find((old) => !facts.some((f) => f.issuerKey === old.issuerKey));
+  // Only verified CRLs count: a planted CRL of an invented issuer must not make every genuine file "lose" it.
+  const lost = baseline.find((old) => !facts.some((f) => f.issuerKey === old.issuerKey));
   if (lost) return { ok: false, reason: `the file no longer holds a CRL of ${lost.issuer}, which the CRL in force covers` };
   return { ok: true, facts, notes };
+}
+
+/**
+ * The facts of every CRL of a file, each marked verified when a CA of `cas` signed it: what the
+ * server holds for a file it loads without judging (at start). Throws when the file does not parse.
+ */
+export async function crlFactsChecked(bytes: Uint8Array, cas: readonly X509Certificate[]): Promise<JudgedCrlFacts[]> {
+  const out: JudgedCrlFacts[] = [];
+  for (const crl of parseCrlFile(bytes)) {
+    const f = crlFacts(crl);
+    const candidates = crlIssuersAmong(crl, cas);
+    out.push({ ...f, verified: candidates.length > 0 && (await crlSignerAmong(crl, candidates)) !== undefined });
+  }
+  return out;
 }
 
 /** Why `f` is older than the in-force CRL of its issuer, or undefined when it is not. */

@@ -6,12 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import type { X509Certificate } from 'node:crypto';
-import { judgeCrlFile } from '../pki/crl-acceptance.js';
-import { crlFacts, crlFileForEngines, parseCrlFile, type CrlFacts } from '../pki/crl-file.js';
+import { crlFactsChecked, judgeCrlFile, type JudgedCrlFacts } from '../pki/crl-acceptance.js';
+import { crlFileForEngines } from '../pki/crl-file.js';
 
 export interface CrlFileInForce {
   bytes: Buffer;
-  facts: CrlFacts[];
+  facts: JudgedCrlFacts[];
 }
 
 export type CrlsInForce = ReadonlyMap<string, CrlFileInForce>;
@@ -89,10 +89,12 @@ export async function initialCrls(
   const warnings: CrlRefusal[] = [];
   for (const path of paths) {
     let bytes: Buffer;
-    let facts: CrlFacts[];
+    let facts: JudgedCrlFacts[];
     try {
       bytes = read(path);
-      facts = parseCrlFile(bytes).map(crlFacts);
+      // Verified or not, CRL by CRL: a badly signed CRL loaded here must not become the baseline
+      // the next genuine CRL is held against.
+      facts = await crlFactsChecked(bytes, cas);
     } catch (err) {
       return { files, warnings, unreadable: { path, reason: `cannot read a CRL from ${path}: ${(err as Error).message}` } };
     }

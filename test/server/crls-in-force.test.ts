@@ -61,4 +61,16 @@ describe('initialCrls', () => {
     expect(crlBytes(['x'], r.files)).toEqual([expired]);
     expect((await initialCrls(['x', 'y'], cas, now, files({ x: expired, y: Buffer.from('junk') }))).unreadable).toEqual({ path: 'y', reason: expect.stringMatching(/^cannot read a CRL from y: /) });
   });
+
+  it('a badly signed CRL loaded at start is no baseline: the next genuine CRL is taken, whatever number the forgery carried (review finding)', async () => {
+    const other = await generateDemoPki('elsewhere.test');
+    const forged = Buffer.from(await issueCrl(pki.ca.certPem, other.ca.keyPem, [], { thisUpdate: new Date(now.getTime() - 60_000), nextUpdate: new Date(now.getTime() + DAY), crlNumber: 2n ** 64n }));
+    const start = await initialCrls(['x'], cas, now, files({ x: forged }));
+    expect(start.warnings).toEqual([{ path: 'x', reason: expect.stringMatching(/not signed by that CA's key/) }]);
+    expect(start.files.get('x')?.facts).toEqual([expect.objectContaining({ crlNumber: 2n ** 64n, verified: false })]);
+    const genuine = await crl(2n);
+    const plan = await planCrls(['x'], start.files, cas, now, files({ x: genuine }));
+    expect(plan).toMatchObject({ accepted: ['x'], refused: [] });
+    expect(plan.files.get('x')?.facts).toEqual([expect.objectContaining({ crlNumber: 2n, verified: true })]);
+  });
 });
