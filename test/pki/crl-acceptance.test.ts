@@ -1,6 +1,6 @@
 import { X509Certificate, webcrypto } from 'node:crypto';
 import fc from 'fast-check';
-import { judgeCrlFile } from '../../src/pki/crl-acceptance.js';
+import { judgeCrlFile, signerKeySha256 } from '../../src/pki/crl-acceptance.js';
 import { crlFacts, crlFileForEngines, parseCrlFile } from '../../src/pki/crl-file.js';
 import { issueCrl } from '../../src/pki/crl.js';
 import { generateDemoPki, type DemoPki } from '../../src/pki/demo-pki.js';
@@ -26,7 +26,8 @@ beforeAll(async () => {
 const crl = (revoked: string[], crlNumber: bigint | undefined, thisUpdate = at(-60_000), nextUpdate = at(DAY), signer = pki) =>
   issueCrl(pki.ca.certPem, signer.ca.keyPem, revoked, { thisUpdate, nextUpdate, ...(crlNumber !== undefined ? { crlNumber } : {}) });
 /** The facts of CRLs held after their signatures were checked (a baseline). */
-const facts = async (pem: string, verified = true) => parseCrlFile(Buffer.from(pem)).map((c) => ({ ...crlFacts(c), verified }));
+const facts = async (pem: string, verified = true) =>
+  parseCrlFile(Buffer.from(pem)).map((c) => ({ ...crlFacts(c), verified, ...(verified ? { signerKeySha256: signerKeySha256(cas[0]!) } : {}) }));
 
 describe('parseCrlFile and crlFacts', () => {
   it('reads PEM "X509 CRL" blocks (one or several) with issuer, times, number and count', async () => {
