@@ -55,11 +55,14 @@ export interface RunningGangway {
   /**
    * Applies a new configuration without a restart: RADIUS clients, certificates, CA files and CRLs,
    * EAP rules and method settings, authorization defaults, accounting retention. Everything is
-   * built first; a configuration that fails (ConfigError) changes nothing — a changed CRL file that
-   * would be refused (crls-in-force.ts) fails it too. Settings that need their sockets or tables
-   * rebuilt are named in `restartNeeded` and keep their running values.
+   * built first; a configuration that fails (ConfigError) changes nothing. A CRL file that is
+   * refused (crls-in-force.ts: unreadable, badly signed, expired, older than the CRL in force...)
+   * does not fail the reload: everything else applies, that file keeps the CRLs it had in force
+   * (none, if the configuration names it for the first time), as the CRL watcher keeps them, and it
+   * is logged and returned in `refusedCrls`. Settings that need their sockets or tables rebuilt are
+   * named in `restartNeeded` and keep their running values.
    */
-  reload(config: GangwayConfig): Promise<{ restartNeeded: string[] }>;
+  reload(config: GangwayConfig): Promise<{ restartNeeded: string[]; refusedCrls: CrlRefusal[] }>;
   /**
    * Reads the CRL files of the configuration in force again and applies those that changed and
    * are acceptable, keeping every other TLS file as it was built. The CRL watcher calls it when a
@@ -258,8 +261,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         // Built completely before anything changes: a failure here leaves the running configuration in force.
         const nextMaterial = readTlsMaterial(next, brski);
         const plan = await planCrls(next.tls.crl, crls, nextMaterial.trusted, new Date(), readFileSync, baselines.recorded);
-        const refused = plan.refused[0];
-        if (refused) throw new ConfigError(`tls.crl[${next.tls.crl.indexOf(refused.path)}]`, `${refused.path}: ${refused.reason}; the CRLs in force stay`);
+        // A refused CRL file holds back nothing else (a new RADIUS client, say): it keeps its CRLs in force.
         const built = await buildMethods(next, nextMaterial, crlBytes(next.tls.crl, plan.files), stores, noobStore, brski, metrics, lockoutFor, log);
         const nextAuthorizer = authorizerFor(next, built.registry.names(), built.noob !== undefined);
         registry.replaceWith(built.registry);
@@ -268,6 +270,9 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         metrics.tlsEngine(built.engine);
         material = nextMaterial;
         crls = plan.files;
+        for (const r of plan.refused) {
+          log.error({ file: r.path, reason: r.reason, ...(r.retryAt ? { retryAt: r.retryAt.toISOString() } : {}) }, 'CRL file refused by the reload; the CRLs in force stay');
+        }
         for (const n of plan.notes) log.warn({ file: n.path }, n.note);
         logAccepted(plan.accepted, crls, 'SIGHUP');
         await baselines.raiseFrom(crls, new Date(), log);
@@ -279,8 +284,9 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         clearInterval(accountingHousekeeping);
         accountingHousekeeping = startAccountingHousekeeping(accountingStore, next.accounting.retentionDays, log);
         current = next;
-        log.info({ clients: next.radius.clients.length, methods: built.registry.names(), restartNeeded }, 'configuration reloaded');
-        return { restartNeeded };
+        const refusedCrls = plan.refused;
+        log.info({ clients: next.radius.clients.length, methods: built.registry.names(), restartNeeded, refusedCrls: refusedCrls.map((r) => r.path) }, 'configuration reloaded');
+        return { restartNeeded, refusedCrls };
       }),
       refreshCrls: () => serially(async () => {
         if (closed) return { accepted: [], refused: [] };

@@ -48,7 +48,7 @@ describe('planCrls', () => {
     expect(again.files.get('a')).toBe(plan.files.get('a'));
   });
 
-  it('a file new to the configuration that is refused has nothing in force (the reload is refused)', async () => {
+  it('a file new to the configuration that is refused has nothing in force (a reload leaves it out and applies the rest)', async () => {
     const plan = await planCrls(['new'], new Map(), cas, now, files({ new: Buffer.from('junk') }));
     expect(plan.refused).toEqual([{ path: 'new', reason: expect.stringMatching(/^not a CRL/) }]);
     expect(plan.files.size).toBe(0);
