@@ -131,6 +131,8 @@ export class RegistrarCa {
       const pending = readCertificateFile(pendingCertPath);
       await importSigner(readPrivateKeyFile(keyPath), pending, keyPath);
       renameSync(pendingCertPath, certPath);
+      // A crash right after the key's link leaves its pending name too: a second name of the key.
+      rmSync(join(options.directory, CA_PENDING_KEY_FILE), { force: true });
       syncDirectory(options.directory);
       haveCert = true;
       interrupted = true;

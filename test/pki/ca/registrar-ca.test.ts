@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { X509Certificate as NodeX509Certificate, webcrypto } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -87,12 +87,14 @@ describe('registrar CA: data directory', () => {
     const f = await caFixture();
     try {
       const caDir = join(f.dir, 'ca');
-      // What a crash between the two renames leaves: ca.key and the pending certificate.
+      // What a crash between the two commits leaves: ca.key and the pending certificate (and, if
+      // it came right after the key's link, the key's pending name as a second link).
       renameSync(join(caDir, 'ca.pem'), join(caDir, CA_PENDING_CERT_FILE));
+      linkSync(join(caDir, 'ca.key'), join(caDir, CA_PENDING_KEY_FILE));
       const again = await RegistrarCa.open({ directory: caDir, store: f.store, audit: f.audit });
       expect(again.fingerprint()).toBe(f.ca.fingerprint());
       expect(readFileSync(join(caDir, 'ca.pem'), 'utf8')).toBe(f.ca.certificatePem);
-      expect(existsSync(join(caDir, CA_PENDING_CERT_FILE))).toBe(false);
+      expect(readdirSync(caDir).sort()).toEqual(['ca.key', 'ca.pem']);
       const created = (await f.audit.recent(10)).filter((e) => e.event === 'ca.created');
       expect(created.map((e) => e.detail)).toContainEqual(expect.objectContaining({ completedAfterInterruption: true, sha256: f.ca.fingerprint() }));
     } finally {
