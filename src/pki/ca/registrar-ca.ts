@@ -21,7 +21,7 @@ export const CA_CERT_FILE = 'ca.pem';
 export const CA_KEY_FILE = 'ca.key';
 /**
  * A new CA is written under these names first, both flushed to the disk, then committed: the key
- * renamed to ca.key, the certificate renamed to ca.pem last. A crash between the two renames leaves
+ * linked as ca.key, the certificate renamed to ca.pem last. A crash between the two commits leaves
  * ca.key and the pending certificate, which the next start renames into place (after checking that
  * it belongs to the key); a crash before leaves only pending files, which are never read as a CA.
  */
@@ -430,7 +430,7 @@ function signingAlgorithmFor(algorithm: CaKeyAlgorithm): { name: string; hash: s
   return { name: 'ECDSA', hash: algorithm.curve === 'P-384' ? 'SHA-384' : 'SHA-256' };
 }
 
-/** Imports the CA key for signing after checking it is the key of the CA certificate. */
+/** The CA certificate of a file, or a CaDirectoryError naming it. */
 function readCertificateFile(path: string): x509.X509Certificate {
   try {
     return new x509.X509Certificate(readPublicFile(path));
@@ -440,6 +440,7 @@ function readCertificateFile(path: string): x509.X509Certificate {
   }
 }
 
+/** Imports the CA key for signing after checking it is the key of the CA certificate. */
 async function importSigner(keyPem: string, certificate: x509.X509Certificate, keyPath: string): Promise<Signer> {
   let pkcs8: Buffer;
   let spki: Buffer;
