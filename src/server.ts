@@ -37,6 +37,7 @@ import type { PasswordLockout } from './eap-methods/password-lockout.js';
 import { parsePemCertificates } from './pki/pem-certificates.js';
 import { crlBytes, initialCrls, planCrls, type CrlRefusal, type CrlsInForce } from './server/crls-in-force.js';
 import { CrlWatcher } from './server/crl-watcher.js';
+import { HeldCrlBaselines } from './server/crl-baselines.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
@@ -54,11 +55,14 @@ export interface RunningGangway {
   /**
    * Applies a new configuration without a restart: RADIUS clients, certificates, CA files and CRLs,
    * EAP rules and method settings, authorization defaults, accounting retention. Everything is
-   * built first; a configuration that fails (ConfigError) changes nothing — a changed CRL file that
-   * would be refused (crls-in-force.ts) fails it too. Settings that need their sockets or tables
-   * rebuilt are named in `restartNeeded` and keep their running values.
+   * built first; a configuration that fails (ConfigError) changes nothing. A CRL file that is
+   * refused (crls-in-force.ts: unreadable, badly signed, expired, older than the CRL in force...)
+   * does not fail the reload: everything else applies, that file keeps the CRLs it had in force
+   * (none, if the configuration names it for the first time), as the CRL watcher keeps them, and it
+   * is logged and returned in `refusedCrls`. Settings that need their sockets or tables rebuilt are
+   * named in `restartNeeded` and keep their running values.
    */
-  reload(config: GangwayConfig): Promise<{ restartNeeded: string[] }>;
+  reload(config: GangwayConfig): Promise<{ restartNeeded: string[]; refusedCrls: CrlRefusal[] }>;
   /**
    * Reads the CRL files of the configuration in force again and applies those that changed and
    * are acceptable, keeping every other TLS file as it was built. The CRL watcher calls it when a
@@ -108,11 +112,20 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     crlWatcher = watcher;
     // Identities taken before the CRLs are read, so a change right after the read is still seen.
     await watcher.baseline();
-    const initial = await initialCrls(config.tls.crl, material.trusted, new Date());
+    // The newest CRL held of each CA key before this start: a CRL file swapped back to an older
+    // CRL while the server was down is refused as a refresh would refuse it.
+    const baselines = await HeldCrlBaselines.load(stores.crlBaselines);
+    const initial = await initialCrls(config.tls.crl, material.trusted, new Date(), readFileSync, baselines.recorded);
     if (initial.unreadable) throw new ConfigError(`tls.crl[${config.tls.crl.indexOf(initial.unreadable.path)}]`, initial.unreadable.reason);
+    if (initial.rolledBack) {
+      const r = initial.rolledBack;
+      log.error({ file: r.path, reason: r.reason }, 'CRL refused at start: it is older than a CRL this server held before, and loading it would undo revocations; install the current CRL');
+      throw new ConfigError(`tls.crl[${config.tls.crl.indexOf(r.path)}]`, `${r.path}: ${r.reason}; install the CA's current CRL`);
+    }
     for (const w of initial.warnings) log.error({ file: w.path, reason: w.reason }, 'CRL loaded as it is, but it is not acceptable: OpenSSL refuses the certificates it covers until a valid CRL is installed');
     // The CRLs in force, per file; a SIGHUP or a CRL refresh replaces them.
     let crls: CrlsInForce = initial.files;
+    await baselines.raiseFrom(crls, new Date(), log);
     const reportStaleCrls = staleCrlReporter(log);
     const methods = await buildMethods(config, material, crlBytes(config.tls.crl, crls), stores, noobStore, brski, metrics, lockoutFor, log);
     metrics.tlsEngine(methods.engine);
@@ -247,9 +260,8 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         const restartNeeded = restartOnlyChanges(current, next);
         // Built completely before anything changes: a failure here leaves the running configuration in force.
         const nextMaterial = readTlsMaterial(next, brski);
-        const plan = await planCrls(next.tls.crl, crls, nextMaterial.trusted, new Date());
-        const refused = plan.refused[0];
-        if (refused) throw new ConfigError(`tls.crl[${next.tls.crl.indexOf(refused.path)}]`, `${refused.path}: ${refused.reason}; the CRLs in force stay`);
+        const plan = await planCrls(next.tls.crl, crls, nextMaterial.trusted, new Date(), readFileSync, baselines.recorded);
+        // A refused CRL file holds back nothing else (a new RADIUS client, say): it keeps its CRLs in force.
         const built = await buildMethods(next, nextMaterial, crlBytes(next.tls.crl, plan.files), stores, noobStore, brski, metrics, lockoutFor, log);
         const nextAuthorizer = authorizerFor(next, built.registry.names(), built.noob !== undefined);
         registry.replaceWith(built.registry);
@@ -258,8 +270,12 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         metrics.tlsEngine(built.engine);
         material = nextMaterial;
         crls = plan.files;
+        for (const r of plan.refused) {
+          log.error({ file: r.path, reason: r.reason, ...(r.retryAt ? { retryAt: r.retryAt.toISOString() } : {}) }, 'CRL file refused by the reload; the CRLs in force stay');
+        }
         for (const n of plan.notes) log.warn({ file: n.path }, n.note);
         logAccepted(plan.accepted, crls, 'SIGHUP');
+        await baselines.raiseFrom(crls, new Date(), log);
         if (next.tls.crlPollSeconds !== current.tls.crlPollSeconds) watcher.start(next.tls.crlPollSeconds * 1000);
         for (const server of servers) server.setClients(next.radius.clients);
         accounting?.setClients(next.radius.clients);
@@ -268,13 +284,14 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         clearInterval(accountingHousekeeping);
         accountingHousekeeping = startAccountingHousekeeping(accountingStore, next.accounting.retentionDays, log);
         current = next;
-        log.info({ clients: next.radius.clients.length, methods: built.registry.names(), restartNeeded }, 'configuration reloaded');
-        return { restartNeeded };
+        const refusedCrls = plan.refused;
+        log.info({ clients: next.radius.clients.length, methods: built.registry.names(), restartNeeded, refusedCrls: refusedCrls.map((r) => r.path) }, 'configuration reloaded');
+        return { restartNeeded, refusedCrls };
       }),
       refreshCrls: () => serially(async () => {
         if (closed) return { accepted: [], refused: [] };
         const paths = current.tls.crl;
-        const plan = await planCrls(paths, crls, material.trusted, new Date());
+        const plan = await planCrls(paths, crls, material.trusted, new Date(), readFileSync, baselines.recorded);
         for (const r of plan.refused) {
           log.error({ file: r.path, reason: r.reason, ...(r.retryAt ? { retryAt: r.retryAt.toISOString() } : {}) }, 'CRL file changed but was refused; the CRLs in force stay');
         }
@@ -293,6 +310,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         selector.replaceWith(built.selector);
         crls = plan.files;
         logAccepted(plan.accepted, crls, 'file changed');
+        await baselines.raiseFrom(crls, new Date(), log);
         return { accepted: plan.accepted, refused: plan.refused };
       }),
       async close() {

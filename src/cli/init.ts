@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -9,6 +9,7 @@ import { canonicalSerialHex } from '../pki/ca/serial.js';
 import { x509 } from '../pki/ca/x509.js';
 import { CONFIG_FILE, MIN_SECRET_LENGTH } from '../config/config.js';
 import { createPortalAdmin } from './portal-admin.js';
+import { writeFileAtomically } from '../util/atomic-file.js';
 
 export interface InitOptions {
   radiusHost?: string;
@@ -64,12 +65,15 @@ export async function initDataDir(dir: string, opts: InitOptions = {}): Promise<
     clientKey: join(dataDir, 'pki', 'client.key'),
     database: join(dataDir, 'gangway.db'),
   };
+  // Each file is whole and on the disk before the next is written, and the configuration comes
+  // last: a crash leaves no configuration (init runs again and replaces the files) or every file
+  // it names (util/atomic-file.ts).
   writePrivate(files.caKey, pki.ca.keyPem);
-  writeFileSync(files.caCert, pki.ca.certPem);
+  writePublic(files.caCert, pki.ca.certPem);
   writePrivate(files.serverKey, pki.server.keyPem);
-  writeFileSync(files.serverCert, pki.server.certPem);
+  writePublic(files.serverCert, pki.server.certPem);
   writePrivate(files.clientKey, pki.client.keyPem);
-  writeFileSync(files.clientCert, pki.client.certPem);
+  writePublic(files.clientCert, pki.client.certPem);
 
   const listenHost = host.includes(':') ? `[${host}]` : host;
   const config = {
@@ -120,8 +124,11 @@ export async function initDataDir(dir: string, opts: InitOptions = {}): Promise<
 }
 
 function writePrivate(path: string, text: string): void {
-  writeFileSync(path, text, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  writeFileAtomically(path, text, { mode: 0o600 });
+}
+
+function writePublic(path: string, text: string): void {
+  writeFileAtomically(path, text, { mode: 0o644 });
 }
 
 async function recordDemoClient(store: IssuedCertificateStore, certPem: string): Promise<void> {

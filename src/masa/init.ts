@@ -2,13 +2,14 @@
  * First run of the reference MASA: a data directory with the manufacturer's keys and certificates
  * and a `masa.yaml`. Never overwrites: a directory that has a masa.yaml is left alone.
  */
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
 import { parseListen } from '../config/config.js';
 import { DEFAULT_MASA_LISTEN, masaPaths, type MasaPaths } from './config.js';
 import { createManufacturerPki } from './pki.js';
+import { writeFileAtomically } from '../util/atomic-file.js';
 
 export interface MasaInitOptions {
   /** Organisation name in every certificate. Default "Gangway Demo". */
@@ -48,13 +49,13 @@ export async function initMasaDir(dataDir: string, opts: MasaInitOptions = {}): 
     chmodSync(dir, 0o700);
   }
   writePrivate(paths.manufacturerCaKey, pki.manufacturerCa.keyPem);
-  writeFileSync(paths.manufacturerCaCert, pki.manufacturerCa.certPem);
+  writePublic(paths.manufacturerCaCert, pki.manufacturerCa.certPem);
   writePrivate(paths.voucherSignerKey, pki.voucherSigner.keyPem);
-  writeFileSync(paths.voucherSignerCert, pki.voucherSigner.certPem);
+  writePublic(paths.voucherSignerCert, pki.voucherSigner.certPem);
   writePrivate(paths.tlsCaKey, pki.tlsCa.keyPem);
-  writeFileSync(paths.tlsCaCert, pki.tlsCa.certPem);
+  writePublic(paths.tlsCaCert, pki.tlsCa.certPem);
   writePrivate(paths.tlsKey, pki.tls.keyPem);
-  writeFileSync(paths.tlsCert, pki.tls.certPem);
+  writePublic(paths.tlsCert, pki.tls.certPem);
   writePrivate(paths.config, configText(manufacturer, listenText, masaUrl));
   return { paths, ...(masaUrl !== undefined ? { masaUrl } : {}) };
 }
@@ -92,7 +93,11 @@ log:
 `;
 }
 
+/** Whole and on the disk before the next file; masa.yaml comes last (util/atomic-file.ts). */
 function writePrivate(path: string, text: string): void {
-  writeFileSync(path, text, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  writeFileAtomically(path, text, { mode: 0o600 });
+}
+
+function writePublic(path: string, text: string): void {
+  writeFileAtomically(path, text, { mode: 0o644 });
 }

@@ -6,12 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import type { X509Certificate } from 'node:crypto';
-import { judgeCrlFile } from '../pki/crl-acceptance.js';
-import { crlFacts, crlFileForEngines, parseCrlFile, type CrlFacts } from '../pki/crl-file.js';
+import { crlFactsChecked, judgeCrlFile, olderThanRecorded, type JudgedCrlFacts, type RecordedCrlBaselines } from '../pki/crl-acceptance.js';
+import { crlFileForEngines } from '../pki/crl-file.js';
 
 export interface CrlFileInForce {
   bytes: Buffer;
-  facts: CrlFacts[];
+  facts: JudgedCrlFacts[];
 }
 
 export type CrlsInForce = ReadonlyMap<string, CrlFileInForce>;
@@ -36,7 +36,8 @@ export type ReadCrlFile = (path: string) => Buffer;
 
 /**
  * Reads `paths` and decides, file by file, what is in force next. A refused file keeps the CRLs it
- * had in force; one that had none (new in the configuration) is left out of `files`.
+ * had in force; one that had none (new in the configuration) is left out of `files`. `recorded`:
+ * the newest CRL held of each CA key (server/crl-baselines.ts), which no new CRL may fall behind.
  */
 export async function planCrls(
   paths: readonly string[],
@@ -44,6 +45,7 @@ export async function planCrls(
   cas: readonly X509Certificate[],
   now: Date,
   read: ReadCrlFile = readFileSync,
+  recorded: RecordedCrlBaselines = new Map(),
 ): Promise<CrlPlan> {
   const plan: CrlPlan = { files: new Map(), accepted: [], refused: [], notes: [] };
   for (const path of paths) {
@@ -60,7 +62,7 @@ export async function planCrls(
       plan.files.set(path, old);
       continue;
     }
-    const judged = await judgeCrlFile(bytes, cas, now, old?.facts);
+    const judged = await judgeCrlFile(bytes, cas, now, old?.facts, recorded);
     if (judged.ok) {
       plan.files.set(path, { bytes, facts: judged.facts });
       plan.accepted.push(path);
@@ -77,24 +79,35 @@ export async function planCrls(
  * At start there is nothing to keep: every file that parses is loaded as it is, and what a reload
  * would refuse is returned as a warning (OpenSSL itself then refuses the certificates such a CRL
  * covers: an expired or badly signed CRL fails closed). A file that cannot be read or parsed is an
- * error, as it always was.
+ * error, as it always was — and so is a CRL older than the newest one held of its CA before
+ * (`recorded`, kept across restarts): OpenSSL would accept the certificates such a CRL no longer
+ * lists, so loading it as it is would undo a revocation; there are no CRLs in force yet to keep.
  */
 export async function initialCrls(
   paths: readonly string[],
   cas: readonly X509Certificate[],
   now: Date,
   read: ReadCrlFile = readFileSync,
-): Promise<{ files: Map<string, CrlFileInForce>; warnings: CrlRefusal[]; unreadable?: CrlRefusal }> {
+  recorded: RecordedCrlBaselines = new Map(),
+): Promise<{ files: Map<string, CrlFileInForce>; warnings: CrlRefusal[]; unreadable?: CrlRefusal; rolledBack?: CrlRefusal }> {
   const files = new Map<string, CrlFileInForce>();
   const warnings: CrlRefusal[] = [];
   for (const path of paths) {
     let bytes: Buffer;
-    let facts: CrlFacts[];
+    let facts: JudgedCrlFacts[];
     try {
       bytes = read(path);
-      facts = parseCrlFile(bytes).map(crlFacts);
+      // Verified or not, CRL by CRL: a badly signed CRL loaded here must not become the baseline
+      // the next genuine CRL is held against.
+      facts = await crlFactsChecked(bytes, cas);
     } catch (err) {
       return { files, warnings, unreadable: { path, reason: `cannot read a CRL from ${path}: ${(err as Error).message}` } };
+    }
+    for (const f of facts) {
+      const behind = olderThanRecorded(f, recorded);
+      if (behind !== undefined) {
+        return { files, warnings, rolledBack: { path, reason: `CRL of ${f.issuer} is older than the newest CRL of that CA held so far (${behind})` } };
+      }
     }
     const judged = await judgeCrlFile(bytes, cas, now);
     if (!judged.ok) warnings.push({ path, reason: judged.reason });

@@ -1,6 +1,7 @@
 import type { AccessSessionStore } from './access-sessions.js';
 import type { AccountingStore } from './accounting.js';
 import type { AuditStore } from './audit.js';
+import type { CrlBaselineStore } from './crl-baselines.js';
 import type { BrskiDeviceStore } from './brski-devices.js';
 import type { IssuedCertificateStore } from './issued-certificates.js';
 import type { StoreLiveness } from './liveness.js';
@@ -45,6 +46,8 @@ export interface Stores {
   readonly accessSessions: AccessSessionStore;
   readonly accounting: AccountingStore;
   readonly audit: AuditStore;
+  /** The newest CRL held from each CA key: rollback protection that outlives a restart. */
+  readonly crlBaselines: CrlBaselineStore;
   /** Whether the database answers (GET /healthz, /metrics). */
   readonly liveness: StoreLiveness;
   /** Writes what is queued (the PostgreSQL audit trail) and closes the database. */

@@ -1,7 +1,7 @@
 /**
  * SIGHUP to `gangway serve`: a RADIUS client added, the server certificate replaced and a CRL
  * installed take effect without a restart; a broken configuration is refused with its reason and
- * the running one stays in force.
+ * the running one stays in force; a refused CRL file keeps its CRLs and refuses nothing else.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -117,6 +117,20 @@ describe('SIGHUP reloads the configuration', () => {
     // node:tls finishes the handshake and the method rejects; the OpenSSL engine refuses the revoked
     // certificate in the handshake itself (alert 44), which our peer reports as a TLS failure.
     expect(await eapTls(join(dir, 'pki', 'ca2.pem'))).toMatch(/^reject|alert certificate revoked/);
+
+    // A CRL file that is refused holds back nothing else: the client added with it applies, the CRL
+    // in force stays, and serve's log names the file and the reason (review finding).
+    const revoking = readFileSync(crl);
+    writeFileSync(crl, '-----BEGIN X509 CRL-----\nbm90IGEgQ1JM\n-----END X509 CRL-----\n');
+    edit((doc) => {
+      doc.radius.clients.push({ name: 'added-with-bad-crl', address: '127.0.0.6', secret: NEW_CLIENT_SECRET });
+    });
+    expect(await hup('configuration reloaded')).toContain('"clients":4');
+    for (let i = 0; i < 20 && !out.includes('CRL files were refused'); i++) await sleep(50);
+    expect(out).toMatch(/"refusedCrls":\[\{"file":"[^"]*ca\.crl","reason":"not a CRL[^"]*"\}\].*"msg":"reloaded, but CRL files were refused; their CRLs in force stay"/);
+    expect(await statusServer(port, NEW_CLIENT_SECRET, '127.0.0.6')).toBe(RadiusCode.AccessAccept);
+    expect(await eapTls(join(dir, 'pki', 'ca2.pem'))).toMatch(/^reject|alert certificate revoked/);
+    writeFileSync(crl, revoking);
 
     // Broken: a key no one knows, then a file that does not exist. Each is refused, nothing changes.
     const good = readFileSync(init.config, 'utf8');

@@ -1,6 +1,6 @@
 import { X509Certificate, webcrypto } from 'node:crypto';
 import fc from 'fast-check';
-import { judgeCrlFile } from '../../src/pki/crl-acceptance.js';
+import { judgeCrlFile, signerKeySha256 } from '../../src/pki/crl-acceptance.js';
 import { crlFacts, crlFileForEngines, parseCrlFile } from '../../src/pki/crl-file.js';
 import { issueCrl } from '../../src/pki/crl.js';
 import { generateDemoPki, type DemoPki } from '../../src/pki/demo-pki.js';
@@ -25,7 +25,9 @@ beforeAll(async () => {
 
 const crl = (revoked: string[], crlNumber: bigint | undefined, thisUpdate = at(-60_000), nextUpdate = at(DAY), signer = pki) =>
   issueCrl(pki.ca.certPem, signer.ca.keyPem, revoked, { thisUpdate, nextUpdate, ...(crlNumber !== undefined ? { crlNumber } : {}) });
-const facts = async (pem: string) => parseCrlFile(Buffer.from(pem)).map(crlFacts);
+/** The facts of CRLs held after their signatures were checked (a baseline). */
+const facts = async (pem: string, verified = true) =>
+  parseCrlFile(Buffer.from(pem)).map((c) => ({ ...crlFacts(c), verified, ...(verified ? { signerKeySha256: signerKeySha256(cas[0]!) } : {}) }));
 
 describe('parseCrlFile and crlFacts', () => {
   it('reads PEM "X509 CRL" blocks (one or several) with issuer, times, number and count', async () => {
@@ -77,7 +79,24 @@ describe('judgeCrlFile', () => {
 
   it('a CRL whose issuer is not in tls.ca is accepted with a note (OpenSSL checks it against the chain)', async () => {
     const r = await judgeCrlFile(Buffer.from(await issueCrl(other.ca.certPem, other.ca.keyPem, [])), cas, NOW);
-    expect(r).toEqual({ ok: true, facts: [expect.objectContaining({ issuer: new X509Certificate(other.ca.certPem).subject })], notes: [expect.stringContaining('its issuer is not in tls.ca')] });
+    expect(r).toEqual({ ok: true, facts: [expect.objectContaining({ issuer: new X509Certificate(other.ca.certPem).subject, verified: false })], notes: [expect.stringContaining('its issuer is not in tls.ca')] });
+    expect(await judgeCrlFile(Buffer.from(await crl([], 1n)), cas, NOW)).toMatchObject({ ok: true, facts: [{ verified: true }] });
+  });
+
+  it('an unverified CRL never becomes the baseline: a planted huge CRL number does not lock out the genuine CRLs (review finding)', async () => {
+    const intermediate = new X509Certificate(other.ca.certPem).subject;
+    const byIntermediate = (n: bigint) => issueCrl(other.ca.certPem, other.ca.keyPem, [], { thisUpdate: at(-60_000), nextUpdate: at(DAY), crlNumber: n });
+    // An intermediate's CRL (issuer not in tls.ca) with CRL number 2^64, accepted unverified...
+    const planted = await judgeCrlFile(Buffer.from(await byIntermediate(2n ** 64n)), cas, NOW);
+    expect(planted).toMatchObject({ ok: true, facts: [{ issuer: intermediate, crlNumber: 2n ** 64n, verified: false }] });
+    // ...does not make the genuine CRL number 3 "older".
+    const genuine = await judgeCrlFile(Buffer.from(await byIntermediate(3n)), cas, NOW, planted.ok ? planted.facts : []);
+    expect(genuine).toMatchObject({ ok: true, facts: [{ crlNumber: 3n }] });
+    // Nor does a badly signed CRL of a tls.ca issuer loaded at start (held unverified).
+    const forged = await facts(await crl([], 2n ** 64n, at(-60_000), at(DAY), other), false);
+    expect(await judgeCrlFile(Buffer.from(await crl([], 4n)), cas, NOW, forged)).toMatchObject({ ok: true, facts: [{ crlNumber: 4n, verified: true }] });
+    // A file that drops an unverified CRL of an invented issuer is not refused for "losing" it.
+    expect(await judgeCrlFile(Buffer.from(await crl([], 5n)), cas, NOW, [...forged, ...(planted.ok ? planted.facts : [])])).toMatchObject({ ok: true });
   });
 
   it('one bad CRL in a file of several refuses the file', async () => {

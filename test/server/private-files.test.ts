@@ -4,7 +4,7 @@
  * refuses to start, naming the file, while group or others can reach any of them.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initDataDir } from '../../src/cli/init.js';
@@ -27,6 +27,23 @@ describe('private files', () => {
   async function initAt(dir: string) {
     return initDataDir(dir, { radiusPort: 0, secret: 'permissions-secret', portalPort: 0 });
   }
+
+  test('init after a crashed init replaces what it left (files, never what a link points to) and leaves no temporary file', async () => {
+    const dir = join(root, 'crashed');
+    mkdirSync(join(dir, 'pki'), { recursive: true, mode: 0o700 });
+    // A half-written key from the crashed run, and a name that points elsewhere: the key goes into
+    // the data directory, not through the link.
+    writeFileSync(join(dir, 'pki', 'ca.key'), '-----BEGIN PRIVATE KEY-----\nMIG', { mode: 0o600 });
+    const elsewhere = join(root, 'elsewhere.txt');
+    writeFileSync(elsewhere, 'not a key\n');
+    symlinkSync(elsewhere, join(dir, 'pki', 'server.key'));
+    const init = await initAt(dir);
+    expect(readFileSync(elsewhere, 'utf8')).toBe('not a key\n');
+    expect(lstatSync(init.files.serverKey).isFile()).toBe(true);
+    expect(mode(init.files.serverKey)).toBe(0o600);
+    expect(readFileSync(init.files.caKey, 'utf8')).toMatch(/-----END PRIVATE KEY-----\n$/);
+    expect(readdirSync(join(dir, 'pki')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
 
   test('init makes a pre-existing world-readable directory 0700 and writes keys, config and database 0600', async () => {
     const dir = join(root, 'existing');

@@ -62,6 +62,35 @@ describeStores('AuditStore (migration 1)', (kind) => {
       expect(s.log.lines.some((l) => l.level === 'error' && (l.obj as { dropped?: number }).dropped === 2)).toBe(true);
     });
 
+    test('the queue is bounded in octets too: a few large entries cannot pass it; what is dropped is counted and logged (review finding)', async () => {
+      const db = (s.stores as PostgresStores).db;
+      const audit = new PostgresAuditStore(db, s.log, { maxQueuedOctets: 10_000, retryMs: 50 });
+      // Device-chosen text of 3000 octets each: three fit in 10 000 octets, the fourth does not.
+      const large = (n: number) => ({ at: new Date(), event: `big${n}`, detail: { csr: 'x'.repeat(3000) } });
+      const blocker = await db.pool.connect();
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query('LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE');
+        for (const n of [1, 2, 3, 4, 5]) audit.append(large(n));
+        await new Promise((r) => setTimeout(r, 100));
+        await blocker.query('COMMIT');
+      } finally {
+        blocker.release();
+      }
+      await audit.flush();
+      expect((await audit.recent(10)).map((e) => e.event)).toEqual(['big3', 'big2', 'big1']);
+      const drops = () => s.log.lines.filter((l) => l.level === 'error' && l.msg === 'audit queue full while PostgreSQL was unreachable: entries dropped').map((l) => l.obj as { dropped: number; droppedOctets: number });
+      expect(drops()).toEqual([{ dropped: 2, droppedOctets: expect.any(Number) }]);
+      expect(drops()[0]!.droppedOctets).toBeGreaterThan(6000);
+      // One entry larger than the whole bound is dropped even with the queue empty, and logged at once.
+      audit.append({ at: new Date(), event: 'huge', detail: { csr: 'y'.repeat(20_000) } });
+      await audit.flush();
+      expect(drops()).toHaveLength(2);
+      expect(drops()[1]).toMatchObject({ dropped: 1 });
+      audit.append({ at: new Date(), event: 'small' });
+      expect((await audit.recent(1)).map((e) => e.event)).toEqual(['small']);
+    });
+
     test('a write that fails is retried with the same entries, in order', async () => {
       const db = (s.stores as PostgresStores).db;
       const audit = new PostgresAuditStore(db, s.log, { retryMs: 20 });

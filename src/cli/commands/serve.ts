@@ -133,8 +133,11 @@ class Reloader {
       this.pending = false;
       this.log.info({ signal: 'SIGHUP' }, 'reloading the configuration');
       try {
-        const { restartNeeded } = await this.gangway.reload(this.load());
+        const { restartNeeded, refusedCrls } = await this.gangway.reload(this.load());
         if (restartNeeded.length > 0) this.log.warn({ restartNeeded }, 'these settings changed but apply only after a restart; they keep their running values');
+        if (refusedCrls.length > 0) {
+          this.log.error({ refusedCrls: refusedCrls.map((r) => ({ file: r.path, reason: r.reason })) }, 'reloaded, but CRL files were refused; their CRLs in force stay');
+        }
       } catch (err) {
         const reason = err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err);
         this.log.error({ reason }, 'configuration reload refused; the running configuration stays in force');

@@ -1,5 +1,4 @@
-import { chmodSync, closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { CaDirectoryError } from './errors.js';
 
 /** Permission bits for the CA directory and the private key: owner only. */
@@ -19,23 +18,6 @@ export function ensurePrivateDirectory(dir: string): void {
   if (!st.isDirectory()) throw new CaDirectoryError(dir, 'is not a directory');
   // mkdir's mode passes through the umask, which could even clear the owner's bits: set it exactly.
   if (created !== undefined && (st.mode & 0o777) !== CA_DIRECTORY_MODE) chmodSync(dir, CA_DIRECTORY_MODE);
-}
-
-/**
- * Writes a new private key file, mode 0600, refusing to replace an existing one: overwriting a CA
- * key would orphan every certificate it issued.
- */
-export function writePrivateKeyFile(path: string, pem: string): void {
-  writeFileSync(path, pem, { mode: PRIVATE_KEY_MODE, flag: 'wx' });
-  // The umask can only clear bits, but a file system may ignore the mode at creation: set it again.
-  chmodSync(path, PRIVATE_KEY_MODE);
-}
-
-/** Writes a public file (a certificate) atomically: a crash leaves the old file or the new one. */
-export function writePublicFile(path: string, data: string): void {
-  const tmp = join(dirname(path), `.${Date.now()}-${process.pid}.tmp`);
-  writeFileSync(tmp, data, { mode: 0o644 });
-  renameSync(tmp, path);
 }
 
 /**

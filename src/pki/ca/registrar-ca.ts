@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate as NodeX509Certificate } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { x509 } from './x509.js';
 import type { AuditStore } from '../../store/audit.js';
@@ -9,7 +9,8 @@ import { createCrl, crlToPem } from '../crl.js';
 import { buildCsrAttributes, type CsrAttributeItem, type SignatureAlgorithmName } from './csr-attributes.js';
 import { inspectCsr } from './csr.js';
 import { CaDirectoryError, CaError } from './errors.js';
-import { ensurePrivateDirectory, readPrivateKeyFile, readPublicFile, writePrivateKeyFile, writePublicFile } from './key-files.js';
+import { commitFile, syncDirectory, writeFileDurably } from '../../util/atomic-file.js';
+import { ensurePrivateDirectory, PRIVATE_KEY_MODE, readPrivateKeyFile, readPublicFile } from './key-files.js';
 import { checkCsrAgainstPolicy, DEFAULT_LDEVID_POLICY, namesForDevice, validatePolicy, type LdevidPolicy } from './ldevid-policy.js';
 import { certsOnlyPkcs7 } from './pkcs7.js';
 import { canonicalSerialHex, randomSerial } from './serial.js';
@@ -18,6 +19,14 @@ export type CaKeyAlgorithm = { kind: 'ec'; curve: 'P-256' | 'P-384' } | { kind: 
 
 export const CA_CERT_FILE = 'ca.pem';
 export const CA_KEY_FILE = 'ca.key';
+/**
+ * A new CA is written under these names first, both flushed to the disk, then committed: the key
+ * linked as ca.key, the certificate renamed to ca.pem last. A crash between the two commits leaves
+ * ca.key and the pending certificate, which the next start renames into place (after checking that
+ * it belongs to the key); a crash before leaves only pending files, which are never read as a CA.
+ */
+export const CA_PENDING_KEY_FILE = '.ca.key.pending';
+export const CA_PENDING_CERT_FILE = '.ca.pem.pending';
 
 export interface RegistrarCaOptions {
   /** Holds ca.pem and ca.key (0600); created 0700 when missing. */
@@ -112,8 +121,23 @@ export class RegistrarCa {
     ensurePrivateDirectory(options.directory);
     const certPath = join(options.directory, CA_CERT_FILE);
     const keyPath = join(options.directory, CA_KEY_FILE);
-    const haveCert = existsSync(certPath);
+    const pendingCertPath = join(options.directory, CA_PENDING_CERT_FILE);
     const haveKey = existsSync(keyPath);
+    let haveCert = existsSync(certPath);
+    let interrupted = false;
+    if (haveKey && !haveCert && existsSync(pendingCertPath)) {
+      // A creation that crashed after committing the key: finish it, once the certificate is known
+      // to belong to the key (a stray pending file beside some other key is reported below).
+      const pending = readCertificateFile(pendingCertPath);
+      await importSigner(readPrivateKeyFile(keyPath), pending, keyPath);
+      renameSync(pendingCertPath, certPath);
+      // A crash right after the key's link leaves its pending name too: a second name of the key.
+      rmSync(join(options.directory, CA_PENDING_KEY_FILE), { force: true });
+      syncDirectory(options.directory);
+      haveCert = true;
+      interrupted = true;
+      options.log?.warn({ directory: options.directory, subject: pending.subject }, 'registrar CA: completed a creation that was interrupted after its key was written');
+    }
     if (haveCert !== haveKey) {
       const [missing, present] = haveCert ? [keyPath, certPath] : [certPath, keyPath];
       throw new CaDirectoryError(missing, `missing while ${present} exists; restore it, or move both away to create a new CA`);
@@ -121,15 +145,12 @@ export class RegistrarCa {
     if (!haveCert) return RegistrarCa.create(options, policy, certPath, keyPath);
 
     const keyPem = readPrivateKeyFile(keyPath);
-    let certificate: x509.X509Certificate;
-    try {
-      certificate = new x509.X509Certificate(readPublicFile(certPath));
-    } catch (err) {
-      if (err instanceof CaDirectoryError) throw err;
-      throw new CaDirectoryError(certPath, `not a PEM certificate: ${(err as Error).message}`, { cause: err });
-    }
+    const certificate = readCertificateFile(certPath);
     const signer = await importSigner(keyPem, certificate, keyPath);
-    return new RegistrarCa(certificate, signer, options, policy);
+    const ca = new RegistrarCa(certificate, signer, options, policy);
+    // The crashed creation never got to its audit record.
+    if (interrupted) ca.auditCreated(options.now?.() ?? new Date(), { completedAfterInterruption: true });
+    return ca;
   }
 
   private static async create(options: RegistrarCaOptions, policy: LdevidPolicy, certPath: string, keyPath: string): Promise<RegistrarCa> {
@@ -155,19 +176,39 @@ export class RegistrarCa {
       ],
     });
     const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-    // Key first, exclusively: a crash between the two writes leaves a key without certificate,
-    // which open() reports rather than silently replacing.
-    writePrivateKeyFile(keyPath, toPem(pkcs8, 'PRIVATE KEY'));
-    writePublicFile(certPath, certificate.toString('pem') + '\n');
+    const dir = options.directory;
+    const pendingKeyPath = join(dir, CA_PENDING_KEY_FILE);
+    const pendingCertPath = join(dir, CA_PENDING_CERT_FILE);
+    // Pending files without ca.key are from a creation that crashed before its commit: that key
+    // never signed anything.
+    rmSync(pendingKeyPath, { force: true });
+    rmSync(pendingCertPath, { force: true });
+    writeFileDurably(pendingKeyPath, toPem(pkcs8, 'PRIVATE KEY'), PRIVATE_KEY_MODE);
+    writeFileDurably(pendingCertPath, certificate.toString('pem') + '\n', 0o644);
+    try {
+      // Exclusive: a CA another process created meanwhile is never replaced (that would orphan
+      // every certificate it issued).
+      commitFile(pendingKeyPath, keyPath, 'exclusive');
+    } catch (err) {
+      rmSync(pendingKeyPath, { force: true });
+      rmSync(pendingCertPath, { force: true });
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CaDirectoryError(keyPath, 'appeared while this CA was being created; start again to load it', { cause: err });
+      throw err;
+    }
+    commitFile(pendingCertPath, certPath, 'replace');
     const ca = new RegistrarCa(certificate, { key: keys.privateKey, algorithm: signingAlgorithm }, options, policy);
-    ca.options.audit.append({
-      at: now,
-      event: 'ca.created',
-      subject: certificate.subject,
-      detail: { keyAlgorithm: algorithm.kind === 'ec' ? `EC ${algorithm.curve}` : `RSA-${algorithm.bits}`, sha256: ca.fingerprint(), directory: options.directory },
-    });
+    ca.auditCreated(now, { keyAlgorithm: algorithm.kind === 'ec' ? `EC ${algorithm.curve}` : `RSA-${algorithm.bits}` });
     options.log?.info({ subject: certificate.subject, directory: options.directory }, 'registrar CA created');
     return ca;
+  }
+
+  private auditCreated(at: Date, detail: Record<string, unknown>): void {
+    this.options.audit.append({
+      at,
+      event: 'ca.created',
+      subject: this.certificate.subject,
+      detail: { ...detail, sha256: this.fingerprint(), directory: this.options.directory },
+    });
   }
 
   /** SHA-256 of the CA certificate's DER, hex: what an operator compares out of band. */
@@ -387,6 +428,16 @@ export class RegistrarCa {
 function signingAlgorithmFor(algorithm: CaKeyAlgorithm): { name: string; hash: string } {
   if (algorithm.kind === 'rsa') return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
   return { name: 'ECDSA', hash: algorithm.curve === 'P-384' ? 'SHA-384' : 'SHA-256' };
+}
+
+/** The CA certificate of a file, or a CaDirectoryError naming it. */
+function readCertificateFile(path: string): x509.X509Certificate {
+  try {
+    return new x509.X509Certificate(readPublicFile(path));
+  } catch (err) {
+    if (err instanceof CaDirectoryError) throw err;
+    throw new CaDirectoryError(path, `not a PEM certificate: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** Imports the CA key for signing after checking it is the key of the CA certificate. */

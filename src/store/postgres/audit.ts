@@ -5,6 +5,12 @@ import { pgText, sqlState, type PostgresDatabase, type SqlValue } from './databa
 export interface PostgresAuditOptions {
   /** Entries waiting for the database at most; beyond it new ones are dropped (and counted in the log). */
   maxQueued?: number;
+  /**
+   * Octets of entry text (event, subject, detail as UTF-8, plus a fixed allowance per entry) waiting
+   * at most; an entry that would pass it is dropped and counted like one past `maxQueued`. Entries
+   * carry device-chosen text, so a count alone would not bound the memory they hold.
+   */
+  maxQueuedOctets?: number;
   /** Entries written per INSERT at most. */
   batch?: number;
   /** Pause after a failed write before the next attempt. */
@@ -15,7 +21,8 @@ export interface PostgresAuditOptions {
  * The audit trail on PostgreSQL. `append` is called from protocol paths that must not wait for a
  * network round trip (AuditStore), so entries are queued and written by one writer, in order, in
  * batches. A failed write is logged and retried with the same entries; while the database stays
- * away the queue is bounded, and what it had to drop is logged with its count. Entries still queued
+ * away the queue is bounded in entries and in octets, and what it had to drop is logged with its
+ * count. Entries still queued
  * when the process dies are lost: the price of not stalling authentications on the audit trail.
  * An entry is serialised when appended, so one that cannot be (a cycle in `detail`) throws to its
  * caller as SQLite's would, instead of blocking the queue.
@@ -63,18 +70,30 @@ interface QueuedEntry {
   detail: string | null;
 }
 
+/** What an entry costs beside its text: the object, its timestamp, the queue's slot. */
+const ENTRY_OVERHEAD_OCTETS = 128;
+
+/** The octets an entry is counted as against `maxQueuedOctets`. */
+export function queuedEntryOctets(e: QueuedEntry): number {
+  return ENTRY_OVERHEAD_OCTETS + Buffer.byteLength(e.event) + (e.subject === null ? 0 : Buffer.byteLength(e.subject)) + (e.detail === null ? 0 : Buffer.byteLength(e.detail));
+}
+
 /** The queue and its one writer (kept apart from the store, whose methods are its operations). */
 class AuditWriter {
-  private readonly queue: QueuedEntry[] = [];
+  private readonly queue: { entry: QueuedEntry; octets: number }[] = [];
+  private queuedOctets = 0;
   private writing: Promise<void> | undefined;
   private dropped = 0;
+  private droppedOctets = 0;
   private closed = false;
   private readonly maxQueued: number;
+  private readonly maxQueuedOctets: number;
   private readonly batch: number;
   private readonly retryMs: number;
 
   constructor(private readonly db: PostgresDatabase, private readonly log: Log, opts: PostgresAuditOptions) {
     this.maxQueued = opts.maxQueued ?? 100_000;
+    this.maxQueuedOctets = opts.maxQueuedOctets ?? 64 * 1024 * 1024;
     this.batch = opts.batch ?? 500;
     this.retryMs = opts.retryMs ?? 1000;
   }
@@ -84,12 +103,30 @@ class AuditWriter {
       this.log.error({ event: entry.event }, 'audit entry after the store was closed: not written');
       return;
     }
-    if (this.queue.length >= this.maxQueued) {
+    const octets = queuedEntryOctets(entry);
+    if (this.queue.length >= this.maxQueued || this.queuedOctets + octets > this.maxQueuedOctets) {
       this.dropped++;
+      this.droppedOctets += octets;
+      // A writer at work reports drops after its current write; with none (an entry larger than
+      // the whole bound, dropped with the queue empty) it is reported here.
+      if (!this.writing) this.reportDropped();
       return;
     }
-    this.queue.push(entry);
+    this.queue.push({ entry, octets });
+    this.queuedOctets += octets;
     this.writing ??= this.drain();
+  }
+
+  /** Removes the first `n` entries, written or refused. */
+  private dequeue(n: number): void {
+    for (const q of this.queue.splice(0, n)) this.queuedOctets -= q.octets;
+  }
+
+  private reportDropped(): void {
+    if (this.dropped === 0) return;
+    this.log.error({ dropped: this.dropped, droppedOctets: this.droppedOctets }, 'audit queue full while PostgreSQL was unreachable: entries dropped');
+    this.dropped = 0;
+    this.droppedOctets = 0;
   }
 
   async flush(deadlineMs: number): Promise<void> {
@@ -110,16 +147,13 @@ class AuditWriter {
   /** Never rejects: every failure is logged and retried, or the entry is dropped and logged. */
   private async drain(): Promise<void> {
     try {
+      this.reportDropped();
       while (this.queue.length > 0) {
-        if (this.dropped > 0) {
-          this.log.error({ dropped: this.dropped }, 'audit queue full while PostgreSQL was unreachable: entries dropped');
-          this.dropped = 0;
-        }
-        const entries = this.queue.slice(0, this.batch);
+        const entries = this.queue.slice(0, this.batch).map((q) => q.entry);
         try {
           try {
             await this.insert(entries);
-            this.queue.splice(0, entries.length);
+            this.dequeue(entries.length);
           } catch (err) {
             if (!isDataError(err)) throw err;
             await this.insertOneByOne(entries.length);
@@ -129,6 +163,7 @@ class AuditWriter {
           if (this.closed) return;
           await new Promise((r) => setTimeout(r, this.retryMs).unref());
         }
+        this.reportDropped();
       }
     } finally {
       this.writing = undefined;
@@ -141,14 +176,14 @@ class AuditWriter {
    */
   private async insertOneByOne(count: number): Promise<void> {
     for (let i = 0; i < count; i++) {
-      const e = this.queue[0]!;
+      const e = this.queue[0]!.entry;
       try {
         await this.insert([e]);
       } catch (err) {
         if (!isDataError(err)) throw err;
         this.log.error({ err: (err as Error).message, event: e.event }, 'audit entry refused by PostgreSQL: dropped');
       }
-      this.queue.shift();
+      this.dequeue(1);
     }
   }
 

@@ -5,6 +5,7 @@ import { PostgresAccessSessionStore } from './access-sessions.js';
 import { PostgresAccountingStore } from './accounting.js';
 import { PostgresAuditStore } from './audit.js';
 import { PostgresBrskiDeviceStore } from './brski-devices.js';
+import { PostgresCrlBaselineStore } from './crl-baselines.js';
 import { PostgresDatabase, type PostgresOptions } from './database.js';
 import { PostgresIssuedCertificateStore } from './issued-certificates.js';
 import { PostgresStoreLiveness } from './liveness.js';
@@ -36,6 +37,7 @@ export async function openPostgresStores(options: PostgresOptions, log: Log): Pr
     accessSessions: new PostgresAccessSessionStore(db),
     accounting: new PostgresAccountingStore(db),
     audit,
+    crlBaselines: new PostgresCrlBaselineStore(db),
     liveness: new PostgresStoreLiveness(db),
     async close() {
       await audit.close();

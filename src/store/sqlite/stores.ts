@@ -3,6 +3,7 @@ import { SqliteAccessSessionStore } from './access-sessions.js';
 import { SqliteAccountingStore } from './accounting.js';
 import { SqliteAuditStore } from './audit.js';
 import { SqliteBrskiDeviceStore } from './brski-devices.js';
+import { SqliteCrlBaselineStore } from './crl-baselines.js';
 import { openSqlite, type SqliteDatabase } from './database.js';
 import { SqliteIssuedCertificateStore } from './issued-certificates.js';
 import { SqliteStoreLiveness } from './liveness.js';
@@ -32,6 +33,7 @@ export function sqliteStores(db: SqliteDatabase, description = db.name): SqliteS
     accessSessions: new SqliteAccessSessionStore(db),
     accounting: new SqliteAccountingStore(db),
     audit: new SqliteAuditStore(db),
+    crlBaselines: new SqliteCrlBaselineStore(db),
     liveness: new SqliteStoreLiveness(db),
     async close() {
       db.close();

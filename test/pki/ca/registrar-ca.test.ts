@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { X509Certificate as NodeX509Certificate, webcrypto } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import fc from 'fast-check';
 import { CaDirectoryError, CaError } from '../../../src/pki/ca/errors.js';
-import { RegistrarCa } from '../../../src/pki/ca/registrar-ca.js';
+import { CA_PENDING_CERT_FILE, CA_PENDING_KEY_FILE, RegistrarCa } from '../../../src/pki/ca/registrar-ca.js';
 import { certificatesFromPkcs7 } from '../../../src/pki/ca/pkcs7.js';
 import { openSqlite } from '../../../src/store/sqlite/database.js';
 import { SqliteAuditStore } from '../../../src/store/sqlite/audit.js';
@@ -80,6 +80,61 @@ describe('registrar CA: data directory', () => {
       await expect(RegistrarCa.open({ directory: caDir, store: f.store, audit: f.audit })).rejects.toThrow(join(caDir, 'ca.key'));
     } finally {
       f.cleanup();
+    }
+  });
+
+  test('a creation interrupted after the key was committed is completed on the next start, and audited', async () => {
+    const f = await caFixture();
+    try {
+      const caDir = join(f.dir, 'ca');
+      // What a crash between the two commits leaves: ca.key and the pending certificate (and, if
+      // it came right after the key's link, the key's pending name as a second link).
+      renameSync(join(caDir, 'ca.pem'), join(caDir, CA_PENDING_CERT_FILE));
+      linkSync(join(caDir, 'ca.key'), join(caDir, CA_PENDING_KEY_FILE));
+      const again = await RegistrarCa.open({ directory: caDir, store: f.store, audit: f.audit });
+      expect(again.fingerprint()).toBe(f.ca.fingerprint());
+      expect(readFileSync(join(caDir, 'ca.pem'), 'utf8')).toBe(f.ca.certificatePem);
+      expect(readdirSync(caDir).sort()).toEqual(['ca.key', 'ca.pem']);
+      const created = (await f.audit.recent(10)).filter((e) => e.event === 'ca.created');
+      expect(created.map((e) => e.detail)).toContainEqual(expect.objectContaining({ completedAfterInterruption: true, sha256: f.ca.fingerprint() }));
+    } finally {
+      f.cleanup();
+    }
+  });
+
+  test('a pending certificate beside a key it does not belong to is refused, and nothing is renamed', async () => {
+    const a = await caFixture();
+    const b = await caFixture();
+    try {
+      const caDir = join(a.dir, 'ca');
+      unlinkSync(join(caDir, 'ca.pem'));
+      renameSync(join(b.dir, 'ca', 'ca.pem'), join(caDir, CA_PENDING_CERT_FILE));
+      await expect(RegistrarCa.open({ directory: caDir, store: a.store, audit: a.audit })).rejects.toThrow(/does not belong to the CA certificate/);
+      expect(existsSync(join(caDir, 'ca.pem'))).toBe(false);
+    } finally {
+      a.cleanup();
+      b.cleanup();
+    }
+  });
+
+  test('pending files of a creation that crashed before its commit are never loaded: a new CA is created, whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gangway-ca-pending-'));
+    const db = openSqlite(join(dir, 'gangway.db'));
+    try {
+      const caDir = join(dir, 'ca');
+      mkdirSync(caDir, { mode: 0o700 });
+      // Truncated halves, as a crash in mid-write leaves them.
+      writeFileSync(join(caDir, CA_PENDING_KEY_FILE), '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49', { mode: 0o600 });
+      writeFileSync(join(caDir, CA_PENDING_CERT_FILE), '-----BEGIN CERTIFICATE-----\nMIIB');
+      const ca = await RegistrarCa.open({ directory: caDir, store: new SqliteIssuedCertificateStore(db), audit: new SqliteAuditStore(db) });
+      expect(readFileSync(join(caDir, 'ca.pem'), 'utf8')).toBe(ca.certificatePem);
+      expect(statSync(join(caDir, 'ca.key')).mode & 0o777).toBe(0o600);
+      expect(readdirSync(caDir).sort()).toEqual(['ca.key', 'ca.pem']);
+      const reopened = await RegistrarCa.open({ directory: caDir, store: new SqliteIssuedCertificateStore(db), audit: new SqliteAuditStore(db) });
+      expect(reopened.fingerprint()).toBe(ca.fingerprint());
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

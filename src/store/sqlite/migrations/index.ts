@@ -11,6 +11,7 @@ import { noobRegisteredViaMigration } from './0009-noob-registered-via.js';
 import { userPoliciesMigration } from './0011-user-policies.js';
 import { accountingSessionsMigration } from './0010-accounting-sessions.js';
 import { noobOobExpiryMigration } from './0012-noob-oob-expiry.js';
+import { crlBaselinesMigration } from './0013-crl-baselines.js';
 
 /** Every migration, in version order. Add a new aggregate's steps here with the next free version. */
 export const migrations: readonly Migration[] = [
@@ -26,4 +27,5 @@ export const migrations: readonly Migration[] = [
   accountingSessionsMigration,
   userPoliciesMigration,
   noobOobExpiryMigration,
+  crlBaselinesMigration,
 ];
