@@ -1,11 +1,10 @@
 import type { GangwayConfig } from './config/config.js';
 import { ConfigError } from './config/config-error.js';
-import { EapAuthenticator } from './eap-methods/authenticator.js';
+import type { EapAuthenticator } from './eap-methods/authenticator.js';
 import type { NoobPeerStore } from './store/noob-peers.js';
 import { purgeExpiredRegistrations } from './noob/oob.js';
 import { type ResolvedNoobConfig } from './noob/config.js';
 import { RadiusServer } from './radius/server.js';
-import { handleAccessRequest } from './server/radius-eap-bridge.js';
 import { openStores } from './store/open-stores.js';
 import type { Stores } from './store/stores.js';
 import type { Log } from './util/log.js';
@@ -27,13 +26,21 @@ import { sharedLiveness } from './store/liveness.js';
 import type { PasswordLockout } from './eap-methods/password-lockout.js';
 import { crlBytes, initialCrls, planCrls, type CrlRefusal, type CrlsInForce } from './server/crls-in-force.js';
 import { CrlWatcher } from './server/crl-watcher.js';
-import { buildMethods, eapLimitsOf, readConfigFile, readTlsMaterial } from './server/eap-build.js';
+import { readConfigFile, readTlsMaterial } from './server/eap-build.js';
+import { startEapSide } from './server/eap-side.js';
+import { resolveWorkers } from './config/workers.js';
+import type { SessionTableStats } from './eap-methods/session-table.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
   /** Where Accounting-Requests are received (empty when accounting is off). */
   readonly accountingAddresses: { host: string; port: number }[];
-  readonly eap: EapAuthenticator;
+  /** The EAP authenticator when conversations run in this thread (one worker); undefined with worker threads. */
+  readonly eap: EapAuthenticator | undefined;
+  /** Threads running EAP conversations (1: this thread). */
+  readonly workers: number;
+  /** Every session table together (one per worker thread). */
+  admission(): SessionTableStats;
   /** The database's aggregates (SQLite or PostgreSQL, as gangway.yaml's `store` says). */
   readonly stores: Stores;
   /** Where the portal listens, when configured. */
@@ -59,8 +66,23 @@ export interface RunningGangway {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /**
+   * Threads running EAP conversations; default 1, in this thread (`gangway serve` passes
+   * `--workers` or `server.workers`). More than one runs them in worker threads.
+   */
+  workers?: number;
+  /** Worker threads forward their debug lines too (each costs a message). Default false. */
+  debugLog?: boolean;
+  /**
+   * A worker thread exited while running. Default: thrown as an uncaught exception, which the
+   * crash policy of `gangway serve` turns into exit status 70.
+   */
+  onWorkerLost?: (err: Error) => void;
+}
+
 /** Wires configuration, store, methods, EAP and RADIUS together and starts listening. */
-export async function startGangway(config: GangwayConfig, log: Log): Promise<RunningGangway> {
+export async function startGangway(config: GangwayConfig, log: Log, options: StartOptions = {}): Promise<RunningGangway> {
   checkPrivateFiles(config);
   const stores = await openStores(config.store, log);
   log.info({ store: stores.description }, 'store open');
@@ -105,24 +127,20 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     // The CRLs in force, per file; a SIGHUP or a CRL refresh replaces them.
     let crls: CrlsInForce = initial.files;
     const reportStaleCrls = staleCrlReporter(log);
-    const methods = await buildMethods(config, material, crlBytes(config.tls.crl, crls), stores, noobStore, brski, metrics, lockoutFor, log);
-    metrics.tlsEngine(methods.engine);
-    const { registry, selector } = methods;
     const manufacturers = brskiConfig?.manufacturers.map((m) => m.name) ?? [];
     const authorizerFor = (c: GangwayConfig, names: string[], noobOn: boolean): ReturnType<typeof buildAuthorizer> =>
       buildAuthorizer(c.authorization, stores, { methods: names, manufacturers, ...(noobOn ? { noobPeers: noobStore } : {}) }, log, wrap);
-    // The credential policy in force; a reload replaces it with the new configuration's.
-    let authorizer = authorizerFor(config, registry.names(), methods.noob !== undefined);
     const shedding = new SheddingMonitor();
-    const eap = new EapAuthenticator(
-      registry,
-      selector,
-      eapLimitsOf(config),
-      log.child({ module: 'eap' }),
-      Date.now,
-      shedding,
-      metrics.eap,
-    );
+    const threads = options.workers ?? resolveWorkers(config.workers);
+    // The registrar's HTTPS endpoints and its TLV methods share one Registrar object.
+    if (threads > 1 && brskiConfig) throw new ConfigError('server.workers', 'must be 1 while brski (the TEAP-BRSKI registrar) is configured: the registrar runs in one thread');
+    const eap = await startEapSide(config, material, crlBytes(config.tls.crl, crls), { stores, noobStore, brski, metrics, lockoutFor, log, shedding, authorizerFor }, {
+      threads,
+      debugLog: options.debugLog ?? false,
+      onLost: options.onWorkerLost ?? ((err) => setImmediate(() => {
+        throw err;
+      })),
+    });
     const accessLog = log.child({ module: 'access' });
     // With the portal, each identity's last accepted session is kept so that removing a device can disconnect it.
     const accessSessions = config.portal ? wrap('access-sessions', stores.accessSessions) : undefined;
@@ -147,7 +165,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         const server = new RadiusServer({
           clients: config.radius.clients,
           handler: async (req) => {
-            const reply = await handleAccessRequest(eap, req.packet, req.client, (grant) => authorizer.authorize(grant), accessLog);
+            const reply = await eap.handle(req, accessLog);
             if (accessSessions) await recordAcceptedSession(accessSessions, req, reply, accessLog);
             return reply;
           },
@@ -174,11 +192,11 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           },
           {
             stores,
-            ...(methods.noob ? { noob: { store: noobStore, config: methods.noob } } : {}),
+            ...(eap.noob ? { noob: { store: noobStore, config: eap.noob } } : {}),
             // A getter: Disconnect-Requests use the secrets of the configuration in force.
             terminate: createSessionTerminator({ sessions: accessSessions, get clients() { return current.radius.clients; }, log }),
             log,
-            authorization: authorizer,
+            authorization: eap.authorizer,
             ...(brskiConfig ? { brski: { manufacturers } } : {}),
           },
         );
@@ -195,13 +213,13 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       await portal?.close();
       await Promise.all(servers.map((s) => s.close()));
       await accounting?.close();
-      eap.close();
+      await eap.close();
       await brski?.close();
       throw err;
     }
-    let housekeeping = methods.noob ? startNoobHousekeeping(noobStore, methods.noob, log) : undefined;
+    let housekeeping = eap.noob ? startNoobHousekeeping(noobStore, eap.noob, log) : undefined;
     let accountingHousekeeping = startAccountingHousekeeping(accountingStore, config.accounting.retentionDays, log);
-    log.info({ addresses, accounting: accountingAddresses, methods: registry.names() }, 'gangway listening');
+    log.info({ addresses, accounting: accountingAddresses, methods: eap.methods, workers: eap.threads }, 'gangway listening');
     // A SIGHUP and a CRL refresh never build at the same time: each builds from what the other applied.
     let applying: Promise<unknown> = Promise.resolve();
     let closed = false;
@@ -219,7 +237,9 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     const running: RunningGangway = {
       addresses,
       accountingAddresses,
-      eap,
+      eap: eap.eap,
+      workers: eap.threads,
+      admission: () => eap.admission,
       stores,
       ...(portal ? { portal: portal.address } : {}),
       ...(health ? { health: health.address } : {}),
@@ -231,12 +251,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         const plan = await planCrls(next.tls.crl, crls, nextMaterial.trusted, new Date());
         const refused = plan.refused[0];
         if (refused) throw new ConfigError(`tls.crl[${next.tls.crl.indexOf(refused.path)}]`, `${refused.path}: ${refused.reason}; the CRLs in force stay`);
-        const built = await buildMethods(next, nextMaterial, crlBytes(next.tls.crl, plan.files), stores, noobStore, brski, metrics, lockoutFor, log);
-        const nextAuthorizer = authorizerFor(next, built.registry.names(), built.noob !== undefined);
-        registry.replaceWith(built.registry);
-        selector.replaceWith(built.selector);
-        authorizer = nextAuthorizer;
-        metrics.tlsEngine(built.engine);
+        await eap.apply(next, nextMaterial, crlBytes(next.tls.crl, plan.files));
         material = nextMaterial;
         crls = plan.files;
         for (const n of plan.notes) log.warn({ file: n.path }, n.note);
@@ -245,11 +260,11 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         for (const server of servers) server.setClients(next.radius.clients);
         accounting?.setClients(next.radius.clients);
         if (housekeeping) clearInterval(housekeeping);
-        housekeeping = built.noob ? startNoobHousekeeping(noobStore, built.noob, log) : undefined;
+        housekeeping = eap.noob ? startNoobHousekeeping(noobStore, eap.noob, log) : undefined;
         clearInterval(accountingHousekeeping);
         accountingHousekeeping = startAccountingHousekeeping(accountingStore, next.accounting.retentionDays, log);
         current = next;
-        log.info({ clients: next.radius.clients.length, methods: built.registry.names(), restartNeeded }, 'configuration reloaded');
+        log.info({ clients: next.radius.clients.length, methods: eap.methods, restartNeeded }, 'configuration reloaded');
         return { restartNeeded };
       }),
       refreshCrls: () => serially(async () => {
@@ -261,17 +276,14 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         }
         for (const n of plan.notes) log.warn({ file: n.path }, n.note);
         if (plan.accepted.length === 0) return { accepted: [], refused: plan.refused };
-        let built;
         try {
           // The same build a SIGHUP makes, from the configuration and TLS files in force.
-          built = await buildMethods(current, material, crlBytes(paths, plan.files), stores, noobStore, brski, metrics, lockoutFor, log);
+          await eap.apply(current, material, crlBytes(paths, plan.files));
         } catch (err) {
           const reason = err instanceof Error ? err.message : String(err);
           log.error({ files: plan.accepted, reason }, 'CRL file changed but the TLS contexts refused it; the CRLs in force stay');
           return { accepted: [], refused: [...plan.refused, ...plan.accepted.map((path) => ({ path, reason }))] };
         }
-        registry.replaceWith(built.registry);
-        selector.replaceWith(built.selector);
         crls = plan.files;
         logAccepted(plan.accepted, crls, 'file changed');
         return { accepted: plan.accepted, refused: plan.refused };
@@ -288,7 +300,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         await portal?.close();
         await Promise.all(servers.map((s) => s.close()));
         await accounting?.close();
-        eap.close();
+        await eap.close();
         await brski?.close();
         await stores.close();
       },
