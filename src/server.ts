@@ -322,6 +322,7 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
 function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string[] {
   const pieces: [string, unknown, unknown][] = [
     ['server.listen', running.listen, next.listen],
+    ['server.workers', running.workers, next.workers],
     ['accounting.listen', running.accounting.listen, next.accounting.listen],
     ['store', running.store, next.store],
     ['portal', running.portal, next.portal],

@@ -13,6 +13,7 @@ import type { LockoutGate, LockoutVerdict } from '../../eap-methods/password-loc
 import type { MethodRegistry } from '../../eap-methods/registry.js';
 import type { MethodSelector } from '../../eap-methods/method-selection.js';
 import { decodePacket } from '../../radius/packet.js';
+import type { AccessReply } from '../../radius/access-reply.js';
 import { openStores } from '../../store/open-stores.js';
 import type { Stores } from '../../store/stores.js';
 import type { Log } from '../../util/log.js';
@@ -25,8 +26,32 @@ import { handleAccessRequest } from '../radius-eap-bridge.js';
 import type { FromWorker, ToWorker, WorkerError, WorkerInit, WorkerMaterial } from './protocol.js';
 import { parsePemCertificates } from '../../pki/pem-certificates.js';
 
-function post(port: MessagePort, message: FromWorker): void {
-  port.postMessage(message);
+function post(port: MessagePort, message: FromWorker, transfer?: ArrayBuffer[]): void {
+  port.postMessage(message, transfer);
+}
+
+/**
+ * The reply with each octet string in a buffer of its own, handed over rather than copied: a view
+ * into a pooled or larger buffer would otherwise be cloned whole.
+ */
+function detached(reply: AccessReply | null): { reply: AccessReply | null; transfer: ArrayBuffer[] } {
+  if (reply === null) return { reply, transfer: [] };
+  const transfer: ArrayBuffer[] = [];
+  const own = (v: Uint8Array): Uint8Array => {
+    const copy = new Uint8Array(v);
+    transfer.push(copy.buffer);
+    return copy;
+  };
+  return {
+    reply: {
+      code: reply.code,
+      ...(reply.eapMessage ? { eapMessage: own(reply.eapMessage) } : {}),
+      ...(reply.state ? { state: own(reply.state) } : {}),
+      ...(reply.mppe ? { mppe: { recv: own(reply.mppe.recv), send: own(reply.mppe.send) } } : {}),
+      ...(reply.attributes ? { attributes: reply.attributes.map((a) => ({ type: a.type, value: own(a.value) })) } : {}),
+    },
+    transfer,
+  };
 }
 
 /** Log lines go to the primary's log, with this worker's bindings. */
@@ -143,9 +168,9 @@ async function main(port: MessagePort, init: WorkerInit): Promise<void> {
     try {
       const packet = decodePacket(bytes);
       const authorizer = current.authorizer;
-      const reply = await handleAccessRequest(eap, packet, client, (grant) => authorizer.authorize(grant), accessLog);
+      const { reply, transfer } = detached(await handleAccessRequest(eap, packet, client, (grant) => authorizer.authorize(grant), accessLog));
       const shed = shedding.drain();
-      post(port, { t: 'reply', id, reply, admission: eap.admission, ...(shed ? { shed } : {}) });
+      post(port, { t: 'reply', id, reply, admission: eap.admission, ...(shed ? { shed } : {}) }, transfer);
     } catch (err) {
       post(port, { t: 'reply-failed', id, error: err instanceof Error ? (err.stack ?? err.message) : String(err), admission: eap.admission });
     }
