@@ -2,11 +2,12 @@
  * `startGangway` with two worker threads (src/server/workers/), over real UDP on loopback: whole
  * conversations of EAP-TLS and TEAP through our peers and eapol_test; State naming its worker; a
  * forged or unknown State; retransmissions answered once from the primary's reply cache; the
- * per-station limit, maxSessions and the password lockout across workers; a reload reaching every
- * worker (and a refused one reaching none); /metrics summing the workers.
+ * per-station limit, maxSessions and the password lockout across workers; a reload and a CRL
+ * refresh reaching every worker (and a refused reload reaching none); /metrics summing the workers.
  */
+import { X509Certificate } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../../src/config/config.js';
@@ -15,6 +16,7 @@ import { MschapV2Peer } from '../../../src/eap-methods/mschapv2/peer.js';
 import { EapTlsEapPeer } from '../../../src/peer/eap-tls/eap-tls-eap-peer.js';
 import { nasAccessRequestAttributes } from '../../../src/peer/nas-request.js';
 import { runEapOverRadius } from '../../../src/peer/radius-runner.js';
+import { issueCrl } from '../../../src/pki/crl.js';
 import { TeapPeer } from '../../../src/peer/teap/teap-peer.js';
 import { runTeapOverRadius } from '../../../src/peer/teap/radius-runner.js';
 import { AttributeType, RadiusCode, buildAccessRequest, getAttribute, joinEapMessage, verifyResponse, type RadiusPacket } from '../../../src/radius/index.js';
@@ -310,4 +312,41 @@ describe('two worker threads: reload', () => {
       await g.close();
     }
   }, 30_000);
+});
+
+describe('two worker threads: CRL refresh', () => {
+  test('a CRL file that changes is applied in every worker without SIGHUP', async () => {
+    const crlPath = (dataDir: string): string => join(dataDir, 'pki', 'ca.crl');
+    const crl = (init: { files: { caCert: string; caKey: string } }, revoked: string[], crlNumber: bigint): Promise<string> =>
+      issueCrl(readFileSync(init.files.caCert, 'utf8'), readFileSync(init.files.caKey, 'utf8'), revoked, { thisUpdate: new Date(Date.now() - 60_000), nextUpdate: new Date(Date.now() + 86_400_000), crlNumber });
+    const g = await startTestGangway({
+      workers: 2,
+      prepare: async (init) => writeFileSync(crlPath(init.dataDir), await crl(init, [], 1n)),
+      configure: (doc) => {
+        doc.tls = { ...(doc.tls as object | undefined), crl: ['pki/ca.crl'], crlPollSeconds: 1 };
+      },
+    });
+    try {
+      // Consecutive new conversations alternate between the two idle workers.
+      const four = async (): Promise<string[]> => {
+        const out: string[] = [];
+        for (let i = 0; i < 4; i++) {
+          const r = await runEapOverRadius(eapTlsPeer(g), { host: '127.0.0.1', port: g.port, secret: g.secret, userName: 'demo-client', callingStationId: mac() });
+          // node:tls finishes the handshake and the method rejects; OpenSSL refuses it with alert 44.
+          out.push(r.outcome === 'accept' ? 'accept' : r.outcome === 'reject' || /certificate revoked/.test(r.reason ?? '') ? 'refused' : `${r.outcome}: ${r.reason ?? ''}`);
+        }
+        return out;
+      };
+      expect(await four()).toEqual(['accept', 'accept', 'accept', 'accept']);
+      const serial = new X509Certificate(readFileSync(g.init.files.clientCert)).serialNumber;
+      const tmp = `${crlPath(g.init.dataDir)}.tmp`;
+      writeFileSync(tmp, await crl(g.init, [serial], 2n));
+      renameSync(tmp, crlPath(g.init.dataDir));
+      for (let i = 0; i < 200 && !g.log.lines.some((l) => l.msg === 'CRL in force'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(g.log.lines.find((l) => l.msg === 'CRL in force')?.obj).toMatchObject({ why: 'file changed' });
+      expect(await four()).toEqual(['refused', 'refused', 'refused', 'refused']);
+    } finally {
+      await g.close();
+    }
+  }, 60_000);
 });
