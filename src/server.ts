@@ -93,6 +93,9 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
   let crlWatcher: CrlWatcher | undefined;
   try {
     const brskiConfig = parseBrskiConfig(config.brski, config.dataDir);
+    const threads = options.workers ?? resolveWorkers(config.workers);
+    // The registrar's HTTPS endpoints and its TLV methods share one Registrar object.
+    if (threads > 1 && brskiConfig) throw new ConfigError('server.workers', 'must be 1 while brski (the TEAP-BRSKI registrar) is configured: the registrar runs in one thread');
     if (brskiConfig) {
       brski = await setupBrski(brskiConfig, {
         stores: { ...stores, audit: wrap('audit', stores.audit) },
@@ -131,9 +134,6 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
     const authorizerFor = (c: GangwayConfig, names: string[], noobOn: boolean): ReturnType<typeof buildAuthorizer> =>
       buildAuthorizer(c.authorization, stores, { methods: names, manufacturers, ...(noobOn ? { noobPeers: noobStore } : {}) }, log, wrap);
     const shedding = new SheddingMonitor();
-    const threads = options.workers ?? resolveWorkers(config.workers);
-    // The registrar's HTTPS endpoints and its TLV methods share one Registrar object.
-    if (threads > 1 && brskiConfig) throw new ConfigError('server.workers', 'must be 1 while brski (the TEAP-BRSKI registrar) is configured: the registrar runs in one thread');
     const eap = await startEapSide(config, material, crlBytes(config.tls.crl, crls), { stores, noobStore, brski, metrics, lockoutFor, log, shedding, authorizerFor }, {
       threads,
       debugLog: options.debugLog ?? false,

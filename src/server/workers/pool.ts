@@ -47,6 +47,9 @@ interface Waiter {
 
 class Slot {
   inHand = 0;
+  /** Built its EAP side and answers messages. */
+  ready = false;
+  exited = false;
   admission: SessionTableStats = EMPTY_ADMISSION;
   readonly waiting = new Map<number, Waiter>();
 
@@ -164,7 +167,8 @@ export class WorkerPool {
       const late = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
       });
-      await Promise.race([this.ask(s, (id) => ({ t: 'close', id })).catch(() => undefined), late]);
+      // A worker that never became ready, or is gone, has nothing to close.
+      if (s.ready && !s.exited) await Promise.race([this.ask(s, (id) => ({ t: 'close', id })).catch(() => undefined), late]);
       clearTimeout(timer);
       await s.worker.terminate();
     }));
@@ -181,6 +185,7 @@ export class WorkerPool {
       worker.on('message', (m: FromWorker) => {
         if (m.t === 'ready') {
           started = true;
+          slot.ready = true;
           resolve({ engine: m.engine, methods: m.methods });
           return;
         }
@@ -195,6 +200,7 @@ export class WorkerPool {
         else this.lost(slot, `failed: ${err.message}`, err);
       });
       worker.on('exit', (code) => {
+        slot.exited = true;
         const err = new Error(`worker ${index} exited (code ${code})`);
         for (const w of slot.waiting.values()) w.reject(err);
         slot.waiting.clear();
@@ -221,7 +227,7 @@ export class WorkerPool {
       case 'lockout-check':
         Promise.resolve(this.opts.lockout().check(m.account, m.nas)).then(
           (verdict) => this.post(slot, { t: 'lockout', id: m.id, verdict }),
-          // Fail closed: a lockout that cannot answer locks, for as long as a failure would.
+          // Fail closed: a lockout that cannot answer counts this attempt as locked.
           () => this.post(slot, { t: 'lockout', id: m.id, verdict: { locked: true, scope: 'account', until: Date.now() } }),
         );
         return;

@@ -314,6 +314,18 @@ describe('two worker threads: reload', () => {
   }, 30_000);
 });
 
+describe('two worker threads: start', () => {
+  test('a configuration the workers refuse fails the start with its ConfigError, and no thread is left running', async () => {
+    await expect(startTestGangway({ workers: 2, configure: (doc) => (doc.eap = { plugins: [{ module: './no-such-plugin.mjs' }] }) }))
+      .rejects.toMatchObject({ name: 'ConfigError', key: 'eap.plugins[0].module' });
+  });
+
+  test('brski (one registrar) with more than one worker is refused naming server.workers', async () => {
+    await expect(startTestGangway({ workers: 2, configure: (doc) => (doc.brski = { manufacturers: [{ name: 'acme', ca: 'pki/ca.pem', approval: 'auto' }] }) }))
+      .rejects.toMatchObject({ name: 'ConfigError', key: 'server.workers' });
+  });
+});
+
 describe('two worker threads: CRL refresh', () => {
   test('a CRL file that changes is applied in every worker without SIGHUP', async () => {
     const crlPath = (dataDir: string): string => join(dataDir, 'pki', 'ca.crl');
