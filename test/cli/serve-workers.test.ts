@@ -81,6 +81,14 @@ describe('gangway serve --workers 2', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('--workers that is neither auto nor 1..64 is a usage error (exit 2) naming the option', () => {
+    for (const bad of ['0', 'many', '65']) {
+      const r = spawnSync(process.execPath, [main, 'serve', '--data', dir, '--workers', bad], { encoding: 'utf8' });
+      expect([bad, r.status]).toEqual([bad, 2]);
+      expect(r.stderr).toContain('--workers');
+    }
+  });
+
   test('SIGHUP: both workers take the new method rules', async () => {
     await start();
     expect(lines().find((l) => l.msg === 'gangway listening')).toMatchObject({ workers: 2 });

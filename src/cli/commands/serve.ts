@@ -72,7 +72,9 @@ export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo):
   installCrashPolicy(log);
   let running: RunningGangway;
   try {
-    const threads = resolveWorkers(workers ?? config.workers);
+    const setting = workers ?? config.workers;
+    // `auto` means as many as can run: the TEAP-BRSKI registrar runs in one thread (a count > 1 with brski is refused).
+    const threads = setting === 'auto' && config.brski !== undefined && config.brski !== null ? 1 : resolveWorkers(setting);
     // A lost worker thread is an unexpected error: the crash policy logs it and exits with status 70.
     running = await startGangway(config, log, { workers: threads, debugLog: opts.debug || ['debug', 'trace'].includes(process.env.GANGWAY_LOG_LEVEL ?? config.log.level) });
   } catch (err) {
