@@ -28,6 +28,7 @@ import { crlBytes, initialCrls, planCrls, type CrlRefusal, type CrlsInForce } fr
 import { CrlWatcher } from './server/crl-watcher.js';
 import { readConfigFile, readTlsMaterial } from './server/eap-build.js';
 import { startEapSide } from './server/eap-side.js';
+import type { WorkerLogLevel } from './server/workers/protocol.js';
 import { resolveWorkers } from './config/workers.js';
 import type { SessionTableStats } from './eap-methods/session-table.js';
 
@@ -72,8 +73,11 @@ export interface StartOptions {
    * `--workers` or `server.workers`). More than one runs them in worker threads.
    */
   workers?: number;
-  /** Worker threads forward their debug lines too (each costs a message). Default false. */
-  debugLog?: boolean;
+  /**
+   * The lowest level of log line worker threads send to `log` (each costs a message): the level
+   * `log` writes at, when the caller knows it. Default `info`.
+   */
+  workerLogLevel?: WorkerLogLevel;
   /**
    * A worker thread exited while running. Default: thrown as an uncaught exception, which the
    * crash policy of `gangway serve` turns into exit status 70.
@@ -136,7 +140,7 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
     const shedding = new SheddingMonitor();
     const eap = await startEapSide(config, material, crlBytes(config.tls.crl, crls), { stores, noobStore, brski, metrics, lockoutFor, log, shedding, authorizerFor }, {
       threads,
-      debugLog: options.debugLog ?? false,
+      logLevel: options.workerLogLevel ?? 'info',
       onLost: options.onWorkerLost ?? ((err) => setImmediate(() => {
         throw err;
       })),

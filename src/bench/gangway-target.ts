@@ -1,14 +1,16 @@
 /**
  * Gangway as the server under test: `node dist/cli/main.js serve --data DIR`, a separate process so
- * that its CPU time is its own, on a free loopback port, logging at warn.
+ * that its CPU time is its own, on a free loopback port, logging at warn, with its monitoring
+ * listener on another free loopback port so that the bench can read its own request timing.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { dirname, join } from 'node:path';
 import { RadiusClient } from '../radius/client.js';
 import { ChildServer } from './child-server.js';
 import type { BenchFixture } from './fixture.js';
 import type { ServerTarget } from './target.js';
-import { freeUdpPort } from './udp-port.js';
+import { freeTcpPort, freeUdpPort } from './udp-port.js';
 
 const START_TIMEOUT_MS = 20_000;
 const ATTEMPTS = 3;
@@ -40,6 +42,23 @@ function packageVersion(main: string): string {
   }
 }
 
+/** `health.listen` in the data directory's gangway.yaml (docs/configuration.md, `health`). */
+function enableMonitoring(config: string, port: number): void {
+  const doc = parse(readFileSync(config, 'utf8')) as Record<string, unknown>;
+  doc.health = { listen: `127.0.0.1:${port}` };
+  writeFileSync(config, stringify(doc), { mode: 0o600 });
+}
+
+async function answersHttp(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(300) });
+    await res.arrayBuffer();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Also used by other targets that answer Status-Server (FreeRADIUS). */
 export { answersStatusServer };
 
@@ -51,12 +70,14 @@ export async function startGangwayTarget(main: string, fixture: BenchFixture, en
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const port = await freeUdpPort();
+    const metricsPort = await freeTcpPort();
+    enableMonitoring(fixture.init.config, metricsPort);
     const child = new ChildServer('gangway serve', process.execPath, [...nodeArgs, main, 'serve', '--data', fixture.init.dataDir, '--listen', `127.0.0.1:${port}`, ...(workers !== undefined ? ['--workers', String(workers)] : [])], {
       ...process.env,
       GANGWAY_LOG_LEVEL: 'warn',
     });
     try {
-      await child.waitReady(() => answersStatusServer(port, fixture.secret), START_TIMEOUT_MS);
+      await child.waitReady(async () => (await answersStatusServer(port, fixture.secret)) && (await answersHttp(metricsPort)), START_TIMEOUT_MS);
     } catch (err) {
       await child.stop();
       lastError = err as Error;
@@ -71,6 +92,7 @@ export async function startGangwayTarget(main: string, fixture: BenchFixture, en
       port,
       secret: fixture.secret,
       pid: child.pid,
+      metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
       version: `${packageVersion(main)}${workers !== undefined ? ` (--workers ${workers})` : ''}`,
       stop: () => child.stop(),
       tail: () => child.tail(),

@@ -4,10 +4,12 @@
  * /proc around it and, when asked, its RSS sampled every N authentications.
  */
 import { summarizeLatencies } from './latency.js';
-import { runLoad, type LoadResult } from './load.js';
+import { runLoad, runOpenLoad, type LoadResult, type OpenLoadSettings } from './load.js';
 import type { BenchMethod, MethodDriver } from './method.js';
 import { clockTicksPerSecond, processCpuSeconds, processMemory } from './proc-stats.js';
 import type { RawReferenceSummary, RssSample, TargetResult, WarmupRecord, WarmupWindow } from './report.js';
+import { summarizeRoundTrips, type RoundTripRecorder } from './round-trips.js';
+import { scrapeMetrics, serverTimeFromScrapes, type ServerTimeSummary } from './server-timing.js';
 import { hasSettled, nextWindowSize, type SettleRule } from './settle.js';
 import type { ServerTarget } from './target.js';
 
@@ -25,6 +27,8 @@ export interface RunSettings {
   authTimeoutMs: number;
   /** Sample the server's RSS every this many authentications of the measured run. */
   rssEvery?: number;
+  /** Open loop: arrivals at a rate instead of `concurrency` peers (`--rate`, `--load`). */
+  open?: OpenLoadSettings;
 }
 
 /** Every warm-up authentication failed: the server does not serve the method as the bench runs it. */
@@ -41,9 +45,8 @@ function cpuSeconds(target: ServerTarget): number | undefined {
 async function load(driver: MethodDriver, n: number, s: RunSettings, onComplete?: (completed: number) => void): Promise<LoadResult> {
   // Unmeasured preparation (NOOB Completion needs registrations waiting for it) comes before the
   // caller reads the server's CPU time, never inside the measured run.
-  return runLoad({
-    count: n, concurrency: s.concurrency, maxSeconds: s.maxSeconds, authTimeoutMs: s.authTimeoutMs, run: (i, w) => driver.run(i, w), ...(onComplete ? { onComplete } : {}),
-  });
+  const opts = { count: n, concurrency: s.concurrency, maxSeconds: s.maxSeconds, authTimeoutMs: s.authTimeoutMs, run: (i: number, w: number) => driver.run(i, w), ...(onComplete ? { onComplete } : {}) };
+  return s.open ? runOpenLoad({ ...opts, open: s.open }) : runLoad(opts);
 }
 
 /** Runs the warm-up and says what it did; throws when every warm-up authentication failed. */
@@ -83,11 +86,27 @@ export async function warmUp(method: BenchMethod, driver: MethodDriver, target: 
   return { mode: 'settle', authentications: done, windows, settled: false, settledOn, rule: plan.rule };
 }
 
-/** The measured run after the warm-up. */
+/** The server's metrics page, or why there is none (the run goes on without server-side time). */
+async function scrape(target: ServerTarget): Promise<{ text: string } | { error: string } | undefined> {
+  if (target.metricsUrl === undefined) return undefined;
+  try {
+    return { text: await scrapeMetrics(target.metricsUrl) };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+/**
+ * The measured run after the warm-up. `roundTrips` is the recorder of the driver's RADIUS client:
+ * what it holds from earlier runs is dropped first.
+ */
 export async function measureRun(
   method: BenchMethod, driver: MethodDriver, target: ServerTarget, phase: 'cold' | 'steady', warmup: WarmupRecord, s: RunSettings, reference: RawReferenceSummary,
+  roundTrips: RoundTripRecorder,
 ): Promise<TargetResult> {
   if (Number.isFinite(s.count)) await driver.stage?.(s.count);
+  roundTrips.take();
+  const metricsBefore = await scrape(target);
   const pid = target.pid;
   const rssSamples: RssSample[] = [];
   const t0 = performance.now();
@@ -101,6 +120,20 @@ export async function measureRun(
   const r = await load(driver, s.count, s, every !== undefined ? (n) => n % every === 0 && sample(n) : undefined);
   const cpuAfter = cpuSeconds(target);
   const memAfter = pid !== undefined ? processMemory(pid) : undefined;
+  const trips = roundTrips.take();
+  const metricsAfter = await scrape(target);
+  let serverTime: ServerTimeSummary | { error: string } | undefined;
+  if (metricsBefore && metricsAfter) {
+    if ('error' in metricsBefore) serverTime = metricsBefore;
+    else if ('error' in metricsAfter) serverTime = metricsAfter;
+    else {
+      try {
+        serverTime = serverTimeFromScrapes(metricsBefore.text, metricsAfter.text);
+      } catch (err) {
+        serverTime = { error: (err as Error).message };
+      }
+    }
+  }
   if (every !== undefined && r.attempted % every !== 0) sample(r.attempted);
   const completed = Math.max(1, r.attempted);
   const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : null;
@@ -121,6 +154,11 @@ export async function measureRun(
     authsPerSecond: ratio(r.attempted, r.wallSeconds),
     latencyMs: summarizeLatencies(r.latenciesMs),
     roundsPerAuth: r.totalRounds / completed,
+    totalRounds: r.totalRounds,
+    roundTripMs: summarizeRoundTrips(trips.samplesMs, trips.unanswered),
+    ...(serverTime ? { serverTime } : {}),
+    loop: s.open ? 'open' : 'closed',
+    ...(r.offered ? { offered: r.offered } : {}),
     serverCpuSeconds: cpu,
     serverCpuMsPerAuth,
     serverRssKb: memBefore && memAfter ? { before: memBefore.rssKb, after: memAfter.rssKb, peak: memAfter.peakRssKb } : null,

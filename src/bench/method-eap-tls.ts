@@ -8,7 +8,7 @@ async function prepare(ctx: MethodContext, version: 'TLSv1.2' | 'TLSv1.3'): Prom
   const { credentials: c, target } = ctx;
   if (!c.tls) throw new Error('EAP-TLS needs a client certificate and key (--tls-cert, --tls-key)');
   const { certPem, keyPem, identity } = c.tls;
-  const client = loadClient(target);
+  const client = loadClient(target, ctx.roundTrips);
   // One parsed context for all conversations, as a device keeps its credentials loaded; pinning
   // min and max makes any other version a failure rather than a silent change of subject.
   const secureContext = tls.createSecureContext({ ca: c.caPem, cert: certPem, key: keyPem, minVersion: version, maxVersion: version });

@@ -53,7 +53,7 @@ interface NoobSession {
 function openSession(ctx: MethodContext): NoobSession {
   if (ctx.database === undefined) throw new Error('EAP-NOOB needs the server\'s database (Gangway started by the bench)');
   const db = openSqlite(ctx.database);
-  return { client: loadClient(ctx.target), target: ctx.target, db, peers: new SqliteNoobPeerStore(db), log: silentLog(), serial: 0 };
+  return { client: loadClient(ctx.target, ctx.roundTrips), target: ctx.target, db, peers: new SqliteNoobPeerStore(db), log: silentLog(), serial: 0 };
 }
 
 async function closeSession(s: NoobSession): Promise<void> {

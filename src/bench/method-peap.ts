@@ -13,10 +13,10 @@ export const peapMschapv2: BenchMethod = {
   title: 'PEAPv0, TLS 1.2 tunnel, inner EAP-MSCHAPv2',
   reference: 'tls12',
   servers: METHOD_SERVERS['peap-mschapv2'],
-  async prepare({ credentials: c, target }): Promise<MethodDriver> {
+  async prepare({ credentials: c, target, roundTrips }): Promise<MethodDriver> {
     if (!c.user) throw new Error('PEAP-MSCHAPv2 needs an account (--user, --password)');
     const user = c.user;
-    const client = loadClient(target);
+    const client = loadClient(target, roundTrips);
     const secureContext = tls.createSecureContext({ ca: c.caPem, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' });
     return {
       async run(_index, worker) {

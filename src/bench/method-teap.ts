@@ -10,10 +10,10 @@ export const teapMschapv2: BenchMethod = {
   title: 'TEAP, TLS 1.2 tunnel, inner EAP-MSCHAPv2',
   reference: 'tls12',
   servers: METHOD_SERVERS['teap-mschapv2'],
-  async prepare({ credentials: c, target }): Promise<MethodDriver> {
+  async prepare({ credentials: c, target, roundTrips }): Promise<MethodDriver> {
     if (!c.user) throw new Error('TEAP-MSCHAPv2 needs an account (--user, --password)');
     const user = c.user;
-    const client = loadClient(target);
+    const client = loadClient(target, roundTrips);
     // The server is authenticated by its certificate; the person by the inner password.
     const secureContext = tls.createSecureContext({ ca: c.caPem, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' });
     const log = silentLog();

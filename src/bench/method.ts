@@ -3,7 +3,8 @@ import type * as tls from 'node:tls';
 import type { AuthOutcome } from './load.js';
 import type { RawReferenceName } from './raw-reference.js';
 import type { ServerKind, ServerTarget } from './target.js';
-import { RadiusClient } from '../radius/client.js';
+import { RadiusClient, type RadiusClientOptions } from '../radius/client.js';
+import { TimedRadiusClient, type RoundTripRecorder } from './round-trips.js';
 
 export const BENCH_METHODS = ['eap-tls', 'eap-tls13', 'teap-mschapv2', 'peap-mschapv2', 'noob-completion', 'noob-reconnect'] as const;
 export type BenchMethodName = (typeof BENCH_METHODS)[number];
@@ -44,6 +45,8 @@ export interface MethodContext {
   database?: string;
   /** Conversations in flight; `run` is called with worker = 0..concurrency-1. */
   concurrency: number;
+  /** Times every RADIUS round trip of the driver's client (pass it to `loadClient`). */
+  roundTrips?: RoundTripRecorder;
 }
 
 export interface MethodDriver {
@@ -76,8 +79,9 @@ export const FRAMED_MTU = 1400;
  * the Identifier space), as a NAS has. Retransmissions are few and bounded: on loopback a missing
  * reply means an overloaded server, and the attempt should end as a failure, not hang.
  */
-export function loadClient(target: ServerTarget): RadiusClient {
-  return new RadiusClient({ host: target.host, port: target.port, secret: target.secret, initialTimeoutMs: 5000, maxRetransmissions: 2, maxDurationMs: 20_000 });
+export function loadClient(target: ServerTarget, roundTrips?: RoundTripRecorder): RadiusClient {
+  const options: RadiusClientOptions = { host: target.host, port: target.port, secret: target.secret, initialTimeoutMs: 5000, maxRetransmissions: 2, maxDurationMs: 20_000 };
+  return roundTrips ? new TimedRadiusClient(options, roundTrips) : new RadiusClient(options);
 }
 
 /** A distinct Calling-Station-Id per in-flight slot, as distinct stations behind one NAS would have. */

@@ -1,5 +1,8 @@
 /** The benchmark's result: one JSON-friendly object (`--json`), and its rendering as a table. */
 import type { LatencySummary } from './latency.js';
+import type { OfferedLoad, OpenLoadOptions } from './load.js';
+import type { RoundTripSummary } from './round-trips.js';
+import type { ServerTimeSummary } from './server-timing.js';
 import type { BenchMethodName } from './method.js';
 import type { RawReference, RawReferenceName } from './raw-reference.js';
 import type { SettleRule } from './settle.js';
@@ -59,8 +62,24 @@ export interface TargetResult {
   stoppedEarly: boolean;
   wallSeconds: number;
   authsPerSecond: number;
+  /** Whole conversations; in the open loop from the arrival time, so the generator's lag is in it. */
   latencyMs: LatencySummary;
   roundsPerAuth: number;
+  /** RADIUS round trips of the measured conversations (their `rounds` added up). */
+  totalRounds: number;
+  /** Each RADIUS round trip at the load generator: request handed to the client → reply verified. */
+  roundTripMs: RoundTripSummary;
+  /**
+   * Gangway's own time per request (its histogram, scraped before and after the run); an error
+   * when a scrape failed; absent for a server without a metrics page.
+   */
+  serverTime?: ServerTimeSummary | { error: string };
+  /** closed: `concurrency` peers, each starting when its last ended; open: arrivals at a rate. */
+  loop: 'closed' | 'open';
+  /** Open loop: the offered rate and what became of it. */
+  offered?: OfferedLoad;
+  /** `--load F`: this open-loop run is at F × the closed-loop rate measured just before it. */
+  load?: { fraction: number; saturationAuthsPerSecond: number };
   /** Null: the server's process is unknown (an external server without --server-pid). */
   serverCpuSeconds: number | null;
   serverCpuMsPerAuth: number | null;
@@ -81,12 +100,16 @@ export interface Comparison {
   method: BenchMethodName;
   engine?: 'openssl' | 'node';
   phase: 'cold' | 'steady';
+  /** Both runs open-loop (their auths/s is then the offered rate, not a capacity). */
+  loop?: 'open';
   against: { server: 'hostapd' | 'freeradius'; method: BenchMethodName };
   /** Gangway ÷ reference. Above 1: Gangway spends more CPU per authentication. */
   cpuPerAuth: number;
   /** Gangway ÷ reference. Below 1: Gangway completed fewer per second. */
   authsPerSecond: number;
   latencyP50: number;
+  /** p99 of one RADIUS round trip at the generator, Gangway ÷ reference. */
+  roundTripP99: number;
 }
 
 /** `--hold N`: N TEAP conversations parked in Phase 2 at once, and what they cost in server memory. */
@@ -125,6 +148,8 @@ export interface BenchReport {
     rssEvery?: number;
     /** `--peers N`: registered EAP-NOOB peers put into Gangway's store before it started. */
     noobPeers?: number;
+    /** `--rate` or `--load`: the measured runs are open-loop. */
+    open?: OpenLoadOptions;
   };
   servers: {
     gangway?: { version: string; engines?: ('openssl' | 'node')[] };
@@ -142,6 +167,20 @@ export interface BenchReport {
 }
 
 const serverLabel = (t: TargetResult): string => targetLabel(t);
+
+/** "steady" for a closed-loop run; "steady@0.8" at a share of the maximum, "steady@50/s" at a fixed rate. */
+function phaseLabel(t: TargetResult): string {
+  if (t.loop !== 'open' || !t.offered) return t.phase;
+  return t.load ? `${t.phase}@${t.load.fraction}` : `${t.phase}@${+t.offered.ratePerSecond.toFixed(2)}/s`;
+}
+
+function serverTimeCells(t: TargetResult): string[] {
+  const st = t.serverTime;
+  if (!st) return ['-', '-', '-', '-'];
+  if ('error' in st) return ['error', '-', '-', '-'];
+  const le = (x: number | null): string => (x === null ? '>max' : `≤${x}`);
+  return [String(st.requests), le(st.p50LeMs), le(st.p99LeMs), `${(st.withinFraction * 100).toFixed(2)} %≤${st.withinMs}`];
+}
 
 const fixed = (x: number | null | undefined, digits = 2): string => (x !== null && x !== undefined && Number.isFinite(x) ? x.toFixed(digits) : '-');
 
@@ -187,9 +226,11 @@ export function formatReport(r: BenchReport): string {
   out.push(`servers: ${servers.join(', ')}`);
   const s = r.settings;
   const warm = typeof s.warmup === 'number' ? `${s.warmup} warm-up` : `warm-up until CPU/auth of ${s.warmup.settle.windows} windows is within ±${Math.round(s.warmup.settle.tolerance * 100)} % (window ${s.warmup.window}, at most ${s.warmup.maxAuthentications})`;
+  const o = s.open;
+  const open = !o ? '' : `, open loop: ${'rate' in o ? `${o.rate} auths/s` : `${o.load} × the closed-loop maximum`}, ${o.process} arrivals (seed ${o.seed}), at most ${o.maxOutstanding} in flight`;
   if (s.methods.length > 0) out.push(
     `settings: ${s.count !== null ? `count ${s.count}` : `duration ${s.durationSeconds} s`}, concurrency ${s.concurrency}, phases ${s.phases.join('+')}, ${warm}` +
-      `${s.rssEvery !== undefined ? `, RSS every ${s.rssEvery}` : ''}${s.noobPeers !== undefined ? `, ${s.noobPeers} NOOB peers in the store` : ''}`,
+      `${s.rssEvery !== undefined ? `, RSS every ${s.rssEvery}` : ''}${s.noobPeers !== undefined ? `, ${s.noobPeers} NOOB peers in the store` : ''}${open}`,
   );
   out.push('');
   if (Object.keys(r.references).length > 0) {
@@ -210,7 +251,7 @@ export function formatReport(r: BenchReport): string {
         r.results.map((t) => [
           t.method,
           serverLabel(t),
-          t.phase,
+          phaseLabel(t),
           warmupText(t.warmup),
           `${t.successes}/${t.attempted}`,
           fixed(t.authsPerSecond, 1),
@@ -225,6 +266,35 @@ export function formatReport(r: BenchReport): string {
           fixed(t.loadCpuShare * 100, 0),
         ]),
         4,
+      ),
+    );
+  }
+  if (r.results.length > 0) {
+    out.push('');
+    out.push(
+      'Per RADIUS round trip (generator: request sent → reply verified, every exchange; server: Gangway\'s own histogram, datagram read → reply sent,\n' +
+        'as "≤ bucket bound" ms; open loop: arrivals at the offered rate, skipped = arrivals that found every slot busy):',
+    );
+    out.push(
+      table(
+        ['method', 'server', 'phase', 'offered/s', 'skipped', 'peak', 'lag p99', 'round trips', 'rt p50', 'rt p95', 'rt p99', 'rt max', 'no reply', 'srv reqs', 'srv p50', 'srv p99', 'srv within'],
+        r.results.map((t) => [
+          t.method,
+          serverLabel(t),
+          phaseLabel(t),
+          t.offered ? fixed(t.offered.achievedRatePerSecond, 1) : '-',
+          t.offered ? String(t.offered.skipped) : '-',
+          t.offered ? String(t.offered.peakOutstanding) : '-',
+          t.offered ? fixed(t.offered.startLagMs.p99, 1) : '-',
+          String(t.roundTripMs.count),
+          fixed(t.roundTripMs.p50, 2),
+          fixed(t.roundTripMs.p95, 2),
+          fixed(t.roundTripMs.p99, 2),
+          fixed(t.roundTripMs.max, 1),
+          String(t.roundTripMs.unanswered),
+          ...serverTimeCells(t),
+        ]),
+        3,
       ),
     );
   }
@@ -253,14 +323,15 @@ export function formatReport(r: BenchReport): string {
     out.push('Gangway ÷ reference server (same phase):');
     out.push(
       table(
-        ['gangway method', 'against', 'phase', 'CPU/auth', 'auths/s', 'p50'],
+        ['gangway method', 'against', 'phase', 'CPU/auth', 'auths/s', 'p50', 'rt p99'],
         r.comparisons.map((c) => [
           c.engine ? `${c.method} (${c.engine})` : c.method,
           c.against.method === c.method ? c.against.server : `${c.against.server} ${c.against.method}`,
-          c.phase,
+          c.loop === 'open' ? `${c.phase} open` : c.phase,
           `×${fixed(c.cpuPerAuth)}`,
           `×${fixed(c.authsPerSecond)}`,
           `×${fixed(c.latencyP50)}`,
+          `×${fixed(c.roundTripP99)}`,
         ]),
         3,
       ),
@@ -280,7 +351,7 @@ export function formatReport(r: BenchReport): string {
   if (failed.length > 0) {
     out.push('');
     for (const t of failed) {
-      out.push(`${t.method} on ${serverLabel(t)} (${t.phase}): ${t.failures} failed${t.stoppedEarly ? ', stopped at the time limit' : ''}`);
+      out.push(`${t.method} on ${serverLabel(t)} (${phaseLabel(t)}): ${t.failures} failed${t.stoppedEarly ? ', stopped at the time limit' : ''}`);
       for (const [reason, n] of Object.entries(t.failureReasons)) out.push(`  ${n} × ${reason}`);
     }
   }

@@ -21,6 +21,8 @@ import { peapMschapv2 } from './method-peap.js';
 import { teapMschapv2 } from './method-teap.js';
 import { populateNoobPeers } from './noob-population.js';
 import { clockTicksPerSecond } from './proc-stats.js';
+import type { OpenLoadOptions, OpenLoadSettings } from './load.js';
+import { RoundTripRecorder } from './round-trips.js';
 import { measureRawReference, type RawReference, type RawReferenceName, type RawRunLimits } from './raw-reference.js';
 import type { BenchReport, Comparison, HeldConversationsResult, RawReferenceSummary, ServerInfo, TargetResult } from './report.js';
 import { targetLabel, type ServerKind, type ServerTarget } from './target.js';
@@ -44,6 +46,8 @@ export interface ExternalServer {
   secret: string;
   /** Its process on this machine, for CPU and RSS from /proc. */
   pid?: number;
+  /** A Gangway's `/metrics` URL (`--server-metrics`): its own time per request. */
+  metricsUrl?: string;
   credentials: PeerCredentials;
 }
 
@@ -87,6 +91,27 @@ export interface BenchOptions {
   gangwayNodeArgs?: string[];
   /** Gangway's `--workers` (threads running EAP conversations); unset: its default. */
   gangwayWorkers?: number;
+  /**
+   * Open loop for the measured runs: a fixed `rate` (auths/s), or `load` × the rate a closed-loop
+   * run with `concurrency` peers reached just before (steady phase only).
+   */
+  open?: OpenLoadOptions;
+}
+
+function openAt(o: OpenLoadOptions, ratePerSecond: number): OpenLoadSettings {
+  return { ratePerSecond, process: o.process, maxOutstanding: o.maxOutstanding, seed: o.seed };
+}
+
+function fmt(x: number | null | undefined, digits = 1): string {
+  return x !== null && x !== undefined && Number.isFinite(x) ? x.toFixed(digits) : '-';
+}
+
+/** One progress line after a measured run. */
+function resultLine(r: TargetResult): string {
+  const st = r.serverTime;
+  const server = !st ? '' : 'error' in st ? `; server time: ${st.error}` : `; server p99 ≤ ${st.p99LeMs ?? '∞'} ms, ${(st.withinFraction * 100).toFixed(2)} % within ${st.withinMs} ms`;
+  const offered = r.offered ? ` (offered ${r.offered.offered} at ${fmt(r.offered.ratePerSecond)}/s, ${r.offered.skipped} skipped)` : '';
+  return `  ${r.successes}/${r.attempted} ok${offered}, ${fmt(r.authsPerSecond)} auths/s, ${fmt(r.serverCpuMsPerAuth, 2)} server CPU ms per auth; round trip p50 ${fmt(r.roundTripMs.p50, 2)} p99 ${fmt(r.roundTripMs.p99, 2)} ms${server}`;
 }
 
 export type BenchProgress = (line: string) => void;
@@ -158,7 +183,7 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
       const x = opts.external;
       slots.push({
         kind: 'external', restartable: false, credentials: x.credentials, used: false,
-        start: async () => ({ kind: 'external', host: x.host, port: x.port, secret: x.secret, ...(x.pid !== undefined ? { pid: x.pid } : {}), version: `${x.host}:${x.port}`, stop: async () => undefined, tail: () => '' }),
+        start: async () => ({ kind: 'external', host: x.host, port: x.port, secret: x.secret, ...(x.pid !== undefined ? { pid: x.pid } : {}), ...(x.metricsUrl !== undefined ? { metricsUrl: x.metricsUrl } : {}), version: `${x.host}:${x.port}`, stop: async () => undefined, tail: () => '' }),
       });
       if (opts.phases.includes('cold')) notes.push('cold figures need a server the bench starts itself; none for the external server');
     } else {
@@ -208,6 +233,9 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
       ...(opts.rssEvery !== undefined ? { rssEvery: opts.rssEvery } : {}),
     };
     const warmSettings: RunSettings = { ...settings, maxSeconds: opts.maxSeconds };
+    const open = opts.open;
+    if (open && 'load' in open && opts.phases.includes('cold')) throw new Error('--load measures the maximum first, which warms the server: steady phase only');
+    const measuredSettings: RunSettings = open && 'rate' in open ? { ...settings, open: openAt(open, open.rate) } : settings;
     const results: TargetResult[] = [];
     for (const method of methods) {
       for (const slot of slots.filter((s) => method.servers.includes(s.kind))) {
@@ -224,14 +252,18 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
         }
         const target = slot.current;
         slot.used = true;
-        const driver = await method.prepare({ target, credentials: slot.credentials, concurrency: opts.concurrency, ...(slot.database ? { database: slot.database } : {}) });
+        const roundTrips = new RoundTripRecorder();
+        // In the open loop every slot up to the bound may be in flight, each its own station (device).
+        const concurrency = open ? Math.max(opts.concurrency, open.maxOutstanding) : opts.concurrency;
+        const driver = await method.prepare({ target, credentials: slot.credentials, concurrency, roundTrips, ...(slot.database ? { database: slot.database } : {}) });
         try {
           const amount = opts.count !== undefined ? `${opts.count}` : `${opts.durationSeconds} s of`;
+          const pace = measuredSettings.open ? `${measuredSettings.open.process} arrivals at ${measuredSettings.open.ratePerSecond}/s, at most ${measuredSettings.open.maxOutstanding} in flight` : `${opts.concurrency} in flight`;
           if (cold) {
-            progress(`${method.name} on ${label}, cold: ${amount} measured right after start, ${opts.concurrency} in flight`);
-            const r = await measureRun(method, driver, target, 'cold', { mode: 'none', authentications: 0, windows: [] }, settings, provisional(method.reference));
+            progress(`${method.name} on ${label}, cold: ${amount} measured right after start, ${pace}`);
+            const r = await measureRun(method, driver, target, 'cold', { mode: 'none', authentications: 0, windows: [] }, measuredSettings, provisional(method.reference), roundTrips);
             results.push(r);
-            progress(`  ${r.successes}/${r.attempted} ok, ${r.authsPerSecond.toFixed(1)} auths/s, ${r.serverCpuMsPerAuth?.toFixed(2) ?? '-'} server CPU ms per auth`);
+            progress(resultLine(r));
           }
           if (opts.phases.includes('steady')) {
             progress(`${method.name} on ${label}, steady: warm-up ${opts.warmup.kind === 'fixed' ? opts.warmup.count : 'until settled'}, then ${amount} measured`);
@@ -246,9 +278,24 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
               continue;
             }
             if (warm.mode === 'settle') progress(`  warm-up: ${warm.authentications} authentications, ${warm.settled ? 'settled' : 'NOT settled'}`);
-            const r = await measureRun(method, driver, target, 'steady', warm, settings, provisional(method.reference));
-            results.push(r);
-            progress(`  ${r.successes}/${r.attempted} ok, ${r.authsPerSecond.toFixed(1)} auths/s, ${r.serverCpuMsPerAuth?.toFixed(2) ?? '-'} server CPU ms per auth`);
+            if (open && 'load' in open) {
+              progress(`  maximum: ${amount} closed-loop, ${opts.concurrency} in flight`);
+              const max = await measureRun(method, driver, target, 'steady', warm, settings, provisional(method.reference), roundTrips);
+              results.push(max);
+              progress(resultLine(max));
+              if (!(max.authsPerSecond > 0) || max.successes === 0) throw new Error(`${method.name} on ${label}: the closed-loop run completed nothing, no rate to offer`);
+              const rate = Math.round(open.load * max.authsPerSecond * 100) / 100;
+              progress(`  measured: ${amount} open-loop at ${open.load} × ${max.authsPerSecond.toFixed(1)} = ${rate}/s (${open.process} arrivals, at most ${open.maxOutstanding} in flight)`);
+              const r = await measureRun(method, driver, target, 'steady', warm, { ...settings, open: openAt(open, rate) }, provisional(method.reference), roundTrips);
+              r.load = { fraction: open.load, saturationAuthsPerSecond: max.authsPerSecond };
+              results.push(r);
+              progress(resultLine(r));
+            } else {
+              if (measuredSettings.open) progress(`  measured: ${amount} open-loop, ${pace}`);
+              const r = await measureRun(method, driver, target, 'steady', warm, measuredSettings, provisional(method.reference), roundTrips);
+              results.push(r);
+              progress(resultLine(r));
+            }
           }
         } finally {
           await driver.close();
@@ -275,21 +322,30 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
     for (const [gm, rm] of pairs) {
       for (const against of ['hostapd', 'freeradius'] as const) {
         for (const phase of opts.phases) {
-          const ref = results.find((r) => r.method === rm && r.server === against && r.phase === phase);
-          if (!ref) continue;
+          // Like with like: a closed-loop run against the other's closed-loop run, open against open.
           for (const g of results.filter((r) => r.method === gm && r.server === 'gangway' && r.phase === phase)) {
+            const ref = results.find((r) => r.method === rm && r.server === against && r.phase === phase && r.loop === g.loop);
+            if (!ref) continue;
             comparisons.push({
               method: gm,
               ...(g.engine ? { engine: g.engine } : {}),
               phase,
+              ...(g.loop === 'open' ? { loop: 'open' as const } : {}),
               against: { server: against, method: rm },
               cpuPerAuth: ratio(g.serverCpuMsPerAuth, ref.serverCpuMsPerAuth),
               authsPerSecond: ratio(g.authsPerSecond, ref.authsPerSecond),
               latencyP50: ratio(g.latencyMs.p50, ref.latencyMs.p50),
+              roundTripP99: ratio(g.roundTripMs.p99, ref.roundTripMs.p99),
             });
           }
         }
       }
+    }
+    // Skipped arrivals are no failed authentication, but the offered load was not carried: say so.
+    for (const r of results) {
+      const o = r.offered;
+      if (o && o.skipped > 0) notes.push(`${r.method} on ${targetLabel(r)}: ${o.skipped} of ${o.offered} arrivals skipped (${o.maxOutstanding} in flight, --max-outstanding): the offered ${o.ratePerSecond}/s was not carried`);
+      if (r.serverTime && 'error' in r.serverTime) notes.push(`${r.method} on ${targetLabel(r)}: no server time (${r.serverTime.error})`);
     }
     const cpu = cpus();
     const w = opts.warmup;
@@ -307,6 +363,7 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
         maxSeconds: opts.maxSeconds,
         ...(opts.rssEvery !== undefined ? { rssEvery: opts.rssEvery } : {}),
         ...(opts.noobPeers !== undefined ? { noobPeers: opts.noobPeers } : {}),
+        ...(open ? { open } : {}),
       },
       servers: {
         ...(gangwayVersion ? { gangway: { version: gangwayVersion, ...(opts.tlsEngines ? { engines: opts.tlsEngines } : {}) } } : {}),

@@ -13,6 +13,8 @@ export interface ServerTarget {
    * given without `--server-pid`: its CPU and memory are then not reported.
    */
   pid?: number;
+  /** Gangway's `GET /metrics` on its monitoring listener: server-side time per request. */
+  metricsUrl?: string;
   /** e.g. "hostapd v2.10", or Gangway's package version. */
   version: string;
   stop(): Promise<void>;

@@ -1,5 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 
 /**
  * A loopback UDP port that was free a moment ago. Another process can take it before the server
@@ -12,6 +13,19 @@ export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
     sock.bind(0, host, () => {
       const { port } = sock.address();
       sock.close(() => resolve(port));
+    });
+  });
+}
+
+/** The same for a loopback TCP port (Gangway's monitoring listener). */
+export async function freeTcpPort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
     });
   });
 }

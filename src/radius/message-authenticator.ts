@@ -15,6 +15,7 @@ import { secretBytes, type RadiusSecret } from './secret.js';
 
 export const MESSAGE_AUTHENTICATOR_TYPE = 80;
 const VALUE_LENGTH = 16;
+const ZERO_VALUE = new Uint8Array(VALUE_LENGTH);
 
 /** Placeholder attribute: encode it where the MA should sit, then sign the encoded bytes. */
 export function messageAuthenticatorPlaceholder(): RadiusAttribute {
@@ -35,12 +36,17 @@ function hmacAt(packet: Uint8Array, offset: number, secret: RadiusSecret, authen
     throw new RadiusProtocolError('invalid-argument', `authenticator has ${authenticatorField.length} octets, must be 16`);
   }
   const length = readPacketLength(packet);
-  // A copy, never a view: Buffer.prototype.slice shares memory, and zeroing the MA in a view
-  // would corrupt the caller's packet (a dgram Buffer arrives here as-is).
-  const input = new Uint8Array(packet.subarray(0, length));
-  if (authenticatorField !== undefined) input.set(authenticatorField, 4);
-  input.fill(0, offset + 2, offset + 2 + VALUE_LENGTH);
-  return new Uint8Array(createHmac('md5', secretBytes(secret)).update(input).digest());
+  // Fed in pieces around the Authenticator field and the MA value, never a copy of the packet
+  // and never a write into it (a dgram Buffer arrives here as-is and is the caller's).
+  const h = createHmac('md5', secretBytes(secret));
+  h.update(packet.subarray(0, 4));
+  h.update(authenticatorField ?? packet.subarray(4, 4 + RADIUS_AUTHENTICATOR_LENGTH));
+  h.update(packet.subarray(4 + RADIUS_AUTHENTICATOR_LENGTH, offset + 2));
+  // A value cut short by the packet's end is zeroed as far as it goes, as in the packet itself.
+  const valueEnd = Math.min(offset + 2 + VALUE_LENGTH, length);
+  h.update(ZERO_VALUE.subarray(0, Math.max(0, valueEnd - offset - 2)));
+  h.update(packet.subarray(valueEnd, length));
+  return h.digest();
 }
 
 /** The HMAC the packet's Message-Authenticator should hold; throws if there is none. */

@@ -96,21 +96,24 @@ export function findAttributeOffsets(bytes: Uint8Array, type: number): number[] 
   return offsets;
 }
 
-/** Copies so that decoded packets never alias a socket buffer or a cached reply. */
-function copyOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
-  return new Uint8Array(bytes.subarray(start, end));
-}
-
+/**
+ * The packet is copied once, so that a decoded packet never aliases a socket buffer or a cached
+ * reply; the header fields and attribute values are views of that one copy. One allocation per
+ * packet instead of one per attribute: on the RADIUS path these copies were the largest source of
+ * short-lived garbage.
+ */
 export function decodePacket(bytes: Uint8Array): RadiusPacket {
   const length = readPacketLength(bytes);
+  const own = new Uint8Array(length);
+  own.set(bytes.subarray(0, length));
   const attributes: RadiusAttribute[] = [];
-  walkAttributes(bytes, length, (type, offset, attrLength) => {
-    attributes.push({ type, value: copyOf(bytes, offset + 2, offset + attrLength) });
+  walkAttributes(own, length, (type, offset, attrLength) => {
+    attributes.push({ type, value: own.subarray(offset + 2, offset + attrLength) });
   });
   return {
-    code: bytes[0]!,
-    identifier: bytes[1]!,
-    authenticator: copyOf(bytes, 4, RADIUS_HEADER_LENGTH),
+    code: own[0]!,
+    identifier: own[1]!,
+    authenticator: own.subarray(4, RADIUS_HEADER_LENGTH),
     attributes,
   };
 }

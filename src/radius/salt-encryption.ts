@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomOctets } from '../util/random-octets.js';
 import { encodeVendorSpecific, getVendorAttributes } from './attributes.js';
 import { MicrosoftAttributeType, VendorId } from './dictionary.js';
 import { RadiusProtocolError } from './errors.js';
@@ -30,7 +31,7 @@ export function generateSalts(count: number): Uint8Array[] {
   const seen = new Set<number>();
   const out: Uint8Array[] = [];
   while (out.length < count) {
-    const r = randomBytes(SALT_LENGTH);
+    const r = randomOctets(SALT_LENGTH);
     const n = ((r[0]! | 0x80) << 8) | r[1]!;
     if (seen.has(n)) continue;
     seen.add(n);

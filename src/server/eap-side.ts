@@ -22,7 +22,7 @@ import { buildMethods, eapLimitsOf, noobConfigOf, type LockoutKeeper, type TlsMa
 import type { GangwayMetrics } from './metrics.js';
 import { handleAccessRequest } from './radius-eap-bridge.js';
 import { WorkerPool } from './workers/pool.js';
-import type { WorkerMaterial } from './workers/protocol.js';
+import type { WorkerLogLevel, WorkerMaterial } from './workers/protocol.js';
 
 export interface EapSideDeps {
   stores: Stores;
@@ -129,7 +129,7 @@ class InWorkers implements EapSide {
     material: TlsMaterial,
     crl: Buffer[],
     deps: EapSideDeps,
-    opts: { count: number; debugLog: boolean; onLost: (err: Error) => void },
+    opts: { count: number; logLevel: WorkerLogLevel; onLost: (err: Error) => void },
   ): Promise<InWorkers> {
     // The lockout of the configuration in force, asked by every worker.
     let policy = config.passwordLockout;
@@ -137,7 +137,7 @@ class InWorkers implements EapSide {
       count: opts.count,
       config,
       material: workerMaterial(material, crl),
-      debugLog: opts.debugLog,
+      logLevel: opts.logLevel,
       log: deps.log,
       lockout: () => deps.lockoutFor(policy),
       shedding: deps.shedding,
@@ -187,8 +187,8 @@ export function startEapSide(
   material: TlsMaterial,
   crl: Buffer[],
   deps: EapSideDeps,
-  opts: { threads: number; debugLog: boolean; onLost: (err: Error) => void },
+  opts: { threads: number; logLevel: WorkerLogLevel; onLost: (err: Error) => void },
 ): Promise<EapSide> {
   if (opts.threads <= 1) return InThread.start(config, material, crl, deps);
-  return InWorkers.start(config, material, crl, deps, { count: opts.threads, debugLog: opts.debugLog, onLost: opts.onLost });
+  return InWorkers.start(config, material, crl, deps, { count: opts.threads, logLevel: opts.logLevel, onLost: opts.onLost });
 }

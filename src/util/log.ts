@@ -49,8 +49,26 @@ function clippedBindings(logger: Logger): Log {
     info: (obj, msg) => logger.info(obj, msg),
     warn: (obj, msg) => logger.warn(obj, msg),
     error: (obj, msg) => logger.error(obj, msg),
-    child: (bindings) => clippedBindings(logger.child(clipLogFields(bindings))),
+    child: (bindings) => lazyChild(() => logger, logger, bindings),
   };
+}
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * A child whose pino logger (and its parents' that are not made yet) is made when it first writes
+ * a line at an enabled level. Every EAP conversation gets child loggers (conversation, tunnel,
+ * inner method) whose debug lines are off in production; making a pino child (bindings
+ * serialized, redaction prepared) for each was a measurable share of a TEAP authentication's CPU
+ * and garbage. Children inherit the root's level, so the root answers whether a level is on.
+ */
+function lazyChild(parent: () => Logger, root: Logger, bindings: Record<string, unknown>): Log {
+  let made: Logger | undefined;
+  const real = (): Logger => (made ??= parent().child(clipLogFields(bindings)));
+  const at = (level: Level) => (obj: object, msg?: string): void => {
+    if (made !== undefined || root.isLevelEnabled(level)) real()[level](obj, msg);
+  };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (more) => lazyChild(real, root, more) };
 }
 
 /**

@@ -36,6 +36,8 @@ describe('gangway bench', () => {
       ['--phase', 'warm'], ['--count', '5', '--duration', '5'], ['--secret', 's'], ['--server', 'nohost'], ['--server', '127.0.0.1:1812'],
       ['--server', '127.0.0.1:1812', '--secret', 's'], ['--server', '127.0.0.1:1812', '--secret', 's', '--tls-ca', '/nonexistent/ca.pem'],
       ['--method', 'noob-completion', '--duration', '3'], ['--hold', '0'], ['--settle-tolerance', '-1'], ['--freeradius', '/x', '--no-freeradius'],
+      ['--rate', '5', '--load', '0.5'], ['--arrivals', 'even'], ['--seed', '3'], ['--load', '0.8', '--phase', 'cold'], ['--rate', '0'], ['--load', '-1'],
+      ['--rate', '5', '--arrivals', 'bursty'], ['--rate', '5', '--max-outstanding', '201'], ['--server-metrics', 'http://127.0.0.1:9812/metrics'],
     ]) {
       const c = collector();
       expect({ args, code: await bench(args, c.io) }).toEqual({ args, code: 2 });
@@ -117,6 +119,88 @@ describe('gangway bench', () => {
     expect(existsSync(dir!)).toBe(false);
   });
 
+  test('--rate: open-loop arrivals against Gangway; every round trip timed at the generator and by the server itself', async () => {
+    if (!existsSync(main)) throw new Error(`${main} is missing: build first (npx tsc -p tsconfig.build.json)`);
+    const c = collector();
+    const code = await bench(
+      ['--method', 'eap-tls,teap-mschapv2', '--rate', '20', '--arrivals', 'even', '--max-outstanding', '4', '--count', '6', '--warmup', '2', '--raw-seconds', '0.2',
+        '--gangway-main', main, '--json', '--no-hostapd', '--no-freeradius'],
+      c.io,
+    );
+    if (code !== 0) throw new Error(`gangway bench exited ${code}:\n${c.err.join('')}\n${c.out.join('')}`);
+    const report = JSON.parse(c.out.join('')) as BenchReport;
+    expect(report.settings).toMatchObject({ phases: ['steady'], open: { rate: 20, process: 'even', maxOutstanding: 4, seed: 1 } });
+    expect(report.results.map((r) => `${r.method}/${r.server}/${r.phase}/${r.loop}`)).toEqual(['eap-tls/gangway/steady/open', 'teap-mschapv2/gangway/steady/open']);
+    for (const r of report.results) {
+      expect(r).toMatchObject({ attempted: 6, successes: 6, failures: 0 });
+      expect(r.offered).toMatchObject({ ratePerSecond: 20, process: 'even', maxOutstanding: 4, offered: 6 });
+      expect(r.offered!.offered).toBe(r.attempted + r.offered!.skipped);
+      expect(r.offered!.peakOutstanding).toBeLessThanOrEqual(4);
+      // Every exchange of every conversation timed at the generator, and each answered.
+      expect(r.roundTripMs.count).toBe(r.totalRounds);
+      expect(r.roundTripMs.unanswered).toBe(0);
+      expect(r.totalRounds).toBeGreaterThanOrEqual(6 * 3);
+      expect(r.roundTripMs.p50).toBeLessThanOrEqual(r.roundTripMs.p99);
+      expect(r.roundTripMs.p99).toBeLessThanOrEqual(r.roundTripMs.max);
+      // The server counted at least the requests the generator saw answered.
+      const st = r.serverTime;
+      if (!st || 'error' in st) throw new Error(`no server time: ${JSON.stringify(st)}`);
+      expect(st.requests).toBeGreaterThanOrEqual(r.roundTripMs.count);
+      expect(st.withinMs).toBe(5);
+      expect(st.withinFraction).toBeGreaterThanOrEqual(0);
+      expect(st.withinFraction).toBeLessThanOrEqual(1);
+      expect(st.p99LeMs === null || st.p99LeMs > 0).toBe(true);
+    }
+    const table = formatReport(report);
+    expect(table).toContain('Per RADIUS round trip');
+    expect(table).toContain('steady@20/s');
+    expect(report.notes.join('\n')).not.toMatch(/skipped/);
+
+    // One slot and an arrival every 5 ms: no EAP-TLS conversation ends that fast, so arrivals are skipped and said to be.
+    const o = collector();
+    const overloaded = await bench(
+      ['--method', 'eap-tls', '--rate', '200', '--arrivals', 'even', '--max-outstanding', '1', '--count', '6', '--warmup', '0', '--raw-seconds', '0.2',
+        '--gangway-main', main, '--json', '--no-hostapd', '--no-freeradius'],
+      o.io,
+    );
+    if (overloaded !== 0) throw new Error(`gangway bench exited ${overloaded}:\n${o.err.join('')}\n${o.out.join('')}`);
+    const r = (JSON.parse(o.out.join('')) as BenchReport).results[0]!;
+    expect(r.offered!.offered).toBe(6);
+    expect(r.offered!.skipped).toBeGreaterThan(0);
+    expect(r.attempted + r.offered!.skipped).toBe(6);
+    expect(r.offered!.peakOutstanding).toBe(1);
+    expect(r.roundTripMs.count).toBe(r.totalRounds);
+    expect((JSON.parse(o.out.join('')) as BenchReport).notes.join('\n')).toMatch(/eap-tls on gangway: \d+ of 6 arrivals skipped/);
+  });
+
+  test('--load: the closed-loop maximum first, then open-loop at a share of it, hostapd timed per round trip too', async () => {
+    if (!existsSync(main)) throw new Error(`${main} is missing: build first (npx tsc -p tsconfig.build.json)`);
+    const c = collector();
+    const code = await bench(
+      ['--method', 'eap-tls', '--load', '0.5', '--count', '6', '--concurrency', '2', '--warmup', '2', '--raw-seconds', '0.2', '--gangway-main', main, '--json', '--no-freeradius',
+        ...(tools ? ['--hostapd', tools.hostapd] : ['--no-hostapd'])],
+      c.io,
+    );
+    if (code !== 0) throw new Error(`gangway bench exited ${code}:\n${c.err.join('')}\n${c.out.join('')}`);
+    const report = JSON.parse(c.out.join('')) as BenchReport;
+    const servers = ['gangway', ...(tools ? ['hostapd'] : [])];
+    expect(report.results.map((r) => `${r.server}/${r.loop}`)).toEqual(servers.flatMap((s) => [`${s}/closed`, `${s}/open`]));
+    for (const s of servers) {
+      const [max, open] = report.results.filter((r) => r.server === s);
+      expect(max!.load).toBeUndefined();
+      expect(open!.load).toEqual({ fraction: 0.5, saturationAuthsPerSecond: max!.authsPerSecond });
+      expect(open!.offered!.ratePerSecond).toBeCloseTo(0.5 * max!.authsPerSecond, 1);
+      for (const r of [max!, open!]) {
+        expect(r.successes).toBe(6);
+        expect(r.roundTripMs.count).toBe(r.totalRounds);
+        // Only Gangway has a metrics page the bench can read.
+        if (s === 'gangway') expect(r.serverTime).toMatchObject({ requests: expect.any(Number) });
+        else expect(r.serverTime).toBeUndefined();
+      }
+    }
+    if (tools) expect(report.comparisons.map((x) => `${x.phase}/${x.loop ?? 'closed'}`)).toEqual(['steady/closed', 'steady/open']);
+  });
+
   test('--server: any RADIUS server by address, with its CPU and RSS from --server-pid, for --duration seconds, warmed up until settled', async () => {
     if (!existsSync(main)) throw new Error(`${main} is missing: build first (npx tsc -p tsconfig.build.json)`);
     const dir = mkdtempSync(join(tmpdir(), 'gangway-bench-external-'));
@@ -127,7 +211,7 @@ describe('gangway bench', () => {
       const c = collector();
       // Every method the credentials allow; Gangway has no PEAP, which is noted and skipped.
       const code = await bench(
-        ['--server', `127.0.0.1:${server.port}`, '--secret', fixture.secret, '--server-pid', String(server.pid), '--tls-ca', f.caCert, '--tls-cert', f.clientCert, '--tls-key', f.clientKey,
+        ['--server', `127.0.0.1:${server.port}`, '--secret', fixture.secret, '--server-pid', String(server.pid), '--server-metrics', server.metricsUrl!, '--tls-ca', f.caCert, '--tls-cert', f.clientCert, '--tls-key', f.clientKey,
           '--server-name', fixture.serverName, '--user', fixture.teapUser.name, '--password', fixture.teapUser.password, '--teap-identity', fixture.teapOuterIdentity,
           '--duration', '1', '--concurrency', '2', '--settle-window', '10', '--settle-max', '200', '--settle-tolerance', '5', '--raw-seconds', '0.2', '--json'],
         c.io,
@@ -144,6 +228,9 @@ describe('gangway bench', () => {
         expect(r.attempted).toBeGreaterThan(0);
         expect(r.failures).toBe(0);
         expect(r.serverCpuMsPerAuth).not.toBeNull();
+        // --server-metrics: the external Gangway's own time per request.
+        expect(r.serverTime).toMatchObject({ requests: expect.any(Number) });
+        expect((r.serverTime as { requests: number }).requests).toBeGreaterThanOrEqual(r.roundTripMs.count);
         // A tolerance of 500 % settles after the first three windows.
         expect(r.warmup).toMatchObject({ mode: 'settle', settled: true, settledOn: 'cpu' });
         expect(r.warmup.windows).toHaveLength(3);

@@ -13,6 +13,7 @@ import { RadiusClient } from '../../src/radius/client.js';
 import { AcctStatusType, AttributeType } from '../../src/radius/dictionary.js';
 import { RadiusCode } from '../../src/radius/packet.js';
 import { DROP_REASONS } from '../../src/radius/server.js';
+import { REQUEST_SECONDS } from '../../src/server/metrics.js';
 import { CONVERSATION_ENDS } from '../../src/eap-methods/observer.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
 import { issueOddClientCert } from '../helpers/odd-certs.js';
@@ -112,6 +113,10 @@ describe.each(serverTlsEngines())('GET /metrics after real traffic (server TLS e
       expect(value(a, 'gangway_radius_request_duration_seconds_bucket', { ...labels, le: '+Inf' })).toBe(value(a, 'gangway_radius_request_duration_seconds_count', labels));
       expect(delta(b, a, 'gangway_radius_request_duration_seconds_sum', labels)).toBeGreaterThan(0);
     }
+    // The buckets, fine from 1 to 5 ms (a p99 against a 5 ms target), ascending and ending in +Inf.
+    const les = samples(a, 'gangway_radius_request_duration_seconds_bucket', { service: 'authentication', code: 'Access-Accept' }).map((x) => x.labels.le);
+    expect(les).toEqual([...REQUEST_SECONDS.map((x) => String(x)), '+Inf']);
+    expect(REQUEST_SECONDS).toEqual(expect.arrayContaining([0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004, 0.005]));
 
     // RADIUS, accounting port.
     const acct = { service: 'accounting', client: 'localhost' };

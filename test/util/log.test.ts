@@ -41,6 +41,31 @@ describe('log fields', () => {
     expect(out.n).toBe(5);
   });
 
+  test('children are made when they first write: bindings of every generation, levels of the root', () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+        cb();
+      },
+    });
+    const log = createLog('info', sink);
+    const conversation = log.child({ conversation: 'c1' });
+    const inner = conversation.child({ method: 'eap-mschapv2' });
+    inner.debug({ step: 1 }, 'below the level: nothing written');
+    conversation.debug({ step: 2 }, 'below the level: nothing written');
+    expect(lines).toHaveLength(0);
+    inner.info({ step: 3 }, 'inner');
+    conversation.warn({ step: 4 }, 'outer');
+    inner.child({ round: 7 }).error({ step: 5, password: 'not-to-be-seen' }, 'grandchild');
+    expect(lines.map((l) => [l.msg, l.conversation, l.method, l.round, l.step])).toEqual([
+      ['inner', 'c1', 'eap-mschapv2', undefined, 3],
+      ['outer', 'c1', undefined, undefined, 4],
+      ['grandchild', 'c1', 'eap-mschapv2', 7, 5],
+    ]);
+    expect(lines[2]!.password).toBe('[redacted]');
+  });
+
   test('createLog clips fields and bindings, and still redacts secrets', () => {
     const { log, lines } = capture();
     log.child({ identity: 'i'.repeat(4000) }).info({ user: 'u'.repeat(4000), secret: 'hunter2-hunter2', password: 'pw', nested: { key: 'k' } }, 'm'.repeat(4000));

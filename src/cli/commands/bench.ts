@@ -6,6 +6,8 @@ import { defaultFreeradiusPath, defaultHostapdPath, gangwayMainPath, isExecutabl
 import { formatReport } from '../../bench/report.js';
 import { runBench, type BenchOptions, type ExternalServer } from '../../bench/runner.js';
 import { DEFAULT_SETTLE_RULE } from '../../bench/settle.js';
+import { ARRIVAL_PROCESSES, type ArrivalProcess } from '../../bench/arrivals.js';
+import type { OpenLoadOptions } from '../../bench/load.js';
 import { parseServer } from '../server-address.js';
 import type { CliIo } from '../io.js';
 import { SetupError, UsageError, defineCommand, runCommand, type OptionValues } from '../command.js';
@@ -15,6 +17,7 @@ export const spec = defineCommand({
   summary: 'measure authentications/s, CPU and memory against raw crypto, hostapd and FreeRADIUS',
   synopsis: [
     'bench [--method NAME[,NAME...]|all] [--count N|--duration S] [--concurrency C] [--phase cold,steady] [--json]',
+    'bench [--rate R|--load F] [--arrivals poisson|even] [--max-outstanding M] ...',
     'bench --server HOST:PORT --secret S [--server-pid PID] [--tls-ca F --tls-cert F --tls-key F] [--user U --password P] ...',
     'bench --hold N',
   ],
@@ -28,6 +31,11 @@ export const spec = defineCommand({
     duration: { type: 'string', value: 'S', help: 'measure for S seconds instead of a count' },
     concurrency: { type: 'string', value: 'C', help: 'conversations in flight (default 8, at most 200)' },
     phase: { type: 'string', value: 'P', help: 'cold (right after the server started), steady (after the warm-up) or both\n(default cold,steady)' },
+    rate: { type: 'string', value: 'R', help: 'open loop: new authentications arrive at R per second whatever the server\'s pace\n(the measured runs; the warm-up stays closed-loop)' },
+    load: { type: 'string', value: 'F', help: 'open loop at F × the maximum: a closed-loop run with C in flight measures the\nauths/s first, then the measured run offers F times that (steady phase only)' },
+    arrivals: { type: 'string', value: 'P', help: 'open loop: poisson (default; independent stations) or even (constant spacing)' },
+    'max-outstanding': { type: 'string', value: 'M', help: 'open loop: at most M authentications in flight; arrivals beyond are skipped and\ncounted (default 200, at most 200)' },
+    seed: { type: 'string', value: 'N', help: 'open loop: seed of the Poisson arrival times (default 1)' },
     warmup: { type: 'string', value: 'N', help: 'steady phase: a fixed warm-up of N authentications instead of warming up until\nCPU per auth settles' },
     'settle-window': { type: 'string', value: 'N', help: 'authentications per warm-up window (default max(100, 10 × C); grows while a window\nspans fewer than 50 CPU ticks)' },
     'settle-tolerance': { type: 'string', value: 'F', help: 'settled: the last 3 windows within ±F of their mean (default 0.1)' },
@@ -42,6 +50,7 @@ export const spec = defineCommand({
     server: { type: 'string', value: 'HOST:PORT', help: 'measure this RADIUS server instead of starting Gangway and the reference servers' },
     secret: { type: 'string', value: 'S', help: 'its shared secret (--server; this host must be one of its clients)' },
     'server-pid': { type: 'string', value: 'PID', help: 'its process on this machine: CPU and RSS from /proc (without it: latency and rate only)' },
+    'server-metrics': { type: 'string', value: 'URL', help: '--server is a Gangway: its /metrics (health.listen), for its own time per request' },
     'tls-ca': { type: 'string', value: 'FILE', help: '--server: CA (PEM) of the server\'s certificate' },
     'tls-cert': { type: 'string', value: 'FILE', help: '--server: client certificate (PEM) for EAP-TLS' },
     'tls-key': { type: 'string', value: 'FILE', help: '--server: its private key (PEM)' },
@@ -92,7 +101,7 @@ function readPem(path: string, option: string): Buffer {
 
 /** --server and its credentials; undefined without --server. */
 function externalServer(v: OptionValues<typeof spec.options>): ExternalServer | undefined {
-  const serverOnly = ['secret', 'server-pid', 'tls-ca', 'tls-cert', 'tls-key', 'tls-identity', 'server-name', 'user', 'password', 'teap-identity', 'peap-identity'] as const;
+  const serverOnly = ['secret', 'server-pid', 'server-metrics', 'tls-ca', 'tls-cert', 'tls-key', 'tls-identity', 'server-name', 'user', 'password', 'teap-identity', 'peap-identity'] as const;
   if (v.server === undefined) {
     const stray = serverOnly.find((k) => v[k] !== undefined);
     if (stray) throw new UsageError(`--${stray} needs --server`);
@@ -123,6 +132,7 @@ function externalServer(v: OptionValues<typeof spec.options>): ExternalServer | 
     port: address.port,
     secret: v.secret,
     ...(v['server-pid'] !== undefined ? { pid: positiveInt(v['server-pid'], 0, '--server-pid') } : {}),
+    ...(v['server-metrics'] !== undefined ? { metricsUrl: metricsUrl(v['server-metrics']) } : {}),
     credentials: {
       caPem: readPem(v['tls-ca'], '--tls-ca'),
       ...(v['server-name'] !== undefined ? { serverName: v['server-name'] } : {}),
@@ -132,6 +142,17 @@ function externalServer(v: OptionValues<typeof spec.options>): ExternalServer | 
       peapOuterIdentity: v['peap-identity'] ?? 'anonymous',
     },
   };
+}
+
+function metricsUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError('--server-metrics must be a URL, e.g. http://127.0.0.1:9812/metrics');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--server-metrics must be an http:// or https:// URL');
+  return url.href;
 }
 
 /** Whether the credentials let a method run (EAP-TLS needs a certificate, the tunnels an account). */
@@ -163,7 +184,10 @@ function benchOptions(v: OptionValues<typeof spec.options>): BenchOptions {
   if (v.count !== undefined && v.duration !== undefined) throw new UsageError('--count and --duration exclude each other');
   const durationSeconds = v.duration !== undefined ? positiveNumber(v.duration, 0, '--duration') : undefined;
   if (durationSeconds !== undefined && methods.includes('noob-completion')) throw new UsageError('noob-completion stages one registration per authentication: use --count');
-  const phases = phaseList(v.phase ?? 'cold,steady');
+  const open = openLoad(v);
+  // An open-loop run is about a server under a given load; a cold one needs --phase cold asked for.
+  const phases = phaseList(v.phase ?? (open ? 'steady' : 'cold,steady'));
+  if (open && 'load' in open && phases.includes('cold')) throw new UsageError('--load measures the maximum first, which warms the server: steady phase only');
   const gangwayMain = v['gangway-main'] !== undefined ? resolve(v['gangway-main']) : gangwayMainPath();
   if (!gangwayMain && !external) throw new SetupError('cannot find dist/cli/main.js; build first (npx tsc -p tsconfig.build.json)');
   let hostapd: BenchOptions['hostapd'];
@@ -213,9 +237,30 @@ function benchOptions(v: OptionValues<typeof spec.options>): BenchOptions {
     ...(v['rss-every'] !== undefined ? { rssEvery: positiveInt(v['rss-every'], 0, '--rss-every') } : {}),
     ...(v.peers !== undefined ? { noobPeers: positiveInt(v.peers, 0, '--peers', 0) } : {}),
     ...(hold !== undefined ? { hold } : {}),
+    ...(open ? { open } : {}),
     ...(v['gangway-node-args'] !== undefined ? { gangwayNodeArgs: nodeArgs(v['gangway-node-args']) } : {}),
     ...(v.workers !== undefined ? { gangwayWorkers: positiveInt(v.workers, 1, '--workers') } : {}),
   };
+}
+
+/** --rate / --load and the options that shape the open loop; undefined: closed loop. */
+function openLoad(v: OptionValues<typeof spec.options>): OpenLoadOptions | undefined {
+  if (v.rate !== undefined && v.load !== undefined) throw new UsageError('--rate and --load exclude each other');
+  if (v.rate === undefined && v.load === undefined) {
+    const stray = (['arrivals', 'max-outstanding', 'seed'] as const).find((k) => v[k] !== undefined);
+    if (stray) throw new UsageError(`--${stray} needs --rate or --load`);
+    return undefined;
+  }
+  const process = (v.arrivals ?? 'poisson') as ArrivalProcess;
+  if (!(ARRIVAL_PROCESSES as readonly string[]).includes(process)) throw new UsageError(`--arrivals must be ${ARRIVAL_PROCESSES.join(' or ')}`);
+  const maxOutstanding = positiveInt(v['max-outstanding'], 200, '--max-outstanding');
+  if (maxOutstanding > 200) throw new UsageError('--max-outstanding must be at most 200 (one RADIUS client has 256 Identifiers)');
+  const seed = positiveInt(v.seed, 1, '--seed', 0);
+  const shape = { process, maxOutstanding, seed };
+  if (v.rate !== undefined) return { ...shape, rate: positiveNumber(v.rate, 0, '--rate') };
+  const load = positiveNumber(v.load, 0, '--load');
+  if (load > 10) throw new UsageError('--load is a share of the maximum: at most 10');
+  return { ...shape, load };
 }
 
 function nodeArgs(value: string): string[] {

@@ -5,6 +5,7 @@ import { createLog, type Log } from '../../util/log.js';
 import { prettyLogStream } from '../../util/log-pretty.js';
 import { installCrashPolicy } from '../crash-policy.js';
 import { parseWorkers, resolveWorkers, type WorkersSetting } from '../../config/workers.js';
+import type { WorkerLogLevel } from '../../server/workers/protocol.js';
 import type { CliIo } from '../io.js';
 import { UsageError, defineCommand, runCommand } from '../command.js';
 import { DATA_OPTION, dataDirOf, requireDataDir, type DataDir } from '../data-dir.js';
@@ -50,6 +51,24 @@ function logFor(config: GangwayConfig, debug: boolean): Log {
   return createLog(process.env.GANGWAY_LOG_LEVEL ?? config.log.level);
 }
 
+/** pino's level as the lowest a worker thread need send (trace is below debug, fatal above error). */
+function workerLogLevel(level: string): WorkerLogLevel {
+  switch (level) {
+    case 'trace':
+    case 'debug':
+      return 'debug';
+    case 'warn':
+      return 'warn';
+    case 'error':
+    case 'fatal':
+      return 'error';
+    case 'silent':
+      return 'silent';
+    default:
+      return 'info';
+  }
+}
+
 /** Loads the configuration, starts the server, and runs until SIGTERM or SIGINT. */
 export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo): Promise<number> {
   let listen;
@@ -76,7 +95,7 @@ export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo):
     // `auto` means as many as can run: the TEAP-BRSKI registrar runs in one thread (a count > 1 with brski is refused).
     const threads = setting === 'auto' && config.brski !== undefined && config.brski !== null ? 1 : resolveWorkers(setting);
     // A lost worker thread is an unexpected error: the crash policy logs it and exits with status 70.
-    running = await startGangway(config, log, { workers: threads, debugLog: opts.debug || ['debug', 'trace'].includes(process.env.GANGWAY_LOG_LEVEL ?? config.log.level) });
+    running = await startGangway(config, log, { workers: threads, workerLogLevel: opts.debug ? 'debug' : workerLogLevel(process.env.GANGWAY_LOG_LEVEL ?? config.log.level) });
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const plain = describeStartupError(err, config);

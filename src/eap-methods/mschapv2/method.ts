@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { randomOctet, randomOctets } from '../../util/random-octets.js';
 import type { EapMethod, EapMethodSession, MethodContext, Step } from '../method.js';
 import type { UserStore } from '../../store/users.js';
 import { EapType } from '../eap-packet.js';
@@ -42,8 +43,8 @@ export function createMschapV2Method(config: MschapV2MethodConfig): EapMethod {
 
 class MschapV2ServerSession implements EapMethodSession {
   private phase: Phase = 'challenge-sent';
-  private readonly challenge = new Uint8Array(randomBytes(CHALLENGE_LENGTH));
-  private readonly msChapId = randomBytes(1)[0]!;
+  private readonly challenge: Uint8Array = randomOctets(CHALLENGE_LENGTH);
+  private readonly msChapId = randomOctet();
   private msk: Uint8Array | undefined;
   private user = '';
   private failureReason = '';

@@ -2,7 +2,7 @@
  * The randomness EAP-NOOB consumes, behind one interface so that tests can replay the published
  * vectors byte for byte (fixed PeerId, nonces, Noob and RFC 7748/5903 key pairs).
  */
-import { randomBytes } from 'node:crypto';
+import { randomOctets } from '../../util/random-octets.js';
 
 import { randomB64urlChars } from '../base64url.js';
 import { generateKeyPair, type Cryptosuite, type EphemeralKeyPair, type JwkOptions } from './cryptosuites.js';
@@ -20,8 +20,8 @@ export interface NoobRandom {
 
 export const systemRandom: NoobRandom = {
   // 22 characters of the base64url alphabet: 132 bits from the CSPRNG.
-  peerId: () => randomB64urlChars(randomBytes(22)),
-  nonce: () => new Uint8Array(randomBytes(32)),
-  noob: () => new Uint8Array(randomBytes(16)),
+  peerId: () => randomB64urlChars(randomOctets(22)),
+  nonce: () => randomOctets(32),
+  noob: () => randomOctets(16),
   keyPair: (suite, opts) => generateKeyPair(suite, opts),
 };

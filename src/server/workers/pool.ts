@@ -17,7 +17,7 @@ import type { FamilySnapshot } from '../../metrics/registry.js';
 import type { Log } from '../../util/log.js';
 import type { SheddingMonitor } from '../../util/shedding.js';
 import { ConversationRouter } from './routing.js';
-import type { FromWorker, ToWorker, WorkerBuilt, WorkerError, WorkerInit, WorkerMaterial } from './protocol.js';
+import type { FromWorker, ToWorker, WorkerBuilt, WorkerError, WorkerInit, WorkerLogLevel, WorkerMaterial } from './protocol.js';
 
 /** Relative to this module, which sits three levels below the package root in src/ and in dist/ alike. */
 const WORKER_SCRIPT = new URL('../../../dist/server/workers/worker-main.js', import.meta.url);
@@ -29,7 +29,7 @@ export interface WorkerPoolOptions {
   count: number;
   config: GangwayConfig;
   material: WorkerMaterial;
-  debugLog: boolean;
+  logLevel: WorkerLogLevel;
   log: Log;
   /** The lockout in force (it changes with a reload's policy). */
   lockout: () => LockoutGate;
@@ -65,6 +65,7 @@ export class WorkerPool {
   private readonly router: ConversationRouter;
   private nextId = 1;
   private closing = false;
+  private readonly childLogs = new Map<string, Log>();
 
   private constructor(private readonly opts: WorkerPoolOptions) {
     // Twice the idle timeout: a conversation lingers until the table's next sweep after it.
@@ -176,7 +177,7 @@ export class WorkerPool {
 
   private spawn(index: number): Promise<WorkerBuilt> {
     const { opts } = this;
-    const init: WorkerInit = { index, count: opts.count, config: opts.config, material: opts.material, debugLog: opts.debugLog };
+    const init: WorkerInit = { index, count: opts.count, config: opts.config, material: opts.material, logLevel: opts.logLevel };
     const worker = new Worker(WORKER_SCRIPT, { workerData: init });
     const slot = new Slot(index, worker);
     this.slots.push(slot);
@@ -219,11 +220,9 @@ export class WorkerPool {
 
   private onMessage(slot: Slot, m: FromWorker): void {
     switch (m.t) {
-      case 'log': {
-        const log = Object.keys(m.bindings).length > 0 ? this.opts.log.child(m.bindings) : this.opts.log;
-        log[m.level](m.fields, m.msg);
+      case 'log':
+        this.logFor(m.bindings)[m.level](m.fields, m.msg);
         return;
-      }
       case 'lockout-check':
         Promise.resolve(this.opts.lockout().check(m.account, m.nas)).then(
           (verdict) => this.post(slot, { t: 'lockout', id: m.id, verdict }),
@@ -244,6 +243,17 @@ export class WorkerPool {
         waiter?.resolve(m);
       }
     }
+  }
+
+  /** The child logger of a worker's bindings (a handful: worker index and module), made once. */
+  private logFor(bindings: Record<string, unknown>): Log {
+    const key = JSON.stringify(bindings);
+    let log = this.childLogs.get(key);
+    if (!log) {
+      log = this.opts.log.child(bindings);
+      if (this.childLogs.size < 256) this.childLogs.set(key, log);
+    }
+    return log;
   }
 
   private ask(slot: Slot, message: (id: number) => ToWorker): Promise<FromWorker> {

@@ -20,14 +20,17 @@ export interface WorkerMaterial {
   crl: Uint8Array[];
 }
 
+/** The lowest level a worker forwards; `silent` forwards nothing. */
+export type WorkerLogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
 /** `workerData` of a worker thread. */
 export interface WorkerInit {
   index: number;
   count: number;
   config: GangwayConfig;
   material: WorkerMaterial;
-  /** Forward debug lines too (they cost a message each). */
-  debugLog: boolean;
+  /** Lines below this level are not sent (each costs a message and a clone). */
+  logLevel: WorkerLogLevel;
 }
 
 /** A ConfigError or any other failure, across the thread boundary. */

@@ -23,7 +23,7 @@ import type { Authorizer } from '../authorizer.js';
 import { buildMethods, eapLimitsOf, type TlsMaterial } from '../eap-build.js';
 import { GangwayMetrics } from '../metrics.js';
 import { handleAccessRequest } from '../radius-eap-bridge.js';
-import type { FromWorker, ToWorker, WorkerError, WorkerInit, WorkerMaterial } from './protocol.js';
+import type { FromWorker, ToWorker, WorkerError, WorkerInit, WorkerLogLevel, WorkerMaterial } from './protocol.js';
 import { parsePemCertificates } from '../../pki/pem-certificates.js';
 
 function post(port: MessagePort, message: FromWorker, transfer?: ArrayBuffer[]): void {
@@ -55,9 +55,11 @@ function detached(reply: AccessReply | null): { reply: AccessReply | null; trans
 }
 
 /** Log lines go to the primary's log, with this worker's bindings. */
-function forwardingLog(port: MessagePort, debug: boolean, bindings: Record<string, unknown>): Log {
+const RANK: Record<WorkerLogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3, silent: 4 };
+
+function forwardingLog(port: MessagePort, lowest: WorkerLogLevel, bindings: Record<string, unknown>): Log {
   const send = (level: 'debug' | 'info' | 'warn' | 'error') => (fields: object, msg?: string): void => {
-    if (level === 'debug' && !debug) return;
+    if (RANK[level] < RANK[lowest]) return;
     const message: FromWorker = { t: 'log', level, bindings, fields, ...(msg !== undefined ? { msg } : {}) };
     try {
       port.postMessage(message);
@@ -66,7 +68,7 @@ function forwardingLog(port: MessagePort, debug: boolean, bindings: Record<strin
       port.postMessage({ ...message, fields: JSON.parse(JSON.stringify(fields, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as object });
     }
   };
-  return { debug: send('debug'), info: send('info'), warn: send('warn'), error: send('error'), child: (b) => forwardingLog(port, debug, { ...bindings, ...b }) };
+  return { debug: send('debug'), info: send('info'), warn: send('warn'), error: send('error'), child: (b) => forwardingLog(port, lowest, { ...bindings, ...b }) };
 }
 
 function errorOf(err: unknown): WorkerError {
@@ -134,7 +136,7 @@ interface Build {
 }
 
 async function main(port: MessagePort, init: WorkerInit): Promise<void> {
-  const log = forwardingLog(port, init.debugLog, { worker: init.index });
+  const log = forwardingLog(port, init.logLevel, { worker: init.index });
   let stores: Stores;
   try {
     stores = await openStores(init.config.store, log);

@@ -1,4 +1,5 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { randomOctets } from '../../util/random-octets.js';
 import { TeapError, TeapErrorCode } from './errors.js';
 import {
   COMPOUND_MAC_LENGTH,
@@ -43,7 +44,7 @@ export function compoundMacBuffer(cb: CryptoBindingTlv, ctx: Pick<CryptoBindingC
 
 /** A fresh request nonce: 32 random octets with the least significant bit cleared (RFC 9930 §4.2.13). */
 export function newRequestNonce(): Uint8Array {
-  const n = new Uint8Array(randomBytes(CRYPTO_BINDING_NONCE_LENGTH));
+  const n = randomOctets(CRYPTO_BINDING_NONCE_LENGTH);
   n[CRYPTO_BINDING_NONCE_LENGTH - 1]! &= 0xfe;
   return n;
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomOctet } from '../../util/random-octets.js';
 import type { EapMethod, EapMethodSession, Grant, MethodContext, NasFacts, Step } from '../../eap-methods/method.js';
 import { EapCode, EapType, decodeEap, encodeEap } from '../../eap-methods/eap-packet.js';
 import { EapProtocolError } from '../../eap-methods/errors.js';
@@ -33,7 +33,7 @@ const MAX_DISCARDS = 3;
  * Identity and Nak handling.
  */
 export class InnerEapServer {
-  private identifier = randomBytes(1)[0]!;
+  private identifier = randomOctet();
   private lastRequest: Uint8Array | undefined;
   private identity: string | undefined;
   private method: EapMethod | undefined;
