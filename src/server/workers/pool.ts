@@ -17,7 +17,7 @@ import type { FamilySnapshot } from '../../metrics/registry.js';
 import type { Log } from '../../util/log.js';
 import type { SheddingMonitor } from '../../util/shedding.js';
 import { ConversationRouter } from './routing.js';
-import type { FromWorker, ToWorker, WorkerBuilt, WorkerError, WorkerInit, WorkerLogLevel, WorkerMaterial } from './protocol.js';
+import type { FromWorker, ToWorker, WorkerBuilt, WorkerError, WorkerInit, WorkerLogLevel, WorkerMaterial, WorkerRequest } from './protocol.js';
 
 /** Relative to this module, which sits three levels below the package root in src/ and in dist/ alike. */
 const WORKER_SCRIPT = new URL('../../../dist/server/workers/worker-main.js', import.meta.url);
@@ -47,6 +47,9 @@ interface Waiter {
 
 class Slot {
   inHand = 0;
+  /** Requests of this event-loop turn, sent as one message when it ends. */
+  outbox: WorkerRequest[] = [];
+  outboxTransfer: ArrayBuffer[] = [];
   /** Built its EAP side and answers messages. */
   ready = false;
   exited = false;
@@ -105,7 +108,7 @@ export class WorkerPool {
     const slot = this.slots[this.router.route(getAttribute(packet, AttributeType.State), station, (i) => this.slots[i]!.inHand)]!;
     slot.inHand++;
     try {
-      const m = await this.ask(slot, (id) => ({ t: 'request', id, bytes, client }));
+      const m = await this.request(slot, bytes, client);
       if (m.t === 'reply') {
         slot.admission = m.admission;
         for (const reason of m.shed ?? []) this.opts.shedding.note(reason);
@@ -223,6 +226,9 @@ export class WorkerPool {
       case 'log':
         this.logFor(m.bindings)[m.level](m.fields, m.msg);
         return;
+      case 'replies':
+        for (const r of m.batch) this.onMessage(slot, r);
+        return;
       case 'lockout-check':
         Promise.resolve(this.opts.lockout().check(m.account, m.nas)).then(
           (verdict) => this.post(slot, { t: 'lockout', id: m.id, verdict }),
@@ -254,6 +260,38 @@ export class WorkerPool {
       if (this.childLogs.size < 256) this.childLogs.set(key, log);
     }
     return log;
+  }
+
+  private request(slot: Slot, bytes: Uint8Array, client: { name: string; address: string }): Promise<FromWorker> {
+    const id = this.nextId++;
+    // A buffer of its own, handed over: the datagram's may be larger than its packet.
+    const own = new Uint8Array(bytes);
+    return new Promise<FromWorker>((resolve, reject) => {
+      slot.waiting.set(id, { resolve, reject });
+      if (slot.outbox.length === 0) setImmediate(() => this.flush(slot));
+      slot.outbox.push({ id, bytes: own, client });
+      slot.outboxTransfer.push(own.buffer);
+    });
+  }
+
+  private flush(slot: Slot): void {
+    const batch = slot.outbox;
+    const transfer = slot.outboxTransfer;
+    slot.outbox = [];
+    slot.outboxTransfer = [];
+    const gone = (err: Error): void => {
+      for (const r of batch) {
+        const w = slot.waiting.get(r.id);
+        slot.waiting.delete(r.id);
+        w?.reject(err);
+      }
+    };
+    if (slot.exited) return gone(new Error(`worker ${slot.index} has exited`));
+    try {
+      slot.worker.postMessage({ t: 'requests', batch } satisfies ToWorker, transfer);
+    } catch (err) {
+      gone(err as Error);
+    }
   }
 
   private ask(slot: Slot, message: (id: number) => ToWorker): Promise<FromWorker> {

@@ -39,8 +39,23 @@ export interface WorkerError {
   why: string;
 }
 
+/** One Access-Request for a worker: the datagram's packet and who sent it. */
+export interface WorkerRequest {
+  id: number;
+  bytes: Uint8Array;
+  client: { name: string; address: string };
+}
+
+export type WorkerReply =
+  | { t: 'reply'; id: number; reply: AccessReply | null; admission: SessionTableStats; shed?: SheddingReason[] }
+  | { t: 'reply-failed'; id: number; error: string; admission: SessionTableStats };
+
+/**
+ * Requests and replies travel in batches, one message per event-loop turn: each message may wake a
+ * sleeping thread, which costs far more than the copy (docs/benchmarks.md, worker threads).
+ */
 export type ToWorker =
-  | { t: 'request'; id: number; bytes: Uint8Array; client: { name: string; address: string } }
+  | { t: 'requests'; batch: WorkerRequest[] }
   | { t: 'lockout'; id: number; verdict: LockoutVerdict }
   | { t: 'prepare'; id: number; config: GangwayConfig; material: WorkerMaterial }
   | { t: 'commit'; id: number }
@@ -56,8 +71,8 @@ export interface WorkerBuilt {
 export type FromWorker =
   | ({ t: 'ready' } & WorkerBuilt)
   | { t: 'start-failed'; error: WorkerError }
-  | { t: 'reply'; id: number; reply: AccessReply | null; admission: SessionTableStats; shed?: SheddingReason[] }
-  | { t: 'reply-failed'; id: number; error: string; admission: SessionTableStats }
+  | { t: 'replies'; batch: WorkerReply[] }
+  | WorkerReply
   | { t: 'lockout-check'; id: number; account: string; nas: string }
   | { t: 'lockout-failure'; account: string; nas: string }
   | { t: 'lockout-success'; account: string }

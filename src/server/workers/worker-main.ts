@@ -23,7 +23,7 @@ import type { Authorizer } from '../authorizer.js';
 import { buildMethods, eapLimitsOf, type TlsMaterial } from '../eap-build.js';
 import { GangwayMetrics } from '../metrics.js';
 import { handleAccessRequest } from '../radius-eap-bridge.js';
-import type { FromWorker, ToWorker, WorkerError, WorkerInit, WorkerLogLevel, WorkerMaterial } from './protocol.js';
+import type { FromWorker, ToWorker, WorkerError, WorkerInit, WorkerLogLevel, WorkerMaterial, WorkerReply } from './protocol.js';
 import { parsePemCertificates } from '../../pki/pem-certificates.js';
 
 function post(port: MessagePort, message: FromWorker, transfer?: ArrayBuffer[]): void {
@@ -111,6 +111,28 @@ class RemoteLockout implements LockoutGate {
   }
 }
 
+/** Replies of one event-loop turn, sent as one message when the turn ends. */
+class ReplyOutbox {
+  private batch: WorkerReply[] = [];
+  private transfer: ArrayBuffer[] = [];
+
+  constructor(private readonly port: MessagePort) {}
+
+  send(reply: WorkerReply, transfer: ArrayBuffer[]): void {
+    if (this.batch.length === 0) setImmediate(() => this.flush());
+    this.batch.push(reply);
+    this.transfer.push(...transfer);
+  }
+
+  private flush(): void {
+    const batch = this.batch;
+    const transfer = this.transfer;
+    this.batch = [];
+    this.transfer = [];
+    post(this.port, { t: 'replies', batch }, transfer);
+  }
+}
+
 /** Notes what the session table sheds, to be handed to the primary's monitor with the reply. */
 class ForwardedShedding extends SheddingMonitor {
   pending: SheddingReason[] = [];
@@ -165,6 +187,7 @@ async function main(port: MessagePort, init: WorkerInit): Promise<void> {
   const eap = new EapAuthenticator(current.registry, current.selector, eapLimitsOf(init.config, { index: init.index, count: init.count }), log.child({ module: 'eap' }), Date.now, shedding, metrics.eap);
   const accessLog = log.child({ module: 'access' });
   let pending: { id: number; build: Build } | undefined;
+  const outbox = new ReplyOutbox(port);
 
   const onRequest = async (id: number, bytes: Uint8Array, client: { name: string; address: string }): Promise<void> => {
     try {
@@ -172,16 +195,16 @@ async function main(port: MessagePort, init: WorkerInit): Promise<void> {
       const authorizer = current.authorizer;
       const { reply, transfer } = detached(await handleAccessRequest(eap, packet, client, (grant) => authorizer.authorize(grant), accessLog));
       const shed = shedding.drain();
-      post(port, { t: 'reply', id, reply, admission: eap.admission, ...(shed ? { shed } : {}) }, transfer);
+      outbox.send({ t: 'reply', id, reply, admission: eap.admission, ...(shed ? { shed } : {}) }, transfer);
     } catch (err) {
-      post(port, { t: 'reply-failed', id, error: err instanceof Error ? (err.stack ?? err.message) : String(err), admission: eap.admission });
+      outbox.send({ t: 'reply-failed', id, error: err instanceof Error ? (err.stack ?? err.message) : String(err), admission: eap.admission }, []);
     }
   };
 
   port.on('message', (m: ToWorker) => {
     switch (m.t) {
-      case 'request':
-        void onRequest(m.id, m.bytes, m.client);
+      case 'requests':
+        for (const r of m.batch) void onRequest(r.id, r.bytes, r.client);
         return;
       case 'lockout':
         lockout.answered(m.id, m.verdict);
