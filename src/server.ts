@@ -1,20 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { X509Certificate } from 'node:crypto';
 import type { GangwayConfig } from './config/config.js';
 import { ConfigError } from './config/config-error.js';
-import { DEFAULT_EAP_LIMITS, EapAuthenticator } from './eap-methods/authenticator.js';
-import { createEapTlsMethod } from './eap-methods/eap-tls/method.js';
-import { resolveTlsEngine } from './eap-methods/tls-engine/server-context.js';
-import { createMschapV2Method } from './eap-methods/mschapv2/method.js';
-import { buildTeapMethod, parseTeapMethodConfig } from './teap-brski/teap/config.js';
+import type { EapAuthenticator } from './eap-methods/authenticator.js';
 import type { NoobPeerStore } from './store/noob-peers.js';
-import { createNoobMethod } from './noob/method.js';
 import { purgeExpiredRegistrations } from './noob/oob.js';
-import { parseNoobMethodConfig, type ResolvedNoobConfig } from './noob/config.js';
-import { MethodSelector, type MethodRule } from './eap-methods/method-selection.js';
-import { MethodRegistry, loadMethodPlugin } from './eap-methods/registry.js';
+import { type ResolvedNoobConfig } from './noob/config.js';
 import { RadiusServer } from './radius/server.js';
-import { handleAccessRequest } from './server/radius-eap-bridge.js';
 import { openStores } from './store/open-stores.js';
 import type { Stores } from './store/stores.js';
 import type { Log } from './util/log.js';
@@ -34,16 +25,25 @@ import type { AccountingStore } from './store/accounting.js';
 import { GangwayMetrics } from './server/metrics.js';
 import { sharedLiveness } from './store/liveness.js';
 import type { PasswordLockout } from './eap-methods/password-lockout.js';
-import { parsePemCertificates } from './pki/pem-certificates.js';
 import { crlBytes, initialCrls, planCrls, type CrlRefusal, type CrlsInForce } from './server/crls-in-force.js';
 import { CrlWatcher } from './server/crl-watcher.js';
 import { HeldCrlBaselines } from './server/crl-baselines.js';
+import { readConfigFile, readTlsMaterial } from './server/eap-build.js';
+import { startEapSide } from './server/eap-side.js';
+import type { WorkerLogLevel } from './server/workers/protocol.js';
+import { resolveWorkers } from './config/workers.js';
+import type { SessionTableStats } from './eap-methods/session-table.js';
 
 export interface RunningGangway {
   readonly addresses: { host: string; port: number }[];
   /** Where Accounting-Requests are received (empty when accounting is off). */
   readonly accountingAddresses: { host: string; port: number }[];
-  readonly eap: EapAuthenticator;
+  /** The EAP authenticator when conversations run in this thread (one worker); undefined with worker threads. */
+  readonly eap: EapAuthenticator | undefined;
+  /** Threads running EAP conversations (1: this thread). */
+  readonly workers: number;
+  /** Every session table together (one per worker thread). */
+  admission(): SessionTableStats;
   /** The database's aggregates (SQLite or PostgreSQL, as gangway.yaml's `store` says). */
   readonly stores: Stores;
   /** Where the portal listens, when configured. */
@@ -72,8 +72,26 @@ export interface RunningGangway {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /**
+   * Threads running EAP conversations; default 1, in this thread (`gangway serve` passes
+   * `--workers` or `server.workers`). More than one runs them in worker threads.
+   */
+  workers?: number;
+  /**
+   * The lowest level of log line worker threads send to `log` (each costs a message): the level
+   * `log` writes at, when the caller knows it. Default `info`.
+   */
+  workerLogLevel?: WorkerLogLevel;
+  /**
+   * A worker thread exited while running. Default: thrown as an uncaught exception, which the
+   * crash policy of `gangway serve` turns into exit status 70.
+   */
+  onWorkerLost?: (err: Error) => void;
+}
+
 /** Wires configuration, store, methods, EAP and RADIUS together and starts listening. */
-export async function startGangway(config: GangwayConfig, log: Log): Promise<RunningGangway> {
+export async function startGangway(config: GangwayConfig, log: Log, options: StartOptions = {}): Promise<RunningGangway> {
   checkPrivateFiles(config);
   const stores = await openStores(config.store, log);
   log.info({ store: stores.description }, 'store open');
@@ -84,6 +102,9 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
   let crlWatcher: CrlWatcher | undefined;
   try {
     const brskiConfig = parseBrskiConfig(config.brski, config.dataDir);
+    const threads = options.workers ?? resolveWorkers(config.workers);
+    // The registrar's HTTPS endpoints and its TLV methods share one Registrar object.
+    if (threads > 1 && brskiConfig) throw new ConfigError('server.workers', 'must be 1 while brski (the TEAP-BRSKI registrar) is configured: the registrar runs in one thread');
     if (brskiConfig) {
       brski = await setupBrski(brskiConfig, {
         stores: { ...stores, audit: wrap('audit', stores.audit) },
@@ -127,34 +148,17 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     let crls: CrlsInForce = initial.files;
     await baselines.raiseFrom(crls, new Date(), log);
     const reportStaleCrls = staleCrlReporter(log);
-    const methods = await buildMethods(config, material, crlBytes(config.tls.crl, crls), stores, noobStore, brski, metrics, lockoutFor, log);
-    metrics.tlsEngine(methods.engine);
-    const { registry, selector } = methods;
     const manufacturers = brskiConfig?.manufacturers.map((m) => m.name) ?? [];
     const authorizerFor = (c: GangwayConfig, names: string[], noobOn: boolean): ReturnType<typeof buildAuthorizer> =>
       buildAuthorizer(c.authorization, stores, { methods: names, manufacturers, ...(noobOn ? { noobPeers: noobStore } : {}) }, log, wrap);
-    // The credential policy in force; a reload replaces it with the new configuration's.
-    let authorizer = authorizerFor(config, registry.names(), methods.noob !== undefined);
     const shedding = new SheddingMonitor();
-    const eap = new EapAuthenticator(
-      registry,
-      selector,
-      {
-        ...DEFAULT_EAP_LIMITS,
-        maxSessions: config.eap.maxSessions,
-        idleTimeoutMs: config.eap.idleTimeoutMs,
-        maxRounds: config.eap.maxRounds,
-        maxInvalidPackets: config.eap.maxInvalidPackets,
-        eapPacketSize: config.eap.packetSize,
-        clientShare: config.eap.clientShare,
-        stationConversations: config.eap.stationConversations,
-        protectAfterRounds: config.eap.protectAfterRounds,
-      },
-      log.child({ module: 'eap' }),
-      Date.now,
-      shedding,
-      metrics.eap,
-    );
+    const eap = await startEapSide(config, material, crlBytes(config.tls.crl, crls), { stores, noobStore, brski, metrics, lockoutFor, log, shedding, authorizerFor }, {
+      threads,
+      logLevel: options.workerLogLevel ?? 'info',
+      onLost: options.onWorkerLost ?? ((err) => setImmediate(() => {
+        throw err;
+      })),
+    });
     const accessLog = log.child({ module: 'access' });
     // With the portal, each identity's last accepted session is kept so that removing a device can disconnect it.
     const accessSessions = config.portal ? wrap('access-sessions', stores.accessSessions) : undefined;
@@ -179,7 +183,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         const server = new RadiusServer({
           clients: config.radius.clients,
           handler: async (req) => {
-            const reply = await handleAccessRequest(eap, req.packet, req.client, (grant) => authorizer.authorize(grant), accessLog);
+            const reply = await eap.handle(req, accessLog);
             if (accessSessions) await recordAcceptedSession(accessSessions, req, reply, accessLog);
             return reply;
           },
@@ -206,11 +210,11 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
           },
           {
             stores,
-            ...(methods.noob ? { noob: { store: noobStore, config: methods.noob } } : {}),
+            ...(eap.noob ? { noob: { store: noobStore, config: eap.noob } } : {}),
             // A getter: Disconnect-Requests use the secrets of the configuration in force.
             terminate: createSessionTerminator({ sessions: accessSessions, get clients() { return current.radius.clients; }, log }),
             log,
-            authorization: authorizer,
+            authorization: eap.authorizer,
             ...(brskiConfig ? { brski: { manufacturers } } : {}),
           },
         );
@@ -227,13 +231,13 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
       await portal?.close();
       await Promise.all(servers.map((s) => s.close()));
       await accounting?.close();
-      eap.close();
+      await eap.close();
       await brski?.close();
       throw err;
     }
-    let housekeeping = methods.noob ? startNoobHousekeeping(noobStore, methods.noob, log) : undefined;
+    let housekeeping = eap.noob ? startNoobHousekeeping(noobStore, eap.noob, log) : undefined;
     let accountingHousekeeping = startAccountingHousekeeping(accountingStore, config.accounting.retentionDays, log);
-    log.info({ addresses, accounting: accountingAddresses, methods: registry.names() }, 'gangway listening');
+    log.info({ addresses, accounting: accountingAddresses, methods: eap.methods, workers: eap.threads }, 'gangway listening');
     // A SIGHUP and a CRL refresh never build at the same time: each builds from what the other applied.
     let applying: Promise<unknown> = Promise.resolve();
     let closed = false;
@@ -251,7 +255,9 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
     const running: RunningGangway = {
       addresses,
       accountingAddresses,
-      eap,
+      eap: eap.eap,
+      workers: eap.threads,
+      admission: () => eap.admission,
       stores,
       ...(portal ? { portal: portal.address } : {}),
       ...(health ? { health: health.address } : {}),
@@ -262,12 +268,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         const nextMaterial = readTlsMaterial(next, brski);
         const plan = await planCrls(next.tls.crl, crls, nextMaterial.trusted, new Date(), readFileSync, baselines.recorded);
         // A refused CRL file holds back nothing else (a new RADIUS client, say): it keeps its CRLs in force.
-        const built = await buildMethods(next, nextMaterial, crlBytes(next.tls.crl, plan.files), stores, noobStore, brski, metrics, lockoutFor, log);
-        const nextAuthorizer = authorizerFor(next, built.registry.names(), built.noob !== undefined);
-        registry.replaceWith(built.registry);
-        selector.replaceWith(built.selector);
-        authorizer = nextAuthorizer;
-        metrics.tlsEngine(built.engine);
+        await eap.apply(next, nextMaterial, crlBytes(next.tls.crl, plan.files));
         material = nextMaterial;
         crls = plan.files;
         for (const r of plan.refused) {
@@ -280,12 +281,12 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         for (const server of servers) server.setClients(next.radius.clients);
         accounting?.setClients(next.radius.clients);
         if (housekeeping) clearInterval(housekeeping);
-        housekeeping = built.noob ? startNoobHousekeeping(noobStore, built.noob, log) : undefined;
+        housekeeping = eap.noob ? startNoobHousekeeping(noobStore, eap.noob, log) : undefined;
         clearInterval(accountingHousekeeping);
         accountingHousekeeping = startAccountingHousekeeping(accountingStore, next.accounting.retentionDays, log);
         current = next;
         const refusedCrls = plan.refused;
-        log.info({ clients: next.radius.clients.length, methods: built.registry.names(), restartNeeded, refusedCrls: refusedCrls.map((r) => r.path) }, 'configuration reloaded');
+        log.info({ clients: next.radius.clients.length, methods: eap.methods, restartNeeded, refusedCrls: refusedCrls.map((r) => r.path) }, 'configuration reloaded');
         return { restartNeeded, refusedCrls };
       }),
       refreshCrls: () => serially(async () => {
@@ -297,17 +298,14 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         }
         for (const n of plan.notes) log.warn({ file: n.path }, n.note);
         if (plan.accepted.length === 0) return { accepted: [], refused: plan.refused };
-        let built;
         try {
           // The same build a SIGHUP makes, from the configuration and TLS files in force.
-          built = await buildMethods(current, material, crlBytes(paths, plan.files), stores, noobStore, brski, metrics, lockoutFor, log);
+          await eap.apply(current, material, crlBytes(paths, plan.files));
         } catch (err) {
           const reason = err instanceof Error ? err.message : String(err);
           log.error({ files: plan.accepted, reason }, 'CRL file changed but the TLS contexts refused it; the CRLs in force stay');
           return { accepted: [], refused: [...plan.refused, ...plan.accepted.map((path) => ({ path, reason }))] };
         }
-        registry.replaceWith(built.registry);
-        selector.replaceWith(built.selector);
         crls = plan.files;
         logAccepted(plan.accepted, crls, 'file changed');
         await baselines.raiseFrom(crls, new Date(), log);
@@ -325,7 +323,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
         await portal?.close();
         await Promise.all(servers.map((s) => s.close()));
         await accounting?.close();
-        eap.close();
+        await eap.close();
         await brski?.close();
         await stores.close();
       },
@@ -347,6 +345,7 @@ export async function startGangway(config: GangwayConfig, log: Log): Promise<Run
 function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string[] {
   const pieces: [string, unknown, unknown][] = [
     ['server.listen', running.listen, next.listen],
+    ['server.workers', running.workers, next.workers],
     ['accounting.listen', running.accounting.listen, next.accounting.listen],
     ['store', running.store, next.store],
     ['portal', running.portal, next.portal],
@@ -362,64 +361,11 @@ function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string
   return pieces.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([key]) => key);
 }
 
-/** The methods and the rules choosing among them, from one configuration; ConfigError when they cannot be built. */
-async function buildMethods(
-  config: GangwayConfig,
-  material: TlsMaterial,
-  crl: Buffer[],
-  stores: Stores,
-  noobStore: NoobPeerStore,
-  brski: BrskiServices | undefined,
-  metrics: GangwayMetrics,
-  lockoutFor: LockoutKeeper,
-  log: Log,
-): Promise<{ registry: MethodRegistry; selector: MethodSelector; noob: ResolvedNoobConfig | undefined; engine: 'openssl' | 'node' }> {
-  const noob = noobConfigOf(config);
-  const { registry, engine } = await buildRegistry(config, material, crl, stores, noob ? { config: noob, store: noobStore } : undefined, brski, metrics, lockoutFor, log);
-  for (const name of [...config.eap.defaultMethods, ...config.eap.rules.flatMap((r) => r.methods)]) {
-    if (!registry.get(name)) throw new ConfigError('eap', `method "${name}" is not available (known: ${registry.names().join(', ')})`);
-  }
-  const selector = new MethodSelector([...(noob ? noobRoutes(noob) : []), ...config.eap.rules], config.eap.defaultMethods);
-  return { registry, selector, noob, engine };
-}
-
-function readConfigFile(path: string, key: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new ConfigError(key, `cannot read ${path}: ${(err as Error).message}`);
-  }
-}
-
-/** The TLS files of one configuration, read once per build, and the CAs a CRL is judged against. */
-interface TlsMaterial {
-  cert: Buffer;
-  key: Buffer;
-  ca: Buffer[];
-  trusted: X509Certificate[];
-}
-
-function readTlsMaterial(config: GangwayConfig, brski: BrskiServices | undefined): TlsMaterial {
-  const ca = config.tls.ca.map((p, i) => readConfigFile(p, `tls.ca[${i}]`));
-  // LDevIDs of our registrar CA authenticate with EAP-TLS (and select TEAP's domain policies), and
-  // a revoked one is refused, wherever the operator keeps that CA.
-  if (brski && !ca.some((c) => c.toString().includes(brski.caPem.trim()))) ca.push(Buffer.from(brski.caPem));
-  let trusted: X509Certificate[];
-  try {
-    trusted = parsePemCertificates(ca);
-  } catch (err) {
-    throw new ConfigError('tls.ca', `holds a certificate that does not parse: ${(err as Error).message}`);
-  }
-  return { cert: readConfigFile(config.tls.cert, 'tls.cert'), key: readConfigFile(config.tls.key, 'tls.key'), ca, trusted };
-}
-
-type LockoutKeeper = (policy: GangwayConfig['passwordLockout']) => PasswordLockout;
-
 /**
  * The password lockout survives rebuilds while its policy stays the same: a reload (or a CRL
  * refresh, which may come daily) must not hand a guesser fresh counters.
  */
-function keptLockouts(stores: Stores, metrics: GangwayMetrics, log: Log): LockoutKeeper {
+function keptLockouts(stores: Stores, metrics: GangwayMetrics, log: Log): (policy: GangwayConfig['passwordLockout']) => PasswordLockout {
   let kept: { policy: string; lockout: PasswordLockout } | undefined;
   return (policy) => {
     const key = JSON.stringify(policy);
@@ -448,97 +394,6 @@ function staleCrlReporter(log: Log): (crls: CrlsInForce, now: Date) => void {
   };
 }
 
-async function buildRegistry(
-  config: GangwayConfig,
-  material: TlsMaterial,
-  crl: Buffer[],
-  stores: Stores,
-  noob: { config: ResolvedNoobConfig; store: NoobPeerStore } | undefined,
-  brski: BrskiServices | undefined,
-  metrics: GangwayMetrics,
-  lockoutFor: LockoutKeeper,
-  log: Log,
-): Promise<{ registry: MethodRegistry; engine: 'openssl' | 'node' }> {
-  const wrap = metrics.wrapStore;
-  const registry = new MethodRegistry();
-  const tls = {
-    cert: material.cert,
-    key: material.key,
-    ca: material.ca,
-    ...(crl.length > 0 ? { crl } : {}),
-    minVersion: config.tls.minVersion,
-    maxVersion: config.tls.maxVersion,
-    engine: resolveEngine(config.tls.engine, log),
-  };
-  try {
-    registry.register(createEapTlsMethod({ ...tls, maxTlsMessage: config.eap.maxTlsMessage, ...(brski ? { isRevoked: brski.isRevoked } : {}) }));
-  } catch (err) {
-    throw new ConfigError('tls', `cannot build the TLS context: ${(err as Error).message}`);
-  }
-  const users = wrap('users', stores.users);
-  // One lockout for every password method: guesses through bare MSCHAPv2 and TEAP count together.
-  const passwordLockout = lockoutFor(config.passwordLockout);
-  registry.register(createMschapV2Method({ users, serverName: config.serverName, lockout: passwordLockout }));
-  const teapConfig = parseTeapMethodConfig(config.methods.teap);
-  try {
-    registry.register(buildTeapMethod(teapConfig, {
-      tls: { ...tls, maxTlsMessage: config.eap.maxTlsMessage, ...(brski ? { isRevoked: brski.isRevoked } : {}) },
-      users,
-      passwordLockout,
-      log,
-      ...(brski ? { tlvMethods: brski.tlvMethods, manufacturers: brski.manufacturers } : {}),
-    }));
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError('methods.teap', (err as Error).message);
-  }
-  if (noob) registry.register(createNoobMethod({ store: noob.store, config: noob.config, log, audit: wrap('audit', stores.audit) }));
-  for (const [i, plugin] of config.eap.plugins.entries()) {
-    try {
-      registry.register(await loadMethodPlugin(plugin.module, plugin.options, config.dataDir));
-    } catch (err) {
-      throw new ConfigError(`eap.plugins[${i}].module`, (err as Error).message);
-    }
-  }
-  log.debug({ methods: registry.names() }, 'EAP methods registered');
-  return { registry, engine: tls.engine };
-}
-
-/** The TLS engine for EAP-TLS and TEAP, said once at start. */
-function resolveEngine(choice: GangwayConfig['tls']['engine'], log: Log): 'openssl' | 'node' {
-  let engine: 'openssl' | 'node';
-  try {
-    engine = resolveTlsEngine(choice, log);
-  } catch (err) {
-    throw new ConfigError('tls.engine', (err as Error).message);
-  }
-  log.info({ engine }, 'TLS engine');
-  return engine;
-}
-
-function noobConfigOf(config: GangwayConfig): ResolvedNoobConfig | undefined {
-  const raw = config.methods['eap-noob'];
-  if (raw === undefined || raw === null) return undefined;
-  return parseNoobMethodConfig(raw);
-}
-
-/**
- * EAP-NOOB's identities route to it before any operator rule: the provisioning NAIs of RFC 9140 and
- * RFC 9965, the NewNAI we hand out, and the authors' realm in their interop mode.
- */
-function noobRoutes(noob: ResolvedNoobConfig): MethodRule[] {
-  const rules: MethodRule[] = [
-    { realm: 'eap-noob.arpa', methods: ['eap-noob'] },
-    { realm: 'noob.eap.arpa', methods: ['eap-noob'] },
-  ];
-  if (noob.newNai !== undefined) rules.push({ identity: `^${escapeRegExp(noob.newNai)}$`, methods: ['eap-noob'] });
-  if (noob.compat === 'vogeltak') rules.push({ realm: 'eap-noob.net', methods: ['eap-noob'] });
-  return rules;
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /**
  * Unfinished registrations are dropped after their lifetime (RFC 9140 §3.2.3 keeps them at least a

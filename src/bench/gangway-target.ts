@@ -66,13 +66,13 @@ export { answersStatusServer };
  * `nodeArgs` go before the script on node's command line (e.g. `--cpu-prof --cpu-prof-dir=DIR`,
  * whose profile is written when the server exits on the SIGTERM of `stop()`).
  */
-export async function startGangwayTarget(main: string, fixture: BenchFixture, engine?: 'openssl' | 'node', nodeArgs: string[] = []): Promise<ServerTarget> {
+export async function startGangwayTarget(main: string, fixture: BenchFixture, engine?: 'openssl' | 'node', nodeArgs: string[] = [], workers?: number): Promise<ServerTarget> {
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const port = await freeUdpPort();
     const metricsPort = await freeTcpPort();
     enableMonitoring(fixture.init.config, metricsPort);
-    const child = new ChildServer('gangway serve', process.execPath, [...nodeArgs, main, 'serve', '--data', fixture.init.dataDir, '--listen', `127.0.0.1:${port}`], {
+    const child = new ChildServer('gangway serve', process.execPath, [...nodeArgs, main, 'serve', '--data', fixture.init.dataDir, '--listen', `127.0.0.1:${port}`, ...(workers !== undefined ? ['--workers', String(workers)] : [])], {
       ...process.env,
       GANGWAY_LOG_LEVEL: 'warn',
     });
@@ -93,7 +93,7 @@ export async function startGangwayTarget(main: string, fixture: BenchFixture, en
       secret: fixture.secret,
       pid: child.pid,
       metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-      version: packageVersion(main),
+      version: `${packageVersion(main)}${workers !== undefined ? ` (--workers ${workers})` : ''}`,
       stop: () => child.stop(),
       tail: () => child.tail(),
     };

@@ -89,6 +89,8 @@ export interface BenchOptions {
   hold?: number;
   /** node options for the Gangway processes (e.g. --cpu-prof); NODE_OPTIONS refuses some of them. */
   gangwayNodeArgs?: string[];
+  /** Gangway's `--workers` (threads running EAP conversations); unset: its default. */
+  gangwayWorkers?: number;
   /**
    * Open loop for the measured runs: a fixed `rate` (auths/s), or `load` × the rate a closed-loop
    * run with `concurrency` peers reached just before (steady phase only).
@@ -192,7 +194,7 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
           slots.push({
             kind: 'gangway', ...(engine ? { engine } : {}), restartable: true, credentials, database: f.init.files.database, used: false,
             start: async () => {
-              const t = await startGangwayTarget(opts.gangwayMain, f, engine, opts.gangwayNodeArgs);
+              const t = await startGangwayTarget(opts.gangwayMain, f, engine, opts.gangwayNodeArgs, opts.gangwayWorkers);
               gangwayVersion = t.version;
               return t;
             },

@@ -9,6 +9,7 @@ import type { AuthorizationPolicy } from '../policy/authorization-policy.js';
 import { parseAuthorizationConfig } from '../policy/config.js';
 import type { PasswordLockoutPolicy } from '../eap-methods/password-lockout.js';
 import { parsePasswordLockout } from './password-lockout.js';
+import { parseWorkers, type WorkersSetting } from './workers.js';
 import { POSTGRES_SCHEMA_NAME, type StoreConfig, type StoreSecret } from '../store/stores.js';
 
 export const CONFIG_FILE = 'gangway.yaml';
@@ -70,6 +71,8 @@ export interface GangwayConfig {
   dataDir: string;
   serverName: string;
   listen: ListenAddress[];
+  /** Threads running EAP conversations (src/server/workers/): a count or `auto` (one per core); default 1. */
+  workers: WorkersSetting;
   radius: {
     clients: RadiusClientEntry[];
     replyCacheMs: number;
@@ -143,6 +146,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
   const server = root.section('server');
   const serverName = server.string('name', 'gangway.local');
   const listen = server.stringList('listen', ['127.0.0.1:1812']).map((s, i) => parseListen(s, `${server.key('listen')}[${i}]`));
+  const workers = server.has('workers') ? parseWorkers(server.raw('workers'), server.key('workers')) : (server.raw('workers'), 1);
   server.done();
 
   const radius = root.section('radius');
@@ -262,6 +266,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     dataDir,
     serverName,
     listen,
+    workers,
     radius: { clients, replyCacheMs, maxInFlight },
     eap: eapConfig,
     tls: tlsFiles,

@@ -28,6 +28,8 @@ export interface EapAuthenticatorLimits {
   stationConversations: number;
   /** Responses after which a conversation never gives way to a newcomer (0: only the method's `established`). */
   protectAfterRounds: number;
+  /** The worker's octet leading every State, with several worker threads (session-table.ts). */
+  statePrefix?: number;
 }
 
 /** One warning line per kind and RADIUS client per window (the RADIUS layer uses the same). */

@@ -118,7 +118,18 @@ class CounterTable {
   }
 }
 
-export class PasswordLockout {
+/**
+ * What a password method asks and tells: the in-process `PasswordLockout`, or, with several worker
+ * threads, one that asks the lockout kept by the primary thread (src/server/workers/). `check` may
+ * therefore answer later; `failure` and `success` are told and not awaited, in order.
+ */
+export interface LockoutGate {
+  check(account: string, nas: string): LockoutVerdict | Promise<LockoutVerdict>;
+  failure(account: string, nas: string): void;
+  success(account: string): void;
+}
+
+export class PasswordLockout implements LockoutGate {
   private readonly accounts: CounterTable;
   private readonly nases: CounterTable;
 

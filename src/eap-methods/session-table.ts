@@ -15,6 +15,11 @@ export interface SessionTableLimits {
   stationConversations: number;
   /** Responses after which a conversation counts as established (0: only the method's word). */
   protectAfterRounds: number;
+  /**
+   * With several worker threads, the octet that names this table's worker: it leads every State
+   * (then 17 octets), so the primary routes a Response by State without a table of its own.
+   */
+  statePrefix?: number;
 }
 
 /**
@@ -104,6 +109,7 @@ export class SessionTable {
   constructor(private readonly limits: SessionTableLimits, private readonly onEvict: (c: Conversation, why: Removal) => void) {
     if (!(limits.clientShare > 0 && limits.clientShare <= 1)) throw new RangeError('clientShare must be in (0, 1]');
     if (!Number.isInteger(limits.stationConversations) || limits.stationConversations < 1) throw new RangeError('stationConversations must be a positive integer');
+    if (limits.statePrefix !== undefined && !(Number.isInteger(limits.statePrefix) && limits.statePrefix >= 0 && limits.statePrefix <= 255)) throw new RangeError('statePrefix must be an octet');
     this.clientCap = Math.max(1, Math.floor(limits.maxSessions * limits.clientShare));
   }
 
@@ -153,7 +159,7 @@ export class SessionTable {
       if (victim) evicted++;
     }
 
-    const state = randomBytes(16);
+    const state = this.limits.statePrefix === undefined ? randomBytes(16) : Buffer.concat([Buffer.of(this.limits.statePrefix), randomBytes(16)]);
     const key = state.toString('hex');
     const conversation = newConversation(init, key.slice(0, 12), state, now);
     // Looked up again: making room may have removed the NAS's last conversation, and its record.

@@ -57,9 +57,23 @@ export class HistogramChild {
 
 type MetricType = 'counter' | 'gauge' | 'histogram';
 
+/** One child's numbers as plain data: a counter's or gauge's value, or a histogram's buckets (not cumulative). */
+export type ChildValue = { value: number } | { counts: number[]; sum: number; count: number };
+
+/**
+ * A family's children as plain data, to cross a thread: worker threads send theirs and the primary
+ * renders its own children plus theirs, summed by label values.
+ */
+export interface FamilySnapshot {
+  name: string;
+  children: { values: string[]; of: ChildValue }[];
+}
+
 interface Rendered {
   readonly name: string;
-  render(): string;
+  readonly type: MetricType;
+  render(extra?: readonly FamilySnapshot[]): string;
+  snapshot(): FamilySnapshot;
 }
 
 abstract class Family<L extends string, C> {
@@ -101,13 +115,45 @@ abstract class Family<L extends string, C> {
     return entry.child;
   }
 
-  render(): string {
+  render(extra: readonly FamilySnapshot[] = []): string {
     let out = `# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} ${this.type}\n`;
-    for (const { values, child } of this.children.values()) out += this.renderChild(formatLabels(this.labelNames, values), values, child);
+    for (const { values, child } of this.merged(extra).values()) out += this.renderChild(formatLabels(this.labelNames, values), values, child);
+    return out;
+  }
+
+  snapshot(): FamilySnapshot {
+    return { name: this.name, children: [...this.children.values()].map(({ values, child }) => ({ values: [...values], of: this.valueOf(child) })) };
+  }
+
+  /** Own children, plus the snapshots' summed in fresh children (own children are not changed). */
+  private merged(extra: readonly FamilySnapshot[]): Map<string, { values: readonly string[]; child: C }> {
+    if (extra.length === 0) return this.children;
+    const out = new Map<string, { values: readonly string[]; child: C }>();
+    for (const [key, { values, child }] of this.children) {
+      const copy = this.create();
+      this.absorb(copy, this.valueOf(child));
+      out.set(key, { values, child: copy });
+    }
+    for (const snapshot of extra) {
+      for (const { values, of } of snapshot.children) {
+        // A snapshot from another build of the same code: label names match, or it is ignored.
+        if (values.length !== this.labelNames.length) continue;
+        const key = values.join('\u0000');
+        let entry = out.get(key);
+        if (!entry) {
+          entry = { values, child: this.create() };
+          out.set(key, entry);
+        }
+        this.absorb(entry.child, of);
+      }
+    }
     return out;
   }
 
   protected abstract create(): C;
+  protected abstract valueOf(child: C): ChildValue;
+  /** Adds a snapshot's numbers into a child. */
+  protected abstract absorb(into: C, value: ChildValue): void;
   protected abstract renderChild(labels: string, values: readonly string[], child: C): string;
 }
 
@@ -119,6 +165,14 @@ export class CounterFamily<L extends string> extends Family<L, CounterChild> {
 
   protected create(): CounterChild {
     return new CounterChild();
+  }
+
+  protected valueOf(child: CounterChild): ChildValue {
+    return { value: child.value };
+  }
+
+  protected absorb(into: CounterChild, value: ChildValue): void {
+    if ('value' in value) into.value += value.value;
   }
 
   protected renderChild(labels: string, _values: readonly string[], child: CounterChild): string {
@@ -133,6 +187,14 @@ export class GaugeFamily<L extends string> extends Family<L, GaugeChild> {
 
   protected create(): GaugeChild {
     return new GaugeChild();
+  }
+
+  protected valueOf(child: GaugeChild): ChildValue {
+    return { value: child.value };
+  }
+
+  protected absorb(into: GaugeChild, value: ChildValue): void {
+    if ('value' in value) into.value += value.value;
   }
 
   protected renderChild(labels: string, _values: readonly string[], child: GaugeChild): string {
@@ -154,6 +216,17 @@ export class HistogramFamily<L extends string> extends Family<L, HistogramChild>
 
   protected create(): HistogramChild {
     return new HistogramChild(this.bounds);
+  }
+
+  protected valueOf(child: HistogramChild): ChildValue {
+    return { counts: [...child.counts], sum: child.sum, count: child.count };
+  }
+
+  protected absorb(into: HistogramChild, value: ChildValue): void {
+    if (!('counts' in value) || value.counts.length !== into.counts.length) return;
+    for (let i = 0; i < value.counts.length; i++) into.counts[i]! += value.counts[i]!;
+    into.sum += value.sum;
+    into.count += value.count;
   }
 
   protected renderChild(labels: string, values: readonly string[], child: HistogramChild): string {
@@ -195,10 +268,27 @@ export class MetricRegistry {
     this.collectors.push(collect);
   }
 
-  async render(): Promise<string> {
+  /**
+   * The text of every family; `extra` (other threads' snapshots) are summed into the families of
+   * the same name, children of the same label values together.
+   */
+  async render(extra: readonly FamilySnapshot[] = []): Promise<string> {
     for (const collect of this.collectors) await collect();
+    const byName = new Map<string, FamilySnapshot[]>();
+    for (const f of extra) {
+      const list = byName.get(f.name);
+      if (list) list.push(f);
+      else byName.set(f.name, [f]);
+    }
     let out = '';
-    for (const family of this.families.values()) out += family.render();
+    for (const family of this.families.values()) out += family.render(byName.get(family.name));
+    return out;
+  }
+
+  /** Counters and histograms whose name `include` accepts, as plain data (gauges say a thread's own state). */
+  snapshot(include: (name: string) => boolean = () => true): FamilySnapshot[] {
+    const out: FamilySnapshot[] = [];
+    for (const family of this.families.values()) if (family.type !== 'gauge' && include(family.name)) out.push(family.snapshot());
     return out;
   }
 

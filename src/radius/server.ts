@@ -20,6 +20,8 @@ export type { RadiusClientConfig } from './client-table.js';
 
 export interface AccessRequestContext {
   packet: RadiusPacket;
+  /** The request as received (one datagram's packet), for a handler that runs it in another thread. */
+  bytes: Uint8Array;
   client: { name: string; address: string; port: number };
   /**
    * True when the request carried a Message-Authenticator that verified. The BlastRADIUS draft
@@ -314,13 +316,14 @@ export class RadiusServer {
     }
     const ticket = this.cache.begin(key, packet.authenticator, fingerprint);
     this.counters.inFlight++;
-    void this.process(origin, packet, ma === 'valid', ticket);
+    void this.process(origin, bytes, packet, ma === 'valid', ticket);
   }
 
-  private async process(origin: Origin, packet: RadiusPacket, messageAuthenticator: boolean, ticket: CacheTicket): Promise<void> {
+  private async process(origin: Origin, bytes: Uint8Array, packet: RadiusPacket, messageAuthenticator: boolean, ticket: CacheTicket): Promise<void> {
     const { client } = origin;
     const ctx: AccessRequestContext = {
       packet,
+      bytes,
       client: { name: client.name, address: origin.address, port: origin.port },
       messageAuthenticator,
       userPassword: () => {
@@ -367,9 +370,9 @@ export class RadiusServer {
       this.drop('handler-drop', 'debug', fields, 'handler chose to drop the request');
       return;
     }
-    let bytes: Uint8Array;
+    let replyBytes: Uint8Array;
     try {
-      bytes = encodeAccessReply(reply, packet, client.secret);
+      replyBytes = encodeAccessReply(reply, packet, client.secret);
     } catch (e) {
       this.counters.handlerErrors++;
       this.cache.abandon(ticket);
@@ -377,12 +380,12 @@ export class RadiusServer {
       this.drop('reply-error', 'error', { ...fields, err: detail }, 'handler reply cannot be encoded; request dropped');
       return;
     }
-    this.cache.complete(ticket, bytes);
+    this.cache.complete(ticket, replyBytes);
     if (reply.code === RadiusCode.AccessAccept) this.counters.accepts++;
     else if (reply.code === RadiusCode.AccessReject) this.counters.rejects++;
     else this.counters.challenges++;
     this.observer.answered(client.name, reply.code, performance.now() - origin.receivedAt);
-    this.send(origin, bytes);
+    this.send(origin, replyBytes);
   }
 
   private send(origin: Origin, bytes: Uint8Array): void {

@@ -16,7 +16,7 @@ import { CONVERSATION_ENDS, STRAY_REASONS, type ConversationEnd, type EapObserve
 import type { SessionTableStats } from '../eap-methods/session-table.js';
 import type { LockoutScope } from '../eap-methods/password-lockout.js';
 import type { StoreLiveness } from '../store/liveness.js';
-import { CounterChild, HistogramChild, MetricRegistry, type CounterFamily, type HistogramFamily } from '../metrics/registry.js';
+import { CounterChild, HistogramChild, MetricRegistry, type CounterFamily, type FamilySnapshot, type HistogramFamily } from '../metrics/registry.js';
 import { registerProcessMetrics, type ProcessMetrics } from '../metrics/process-metrics.js';
 import { SHEDDING_REASONS, type SheddingMonitor } from '../util/shedding.js';
 import { timedStore, type OperationTimer, type StoreWrapper } from './store-timing.js';
@@ -224,6 +224,9 @@ export class GangwayMetrics {
   readonly wrapStore: StoreWrapper;
   private readonly lockouts: Record<LockoutScope, CounterChild>;
   private readonly engines: Record<(typeof TLS_ENGINES)[number], { set(v: number): void }>;
+  private readonly workerCount: { set(v: number): void };
+  /** With worker threads: their counters and histograms, asked for at each scrape. */
+  private fromWorkers: (() => Promise<FamilySnapshot[]>) | undefined;
 
   constructor() {
     const r = this.registry;
@@ -264,7 +267,23 @@ export class GangwayMetrics {
     this.lockouts = { account: lockouts.labels({ scope: 'account' }), nas: lockouts.labels({ scope: 'nas' }) };
     const engine = r.gauge('gangway_tls_engine', 'The TLS engine of EAP-TLS and TEAP: 1 for the one in use.', ['engine']);
     this.engines = { openssl: engine.labels({ engine: 'openssl' }), node: engine.labels({ engine: 'node' }) };
+    this.workerCount = r.gauge('gangway_workers', 'Threads running the EAP side: worker threads, or 1 when it runs in the main thread.').labels();
+    this.workerCount.set(1);
     this.process = registerProcessMetrics(r);
+  }
+
+  /**
+   * The EAP side runs in `count` worker threads: at each scrape their counters and histograms
+   * (`pull`) are summed into this registry's, by label values.
+   */
+  workers(count: number, pull: () => Promise<FamilySnapshot[]>): void {
+    this.workerCount.set(count);
+    this.fromWorkers = pull;
+  }
+
+  /** What a worker thread sends when scraped: Gangway's own counters and histograms (process metrics are the primary's). */
+  snapshot(): FamilySnapshot[] {
+    return this.registry.snapshot((name) => name.startsWith('gangway_'));
   }
 
   passwordLockout(scope: LockoutScope): void {
@@ -307,7 +326,8 @@ export class GangwayMetrics {
     });
   }
 
-  render(): Promise<string> {
-    return this.registry.render();
+  async render(): Promise<string> {
+    const extra = this.fromWorkers ? await this.fromWorkers() : [];
+    return this.registry.render(extra);
   }
 }

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../src/config/config-error.js';
 import { parseConfig } from '../../src/config/config.js';
+import { resolveWorkers } from '../../src/config/workers.js';
 
 const minimal = { radius: { clients: [{ name: 'ap', address: '10.0.0.0/8', secret: 'long-enough-secret' }] } };
 
@@ -21,6 +22,14 @@ describe('gangway.yaml validation', () => {
     expect(c.eap).toMatchObject({ packetSize: 1020, maxSessions: 16384, idleTimeoutMs: 60000, maxRounds: 50, defaultMethods: ['eap-tls'] });
     expect(c.tls).toMatchObject({ cert: '/data/pki/server.pem', ca: ['/data/pki/ca.pem'], minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' });
     expect(c.store).toEqual({ kind: 'sqlite', path: '/data/gangway.db' });
+    expect(c.workers).toBe(1);
+  });
+
+  test('server.workers: a count or auto (one per core)', () => {
+    expect(parseConfig({ ...minimal, server: { workers: 4 } }, '/data').workers).toBe(4);
+    expect(parseConfig({ ...minimal, server: { workers: 'auto' } }, '/data').workers).toBe('auto');
+    expect(resolveWorkers('auto', () => 6)).toBe(6);
+    expect(resolveWorkers(3, () => 6)).toBe(3);
   });
 
   test.each([
@@ -34,6 +43,8 @@ describe('gangway.yaml validation', () => {
     [{ radius: { clients: [{ name: 'ap', address: '::1', secret: 'long-enough-secret', requireMessageAuthenticator: 'no' }] } }, 'radius.clients[0].requireMessageAuthenticator', 'true or false'],
     [{ ...minimal, server: { listen: ['nowhere'] } }, 'server.listen[0]', 'HOST:PORT'],
     [{ ...minimal, eap: { packetSize: 10 } }, 'eap.packetSize', 'between'],
+    [{ ...minimal, server: { workers: 0 } }, 'server.workers', 'auto or a whole number'],
+    [{ ...minimal, server: { workers: 'many' } }, 'server.workers', 'auto or a whole number'],
     [{ ...minimal, eap: { rules: [{ realm: 'x', methods: [] }] } }, 'eap.rules[0].methods', 'at least one'],
     [{ ...minimal, eap: { rules: [{ identity: '(', methods: ['eap-tls'] }] } }, 'eap.rules[0].identity', 'regular expression'],
     [{ ...minimal, tls: { minVersion: 'TLSv1.0' } }, 'tls.minVersion', 'one of'],

@@ -298,3 +298,23 @@ describe('session admission: property', () => {
     );
   });
 });
+
+describe('State naming a worker thread (statePrefix)', () => {
+  test('each State is the worker\'s octet and 16 random ones, and finds its conversation', () => {
+    const { t } = table({ statePrefix: 5 });
+    const c = admit(t, 'ap', 's1');
+    const d = admit(t, 'ap', 's2');
+    expect(c.state.length).toBe(17);
+    expect(c.state[0]).toBe(5);
+    expect(Buffer.from(c.state.subarray(1))).not.toEqual(Buffer.from(d.state.subarray(1)));
+    expect(t.get(c.state)).toBe(c);
+    // Without the octet it is another State.
+    expect(t.get(c.state.subarray(1))).toBeUndefined();
+  });
+
+  test('without statePrefix, States stay 16 octets; a prefix that is not an octet is refused', () => {
+    expect(admit(table().t, 'ap', 's1').state.length).toBe(16);
+    expect(() => table({ statePrefix: 256 })).toThrow(RangeError);
+    expect(() => table({ statePrefix: -1 })).toThrow(RangeError);
+  });
+});

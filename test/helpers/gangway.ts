@@ -38,6 +38,8 @@ export async function startTestGangway(
     /** Runs after `gangway init`, before the server starts: files the configuration will name. */
     prepare?: (init: InitResult) => Promise<void>;
     tlsEngine?: TlsEngineName;
+    /** Threads running EAP conversations (startGangway's `workers`); default 1, in this thread. */
+    workers?: number;
   } = {},
 ): Promise<TestGangway> {
   const dir = mkdtempSync(join(tmpdir(), 'gangway-test-'));
@@ -52,7 +54,7 @@ export async function startTestGangway(
     writeFileSync(init.config, stringify(doc));
   }
   const log = new MemoryLog();
-  const running = await startGangway(loadConfig(dir), log);
+  const running = await startGangway(loadConfig(dir), log, opts.workers !== undefined ? { workers: opts.workers } : {});
   return {
     port: running.addresses[0]!.port,
     secret: init.radius.secret,

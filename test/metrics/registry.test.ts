@@ -116,3 +116,45 @@ describe('metric registry: the Prometheus text format', () => {
     expect(() => family.labels({} as { a: string })).toThrow(/label a has no value/);
   });
 });
+
+describe('metric registry: snapshots of other threads summed at render', () => {
+  test('counters and histograms of a snapshot add to the children of the same labels; new label values appear; own values are not changed', async () => {
+    const families = (r: MetricRegistry) => ({
+      started: r.counter('t_started_total', 'Started.', ['method']),
+      rounds: r.histogram('t_rounds', 'Rounds.', ['method'], [1, 5]),
+      engine: r.gauge('t_engine', 'Engine.', ['engine']),
+    });
+    const primary = new MetricRegistry();
+    const worker = new MetricRegistry();
+    const P = families(primary);
+    const W = families(worker);
+    P.started.labels({ method: 'eap-tls' }).inc(2);
+    W.started.labels({ method: 'eap-tls' }).inc(3);
+    W.started.labels({ method: 'teap' }).inc(1);
+    W.engine.labels({ engine: 'openssl' }).set(1);
+    P.rounds.labels({ method: 'eap-tls' }).observe(4);
+    W.rounds.labels({ method: 'eap-tls' }).observe(1);
+    W.rounds.labels({ method: 'eap-tls' }).observe(9);
+    const snapshot = worker.snapshot();
+    // Gauges say one thread's own state: not part of a snapshot.
+    expect(snapshot.map((f) => f.name)).toEqual(['t_started_total', 't_rounds']);
+    const e = parseExposition(await primary.render([...snapshot, ...snapshot]));
+    expect(value(e, 't_started_total', { method: 'eap-tls' })).toBe(8);
+    expect(value(e, 't_started_total', { method: 'teap' })).toBe(2);
+    expect(value(e, 't_rounds_count', { method: 'eap-tls' })).toBe(5);
+    expect(value(e, 't_rounds_sum', { method: 'eap-tls' })).toBe(24);
+    expect(value(e, 't_rounds_bucket', { method: 'eap-tls', le: '1' })).toBe(2);
+    expect(value(e, 't_rounds_bucket', { method: 'eap-tls', le: '5' })).toBe(3);
+    expect(value(e, 't_rounds_bucket', { method: 'eap-tls', le: '+Inf' })).toBe(5);
+    const alone = parseExposition(await primary.render());
+    expect(value(alone, 't_started_total', { method: 'eap-tls' })).toBe(2);
+    expect(samples(alone, 't_started_total')).toHaveLength(1);
+  });
+
+  test('snapshot filter: only the families asked for', () => {
+    const r = new MetricRegistry();
+    r.counter('a_total', 'A.');
+    r.counter('b_total', 'B.');
+    expect(r.snapshot((name) => name.startsWith('a')).map((f) => f.name)).toEqual(['a_total']);
+  });
+});

@@ -86,6 +86,6 @@ describe('hostile peer: junk of the method\'s own type after Identity', () => {
     expect(again?.code).toBe(RadiusCode.AccessChallenge);
     expect(outcomes.reject + outcomes.challenge + outcomes.silence).toBeGreaterThan(0);
     // Conversations never pile up: rejected ones are gone, the rest are bounded by what we started.
-    expect(g.running.eap.activeConversations).toBeLessThanOrEqual(26 * 3);
+    expect(g.running.admission().conversations).toBeLessThanOrEqual(26 * 3);
   }, 120_000);
 });

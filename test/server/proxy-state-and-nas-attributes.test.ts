@@ -86,10 +86,10 @@ describe('Proxy-State echo and NAS attributes', () => {
   }
 
   test('14 Proxy-States of 253 octets (the reply would exceed 4096): dropped before the handler runs', async () => {
-    const before = g.running.eap.activeConversations;
+    const before = g.running.admission().conversations;
     const r = await send([stringAttribute(AttributeType.UserName, 'demo-client'), ...splitEapMessage(encodeEap({ code: 2, identifier: 0, type: 1, data: Buffer.from('demo-client') })), ...proxyStates(14, 253)]);
     expect(r).toBeUndefined();
-    expect(g.running.eap.activeConversations).toBe(before);
+    expect(g.running.admission().conversations).toBe(before);
     expect(g.log.lines.some((l) => l.msg === 'Access-Request whose Proxy-States leave no room for a reply dropped')).toBe(true);
   });
 

@@ -66,6 +66,7 @@ export const spec = defineCommand({
     keep: { type: 'boolean', help: 'keep the temporary directories' },
     'gangway-main': { type: 'string', value: 'F', help: 'the dist/cli/main.js to run as the server (default: this Gangway\'s)' },
     'gangway-node-args': { type: 'string', value: 'ARGS', help: 'node options for the Gangway servers, space-separated, e.g.\n--gangway-node-args="--cpu-prof --cpu-prof-dir=DIR"' },
+    workers: { type: 'string', value: 'N', help: 'Gangway\'s --workers: threads running EAP conversations (default 1)' },
     'tls-engine': { type: 'string', value: 'E', help: 'openssl, node or both (openssl,node): one Gangway per TLS engine, side by side\n(default: one Gangway with its default engine)' },
   },
   epilog: 'Exit status: 0 every authentication succeeded, 1 some failed, 2 usage, 3 error.',
@@ -238,6 +239,7 @@ function benchOptions(v: OptionValues<typeof spec.options>): BenchOptions {
     ...(hold !== undefined ? { hold } : {}),
     ...(open ? { open } : {}),
     ...(v['gangway-node-args'] !== undefined ? { gangwayNodeArgs: nodeArgs(v['gangway-node-args']) } : {}),
+    ...(v.workers !== undefined ? { gangwayWorkers: positiveInt(v.workers, 1, '--workers') } : {}),
   };
 }
 

@@ -4,6 +4,8 @@ import { startGangway, type RunningGangway } from '../../server.js';
 import { createLog, type Log } from '../../util/log.js';
 import { prettyLogStream } from '../../util/log-pretty.js';
 import { installCrashPolicy } from '../crash-policy.js';
+import { parseWorkers, resolveWorkers, type WorkersSetting } from '../../config/workers.js';
+import type { WorkerLogLevel } from '../../server/workers/protocol.js';
 import type { CliIo } from '../io.js';
 import { UsageError, defineCommand, runCommand } from '../command.js';
 import { DATA_OPTION, dataDirOf, requireDataDir, type DataDir } from '../data-dir.js';
@@ -14,6 +16,7 @@ export const SERVE_OPTIONS = {
   data: DATA_OPTION,
   listen: { type: 'string', multiple: true, value: 'HOST:PORT', help: 'listen here instead of server.listen (repeatable)' },
   debug: { type: 'boolean', help: 'log every step at debug level as readable lines on stdout (like radiusd -X)' },
+  workers: { type: 'string', value: 'N|auto', help: 'threads running EAP conversations (default: server.workers, else 1; auto: one per core)' },
 } as const;
 
 const SERVE_EPILOG =
@@ -26,19 +29,21 @@ const SERVE_EPILOG =
 export const spec = defineCommand({
   name: 'serve',
   summary: 'run the RADIUS server from a data directory',
-  synopsis: ['serve [--data DIR] [--listen HOST:PORT]... [--debug]'],
+  synopsis: ['serve [--data DIR] [--listen HOST:PORT]... [--workers N|auto] [--debug]'],
   description: 'Runs the server in the foreground from DIR/gangway.yaml (see docs/configuration.md).',
   options: SERVE_OPTIONS,
   epilog: SERVE_EPILOG,
 });
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  return runCommand(spec, argv, io, async ({ values }) => serveDataDir(requireDataDir(dataDirOf(values.data)), { listen: values.listen, debug: values.debug }, io));
+  return runCommand(spec, argv, io, async ({ values }) => serveDataDir(requireDataDir(dataDirOf(values.data)), { listen: values.listen, debug: values.debug, workers: values.workers }, io));
 }
 
 export interface ServeOptions {
   listen: string[];
   debug: boolean;
+  /** `--workers`: wins over server.workers. */
+  workers?: string | undefined;
 }
 
 function logFor(config: GangwayConfig, debug: boolean): Log {
@@ -46,11 +51,31 @@ function logFor(config: GangwayConfig, debug: boolean): Log {
   return createLog(process.env.GANGWAY_LOG_LEVEL ?? config.log.level);
 }
 
+/** pino's level as the lowest a worker thread need send (trace is below debug, fatal above error). */
+function workerLogLevel(level: string): WorkerLogLevel {
+  switch (level) {
+    case 'trace':
+    case 'debug':
+      return 'debug';
+    case 'warn':
+      return 'warn';
+    case 'error':
+    case 'fatal':
+      return 'error';
+    case 'silent':
+      return 'silent';
+    default:
+      return 'info';
+  }
+}
+
 /** Loads the configuration, starts the server, and runs until SIGTERM or SIGINT. */
 export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo): Promise<number> {
   let listen;
+  let workers: WorkersSetting | undefined;
   try {
     listen = opts.listen.map((l, i) => parseListen(l, `--listen[${i}]`));
+    if (opts.workers !== undefined) workers = parseWorkers(opts.workers, '--workers');
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.why);
     throw err;
@@ -66,7 +91,11 @@ export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo):
   installCrashPolicy(log);
   let running: RunningGangway;
   try {
-    running = await startGangway(config, log);
+    const setting = workers ?? config.workers;
+    // `auto` means as many as can run: the TEAP-BRSKI registrar runs in one thread (a count > 1 with brski is refused).
+    const threads = setting === 'auto' && config.brski !== undefined && config.brski !== null ? 1 : resolveWorkers(setting);
+    // A lost worker thread is an unexpected error: the crash policy logs it and exits with status 70.
+    running = await startGangway(config, log, { workers: threads, workerLogLevel: opts.debug ? 'debug' : workerLogLevel(process.env.GANGWAY_LOG_LEVEL ?? config.log.level) });
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const plain = describeStartupError(err, config);

@@ -7,7 +7,7 @@ import { SERVE_OPTIONS, serveDataDir } from './serve.js';
 export const spec = defineCommand({
   name: 'start',
   summary: 'initialise the data directory on first run, then serve (what npm start runs)',
-  synopsis: ['start [--data DIR] [--listen HOST:PORT]... [--debug]'],
+  synopsis: ['start [--data DIR] [--listen HOST:PORT]... [--workers N|auto] [--debug]'],
   description:
     'Without --data, the data directory is $GANGWAY_DATA, else ./var; on the first run it is created\n' +
     'as "gangway init" would (demo CA, secret, portal administrator, printed once). A directory named\n' +
@@ -24,6 +24,6 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`initialised ${dir.path} (RADIUS secret for 127.0.0.1: ${created.radius.secret}; client certificate ${created.files.clientCert})\n`);
       io.stderr(`portal ${created.portal.url}: administrator "${created.portal.admin.name}", password ${created.portal.admin.password} (shown only now)\n`);
     }
-    return serveDataDir(requireDataDir(dir), { listen: values.listen, debug: values.debug }, io);
+    return serveDataDir(requireDataDir(dir), { listen: values.listen, debug: values.debug, workers: values.workers }, io);
   });
 }

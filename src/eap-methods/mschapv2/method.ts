@@ -3,7 +3,7 @@ import { randomOctet, randomOctets } from '../../util/random-octets.js';
 import type { EapMethod, EapMethodSession, MethodContext, Step } from '../method.js';
 import type { UserStore } from '../../store/users.js';
 import { EapType } from '../eap-packet.js';
-import { PasswordLockout, nasKey } from '../password-lockout.js';
+import { PasswordLockout, nasKey, type LockoutGate } from '../password-lockout.js';
 import { clipForLog } from '../../util/log-fields.js';
 import { CHALLENGE_LENGTH, MschapV2OpCode, MschapV2PacketError, decodeMschapV2, encodeMschapV2 } from './packet.js';
 import { deriveMschapV2Keys, generateAuthenticatorResponse, generateNtResponse, ntResponseEqual, stripDomain } from './ms-chap-v2.js';
@@ -14,7 +14,7 @@ export interface MschapV2MethodConfig {
   /** Name sent in the Challenge (the "authenticator name"); hostapd sends "hostapd". */
   serverName?: string;
   /** Failure throttling; default: one of DEFAULT_PASSWORD_LOCKOUT for this method. */
-  lockout?: PasswordLockout;
+  lockout?: LockoutGate;
 }
 
 /**
@@ -53,7 +53,7 @@ class MschapV2ServerSession implements EapMethodSession {
     private readonly ctx: MethodContext,
     private readonly users: Pick<UserStore, 'get'>,
     private readonly serverName: Uint8Array,
-    private readonly lockout: PasswordLockout,
+    private readonly lockout: LockoutGate,
   ) {}
 
   async start(): Promise<Step> {
@@ -106,7 +106,7 @@ class MschapV2ServerSession implements EapMethodSession {
     // hostapd compares the EAP identity with the MS-CHAPv2 Name (both without DOMAIN\).
     if (user !== identity) return this.fail(`MS-CHAPv2 Name "${user}" differs from the EAP identity "${identity}"`);
     const nas = nasKey(this.ctx.nas);
-    const verdict = this.lockout.check(user, nas);
+    const verdict = await this.lockout.check(user, nas);
     const record = await this.users.get(user);
     const usable = !verdict.locked && record !== undefined && record.enabled && record.ntHash !== undefined;
     // The same NT-Response computation for every account, real or not (see DUMMY_NT_HASH).

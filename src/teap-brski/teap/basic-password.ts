@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { UserRecord, UserStore } from '../../store/users.js';
 import { dummyPasswordHash, verifyPassword } from '../../store/users.js';
-import type { PasswordLockout } from '../../eap-methods/password-lockout.js';
+import type { LockoutGate } from '../../eap-methods/password-lockout.js';
 import { ntPasswordHash } from '../../eap-methods/mschapv2/ms-chap-v2.js';
 import type { BasicPasswordAuthRespTlv } from './basic-password-tlv.js';
 
@@ -26,7 +26,7 @@ function decodeUtf8(b: Uint8Array): string | undefined {
 
 export interface BasicPasswordContext {
   /** Failure throttling; without it every attempt is checked. */
-  lockout?: PasswordLockout;
+  lockout?: LockoutGate;
   /** Where the attempt came from (`nasKey` of the conversation's NAS). */
   nas?: string;
 }
@@ -48,7 +48,7 @@ export async function verifyBasicPassword(
   const username = decodeUtf8(resp.username);
   if (username === undefined) return { ok: false, username: Buffer.from(resp.username).toString('hex'), reason: 'username is not UTF-8' };
   const nas = context.nas ?? '';
-  const verdict = context.lockout?.check(username, nas) ?? { locked: false };
+  const verdict = (await context.lockout?.check(username, nas)) ?? { locked: false };
   const record = await users.get(username);
   const usable = !verdict.locked && record !== undefined && record.enabled;
   const scryptHash = usable && record.passwordHash ? record.passwordHash : await dummyPasswordHash();

@@ -3,7 +3,7 @@ import { ConfigError } from '../../config/config-error.js';
 import { createEapTlsMethod, type EapTlsConfig } from '../../eap-methods/eap-tls/method.js';
 import { createMschapV2Method } from '../../eap-methods/mschapv2/method.js';
 import type { UserStore } from '../../store/users.js';
-import { PasswordLockout } from '../../eap-methods/password-lockout.js';
+import { PasswordLockout, type LockoutGate } from '../../eap-methods/password-lockout.js';
 import type { Log } from '../../util/log.js';
 import { resolveTeapCompat, type TeapCompat } from './compat.js';
 import { BASIC_PASSWORD, type TeapInnerStep, type TeapPolicy } from './policy.js';
@@ -155,7 +155,7 @@ export interface TeapBuildDeps {
   /** Accounts for EAP-MSCHAPv2 and Basic-Password-Auth. */
   users: Pick<UserStore, 'get'>;
   /** Failure throttling shared by inner EAP-MSCHAPv2 and Basic-Password-Auth (and the server's bare methods). */
-  passwordLockout?: PasswordLockout;
+  passwordLockout?: LockoutGate;
   /** Further inner EAP methods (plugins) the policy may name. */
   extraInnerMethods?: readonly EapMethod[];
   /** Phase-2 TLV methods (TEAP-BRSKI enrolment) the policies may name. */

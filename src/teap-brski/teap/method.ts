@@ -4,7 +4,7 @@ import type { EapMethod, EapMethodSession, Grant, MethodContext, Step } from '..
 import type { TlsEngineName, TlsTunnel } from '../../eap-methods/tls-tunnel.js';
 import { createTlsServerContext, type TlsServerContext } from '../../eap-methods/tls-engine/server-context.js';
 import type { UserStore } from '../../store/users.js';
-import { PasswordLockout } from '../../eap-methods/password-lockout.js';
+import { PasswordLockout, type LockoutGate } from '../../eap-methods/password-lockout.js';
 import { TLS12_CIPHERS, checkedMinVersion } from '../../eap-methods/tls-policy.js';
 import type { Log } from '../../util/log.js';
 import { TeapFramingError, TeapErrorCode } from './errors.js';
@@ -43,7 +43,7 @@ export interface TeapMethodDeps {
   /** Accounts for Basic-Password-Auth (inner EAP methods bring their own stores). */
   users: Pick<UserStore, 'get'>;
   /** Failure throttling for Basic-Password-Auth; default: one of DEFAULT_PASSWORD_LOCKOUT for this method. */
-  passwordLockout?: PasswordLockout;
+  passwordLockout?: LockoutGate;
   /** Inner EAP methods (EAP-MSCHAPv2, EAP-TLS, plugins), referenced by name in the policy. */
   innerMethods: readonly EapMethod[];
   /** The default policy, for conversations no rule selects. */
@@ -167,7 +167,7 @@ interface SharedConfig {
   compat: TeapCompat;
   innerMethods: ReadonlyMap<string, EapMethod>;
   users: Pick<UserStore, 'get'>;
-  passwordLockout: PasswordLockout;
+  passwordLockout: LockoutGate;
   authorityId: Uint8Array;
   limits: ReassemblyLimits;
 }

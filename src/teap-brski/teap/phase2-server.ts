@@ -2,7 +2,7 @@ import type { EapMethod, NasFacts } from '../../eap-methods/method.js';
 import { EapType } from '../../eap-methods/eap-packet.js';
 import { swapMskHalves } from '../../eap-methods/mschapv2/ms-chap-v2.js';
 import type { UserStore } from '../../store/users.js';
-import { nasKey, type PasswordLockout } from '../../eap-methods/password-lockout.js';
+import { nasKey, type LockoutGate } from '../../eap-methods/password-lockout.js';
 import type { Log } from '../../util/log.js';
 import { TeapError, TeapErrorCode, TeapTlvError, teapErrorName } from './errors.js';
 import { IdentityType, ResultStatus, TlvType, decodeTeapTlvs, tlv, tlvTypeOf, type NakTlv, type TeapTlv } from './tlv-codec.js';
@@ -23,7 +23,7 @@ export interface Phase2ServerDeps {
   compat: TeapCompat;
   users: Pick<UserStore, 'get'>;
   /** Failure throttling for Basic-Password-Auth. */
-  passwordLockout?: PasswordLockout;
+  passwordLockout?: LockoutGate;
   /** Inner EAP methods by name. */
   innerMethods: ReadonlyMap<string, EapMethod>;
   /** Methods made of TLVs (TEAP-BRSKI enrolment) by name. */
