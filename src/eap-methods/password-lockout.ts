@@ -53,11 +53,23 @@ interface Counter {
   windowStart: number;
   failures: number;
   lockedUntil: number;
+  /** When each attempt let through and not yet told as a failure or success began (oldest first). */
+  pending: number[];
 }
+
+/**
+ * An attempt let through and never told (its conversation died between the check and the
+ * verdict) stops counting after this long; a real verification takes milliseconds (scrypt ~0.1 s).
+ */
+export const PENDING_ATTEMPT_MS = 30_000;
 
 /** Where an attempt came from, for the per-NAS rule: the RADIUS client and the datagram's source. */
 export function nasKey(nas: { clientName: string; clientAddress?: string }): string {
   return nas.clientAddress !== undefined ? `${nas.clientName}/${nas.clientAddress}` : nas.clientName;
+}
+
+function dropStalePending(c: Counter, now: number): void {
+  while (c.pending.length > 0 && now - c.pending[0]! >= PENDING_ATTEMPT_MS) c.pending.shift();
 }
 
 /** How far the eviction looks for an unlocked entry before giving up and taking the oldest. */
@@ -77,11 +89,41 @@ class CounterTable {
     return c !== undefined && c.lockedUntil > now ? c.lockedUntil : undefined;
   }
 
+  /**
+   * Lets an attempt through unless the key is locked or the failures of its window plus the
+   * attempts still being verified already reach the limit; a let-through attempt counts as pending
+   * until it is told. Without the pending count, guesses sent in parallel would all be checked
+   * before any of their failures is counted (a round trip to the primary thread with workers, the
+   * scrypt of Basic-Password-Auth in one thread): one burst could try far more than maxFailures.
+   * Returns when the key is free again if refused.
+   */
+  admit(key: string, now: number): number | undefined {
+    const locked = this.lockedUntil(key, now);
+    if (locked !== undefined) return locked;
+    let c = this.counters.get(key);
+    if (c !== undefined) dropStalePending(c, now);
+    const failures = c !== undefined && now - c.windowStart < this.rule.windowMs ? c.failures : 0;
+    if (c !== undefined && failures + c.pending.length >= this.rule.maxFailures) {
+      return c.pending.length > 0 ? c.pending[0]! + PENDING_ATTEMPT_MS : now;
+    }
+    if (c === undefined) {
+      this.makeRoom(now);
+      c = { windowStart: now, failures: 0, lockedUntil: 0, pending: [] };
+      this.counters.set(key, c);
+    }
+    c.pending.push(now);
+    return undefined;
+  }
+
   /** Counts a failure; returns the failure count when this one starts a lockout. */
   fail(key: string, now: number): number | undefined {
     let c = this.counters.get(key);
+    if (c !== undefined) {
+      dropStalePending(c, now);
+      c.pending.shift();
+    }
     if (c === undefined || (now - c.windowStart >= this.rule.windowMs && c.lockedUntil <= now)) {
-      c = { windowStart: now, failures: 0, lockedUntil: 0 };
+      c = { windowStart: now, failures: 0, lockedUntil: 0, pending: c?.pending ?? [] };
     }
     // Re-inserted so that Map order is least recently failed first.
     this.counters.delete(key);
@@ -98,8 +140,14 @@ class CounterTable {
     return failures;
   }
 
-  clear(key: string): void {
-    this.counters.delete(key);
+  /** A success: the count starts again; other attempts still being verified stay pending. */
+  clear(key: string, now: number): void {
+    const c = this.counters.get(key);
+    if (c === undefined) return;
+    dropStalePending(c, now);
+    c.pending.shift();
+    if (c.pending.length === 0) this.counters.delete(key);
+    else Object.assign(c, { windowStart: now, failures: 0, lockedUntil: 0 });
   }
 
   private makeRoom(now: number): void {
@@ -121,7 +169,9 @@ class CounterTable {
 /**
  * What a password method asks and tells: the in-process `PasswordLockout`, or, with several worker
  * threads, one that asks the lockout kept by the primary thread (src/server/workers/). `check` may
- * therefore answer later; `failure` and `success` are told and not awaited, in order.
+ * therefore answer later; `failure` and `success` are told and not awaited, in order. A `check`
+ * that lets an attempt through begins it (it counts until its `failure` or `success`), so every
+ * such check must be followed by one of them; a locked verdict must not be.
  */
 export interface LockoutGate {
   check(account: string, nas: string): LockoutVerdict | Promise<LockoutVerdict>;
@@ -147,11 +197,18 @@ export class PasswordLockout implements LockoutGate {
     return { accounts: this.accounts.size, nases: this.nases.size };
   }
 
+  /**
+   * Begins an attempt: refused while the NAS or the account is locked, or while the account's
+   * failures plus its attempts still being verified reach the limit; otherwise the attempt counts
+   * as pending for the account until `failure` or `success` tells its result. The NAS rule counts
+   * failures only: behind a proxy every attempt comes from one NAS, and counting legitimate
+   * attempts in flight there would lock people out under load.
+   */
   check(account: string, nas: string): LockoutVerdict {
     const now = this.now();
     const byNas = this.nases.lockedUntil(nas, now);
     if (byNas !== undefined) return { locked: true, scope: 'nas', until: byNas };
-    const byAccount = this.accounts.lockedUntil(account, now);
+    const byAccount = this.accounts.admit(account, now);
     if (byAccount !== undefined) return { locked: true, scope: 'account', until: byAccount };
     return { locked: false };
   }
@@ -171,7 +228,7 @@ export class PasswordLockout implements LockoutGate {
 
   /** A right password: the account's count starts again (the NAS's does not: a spray succeeds sometimes). */
   success(account: string): void {
-    this.accounts.clear(account);
+    this.accounts.clear(account, this.now());
   }
 
   private report(event: LockoutEvent): void {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { PasswordLockout, nasKey, type LockoutEvent, type PasswordLockoutPolicy } from '../../src/eap-methods/password-lockout.js';
+import { PENDING_ATTEMPT_MS, PasswordLockout, nasKey, type LockoutEvent, type PasswordLockoutPolicy } from '../../src/eap-methods/password-lockout.js';
 
 const policy = (over: Partial<PasswordLockoutPolicy> = {}): PasswordLockoutPolicy => ({
   account: { maxFailures: 3, windowMs: 60_000, lockoutMs: 120_000 },
@@ -32,6 +32,50 @@ describe('password lockout (issue 8.3)', () => {
     // A new window: the count starts again.
     lockout.failure('alice', 'nas1');
     expect(lockout.check('alice', 'nas1').locked).toBe(false);
+  });
+
+  test('guesses checked in parallel before any failure is told: only maxFailures get through', () => {
+    const { lockout, events } = setup();
+    const verdicts = Array.from({ length: 10 }, () => lockout.check('alice', 'nas1'));
+    expect(verdicts.filter((v) => !v.locked)).toHaveLength(3);
+    for (let i = 0; i < 3; i++) lockout.failure('alice', 'nas1');
+    expect(events.map((e) => [e.scope, e.failures])).toEqual([['account', 3]]);
+    expect(lockout.check('alice', 'nas1').locked).toBe(true);
+  });
+
+  test('an attempt never told stops counting after PENDING_ATTEMPT_MS; a success keeps the others pending', () => {
+    const { lockout, advance } = setup();
+    expect([lockout.check('alice', 'n'), lockout.check('alice', 'n'), lockout.check('alice', 'n')].every((v) => !v.locked)).toBe(true);
+    expect(lockout.check('alice', 'n').locked).toBe(true);
+    lockout.success('alice');
+    // Two of the three are still being verified: one more may begin, not two.
+    expect(lockout.check('alice', 'n').locked).toBe(false);
+    expect(lockout.check('alice', 'n').locked).toBe(true);
+    advance(PENDING_ATTEMPT_MS);
+    expect(lockout.check('alice', 'n').locked).toBe(false);
+  });
+
+  test('property: however checks and wrong-password verdicts interleave, an account gets at most maxFailures attempts per lockout', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 60 }), (script) => {
+        const { lockout } = setup();
+        let inFlight = 0;
+        let admitted = 0;
+        for (const begin of script) {
+          if (begin) {
+            if (!lockout.check('alice', 'n').locked) {
+              inFlight++;
+              admitted++;
+            }
+          } else if (inFlight > 0) {
+            inFlight--;
+            lockout.failure('alice', 'n');
+          }
+        }
+        // The clock never moves: one window, one lockout at most.
+        expect(admitted).toBeLessThanOrEqual(3);
+      }),
+    );
   });
 
   test('failures spread beyond the window do not lock; a success clears the count', () => {
