@@ -57,9 +57,9 @@ export interface RunningGangway {
    * EAP rules and method settings, authorization defaults, accounting retention. Everything is
    * built first; a configuration that fails (ConfigError) changes nothing. A CRL file that is
    * refused (crls-in-force.ts: unreadable, badly signed, expired, older than the CRL in force...)
-   * does not fail the reload: everything else applies, that file keeps the CRLs it had in force
-   * (none, if the configuration names it for the first time), as the CRL watcher keeps them, and it
-   * is logged and returned in `refusedCrls`. Settings that need their sockets or tables rebuilt are
+   * does not fail the reload: everything else applies, that file keeps the CRLs it had in force,
+   * as the CRL watcher keeps them, and it is logged and returned in `refusedCrls`. A refused file
+   * with no CRLs in force to keep (named for the first time) fails the reload (ConfigError). Settings that need their sockets or tables rebuilt are
    * named in `restartNeeded` and keep their running values.
    */
   reload(config: GangwayConfig): Promise<{ restartNeeded: string[]; refusedCrls: CrlRefusal[] }>;
@@ -267,7 +267,11 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
         // Built completely before anything changes: a failure here leaves the running configuration in force.
         const nextMaterial = readTlsMaterial(next, brski);
         const plan = await planCrls(next.tls.crl, crls, nextMaterial.trusted, new Date(), readFileSync, baselines.recorded);
-        // A refused CRL file holds back nothing else (a new RADIUS client, say): it keeps its CRLs in force.
+        // A refused CRL file holds back nothing else (a new RADIUS client, say): it keeps its CRLs in
+        // force. One with none to keep (named for the first time) refuses the reload: applying the
+        // rest would drop that file's CA from revocation checking, or every CRL if it replaced them all.
+        const unkept = plan.refused.find((r) => !plan.files.has(r.path));
+        if (unkept) throw new ConfigError(`tls.crl[${next.tls.crl.indexOf(unkept.path)}]`, `${unkept.path}: ${unkept.reason}; a CRL file new in the configuration must be acceptable, nothing was changed`);
         await eap.apply(next, nextMaterial, crlBytes(next.tls.crl, plan.files));
         material = nextMaterial;
         crls = plan.files;

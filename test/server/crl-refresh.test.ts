@@ -110,6 +110,19 @@ describe.each(serverTlsEngines())('CRL file re-read on change (%s engine)', (eng
     expect(lines(t, 'CRL file refused by the reload; the CRLs in force stay').at(-1)).toMatchObject({ file, reason: expect.stringMatching(/expired at/) });
     expect(await eapTls(t)).toMatch(/^reject|alert certificate revoked/);
 
+    // A CRL file named for the first time that is refused refuses the whole reload: applying the
+    // rest would leave its CA without revocation checking, here every CRL (review finding).
+    const before = readFileSync(t.init.config, 'utf8');
+    writeFileSync(join(t.init.dataDir, 'pki', 'other.crl'), await crl(t.init, [], 7n, new Date(Date.now() - 2 * DAY), new Date(Date.now() - DAY)));
+    const swapped = parse(before) as { tls: { crl: string[] }; radius: { clients: unknown[] } };
+    swapped.tls.crl = ['pki/other.crl'];
+    swapped.radius.clients.push({ name: 'added-again', address: '192.0.2.8', secret: TEST_RADIUS_SECRET });
+    writeFileSync(t.init.config, stringify(swapped), { mode: 0o600 });
+    await expect(t.running.reload(loadConfig(t.init.dataDir))).rejects.toThrow(/other\.crl: CRL of .* expired at .*; a CRL file new in the configuration must be acceptable, nothing was changed/);
+    expect(lines(t, 'configuration reloaded').at(-1)).toMatchObject({ clients: 3 });
+    expect(await eapTls(t)).toMatch(/^reject|alert certificate revoked/);
+    writeFileSync(t.init.config, before, { mode: 0o600 });
+
     // The CA un-revokes nothing, but its next CRL no longer lists the client: accepted again.
     replace(t.init, await crl(t.init, [], 6n));
     expect(await logged(t, 'CRL in force', 2)).toMatchObject({ file, crls: [expect.objectContaining({ crlNumber: '6', revoked: 0 })] });
