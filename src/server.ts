@@ -105,6 +105,8 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
     const threads = options.workers ?? resolveWorkers(config.workers);
     // The registrar's HTTPS endpoints and its TLV methods share one Registrar object.
     if (threads > 1 && brskiConfig) throw new ConfigError('server.workers', 'must be 1 while brski (the TEAP-BRSKI registrar) is configured: the registrar runs in one thread');
+    // Each worker holds its part of the session table, at least one conversation.
+    if (threads > 1 && config.eap.maxSessions < threads) throw new ConfigError('eap.maxSessions', `must be at least the number of worker threads (${threads}): each holds its part of it`);
     if (brskiConfig) {
       brski = await setupBrski(brskiConfig, {
         stores: { ...stores, audit: wrap('audit', stores.audit) },

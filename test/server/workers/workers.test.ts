@@ -320,6 +320,11 @@ describe('two worker threads: start', () => {
       .rejects.toMatchObject({ name: 'ConfigError', key: 'eap.plugins[0].module' });
   });
 
+  test('fewer eap.maxSessions than workers is refused naming eap.maxSessions: the parts could not add up to it', async () => {
+    await expect(startTestGangway({ workers: 4, configure: (doc) => (doc.eap = { maxSessions: 3 }) }))
+      .rejects.toMatchObject({ name: 'ConfigError', key: 'eap.maxSessions' });
+  });
+
   test('brski (one registrar) with more than one worker is refused naming server.workers', async () => {
     await expect(startTestGangway({ workers: 2, configure: (doc) => (doc.brski = { manufacturers: [{ name: 'acme', ca: 'pki/ca.pem', approval: 'auto' }] }) }))
       .rejects.toMatchObject({ name: 'ConfigError', key: 'server.workers' });
