@@ -326,11 +326,11 @@ export class WorkerPool {
       case 'log':
         this.forwardLog(slot, m);
         return;
-      case 'replies':
-        for (const r of m.batch) this.onMessage(slot, r);
-        return;
       case 'pong':
         slot.admission = m.admission;
+        return;
+      case 'replies':
+        for (const r of m.batch) this.onMessage(slot, r);
         return;
       case 'lockout-check':
         Promise.resolve(this.opts.lockout().check(m.account, m.nas)).then(
