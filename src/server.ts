@@ -31,6 +31,7 @@ import { HeldCrlBaselines } from './server/crl-baselines.js';
 import { readConfigFile, readTlsMaterial } from './server/eap-build.js';
 import { startEapSide } from './server/eap-side.js';
 import type { WorkerLogLevel } from './server/workers/protocol.js';
+import type { WorkerPoolTimings } from './server/workers/pool.js';
 import { resolveWorkers } from './config/workers.js';
 import type { SessionTableStats } from './eap-methods/session-table.js';
 
@@ -84,10 +85,13 @@ export interface StartOptions {
    */
   workerLogLevel?: WorkerLogLevel;
   /**
-   * A worker thread exited while running. Default: thrown as an uncaught exception, which the
-   * crash policy of `gangway serve` turns into exit status 70.
+   * A worker thread exited, or stopped answering and was terminated, while running. Default: thrown
+   * as an uncaught exception, which the crash policy of `gangway serve` turns into exit status 70.
+   * One that returns keeps the server going on the other workers (routed around the lost one).
    */
   onWorkerLost?: (err: Error) => void;
+  /** How long worker threads are waited for (src/server/workers/pool.ts); tests shorten them. */
+  workerTimings?: Partial<WorkerPoolTimings>;
 }
 
 /** Wires configuration, store, methods, EAP and RADIUS together and starts listening. */
@@ -105,6 +109,8 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
     const threads = options.workers ?? resolveWorkers(config.workers);
     // The registrar's HTTPS endpoints and its TLV methods share one Registrar object.
     if (threads > 1 && brskiConfig) throw new ConfigError('server.workers', 'must be 1 while brski (the TEAP-BRSKI registrar) is configured: the registrar runs in one thread');
+    // Each worker holds its part of the session table, at least one conversation.
+    if (threads > 1 && config.eap.maxSessions < threads) throw new ConfigError('eap.maxSessions', `must be at least the number of worker threads (${threads}): each holds its part of it`);
     if (brskiConfig) {
       brski = await setupBrski(brskiConfig, {
         stores: { ...stores, audit: wrap('audit', stores.audit) },
@@ -158,6 +164,7 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
       onLost: options.onWorkerLost ?? ((err) => setImmediate(() => {
         throw err;
       })),
+      ...(options.workerTimings ? { timings: options.workerTimings } : {}),
     });
     const accessLog = log.child({ module: 'access' });
     // With the portal, each identity's last accepted session is kept so that removing a device can disconnect it.

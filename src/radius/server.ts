@@ -30,6 +30,8 @@ export interface AccessRequestContext {
   messageAuthenticator: boolean;
   /** PAP password (RFC 2865 §5.2), decrypted with the client secret; undefined when absent. */
   userPassword(): Uint8Array | undefined;
+  /** When the server gives up on this request (`handlerTimeoutMs`, as Date.now() time): work for it may be let go then. */
+  deadline?: number;
 }
 
 /** Resolve null to drop the request silently (the NAS will retransmit or time out). */
@@ -326,6 +328,7 @@ export class RadiusServer {
       bytes,
       client: { name: client.name, address: origin.address, port: origin.port },
       messageAuthenticator,
+      deadline: Date.now() + this.handlerTimeoutMs,
       userPassword: () => {
         const value = getAttribute(packet, AttributeType.UserPassword);
         return value === undefined ? undefined : decodeUserPassword(value, client.secret, packet.authenticator);

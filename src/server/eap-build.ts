@@ -28,14 +28,15 @@ import { parsePemCertificates } from '../pki/pem-certificates.js';
 export type LockoutKeeper = (policy: GangwayConfig['passwordLockout']) => LockoutGate;
 
 /**
- * The authenticator's limits from the configuration. With `workers` threads each holds its share of
- * `eap.maxSessions` (rounded up) and leads its States with its own octet.
+ * The authenticator's limits from the configuration. With `workers` threads each holds its part of
+ * `eap.maxSessions` (the parts differ by one at most and add up to it exactly; startGangway refuses
+ * fewer sessions than workers) and leads its States with its own octet.
  */
 export function eapLimitsOf(config: GangwayConfig, worker?: { index: number; count: number }): EapAuthenticatorLimits {
   const split = worker !== undefined && worker.count > 1;
   return {
     ...DEFAULT_EAP_LIMITS,
-    maxSessions: split ? Math.ceil(config.eap.maxSessions / worker.count) : config.eap.maxSessions,
+    maxSessions: split ? sessionsOfWorker(config.eap.maxSessions, worker) : config.eap.maxSessions,
     idleTimeoutMs: config.eap.idleTimeoutMs,
     maxRounds: config.eap.maxRounds,
     maxInvalidPackets: config.eap.maxInvalidPackets,
@@ -45,6 +46,11 @@ export function eapLimitsOf(config: GangwayConfig, worker?: { index: number; cou
     protectAfterRounds: config.eap.protectAfterRounds,
     ...(split ? { statePrefix: worker.index } : {}),
   };
+}
+
+/** Worker `index`'s part of `total` sessions: the first `total mod count` workers hold one more. */
+export function sessionsOfWorker(total: number, worker: { index: number; count: number }): number {
+  return Math.floor(total / worker.count) + (worker.index < total % worker.count ? 1 : 0);
 }
 
 /** The methods and the rules choosing among them, from one configuration; ConfigError when they cannot be built. */

@@ -23,6 +23,7 @@ import type { GangwayMetrics } from './metrics.js';
 import { handleAccessRequest } from './radius-eap-bridge.js';
 import { WorkerPool } from './workers/pool.js';
 import type { WorkerLogLevel, WorkerMaterial } from './workers/protocol.js';
+import type { WorkerPoolTimings } from './workers/pool.js';
 
 export interface EapSideDeps {
   stores: Stores;
@@ -129,7 +130,7 @@ class InWorkers implements EapSide {
     material: TlsMaterial,
     crl: Buffer[],
     deps: EapSideDeps,
-    opts: { count: number; logLevel: WorkerLogLevel; onLost: (err: Error) => void },
+    opts: { count: number; logLevel: WorkerLogLevel; onLost: (err: Error) => void; timings?: Partial<WorkerPoolTimings> },
   ): Promise<InWorkers> {
     // The lockout of the configuration in force, asked by every worker.
     let policy = config.passwordLockout;
@@ -142,6 +143,7 @@ class InWorkers implements EapSide {
       lockout: () => deps.lockoutFor(policy),
       shedding: deps.shedding,
       onLost: opts.onLost,
+      ...(opts.timings ? { timings: opts.timings } : {}),
     });
     deps.metrics.tlsEngine(built.engine);
     deps.metrics.workers(opts.count, () => pool.scrape());
@@ -163,7 +165,7 @@ class InWorkers implements EapSide {
   }
 
   handle(req: AccessRequestContext): Promise<AccessReply | null> {
-    return this.pool.handle(req.bytes, req.packet, req.client);
+    return this.pool.handle(req.bytes, req.packet, req.client, req.deadline);
   }
 
   async apply(config: GangwayConfig, material: TlsMaterial, crl: Buffer[]): Promise<void> {
@@ -187,8 +189,8 @@ export function startEapSide(
   material: TlsMaterial,
   crl: Buffer[],
   deps: EapSideDeps,
-  opts: { threads: number; logLevel: WorkerLogLevel; onLost: (err: Error) => void },
+  opts: { threads: number; logLevel: WorkerLogLevel; onLost: (err: Error) => void; timings?: Partial<WorkerPoolTimings> },
 ): Promise<EapSide> {
   if (opts.threads <= 1) return InThread.start(config, material, crl, deps);
-  return InWorkers.start(config, material, crl, deps, { count: opts.threads, logLevel: opts.logLevel, onLost: opts.onLost });
+  return InWorkers.start(config, material, crl, deps, { count: opts.threads, logLevel: opts.logLevel, onLost: opts.onLost, ...(opts.timings ? { timings: opts.timings } : {}) });
 }

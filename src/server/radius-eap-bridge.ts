@@ -62,8 +62,11 @@ export function eapInputFrom(packet: RadiusPacket, client: RequestOrigin, log?: 
   };
 }
 
-/** State in an Access-Challenge: type, length and our 16 octets. */
-const STATE_OCTETS = 18;
+/**
+ * State in an Access-Challenge: type, length and our octets, 17 with worker threads (the worker's
+ * octet and 16 random ones; src/server/workers/routing.ts), 16 without. Room for the larger.
+ */
+const STATE_OCTETS = 2 + 17;
 
 /**
  * The largest EAP packet an Access-Challenge can carry in `room` octets: split into EAP-Message

@@ -1,7 +1,8 @@
 /**
  * `gangway serve --workers 2` as an operator runs it (the built CLI): SIGHUP reaches both worker
- * threads, and a worker thread that dies (a plugin's stray fault, or the thread exiting) is logged
- * and ends the process with status 70 for the service manager, as any unexpected error does.
+ * threads, and a worker thread that dies (a plugin's stray fault, or the thread exiting) or hangs (a
+ * plugin blocking its event loop: pings unanswered for 15 s) is logged and ends the process with
+ * status 70 for the service manager, as any unexpected error does.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { freeUdpPort, terminate } from '../helpers/proc.js';
 
 const main = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 const plugin = join(__dirname, '..', 'fixtures', 'faulty-plugin.mjs');
+const blocking = join(__dirname, '..', 'fixtures', 'blocking-plugin.mjs');
 const SECRET = 'serve-workers-secret';
 const FAULTS = ['none', 'stray-timer', 'exit'];
 
@@ -71,8 +73,8 @@ describe('gangway serve --workers 2', () => {
     const init = spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--accounting-port', '0', '--portal-port', '0', '--secret', SECRET], { encoding: 'utf8' });
     expect(init.status).toBe(0);
     configure((doc) => {
-      doc.eap.plugins = FAULTS.map((fault, i) => ({ module: plugin, options: { fault, type: 200 + i, name: `faulty-${fault}` } }));
-      doc.eap.rules = FAULTS.map((fault) => ({ realm: `${fault}.test`, methods: [`faulty-${fault}`] }));
+      doc.eap.plugins = [...FAULTS.map((fault, i) => ({ module: plugin, options: { fault, type: 200 + i, name: `faulty-${fault}` } })), { module: blocking, options: {} }];
+      doc.eap.rules = [...FAULTS.map((fault) => ({ realm: `${fault}.test`, methods: [`faulty-${fault}`] })), { realm: 'block.test', methods: ['blocking'] }];
     });
   }, 30_000);
 
@@ -116,4 +118,14 @@ describe('gangway serve --workers 2', () => {
     expect(lines().some((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('uncaught exception: exiting so that the service manager starts a clean process'))).toBe(true);
     child = undefined;
   }, 40_000);
+
+  test('a worker thread whose event loop is blocked: lost when its pings go unanswered, logged, and the process exits 70', async () => {
+    if (!child || child.exitCode !== null) await start();
+    const c = child!;
+    const exited = new Promise<number | null>((resolve) => c.once('exit', (code) => resolve(code)));
+    await authenticate('block-forever@block.test', false).catch(() => undefined);
+    expect(await exited).toBe(70);
+    expect(lines().some((l) => typeof l.msg === 'string' && /^worker thread [01] answered nothing for [0-9]+ ms/.test(l.msg as string))).toBe(true);
+    child = undefined;
+  }, 60_000);
 });

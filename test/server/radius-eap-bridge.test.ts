@@ -1,7 +1,10 @@
+import fc from 'fast-check';
 import type { EapAuthenticator, EapInput, EapOutcome } from '../../src/eap-methods/authenticator.js';
 import { encodeEap, eapSuccess } from '../../src/eap-methods/eap-packet.js';
+import { MIN_REPLY_ROOM, encodeAccessReply, replyRoom } from '../../src/radius/access-reply.js';
+import { RADIUS_MAX_PACKET_LENGTH } from '../../src/radius/packet.js';
 import { AttributeType, RadiusCode, splitEapMessage, stringAttribute, type RadiusPacket } from '../../src/radius/index.js';
-import { accessReplyFrom, eapInputFrom, handleAccessRequest } from '../../src/server/radius-eap-bridge.js';
+import { accessReplyFrom, eapInputFrom, eapRoom, handleAccessRequest } from '../../src/server/radius-eap-bridge.js';
 import { MemoryLog } from '../helpers/silent-log.js';
 
 const eapResponse = encodeEap({ code: 2, identifier: 9, type: 13, data: Uint8Array.of(0) });
@@ -84,5 +87,31 @@ describe('RADIUS ↔ EAP bridge: the credential policy\'s authorization', () => 
     const reply = await handleAccessRequest(eap, request(), { name: 'nas-1', address: '127.0.0.1' }, async () => { throw new Error('database is locked'); }, log);
     expect(reply).toEqual({ code: RadiusCode.AccessReject, eapMessage: Uint8Array.of(4, 9, 0, 4) });
     expect(log.lines.filter((l) => l.level !== 'debug')).toEqual([expect.objectContaining({ level: 'error', msg: 'Access-Reject: the authorization policy could not be applied (fail closed)', obj: expect.objectContaining({ err: 'database is locked' }) })]);
+  });
+});
+
+describe('RADIUS ↔ EAP bridge: room for the EAP fragment', () => {
+  const SECRET = 'bridge-room-secret';
+  const proxyStates = (sizes: number[]): RadiusPacket['attributes'] => sizes.map((n, i) => ({ type: AttributeType.ProxyState, value: new Uint8Array(n).fill(0x41 + (i % 26)) }));
+
+  /** The encoded Access-Challenge carrying the largest fragment eapRoom allows and a worker's 17-octet State. */
+  function fullChallenge(sizes: number[]): number {
+    const req = request(proxyStates(sizes));
+    const room = replyRoom(req);
+    const eap = encodeEap({ code: 1, identifier: 1, type: 13, data: new Uint8Array(eapRoom(room) - 5).fill(0x17) });
+    return encodeAccessReply({ code: RadiusCode.AccessChallenge, eapMessage: eap, state: Uint8Array.of(1, ...new Array<number>(16).fill(0x5a)) }, req, SECRET).length;
+  }
+
+  test('a full-size fragment fits beside a worker\'s 17-octet State, with Proxy-States up to the limit', () => {
+    // Rooms where the EAP-Message attributes fill exactly what a 16-octet State left: one octet
+    // more of State would overflow 4096. One Proxy-State of 213 octets; and eleven of 253 with one
+    // of 213, which leaves just over MIN_REPLY_ROOM.
+    const near = [...new Array<number>(11).fill(253), 213];
+    expect(replyRoom(request(proxyStates(near)))).toBeGreaterThanOrEqual(MIN_REPLY_ROOM);
+    for (const sizes of [[213], near, []]) expect(fullChallenge(sizes)).toBeLessThanOrEqual(RADIUS_MAX_PACKET_LENGTH);
+    fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 253 }), { maxLength: 12 }), (sizes) => {
+      fc.pre(replyRoom(request(proxyStates(sizes))) >= MIN_REPLY_ROOM);
+      return fullChallenge(sizes) <= RADIUS_MAX_PACKET_LENGTH;
+    }));
   });
 });

@@ -23,6 +23,9 @@ export interface WorkerMaterial {
 /** The lowest level a worker forwards; `silent` forwards nothing. */
 export type WorkerLogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
+/** Levels in order: a line is forwarded when its rank is at least the lowest's. */
+export const WORKER_LOG_RANK: Readonly<Record<WorkerLogLevel, number>> = { debug: 0, info: 1, warn: 2, error: 3, silent: 4 };
+
 /** `workerData` of a worker thread. */
 export interface WorkerInit {
   index: number;
@@ -61,6 +64,8 @@ export type ToWorker =
   | { t: 'commit'; id: number }
   | { t: 'discard'; id: number }
   | { t: 'scrape'; id: number }
+  /** Are you there? (a worker whose event loop is blocked never says so) */
+  | { t: 'ping' }
   | { t: 'close'; id: number };
 
 export interface WorkerBuilt {
@@ -80,5 +85,6 @@ export type FromWorker =
   | ({ t: 'committed'; id: number } & WorkerBuilt)
   | { t: 'discarded'; id: number }
   | { t: 'scraped'; id: number; families: FamilySnapshot[]; admission: SessionTableStats }
+  | { t: 'pong'; admission: SessionTableStats }
   | { t: 'closed'; id: number }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; bindings: Record<string, unknown>; fields: object; msg?: string };

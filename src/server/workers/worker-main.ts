@@ -23,7 +23,7 @@ import type { Authorizer } from '../authorizer.js';
 import { buildMethods, eapLimitsOf, type TlsMaterial } from '../eap-build.js';
 import { GangwayMetrics } from '../metrics.js';
 import { handleAccessRequest } from '../radius-eap-bridge.js';
-import type { FromWorker, ToWorker, WorkerError, WorkerInit, WorkerLogLevel, WorkerMaterial, WorkerReply } from './protocol.js';
+import { WORKER_LOG_RANK, type FromWorker, type ToWorker, type WorkerError, type WorkerInit, type WorkerLogLevel, type WorkerMaterial, type WorkerReply } from './protocol.js';
 import { parsePemCertificates } from '../../pki/pem-certificates.js';
 
 function post(port: MessagePort, message: FromWorker, transfer?: ArrayBuffer[]): void {
@@ -55,11 +55,9 @@ function detached(reply: AccessReply | null): { reply: AccessReply | null; trans
 }
 
 /** Log lines go to the primary's log, with this worker's bindings. */
-const RANK: Record<WorkerLogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3, silent: 4 };
-
 function forwardingLog(port: MessagePort, lowest: WorkerLogLevel, bindings: Record<string, unknown>): Log {
   const send = (level: 'debug' | 'info' | 'warn' | 'error') => (fields: object, msg?: string): void => {
-    if (RANK[level] < RANK[lowest]) return;
+    if (WORKER_LOG_RANK[level] < WORKER_LOG_RANK[lowest]) return;
     const message: FromWorker = { t: 'log', level, bindings, fields, ...(msg !== undefined ? { msg } : {}) };
     try {
       port.postMessage(message);
@@ -234,6 +232,9 @@ async function main(port: MessagePort, init: WorkerInit): Promise<void> {
         return;
       case 'scrape':
         post(port, { t: 'scraped', id: m.id, families: metrics.snapshot(), admission: eap.admission });
+        return;
+      case 'ping':
+        post(port, { t: 'pong', admission: eap.admission });
         return;
       case 'close':
         eap.close();

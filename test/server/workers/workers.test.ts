@@ -182,6 +182,29 @@ describe('two worker threads', () => {
     peer.dispose();
   });
 
+  test('a forged State octet gives a station no second conversation on another worker, and moves none', async () => {
+    const station = mac();
+    const who = { userName: 'demo-client', callingStationId: station };
+    const first = await begin(nas, 'demo-client', station);
+    const home = first.state[0]!;
+    const forged = Buffer.concat([Buffer.of(home ^ 1), first.state.subarray(1)]);
+    // A Response under the forged octet goes to the other worker, which knows no such State.
+    const peer = eapTlsPeer(g);
+    const action = await peer.receive(encodeEap(decodeEap(joinEapMessage(first.reply)!)));
+    if (action.kind !== 'send') throw new Error('peer did not answer the EAP-TLS Start');
+    expect((await nas.send(who, action.eap, forged)).reply.code).toBe(RadiusCode.AccessReject);
+    // An Identity under the forged octet begins a conversation: on the station's worker, where it
+    // replaces the station's one (stationConversations 1), not beside it on the other.
+    const second = await nas.send(who, identity('demo-client'), forged);
+    expect(second.reply.code).toBe(RadiusCode.AccessChallenge);
+    expect(getAttribute(second.reply, AttributeType.State)![0]).toBe(home);
+    expect((await nas.send(who, action.eap, first.state)).reply.code).toBe(RadiusCode.AccessReject);
+    // The station's next conversation is still on its worker, however the load lies.
+    await begin(nas, 'demo-client', mac());
+    expect((await begin(nas, 'demo-client', station)).state[0]).toBe(home);
+    peer.dispose();
+  });
+
   test('a retransmission is answered from the reply cache, byte for byte, and runs in no worker', async () => {
     const before = await scrape(g);
     const conversations = g.running.admission().conversations;
@@ -318,6 +341,11 @@ describe('two worker threads: start', () => {
   test('a configuration the workers refuse fails the start with its ConfigError, and no thread is left running', async () => {
     await expect(startTestGangway({ workers: 2, configure: (doc) => (doc.eap = { plugins: [{ module: './no-such-plugin.mjs' }] }) }))
       .rejects.toMatchObject({ name: 'ConfigError', key: 'eap.plugins[0].module' });
+  });
+
+  test('fewer eap.maxSessions than workers is refused naming eap.maxSessions: the parts could not add up to it', async () => {
+    await expect(startTestGangway({ workers: 4, configure: (doc) => (doc.eap = { maxSessions: 3 }) }))
+      .rejects.toMatchObject({ name: 'ConfigError', key: 'eap.maxSessions' });
   });
 
   test('brski (one registrar) with more than one worker is refused naming server.workers', async () => {
