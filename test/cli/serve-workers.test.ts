@@ -87,7 +87,7 @@ describe('gangway serve --workers 2', () => {
     for (const bad of ['0', 'many', '65']) {
       const r = spawnSync(process.execPath, [main, 'serve', '--data', dir, '--workers', bad], { encoding: 'utf8' });
       expect([bad, r.status]).toEqual([bad, 2]);
-      expect(r.stderr).toContain('--workers');
+      expect(r.stderr).toContain('--workers: must be auto or a whole number from 1 to 64');
     }
   });
 

@@ -77,7 +77,7 @@ export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo):
     listen = opts.listen.map((l, i) => parseListen(l, `--listen[${i}]`));
     if (opts.workers !== undefined) workers = parseWorkers(opts.workers, '--workers');
   } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.why);
+    if (err instanceof ConfigError) throw new UsageError(`${err.key}: ${err.why}`);
     throw err;
   }
   // The command line's --listen wins over the file, at start and at every reload.
