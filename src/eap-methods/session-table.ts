@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomOctets } from '../util/random-octets.js';
 import type { Conversation } from './conversation.js';
 
 export interface SessionTableLimits {
@@ -159,7 +159,9 @@ export class SessionTable {
       if (victim) evicted++;
     }
 
-    const state = this.limits.statePrefix === undefined ? randomBytes(16) : Buffer.concat([Buffer.of(this.limits.statePrefix), randomBytes(16)]);
+    const prefixed = this.limits.statePrefix !== undefined;
+    const state = randomOctets(prefixed ? 17 : 16);
+    if (prefixed) state[0] = this.limits.statePrefix!;
     const key = state.toString('hex');
     const conversation = newConversation(init, key.slice(0, 12), state, now);
     // Looked up again: making room may have removed the NAS's last conversation, and its record.
@@ -326,7 +328,15 @@ function nasKeyOf(c: Pick<Conversation, 'clientName' | 'nas'>): string {
 }
 
 function stationKeyOf(c: Pick<Conversation, 'clientName' | 'callingStationId' | 'nas'>): string | undefined {
-  // The source address too: one client entry may be a prefix covering many access points, and a
-  // sibling AP must not end a station's conversation on another.
-  return c.callingStationId ? JSON.stringify([c.clientName, c.nas.clientAddress ?? '', c.callingStationId]) : undefined;
+  return stationKey(c.clientName, c.nas.clientAddress, c.callingStationId);
+}
+
+/**
+ * What a station is, for the per-station conversation limit here and for the worker threads'
+ * routing (src/server/workers/pool.ts), which must agree. The source address too: one client entry
+ * may be a prefix covering many access points, and a sibling AP must not end a station's
+ * conversation on another.
+ */
+export function stationKey(clientName: string, clientAddress: string | undefined, callingStationId: string | undefined): string | undefined {
+  return callingStationId ? JSON.stringify([clientName, clientAddress ?? '', callingStationId]) : undefined;
 }

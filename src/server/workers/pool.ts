@@ -14,7 +14,7 @@ import { AttributeType } from '../../radius/dictionary.js';
 import { getStringAttribute, joinEapMessage } from '../../radius/attributes.js';
 import { getAttribute, type RadiusPacket } from '../../radius/packet.js';
 import { EapCode, EapType } from '../../eap-methods/eap-packet.js';
-import type { SessionTableStats } from '../../eap-methods/session-table.js';
+import { stationKey, type SessionTableStats } from '../../eap-methods/session-table.js';
 import type { LockoutGate } from '../../eap-methods/password-lockout.js';
 import type { FamilySnapshot } from '../../metrics/registry.js';
 import { silentLog, type Log } from '../../util/log.js';
@@ -151,8 +151,7 @@ export class WorkerPool {
    */
   async handle(bytes: Uint8Array, packet: RadiusPacket, client: { name: string; address: string }, deadline?: number): Promise<AccessReply | null> {
     const callingStationId = getStringAttribute(packet, AttributeType.CallingStationId);
-    // The session table's own station key (session-table.ts), so both agree on what a station is.
-    const station = callingStationId ? JSON.stringify([client.name, client.address, callingStationId]) : undefined;
+    const station = stationKey(client.name, client.address, callingStationId);
     const state = getAttribute(packet, AttributeType.State);
     const route = this.router.route({ state, station, begins: beginsConversation(packet) }, (i) => this.slots[i]!.inHand);
     const slot = this.slots[route.worker]!;
