@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
+
 enum session_state { ST_HANDSHAKING = 0, ST_ESTABLISHED = 1, ST_FAILED = 2, ST_CLOSED = 3 };
 
 /* What V8 is told one conversation holds natively, so that garbage collection sees it. */
@@ -58,10 +60,21 @@ static napi_value string_value(napi_env env, const char *s) {
   return v;
 }
 
-static napi_value buffer_copy(napi_env env, const void *data, size_t len) {
-  napi_value v;
-  void *out;
-  if (napi_create_buffer_copy(env, len, len > 0 ? data : "", &out, &v) != napi_ok) return NULL;
+/*
+ * Plain Uint8Arrays over a new ArrayBuffer: napi_create_buffer(_copy) makes a Buffer by changing the
+ * new object's prototype, about 1.8 µs, and records are drained after every EAP message.
+ */
+static napi_value new_uint8_array(napi_env env, size_t len, void **data) {
+  napi_value ab, v;
+  if (napi_create_arraybuffer(env, len, data, &ab) != napi_ok) return NULL;
+  if (napi_create_typedarray(env, napi_uint8_array, len, ab, 0, &v) != napi_ok) return NULL;
+  return v;
+}
+
+static napi_value uint8_array_copy(napi_env env, const void *data, size_t len) {
+  void *out = NULL;
+  napi_value v = new_uint8_array(env, len, &out);
+  if (v && len > 0) memcpy(out, data, len);
   return v;
 }
 
@@ -598,7 +611,7 @@ static napi_value write_application_data(napi_env env, napi_callback_info info) 
 static napi_value drain(napi_env env, BIO *bio) {
   char *data = NULL;
   long len = BIO_get_mem_data(bio, &data);
-  napi_value v = buffer_copy(env, data, len > 0 ? (size_t)len : 0);
+  napi_value v = uint8_array_copy(env, data, len > 0 ? (size_t)len : 0);
   (void)BIO_reset(bio);
   ERR_clear_error();
   return v;
@@ -697,9 +710,9 @@ static napi_value export_keying_material(napi_env env, napi_callback_info info) 
       use_context = 1;
     }
   }
-  napi_value out;
-  void *data;
-  CHECK(env, napi_create_buffer(env, (size_t)length, &data, &out));
+  void *data = NULL;
+  napi_value out = new_uint8_array(env, (size_t)length, &data);
+  if (!out) THROW(env, "Node-API call failed: new_uint8_array");
   ERR_clear_error();
   int ok = SSL_export_keying_material(s->ssl, data, (size_t)length, label, label_len,
                                       use_context ? (context_len > 0 ? context : (void *)"") : NULL, context_len, use_context);
@@ -719,7 +732,7 @@ static napi_value finished_message(napi_env env, napi_callback_info info, int pe
   size_t n = peer ? SSL_get_peer_finished(s->ssl, buf, sizeof buf) : SSL_get_finished(s->ssl, buf, sizeof buf);
   if (n == 0) return undefined_value(env);
   if (n > sizeof buf) n = sizeof buf;
-  return buffer_copy(env, buf, n);
+  return uint8_array_copy(env, buf, n);
 }
 
 static napi_value get_finished(napi_env env, napi_callback_info info) {
@@ -736,9 +749,9 @@ static napi_value der_of(napi_env env, X509 *x) {
     ERR_clear_error();
     return undefined_value(env);
   }
-  napi_value out;
-  void *data;
-  if (napi_create_buffer(env, (size_t)len, &data, &out) != napi_ok) return undefined_value(env);
+  void *data = NULL;
+  napi_value out = new_uint8_array(env, (size_t)len, &data);
+  if (!out) return undefined_value(env);
   unsigned char *p = data;
   i2d_X509(x, &p);
   return out;
@@ -885,6 +898,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "opensslVersion", NULL, openssl_version, NULL, NULL, NULL, napi_default, NULL },
   };
   if (napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns) != napi_ok) return NULL;
+  if (!register_digest(env, exports)) return NULL;
   return exports;
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { digestEngine } from './util/digest.js';
 import type { GangwayConfig } from './config/config.js';
 import { ConfigError } from './config/config-error.js';
 import type { EapAuthenticator } from './eap-methods/authenticator.js';
@@ -244,7 +245,7 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
     }
     let housekeeping = eap.noob ? startNoobHousekeeping(noobStore, eap.noob, log) : undefined;
     let accountingHousekeeping = startAccountingHousekeeping(accountingStore, config.accounting.retentionDays, log);
-    log.info({ addresses, accounting: accountingAddresses, methods: eap.methods, workers: eap.threads }, 'gangway listening');
+    log.info({ addresses, accounting: accountingAddresses, methods: eap.methods, workers: eap.threads, digests: digestEngine }, 'gangway listening');
     // A SIGHUP and a CRL refresh never build at the same time: each builds from what the other applied.
     let applying: Promise<unknown> = Promise.resolve();
     let closed = false;
@@ -357,6 +358,7 @@ function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string
   const pieces: [string, unknown, unknown][] = [
     ['server.listen', running.listen, next.listen],
     ['server.workers', running.workers, next.workers],
+    ['server.warmup', running.warmup, next.warmup],
     ['accounting.listen', running.accounting.listen, next.accounting.listen],
     ['store', running.store, next.store],
     ['portal', running.portal, next.portal],

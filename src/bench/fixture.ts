@@ -45,16 +45,17 @@ const EAP_PACKET_SIZE = 1400;
 export async function createBenchFixture(dir: string, port: number): Promise<BenchFixture> {
   const secret = `bench-${randomBytes(12).toString('base64url')}`;
   const init = await initDataDir(dir, { radiusPort: port, secret, serverName: BENCH_SERVER_NAME, portalPort: 0, accountingPort: 0 });
-  const doc = parse(readFileSync(init.config, 'utf8')) as Record<string, Record<string, unknown>>;
-  doc.eap = { ...doc.eap, defaultMethods: ['eap-tls'], rules: [{ realm: TEAP_REALM, methods: ['teap'] }], packetSize: EAP_PACKET_SIZE };
-  // warn: per-authentication info lines would be measured as server CPU.
-  doc.log = { level: 'warn' };
-  const methods = doc.methods as Record<string, Record<string, unknown>>;
-  methods['eap-noob'] = { ...methods['eap-noob'], maxEphemeralPeers: NOOB_MAX_EPHEMERAL };
-  writeFileSync(init.config, stringify(doc), { mode: 0o600 });
+  editConfig(init.config, (doc) => {
+    doc.eap = { ...doc.eap, defaultMethods: ['eap-tls'], rules: [{ realm: TEAP_REALM, methods: ['teap'] }], packetSize: EAP_PACKET_SIZE };
+    // warn: per-authentication info lines would be measured as server CPU.
+    doc.log = { level: 'warn' };
+    const methods = doc.methods as Record<string, Record<string, unknown>>;
+    methods['eap-noob'] = { ...methods['eap-noob'], maxEphemeralPeers: NOOB_MAX_EPHEMERAL };
+  });
 
-  // base64url: no quote or backslash that hostapd's eap_user syntax would need escaped.
-  const teapUser = { name: 'bench-user', password: randomBytes(12).toString('base64url') };
+  // base64url: no quote or backslash that hostapd's eap_user syntax would need escaped; the prefix:
+  // one in 64 began with '-', which a command line takes for an option (a CI run failed on that).
+  const teapUser = { name: 'bench-user', password: `pw-${randomBytes(12).toString('base64url')}` };
   // What `gangway users add` does, against the database the server will open.
   const db = openSqlite(init.files.database);
   try {
@@ -78,6 +79,20 @@ export async function createBenchFixture(dir: string, port: number): Promise<Ben
       clientKey: readFileSync(init.files.clientKey),
     },
   };
+}
+
+/** Rewrites a gangway.yaml through `change`, owner-only as init made it. */
+function editConfig(path: string, change: (doc: Record<string, Record<string, unknown>>) => void): void {
+  const doc = parse(readFileSync(path, 'utf8')) as Record<string, Record<string, unknown>>;
+  change(doc);
+  writeFileSync(path, stringify(doc), { mode: 0o600 });
+}
+
+/** Gangway's `server.warmup` in the fixture's gangway.yaml (docs/configuration.md). */
+export function setGangwayWarmup(fixture: BenchFixture, perMethod: number): void {
+  editConfig(fixture.init.config, (doc) => {
+    doc.server = { ...doc.server, warmup: perMethod };
+  });
 }
 
 /** Changes to a copy's gangway.yaml: the TLS engine, and keys of the `eap` section. */
@@ -105,10 +120,10 @@ export function forkBenchFixture(fixture: BenchFixture, dir: string, changes: Fi
       clientCert: moved(f.clientCert), clientKey: moved(f.clientKey), database: moved(f.database),
     },
   };
-  const doc = parse(readFileSync(init.config, 'utf8')) as Record<string, Record<string, unknown>>;
-  if (changes.tlsEngine) doc.tls = { ...doc.tls, engine: changes.tlsEngine };
-  if (changes.eap) doc.eap = { ...doc.eap, ...changes.eap };
-  writeFileSync(init.config, stringify(doc), { mode: 0o600 });
+  editConfig(init.config, (doc) => {
+    if (changes.tlsEngine) doc.tls = { ...doc.tls, engine: changes.tlsEngine };
+    if (changes.eap) doc.eap = { ...doc.eap, ...changes.eap };
+  });
   return { ...fixture, init };
 }
 

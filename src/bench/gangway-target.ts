@@ -12,7 +12,8 @@ import type { BenchFixture } from './fixture.js';
 import type { ServerTarget } from './target.js';
 import { freeTcpPort, freeUdpPort } from './udp-port.js';
 
-const START_TIMEOUT_MS = 20_000;
+/** A start includes its warm-up (server.warmup, at most 15 s of it: src/cli/warmup.ts). */
+const START_TIMEOUT_MS = 45_000;
 const ATTEMPTS = 3;
 
 /**

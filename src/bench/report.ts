@@ -152,7 +152,8 @@ export interface BenchReport {
     open?: OpenLoadOptions;
   };
   servers: {
-    gangway?: { version: string; engines?: ('openssl' | 'node')[] };
+    /** `startupWarmup`: its server.warmup, authentications per method run before it listened. */
+    gangway?: { version: string; engines?: ('openssl' | 'node')[]; startupWarmup?: number };
     hostapd: ServerInfo;
     freeradius: ServerInfo;
     external?: { address: string; pid?: number };
@@ -220,7 +221,10 @@ export function formatReport(r: BenchReport): string {
   const m = r.machine;
   out.push(`gangway bench  ${r.date}  node ${m.node}  ${m.nproc} CPU(s) ${m.cpuModel}  ${m.platform} ${m.kernel}`);
   const servers: string[] = [];
-  if (r.servers.gangway) servers.push(`${r.servers.gangway.version}${r.servers.gangway.engines ? ` (TLS engines: ${r.servers.gangway.engines.join(', ')})` : ''}`);
+  if (r.servers.gangway) {
+    const g = r.servers.gangway;
+    servers.push(`${g.version}${g.engines ? ` (TLS engines: ${g.engines.join(', ')})` : ''}${g.startupWarmup !== undefined ? ` (server.warmup ${g.startupWarmup})` : ''}`);
+  }
   servers.push(serverInfo('hostapd', r.servers.hostapd), serverInfo('freeradius', r.servers.freeradius));
   if (r.servers.external) servers.push(`external ${r.servers.external.address}${r.servers.external.pid !== undefined ? ` (pid ${r.servers.external.pid})` : ' (no pid: CPU and RSS not measured)'}`);
   out.push(`servers: ${servers.join(', ')}`);

@@ -8,7 +8,7 @@
 import { availableParallelism, cpus, release, tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createBenchFixture, fixtureCredentials, forkBenchFixture, type BenchFixture } from './fixture.js';
+import { createBenchFixture, fixtureCredentials, forkBenchFixture, setGangwayWarmup, type BenchFixture } from './fixture.js';
 import { startGangwayTarget } from './gangway-target.js';
 import { measureHeldConversations } from './held-conversations.js';
 import { startFreeradiusTarget } from './freeradius-target.js';
@@ -27,6 +27,7 @@ import { measureRawReference, type RawReference, type RawReferenceName, type Raw
 import type { BenchReport, Comparison, HeldConversationsResult, RawReferenceSummary, ServerInfo, TargetResult } from './report.js';
 import { targetLabel, type ServerKind, type ServerTarget } from './target.js';
 import { freeUdpPort } from './udp-port.js';
+import { DEFAULT_WARMUP } from '../config/config.js';
 
 const METHODS: Record<BenchMethodName, BenchMethod> = {
   'eap-tls': eapTls12,
@@ -91,6 +92,8 @@ export interface BenchOptions {
   gangwayNodeArgs?: string[];
   /** Gangway's `--workers` (threads running EAP conversations); unset: its default. */
   gangwayWorkers?: number;
+  /** Gangway's `server.warmup` (authentications per method before it starts); unset: its default. */
+  gangwayWarmup?: number;
   /**
    * Open loop for the measured runs: a fixed `rate` (auths/s), or `load` × the rate a closed-loop
    * run with `concurrency` peers reached just before (steady phase only).
@@ -153,6 +156,8 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
   try {
     progress(`data directory ${dir}`);
     const fixture = await createBenchFixture(join(dir, 'data'), await freeUdpPort());
+    // Before any copy of the data directory is made, so that every Gangway has it.
+    if (opts.gangwayWarmup !== undefined) setGangwayWarmup(fixture, opts.gangwayWarmup);
     if (opts.noobPeers !== undefined && opts.noobPeers > 0 && !opts.external) {
       const t0 = performance.now();
       await populateNoobPeers(fixture.init.files.database, opts.noobPeers, (n) => progress(`  ${n} NOOB peers stored`));
@@ -366,7 +371,7 @@ export async function runBench(opts: BenchOptions, progress: BenchProgress = () 
         ...(open ? { open } : {}),
       },
       servers: {
-        ...(gangwayVersion ? { gangway: { version: gangwayVersion, ...(opts.tlsEngines ? { engines: opts.tlsEngines } : {}) } } : {}),
+        ...(gangwayVersion ? { gangway: { version: gangwayVersion, ...(opts.tlsEngines ? { engines: opts.tlsEngines } : {}), startupWarmup: opts.gangwayWarmup ?? DEFAULT_WARMUP } } : {}),
         hostapd: hostapdInfo,
         freeradius: freeradiusInfo,
         ...(opts.external ? { external: { address: `${opts.external.host}:${opts.external.port}`, ...(opts.external.pid !== undefined ? { pid: opts.external.pid } : {}) } } : {}),

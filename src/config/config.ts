@@ -73,6 +73,11 @@ export interface GangwayConfig {
   listen: ListenAddress[];
   /** Threads running EAP conversations (src/server/workers/): a count or `auto` (one per core); default 1. */
   workers: WorkersSetting;
+  /**
+   * Authentications per enabled method that `gangway serve` runs against a throwaway server in its
+   * own process before starting (src/cli/warmup.ts); 0: none.
+   */
+  warmup: number;
   radius: {
     clients: RadiusClientEntry[];
     replyCacheMs: number;
@@ -118,6 +123,9 @@ export interface AccountingConfig {
   retentionDays: number;
 }
 
+/** `server.warmup` when unset: the smallest count that brought cold CPU per authentication near the settled one (docs/benchmarks.md). */
+export const DEFAULT_WARMUP = 50;
+export const MAX_WARMUP = 10_000;
 const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 /** Built-in methods with settings of their own; plugins take theirs in eap.plugins[].options. */
 const METHOD_SECTIONS = ['teap', 'eap-noob'];
@@ -147,6 +155,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
   const serverName = server.string('name', 'gangway.local');
   const listen = server.stringList('listen', ['127.0.0.1:1812']).map((s, i) => parseListen(s, `${server.key('listen')}[${i}]`));
   const workers = server.has('workers') ? parseWorkers(server.raw('workers'), server.key('workers')) : (server.raw('workers'), 1);
+  const warmup = server.integer('warmup', DEFAULT_WARMUP, 0, MAX_WARMUP);
   server.done();
 
   const radius = root.section('radius');
@@ -267,6 +276,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     serverName,
     listen,
     workers,
+    warmup,
     radius: { clients, replyCacheMs, maxInFlight },
     eap: eapConfig,
     tls: tlsFiles,

@@ -19,7 +19,9 @@ export type TlsEngineName = 'openssl' | 'node';
 export type PeerCertificateIdentity = CertificateIdentity & {
   /** `serial:<hex>` of the certificate. */
   deviceId: string;
-  certificate: X509Certificate;
+  /** The certificate as the peer sent it (DER); `certificate` parses it, on first use. */
+  der: Uint8Array;
+  readonly certificate: X509Certificate;
 };
 
 export interface TlsTunnel {

@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { digest } from '../util/digest.js';
 import { RADIUS_AUTHENTICATOR_LENGTH, RADIUS_HEADER_LENGTH, readPacketLength } from './packet.js';
 import { secretBytes, type RadiusSecret } from './secret.js';
 
@@ -21,14 +22,7 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 function md5WithAuthenticator(packet: Uint8Array, authenticator: Uint8Array, secret: RadiusSecret): Uint8Array {
   const length = readPacketLength(packet);
-  return new Uint8Array(
-    createHash('md5')
-      .update(packet.subarray(0, 4))
-      .update(authenticator)
-      .update(packet.subarray(RADIUS_HEADER_LENGTH, length))
-      .update(secretBytes(secret))
-      .digest(),
-  );
+  return digest('md5', [packet.subarray(0, 4), authenticator, packet.subarray(RADIUS_HEADER_LENGTH, length), secretBytes(secret)]);
 }
 
 /** MD5(Code ‖ Id ‖ Length ‖ RequestAuthenticator ‖ Attributes ‖ Secret): every reply code. */

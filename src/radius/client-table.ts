@@ -37,12 +37,16 @@ function maskedKey(address: Uint8Array, length: number): string {
   return key;
 }
 
+/** Source addresses whose client is remembered (NAS addresses, or proxies: a few per server). */
+const FOUND_LIMIT = 4096;
+
 /**
  * Maps a datagram's source address to its client by longest prefix match: the source address
  * alone selects the shared secret (RFC 2865 §3, RFC 5080 §2.7.2).
  */
 export class ClientTable {
   private readonly families = new Map<number, Family>();
+  private readonly found = new Map<string, ResolvedClient>();
   readonly size: number;
 
   /** Throws a plain Error describing the first invalid entry: configuration, not protocol. */
@@ -94,7 +98,23 @@ export class ClientTable {
     });
   }
 
+  /**
+   * Every datagram asks; a server hears from a handful of NAS addresses. Only clients found are
+   * remembered (a table is never changed, a reload builds a new one), so spoofed sources cannot
+   * fill it, and it is emptied when full.
+   */
   lookup(sourceAddress: string): ResolvedClient | undefined {
+    const known = this.found.get(sourceAddress);
+    if (known) return known;
+    const hit = this.search(sourceAddress);
+    if (hit) {
+      if (this.found.size >= FOUND_LIMIT) this.found.clear();
+      this.found.set(sourceAddress, hit);
+    }
+    return hit;
+  }
+
+  private search(sourceAddress: string): ResolvedClient | undefined {
     const address = parseIpAddress(sourceAddress);
     if (!address) return undefined;
     const family = this.families.get(address.length);

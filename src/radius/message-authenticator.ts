@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { hmac, hmacInto } from '../util/digest.js';
 import { constantTimeEqual } from './authenticator.js';
 import { RadiusProtocolError } from './errors.js';
 import { RADIUS_AUTHENTICATOR_LENGTH, findAttributeOffsets, readPacketLength, type RadiusAttribute } from './packet.js';
@@ -31,22 +31,26 @@ function locate(packet: Uint8Array): number | undefined {
   return offsets[0];
 }
 
-function hmacAt(packet: Uint8Array, offset: number, secret: RadiusSecret, authenticatorField: Uint8Array | undefined): Uint8Array {
+function hmacAt(packet: Uint8Array, offset: number, secret: RadiusSecret, authenticatorField: Uint8Array | undefined, into?: Uint8Array): Uint8Array {
   if (authenticatorField !== undefined && authenticatorField.length !== RADIUS_AUTHENTICATOR_LENGTH) {
     throw new RadiusProtocolError('invalid-argument', `authenticator has ${authenticatorField.length} octets, must be 16`);
   }
   const length = readPacketLength(packet);
   // Fed in pieces around the Authenticator field and the MA value, never a copy of the packet
   // and never a write into it (a dgram Buffer arrives here as-is and is the caller's).
-  const h = createHmac('md5', secretBytes(secret));
-  h.update(packet.subarray(0, 4));
-  h.update(authenticatorField ?? packet.subarray(4, 4 + RADIUS_AUTHENTICATOR_LENGTH));
-  h.update(packet.subarray(4 + RADIUS_AUTHENTICATOR_LENGTH, offset + 2));
   // A value cut short by the packet's end is zeroed as far as it goes, as in the packet itself.
   const valueEnd = Math.min(offset + 2 + VALUE_LENGTH, length);
-  h.update(ZERO_VALUE.subarray(0, Math.max(0, valueEnd - offset - 2)));
-  h.update(packet.subarray(valueEnd, length));
-  return h.digest();
+  const pieces = [
+    packet.subarray(0, 4),
+    authenticatorField ?? packet.subarray(4, 4 + RADIUS_AUTHENTICATOR_LENGTH),
+    packet.subarray(4 + RADIUS_AUTHENTICATOR_LENGTH, offset + 2),
+    ZERO_VALUE.subarray(0, Math.max(0, valueEnd - offset - 2)),
+    packet.subarray(valueEnd, length),
+  ];
+  if (into === undefined) return hmac('md5', secretBytes(secret), pieces);
+  // Every piece is read before the digest is written, so the MA's own octets may be the target.
+  hmacInto('md5', secretBytes(secret), pieces, into);
+  return into;
 }
 
 /** The HMAC the packet's Message-Authenticator should hold; throws if there is none. */
@@ -64,7 +68,10 @@ export function signMessageAuthenticator(packet: Uint8Array, secret: RadiusSecre
   if (offset === undefined) {
     throw new RadiusProtocolError('missing-message-authenticator', 'packet has no Message-Authenticator to sign');
   }
-  packet.set(hmacAt(packet, offset, secret, authenticatorField), offset + 2);
+  if (offset + 2 + VALUE_LENGTH > readPacketLength(packet)) {
+    throw new RadiusProtocolError('bad-message-authenticator', 'Message-Authenticator runs past the packet');
+  }
+  hmacAt(packet, offset, secret, authenticatorField, packet.subarray(offset + 2, offset + 2 + VALUE_LENGTH));
 }
 
 export type MessageAuthenticatorStatus = 'absent' | 'valid' | 'invalid';

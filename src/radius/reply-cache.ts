@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { digest } from '../util/digest.js';
 
 /*
  * RFC 5080 §2.2.2 duplicate detection. Key: (receiving socket, source address, source port,
@@ -40,7 +40,7 @@ export function replyCacheKey(socket: number, address: string, port: number, ide
 
 /** Digest of the request octets; cheaper to keep than the request itself. */
 export function requestFingerprint(request: Uint8Array): string {
-  return createHash('sha256').update(request).digest('base64');
+  return digest('sha256', [request]).toString('base64');
 }
 
 function hex(bytes: Uint8Array): string {

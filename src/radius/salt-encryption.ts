@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { digestInto } from '../util/digest.js';
 import { randomOctets } from '../util/random-octets.js';
 import { encodeVendorSpecific, getVendorAttributes } from './attributes.js';
 import { MicrosoftAttributeType, VendorId } from './dictionary.js';
@@ -40,10 +40,9 @@ export function generateSalts(count: number): Uint8Array[] {
   return out;
 }
 
-function keyStream(secret: Uint8Array, seed: Uint8Array[]): Uint8Array {
-  const h = createHash('md5').update(secret);
-  for (const part of seed) h.update(part);
-  return new Uint8Array(h.digest());
+/** The next key-stream block into `b`: it decrypts the key, so it lives in memory of its own, zeroed after. */
+function keyStream(secret: Uint8Array, seed: Uint8Array[], b: Uint8Array): void {
+  digestInto('md5', [secret, ...seed], b);
 }
 
 export function saltEncrypt(key: Uint8Array, secret: RadiusSecret, requestAuthenticator: Uint8Array, salt: Uint8Array): Uint8Array {
@@ -60,11 +59,13 @@ export function saltEncrypt(key: Uint8Array, secret: RadiusSecret, requestAuthen
   out.set(salt, 0);
   out[SALT_LENGTH] = key.length;
   out.set(key, SALT_LENGTH + 1);
-  let b = keyStream(s, [requestAuthenticator, salt]);
+  const b = new Uint8Array(BLOCK);
+  keyStream(s, [requestAuthenticator, salt], b);
   for (let offset = SALT_LENGTH; offset < out.length; offset += BLOCK) {
     for (let i = 0; i < BLOCK; i++) out[offset + i] = out[offset + i]! ^ b[i]!;
-    b = keyStream(s, [out.subarray(offset, offset + BLOCK)]);
+    keyStream(s, [out.subarray(offset, offset + BLOCK)], b);
   }
+  b.fill(0);
   return out;
 }
 
@@ -76,12 +77,14 @@ export function saltDecrypt(value: Uint8Array, secret: RadiusSecret, requestAuth
   }
   const s = secretBytes(secret);
   const plain = new Uint8Array(cipherLength);
-  let b = keyStream(s, [requestAuthenticator, value.subarray(0, SALT_LENGTH)]);
+  const b = new Uint8Array(BLOCK);
+  keyStream(s, [requestAuthenticator, value.subarray(0, SALT_LENGTH)], b);
   for (let offset = 0; offset < cipherLength; offset += BLOCK) {
     const c = value.subarray(SALT_LENGTH + offset, SALT_LENGTH + offset + BLOCK);
     for (let i = 0; i < BLOCK; i++) plain[offset + i] = c[i]! ^ b[i]!;
-    b = keyStream(s, [c]);
+    keyStream(s, [c], b);
   }
+  b.fill(0);
   const keyLength = plain[0]!;
   if (keyLength > cipherLength - 1) {
     // A wrong secret or authenticator usually lands here: the length octet is then noise.

@@ -11,9 +11,8 @@
  *           grant's manufacturer). Such devices belong to the domain, not to a person.
  *  - user:  everything else (password and certificate users); the account is the identity.
  */
-import { X509Certificate } from 'node:crypto';
 import type { Grant } from '../eap-methods/method.js';
-import { canonicalSerialHex } from '../pki/ca/serial.js';
+import { CertificateDer } from '../pki/certificate-der.js';
 import { mudUrlOfCertificate } from '../pki/mud-url.js';
 import {
   decideAuthorization, type AuthorizationDecision, type AuthorizationFacts, type AuthorizationPolicy, type Vlan,
@@ -62,7 +61,9 @@ export class Authorizer {
     const base = { method: grant.method, ...(Object.keys(granted).length > 0 ? { granted } : {}) };
 
     if (grant.method === 'eap-noob') {
-      const rec = this.deps.noobPeers ? await this.deps.noobPeers.get(grant.deviceId ?? grant.identity) : undefined;
+      // The method read the record and named its account; it is read again only for a PeerInfo MUD URL.
+      const needed = grant.account === undefined || this.deps.policy.mudPeerInfoMember !== undefined;
+      const rec = needed && this.deps.noobPeers ? await this.deps.noobPeers.get(grant.deviceId ?? grant.identity) : undefined;
       return this.withAccount({ ...base, deviceClass: 'noob', ...this.noobMud(rec?.peerInfo) }, grant.account ?? rec?.account);
     }
 
@@ -105,7 +106,7 @@ export class Authorizer {
     if (!this.deps.issuedCertificates) return undefined;
     let serial: string;
     try {
-      serial = canonicalSerialHex(new X509Certificate(der).serialNumber);
+      serial = CertificateDer.read(der).serialNumberHex();
     } catch {
       return undefined;
     }

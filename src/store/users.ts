@@ -87,6 +87,21 @@ export async function hashPassword(password: string | Uint8Array, params: Scrypt
   return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
+/**
+ * The password hash of the stand-in row a store's lookup returns for a name without an account
+ * (enumeration timing, docs/security.md): as long as a default `hashPassword` string (N 2^15,
+ * 16-octet salt, 32-octet key), so that reading it costs what reading a real one costs.
+ */
+export const STAND_IN_PASSWORD_HASH = `scrypt$32768$8$1$${'A'.repeat(22)}==$${'A'.repeat(43)}=`;
+
+/**
+ * One column of that lookup, in SQL both stores speak: `value` where the left join of one row
+ * found no account (`u` is the users table), the account's own column otherwise.
+ */
+export function standInColumn(column: string, value: string): string {
+  return `CASE WHEN u.name IS NULL THEN ${value} ELSE u.${column} END AS ${column}`;
+}
+
 let dummy: Promise<string> | undefined;
 
 /**

@@ -38,6 +38,7 @@ describe('gangway bench', () => {
       ['--method', 'noob-completion', '--duration', '3'], ['--hold', '0'], ['--settle-tolerance', '-1'], ['--freeradius', '/x', '--no-freeradius'],
       ['--rate', '5', '--load', '0.5'], ['--arrivals', 'even'], ['--seed', '3'], ['--load', '0.8', '--phase', 'cold'], ['--rate', '0'], ['--load', '-1'],
       ['--rate', '5', '--arrivals', 'bursty'], ['--rate', '5', '--max-outstanding', '201'], ['--server-metrics', 'http://127.0.0.1:9812/metrics'],
+      ['--gangway-warmup', '-1'], ['--gangway-warmup', '10001'], ['--server', '127.0.0.1:1812', '--secret', 's', '--gangway-warmup', '5'],
     ]) {
       const c = collector();
       expect({ args, code: await bench(args, c.io) }).toEqual({ args, code: 2 });
@@ -50,7 +51,7 @@ describe('gangway bench', () => {
     if (!existsSync(main)) throw new Error(`${main} is missing: build first (npx tsc -p tsconfig.build.json)`);
     const c = collector();
     const code = await bench(
-      ['--method', 'all', '--count', '4', '--concurrency', '2', '--warmup', '2', '--raw-seconds', '0.2', '--gangway-main', main, '--json',
+      ['--method', 'all', '--count', '4', '--concurrency', '2', '--warmup', '2', '--raw-seconds', '0.2', '--gangway-main', main, '--json', '--gangway-warmup', '2',
         '--peers', '100', '--rss-every', '2', '--hold', '6', ...(tools ? ['--hostapd', tools.hostapd] : ['--no-hostapd']),
         ...(freeradius ? ['--freeradius', freeradius.freeradius] : ['--no-freeradius'])],
       c.io,
@@ -98,6 +99,7 @@ describe('gangway bench', () => {
     expect(report.held!.rssKb.held).toBeGreaterThan(0);
     expect(Number.isFinite(report.held!.kibPerConversation)).toBe(true);
 
+    expect(report.servers.gangway!.startupWarmup).toBe(2);
     if (tools) expect(report.servers.hostapd).toMatchObject({ version: expect.stringMatching(/^hostapd v2\./) });
     else expect(report.servers.hostapd).toEqual({ skipped: '--no-hostapd' });
     if (freeradius) expect(report.servers.freeradius).toMatchObject({ version: expect.stringMatching(/^FreeRADIUS 3\./) });
@@ -212,7 +214,7 @@ describe('gangway bench', () => {
       // Every method the credentials allow; Gangway has no PEAP, which is noted and skipped.
       const code = await bench(
         ['--server', `127.0.0.1:${server.port}`, '--secret', fixture.secret, '--server-pid', String(server.pid), '--server-metrics', server.metricsUrl!, '--tls-ca', f.caCert, '--tls-cert', f.clientCert, '--tls-key', f.clientKey,
-          '--server-name', fixture.serverName, '--user', fixture.teapUser.name, '--password', fixture.teapUser.password, '--teap-identity', fixture.teapOuterIdentity,
+          '--server-name', fixture.serverName, '--user', fixture.teapUser.name, `--password=${fixture.teapUser.password}`, '--teap-identity', fixture.teapOuterIdentity,
           '--duration', '1', '--concurrency', '2', '--settle-window', '10', '--settle-max', '200', '--settle-tolerance', '5', '--raw-seconds', '0.2', '--json'],
         c.io,
       );

@@ -194,7 +194,7 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
     try {
-      for (let i = 0; i < 100 && !out.includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 300 && !out.includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
       expect(out).toMatch(/"methods":\[[^\]]*"echo-plugin"/);
       const client = new RadiusClient({ host: '127.0.0.1', port, secret: 'plugin-secret-long' });
       try {
@@ -222,7 +222,7 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
     const child = spawn(process.execPath, [main, 'start', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    for (let i = 0; i < 100 && !out.includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && !out.includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(out).toContain('gangway listening');
     expect(await statusServer(port, 'start-secret-long')).toBe(RadiusCode.AccessAccept);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

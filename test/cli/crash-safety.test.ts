@@ -31,7 +31,7 @@ describe('gangway serve with a faulty plugin', () => {
     const c = spawn(process.execPath, [main, 'serve', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     c.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
     c.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-    for (let i = 0; i < 100 && !out.includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && !out.includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
     if (!out.includes('gangway listening')) throw new Error(`server did not start:\n${out}`);
     child = c;
     return c;

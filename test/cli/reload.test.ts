@@ -65,7 +65,7 @@ describe('SIGHUP reloads the configuration', () => {
     child = spawn(process.execPath, [main, 'serve', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => void (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => void (out += d.toString()));
-    for (let i = 0; i < 100 && !out.includes('gangway listening'); i++) await sleep(100);
+    for (let i = 0; i < 300 && !out.includes('gangway listening'); i++) await sleep(100);
     expect(out).toContain('gangway listening');
 
     const eapTls = async (trust: string): Promise<string> => {

@@ -23,7 +23,7 @@ test('serve --debug logs every EAP step as a readable line', async () => {
   let r: Awaited<ReturnType<typeof runEapOverRadius>> | undefined;
   child.stdout.on('data', (d: Buffer) => void (out += d.toString()));
   try {
-    for (let i = 0; i < 100 && !out.includes('gangway listening'); i++) await sleep(100);
+    for (let i = 0; i < 300 && !out.includes('gangway listening'); i++) await sleep(100);
     const peer = new EapTlsEapPeer({
       identity: 'demo-client',
       tls: { cert: readFileSync(files.clientCert!), key: readFileSync(files.clientKey!), ca: readFileSync(files.caCert!), servername: 'gangway.local' },

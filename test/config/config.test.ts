@@ -1,5 +1,5 @@
 import { ConfigError } from '../../src/config/config-error.js';
-import { parseConfig } from '../../src/config/config.js';
+import { DEFAULT_WARMUP, parseConfig } from '../../src/config/config.js';
 import { resolveWorkers } from '../../src/config/workers.js';
 
 const minimal = { radius: { clients: [{ name: 'ap', address: '10.0.0.0/8', secret: 'long-enough-secret' }] } };
@@ -23,6 +23,7 @@ describe('gangway.yaml validation', () => {
     expect(c.tls).toMatchObject({ cert: '/data/pki/server.pem', ca: ['/data/pki/ca.pem'], minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' });
     expect(c.store).toEqual({ kind: 'sqlite', path: '/data/gangway.db' });
     expect(c.workers).toBe(1);
+    expect(c.warmup).toBe(DEFAULT_WARMUP);
   });
 
   test('server.workers: a count or auto (one per core)', () => {
@@ -30,6 +31,11 @@ describe('gangway.yaml validation', () => {
     expect(parseConfig({ ...minimal, server: { workers: 'auto' } }, '/data').workers).toBe('auto');
     expect(resolveWorkers('auto', () => 6)).toBe(6);
     expect(resolveWorkers(3, () => 6)).toBe(3);
+  });
+
+  test('server.warmup: authentications per method before the start, 0 for none', () => {
+    expect(parseConfig({ ...minimal, server: { warmup: 0 } }, '/data').warmup).toBe(0);
+    expect(parseConfig({ ...minimal, server: { warmup: 10_000 } }, '/data').warmup).toBe(10_000);
   });
 
   test.each([
@@ -45,6 +51,10 @@ describe('gangway.yaml validation', () => {
     [{ ...minimal, eap: { packetSize: 10 } }, 'eap.packetSize', 'between'],
     [{ ...minimal, server: { workers: 0 } }, 'server.workers', 'auto or a whole number'],
     [{ ...minimal, server: { workers: 'many' } }, 'server.workers', 'auto or a whole number'],
+    [{ ...minimal, server: { warmup: -1 } }, 'server.warmup', 'between 0 and 10000'],
+    [{ ...minimal, server: { warmup: 10_001 } }, 'server.warmup', 'between 0 and 10000'],
+    [{ ...minimal, server: { warmup: 2.5 } }, 'server.warmup', 'integer'],
+    [{ ...minimal, server: { warmup: '100' } }, 'server.warmup', 'integer'],
     [{ ...minimal, eap: { rules: [{ realm: 'x', methods: [] }] } }, 'eap.rules[0].methods', 'at least one'],
     [{ ...minimal, eap: { rules: [{ identity: '(', methods: ['eap-tls'] }] } }, 'eap.rules[0].identity', 'regular expression'],
     [{ ...minimal, tls: { minVersion: 'TLSv1.0' } }, 'tls.minVersion', 'one of'],

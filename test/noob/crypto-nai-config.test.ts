@@ -1,6 +1,7 @@
 import { b64urlDecodeExact, b64urlEncode } from '../../src/noob/base64url.js';
 import { parseNoobMethodConfig, resolveNoobConfig } from '../../src/noob/config.js';
 import { ecdhSharedSecret, generateKeyPair, importPublicJwk } from '../../src/noob/crypto/cryptosuites.js';
+import { systemRandom } from '../../src/noob/crypto/random.js';
 import { concatKdf, kdfFixedInfo } from '../../src/noob/crypto/kdf.js';
 import { NoobError } from '../../src/noob/errors.js';
 import { classifyNoobIdentity, isUnderEapArpa, isValidNai, isValidRealm } from '../../src/noob/nai.js';
@@ -136,5 +137,18 @@ describe('configuration', () => {
   });
   it('allows http for loopback demos', () => {
     expect(resolveNoobConfig({ oobUrl: 'http://127.0.0.1:8080/noob' }).oobUrl).toBe('http://127.0.0.1:8080/noob');
+  });
+});
+
+describe('PeerId allocation', () => {
+  test('22 base64url characters, never beginning with a dash (a command line would read it as an option)', () => {
+    const seen = new Set<string>();
+    // 4,000 draws: a leading '-' (1 in 64 per draw before) would all but surely have appeared.
+    for (let i = 0; i < 4000; i++) {
+      const id = systemRandom.peerId();
+      expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+      seen.add(id);
+    }
+    expect(seen.size).toBe(4000);
   });
 });

@@ -43,7 +43,7 @@ describe('EAP-NOOB end to end: gangway serve, noob-peer and noob-oob as separate
     server = spawn(process.execPath, [main, 'serve', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout!.on('data', (d: Buffer) => { serverLog += d.toString(); });
     server.stderr!.on('data', (d: Buffer) => { serverLog += d.toString(); });
-    for (let i = 0; i < 100 && !serverLog.includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && !serverLog.includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
     if (!serverLog.includes('gangway listening')) throw new Error(`server did not start:\n${serverLog}`);
   }
 

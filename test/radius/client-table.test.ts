@@ -52,6 +52,18 @@ describe('ClientTable', () => {
     expect(() => new ClientTable([entry])).toThrow(Error);
   });
 
+  test('a remembered source answers as the prefix search does, through a flood of sources that empties the memory', () => {
+    const wide = new ClientTable([{ name: 'any4', address: '0.0.0.0/0', secret: 'a' }, { name: 'ap', address: '10.1.2.7', secret: 'b' }]);
+    const fresh = (source: string): string | undefined => new ClientTable([{ name: 'any4', address: '0.0.0.0/0', secret: 'a' }, { name: 'ap', address: '10.1.2.7', secret: 'b' }]).lookup(source)?.name;
+    for (const source of ['10.1.2.7', '::ffff:10.1.2.7', '10.1.2.8', '2001:db8::1', 'not an address']) {
+      expect([wide.lookup(source)?.name, wide.lookup(source)?.name]).toEqual([fresh(source), fresh(source)]);
+    }
+    // Spoofed sources inside a /0 are all found, so all remembered: more than the memory holds.
+    for (let i = 0; i < 10_000; i++) expect(wide.lookup(`172.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)?.name).toBe('any4');
+    expect(wide.lookup('10.1.2.7')?.name).toBe('ap');
+    expect(wide.lookup('::ffff:10.1.2.7')?.name).toBe('ap');
+  });
+
   test('duplicate prefixes are refused', () => {
     expect(() => new ClientTable([
       { name: 'a', address: '10.0.0.0/8', secret: 's' },

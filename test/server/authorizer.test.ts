@@ -66,6 +66,23 @@ describe('Authorizer: facts from the grant and the stores', () => {
     expect((await revoked.factsFor({ identity: 'acme:SN-2', method: 'eap-tls', certificate: ldevid })).deviceClass).toBe('user');
   });
 
+  test('a negative serial number is no serial we issued: the store is not asked, the MUD URL still applies', async () => {
+    const ldevid = await cert('CN=acme:SN-3', 'https://mud.acme.example/lamp.json');
+    const content = Buffer.from(new X509Certificate(ldevid).serialNumber, 'hex');
+    const at = Buffer.from(ldevid).indexOf(Buffer.concat([Buffer.from([0x02, content.length]), content]));
+    // Setting the top bit of its first octet makes the serial negative; its octets then read, without
+    // the sign, as a positive serial (which DER writes with a 0x00 pad), recorded here for another certificate.
+    const negative = ldevid.slice();
+    negative[at + 2] = negative[at + 2]! | 0x80;
+    const asked: string[] = [];
+    const lookalike = { ...record(ldevid, 'acme:SN-3'), serial: Buffer.from(negative.subarray(at + 2, at + 2 + content.length)).toString('hex') };
+    const a = new Authorizer({ policy, issuedCertificates: { get: async (serial: string) => { asked.push(serial); return serial === lookalike.serial ? lookalike : undefined; } }, log: new MemoryLog() });
+    expect(await a.factsFor({ identity: 'acme:SN-3', method: 'eap-tls', certificate: negative })).toEqual({
+      method: 'eap-tls', deviceClass: 'user', account: 'acme:SN-3', mudUrl: 'https://mud.acme.example/lamp.json',
+    });
+    expect(asked).toEqual([]);
+  });
+
   test('an IDevID grant from TEAP-BRSKI (manufacturer set) is a brski device; its MUD URL applies', async () => {
     const idevid = await cert('CN=thermo', 'HTTPS://MUD.acme.example/thermo.json');
     const a = new Authorizer({ policy, log: new MemoryLog() });
@@ -106,6 +123,20 @@ describe('Authorizer: facts from the grant and the stores', () => {
       expect(await a.authorize({ identity: 'P3', method: 'eap-noob', deviceId: 'P3' })).toMatchObject({ vlan: 40 });
       expect(await a.authorize({ identity: 'P4', method: 'eap-noob', deviceId: 'P4' })).toMatchObject({ vlan: 40 });
     });
+  });
+
+  test('EAP-NOOB: the record is read again only when the grant names no account or a PeerInfo member is configured', async () => {
+    const reads: string[] = [];
+    const noobPeers = { get: async (p: string) => { reads.push(p); return undefined; } };
+    const plain = parseAuthorizationConfig(ConfigReader.root({ devices: { noob: { vlan: 40 } }, users: { alice: { vlan: 20 } } }, 'authorization'));
+    const a = new Authorizer({ policy: plain, noobPeers, log: new MemoryLog() });
+    expect(await a.authorize({ identity: 'P1', method: 'eap-noob', deviceId: 'P1', account: 'alice' })).toMatchObject({ vlan: 20 });
+    expect(reads).toEqual([]);
+    expect(await a.authorize({ identity: 'P2', method: 'eap-noob', deviceId: 'P2' })).toMatchObject({ vlan: 40 });
+    expect(reads).toEqual(['P2']);
+    const b = new Authorizer({ policy, noobPeers, log: new MemoryLog() });
+    await b.authorize({ identity: 'P3', method: 'eap-noob', deviceId: 'P3', account: 'alice' });
+    expect(reads).toEqual(['P2', 'P3']);
   });
 
   test('for the portal: a BRSKI device with its LDevID, a user\'s configured VLAN', () => {

@@ -233,6 +233,8 @@ describe('kill -9 while TEAP-BRSKI enrolments run', () => {
     };
     // No portal: each of the server's lives starts sooner without it, and enrolment does not use it.
     delete cfg.portal;
+    // Nor a start-up warm-up: this test restarts the server many times within its budget (test/cli/serve-warmup.test.ts covers it).
+    cfg.server = { ...cfg.server, warmup: 0 };
     writeFileSync(cfgPath, stringify(cfg));
     const caPem = readFileSync(join(dir, 'pki', 'ca.pem'), 'utf8');
     caSubject = { node: new X509Certificate(caPem).subject, stored: new x509.X509Certificate(caPem).subject };

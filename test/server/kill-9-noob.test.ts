@@ -11,9 +11,10 @@
  * At the end a sample of the registered devices reconnects with the Kz they hold.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { initDataDir } from '../../src/cli/init.js';
 import { deliverOobFromUrl } from '../../src/noob/oob.js';
 import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
@@ -125,6 +126,10 @@ describe('kill -9 while EAP-NOOB Completions run', () => {
     dir = mkdtempSync(join(tmpdir(), 'gangway-kill9-'));
     port = await freeUdpPort();
     await initDataDir(dir, { radiusPort: port, portalPort: 0, secret: SECRET, serverName: 'radius.test.example' });
+    // No start-up warm-up: this test restarts the server many times within its budget (test/cli/serve-warmup.test.ts covers it).
+    const cfgPath = join(dir, 'gangway.yaml');
+    const cfg = parse(readFileSync(cfgPath, 'utf8')) as { server?: object };
+    writeFileSync(cfgPath, stringify({ ...cfg, server: { ...cfg.server, warmup: 0 } }), { mode: 0o600 });
     db = openSqlite(join(dir, 'gangway.db'));
     await new SqliteUserStore(db).add({ name: 'alice', enabled: true });
   });

@@ -9,6 +9,7 @@ import { DEFAULT_SETTLE_RULE } from '../../bench/settle.js';
 import { ARRIVAL_PROCESSES, type ArrivalProcess } from '../../bench/arrivals.js';
 import type { OpenLoadOptions } from '../../bench/load.js';
 import { parseServer } from '../server-address.js';
+import { MAX_WARMUP } from '../../config/config.js';
 import type { CliIo } from '../io.js';
 import { SetupError, UsageError, defineCommand, runCommand, type OptionValues } from '../command.js';
 
@@ -67,6 +68,7 @@ export const spec = defineCommand({
     'gangway-main': { type: 'string', value: 'F', help: 'the dist/cli/main.js to run as the server (default: this Gangway\'s)' },
     'gangway-node-args': { type: 'string', value: 'ARGS', help: 'node options for the Gangway servers, space-separated, e.g.\n--gangway-node-args="--cpu-prof --cpu-prof-dir=DIR"' },
     workers: { type: 'string', value: 'N', help: 'Gangway\'s --workers: threads running EAP conversations (default 1)' },
+    'gangway-warmup': { type: 'string', value: 'N', help: 'Gangway\'s server.warmup: authentications per method it runs on a throwaway server\nbefore it starts (default: its own default; 0: none)' },
     'tls-engine': { type: 'string', value: 'E', help: 'openssl, node or both (openssl,node): one Gangway per TLS engine, side by side\n(default: one Gangway with its default engine)' },
   },
   epilog: 'Exit status: 0 every authentication succeeded, 1 some failed, 2 usage, 3 error.',
@@ -162,6 +164,7 @@ function runnable(m: BenchMethodName, c: PeerCredentials): boolean {
 }
 
 function benchOptions(v: OptionValues<typeof spec.options>): BenchOptions {
+  if (v['gangway-warmup'] !== undefined && v.server !== undefined) throw new UsageError('--gangway-warmup sets up the Gangway the bench starts, not the server of --server');
   const external = externalServer(v);
   const hold = v.hold !== undefined ? positiveInt(v.hold, 0, '--hold') : undefined;
   if (hold !== undefined && external) throw new UsageError('--hold runs on a Gangway the bench starts, not with --server');
@@ -240,7 +243,15 @@ function benchOptions(v: OptionValues<typeof spec.options>): BenchOptions {
     ...(open ? { open } : {}),
     ...(v['gangway-node-args'] !== undefined ? { gangwayNodeArgs: nodeArgs(v['gangway-node-args']) } : {}),
     ...(v.workers !== undefined ? { gangwayWorkers: positiveInt(v.workers, 1, '--workers') } : {}),
+    ...(v['gangway-warmup'] !== undefined ? { gangwayWarmup: gangwayWarmup(v['gangway-warmup']) } : {}),
   };
+}
+
+/** --gangway-warmup: what gangway.yaml's server.warmup accepts. */
+function gangwayWarmup(value: string): number {
+  const n = positiveInt(value, 0, '--gangway-warmup', 0);
+  if (n > MAX_WARMUP) throw new UsageError(`--gangway-warmup must be at most ${MAX_WARMUP}`);
+  return n;
 }
 
 /** --rate / --load and the options that shape the open loop; undefined: closed loop. */

@@ -10,6 +10,8 @@ import type { CliIo } from '../io.js';
 import { UsageError, defineCommand, runCommand } from '../command.js';
 import { DATA_OPTION, dataDirOf, requireDataDir, type DataDir } from '../data-dir.js';
 import { describeStartupError } from '../startup-error.js';
+import { warmUpBeforeStart } from '../warmup.js';
+import { checkPrivateFiles } from '../../server/private-files.js';
 
 /** The options serve and start share. */
 export const SERVE_OPTIONS = {
@@ -20,6 +22,8 @@ export const SERVE_OPTIONS = {
 } as const;
 
 const SERVE_EPILOG =
+  'Before it listens, the server warms up against a throwaway server of its own in the same process\n' +
+  '(server.warmup authentications per enabled method, cut short at 15 s; 0 turns it off).\n' +
   'Logs go to stdout as JSON lines (pino) unless --debug is given; GANGWAY_LOG_LEVEL overrides log.level.\n' +
   'SIGTERM or SIGINT stops the server; SIGHUP reloads gangway.yaml (clients, certificates, CRLs, EAP rules\n' +
   'and method settings; a configuration that fails is refused and the running one stays). CRL files are\n' +
@@ -89,11 +93,19 @@ export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo):
   const config = load();
   const log = logFor(config, opts.debug);
   installCrashPolicy(log);
+  const setting = workers ?? config.workers;
+  // `auto` means as many as can run: the TEAP-BRSKI registrar runs in one thread (a count > 1 with brski is refused).
+  const threads = setting === 'auto' && config.brski !== undefined && config.brski !== null ? 1 : resolveWorkers(setting);
+  // Before the real server listens, so that no NAS meets the code V8 has not compiled yet. Worker
+  // threads are isolates of their own that a warm-up here cannot reach: it would cost its seconds
+  // for the main thread's RADIUS path alone.
+  // Files others can read refuse the start (exit 78): said before the warm-up's seconds, not after.
+  checkPrivateFiles(config);
+  const warmup = threads === 1 ? await warmUpUnlessStopped(config, log) : { stopped: false, reloadAsked: false };
+  if (threads > 1 && config.warmup > 0) log.info({ workers: threads }, 'start-up warm-up skipped: EAP runs in worker threads, which it cannot reach');
+  if (warmup.stopped) return 0;
   let running: RunningGangway;
   try {
-    const setting = workers ?? config.workers;
-    // `auto` means as many as can run: the TEAP-BRSKI registrar runs in one thread (a count > 1 with brski is refused).
-    const threads = setting === 'auto' && config.brski !== undefined && config.brski !== null ? 1 : resolveWorkers(setting);
     // A lost worker thread is an unexpected error: the crash policy logs it and exits with status 70.
     running = await startGangway(config, log, { workers: threads, workerLogLevel: opts.debug ? 'debug' : workerLogLevel(process.env.GANGWAY_LOG_LEVEL ?? config.log.level) });
   } catch (err) {
@@ -128,8 +140,37 @@ export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo):
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
     process.on('SIGHUP', onHup);
+    if (warmup.reloadAsked) reloader.request();
   });
   return 0;
+}
+
+/**
+ * The start-up warm-up (src/cli/warmup.ts) with the signals a running server obeys: SIGTERM or
+ * SIGINT ends it (its temporary directory removed) and the server does not start; a SIGHUP is kept
+ * for when the server runs, since gangway.yaml was read before the warm-up.
+ */
+async function warmUpUnlessStopped(config: GangwayConfig, log: Log): Promise<{ stopped: boolean; reloadAsked: boolean }> {
+  const stop = new AbortController();
+  let reloadAsked = false;
+  const onStop = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, 'shutting down');
+    stop.abort();
+  };
+  const onHup = (): void => {
+    reloadAsked = true;
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', onHup);
+  try {
+    await warmUpBeforeStart(config, log, { signal: stop.signal });
+  } finally {
+    process.off('SIGTERM', onStop);
+    process.off('SIGINT', onStop);
+    process.off('SIGHUP', onHup);
+  }
+  return { stopped: stop.signal.aborted, reloadAsked };
 }
 
 /**

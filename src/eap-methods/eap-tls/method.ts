@@ -204,7 +204,7 @@ class EapTlsSession implements EapMethodSession {
       msk: this.keys.msk,
       emsk: this.keys.emsk,
       sessionId: this.keys.sessionId,
-      grant: { identity: peer.identity, method: 'eap-tls', deviceId: peer.deviceId, certificate: new Uint8Array(peer.certificate.raw) },
+      grant: { identity: peer.identity, method: 'eap-tls', deviceId: peer.deviceId, certificate: peer.der },
     };
   }
 

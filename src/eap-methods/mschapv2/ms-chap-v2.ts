@@ -1,4 +1,5 @@
-import { createCipheriv, createHash, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, timingSafeEqual } from 'node:crypto';
+import { digestInto } from '../../util/digest.js';
 import { md4 } from './md4.js';
 
 /**
@@ -6,10 +7,11 @@ import { md4 } from './md4.js';
  * over bytes. Names follow the RFCs' pseudo-code.
  */
 
+/** A plain Uint8Array of its own: the master and start keys are cut from these. */
 function sha1(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha1');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
+  const out = new Uint8Array(20);
+  digestInto('sha1', parts, out);
+  return out;
 }
 
 /** The user name the algorithms hash: RFC 2759 §8.2 strips any "DOMAIN\" prefix. */

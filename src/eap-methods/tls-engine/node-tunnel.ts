@@ -186,10 +186,19 @@ export class NodeTlsTunnel implements TlsTunnel {
     const leaf = this.socket?.getPeerCertificate(false);
     // With no certificate Node returns an empty object (or null once the socket is gone).
     if (!leaf?.raw || leaf.raw.length === 0) return undefined;
-    const x509 = new X509Certificate(leaf.raw);
+    const der = new Uint8Array(leaf.raw);
+    let x509: X509Certificate | undefined;
     // The legacy object's subject holds raw values (no RFC 2253 escaping); an empty subject is {}.
     const subject = leaf.subject as SubjectFields | undefined;
-    return { ...certificateIdentity(subject, leaf.subjectaltname), deviceId: `serial:${x509.serialNumber}`, certificate: x509 };
+    // Its serialNumber is the same upper-case hex X509Certificate gives (one OpenSSL call for both).
+    return {
+      ...certificateIdentity(subject, leaf.subjectaltname),
+      deviceId: `serial:${leaf.serialNumber}`,
+      der,
+      get certificate(): X509Certificate {
+        return (x509 ??= new X509Certificate(der));
+      },
+    };
   }
 
   get authorized(): boolean {

@@ -72,17 +72,15 @@ export class OpensslTlsTunnel implements TlsTunnel {
   }
 
   exportKeyingMaterial(length: number, label: string, context?: Uint8Array): Uint8Array {
-    return new Uint8Array(this.addon.exportKeyingMaterial(this.live(), length, label, context));
+    return this.addon.exportKeyingMaterial(this.live(), length, label, context);
   }
 
   getFinished(): Uint8Array | undefined {
-    const f = this.addon.getFinished(this.live());
-    return f ? new Uint8Array(f) : undefined;
+    return this.addon.getFinished(this.live());
   }
 
   getPeerFinished(): Uint8Array | undefined {
-    const f = this.addon.getPeerFinished(this.live());
-    return f ? new Uint8Array(f) : undefined;
+    return this.addon.getPeerFinished(this.live());
   }
 
   /**
@@ -101,6 +99,7 @@ export class OpensslTlsTunnel implements TlsTunnel {
       return undefined;
     }
     const addon = this.addon;
+    // A plain Uint8Array, as grants carry it.
     const der = addon.peerCertificate(session)!;
     let x509: X509Certificate | undefined;
     const certificate = (): X509Certificate => (x509 ??= new X509Certificate(der));
@@ -113,6 +112,7 @@ export class OpensslTlsTunnel implements TlsTunnel {
     this.identity = {
       ...named,
       deviceId: `serial:${serial}`,
+      der,
       get certificate(): X509Certificate {
         return certificate();
       },
@@ -137,8 +137,7 @@ export class OpensslTlsTunnel implements TlsTunnel {
   }
 
   ownCertificate(): Uint8Array | undefined {
-    const c = this.session ? this.addon.ownCertificate(this.session) : undefined;
-    return c ? new Uint8Array(c) : undefined;
+    return this.session ? this.addon.ownCertificate(this.session) : undefined;
   }
 
   dispose(): void {

@@ -5,8 +5,9 @@
  * messages; `macInput` only joins them. Which texts go into which slot is decided by the caller
  * (see ../transcript.ts).
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 
+import { digest as digestOf, hmac } from '../../util/digest.js';
 import { b64urlEncode } from '../base64url.js';
 import { hashOf, type Cryptosuite } from './cryptosuites.js';
 
@@ -36,7 +37,7 @@ export function macInput(first: 1 | 2, s: MacInputSlots): string {
 }
 
 function digest(suite: Cryptosuite, input: string): Buffer {
-  return createHash(hashOf(suite)).update(input, 'utf8').digest();
+  return digestOf(hashOf(suite), [Buffer.from(input, 'utf8')]);
 }
 
 /** Hoob = leftmost 16 bytes of H(input with slot 0 = Dir), base64url. */
@@ -66,7 +67,7 @@ export function matchesNoobId(suite: Cryptosuite, noobB64: string, candidate: st
 
 /** MACs/MACp/MACs2/MACp2 = leftmost 32 bytes of HMAC-H(key, input), base64url. */
 export function mac(suite: Cryptosuite, key: Uint8Array, input: string): string {
-  return b64urlEncode(createHmac(hashOf(suite), key).update(input, 'utf8').digest().subarray(0, 32));
+  return b64urlEncode(hmac(hashOf(suite), key, [Buffer.from(input, 'utf8')]).subarray(0, 32));
 }
 
 /** Compares two ASCII texts (MACs, Hoobs) without leaking where they differ. */

@@ -8,8 +8,7 @@
  * The bracketed length byte is decision D1 (see docs/eap-noob.md): the RFC text can be read as
  * requiring it, the authors' code and every deployed peer omit it. `suppPrivLengthByte` selects.
  */
-import { createHash } from 'node:crypto';
-
+import { DIGEST_LENGTH, digestInto } from '../../util/digest.js';
 import type { KeyingMode } from '../messages.js';
 import { hashOf, type Cryptosuite } from './cryptosuites.js';
 
@@ -26,13 +25,17 @@ export function kdfFixedInfo(np: Uint8Array, ns: Uint8Array, suppPrivInfo: Uint8
 export function concatKdf(suite: Cryptosuite, z: Uint8Array, fixedInfo: Uint8Array, length: number): Uint8Array {
   const out = new Uint8Array(length);
   const counter = Buffer.alloc(4);
+  const hash = hashOf(suite);
+  // Key material: a block in memory of its own, zeroed when done.
+  const block = new Uint8Array(DIGEST_LENGTH[hash]);
   let filled = 0;
   for (let i = 1; filled < length; i++) {
     counter.writeUInt32BE(i, 0);
-    const block = createHash(hashOf(suite)).update(counter).update(z).update(fixedInfo).digest();
+    digestInto(hash, [counter, z, fixedInfo], block);
     out.set(block.subarray(0, Math.min(block.length, length - filled)), filled);
     filled += block.length;
   }
+  block.fill(0);
   return out;
 }
 

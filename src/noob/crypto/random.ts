@@ -19,8 +19,15 @@ export interface NoobRandom {
 }
 
 export const systemRandom: NoobRandom = {
-  // 22 characters of the base64url alphabet: 132 bits from the CSPRNG.
-  peerId: () => randomB64urlChars(randomOctets(22)),
+  peerId: () => {
+    // 22 characters of the base64url alphabet, about 132 bits from the CSPRNG, never beginning with
+    // '-': operators pass PeerIds on command lines (noob-oob --reset-owner, --issue), where a
+    // leading dash reads as an option.
+    for (;;) {
+      const id = randomB64urlChars(randomOctets(22));
+      if (!id.startsWith('-')) return id;
+    }
+  },
   nonce: () => randomOctets(32),
   noob: () => randomOctets(16),
   keyPair: (suite, opts) => generateKeyPair(suite, opts),

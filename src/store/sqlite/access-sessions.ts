@@ -12,26 +12,57 @@ interface Row {
   accepted_at: string;
 }
 
-/** One small upsert per Access-Accept, written from the RADIUS reply path. */
+/** Records waiting for the next batch are written at most this long after the first of them. */
+export const ACCESS_SESSION_FLUSH_MS = 50;
+/** A batch this large is written at once. */
+export const ACCESS_SESSION_BATCH = 64;
+/** While writes fail, at most this many records wait (the oldest go first). */
+export const ACCESS_SESSION_MAX_PENDING = 4096;
+
+/**
+ * One small upsert per Access-Accept, written from the RADIUS reply path. They are written in
+ * batches, one transaction per ACCESS_SESSION_FLUSH_MS or ACCESS_SESSION_BATCH records: a commit of
+ * its own cost each Accept about 22 µs of CPU, a batched upsert about 7 (2026-12-06, this VM).
+ * Reads and deletes in this process see the waiting records; another process (the CLI, a second
+ * server) sees a record at most ACCESS_SESSION_FLUSH_MS late, and a crash loses at most that much:
+ * a lost record only means a later removal cannot send a Disconnect-Request. A batch that cannot be
+ * written (the database locked by another process past the busy timeout, a full disk) stays
+ * waiting for the next one, and the next record() reports the failure, which the reply path logs.
+ */
 export class SqliteAccessSessionStore implements AccessSessionStore {
   private readonly upsert;
   private readonly selectOne;
   private readonly del;
+  private readonly writeBatch;
+  /** Latest record per identity, not yet written, oldest Accept first. */
+  private pending = new Map<string, Row>();
+  private timer: NodeJS.Timeout | undefined;
+  /** Why the last batch failed, until a record() reports it. */
+  private failure: Error | undefined;
+  private closed = false;
 
   constructor(db: SqliteDatabase) {
+    // A late batch (this server's or another's) never replaces a later Accept.
     this.upsert = db.prepare(
       `INSERT INTO access_sessions (identity, client_name, client_address, request_user_name, calling_station_id, nas_identifier, nas_ip_address, accepted_at)
        VALUES (@identity, @client_name, @client_address, @request_user_name, @calling_station_id, @nas_identifier, @nas_ip_address, @accepted_at)
        ON CONFLICT(identity) DO UPDATE SET client_name = excluded.client_name, client_address = excluded.client_address,
          request_user_name = excluded.request_user_name, calling_station_id = excluded.calling_station_id,
-         nas_identifier = excluded.nas_identifier, nas_ip_address = excluded.nas_ip_address, accepted_at = excluded.accepted_at`,
+         nas_identifier = excluded.nas_identifier, nas_ip_address = excluded.nas_ip_address, accepted_at = excluded.accepted_at
+       WHERE excluded.accepted_at >= access_sessions.accepted_at`,
     );
     this.selectOne = db.prepare('SELECT * FROM access_sessions WHERE identity = ?');
     this.del = db.prepare('DELETE FROM access_sessions WHERE identity = ?');
+    this.writeBatch = db.transaction((rows: Iterable<Row>) => {
+      for (const row of rows) this.upsert.run(row);
+    });
   }
 
   async record(s: AccessSession): Promise<void> {
-    this.upsert.run({
+    if (this.closed) throw new Error('the access-session store is closed');
+    // Re-inserted so that the map stays in the order of the latest Accepts.
+    this.pending.delete(s.identity);
+    this.pending.set(s.identity, {
       identity: s.identity,
       client_name: s.clientName,
       client_address: s.clientAddress,
@@ -41,10 +72,59 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
       nas_ip_address: s.nasIpAddress ?? null,
       accepted_at: s.acceptedAt.toISOString(),
     });
+    if (this.pending.size >= ACCESS_SESSION_BATCH) this.flushNoting();
+    else this.timer ??= setTimeout(() => this.flushNoting(), ACCESS_SESSION_FLUSH_MS).unref();
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure) throw failure;
+  }
+
+  /**
+   * Writes the waiting records in one transaction. When that fails they wait for the next batch
+   * (at most ACCESS_SESSION_MAX_PENDING, the oldest dropped first) and it throws.
+   */
+  flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      this.writeBatch(batch.values());
+    } catch (err) {
+      // better-sqlite3 is synchronous: nothing was recorded meanwhile, the batch is all that waits.
+      let dropped = 0;
+      for (const identity of batch.keys()) {
+        if (batch.size <= ACCESS_SESSION_MAX_PENDING) break;
+        batch.delete(identity);
+        dropped++;
+      }
+      this.pending = batch;
+      if (!this.closed) this.timer = setTimeout(() => this.flushNoting(), ACCESS_SESSION_FLUSH_MS).unref();
+      const lost = dropped > 0 ? `; ${dropped} oldest dropped` : '';
+      throw new Error(`cannot write ${batch.size} accepted sessions (they wait for the next batch${lost}): ${(err as Error).message}`);
+    }
+  }
+
+  /** The last write, then no more: a record() after this throws. */
+  close(): void {
+    this.closed = true;
+    this.flush();
+  }
+
+  private flushNoting(): void {
+    try {
+      this.flush();
+    } catch (err) {
+      this.failure = err as Error;
+    }
   }
 
   async get(identity: string): Promise<AccessSession | undefined> {
-    const r = this.selectOne.get(identity) as Row | undefined;
+    const waiting = this.pending.get(identity);
+    const stored = this.selectOne.get(identity) as Row | undefined;
+    // Another server may have written a later Accept than the one waiting here.
+    const r = waiting && (!stored || waiting.accepted_at >= stored.accepted_at) ? waiting : stored;
     if (!r) return undefined;
     return {
       identity: r.identity,
@@ -59,6 +139,7 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
   }
 
   async remove(identity: string): Promise<boolean> {
-    return this.del.run(identity).changes > 0;
+    const waiting = this.pending.delete(identity);
+    return this.del.run(identity).changes > 0 || waiting;
   }
 }

@@ -19,6 +19,7 @@ export interface SqliteStores extends Stores {
 
 /** The stores over an open database; `close` closes it. */
 export function sqliteStores(db: SqliteDatabase, description = db.name): SqliteStores {
+  const accessSessions = new SqliteAccessSessionStore(db);
   return {
     kind: 'sqlite',
     description,
@@ -30,13 +31,18 @@ export function sqliteStores(db: SqliteDatabase, description = db.name): SqliteS
     brskiDevices: new SqliteBrskiDeviceStore(db),
     portalAccounts: new SqlitePortalAccountStore(db),
     portalSessions: new SqlitePortalSessionStore(db),
-    accessSessions: new SqliteAccessSessionStore(db),
+    accessSessions,
     accounting: new SqliteAccountingStore(db),
     audit: new SqliteAuditStore(db),
     crlBaselines: new SqliteCrlBaselineStore(db),
     liveness: new SqliteStoreLiveness(db),
     async close() {
-      db.close();
+      // The accepted sessions still waiting for their batch go in before the database closes.
+      try {
+        accessSessions.close();
+      } finally {
+        db.close();
+      }
     },
   };
 }

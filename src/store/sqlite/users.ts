@@ -1,4 +1,4 @@
-import { UserExistsError, validateUserName, type NewUser, type UserRecord, type UserStore } from '../users.js';
+import { STAND_IN_PASSWORD_HASH, UserExistsError, standInColumn, validateUserName, type NewUser, type UserRecord, type UserStore } from '../users.js';
 import type { SqliteDatabase } from './database.js';
 
 interface UserRow {
@@ -7,6 +7,11 @@ interface UserRow {
   password_hash: string | null;
   enabled: number;
   created_at: string;
+}
+
+/** A lookup's row: an account's, or (found = 0) the stand-in row of a name that has none. */
+interface LookupRow extends UserRow {
+  found: number;
 }
 
 function toRecord(r: UserRow): UserRecord {
@@ -27,7 +32,13 @@ export class SqliteUserStore implements UserStore {
   private readonly updEnabled;
 
   constructor(db: SqliteDatabase) {
-    this.selectOne = db.prepare('SELECT name, nt_hash, password_hash, enabled, created_at FROM users WHERE name = ?');
+    // Always one row, of the same shape: a lookup that finds nothing costs what one that finds an
+    // account costs (materialising a row took 11 us against 6 us for none here, which made
+    // EAP-MSCHAPv2's answer for an unknown account measurably quicker; docs/security.md). A left
+    // join of one row rather than a union: no sort, and a found lookup costs what it did.
+    this.selectOne = db.prepare(`SELECT ${standInColumn('name', "''")}, ${standInColumn('nt_hash', 'zeroblob(16)')}, ${standInColumn('password_hash', '@standIn')},
+        ${standInColumn('enabled', '0')}, ${standInColumn('created_at', "'1970-01-01T00:00:00.000Z'")}, u.name IS NOT NULL AS found
+      FROM (SELECT 1) LEFT JOIN users u ON u.name = @name`);
     this.selectAll = db.prepare('SELECT name, nt_hash, password_hash, enabled, created_at FROM users ORDER BY name');
     this.insert = db.prepare('INSERT INTO users (name, nt_hash, password_hash, enabled, created_at) VALUES (?, ?, ?, ?, ?)');
     this.del = db.prepare('DELETE FROM users WHERE name = ?');
@@ -35,8 +46,9 @@ export class SqliteUserStore implements UserStore {
   }
 
   async get(name: string): Promise<UserRecord | undefined> {
-    const row = this.selectOne.get(name) as UserRow | undefined;
-    return row ? toRecord(row) : undefined;
+    const row = this.selectOne.get({ name, standIn: STAND_IN_PASSWORD_HASH }) as LookupRow;
+    const record = toRecord(row);
+    return row.found === 1 ? record : undefined;
   }
 
   async add(user: NewUser): Promise<UserRecord> {

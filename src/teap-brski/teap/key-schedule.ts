@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { hmac } from '../../util/digest.js';
 import { tlsPrf, prfHashForCipher, type PrfHash } from './tls-prf.js';
 import { EAP_TYPE_TEAP } from './outer-framing.js';
 import type { TeapCompat } from './compat.js';
@@ -79,7 +79,7 @@ export function deriveImck(hash: PrfHash, sImckPrev: Uint8Array, imsk: Uint8Arra
 
 /** Compound-MAC = first 20 octets of HMAC_H(CMK, BUFFER) (RFC 9930 §6.3). */
 export function compoundMac(hash: PrfHash, cmk: Uint8Array, buffer: Uint8Array): Uint8Array {
-  return new Uint8Array(createHmac(hash, cmk).update(buffer).digest().subarray(0, COMPOUND_MAC_LENGTH));
+  return new Uint8Array(hmac(hash, cmk, [buffer]).subarray(0, COMPOUND_MAC_LENGTH));
 }
 
 /** MSK = TLS-PRF(S-IMCK[n], "Session Key Generating Function", "", 64) (RFC 9930 §6.4). */

@@ -321,7 +321,7 @@ class TeapServerSession implements EapMethodSession {
         const identity = sel.manufacturer ? manufacturerIdentity(sel.manufacturer, sel.peer.certificate, sel.peer.identity) : sel.peer.identity;
         // An IDevID names the device as manufacturer:serialNumber, which is also what the registrar calls it.
         clientCertificate = { identity, deviceId: sel.manufacturer ? identity : sel.peer.deviceId };
-        this.phase1Certificate = { der: new Uint8Array(sel.peer.certificate.raw), ...(sel.manufacturer ? { manufacturer: sel.manufacturer, deviceId: identity } : {}) };
+        this.phase1Certificate = { der: sel.peer.der, ...(sel.manufacturer ? { manufacturer: sel.manufacturer, deviceId: identity } : {}) };
       } else {
         this.log.info({ policy: sel.name }, 'TEAP: Phase-1 certificate is not from an issuer this policy accepts; ignored');
       }

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { DIGEST_LENGTH, hmacInto } from '../../util/digest.js';
 
 /** Hashes a TLS 1.2 PRF (and, for AEAD suites, the TEAP Compound-MAC) can use. */
 export type PrfHash = 'sha256' | 'sha384';
@@ -12,15 +12,16 @@ export type PrfHash = 'sha256' | 'sha384';
  */
 export function pHash(hash: PrfHash, secret: Uint8Array, seed: Uint8Array, length: number): Uint8Array {
   const out = new Uint8Array(length);
-  let a: Uint8Array = seed;
-  let off = 0;
-  while (off < length) {
-    a = createHmac(hash, secret).update(a).digest();
-    const block = createHmac(hash, secret).update(a).update(seed).digest();
-    const n = Math.min(block.length, length - off);
-    out.set(block.subarray(0, n), off);
-    off += n;
+  // Key material in memory of its own, zeroed when done: A(i) and each block.
+  const a = new Uint8Array(DIGEST_LENGTH[hash]);
+  const block = new Uint8Array(DIGEST_LENGTH[hash]);
+  for (let off = 0; off < length; off += block.length) {
+    hmacInto(hash, secret, [off === 0 ? seed : a], a);
+    hmacInto(hash, secret, [a, seed], block);
+    out.set(block.subarray(0, Math.min(block.length, length - off)), off);
   }
+  a.fill(0);
+  block.fill(0);
   return out;
 }
 

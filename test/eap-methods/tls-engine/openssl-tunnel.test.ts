@@ -81,6 +81,10 @@ maybe('OpenSSL TLS engine', () => {
         expect(o.server.isSessionReused()).toBe(false);
         const peer = o.server.peerIdentity();
         expect(peer).toMatchObject({ identity: 'alice', source: 'subject CN', deviceId: `serial:${new X509Certificate(pki.client.certPem).serialNumber}` });
+        // The grant carries `der` as it is: the certificate alone, in a buffer of its own (a view into
+        // a larger one would be cloned whole wherever the grant is posted or copied).
+        expect(Buffer.from(peer!.der).equals(new X509Certificate(pki.client.certPem).raw)).toBe(true);
+        expect([Buffer.isBuffer(peer!.der), peer!.der.byteOffset, peer!.der.buffer.byteLength]).toEqual([false, 0, peer!.der.length]);
         expect(Buffer.from(o.server.ownCertificate()!)).toEqual(new X509Certificate(pki.server.certPem).raw);
         const chain = o.server.peerCertificateChain();
         expect(chain[0]!.raw).toEqual(new X509Certificate(pki.client.certPem).raw);

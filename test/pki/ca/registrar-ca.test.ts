@@ -272,14 +272,22 @@ describe('registrar CA: issuing LDevIDs', () => {
   });
 
   test('negative: a CSR carrying another key\'s signature (no proof of possession) is refused with 1025', async () => {
-    const a = await makeCsr();
-    const sigA = Buffer.from(new x509.Pkcs10CertificateRequest(Buffer.from(a.der)).signature);
-    // DER ECDSA signatures vary by an octet or two; draw until one has the same length, so the
-    // swap keeps every length field right and only the signature is wrong.
-    let sigB = sigA;
-    for (let i = 0; i < 50 && (sigB.equals(sigA) || sigB.length !== sigA.length); i++) {
-      sigB = Buffer.from(new x509.Pkcs10CertificateRequest(Buffer.from((await makeCsr()).der)).signature);
+    // DER ECDSA signatures vary by an octet or two; draw CSRs until two signatures have the same
+    // length (a few draws: there are only four common lengths), so the swap keeps every length
+    // field right and only the signature is wrong. Drawing one and then matching it could miss: a
+    // rare short first signature (1 in about 100) is rarely matched again in 50 draws.
+    const byLength = new Map<number, { der: Uint8Array; sig: Buffer }>();
+    let pair: [{ der: Uint8Array; sig: Buffer }, { der: Uint8Array; sig: Buffer }] | undefined;
+    for (let i = 0; i < 50 && !pair; i++) {
+      const der = (await makeCsr()).der;
+      const sig = Buffer.from(new x509.Pkcs10CertificateRequest(Buffer.from(der)).signature);
+      const same = byLength.get(sig.length);
+      if (same && !same.sig.equals(sig)) pair = [same, { der, sig }];
+      else byLength.set(sig.length, { der, sig });
     }
+    expect(pair).toBeDefined();
+    const [a, { sig: sigB }] = pair!;
+    const sigA = a.sig;
     expect(sigB.length).toBe(sigA.length);
     const swapped = Buffer.from(a.der);
     const at = swapped.lastIndexOf(sigA);

@@ -1,0 +1,206 @@
+import 'reflect-metadata';
+import { X509Certificate as NodeX509, createPrivateKey, sign, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import * as asn1js from 'asn1js';
+import fc from 'fast-check';
+import { canonicalSerialHex } from '../../src/pki/ca/serial.js';
+import { CertificateDer, CertificateDerError, oidContentOctets, onlyElement } from '../../src/pki/certificate-der.js';
+import { ID_PE_MUD_URL, mudUrlExtensionValue, mudUrlOfCertificate } from '../../src/pki/mud-url.js';
+
+const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const hex = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : Buffer.from(b).toString('hex'));
+
+/** Extensions the property draws from (none @peculiar/x509 would decode by type): the MUD URL, short and long arcs. */
+const OIDS = [ID_PE_MUD_URL, '2.5.29.99', '1.2.3', '1.3.6.1.4.1.99999.1', '1.3.6.1.4.1.4294967295.77', '2.999.3'];
+
+let keys: webcrypto.CryptoKeyPair;
+beforeAll(async () => {
+  keys = (await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+});
+
+async function certificate(serial: Uint8Array, extensions: { oid: string; critical: boolean; value: Uint8Array }[]): Promise<Uint8Array> {
+  const c = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: Buffer.from(serial).toString('hex'),
+    name: 'CN=der walk',
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 86_400_000),
+    keys,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    extensions: extensions.map((e) => new x509.Extension(e.oid, e.critical, e.value)),
+  });
+  return new Uint8Array(c.rawData);
+}
+
+describe('oidContentOctets', () => {
+  it('encodes as X.690 §8.19 does', () => {
+    expect(hex(oidContentOctets(ID_PE_MUD_URL))).toBe('2b060105050701' + '19');
+    expect(hex(oidContentOctets('1.2.840.113549'))).toBe('2a864886f70d');
+    // X.690's own example: the first two arcs of 2.999 combine to 1079.
+    expect(hex(oidContentOctets('2.999.3'))).toBe('883703');
+    expect(() => oidContentOctets('1.40')).toThrow('not an OID');
+    expect(() => oidContentOctets('3.1')).toThrow('not an OID');
+    expect(() => oidContentOctets('1.x')).toThrow('not an OID');
+  });
+});
+
+describe('CertificateDer against full parsers', () => {
+  it('reads the same serial number and extension values as node:crypto and @peculiar/x509', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        // Positive serials of 1 to 20 octets (RFC 5280 §4.1.2.2), leading zero octets included.
+        fc.uint8Array({ minLength: 1, maxLength: 20 }).map((b) => {
+          b[0] = b[0]! & 0x7f;
+          return b;
+        }).filter((b) => b.some((x) => x !== 0)),
+        fc.array(fc.record({ oid: fc.constantFrom(...OIDS), critical: fc.boolean(), value: fc.uint8Array({ maxLength: 300 }) }), { maxLength: 5 }),
+        async (serial, extensions) => {
+          const der = await certificate(serial, extensions);
+          const walked = CertificateDer.read(der);
+          expect(walked.serialNumberHex()).toBe(canonicalSerialHex(new NodeX509(der).serialNumber));
+          const parsed = new x509.X509Certificate(der);
+          for (const oid of OIDS) {
+            const want = parsed.getExtension(oid);
+            expect(hex(walked.extensionValue(oidContentOctets(oid)))).toBe(want ? Buffer.from(want.value).toString('hex') : undefined);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('reads a version 1 certificate: no version field, no extensions', () => {
+    const v1 = new asn1js.Sequence({
+      value: [
+        new asn1js.Sequence({
+          value: [
+            new asn1js.Integer({ valueHex: new Uint8Array([0x00, 0x9a, 0x01]).buffer }),
+            new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: '1.2.840.10045.4.3.2' })] }),
+            new asn1js.Sequence(), new asn1js.Sequence(), new asn1js.Sequence(), new asn1js.Sequence(),
+          ],
+        }),
+        new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: '1.2.840.10045.4.3.2' })] }),
+        new asn1js.BitString({ valueHex: new Uint8Array([1, 2, 3]).buffer }),
+      ],
+    });
+    const walked = CertificateDer.read(new Uint8Array(v1.toBER()));
+    expect(walked.serialNumberHex()).toBe('9a01');
+    expect(walked.extensionValue(oidContentOctets(ID_PE_MUD_URL))).toBeUndefined();
+  });
+});
+
+describe('CertificateDer on hostile bytes', () => {
+  it('throws only CertificateDerError for any truncation or octet change of a certificate', async () => {
+    const der = await certificate(new Uint8Array([0x42, 0x01]), [{ oid: ID_PE_MUD_URL, critical: false, value: mudUrlExtensionValue('https://mud.example/x.json') }]);
+    fc.assert(
+      fc.property(fc.nat(der.length - 1), fc.integer({ min: 0, max: 255 }), fc.nat(der.length), (at, octet, cut) => {
+        const bad = der.slice(0, cut);
+        if (at < bad.length) bad[at] = octet;
+        try {
+          const walked = CertificateDer.read(bad);
+          walked.serialNumberHex();
+          mudUrlOfCertificate(bad);
+        } catch (err) {
+          expect(err).toBeInstanceOf(CertificateDerError);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('refuses a negative serial number (no serial the issued-certificate store keys) but still reads the extensions', async () => {
+    const der = await certificate(new Uint8Array([0x42, 0x01]), [{ oid: ID_PE_MUD_URL, critical: false, value: mudUrlExtensionValue('https://mud.example/x.json') }]);
+    const at = Buffer.from(der).indexOf(Buffer.from([0x02, 0x02, 0x42, 0x01]));
+    const negative = der.slice();
+    negative[at + 2] = 0xff;
+    // node:crypto reads INTEGER ff 01 as -255, which canonicalSerialHex refuses; its content octets
+    // are those of the positive serial 0xff01 without its 0x00 pad, so walking them must not do better.
+    expect(new NodeX509(negative).serialNumber).toBe('-FF');
+    expect(() => canonicalSerialHex('-FF')).toThrow();
+    const walked = CertificateDer.read(negative);
+    expect(() => walked.serialNumberHex()).toThrow(new CertificateDerError('negative serialNumber'));
+    expect(mudUrlOfCertificate(negative)).toBe('https://mud.example/x.json');
+  });
+
+  it('refuses indefinite lengths, multi-octet tags and trailing data', () => {
+    expect(() => CertificateDer.read(new Uint8Array([0x30, 0x80, 0x00, 0x00]))).toThrow(CertificateDerError);
+    expect(() => CertificateDer.read(new Uint8Array([0x3f, 0x01, 0x00]))).toThrow(CertificateDerError);
+    expect(() => CertificateDer.read(new Uint8Array([0x30, 0x85, 1, 0, 0, 0, 0]))).toThrow(CertificateDerError);
+    expect(() => CertificateDer.read(new Uint8Array([0x30, 0x00, 0x00]))).toThrow('octets after the certificate');
+  });
+});
+
+/** DER length octets, short form below 128. */
+function lengthOctets(n: number): number[] {
+  const long: number[] = [];
+  for (let r = n; r > 0; r = Math.floor(r / 256)) long.unshift(r & 0xff);
+  return n < 128 ? [n] : [0x80 | long.length, ...long];
+}
+
+/** One element's header fields, as a BER reader sees them (definite lengths only: ours are DER). */
+function element(der: Uint8Array, at: number): { tag: number; at: number; start: number; end: number } {
+  let length = der[at + 1]!;
+  let start = at + 2;
+  if (length & 0x80) {
+    const octets = length & 0x7f;
+    length = 0;
+    for (let i = 0; i < octets; i++) length = length * 256 + der[start + i]!;
+    start += octets;
+  }
+  return { tag: der[at]!, at, start, end: start + length };
+}
+
+/**
+ * The certificate with its [3] extensions header written as `header` (and `trailer` after them),
+ * signed again with the test key: BER that OpenSSL accepts, verifies and keeps as sent.
+ */
+async function withExtensionsHeader(der: Uint8Array, header: (contentLength: number) => number[], trailer: number[]): Promise<Uint8Array> {
+  const certificate = element(der, 0);
+  const tbs = element(der, certificate.start);
+  const signatureAlgorithm = element(der, tbs.end);
+  let field = element(der, tbs.start);
+  while (field.tag !== 0xa3) field = element(der, field.end);
+  const body = der.subarray(field.start, field.end);
+  const tbsBody = Buffer.concat([der.subarray(tbs.start, field.at), Buffer.from(header(body.length)), body, Buffer.from(trailer)]);
+  const tbsDer = Buffer.concat([Buffer.from([0x30, ...lengthOctets(tbsBody.length)]), tbsBody]);
+  const key = createPrivateKey({ key: Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), format: 'der', type: 'pkcs8' });
+  const signature = sign('sha256', tbsDer, key);
+  const content = Buffer.concat([tbsDer, der.subarray(signatureAlgorithm.at, signatureAlgorithm.end), Buffer.from([0x03, ...lengthOctets(signature.length + 1), 0]), signature]);
+  return new Uint8Array(Buffer.concat([Buffer.from([0x30, ...lengthOctets(content.length)]), content]));
+}
+
+describe('mudUrlOfCertificate', () => {
+  it('reads the MUD URL of a BER certificate OpenSSL verifies: indefinite or five-octet lengths', async () => {
+    const url = 'https://mud.acme.example/lamp.json';
+    const der = await certificate(new Uint8Array([1]), [{ oid: ID_PE_MUD_URL, critical: false, value: mudUrlExtensionValue(url) }]);
+    const indefinite = await withExtensionsHeader(der, () => [0xa3, 0x80], [0x00, 0x00]);
+    const longLength = await withExtensionsHeader(der, (n) => [0xa3, 0x85, 0, 0, 0, 0, n], []);
+    for (const ber of [indefinite, longLength]) {
+      const parsed = new NodeX509(ber);
+      // What TLS accepted: the signature holds over these very octets, and OpenSSL's encoding keeps them.
+      expect(parsed.verify(parsed.publicKey)).toBe(true);
+      expect(Buffer.from(parsed.raw).equals(Buffer.from(ber))).toBe(true);
+      expect(() => CertificateDer.read(ber)).toThrow(CertificateDerError);
+      expect(mudUrlOfCertificate(ber)).toBe(url);
+    }
+  });
+
+  it('reads past issuerUniqueID [1] and subjectUniqueID [2] to the extensions', async () => {
+    const url = 'https://mud.acme.example/lamp.json';
+    const der = await certificate(new Uint8Array([0x42, 0x01]), [{ oid: ID_PE_MUD_URL, critical: false, value: mudUrlExtensionValue(url) }]);
+    const withIds = await withExtensionsHeader(der, (n) => [0x81, 0x02, 0x00, 0xaa, 0x82, 0x03, 0x00, 0xbb, 0xcc, 0xa3, ...lengthOctets(n)], []);
+    const parsed = new NodeX509(withIds);
+    expect(parsed.verify(parsed.publicKey)).toBe(true);
+    expect(CertificateDer.read(withIds).serialNumberHex()).toBe('4201');
+    expect(mudUrlOfCertificate(withIds)).toBe(url);
+  });
+
+  it('reads an IA5String MUD URL and nothing else', async () => {
+    const url = 'https://mud.acme.example/lamp.json';
+    expect(mudUrlOfCertificate(await certificate(new Uint8Array([1]), [{ oid: ID_PE_MUD_URL, critical: false, value: mudUrlExtensionValue(url) }]))).toBe(url);
+    expect(mudUrlOfCertificate(await certificate(new Uint8Array([1]), []))).toBeUndefined();
+    // A UTF8String where RFC 8520 says IA5String: no MUD URL.
+    const utf8 = new Uint8Array(new asn1js.Utf8String({ value: url }).toBER());
+    expect(mudUrlOfCertificate(await certificate(new Uint8Array([1]), [{ oid: ID_PE_MUD_URL, critical: false, value: utf8 }]))).toBeUndefined();
+    expect(onlyElement(new Uint8Array([0x16, 0x01, 0x41, 0x00]), 0x16)).toBeUndefined();
+  });
+});
