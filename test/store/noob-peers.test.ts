@@ -129,6 +129,41 @@ function contract(make: () => NoobPeerStore): void {
     expect((await store.list({ states: [1, 2, 3, 4], limit: 100 })).map((r) => r.peerId).sort()).toEqual(['a-new', 'bound', 'issued', 'received', 'reg']);
   });
 
+  it('a write that keeps every indexed column stores all the rest; one that changes any of them is found by it', async () => {
+    const store = make();
+    const reg = registered('R1');
+    await store.transition('R1', null, reg);
+    // A Reconnect: new Kz, times, peer info; state, creation time, account and registration origin kept.
+    const reconnect: NoobPeerWrite = {
+      ...reg,
+      updatedAt: T1H,
+      lastAuthenticatedAt: T1H,
+      peerInfo: '{"Make":"Acme","Firmware":"2"}',
+      association: { ...reg.association!, kz: new Uint8Array(32).fill(3), nai: 'noob@y.org', serverInfo: '{"ServerName":"y"}' },
+    };
+    expect(await store.transition('R1', 1, reconnect)).toBe(true);
+    expect(await store.get('R1')).toEqual({ ...reconnect, version: 2 });
+    // Each column an index covers, changed alone, reaches what is looked up through it.
+    expect(await store.transition('R1', 2, { ...reconnect, account: 'carol' })).toBe(true);
+    expect((await store.list({ account: 'carol' })).map((r) => r.peerId)).toEqual(['R1']);
+    expect(await store.list({ account: 'alice' })).toEqual([]);
+    const later = new Date(T0.getTime() + 5000);
+    expect(await store.transition('R1', 3, { ...reconnect, account: 'carol', createdAt: later })).toBe(true);
+    expect((await store.get('R1'))?.createdAt).toEqual(later);
+    expect(await store.transition('R1', 4, { ...reconnect, account: 'carol', createdAt: later, registeredVia: 'nas-z' })).toBe(true);
+    expect((await store.get('R1'))?.registeredVia).toBe('nas-z');
+    const unbound = { ...ephemeralPeer('U1'), registeredVia: 'nas-z' };
+    await store.transition('U1', null, { ...unbound, accountBound: true });
+    expect(await store.countUnbound('nas-z')).toBe(0);
+    expect(await store.transition('U1', 1, unbound)).toBe(true);
+    expect(await store.countUnbound('nas-z')).toBe(1);
+    expect(await store.countEphemeral()).toBe(1);
+    expect(await store.transition('U1', 2, { ...unbound, state: 2 })).toBe(true);
+    expect(await store.countUnbound('nas-z')).toBe(0);
+    expect((await store.list({ states: [2] })).map((r) => r.peerId)).toEqual(['U1']);
+    expect(await store.list({ states: [1] })).toEqual([]);
+  });
+
   it('lists by state and account, counts and purges only ephemeral records', async () => {
     const store = make();
     await store.transition('old', null, ephemeralPeer('old', new Date(T0.getTime() - 10_000)));

@@ -66,6 +66,8 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
   private readonly selectVersion;
   private readonly insertPeer;
   private readonly updatePeer;
+  private readonly selectIndexed;
+  private readonly updateUnindexed;
   private readonly deletePeer;
   private readonly deleteOobs;
   private readonly insertOob;
@@ -91,6 +93,16 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
          peer_info = @peer_info, ephemeral = @ephemeral, assoc_verp = @assoc_verp, assoc_cryptosuite = @assoc_cryptosuite,
          assoc_nai = @assoc_nai, assoc_kz = @assoc_kz, assoc_server_info = @assoc_server_info, last_authenticated_at = @last_authenticated_at,
          registered_via = @registered_via
+       WHERE peer_id = @peer_id`,
+    );
+    // The columns the table's indexes cover (noob_peers_state_created, noob_peers_account and the
+    // partial noob_peers_unbound): a write that leaves them as they are (a Reconnect, most steps)
+    // names only the others, so that SQLite rewrites the row's page and no index page.
+    this.selectIndexed = db.prepare('SELECT version, state, created_at, account, account_bound, registered_via FROM noob_peers WHERE peer_id = ?');
+    this.updateUnindexed = db.prepare(
+      `UPDATE noob_peers SET version = @version, updated_at = @updated_at, peer_info = @peer_info, ephemeral = @ephemeral, assoc_verp = @assoc_verp,
+         assoc_cryptosuite = @assoc_cryptosuite, assoc_nai = @assoc_nai, assoc_kz = @assoc_kz, assoc_server_info = @assoc_server_info,
+         last_authenticated_at = @last_authenticated_at
        WHERE peer_id = @peer_id`,
     );
     this.deletePeer = db.prepare('DELETE FROM noob_peers WHERE peer_id = ?');
@@ -119,7 +131,7 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
     this.selectUnboundBefore = db.prepare(`SELECT peer_id FROM noob_peers WHERE ${unbound} AND created_at < ? ORDER BY created_at LIMIT ?`);
 
     const tx = db.transaction((peerId: string, expected: number | null, next: NoobPeerWrite | null): boolean => {
-      const current = this.selectVersion.get(peerId) as { version: number } | undefined;
+      const current = this.selectIndexed.get(peerId) as IndexedColumns | undefined;
       if ((current?.version ?? null) !== expected) return false;
       if (next === null) {
         if (current) this.deletePeer.run(peerId);
@@ -128,7 +140,8 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
       if (next.peerId !== peerId) throw new Error('a transition cannot rename a peer');
       const row = toRow(next, (expected ?? 0) + 1);
       if (current) {
-        this.updatePeer.run(row);
+        if (sameIndexedColumns(current, row)) this.updateUnindexed.run(row);
+        else this.updatePeer.run(row);
         this.deleteOobs.run(peerId);
       } else {
         this.insertPeer.run(row);
@@ -210,6 +223,13 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
   async remove(peerId: string): Promise<boolean> {
     return this.deletePeer.run(peerId).changes > 0;
   }
+}
+
+type IndexedColumns = { version: number; state: number; created_at: string; account: string | null; account_bound: number; registered_via: string | null };
+
+function sameIndexedColumns(stored: IndexedColumns, row: ReturnType<typeof toRow>): boolean {
+  return stored.state === row.state && stored.created_at === row.created_at && stored.account === row.account
+    && stored.account_bound === row.account_bound && stored.registered_via === row.registered_via;
 }
 
 function toRow(r: NoobPeerWrite, version: number): Record<string, string | number | Buffer | null> {

@@ -60,6 +60,23 @@ function dispose(o: Outcome): void {
   o.server.dispose();
 }
 
+/** The certificates of the TLS 1.2 Certificate handshake message in a plaintext server flight (RFC 5246 §7.4.2). */
+function certificatesInFlight(flight: Uint8Array): Buffer[] {
+  const b = Buffer.from(flight);
+  let handshake = Buffer.alloc(0);
+  for (let at = 0; at + 5 <= b.length; at += 5 + b.readUInt16BE(at + 3)) {
+    if (b[at] === 22) handshake = Buffer.concat([handshake, b.subarray(at + 5, at + 5 + b.readUInt16BE(at + 3))]);
+  }
+  for (let at = 0; at + 4 <= handshake.length; at += 4 + handshake.readUIntBE(at + 1, 3)) {
+    if (handshake[at] !== 11) continue;
+    const list = handshake.subarray(at + 7, at + 7 + handshake.readUIntBE(at + 4, 3));
+    const out: Buffer[] = [];
+    for (let c = 0; c + 3 <= list.length; c += 3 + list.readUIntBE(c, 3)) out.push(Buffer.from(list.subarray(c + 3, c + 3 + list.readUIntBE(c, 3))));
+    return out;
+  }
+  throw new Error('no Certificate message in the flight');
+}
+
 const VERSIONS: tls.SecureVersion[] = ['TLSv1.2', 'TLSv1.3'];
 const PAIRS: [TlsEngineName, TlsEngineName][] = [['openssl', 'node'], ['node', 'openssl'], ['openssl', 'openssl']];
 
@@ -200,6 +217,44 @@ maybe('OpenSSL TLS engine', () => {
     } finally {
       dispose(refused);
       dispose(passed);
+    }
+  });
+
+  test('the chain the server sends (TLS 1.2 Certificate message): built once per context, as OpenSSL built it per handshake', async () => {
+    const pki = await testPki();
+    const rogue = await roguePki();
+    const der = (pem: string): Buffer => new X509Certificate(pem).raw;
+    const crl = await issueCrl(pki.ca.certPem, pki.ca.keyPem, ['01']);
+    const sent = async (over: Partial<TlsServerContextOptions>): Promise<Buffer[]> => {
+      const server = createTlsServerContext(await serverOptions({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ...over }), 'openssl').newTunnel();
+      const client = createTlsClientContext(await clientOptions({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'openssl').newTunnel();
+      try {
+        await client.start();
+        await server.feed(client.takeOutgoing());
+        return certificatesInFlight(server.takeOutgoing());
+      } finally {
+        client.dispose();
+        server.dispose();
+      }
+    };
+    // Given alone, with its issuer in the trust store: the issuer follows it, root as it is.
+    expect(await sent({})).toEqual([der(pki.server.certPem), der(pki.ca.certPem)]);
+    // CRL checking on the store changes nothing in what is sent (no CRL covers the server's own issuer check here).
+    expect(await sent({ crl })).toEqual([der(pki.server.certPem), der(pki.ca.certPem)]);
+    // Its issuer not in the store: it goes alone.
+    expect(await sent({ ca: rogue.ca.certPem, requestCert: false })).toEqual([der(pki.server.certPem)]);
+    // Given with its chain: that chain, as given.
+    expect(await sent({ cert: `${pki.server.certPem.trimEnd()}\n${pki.ca.certPem}`, ca: rogue.ca.certPem, requestCert: false })).toEqual([der(pki.server.certPem), der(pki.ca.certPem)]);
+    // Each handshake of one context sends the same.
+    const context = createTlsServerContext(await serverOptions({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'openssl');
+    for (let i = 0; i < 3; i++) {
+      const server = context.newTunnel();
+      const client = createTlsClientContext(await clientOptions({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'openssl').newTunnel();
+      await client.start();
+      await server.feed(client.takeOutgoing());
+      expect(certificatesInFlight(server.takeOutgoing())).toEqual([der(pki.server.certPem), der(pki.ca.certPem)]);
+      client.dispose();
+      server.dispose();
     }
   });
 
