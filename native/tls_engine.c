@@ -283,6 +283,21 @@ static void context_finalize(napi_env env, void *data, void *hint) {
   free(c);
 }
 
+/* Two certificates of one subject in the store: which of them issues is chosen per verification. */
+static int store_has_alternative_issuers(X509_STORE *store) {
+  STACK_OF(X509_OBJECT) *objects = X509_STORE_get0_objects(store);
+  int n = sk_X509_OBJECT_num(objects);
+  for (int i = 0; i < n; i++) {
+    X509 *a = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
+    if (a == NULL) continue;
+    for (int j = i + 1; j < n; j++) {
+      X509 *b = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, j));
+      if (b != NULL && X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(b)) == 0) return 1;
+    }
+  }
+  return 0;
+}
+
 static napi_value new_context(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value opts;
@@ -356,13 +371,17 @@ static napi_value new_context(napi_env env, napi_callback_info info) {
   /*
    * A certificate given without its chain has the chain built and verified from the trust store
    * at every handshake that sends it (ssl_add_cert_chain: X509_verify_cert, with its signature and
-   * CRL checks): about a fifth of a TEAP handshake's OpenSSL time here. The store is fixed once
-   * the context is built, so the chain is built here once, as that would build it: root included,
+   * CRL checks): about a third of a TEAP handshake's server time here. The store is fixed once the
+   * context is built, so the chain is built here once, as that would build it: root included,
    * verification errors ignored (what it found is what it sends). If building fails outright (a CA
-   * below the security level), nothing is set and the handshake fails as it would have.
+   * below the security level), nothing is set and the handshake fails as it would have. Where the
+   * store holds two certificates of one subject, which of them issues depends on the time of the
+   * handshake (OpenSSL prefers the one valid then: a renewed CA replacing an expiring one), so
+   * that chain is left to be built at each handshake, as before.
    */
   STACK_OF(X509) *given_chain = NULL;
-  if (ok && SSL_CTX_get0_certificate(ctx) != NULL && SSL_CTX_get0_chain_certs(ctx, &given_chain) == 1 && given_chain == NULL) {
+  if (ok && SSL_CTX_get0_certificate(ctx) != NULL && SSL_CTX_get0_chain_certs(ctx, &given_chain) == 1 && given_chain == NULL
+      && !store_has_alternative_issuers(SSL_CTX_get_cert_store(ctx))) {
     SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR);
     ERR_clear_error();
   }

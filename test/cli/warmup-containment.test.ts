@@ -28,14 +28,16 @@ function descriptors(): string[] {
   }).filter((t) => t !== 'gone').sort();
 }
 
-/** What Node keeps of a timer: whether it holds the process and whether it is still to fire. */
-interface TimerResource { hasRef(): boolean; _idleTimeout: number; _destroyed: boolean }
+/** What Node keeps of a timer: whether it is still to fire. */
+interface TimerResource { _idleTimeout: number; _destroyed: boolean }
 
 /**
- * Timers made by `run` (in its asynchronous context, however deep) that still hold the process
- * afterwards, with where each was made. Not process.getActiveResourcesInfo(): the whole suite runs
- * in one process, and one CI run saw a third 'Timeout' appear there that was not the warm-up's
- * (none of any number of warm-ups here left one); timers of other tests' leftovers are not `run`'s.
+ * Timers made by `run` (in its asynchronous context, however deep) that are still to fire
+ * afterwards, with where each was made; unref'd ones count too (every periodic timer of the
+ * server is unref'd, and one left running keeps the throwaway server alive). Not
+ * process.getActiveResourcesInfo(): the whole suite runs in one process, and one CI run saw a
+ * third 'Timeout' appear there that was not the warm-up's (none of any number of warm-ups here
+ * left one); timers of other tests' leftovers are not `run`'s.
  */
 async function timersLeftBy(run: () => Promise<void>, settleMs: number): Promise<string[]> {
   const made = new Map<number, { timer: TimerResource; stack: string }>();
@@ -57,7 +59,7 @@ async function timersLeftBy(run: () => Promise<void>, settleMs: number): Promise
     hook.disable();
   }
   return [...made.values()]
-    .filter(({ timer }) => timer.hasRef() && timer._idleTimeout !== -1 && !timer._destroyed)
+    .filter(({ timer }) => timer._idleTimeout !== -1 && !timer._destroyed)
     .map(({ timer, stack }) => `a ${timer._idleTimeout} ms timer ${stack}`);
 }
 
@@ -81,17 +83,20 @@ describe('what the warm-up leaves behind', () => {
     expect(timers).toEqual([]);
   }, 60_000);
 
-  test('the timer check sees a timer the run left, however late it made it, and not one made outside it', async () => {
+  test('the timer check sees timers the run left, however late and whether unref\'d, and not one made outside it', async () => {
     const left: NodeJS.Timeout[] = [];
-    const outside = setTimeout(() => undefined, 10_000);
+    // Armed before the run, it fires during it and arms another: that one is not the run's.
+    const outside = setTimeout(() => left.push(setTimeout(() => undefined, 40_000)), 2);
     const timers = await timersLeftBy(async () => {
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setTimeout(r, 5));
       left.push(setTimeout(() => undefined, 20_000));
       setTimeout(() => left.push(setTimeout(() => undefined, 30_000)), 1);
+      left.push(setInterval(() => undefined, 50_000).unref());
     }, 50);
     left.push(outside);
     for (const t of left) clearTimeout(t);
-    expect(timers.map((t) => t.split(' timer')[0])).toEqual(['a 20000 ms', 'a 30000 ms']);
+    expect(left).toHaveLength(5);
+    expect(timers.map((t) => t.split(' timer')[0]).sort()).toEqual(['a 20000 ms', 'a 30000 ms', 'a 50000 ms']);
   });
 });

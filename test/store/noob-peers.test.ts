@@ -6,7 +6,7 @@ import { migrations } from '../../src/store/sqlite/migrations/index.js';
 import { migrations as postgresMigrations } from '../../src/store/postgres/migrations/index.js';
 import { PostgresDatabase } from '../../src/store/postgres/database.js';
 import { openSqlite } from '../../src/store/sqlite/database.js';
-import { SqliteNoobPeerStore } from '../../src/store/sqlite/noob-peers.js';
+import { NOOB_PEER_INDEXED_COLUMNS, NOOB_PEER_NARROW_WRITE_COLUMNS, SqliteNoobPeerStore } from '../../src/store/sqlite/noob-peers.js';
 import { isConsumed, MemoryNoobPeerStore, type NoobPeerStore, type NoobPeerWrite } from '../../src/store/noob-peers.js';
 import { migrate } from '../../src/store/sqlite/database.js';
 import Database from 'better-sqlite3';
@@ -134,15 +134,24 @@ function contract(make: () => NoobPeerStore): void {
     const reg = registered('R1');
     await store.transition('R1', null, reg);
     // A Reconnect: new Kz, times, peer info; state, creation time, account and registration origin kept.
+    // Every column but the indexed ones changes (KeyingMode 3 changes the cryptosuite too).
     const reconnect: NoobPeerWrite = {
       ...reg,
       updatedAt: T1H,
       lastAuthenticatedAt: T1H,
       peerInfo: '{"Make":"Acme","Firmware":"2"}',
-      association: { ...reg.association!, kz: new Uint8Array(32).fill(3), nai: 'noob@y.org', serverInfo: '{"ServerName":"y"}' },
+      association: { verp: 2, cryptosuite: 1, kz: new Uint8Array(32).fill(3), nai: 'noob@y.org', serverInfo: '{"ServerName":"y"}' },
     };
     expect(await store.transition('R1', 1, reconnect)).toBe(true);
     expect(await store.get('R1')).toEqual({ ...reconnect, version: 2 });
+    // An unfinished registration's step: its ephemeral data changes, its state does not.
+    const waiting = ephemeralPeer('E1');
+    await store.transition('E1', null, waiting);
+    const { peerInfo: _dropped, ...withoutPeerInfo } = waiting;
+    const stepped: NoobPeerWrite = { ...withoutPeerInfo, updatedAt: T1H, ephemeral: { ...waiting.ephemeral!, z: new Uint8Array(32).fill(8), sleepTime: 120, waitingExchanges: 3, oobRejections: 1, newNai: 'noob@z.org' } };
+    expect(await store.transition('E1', 1, stepped)).toBe(true);
+    expect(await store.get('E1')).toEqual({ ...stepped, version: 2 });
+    expect(await store.transition('E1', 2, null)).toBe(true);
     // Each column an index covers, changed alone, reaches what is looked up through it.
     expect(await store.transition('R1', 2, { ...reconnect, account: 'carol' })).toBe(true);
     expect((await store.list({ account: 'carol' })).map((r) => r.peerId)).toEqual(['R1']);
@@ -467,6 +476,29 @@ describe('migration 12 gives stored OOB messages an expiry: issued codes no late
       }
     } finally {
       await dropSchema(server!, schema);
+    }
+  });
+});
+
+describe('the SQLite NOOB write that leaves the indexed columns out', () => {
+  it('leaves out exactly the columns some index of noob_peers covers, its partial WHERE included', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gangway-noob-index-'));
+    const db = openSqlite(join(dir, 'g.db'));
+    try {
+      const columns = (db.prepare('SELECT name FROM pragma_table_info(\'noob_peers\')').all() as { name: string }[]).map((r) => r.name);
+      const covered = new Set<string>();
+      const indexes = db.prepare('SELECT name, sql FROM sqlite_master WHERE type = \'index\' AND tbl_name = \'noob_peers\'').all() as { name: string; sql: string | null }[];
+      for (const index of indexes) {
+        for (const r of db.prepare('SELECT name FROM pragma_index_info(?)').all(index.name) as { name: string | null }[]) if (r.name) covered.add(r.name);
+        const where = index.sql?.split(/\bWHERE\b/i)[1];
+        if (where) for (const c of columns) if (new RegExp(`\\b${c}\\b`).test(where)) covered.add(c);
+      }
+      covered.delete('peer_id');
+      expect([...covered].sort()).toEqual([...NOOB_PEER_INDEXED_COLUMNS].sort());
+      expect([...NOOB_PEER_NARROW_WRITE_COLUMNS, ...NOOB_PEER_INDEXED_COLUMNS, 'peer_id'].sort()).toEqual([...columns].sort());
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -48,8 +48,26 @@ interface ConsumedRow {
 }
 
 
-const PEER_COLUMNS =
-  'peer_id, state, version, created_at, updated_at, account, account_bound, peer_info, ephemeral, assoc_verp, assoc_cryptosuite, assoc_nai, assoc_kz, assoc_server_info, last_authenticated_at, registered_via';
+/** Every column of noob_peers, in the order reads and inserts name them. */
+const PEER_COLUMN_LIST = [
+  'peer_id', 'state', 'version', 'created_at', 'updated_at', 'account', 'account_bound', 'peer_info', 'ephemeral', 'assoc_verp',
+  'assoc_cryptosuite', 'assoc_nai', 'assoc_kz', 'assoc_server_info', 'last_authenticated_at', 'registered_via',
+] as const;
+const PEER_COLUMNS = PEER_COLUMN_LIST.join(', ');
+
+/**
+ * The columns the table's indexes cover (noob_peers_state_created, noob_peers_account and the
+ * partial noob_peers_unbound, its WHERE clause included). A write that leaves them as they are (a
+ * Reconnect, most steps) names only the others, so that SQLite rewrites the row's page and no
+ * index page. An index added by a later migration must add its columns here.
+ */
+export const NOOB_PEER_INDEXED_COLUMNS = ['state', 'created_at', 'account', 'account_bound', 'registered_via'] as const;
+type IndexedColumn = (typeof NOOB_PEER_INDEXED_COLUMNS)[number];
+
+/** The columns every write sets: all but the key; the narrow write leaves the indexed ones out. */
+const WRITTEN_COLUMNS = PEER_COLUMN_LIST.filter((c) => c !== 'peer_id');
+export const NOOB_PEER_NARROW_WRITE_COLUMNS = WRITTEN_COLUMNS.filter((c) => !(NOOB_PEER_INDEXED_COLUMNS as readonly string[]).includes(c));
+const setClause = (columns: readonly string[]): string => columns.map((c) => `${c} = @${c}`).join(', ');
 
 /**
  * SQLite implementation of the NOOB peer store.
@@ -85,26 +103,10 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
     this.selectPeer = db.prepare(`SELECT ${PEER_COLUMNS} FROM noob_peers WHERE peer_id = ?`);
     this.selectOobs = db.prepare('SELECT * FROM noob_oob_messages WHERE peer_id = ? ORDER BY seq');
     this.selectVersion = db.prepare('SELECT version FROM noob_peers WHERE peer_id = ?');
-    this.insertPeer = db.prepare(
-      `INSERT INTO noob_peers (${PEER_COLUMNS}) VALUES (@peer_id, @state, @version, @created_at, @updated_at, @account, @account_bound, @peer_info, @ephemeral, @assoc_verp, @assoc_cryptosuite, @assoc_nai, @assoc_kz, @assoc_server_info, @last_authenticated_at, @registered_via)`,
-    );
-    this.updatePeer = db.prepare(
-      `UPDATE noob_peers SET state = @state, version = @version, created_at = @created_at, updated_at = @updated_at, account = @account, account_bound = @account_bound,
-         peer_info = @peer_info, ephemeral = @ephemeral, assoc_verp = @assoc_verp, assoc_cryptosuite = @assoc_cryptosuite,
-         assoc_nai = @assoc_nai, assoc_kz = @assoc_kz, assoc_server_info = @assoc_server_info, last_authenticated_at = @last_authenticated_at,
-         registered_via = @registered_via
-       WHERE peer_id = @peer_id`,
-    );
-    // The columns the table's indexes cover (noob_peers_state_created, noob_peers_account and the
-    // partial noob_peers_unbound): a write that leaves them as they are (a Reconnect, most steps)
-    // names only the others, so that SQLite rewrites the row's page and no index page.
-    this.selectIndexed = db.prepare('SELECT version, state, created_at, account, account_bound, registered_via FROM noob_peers WHERE peer_id = ?');
-    this.updateUnindexed = db.prepare(
-      `UPDATE noob_peers SET version = @version, updated_at = @updated_at, peer_info = @peer_info, ephemeral = @ephemeral, assoc_verp = @assoc_verp,
-         assoc_cryptosuite = @assoc_cryptosuite, assoc_nai = @assoc_nai, assoc_kz = @assoc_kz, assoc_server_info = @assoc_server_info,
-         last_authenticated_at = @last_authenticated_at
-       WHERE peer_id = @peer_id`,
-    );
+    this.insertPeer = db.prepare(`INSERT INTO noob_peers (${PEER_COLUMNS}) VALUES (${PEER_COLUMN_LIST.map((c) => `@${c}`).join(', ')})`);
+    this.updatePeer = db.prepare(`UPDATE noob_peers SET ${setClause(WRITTEN_COLUMNS)} WHERE peer_id = @peer_id`);
+    this.selectIndexed = db.prepare(`SELECT version, ${NOOB_PEER_INDEXED_COLUMNS.join(', ')} FROM noob_peers WHERE peer_id = ?`);
+    this.updateUnindexed = db.prepare(`UPDATE noob_peers SET ${setClause(NOOB_PEER_NARROW_WRITE_COLUMNS)} WHERE peer_id = @peer_id`);
     this.deletePeer = db.prepare('DELETE FROM noob_peers WHERE peer_id = ?');
     this.deleteOobs = db.prepare('DELETE FROM noob_oob_messages WHERE peer_id = ?');
     this.insertOob = db.prepare(
@@ -225,11 +227,10 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
   }
 }
 
-type IndexedColumns = { version: number; state: number; created_at: string; account: string | null; account_bound: number; registered_via: string | null };
+type IndexedColumns = { version: number } & Record<IndexedColumn, string | number | null>;
 
 function sameIndexedColumns(stored: IndexedColumns, row: ReturnType<typeof toRow>): boolean {
-  return stored.state === row.state && stored.created_at === row.created_at && stored.account === row.account
-    && stored.account_bound === row.account_bound && stored.registered_via === row.registered_via;
+  return NOOB_PEER_INDEXED_COLUMNS.every((c) => stored[c] === row[c]);
 }
 
 function toRow(r: NoobPeerWrite, version: number): Record<string, string | number | Buffer | null> {

@@ -2,12 +2,15 @@
  * The native OpenSSL engine against itself and against node:tls: handshakes in both roles, the same
  * keying material at both ends, refusals with alerts, and no TLS 1.3 session tickets.
  */
-import { X509Certificate } from 'node:crypto';
+import 'reflect-metadata';
+import { X509Certificate, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
 import type * as tls from 'node:tls';
 import { createTlsServerContext, type TlsServerContextOptions } from '../../../src/eap-methods/tls-engine/server-context.js';
 import { createTlsClientContext, type TlsClientContextOptions } from '../../../src/eap-methods/tls-engine/client-context.js';
 import type { TlsEngineName, TlsTunnel } from '../../../src/eap-methods/tls-tunnel.js';
 import { issueCrl } from '../../../src/pki/crl.js';
+import { issue } from '../../../src/pki/demo-pki.js';
 import { roguePki, testPki } from '../../helpers/pki.js';
 import { opensslEngineLoaded } from '../../helpers/tls-engines.js';
 
@@ -220,7 +223,7 @@ maybe('OpenSSL TLS engine', () => {
     }
   });
 
-  test('the chain the server sends (TLS 1.2 Certificate message): built once per context, as OpenSSL built it per handshake', async () => {
+  test('the chain the server sends (TLS 1.2 Certificate message) is the one OpenSSL built at each handshake, though now built with the context', async () => {
     const pki = await testPki();
     const rogue = await roguePki();
     const der = (pem: string): Buffer => new X509Certificate(pem).raw;
@@ -257,6 +260,40 @@ maybe('OpenSSL TLS engine', () => {
       server.dispose();
     }
   });
+
+  test('a renewed CA of the same name: the chain sent follows the time of the handshake, not that of the context', async () => {
+    // Two self-signed CAs of one subject and key: the first valid only until t0 + 2 s, the second
+    // only from then. A context built before the change-over must send the second one after it.
+    const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const t0 = Math.floor(Date.now() / 1000) * 1000;
+    const changeOver = new Date(t0 + 2000);
+    const ski = await x509.SubjectKeyIdentifierExtension.create(keys.publicKey);
+    const ca = (serialNumber: string, notBefore: Date, notAfter: Date): Promise<x509.X509Certificate> => x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber, name: 'CN=Gangway Renewed Test CA', notBefore, notAfter, keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true), ski],
+    });
+    const expiring = await ca('01', new Date(t0 - 3_600_000), changeOver);
+    const renewed = await ca('02', new Date(changeOver.getTime() + 1000), new Date(t0 + 86_400_000));
+    const server = await issue(renewed, keys.privateKey, { subject: 'CN=radius.test.example', notBefore: new Date(t0 - 3_600_000), notAfter: new Date(t0 + 86_400_000), eku: [x509.ExtendedKeyUsage.serverAuth], dnsName: 'radius.test.example' });
+    const context = createTlsServerContext({ cert: server.certPem, key: server.keyPem, ca: [expiring.toString('pem'), renewed.toString('pem')], minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', requestCert: false, rejectUnauthorized: false }, 'openssl');
+    const client = createTlsClientContext(await clientOptions({ cert: undefined, key: undefined, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'openssl');
+    const sentNow = async (): Promise<Buffer[]> => {
+      const s = context.newTunnel();
+      const c = client.newTunnel();
+      try {
+        await c.start();
+        await s.feed(c.takeOutgoing());
+        return certificatesInFlight(s.takeOutgoing());
+      } finally {
+        c.dispose();
+        s.dispose();
+      }
+    };
+    const leaf = new X509Certificate(server.certPem).raw;
+    expect(await sentNow()).toEqual([leaf, Buffer.from(expiring.rawData)]);
+    await new Promise((r) => setTimeout(r, changeOver.getTime() + 2500 - Date.now()));
+    expect(await sentNow()).toEqual([leaf, Buffer.from(renewed.rawData)]);
+  }, 15_000);
 
   test('a malformed ClientHello: failure with a reason and an alert record to send, no throw', async () => {
     const server = createTlsServerContext(await serverOptions(), 'openssl').newTunnel();
