@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 // Executable regular file: the benchmark's locator has the same check.
 import { isExecutable as isExecutableFile } from '../../src/bench/locate.js';
@@ -35,6 +35,26 @@ export function requireTool(name: string, path?: string): string | undefined {
   if (inCi()) {
     throw new Error(`${message}; CI=true, so tests that need it fail instead of skipping`);
   }
+  const bar = '!'.repeat(72);
+  console.warn(`\n${bar}\n!! SKIPPING tests that need "${name}": ${message}.\n!! Install it (CI fails on this).\n${bar}\n`);
+  noteSkip(name, message);
+  return undefined;
+}
+
+/**
+ * As requireTool, for a file that is used but not run (a shared library to preload): found when it
+ * exists as a regular file; missing, it fails under CI and is a loud, reported skip elsewhere.
+ */
+export function requireFile(name: string, path: string): string | undefined {
+  let found = false;
+  try {
+    found = statSync(path).isFile();
+  } catch {
+    found = false;
+  }
+  if (found) return path;
+  const message = `required file "${name}" not found at ${path}`;
+  if (inCi()) throw new Error(`${message}; CI=true, so tests that need it fail instead of skipping`);
   const bar = '!'.repeat(72);
   console.warn(`\n${bar}\n!! SKIPPING tests that need "${name}": ${message}.\n!! Install it (CI fails on this).\n${bar}\n`);
   noteSkip(name, message);
