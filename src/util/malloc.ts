@@ -8,8 +8,12 @@ import { readFileSync } from 'node:fs';
 
 export type MallocName = 'jemalloc' | 'tcmalloc' | 'mimalloc' | 'glibc' | 'unknown';
 
-/** Names the allocator from the libraries mapped into this process (Linux /proc/self/maps). */
-export function mallocInUse(maps?: string): MallocName {
+/**
+ * Names the allocator: one preloaded (named in LD_PRELOAD and mapped into this process, Linux
+ * /proc/self/maps), else glibc's where glibc is mapped. A library merely mapped (a dependency of
+ * some add-on) does not replace malloc, so it is not taken for the allocator.
+ */
+export function mallocInUse(maps?: string, preload = process.env.LD_PRELOAD ?? ''): MallocName {
   let text = maps;
   if (text === undefined) {
     try {
@@ -18,9 +22,11 @@ export function mallocInUse(maps?: string): MallocName {
       return 'unknown';
     }
   }
-  if (/\/libjemalloc[^/\s]*\.so/.test(text)) return 'jemalloc';
-  if (/\/libtcmalloc[^/\s]*\.so/.test(text)) return 'tcmalloc';
-  if (/\/libmimalloc[^/\s]*\.so/.test(text)) return 'mimalloc';
-  if (/\/libc\.so\.6\b/.test(text)) return 'glibc';
+  for (const name of ['jemalloc', 'tcmalloc', 'mimalloc'] as const) {
+    const library = new RegExp(`(^|/)lib${name}[^/\\s]*\\.so`, 'm');
+    if (preload.split(/[\s:]+/).some((p) => library.test(p)) && library.test(text)) return name;
+  }
+  // libc.so.6 since glibc 2.34; libc-2.31.so and the like before.
+  if (/\/libc(?:-[\d.]+)?\.so\b/.test(text)) return 'glibc';
   return 'unknown';
 }

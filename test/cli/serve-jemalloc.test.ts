@@ -12,7 +12,7 @@ import { requireFile } from '../helpers/require-tool.js';
 
 const main = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 const SECRET = 'serve-jemalloc-secret';
-/** Debian's libjemalloc2, where the unit file points (multiarch directory of this machine). */
+/** Debian's libjemalloc2 (multiarch directory of this machine); the unit preloads it by its bare name. */
 const JEMALLOC = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/libjemalloc.so.2`;
 const jemalloc = requireFile('libjemalloc2', JEMALLOC);
 
@@ -30,7 +30,7 @@ const jemalloc = requireFile('libjemalloc2', JEMALLOC);
     const port = await freeUdpPort();
     const init = spawnSync(process.execPath, [main, 'init', data, '--radius-port', String(port), '--accounting-port', '0', '--portal-port', '0', '--secret', SECRET], { encoding: 'utf8' });
     expect(init.status).toBe(0);
-    const c = spawn(process.execPath, [main, 'serve', '--data', data], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LD_PRELOAD: JEMALLOC } });
+    const c = spawn(process.execPath, [main, 'serve', '--data', data], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LD_PRELOAD: 'libjemalloc.so.2', MALLOC_CONF: 'stats_print:true' } });
     child = c;
     let out = '';
     c.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
@@ -60,5 +60,7 @@ const jemalloc = requireFile('libjemalloc2', JEMALLOC);
     expect(await exited).toBe(0);
     child = undefined;
     expect(out).not.toMatch(/cannot be preloaded/);
+    // jemalloc's own statistics at exit: it served the process's allocations, not merely mapped.
+    expect(out).toContain('___ Begin jemalloc statistics ___');
   }, 120_000);
 });

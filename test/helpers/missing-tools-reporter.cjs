@@ -41,7 +41,7 @@ class MissingToolsReporter {
       if (files.size > 0) lines.push(`!!     skipped in: ${[...files].sort().join(', ')}`);
     }
     lines.push(
-      '!! Debian packages: eapoltest, freeradius, freeradius-utils, postgresql; the TEAP-capable eapol_test and hostapd:',
+      '!! Debian packages: eapoltest, freeradius, freeradius-utils, postgresql, libjemalloc2; the TEAP-capable eapol_test and hostapd:',
       '!!   scripts/build-hostap-tools.sh .tools/hostap hostapd   (bash .ci/run installs everything)',
       '!! PostgreSQL is reached at $GANGWAY_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres).',
       `${bar}\n`,

@@ -31,7 +31,11 @@ export function whichTool(name: string): string | undefined {
 export function requireTool(name: string, path?: string): string | undefined {
   const found = path !== undefined ? (isExecutableFile(path) ? path : undefined) : whichTool(name);
   if (found) return found;
-  const message = path !== undefined ? `required tool "${name}" not found at ${path}` : `required tool "${name}" not found on PATH`;
+  return missing(name, path !== undefined ? `required tool "${name}" not found at ${path}` : `required tool "${name}" not found on PATH`);
+}
+
+/** A missing tool or file: a failure under CI, elsewhere a loud skip that the run's summary lists. */
+function missing(name: string, message: string): undefined {
   if (inCi()) {
     throw new Error(`${message}; CI=true, so tests that need it fail instead of skipping`);
   }
@@ -52,13 +56,7 @@ export function requireFile(name: string, path: string): string | undefined {
   } catch {
     found = false;
   }
-  if (found) return path;
-  const message = `required file "${name}" not found at ${path}`;
-  if (inCi()) throw new Error(`${message}; CI=true, so tests that need it fail instead of skipping`);
-  const bar = '!'.repeat(72);
-  console.warn(`\n${bar}\n!! SKIPPING tests that need "${name}": ${message}.\n!! Install it (CI fails on this).\n${bar}\n`);
-  noteSkip(name, message);
-  return undefined;
+  return found ? path : missing(name, `required file "${name}" not found at ${path}`);
 }
 
 /**
