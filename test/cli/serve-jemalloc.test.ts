@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eapTls12 } from '../../src/bench/method-eap-tls.js';
+import { demoEapTlsDriver } from '../helpers/demo-eap-tls.js';
 import { freeUdpPort, terminate } from '../helpers/proc.js';
 import { requireFile } from '../helpers/require-tool.js';
 
@@ -40,16 +40,7 @@ const jemalloc = requireFile('libjemalloc2', JEMALLOC);
     expect(listening).toMatchObject({ malloc: 'jemalloc' });
     expect(readFileSync(`/proc/${c.pid!}/maps`, 'utf8')).toContain('libjemalloc');
 
-    const driver = await eapTls12.prepare({
-      target: { kind: 'gangway', host: '127.0.0.1', port, secret: SECRET, version: 'under test', stop: async () => undefined, tail: () => out },
-      credentials: {
-        caPem: readFileSync(join(data, 'pki', 'ca.pem')),
-        serverName: 'gangway.local',
-        tls: { certPem: readFileSync(join(data, 'pki', 'client.pem')), keyPem: readFileSync(join(data, 'pki', 'client.key')), identity: 'demo-client' },
-        teapOuterIdentity: 'anonymous', peapOuterIdentity: 'anonymous',
-      },
-      concurrency: 1,
-    });
+    const driver = await demoEapTlsDriver(data, port, SECRET, () => out);
     try {
       for (let i = 0; i < 20; i++) expect(await driver.run(i, 1)).toMatchObject({ ok: true });
     } finally {

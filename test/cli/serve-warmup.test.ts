@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
-import { eapTls12 } from '../../src/bench/method-eap-tls.js';
 import { stationId } from '../../src/bench/method.js';
+import { demoEapTlsDriver } from '../helpers/demo-eap-tls.js';
 import { freeUdpPort, terminate } from '../helpers/proc.js';
 
 const main = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -94,16 +94,7 @@ describe('gangway serve with server.warmup', () => {
     // How long a start with this warm-up takes, for the report on what it costs.
     console.log(`serve with server.warmup ${PER_METHOD}: listening after ${Math.round(performance.now() - started)} ms; warm-up ${String(lines[warm]!.wallMs)} ms wall, ${String(lines[warm]!.cpuMs)} ms CPU`);
 
-    const driver = await eapTls12.prepare({
-      target: { kind: 'gangway', host: '127.0.0.1', port, secret: SECRET, version: 'under test', stop: async () => undefined, tail: () => out },
-      credentials: {
-        caPem: readFileSync(join(data, 'pki', 'ca.pem')),
-        serverName: 'gangway.local',
-        tls: { certPem: readFileSync(join(data, 'pki', 'client.pem')), keyPem: readFileSync(join(data, 'pki', 'client.key')), identity: 'demo-client' },
-        teapOuterIdentity: 'anonymous', peapOuterIdentity: 'anonymous',
-      },
-      concurrency: 1,
-    });
+    const driver = await demoEapTlsDriver(data, port, SECRET, () => out);
     try {
       expect(await driver.run(0, OWN_SLOT)).toMatchObject({ ok: true });
     } finally {

@@ -6,8 +6,8 @@ import 'reflect-metadata';
 import { X509Certificate, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type * as tls from 'node:tls';
-import { createTlsServerContext, type TlsServerContextOptions } from '../../../src/eap-methods/tls-engine/server-context.js';
-import { createTlsClientContext, type TlsClientContextOptions } from '../../../src/eap-methods/tls-engine/client-context.js';
+import { createTlsServerContext, type TlsServerContext, type TlsServerContextOptions } from '../../../src/eap-methods/tls-engine/server-context.js';
+import { createTlsClientContext, type TlsClientContext, type TlsClientContextOptions } from '../../../src/eap-methods/tls-engine/client-context.js';
 import type { TlsEngineName, TlsTunnel } from '../../../src/eap-methods/tls-tunnel.js';
 import { issueCrl } from '../../../src/pki/crl.js';
 import { issue } from '../../../src/pki/demo-pki.js';
@@ -61,6 +61,20 @@ async function pair(serverEngine: TlsEngineName, clientEngine: TlsEngineName, s:
 function dispose(o: Outcome): void {
   o.client.dispose();
   o.server.dispose();
+}
+
+/** What a new tunnel of `server` sends in answer to a ClientHello of `client`: the certificates of its TLS 1.2 Certificate message. */
+async function certificatesSent(server: TlsServerContext, client: TlsClientContext): Promise<Buffer[]> {
+  const s = server.newTunnel();
+  const c = client.newTunnel();
+  try {
+    await c.start();
+    await s.feed(c.takeOutgoing());
+    return certificatesInFlight(s.takeOutgoing());
+  } finally {
+    c.dispose();
+    s.dispose();
+  }
 }
 
 /** The certificates of the TLS 1.2 Certificate handshake message in a plaintext server flight (RFC 5246 §7.4.2). */
@@ -228,18 +242,9 @@ maybe('OpenSSL TLS engine', () => {
     const rogue = await roguePki();
     const der = (pem: string): Buffer => new X509Certificate(pem).raw;
     const crl = await issueCrl(pki.ca.certPem, pki.ca.keyPem, ['01']);
-    const sent = async (over: Partial<TlsServerContextOptions>): Promise<Buffer[]> => {
-      const server = createTlsServerContext(await serverOptions({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ...over }), 'openssl').newTunnel();
-      const client = createTlsClientContext(await clientOptions({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'openssl').newTunnel();
-      try {
-        await client.start();
-        await server.feed(client.takeOutgoing());
-        return certificatesInFlight(server.takeOutgoing());
-      } finally {
-        client.dispose();
-        server.dispose();
-      }
-    };
+    const client = createTlsClientContext(await clientOptions({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'openssl');
+    const sent = async (over: Partial<TlsServerContextOptions>): Promise<Buffer[]> =>
+      certificatesSent(createTlsServerContext(await serverOptions({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ...over }), 'openssl'), client);
     // Given alone, with its issuer in the trust store: the issuer follows it, root as it is.
     expect(await sent({})).toEqual([der(pki.server.certPem), der(pki.ca.certPem)]);
     // CRL checking on the store changes nothing in what is sent (no CRL covers the server's own issuer check here).
@@ -250,15 +255,7 @@ maybe('OpenSSL TLS engine', () => {
     expect(await sent({ cert: `${pki.server.certPem.trimEnd()}\n${pki.ca.certPem}`, ca: rogue.ca.certPem, requestCert: false })).toEqual([der(pki.server.certPem), der(pki.ca.certPem)]);
     // Each handshake of one context sends the same.
     const context = createTlsServerContext(await serverOptions({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'openssl');
-    for (let i = 0; i < 3; i++) {
-      const server = context.newTunnel();
-      const client = createTlsClientContext(await clientOptions({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'openssl').newTunnel();
-      await client.start();
-      await server.feed(client.takeOutgoing());
-      expect(certificatesInFlight(server.takeOutgoing())).toEqual([der(pki.server.certPem), der(pki.ca.certPem)]);
-      client.dispose();
-      server.dispose();
-    }
+    for (let i = 0; i < 3; i++) expect(await certificatesSent(context, client)).toEqual([der(pki.server.certPem), der(pki.ca.certPem)]);
   });
 
   test('a renewed CA of the same name: the chain sent follows the time of the handshake, not that of the context', async () => {
@@ -277,22 +274,10 @@ maybe('OpenSSL TLS engine', () => {
     const server = await issue(renewed, keys.privateKey, { subject: 'CN=radius.test.example', notBefore: new Date(t0 - 3_600_000), notAfter: new Date(t0 + 86_400_000), eku: [x509.ExtendedKeyUsage.serverAuth], dnsName: 'radius.test.example' });
     const context = createTlsServerContext({ cert: server.certPem, key: server.keyPem, ca: [expiring.toString('pem'), renewed.toString('pem')], minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', requestCert: false, rejectUnauthorized: false }, 'openssl');
     const client = createTlsClientContext(await clientOptions({ cert: undefined, key: undefined, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'openssl');
-    const sentNow = async (): Promise<Buffer[]> => {
-      const s = context.newTunnel();
-      const c = client.newTunnel();
-      try {
-        await c.start();
-        await s.feed(c.takeOutgoing());
-        return certificatesInFlight(s.takeOutgoing());
-      } finally {
-        c.dispose();
-        s.dispose();
-      }
-    };
     const leaf = new X509Certificate(server.certPem).raw;
-    expect(await sentNow()).toEqual([leaf, Buffer.from(expiring.rawData)]);
+    expect(await certificatesSent(context, client)).toEqual([leaf, Buffer.from(expiring.rawData)]);
     await new Promise((r) => setTimeout(r, changeOver.getTime() + 2500 - Date.now()));
-    expect(await sentNow()).toEqual([leaf, Buffer.from(renewed.rawData)]);
+    expect(await certificatesSent(context, client)).toEqual([leaf, Buffer.from(renewed.rawData)]);
   }, 15_000);
 
   test('a malformed ClientHello: failure with a reason and an alert record to send, no throw', async () => {
