@@ -96,11 +96,11 @@ export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo):
   const setting = workers ?? config.workers;
   // `auto` means as many as can run: the TEAP-BRSKI registrar runs in one thread (a count > 1 with brski is refused).
   const threads = setting === 'auto' && config.brski !== undefined && config.brski !== null ? 1 : resolveWorkers(setting);
+  // Files others can read refuse the start (exit 78): said before the warm-up's seconds, not after.
+  checkPrivateFiles(config);
   // Before the real server listens, so that no NAS meets the code V8 has not compiled yet. Worker
   // threads are isolates of their own that a warm-up here cannot reach: it would cost its seconds
   // for the main thread's RADIUS path alone.
-  // Files others can read refuse the start (exit 78): said before the warm-up's seconds, not after.
-  checkPrivateFiles(config);
   const warmup = threads === 1 ? await warmUpUnlessStopped(config, log) : { stopped: false, reloadAsked: false };
   if (threads > 1 && config.warmup > 0) log.info({ workers: threads }, 'start-up warm-up skipped: EAP runs in worker threads, which it cannot reach');
   if (warmup.stopped) return 0;
