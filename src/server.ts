@@ -157,8 +157,8 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
     await baselines.raiseFrom(crls, new Date(), log);
     const reportStaleCrls = staleCrlReporter(log);
     const manufacturers = brskiConfig?.manufacturers.map((m) => m.name) ?? [];
-    const authorizerFor = (c: GangwayConfig, names: string[], noobOn: boolean): ReturnType<typeof buildAuthorizer> =>
-      buildAuthorizer(c.authorization, stores, { methods: names, manufacturers, ...(noobOn ? { noobPeers: noobStore } : {}) }, log, wrap);
+    const authorizerFor = (c: GangwayConfig, names: string[]): ReturnType<typeof buildAuthorizer> =>
+      buildAuthorizer(c.authorization, stores, { methods: names, manufacturers }, log, wrap);
     const shedding = new SheddingMonitor();
     const eap = await startEapSide(config, material, crlBytes(config.tls.crl, crls), { stores, noobStore, brski, metrics, lockoutFor, log, shedding, authorizerFor }, {
       threads,

@@ -26,6 +26,11 @@ export interface Grant {
   certificate?: Uint8Array;
   /** The trusted manufacturer whose IDevID authenticated the device (TEAP-BRSKI); deviceId is then `manufacturer:serialNumber`. */
   manufacturer?: string;
+  /**
+   * EAP-NOOB: the device's PeerInfo (RFC 9140, Types 2 and 7) as the registration the method committed in
+   * this conversation holds it, like `account`; the credential policy may read a MUD URL from it.
+   */
+  peerInfo?: string;
 }
 
 /** Facts about the network access request that methods may use for policy and logging. */

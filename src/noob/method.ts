@@ -100,7 +100,14 @@ export function createNoobMethod(deps: NoobMethodDeps): NoobMethod {
             msk: a.msk,
             emsk: a.emsk,
             sessionId: a.sessionId,
-            grant: { identity: a.peerId, method: 'eap-noob', deviceId: a.peerId, ...(a.account !== undefined ? { account: a.account } : {}) },
+            // The registration as committed: the authorizer takes its owner and PeerInfo from here.
+            grant: {
+              identity: a.peerId,
+              method: 'eap-noob',
+              deviceId: a.peerId,
+              ...(a.account !== undefined ? { account: a.account } : {}),
+              ...(a.peerInfo !== undefined ? { peerInfo: a.peerInfo } : {}),
+            },
           };
         case 'failure':
           return { kind: 'failure', reason: a.reason };

@@ -124,7 +124,9 @@ export type ServerAction =
       kind: 'success';
       exchange: 'completion' | 'reconnect';
       peerId: string;
+      /** The owner and the PeerInfo of the registration this success commits (the write's `next`). */
       account?: string;
+      peerInfo?: string;
       msk: Uint8Array;
       emsk: Uint8Array;
       sessionId: Uint8Array;
@@ -635,6 +637,7 @@ function onType6(conv: ServerConversation, phase: Extract<Phase, { name: 'await-
       exchange: 'completion',
       peerId: rec.peerId,
       ...(account !== undefined ? { account } : {}),
+      ...(next.peerInfo !== undefined ? { peerInfo: next.peerInfo } : {}),
       msk: phase.keys.msk,
       emsk: phase.keys.emsk,
       sessionId: sessionId(phase.keys.methodId),
@@ -765,7 +768,8 @@ function onType9(conv: ServerConversation, phase: Extract<Phase, { name: 'await-
       kind: 'success',
       exchange: 'reconnect',
       peerId: rec.peerId,
-      ...(rec.account !== undefined ? { account: rec.account } : {}),
+      ...(next.account !== undefined ? { account: next.account } : {}),
+      ...(next.peerInfo !== undefined ? { peerInfo: next.peerInfo } : {}),
       msk: phase.keys.msk,
       emsk: phase.keys.emsk,
       sessionId: sessionId(phase.keys.methodId),

@@ -1,6 +1,5 @@
 import type { AuthorizationPolicy } from '../policy/authorization-policy.js';
 import { checkAuthorizationNames } from '../policy/config.js';
-import type { NoobPeerStore } from '../store/noob-peers.js';
 import type { Stores } from '../store/stores.js';
 import type { Log } from '../util/log.js';
 import { UNTIMED, type StoreWrapper } from './store-timing.js';
@@ -14,7 +13,7 @@ import { Authorizer } from './authorizer.js';
 export function buildAuthorizer(
   policy: AuthorizationPolicy,
   stores: Pick<Stores, 'issuedCertificates' | 'userPolicies'>,
-  known: { methods: readonly string[]; manufacturers: readonly string[]; noobPeers?: NoobPeerStore },
+  known: { methods: readonly string[]; manufacturers: readonly string[] },
   log: Log,
   wrap: StoreWrapper = UNTIMED,
 ): Authorizer {
@@ -23,7 +22,6 @@ export function buildAuthorizer(
     policy,
     // LDevIDs of our registrar CA stay recognisable even if the brski section is later removed.
     issuedCertificates: wrap('issued-certificates', stores.issuedCertificates),
-    ...(known.noobPeers ? { noobPeers: known.noobPeers } : {}),
     userPolicies: wrap('user-policies', stores.userPolicies),
     log: log.child({ module: 'authorization' }),
   });

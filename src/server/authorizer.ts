@@ -19,7 +19,7 @@ import {
 } from '../policy/authorization-policy.js';
 import { normaliseMudUrl } from '../policy/mud-url.js';
 import type { IssuedCertificateStore } from '../store/issued-certificates.js';
-import type { NoobPeerRecord, NoobPeerStore } from '../store/noob-peers.js';
+import type { NoobPeerRecord } from '../store/noob-peers.js';
 import type { UserPolicyStore } from '../store/user-policies.js';
 import type { Log } from '../util/log.js';
 
@@ -27,8 +27,6 @@ export interface AuthorizerDeps {
   policy: AuthorizationPolicy;
   /** Our registrar CA's certificates (absent without a brski section). */
   issuedCertificates?: Pick<IssuedCertificateStore, 'get'>;
-  /** EAP-NOOB associations, for the owner's PeerInfo (absent without EAP-NOOB). */
-  noobPeers?: Pick<NoobPeerStore, 'get'>;
   /** VLANs set by administrators in the portal. */
   userPolicies?: Pick<UserPolicyStore, 'get'>;
   log: Log;
@@ -61,10 +59,9 @@ export class Authorizer {
     const base = { method: grant.method, ...(Object.keys(granted).length > 0 ? { granted } : {}) };
 
     if (grant.method === 'eap-noob') {
-      // The method read the record and named its account; it is read again only for a PeerInfo MUD URL.
-      const needed = grant.account === undefined || this.deps.policy.mudPeerInfoMember !== undefined;
-      const rec = needed && this.deps.noobPeers ? await this.deps.noobPeers.get(grant.deviceId ?? grant.identity) : undefined;
-      return this.withAccount({ ...base, deviceClass: 'noob', ...this.noobMud(rec?.peerInfo) }, grant.account ?? rec?.account);
+      // The grant carries the owner and PeerInfo of the registration the method has just committed
+      // (a version-checked write), as fresh as a read of the store would be.
+      return this.withAccount({ ...base, deviceClass: 'noob', ...this.noobMud(grant.peerInfo) }, grant.account);
     }
 
     const certificateMud = grant.certificate ? this.certificateMud(grant.certificate) : {};

@@ -34,7 +34,7 @@ export interface EapSideDeps {
   log: Log;
   shedding: SheddingMonitor;
   /** The credential policy of a configuration, for the methods it has. */
-  authorizerFor: (config: GangwayConfig, methods: string[], noob: boolean) => Authorizer;
+  authorizerFor: (config: GangwayConfig, methods: string[]) => Authorizer;
 }
 
 export interface EapSide {
@@ -78,7 +78,7 @@ class InThread implements EapSide {
     const { log, metrics } = deps;
     const built = await buildMethods(config, material, crl, deps.stores, deps.noobStore, deps.brski, metrics, deps.lockoutFor, log);
     metrics.tlsEngine(built.engine);
-    const authorizer = deps.authorizerFor(config, built.registry.names(), built.noob !== undefined);
+    const authorizer = deps.authorizerFor(config, built.registry.names());
     const eap = new EapAuthenticator(built.registry, built.selector, eapLimitsOf(config), log.child({ module: 'eap' }), Date.now, deps.shedding, metrics.eap);
     return new InThread(eap, built.registry, built.selector, { methods: built.registry.names(), noob: built.noob, authorizer }, deps);
   }
@@ -95,7 +95,7 @@ class InThread implements EapSide {
   async apply(config: GangwayConfig, material: TlsMaterial, crl: Buffer[]): Promise<void> {
     const { deps } = this;
     const built = await buildMethods(config, material, crl, deps.stores, deps.noobStore, deps.brski, deps.metrics, deps.lockoutFor, deps.log);
-    const authorizer = deps.authorizerFor(config, built.registry.names(), built.noob !== undefined);
+    const authorizer = deps.authorizerFor(config, built.registry.names());
     this.registry.replaceWith(built.registry);
     this.selector.replaceWith(built.selector);
     this.authorizer = authorizer;
@@ -122,7 +122,7 @@ class InWorkers implements EapSide {
   private constructor(private readonly pool: WorkerPool, config: GangwayConfig, methods: string[], private readonly deps: EapSideDeps) {
     this.methods = methods;
     this.noob = noobConfigOf(config);
-    this.authorizer = deps.authorizerFor(config, methods, this.noob !== undefined);
+    this.authorizer = deps.authorizerFor(config, methods);
   }
 
   static async start(
@@ -174,7 +174,7 @@ class InWorkers implements EapSide {
     this.followPolicy(config.passwordLockout);
     this.methods = built.methods;
     this.noob = noob;
-    this.authorizer = this.deps.authorizerFor(config, built.methods, noob !== undefined);
+    this.authorizer = this.deps.authorizerFor(config, built.methods);
     this.deps.metrics.tlsEngine(built.engine);
   }
 

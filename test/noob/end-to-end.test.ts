@@ -87,8 +87,10 @@ describe('peer-to-server OOB', () => {
     clock.advance(60);
     const completion = await run();
     expect(completion).toMatchObject({ result: 'success', exchange: 'completion', identity: 'noob@devices.example.org', mppe: 'match' });
-    expect(transport.grants.at(-1)).toEqual({ identity: peerId, method: 'eap-noob', deviceId: peerId, account: 'alice' });
     const afterCompletion = await server.store.get(peerId);
+    // The grant names the owner and PeerInfo the committed registration holds (the authorizer reads no store).
+    expect(transport.grants.at(-1)).toEqual({ identity: peerId, method: 'eap-noob', deviceId: peerId, account: 'alice', peerInfo: afterCompletion?.peerInfo });
+    expect(afterCompletion?.peerInfo).toBe(PEER_INFO);
     expect(afterCompletion).toMatchObject({ state: 4, account: 'alice', association: { cryptosuite: 1, nai: 'noob@devices.example.org' }, oobs: [] });
     expect(afterCompletion?.ephemeral).toBeUndefined();
     expect((await peerStore.load()).association?.kz).toBe(Buffer.from(afterCompletion!.association!.kz).toString('base64url'));
@@ -96,8 +98,15 @@ describe('peer-to-server OOB', () => {
     server.restart();
     const reconnect = await run();
     expect(reconnect).toMatchObject({ result: 'success', exchange: 'reconnect', mppe: 'match' });
-    expect(transport.grants.at(-1)?.account).toBe('alice');
+    expect(transport.grants.at(-1)).toEqual({ identity: peerId, method: 'eap-noob', deviceId: peerId, account: 'alice', peerInfo: PEER_INFO });
     expect((await server.store.get(peerId))?.association?.kz).toEqual(afterCompletion!.association!.kz);
+
+    // A Reconnect whose Type 7 brings new PeerInfo: the grant carries the PeerInfo this Reconnect stored.
+    const renamed = '{"Type":"wifi","Make":"Acme","Serial":"DU-9999","PeerName":"hall sensor"}';
+    const renamedRun = await runNoobPeer({ transport, store: peerStore, config: { ...peerConfig, peerInfoText: renamed }, log: new MemoryLog(), clock: clock.now });
+    expect(renamedRun).toMatchObject({ result: 'success', exchange: 'reconnect' });
+    expect((await server.store.get(peerId))?.peerInfo).toBe(renamed);
+    expect(transport.grants.at(-1)).toEqual({ identity: peerId, method: 'eap-noob', deviceId: peerId, account: 'alice', peerInfo: renamed });
 
     // The peer now prefers P-256: KeyingMode 3, new suite and new Kz on both sides, KzPrev at the peer.
     const upgrade = await runNoobPeer({ transport, store: peerStore, config: { ...peerConfig, cryptosuites: [2, 1] as (1 | 2)[] }, log: new MemoryLog(), clock: clock.now });

@@ -80,8 +80,10 @@ describe.each(['cs1', 'cs2'] as const)('Initial, Waiting, server-to-peer OOB and
     expect(toHex(done.msk)).toBe(p.MSK_hex);
     expect(toHex(done.emsk!)).toBe(p.EMSK_hex);
     expect(toHex(done.sessionId!)).toBe(p.SessionId_hex);
-    expect(done.grant).toEqual({ identity: I.PeerId, method: 'eap-noob', deviceId: I.PeerId });
     const after = await store.get(I.PeerId);
+    // No account chose this device; the grant carries the PeerInfo its registration now holds.
+    expect(done.grant).toEqual({ identity: I.PeerId, method: 'eap-noob', deviceId: I.PeerId, peerInfo: after?.peerInfo });
+    expect(after?.peerInfo).toBe(I.PeerInfo_json);
     expect(after).toMatchObject({ state: 4, association: { cryptosuite: c.cryptosuite, nai: I.NewNAI, serverInfo: SERVER_INFO, verp: 1 } });
     expect(toHex(after!.association!.kz)).toBe(p.Kz_hex);
   });

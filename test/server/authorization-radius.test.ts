@@ -84,6 +84,7 @@ describe('credential policy over RADIUS: what the NAS gets in the Access-Accept'
           devices: { noob: { vlan: 40 }, brski: { vlan: 30, filterId: 'iot-acl' }, user: { vlan: 10 } },
           users: { alice: { vlan: 20 } },
           mud: [{ url: 'https://mud.acme.example/*', vlan: 50 }],
+          mudPeerInfoMember: 'MUDURL',
         };
       },
     });
@@ -126,6 +127,32 @@ describe('credential policy over RADIUS: what the NAS gets in the Access-Accept'
     expect(reconnect.outcome).toMatchObject({ result: 'success', exchange: 'reconnect' });
     expect(vlanOf(reconnect.last)).toMatchObject({ tunnelType: 13, medium: 6, group: '21' });
     await g.running.stores.userPolicies.setVlan('alice', undefined, 'admin', new Date());
+  }, 60_000);
+
+  test('an EAP-NOOB device whose PeerInfo names a MUD URL (authorization.mudPeerInfoMember) gets the MUD rule\'s VLAN 50, at Completion and at each Reconnect', async () => {
+    const config = resolvePeerConfig({ peerInfo: { Make: 'Acme', Type: 'Thermostat', Serial: 'T-8', MUDURL: 'https://mud.acme.example/thermostat.json' }, directions: 1 });
+    const state = new MemoryPeerStateStore();
+    const connect = async () => {
+      const { client, replies } = recordingClient(g);
+      try {
+        const transport = new RadiusEapTransport({ client, secret: g.secret, callingStationId: '02-00-5e-00-53-21', nasIdentifier: 'test-ap' });
+        const outcome = await runNoobPeer({ transport, store: state, config, log: new MemoryLog() });
+        return { outcome, last: replies.at(-1) };
+      } finally {
+        await client.close();
+      }
+    };
+    expect((await connect()).outcome).toMatchObject({ result: 'failure', exchange: 'initial' });
+    const shown = peerOobToShow(await state.load(), { config, now: new Date(), random: systemRandom })!;
+    if (shown.created) await state.save(shown.state);
+    expect((await deliverOobFromUrl(g.running.stores.noobPeers, shown.text, 'alice')).ok).toBe(true);
+
+    const completion = await connect();
+    expect(completion.outcome).toMatchObject({ result: 'success', exchange: 'completion' });
+    expect(vlanOf(completion.last)).toEqual({ tunnelType: 13, medium: 6, group: '50', sessionTimeout: 3600 });
+    const reconnect = await connect();
+    expect(reconnect.outcome).toMatchObject({ result: 'success', exchange: 'reconnect' });
+    expect(vlanOf(reconnect.last)).toMatchObject({ tunnelType: 13, medium: 6, group: '50' });
   }, 60_000);
 
   /** EAP-TLS with a certificate and key, over RADIUS; the Accept packet. */

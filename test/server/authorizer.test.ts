@@ -104,39 +104,37 @@ describe('Authorizer: facts from the grant and the stores', () => {
     expect(await a.authorize({ identity: 'bob', method: 'eap-mschapv2' })).toMatchObject({ vlan: 10 });
   });
 
-  describe('EAP-NOOB devices', () => {
+  describe('EAP-NOOB devices: owner and PeerInfo as the method committed them, in the grant', () => {
     const rec = (peerId: string, peerInfo: string, account?: string): NoobPeerRecord =>
       ({ peerId, peerInfo, state: 4, ...(account ? { account } : {}), createdAt: new Date(), updatedAt: new Date() }) as unknown as NoobPeerRecord;
-    const a = new Authorizer({ policy, noobPeers: { get: async (p) => [rec('P1', '{"Make":"Acme"}', 'alice'), rec('P2', '{"MUDURL":"https://mud.acme.example/t.json"}', 'alice'), rec('P3', '{"MUDURL":42}'), rec('P4', 'not json')].find((r) => r.peerId === p) }, log: new MemoryLog() });
+    const a = new Authorizer({ policy, log: new MemoryLog() });
 
     test('bound to alice: her VLAN', async () => {
-      expect(await a.authorize({ identity: 'P1', method: 'eap-noob', deviceId: 'P1', account: 'alice' })).toMatchObject({ vlan: 20 });
+      expect(await a.authorize({ identity: 'P1', method: 'eap-noob', deviceId: 'P1', account: 'alice', peerInfo: '{"Make":"Acme"}' })).toMatchObject({ vlan: 20 });
       expect(await a.noobDevice(rec('P1', '{}', 'alice'))).toMatchObject({ vlan: 20 });
     });
 
     test('its PeerInfo MUD member (configured name) maps through the MUD rules', async () => {
-      expect(await a.factsFor({ identity: 'P2', method: 'eap-noob', deviceId: 'P2', account: 'alice' })).toEqual({ method: 'eap-noob', deviceClass: 'noob', account: 'alice', mudUrl: 'https://mud.acme.example/t.json' });
-      expect(await a.authorize({ identity: 'P2', method: 'eap-noob', deviceId: 'P2', account: 'alice' })).toMatchObject({ vlan: 50 });
+      const grant = { identity: 'P2', method: 'eap-noob', deviceId: 'P2', account: 'alice', peerInfo: '{"MUDURL":"https://mud.acme.example/t.json"}' };
+      expect(await a.factsFor(grant)).toEqual({ method: 'eap-noob', deviceClass: 'noob', account: 'alice', mudUrl: 'https://mud.acme.example/t.json' });
+      expect(await a.authorize(grant)).toMatchObject({ vlan: 50 });
+      expect(await a.noobDevice(rec('P2', grant.peerInfo, 'alice'))).toMatchObject({ vlan: 50 });
     });
 
-    test('a member that is no string, PeerInfo that is no JSON, or no owner: the class policy', async () => {
-      expect(await a.authorize({ identity: 'P3', method: 'eap-noob', deviceId: 'P3' })).toMatchObject({ vlan: 40 });
-      expect(await a.authorize({ identity: 'P4', method: 'eap-noob', deviceId: 'P4' })).toMatchObject({ vlan: 40 });
+    test('a member that is no string, PeerInfo that is no JSON, none at all, or no owner: the class policy', async () => {
+      expect(await a.authorize({ identity: 'P3', method: 'eap-noob', deviceId: 'P3', peerInfo: '{"MUDURL":42}' })).toMatchObject({ vlan: 40 });
+      expect(await a.authorize({ identity: 'P4', method: 'eap-noob', deviceId: 'P4', peerInfo: 'not json' })).toMatchObject({ vlan: 40 });
+      expect(await a.authorize({ identity: 'P5', method: 'eap-noob', deviceId: 'P5' })).toMatchObject({ vlan: 40 });
+      expect(await a.factsFor({ identity: 'P5', method: 'eap-noob', deviceId: 'P5' })).toEqual({ method: 'eap-noob', deviceClass: 'noob' });
     });
-  });
 
-  test('EAP-NOOB: the record is read again only when the grant names no account or a PeerInfo member is configured', async () => {
-    const reads: string[] = [];
-    const noobPeers = { get: async (p: string) => { reads.push(p); return undefined; } };
-    const plain = parseAuthorizationConfig(ConfigReader.root({ devices: { noob: { vlan: 40 } }, users: { alice: { vlan: 20 } } }, 'authorization'));
-    const a = new Authorizer({ policy: plain, noobPeers, log: new MemoryLog() });
-    expect(await a.authorize({ identity: 'P1', method: 'eap-noob', deviceId: 'P1', account: 'alice' })).toMatchObject({ vlan: 20 });
-    expect(reads).toEqual([]);
-    expect(await a.authorize({ identity: 'P2', method: 'eap-noob', deviceId: 'P2' })).toMatchObject({ vlan: 40 });
-    expect(reads).toEqual(['P2']);
-    const b = new Authorizer({ policy, noobPeers, log: new MemoryLog() });
-    await b.authorize({ identity: 'P3', method: 'eap-noob', deviceId: 'P3', account: 'alice' });
-    expect(reads).toEqual(['P2', 'P3']);
+    test("the owner's portal VLAN is the one store read", async () => {
+      const reads: string[] = [];
+      const b = new Authorizer({ policy, userPolicies: { get: async (n) => { reads.push(n); return n === 'alice' ? { userName: 'alice', vlan: 77, setBy: 'admin', setAt: new Date() } : undefined; } }, log: new MemoryLog() });
+      expect(await b.authorize({ identity: 'P1', method: 'eap-noob', deviceId: 'P1', account: 'alice' })).toMatchObject({ vlan: 77, sources: { vlan: 'portal:alice' } });
+      expect(await b.authorize({ identity: 'P5', method: 'eap-noob', deviceId: 'P5' })).toMatchObject({ vlan: 40 });
+      expect(reads).toEqual(['alice']);
+    });
   });
 
   test('for the portal: a BRSKI device with its LDevID, a user\'s configured VLAN', () => {

@@ -170,7 +170,7 @@ async function main(port: MessagePort, init: WorkerInit): Promise<void> {
   const lockout = new RemoteLockout(port);
   const build = async (config: GangwayConfig, material: WorkerMaterial): Promise<Build> => {
     const built = await buildMethods(config, materialOf(material), material.crl.map((c) => Buffer.from(c)), stores, noobStore, undefined, metrics, () => lockout, log);
-    const authorizer = buildAuthorizer(config.authorization, stores, { methods: built.registry.names(), manufacturers: [], ...(built.noob ? { noobPeers: noobStore } : {}) }, log, wrap);
+    const authorizer = buildAuthorizer(config.authorization, stores, { methods: built.registry.names(), manufacturers: [] }, log, wrap);
     return { registry: built.registry, selector: built.selector, authorizer, engine: built.engine };
   };
   let current: Build;
