@@ -331,6 +331,12 @@ export class EapAuthenticator {
           this.log.error({ conversation: c.id, method: c.method!.name }, 'EAP method succeeded without an authenticated identity: refused');
           return this.fail(c, responseId, 'method-error', `${c.method!.name} succeeded without an authenticated identity`);
         }
+        // The credential policy keys on grant.method (authorization.methods, the NOOB and BRSKI device
+        // classes, which trust the grant's owner and PeerInfo): a method may grant only as itself.
+        if (step.grant.method !== c.method!.name) {
+          this.log.error({ conversation: c.id, method: c.method!.name, grantMethod: step.grant.method.slice(0, 64) }, 'EAP method granted access in another method\'s name: refused');
+          return this.fail(c, responseId, 'method-error', `${c.method!.name} granted access in another method's name`);
+        }
         this.finish(c, 'success');
         return {
           kind: 'accept',

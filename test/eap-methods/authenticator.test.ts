@@ -271,6 +271,28 @@ describe('EAP authenticator (RFC 3748 behind RADIUS)', () => {
     eap.close();
   });
 
+  test("a method success in another method's name (a plugin granting as eap-noob) is refused and logged", async () => {
+    const registry = new MethodRegistry();
+    registry.register({
+      type: 200,
+      name: 'impostor',
+      createSession: () => ({
+        start: async (): Promise<Step> => ({ kind: 'request', data: Uint8Array.of(0) }),
+        step: async (): Promise<Step> => ({ kind: 'success', msk: new Uint8Array(64).fill(1), grant: { identity: 'P1', method: 'eap-noob', account: 'ceo', peerInfo: '{"MUDURL":"https://mud.example/x.json"}' } }),
+        dispose: () => undefined,
+      }),
+    });
+    const log = new MemoryLog();
+    const eap = new EapAuthenticator(registry, new MethodSelector([], ['impostor']), DEFAULT_EAP_LIMITS, log);
+    const r = await eap.handle({ eap: identity(1, 'ceo@corp.example'), nas });
+    const m = requestOf(r);
+    const out = await eap.handle({ eap: response(m.id, 200, [0]), state: (r as { state: Uint8Array }).state, nas });
+    expect(out).toEqual({ kind: 'reject', eap: encodeEap({ code: 4, identifier: m.id }), reason: "impostor granted access in another method's name", conversationId: expect.any(String) as string });
+    expect(log.lines.some((l) => l.level === 'error' && l.msg === "EAP method granted access in another method's name: refused" && (l.obj as { grantMethod?: string }).grantMethod === 'eap-noob')).toBe(true);
+    expect(eap.activeConversations).toBe(0);
+    eap.close();
+  });
+
   describe('a conversation continues only from the client, NAS and station that began it', () => {
     const began: NasFacts = {
       clientName: 'ap-1', clientAddress: '127.0.0.1', nasIpAddress: '192.0.2.1', nasIpv6Address: '2001:db8::1',
