@@ -24,7 +24,7 @@ export interface Grant {
    * credential policy recognises our LDevIDs by it and reads its MUD URL (RFC 8520).
    */
   certificate?: Uint8Array;
-  /** The trusted manufacturer whose IDevID authenticated the device (TEAP-BRSKI); deviceId is then `manufacturer:serialNumber`. */
+  /** The trusted manufacturer whose IDevID authenticated the device (TEAP-BRSKI only: the credential policy ignores it in any other method's grant); deviceId is then `manufacturer:serialNumber`. */
   manufacturer?: string;
   /**
    * EAP-NOOB: the device's PeerInfo (RFC 9140, Types 2 and 7) as the registration the method committed in

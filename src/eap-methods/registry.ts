@@ -44,6 +44,13 @@ export interface MethodPluginModule {
   createMethod(options: Record<string, unknown>): EapMethod | Promise<EapMethod>;
 }
 
+/**
+ * The built-in methods' names, which no plugin may take, even where the built-in method is switched
+ * off: the credential policy gives these names' grants their meaning (an eap-noob grant's owner and
+ * PeerInfo, TEAP's manufacturer, authorization.methods).
+ */
+export const BUILT_IN_METHOD_NAMES: readonly string[] = ['eap-tls', 'eap-mschapv2', 'teap', 'eap-noob'];
+
 export async function loadMethodPlugin(modulePath: string, options: Record<string, unknown>, baseDir: string): Promise<EapMethod> {
   const path = isAbsolute(modulePath) || modulePath.startsWith('.') ? resolve(baseDir, modulePath) : modulePath;
   const specifier = isAbsolute(path) ? pathToFileURL(path).href : path;
@@ -52,6 +59,9 @@ export async function loadMethodPlugin(modulePath: string, options: Record<strin
   const method = await mod.createMethod(options);
   if (typeof method?.type !== 'number' || typeof method.name !== 'string' || typeof method.createSession !== 'function') {
     throw new Error(`plugin ${modulePath} returned something that is not an EAP method`);
+  }
+  if (BUILT_IN_METHOD_NAMES.includes(method.name)) {
+    throw new Error(`plugin ${modulePath} names its method "${method.name}", the name of a built-in method (${BUILT_IN_METHOD_NAMES.join(', ')})`);
   }
   return method;
 }

@@ -66,8 +66,11 @@ export class Authorizer {
 
     const certificateMud = grant.certificate ? this.certificateMud(grant.certificate) : {};
     const ldevid = grant.certificate ? await this.ldevidDevice(grant.certificate) : undefined;
-    if (ldevid !== undefined || grant.manufacturer !== undefined) {
-      const manufacturer = ldevid !== undefined ? manufacturerOf(ldevid) : grant.manufacturer;
+    // An IDevID's manufacturer is TEAP-BRSKI's finding (Phase 1 chained to that manufacturer's CA);
+    // no other method's grant makes a device the domain's.
+    const idevidManufacturer = grant.method === 'teap' ? grant.manufacturer : undefined;
+    if (ldevid !== undefined || idevidManufacturer !== undefined) {
+      const manufacturer = ldevid !== undefined ? manufacturerOf(ldevid) : idevidManufacturer;
       return { ...base, deviceClass: 'brski', ...(manufacturer !== undefined ? { manufacturer } : {}), ...certificateMud, ...(grant.account !== undefined ? await this.accountFacts(grant.account) : {}) };
     }
     return this.withAccount({ ...base, deviceClass: 'user', ...certificateMud }, grant.account ?? grant.identity);

@@ -216,6 +216,18 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
     }
   });
 
+  test('serve refuses a plugin that takes a built-in method\'s name, even with that method switched off (its grants would be trusted as the built-in\'s)', () => {
+    spawnSync(process.execPath, [main, 'init', dir, '--radius-port', '0', '--accounting-port', '0', '--portal-port', '0'], { encoding: 'utf8' });
+    const cfg = join(dir, 'gangway.yaml');
+    const doc = parse(readFileSync(cfg, 'utf8')) as { eap: Record<string, unknown>; methods?: Record<string, unknown> };
+    if (doc.methods) delete doc.methods['eap-noob'];
+    doc.eap.plugins = [{ module: join(__dirname, '..', 'fixtures', 'faulty-plugin.mjs'), options: { name: 'eap-noob', type: 241 } }];
+    writeFileSync(cfg, stringify(doc));
+    const r = spawnSync(process.execPath, [main, 'serve', '--data', dir], { encoding: 'utf8', timeout: 20000 });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toMatch(/eap\.plugins\[0\]\.module: .*names its method "eap-noob", the name of a built-in method/);
+  });
+
   test('start initialises the data directory, answers Status-Server, and stops cleanly on SIGTERM', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     spawnSync(process.execPath, [main, 'init', dir, '--radius-port', String(port), '--accounting-port', '0', '--portal-port', '0', '--secret', 'start-secret-long'], { encoding: 'utf8' });

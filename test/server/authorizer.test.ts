@@ -83,6 +83,12 @@ describe('Authorizer: facts from the grant and the stores', () => {
     expect(asked).toEqual([]);
   });
 
+  test('a manufacturer in a grant of any method but TEAP (a plugin) makes no brski device', async () => {
+    const a = new Authorizer({ policy, log: new MemoryLog() });
+    expect(await a.factsFor({ identity: 'acme:T-9', method: 'echo-plugin', deviceId: 'acme:T-9', manufacturer: 'acme' })).toEqual({ method: 'echo-plugin', deviceClass: 'user', account: 'acme:T-9' });
+    expect(await a.authorize({ identity: 'acme:T-9', method: 'eap-mschapv2', manufacturer: 'acme' })).toMatchObject({ vlan: 10 });
+  });
+
   test('an IDevID grant from TEAP-BRSKI (manufacturer set) is a brski device; its MUD URL applies', async () => {
     const idevid = await cert('CN=thermo', 'HTTPS://MUD.acme.example/thermo.json');
     const a = new Authorizer({ policy, log: new MemoryLog() });
