@@ -96,13 +96,18 @@ describe('credential policy over RADIUS: what the NAS gets in the Access-Accept'
     rmSync(work, { recursive: true, force: true });
   });
 
-  test('an EAP-NOOB device bound to alice (VLAN 20): Tunnel-Type=VLAN(13), Tunnel-Medium-Type=802(6), Tunnel-Private-Group-Id=20; a VLAN set for alice in the portal takes over', async () => {
-    const config = resolvePeerConfig({ peerInfo: { Make: 'Acme', Type: 'Thermostat', Serial: 'T-7' }, directions: 1 });
+  /**
+   * An EAP-NOOB device with this PeerInfo on its own station: its first exchange (Initial, refused
+   * until registered) has run and its OOB message has been delivered for `account`, as
+   * `gangway noob-oob URL --user` and the portal do. `connect` runs its next exchange over RADIUS.
+   */
+  async function registeredNoobDevice(peerInfo: Record<string, string>, callingStationId: string, account: string) {
+    const config = resolvePeerConfig({ peerInfo, directions: 1 });
     const state = new MemoryPeerStateStore();
     const connect = async () => {
       const { client, replies } = recordingClient(g);
       try {
-        const transport = new RadiusEapTransport({ client, secret: g.secret, callingStationId: '02-00-5e-00-53-20', nasIdentifier: 'test-ap' });
+        const transport = new RadiusEapTransport({ client, secret: g.secret, callingStationId, nasIdentifier: 'test-ap' });
         const outcome = await runNoobPeer({ transport, store: state, config, log: new MemoryLog() });
         return { outcome, last: replies.at(-1) };
       } finally {
@@ -112,10 +117,12 @@ describe('credential policy over RADIUS: what the NAS gets in the Access-Accept'
     expect((await connect()).outcome).toMatchObject({ result: 'failure', exchange: 'initial' });
     const shown = peerOobToShow(await state.load(), { config, now: new Date(), random: systemRandom })!;
     if (shown.created) await state.save(shown.state);
-    // What `gangway noob-oob URL --user alice` and the portal do.
-    const delivered = await deliverOobFromUrl(g.running.stores.noobPeers, shown.text, 'alice');
-    expect(delivered.ok).toBe(true);
+    expect((await deliverOobFromUrl(g.running.stores.noobPeers, shown.text, account)).ok).toBe(true);
+    return connect;
+  }
 
+  test('an EAP-NOOB device bound to alice (VLAN 20): Tunnel-Type=VLAN(13), Tunnel-Medium-Type=802(6), Tunnel-Private-Group-Id=20; a VLAN set for alice in the portal takes over', async () => {
+    const connect = await registeredNoobDevice({ Make: 'Acme', Type: 'Thermostat', Serial: 'T-7' }, '02-00-5e-00-53-20', 'alice');
     const completion = await connect();
     expect(completion.outcome).toMatchObject({ result: 'success', exchange: 'completion', mppe: 'match' });
     expect(completion.last?.code).toBe(RadiusCode.AccessAccept);
@@ -130,23 +137,7 @@ describe('credential policy over RADIUS: what the NAS gets in the Access-Accept'
   }, 60_000);
 
   test('an EAP-NOOB device whose PeerInfo names a MUD URL (authorization.mudPeerInfoMember) gets the MUD rule\'s VLAN 50, at Completion and at each Reconnect', async () => {
-    const config = resolvePeerConfig({ peerInfo: { Make: 'Acme', Type: 'Thermostat', Serial: 'T-8', MUDURL: 'https://mud.acme.example/thermostat.json' }, directions: 1 });
-    const state = new MemoryPeerStateStore();
-    const connect = async () => {
-      const { client, replies } = recordingClient(g);
-      try {
-        const transport = new RadiusEapTransport({ client, secret: g.secret, callingStationId: '02-00-5e-00-53-21', nasIdentifier: 'test-ap' });
-        const outcome = await runNoobPeer({ transport, store: state, config, log: new MemoryLog() });
-        return { outcome, last: replies.at(-1) };
-      } finally {
-        await client.close();
-      }
-    };
-    expect((await connect()).outcome).toMatchObject({ result: 'failure', exchange: 'initial' });
-    const shown = peerOobToShow(await state.load(), { config, now: new Date(), random: systemRandom })!;
-    if (shown.created) await state.save(shown.state);
-    expect((await deliverOobFromUrl(g.running.stores.noobPeers, shown.text, 'alice')).ok).toBe(true);
-
+    const connect = await registeredNoobDevice({ Make: 'Acme', Type: 'Thermostat', Serial: 'T-8', MUDURL: 'https://mud.acme.example/thermostat.json' }, '02-00-5e-00-53-21', 'alice');
     const completion = await connect();
     expect(completion.outcome).toMatchObject({ result: 'success', exchange: 'completion' });
     expect(vlanOf(completion.last)).toEqual({ tunnelType: 13, medium: 6, group: '50', sessionTimeout: 3600 });
