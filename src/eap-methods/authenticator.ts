@@ -110,7 +110,7 @@ export class EapAuthenticator {
     this.table = new SessionTable(limits, (c, why) => {
       this.disposeSession(c);
       if (why === 'finished') return;
-      this.observer.conversationEnded(c.method?.name, END_OF_REMOVAL[why], c.rounds + 1);
+      this.observer.conversationEnded(c.methodName, END_OF_REMOVAL[why], c.rounds + 1);
       this.log.debug({ conversation: c.id, why }, 'EAP conversation ended');
     });
     this.sweeper = setInterval(() => {
@@ -281,19 +281,21 @@ export class EapAuthenticator {
 
   private async onNak(c: Conversation, packet: EapResponse): Promise<EapOutcome> {
     const offered = [...packet.data];
-    const candidate = c.allowed
-      .map((name) => this.registry.get(name)!)
-      .find((m) => m.type !== c.method!.type && offered.includes(m.type));
-    if (!candidate) {
+    const candidate = c.allowed.find((name) => {
+      const m = this.registry.get(name)!;
+      return m.type !== c.method!.type && offered.includes(m.type);
+    });
+    if (candidate === undefined) {
       return this.fail(c, packet.identifier, 'no-method', `peer Nak'd ${c.method!.name} and offered ${summariseList(offered)}, none allowed for this identity`);
     }
     this.disposeSession(c);
-    return this.startMethod(c, candidate.name, packet.identifier);
+    return this.startMethod(c, candidate, packet.identifier);
   }
 
   private async startMethod(c: Conversation, name: string, responseId: number): Promise<EapOutcome> {
     const method = this.registry.get(name)!;
     c.method = method;
+    c.methodName = name;
     c.methodAnswered = false;
     this.observer.methodStarted(name);
     // Methods may be plugins: whatever they throw or reject ends this conversation only.
@@ -334,15 +336,14 @@ export class EapAuthenticator {
           return this.fail(c, responseId, 'method-error', `${c.method!.name} succeeded without an authenticated identity`);
         }
         // The credential policy keys on grant.method (authorization.methods; the NOOB device class,
-        // which trusts an eap-noob grant's owner and PeerInfo): a grant is in the name of the method
-        // that ran, whatever name the method wrote into it.
-        let grant = step.grant;
-        if (grant.method !== c.method!.name) {
-          if (!this.misnamedGrants.has(c.method!.name)) {
-            this.misnamedGrants.add(c.method!.name);
-            this.log.warn({ method: c.method!.name, grantMethod: grant.method.slice(0, 64) }, 'EAP method wrote another method\'s name into its grant; its own name is used (logged once per method)');
-          }
-          grant = { ...grant, method: c.method!.name };
+        // which trusts an eap-noob grant's owner and PeerInfo; the certificate facts of eap-tls and
+        // teap): a grant is always in the name the method that ran is registered under, whatever
+        // the method wrote into it or calls itself now. A fresh object, read once.
+        const written: unknown = step.grant.method;
+        const grant: Grant = { ...step.grant, method: c.methodName! };
+        if (written !== grant.method && !this.misnamedGrants.has(grant.method)) {
+          this.misnamedGrants.add(grant.method);
+          this.log.warn({ method: grant.method, grantMethod: String(written).slice(0, 64) }, 'EAP method wrote another method\'s name into its grant; its registered name is used (logged once per method)');
         }
         this.finish(c, 'success');
         return {
@@ -385,7 +386,7 @@ export class EapAuthenticator {
 
   /** Counted only if it was still in the table: one that gave way meanwhile was counted then. */
   private finish(c: Conversation, end: ConversationEnd): void {
-    if (this.table.end(c, 'finished')) this.observer.conversationEnded(c.method?.name, end, c.rounds + 1);
+    if (this.table.end(c, 'finished')) this.observer.conversationEnded(c.methodName, end, c.rounds + 1);
   }
 
   /**

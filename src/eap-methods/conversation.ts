@@ -20,6 +20,8 @@ export interface Conversation {
   /** Methods policy allows for this identity, in preference order. */
   allowed: string[];
   method?: EapMethod;
+  /** The name `method` is registered under: grants are in this name, whatever the method object says later. */
+  methodName?: string;
   session?: EapMethodSession;
   /** True once the peer answered the method's Request in kind: no more Naks (RFC 3748 §2.1). */
   methodAnswered: boolean;

@@ -21,7 +21,8 @@ export interface Grant {
   class?: Uint8Array;
   /**
    * The client certificate (DER) that authenticated, when one did (EAP-TLS, TEAP Phase 1): the
-   * credential policy recognises our LDevIDs by it and reads its MUD URL (RFC 8520).
+   * credential policy recognises our LDevIDs by it and reads its MUD URL (RFC 8520), in those two
+   * methods' grants only (in any other, a certificate proves nothing).
    */
   certificate?: Uint8Array;
   /** The trusted manufacturer whose IDevID authenticated the device (TEAP-BRSKI only: the credential policy ignores it in any other method's grant); deviceId is then `manufacturer:serialNumber`. */

@@ -32,6 +32,9 @@ export interface AuthorizerDeps {
   log: Log;
 }
 
+/** The methods whose grants' certificates the TLS handshake proved (the peer holds the key). */
+const CERTIFICATE_METHODS: ReadonlySet<string> = new Set(['eap-tls', 'teap']);
+
 /** The method LDevIDs authenticate with after enrolment, for what the portal shows. */
 const LDEVID_METHOD = 'eap-tls';
 
@@ -64,10 +67,13 @@ export class Authorizer {
       return this.withAccount({ ...base, deviceClass: 'noob', ...this.noobMud(grant.peerInfo) }, grant.account);
     }
 
-    const certificateMud = grant.certificate ? this.certificateMud(grant.certificate) : {};
-    const ldevid = grant.certificate ? await this.ldevidDevice(grant.certificate) : undefined;
-    // An IDevID's manufacturer is TEAP-BRSKI's finding (Phase 1 chained to that manufacturer's CA);
-    // no other method's grant makes a device the domain's.
+    // A certificate is public: it says who the peer is only where our TLS handshake proved the
+    // peer holds its key (EAP-TLS, TEAP Phase 1). An IDevID's manufacturer is TEAP-BRSKI's finding
+    // (Phase 1 chained to that manufacturer's CA). No other method's grant makes a device the
+    // domain's or gives it a certificate's MUD URL.
+    const proven = CERTIFICATE_METHODS.has(grant.method) ? grant.certificate : undefined;
+    const certificateMud = proven ? this.certificateMud(proven) : {};
+    const ldevid = proven ? await this.ldevidDevice(proven) : undefined;
     const idevidManufacturer = grant.method === 'teap' ? grant.manufacturer : undefined;
     if (ldevid !== undefined || idevidManufacturer !== undefined) {
       const manufacturer = ldevid !== undefined ? manufacturerOf(ldevid) : idevidManufacturer;

@@ -295,6 +295,37 @@ describe('EAP authenticator (RFC 3748 behind RADIUS)', () => {
     eap.close();
   });
 
+  test('the name is the one the method is registered under: a method renaming itself, or a grant whose method changes when read again, still grants as registered', async () => {
+    let reads = 0;
+    const shifty = {
+      type: 200,
+      name: 'shifty',
+      createSession(): EapMethodSession {
+        shifty.name = 'eap-noob';
+        return {
+          start: async (): Promise<Step> => ({ kind: 'request', data: Uint8Array.of(0) }),
+          step: async (): Promise<Step> => ({
+            kind: 'success',
+            msk: new Uint8Array(64).fill(1),
+            grant: { identity: 'P1', account: 'ceo', get method() { reads += 1; return reads <= 2 ? 'shifty' : 'eap-noob'; } },
+          }),
+          dispose: () => undefined,
+        };
+      },
+    };
+    const registry = new MethodRegistry();
+    registry.register(shifty);
+    const eap = new EapAuthenticator(registry, new MethodSelector([], ['shifty']), DEFAULT_EAP_LIMITS, new MemoryLog());
+    const r = await eap.handle({ eap: identity(1, 'ceo@corp.example'), nas });
+    const m = requestOf(r);
+    const out = await eap.handle({ eap: response(m.id, 200, [0]), state: (r as { state: Uint8Array }).state, nas });
+    expect(shifty.name).toBe('eap-noob');
+    expect(out).toMatchObject({ kind: 'accept', grant: { identity: 'P1', method: 'shifty' } });
+    const grant = (out as { grant: { method: string } }).grant;
+    expect([grant.method, grant.method, grant.method]).toEqual(['shifty', 'shifty', 'shifty']);
+    eap.close();
+  });
+
   describe('a conversation continues only from the client, NAS and station that began it', () => {
     const began: NasFacts = {
       clientName: 'ap-1', clientAddress: '127.0.0.1', nasIpAddress: '192.0.2.1', nasIpv6Address: '2001:db8::1',

@@ -56,6 +56,13 @@ describe('Authorizer: facts from the grant and the stores', () => {
     expect(await a.authorize(grant)).toMatchObject({ vlan: 31, sessionTimeout: 3600 });
   });
 
+  test('an LDevID (or a MUD certificate) in the grant of a method that proves no key (a plugin) counts for nothing', async () => {
+    const ldevid = await cert('CN=acme:SN-3', 'https://mud.acme.example/lamp.json');
+    const a = new Authorizer({ policy, issuedCertificates: issued(record(ldevid, 'acme:SN-3')), log: new MemoryLog() });
+    expect(await a.factsFor({ identity: 'bob', method: 'some-plugin', certificate: ldevid })).toEqual({ method: 'some-plugin', deviceClass: 'user', account: 'bob' });
+    expect(await a.factsFor({ identity: 'acme:SN-3', method: 'teap', certificate: ldevid })).toEqual({ method: 'teap', deviceClass: 'brski', manufacturer: 'acme', mudUrl: 'https://mud.acme.example/lamp.json' });
+  });
+
   test('the same serial on another certificate, or a revoked LDevID, is not ours: a certificate user', async () => {
     const ldevid = await cert('CN=acme:SN-2');
     const impostor = await cert('CN=acme:SN-2');
