@@ -47,7 +47,7 @@ export interface MethodPluginModule {
 /**
  * The built-in methods' names, which no plugin may take, even where the built-in method is switched
  * off: the credential policy gives these names' grants their meaning (an eap-noob grant's owner and
- * PeerInfo, TEAP's manufacturer, authorization.methods).
+ * PeerInfo, the certificate of an eap-tls or teap grant, TEAP's manufacturer, authorization.methods).
  */
 export const BUILT_IN_METHOD_NAMES: readonly string[] = ['eap-tls', 'eap-mschapv2', 'teap', 'eap-noob'];
 
