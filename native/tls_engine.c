@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "digest.h"
+#include "udp.h"
 
 enum session_state { ST_HANDSHAKING = 0, ST_ESTABLISHED = 1, ST_FAILED = 2, ST_CLOSED = 3 };
 
@@ -933,6 +934,8 @@ static napi_value init(napi_env env, napi_value exports) {
   if (napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns) != napi_ok) return NULL;
   /* Without digest() and hmac() the TLS engine still loads; src/util/digest.ts then uses node:crypto. */
   (void)register_digest(env, exports);
+  /* Without the udp* functions the RADIUS listeners use node:dgram (src/radius/udp-listener.ts). */
+  (void)register_udp(env, exports);
   return exports;
 }
 

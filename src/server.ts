@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { digestEngine } from './util/digest.js';
+import { udpEngine } from './radius/udp-listener.js';
 import { mallocInUse } from './util/malloc.js';
 import type { GangwayConfig } from './config/config.js';
 import { ConfigError } from './config/config-error.js';
@@ -246,7 +247,7 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
     }
     let housekeeping = eap.noob ? startNoobHousekeeping(noobStore, eap.noob, log) : undefined;
     let accountingHousekeeping = startAccountingHousekeeping(accountingStore, config.accounting.retentionDays, log);
-    log.info({ addresses, accounting: accountingAddresses, methods: eap.methods, workers: eap.threads, digests: digestEngine, malloc: mallocInUse() }, 'gangway listening');
+    log.info({ addresses, accounting: accountingAddresses, methods: eap.methods, workers: eap.threads, digests: digestEngine, udp: udpEngine, malloc: mallocInUse() }, 'gangway listening');
     // A SIGHUP and a CRL refresh never build at the same time: each builds from what the other applied.
     let applying: Promise<unknown> = Promise.resolve();
     let closed = false;

@@ -1,4 +1,3 @@
-import type { RemoteInfo, Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { Log } from '../util/log.js';
 import { ClientTable, type RadiusClientConfig, type ResolvedClient } from './client-table.js';
@@ -10,7 +9,7 @@ import { RadiusCode, decodePacket, readPacketLength, type RadiusPacket } from '.
 import { ReplyCache, replyCacheKey, requestFingerprint, type CacheTicket } from './reply-cache.js';
 import { verifyAccountingStyleRequest } from './request.js';
 import { encodeResponse } from './response.js';
-import { bindUdpListener, closeUdpListeners, unmapIpv4Address } from './udp-listener.js';
+import { bindUdpListener, closeUdpListeners, unmapIpv4Address, type UdpListener } from './udp-listener.js';
 import { NO_RADIUS_OBSERVER, type RadiusObserver } from './observer.js';
 
 export interface AccountingRequestContext {
@@ -63,7 +62,7 @@ export interface AccountingServerStats {
 
 interface Origin {
   socketIndex: number;
-  socket: Socket;
+  socket: UdpListener;
   address: string;
   rawAddress: string;
   port: number;
@@ -85,7 +84,7 @@ export class AccountingServer {
   private readonly cache: ReplyCache;
   private readonly maxInFlight: number;
   private readonly limiter = new LogLimiter(10_000);
-  private readonly sockets: Socket[] = [];
+  private readonly sockets: UdpListener[] = [];
   private inFlight = 0;
   private closed = false;
   private readonly counters: AccountingServerStats;
@@ -114,15 +113,15 @@ export class AccountingServer {
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {
     if (this.closed) throw new Error('accounting server is closed');
     const socketIndex = this.sockets.length;
-    const socket: Socket = await bindUdpListener(
+    const socket: UdpListener = await bindUdpListener(
       host,
       port,
-      (msg, rinfo) => this.onDatagram(socketIndex, socket, msg, rinfo),
+      (msg, address, port) => this.onDatagram(socketIndex, socket, msg, address, port),
       (err) => this.log.error({ err: err.message }, 'accounting socket error'),
     );
     this.sockets.push(socket);
     const bound = socket.address();
-    this.log.info({ host: bound.address, port: bound.port }, 'RADIUS accounting listening');
+    this.log.info({ host: bound.address, port: bound.port, udp: socket.engine }, 'RADIUS accounting listening');
     return { host: bound.address, port: bound.port };
   }
 
@@ -150,17 +149,17 @@ export class AccountingServer {
     return { client: origin.client.name, address: origin.address, port: origin.port, ...(packet ? { id: packet.identifier } : {}) };
   }
 
-  private onDatagram(socketIndex: number, socket: Socket, msg: Buffer, rinfo: RemoteInfo): void {
+  private onDatagram(socketIndex: number, socket: UdpListener, msg: Buffer, rawAddress: string, port: number): void {
     const receivedAt = performance.now();
     try {
       this.counters.received++;
-      const address = unmapIpv4Address(rinfo.address);
+      const address = unmapIpv4Address(rawAddress);
       const client = this.clients.lookup(address);
       if (!client) {
-        this.drop('unknown-client', 'debug', { address, port: rinfo.port }, 'datagram from unknown RADIUS client dropped');
+        this.drop('unknown-client', 'debug', { address, port }, 'datagram from unknown RADIUS client dropped');
         return;
       }
-      const origin: Origin = { socketIndex, socket, address, rawAddress: rinfo.address, port: rinfo.port, client, receivedAt };
+      const origin: Origin = { socketIndex, socket, address, rawAddress, port, client, receivedAt };
       let bytes: Uint8Array;
       let packet: RadiusPacket;
       try {
@@ -176,7 +175,7 @@ export class AccountingServer {
       else if (packet.code === RadiusCode.StatusServer) this.onStatusServer(origin, bytes, packet);
       else this.drop('unexpected-code', 'debug', { ...this.fields(origin, packet), code: packet.code }, 'RADIUS code other than Accounting-Request or Status-Server on the accounting port dropped');
     } catch (e) {
-      this.drop('internal-error', 'error', { address: rinfo.address, err: e instanceof Error ? e.message : String(e) }, 'internal error handling accounting datagram');
+      this.drop('internal-error', 'error', { address: rawAddress, err: e instanceof Error ? e.message : String(e) }, 'internal error handling accounting datagram');
     }
   }
 
@@ -272,7 +271,7 @@ export class AccountingServer {
   private send(origin: Origin, bytes: Uint8Array): void {
     if (this.closed) return;
     origin.socket.send(bytes, origin.port, origin.rawAddress, (err) => {
-      if (err) this.log.warn({ ...this.fields(origin), err: err.message }, 'sending Accounting-Response failed');
+      this.log.warn({ ...this.fields(origin), err: err.message }, 'sending Accounting-Response failed');
     });
   }
 }

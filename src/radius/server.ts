@@ -1,4 +1,3 @@
-import type { RemoteInfo, Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { Log } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
@@ -11,7 +10,7 @@ import { RadiusCode, decodePacket, getAttribute, hasAttribute, readPacketLength,
 import { ReplyCache, replyCacheKey, requestFingerprint, type CacheTicket } from './reply-cache.js';
 import { encodeResponse } from './response.js';
 import { decodeUserPassword } from './user-password.js';
-import { bindUdpListener, closeUdpListeners, unmapIpv4Address } from './udp-listener.js';
+import { bindUdpListener, closeUdpListeners, unmapIpv4Address, type UdpListener } from './udp-listener.js';
 import { SheddingMonitor } from '../util/shedding.js';
 import { NO_RADIUS_OBSERVER, type RadiusObserver } from './observer.js';
 
@@ -96,7 +95,7 @@ export interface RadiusServerStats {
 
 interface Origin {
   socketIndex: number;
-  socket: Socket;
+  socket: UdpListener;
   /** Normalized for logs, the cache and the handler. */
   address: string;
   /** As the socket reported it; replies must go back to exactly this. */
@@ -117,7 +116,7 @@ export class RadiusServer {
   private readonly maxInFlightNew: number;
   private readonly handlerTimeoutMs: number;
   private readonly limiter = new LogLimiter(10_000);
-  private readonly sockets: Socket[] = [];
+  private readonly sockets: UdpListener[] = [];
   private closed = false;
   private readonly counters: RadiusServerStats;
   private readonly shedding: SheddingMonitor;
@@ -154,15 +153,15 @@ export class RadiusServer {
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {
     if (this.closed) throw new Error('RADIUS server is closed');
     const socketIndex = this.sockets.length;
-    const socket: Socket = await bindUdpListener(
+    const socket: UdpListener = await bindUdpListener(
       host,
       port,
-      (msg, rinfo) => this.onDatagram(socketIndex, socket, msg, rinfo),
+      (msg, address, port) => this.onDatagram(socketIndex, socket, msg, address, port),
       (err) => this.log.error({ err: err.message }, 'RADIUS socket error'),
     );
     this.sockets.push(socket);
     const bound = socket.address();
-    this.log.info({ host: bound.address, port: bound.port, clients: this.clients.size }, 'RADIUS server listening');
+    this.log.info({ host: bound.address, port: bound.port, udp: socket.engine, clients: this.clients.size }, 'RADIUS server listening');
     return { host: bound.address, port: bound.port };
   }
 
@@ -186,17 +185,17 @@ export class RadiusServer {
     this.log[level]({ ...fields, reason, ...(suppressed > 0 ? { suppressed } : {}) }, msg);
   }
 
-  private onDatagram(socketIndex: number, socket: Socket, msg: Buffer, rinfo: RemoteInfo): void {
+  private onDatagram(socketIndex: number, socket: UdpListener, msg: Buffer, rawAddress: string, port: number): void {
     const receivedAt = performance.now();
     try {
       this.counters.received++;
-      const address = unmapIpv4Address(rinfo.address);
+      const address = unmapIpv4Address(rawAddress);
       const client = this.clients.lookup(address);
       if (!client) {
-        this.drop('unknown-client', 'debug', { address, port: rinfo.port }, 'datagram from unknown RADIUS client dropped');
+        this.drop('unknown-client', 'debug', { address, port }, 'datagram from unknown RADIUS client dropped');
         return;
       }
-      const origin: Origin = { socketIndex, socket, address, rawAddress: rinfo.address, port: rinfo.port, client, receivedAt };
+      const origin: Origin = { socketIndex, socket, address, rawAddress, port, client, receivedAt };
       let bytes: Uint8Array;
       let packet: RadiusPacket;
       try {
@@ -222,7 +221,7 @@ export class RadiusServer {
           this.drop('unexpected-code', 'debug', { ...this.fields(origin, packet), code: packet.code }, 'unexpected RADIUS code dropped');
       }
     } catch (e) {
-      this.drop('internal-error', 'error', { address: rinfo.address, err: e instanceof Error ? e.message : String(e) }, 'internal error handling RADIUS datagram');
+      this.drop('internal-error', 'error', { address: rawAddress, err: e instanceof Error ? e.message : String(e) }, 'internal error handling RADIUS datagram');
     }
   }
 
@@ -394,7 +393,7 @@ export class RadiusServer {
   private send(origin: Origin, bytes: Uint8Array): void {
     if (this.closed) return;
     origin.socket.send(bytes, origin.port, origin.rawAddress, (err) => {
-      if (err) this.log.warn({ ...this.fields(origin), err: err.message }, 'sending RADIUS reply failed');
+      this.log.warn({ ...this.fields(origin), err: err.message }, 'sending RADIUS reply failed');
     });
   }
 }

@@ -5,17 +5,13 @@
  * its log, not a row in the real server's database. SIGTERM during the warm-up stops it and the
  * start; SIGHUP during it is applied once the server runs.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { parse, stringify } from 'yaml';
 import { stationId } from '../../src/bench/method.js';
 import { demoEapTlsDriver } from '../helpers/demo-eap-tls.js';
-import { freeUdpPort, terminate } from '../helpers/proc.js';
-
-const main = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+import { initDemoDataDir, spawnServe, type ServeProcess } from '../helpers/demo-serve.js';
 const SECRET = 'serve-warmup-secret';
 const PER_METHOD = 5;
 /** A slot no warm-up driver uses: its Calling-Station-Id marks the test's own authentication. */
@@ -46,7 +42,7 @@ function countsOf(database: string): Counts {
 describe('gangway serve with server.warmup', () => {
   let dir: string;
   let temp: string;
-  let child: ChildProcess | undefined;
+  let serve: ServeProcess | undefined;
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'gangway-serve-warmup-'));
@@ -55,32 +51,21 @@ describe('gangway serve with server.warmup', () => {
   });
 
   afterAll(async () => {
-    if (child) await terminate(child);
+    await serve?.kill();
     rmSync(dir, { recursive: true, force: true });
   });
 
   test('warms up before listening, then answers EAP-TLS; the warm-up leaves no directory, log line or row', async () => {
-    const data = join(dir, 'data');
-    const port = await freeUdpPort();
-    const init = spawnSync(process.execPath, [main, 'init', data, '--radius-port', String(port), '--accounting-port', '0', '--portal-port', '0', '--secret', SECRET], { encoding: 'utf8' });
-    expect(init.status).toBe(0);
-    const cfg = join(data, 'gangway.yaml');
-    const doc = parse(readFileSync(cfg, 'utf8')) as { server: Record<string, unknown> };
-    doc.server.warmup = PER_METHOD;
-    writeFileSync(cfg, stringify(doc), { mode: 0o600 });
+    const { data, port } = await initDemoDataDir(join(dir, 'data'), SECRET, (doc) => { doc.server.warmup = PER_METHOD; });
     const database = join(data, 'gangway.db');
     const before = countsOf(database);
 
     // The warm-up's directory goes under os.tmpdir(), which TMPDIR moves to where the test can look.
-    const c = spawn(process.execPath, [main, 'serve', '--data', data], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: temp } });
-    child = c;
-    let out = '';
-    c.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    c.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+    const c = spawnServe(data, { env: { TMPDIR: temp } });
+    serve = c;
     const started = performance.now();
-    for (let i = 0; i < 600 && !out.includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(out).toContain('gangway listening');
-    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    await c.listening();
+    const lines = c.lines();
     const warm = lines.findIndex((l) => l.msg === 'start-up warm-up done');
     expect(warm).toBeGreaterThanOrEqual(0);
     expect(lines[warm]).toMatchObject({
@@ -94,17 +79,15 @@ describe('gangway serve with server.warmup', () => {
     // How long a start with this warm-up takes, for the report on what it costs.
     console.log(`serve with server.warmup ${PER_METHOD}: listening after ${Math.round(performance.now() - started)} ms; warm-up ${String(lines[warm]!.wallMs)} ms wall, ${String(lines[warm]!.cpuMs)} ms CPU`);
 
-    const driver = await demoEapTlsDriver(data, port, SECRET, () => out);
+    const driver = await demoEapTlsDriver(data, port, SECRET, () => c.output());
     try {
       expect(await driver.run(0, OWN_SLOT)).toMatchObject({ ok: true });
     } finally {
       await driver.close();
     }
 
-    const exited = new Promise<number | null>((resolve) => c.once('exit', (code) => resolve(code)));
-    c.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    child = undefined;
+    expect(await c.stop()).toBe(0);
+    serve = undefined;
     const after = countsOf(database);
     // The warm-up registered EAP-NOOB devices, used an account and authenticated from other
     // stations, all in its own database: here there is only the test's authentication.
@@ -113,22 +96,13 @@ describe('gangway serve with server.warmup', () => {
   }, 120_000);
 
   /** A data directory with `server.warmup: perMethod`, and `gangway serve` on it with TMPDIR moved to `tmp`. */
-  async function serveWithWarmup(name: string, perMethod: number, args: string[] = []): Promise<{ c: ChildProcess; tmp: string; output: () => string }> {
-    const data = join(dir, name);
+  async function serveWithWarmup(name: string, perMethod: number, args: string[] = []): Promise<{ c: ServeProcess; tmp: string; output: () => string }> {
     const tmp = join(dir, `${name}-tmp`);
     mkdirSync(tmp);
-    const init = spawnSync(process.execPath, [main, 'init', data, '--radius-port', String(await freeUdpPort()), '--accounting-port', '0', '--portal-port', '0', '--secret', SECRET], { encoding: 'utf8' });
-    expect(init.status).toBe(0);
-    const cfg = join(data, 'gangway.yaml');
-    const doc = parse(readFileSync(cfg, 'utf8')) as { server: Record<string, unknown> };
-    doc.server.warmup = perMethod;
-    writeFileSync(cfg, stringify(doc), { mode: 0o600 });
-    const c = spawn(process.execPath, [main, 'serve', '--data', data, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
-    child = c;
-    let out = '';
-    c.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    c.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-    return { c, tmp, output: () => out };
+    const { data } = await initDemoDataDir(join(dir, name), SECRET, (doc) => { doc.server.warmup = perMethod; });
+    const c = spawnServe(data, { args, env: { TMPDIR: tmp } });
+    serve = c;
+    return { c, tmp, output: c.output };
   }
 
   /** Until the warm-up's directory exists: the warm-up is under way (its signal handlers came first). */
@@ -138,24 +112,22 @@ describe('gangway serve with server.warmup', () => {
   }
 
   test('with worker threads there is no warm-up (it cannot reach them), and one line says so', async () => {
-    const { c, tmp, output } = await serveWithWarmup('workers', 20, ['--workers', '2']);
-    for (let i = 0; i < 600 && !output().includes('gangway listening'); i++) await new Promise((r) => setTimeout(r, 100));
-    const lines = output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const { c, tmp } = await serveWithWarmup('workers', 20, ['--workers', '2']);
+    await c.listening();
+    const lines = c.lines();
     expect(lines.find((l) => l.msg === 'gangway listening')).toMatchObject({ workers: 2 });
     expect(lines.find((l) => l.msg === 'start-up warm-up skipped: EAP runs in worker threads, which it cannot reach')).toMatchObject({ level: 30, workers: 2 });
     expect(lines.some((l) => l.msg === 'start-up warm-up done')).toBe(false);
     expect(readdirSync(tmp)).toEqual([]);
-    await terminate(c);
-    child = undefined;
+    await c.kill();
+    serve = undefined;
   }, 60_000);
 
   test('SIGTERM during the warm-up: it stops, its directory is removed, the server never listens and exits 0', async () => {
     const { c, tmp, output } = await serveWithWarmup('stopped', 10_000);
     await warmingUp(tmp, output);
-    const exited = new Promise<number | null>((resolve) => c.once('exit', (code) => resolve(code)));
-    c.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    child = undefined;
+    expect(await c.stop()).toBe(0);
+    serve = undefined;
     expect(readdirSync(tmp)).toEqual([]);
     expect(output()).toContain('shutting down');
     expect(output()).not.toContain('gangway listening');
@@ -165,13 +137,13 @@ describe('gangway serve with server.warmup', () => {
   test('SIGHUP during the warm-up does not end the process: the configuration is reloaded once the server runs', async () => {
     const { c, tmp, output } = await serveWithWarmup('reloaded', 20);
     await warmingUp(tmp, output);
-    c.kill('SIGHUP');
+    c.child.kill('SIGHUP');
     for (let i = 0; i < 600 && !output().includes('configuration reloaded'); i++) await new Promise((r) => setTimeout(r, 100));
     const msgs = output().split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(msgs).toContain('start-up warm-up done');
     expect(msgs.indexOf('gangway listening')).toBeGreaterThan(msgs.indexOf('start-up warm-up done'));
     expect(msgs.indexOf('configuration reloaded')).toBeGreaterThan(msgs.indexOf('gangway listening'));
-    await terminate(c);
-    child = undefined;
+    await c.kill();
+    serve = undefined;
   }, 60_000);
 });
