@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "digest.h"
+#include "napi_values.h"
 #include "udp.h"
 
 enum session_state { ST_HANDSHAKING = 0, ST_ESTABLISHED = 1, ST_FAILED = 2, ST_CLOSED = 3 };
@@ -49,17 +50,6 @@ typedef struct {
 #define THROW(env, msg) do { napi_throw_error((env), NULL, (msg)); return NULL; } while (0)
 #define CHECK(env, call) do { if ((call) != napi_ok) { napi_throw_error((env), NULL, "Node-API call failed: " #call); return NULL; } } while (0)
 
-static napi_value undefined_value(napi_env env) {
-  napi_value v;
-  napi_get_undefined(env, &v);
-  return v;
-}
-
-static napi_value string_value(napi_env env, const char *s) {
-  napi_value v;
-  if (napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v) != napi_ok) return undefined_value(env);
-  return v;
-}
 
 /*
  * Plain Uint8Arrays over a new ArrayBuffer: napi_create_buffer(_copy) makes a Buffer by changing the

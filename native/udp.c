@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <node_api.h>
 
+#include "napi_values.h"
 #include "udp.h"
 
 #ifndef __linux__
@@ -78,17 +79,6 @@ typedef struct {
   struct sockaddr_storage senders[BATCH];
 } udp_endpoint;
 
-static napi_value undefined_value(napi_env env) {
-  napi_value v;
-  napi_get_undefined(env, &v);
-  return v;
-}
-
-static napi_value code_value(napi_env env, const char *code) {
-  napi_value v;
-  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &v) != napi_ok) return NULL;
-  return v;
-}
 
 /* Throws an Error whose code is libuv's name for the error (EADDRINUSE, ...), as node:dgram does; err is -errno. */
 static napi_value throw_errno(napi_env env, const char *syscall, int err) {
@@ -511,26 +501,32 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   struct sockaddr_storage to;
   socklen_t to_length;
-  if (!read_string(env, argv[3], text, sizeof text) || !parse_address(u->family, text, port, &to, &to_length)) return code_value(env, "EINVAL");
+  if (!read_string(env, argv[3], text, sizeof text) || !parse_address(u->family, text, port, &to, &to_length)) return string_value(env, "EINVAL");
   if (!u->queue_head) {
     ssize_t r;
     do r = sendto(u->fd, data, length, MSG_DONTWAIT, (struct sockaddr *)&to, to_length);
     while (r < 0 && errno == EINTR);
     if (r >= 0) return undefined_value(env);
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) return code_value(env, uv_err_name(-errno));
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) return string_value(env, uv_err_name(-errno));
   }
   const char *refused = enqueue(u, data, length, &to, to_length);
-  return refused ? code_value(env, refused) : undefined_value(env);
+  return refused ? string_value(env, refused) : undefined_value(env);
+}
+
+/* The one argument of udpAddress and udpClose; a TypeError without it. */
+static int handle_argument(napi_env env, napi_callback_info info, napi_value *arg) {
+  size_t argc = 1;
+  if (napi_get_cb_info(env, info, &argc, arg, NULL, NULL) != napi_ok || argc < 1) {
+    napi_throw_type_error(env, NULL, "expected a UDP handle");
+    return 0;
+  }
+  return 1;
 }
 
 /* udpAddress(handle) -> [address, port, family] */
 static napi_value udp_address(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
-    napi_throw_type_error(env, NULL, "expected a UDP handle");
-    return NULL;
-  }
+  if (!handle_argument(env, info, argv)) return NULL;
   udp_endpoint *u = endpoint_arg(env, argv[0]);
   if (!u) return NULL;
   struct sockaddr_storage sa;
@@ -549,12 +545,8 @@ static napi_value udp_address(napi_env env, napi_callback_info info) {
 
 /* udpClose(handle): nothing is delivered after it returns, and the port is free. */
 static napi_value udp_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
-    napi_throw_type_error(env, NULL, "expected a UDP handle");
-    return NULL;
-  }
+  if (!handle_argument(env, info, argv)) return NULL;
   void *p = NULL;
   if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
     napi_throw_type_error(env, NULL, "not a UDP handle");

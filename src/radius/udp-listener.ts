@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { createRequire } from 'node:module';
 import { isIP, isIPv6 } from 'node:net';
+import { nativeAddonPart } from '../util/native-addon.js';
 
 /** One bound UDP socket of a RADIUS port, whichever implementation reads it. */
 export interface UdpListener {
@@ -25,22 +25,7 @@ interface UdpAddon {
 declare const nativeUdpHandle: unique symbol;
 type NativeUdpHandle = { readonly [nativeUdpHandle]: true };
 
-/** Relative to this module, which sits two levels below the package root in src/ and in dist/ alike. */
-const ADDON_PATH = '../../native/build/Release/gangway_tls.node';
-
-function loadNative(): UdpAddon | undefined {
-  if (process.env.GANGWAY_NATIVE_UDP === '0') return undefined;
-  try {
-    const addon = createRequire(import.meta.url)(ADDON_PATH) as Partial<UdpAddon>;
-    if (typeof addon.udpOpen !== 'function' || typeof addon.udpSend !== 'function') return undefined;
-    return addon as UdpAddon;
-  } catch {
-    // The TLS engine's loader reports a missing addon once, at start; nothing to add here.
-    return undefined;
-  }
-}
-
-const native = process.platform === 'linux' ? loadNative() : undefined;
+const native = process.platform === 'linux' ? nativeAddonPart<UdpAddon>('GANGWAY_NATIVE_UDP', ['udpOpen', 'udpSend', 'udpAddress', 'udpClose']) : undefined;
 
 /**
  * Which implementation the RADIUS listeners use in this process (the `gangway listening` log line

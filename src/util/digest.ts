@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { createRequire } from 'node:module';
+import { nativeAddonPart } from './native-addon.js';
 
 /**
  * One-shot digests and HMACs over a few pieces, for per-packet work: the RADIUS Authenticators and
@@ -29,22 +29,7 @@ interface DigestAddon {
 /** native/digest.c takes at most this many pieces per call. */
 const MAX_PIECES = 16;
 
-/** Relative to this module, which sits two levels below the package root in src/ and in dist/ alike. */
-const ADDON_PATH = '../../native/build/Release/gangway_tls.node';
-
-function loadNative(): DigestAddon | undefined {
-  if (process.env.GANGWAY_NATIVE_DIGEST === '0') return undefined;
-  try {
-    const addon = createRequire(import.meta.url)(ADDON_PATH) as Partial<DigestAddon>;
-    if (typeof addon.digest !== 'function' || typeof addon.hmac !== 'function') return undefined;
-    return addon as DigestAddon;
-  } catch {
-    // The TLS engine's loader reports a missing addon once, at start; nothing to add here.
-    return undefined;
-  }
-}
-
-const native = loadNative();
+const native = nativeAddonPart<DigestAddon>('GANGWAY_NATIVE_DIGEST', ['digest', 'hmac']);
 
 /** Which implementation computes digests in this process (the `gangway listening` log line says). */
 export const digestEngine: 'native' | 'node' = native ? 'native' : 'node';

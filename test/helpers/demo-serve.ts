@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { demoEapTlsDriver } from './demo-eap-tls.js';
 import { freeUdpPort, isRunning, terminate } from './proc.js';
 
 const main = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -65,4 +66,19 @@ export function spawnServe(data: string, opts: { args?: string[]; env?: NodeJS.P
     },
     kill: () => terminate(child),
   };
+}
+
+/** `count` EAP-TLS authentications one after another with the demo client certificate; those that failed, with why. */
+export async function failedDemoEapTlsRuns(serve: ServeProcess, data: string, port: number, secret: string, count: number): Promise<unknown[]> {
+  const driver = await demoEapTlsDriver(data, port, secret, () => serve.output());
+  try {
+    const failed: unknown[] = [];
+    for (let i = 0; i < count; i++) {
+      const r = await driver.run(i, 1);
+      if (!r.ok) failed.push(r);
+    }
+    return failed;
+  } finally {
+    await driver.close();
+  }
 }
