@@ -222,7 +222,13 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
             stores,
             ...(eap.noob ? { noob: { store: noobStore, config: eap.noob } } : {}),
             // A getter: Disconnect-Requests use the secrets of the configuration in force.
-            terminate: createSessionTerminator({ sessions: accessSessions, get clients() { return current.radius.clients; }, log }),
+            terminate: createSessionTerminator({
+              sessions: accessSessions,
+              get clients() { return current.radius.clients; },
+              log,
+              // An Accept that crossed the removal: ended as well, and on the record like the first.
+              onLateSession: (identity, outcome) => stores.audit.append({ at: new Date(), event: 'radius.disconnect', subject: identity, detail: { late: true, ...outcome } }),
+            }),
             log,
             authorization: eap.authorizer,
             ...(brskiConfig ? { brski: { manufacturers } } : {}),

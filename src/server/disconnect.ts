@@ -9,7 +9,7 @@ import { getIntegerAttribute, ipv4Attribute, stringAttribute } from '../radius/a
 import { AttributeType } from '../radius/dictionary.js';
 import { RadiusClientError } from '../radius/errors.js';
 import { RadiusCode, type RadiusAttribute } from '../radius/packet.js';
-import type { AccessSessionStore } from '../store/access-sessions.js';
+import type { AccessSession, AccessSessionStore } from '../store/access-sessions.js';
 import type { Log } from '../util/log.js';
 
 export interface DisconnectClient {
@@ -38,6 +38,15 @@ export interface DisconnectDeps {
   log: Log;
   /** Bounds the wait for the NAS; a person is waiting for the page. Default 4000 ms. */
   maxDurationMs?: number;
+  /**
+   * How long after the first look a second one watches for a session accepted while the removal
+   * happened. An authentication whose last store write came just before the removal still sends its
+   * Access-Accept, and that session is recorded (in batches, up to 50 ms late) after the first
+   * look found nothing or the previous one. Default 2000 ms; 0 turns the second look off.
+   */
+  lateSessionGraceMs?: number;
+  /** The outcome of a second look that found such a session (the composition root audits it). */
+  onLateSession?: (identity: string, outcome: DisconnectOutcome) => void;
 }
 
 /** The attributes naming the session (RFC 5176 §3: User-Name, Calling-Station-Id, NAS identification). */
@@ -57,9 +66,26 @@ function u32(n: number): number[] {
 
 export function createSessionTerminator(deps: DisconnectDeps): SessionTerminator {
   const log = deps.log.child({ module: 'disconnect' });
-  return async (identity) => {
-    const session = await deps.sessions.get(identity);
-    if (!session) return { kind: 'no-session' };
+  const graceMs = deps.lateSessionGraceMs ?? 2000;
+
+  const secondLook = (identity: string, seen: AccessSession | undefined): void => {
+    const timer = setTimeout(() => {
+      void (async () => {
+        const late = await deps.sessions.get(identity);
+        // The session the first look handled (still there after a NAK) is not a new one.
+        if (!late || (seen && late.acceptedAt.getTime() <= seen.acceptedAt.getTime())) return;
+        log.warn({ identity, client: late.clientName, acceptedAt: late.acceptedAt.toISOString() }, 'a session was accepted while the identity was being removed: ending it too');
+        const outcome = await disconnect(identity, late);
+        deps.onLateSession?.(identity, outcome);
+      })().catch((err: unknown) => {
+        // The server may be shutting down (store closed); nothing is left to end then.
+        log.warn({ identity, err: err instanceof Error ? err.message : String(err) }, 'the second look for a late session failed');
+      });
+    }, graceMs);
+    timer.unref();
+  };
+
+  const disconnect = async (identity: string, session: AccessSession): Promise<DisconnectOutcome> => {
     const client = deps.clients.find((c) => c.name === session.clientName);
     if (!client?.coa) return { kind: 'not-configured', client: session.clientName };
     const address = session.clientAddress;
@@ -90,5 +116,11 @@ export function createSessionTerminator(deps: DisconnectDeps): SessionTerminator
     } finally {
       await radius.close();
     }
+  };
+
+  return async (identity) => {
+    const session = await deps.sessions.get(identity);
+    if (graceMs > 0) secondLook(identity, session);
+    return session ? disconnect(identity, session) : { kind: 'no-session' };
   };
 }

@@ -51,4 +51,59 @@ describe('Disconnect-Request (RFC 5176) for a removed device', () => {
     const silent = createSessionTerminator({ sessions, clients: [{ name: 'ap', secret: 'wrong-secret-99', coa: { port: das.port } }], log, maxDurationMs: 1500 });
     expect(await silent('PeerIdPeerIdPeerId0123')).toMatchObject({ kind: 'failed', client: 'ap' });
   });
+
+  describe('a session accepted while the identity was being removed (an Accept that crossed the removal)', () => {
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+    it('is ended by the second look, and reported', async () => {
+      const sessions = new MapSessions();
+      const late: unknown[] = [];
+      const t = createSessionTerminator({
+        sessions, clients: [{ name: 'ap', secret: SECRET, coa: { port: das.port } }], log: new MemoryLog(),
+        lateSessionGraceMs: 300, onLateSession: (identity, outcome) => late.push({ identity, outcome }),
+      });
+      // The first look finds nothing: the Accept's session is recorded only afterwards.
+      expect(await t('PeerIdPeerIdPeerId0123')).toEqual({ kind: 'no-session' });
+      await sleep(50);
+      await sessions.record(session('ap'));
+      const [got] = await das.waitFor(1);
+      expect(getStringAttribute(got!.packet, AttributeType.UserName)).toBe('PeerIdPeerIdPeerId0123');
+      for (let i = 0; i < 100 && late.length === 0; i++) await sleep(10);
+      expect(late).toEqual([{ identity: 'PeerIdPeerIdPeerId0123', outcome: { kind: 'ack', client: 'ap', address: '127.0.0.1' } }]);
+      expect(await sessions.get('PeerIdPeerIdPeerId0123')).toBeUndefined();
+    });
+
+    it('after an ACK, a newer session is ended too; the session the first look handled is not asked for twice', async () => {
+      const sessions = new MapSessions();
+      const older = { ...session('ap'), acceptedAt: new Date(Date.now() - 60_000) };
+      await sessions.record(older);
+      const late: unknown[] = [];
+      const t = createSessionTerminator({
+        sessions, clients: [{ name: 'ap', secret: SECRET, coa: { port: das.port } }], log: new MemoryLog(),
+        lateSessionGraceMs: 200, onLateSession: (identity, outcome) => late.push({ identity, outcome }),
+      });
+      das.nakWith = ErrorCause.SessionContextNotFound;
+      expect(await t('PeerIdPeerIdPeerId0123')).toMatchObject({ kind: 'nak' });
+      await sleep(400);
+      // The NAK left the old session on record: the second look leaves it alone.
+      expect(das.received).toHaveLength(1);
+      expect(late).toEqual([]);
+
+      das.nakWith = undefined;
+      expect(await t('PeerIdPeerIdPeerId0123')).toMatchObject({ kind: 'ack' });
+      await sessions.record(session('ap'));
+      await das.waitFor(3);
+      for (let i = 0; i < 100 && late.length === 0; i++) await sleep(10);
+      expect(late).toEqual([{ identity: 'PeerIdPeerIdPeerId0123', outcome: { kind: 'ack', client: 'ap', address: '127.0.0.1' } }]);
+    });
+
+    it('with lateSessionGraceMs 0 there is no second look', async () => {
+      const sessions = new MapSessions();
+      const t = createSessionTerminator({ sessions, clients: [{ name: 'ap', secret: SECRET, coa: { port: das.port } }], log: new MemoryLog(), lateSessionGraceMs: 0 });
+      expect(await t('PeerIdPeerIdPeerId0123')).toEqual({ kind: 'no-session' });
+      await sessions.record(session('ap'));
+      await sleep(300);
+      expect(das.received).toHaveLength(0);
+    });
+  });
 });
