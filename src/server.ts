@@ -227,7 +227,7 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
               get clients() { return current.radius.clients; },
               log,
               // An Accept that crossed the removal: ended as well, and on the record like the first.
-              onLateSession: (identity, outcome) => stores.audit.append({ at: new Date(), event: 'radius.disconnect', subject: identity, detail: { late: true, ...outcome } }),
+              onLateSession: (identity, outcome, detail) => stores.audit.append({ at: new Date(), event: 'radius.disconnect', subject: identity, detail: { ...detail, late: true, ...outcome } }),
             }),
             log,
             authorization: eap.authorizer,

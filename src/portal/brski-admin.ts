@@ -85,7 +85,10 @@ export class BrskiAdmin {
     if (identity === undefined) return { ok: true, serial };
     let disconnect;
     try {
-      disconnect = await this.deps.terminate(identity);
+      // No second look: a re-enrolled certificate of the same device shares this identity, and its
+      // session is not the revoked one's. (An Accept that crossed the revocation is left alone;
+      // docs/portal.md.)
+      disconnect = await this.deps.terminate(identity, { watchLate: false });
     } catch (err) {
       this.deps.log.error({ err: (err as Error).message, serial }, 'portal: ending the revoked device’s session failed');
       disconnect = { kind: 'failed', detail: (err as Error).message };

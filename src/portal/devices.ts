@@ -12,7 +12,7 @@ import type { Log } from '../util/log.js';
 import { RateLimiter } from './rate-limit.js';
 
 /** How removal ends a live session; the composition root supplies it (the portal knows no RADIUS). */
-export type TerminateSession = (identity: string) => Promise<{ kind: string } & Record<string, unknown>>;
+export type TerminateSession = (identity: string, opts?: { watchLate?: boolean; detail?: Record<string, unknown> }) => Promise<{ kind: string } & Record<string, unknown>>;
 
 export interface DeviceServiceDeps {
   /** Absent when EAP-NOOB is not configured. */
@@ -169,7 +169,7 @@ export class DeviceService {
     if (!this.deps.terminate) return { ok: true, peerId };
     let disconnect;
     try {
-      disconnect = await this.deps.terminate(peerId);
+      disconnect = await this.deps.terminate(peerId, { detail: { by: actor.userName } });
     } catch (err) {
       this.deps.log.error({ err: (err as Error).message, peerId }, 'portal: ending the removed device’s session failed');
       disconnect = { kind: 'failed', detail: (err as Error).message };

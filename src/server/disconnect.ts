@@ -30,7 +30,18 @@ export type DisconnectOutcome =
   /** No valid answer (timeout, unreachable, bad signature). */
   | { kind: 'failed'; client: string; address: string; detail: string };
 
-export type SessionTerminator = (identity: string) => Promise<DisconnectOutcome>;
+export interface TerminateOptions {
+  /**
+   * Look again after lateSessionGraceMs for a session accepted while the identity was being
+   * removed (default true). Off where one identity outlives what was removed: a device's
+   * re-enrolled certificate shares the identity of the revoked one.
+   */
+  watchLate?: boolean;
+  /** Passed to onLateSession with the late outcome (who removed what, for the audit). */
+  detail?: Record<string, unknown>;
+}
+
+export type SessionTerminator = (identity: string, opts?: TerminateOptions) => Promise<DisconnectOutcome>;
 
 export interface DisconnectDeps {
   sessions: AccessSessionStore;
@@ -40,13 +51,14 @@ export interface DisconnectDeps {
   maxDurationMs?: number;
   /**
    * How long after the first look a second one watches for a session accepted while the removal
-   * happened. An authentication whose last store write came just before the removal still sends its
-   * Access-Accept, and that session is recorded (in batches, up to 50 ms late) after the first
-   * look found nothing or the previous one. Default 2000 ms; 0 turns the second look off.
+   * happened: an authentication whose last store check came just before the removal still sends
+   * its Access-Accept, and records its session after the first look. On one server with SQLite
+   * that is milliseconds later; with PostgreSQL and several servers it can be as late as that
+   * server's store is slow, so the second look is a best effort. Default 2000 ms; 0: none.
    */
   lateSessionGraceMs?: number;
   /** The outcome of a second look that found such a session (the composition root audits it). */
-  onLateSession?: (identity: string, outcome: DisconnectOutcome) => void;
+  onLateSession?: (identity: string, outcome: DisconnectOutcome, detail: Record<string, unknown>) => void;
 }
 
 /** The attributes naming the session (RFC 5176 §3: User-Name, Calling-Station-Id, NAS identification). */
@@ -68,15 +80,20 @@ export function createSessionTerminator(deps: DisconnectDeps): SessionTerminator
   const log = deps.log.child({ module: 'disconnect' });
   const graceMs = deps.lateSessionGraceMs ?? 2000;
 
-  const secondLook = (identity: string, seen: AccessSession | undefined): void => {
+  const secondLook = (identity: string, seen: AccessSession | undefined, detail: Record<string, unknown>): void => {
     const timer = setTimeout(() => {
       void (async () => {
         const late = await deps.sessions.get(identity);
-        // The session the first look handled (still there after a NAK) is not a new one.
-        if (!late || (seen && late.acceptedAt.getTime() <= seen.acceptedAt.getTime())) return;
+        // The session the first look handled (still there after a NAK) is not a new one; any
+        // other is, whatever its time says (another server's clock, the same millisecond).
+        if (!late || (seen && sameSession(late, seen))) return;
         log.warn({ identity, client: late.clientName, acceptedAt: late.acceptedAt.toISOString() }, 'a session was accepted while the identity was being removed: ending it too');
         const outcome = await disconnect(identity, late);
-        deps.onLateSession?.(identity, outcome);
+        try {
+          deps.onLateSession?.(identity, outcome, detail);
+        } catch (err) {
+          log.error({ identity, err: err instanceof Error ? err.message : String(err), outcome: outcome.kind }, 'cannot record the late Disconnect');
+        }
       })().catch((err: unknown) => {
         // The server may be shutting down (store closed); nothing is left to end then.
         log.warn({ identity, err: err instanceof Error ? err.message : String(err) }, 'the second look for a late session failed');
@@ -102,7 +119,8 @@ export function createSessionTerminator(deps: DisconnectDeps): SessionTerminator
       // Message-Authenticator on every request we originate (BlastRADIUS guidance).
       const { packet } = await radius.send({ code: RadiusCode.DisconnectRequest, attributes: disconnectAttributes(session), messageAuthenticator: true });
       if (packet.code === RadiusCode.DisconnectAck) {
-        await deps.sessions.remove(identity);
+        // Only this session: one accepted meanwhile stays on record for the second look.
+        await deps.sessions.remove(identity, session.acceptedAt);
         log.info({ identity, client: client.name, address }, 'Disconnect-ACK: session ended');
         return { kind: 'ack', client: client.name, address };
       }
@@ -118,9 +136,14 @@ export function createSessionTerminator(deps: DisconnectDeps): SessionTerminator
     }
   };
 
-  return async (identity) => {
+  return async (identity, opts = {}) => {
     const session = await deps.sessions.get(identity);
-    if (graceMs > 0) secondLook(identity, session);
+    if (graceMs > 0 && opts.watchLate !== false) secondLook(identity, session, opts.detail ?? {});
     return session ? disconnect(identity, session) : { kind: 'no-session' };
   };
+}
+
+function sameSession(a: AccessSession, b: AccessSession): boolean {
+  return a.acceptedAt.getTime() === b.acceptedAt.getTime() && a.clientName === b.clientName && a.clientAddress === b.clientAddress &&
+    a.callingStationId === b.callingStationId && a.nasIdentifier === b.nasIdentifier && a.nasIpAddress === b.nasIpAddress;
 }

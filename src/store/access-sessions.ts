@@ -21,5 +21,9 @@ export interface AccessSession {
 export interface AccessSessionStore {
   record(session: AccessSession): Promise<void>;
   get(identity: string): Promise<AccessSession | undefined>;
-  remove(identity: string): Promise<boolean>;
+  /**
+   * Forgets the identity's session; with `acceptedAt`, only the session of that Accept, so that a
+   * later one recorded meanwhile (an Accept that crossed a removal) stays to be ended too.
+   */
+  remove(identity: string, acceptedAt?: Date): Promise<boolean>;
 }

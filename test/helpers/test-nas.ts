@@ -20,6 +20,8 @@ export class TestDynamicAuthorizationServer {
   readonly received: ReceivedDisconnect[] = [];
   /** Undefined: ACK. A number: NAK with that Error-Cause. */
   nakWith: number | undefined;
+  /** Called with each Disconnect-Request before it is answered (a test's hook for what happens meanwhile). */
+  onRequest: ((packet: RadiusPacket) => void) | undefined;
   private waiters: (() => void)[] = [];
 
   private constructor(private readonly socket: Socket, readonly port: number, private readonly secret: string) {
@@ -30,6 +32,7 @@ export class TestDynamicAuthorizationServer {
       if (packet.code !== RadiusCode.DisconnectRequest) return;
       const ma = checkMessageAuthenticator(bytes, secret, new Uint8Array(16));
       this.received.push({ packet, messageAuthenticator: String(ma) });
+      this.onRequest?.(packet);
       const reply = encodeResponse({
         code: this.nakWith === undefined ? RadiusCode.DisconnectAck : RadiusCode.DisconnectNak,
         identifier: packet.identifier,

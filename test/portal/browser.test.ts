@@ -126,7 +126,8 @@ const PHONE = { width: 390, height: 844 };
     // Alice's VLAN (authorization.users.alice) went to the NAS with the Accept, and the page says so.
     expect(h.gangway.log.lines.some((l) => l.msg === 'Access-Accept' && (l.obj as { identity?: string }).identity === peerId && (l.obj as { vlan?: number }).vlan === 20)).toBe(true);
     expect(await device.connect()).toMatchObject({ result: 'success', exchange: 'reconnect' });
-    expect(await h.gangway.running.stores.accessSessions.get(peerId)).toMatchObject({ callingStationId: '02-00-5e-00-53-10', nasIdentifier: 'test-ap', clientAddress: '127.0.0.1' });
+    const accepted = await h.gangway.running.stores.accessSessions.get(peerId);
+    expect(accepted).toMatchObject({ callingStationId: '02-00-5e-00-53-10', nasIdentifier: 'test-ap', clientAddress: '127.0.0.1' });
 
     await page.reload();
     await expect(item.textContent()).resolves.toContain('registered');
@@ -142,6 +143,14 @@ const PHONE = { width: 390, height: 844 };
     expect(getStringAttribute(disconnect!.packet, AttributeType.UserName)).toBe(peerId);
     expect(getStringAttribute(disconnect!.packet, AttributeType.CallingStationId)).toBe('02-00-5e-00-53-10');
     expect(await h.noobStore.get(peerId)).toBeUndefined();
+    // An Accept that crossed the removal (its last store check just before it) records its session
+    // after the first look; the second look, two seconds on, ends it as well, on the record.
+    await h.gangway.running.stores.accessSessions.record({ ...accepted!, acceptedAt: new Date() });
+    const [, late] = await h.das.waitFor(2, 10_000);
+    expect(getStringAttribute(late!.packet, AttributeType.UserName)).toBe(peerId);
+    const lateAudit = async () => (await h.gangway.running.stores.audit.recent(200)).find((e) => e.event === 'radius.disconnect' && (e.detail as { late?: boolean }).late === true);
+    for (let i = 0; i < 100 && !(await lateAudit()); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await lateAudit()).toMatchObject({ subject: peerId, detail: { late: true, by: 'alice', kind: 'ack' } });
 
     const after = await device.connect();
     expect(after.result).toBe('failure');

@@ -9,7 +9,11 @@ class MapSessions implements AccessSessionStore {
   readonly m = new Map<string, AccessSession>();
   async record(s: AccessSession): Promise<void> { this.m.set(s.identity, s); }
   async get(identity: string): Promise<AccessSession | undefined> { return this.m.get(identity); }
-  async remove(identity: string): Promise<boolean> { return this.m.delete(identity); }
+  async remove(identity: string, acceptedAt?: Date): Promise<boolean> {
+    const s = this.m.get(identity);
+    if (!s || (acceptedAt !== undefined && s.acceptedAt.getTime() !== acceptedAt.getTime())) return false;
+    return this.m.delete(identity);
+  }
 }
 
 describe('Disconnect-Request (RFC 5176) for a removed device', () => {
@@ -60,16 +64,16 @@ describe('Disconnect-Request (RFC 5176) for a removed device', () => {
       const late: unknown[] = [];
       const t = createSessionTerminator({
         sessions, clients: [{ name: 'ap', secret: SECRET, coa: { port: das.port } }], log: new MemoryLog(),
-        lateSessionGraceMs: 300, onLateSession: (identity, outcome) => late.push({ identity, outcome }),
+        lateSessionGraceMs: 300, onLateSession: (identity, outcome, detail) => late.push({ identity, outcome, detail }),
       });
       // The first look finds nothing: the Accept's session is recorded only afterwards.
-      expect(await t('PeerIdPeerIdPeerId0123')).toEqual({ kind: 'no-session' });
+      expect(await t('PeerIdPeerIdPeerId0123', { detail: { by: 'alice' } })).toEqual({ kind: 'no-session' });
       await sleep(50);
       await sessions.record(session('ap'));
       const [got] = await das.waitFor(1);
       expect(getStringAttribute(got!.packet, AttributeType.UserName)).toBe('PeerIdPeerIdPeerId0123');
       for (let i = 0; i < 100 && late.length === 0; i++) await sleep(10);
-      expect(late).toEqual([{ identity: 'PeerIdPeerIdPeerId0123', outcome: { kind: 'ack', client: 'ap', address: '127.0.0.1' } }]);
+      expect(late).toEqual([{ identity: 'PeerIdPeerIdPeerId0123', outcome: { kind: 'ack', client: 'ap', address: '127.0.0.1' }, detail: { by: 'alice' } }]);
       expect(await sessions.get('PeerIdPeerIdPeerId0123')).toBeUndefined();
     });
 
@@ -80,7 +84,7 @@ describe('Disconnect-Request (RFC 5176) for a removed device', () => {
       const late: unknown[] = [];
       const t = createSessionTerminator({
         sessions, clients: [{ name: 'ap', secret: SECRET, coa: { port: das.port } }], log: new MemoryLog(),
-        lateSessionGraceMs: 200, onLateSession: (identity, outcome) => late.push({ identity, outcome }),
+        lateSessionGraceMs: 200, onLateSession: (identity, outcome, detail) => late.push({ identity, outcome, detail }),
       });
       das.nakWith = ErrorCause.SessionContextNotFound;
       expect(await t('PeerIdPeerIdPeerId0123')).toMatchObject({ kind: 'nak' });
@@ -94,7 +98,47 @@ describe('Disconnect-Request (RFC 5176) for a removed device', () => {
       await sessions.record(session('ap'));
       await das.waitFor(3);
       for (let i = 0; i < 100 && late.length === 0; i++) await sleep(10);
-      expect(late).toEqual([{ identity: 'PeerIdPeerIdPeerId0123', outcome: { kind: 'ack', client: 'ap', address: '127.0.0.1' } }]);
+      expect(late).toEqual([{ identity: 'PeerIdPeerIdPeerId0123', outcome: { kind: 'ack', client: 'ap', address: '127.0.0.1' }, detail: {} }]);
+    });
+
+    it('a session recorded while the first Disconnect is under way survives its ACK and is ended by the second look', async () => {
+      const sessions = new MapSessions();
+      await sessions.record(session('ap'));
+      const late: unknown[] = [];
+      const t = createSessionTerminator({
+        sessions, clients: [{ name: 'ap', secret: SECRET, coa: { port: das.port } }], log: new MemoryLog(),
+        lateSessionGraceMs: 300, onLateSession: (identity, outcome) => late.push({ identity, outcome }),
+      });
+      // The crossing Accept is recorded between the first look and the NAS's ACK.
+      das.onRequest = () => { void sessions.record({ ...session('ap'), callingStationId: '02-00-00-00-00-02', acceptedAt: new Date() }); };
+      expect(await t('PeerIdPeerIdPeerId0123')).toMatchObject({ kind: 'ack' });
+      expect(await sessions.get('PeerIdPeerIdPeerId0123')).toMatchObject({ callingStationId: '02-00-00-00-00-02' });
+      das.onRequest = undefined;
+      const [, second] = await das.waitFor(2);
+      expect(getStringAttribute(second!.packet, AttributeType.CallingStationId)).toBe('02-00-00-00-00-02');
+      for (let i = 0; i < 100 && late.length === 0; i++) await sleep(10);
+      expect(late).toHaveLength(1);
+    });
+
+    it('a different session in the same millisecond as the one the first look saw is still a new one', async () => {
+      const sessions = new MapSessions();
+      const first = session('ap');
+      await sessions.record(first);
+      const t = createSessionTerminator({ sessions, clients: [{ name: 'ap', secret: SECRET, coa: { port: das.port } }], log: new MemoryLog(), lateSessionGraceMs: 200 });
+      das.nakWith = ErrorCause.SessionContextNotFound;
+      expect(await t('PeerIdPeerIdPeerId0123')).toMatchObject({ kind: 'nak' });
+      await sessions.record({ ...first, callingStationId: '02-00-00-00-00-03' });
+      const [, second] = await das.waitFor(2);
+      expect(getStringAttribute(second!.packet, AttributeType.CallingStationId)).toBe('02-00-00-00-00-03');
+    });
+
+    it('watchLate false: no second look (a revoked certificate: the identity outlives it)', async () => {
+      const sessions = new MapSessions();
+      const t = createSessionTerminator({ sessions, clients: [{ name: 'ap', secret: SECRET, coa: { port: das.port } }], log: new MemoryLog(), lateSessionGraceMs: 100 });
+      expect(await t('PeerIdPeerIdPeerId0123', { watchLate: false })).toEqual({ kind: 'no-session' });
+      await sessions.record(session('ap'));
+      await sleep(300);
+      expect(das.received).toHaveLength(0);
     });
 
     it('with lateSessionGraceMs 0 there is no second look', async () => {

@@ -87,6 +87,23 @@ describeStores('portal accounts, sessions and access sessions (migrations 6, 7)'
     expect(await a.get('P1')).toBeUndefined();
   });
 
+  it('a removal naming an Accept removes that session only; a later one stays; an older Accept recorded late does not replace a later one', async () => {
+    const a = s.stores.accessSessions;
+    await a.record({ identity: 'P9', clientName: 'nas', clientAddress: '127.0.0.1', acceptedAt: new Date(5000) });
+    // Recorded while still waiting for its batch (SQLite) and once written: both obey the Accept named.
+    expect(await a.remove('P9', new Date(4000))).toBe(false);
+    expect(await a.get('P9')).toMatchObject({ acceptedAt: new Date(5000) });
+    if (s.kind === 'sqlite') await new Promise((r) => setTimeout(r, ACCESS_SESSION_FLUSH_MS + 50));
+    expect(await a.remove('P9', new Date(4000))).toBe(false);
+    // Another server's slower, older Accept does not replace the later one.
+    const other = (await s.another()).accessSessions;
+    await other.record({ identity: 'P9', clientName: 'slow', clientAddress: '127.0.0.9', acceptedAt: new Date(3000) });
+    if (s.kind === 'sqlite') await new Promise((r) => setTimeout(r, ACCESS_SESSION_FLUSH_MS + 50));
+    expect(await a.get('P9')).toMatchObject({ clientName: 'nas', acceptedAt: new Date(5000) });
+    expect(await a.remove('P9', new Date(5000))).toBe(true);
+    expect(await a.get('P9')).toBeUndefined();
+  });
+
   it('a NAS-chosen identity with U+0000 is stored (PostgreSQL: U+FFFD in its place) and found again by the same text', async () => {
     const a = s.stores.accessSessions;
     await a.record({ identity: 'dev\u0000ice', clientName: 'nas', clientAddress: '127.0.0.1', callingStationId: 'aa\u0000', acceptedAt: new Date(1000) });

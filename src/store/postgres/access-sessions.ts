@@ -12,7 +12,7 @@ interface Row {
   accepted_at: Date;
 }
 
-/** One upsert per Access-Accept; whichever server accepted last names the session. */
+/** One upsert per Access-Accept; whichever Accept came last names the session (a slower server's older one does not replace it). */
 export class PostgresAccessSessionStore implements AccessSessionStore {
   constructor(private readonly db: PostgresDatabase) {}
 
@@ -22,7 +22,8 @@ export class PostgresAccessSessionStore implements AccessSessionStore {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (identity) DO UPDATE SET client_name = excluded.client_name, client_address = excluded.client_address,
          request_user_name = excluded.request_user_name, calling_station_id = excluded.calling_station_id,
-         nas_identifier = excluded.nas_identifier, nas_ip_address = excluded.nas_ip_address, accepted_at = excluded.accepted_at`,
+         nas_identifier = excluded.nas_identifier, nas_ip_address = excluded.nas_ip_address, accepted_at = excluded.accepted_at
+       WHERE excluded.accepted_at >= access_sessions.accepted_at`,
       [pgText(s.identity), s.clientName, s.clientAddress, pgText(s.requestUserName), pgText(s.callingStationId), pgText(s.nasIdentifier), s.nasIpAddress ?? null, s.acceptedAt],
     );
   }
@@ -43,7 +44,10 @@ export class PostgresAccessSessionStore implements AccessSessionStore {
     };
   }
 
-  async remove(identity: string): Promise<boolean> {
-    return ((await this.db.query('DELETE FROM access_sessions WHERE identity = $1', [pgText(identity)])).rowCount ?? 0) > 0;
+  async remove(identity: string, acceptedAt?: Date): Promise<boolean> {
+    const r = acceptedAt === undefined
+      ? await this.db.query('DELETE FROM access_sessions WHERE identity = $1', [pgText(identity)])
+      : await this.db.query('DELETE FROM access_sessions WHERE identity = $1 AND accepted_at = $2', [pgText(identity), acceptedAt]);
+    return (r.rowCount ?? 0) > 0;
   }
 }

@@ -33,6 +33,7 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
   private readonly upsert;
   private readonly selectOne;
   private readonly del;
+  private readonly delAccepted;
   private readonly writeBatch;
   /** Latest record per identity, not yet written, oldest Accept first. */
   private pending = new Map<string, Row>();
@@ -53,6 +54,7 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
     );
     this.selectOne = db.prepare('SELECT * FROM access_sessions WHERE identity = ?');
     this.del = db.prepare('DELETE FROM access_sessions WHERE identity = ?');
+    this.delAccepted = db.prepare('DELETE FROM access_sessions WHERE identity = ? AND accepted_at = ?');
     this.writeBatch = db.transaction((rows: Iterable<Row>) => {
       for (const row of rows) this.upsert.run(row);
     });
@@ -138,8 +140,13 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
     };
   }
 
-  async remove(identity: string): Promise<boolean> {
-    const waiting = this.pending.delete(identity);
-    return this.del.run(identity).changes > 0 || waiting;
+  async remove(identity: string, acceptedAt?: Date): Promise<boolean> {
+    if (acceptedAt === undefined) {
+      const waiting = this.pending.delete(identity);
+      return this.del.run(identity).changes > 0 || waiting;
+    }
+    const at = acceptedAt.toISOString();
+    const waiting = this.pending.get(identity)?.accepted_at === at && this.pending.delete(identity);
+    return this.delAccepted.run(identity, at).changes > 0 || waiting;
   }
 }
