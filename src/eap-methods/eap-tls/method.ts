@@ -117,6 +117,10 @@ class EapTlsSession implements EapMethodSession {
 
     if (this.phase === 'final-sent') {
       if (message.length !== 0) return { kind: 'failure', reason: 'peer sent TLS data after the handshake ended' };
+      // The peer chooses when to answer our last flight (up to the idle timeout): a certificate
+      // revoked meanwhile is refused here, not granted, and no Accept crosses the revocation.
+      const revoked = await this.revocationRefusal();
+      if (revoked) return revoked;
       return this.success();
     }
     if (message.length === 0) return { kind: 'failure', reason: 'empty EAP-TLS response where a TLS message was due' };

@@ -55,7 +55,20 @@ describe.each(serverTlsEngines())('EAP-TLS isRevoked hook, %s TLS engine', (e) =
       expect(step.kind).toBe(expected);
       if (step.kind === 'failure') expect(step.reason).toBe('certificate revoked');
     }
-    expect(seen).toEqual([new X509Certificate(pki.client.certPem).serialNumber, new X509Certificate(pki.client.certPem).serialNumber]);
+    // Refused at the handshake: asked once. Admitted: asked at the handshake and again before success.
+    const serial = new X509Certificate(pki.client.certPem).serialNumber;
+    expect(seen).toEqual([serial, serial, serial]);
+  });
+
+  test.each(['TLSv1.2', 'TLSv1.3'] as const)('%s: revoked while the peer takes its time over the last round trip: refused at the end, not granted', async (version) => {
+    const pki = await testPki();
+    let asked = 0;
+    const step = await run(
+      { cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: version, maxVersion: version, isRevoked: async () => ++asked > 1 },
+      pki.client, pki.ca.certPem,
+    );
+    expect(step).toEqual({ kind: 'failure', reason: 'certificate revoked' });
+    expect(asked).toBe(2);
   });
 
   test('a check that throws refuses (fail closed)', async () => {
