@@ -86,8 +86,7 @@ export class BrskiAdmin {
     let disconnect;
     try {
       // No second look: a re-enrolled certificate of the same device shares this identity, and its
-      // session is not the revoked one's. (An Accept that crossed the revocation is left alone;
-      // docs/portal.md.)
+      // session is not the revoked one's. EAP-TLS asks about revocation again before it succeeds.
       disconnect = await this.deps.terminate(identity, { watchLate: false });
     } catch (err) {
       this.deps.log.error({ err: (err as Error).message, serial }, 'portal: ending the revoked device’s session failed');

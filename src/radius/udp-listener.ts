@@ -37,7 +37,7 @@ class NativeUdpListener implements UdpListener {
   readonly engine = 'native';
   private handle: NativeUdpHandle | undefined;
 
-  constructor(addon: UdpAddon, host: string, port: number, onMessage: DatagramHandler, onError: (err: Error) => void) {
+  constructor(private readonly addon: UdpAddon, host: string, port: number, onMessage: DatagramHandler, onError: (err: Error) => void) {
     try {
       this.handle = addon.udpOpen(host, port, onMessage, (code, message) => onError(Object.assign(new Error(message), { code })));
     } catch (err) {
@@ -49,19 +49,19 @@ class NativeUdpListener implements UdpListener {
 
   send(bytes: Uint8Array, port: number, address: string, onError: (err: Error) => void): void {
     if (!this.handle) return;
-    const code = (native as UdpAddon).udpSend(this.handle, bytes, port, address);
+    const code = this.addon.udpSend(this.handle, bytes, port, address);
     if (code !== undefined) onError(Object.assign(new Error(`send ${code}`), { code }));
   }
 
   address(): { address: string; port: number } {
     if (!this.handle) throw new Error('UDP socket is closed');
-    const [address, port] = (native as UdpAddon).udpAddress(this.handle);
+    const [address, port] = this.addon.udpAddress(this.handle);
     return { address, port };
   }
 
   close(): Promise<void> {
     // The descriptor is closed before udpClose returns: nothing is delivered after it, the port is free.
-    if (this.handle) (native as UdpAddon).udpClose(this.handle);
+    if (this.handle) this.addon.udpClose(this.handle);
     this.handle = undefined;
     return Promise.resolve();
   }

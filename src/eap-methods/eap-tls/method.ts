@@ -73,6 +73,8 @@ class EapTlsSession implements EapMethodSession {
   private clientRandom: Uint8Array | undefined;
   private serverRandom: Uint8Array | undefined;
   private keys: EapTlsKeys | undefined;
+  /** The client certificate the revocation hook was first asked about. */
+  private checkedCertificate: X509Certificate | undefined;
 
   constructor(
     private readonly ctx: MethodContext,
@@ -183,8 +185,11 @@ class EapTlsSession implements EapMethodSession {
   private async revocationRefusal(): Promise<Step | undefined> {
     const peer = this.tunnel.peerIdentity();
     if (!this.isRevoked || !peer || !this.tunnel.authorized) return undefined;
+    // The same object at both checks, so that the hook can remember what it learnt of it (the CA's
+    // signature) and only the revocation is looked up again.
+    this.checkedCertificate ??= peer.certificate;
     try {
-      if (!(await this.isRevoked(peer.certificate))) return undefined;
+      if (!(await this.isRevoked(this.checkedCertificate))) return undefined;
     } catch (err) {
       this.ctx.log.warn({ err: (err as Error).message, deviceId: peer.deviceId }, 'EAP-TLS revocation check failed');
       return { kind: 'failure', reason: 'certificate revocation check failed' };

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { requireNativeAddon } from '../../util/native-addon.js';
 
 /**
  * The native TLS engine (native/tls_engine.c), built by `npm install`. Its build may fail on a machine
@@ -68,15 +68,12 @@ export interface TlsAddon {
 
 export type TlsAddonLoad = { ok: true; addon: TlsAddon } | { ok: false; reason: string };
 
-/** Relative to this module, which sits two levels below the package root in src/ and in dist/ alike. */
-const ADDON_PATH = '../../../native/build/Release/gangway_tls.node';
-
 let loaded: TlsAddonLoad | undefined;
 
 export function loadTlsAddon(): TlsAddonLoad {
   if (loaded) return loaded;
   try {
-    const addon = createRequire(import.meta.url)(ADDON_PATH) as TlsAddon;
+    const addon = requireNativeAddon() as unknown as TlsAddon;
     // Built against other headers than the OpenSSL it runs with would be undefined behaviour.
     if (!addon.opensslVersion().startsWith('OpenSSL 3.')) throw new Error(`unexpected OpenSSL: ${addon.opensslVersion()}`);
     loaded = { ok: true, addon };

@@ -100,6 +100,11 @@ export class RegistrarCa {
   readonly certificateDer: Uint8Array;
   readonly certificatePem: string;
   private readonly nodeCertificate: NodeX509Certificate;
+  /**
+   * Whether a certificate object is ours (issued and signed by this CA): EAP-TLS asks about the
+   * same object at the handshake and again before it succeeds, and the signature is checked once.
+   */
+  private readonly signedHere = new WeakMap<NodeX509Certificate, boolean>();
 
   private constructor(
     certificate: x509.X509Certificate,
@@ -388,7 +393,12 @@ export class RegistrarCa {
    * the key misused (fail closed). Certificates of other CAs are not ours to judge: false.
    */
   async isRevoked(cert: NodeX509Certificate): Promise<boolean> {
-    if (!cert.checkIssued(this.nodeCertificate) || !cert.verify(this.nodeCertificate.publicKey)) return false;
+    let ours = this.signedHere.get(cert);
+    if (ours === undefined) {
+      ours = cert.checkIssued(this.nodeCertificate) && cert.verify(this.nodeCertificate.publicKey);
+      this.signedHere.set(cert, ours);
+    }
+    if (!ours) return false;
     const record = await this.options.store.get(canonicalSerialHex(cert.serialNumber));
     if (!record) {
       this.options.log?.warn({ serial: cert.serialNumber }, 'certificate signed by the registrar CA is not in the store; refusing it');

@@ -20,6 +20,8 @@ test('without the addon: node:tls with one warning; an explicit openssl engine i
     mkdirSync(join(root, 'dist', 'eap-methods'), { recursive: true });
     writeFileSync(join(root, 'package.json'), '{"type":"module"}');
     for (const f of ['tls-tunnel.js', 'certificate-identity.js', 'tls-engine']) cpSync(join(dist, f), join(root, 'dist', 'eap-methods', f), { recursive: true });
+    // The addon's loader, which finds no native/ beside this copy.
+    cpSync(join(dist, '..', 'util', 'native-addon.js'), join(root, 'dist', 'util', 'native-addon.js'));
     writeFileSync(join(root, 'pki.json'), JSON.stringify(pki));
     writeFileSync(join(root, 'probe.mjs'), `
       import { readFileSync } from 'node:fs';

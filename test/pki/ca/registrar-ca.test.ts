@@ -429,8 +429,13 @@ describe('registrar CA: revocation and CRLs', () => {
       const keep = await f.ca.issueLdevid({ csrDer: (await makeCsr()).der, deviceId: 'KEEP-1' });
       const gone = await f.ca.issueLdevid({ csrDer: (await makeCsr()).der, deviceId: DEVICE });
       expect(await f.ca.isRevoked(new NodeX509Certificate(gone.der))).toBe(false);
+      // Asked twice about one object (EAP-TLS at the handshake and before success): the signature is
+      // remembered, the revocation is not.
+      const asked = new NodeX509Certificate(gone.der);
+      expect(await f.ca.isRevoked(asked)).toBe(false);
 
       expect(await f.ca.revokeDevice(DEVICE, 'keyCompromise', 'admin')).toEqual([gone.serial]);
+      expect(await f.ca.isRevoked(asked)).toBe(true);
       expect(await f.ca.revoke(gone.serial)).toBe(false); // already revoked: first reason stays
       expect(await f.ca.revoke('7f')).toBe(false);
       expect(await f.store.get(gone.serial)).toMatchObject({ revocationReason: 'keyCompromise' });
