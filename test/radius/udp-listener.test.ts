@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { requireNativeAddon } from '../../src/util/native-addon.js';
 import { bindUdpListener, type UdpEngine, type UdpListener } from '../../src/radius/udp-listener.js';
 import { freeUdpPort } from '../helpers/proc.js';
 import { noteSkip, requireTool } from '../helpers/require-tool.js';
@@ -327,7 +327,7 @@ describe.each(udpEngines())('UDP listener (%s)', (engine: UdpEngine) => {
 // node:dgram would look a name up in the DNS; the native listener takes IP addresses only.
 (udpEngines().includes('native') ? describe : describe.skip)('UDP listener (native): addresses and arguments', () => {
   test('the addon refuses what is not a handle, a byte array, or a function, with a TypeError', () => {
-    const addon = createRequire(__filename)('../../native/build/Release/gangway_tls.node') as Record<string, (...args: unknown[]) => unknown>;
+    const addon = requireNativeAddon() as Record<string, (...args: unknown[]) => unknown>;
     expect(() => addon.udpOpen!('127.0.0.1', 0, {}, () => undefined)).toThrow(expect.objectContaining({ name: 'TypeError' }));
     expect(() => addon.udpOpen!('127.0.0.1', 0, () => undefined)).toThrow(expect.objectContaining({ name: 'TypeError' }));
     const handle = addon.udpOpen!('127.0.0.1', 0, () => undefined, () => undefined);
