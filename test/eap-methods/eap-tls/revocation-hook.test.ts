@@ -49,15 +49,18 @@ describe.each(serverTlsEngines())('EAP-TLS isRevoked hook, %s TLS engine', (e) =
   test.each(['TLSv1.2', 'TLSv1.3'] as const)('%s: consulted with the client certificate; true refuses, false admits', async (version) => {
     const pki = await testPki();
     const seen: string[] = [];
+    const objects: X509Certificate[] = [];
     const base = { cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: version, maxVersion: version };
     for (const [answer, expected] of [[true, 'failure'], [false, 'success']] as const) {
-      const step = await run({ ...base, isRevoked: async (c) => { seen.push(c.serialNumber); return answer; } }, pki.client, pki.ca.certPem);
+      const step = await run({ ...base, isRevoked: async (c) => { seen.push(c.serialNumber); objects.push(c); return answer; } }, pki.client, pki.ca.certPem);
       expect(step.kind).toBe(expected);
       if (step.kind === 'failure') expect(step.reason).toBe('certificate revoked');
     }
     // Refused at the handshake: asked once. Admitted: asked at the handshake and again before success.
     const serial = new X509Certificate(pki.client.certPem).serialNumber;
     expect(seen).toEqual([serial, serial, serial]);
+    // Both checks of the admitted exchange ask about one object, which the hook may remember things of.
+    expect(objects[2]).toBe(objects[1]);
   });
 
   test.each(['TLSv1.2', 'TLSv1.3'] as const)('%s: revoked while the peer takes its time over the last round trip: refused at the end, not granted', async (version) => {

@@ -432,10 +432,12 @@ describe('registrar CA: revocation and CRLs', () => {
       // Asked twice about one object (EAP-TLS at the handshake and before success): the signature is
       // remembered, the revocation is not.
       const asked = new NodeX509Certificate(gone.der);
+      const verify = jest.spyOn(asked, 'verify');
       expect(await f.ca.isRevoked(asked)).toBe(false);
 
       expect(await f.ca.revokeDevice(DEVICE, 'keyCompromise', 'admin')).toEqual([gone.serial]);
       expect(await f.ca.isRevoked(asked)).toBe(true);
+      expect(verify).toHaveBeenCalledTimes(1);
       expect(await f.ca.revoke(gone.serial)).toBe(false); // already revoked: first reason stays
       expect(await f.ca.revoke('7f')).toBe(false);
       expect(await f.store.get(gone.serial)).toMatchObject({ revocationReason: 'keyCompromise' });
