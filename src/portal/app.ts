@@ -76,7 +76,7 @@ const MESSAGES: Record<string, views.Flash> = {
   'vlan-set': { kind: 'good', text: 'VLAN saved. It applies from the next authentication.' },
   approved: { kind: 'good', text: 'Device approved: it enrols at its next attempt.' },
   denied: { kind: 'good', text: 'Device denied: it will not be enrolled.' },
-  revoked: { kind: 'good', text: 'Certificate revoked: EAP-TLS refuses it from the next authentication.' },
+  revoked: { kind: 'good', text: 'Certificate revoked: EAP-TLS and TEAP refuse it from the next authentication.' },
   'revoked-connected': { kind: 'good', text: 'Certificate revoked and the device disconnected from the network.' },
   'revoked-not-disconnected': { kind: 'bad', text: 'Certificate revoked, but the network equipment did not confirm the disconnection; the device loses access at its next re-authentication.' },
 };

@@ -10,8 +10,12 @@
  *           recorded one, not revoked), or an IDevID of a trusted manufacturer (TEAP-BRSKI sets the
  *           grant's manufacturer). Such devices belong to the domain, not to a person.
  *  - user:  everything else (password and certificate users); the account is the identity.
+ *
+ * A certificate we issued and have revoked gets nothing (AccessRefusal): the methods refuse it
+ * themselves, and this is where a method that did not ask, or asked before the revocation, is caught.
  */
 import type { Grant } from '../eap-methods/method.js';
+import { AccessRefusal } from './access-refusal.js';
 import { CertificateDer } from '../pki/certificate-der.js';
 import { mudUrlOfCertificate } from '../pki/mud-url.js';
 import {
@@ -34,6 +38,8 @@ export interface AuthorizerDeps {
 
 /** The methods whose grants' certificates the TLS handshake proved (the peer holds the key). */
 const CERTIFICATE_METHODS: ReadonlySet<string> = new Set(['eap-tls', 'teap']);
+
+const REVOKED = Symbol('revoked');
 
 /** The method LDevIDs authenticate with after enrolment, for what the portal shows. */
 const LDEVID_METHOD = 'eap-tls';
@@ -74,6 +80,7 @@ export class Authorizer {
     const proven = CERTIFICATE_METHODS.has(grant.method) ? grant.certificate : undefined;
     const certificateMud = proven ? this.certificateMud(proven) : {};
     const ldevid = proven ? await this.ldevidDevice(proven) : undefined;
+    if (ldevid === REVOKED) throw new AccessRefusal(`certificate revoked (LDevID of ${grant.identity})`);
     const idevidManufacturer = grant.method === 'teap' ? grant.manufacturer : undefined;
     if (ldevid !== undefined || idevidManufacturer !== undefined) {
       const manufacturer = ldevid !== undefined ? manufacturerOf(ldevid) : idevidManufacturer;
@@ -107,8 +114,8 @@ export class Authorizer {
     return { account, ...(vlan !== undefined ? { accountVlan: vlan } : {}) };
   }
 
-  /** The device id (`manufacturer:serial`) when the certificate is an unrevoked LDevID we issued. */
-  private async ldevidDevice(der: Uint8Array): Promise<string | undefined> {
+  /** The device id (`manufacturer:serial`) when the certificate is an LDevID we issued, REVOKED once revoked. */
+  private async ldevidDevice(der: Uint8Array): Promise<string | typeof REVOKED | undefined> {
     if (!this.deps.issuedCertificates) return undefined;
     let serial: string;
     try {
@@ -118,8 +125,8 @@ export class Authorizer {
     }
     const rec = await this.deps.issuedCertificates.get(serial);
     // The serial alone could be another CA's: only the very certificate we issued counts.
-    if (!rec || rec.revokedAt !== undefined || !Buffer.from(rec.der).equals(Buffer.from(der))) return undefined;
-    return rec.deviceId;
+    if (!rec || !Buffer.from(rec.der).equals(Buffer.from(der))) return undefined;
+    return rec.revokedAt !== undefined ? REVOKED : rec.deviceId;
   }
 
   private certificateMud(der: Uint8Array): Pick<AuthorizationFacts, 'mudUrl'> {

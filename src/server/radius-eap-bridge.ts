@@ -13,6 +13,7 @@ import type { Grant, NasFacts } from '../eap-methods/method.js';
 import type { Authorization } from '../policy/authorization-policy.js';
 import { describeEap } from '../eap-methods/eap-summary.js';
 import type { Log } from '../util/log.js';
+import { AccessRefusal } from './access-refusal.js';
 import { clipForLog } from '../util/log-fields.js';
 import { LogLimiter } from '../util/log-limiter.js';
 
@@ -21,7 +22,8 @@ export type AuthorizationDefaults = Authorization;
 
 /**
  * Decides what an authenticated session gets from its grant (src/server/authorizer.ts over
- * src/policy). It may consult stores; if it throws, the Accept becomes a Reject (fail closed).
+ * src/policy). It may consult stores; if it throws, the Accept becomes a Reject (fail closed); an
+ * AccessRefusal is its deliberate "no", with the reason.
  */
 export type Authorize = (grant: Grant, nas: NasFacts) => Promise<Authorization & { sources?: Record<string, string> }>;
 
@@ -197,7 +199,8 @@ export async function handleAccessRequest(
         try {
           authz = await authorization(outcome.grant, input.nas);
         } catch (err) {
-          log.error({ client: client.name, conversation: outcome.conversationId, identity: outcome.grant.identity, err: (err as Error).message }, 'Access-Reject: the authorization policy could not be applied (fail closed)');
+          if (err instanceof AccessRefusal) log.warn({ client: client.name, conversation: outcome.conversationId, identity: outcome.grant.identity, method: outcome.grant.method, reason: err.reason }, 'Access-Reject: refused by the credential policy');
+          else log.error({ client: client.name, conversation: outcome.conversationId, identity: outcome.grant.identity, err: (err as Error).message }, 'Access-Reject: the authorization policy could not be applied (fail closed)');
           return { code: RadiusCode.AccessReject, eapMessage: eapFailure(outcome.eap[1] ?? 0) };
         }
       }

@@ -16,6 +16,8 @@ import { peerOobToShow } from '../../src/peer/noob/oob.js';
 import { RadiusEapTransport } from '../../src/peer/noob/radius-transport.js';
 import { runNoobPeer } from '../../src/peer/noob/runner.js';
 import { MemoryPeerStateStore } from '../../src/peer/noob/state.js';
+import { TeapPeer } from '../../src/peer/teap/teap-peer.js';
+import { runTeapOverRadius } from '../../src/peer/teap/radius-runner.js';
 import { EapTlsEapPeer } from '../../src/peer/eap-tls/eap-tls-eap-peer.js';
 import { runEapOverRadius } from '../../src/peer/radius-runner.js';
 import { createPledgeCsr } from '../../src/peer/brski/csr.js';
@@ -79,6 +81,15 @@ describe('credential policy over RADIUS: what the NAS gets in the Access-Accept'
       configure: (doc) => {
         doc.tls = { ...(doc.tls as object), ca: ['pki/ca.pem', devicesCaFile] };
         doc.brski = { manufacturers: [{ name: 'acme', ca: maker, approval: 'auto' }] };
+        // A certificate of our own CAs is enough in TEAP (an LDevID re-authenticating); others use a password.
+        doc.methods = {
+          ...(doc.methods as object),
+          teap: {
+            policy: { sequence: [{ methods: ['eap-mschapv2'] }] },
+            policies: { device: { clientCertificate: 'required', certificateOnly: true, sequence: [] } },
+            rules: [{ certificate: 'domain', policy: 'device' }],
+          },
+        };
         doc.authorization = {
           sessionTimeout: 3600,
           devices: { noob: { vlan: 40 }, brski: { vlan: 30, filterId: 'iot-acl' }, user: { vlan: 10 } },
@@ -169,6 +180,37 @@ describe('credential policy over RADIUS: what the NAS gets in the Access-Accept'
     expect(vlanOf(r.accept)).toEqual({ tunnelType: 13, medium: 6, group: '30', filterId: 'iot-acl', sessionTimeout: 3600 });
     await ca.revoke(ldevid.serial, 'keyCompromise');
     expect((await eapTls(ldevid.pem, key, 'acme:SN-42')).outcome).toBe('reject');
+  }, 60_000);
+
+  /** TEAP with a Phase-1 certificate and key, over RADIUS; the Accept packet. */
+  async function teapWithCertificate(certPem: string, keyPem: string): Promise<{ outcome: string; accept?: RadiusPacket }> {
+    const { client, replies } = recordingClient(g);
+    try {
+      const peer = new TeapPeer({
+        outerIdentity: 'anonymous@devices.example',
+        tls: { cert: certPem, key: keyPem, ca: readFileSync(g.init.files.caCert), servername: 'radius.test.example', maxVersion: 'TLSv1.2' },
+      });
+      const r = await runTeapOverRadius(peer, { host: '127.0.0.1', port: g.port, secret: g.secret, userName: 'anonymous@devices.example', client });
+      return { outcome: r.outcome, ...(r.outcome === 'accept' ? { accept: replies.at(-1)! } : {}) };
+    } finally {
+      await client.close();
+    }
+  }
+
+  // FAILS at a1877d5: TEAP's Phase 1 judged the LDevID by the CRL file only, the authorizer then
+  // found it revoked and made it a plain certificate user: Access-Accept with the user class's VLAN 10.
+  test('an LDevID in TEAP Phase 1 gets the brski policy; revoked, it is refused, not demoted to a certificate user', async () => {
+    const store = g.running.stores.issuedCertificates;
+    const ca = await RegistrarCa.open({ directory: join(g.init.dataDir, 'pki'), store, audit: g.running.stores.audit });
+    const csr = await createPledgeCsr({ request: { challengePassword: false, ignored: [] } });
+    const ldevid = await ca.issueLdevid({ csrDer: csr.der, deviceId: 'acme:SN-43' });
+    const key = csr.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const before = await teapWithCertificate(ldevid.pem, key);
+    expect(before.outcome).toBe('accept');
+    expect(vlanOf(before.accept)).toEqual({ tunnelType: 13, medium: 6, group: '30', filterId: 'iot-acl', sessionTimeout: 3600 });
+    await ca.revoke(ldevid.serial, 'keyCompromise');
+    expect(await teapWithCertificate(ldevid.pem, key)).toEqual({ outcome: 'reject' });
+    expect(g.log.lines.some((l) => /certificate revoked/.test(String((l.obj as { reason?: string }).reason)))).toBe(true);
   }, 60_000);
 
   test('a certificate with a MUD URL (id-pe-mud-url) gets the VLAN its pattern maps to; without one, the user class', async () => {

@@ -6,6 +6,7 @@ import { ConfigReader } from '../../src/config/reader.js';
 import { canonicalSerialHex } from '../../src/pki/ca/serial.js';
 import { ID_PE_MUD_URL, mudUrlExtensionValue, mudUrlOfCertificate } from '../../src/pki/mud-url.js';
 import { parseAuthorizationConfig } from '../../src/policy/config.js';
+import { AccessRefusal } from '../../src/server/access-refusal.js';
 import { Authorizer } from '../../src/server/authorizer.js';
 import type { IssuedCertificateRecord } from '../../src/store/issued-certificates.js';
 import type { NoobPeerRecord } from '../../src/store/noob-peers.js';
@@ -63,14 +64,26 @@ describe('Authorizer: facts from the grant and the stores', () => {
     expect(await a.factsFor({ identity: 'acme:SN-3', method: 'teap', certificate: ldevid })).toEqual({ method: 'teap', deviceClass: 'brski', manufacturer: 'acme', mudUrl: 'https://mud.acme.example/lamp.json' });
   });
 
-  test('the same serial on another certificate, or a revoked LDevID, is not ours: a certificate user', async () => {
+  test('the same serial on another certificate is not ours: a certificate user', async () => {
     const ldevid = await cert('CN=acme:SN-2');
     const impostor = await cert('CN=acme:SN-2');
     const sameSerial = { ...record(ldevid, 'acme:SN-2'), serial: canonicalSerialHex(new X509Certificate(impostor).serialNumber) };
     const a = new Authorizer({ policy, issuedCertificates: issued(sameSerial), log: new MemoryLog() });
     expect(await a.factsFor({ identity: 'acme:SN-2', method: 'eap-tls', certificate: impostor })).toMatchObject({ deviceClass: 'user', account: 'acme:SN-2' });
+  });
+
+  // FAILS at a1877d5: a revoked LDevID was demoted to a certificate user (VLAN 10) instead of refused;
+  // TEAP's Phase 1, which did not ask the registrar CA, let such an Accept out.
+  test('a revoked LDevID we issued gets nothing: AccessRefusal, from every certificate method', async () => {
+    const ldevid = await cert('CN=acme:SN-2');
     const revoked = new Authorizer({ policy, issuedCertificates: issued(record(ldevid, 'acme:SN-2', new Date())), log: new MemoryLog() });
-    expect((await revoked.factsFor({ identity: 'acme:SN-2', method: 'eap-tls', certificate: ldevid })).deviceClass).toBe('user');
+    for (const method of ['eap-tls', 'teap']) {
+      const refused = revoked.authorize({ identity: 'acme:SN-2', method, certificate: ldevid });
+      await expect(refused).rejects.toBeInstanceOf(AccessRefusal);
+      await expect(refused).rejects.toMatchObject({ reason: 'certificate revoked (LDevID of acme:SN-2)' });
+    }
+    // A method that proves no key: the certificate counts for nothing, neither for nor against.
+    expect((await revoked.authorize({ identity: 'bob', method: 'some-plugin', certificate: ldevid })).sources).toBeDefined();
   });
 
   test('a negative serial number is no serial we issued: the store is not asked, the MUD URL still applies', async () => {

@@ -5,6 +5,7 @@ import { MIN_REPLY_ROOM, encodeAccessReply, replyRoom } from '../../src/radius/a
 import { RADIUS_MAX_PACKET_LENGTH } from '../../src/radius/packet.js';
 import { AttributeType, RadiusCode, splitEapMessage, stringAttribute, type RadiusPacket } from '../../src/radius/index.js';
 import { accessReplyFrom, eapInputFrom, eapRoom, handleAccessRequest } from '../../src/server/radius-eap-bridge.js';
+import { AccessRefusal } from '../../src/server/access-refusal.js';
 import { MemoryLog } from '../helpers/silent-log.js';
 
 const eapResponse = encodeEap({ code: 2, identifier: 9, type: 13, data: Uint8Array.of(0) });
@@ -87,6 +88,14 @@ describe('RADIUS ↔ EAP bridge: the credential policy\'s authorization', () => 
     const reply = await handleAccessRequest(eap, request(), { name: 'nas-1', address: '127.0.0.1' }, async () => { throw new Error('database is locked'); }, log);
     expect(reply).toEqual({ code: RadiusCode.AccessReject, eapMessage: Uint8Array.of(4, 9, 0, 4) });
     expect(log.lines.filter((l) => l.level !== 'debug')).toEqual([expect.objectContaining({ level: 'error', msg: 'Access-Reject: the authorization policy could not be applied (fail closed)', obj: expect.objectContaining({ err: 'database is locked' }) })]);
+  });
+
+  test('the policy\'s deliberate refusal (AccessRefusal) is an Access-Reject with EAP-Failure and its reason, a warning, not an error', async () => {
+    const log = new MemoryLog();
+    const eap = { handle: async (): Promise<EapOutcome> => accept('acme:SN-2') } as unknown as EapAuthenticator;
+    const reply = await handleAccessRequest(eap, request(), { name: 'nas-1', address: '127.0.0.1' }, async () => { throw new AccessRefusal('certificate revoked (LDevID of acme:SN-2)'); }, log);
+    expect(reply).toEqual({ code: RadiusCode.AccessReject, eapMessage: Uint8Array.of(4, 9, 0, 4) });
+    expect(log.lines.filter((l) => l.level !== 'debug')).toEqual([expect.objectContaining({ level: 'warn', msg: 'Access-Reject: refused by the credential policy', obj: expect.objectContaining({ reason: 'certificate revoked (LDevID of acme:SN-2)', identity: 'acme:SN-2' }) })]);
   });
 });
 

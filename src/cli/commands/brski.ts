@@ -29,7 +29,7 @@ export const spec = defineCommand({
     '  devices       pledges seen or pre-approved, by manufacturer and serial-number\n' +
     '  approve/deny  an administrator\'s decision; approving a serial never seen pre-approves it\n' +
     '  certificates  LDevIDs our CA issued (newest first)\n' +
-    '  revoke        marks an LDevID revoked: EAP-TLS refuses it from the next authentication\n' +
+    '  revoke        marks an LDevID revoked: EAP-TLS and TEAP refuse it from the next authentication\n' +
     '  prefetch      asks the MASA now for a nonceless voucher, kept for when it is unreachable\n' +
     '                (manufacturers with whenMasaUnavailable: nonceless)',
   options: {

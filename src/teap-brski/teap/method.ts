@@ -36,6 +36,11 @@ export interface TeapTlsConfig {
   ciphers?: string;
   /** Unset: OpenSSL when the native engine loaded, else node:tls (tls-engine/server-context.ts). */
   engine?: TlsEngineName;
+  /**
+   * Whether a Phase-1 certificate that chained is revoked all the same (the registrar CA's
+   * revocations, newer than any CRL file): such a certificate is refused (Error 1020), as EAP-TLS does.
+   */
+  isRevoked?: (certificate: X509Certificate) => boolean | Promise<boolean>;
 }
 
 export interface TeapMethodDeps {
@@ -140,6 +145,7 @@ export function createTeapMethod(deps: TeapMethodDeps): EapMethod {
   const shared: SharedConfig = {
     serverContext, policy, policies, rules, manufacturers, domainAnchors, compat, innerMethods, tlvMethods, users: deps.users, authorityId, limits,
     passwordLockout: deps.passwordLockout ?? new PasswordLockout(),
+    ...(deps.tls.isRevoked ? { isRevoked: deps.tls.isRevoked } : {}),
   };
   return {
     type: EAP_TYPE_TEAP,
@@ -170,6 +176,7 @@ interface SharedConfig {
   passwordLockout: LockoutGate;
   authorityId: Uint8Array;
   limits: ReassemblyLimits;
+  isRevoked?: TeapTlsConfig['isRevoked'];
 }
 
 type Phase = 'start-sent' | 'handshake' | 'phase2' | 'alert-sent' | 'done';
@@ -186,7 +193,7 @@ class TeapServerSession implements EapMethodSession {
   private phase2: Phase2Server | undefined;
   private sessionId: Uint8Array | undefined;
   /** The validated Phase-1 certificate this conversation's policy accepted: it goes into the grant for the credential policy. */
-  private phase1Certificate: { der: Uint8Array; manufacturer?: string; deviceId?: string } | undefined;
+  private phase1Certificate: { der: Uint8Array; certificate: X509Certificate; manufacturer?: string; deviceId?: string } | undefined;
 
   constructor(
     private readonly ctx: MethodContext,
@@ -318,10 +325,14 @@ class TeapServerSession implements EapMethodSession {
       } else if (sel.peer.identity === undefined) {
         certError = { code: TeapErrorCode.ClientCertificateRejected, reason: sel.peer.refusal };
       } else if (sel.certificateUsable) {
-        const identity = sel.manufacturer ? manufacturerIdentity(sel.manufacturer, sel.peer.certificate, sel.peer.identity) : sel.peer.identity;
-        // An IDevID names the device as manufacturer:serialNumber, which is also what the registrar calls it.
-        clientCertificate = { identity, deviceId: sel.manufacturer ? identity : sel.peer.deviceId };
-        this.phase1Certificate = { der: sel.peer.der, ...(sel.manufacturer ? { manufacturer: sel.manufacturer, deviceId: identity } : {}) };
+        // Refused like a certificate a CRL names (1020), not ignored: a revoked credential is no fallback to a password.
+        certError = await this.revocationRefusal(sel.peer.certificate);
+        if (!certError) {
+          const identity = sel.manufacturer ? manufacturerIdentity(sel.manufacturer, sel.peer.certificate, sel.peer.identity) : sel.peer.identity;
+          // An IDevID names the device as manufacturer:serialNumber, which is also what the registrar calls it.
+          clientCertificate = { identity, deviceId: sel.manufacturer ? identity : sel.peer.deviceId };
+          this.phase1Certificate = { der: sel.peer.der, certificate: sel.peer.certificate, ...(sel.manufacturer ? { manufacturer: sel.manufacturer, deviceId: identity } : {}) };
+        }
       } else {
         this.log.info({ policy: sel.name }, 'TEAP: Phase-1 certificate is not from an issuer this policy accepts; ignored');
       }
@@ -431,13 +442,32 @@ class TeapServerSession implements EapMethodSession {
         const records = concatBytes([pendingRecords, this.tunnel.takeOutgoing()]);
         return this.sendMessage(records);
       }
-      case 'success':
+      case 'success': {
+        // Phase 2 lasts as long as the peer likes: a certificate revoked meanwhile gets no Success.
+        const revoked = this.phase1Certificate ? await this.revocationRefusal(this.phase1Certificate.certificate) : undefined;
+        if (revoked) return this.fail(revoked.reason);
         this.phase = 'done';
         this.log.info({ identity: out.grant.identity, keyChain: out.keyChain }, 'TEAP: authentication succeeded');
         return { kind: 'success', msk: out.msk, emsk: out.emsk, ...(this.sessionId ? { sessionId: this.sessionId } : {}), grant: this.withPhase1Certificate(out.grant) };
+      }
       case 'failure':
         return this.fail(out.reason);
     }
+  }
+
+  /** Error 1020 when the hook says this Phase-1 certificate is revoked, or cannot say (fail closed). */
+  private async revocationRefusal(certificate: X509Certificate): Promise<{ code: TeapErrorCode; reason: string } | undefined> {
+    const isRevoked = this.cfg.isRevoked;
+    if (!isRevoked) return undefined;
+    try {
+      // The same object at both checks: the hook may remember what it learnt of it (the CA's signature).
+      if (!(await isRevoked(certificate))) return undefined;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'TEAP: revocation check of the Phase-1 certificate failed');
+      return { code: TeapErrorCode.ClientCertificateRejected, reason: 'certificate revocation check failed' };
+    }
+    this.log.info({ serial: certificate.serialNumber }, 'TEAP: Phase-1 certificate revoked');
+    return { code: TeapErrorCode.ClientCertificateRejected, reason: 'certificate revoked' };
   }
 
   private withPhase1Certificate(grant: Grant): Grant {

@@ -1,0 +1,98 @@
+import type { X509Certificate } from 'node:crypto';
+import { createTeapMethod, type TeapMethodDeps } from '../../../src/teap-brski/teap/method.js';
+import { createMschapV2Method } from '../../../src/eap-methods/mschapv2/method.js';
+import { TeapPeer } from '../../../src/peer/teap/teap-peer.js';
+import type { TlsEngineName } from '../../../src/eap-methods/tls-tunnel.js';
+import { testPki } from '../../helpers/pki.js';
+import { MemoryLog } from '../../helpers/silent-log.js';
+import { serverTlsEngines } from '../../helpers/tls-engines.js';
+import { ALICE_PASSWORD } from '../../helpers/test-secrets.js';
+import { MemoryUserStore, converse, methodContext, userWithPassword } from '../helpers.js';
+
+/**
+ * TEAP asks the same revocation hook as EAP-TLS (the registrar CA's revocations, newer than any CRL
+ * file) about a Phase-1 certificate that chained: when Phase 1 ends, and again before Success,
+ * since Phase 2 lasts as long as the peer likes.
+ */
+let engine: TlsEngineName = 'node';
+
+type Hook = NonNullable<TeapMethodDeps['tls']['isRevoked']>;
+
+async function run(policy: TeapMethodDeps['policy'], isRevoked: Hook | undefined, withCertificate = true) {
+  const pki = await testPki();
+  const users = new MemoryUserStore();
+  await userWithPassword(users, 'alice', ALICE_PASSWORD);
+  const method = createTeapMethod({
+    tls: { engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxVersion: 'TLSv1.2', ...(isRevoked ? { isRevoked } : {}) },
+    users,
+    innerMethods: [createMschapV2Method({ users, serverName: 'gangway-test' })],
+    policy,
+  });
+  const peer = new TeapPeer({
+    outerIdentity: 'anonymous@example.com',
+    user: { identity: 'alice', password: ALICE_PASSWORD },
+    tls: { ca: pki.ca.certPem, servername: 'radius.test.example', maxVersion: 'TLSv1.2', ...(withCertificate ? { cert: pki.client.certPem, key: pki.client.keyPem } : {}) },
+  });
+  const log = new MemoryLog();
+  const c = await converse(method, peer, methodContext(log));
+  return { ...c, log };
+}
+
+type Policy = NonNullable<TeapMethodDeps['policy']>;
+const certificateOnly: Policy = { clientCertificate: 'required', certificateOnly: true, sequence: [] };
+/** The certificate counts and a password follows (machine, then user). */
+const certificateThenPassword: Policy = { clientCertificate: 'optional', sequence: [{ methods: ['eap-mschapv2'] }] };
+
+describe.each(serverTlsEngines())('TEAP Phase-1 certificate and the revocation hook, %s TLS engine', (e) => {
+  beforeAll(() => {
+    engine = e;
+  });
+
+  test('not revoked: asked when Phase 1 ends and again before Success, about one certificate object', async () => {
+    const seen: X509Certificate[] = [];
+    const c = await run(certificateOnly, (cert) => { seen.push(cert); return false; });
+    expect(c.server.kind).toBe('success');
+    expect(c.peer.kind).toBe('success');
+    expect(seen).toHaveLength(2);
+    expect(seen[1]).toBe(seen[0]);
+    expect(seen[0]!.subject).toMatch(/CN=alice/);
+  });
+
+  test('revoked: Error 1020 in Phase 2, EAP-Failure, the reason logged', async () => {
+    let asked = 0;
+    const c = await run(certificateOnly, async () => { asked++; return true; });
+    expect(c.server.kind).toBe('failure');
+    if (c.server.kind === 'failure') expect(c.server.reason).toMatch(/ClientCertificateRejected\(1020\)/);
+    expect(c.peer.kind).toBe('failure');
+    expect(asked).toBe(1);
+    expect(c.log.lines.some((l) => l.msg === 'TEAP: Phase-1 certificate revoked')).toBe(true);
+  });
+
+  test('revoked, where a password could follow the certificate: refused, no fall-back to the password', async () => {
+    const admitted = await run(certificateThenPassword, () => false);
+    expect(admitted.server.kind).toBe('success');
+    const c = await run(certificateThenPassword, () => true);
+    expect(c.server.kind).toBe('failure');
+    if (c.server.kind === 'failure') expect(c.server.reason).toMatch(/ClientCertificateRejected\(1020\)/);
+  });
+
+  test('revoked while Phase 2 runs (an inner password method): no Success at the end', async () => {
+    let asked = 0;
+    const c = await run(certificateThenPassword, () => ++asked > 1);
+    expect(asked).toBe(2);
+    expect(c.server).toEqual({ kind: 'failure', reason: 'TEAP: certificate revoked' });
+  });
+
+  test('a check that throws refuses (fail closed)', async () => {
+    const c = await run(certificateOnly, () => { throw new Error('store down'); });
+    expect(c.server.kind).toBe('failure');
+    expect(c.log.lines.some((l) => l.msg === 'TEAP: revocation check of the Phase-1 certificate failed')).toBe(true);
+  });
+
+  test('no Phase-1 certificate: nothing to ask', async () => {
+    let asked = 0;
+    const c = await run(certificateThenPassword, () => { asked++; return true; }, false);
+    expect(c.server.kind).toBe('success');
+    expect(asked).toBe(0);
+  });
+});
