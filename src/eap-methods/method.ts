@@ -25,6 +25,11 @@ export interface Grant {
    * methods' grants only (in any other, a certificate proves nothing).
    */
   certificate?: Uint8Array;
+  /**
+   * TEAP: the client certificates (DER) inner EAP-TLS methods proved. They name no device class;
+   * the credential policy refuses the grant when one of them is a certificate we issued and revoked.
+   */
+  innerCertificates?: Uint8Array[];
   /** The trusted manufacturer whose IDevID authenticated the device (TEAP-BRSKI only: the credential policy ignores it in any other method's grant); deviceId is then `manufacturer:serialNumber`. */
   manufacturer?: string;
   /**

@@ -91,6 +91,9 @@ export function oidContentOctets(dotted: string): Uint8Array {
 export class CertificateDer {
   private constructor(
     private readonly der: Uint8Array,
+    /** Where the TBSCertificate element (tag and length included) ends; it starts where the Certificate's contents do. */
+    private readonly tbsStart: number,
+    private readonly tbsEnd: number,
     private readonly serial: Tlv,
     /** The SEQUENCE OF Extension's contents, or undefined when the certificate has none. */
     private readonly extensions: Tlv | undefined,
@@ -126,7 +129,7 @@ export class CertificateDer {
         throw new CertificateDerError(`unexpected field 0x${field.tag.toString(16)} in TBSCertificate`);
       }
     }
-    return new CertificateDer(der, serial, extensions);
+    return new CertificateDer(der, certificate.start, tbs.end, serial, extensions);
   }
 
   /**
@@ -138,6 +141,15 @@ export class CertificateDer {
   serialNumberHex(): string {
     if (this.der[this.serial.start]! & 0x80) throw new CertificateDerError('negative serialNumber');
     return canonicalSerialHex(Buffer.from(this.der.buffer, this.der.byteOffset + this.serial.start, this.serial.end - this.serial.start).toString('hex'));
+  }
+
+  /**
+   * The signed part, TBSCertificate, as encoded (tag and length included). Two certificates with the
+   * same TBSCertificate are the same certificate to its issuer, whatever their signature octets
+   * (an ECDSA signature has a second valid form, (r, n − s), that anyone can compute).
+   */
+  tbsCertificate(): Uint8Array {
+    return this.der.subarray(this.tbsStart, this.tbsEnd);
   }
 
   /**

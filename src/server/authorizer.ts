@@ -16,13 +16,13 @@
  */
 import type { Grant } from '../eap-methods/method.js';
 import { AccessRefusal } from './access-refusal.js';
-import { CertificateDer } from '../pki/certificate-der.js';
+import { issuedRecordOf } from '../pki/ca/issued-revocation.js';
 import { mudUrlOfCertificate } from '../pki/mud-url.js';
 import {
   decideAuthorization, type AuthorizationDecision, type AuthorizationFacts, type AuthorizationPolicy, type Vlan,
 } from '../policy/authorization-policy.js';
 import { normaliseMudUrl } from '../policy/mud-url.js';
-import type { IssuedCertificateStore } from '../store/issued-certificates.js';
+import type { IssuedCertificateRecord, IssuedCertificateStore } from '../store/issued-certificates.js';
 import type { NoobPeerRecord } from '../store/noob-peers.js';
 import type { UserPolicyStore } from '../store/user-policies.js';
 import type { Log } from '../util/log.js';
@@ -38,8 +38,6 @@ export interface AuthorizerDeps {
 
 /** The methods whose grants' certificates the TLS handshake proved (the peer holds the key). */
 const CERTIFICATE_METHODS: ReadonlySet<string> = new Set(['eap-tls', 'teap']);
-
-const REVOKED = Symbol('revoked');
 
 /** The method LDevIDs authenticate with after enrolment, for what the portal shows. */
 const LDEVID_METHOD = 'eap-tls';
@@ -79,8 +77,11 @@ export class Authorizer {
     // domain's or gives it a certificate's MUD URL.
     const proven = CERTIFICATE_METHODS.has(grant.method) ? grant.certificate : undefined;
     const certificateMud = proven ? this.certificateMud(proven) : {};
+    // Every certificate the conversation proved, the inner EAP-TLS ones of TEAP too: one we issued
+    // and revoked refuses the whole grant.
+    const inner = grant.method === 'teap' ? grant.innerCertificates ?? [] : [];
+    for (const der of inner) await this.refuseIfRevoked(der);
     const ldevid = proven ? await this.ldevidDevice(proven) : undefined;
-    if (ldevid === REVOKED) throw new AccessRefusal(`certificate revoked (LDevID of ${grant.identity})`);
     const idevidManufacturer = grant.method === 'teap' ? grant.manufacturer : undefined;
     if (ldevid !== undefined || idevidManufacturer !== undefined) {
       const manufacturer = ldevid !== undefined ? manufacturerOf(ldevid) : idevidManufacturer;
@@ -114,19 +115,17 @@ export class Authorizer {
     return { account, ...(vlan !== undefined ? { accountVlan: vlan } : {}) };
   }
 
-  /** The device id (`manufacturer:serial`) when the certificate is an LDevID we issued, REVOKED once revoked. */
-  private async ldevidDevice(der: Uint8Array): Promise<string | typeof REVOKED | undefined> {
+  /** The device id (`manufacturer:serial`) when the certificate is an LDevID we issued; AccessRefusal once revoked. */
+  private async ldevidDevice(der: Uint8Array): Promise<string | undefined> {
+    return (await this.refuseIfRevoked(der))?.deviceId;
+  }
+
+  /** The record when `der` is a certificate we issued (issued-revocation.ts: the serial alone could be another CA's). */
+  private async refuseIfRevoked(der: Uint8Array): Promise<IssuedCertificateRecord | undefined> {
     if (!this.deps.issuedCertificates) return undefined;
-    let serial: string;
-    try {
-      serial = CertificateDer.read(der).serialNumberHex();
-    } catch {
-      return undefined;
-    }
-    const rec = await this.deps.issuedCertificates.get(serial);
-    // The serial alone could be another CA's: only the very certificate we issued counts.
-    if (!rec || !Buffer.from(rec.der).equals(Buffer.from(der))) return undefined;
-    return rec.revokedAt !== undefined ? REVOKED : rec.deviceId;
+    const rec = await issuedRecordOf(this.deps.issuedCertificates, der);
+    if (rec?.revokedAt !== undefined) throw new AccessRefusal(`certificate ${rec.serial} of ${rec.deviceId} is revoked (${rec.revocationReason ?? 'unspecified'})`);
+    return rec;
   }
 
   private certificateMud(der: Uint8Array): Pick<AuthorizationFacts, 'mudUrl'> {

@@ -20,6 +20,7 @@ import { MethodRegistry, loadMethodPlugin } from '../eap-methods/registry.js';
 import type { Stores } from '../store/stores.js';
 import type { Log } from '../util/log.js';
 import type { BrskiServices } from '../teap-brski/brski/setup.js';
+import { IssuedCertificateRevocation } from '../pki/ca/issued-revocation.js';
 import type { GangwayMetrics } from './metrics.js';
 import type { LockoutGate } from '../eap-methods/password-lockout.js';
 import { parsePemCertificates } from '../pki/pem-certificates.js';
@@ -127,8 +128,11 @@ async function buildRegistry(
     maxVersion: config.tls.maxVersion,
     engine: resolveEngine(config.tls.engine, log),
   };
+  // LDevIDs we issued are refused once revoked even without a brski section (removed later, or in a
+  // worker thread, which runs without one): the store alone then decides (issued-revocation.ts).
+  const isRevoked = brski?.isRevoked ?? new IssuedCertificateRevocation({ store: wrap('issued-certificates', stores.issuedCertificates), log }).isRevoked;
   try {
-    registry.register(createEapTlsMethod({ ...tls, maxTlsMessage: config.eap.maxTlsMessage, ...(brski ? { isRevoked: brski.isRevoked } : {}) }));
+    registry.register(createEapTlsMethod({ ...tls, maxTlsMessage: config.eap.maxTlsMessage, isRevoked }));
   } catch (err) {
     throw new ConfigError('tls', `cannot build the TLS context: ${(err as Error).message}`);
   }
@@ -139,7 +143,7 @@ async function buildRegistry(
   const teapConfig = parseTeapMethodConfig(config.methods.teap);
   try {
     registry.register(buildTeapMethod(teapConfig, {
-      tls: { ...tls, maxTlsMessage: config.eap.maxTlsMessage, ...(brski ? { isRevoked: brski.isRevoked } : {}) },
+      tls: { ...tls, maxTlsMessage: config.eap.maxTlsMessage, isRevoked },
       users,
       passwordLockout,
       log,

@@ -199,7 +199,8 @@ export async function handleAccessRequest(
         try {
           authz = await authorization(outcome.grant, input.nas);
         } catch (err) {
-          if (err instanceof AccessRefusal) log.warn({ client: client.name, conversation: outcome.conversationId, identity: outcome.grant.identity, method: outcome.grant.method, reason: err.reason }, 'Access-Reject: refused by the credential policy');
+          // A refused device retries: one warning per client and window, the rest at debug.
+          if (err instanceof AccessRefusal) warn(log, `refused|${client.name}`, { client: client.name, conversation: outcome.conversationId, identity: clipForLog(outcome.grant.identity), method: outcome.grant.method, reason: clipForLog(err.reason) }, 'Access-Reject: refused by the credential policy');
           else log.error({ client: client.name, conversation: outcome.conversationId, identity: outcome.grant.identity, err: (err as Error).message }, 'Access-Reject: the authorization policy could not be applied (fail closed)');
           return { code: RadiusCode.AccessReject, eapMessage: eapFailure(outcome.eap[1] ?? 0) };
         }

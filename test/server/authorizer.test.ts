@@ -11,6 +11,7 @@ import { Authorizer } from '../../src/server/authorizer.js';
 import type { IssuedCertificateRecord } from '../../src/store/issued-certificates.js';
 import type { NoobPeerRecord } from '../../src/store/noob-peers.js';
 import { issueOddClientCert } from '../helpers/odd-certs.js';
+import { malleateP256Certificate } from '../helpers/ecdsa-malleate.js';
 import { testPki } from '../helpers/pki.js';
 import { MemoryLog } from '../helpers/silent-log.js';
 
@@ -80,8 +81,14 @@ describe('Authorizer: facts from the grant and the stores', () => {
     for (const method of ['eap-tls', 'teap']) {
       const refused = revoked.authorize({ identity: 'acme:SN-2', method, certificate: ldevid });
       await expect(refused).rejects.toBeInstanceOf(AccessRefusal);
-      await expect(refused).rejects.toMatchObject({ reason: 'certificate revoked (LDevID of acme:SN-2)' });
+      const serial = canonicalSerialHex(new X509Certificate(ldevid).serialNumber);
+      await expect(refused).rejects.toMatchObject({ reason: `certificate ${serial} of acme:SN-2 is revoked (keyCompromise)` });
     }
+    // The same certificate with its ECDSA signature in the other valid form (other DER).
+    const altered = malleateP256Certificate(ldevid);
+    await expect(revoked.authorize({ identity: 'acme:SN-2', method: 'eap-tls', certificate: altered })).rejects.toBeInstanceOf(AccessRefusal);
+    // TEAP: a certificate an inner EAP-TLS proved, with a password user leading the grant.
+    await expect(revoked.authorize({ identity: 'alice', method: 'teap', innerCertificates: [ldevid] })).rejects.toBeInstanceOf(AccessRefusal);
     // A method that proves no key: the certificate counts for nothing, neither for nor against.
     expect((await revoked.authorize({ identity: 'bob', method: 'some-plugin', certificate: ldevid })).sources).toBeDefined();
   });

@@ -3,7 +3,8 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { x509 } from './x509.js';
 import type { AuditStore } from '../../store/audit.js';
-import { SerialInUseError, type IssuedCertificateStore, type RevocationReason, type SubjectAltName } from '../../store/issued-certificates.js';
+import { IssuedCertificateRevocation, issuedRecordOf } from './issued-revocation.js';
+import { SerialInUseError, type IssuedCertificateRecord, type IssuedCertificateStore, type RevocationReason, type SubjectAltName } from '../../store/issued-certificates.js';
 import type { Log } from '../../util/log.js';
 import { createCrl, crlToPem } from '../crl.js';
 import { buildCsrAttributes, type CsrAttributeItem, type SignatureAlgorithmName } from './csr-attributes.js';
@@ -100,11 +101,8 @@ export class RegistrarCa {
   readonly certificateDer: Uint8Array;
   readonly certificatePem: string;
   private readonly nodeCertificate: NodeX509Certificate;
-  /**
-   * Whether a certificate object is ours (issued and signed by this CA): EAP-TLS asks about the
-   * same object at the handshake and again before it succeeds, and the signature is checked once.
-   */
-  private readonly signedHere = new WeakMap<NodeX509Certificate, boolean>();
+  /** isRevoked's answers (issued-revocation.ts); it checks a certificate object's signature once. */
+  private readonly revocation: IssuedCertificateRevocation;
 
   private constructor(
     certificate: x509.X509Certificate,
@@ -116,6 +114,7 @@ export class RegistrarCa {
     this.certificateDer = new Uint8Array(certificate.rawData);
     this.certificatePem = certificate.toString('pem') + '\n';
     this.nodeCertificate = new NodeX509Certificate(this.certificateDer);
+    this.revocation = new IssuedCertificateRevocation({ store: options.store, ca: this.nodeCertificate, ...(options.log ? { log: options.log } : {}) });
     this.policy = policy;
   }
 
@@ -389,22 +388,17 @@ export class RegistrarCa {
 
   /**
    * For EAP-TLS's `isRevoked` hook: true when `cert` was issued by this CA and is revoked — or is
-   * absent from our records, which for a certificate our key signed means the store was lost or
-   * the key misused (fail closed). Certificates of other CAs are not ours to judge: false.
+   * absent from our records (or recorded with another TBSCertificate), which for a certificate our
+   * key signed means the store was lost or the key misused (fail closed). Certificates of other CAs
+   * are not ours to judge: false.
    */
   async isRevoked(cert: NodeX509Certificate): Promise<boolean> {
-    let ours = this.signedHere.get(cert);
-    if (ours === undefined) {
-      ours = cert.checkIssued(this.nodeCertificate) && cert.verify(this.nodeCertificate.publicKey);
-      this.signedHere.set(cert, ours);
-    }
-    if (!ours) return false;
-    const record = await this.options.store.get(canonicalSerialHex(cert.serialNumber));
-    if (!record) {
-      this.options.log?.warn({ serial: cert.serialNumber }, 'certificate signed by the registrar CA is not in the store; refusing it');
-      return true;
-    }
-    return record.revokedAt !== undefined;
+    return this.revocation.isRevoked(cert);
+  }
+
+  /** The record of the certificate we issued that `der` is (same serial and TBSCertificate), revoked or not. */
+  async issuedRecordOf(der: Uint8Array): Promise<IssuedCertificateRecord | undefined> {
+    return issuedRecordOf(this.options.store, der);
   }
 
   /** A fresh CRL (next CRL number, nextUpdate after crlValidityDays) listing our unexpired revocations. */

@@ -22,8 +22,6 @@ export interface HttpsRegistrarOptions {
   key: string | Buffer;
   /** Our domain CA certificates, against which LDevIDs (re-enrolment) are validated. */
   domainCa: Array<string | Buffer>;
-  /** The device id of an LDevID we issued, by certificate serial (lower-case hex). */
-  deviceOfLdevid: (serialHex: string) => Promise<string | undefined>;
   audit: AuditStore;
   log: Log;
   now?: () => number;
@@ -155,7 +153,10 @@ export class HttpsRegistrar {
     const body = await readBody(req);
     const csr = body[0] === 0x30 ? body : Buffer.from(body.toString('ascii').replace(/\s+/g, ''), 'base64');
     if (csr.length === 0) throw new HttpError(400, 'empty PKCS#10');
-    const issued = await this.opts.registrar.enroll(device, new Uint8Array(csr));
+    // An LDevID is judged again after the body, which the client may take its time over.
+    const issued = 'ldevid' in device
+      ? await this.opts.registrar.reenroll(device.ldevid, new Uint8Array(csr))
+      : await this.opts.registrar.enroll(device, new Uint8Array(csr));
     this.opts.log.info({ device: device.deviceId, ldevid: issued.serial, reenroll }, 'EST: LDevID issued');
     this.send(res, 200, 'application/pkcs7-mime; smime-type=certs-only', base64Lines(issued.pkcs7), { 'content-transfer-encoding': 'base64' });
   }
@@ -165,14 +166,15 @@ export class HttpsRegistrar {
    * registrar acts as RA only for a tunnel the voucher authenticated, teap-brski.md §4.3); for
    * simplereenroll an LDevID we issued.
    */
-  private async enrollingDevice(req: IncomingMessage, reenroll: boolean): Promise<{ deviceId: string; authenticatedBy: string; manufacturer?: string; serialNumber?: string }> {
+  private async enrollingDevice(req: IncomingMessage, reenroll: boolean): Promise<{ ldevid: Uint8Array; deviceId: string } | { deviceId: string; authenticatedBy: string; manufacturer?: string; serialNumber?: string }> {
     const chain = this.peerChain(req);
     const leaf = chain[0];
     if (!leaf || !(req.socket as TLSSocket).authorized) throw new HttpError(401, 'a client certificate from a trusted issuer is required');
     if (this.domainAnchors.some((a) => issued(leaf, a))) {
-      const deviceId = await this.opts.deviceOfLdevid(leaf.serialNumber.toLowerCase());
-      if (!deviceId) throw new HttpError(403, `certificate serial ${leaf.serialNumber} is no LDevID we issued`);
-      return { deviceId, authenticatedBy: `ldevid:${leaf.serialNumber}` };
+      const ldevid = new Uint8Array(leaf.raw);
+      const deviceId = await this.opts.registrar.ldevidDevice(ldevid);
+      if (!deviceId) throw new HttpError(403, `certificate serial ${leaf.serialNumber} is no unrevoked LDevID we issued`);
+      return { ldevid, deviceId };
     }
     if (reenroll) throw new HttpError(403, 're-enrolment needs an LDevID');
     this.sweep();

@@ -12,8 +12,6 @@ export interface RegistrarTlvOptions {
   registrar: Registrar;
   tlvs: BrskiTlvCodec;
   errors?: Partial<BrskiErrorCodes>;
-  /** Finds the device id of an LDevID we issued (flow C), by certificate serial (hex). */
-  deviceOfLdevid?: (serialHex: string) => Promise<string | undefined>;
 }
 
 /** The TEAP Error code for a registrar refusal (teap-brski.md §2.2; RFC 9930 codes as fallback). */
@@ -161,8 +159,8 @@ class ReenrollSession implements TlvMethodSession {
   async start(): Promise<TlvMethodStep> {
     const cert = this.ctx.tunnel.peerCertificate;
     if (!cert) return { kind: 'failure', code: TeapErrorCode.ClientCertificateNotSupplied, reason: 're-enrolment needs the device\'s LDevID in Phase 1' };
-    this.deviceId = await this.opts.deviceOfLdevid?.(cert.serialNumber.toLowerCase());
-    if (!this.deviceId) return { kind: 'failure', code: TeapErrorCode.UnspecifiedAuthorizationFailure, reason: `certificate serial ${cert.serialNumber} is no LDevID we issued` };
+    this.deviceId = await this.opts.registrar.ldevidDevice(new Uint8Array(cert.raw));
+    if (!this.deviceId) return { kind: 'failure', code: TeapErrorCode.UnspecifiedAuthorizationFailure, reason: `certificate serial ${cert.serialNumber} is no unrevoked LDevID we issued` };
     const cb = this.ctx.tunnel.channelBinding;
     return { kind: 'send', tlvs: [this.opts.tlvs.startEnrollment(), { kind: 'csr-attributes', mandatory: false, der: this.opts.registrar.csrAttributes(this.deviceId, { challengePassword: cb !== undefined }) }] };
   }
@@ -172,13 +170,13 @@ class ReenrollSession implements TlvMethodSession {
     if (!csr || csr.kind !== 'pkcs10' || csr.der.length === 0) return { kind: 'failure', code: TeapErrorCode.BadCsr, reason: 'expected a PKCS#10' };
     try {
       const cb = this.ctx.tunnel.channelBinding;
-      const issued = await this.opts.registrar.enroll(
-        { deviceId: this.deviceId!, authenticatedBy: `ldevid:${this.ctx.tunnel.peerCertificate!.serialNumber}` },
+      const issued = await this.opts.registrar.reenroll(
+        new Uint8Array(this.ctx.tunnel.peerCertificate!.raw),
         csr.der,
         cb ? { expectedChallengePassword: Buffer.from(cb).toString('base64') } : {},
       );
-      this.ctx.log.info({ device: this.deviceId, ldevid: issued.serial }, 'TEAP-BRSKI: LDevID re-issued');
-      return { kind: 'success', identity: this.deviceId!, deviceId: this.deviceId!, finalTlvs: [{ kind: 'pkcs7', mandatory: false, der: issued.pkcs7 }] };
+      this.ctx.log.info({ device: issued.deviceId, ldevid: issued.serial }, 'TEAP-BRSKI: LDevID re-issued');
+      return { kind: 'success', identity: issued.deviceId, deviceId: issued.deviceId, finalTlvs: [{ kind: 'pkcs7', mandatory: false, der: issued.pkcs7 }] };
     } catch (err) {
       if (!(err instanceof RegistrarError)) throw err;
       return { kind: 'failure', code: err.teapErrorCode ?? TeapErrorCode.BadCsr, reason: `${err.failure}: ${err.message}` };

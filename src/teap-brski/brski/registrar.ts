@@ -1,7 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import type { AuditStore } from '../../store/audit.js';
 import type { BrskiDeviceStore } from '../../store/brski-devices.js';
+import type { IssuedCertificateRecord, RevocationReason } from '../../store/issued-certificates.js';
 import type { Log } from '../../util/log.js';
+import { TeapErrorCode } from '../teap/errors.js';
 import {
   SignedVoucherCms,
   VoucherError,
@@ -94,6 +96,9 @@ export interface OfflineVoucherStore {
 /** What the registrar needs of a CA (src/pki/ca RegistrarCa). */
 export interface EnrollmentCa {
   readonly certificateDer: Uint8Array;
+  /** The record of the certificate we issued that `der` is (same serial and TBSCertificate), revoked or not. */
+  issuedRecordOf(der: Uint8Array): Promise<IssuedCertificateRecord | undefined>;
+  revoke(serial: string, reason?: RevocationReason, actor?: string): Promise<boolean>;
   issueLdevid(req: { csrDer: Uint8Array; deviceId: string; authenticatedBy?: string; expectedChallengePassword?: string }): Promise<{ serial: string; der: Uint8Array; subject: string }>;
   pkcs7(issuedDer: Uint8Array, options?: { withCaCertificate?: boolean }): Uint8Array;
   trustAnchorsPkcs7(): Uint8Array;
@@ -333,6 +338,37 @@ export class Registrar {
     return { serial: issued.serial, der: issued.der, pkcs7: this.deps.ca.pkcs7(issued.der, { withCaCertificate: true }) };
   }
 
+  /** The device id of an unrevoked LDevID we issued (the very certificate, not only its serial), else undefined. */
+  async ldevidDevice(der: Uint8Array): Promise<string | undefined> {
+    const rec = await this.deps.ca.issuedRecordOf(der);
+    return rec && rec.revokedAt === undefined ? rec.deviceId : undefined;
+  }
+
+  /**
+   * Re-enrolment (TEAP flow C, EST simplereenroll): a new LDevID for the device the presented
+   * LDevID belongs to. The presented one is looked up again here, however long the peer took to
+   * send its PKCS#10, and once more after issuing: an LDevID revoked meanwhile gets the new
+   * certificate revoked too, with the same reason, and a refusal. Otherwise a stolen key held at
+   * the PKCS#10 step would outlive the revocation in a fresh certificate (review finding).
+   */
+  async reenroll(ldevidDer: Uint8Array, csrDer: Uint8Array, options: { expectedChallengePassword?: string } = {}): Promise<{ deviceId: string; serial: string; der: Uint8Array; pkcs7: Uint8Array }> {
+    const before = await this.deps.ca.issuedRecordOf(ldevidDer);
+    if (!before || before.revokedAt !== undefined) {
+      throw new RegistrarError('not-authorized', before ? `LDevID ${before.serial} is revoked` : 'no LDevID we issued', TeapErrorCode.ClientCertificateRejected);
+    }
+    const [manufacturer, serialNumber] = splitDeviceId(before.deviceId);
+    const device = manufacturer !== undefined && serialNumber !== undefined && (await this.deps.devices.get(manufacturer, serialNumber)) ? { manufacturer, serialNumber } : {};
+    const issued = await this.enroll({ deviceId: before.deviceId, authenticatedBy: `ldevid:${before.serial}`, ...device }, csrDer, options);
+    const after = await this.deps.ca.issuedRecordOf(ldevidDer);
+    if (after?.revokedAt !== undefined) {
+      const reason = after.revocationReason ?? 'unspecified';
+      await this.deps.ca.revoke(issued.serial, reason, `registrar: re-enrolled from ${before.serial}, revoked meanwhile`);
+      this.deps.log.warn({ device: before.deviceId, revoked: before.serial, issued: issued.serial, reason }, 'BRSKI: the LDevID was revoked during its re-enrolment; the new one is revoked too');
+      throw new RegistrarError('not-authorized', `LDevID ${before.serial} was revoked during re-enrolment`, TeapErrorCode.ClientCertificateRejected);
+    }
+    return { deviceId: before.deviceId, ...issued };
+  }
+
   /** The pledge refused what we sent (a voucher it could not verify, say): audited, nothing issued. */
   recordPledgeRefusal(pledge: Pledge, errors: readonly number[], after: string): void {
     this.deps.log.warn({ device: pledge.deviceId, errors, after }, 'BRSKI: the pledge refused and ended the conversation');
@@ -346,4 +382,10 @@ export class Registrar {
       this.deps.log.error({ err: (err as Error).message, event }, 'BRSKI: audit entry could not be written');
     }
   }
+}
+
+/** `manufacturer:serialNumber`, the form device ids of BRSKI devices take; manufacturer names hold no colon. */
+function splitDeviceId(deviceId: string): [string | undefined, string | undefined] {
+  const i = deviceId.indexOf(':');
+  return i > 0 && i < deviceId.length - 1 ? [deviceId.slice(0, i), deviceId.slice(i + 1)] : [undefined, undefined];
 }

@@ -2,7 +2,6 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../config/config-error.js';
 import { RegistrarCa } from '../../pki/ca/registrar-ca.js';
-import { canonicalSerialHex } from '../../pki/ca/serial.js';
 import type { Stores } from '../../store/stores.js';
 import type { Log } from '../../util/log.js';
 import type { ManufacturerAnchors } from '../teap/policy-rules.js';
@@ -100,15 +99,11 @@ export async function setupBrski(cfg: BrskiConfig, deps: BrskiSetupDeps): Promis
     log,
     offlineVouchers: new FileOfflineVoucherStore(cfg.offlineVoucherDirectory),
   });
-  const deviceOfLdevid = async (serialHex: string): Promise<string | undefined> => {
-    const rec = await issued.get(canonicalSerialHex(serialHex));
-    return rec && rec.revokedAt === undefined ? rec.deviceId : undefined;
-  };
-  const tlvMethods = createBrskiTlvMethods({ registrar, tlvs: new BrskiTlvCodec(cfg.tlvTypes), errors: cfg.errorCodes, deviceOfLdevid });
+  const tlvMethods = createBrskiTlvMethods({ registrar, tlvs: new BrskiTlvCodec(cfg.tlvTypes), errors: cfg.errorCodes });
 
   let https: HttpsRegistrar | undefined;
   if (cfg.https && deps.listen !== false) {
-    https = new HttpsRegistrar({ registrar, cert: deps.tlsCert, key: deps.tlsKey, domainCa: [ca.certificatePem], deviceOfLdevid, audit, log });
+    https = new HttpsRegistrar({ registrar, cert: deps.tlsCert, key: deps.tlsKey, domainCa: [ca.certificatePem], audit, log });
     try {
       const a = await https.listen(cfg.https.host, cfg.https.port);
       log.info({ address: a }, 'BRSKI/EST over HTTPS listening');

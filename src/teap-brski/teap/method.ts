@@ -443,9 +443,16 @@ class TeapServerSession implements EapMethodSession {
         return this.sendMessage(records);
       }
       case 'success': {
-        // Phase 2 lasts as long as the peer likes: a certificate revoked meanwhile gets no Success.
-        const revoked = this.phase1Certificate ? await this.revocationRefusal(this.phase1Certificate.certificate) : undefined;
-        if (revoked) return this.fail(revoked.reason);
+        // Phase 2 lasts as long as the peer likes: a certificate revoked meanwhile, in Phase 1 or
+        // proved by an inner EAP-TLS (which asked before its own success), gets no Success.
+        const proved = [
+          ...(this.phase1Certificate ? [this.phase1Certificate.certificate] : []),
+          ...(out.grant.innerCertificates ?? []).map((der) => new X509Certificate(der)),
+        ];
+        for (const certificate of proved) {
+          const revoked = await this.revocationRefusal(certificate);
+          if (revoked) return this.fail(revoked.reason);
+        }
         this.phase = 'done';
         this.log.info({ identity: out.grant.identity, keyChain: out.keyChain }, 'TEAP: authentication succeeded');
         return { kind: 'success', msk: out.msk, emsk: out.emsk, ...(this.sessionId ? { sessionId: this.sessionId } : {}), grant: this.withPhase1Certificate(out.grant) };

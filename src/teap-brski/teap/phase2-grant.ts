@@ -19,5 +19,7 @@ export function buildPhase2Grant(auths: readonly StepAuthentication[], certifica
   if (withDevice) g.deviceId = withDevice.deviceId!;
   else if (machine && machine !== primary) g.deviceId = machine.identity;
   else if (byCert && certificate?.deviceId) g.deviceId = certificate.deviceId;
+  const innerCertificates = inner.flatMap((a) => (a.certificate ? [a.certificate] : []));
+  if (innerCertificates.length > 0) g.innerCertificates = innerCertificates;
   return g;
 }

@@ -291,7 +291,7 @@ export class Phase2Server {
   }
 
   /** A successful inner method: the sequencer records it, its keys join the chain, Crypto-Binding binds it. */
-  private async methodSucceeded(method: string, identity: string, keys: { msk?: Uint8Array; emsk?: Uint8Array }, eapType?: number, finalTlvs: TeapTlv[] = [], deviceId?: string): Promise<Phase2Output> {
+  private async methodSucceeded(method: string, identity: string, keys: { msk?: Uint8Array; emsk?: Uint8Array }, eapType?: number, finalTlvs: TeapTlv[] = [], deviceId?: string, certificate?: Uint8Array): Promise<Phase2Output> {
     const chain = this.start.chain;
     let mskMacOnly = false;
     if (keys.emsk && chain.mskOnlySeen && this.deps.compat.emskCompoundMac === 'when-available') {
@@ -304,7 +304,7 @@ export class Phase2Server {
       }
       mskMacOnly = true;
     }
-    const auth = this.sequencer.succeeded(method, identity, deviceId);
+    const auth = this.sequencer.succeeded(method, identity, deviceId, certificate);
     let imskMsk: Uint8Array | undefined;
     if (eapType === EapType.MsChapV2 && keys.msk && this.deps.compat.mschapv2ImskOrder === 'rfc9930') imskMsk = swapMskHalves(keys.msk);
     chain.addInnerMethod(keys, imskMsk);
@@ -371,7 +371,7 @@ export class Phase2Server {
       case 'success':
         state.eap.dispose();
         // The identity is the one the method verified, never the peer's EAP-Identity claim.
-        return this.methodSucceeded(out.method.name, out.grant.identity, out.emsk ? { msk: out.msk, emsk: out.emsk } : { msk: out.msk }, out.method.type);
+        return this.methodSucceeded(out.method.name, out.grant.identity, out.emsk ? { msk: out.msk, emsk: out.emsk } : { msk: out.msk }, out.method.type, [], undefined, out.grant.certificate);
       case 'failure':
         state.eap.dispose();
         return this.stepFailed(TeapErrorCode.InnerMethodError, `${out.method?.name ?? 'inner EAP'}${out.identity !== undefined ? ` for "${out.identity}"` : ''}: ${out.reason}`, false);

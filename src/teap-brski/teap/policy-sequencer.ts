@@ -14,6 +14,8 @@ export interface StepAuthentication {
   identity: string;
   /** A device id the method established (TEAP-BRSKI: manufacturer and serial). */
   deviceId?: string;
+  /** The client certificate (DER) an inner EAP-TLS proved. */
+  certificate?: Uint8Array;
 }
 
 /** What the Phase-1 certificate may do for this conversation. */
@@ -164,7 +166,7 @@ export class PolicySequencer {
    * A method verified the peer's credentials. It counts only if it is one of the current step's
    * methods; the identity is what the method authenticated.
    */
-  succeeded(method: string, identity: string, deviceId?: string): StepAuthentication {
+  succeeded(method: string, identity: string, deviceId?: string, certificate?: Uint8Array): StepAuthentication {
     const cur = this.requireCurrent();
     if (!cur.runnable.includes(method)) {
       throw new TeapError(TeapErrorCode.UnspecifiedAuthorizationFailure, `${method} is not a method of step ${cur.index + 1} [${cur.runnable.join(', ')}]`);
@@ -173,7 +175,7 @@ export class PolicySequencer {
     if (!this.inRequiredRealm(identity)) {
       throw new TeapError(TeapErrorCode.UnspecifiedAuthorizationFailure, `"${identity}" is not in realm ${this.options.requiredRealm}, whose rule chose this policy`);
     }
-    const auth: StepAuthentication = { step: cur.index, identityType: cur.identityType, method, identity, ...(deviceId !== undefined ? { deviceId } : {}) };
+    const auth: StepAuthentication = { step: cur.index, identityType: cur.identityType, method, identity, ...(deviceId !== undefined ? { deviceId } : {}), ...(certificate ? { certificate } : {}) };
     this.status[cur.index] = 'satisfied';
     this.auths.push(auth);
     if (cur.identityType) this.succeededTypes.add(cur.identityType);

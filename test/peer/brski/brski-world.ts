@@ -19,6 +19,7 @@ import { SignedVoucherCms, Voucher, signVoucherCms, type CmsSigner, type Voucher
 import { toDateAndTime } from '../../../src/teap-brski/brski/voucher/yang-types.js';
 import { MemoryBrskiDeviceStore } from '../../../src/store/brski-devices.js';
 import type { AuditEntry, AuditStore } from '../../../src/store/audit.js';
+import type { IssuedCertificateRecord, RevocationReason } from '../../../src/store/issued-certificates.js';
 import { pledgeCredentials, type PledgeCredentials } from '../../../src/peer/brski/credentials.js';
 import type { TeapPolicy } from '../../../src/teap-brski/teap/policy.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
@@ -57,6 +58,27 @@ export class TestEnrollmentCa implements EnrollmentCa {
 
   get certificateDer(): Uint8Array {
     return this.ca.der;
+  }
+
+  /** Serials revoked through `revoke`. */
+  readonly revoked = new Map<string, RevocationReason>();
+
+  async issuedRecordOf(der: Uint8Array): Promise<IssuedCertificateRecord | undefined> {
+    const hit = this.issued.find((i) => Buffer.from(i.der).equals(Buffer.from(der)));
+    if (!hit) return undefined;
+    const c = new X509Certificate(hit.der);
+    const serial = c.serialNumber.toLowerCase();
+    const reason = this.revoked.get(serial);
+    return {
+      serial, issuer: c.issuer, subject: c.subject, subjectAltNames: [], deviceId: hit.deviceId, notBefore: new Date(c.validFrom), notAfter: new Date(c.validTo),
+      der: hit.der, issuedAt: new Date(c.validFrom), ...(reason ? { revokedAt: new Date(), revocationReason: reason } : {}),
+    };
+  }
+
+  async revoke(serial: string, reason: RevocationReason = 'unspecified'): Promise<boolean> {
+    if (this.revoked.has(serial)) return false;
+    this.revoked.set(serial, reason);
+    return true;
   }
 
   async issueLdevid(req: { csrDer: Uint8Array; deviceId: string }): Promise<{ serial: string; der: Uint8Array; subject: string }> {

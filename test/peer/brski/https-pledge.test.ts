@@ -5,7 +5,6 @@ import { HttpsRegistrar } from '../../../src/teap-brski/brski/https-registrar.js
 import { Registrar } from '../../../src/teap-brski/brski/registrar.js';
 import { SignedVoucherCms, Voucher, signVoucherCms } from '../../../src/teap-brski/brski/voucher/index.js';
 import { SqliteBrskiDeviceStore } from '../../../src/store/sqlite/brski-devices.js';
-import { canonicalSerialHex } from '../../../src/pki/ca/serial.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { makeBrskiPki, type BrskiPki } from '../../teap-brski/brski/voucher/test-pki.js';
 import { caFixture, type CaFixture } from '../../pki/ca/helpers.js';
@@ -38,7 +37,7 @@ beforeAll(async () => {
   });
   server = new HttpsRegistrar({
     registrar, cert: pki.registrar.pem, key: pki.registrar.keyPem, domainCa: [fx.ca.certificatePem],
-    deviceOfLdevid: async (s) => (await fx.store.get(canonicalSerialHex(s)))?.deviceId, audit: fx.audit, log: new MemoryLog(),
+    audit: fx.audit, log: new MemoryLog(),
   });
   url = `https://127.0.0.1:${(await server.listen('127.0.0.1', 0)).port}`;
 });

@@ -6,7 +6,6 @@ import { Registrar } from '../../../src/teap-brski/brski/registrar.js';
 import { createBrskiTlvMethods } from '../../../src/teap-brski/brski/registrar-tlv-method.js';
 import { BrskiTlvCodec } from '../../../src/teap-brski/brski/tlvs.js';
 import { MemoryBrskiDeviceStore } from '../../../src/store/brski-devices.js';
-import { canonicalSerialHex } from '../../../src/pki/ca/serial.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { MemoryUserStore, converse, methodContext } from '../../teap-brski/helpers.js';
 import { caFixture, type CaFixture } from '../../pki/ca/helpers.js';
@@ -45,7 +44,7 @@ test('enrol with the IDevID, then re-enrol with the LDevID: a new certificate fo
     policy: { sequence: [{ methods: ['basic-password'] }] },
     policies: { enrolled: { clientCertificate: 'required', sequence: [{ methods: ['brski-reenroll'] }] } },
     rules: [{ certificate: 'domain', policy: 'enrolled' }],
-    tlvMethods: createBrskiTlvMethods({ registrar, tlvs: new BrskiTlvCodec(), deviceOfLdevid: async (s) => (await fx.store.get(canonicalSerialHex(s)))?.deviceId }),
+    tlvMethods: createBrskiTlvMethods({ registrar, tlvs: new BrskiTlvCodec() }),
   });
   const serverLog = new MemoryLog();
   const device = createTeapReenroller({

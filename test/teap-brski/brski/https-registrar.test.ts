@@ -10,7 +10,6 @@ import { Registrar } from '../../../src/teap-brski/brski/registrar.js';
 import { SignedVoucherCms, Voucher, createPledgeVoucherRequest, signVoucherCms } from '../../../src/teap-brski/brski/voucher/index.js';
 import { SqliteBrskiDeviceStore } from '../../../src/store/sqlite/brski-devices.js';
 import { certificatesFromPkcs7 } from '../../../src/pki/ca/pkcs7.js';
-import { canonicalSerialHex } from '../../../src/pki/ca/serial.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { requireTool } from '../../helpers/require-tool.js';
 import { makeBrskiPki, type BrskiPki, type TestCert } from './voucher/test-pki.js';
@@ -52,7 +51,6 @@ beforeAll(async () => {
     cert: pki.registrar.pem,
     key: pki.registrar.keyPem,
     domainCa: [fx.ca.certificatePem],
-    deviceOfLdevid: async (serial) => (await fx.store.get(canonicalSerialHex(serial)))?.deviceId,
     audit: fx.audit,
     log: new MemoryLog(),
   });
@@ -133,6 +131,31 @@ describe('BRSKI and EST over HTTPS', () => {
     const status = await request('POST', '/.well-known/brski/enrollstatus', { client: { cert: ldevid.toString(), key: csr.keyPem }, type: 'application/json', body: JSON.stringify({ version: 1, status: true }) });
     expect(status.status).toBe(200);
     expect((await fx.audit.recent(5)).some((a) => a.event === 'brski.enroll-status')).toBe(true);
+  });
+
+  // FAILS at 3f30aba: the LDevID was looked up before the body was read, and a client may take its
+  // time over the body: revoked meanwhile, it still got a new, valid LDevID (review finding).
+  test('simplereenroll: an LDevID revoked while its request body is still arriving gets 403 and nothing is issued', async () => {
+    const first = await makeCsr({ subject: 'CN=acme:JADA-0077' });
+    const ldevid = await fx.ca.issueLdevid({ csrDer: first.der, deviceId: 'acme:JADA-0077' });
+    const body = Buffer.from(Buffer.from((await makeCsr({ subject: 'CN=acme:JADA-0077' })).der).toString('base64'));
+    const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = https.request({
+        host: '127.0.0.1', port, method: 'POST', path: '/.well-known/est/simplereenroll', ca: pki.domainCa.pem, servername: 'registrar.test.example',
+        cert: ldevid.pem, key: first.keyPem, agent: false, headers: { 'content-type': 'application/pkcs10', 'content-length': String(body.length) },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      req.write(body.subarray(0, 10));
+      // The administrator revokes while the device is still sending.
+      setTimeout(() => void fx.ca.revoke(ldevid.serial, 'keyCompromise', 'admin').then(() => req.end(body.subarray(10)), reject), 300);
+    });
+    expect(reply.status).toBe(403);
+    expect(reply.body).toMatch(/revoked/);
+    expect((await fx.store.listByDevice('acme:JADA-0077')).map((c) => c.serial)).toEqual([ldevid.serial]);
   });
 
   test('refusals: no client certificate 401, wrong media type 415, an IDevID re-enrolling 403, garbage voucher-request 400, unknown path 404, oversized body 413', async () => {

@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { createTeapMethod, type TeapMethodDeps } from '../../../src/teap-brski/teap/method.js';
 import { createMschapV2Method } from '../../../src/eap-methods/mschapv2/method.js';
+import { createEapTlsMethod } from '../../../src/eap-methods/eap-tls/method.js';
 import { TeapPeer } from '../../../src/peer/teap/teap-peer.js';
 import type { TlsEngineName } from '../../../src/eap-methods/tls-tunnel.js';
 import { testPki } from '../../helpers/pki.js';
@@ -94,5 +95,57 @@ describe.each(serverTlsEngines())('TEAP Phase-1 certificate and the revocation h
     const c = await run(certificateThenPassword, () => { asked++; return true; }, false);
     expect(c.server.kind).toBe('success');
     expect(asked).toBe(0);
+  });
+});
+
+/**
+ * An inner EAP-TLS asks the hook before its own success; TEAP then waits for the peer's answer to
+ * the Intermediate-Result and Crypto-Binding, or runs further steps, as long as the peer likes.
+ */
+describe.each(serverTlsEngines())('TEAP inner EAP-TLS certificates and the revocation hook, %s TLS engine', (e) => {
+  beforeAll(() => {
+    engine = e;
+  });
+
+  async function runInner(policy: Policy, machineThenUser: boolean, isRevoked: Hook) {
+    const pki = await testPki();
+    const users = new MemoryUserStore();
+    await userWithPassword(users, 'alice', ALICE_PASSWORD);
+    const innerEapTls = createEapTlsMethod({ engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxVersion: 'TLSv1.2', isRevoked });
+    const method = createTeapMethod({
+      tls: { engine, cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxVersion: 'TLSv1.2', isRevoked },
+      users,
+      innerMethods: [createMschapV2Method({ users, serverName: 'gangway-test' }), innerEapTls],
+      policy,
+    });
+    const certificate = { identity: 'alice', tls: { cert: pki.client.certPem, key: pki.client.keyPem, ca: pki.ca.certPem, servername: 'radius.test.example' } };
+    const peer = new TeapPeer({
+      outerIdentity: 'anonymous@example.com',
+      ...(machineThenUser ? { machine: certificate, user: { identity: 'alice', password: ALICE_PASSWORD } } : { user: certificate }),
+      tls: { ca: pki.ca.certPem, servername: 'radius.test.example', maxVersion: 'TLSv1.2' },
+    });
+    return converse(method, peer, methodContext(new MemoryLog()));
+  }
+
+  const eapTlsOnly: Policy = { clientCertificate: 'none', sequence: [{ methods: ['eap-tls'] }] };
+  const machineEapTlsThenUserPassword: Policy = { clientCertificate: 'none', sequence: [{ identityType: 'machine', methods: ['eap-tls'] }, { identityType: 'user', methods: ['eap-mschapv2'] }] };
+
+  test('not revoked: the grant carries the inner certificate, asked three times (inner handshake, inner success, TEAP success)', async () => {
+    let asked = 0;
+    const c = await runInner(eapTlsOnly, false, () => { asked++; return false; });
+    expect(c.server.kind).toBe('success');
+    expect(asked).toBe(3);
+    if (c.server.kind === 'success') expect(c.server.grant.innerCertificates).toHaveLength(1);
+  });
+
+  // FAILS at 3f30aba: TEAP's last check looked at the Phase-1 certificate only (review finding).
+  test.each([
+    ['one EAP-TLS step', eapTlsOnly, false],
+    ['machine EAP-TLS, then a user password', machineEapTlsThenUserPassword, true],
+  ] as const)('revoked after the inner EAP-TLS succeeded (%s): no Success', async (_name, policy, machineThenUser) => {
+    let asked = 0;
+    const c = await runInner(policy, machineThenUser, () => ++asked > 2);
+    expect(asked).toBe(3);
+    expect(c.server).toEqual({ kind: 'failure', reason: 'TEAP: certificate revoked' });
   });
 });

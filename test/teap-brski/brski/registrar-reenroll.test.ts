@@ -1,0 +1,124 @@
+import 'reflect-metadata';
+import { X509Certificate, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { Registrar, RegistrarError, type EnrollmentCa } from '../../../src/teap-brski/brski/registrar.js';
+import { SqliteBrskiDeviceStore } from '../../../src/store/sqlite/brski-devices.js';
+import { MemoryLog } from '../../helpers/silent-log.js';
+import { malleateP256Certificate } from '../../helpers/ecdsa-malleate.js';
+import { caFixture, makeCsr, type CaFixture } from '../../pki/ca/helpers.js';
+import { makeBrskiPki, type BrskiPki } from './voucher/test-pki.js';
+
+/**
+ * Re-enrolment (TEAP flow C, EST simplereenroll) through Registrar.reenroll: which certificate is
+ * an LDevID of ours, and what a revocation during the exchange does.
+ */
+let pki: BrskiPki;
+let fx: CaFixture;
+beforeAll(async () => {
+  pki = await makeBrskiPki('JADA-0001');
+});
+beforeEach(async () => {
+  fx = await caFixture();
+});
+afterEach(() => fx.cleanup());
+
+function registrar(ca: EnrollmentCa = fx.ca): { r: Registrar; devices: SqliteBrskiDeviceStore; log: MemoryLog } {
+  const devices = new SqliteBrskiDeviceStore(fx.db);
+  const log = new MemoryLog();
+  const r = new Registrar({
+    signer: { certificate: pki.registrar.der, privateKey: pki.registrar.key },
+    masa: { requestVoucher: async () => { throw new Error('no MASA in re-enrolment'); } },
+    manufacturers: [], devices, ca, audit: fx.audit, log,
+  });
+  return { r, devices, log };
+}
+
+async function enrolled(deviceId = 'acme:JADA-0001') {
+  const csr = await makeCsr();
+  const ldevid = await fx.ca.issueLdevid({ csrDer: csr.der, deviceId });
+  return { ldevid, csr };
+}
+
+async function refusal(p: Promise<unknown>): Promise<RegistrarError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(RegistrarError);
+  return err as RegistrarError;
+}
+
+test('an unrevoked LDevID gets a new one for the same device; the device record points at the new one', async () => {
+  const { ldevid } = await enrolled();
+  const { r, devices } = registrar();
+  await devices.seen('acme', 'JADA-0001', new Date());
+  await devices.setLdevid('acme', 'JADA-0001', ldevid.serial);
+  expect(await r.ldevidDevice(ldevid.der)).toBe('acme:JADA-0001');
+  const again = await makeCsr();
+  const renewed = await r.reenroll(ldevid.der, again.der);
+  expect(renewed.deviceId).toBe('acme:JADA-0001');
+  expect(renewed.serial).not.toBe(ldevid.serial);
+  expect(new X509Certificate(renewed.der).subject).toMatch(/acme:JADA-0001/);
+  // FAILS at 3f30aba: re-enrolment left the device's LDevID at the old serial (review finding).
+  expect((await devices.get('acme', 'JADA-0001'))?.ldevidSerial).toBe(renewed.serial);
+});
+
+test('a revoked LDevID is refused (Error 1020) and nothing is issued', async () => {
+  const { ldevid } = await enrolled();
+  await fx.ca.revoke(ldevid.serial, 'keyCompromise');
+  const { r } = registrar();
+  expect(await r.ldevidDevice(ldevid.der)).toBeUndefined();
+  const err = await refusal(r.reenroll(ldevid.der, (await makeCsr()).der));
+  expect(err.failure).toBe('not-authorized');
+  expect(err.teapErrorCode).toBe(1020);
+  expect(await fx.store.listByDevice('acme:JADA-0001')).toHaveLength(1);
+});
+
+// FAILS at 3f30aba: the LDevID was looked up when the exchange began, not when the PKCS#10 came,
+// so a stolen key held at that step left with a fresh, valid LDevID (review finding).
+test('revoked while the new certificate is being issued: refused, and the new certificate is revoked with the same reason', async () => {
+  const { ldevid } = await enrolled();
+  const revokingCa: EnrollmentCa = {
+    certificateDer: fx.ca.certificateDer,
+    issuedRecordOf: (der) => fx.ca.issuedRecordOf(der),
+    revoke: (serial, reason, actor) => fx.ca.revoke(serial, reason, actor),
+    issueLdevid: async (req) => {
+      await fx.ca.revoke(ldevid.serial, 'keyCompromise', 'admin');
+      return fx.ca.issueLdevid(req);
+    },
+    pkcs7: (der, o) => fx.ca.pkcs7(der, o),
+    trustAnchorsPkcs7: () => fx.ca.trustAnchorsPkcs7(),
+    csrAttributes: (id, o) => fx.ca.csrAttributes(id, o),
+  };
+  const { r, log } = registrar(revokingCa);
+  const err = await refusal(r.reenroll(ldevid.der, (await makeCsr()).der));
+  expect(err.failure).toBe('not-authorized');
+  const certificates = await fx.store.listByDevice('acme:JADA-0001');
+  expect(certificates).toHaveLength(2);
+  for (const c of certificates) expect(c).toMatchObject({ revocationReason: 'keyCompromise' });
+  expect(log.lines.some((l) => l.msg === 'BRSKI: the LDevID was revoked during its re-enrolment; the new one is revoked too')).toBe(true);
+});
+
+// FAILS at 3f30aba (TEAP flow C): the device was found by the certificate's serial alone.
+test('a certificate of another CA that carries our LDevID\'s serial is not that LDevID', async () => {
+  const { ldevid } = await enrolled();
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const other = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: ldevid.serial, name: 'CN=Departmental Devices CA', keys, signingAlgorithm: alg,
+    notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000),
+  });
+  const { r } = registrar();
+  expect(new X509Certificate(new Uint8Array(other.rawData)).serialNumber.toLowerCase()).toBe(ldevid.serial);
+  expect(await r.ldevidDevice(new Uint8Array(other.rawData))).toBeUndefined();
+  await refusal(r.reenroll(new Uint8Array(other.rawData), (await makeCsr()).der));
+});
+
+test('the LDevID with its ECDSA signature in the other valid form is the same LDevID (and refused alike once revoked)', async () => {
+  const { ldevid } = await enrolled();
+  const altered = malleateP256Certificate(ldevid.der);
+  expect(Buffer.from(altered).equals(Buffer.from(ldevid.der))).toBe(false);
+  const { r } = registrar();
+  expect(await r.ldevidDevice(altered)).toBe('acme:JADA-0001');
+  await fx.ca.revoke(ldevid.serial, 'keyCompromise');
+  expect(await r.ldevidDevice(altered)).toBeUndefined();
+  expect(await fx.ca.isRevoked(new X509Certificate(altered))).toBe(true);
+});
