@@ -8,6 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import { certificateIdentity, type SubjectFields } from '../eap-methods/certificate-identity.js';
 import { canonicalSerialHex } from '../pki/ca/serial.js';
+import { revokeWithReissues } from '../pki/ca/revoke-with-reissues.js';
 import type { AuditStore } from '../store/audit.js';
 import type { BrskiDevice, BrskiDeviceStore } from '../store/brski-devices.js';
 import { REVOCATION_REASONS, type IssuedCertificateRecord, type IssuedCertificateStore, type RevocationReason } from '../store/issued-certificates.js';
@@ -78,8 +79,12 @@ export class BrskiAdmin {
     if (!(REVOCATION_REASONS as readonly string[]).includes(reasonText)) return { ok: false, status: 400, message: `The reason must be one of ${REVOCATION_REASONS.join(', ')}.` };
     const reason = reasonText as RevocationReason;
     const rec = await this.deps.certificates.get(serial);
-    if (!rec || !(await this.deps.certificates.revoke(serial, new Date(), reason))) return { ok: false, status: 404, message: 'No unrevoked certificate with this serial number.' };
-    this.deps.audit.append({ at: new Date(), event: 'ca.ldevid.revoked', subject: serial, detail: { by: actor.userName, reason, device: rec.deviceId, via: 'portal', client } });
+    const at = new Date();
+    const revoked = rec ? await revokeWithReissues(this.deps.certificates, serial, at, reason) : [];
+    if (!rec || revoked.length === 0) return { ok: false, status: 404, message: 'No unrevoked certificate with this serial number.' };
+    for (const r of revoked) {
+      this.deps.audit.append({ at, event: 'ca.ldevid.revoked', subject: r.serial, detail: { by: actor.userName, reason, device: r.deviceId, via: 'portal', client, ...(r.reissuedFrom ? { reissuedFrom: r.reissuedFrom } : {}) } });
+    }
     if (!this.deps.terminate) return { ok: true, serial };
     const identity = authenticatedIdentity(rec.der);
     if (identity === undefined) return { ok: true, serial };

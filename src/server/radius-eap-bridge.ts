@@ -199,8 +199,8 @@ export async function handleAccessRequest(
         try {
           authz = await authorization(outcome.grant, input.nas);
         } catch (err) {
-          // A refused device retries: one warning per client and window, the rest at debug.
-          if (err instanceof AccessRefusal) warn(log, `refused|${client.name}`, { client: client.name, conversation: outcome.conversationId, identity: clipForLog(outcome.grant.identity), method: outcome.grant.method, reason: clipForLog(err.reason) }, 'Access-Reject: refused by the credential policy');
+          // A refused device retries: one warning per client, identity and window, the rest at debug.
+          if (err instanceof AccessRefusal) warn(log, `refused|${client.name}|${outcome.grant.identity.slice(0, 128)}`, { client: client.name, conversation: outcome.conversationId, identity: clipForLog(outcome.grant.identity), method: outcome.grant.method, reason: clipForLog(err.reason) }, 'Access-Reject: refused by the credential policy');
           else log.error({ client: client.name, conversation: outcome.conversationId, identity: outcome.grant.identity, err: (err as Error).message }, 'Access-Reject: the authorization policy could not be applied (fail closed)');
           return { code: RadiusCode.AccessReject, eapMessage: eapFailure(outcome.eap[1] ?? 0) };
         }

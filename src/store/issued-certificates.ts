@@ -38,6 +38,8 @@ export interface NewIssuedCertificate {
   /** The certificate itself, DER. */
   der: Uint8Array;
   issuedAt: Date;
+  /** Re-enrolment: the serial of the LDevID that authenticated the request (its key obtained this one). */
+  reissuedFrom?: string;
 }
 
 export interface IssuedCertificateRecord extends NewIssuedCertificate {
@@ -58,6 +60,8 @@ export interface IssuedCertificateStore {
    * revocation's time and reason stay: they are what the CRL has published).
    */
   revoke(serial: string, at: Date, reason: RevocationReason): Promise<boolean>;
+  /** The certificates re-enrolments authenticated by this serial obtained (`reissuedFrom`), revoked or not. */
+  listReissuedFrom(serial: string): Promise<IssuedCertificateRecord[]>;
   /** Revoked certificates of one issuer that have not yet expired at `now` (what a CRL lists). */
   listRevoked(issuer: string, now: Date): Promise<IssuedCertificateRecord[]>;
   /** The next CRL number for an issuer: strictly increasing, never handed out twice (RFC 5280 §5.2.3). */

@@ -61,6 +61,27 @@ describe('gangway brski', () => {
     expect(JSON.parse(r.out.join(''))[0]).toMatchObject({ serial: '0a1b2c', reason: 'keyCompromise' });
   });
 
+  test('revoke: the LDevIDs re-enrolled with the revoked one\'s key are revoked too, each printed and audited', async () => {
+    const db = openSqlite(join(data, 'gangway.db'));
+    const store = new SqliteIssuedCertificateStore(db);
+    const now = new Date();
+    const rec = (serial: string, reissuedFrom?: string) => store.record({
+      serial, issuer: 'CN=ca', subject: 'CN=acme:SN-5', subjectAltNames: [], deviceId: 'acme:SN-5', notBefore: now, notAfter: new Date(now.getTime() + 86_400_000),
+      der: new Uint8Array([0x30, 0x00]), issuedAt: now, ...(reissuedFrom ? { reissuedFrom } : {}),
+    });
+    await rec('0b01');
+    await rec('0b02', '0b01');
+    await rec('0b03', '0b02');
+    db.close();
+    const r = io();
+    expect(await brski(['revoke', '0b01', '--data', data, '--reason', 'keyCompromise', '--by', 'ops'], r.io)).toBe(0);
+    expect(r.out.join('')).toBe("0b01 revoked (keyCompromise)\n0b02 revoked (keyCompromise): re-enrolled with 0b01's key\n0b03 revoked (keyCompromise): re-enrolled with 0b02's key\n");
+    const check = openSqlite(join(data, 'gangway.db'));
+    const audited = check.prepare("SELECT subject, detail FROM audit_log WHERE event = 'ca.ldevid.revoked' AND subject LIKE '0b0%' ORDER BY id").all() as { subject: string; detail: string }[];
+    check.close();
+    expect(audited.map((a) => [a.subject, JSON.parse(a.detail).reissuedFrom ?? null, JSON.parse(a.detail).by])).toEqual([['0b01', null, 'ops'], ['0b02', '0b01', 'ops'], ['0b03', '0b02', 'ops']]);
+  });
+
   test('usage: --help 0, unknown subcommand or wrong arity 2, a directory without gangway.yaml refused and left alone', async () => {
     let r = io();
     expect(await brski(['--help'], r.io)).toBe(0);

@@ -97,6 +97,18 @@ describe('RADIUS ↔ EAP bridge: the credential policy\'s authorization', () => 
     expect(reply).toEqual({ code: RadiusCode.AccessReject, eapMessage: Uint8Array.of(4, 9, 0, 4) });
     expect(log.lines.filter((l) => l.level !== 'debug')).toEqual([expect.objectContaining({ level: 'warn', msg: 'Access-Reject: refused by the credential policy', obj: expect.objectContaining({ reason: 'certificate revoked (LDevID of acme:SN-2)', identity: 'acme:SN-2' }) })]);
   });
+
+  test('refusals are rate-limited per client and identity: a second device behind the same NAS is warned about too, a retry is not', async () => {
+    const log = new MemoryLog();
+    const refuse = async (identity: string) => {
+      const eap = { handle: async (): Promise<EapOutcome> => accept(identity) } as unknown as EapAuthenticator;
+      await handleAccessRequest(eap, request(), { name: 'nas-limit', address: '127.0.0.1' }, async () => { throw new AccessRefusal(`${identity} revoked`); }, log);
+    };
+    await refuse('acme:SN-7');
+    await refuse('acme:SN-8');
+    await refuse('acme:SN-7');
+    expect(log.lines.filter((l) => l.level === 'warn').map((l) => (l.obj as { identity: string }).identity)).toEqual(['acme:SN-7', 'acme:SN-8']);
+  });
 });
 
 describe('RADIUS ↔ EAP bridge: room for the EAP fragment', () => {

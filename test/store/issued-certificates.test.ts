@@ -85,6 +85,20 @@ describeStores('IssuedCertificateStore (migration 5)', (kind) => {
     expect((await store.listRevoked('CN=Test CA', new Date('2026-07-01T00:00:00Z'))).map((c) => c.serial)).toEqual(['0d01']);
   });
 
+  test('migration 14: which LDevID a re-enrolment was authenticated by is kept and listed (revoked or not)', async () => {
+    expect((await s.migrations()).find((m) => m.version === 14)?.name).toBe('issued-certificates-lineage');
+    await store.record(cert('0f01'));
+    await store.record(cert('0f02', { reissuedFrom: '0f01', issuedAt: new Date('2026-02-01T00:00:00Z') }));
+    await store.record(cert('0f03', { reissuedFrom: '0f01', issuedAt: new Date('2026-03-01T00:00:00Z') }));
+    await store.record(cert('0f04', { reissuedFrom: '0f02' }));
+    expect((await store.get('0f01'))?.reissuedFrom).toBeUndefined();
+    expect(await store.get('0f02')).toMatchObject({ reissuedFrom: '0f01' });
+    await store.revoke('0f02', new Date('2026-05-01T00:00:00Z'), 'superseded');
+    expect((await store.listReissuedFrom('0f01')).map((c) => [c.serial, c.revocationReason ?? null])).toEqual([['0f02', 'superseded'], ['0f03', null]]);
+    expect((await store.listReissuedFrom('0f02')).map((c) => c.serial)).toEqual(['0f04']);
+    expect(await store.listReissuedFrom('0f04')).toEqual([]);
+  });
+
   test('CRL numbers count up per issuer and survive reopening', async () => {
     expect(await store.nextCrlNumber('CN=A')).toBe(1n);
     expect(await store.nextCrlNumber('CN=A')).toBe(2n);

@@ -7,6 +7,7 @@ import { RegistrarError } from '../../teap-brski/brski/registrar.js';
 import { SignedVoucherCms } from '../../teap-brski/brski/voucher/index.js';
 import { createLog } from '../../util/log.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../../store/issued-certificates.js';
+import { revokeWithReissues } from '../../pki/ca/revoke-with-reissues.js';
 import type { BrskiDeviceStatus } from '../../store/brski-devices.js';
 import { DATA_OPTION, dataDirOf, openConfiguredStores, requireDataDir } from '../data-dir.js';
 import { UsageError, defineCommand, runCommand, type OptionValues } from '../command.js';
@@ -29,7 +30,8 @@ export const spec = defineCommand({
     '  devices       pledges seen or pre-approved, by manufacturer and serial-number\n' +
     '  approve/deny  an administrator\'s decision; approving a serial never seen pre-approves it\n' +
     '  certificates  LDevIDs our CA issued (newest first)\n' +
-    '  revoke        marks an LDevID revoked: EAP-TLS and TEAP refuse it from the next authentication\n' +
+    '  revoke        marks an LDevID revoked: EAP-TLS and TEAP refuse it from the next authentication;\n' +
+    '                unless the reason is superseded, also the LDevIDs its key obtained by re-enrolment\n' +
     '  prefetch      asks the MASA now for a nonceless voucher, kept for when it is unreachable\n' +
     '                (manufacturers with whenMasaUnavailable: nonceless)',
   options: {
@@ -99,12 +101,16 @@ async function body(sub: string, args: string[], values: OptionValues<typeof spe
         } catch (err) {
           throw new UsageError((err as Error).message);
         }
-        if (!(await certs.revoke(serial, new Date(), reason))) {
+        const at = new Date();
+        const revoked = await revokeWithReissues(certs, serial, at, reason);
+        if (revoked.length === 0) {
           io.stderr(`no unrevoked certificate with serial ${serial}\n`);
           return 1;
         }
-        audit.append({ at: new Date(), event: 'ca.ldevid.revoked', subject: serial, detail: { by, reason } });
-        io.stdout(`${serial} revoked (${reason})\n`);
+        for (const r of revoked) {
+          audit.append({ at, event: 'ca.ldevid.revoked', subject: r.serial, detail: { by, reason, device: r.deviceId, ...(r.reissuedFrom ? { reissuedFrom: r.reissuedFrom } : {}) } });
+          io.stdout(`${r.serial} revoked (${reason})${r.reissuedFrom ? `: re-enrolled with ${r.reissuedFrom}'s key` : ''}\n`);
+        }
         return 0;
       }
     }

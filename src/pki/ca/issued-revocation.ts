@@ -52,6 +52,11 @@ export interface IssuedRevocationOptions {
 export class IssuedCertificateRevocation {
   /** Per certificate object (one per conversation): whether the CA's key signed it, verified once. */
   private readonly signedHere = new WeakMap<X509Certificate, boolean>();
+  /**
+   * Per certificate object: the store held no record of it. A certificate that exists already
+   * cannot become one we issue later, so the conversation's second question costs no read.
+   */
+  private readonly notOurs = new WeakSet<X509Certificate>();
 
   constructor(private readonly options: IssuedRevocationOptions) {}
 
@@ -59,8 +64,10 @@ export class IssuedCertificateRevocation {
   readonly isRevoked = async (cert: X509Certificate): Promise<boolean> => {
     // With the CA known, a certificate its key did not sign is not ours, and costs no store read.
     if (this.options.ca && !this.signedByCa(cert)) return false;
+    if (this.notOurs.has(cert)) return this.options.ca !== undefined;
     const record = await issuedRecordOf(this.options.store, new Uint8Array(cert.raw.buffer, cert.raw.byteOffset, cert.raw.byteLength));
     if (record) return record.revokedAt !== undefined;
+    this.notOurs.add(cert);
     if (!this.options.ca) return false;
     this.options.log?.warn({ serial: cert.serialNumber }, 'certificate signed by the registrar CA is not in the store; refusing it');
     return true;

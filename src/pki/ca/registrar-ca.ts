@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { x509 } from './x509.js';
 import type { AuditStore } from '../../store/audit.js';
 import { IssuedCertificateRevocation, issuedRecordOf } from './issued-revocation.js';
+import { revokeWithReissues } from './revoke-with-reissues.js';
 import { SerialInUseError, type IssuedCertificateRecord, type IssuedCertificateStore, type RevocationReason, type SubjectAltName } from '../../store/issued-certificates.js';
 import type { Log } from '../../util/log.js';
 import { createCrl, crlToPem } from '../crl.js';
@@ -57,6 +58,8 @@ export interface LdevidRequest {
   deviceId: string;
   /** How it was authenticated, for the audit log ("idevid:<issuer>", "ldevid:<serial>", ...). */
   authenticatedBy?: string;
+  /** Re-enrolment: the serial of the LDevID whose key asked; its revocation then reaches this one too. */
+  reissuedFrom?: string;
   /** When set, the CSR's challengePassword must equal it (RFC 9930 §3.11.1: base64 tls-unique). */
   expectedChallengePassword?: string;
 }
@@ -285,7 +288,7 @@ export class RegistrarCa {
         notAfter: cert.notAfter,
       };
       try {
-        await this.options.store.record({ ...issued, issuer: this.certificate.subject, deviceId: request.deviceId, issuedAt: now });
+        await this.options.store.record({ ...issued, issuer: this.certificate.subject, deviceId: request.deviceId, issuedAt: now, ...(request.reissuedFrom !== undefined ? { reissuedFrom: request.reissuedFrom } : {}) });
       } catch (err) {
         if (err instanceof SerialInUseError) {
           this.options.log?.warn({ serial, attempt }, 'random serial already issued; drawing another');
@@ -356,23 +359,24 @@ export class RegistrarCa {
   }
 
   /**
-   * Revokes one certificate we issued. False when the serial is unknown or already revoked. The
-   * revocation is audited; publish a fresh CRL (crl()) for TLS stacks that read one.
+   * Revokes one certificate we issued and, unless the reason is `superseded`, those re-enrolments
+   * its key obtained (revoke-with-reissues.ts). False when the serial is unknown or already revoked.
+   * Each revocation is audited; publish a fresh CRL (crl()) for TLS stacks that read one.
    */
   async revoke(serial: string, reason: RevocationReason = 'unspecified', actor?: string): Promise<boolean> {
     const canonical = canonicalSerialHex(serial);
-    const record = await this.options.store.get(canonical);
-    if (!record) return false;
     const at = this.now();
-    if (!(await this.options.store.revoke(canonical, at, reason))) return false;
-    this.options.audit.append({
-      at,
-      event: 'ca.ldevid.revoked',
-      subject: record.deviceId,
-      detail: { serial: canonical, reason, ...(actor ? { actor } : {}) },
-    });
-    this.options.log?.info({ deviceId: record.deviceId, serial: canonical, reason }, 'LDevID revoked');
-    return true;
+    const revoked = await revokeWithReissues(this.options.store, canonical, at, reason);
+    for (const r of revoked) {
+      this.options.audit.append({
+        at,
+        event: 'ca.ldevid.revoked',
+        subject: r.deviceId,
+        detail: { serial: r.serial, reason, ...(actor ? { actor } : {}), ...(r.reissuedFrom ? { reissuedFrom: r.reissuedFrom } : {}) },
+      });
+      this.options.log?.info({ deviceId: r.deviceId, serial: r.serial, reason, ...(r.reissuedFrom ? { reissuedFrom: r.reissuedFrom } : {}) }, 'LDevID revoked');
+    }
+    return revoked[0]?.serial === canonical;
   }
 
   /** Revokes every unexpired, unrevoked certificate of a device; returns the serials revoked. */

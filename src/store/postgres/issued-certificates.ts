@@ -21,9 +21,10 @@ interface Row {
   issued_at: Date;
   revoked_at: Date | null;
   revocation_reason: string | null;
+  reissued_from: string | null;
 }
 
-const COLUMNS = 'serial, issuer, subject, subject_alt_names, device_id, not_before, not_after, der, issued_at, revoked_at, revocation_reason';
+const COLUMNS = 'serial, issuer, subject, subject_alt_names, device_id, not_before, not_after, der, issued_at, revoked_at, revocation_reason, reissued_from';
 
 function toRecord(r: Row): IssuedCertificateRecord {
   const reason = r.revocation_reason;
@@ -39,6 +40,7 @@ function toRecord(r: Row): IssuedCertificateRecord {
     issuedAt: r.issued_at,
     ...(r.revoked_at !== null ? { revokedAt: r.revoked_at } : {}),
     ...(reason !== null && (REVOCATION_REASONS as readonly string[]).includes(reason) ? { revocationReason: reason as RevocationReason } : {}),
+    ...(r.reissued_from !== null ? { reissuedFrom: r.reissued_from } : {}),
   };
 }
 
@@ -53,8 +55,8 @@ export class PostgresIssuedCertificateStore implements IssuedCertificateStore {
   async record(cert: NewIssuedCertificate): Promise<void> {
     try {
       await this.db.query(
-        `INSERT INTO issued_certificates (serial, issuer, subject, subject_alt_names, device_id, not_before, not_after, der, issued_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        `INSERT INTO issued_certificates (serial, issuer, subject, subject_alt_names, device_id, not_before, not_after, der, issued_at, reissued_from)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
         [
           cert.serial,
           pgText(cert.issuer),
@@ -65,6 +67,7 @@ export class PostgresIssuedCertificateStore implements IssuedCertificateStore {
           cert.notAfter,
           Buffer.from(cert.der),
           cert.issuedAt,
+          cert.reissuedFrom ?? null,
         ],
       );
     } catch (err) {
@@ -91,6 +94,11 @@ export class PostgresIssuedCertificateStore implements IssuedCertificateStore {
   async revoke(serial: string, at: Date, reason: RevocationReason): Promise<boolean> {
     const r = await this.db.query('UPDATE issued_certificates SET revoked_at = $1, revocation_reason = $2 WHERE serial = $3 AND revoked_at IS NULL', [at, reason, serial]);
     return (r.rowCount ?? 0) > 0;
+  }
+
+  async listReissuedFrom(serial: string): Promise<IssuedCertificateRecord[]> {
+    const { rows } = await this.db.query<Row>(`SELECT ${COLUMNS} FROM issued_certificates WHERE reissued_from = $1 ORDER BY issued_at, id`, [serial]);
+    return rows.map(toRecord);
   }
 
   async listRevoked(issuer: string, now: Date): Promise<IssuedCertificateRecord[]> {

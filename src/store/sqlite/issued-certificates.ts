@@ -21,9 +21,10 @@ interface Row {
   issued_at: string;
   revoked_at: string | null;
   revocation_reason: string | null;
+  reissued_from: string | null;
 }
 
-const COLUMNS = 'serial, issuer, subject, subject_alt_names, device_id, not_before, not_after, der, issued_at, revoked_at, revocation_reason';
+const COLUMNS = 'serial, issuer, subject, subject_alt_names, device_id, not_before, not_after, der, issued_at, revoked_at, revocation_reason, reissued_from';
 
 function toRecord(r: Row): IssuedCertificateRecord {
   const reason = r.revocation_reason;
@@ -39,6 +40,7 @@ function toRecord(r: Row): IssuedCertificateRecord {
     issuedAt: new Date(r.issued_at),
     ...(r.revoked_at !== null ? { revokedAt: new Date(r.revoked_at) } : {}),
     ...(reason !== null && (REVOCATION_REASONS as readonly string[]).includes(reason) ? { revocationReason: reason as RevocationReason } : {}),
+    ...(r.reissued_from !== null ? { reissuedFrom: r.reissued_from } : {}),
   };
 }
 
@@ -49,17 +51,19 @@ export class SqliteIssuedCertificateStore implements IssuedCertificateStore {
   private readonly selectByDevice;
   private readonly selectRecent;
   private readonly updRevoke;
+  private readonly selectReissued;
   private readonly selectRevoked;
   private readonly bumpCrlNumber;
 
   constructor(db: SqliteDatabase) {
     this.insert = db.prepare(
-      `INSERT INTO issued_certificates (${COLUMNS}) VALUES (@serial, @issuer, @subject, @subject_alt_names, @device_id, @not_before, @not_after, @der, @issued_at, NULL, NULL)`,
+      `INSERT INTO issued_certificates (${COLUMNS}) VALUES (@serial, @issuer, @subject, @subject_alt_names, @device_id, @not_before, @not_after, @der, @issued_at, NULL, NULL, @reissued_from)`,
     );
     this.selectOne = db.prepare(`SELECT ${COLUMNS} FROM issued_certificates WHERE serial = ?`);
     this.selectByDevice = db.prepare(`SELECT ${COLUMNS} FROM issued_certificates WHERE device_id = ? ORDER BY issued_at DESC, rowid DESC`);
     this.selectRecent = db.prepare(`SELECT ${COLUMNS} FROM issued_certificates ORDER BY issued_at DESC, rowid DESC LIMIT ?`);
     this.updRevoke = db.prepare('UPDATE issued_certificates SET revoked_at = ?, revocation_reason = ? WHERE serial = ? AND revoked_at IS NULL');
+    this.selectReissued = db.prepare(`SELECT ${COLUMNS} FROM issued_certificates WHERE reissued_from = ? ORDER BY issued_at, rowid`);
     this.selectRevoked = db.prepare(
       `SELECT ${COLUMNS} FROM issued_certificates WHERE issuer = ? AND revoked_at IS NOT NULL AND not_after > ? ORDER BY revoked_at, serial`,
     );
@@ -82,6 +86,7 @@ export class SqliteIssuedCertificateStore implements IssuedCertificateStore {
         not_after: cert.notAfter.toISOString(),
         der: Buffer.from(cert.der),
         issued_at: cert.issuedAt.toISOString(),
+        reissued_from: cert.reissuedFrom ?? null,
       });
     } catch (err) {
       // Duck-typed: better-sqlite3's SqliteError may come from another realm (jest's module registry).
@@ -106,6 +111,10 @@ export class SqliteIssuedCertificateStore implements IssuedCertificateStore {
 
   async revoke(serial: string, at: Date, reason: RevocationReason): Promise<boolean> {
     return this.updRevoke.run(at.toISOString(), reason, serial).changes > 0;
+  }
+
+  async listReissuedFrom(serial: string): Promise<IssuedCertificateRecord[]> {
+    return (this.selectReissued.all(serial) as Row[]).map(toRecord);
   }
 
   async listRevoked(issuer: string, now: Date): Promise<IssuedCertificateRecord[]> {

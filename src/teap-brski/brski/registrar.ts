@@ -99,7 +99,7 @@ export interface EnrollmentCa {
   /** The record of the certificate we issued that `der` is (same serial and TBSCertificate), revoked or not. */
   issuedRecordOf(der: Uint8Array): Promise<IssuedCertificateRecord | undefined>;
   revoke(serial: string, reason?: RevocationReason, actor?: string): Promise<boolean>;
-  issueLdevid(req: { csrDer: Uint8Array; deviceId: string; authenticatedBy?: string; expectedChallengePassword?: string }): Promise<{ serial: string; der: Uint8Array; subject: string }>;
+  issueLdevid(req: { csrDer: Uint8Array; deviceId: string; authenticatedBy?: string; reissuedFrom?: string; expectedChallengePassword?: string }): Promise<{ serial: string; der: Uint8Array; subject: string }>;
   pkcs7(issuedDer: Uint8Array, options?: { withCaCertificate?: boolean }): Uint8Array;
   trustAnchorsPkcs7(): Uint8Array;
   csrAttributes(deviceId: string, options?: { challengePassword?: boolean }): Uint8Array;
@@ -314,7 +314,7 @@ export class Registrar {
    * the CSR. Returns the certificate and the certs-only PKCS#7 (LDevID + our CA).
    */
   async enroll(
-    device: { deviceId: string; authenticatedBy: string; manufacturer?: string; serialNumber?: string },
+    device: { deviceId: string; authenticatedBy: string; manufacturer?: string; serialNumber?: string; reissuedFrom?: string },
     csrDer: Uint8Array,
     options: { expectedChallengePassword?: string } = {},
   ): Promise<{ serial: string; der: Uint8Array; pkcs7: Uint8Array }> {
@@ -324,6 +324,7 @@ export class Registrar {
         csrDer,
         deviceId: device.deviceId,
         authenticatedBy: device.authenticatedBy,
+        ...(device.reissuedFrom !== undefined ? { reissuedFrom: device.reissuedFrom } : {}),
         ...(options.expectedChallengePassword !== undefined ? { expectedChallengePassword: options.expectedChallengePassword } : {}),
       });
     } catch (err) {
@@ -338,27 +339,28 @@ export class Registrar {
     return { serial: issued.serial, der: issued.der, pkcs7: this.deps.ca.pkcs7(issued.der, { withCaCertificate: true }) };
   }
 
-  /** The device id of an unrevoked LDevID we issued (the very certificate, not only its serial), else undefined. */
+  /**
+   * The device id of an LDevID that may re-enrol: one we issued (the very certificate, not only its
+   * serial), unrevoked, to a BRSKI device (`manufacturer:serialNumber`) an administrator has not denied.
+   */
   async ldevidDevice(der: Uint8Array): Promise<string | undefined> {
-    const rec = await this.deps.ca.issuedRecordOf(der);
-    return rec && rec.revokedAt === undefined ? rec.deviceId : undefined;
+    const standing = await this.reenrolment(der);
+    return 'refusal' in standing ? undefined : standing.record.deviceId;
   }
 
   /**
    * Re-enrolment (TEAP flow C, EST simplereenroll): a new LDevID for the device the presented
-   * LDevID belongs to. The presented one is looked up again here, however long the peer took to
-   * send its PKCS#10, and once more after issuing: an LDevID revoked meanwhile gets the new
+   * LDevID belongs to. The presented one is judged again here (ldevidDevice), however long the peer
+   * took to send its PKCS#10, and once more after issuing: an LDevID revoked meanwhile gets the new
    * certificate revoked too, with the same reason, and a refusal. Otherwise a stolen key held at
-   * the PKCS#10 step would outlive the revocation in a fresh certificate (review finding).
+   * the PKCS#10 step would outlive the revocation in a fresh certificate (review finding). The new
+   * certificate records which LDevID's key obtained it, so that revoking that one revokes it too.
    */
   async reenroll(ldevidDer: Uint8Array, csrDer: Uint8Array, options: { expectedChallengePassword?: string } = {}): Promise<{ deviceId: string; serial: string; der: Uint8Array; pkcs7: Uint8Array }> {
-    const before = await this.deps.ca.issuedRecordOf(ldevidDer);
-    if (!before || before.revokedAt !== undefined) {
-      throw new RegistrarError('not-authorized', before ? `LDevID ${before.serial} is revoked` : 'no LDevID we issued', TeapErrorCode.ClientCertificateRejected);
-    }
-    const [manufacturer, serialNumber] = splitDeviceId(before.deviceId);
-    const device = manufacturer !== undefined && serialNumber !== undefined && (await this.deps.devices.get(manufacturer, serialNumber)) ? { manufacturer, serialNumber } : {};
-    const issued = await this.enroll({ deviceId: before.deviceId, authenticatedBy: `ldevid:${before.serial}`, ...device }, csrDer, options);
+    const standing = await this.reenrolment(ldevidDer);
+    if ('refusal' in standing) throw standing.refusal;
+    const before = standing.record;
+    const issued = await this.enroll({ deviceId: before.deviceId, authenticatedBy: `ldevid:${before.serial}`, reissuedFrom: before.serial, ...standing.device }, csrDer, options);
     const after = await this.deps.ca.issuedRecordOf(ldevidDer);
     if (after?.revokedAt !== undefined) {
       const reason = after.revocationReason ?? 'unspecified';
@@ -367,6 +369,20 @@ export class Registrar {
       throw new RegistrarError('not-authorized', `LDevID ${before.serial} was revoked during re-enrolment`, TeapErrorCode.ClientCertificateRejected);
     }
     return { deviceId: before.deviceId, ...issued };
+  }
+
+  private async reenrolment(der: Uint8Array): Promise<{ refusal: RegistrarError } | { record: IssuedCertificateRecord; device: { manufacturer?: string; serialNumber?: string } }> {
+    const record = await this.deps.ca.issuedRecordOf(der);
+    if (!record) return { refusal: new RegistrarError('not-authorized', 'no LDevID we issued', TeapErrorCode.ClientCertificateRejected) };
+    if (record.revokedAt !== undefined) return { refusal: new RegistrarError('not-authorized', `LDevID ${record.serial} is revoked`, TeapErrorCode.ClientCertificateRejected) };
+    const [manufacturer, serialNumber] = splitDeviceId(record.deviceId);
+    // Our CA also certifies what is not a BRSKI device (gangway init's demo client): no LDevIDs for it.
+    if (manufacturer === undefined || serialNumber === undefined) {
+      return { refusal: new RegistrarError('not-authorized', `${record.deviceId} is no BRSKI device (manufacturer:serialNumber)`, TeapErrorCode.UnspecifiedAuthorizationFailure) };
+    }
+    const known = await this.deps.devices.get(manufacturer, serialNumber);
+    if (known?.status === 'denied') return { refusal: new RegistrarError('not-authorized', `device ${record.deviceId} is denied`, TeapErrorCode.UnspecifiedAuthorizationFailure) };
+    return { record, device: known ? { manufacturer, serialNumber } : {} };
   }
 
   /** The pledge refused what we sent (a voucher it could not verify, say): audited, nothing issued. */

@@ -445,12 +445,12 @@ class TeapServerSession implements EapMethodSession {
       case 'success': {
         // Phase 2 lasts as long as the peer likes: a certificate revoked meanwhile, in Phase 1 or
         // proved by an inner EAP-TLS (which asked before its own success), gets no Success.
-        const proved = [
-          ...(this.phase1Certificate ? [this.phase1Certificate.certificate] : []),
-          ...(out.grant.innerCertificates ?? []).map((der) => new X509Certificate(der)),
+        const proved: [X509Certificate | Uint8Array, string][] = [
+          ...(this.phase1Certificate ? [[this.phase1Certificate.certificate, 'Phase-1'] as [X509Certificate, string]] : []),
+          ...(out.grant.innerCertificates ?? []).map((der): [Uint8Array, string] => [der, 'inner EAP-TLS']),
         ];
-        for (const certificate of proved) {
-          const revoked = await this.revocationRefusal(certificate);
+        for (const [certificate, which] of proved) {
+          const revoked = await this.revocationRefusal(certificate, which);
           if (revoked) return this.fail(revoked.reason);
         }
         this.phase = 'done';
@@ -462,18 +462,22 @@ class TeapServerSession implements EapMethodSession {
     }
   }
 
-  /** Error 1020 when the hook says this Phase-1 certificate is revoked, or cannot say (fail closed). */
-  private async revocationRefusal(certificate: X509Certificate): Promise<{ code: TeapErrorCode; reason: string } | undefined> {
+  /** Error 1020 when the hook says this certificate is revoked, or cannot say (fail closed). */
+  private async revocationRefusal(certificate: X509Certificate | Uint8Array, which = 'Phase-1'): Promise<{ code: TeapErrorCode; reason: string } | undefined> {
     const isRevoked = this.cfg.isRevoked;
     if (!isRevoked) return undefined;
+    let serial: string | undefined;
     try {
-      // The same object at both checks: the hook may remember what it learnt of it (the CA's signature).
-      if (!(await isRevoked(certificate))) return undefined;
+      // The Phase-1 certificate is the same object at both checks: the hook may remember what it
+      // learnt of it (the CA's signature). An inner one arrives as the DER its method proved.
+      const cert = certificate instanceof X509Certificate ? certificate : new X509Certificate(certificate);
+      serial = cert.serialNumber;
+      if (!(await isRevoked(cert))) return undefined;
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'TEAP: revocation check of the Phase-1 certificate failed');
+      this.log.warn({ err: (err as Error).message, certificate: which }, `TEAP: revocation check of the ${which} certificate failed`);
       return { code: TeapErrorCode.ClientCertificateRejected, reason: 'certificate revocation check failed' };
     }
-    this.log.info({ serial: certificate.serialNumber }, 'TEAP: Phase-1 certificate revoked');
+    this.log.info({ serial, certificate: which }, `TEAP: ${which} certificate revoked`);
     return { code: TeapErrorCode.ClientCertificateRejected, reason: 'certificate revoked' };
   }
 

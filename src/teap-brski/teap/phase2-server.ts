@@ -371,7 +371,12 @@ export class Phase2Server {
       case 'success':
         state.eap.dispose();
         // The identity is the one the method verified, never the peer's EAP-Identity claim.
-        return this.methodSucceeded(out.method.name, out.grant.identity, out.emsk ? { msk: out.msk, emsk: out.emsk } : { msk: out.msk }, out.method.type, [], undefined, out.grant.certificate);
+        // An inner EAP-TLS proved its certificate (revocation is asked about it again before Success);
+        // what another inner method names as a certificate proves nothing.
+        return this.methodSucceeded(
+          out.method.name, out.grant.identity, out.emsk ? { msk: out.msk, emsk: out.emsk } : { msk: out.msk }, out.method.type, [], undefined,
+          out.method.type === EapType.Tls ? out.grant.certificate : undefined,
+        );
       case 'failure':
         state.eap.dispose();
         return this.stepFailed(TeapErrorCode.InnerMethodError, `${out.method?.name ?? 'inner EAP'}${out.identity !== undefined ? ` for "${out.identity}"` : ''}: ${out.reason}`, false);

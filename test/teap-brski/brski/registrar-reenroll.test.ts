@@ -122,3 +122,45 @@ test('the LDevID with its ECDSA signature in the other valid form is the same LD
   expect(await r.ldevidDevice(altered)).toBeUndefined();
   expect(await fx.ca.isRevoked(new X509Certificate(altered))).toBe(true);
 });
+
+// FAILS at 52fb8d8: revocation went by serial alone, and what a stolen key had obtained by
+// re-enrolment stayed valid; the key also kept re-enrolling (review finding).
+test('revoking an LDevID revokes the LDevIDs its key obtained by re-enrolment, at any depth; superseded does not', async () => {
+  const { ldevid } = await enrolled();
+  const { r } = registrar();
+  const child = await r.reenroll(ldevid.der, (await makeCsr()).der);
+  const grandchild = await r.reenroll(child.der, (await makeCsr()).der);
+  const sibling = await r.reenroll(ldevid.der, (await makeCsr()).der);
+  expect((await fx.store.get(child.serial))?.reissuedFrom).toBe(ldevid.serial);
+  expect((await fx.store.get(grandchild.serial))?.reissuedFrom).toBe(child.serial);
+
+  // Superseded: the replacement is the one in use, so it stays.
+  const other = await enrolled('acme:JADA-0002');
+  const replacement = await r.reenroll(other.ldevid.der, (await makeCsr()).der);
+  expect(await fx.ca.revoke(other.ldevid.serial, 'superseded', 'admin')).toBe(true);
+  expect((await fx.store.get(replacement.serial))?.revokedAt).toBeUndefined();
+
+  expect(await fx.ca.revoke(ldevid.serial, 'keyCompromise', 'admin')).toBe(true);
+  for (const serial of [ldevid.serial, child.serial, grandchild.serial, sibling.serial]) {
+    expect(await fx.store.get(serial)).toMatchObject({ revocationReason: 'keyCompromise' });
+  }
+  expect(await r.ldevidDevice(grandchild.der)).toBeUndefined();
+  await refusal(r.reenroll(grandchild.der, (await makeCsr()).der));
+  const audited = (await fx.audit.recent(50)).filter((a) => a.event === 'ca.ldevid.revoked' && a.detail?.['reissuedFrom'] !== undefined);
+  expect(audited.map((a) => a.detail?.['serial']).sort()).toEqual([child.serial, grandchild.serial, sibling.serial].sort());
+});
+
+// FAILS at 52fb8d8: re-enrolment never looked at the device's standing (review finding).
+test('a denied device, or a certificate of our CA that is no BRSKI device (the demo client), does not re-enrol', async () => {
+  const { ldevid } = await enrolled();
+  const { r, devices } = registrar();
+  await devices.seen('acme', 'JADA-0001', new Date());
+  await devices.decide('acme', 'JADA-0001', 'denied', 'admin', new Date());
+  expect(await r.ldevidDevice(ldevid.der)).toBeUndefined();
+  expect((await refusal(r.reenroll(ldevid.der, (await makeCsr()).der))).message).toMatch(/denied/);
+  const demo = await enrolled('demo-client');
+  expect(await r.ldevidDevice(demo.ldevid.der)).toBeUndefined();
+  expect((await refusal(r.reenroll(demo.ldevid.der, (await makeCsr()).der))).message).toMatch(/no BRSKI device/);
+  expect(await fx.store.listByDevice('acme:JADA-0001')).toHaveLength(1);
+  expect(await fx.store.listByDevice('demo-client')).toHaveLength(1);
+});

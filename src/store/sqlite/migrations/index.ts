@@ -12,6 +12,7 @@ import { userPoliciesMigration } from './0011-user-policies.js';
 import { accountingSessionsMigration } from './0010-accounting-sessions.js';
 import { noobOobExpiryMigration } from './0012-noob-oob-expiry.js';
 import { crlBaselinesMigration } from './0013-crl-baselines.js';
+import { issuedCertificatesLineageMigration } from './0014-issued-certificates-lineage.js';
 
 /** Every migration, in version order. Add a new aggregate's steps here with the next free version. */
 export const migrations: readonly Migration[] = [
@@ -28,4 +29,5 @@ export const migrations: readonly Migration[] = [
   userPoliciesMigration,
   noobOobExpiryMigration,
   crlBaselinesMigration,
+  issuedCertificatesLineageMigration,
 ];
