@@ -6,9 +6,13 @@
  * terminator (RFC 5176 Disconnect) when its NAS allows it.
  */
 import { X509Certificate } from 'node:crypto';
+// Node 20: X509Certificate.toLegacyObject() loads node:tls's internals in an order that leaves
+// tls.createSecureContext undefined for the rest of the process when node:tls was not loaded
+// before. Loading it here first keeps every later TLS connection of the process working.
+import 'node:tls';
 import { certificateIdentity, type SubjectFields } from '../eap-methods/certificate-identity.js';
 import { canonicalSerialHex } from '../pki/ca/serial.js';
-import { revokeWithReissues } from '../pki/ca/revoke-with-reissues.js';
+import { revocationReachesReissues, revokeWithReissues } from '../pki/ca/revoke-with-reissues.js';
 import type { AuditStore } from '../store/audit.js';
 import type { BrskiDevice, BrskiDeviceStore } from '../store/brski-devices.js';
 import { REVOCATION_REASONS, type IssuedCertificateRecord, type IssuedCertificateStore, type RevocationReason } from '../store/issued-certificates.js';
@@ -80,19 +84,23 @@ export class BrskiAdmin {
     const reason = reasonText as RevocationReason;
     const rec = await this.deps.certificates.get(serial);
     const at = new Date();
-    const revoked = rec ? await revokeWithReissues(this.deps.certificates, serial, at, reason) : [];
+    // Audited as each is made: a failure half-way leaves none unrecorded.
+    const revoked = rec
+      ? await revokeWithReissues(this.deps.certificates, serial, at, reason, (r) => {
+        this.deps.audit.append({ at, event: 'ca.ldevid.revoked', subject: r.serial, detail: { by: actor.userName, reason, device: r.deviceId, via: 'portal', client, ...(r.reissuedFrom ? { reissuedFrom: r.reissuedFrom } : {}) } });
+      })
+      : [];
     if (!rec || revoked.length === 0) return { ok: false, status: 404, message: 'No unrevoked certificate with this serial number.' };
-    for (const r of revoked) {
-      this.deps.audit.append({ at, event: 'ca.ldevid.revoked', subject: r.serial, detail: { by: actor.userName, reason, device: r.deviceId, via: 'portal', client, ...(r.reissuedFrom ? { reissuedFrom: r.reissuedFrom } : {}) } });
-    }
     if (!this.deps.terminate) return { ok: true, serial };
     const identity = authenticatedIdentity(rec.der);
     if (identity === undefined) return { ok: true, serial };
     let disconnect;
     try {
-      // No second look: a re-enrolled certificate of the same device shares this identity, and its
-      // session is not the revoked one's. EAP-TLS asks about revocation again before it succeeds.
-      disconnect = await this.deps.terminate(identity, { watchLate: false });
+      // A compromised key's lineage is revoked whole (revoke-with-reissues.ts): any session of the
+      // identity may be the thief's, so a session accepted meanwhile is ended too. For other reasons
+      // the device's re-enrolled certificate shares this identity and stays valid, and its session is
+      // not the revoked one's: no second look. EAP-TLS and TEAP ask again before they succeed.
+      disconnect = await this.deps.terminate(identity, { watchLate: revocationReachesReissues(reason) });
     } catch (err) {
       this.deps.log.error({ err: (err as Error).message, serial }, 'portal: ending the revoked device’s session failed');
       disconnect = { kind: 'failed', detail: (err as Error).message };

@@ -169,12 +169,16 @@ describe('credential policy over RADIUS: what the NAS gets in the Access-Accept'
     }
   }
 
-  test('an LDevID of manufacturer acme, issued by our registrar CA, gets the brski policy over EAP-TLS; revoked, it is refused', async () => {
-    const store = g.running.stores.issuedCertificates;
-    const ca = await RegistrarCa.open({ directory: join(g.init.dataDir, 'pki'), store, audit: g.running.stores.audit });
+  /** An LDevID our registrar CA (gangway init's demo CA) issues to this device, its key, and the CA to revoke it with. */
+  async function issuedLdevid(deviceId: string): Promise<{ ca: RegistrarCa; ldevid: { pem: string; serial: string }; key: string }> {
+    const ca = await RegistrarCa.open({ directory: join(g.init.dataDir, 'pki'), store: g.running.stores.issuedCertificates, audit: g.running.stores.audit });
     const csr = await createPledgeCsr({ request: { challengePassword: false, ignored: [] } });
-    const ldevid = await ca.issueLdevid({ csrDer: csr.der, deviceId: 'acme:SN-42' });
-    const key = csr.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const ldevid = await ca.issueLdevid({ csrDer: csr.der, deviceId });
+    return { ca, ldevid, key: csr.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+  }
+
+  test('an LDevID of manufacturer acme, issued by our registrar CA, gets the brski policy over EAP-TLS; revoked, it is refused', async () => {
+    const { ca, ldevid, key } = await issuedLdevid('acme:SN-42');
     const r = await eapTls(ldevid.pem, key, 'acme:SN-42');
     expect(r.outcome).toBe('accept');
     expect(vlanOf(r.accept)).toEqual({ tunnelType: 13, medium: 6, group: '30', filterId: 'iot-acl', sessionTimeout: 3600 });
@@ -200,11 +204,7 @@ describe('credential policy over RADIUS: what the NAS gets in the Access-Accept'
   // FAILS at a1877d5: TEAP's Phase 1 judged the LDevID by the CRL file only, the authorizer then
   // found it revoked and made it a plain certificate user: Access-Accept with the user class's VLAN 10.
   test('an LDevID in TEAP Phase 1 gets the brski policy; revoked, it is refused, not demoted to a certificate user', async () => {
-    const store = g.running.stores.issuedCertificates;
-    const ca = await RegistrarCa.open({ directory: join(g.init.dataDir, 'pki'), store, audit: g.running.stores.audit });
-    const csr = await createPledgeCsr({ request: { challengePassword: false, ignored: [] } });
-    const ldevid = await ca.issueLdevid({ csrDer: csr.der, deviceId: 'acme:SN-43' });
-    const key = csr.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const { ca, ldevid, key } = await issuedLdevid('acme:SN-43');
     const before = await teapWithCertificate(ldevid.pem, key);
     expect(before.outcome).toBe('accept');
     expect(vlanOf(before.accept)).toEqual({ tunnelType: 13, medium: 6, group: '30', filterId: 'iot-acl', sessionTimeout: 3600 });

@@ -31,7 +31,7 @@ export const spec = defineCommand({
     '  approve/deny  an administrator\'s decision; approving a serial never seen pre-approves it\n' +
     '  certificates  LDevIDs our CA issued (newest first)\n' +
     '  revoke        marks an LDevID revoked: EAP-TLS and TEAP refuse it from the next authentication;\n' +
-    '                unless the reason is superseded, also the LDevIDs its key obtained by re-enrolment\n' +
+    '                for keyCompromise also the LDevIDs its key obtained by re-enrolment\n' +
     '  prefetch      asks the MASA now for a nonceless voucher, kept for when it is unreachable\n' +
     '                (manufacturers with whenMasaUnavailable: nonceless)',
   options: {
@@ -83,10 +83,14 @@ async function body(sub: string, args: string[], values: OptionValues<typeof spe
       }
       case 'certificates': {
         const list = values.device ? await certs.listByDevice(values.device) : await certs.list(200);
-        const rows = list.map((c) => ({ serial: c.serial, deviceId: c.deviceId, subject: c.subject, notAfter: c.notAfter.toISOString(), ...(c.revokedAt ? { revokedAt: c.revokedAt.toISOString(), reason: c.revocationReason } : {}) }));
+        const rows = list.map((c) => ({
+          serial: c.serial, deviceId: c.deviceId, subject: c.subject, notAfter: c.notAfter.toISOString(),
+          ...(c.reissuedFrom ? { reissuedFrom: c.reissuedFrom } : {}),
+          ...(c.revokedAt ? { revokedAt: c.revokedAt.toISOString(), reason: c.revocationReason } : {}),
+        }));
         if (values.json) io.stdout(`${JSON.stringify(rows)}\n`);
         else if (rows.length === 0) io.stdout('no certificate issued\n');
-        else for (const r of rows) io.stdout(`${r.serial}\t${r.deviceId}\tuntil ${r.notAfter}${r.revokedAt ? `\tREVOKED ${r.revokedAt} (${r.reason})` : ''}\n`);
+        else for (const r of rows) io.stdout(`${r.serial}\t${r.deviceId}\tuntil ${r.notAfter}${r.reissuedFrom ? `\tre-enrolled with ${r.reissuedFrom}` : ''}${r.revokedAt ? `\tREVOKED ${r.revokedAt} (${r.reason})` : ''}\n`);
         return 0;
       }
       case 'revoke': {
@@ -102,14 +106,14 @@ async function body(sub: string, args: string[], values: OptionValues<typeof spe
           throw new UsageError((err as Error).message);
         }
         const at = new Date();
-        const revoked = await revokeWithReissues(certs, serial, at, reason);
+        // Audited and printed as each is made: a failure half-way leaves none unrecorded.
+        const revoked = await revokeWithReissues(certs, serial, at, reason, (r) => {
+          audit.append({ at, event: 'ca.ldevid.revoked', subject: r.serial, detail: { by, reason, device: r.deviceId, ...(r.reissuedFrom ? { reissuedFrom: r.reissuedFrom } : {}) } });
+          io.stdout(`${r.serial} revoked (${reason})${r.reissuedFrom ? `: re-enrolled with ${r.reissuedFrom}'s key` : ''}\n`);
+        });
         if (revoked.length === 0) {
           io.stderr(`no unrevoked certificate with serial ${serial}\n`);
           return 1;
-        }
-        for (const r of revoked) {
-          audit.append({ at, event: 'ca.ldevid.revoked', subject: r.serial, detail: { by, reason, device: r.deviceId, ...(r.reissuedFrom ? { reissuedFrom: r.reissuedFrom } : {}) } });
-          io.stdout(`${r.serial} revoked (${reason})${r.reissuedFrom ? `: re-enrolled with ${r.reissuedFrom}'s key` : ''}\n`);
         }
         return 0;
       }

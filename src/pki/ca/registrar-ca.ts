@@ -359,24 +359,14 @@ export class RegistrarCa {
   }
 
   /**
-   * Revokes one certificate we issued and, unless the reason is `superseded`, those re-enrolments
-   * its key obtained (revoke-with-reissues.ts). False when the serial is unknown or already revoked.
-   * Each revocation is audited; publish a fresh CRL (crl()) for TLS stacks that read one.
+   * Revokes one certificate we issued and, for keyCompromise, those re-enrolments its key obtained
+   * (revoke-with-reissues.ts). False when the serial is unknown or already revoked. Each revocation
+   * is audited as it is made; publish a fresh CRL (crl()) for TLS stacks that read one.
    */
   async revoke(serial: string, reason: RevocationReason = 'unspecified', actor?: string): Promise<boolean> {
     const canonical = canonicalSerialHex(serial);
-    const at = this.now();
-    const revoked = await revokeWithReissues(this.options.store, canonical, at, reason);
-    for (const r of revoked) {
-      this.options.audit.append({
-        at,
-        event: 'ca.ldevid.revoked',
-        subject: r.deviceId,
-        detail: { serial: r.serial, reason, ...(actor ? { actor } : {}), ...(r.reissuedFrom ? { reissuedFrom: r.reissuedFrom } : {}) },
-      });
-      this.options.log?.info({ deviceId: r.deviceId, serial: r.serial, reason, ...(r.reissuedFrom ? { reissuedFrom: r.reissuedFrom } : {}) }, 'LDevID revoked');
-    }
-    return revoked[0]?.serial === canonical;
+    const revoked = await this.revokeWithReissues(canonical, reason, actor);
+    return revoked[0] === canonical;
   }
 
   /** Revokes every unexpired, unrevoked certificate of a device; returns the serials revoked. */
@@ -384,10 +374,24 @@ export class RegistrarCa {
     const now = this.now();
     const revoked: string[] = [];
     for (const cert of await this.options.store.listByDevice(deviceId)) {
-      if (cert.revokedAt || cert.notAfter <= now || cert.issuer !== this.certificate.subject) continue;
-      if (await this.revoke(cert.serial, reason, actor)) revoked.push(cert.serial);
+      if (cert.revokedAt || cert.notAfter <= now || cert.issuer !== this.certificate.subject || revoked.includes(cert.serial)) continue;
+      revoked.push(...(await this.revokeWithReissues(cert.serial, reason, actor)));
     }
     return revoked;
+  }
+
+  private async revokeWithReissues(serial: string, reason: RevocationReason, actor: string | undefined): Promise<string[]> {
+    const at = this.now();
+    const revoked = await revokeWithReissues(this.options.store, serial, at, reason, (r) => {
+      this.options.audit.append({
+        at,
+        event: 'ca.ldevid.revoked',
+        subject: r.deviceId,
+        detail: { serial: r.serial, reason, ...(actor ? { actor } : {}), ...(r.reissuedFrom ? { reissuedFrom: r.reissuedFrom } : {}) },
+      });
+      this.options.log?.info({ deviceId: r.deviceId, serial: r.serial, reason, ...(r.reissuedFrom ? { reissuedFrom: r.reissuedFrom } : {}) }, 'LDevID revoked');
+    });
+    return revoked.map((r) => r.serial);
   }
 
   /**

@@ -172,9 +172,9 @@ export class HttpsRegistrar {
     if (!leaf || !(req.socket as TLSSocket).authorized) throw new HttpError(401, 'a client certificate from a trusted issuer is required');
     if (this.domainAnchors.some((a) => issued(leaf, a))) {
       const ldevid = new Uint8Array(leaf.raw);
-      const deviceId = await this.opts.registrar.ldevidDevice(ldevid);
-      if (!deviceId) throw new HttpError(403, `certificate serial ${leaf.serialNumber} is no unrevoked LDevID we issued`);
-      return { ldevid, deviceId };
+      const standing = await this.opts.registrar.reenrolmentStanding(ldevid);
+      if ('refusal' in standing) throw new HttpError(403, `certificate serial ${leaf.serialNumber}: ${standing.refusal.message}`);
+      return { ldevid, deviceId: standing.deviceId };
     }
     if (reenroll) throw new HttpError(403, 're-enrolment needs an LDevID');
     this.sweep();

@@ -159,8 +159,11 @@ class ReenrollSession implements TlvMethodSession {
   async start(): Promise<TlvMethodStep> {
     const cert = this.ctx.tunnel.peerCertificate;
     if (!cert) return { kind: 'failure', code: TeapErrorCode.ClientCertificateNotSupplied, reason: 're-enrolment needs the device\'s LDevID in Phase 1' };
-    this.deviceId = await this.opts.registrar.ldevidDevice(new Uint8Array(cert.raw));
-    if (!this.deviceId) return { kind: 'failure', code: TeapErrorCode.UnspecifiedAuthorizationFailure, reason: `certificate serial ${cert.serialNumber} is no unrevoked LDevID we issued` };
+    const standing = await this.opts.registrar.reenrolmentStanding(new Uint8Array(cert.raw));
+    if ('refusal' in standing) {
+      return { kind: 'failure', code: standing.refusal.teapErrorCode ?? TeapErrorCode.UnspecifiedAuthorizationFailure, reason: `certificate serial ${cert.serialNumber}: ${standing.refusal.message}` };
+    }
+    this.deviceId = standing.deviceId;
     const cb = this.ctx.tunnel.channelBinding;
     return { kind: 'send', tlvs: [this.opts.tlvs.startEnrollment(), { kind: 'csr-attributes', mandatory: false, der: this.opts.registrar.csrAttributes(this.deviceId, { challengePassword: cb !== undefined }) }] };
   }

@@ -344,15 +344,21 @@ export class Registrar {
    * serial), unrevoked, to a BRSKI device (`manufacturer:serialNumber`) an administrator has not denied.
    */
   async ldevidDevice(der: Uint8Array): Promise<string | undefined> {
+    const standing = await this.reenrolmentStanding(der);
+    return 'refusal' in standing ? undefined : standing.deviceId;
+  }
+
+  /** ldevidDevice with the reason of a refusal, for the TEAP Error TLV and the HTTP answer. */
+  async reenrolmentStanding(der: Uint8Array): Promise<{ deviceId: string } | { refusal: RegistrarError }> {
     const standing = await this.reenrolment(der);
-    return 'refusal' in standing ? undefined : standing.record.deviceId;
+    return 'refusal' in standing ? standing : { deviceId: standing.record.deviceId };
   }
 
   /**
    * Re-enrolment (TEAP flow C, EST simplereenroll): a new LDevID for the device the presented
    * LDevID belongs to. The presented one is judged again here (ldevidDevice), however long the peer
-   * took to send its PKCS#10, and once more after issuing: an LDevID revoked meanwhile gets the new
-   * certificate revoked too, with the same reason, and a refusal. Otherwise a stolen key held at
+   * took to send its PKCS#10, and once more after issuing: an LDevID revoked meanwhile (for any
+   * reason but superseded) gets the new certificate revoked too, with the same reason, and a refusal. Otherwise a stolen key held at
    * the PKCS#10 step would outlive the revocation in a fresh certificate (review finding). The new
    * certificate records which LDevID's key obtained it, so that revoking that one revokes it too.
    */
@@ -362,7 +368,8 @@ export class Registrar {
     const before = standing.record;
     const issued = await this.enroll({ deviceId: before.deviceId, authenticatedBy: `ldevid:${before.serial}`, reissuedFrom: before.serial, ...standing.device }, csrDer, options);
     const after = await this.deps.ca.issuedRecordOf(ldevidDer);
-    if (after?.revokedAt !== undefined) {
+    // Superseded meanwhile (by another re-enrolment, say): the key is not in question, the new one stands.
+    if (after?.revokedAt !== undefined && after.revocationReason !== 'superseded') {
       const reason = after.revocationReason ?? 'unspecified';
       await this.deps.ca.revoke(issued.serial, reason, `registrar: re-enrolled from ${before.serial}, revoked meanwhile`);
       this.deps.log.warn({ device: before.deviceId, revoked: before.serial, issued: issued.serial, reason }, 'BRSKI: the LDevID was revoked during its re-enrolment; the new one is revoked too');

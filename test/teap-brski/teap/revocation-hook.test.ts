@@ -149,3 +149,38 @@ describe.each(serverTlsEngines())('TEAP inner EAP-TLS certificates and the revoc
     expect(c.server).toEqual({ kind: 'failure', reason: 'TEAP: certificate revoked' });
   });
 });
+
+// Review of 43387d0: only an inner EAP-TLS proves a certificate. Another inner method (a plugin) that
+// names one in its grant proves nothing, and its bytes are neither asked about nor parsed.
+test('a certificate named by an inner method that is not EAP-TLS is not carried, asked about or parsed', async () => {
+  const pki = await testPki();
+  const users = new MemoryUserStore();
+  await userWithPassword(users, 'alice', ALICE_PASSWORD);
+  const mschap = createMschapV2Method({ users, serverName: 'gangway-test' });
+  const naming: typeof mschap = {
+    ...mschap,
+    createSession: (ctx) => {
+      const inner = mschap.createSession(ctx);
+      return {
+        start: () => inner.start(),
+        step: async (data) => {
+          const step = await inner.step(data);
+          return step.kind === 'success' ? { ...step, grant: { ...step.grant, certificate: Uint8Array.of(1, 2, 3) } } : step;
+        },
+        dispose: () => inner.dispose(),
+      };
+    },
+  };
+  let asked = 0;
+  const method = createTeapMethod({
+    tls: { cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, maxVersion: 'TLSv1.2', isRevoked: () => { asked++; return true; } },
+    users,
+    innerMethods: [naming],
+    policy: { clientCertificate: 'none', sequence: [{ methods: ['eap-mschapv2'] }] },
+  });
+  const peer = new TeapPeer({ outerIdentity: 'anonymous@example.com', user: { identity: 'alice', password: ALICE_PASSWORD }, tls: { ca: pki.ca.certPem, servername: 'radius.test.example', maxVersion: 'TLSv1.2' } });
+  const c = await converse(method, peer, methodContext(new MemoryLog()));
+  expect(c.server.kind).toBe('success');
+  if (c.server.kind === 'success') expect(c.server.grant.innerCertificates).toBeUndefined();
+  expect(asked).toBe(0);
+});
