@@ -5,6 +5,7 @@ import * as x509 from '@peculiar/x509';
 import { Registrar, RegistrarError, type EnrollmentCa } from '../../../src/teap-brski/brski/registrar.js';
 import { RegistrarCa } from '../../../src/pki/ca/registrar-ca.js';
 import { SqliteBrskiDeviceStore } from '../../../src/store/sqlite/brski-devices.js';
+import type { RevocationReason } from '../../../src/store/issued-certificates.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { malleateP256Certificate } from '../../helpers/ecdsa-malleate.js';
 import { caFixture, makeCsr, type CaFixture } from '../../pki/ca/helpers.js';
@@ -33,6 +34,22 @@ function registrar(ca: EnrollmentCa = fx.ca): { r: Registrar; devices: SqliteBrs
     manufacturers: [], devices, ca, audit: fx.audit, log,
   });
   return { r, devices, log };
+}
+
+/** Our CA, but the LDevID `serial` is revoked (by an administrator, say) while a certificate is being issued. */
+function revokingWhileIssuing(serial: string, reason: RevocationReason): EnrollmentCa {
+  return {
+    certificateDer: fx.ca.certificateDer,
+    issuedRecordOf: (der) => fx.ca.issuedRecordOf(der),
+    revoke: (s, r, actor) => fx.ca.revoke(s, r, actor),
+    issueLdevid: async (req) => {
+      await fx.ca.revoke(serial, reason, 'admin');
+      return fx.ca.issueLdevid(req);
+    },
+    pkcs7: (der, o) => fx.ca.pkcs7(der, o),
+    trustAnchorsPkcs7: () => fx.ca.trustAnchorsPkcs7(),
+    csrAttributes: (id, o) => fx.ca.csrAttributes(id, o),
+  };
 }
 
 async function enrolled(deviceId = 'acme:JADA-0001') {
@@ -77,18 +94,7 @@ test('a revoked LDevID is refused (Error 1020) and nothing is issued', async () 
 // so a stolen key held at that step left with a fresh, valid LDevID (review finding).
 test('revoked while the new certificate is being issued: refused, and the new certificate is revoked with the same reason', async () => {
   const { ldevid } = await enrolled();
-  const revokingCa: EnrollmentCa = {
-    certificateDer: fx.ca.certificateDer,
-    issuedRecordOf: (der) => fx.ca.issuedRecordOf(der),
-    revoke: (serial, reason, actor) => fx.ca.revoke(serial, reason, actor),
-    issueLdevid: async (req) => {
-      await fx.ca.revoke(ldevid.serial, 'keyCompromise', 'admin');
-      return fx.ca.issueLdevid(req);
-    },
-    pkcs7: (der, o) => fx.ca.pkcs7(der, o),
-    trustAnchorsPkcs7: () => fx.ca.trustAnchorsPkcs7(),
-    csrAttributes: (id, o) => fx.ca.csrAttributes(id, o),
-  };
+  const revokingCa = revokingWhileIssuing(ldevid.serial, 'keyCompromise');
   const { r, log } = registrar(revokingCa);
   const err = await refusal(r.reenroll(ldevid.der, (await makeCsr()).der));
   expect(err.failure).toBe('not-authorized');
@@ -172,18 +178,7 @@ test('a denied device, or a certificate of our CA that is no BRSKI device (the d
 
 test('an LDevID superseded while its re-enrolment runs: the new certificate stands', async () => {
   const { ldevid } = await enrolled();
-  const supersedingCa: EnrollmentCa = {
-    certificateDer: fx.ca.certificateDer,
-    issuedRecordOf: (der) => fx.ca.issuedRecordOf(der),
-    revoke: (serial, reason, actor) => fx.ca.revoke(serial, reason, actor),
-    issueLdevid: async (req) => {
-      await fx.ca.revoke(ldevid.serial, 'superseded', 'admin');
-      return fx.ca.issueLdevid(req);
-    },
-    pkcs7: (der, o) => fx.ca.pkcs7(der, o),
-    trustAnchorsPkcs7: () => fx.ca.trustAnchorsPkcs7(),
-    csrAttributes: (id, o) => fx.ca.csrAttributes(id, o),
-  };
+  const supersedingCa = revokingWhileIssuing(ldevid.serial, 'superseded');
   const renewed = await registrar(supersedingCa).r.reenroll(ldevid.der, (await makeCsr()).der);
   expect((await fx.store.get(renewed.serial))?.revokedAt).toBeUndefined();
 });
