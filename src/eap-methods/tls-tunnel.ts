@@ -1,4 +1,4 @@
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type * as tls from 'node:tls';
 import type { CertificateIdentity } from './certificate-identity.js';
 import { NodeTlsTunnel } from './tls-engine/node-tunnel.js';
@@ -23,6 +23,30 @@ export type PeerCertificateIdentity = CertificateIdentity & {
   der: Uint8Array;
   readonly certificate: X509Certificate;
 };
+
+/**
+ * A client certificate as a revocation check receives it: its DER, and the parsed object only when
+ * the check reads it (building one costs about a tenth of an EAP-TLS authentication's CPU).
+ * PeerCertificateIdentity is one.
+ */
+export interface PresentedCertificate {
+  readonly der: Uint8Array;
+  readonly certificate: X509Certificate;
+}
+
+/** Whether a certificate that chained is revoked all the same (EAP-TLS's and TEAP's hook). */
+export type RevocationCheck = (presented: PresentedCertificate) => boolean | Promise<boolean>;
+
+/** A PresentedCertificate for DER at hand (TEAP's inner EAP-TLS certificates), parsed on first use. */
+export function presentedCertificate(der: Uint8Array): PresentedCertificate {
+  let parsed: X509Certificate | undefined;
+  return {
+    der,
+    get certificate(): X509Certificate {
+      return (parsed ??= new X509Certificate(der));
+    },
+  };
+}
 
 export interface TlsTunnel {
   readonly engine: TlsEngineName;

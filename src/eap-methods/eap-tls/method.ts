@@ -1,12 +1,11 @@
 import type * as tls from 'node:tls';
-import type { X509Certificate } from 'node:crypto';
 import type { EapMethod, EapMethodSession, MethodContext, Step } from '../method.js';
 import { EapType } from '../eap-packet.js';
 import { EapProtocolError } from '../errors.js';
 import {
   DEFAULT_MAX_TLS_MESSAGE, TlsFlag, TlsMessageFragmenter, TlsMessageReassembler, decodeTlsFragment, encodeTlsFragment,
 } from '../tls-fragmentation.js';
-import type { TlsEngineName, TlsTunnel } from '../tls-tunnel.js';
+import type { PresentedCertificate, RevocationCheck, TlsEngineName, TlsTunnel } from '../tls-tunnel.js';
 import { createTlsServerContext, type TlsServerContext } from '../tls-engine/server-context.js';
 import { TLS12_CIPHERS, checkedMinVersion } from '../tls-policy.js';
 import { helloRandom } from '../tls-randoms.js';
@@ -34,7 +33,7 @@ export interface EapTlsConfig {
    * refuses it ("certificate revoked"). Serves revocations newer than any loaded CRL (e.g. our
    * registrar CA's store). A throw also refuses: an unanswerable check must not admit.
    */
-  isRevoked?: (certificate: X509Certificate) => boolean | Promise<boolean>;
+  isRevoked?: RevocationCheck;
   /** Unset: OpenSSL when the native engine loaded, else node:tls (tls-engine/server-context.ts). */
   engine?: TlsEngineName;
 }
@@ -74,7 +73,7 @@ class EapTlsSession implements EapMethodSession {
   private serverRandom: Uint8Array | undefined;
   private keys: EapTlsKeys | undefined;
   /** The client certificate the revocation hook was first asked about. */
-  private checkedCertificate: X509Certificate | undefined;
+  private checkedCertificate: PresentedCertificate | undefined;
 
   constructor(
     private readonly ctx: MethodContext,
@@ -187,7 +186,9 @@ class EapTlsSession implements EapMethodSession {
     if (!this.isRevoked || !peer || !this.tunnel.authorized) return undefined;
     // The same object at both checks, so that the hook can remember what it learnt of it (the CA's
     // signature) and only the revocation is looked up again.
-    this.checkedCertificate ??= peer.certificate;
+    // The identity itself, not its X509Certificate: a hook that needs only the DER (the store's)
+    // then never makes the parse happen.
+    this.checkedCertificate ??= peer;
     try {
       if (!(await this.isRevoked(this.checkedCertificate))) return undefined;
     } catch (err) {

@@ -13,7 +13,8 @@
  * (no `brski` section, or a worker thread), the store alone decides, which still refuses every
  * LDevID that was issued and then revoked.
  */
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
+import type { PresentedCertificate } from '../../eap-methods/tls-tunnel.js';
 import type { IssuedCertificateRecord, IssuedCertificateStore } from '../../store/issued-certificates.js';
 import type { Log } from '../../util/log.js';
 import { CertificateDer } from '../certificate-der.js';
@@ -56,20 +57,24 @@ export class IssuedCertificateRevocation {
    * Per certificate object: the store held no record of it. A certificate that exists already
    * cannot become one we issue later, so the conversation's second question costs no read.
    */
-  private readonly notOurs = new WeakSet<X509Certificate>();
+  private readonly notOurs = new WeakSet<PresentedCertificate | X509Certificate>();
 
   constructor(private readonly options: IssuedRevocationOptions) {}
 
-  /** EAP-TLS's and TEAP's `isRevoked` hook. */
-  readonly isRevoked = async (cert: X509Certificate): Promise<boolean> => {
+  /**
+   * EAP-TLS's and TEAP's `isRevoked` hook. Store alone: it reads only the DER, and the peer's
+   * certificate is never parsed for it. With the CA: the parsed certificate, for the signature.
+   */
+  readonly isRevoked = async (presented: PresentedCertificate | X509Certificate): Promise<boolean> => {
+    const cert = presented instanceof X509Certificate ? { der: new Uint8Array(presented.raw.buffer, presented.raw.byteOffset, presented.raw.byteLength), certificate: presented } : presented;
     // With the CA known, a certificate its key did not sign is not ours, and costs no store read.
-    if (this.options.ca && !this.signedByCa(cert)) return false;
-    if (this.notOurs.has(cert)) return this.options.ca !== undefined;
-    const record = await issuedRecordOf(this.options.store, new Uint8Array(cert.raw.buffer, cert.raw.byteOffset, cert.raw.byteLength));
+    if (this.options.ca && !this.signedByCa(cert.certificate)) return false;
+    if (this.notOurs.has(presented)) return this.options.ca !== undefined;
+    const record = await issuedRecordOf(this.options.store, cert.der);
     if (record) return record.revokedAt !== undefined;
-    this.notOurs.add(cert);
+    this.notOurs.add(presented);
     if (!this.options.ca) return false;
-    this.options.log?.warn({ serial: cert.serialNumber }, 'certificate signed by the registrar CA is not in the store; refusing it');
+    this.options.log?.warn({ serial: cert.certificate.serialNumber }, 'certificate signed by the registrar CA is not in the store; refusing it');
     return true;
   };
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { x509 } from './x509.js';
 import type { AuditStore } from '../../store/audit.js';
 import { IssuedCertificateRevocation, issuedRecordOf } from './issued-revocation.js';
+import type { PresentedCertificate } from '../../eap-methods/tls-tunnel.js';
 import { revokeWithReissues } from './revoke-with-reissues.js';
 import { SerialInUseError, type IssuedCertificateRecord, type IssuedCertificateStore, type RevocationReason, type SubjectAltName } from '../../store/issued-certificates.js';
 import type { Log } from '../../util/log.js';
@@ -400,7 +401,7 @@ export class RegistrarCa {
    * key signed means the store was lost or the key misused (fail closed). Certificates of other CAs
    * are not ours to judge: false.
    */
-  async isRevoked(cert: NodeX509Certificate): Promise<boolean> {
+  async isRevoked(cert: PresentedCertificate | NodeX509Certificate): Promise<boolean> {
     return this.revocation.isRevoked(cert);
   }
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../config/config-error.js';
 import { RegistrarCa } from '../../pki/ca/registrar-ca.js';
 import type { Stores } from '../../store/stores.js';
+import type { RevocationCheck } from '../../eap-methods/tls-tunnel.js';
 import type { Log } from '../../util/log.js';
 import type { ManufacturerAnchors } from '../teap/policy-rules.js';
 import type { TlvMethod } from '../teap/tlv-method.js';
@@ -23,7 +24,7 @@ export interface BrskiServices {
   /** PEM of our domain CA, to add to the anchors LDevIDs are checked against. */
   caPem: string;
   /** Whether an LDevID (or any certificate of our CA) is revoked; for EAP-TLS. */
-  isRevoked: (cert: X509Certificate) => Promise<boolean>;
+  isRevoked: RevocationCheck;
   https?: HttpsRegistrar;
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import type * as tls from 'node:tls';
 import { X509Certificate, createHash } from 'node:crypto';
 import type { EapMethod, EapMethodSession, Grant, MethodContext, Step } from '../../eap-methods/method.js';
-import type { TlsEngineName, TlsTunnel } from '../../eap-methods/tls-tunnel.js';
+import { presentedCertificate, type PresentedCertificate, type RevocationCheck, type TlsEngineName, type TlsTunnel } from '../../eap-methods/tls-tunnel.js';
 import { createTlsServerContext, type TlsServerContext } from '../../eap-methods/tls-engine/server-context.js';
 import type { UserStore } from '../../store/users.js';
 import { PasswordLockout, type LockoutGate } from '../../eap-methods/password-lockout.js';
@@ -40,7 +40,7 @@ export interface TeapTlsConfig {
    * Whether a Phase-1 certificate that chained is revoked all the same (the registrar CA's
    * revocations, newer than any CRL file): such a certificate is refused (Error 1020), as EAP-TLS does.
    */
-  isRevoked?: (certificate: X509Certificate) => boolean | Promise<boolean>;
+  isRevoked?: RevocationCheck;
 }
 
 export interface TeapMethodDeps {
@@ -193,7 +193,7 @@ class TeapServerSession implements EapMethodSession {
   private phase2: Phase2Server | undefined;
   private sessionId: Uint8Array | undefined;
   /** The validated Phase-1 certificate this conversation's policy accepted: it goes into the grant for the credential policy. */
-  private phase1Certificate: { der: Uint8Array; certificate: X509Certificate; manufacturer?: string; deviceId?: string } | undefined;
+  private phase1Certificate: { der: Uint8Array; presented: PresentedCertificate; manufacturer?: string; deviceId?: string } | undefined;
 
   constructor(
     private readonly ctx: MethodContext,
@@ -326,12 +326,12 @@ class TeapServerSession implements EapMethodSession {
         certError = { code: TeapErrorCode.ClientCertificateRejected, reason: sel.peer.refusal };
       } else if (sel.certificateUsable) {
         // Refused like a certificate a CRL names (1020), not ignored: a revoked credential is no fallback to a password.
-        certError = await this.revocationRefusal(sel.peer.certificate);
+        certError = await this.revocationRefusal(sel.peer);
         if (!certError) {
           const identity = sel.manufacturer ? manufacturerIdentity(sel.manufacturer, sel.peer.certificate, sel.peer.identity) : sel.peer.identity;
           // An IDevID names the device as manufacturer:serialNumber, which is also what the registrar calls it.
           clientCertificate = { identity, deviceId: sel.manufacturer ? identity : sel.peer.deviceId };
-          this.phase1Certificate = { der: sel.peer.der, certificate: sel.peer.certificate, ...(sel.manufacturer ? { manufacturer: sel.manufacturer, deviceId: identity } : {}) };
+          this.phase1Certificate = { der: sel.peer.der, presented: sel.peer, ...(sel.manufacturer ? { manufacturer: sel.manufacturer, deviceId: identity } : {}) };
         }
       } else {
         this.log.info({ policy: sel.name }, 'TEAP: Phase-1 certificate is not from an issuer this policy accepts; ignored');
@@ -445,9 +445,9 @@ class TeapServerSession implements EapMethodSession {
       case 'success': {
         // Phase 2 lasts as long as the peer likes: a certificate revoked meanwhile, in Phase 1 or
         // proved by an inner EAP-TLS (which asked before its own success), gets no Success.
-        const proved: [X509Certificate | Uint8Array, string][] = [
-          ...(this.phase1Certificate ? [[this.phase1Certificate.certificate, 'Phase-1'] as [X509Certificate, string]] : []),
-          ...(out.grant.innerCertificates ?? []).map((der): [Uint8Array, string] => [der, 'inner EAP-TLS']),
+        const proved: [PresentedCertificate, string][] = [
+          ...(this.phase1Certificate ? [[this.phase1Certificate.presented, 'Phase-1'] as [PresentedCertificate, string]] : []),
+          ...(out.grant.innerCertificates ?? []).map((der): [PresentedCertificate, string] => [presentedCertificate(der), 'inner EAP-TLS']),
         ];
         for (const [certificate, which] of proved) {
           const revoked = await this.revocationRefusal(certificate, which);
@@ -463,19 +463,23 @@ class TeapServerSession implements EapMethodSession {
   }
 
   /** Error 1020 when the hook says this certificate is revoked, or cannot say (fail closed). */
-  private async revocationRefusal(certificate: X509Certificate | Uint8Array, which = 'Phase-1'): Promise<{ code: TeapErrorCode; reason: string } | undefined> {
+  private async revocationRefusal(presented: PresentedCertificate, which = 'Phase-1'): Promise<{ code: TeapErrorCode; reason: string } | undefined> {
     const isRevoked = this.cfg.isRevoked;
     if (!isRevoked) return undefined;
-    let serial: string | undefined;
     try {
       // The Phase-1 certificate is the same object at both checks: the hook may remember what it
-      // learnt of it (the CA's signature). An inner one arrives as the DER its method proved.
-      const cert = certificate instanceof X509Certificate ? certificate : new X509Certificate(certificate);
-      serial = cert.serialNumber;
-      if (!(await isRevoked(cert))) return undefined;
+      // learnt of it (the CA's signature). An inner one arrives as the DER its method proved; a
+      // parse it cannot survive throws here and refuses.
+      if (!(await isRevoked(presented))) return undefined;
     } catch (err) {
       this.log.warn({ err: (err as Error).message, certificate: which }, `TEAP: revocation check of the ${which} certificate failed`);
       return { code: TeapErrorCode.ClientCertificateRejected, reason: 'certificate revocation check failed' };
+    }
+    let serial: string | undefined;
+    try {
+      serial = presented.certificate.serialNumber;
+    } catch {
+      serial = undefined;
     }
     this.log.info({ serial, certificate: which }, `TEAP: ${which} certificate revoked`);
     return { code: TeapErrorCode.ClientCertificateRejected, reason: 'certificate revoked' };

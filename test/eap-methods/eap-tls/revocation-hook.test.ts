@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { X509Certificate } from 'node:crypto';
 import { createEapTlsMethod, type EapTlsConfig } from '../../../src/eap-methods/eap-tls/method.js';
 import type { EapMethodSession, MethodContext, Step } from '../../../src/eap-methods/method.js';
-import type { TlsEngineName } from '../../../src/eap-methods/tls-tunnel.js';
+import type { PresentedCertificate, TlsEngineName } from '../../../src/eap-methods/tls-tunnel.js';
 import { EapTlsPeer } from '../../../src/peer/eap-tls/eap-tls-peer.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { testPki } from '../../helpers/pki.js';
@@ -49,10 +49,10 @@ describe.each(serverTlsEngines())('EAP-TLS isRevoked hook, %s TLS engine', (e) =
   test.each(['TLSv1.2', 'TLSv1.3'] as const)('%s: consulted with the client certificate; true refuses, false admits', async (version) => {
     const pki = await testPki();
     const seen: string[] = [];
-    const objects: X509Certificate[] = [];
+    const objects: PresentedCertificate[] = [];
     const base = { cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.ca.certPem, minVersion: version, maxVersion: version };
     for (const [answer, expected] of [[true, 'failure'], [false, 'success']] as const) {
-      const step = await run({ ...base, isRevoked: async (c) => { seen.push(c.serialNumber); objects.push(c); return answer; } }, pki.client, pki.ca.certPem);
+      const step = await run({ ...base, isRevoked: async (c) => { seen.push(new X509Certificate(c.der).serialNumber); objects.push(c); return answer; } }, pki.client, pki.ca.certPem);
       expect(step.kind).toBe(expected);
       if (step.kind === 'failure') expect(step.reason).toBe('certificate revoked');
     }

@@ -1,9 +1,8 @@
-import type { X509Certificate } from 'node:crypto';
 import { createTeapMethod, type TeapMethodDeps } from '../../../src/teap-brski/teap/method.js';
 import { createMschapV2Method } from '../../../src/eap-methods/mschapv2/method.js';
 import { createEapTlsMethod } from '../../../src/eap-methods/eap-tls/method.js';
 import { TeapPeer } from '../../../src/peer/teap/teap-peer.js';
-import type { TlsEngineName } from '../../../src/eap-methods/tls-tunnel.js';
+import type { PresentedCertificate, TlsEngineName } from '../../../src/eap-methods/tls-tunnel.js';
 import { testPki } from '../../helpers/pki.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { serverTlsEngines } from '../../helpers/tls-engines.js';
@@ -50,13 +49,13 @@ describe.each(serverTlsEngines())('TEAP Phase-1 certificate and the revocation h
   });
 
   test('not revoked: asked when Phase 1 ends and again before Success, about one certificate object', async () => {
-    const seen: X509Certificate[] = [];
+    const seen: PresentedCertificate[] = [];
     const c = await run(certificateOnly, (cert) => { seen.push(cert); return false; });
     expect(c.server.kind).toBe('success');
     expect(c.peer.kind).toBe('success');
     expect(seen).toHaveLength(2);
     expect(seen[1]).toBe(seen[0]);
-    expect(seen[0]!.subject).toMatch(/CN=alice/);
+    expect(seen[0]!.certificate.subject).toMatch(/CN=alice/);
   });
 
   test('revoked: Error 1020 in Phase 2, EAP-Failure, the reason logged', async () => {
