@@ -13,7 +13,7 @@
  * (no `brski` section, or a worker thread), the store alone decides, which still refuses every
  * LDevID that was issued and then revoked.
  */
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import type { PresentedCertificate } from '../../eap-methods/tls-tunnel.js';
 import type { IssuedCertificateRecord, IssuedCertificateStore } from '../../store/issued-certificates.js';
 import type { Log } from '../../util/log.js';
@@ -66,7 +66,8 @@ export class IssuedCertificateRevocation {
    * certificate is never parsed for it. With the CA: the parsed certificate, for the signature.
    */
   readonly isRevoked = async (presented: PresentedCertificate | X509Certificate): Promise<boolean> => {
-    const cert = presented instanceof X509Certificate ? { der: new Uint8Array(presented.raw.buffer, presented.raw.byteOffset, presented.raw.byteLength), certificate: presented } : presented;
+    // Told apart by what it has, not by its class: anything without DER is read as a node:crypto certificate.
+    const cert = 'der' in presented ? presented : { der: new Uint8Array(presented.raw.buffer, presented.raw.byteOffset, presented.raw.byteLength), certificate: presented };
     // With the CA known, a certificate its key did not sign is not ours, and costs no store read.
     if (this.options.ca && !this.signedByCa(cert.certificate)) return false;
     if (this.notOurs.has(presented)) return this.options.ca !== undefined;

@@ -468,8 +468,9 @@ class TeapServerSession implements EapMethodSession {
     if (!isRevoked) return undefined;
     try {
       // The Phase-1 certificate is the same object at both checks: the hook may remember what it
-      // learnt of it (the CA's signature). An inner one arrives as the DER its method proved; a
-      // parse it cannot survive throws here and refuses.
+      // learnt of it (the CA's signature). An inner one arrives as the DER its method proved and is
+      // parsed here, whatever the hook reads: one that does not parse is refused.
+      if (which !== 'Phase-1') void presented.certificate;
       if (!(await isRevoked(presented))) return undefined;
     } catch (err) {
       this.log.warn({ err: (err as Error).message, certificate: which }, `TEAP: revocation check of the ${which} certificate failed`);

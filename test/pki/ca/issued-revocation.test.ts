@@ -63,3 +63,11 @@ test('the store alone never parses the presented certificate (a tenth of an EAP-
   await fx.ca.revoke(serial, 'keyCompromise');
   expect(await r.isRevoked(unparsed)).toBe(true);
 });
+
+test('a RegistrarCa hook asked with a node:crypto certificate or a presented one answers alike', async () => {
+  const { cert, serial } = await ours();
+  const presented = { der: new Uint8Array(cert.raw), certificate: cert };
+  expect([await fx.ca.isRevoked(cert), await fx.ca.isRevoked(presented)]).toEqual([false, false]);
+  await fx.ca.revoke(serial, 'keyCompromise');
+  expect([await fx.ca.isRevoked(cert), await fx.ca.isRevoked(presented)]).toEqual([true, true]);
+});
