@@ -6,9 +6,9 @@
  * Device classes:
  *  - noob:  an EAP-NOOB device; its account is the person it is bound to; its MUD URL is the
  *           configured PeerInfo member (RFC 9140 registers none).
- *  - brski: a certificate that is an LDevID our registrar CA issued (the presented DER equals the
- *           recorded one, not revoked), or an IDevID of a trusted manufacturer (TEAP-BRSKI sets the
- *           grant's manufacturer). Such devices belong to the domain, not to a person.
+ *  - brski: a certificate that is an LDevID our registrar CA issued (its serial and TBSCertificate
+ *           equal the recorded ones, issued-revocation.ts), or an IDevID of a trusted manufacturer
+ *           (TEAP-BRSKI sets the grant's manufacturer). Such devices belong to the domain, not to a person.
  *  - user:  everything else (password and certificate users); the account is the identity.
  *
  * A certificate we issued and have revoked gets nothing (AccessRefusal): the methods refuse it
