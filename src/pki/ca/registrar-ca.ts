@@ -104,7 +104,6 @@ export class RegistrarCa {
   readonly certificate: x509.X509Certificate;
   readonly certificateDer: Uint8Array;
   readonly certificatePem: string;
-  private readonly nodeCertificate: NodeX509Certificate;
   /** isRevoked's answers (issued-revocation.ts); it checks a certificate object's signature once. */
   private readonly revocation: IssuedCertificateRevocation;
 
@@ -117,8 +116,7 @@ export class RegistrarCa {
     this.certificate = certificate;
     this.certificateDer = new Uint8Array(certificate.rawData);
     this.certificatePem = certificate.toString('pem') + '\n';
-    this.nodeCertificate = new NodeX509Certificate(this.certificateDer);
-    this.revocation = new IssuedCertificateRevocation({ store: options.store, ca: this.nodeCertificate, ...(options.log ? { log: options.log } : {}) });
+    this.revocation = new IssuedCertificateRevocation({ store: options.store, ca: new NodeX509Certificate(this.certificateDer), ...(options.log ? { log: options.log } : {}) });
     this.policy = policy;
   }
 
