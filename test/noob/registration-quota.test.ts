@@ -6,13 +6,13 @@ import type { NasFacts } from '../../src/eap-methods/method.js';
 import { resolveNoobConfig, type NoobConfig } from '../../src/noob/config.js';
 import { createNoobMethod, type NoobMethod } from '../../src/noob/method.js';
 import { deliverOob, issueServerToPeerOob, purgeExpiredRegistrations } from '../../src/noob/oob.js';
-import { registrationOrigin } from '../../src/noob/registration-quota.js';
+import { COUNT_TTL_MS, RegistrationQuota, registrationOrigin } from '../../src/noob/registration-quota.js';
 import { resolvePeerConfig } from '../../src/peer/noob/config.js';
 import { peerOobToShow } from '../../src/peer/noob/oob.js';
 import { runNoobPeer } from '../../src/peer/noob/runner.js';
 import { MemoryPeerStateStore } from '../../src/peer/noob/state.js';
 import type { AuditEntry, AuditStore } from '../../src/store/audit.js';
-import { MemoryNoobPeerStore } from '../../src/store/noob-peers.js';
+import { MemoryNoobPeerStore, type NoobPeerStore } from '../../src/store/noob-peers.js';
 import { systemRandom } from '../../src/noob/crypto/random.js';
 import { MemoryLog } from '../helpers/silent-log.js';
 import { loopback, PEER_INFO, TestClock } from './helpers.js';
@@ -86,6 +86,9 @@ describe('EAP-NOOB registration quotas', () => {
     const shown = peerOobToShow(state, { config: h.peerConfig, now: h.clock.now(), random: systemRandom })!;
     expect((await deliverOob({ store: h.store, clock: h.clock.now }, shown.message, { account: 'alice' })).ok).toBe(true);
     expect(await h.store.countUnbound(registrationOrigin(NAS_A))).toBe(0);
+    // The quota counts again at most a second after its last count: until then the NAS is still full.
+    expect((await h.register(NAS_A)).stored).toBe(false);
+    h.clock.advance(COUNT_TTL_MS / 1000);
     expect((await h.register(NAS_A)).stored).toBe(true);
   });
 
@@ -122,6 +125,67 @@ describe('EAP-NOOB registration quotas', () => {
     expect((await h.register(NAS_A)).stored).toBe(true);
     expect(h.audit.entries).toEqual([]);
     expect(await h.store.countUnbound(registrationOrigin(NAS_A))).toBe(1);
+  });
+
+  test('a flood of Initial Exchanges costs a count read now and then, not two per exchange; one process stays exact', async () => {
+    const h = harness({ maxEphemeralPeers: 100, maxUnboundPerNas: 40 });
+    const NAS_C: NasFacts = { clientName: 'ap-c', clientAddress: '192.0.2.3' };
+    const reads = { all: 0, nas: 0 };
+    const countEphemeral = h.store.countEphemeral.bind(h.store);
+    const countUnbound = h.store.countUnbound.bind(h.store);
+    h.store.countEphemeral = async () => (reads.all++, countEphemeral());
+    h.store.countUnbound = async (via?: string) => (reads.nas++, countUnbound(via));
+    const stored = { a: 0, b: 0, c: 0 };
+    for (let i = 0; i < 60; i++) {
+      if ((await h.register(NAS_A)).stored) stored.a++;
+      if ((await h.register(NAS_B)).stored) stored.b++;
+    }
+    for (let i = 0; i < 60; i++) if ((await h.register(NAS_C)).stored) stored.c++;
+    // A and B filled their shares exactly; C got what the table had left, exactly.
+    expect(stored).toEqual({ a: 40, b: 40, c: 20 });
+    expect(await h.store.countEphemeral()).toBe(100);
+    // 180 exchanges: the room halves with each read, so a few reads per count, plus a purge-and-read before the refusals.
+    expect(reads.all).toBeLessThanOrEqual(24);
+    expect(reads.nas).toBeLessThanOrEqual(36);
+    // 80 refusals: audited once per NAS and quota.
+    expect(h.audit.entries.map((e) => `${e.subject} ${(e.detail as { quota: string }).quota}`).sort()).toEqual(['ap-a nas', 'ap-b nas', 'ap-c table']);
+    const before = { ...reads };
+    for (let i = 0; i < 50; i++) expect((await h.register(NAS_B)).stored).toBe(false);
+    expect(reads).toEqual(before);
+    // A second later the table is counted again, once, and it is still full.
+    h.clock.advance(COUNT_TTL_MS / 1000);
+    for (let i = 0; i < 50; i++) expect((await h.register(NAS_B)).stored).toBe(false);
+    expect(reads.all - before.all).toBeLessThanOrEqual(2);
+  });
+
+  test('two processes on one database overrun the table by one registration at most', async () => {
+    // What the quota asks of the store, shared by two servers: each registration they admit is stored.
+    let stored = 0;
+    const shared = {
+      countEphemeral: async () => stored,
+      countUnbound: async () => 0,
+      deleteExpiredEphemeral: async () => 0,
+      deleteUnboundBefore: async () => 0,
+    } as unknown as NoobPeerStore;
+    const clock = new TestClock();
+    const config = resolveNoobConfig({ ...BASE, maxEphemeralPeers: 100, maxUnboundPerNas: 100 });
+    const servers = [new RegistrationQuota(shared, config, clock.now), new RegistrationQuota(shared, config, clock.now)];
+    const log = new MemoryLog();
+    const open = [true, true];
+    while (open.some(Boolean)) {
+      for (const [k, q] of servers.entries()) {
+        if (!open[k]) continue;
+        if (await q.admit(k === 0 ? NAS_A : NAS_B, log)) stored++;
+        else open[k] = false;
+      }
+    }
+    // Each admits at most half the room it last counted: together never more than the room, but for
+    // the one registration each may take when the room is 1.
+    expect(stored).toBeGreaterThanOrEqual(100);
+    expect(stored).toBeLessThanOrEqual(101);
+    // A second later both count again and find the table full.
+    clock.advance(COUNT_TTL_MS / 1000);
+    for (const [k, q] of servers.entries()) expect(await q.admit(k === 0 ? NAS_A : NAS_B, log)).toBe(false);
   });
 
   test('settings: defaults, and bounds that name the key', () => {
