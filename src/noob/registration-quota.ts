@@ -5,14 +5,11 @@
  * audited, at most once a minute per NAS and quota, with the count of refusals in between.
  *
  * Counting is a scan of the rows counted (0.3 ms for 10,000 registrations here, 2.7 ms for
- * 100,000), so a count read from the store stands for COUNT_TTL_MS, with this process's own
- * admissions added to it: a flood of Initial Exchanges at a full table is refused at the cost of
- * a map lookup, not of two scans each. A count is read again sooner once this process has used
- * half the room the last read left, so that it stays exact when this process alone registers:
- * each process on the same database (workers, servers) takes at most half the room it counted,
- * so two overrun a quota by one registration at most (docs/scaling.md). Room that completions,
- * deliveries and purges free is seen within COUNT_TTL_MS; before refusing, expired registrations
- * are purged and the counts read again, at most once per COUNT_TTL_MS.
+ * 100,000), and a flood of Initial Exchanges meets a full table again and again: a count that
+ * found a quota full refuses for COUNT_TTL_MS without another scan. An admission is always judged
+ * by counts read for it, as before, so the quotas hold as exactly as they did; what a completion,
+ * a delivery or a purge frees is seen within COUNT_TTL_MS of a refusal. Before refusing on a fresh
+ * count, expired registrations are purged and the counts read again, at most once per COUNT_TTL_MS.
  */
 import type { NasFacts } from '../eap-methods/method.js';
 import type { AuditStore } from '../store/audit.js';
@@ -35,22 +32,17 @@ export function registrationOrigin(nas: Pick<NasFacts, 'clientName' | 'clientAdd
 const REPORT_WINDOW_MS = 60_000;
 /** Keys remembered for rate limiting; past it the memory starts over (a few extra lines at worst). */
 const MAX_REPORT_KEYS = 1024;
-/** How long a count read from the store stands in for it (see above). */
+/** How long a count that found a quota full refuses without counting again (see above). */
 export const COUNT_TTL_MS = 1000;
-/** NAS whose counts are remembered; past it the memory starts over (a read each, at worst). */
-const MAX_COUNTED_NAS = 1024;
-
-/** A count as read from the store, and what this process admitted since. */
-interface Counted {
-  read: number;
-  at: number;
-  admitted: number;
-}
+/** NAS whose full shares are remembered; past it the memory starts over (a count each, at worst). */
+const MAX_FULL_NAS = 1024;
 
 export class RegistrationQuota {
   private readonly reported = new Map<string, { at: number; suppressed: number }>();
-  private table: Counted | undefined;
-  private readonly perNas = new Map<string, Counted>();
+  /** The last count that found the table full, and when. */
+  private tableFull: { refusal: QuotaRefusal; at: number } | undefined;
+  /** The last count that found a NAS's share full, per NAS, and when. */
+  private readonly nasFull = new Map<string, { refusal: QuotaRefusal; at: number }>();
   /** When expired registrations were last purged before a refusal. */
   private purgedAt = Number.NEGATIVE_INFINITY;
 
@@ -65,51 +57,42 @@ export class RegistrationQuota {
   async admit(nas: Pick<NasFacts, 'clientName' | 'clientAddress'>, log: Log): Promise<boolean> {
     const via = registrationOrigin(nas);
     const now = this.clock().getTime();
-    let refusal = await this.check(via, now);
-    if (refusal && !(now - this.purgedAt < COUNT_TTL_MS && now >= this.purgedAt)) {
+    let refusal = this.remembered(via, now) ?? (await this.check(via, now));
+    if (refusal && !within(now, this.purgedAt)) {
       this.purgedAt = now;
       await purgeExpiredRegistrations(this.store, this.config, this.clock());
-      this.table = undefined;
-      this.perNas.clear();
       refusal = await this.check(via, now);
     }
-    if (!refusal) {
-      // Counted before the write that follows: a write that fails leaves the counts high until the next read.
-      this.table!.admitted++;
-      this.perNas.get(via)!.admitted++;
-      return true;
-    }
+    if (!refusal) return true;
     this.report(refusal, nas, log);
     return false;
   }
 
-  private async check(via: string, now: number): Promise<QuotaRefusal | undefined> {
-    const tableLimit = this.config.maxEphemeralPeers;
-    this.table = await this.counted(this.table, () => this.store.countEphemeral(), tableLimit, now);
-    const all = this.table.read + this.table.admitted;
-    if (all >= tableLimit) return { quota: 'table', count: all, limit: tableLimit };
-    const nasLimit = this.config.maxUnboundPerNas;
-    const known = this.perNas.get(via);
-    const mine = await this.counted(known, () => this.store.countUnbound(via), nasLimit, now);
-    if (mine !== known) {
-      if (!known && this.perNas.size >= MAX_COUNTED_NAS) this.perNas.clear();
-      this.perNas.set(via, mine);
-    }
-    const held = mine.read + mine.admitted;
-    if (held >= nasLimit) return { quota: 'nas', count: held, limit: nasLimit };
-    return undefined;
+  /** A count younger than COUNT_TTL_MS that found the table or this NAS's share full. */
+  private remembered(via: string, now: number): QuotaRefusal | undefined {
+    if (this.tableFull && within(now, this.tableFull.at)) return this.tableFull.refusal;
+    const mine = this.nasFull.get(via);
+    return mine && within(now, mine.at) ? mine.refusal : undefined;
   }
 
-  /**
-   * The count to judge by: the one in hand while it is younger than COUNT_TTL_MS and either says
-   * full or this process has used less than half the room it left; else one read now.
-   */
-  private async counted(c: Counted | undefined, read: () => Promise<number>, limit: number, now: number): Promise<Counted> {
-    if (c && now - c.at < COUNT_TTL_MS && now >= c.at) {
-      const full = c.read + c.admitted >= limit;
-      if (full || c.admitted < Math.max(1, Math.floor((limit - c.read) / 2))) return c;
+  /** Counts now; a quota found full is remembered, one found with room forgotten. */
+  private async check(via: string, now: number): Promise<QuotaRefusal | undefined> {
+    const all = await this.store.countEphemeral();
+    if (all >= this.config.maxEphemeralPeers) {
+      const refusal: QuotaRefusal = { quota: 'table', count: all, limit: this.config.maxEphemeralPeers };
+      this.tableFull = { refusal, at: now };
+      return refusal;
     }
-    return { read: await read(), at: now, admitted: 0 };
+    this.tableFull = undefined;
+    const mine = await this.store.countUnbound(via);
+    if (mine >= this.config.maxUnboundPerNas) {
+      const refusal: QuotaRefusal = { quota: 'nas', count: mine, limit: this.config.maxUnboundPerNas };
+      if (!this.nasFull.has(via) && this.nasFull.size >= MAX_FULL_NAS) this.nasFull.clear();
+      this.nasFull.set(via, { refusal, at: now });
+      return refusal;
+    }
+    this.nasFull.delete(via);
+    return undefined;
   }
 
   private report(r: QuotaRefusal, nas: Pick<NasFacts, 'clientName' | 'clientAddress'>, log: Log): void {
@@ -142,4 +125,9 @@ export class RegistrationQuota {
       log.error({ err: (err as Error).message }, 'eap-noob: audit entry for a refused registration could not be written');
     }
   }
+}
+
+/** `now` is less than COUNT_TTL_MS after `at` (a clock that went back counts as expired). */
+function within(now: number, at: number): boolean {
+  return now >= at && now - at < COUNT_TTL_MS;
 }
