@@ -144,9 +144,11 @@ describe('EAP-NOOB registration quotas', () => {
     // A and B filled their shares exactly; C got what the table had left, exactly.
     expect(stored).toEqual({ a: 40, b: 40, c: 20 });
     expect(await h.store.countEphemeral()).toBe(100);
-    // Each admission counted for itself (100); of the 80 refusals only the first per quota counted,
-    // twice (before and after the purge), and the purge runs once a second.
+    // Each admission counted for itself (100 table counts, 100 NAS counts while the table had room);
+    // of the 80 refusals only the first per quota counted, and once more after the purge, which
+    // runs at most once a second.
     expect(reads.all).toBeLessThanOrEqual(100 + 6);
+    expect(reads.nas).toBeLessThanOrEqual(100 + 6);
     expect(h.audit.entries.map((e) => `${e.subject} ${(e.detail as { quota: string }).quota}`).sort()).toEqual(['ap-a nas', 'ap-b nas', 'ap-c table']);
     const before = { ...reads };
     for (let i = 0; i < 50; i++) expect((await h.register(NAS_B)).stored).toBe(false);
@@ -157,31 +159,74 @@ describe('EAP-NOOB registration quotas', () => {
     expect(reads.all - before.all).toBe(2);
   });
 
-  test('two processes on one database: a refusal remembered by one never lets the other overrun', async () => {
-    // What the quota asks of the store, shared by two servers: each registration they admit is stored.
-    let stored = 0;
-    const shared = {
-      countEphemeral: async () => stored,
-      countUnbound: async () => 0,
-      deleteExpiredEphemeral: async () => 0,
-      deleteUnboundBefore: async () => 0,
-    } as unknown as NoobPeerStore;
+  /** What the quota asks of the store, shared by several servers; `delay` makes each count a round trip. */
+  function sharedTable(delay = false) {
+    const t = {
+      stored: 0,
+      counts: 0,
+      store: {
+        countEphemeral: async () => {
+          t.counts++;
+          if (delay) await new Promise((r) => setImmediate(r));
+          return t.stored;
+        },
+        countUnbound: async () => 0,
+        deleteExpiredEphemeral: async () => 0,
+        deleteUnboundBefore: async () => 0,
+      } as unknown as NoobPeerStore,
+    };
+    return t;
+  }
+  const quotaConfig = resolveNoobConfig({ ...BASE, maxEphemeralPeers: 100, maxUnboundPerNas: 100 });
+
+  test('two processes on one database: what one remembers never lets the other overrun', async () => {
+    const t = sharedTable();
     const clock = new TestClock();
-    const config = resolveNoobConfig({ ...BASE, maxEphemeralPeers: 100, maxUnboundPerNas: 100 });
-    const [a, b] = [new RegistrationQuota(shared, config, clock.now), new RegistrationQuota(shared, config, clock.now)];
+    const [a, b] = [new RegistrationQuota(t.store, quotaConfig, clock.now), new RegistrationQuota(t.store, quotaConfig, clock.now)];
     const log = new MemoryLog();
     // B registers one, A fills the table, then B tries again within the second: the order in which
-    // a stale count of B's would have let it overrun.
-    if (await b!.admit(NAS_B, log)) stored++;
-    while (await a!.admit(NAS_A, log)) stored++;
-    while (await b!.admit(NAS_B, log)) stored++;
-    expect(stored).toBe(100);
-    // Room freed meanwhile (a purge elsewhere) is taken within a second, never beyond the quota.
-    stored = 98;
-    expect(await a!.admit(NAS_A, log)).toBe(false);
+    // a count B kept from before A's registrations would let it overrun.
+    if (await b!.admit(NAS_B, log)) t.stored++;
+    while (await a!.admit(NAS_A, log)) t.stored++;
+    while (await b!.admit(NAS_B, log)) t.stored++;
+    expect(t.stored).toBe(100);
+  });
+
+  test('room freed while a refusal is remembered goes to the first Initial Exchange a second later, and no further', async () => {
+    const t = sharedTable();
+    t.stored = 100;
+    const clock = new TestClock();
+    const quota = new RegistrationQuota(t.store, quotaConfig, clock.now);
+    const log = new MemoryLog();
+    expect(await quota.admit(NAS_A, log)).toBe(false);
+    t.stored = 98;
+    expect(await quota.admit(NAS_A, log)).toBe(false);
     clock.advance(COUNT_TTL_MS / 1000);
-    while (await a!.admit(NAS_A, log)) stored++;
-    expect(stored).toBe(100);
+    while (await quota.admit(NAS_A, log)) t.stored++;
+    expect(t.stored).toBe(100);
+  });
+
+  test('a clock set back does not stretch a remembered refusal', async () => {
+    const t = sharedTable();
+    t.stored = 100;
+    const clock = new TestClock();
+    const quota = new RegistrationQuota(t.store, quotaConfig, clock.now);
+    const log = new MemoryLog();
+    expect(await quota.admit(NAS_A, log)).toBe(false);
+    clock.advance(-3600);
+    t.stored = 99;
+    expect(await quota.admit(NAS_A, log)).toBe(true);
+  });
+
+  test('Initial Exchanges arriving while a count runs wait for it: one that finds the table full refuses them all', async () => {
+    const t = sharedTable(true);
+    t.stored = 100;
+    const quota = new RegistrationQuota(t.store, quotaConfig, new TestClock().now);
+    const log = new MemoryLog();
+    const answers = await Promise.all(Array.from({ length: 50 }, () => quota.admit(NAS_A, log)));
+    expect(answers.every((a) => a === false)).toBe(true);
+    // The first count, and one more after the purge.
+    expect(t.counts).toBe(2);
   });
 
   test('settings: defaults, and bounds that name the key', () => {
