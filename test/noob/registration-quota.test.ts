@@ -192,13 +192,19 @@ describe('EAP-NOOB registration quotas', () => {
     expect(t.stored).toBe(100);
   });
 
-  test('room freed while a refusal is remembered goes to the first Initial Exchange a second later, and no further', async () => {
+  /** A quota that has just counted a full table and refused. */
+  async function refusedAtFull() {
     const t = sharedTable();
     t.stored = 100;
     const clock = new TestClock();
     const quota = new RegistrationQuota(t.store, quotaConfig, clock.now);
     const log = new MemoryLog();
     expect(await quota.admit(NAS_A, log)).toBe(false);
+    return { t, clock, quota, log };
+  }
+
+  test('room freed while a refusal is remembered goes to the first Initial Exchange a second later, and no further', async () => {
+    const { t, clock, quota, log } = await refusedAtFull();
     t.stored = 98;
     expect(await quota.admit(NAS_A, log)).toBe(false);
     clock.advance(COUNT_TTL_MS / 1000);
@@ -207,12 +213,7 @@ describe('EAP-NOOB registration quotas', () => {
   });
 
   test('a clock set back does not stretch a remembered refusal', async () => {
-    const t = sharedTable();
-    t.stored = 100;
-    const clock = new TestClock();
-    const quota = new RegistrationQuota(t.store, quotaConfig, clock.now);
-    const log = new MemoryLog();
-    expect(await quota.admit(NAS_A, log)).toBe(false);
+    const { t, clock, quota, log } = await refusedAtFull();
     clock.advance(-3600);
     t.stored = 99;
     expect(await quota.admit(NAS_A, log)).toBe(true);
