@@ -26,6 +26,14 @@
  *     while the retained JavaScript did not move. The 4 MB bound is for native leaks of about
  *     3 KB per authentication or more: a leaked SSL object or handshake buffer is many times that.
  *
+ *   A CI run (2026-12-06) met a step instead: memory outside V8's heap rose once by 6.75 MB between
+ *   two samples two-thirds of the way in, then stayed flat for the last 600 authentications, while
+ *   V8 gave back 16.7 MB of committed heap and RSS fell by 10 MB. A leak grows all along, a step
+ *   happens once: so the native bound is on the growth in each half of the run (the floor of its
+ *   last four samples against the floor of its first four), and a leak is growth beyond half the
+ *   bound in both halves, or beyond twice the bound in all. A leak of 3 KB per authentication
+ *   grows about 2.6 MB in each half.
+ *
  * The counts keep it bounded: 22–31 s of CPU per engine (9–13 ms per authentication, both ends in
  * this process, warm-up included, the suite's log capture on). A draft with the same counts took
  * 47 s of wall time for both engines with a few other jobs on the machine; this one took 150–210 s
@@ -125,12 +133,16 @@ test.each(serverTlsEngines())(`%s TLS engine: memory stays flat over ${AUTHENTIC
   const first = samples.slice(0, FLOOR_SAMPLES);
   const last = samples.slice(-FLOOR_SAMPLES);
   const nativeGrowth = (floor(last.map((s) => s.native)) - floor(first.map((s) => s.native))) / 1048576;
+  const half = Math.floor(samples.length / 2);
+  const nativeHalves = [samples.slice(0, half), samples.slice(half)].map((h) =>
+    (floor(h.slice(-FLOOR_SAMPLES).map((s) => s.native)) - floor(h.slice(0, FLOOR_SAMPLES).map((s) => s.native))) / 1048576);
+  const nativeLeak = nativeHalves.every((g) => g >= MAX_NATIVE_GROWTH_MB / 2) || nativeGrowth >= 2 * MAX_NATIVE_GROWTH_MB;
   const rssGrowth = (floor(last.map((s) => s.rss)) - floor(first.map((s) => s.rss))) / 1048576;
   const retainedGrowth = (floor(last.map((s) => s.retained)) - floor(first.map((s) => s.retained))) / 1048576;
   const cpu = process.cpuUsage(cpuBefore);
-  const report = `${engine}: ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s of CPU; outside V8's heap +${nativeGrowth.toFixed(2)} MB (bound ${MAX_NATIVE_GROWTH_MB}; RSS +${rssGrowth.toFixed(2)}), retained +${retainedGrowth.toFixed(2)} MB (bound ${MAX_RETAINED_GROWTH_MB}); ` +
+  const report = `${engine}: ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s of CPU; outside V8's heap +${nativeGrowth.toFixed(2)} MB, by halves ${nativeHalves.map((g) => `+${g.toFixed(2)}`).join(' and ')} (bound: ${MAX_NATIVE_GROWTH_MB / 2} in both halves, ${2 * MAX_NATIVE_GROWTH_MB} in all; RSS +${rssGrowth.toFixed(2)}), retained +${retainedGrowth.toFixed(2)} MB (bound ${MAX_RETAINED_GROWTH_MB}); ` +
     `every ${SAMPLE_EVERY} (RSS/outside V8's heap/retained MB): ${samples.map((s) => `${mb(s.rss)}/${mb(s.native)}/${mb(s.retained)}`).join(' ')}`;
   process.stdout.write(`${report}\n`);
-  const verdict = nativeGrowth < MAX_NATIVE_GROWTH_MB && retainedGrowth < MAX_RETAINED_GROWTH_MB ? 'within' : 'beyond';
+  const verdict = !nativeLeak && retainedGrowth < MAX_RETAINED_GROWTH_MB ? 'within' : 'beyond';
   expect(`${verdict} the bounds: ${report}`).toMatch(/^within/);
 }, 240_000);
