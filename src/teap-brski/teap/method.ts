@@ -193,7 +193,7 @@ class TeapServerSession implements EapMethodSession {
   private phase2: Phase2Server | undefined;
   private sessionId: Uint8Array | undefined;
   /** The validated Phase-1 certificate this conversation's policy accepted: it goes into the grant for the credential policy. */
-  private phase1Certificate: { der: Uint8Array; presented: PresentedCertificate; manufacturer?: string; deviceId?: string } | undefined;
+  private phase1Certificate: { presented: PresentedCertificate; manufacturer?: string; deviceId?: string } | undefined;
 
   constructor(
     private readonly ctx: MethodContext,
@@ -331,7 +331,7 @@ class TeapServerSession implements EapMethodSession {
           const identity = sel.manufacturer ? manufacturerIdentity(sel.manufacturer, sel.peer.certificate, sel.peer.identity) : sel.peer.identity;
           // An IDevID names the device as manufacturer:serialNumber, which is also what the registrar calls it.
           clientCertificate = { identity, deviceId: sel.manufacturer ? identity : sel.peer.deviceId };
-          this.phase1Certificate = { der: sel.peer.der, presented: sel.peer, ...(sel.manufacturer ? { manufacturer: sel.manufacturer, deviceId: identity } : {}) };
+          this.phase1Certificate = { presented: sel.peer, ...(sel.manufacturer ? { manufacturer: sel.manufacturer, deviceId: identity } : {}) };
         }
       } else {
         this.log.info({ policy: sel.name }, 'TEAP: Phase-1 certificate is not from an issuer this policy accepts; ignored');
@@ -466,21 +466,17 @@ class TeapServerSession implements EapMethodSession {
   private async revocationRefusal(presented: PresentedCertificate, which = 'Phase-1'): Promise<{ code: TeapErrorCode; reason: string } | undefined> {
     const isRevoked = this.cfg.isRevoked;
     if (!isRevoked) return undefined;
+    let serial: string;
     try {
       // The Phase-1 certificate is the same object at both checks: the hook may remember what it
       // learnt of it (the CA's signature). An inner one arrives as the DER its method proved and is
       // parsed here, whatever the hook reads: one that does not parse is refused.
       if (which !== 'Phase-1') void presented.certificate;
       if (!(await isRevoked(presented))) return undefined;
+      serial = presented.certificate.serialNumber;
     } catch (err) {
       this.log.warn({ err: (err as Error).message, certificate: which }, `TEAP: revocation check of the ${which} certificate failed`);
       return { code: TeapErrorCode.ClientCertificateRejected, reason: 'certificate revocation check failed' };
-    }
-    let serial: string | undefined;
-    try {
-      serial = presented.certificate.serialNumber;
-    } catch {
-      serial = undefined;
     }
     this.log.info({ serial, certificate: which }, `TEAP: ${which} certificate revoked`);
     return { code: TeapErrorCode.ClientCertificateRejected, reason: 'certificate revoked' };
@@ -489,7 +485,7 @@ class TeapServerSession implements EapMethodSession {
   private withPhase1Certificate(grant: Grant): Grant {
     const c = this.phase1Certificate;
     if (!c) return grant;
-    const g: Grant = { ...grant, certificate: c.der };
+    const g: Grant = { ...grant, certificate: c.presented.der };
     if (c.manufacturer !== undefined) {
       g.manufacturer = c.manufacturer;
       g.deviceId ??= c.deviceId;
