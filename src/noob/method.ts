@@ -12,7 +12,7 @@ import { codecOptions, resolveNoobConfig, type NoobConfig, type ResolvedNoobConf
 import { systemRandom, type NoobRandom } from './crypto/random.js';
 import { encodeRequest } from './message-codec.js';
 import { EAP_TYPE_NOOB } from './messages.js';
-import { RegistrationQuota, registrationOrigin } from './registration-quota.js';
+import { RegistrationQuota } from './registration-quota.js';
 import {
   decodeForServer,
   serverPeerIdToLoad,
@@ -151,10 +151,10 @@ export function createNoobMethod(deps: NoobMethodDeps): NoobMethod {
         const w = r.write;
         let committed = false;
         try {
-          const creating = w.expectedVersion === null && w.next !== null;
-          // A new registration remembers its NAS, for that NAS's quota.
-          const next = creating && w.next ? { ...w.next, registeredVia: registrationOrigin(ctx.nas) } : w.next;
-          committed = (!creating || (await quota.admit(ctx.nas, log))) && (await store.transition(w.peerId, w.expectedVersion, next));
+          committed =
+            w.expectedVersion === null && w.next !== null
+              ? await quota.register(ctx.nas, w.next, log)
+              : await store.transition(w.peerId, w.expectedVersion, w.next);
         } catch (e) {
           log.error({ err: e, peerId: w.peerId }, 'eap-noob: store write failed');
         }

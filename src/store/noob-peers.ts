@@ -146,6 +146,24 @@ export interface NoobPeerQuery {
   limit?: number;
 }
 
+/** The quotas a new registration is held to (registration-quota.ts decides them). */
+export interface NoobRegistrationLimits {
+  /** Records in states 1 and 2, all NAS together. */
+  maxEphemeral: number;
+  /** Unbound registrations made through the new record's `registeredVia`. */
+  maxUnboundVia: number;
+}
+
+/** Which quota was full when a registration was refused, and what the count found. */
+export interface NoobQuotaRefusal {
+  quota: 'nas' | 'table';
+  count: number;
+  limit: number;
+}
+
+/** `exists`: the peer has a record already (another conversation made it first); nothing written. */
+export type NoobRegistrationOutcome = { created: true } | { created: false; refusal: NoobQuotaRefusal } | { created: false; exists: true };
+
 export interface NoobPeerStore {
   get(peerId: string): Promise<NoobPeerRecord | undefined>;
   /**
@@ -161,6 +179,13 @@ export interface NoobPeerStore {
    * rejects, writing nothing, when the write itself fails.
    */
   transition(peerId: string, expectedVersion: number | null, next: NoobPeerWrite | null): Promise<boolean>;
+  /**
+   * Creates the record of a new registration, as `transition(next.peerId, null, next)` would,
+   * unless a quota is full: the counts are read in the creating transaction itself, and creations
+   * take turns across every connection to the database (other servers, other worker threads), so
+   * registrations made at the same moment cannot together pass a quota that each alone respects.
+   */
+  createRegistration(next: NoobPeerWrite, limits: NoobRegistrationLimits): Promise<NoobRegistrationOutcome>;
   list(query: NoobPeerQuery): Promise<NoobPeerRecord[]>;
   /** Number of records in states 1 and 2. */
   countEphemeral(): Promise<number>;
@@ -193,14 +218,15 @@ export class MemoryNoobPeerStore implements NoobPeerStore {
   }
 
   async transition(peerId: string, expectedVersion: number | null, next: NoobPeerWrite | null): Promise<boolean> {
-    const current = this.records.get(peerId);
-    if ((current?.version ?? null) !== expectedVersion) return false;
-    if (next === null) this.records.delete(peerId);
-    else {
-      const consumedOobs = mergeConsumed(current?.consumedOobs ?? [], next.consumedOobs);
-      this.records.set(peerId, structuredClone({ ...next, consumedOobs, version: (expectedVersion ?? 0) + 1 }));
-    }
-    return true;
+    return transitionIn(this.records, peerId, expectedVersion, next);
+  }
+
+  async createRegistration(next: NoobPeerWrite, limits: NoobRegistrationLimits): Promise<NoobRegistrationOutcome> {
+    // Synchronous from the counts to the write: no other creation can come between them.
+    const via = next.registeredVia;
+    const refusal = tableQuotaRefusal(countEphemeralIn(this.records), limits) ?? (via === undefined ? undefined : nasQuotaRefusal(countUnboundIn(this.records, via), limits));
+    if (refusal) return { created: false, refusal };
+    return transitionIn(this.records, next.peerId, null, next) ? { created: true } : { created: false, exists: true };
   }
 
   async list(query: NoobPeerQuery): Promise<NoobPeerRecord[]> {
@@ -213,7 +239,7 @@ export class MemoryNoobPeerStore implements NoobPeerStore {
   }
 
   async countEphemeral(): Promise<number> {
-    return [...this.records.values()].filter((r) => r.state <= 2).length;
+    return countEphemeralIn(this.records);
   }
 
   async deleteExpiredEphemeral(createdBefore: Date, now: Date, limit = Infinity): Promise<number> {
@@ -226,7 +252,7 @@ export class MemoryNoobPeerStore implements NoobPeerStore {
   }
 
   async countUnbound(registeredVia?: string): Promise<number> {
-    return [...this.records.values()].filter((r) => isUnbound(r) && (registeredVia === undefined || r.registeredVia === registeredVia)).length;
+    return countUnboundIn(this.records, registeredVia);
   }
 
   async deleteUnboundBefore(before: Date, limit = Infinity): Promise<number> {
@@ -241,6 +267,40 @@ export class MemoryNoobPeerStore implements NoobPeerStore {
   async remove(peerId: string): Promise<boolean> {
     return this.records.delete(peerId);
   }
+}
+
+// The memory store's workings, as functions: a method of its class would be timed as an operation.
+function transitionIn(records: Map<string, NoobPeerRecord>, peerId: string, expectedVersion: number | null, next: NoobPeerWrite | null): boolean {
+  const current = records.get(peerId);
+  if ((current?.version ?? null) !== expectedVersion) return false;
+  if (next === null) records.delete(peerId);
+  else {
+    const consumedOobs = mergeConsumed(current?.consumedOobs ?? [], next.consumedOobs);
+    records.set(peerId, structuredClone({ ...next, consumedOobs, version: (expectedVersion ?? 0) + 1 }));
+  }
+  return true;
+}
+
+function countEphemeralIn(records: Map<string, NoobPeerRecord>): number {
+  let n = 0;
+  for (const r of records.values()) if (r.state <= 2) n++;
+  return n;
+}
+
+function countUnboundIn(records: Map<string, NoobPeerRecord>, registeredVia?: string): number {
+  let n = 0;
+  for (const r of records.values()) if (isUnbound(r) && (registeredVia === undefined || r.registeredVia === registeredVia)) n++;
+  return n;
+}
+
+/** A refusal when the ephemeral table holds `count` records and `limits` allow no more; else undefined. */
+export function tableQuotaRefusal(count: number, limits: NoobRegistrationLimits): NoobQuotaRefusal | undefined {
+  return count >= limits.maxEphemeral ? { quota: 'table', count, limit: limits.maxEphemeral } : undefined;
+}
+
+/** A refusal when the new record's NAS holds `count` unbound registrations and `limits` allow no more. */
+export function nasQuotaRefusal(count: number, limits: NoobRegistrationLimits): NoobQuotaRefusal | undefined {
+  return count >= limits.maxUnboundVia ? { quota: 'nas', count, limit: limits.maxUnboundVia } : undefined;
 }
 
 /**

@@ -403,11 +403,10 @@ describe('Completion Exchange errors', () => {
 
   it('a store that throws ends the conversation in failure, logged', async () => {
     const inner = new MemoryNoobPeerStore();
-    const broken: NoobPeerStore = Object.assign(Object.create(inner) as NoobPeerStore, {
-      transition: async () => {
-        throw new Error('disk full');
-      },
-    });
+    const fail = async (): Promise<never> => {
+      throw new Error('disk full');
+    };
+    const broken: NoobPeerStore = Object.assign(Object.create(inner) as NoobPeerStore, { transition: fail, createRegistration: fail });
     const h = new Harness({}, {}, broken);
     const t = loopback(() => h.method, h.log);
     const out = await runNoobPeer({ transport: t, store: new MemoryPeerStateStore(), config: h.peerConfig, log: new MemoryLog() });

@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 
 import { migrations } from '../../src/store/sqlite/migrations/index.js';
 import { migrations as postgresMigrations } from '../../src/store/postgres/migrations/index.js';
@@ -13,34 +15,13 @@ import Database from 'better-sqlite3';
 import { describeStores, openTestPostgresStores, type StoreUnderTest } from '../helpers/store-kinds.js';
 import { dropSchema, freshName, requirePostgres } from '../helpers/postgres.js';
 import { MemoryLog } from '../helpers/silent-log.js';
+import { ephemeralRegistration } from '../helpers/noob-records.js';
 
 const T0 = new Date('2026-01-01T00:00:00.000Z');
 const T1H = new Date(T0.getTime() + 3600_000);
 const N = 'x3JlolaPciK4Wa6XlMJxtQ';
 
-function ephemeralPeer(peerId: string, createdAt = T0): NoobPeerWrite {
-  return {
-    peerId,
-    state: 1,
-    createdAt,
-    updatedAt: createdAt,
-    peerInfo: '{"Make":"Acme"}',
-    ephemeral: {
-      transcript: { vers: '[1]', verp: '1', peerId: JSON.stringify(peerId), cryptosuites: '[1,2]', dirs: '3', serverInfo: '{}', cryptosuitep: '1', dirp: '1', nai: '"noob@x.org"', peerInfo: '{"Make":"Acme"}', pks: '{}', ns: '"a"', pkp: '{}', np: '"b"' },
-      identity: '@noob.eap.arpa',
-      newNai: 'noob@x.org',
-      cryptosuite: 1,
-      dirp: 1,
-      z: new Uint8Array(32).fill(7),
-      sleepTime: 60,
-      waitingExchanges: 0,
-      oobRejections: 0,
-    },
-    accountBound: false,
-    oobs: [],
-    consumedOobs: [],
-  };
-}
+const ephemeralPeer = (peerId: string, createdAt = T0): NoobPeerWrite => ephemeralRegistration(peerId, createdAt);
 
 function registered(peerId: string): NoobPeerWrite {
   return {
@@ -173,6 +154,26 @@ function contract(make: () => NoobPeerStore): void {
     expect(await store.list({ states: [1] })).toEqual([]);
   });
 
+  it('creates a registration only while both quotas have room, counting unbound ones of its own NAS', async () => {
+    const store = make();
+    const limits = { maxEphemeral: 4, maxUnboundVia: 2 };
+    const via = (peerId: string, nas: string): NoobPeerWrite => ({ ...ephemeralPeer(peerId), registeredVia: nas });
+    expect(await store.createRegistration(via('a1', 'A'), limits)).toEqual({ created: true });
+    expect(await store.createRegistration(via('a2', 'A'), limits)).toEqual({ created: true });
+    expect(await store.createRegistration(via('a3', 'A'), limits)).toEqual({ created: false, refusal: { quota: 'nas', count: 2, limit: 2 } });
+    // A delivered code binds a1: it no longer counts against A's share, but still fills the table.
+    await store.transition('a1', 1, { ...via('a1', 'A'), state: 2, oobs: [{ direction: 1, noob: N, hoob: N, createdAt: T0, expiresAt: T1H }] });
+    expect(await store.createRegistration(via('a3', 'A'), limits)).toEqual({ created: true });
+    expect(await store.createRegistration(via('b1', 'B'), limits)).toEqual({ created: true });
+    expect(await store.createRegistration(via('b2', 'B'), limits)).toEqual({ created: false, refusal: { quota: 'table', count: 4, limit: 4 } });
+    // Registered associations are not ephemeral; an existing peer is not created again.
+    await store.transition('b1', 1, registered('b1'));
+    expect(await store.createRegistration(via('a2', 'B'), limits)).toEqual({ created: false, exists: true });
+    expect((await store.get('a2'))?.registeredVia).toBe('A');
+    expect(await store.createRegistration(via('b2', 'B'), limits)).toEqual({ created: true });
+    expect(await store.countEphemeral()).toBe(4);
+  });
+
   it('lists by state and account, counts and purges only ephemeral records', async () => {
     const store = make();
     await store.transition('old', null, ephemeralPeer('old', new Date(T0.getTime() - 10_000)));
@@ -299,6 +300,23 @@ describeStores('NoobPeerStore', (kind) => {
     expect(created.filter(Boolean)).toHaveLength(1);
   });
 
+  it('registrations racing from several connections never pass a quota together (servers on one database)', async () => {
+    const connections = [s.stores.noobPeers, (await s.another()).noobPeers, (await s.another()).noobPeers];
+    const limits = { maxEphemeral: 25, maxUnboundVia: 12 };
+    const outcomes = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        connections[i % 3]!.createRegistration({ ...ephemeralPeer(`r${i}`), registeredVia: i % 2 === 0 ? 'A' : 'B' }, limits),
+      ),
+    );
+    const created = outcomes.filter((o) => o.created).length;
+    expect(created).toBe(24);
+    expect(await s.stores.noobPeers.countUnbound('A')).toBe(12);
+    expect(await s.stores.noobPeers.countUnbound('B')).toBe(12);
+    // One more fits the table, from a third NAS.
+    expect(await connections[1]!.createRegistration({ ...ephemeralPeer('c'), registeredVia: 'C' }, limits)).toEqual({ created: true });
+    expect(await s.stores.noobPeers.countEphemeral()).toBe(25);
+  });
+
   it('purging from one connection while another transitions: nothing half-deleted, a registered peer never purged', async () => {
     const a = s.stores.noobPeers;
     const b = (await s.another()).noobPeers;
@@ -329,6 +347,48 @@ describeStores('NoobPeerStore', (kind) => {
 });
 
 /** Rows as a Gangway of schema version 3 left them, then the upgrade: each database its own SQL, one expectation. */
+describe('EAP-NOOB registration quotas across threads on one SQLite file (server.workers)', () => {
+  it('three threads registering at once never pass a quota together', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gangway-noob-threads-'));
+    const path = join(dir, 'gangway.db');
+    const setup = openSqlite(path);
+    migrate(setup, migrations);
+    setup.close();
+    const storesUrl = pathToFileURL(join(__dirname, '../../dist/store/sqlite/stores.js')).href;
+    // Each thread opens its own connection, as a worker does, and registers as fast as it can once told to.
+    const script = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      import(workerData.storesUrl).then((m) => {
+        const stores = m.openSqliteStores(workerData.path);
+        parentPort.once('message', async () => {
+          let created = 0;
+          for (const r of workerData.records) if ((await stores.noobPeers.createRegistration(r, workerData.limits)).created) created++;
+          stores.close();
+          parentPort.postMessage(created);
+        });
+        parentPort.postMessage('ready');
+      });`;
+    const limits = { maxEphemeral: 50, maxUnboundVia: 20 };
+    const workers = [0, 1, 2].map((w) => {
+      const records = Array.from({ length: 40 }, (_, i): NoobPeerWrite => ({ ...ephemeralPeer(`t${w}-${i}`), registeredVia: i % 2 === 0 ? 'A' : 'B' }));
+      return new Worker(script, { eval: true, workerData: { storesUrl, path, records, limits } });
+    });
+    try {
+      await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
+      const done = workers.map((w) => new Promise<number>((resolve, reject) => (w.once('message', resolve), w.once('error', reject))));
+      for (const w of workers) w.postMessage('go');
+      const created = (await Promise.all(done)).reduce((a, b) => a + b, 0);
+      const check = new SqliteNoobPeerStore(openSqlite(path));
+      expect(created).toBe(40);
+      expect(await check.countUnbound('A')).toBe(20);
+      expect(await check.countUnbound('B')).toBe(20);
+    } finally {
+      await Promise.all(workers.map((w) => w.terminate()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('migration 4 carries existing registrations over: a pending delivery is consumed and bound, an account is bound', () => {
   const expectUpgraded = async (store: NoobPeerStore): Promise<void> => {
     expect(await store.get('waiting')).toMatchObject({ accountBound: false, consumedOobs: [] });

@@ -5,8 +5,11 @@ import type {
   NoobPeerRecord,
   NoobPeerStore,
   NoobPeerWrite,
+  NoobRegistrationLimits,
+  NoobRegistrationOutcome,
   NoobServerState,
 } from '../noob-peers.js';
+import { nasQuotaRefusal, tableQuotaRefusal } from '../noob-peers.js';
 import { pgText, toNumber, type PostgresDatabase, type Queryable, type SqlValue } from './database.js';
 import { decodeAssociation, decodeEphemeral, encodeAssociation, encodeEphemeral } from '../noob-peer-columns.js';
 
@@ -76,36 +79,24 @@ export class PostgresNoobPeerStore implements NoobPeerStore {
 
   async transition(peerId: string, expectedVersion: number | null, next: NoobPeerWrite | null): Promise<boolean> {
     if (next !== null && next.peerId !== peerId) throw new Error('a transition cannot rename a peer');
-    const id = pgText(peerId);
+    return this.db.transaction((tx) => writeTransition(tx, peerId, expectedVersion, next));
+  }
+
+  async createRegistration(next: NoobPeerWrite, limits: NoobRegistrationLimits): Promise<NoobRegistrationOutcome> {
     return this.db.transaction(async (tx) => {
-      if (next === null) {
-        if (expectedVersion === null) return (await tx.query('SELECT 1 FROM noob_peers WHERE peer_id = $1', [id])).rowCount === 0;
-        return (await tx.query('DELETE FROM noob_peers WHERE peer_id = $1 AND version = $2', [id, expectedVersion])).rowCount === 1;
+      // READ COMMITTED counts do not see a creation another server has not committed yet: without
+      // taking turns, ten at once would each find room for one. The lock is held to the commit, so
+      // the next creation's counts, read after it is granted, include this one.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`gangway:noob-registration:${this.db.schema}`]);
+      const all = toNumber((await tx.query<{ n: string }>('SELECT count(*) AS n FROM noob_peers WHERE state <= 2')).rows[0]!.n);
+      let refusal = tableQuotaRefusal(all, limits);
+      const via = next.registeredVia;
+      if (!refusal && via !== undefined) {
+        const { rows } = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM noob_peers WHERE registered_via = $1 AND ${UNBOUND}`, [pgText(via)]);
+        refusal = nasQuotaRefusal(toNumber(rows[0]!.n), limits);
       }
-      const row = toRow(next, (expectedVersion ?? 0) + 1);
-      if (expectedVersion === null) {
-        const inserted = await tx.query(
-          `INSERT INTO noob_peers (${PEER_COLUMNS}) VALUES (${row.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT (peer_id) DO NOTHING`,
-          row,
-        );
-        if (inserted.rowCount !== 1) return false;
-      } else {
-        const sets = PEER_COLUMNS.split(', ').slice(1).map((c, i) => `${c} = $${i + 2}`).join(', ');
-        const updated = await tx.query(`UPDATE noob_peers SET ${sets} WHERE peer_id = $1 AND version = $${row.length + 1}`, [...row, expectedVersion]);
-        if (updated.rowCount !== 1) return false;
-        await tx.query('DELETE FROM noob_oob_messages WHERE peer_id = $1', [id]);
-      }
-      await insertOobs(tx, id, next.oobs);
-      // Append-only: a Hoob already stored keeps its row (and its first account and time).
-      for (const c of next.consumedOobs) {
-        await tx.query(
-          `INSERT INTO noob_consumed_oobs (peer_id, hoob, seq, direction, account, consumed_at)
-           VALUES ($1, $2, (SELECT coalesce(max(seq), -1) + 1 FROM noob_consumed_oobs WHERE peer_id = $1), $3, $4, $5)
-           ON CONFLICT (peer_id, hoob) DO NOTHING`,
-          [id, c.hoob, c.direction, pgText(c.account), c.consumedAt],
-        );
-      }
-      return true;
+      if (refusal) return { created: false, refusal };
+      return (await writeTransition(tx, next.peerId, null, next)) ? { created: true } : { created: false, exists: true };
     });
   }
 
@@ -149,6 +140,42 @@ export class PostgresNoobPeerStore implements NoobPeerStore {
   async remove(peerId: string): Promise<boolean> {
     return ((await this.db.query('DELETE FROM noob_peers WHERE peer_id = $1', [pgText(peerId)])).rowCount ?? 0) > 0;
   }
+}
+
+/**
+ * One transition inside the caller's transaction (see `transition`). (A function, not a method:
+ * the metrics time a store's methods, and this is none of its operations.)
+ */
+async function writeTransition(tx: Queryable, peerId: string, expectedVersion: number | null, next: NoobPeerWrite | null): Promise<boolean> {
+  const id = pgText(peerId);
+  if (next === null) {
+    if (expectedVersion === null) return (await tx.query('SELECT 1 FROM noob_peers WHERE peer_id = $1', [id])).rowCount === 0;
+    return (await tx.query('DELETE FROM noob_peers WHERE peer_id = $1 AND version = $2', [id, expectedVersion])).rowCount === 1;
+  }
+  const row = toRow(next, (expectedVersion ?? 0) + 1);
+  if (expectedVersion === null) {
+    const inserted = await tx.query(
+      `INSERT INTO noob_peers (${PEER_COLUMNS}) VALUES (${row.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT (peer_id) DO NOTHING`,
+      row,
+    );
+    if (inserted.rowCount !== 1) return false;
+  } else {
+    const sets = PEER_COLUMNS.split(', ').slice(1).map((c, i) => `${c} = $${i + 2}`).join(', ');
+    const updated = await tx.query(`UPDATE noob_peers SET ${sets} WHERE peer_id = $1 AND version = $${row.length + 1}`, [...row, expectedVersion]);
+    if (updated.rowCount !== 1) return false;
+    await tx.query('DELETE FROM noob_oob_messages WHERE peer_id = $1', [id]);
+  }
+  await insertOobs(tx, id, next.oobs);
+  // Append-only: a Hoob already stored keeps its row (and its first account and time).
+  for (const c of next.consumedOobs) {
+    await tx.query(
+      `INSERT INTO noob_consumed_oobs (peer_id, hoob, seq, direction, account, consumed_at)
+       VALUES ($1, $2, (SELECT coalesce(max(seq), -1) + 1 FROM noob_consumed_oobs WHERE peer_id = $1), $3, $4, $5)
+       ON CONFLICT (peer_id, hoob) DO NOTHING`,
+      [id, c.hoob, c.direction, pgText(c.account), c.consumedAt],
+    );
+  }
+  return true;
 }
 
 /**

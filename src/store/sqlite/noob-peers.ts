@@ -5,8 +5,11 @@ import type {
   NoobPeerRecord,
   NoobPeerStore,
   NoobPeerWrite,
+  NoobRegistrationLimits,
+  NoobRegistrationOutcome,
   NoobServerState,
 } from '../noob-peers.js';
+import { nasQuotaRefusal, tableQuotaRefusal } from '../noob-peers.js';
 import type { SqliteDatabase } from './database.js';
 import { decodeAssociation, decodeEphemeral, encodeAssociation, encodeEphemeral } from '../noob-peer-columns.js';
 
@@ -97,6 +100,7 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
   private readonly countUnboundViaStmt;
   private readonly selectUnboundBefore;
   private readonly transitionTx;
+  private readonly createTx;
   private readonly readPeerTx;
 
   constructor(private readonly db: SqliteDatabase) {
@@ -132,7 +136,7 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
     this.countUnboundViaStmt = db.prepare(`SELECT count(*) AS n FROM noob_peers WHERE registered_via = ? AND ${unbound}`);
     this.selectUnboundBefore = db.prepare(`SELECT peer_id FROM noob_peers WHERE ${unbound} AND created_at < ? ORDER BY created_at LIMIT ?`);
 
-    const tx = db.transaction((peerId: string, expected: number | null, next: NoobPeerWrite | null): boolean => {
+    const write = (peerId: string, expected: number | null, next: NoobPeerWrite | null): boolean => {
       const current = this.selectIndexed.get(peerId) as IndexedColumns | undefined;
       if ((current?.version ?? null) !== expected) return false;
       if (next === null) {
@@ -155,8 +159,20 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
         this.insertConsumed.run(peerId, c.hoob, peerId, c.direction, c.account ?? null, c.consumedAt.toISOString());
       }
       return true;
-    });
+    };
+    const tx = db.transaction(write);
     this.transitionTx = (peerId: string, expected: number | null, next: NoobPeerWrite | null) => tx.immediate(peerId, expected, next);
+    // IMMEDIATE takes the write lock before counting: a creation on another connection (a worker
+    // thread, another process) waits for this one to commit, and then counts it.
+    const create = db.transaction((next: NoobPeerWrite, limits: NoobRegistrationLimits): NoobRegistrationOutcome => {
+      const via = next.registeredVia;
+      const refusal =
+        tableQuotaRefusal((this.countEphemeralStmt.get() as { n: number }).n, limits) ??
+        (via === undefined ? undefined : nasQuotaRefusal((this.countUnboundViaStmt.get(via) as { n: number }).n, limits));
+      if (refusal) return { created: false, refusal };
+      return write(next.peerId, null, next) ? { created: true } : { created: false, exists: true };
+    });
+    this.createTx = (next: NoobPeerWrite, limits: NoobRegistrationLimits) => create.immediate(next, limits);
     // The three reads of a record in one read transaction: one snapshot, and in WAL mode each
     // transaction takes and drops a read lock on the -shm file (two fcntl calls, about 7 us here),
     // which outside a transaction every statement would pay on its own.
@@ -177,6 +193,10 @@ export class SqliteNoobPeerStore implements NoobPeerStore {
 
   async transition(peerId: string, expectedVersion: number | null, next: NoobPeerWrite | null): Promise<boolean> {
     return this.transitionTx(peerId, expectedVersion, next);
+  }
+
+  async createRegistration(next: NoobPeerWrite, limits: NoobRegistrationLimits): Promise<NoobRegistrationOutcome> {
+    return this.createTx(next, limits);
   }
 
   async list(query: NoobPeerQuery): Promise<NoobPeerRecord[]> {
