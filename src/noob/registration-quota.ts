@@ -77,14 +77,16 @@ export class RegistrationQuota {
     }
     let outcome: NoobRegistrationOutcome | undefined;
     if (!refusal) {
-      outcome = await this.createShared(via, record, now);
+      outcome = await this.createShared(via, record);
       refusal = refusalOf(outcome);
     }
-    if (refusal && !within(now, this.purgedAt)) {
-      this.purgedAt = now;
+    if (refusal && !within(this.clock().getTime(), this.purgedAt)) {
+      this.purgedAt = this.clock().getTime();
       await purgeExpiredRegistrations(this.store, this.config, this.clock());
-      outcome = await this.create(via, record, now);
+      outcome = await this.create(via, record);
       refusal = refusalOf(outcome);
+      // From when it ended: a purge slowed by a busy database must not let the next refusal purge at once.
+      this.purgedAt = this.clock().getTime();
     }
     if (!refusal) return outcome?.created === true;
     this.report(refusal, nas, log);
@@ -99,8 +101,8 @@ export class RegistrationQuota {
   }
 
   /** A creation whose counts those arriving from the same NAS while it runs go by, if they found a quota full. */
-  private async createShared(via: string, record: NoobPeerWrite, now: number): Promise<NoobRegistrationOutcome> {
-    const outcome = this.create(via, record, now);
+  private async createShared(via: string, record: NoobPeerWrite): Promise<NoobRegistrationOutcome> {
+    const outcome = this.create(via, record);
     // A store error is the caller's to report; those waiting go on to a creation of their own.
     const counted = outcome.then(refusalOf, () => undefined);
     this.counting.set(via, counted);
@@ -112,8 +114,11 @@ export class RegistrationQuota {
   }
 
   /** Creates within the quotas; a quota found full is remembered, one found with room forgotten. */
-  private async create(via: string, record: NoobPeerWrite, now: number): Promise<NoobRegistrationOutcome> {
+  private async create(via: string, record: NoobPeerWrite): Promise<NoobRegistrationOutcome> {
     const outcome = await this.store.createRegistration(record, { maxEphemeral: this.config.maxEphemeralPeers, maxUnboundVia: this.config.maxUnboundPerNas });
+    // Remembered from when the count answered: a creation that waited its turn for a second or more
+    // would otherwise be forgotten as it is remembered, and the flood it answers would count again.
+    const now = this.clock().getTime();
     const refusal = refusalOf(outcome);
     if (refusal?.quota === 'table') {
       this.tableFull = { refusal, at: now };

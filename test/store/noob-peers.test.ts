@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { migrations } from '../../src/store/sqlite/migrations/index.js';
 import { migrations as postgresMigrations } from '../../src/store/postgres/migrations/index.js';
 import { PostgresDatabase } from '../../src/store/postgres/database.js';
+import { PostgresNoobPeerStore } from '../../src/store/postgres/noob-peers.js';
 import { openSqlite } from '../../src/store/sqlite/database.js';
 import { NOOB_PEER_INDEXED_COLUMNS, NOOB_PEER_NARROW_WRITE_COLUMNS, SqliteNoobPeerStore } from '../../src/store/sqlite/noob-peers.js';
 import { isConsumed, MemoryNoobPeerStore, type NoobPeerStore, type NoobPeerWrite } from '../../src/store/noob-peers.js';
@@ -346,7 +347,6 @@ describeStores('NoobPeerStore', (kind) => {
   });
 });
 
-/** Rows as a Gangway of schema version 3 left them, then the upgrade: each database its own SQL, one expectation. */
 describe('EAP-NOOB registration quotas across threads on one SQLite file (server.workers)', () => {
   it('three threads registering at once never pass a quota together', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gangway-noob-threads-'));
@@ -373,11 +373,13 @@ describe('EAP-NOOB registration quotas across threads on one SQLite file (server
       const records = Array.from({ length: 40 }, (_, i): NoobPeerWrite => ({ ...ephemeralPeer(`t${w}-${i}`), registeredVia: i % 2 === 0 ? 'A' : 'B' }));
       return new Worker(script, { eval: true, workerData: { storesUrl, path, records, limits } });
     });
+    // A thread that fails (an import, the database) fails the test at once.
+    const failed = new Promise<never>((_, reject) => workers.forEach((w) => w.once('error', reject)));
     try {
-      await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
-      const done = workers.map((w) => new Promise<number>((resolve, reject) => (w.once('message', resolve), w.once('error', reject))));
+      await Promise.race([failed, Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))))]);
+      const done = Promise.race([failed, Promise.all(workers.map((w) => new Promise<number>((resolve) => w.once('message', resolve))))]);
       for (const w of workers) w.postMessage('go');
-      const created = (await Promise.all(done)).reduce((a, b) => a + b, 0);
+      const created = (await done).reduce((a, b) => a + b, 0);
       const check = new SqliteNoobPeerStore(openSqlite(path));
       expect(created).toBe(40);
       expect(await check.countUnbound('A')).toBe(20);
@@ -389,6 +391,56 @@ describe('EAP-NOOB registration quotas across threads on one SQLite file (server
   });
 });
 
+describe('EAP-NOOB registration creations on PostgreSQL', () => {
+  const server = requirePostgres();
+  const open = (schema: string, poolSize: number) =>
+    PostgresDatabase.open({ url: server!.url, ...(server!.password !== undefined ? { password: server!.password } : {}), schema, poolSize }, new MemoryLog());
+
+  (server ? it : it.skip)('hold the quotas on connections whose default isolation is REPEATABLE READ (a role or database set so)', async () => {
+    const schema = freshName();
+    const dbs: PostgresDatabase[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        // One connection each, so that the session setting below is the one every transaction starts from.
+        const db = await open(schema, 1);
+        dbs.push(db);
+        await db.query('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      }
+      const stores = dbs.map((db) => new PostgresNoobPeerStore(db));
+      const limits = { maxEphemeral: 25, maxUnboundVia: 12 };
+      const outcomes = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => stores[i % 3]!.createRegistration({ ...ephemeralPeer(`rr${i}`), registeredVia: i % 2 === 0 ? 'A' : 'B' }, limits)),
+      );
+      expect(outcomes.filter((o) => o.created)).toHaveLength(24);
+      expect(await stores[0]!.countUnbound('A')).toBe(12);
+      expect(await dbs[0]!.transaction(async (tx) => (await tx.query<{ transaction_isolation: string }>('SHOW transaction_isolation')).rows[0]!.transaction_isolation)).toBe('read committed');
+    } finally {
+      await Promise.all(dbs.map((db) => db.close()));
+      await dropSchema(server!, schema);
+    }
+  });
+
+  (server ? it : it.skip)('a burst of creations holds one connection of the pool: other queries do not wait behind it', async () => {
+    const schema = freshName();
+    const db = await open(schema, 2);
+    try {
+      const store = new PostgresNoobPeerStore(db);
+      await store.transition('known', null, registered('known'));
+      const limits = { maxEphemeral: 1000, maxUnboundVia: 1000 };
+      let finished = 0;
+      const burst = Array.from({ length: 30 }, (_, i) => store.createRegistration({ ...ephemeralPeer(`b${i}`), registeredVia: 'A' }, limits).then((o) => (finished++, o)));
+      // Queued behind 30 creations in the pool's own queue, this read would wait for most of them.
+      expect((await store.get('known'))?.state).toBe(4);
+      expect(finished).toBeLessThanOrEqual(5);
+      expect((await Promise.all(burst)).every((o) => o.created)).toBe(true);
+    } finally {
+      await db.close();
+      await dropSchema(server!, schema);
+    }
+  });
+});
+
+/** Rows as a Gangway of schema version 3 left them, then the upgrade: each database its own SQL, one expectation. */
 describe('migration 4 carries existing registrations over: a pending delivery is consumed and bound, an account is bound', () => {
   const expectUpgraded = async (store: NoobPeerStore): Promise<void> => {
     expect(await store.get('waiting')).toMatchObject({ accountBound: false, consumedOobs: [] });

@@ -70,12 +70,15 @@ export class PostgresDatabase implements Queryable {
   /**
    * `fn` inside one READ COMMITTED transaction on one connection: committed when it resolves,
    * rolled back when it rejects. A connection whose ROLLBACK fails is discarded, not reused.
+   * The level is asked for, not inherited: the stores count on each statement seeing what others
+   * committed before it began (a lock waited for, then a count), and a role or database whose
+   * default is REPEATABLE READ would give every statement the snapshot of the first.
    */
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
       const result = await fn({ query: (sql, params = []) => client.query(sql, params as SqlValue[]) });
       await client.query('COMMIT');
       return result;
