@@ -106,6 +106,17 @@ export function decodePacket(bytes: Uint8Array): RadiusPacket {
   const length = readPacketLength(bytes);
   const own = new Uint8Array(length);
   own.set(bytes.subarray(0, length));
+  return decodeOwnedPacket(own);
+}
+
+/**
+ * As `decodePacket`, without the copy: the header fields and attribute values are views of
+ * `bytes`, for a caller that owns them and never writes or reuses them (a datagram the server
+ * received into a Buffer of its own). Octets past the Length are left out.
+ */
+export function decodeOwnedPacket(bytes: Uint8Array): RadiusPacket {
+  const length = readPacketLength(bytes);
+  const own = bytes.subarray(0, length);
   const attributes: RadiusAttribute[] = [];
   walkAttributes(own, length, (type, offset, attrLength) => {
     attributes.push({ type, value: own.subarray(offset + 2, offset + attrLength) });

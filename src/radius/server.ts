@@ -6,7 +6,7 @@ import { ClientTable, type RadiusClientConfig, type ResolvedClient } from './cli
 import { AttributeType } from './dictionary.js';
 import { RadiusProtocolError } from './errors.js';
 import { checkMessageAuthenticator } from './message-authenticator.js';
-import { RadiusCode, decodePacket, getAttribute, hasAttribute, readPacketLength, type RadiusPacket } from './packet.js';
+import { RadiusCode, decodeOwnedPacket, getAttribute, hasAttribute, readPacketLength, type RadiusPacket } from './packet.js';
 import { ReplyCache, replyCacheKey, requestFingerprint, type CacheTicket } from './reply-cache.js';
 import { encodeResponse } from './response.js';
 import { decodeUserPassword } from './user-password.js';
@@ -200,7 +200,7 @@ export class RadiusServer {
       let packet: RadiusPacket;
       try {
         bytes = msg.subarray(0, readPacketLength(msg));
-        packet = decodePacket(bytes);
+        packet = decodeOwnedPacket(bytes);
       } catch (e) {
         if (!(e instanceof RadiusProtocolError)) throw e;
         this.drop('malformed', 'warn', this.fields(origin), `malformed RADIUS packet dropped: ${e.code}`);

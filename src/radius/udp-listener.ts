@@ -13,7 +13,11 @@ export interface UdpListener {
 }
 
 export type UdpEngine = 'native' | 'node';
-/** The sender's address as the socket reports it (an IPv6 socket reports IPv4 senders as ::ffff:a.b.c.d). */
+/**
+ * The sender's address as the socket reports it (an IPv6 socket reports IPv4 senders as ::ffff:a.b.c.d).
+ * `msg` is the handler's own: a Buffer of its own per datagram, never reused by the listener, so
+ * the RADIUS server decodes it without a copy (`decodeOwnedPacket`).
+ */
 export type DatagramHandler = (msg: Buffer, address: string, port: number) => void;
 
 interface UdpAddon {
