@@ -203,11 +203,13 @@ export function splitEapMessage(eap: Uint8Array): RadiusAttribute[] {
 
 /**
  * Concatenation of every EAP-Message value in packet order; they need not be adjacent
- * (RFC 2865 §5 forbids relying on that). Checking the EAP Length is the EAP layer's job.
+ * (RFC 2865 §5 forbids relying on that). Checking the EAP Length is the EAP layer's job. A single
+ * value is returned as it is, a view of the decoded packet, which the packet's owner never reuses.
  */
 export function joinEapMessage(p: RadiusPacket): Uint8Array | undefined {
   const parts = getAttributes(p, AttributeType.EapMessage);
   if (parts.length === 0) return undefined;
+  if (parts.length === 1) return parts[0];
   const total = parts.reduce((n, part) => n + part.length, 0);
   const out = new Uint8Array(total);
   let offset = 0;

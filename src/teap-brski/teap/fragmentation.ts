@@ -145,7 +145,9 @@ export class TeapReassembler {
     const total = this.received;
     const declared = this.declared;
     const oField = this.outerTlvLength !== undefined ? 4 : 0;
-    const all = concatBytes(this.parts);
+    // Each part is a copy of our own (add), so one part needs no second copy, and the message's
+    // fields may be views of the whole: a copy each was memory of its own for every TEAP packet.
+    const all = this.parts.length === 1 ? this.parts[0]! : concatBytes(this.parts);
     const message = this.split(all);
     this.reset();
     if (declared !== undefined && total !== declared && total + oField !== declared) {
@@ -156,13 +158,13 @@ export class TeapReassembler {
 
   private split(payload: Uint8Array): TeapMessage {
     const o = this.outerTlvLength;
-    if (o === undefined) return { version: this.version, start: this.start, tls: payload.slice() };
+    if (o === undefined) return { version: this.version, start: this.start, tls: payload };
     if (o > payload.length) throw new TeapFramingError(`Outer TLV Length ${o} exceeds the message's ${payload.length} octets`);
     return {
       version: this.version,
       start: this.start,
-      tls: payload.slice(0, payload.length - o),
-      outerTlvs: payload.slice(payload.length - o),
+      tls: payload.subarray(0, payload.length - o),
+      outerTlvs: payload.subarray(payload.length - o),
     };
   }
 }
