@@ -51,7 +51,9 @@ export class TlsMessageReassembler {
     if (fragment.data.length === 0 && more) {
       throw new EapProtocolError('bad-flags', 'empty fragment with M set');
     }
-    this.chunks.push(fragment.data);
+    // A fragment kept for a later request is copied: the request's bytes may be a view of its whole
+    // datagram, and a peer sending one octet per fragment would otherwise pin a datagram each.
+    this.chunks.push(more ? fragment.data.slice() : fragment.data);
     this.received += fragment.data.length;
     if (more) return undefined;
     const message = this.chunks.length === 1 ? this.chunks[0]! : concatBytes(this.chunks);

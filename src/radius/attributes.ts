@@ -190,7 +190,7 @@ const EAP_CHUNK = RADIUS_MAX_ATTRIBUTE_VALUE_LENGTH;
  * One EAP packet as consecutive EAP-Message attributes. An empty input yields one empty
  * attribute, which RFC 3579 §2.1 defines as EAP-Start. The values are views of `eap`, not copies:
  * encoding copies them into the packet, and a copy each (a TLS flight is six) was memory of its
- * own, allocated and swept, for every reply.
+ * own, allocated and swept, for every reply. So `eap` must not change before they are encoded.
  */
 export function splitEapMessage(eap: Uint8Array): RadiusAttribute[] {
   if (eap.length === 0) return [{ type: AttributeType.EapMessage, value: new Uint8Array(0) }];

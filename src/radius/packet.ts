@@ -112,7 +112,8 @@ export function decodePacket(bytes: Uint8Array): RadiusPacket {
 /**
  * As `decodePacket`, without the copy: the header fields and attribute values are views of
  * `bytes`, for a caller that owns them and never writes or reuses them (a datagram the server
- * received into a Buffer of its own). Octets past the Length are left out.
+ * received into a Buffer of its own). The views keep all of `bytes` alive, octets past the Length
+ * too: what outlives the request (a fragment kept for the next one, say) must be copied out.
  */
 export function decodeOwnedPacket(bytes: Uint8Array): RadiusPacket {
   const length = readPacketLength(bytes);

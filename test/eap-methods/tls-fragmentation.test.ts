@@ -26,6 +26,20 @@ describe('TLS-based method fragmentation (RFC 5216 §2.1.5)', () => {
     expect(frags[0]!.length).toBe(1 + 4 + 6);
   });
 
+  test('a fragment kept for the next request is copied: the request\'s datagram may be reused or freed', () => {
+    const message = new Uint8Array(25).map((_, i) => i);
+    const r = new TlsMessageReassembler(65536);
+    let result: Uint8Array | undefined;
+    for (const bytes of fragmentAll(message, 10)) {
+      // Each fragment inside a larger buffer, as a view of a whole datagram is.
+      const datagram = new Uint8Array(4096);
+      datagram.set(bytes, 100);
+      result = r.add(decodeTlsFragment(datagram.subarray(100, 100 + bytes.length)));
+      datagram.fill(0xee);
+    }
+    expect([...result!]).toEqual([...message]);
+  });
+
   test('fragment then reassemble gives the message back, for any size and budget', () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 5000 }), fc.integer({ min: 5, max: 1500 }), (message, budget) => {
       const r = new TlsMessageReassembler(65536);

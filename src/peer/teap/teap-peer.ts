@@ -217,7 +217,8 @@ export class TeapPeer {
     const message = result.message;
 
     if (message.start) {
-      this.serverOuterTlvs = message.outerTlvs ?? new Uint8Array(0);
+      // Kept until the Crypto-Binding, long after the caller's buffer has gone on to other packets.
+      this.serverOuterTlvs = message.outerTlvs?.slice() ?? new Uint8Array(0);
       this.tunnel = TlsTunnel.client({ minVersion: 'TLSv1.2', ...this.config.tls });
       await this.tunnel.start();
       this.phase = 'handshake';

@@ -117,7 +117,8 @@ export class TeapReassembler {
       if (p.data.length > this.limits.maxMessageLength) {
         throw new TeapReassemblyLimitError(`message of ${p.data.length} octets exceeds ${this.limits.maxMessageLength}`);
       }
-      return { done: true, message: this.split(p.data) };
+      // A copy of our own, whose views the message's fields are: the caller's buffer may be reused.
+      return { done: true, message: this.split(p.data.slice()) };
     }
     if (p.messageLength !== undefined) {
       if (p.messageLength > this.limits.maxMessageLength) {
@@ -146,7 +147,7 @@ export class TeapReassembler {
     const declared = this.declared;
     const oField = this.outerTlvLength !== undefined ? 4 : 0;
     // Each part is a copy of our own (add), so one part needs no second copy, and the message's
-    // fields may be views of the whole: a copy each was memory of its own for every TEAP packet.
+    // fields may be views of the whole: a copy each was memory of its own for every fragment.
     const all = this.parts.length === 1 ? this.parts[0]! : concatBytes(this.parts);
     const message = this.split(all);
     this.reset();

@@ -28,6 +28,24 @@ describe.each(serverTlsEngines())('our TEAP peer against our TEAP server over RA
     expect(r.rounds).toBeGreaterThan(5);
   });
 
+  test('library: a caller that reuses its receive buffer for the next packet still authenticates', async () => {
+    const peer = new TeapPeer({ outerIdentity: 'anonymous@example.com', user: { identity: 'alice', password: ALICE_PASSWORD }, tls: { ca: readFileSync(join(s.dir, 'ca.pem')), servername: 'radius.test.example', maxVersion: 'TLSv1.2' } });
+    // What a NAS-side loop with one receive buffer does: the peer must keep what it needs later
+    // (the server's Outer TLVs, until the Crypto-Binding), not views of the buffer.
+    const scratch = new Uint8Array(4096);
+    const reusing = Object.assign(Object.create(peer) as TeapPeer, {
+      receive: async (eap: Uint8Array) => {
+        scratch.set(eap);
+        const answer = await peer.receive(scratch.subarray(0, eap.length));
+        scratch.fill(0x5a);
+        return answer;
+      },
+    });
+    const r = await runTeapOverRadius(reusing, { host: '127.0.0.1', port: s.port, secret: SECRET, userName: 'anonymous@example.com', framedMtu: 600 });
+    expect(r.outcome).toBe('accept');
+    expect(r.mppeMatches).toBe(true);
+  });
+
   test('library: wrong password ends in Access-Reject', async () => {
     const peer = new TeapPeer({ outerIdentity: 'anonymous@example.com', user: { identity: 'alice', password: WRONG_PASSWORD }, tls: { ca: readFileSync(join(s.dir, 'ca.pem')), servername: 'radius.test.example' } });
     const r = await runTeapOverRadius(peer, { host: '127.0.0.1', port: s.port, secret: SECRET, userName: 'anonymous@example.com' });

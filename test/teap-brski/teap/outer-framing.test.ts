@@ -59,6 +59,24 @@ describe('TEAP outer framing (V0, RFC 9930 §4.1)', () => {
     expect(done.done && hex(done.message.tls)).toBe(hex(tls));
   });
 
+  test('a reassembled message is the reassembler\'s own: the caller may reuse its packets at once', () => {
+    const message: TeapMessage = { version: 1, start: true, tls: new Uint8Array(700).fill(0x16), outerTlvs: Uint8Array.of(0, 1, 0, 0) };
+    for (const budget of [2000, 300]) {
+      const r = new TeapReassembler();
+      let result;
+      for (const packet of fragmentTeapMessage(message, budget).map(encodeTeapPacket)) {
+        const reused = new Uint8Array(4096);
+        reused.set(packet);
+        result = r.push(decodeTeapPacket(reused.subarray(0, packet.length)));
+        reused.fill(0xee);
+      }
+      expect(result?.done).toBe(true);
+      const got = (result as { message: TeapMessage }).message;
+      expect(Buffer.from(got.tls).equals(Buffer.from(message.tls))).toBe(true);
+      expect([...got.outerTlvs!]).toEqual([0, 1, 0, 0]);
+    }
+  });
+
   test('unfragmented message with Outer TLVs: O flag, Outer TLVs at the end', () => {
     const outer = encodeTeapTlvs([tlv.identityType(1)]);
     const [p, ...rest] = fragmentTeapMessage({ version: 1, start: false, tls: bytes('160301'), outerTlvs: outer }, 1400);
