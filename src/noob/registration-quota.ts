@@ -23,8 +23,6 @@ import type { Log } from '../util/log.js';
 import type { ResolvedNoobConfig } from './config.js';
 import { purgeExpiredRegistrations } from './oob.js';
 
-export type QuotaRefusal = NoobQuotaRefusal;
-
 /** The NAS a registration came through: client entry and source address, as the session table counts them. */
 export function registrationOrigin(nas: Pick<NasFacts, 'clientName' | 'clientAddress'>): string {
   return JSON.stringify([nas.clientName, nas.clientAddress ?? '']);
@@ -41,9 +39,9 @@ const MAX_FULL_NAS = 1024;
 export class RegistrationQuota {
   private readonly reported = new Map<string, { at: number; suppressed: number }>();
   /** The last count that found the table full, and when. */
-  private tableFull: { refusal: QuotaRefusal; at: number } | undefined;
+  private tableFull: { refusal: NoobQuotaRefusal; at: number } | undefined;
   /** The last count that found a NAS's share full, per NAS, and when. */
-  private readonly nasFull = new Map<string, { refusal: QuotaRefusal; at: number }>();
+  private readonly nasFull = new Map<string, { refusal: NoobQuotaRefusal; at: number }>();
   /** When expired registrations were last purged before a refusal. */
   private purgedAt = Number.NEGATIVE_INFINITY;
   /**
@@ -51,7 +49,7 @@ export class RegistrationQuota {
    * a flood arriving meanwhile would count too: one finding a quota full refuses them all. Only a
    * creation of its own stores.
    */
-  private readonly counting = new Map<string, Promise<QuotaRefusal | undefined>>(); // never rejects
+  private readonly counting = new Map<string, Promise<NoobQuotaRefusal | undefined>>(); // never rejects
 
   constructor(
     private readonly store: NoobPeerStore,
@@ -80,9 +78,10 @@ export class RegistrationQuota {
       outcome = await this.createShared(via, record);
       refusal = refusalOf(outcome);
     }
-    if (refusal && !within(this.clock().getTime(), this.purgedAt)) {
-      this.purgedAt = this.clock().getTime();
-      await purgeExpiredRegistrations(this.store, this.config, this.clock());
+    const beforePurge = this.clock();
+    if (refusal && !within(beforePurge.getTime(), this.purgedAt)) {
+      this.purgedAt = beforePurge.getTime();
+      await purgeExpiredRegistrations(this.store, this.config, beforePurge);
       outcome = await this.create(via, record);
       refusal = refusalOf(outcome);
       // From when it ended: a purge slowed by a busy database must not let the next refusal purge at once.
@@ -94,7 +93,7 @@ export class RegistrationQuota {
   }
 
   /** A count younger than COUNT_TTL_MS that found the table or this NAS's share full. */
-  private remembered(via: string, now: number): QuotaRefusal | undefined {
+  private remembered(via: string, now: number): NoobQuotaRefusal | undefined {
     if (this.tableFull && within(now, this.tableFull.at)) return this.tableFull.refusal;
     const mine = this.nasFull.get(via);
     return mine && within(now, mine.at) ? mine.refusal : undefined;
@@ -134,7 +133,7 @@ export class RegistrationQuota {
     return outcome;
   }
 
-  private report(r: QuotaRefusal, nas: Pick<NasFacts, 'clientName' | 'clientAddress'>, log: Log): void {
+  private report(r: NoobQuotaRefusal, nas: Pick<NasFacts, 'clientName' | 'clientAddress'>, log: Log): void {
     const now = this.clock().getTime();
     const key = `${r.quota}|${registrationOrigin(nas)}`;
     const last = this.reported.get(key);
@@ -166,7 +165,7 @@ export class RegistrationQuota {
   }
 }
 
-function refusalOf(outcome: NoobRegistrationOutcome): QuotaRefusal | undefined {
+function refusalOf(outcome: NoobRegistrationOutcome): NoobQuotaRefusal | undefined {
   return 'refusal' in outcome ? outcome.refusal : undefined;
 }
 

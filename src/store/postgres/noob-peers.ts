@@ -114,7 +114,7 @@ export class PostgresNoobPeerStore implements NoobPeerStore {
   }
 
   async countEphemeral(): Promise<number> {
-    return toNumber((await this.db.query<{ n: string }>('SELECT count(*) AS n FROM noob_peers WHERE state <= 2')).rows[0]!.n);
+    return countEphemeralOn(this.db);
   }
 
   async deleteExpiredEphemeral(createdBefore: Date, now: Date, limit = 1_000_000): Promise<number> {
@@ -124,10 +124,7 @@ export class PostgresNoobPeerStore implements NoobPeerStore {
   }
 
   async countUnbound(registeredVia?: string): Promise<number> {
-    const { rows } = registeredVia === undefined
-      ? await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM noob_peers WHERE ${UNBOUND}`)
-      : await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM noob_peers WHERE registered_via = $1 AND ${UNBOUND}`, [pgText(registeredVia)]);
-    return toNumber(rows[0]!.n);
+    return countUnboundOn(this.db, registeredVia);
   }
 
   async deleteUnboundBefore(before: Date, limit = 1_000_000): Promise<number> {
@@ -146,16 +143,25 @@ async function createWithinLimits(db: PostgresDatabase, next: NoobPeerWrite, lim
     // taking turns, ten at once would each find room for one. The lock is held to the commit, so
     // the next creation's counts, read after it is granted, include this one.
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`gangway:noob-registration:${db.schema}`]);
-    const all = toNumber((await tx.query<{ n: string }>('SELECT count(*) AS n FROM noob_peers WHERE state <= 2')).rows[0]!.n);
-    let refusal = tableQuotaRefusal(all, limits);
+    let refusal = tableQuotaRefusal(await countEphemeralOn(tx), limits);
     const via = next.registeredVia;
-    if (!refusal && via !== undefined) {
-      const { rows } = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM noob_peers WHERE registered_via = $1 AND ${UNBOUND}`, [pgText(via)]);
-      refusal = nasQuotaRefusal(toNumber(rows[0]!.n), limits);
-    }
+    if (!refusal && via !== undefined) refusal = nasQuotaRefusal(await countUnboundOn(tx, via), limits);
     if (refusal) return { created: false, refusal };
     return (await writeTransition(tx, next.peerId, null, next)) ? { created: true } : { created: false, exists: true };
   });
+}
+
+/** Records in states 1 and 2, on the pool or inside a transaction. */
+async function countEphemeralOn(q: Queryable): Promise<number> {
+  return toNumber((await q.query<{ n: string }>('SELECT count(*) AS n FROM noob_peers WHERE state <= 2')).rows[0]!.n);
+}
+
+/** Unbound registrations, all or those made through one NAS, on the pool or inside a transaction. */
+async function countUnboundOn(q: Queryable, registeredVia?: string): Promise<number> {
+  const { rows } = registeredVia === undefined
+    ? await q.query<{ n: string }>(`SELECT count(*) AS n FROM noob_peers WHERE ${UNBOUND}`)
+    : await q.query<{ n: string }>(`SELECT count(*) AS n FROM noob_peers WHERE registered_via = $1 AND ${UNBOUND}`, [pgText(registeredVia)]);
+  return toNumber(rows[0]!.n);
 }
 
 /**
