@@ -57,10 +57,40 @@ function publicJwkOf(suite: Cryptosuite, publicKey: KeyObject, opts: JwkOptions)
   return jwkText(suite, x, y, opts);
 }
 
-/** A fresh ephemeral key pair (RFC 9140 §6.1: never reuse one with the same peer). */
+// SubjectPublicKeyInfo DER of the two suites' public keys (RFC 8410, RFC 5480): a fixed prefix,
+// then the 32-octet X25519 key or the uncompressed P-256 point 04 || x || y.
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex');
+
+// Node.js returns each half as a KeyObject unless that half's encoding is given; @types/node only
+// types both halves encoded or neither. The DER is checked in rawPublicFromSpki.
+const generateWithDerPublicKey = generateKeyPairSync as unknown as (
+  type: 'x25519' | 'ec',
+  options: { namedCurve?: 'P-256'; publicKeyEncoding: { type: 'spki'; format: 'der' } },
+) => { publicKey: Buffer; privateKey: KeyObject };
+
+function rawPublicFromSpki(suite: Cryptosuite, der: Buffer): { x: Uint8Array; y?: Uint8Array } {
+  const prefix = suite === 1 ? X25519_SPKI_PREFIX : P256_SPKI_PREFIX;
+  const length = prefix.length + (suite === 1 ? 32 : 64);
+  if (der.length !== length || !der.subarray(0, prefix.length).equals(prefix)) throw new Error(`unexpected public key encoding for cryptosuite ${suite}`);
+  const key = der.subarray(prefix.length);
+  return suite === 1 ? { x: key } : { x: key.subarray(0, 32), y: key.subarray(32) };
+}
+
+/**
+ * A fresh ephemeral key pair (RFC 9140 §6.1: never reuse one with the same peer).
+ *
+ * The public key comes out of the generation already encoded, never through `KeyObject#export`:
+ * in Node.js 20 a `generateKeyPairSync` job that is garbage by the time its key is exported can be
+ * collected during the export, and its destructor then waits for the lock the export holds, so
+ * the process hangs for good (seen here in a loop: every run stopped for good within 85,000 X25519
+ * or 5,000 P-256 pairs; `test/noob/crypto/key-generation-hang.test.ts`).
+ */
 export function generateKeyPair(suite: Cryptosuite, opts: JwkOptions = {}): EphemeralKeyPair {
-  const { privateKey, publicKey } = suite === 1 ? generateKeyPairSync('x25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { suite, privateKey, publicJwk: publicJwkOf(suite, publicKey, opts) };
+  const publicKeyEncoding = { type: 'spki', format: 'der' } as const;
+  const { privateKey, publicKey } = suite === 1 ? generateWithDerPublicKey('x25519', { publicKeyEncoding }) : generateWithDerPublicKey('ec', { namedCurve: 'P-256', publicKeyEncoding });
+  const { x, y } = rawPublicFromSpki(suite, publicKey);
+  return { suite, privateKey, publicJwk: jwkText(suite, x, y, opts) };
 }
 
 /** A key pair from a raw private key (32 bytes for both suites); for test vectors and replay. */
