@@ -12,7 +12,7 @@ import { EapAuthenticator } from '../../eap-methods/authenticator.js';
 import type { LockoutGate, LockoutVerdict } from '../../eap-methods/password-lockout.js';
 import type { MethodRegistry } from '../../eap-methods/registry.js';
 import type { MethodSelector } from '../../eap-methods/method-selection.js';
-import { decodePacket } from '../../radius/packet.js';
+import { decodeOwnedPacket } from '../../radius/packet.js';
 import type { AccessReply } from '../../radius/access-reply.js';
 import { openStores } from '../../store/open-stores.js';
 import type { Stores } from '../../store/stores.js';
@@ -189,7 +189,8 @@ async function main(port: MessagePort, init: WorkerInit): Promise<void> {
 
   const onRequest = async (id: number, bytes: Uint8Array, client: { name: string; address: string }): Promise<void> => {
     try {
-      const packet = decodePacket(bytes);
+      // The pool handed this buffer over (transferred): no one else holds it, so no copy.
+      const packet = decodeOwnedPacket(bytes);
       const authorizer = current.authorizer;
       const { reply, transfer } = detached(await handleAccessRequest(eap, packet, client, (grant) => authorizer.authorize(grant), accessLog));
       const shed = shedding.drain();
