@@ -34,6 +34,10 @@ export interface JwkOptions {
 
 export interface EphemeralKeyPair {
   suite: Cryptosuite;
+  /**
+   * For `ecdhSharedSecret` only. From `generateKeyPair` it still shares its lock with the
+   * generation job (see there): exporting it, or a public key made from it, can hang the process.
+   */
   privateKey: KeyObject;
   /** Our public key as the JWK text we put on the wire. */
   publicJwk: JsonText;
@@ -81,10 +85,12 @@ function rawPublicFromSpki(suite: Cryptosuite, der: Buffer): { x: Uint8Array; y?
  * A fresh ephemeral key pair (RFC 9140 §6.1: never reuse one with the same peer).
  *
  * The public key comes out of the generation already encoded, never through `KeyObject#export`:
- * in Node.js 20 a `generateKeyPairSync` job that is garbage by the time its key is exported can be
- * collected during the export, and its destructor then waits for the lock the export holds, so
- * the process hangs for good (seen here in a loop: every run stopped for good within 85,000 X25519
- * or 5,000 P-256 pairs; `test/noob/crypto/key-generation-hang.test.ts`).
+ * in Node.js 20 a `generateKeyPairSync` job that is garbage by the time one of its keys is exported
+ * can be collected during the export, and its destructor then waits for the lock the export holds,
+ * so the process hangs for good (loops here stopped for good after 750 to 12,500 P-256 pairs, and
+ * some X25519 loops too; `test/noob/crypto/key-generation-hang.test.ts`). The private key keeps
+ * that lock: re-importing it to cut the tie would cost 60–130 µs a pair, so it is only ever used
+ * for the shared secret (`diffieHellman` takes no such lock while it allocates).
  */
 export function generateKeyPair(suite: Cryptosuite, opts: JwkOptions = {}): EphemeralKeyPair {
   const publicKeyEncoding = { type: 'spki', format: 'der' } as const;
