@@ -11,9 +11,11 @@ import { SqliteNoobPeerStore } from '../store/sqlite/noob-peers.js';
 import type { NoobPeerWrite } from '../store/noob-peers.js';
 
 const BATCH = 5000;
+/** Random octets per device: PeerId 16, Kz 32, the Hoob of its Completion 16. */
+const PER_DEVICE = 64;
 
-/** A registered device as a completed registration leaves it. */
-function registeredPeer(n: number, peerId: string, kz: Uint8Array, at: Date): NoobPeerWrite {
+/** A registered device as a completed registration leaves it, with the OOB message its Completion consumed. */
+function registeredPeer(n: number, peerId: string, kz: Uint8Array, hoob: string, at: Date): NoobPeerWrite {
   return {
     peerId,
     state: 4,
@@ -23,7 +25,7 @@ function registeredPeer(n: number, peerId: string, kz: Uint8Array, at: Date): No
     peerInfo: JSON.stringify({ Make: 'Gangway bench', Type: 'population', Serial: `P-${n}` }),
     association: { verp: 1, cryptosuite: 1, nai: 'noob@gangway.bench', kz, serverInfo: '{"ServerName":"Gangway","ServerURL":"https://gangway.bench/noob"}' },
     oobs: [],
-    consumedOobs: [],
+    consumedOobs: [{ direction: 1, hoob, consumedAt: at }],
     lastAuthenticatedAt: at,
   };
 }
@@ -35,14 +37,16 @@ export async function populateNoobPeers(database: string, count: number, progres
     const at = new Date();
     for (let done = 0; done < count; ) {
       const n = Math.min(BATCH, count - done);
-      const random = randomBytes(n * 48);
+      const random = randomBytes(n * PER_DEVICE);
       const writes: Promise<boolean>[] = [];
       // The store's transition runs synchronously inside; nested in this transaction it becomes a
       // savepoint, so a batch costs one commit.
       db.transaction(() => {
         for (let i = 0; i < n; i++) {
-          const peerId = random.subarray(i * 48, i * 48 + 16).toString('base64url');
-          writes.push(store.transition(peerId, null, registeredPeer(done + i, peerId, new Uint8Array(random.subarray(i * 48 + 16, i * 48 + 48)), at)));
+          const own = random.subarray(i * PER_DEVICE, (i + 1) * PER_DEVICE);
+          const peerId = own.subarray(0, 16).toString('base64url');
+          const hoob = own.subarray(48, 64).toString('base64url');
+          writes.push(store.transition(peerId, null, registeredPeer(done + i, peerId, new Uint8Array(own.subarray(16, 48)), hoob, at)));
         }
       })();
       const stored = (await Promise.all(writes)).filter(Boolean).length;
