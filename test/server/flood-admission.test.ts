@@ -123,7 +123,7 @@ interface Probe {
 }
 
 /** Status-Server, bracketed by two /healthz reads, every `everyMs` until stopped. */
-function probeLoop(s: Server, everyMs: number): { stop(): Promise<Probe[]> } {
+function probeLoop(s: Server, everyMs: number): { stop(): Promise<Probe[]>; count(): number } {
   const probes: Probe[] = [];
   let running = true;
   const loop = (async () => {
@@ -141,6 +141,7 @@ function probeLoop(s: Server, everyMs: number): { stop(): Promise<Probe[]> } {
       await loop;
       return probes;
     },
+    count: () => probes.length,
   };
 }
 
@@ -200,8 +201,17 @@ async function floodWithLegitimateClient(s: Server, floodFrom: FloodNas[], fillM
     while (!floodDone) await run(2);
     const result = await flooding;
     await run(1);
-    // Past the shedding hold with nothing more to shed: Status-Server must be answered again.
-    await sleep(2500);
+    // Past the shedding hold with nothing more to shed, /healthz says serving again (waited for,
+    // not slept: a probe begun inside the hold, whose unanswered Status-Server takes 400 ms, was
+    // recorded as shedding on a loaded CI machine)...
+    const deadline = Date.now() + 15_000;
+    while ((await health(s)).status !== 'serving') {
+      if (Date.now() > deadline) throw new Error('still shedding 15 s after the flood ended');
+      await sleep(100);
+    }
+    // ...and a probe begun after that must be answered: the second one recorded from now on.
+    const seen = probes.count();
+    while (probes.count() < seen + 2) await sleep(50);
     const probed = await probes.stop();
     const final = await health(s);
     return { flood: result, legit, probes: probed, startRssMb: s.startRssMb, peakRssMb: s.peakRssMb(), table: final.conversations, shed: final.shedding, totalMs: Date.now() - startedAt };
