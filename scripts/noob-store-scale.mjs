@@ -3,8 +3,9 @@
 // "with 1,000,000 registered peers in SQLite the Reconnect cost within 20 % of that with 10,000").
 // A Reconnect reads its device's record once, probes its version three times and writes it once
 // (src/noob/method.ts; docs/benchmarks.md, "Where NOOB Reconnect's server CPU goes"). This runs
-// exactly those store calls, in-process, for devices chosen at random from the whole population:
-// the worst case for SQLite's page cache, where `gangway bench` reconnects the same few devices.
+// exactly those store calls, in-process, for devices drawn at random once from the whole
+// population, where `gangway bench` reconnects the same few devices. The database has just been
+// written and sits in the operating system's page cache: a cold cache is not measured.
 //
 //   npm run build && node scripts/noob-store-scale.mjs [SIZES] [RECONNECTS] [ROUNDS]
 //
