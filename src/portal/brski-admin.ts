@@ -1,6 +1,7 @@
 /**
  * What an administrator does with TEAP-BRSKI devices in the portal: approve or deny pledges (the
- * same store write and audit event as `gangway brski approve|deny`), pre-approve a serial, list
+ * same store write and audit event as `gangway brski approve|deny`; denying also ends the device's
+ * live session), pre-approve a serial, list
  * every device and the certificates our registrar CA issued, and revoke an LDevID — which EAP-TLS
  * refuses from the next authentication on, and whose live session is ended through the injected
  * terminator (RFC 5176 Disconnect) when its NAS allows it.
@@ -70,7 +71,36 @@ export class BrskiAdmin {
     const device = await this.deps.devices.decide(manufacturer, serialNumber, decision, actor.userName, new Date());
     this.deps.audit.append({ at: new Date(), event: `brski.device.${decision}`, subject: `${manufacturer}:${serialNumber}`, detail: { by: actor.userName, via: 'portal', client, ...(known ? {} : { preapproval: true }) } });
     this.deps.log.info({ device: `${manufacturer}:${serialNumber}`, decision, by: actor.userName }, 'portal: BRSKI device decided');
+    if (decision === 'denied' && known) await this.disconnectDenied(device, actor);
     return { ok: true, device };
+  }
+
+  /**
+   * A denied device loses access from its next authentication (the authorizer refuses it); a
+   * session it holds now is ended too, under each identity it may have been accepted as: its
+   * IDevID's (TEAP-BRSKI names it manufacturer:serial) and each unrevoked LDevID's. A session
+   * accepted while the denial was being written is caught by the second look (watchLate).
+   */
+  private async disconnectDenied(device: BrskiDevice, actor: Actor): Promise<void> {
+    if (!this.deps.terminate) return;
+    const deviceId = `${device.manufacturer}:${device.serialNumber}`;
+    const identities = new Set<string>([deviceId]);
+    for (const c of await this.deps.certificates.listByDevice(deviceId)) {
+      if (c.revokedAt !== undefined) continue;
+      const identity = authenticatedIdentity(c.der);
+      if (identity !== undefined) identities.add(identity);
+    }
+    for (const identity of identities) {
+      let disconnect;
+      try {
+        disconnect = await this.deps.terminate(identity, { watchLate: true });
+      } catch (err) {
+        this.deps.log.error({ err: (err as Error).message, device: deviceId }, 'portal: ending the denied device’s session failed');
+        disconnect = { kind: 'failed', detail: (err as Error).message };
+      }
+      if (disconnect.kind === 'no-session') continue;
+      this.deps.audit.append({ at: new Date(), event: 'radius.disconnect', subject: identity, detail: { by: actor.userName, device: deviceId, denied: true, ...disconnect } });
+    }
   }
 
   async revoke(serialText: string, reasonText: string, actor: Actor, client: string): Promise<AdminResult<{ serial: string; disconnect?: { kind: string } & Record<string, unknown> }>> {

@@ -18,7 +18,7 @@ const STATUS_TEXT: Record<BrskiDevice['status'], string> = {
 function decisionForms(viewer: Viewer, d: BrskiDevice): Html {
   const field = html`${csrfField(viewer)}<input type="hidden" name="manufacturer" value="${d.manufacturer}"><input type="hidden" name="serial" value="${d.serialNumber}">`;
   return html`${d.status !== 'approved' ? html`<form class="inline" method="post" action="/admin/brski/approve">${field}<button type="submit">Approve</button></form>` : ''}
-    ${d.status !== 'denied' ? html`<form class="inline" method="post" action="/admin/brski/deny" data-confirm="${`Deny ${d.manufacturer}:${d.serialNumber}? It will not be enrolled.`}">${field}<button class="danger" type="submit">Deny</button></form>` : ''}`;
+    ${d.status !== 'denied' ? html`<form class="inline" method="post" action="/admin/brski/deny" data-confirm="${`Deny ${d.manufacturer}:${d.serialNumber}? It will not be enrolled, and loses network access (its session is ended) until approved again.`}">${field}<button class="danger" type="submit">Deny</button></form>` : ''}`;
 }
 
 export function brskiDevicesPage(viewer: Viewer, opts: { pending: BrskiDevice[]; all: BrskiDevice[]; manufacturers: readonly string[]; vlanOf: (d: BrskiDevice) => Vlan | undefined; flash?: Flash }): Html {
@@ -39,7 +39,7 @@ export function brskiDevicesPage(viewer: Viewer, opts: { pending: BrskiDevice[];
   <td data-label="Status"><span class="state ${d.status === 'approved' ? 's4' : ''}">${STATUS_TEXT[d.status]}</span>${d.decidedBy !== undefined ? html`<div class="muted">by ${d.decidedBy}, ${when(d.decidedAt)}</div>` : ''}</td>
   <td data-label="Last seen">${when(d.lastSeen)}</td>
   <td class="mono" data-label="LDevID">${d.ldevidSerial !== undefined ? html`<a href="${`/admin/certificates#c-${d.ldevidSerial}`}">${d.ldevidSerial}</a>` : '—'}</td>
-  <td class="mono" data-label="VLAN">${vlanText(opts.vlanOf(d))}</td>
+  <td class="mono" data-label="VLAN">${d.status === 'denied' ? 'no access (denied)' : vlanText(opts.vlanOf(d))}</td>
   <td>${decisionForms(viewer, d)}</td>
 </tr>`,
   );

@@ -12,7 +12,7 @@ import { Authorizer } from './authorizer.js';
  */
 export function buildAuthorizer(
   policy: AuthorizationPolicy,
-  stores: Pick<Stores, 'issuedCertificates' | 'userPolicies'>,
+  stores: Pick<Stores, 'issuedCertificates' | 'userPolicies' | 'brskiDevices'>,
   known: { methods: readonly string[]; manufacturers: readonly string[] },
   log: Log,
   wrap: StoreWrapper = UNTIMED,
@@ -23,6 +23,7 @@ export function buildAuthorizer(
     // LDevIDs of our registrar CA stay recognisable even if the brski section is later removed.
     issuedCertificates: wrap('issued-certificates', stores.issuedCertificates),
     userPolicies: wrap('user-policies', stores.userPolicies),
+    brskiDevices: wrap('brski-devices', stores.brskiDevices),
     log: log.child({ module: 'authorization' }),
   });
 }

@@ -13,6 +13,10 @@
  *
  * A certificate we issued and have revoked gets nothing (AccessRefusal): the methods refuse it
  * themselves, and this is where a method that did not ask, or asked before the revocation, is caught.
+ * Nor does a BRSKI device an administrator denied, whichever certificate it proves (its IDevID, an
+ * LDevID issued before the denial, or one a re-enrolment under way at the denial obtained): denial
+ * withdraws access while it stands and approving the device again restores it, where a revocation
+ * could not be undone.
  */
 import type { Grant } from '../eap-methods/method.js';
 import { AccessRefusal } from './access-refusal.js';
@@ -22,6 +26,7 @@ import {
   decideAuthorization, type AuthorizationDecision, type AuthorizationFacts, type AuthorizationPolicy, type Vlan,
 } from '../policy/authorization-policy.js';
 import { normaliseMudUrl } from '../policy/mud-url.js';
+import type { BrskiDeviceStore } from '../store/brski-devices.js';
 import type { IssuedCertificateRecord, IssuedCertificateStore } from '../store/issued-certificates.js';
 import type { NoobPeerRecord } from '../store/noob-peers.js';
 import type { UserPolicyStore } from '../store/user-policies.js';
@@ -31,6 +36,8 @@ export interface AuthorizerDeps {
   policy: AuthorizationPolicy;
   /** Our registrar CA's certificates (absent without a brski section). */
   issuedCertificates?: Pick<IssuedCertificateStore, 'get'>;
+  /** The registrar's device records, for an administrator's denial. */
+  brskiDevices?: Pick<BrskiDeviceStore, 'get'>;
   /** VLANs set by administrators in the portal. */
   userPolicies?: Pick<UserPolicyStore, 'get'>;
   log: Log;
@@ -78,11 +85,12 @@ export class Authorizer {
     const proven = CERTIFICATE_METHODS.has(grant.method) ? grant.certificate : undefined;
     const certificateMud = proven ? this.certificateMud(proven) : {};
     // Every certificate the conversation proved, the inner EAP-TLS ones of TEAP too: one we issued
-    // and revoked refuses the whole grant.
+    // and revoked, or issued to a device since denied, refuses the whole grant.
     const inner = grant.method === 'teap' ? grant.innerCertificates ?? [] : [];
-    for (const der of inner) await this.refuseIfRevoked(der);
+    for (const der of inner) await this.refuseIfWithdrawn(der);
     const ldevid = proven ? await this.ldevidDevice(proven) : undefined;
     const idevidManufacturer = grant.method === 'teap' ? grant.manufacturer : undefined;
+    if (ldevid === undefined && idevidManufacturer !== undefined && grant.deviceId !== undefined) await this.refuseIfDenied(grant.deviceId);
     if (ldevid !== undefined || idevidManufacturer !== undefined) {
       const manufacturer = ldevid !== undefined ? manufacturerOf(ldevid) : idevidManufacturer;
       return { ...base, deviceClass: 'brski', ...(manufacturer !== undefined ? { manufacturer } : {}), ...certificateMud, ...(grant.account !== undefined ? await this.accountFacts(grant.account) : {}) };
@@ -115,9 +123,25 @@ export class Authorizer {
     return { account, ...(vlan !== undefined ? { accountVlan: vlan } : {}) };
   }
 
-  /** The device id (`manufacturer:serial`) when the certificate is an LDevID we issued; AccessRefusal once revoked. */
+  /** The device id (`manufacturer:serial`) when the certificate is an LDevID we issued; AccessRefusal once revoked or its device denied. */
   private async ldevidDevice(der: Uint8Array): Promise<string | undefined> {
-    return (await this.refuseIfRevoked(der))?.deviceId;
+    return (await this.refuseIfWithdrawn(der))?.deviceId;
+  }
+
+  private async refuseIfWithdrawn(der: Uint8Array): Promise<IssuedCertificateRecord | undefined> {
+    const rec = await this.refuseIfRevoked(der);
+    if (rec !== undefined) await this.refuseIfDenied(rec.deviceId);
+    return rec;
+  }
+
+  /** AccessRefusal when `deviceId` is a BRSKI device (`manufacturer:serial`) an administrator denied. */
+  private async refuseIfDenied(deviceId: string): Promise<void> {
+    if (!this.deps.brskiDevices) return;
+    const i = deviceId.indexOf(':');
+    // Our CA also certifies what is no BRSKI device (gangway init's demo client): no record to deny.
+    if (i <= 0 || i === deviceId.length - 1) return;
+    const device = await this.deps.brskiDevices.get(deviceId.slice(0, i), deviceId.slice(i + 1));
+    if (device?.status === 'denied') throw new AccessRefusal(`device ${deviceId} was denied by ${device.decidedBy ?? 'an administrator'}`);
   }
 
   /** The record when `der` is a certificate we issued (issued-revocation.ts: the serial alone could be another CA's). */

@@ -203,5 +203,35 @@ describe('portal administrator pages: VLANs, BRSKI approvals, issued certificate
       expect((await admin.post('/admin/certificates/revoke', { csrf, serial: ldevid.serial, reason: 'keyCompromise' })).status).toBe(404);
       expect((await connect()).outcome).toBe('reject');
     }, 30_000);
+
+    // FAILS at a1273d8: denying an enrolled device left it on the network with its LDevID.
+    test('denying an enrolled device ends its session and EAP-TLS refuses its LDevID until it is approved again; nothing is revoked', async () => {
+      const issued = stores().issuedCertificates;
+      await stores().brskiDevices.seen('acme', 'SN-6', new Date());
+      await stores().brskiDevices.decide('acme', 'SN-6', 'approved', 'test', new Date());
+      const ca = await RegistrarCa.open({ directory: join(h.gangway.init.dataDir, 'pki'), store: issued, audit: h.audit });
+      const csr = await createPledgeCsr({ request: { challengePassword: false, ignored: [] } });
+      const ldevid = await ca.issueLdevid({ csrDer: csr.der, deviceId: 'acme:SN-6' });
+      const key = csr.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      const connect = () =>
+        runEapOverRadius(
+          new EapTlsEapPeer({ identity: 'acme:SN-6', tls: { cert: ldevid.pem, key, ca: readFileSync(h.gangway.init.files.caCert), servername: 'radius.test.example' } }),
+          { host: '127.0.0.1', port: h.gangway.port, secret: h.gangway.secret, userName: 'acme:SN-6', callingStationId: '02-00-5e-00-53-36', nasIdentifier: 'test-ap' },
+        );
+      expect((await connect()).outcome).toBe('accept');
+
+      const disconnectsBefore = h.das.received.length;
+      const csrf = await csrfOf(admin, '/admin/brski');
+      expect((await admin.post('/admin/brski/deny', { csrf, manufacturer: 'acme', serial: 'SN-6' })).status).toBe(303);
+      const disconnect = (await h.das.waitFor(disconnectsBefore + 1)).at(-1)!;
+      expect(getStringAttribute(disconnect.packet, AttributeType.CallingStationId)).toBe('02-00-5e-00-53-36');
+      expect((await events('radius.disconnect')).at(0)).toMatchObject({ detail: { by: h.admin.name, device: 'acme:SN-6', denied: true, kind: 'ack' } });
+      expect((await connect()).outcome).toBe('reject');
+      expect((await issued.get(ldevid.serial))?.revokedAt).toBeUndefined();
+      expect((await admin.get('/admin/brski')).body).toMatch(/<tr data-device="acme:SN-6">[\s\S]*?data-label="VLAN">no access \(denied\)<\/td>/);
+
+      expect((await admin.post('/admin/brski/approve', { csrf, manufacturer: 'acme', serial: 'SN-6' })).status).toBe(303);
+      expect((await connect()).outcome).toBe('accept');
+    }, 30_000);
   });
 });

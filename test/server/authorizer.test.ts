@@ -8,6 +8,7 @@ import { ID_PE_MUD_URL, mudUrlExtensionValue, mudUrlOfCertificate } from '../../
 import { parseAuthorizationConfig } from '../../src/policy/config.js';
 import { AccessRefusal } from '../../src/server/access-refusal.js';
 import { Authorizer } from '../../src/server/authorizer.js';
+import type { BrskiDevice, BrskiDeviceStatus } from '../../src/store/brski-devices.js';
 import type { IssuedCertificateRecord } from '../../src/store/issued-certificates.js';
 import type { NoobPeerRecord } from '../../src/store/noob-peers.js';
 import { issueOddClientCert } from '../helpers/odd-certs.js';
@@ -91,6 +92,48 @@ describe('Authorizer: facts from the grant and the stores', () => {
     await expect(revoked.authorize({ identity: 'alice', method: 'teap', innerCertificates: [ldevid] })).rejects.toBeInstanceOf(AccessRefusal);
     // A method that proves no key: the certificate counts for nothing, neither for nor against.
     expect((await revoked.authorize({ identity: 'bob', method: 'some-plugin', certificate: ldevid })).sources).toBeDefined();
+  });
+
+  // FAILS at a1273d8: a denied device kept its network access with an LDevID issued before the
+  // denial, and with its IDevID wherever a policy grants access on the IDevID alone (flow A).
+  test('a BRSKI device an administrator denied gets nothing, whichever certificate it proves; approving it again restores access', async () => {
+    const ldevid = await cert('CN=acme:SN-4');
+    const status = new Map<string, BrskiDeviceStatus>([['acme:SN-4', 'denied'], ['acme:T-9', 'denied']]);
+    const asked: string[] = [];
+    const brskiDevices = {
+      get: async (manufacturer: string, serialNumber: string): Promise<BrskiDevice | undefined> => {
+        asked.push(`${manufacturer}:${serialNumber}`);
+        const s = status.get(`${manufacturer}:${serialNumber}`);
+        return s === undefined ? undefined : { manufacturer, serialNumber, status: s, decidedBy: 'carol', decidedAt: new Date(), firstSeen: new Date() };
+      },
+    };
+    const a = new Authorizer({ policy, issuedCertificates: issued(record(ldevid, 'acme:SN-4')), brskiDevices, log: new MemoryLog() });
+    for (const method of ['eap-tls', 'teap']) {
+      await expect(a.authorize({ identity: 'acme:SN-4', method, certificate: ldevid })).rejects.toMatchObject({ reason: 'device acme:SN-4 was denied by carol' });
+    }
+    // TEAP's inner EAP-TLS proved it, a password user leading the grant.
+    await expect(a.authorize({ identity: 'alice', method: 'teap', innerCertificates: [ldevid] })).rejects.toBeInstanceOf(AccessRefusal);
+    // The IDevID (TEAP-BRSKI sets the manufacturer and names the device manufacturer:serial).
+    const idevid = await cert('CN=thermo');
+    const idevidGrant: Grant = { identity: 'acme:T-9', method: 'teap', deviceId: 'acme:T-9', manufacturer: 'acme', certificate: idevid };
+    await expect(a.authorize(idevidGrant)).rejects.toMatchObject({ reason: 'device acme:T-9 was denied by carol' });
+
+    status.set('acme:SN-4', 'approved');
+    status.set('acme:T-9', 'pending');
+    expect(await a.authorize({ identity: 'acme:SN-4', method: 'eap-tls', certificate: ldevid })).toMatchObject({ vlan: 31 });
+    expect(await a.authorize(idevidGrant)).toMatchObject({ vlan: 31 });
+    // A device the registrar never recorded is not denied.
+    status.clear();
+    expect(await a.authorize({ identity: 'acme:SN-4', method: 'eap-tls', certificate: ldevid })).toMatchObject({ vlan: 31 });
+
+    // A certificate user, and a certificate of our CA that is no BRSKI device (the domain's, without a
+    // manufacturer): no device record is read.
+    asked.length = 0;
+    const demo = await cert('CN=demo-client');
+    const withDemo = new Authorizer({ policy, issuedCertificates: issued(record(demo, 'demo-client')), brskiDevices, log: new MemoryLog() });
+    expect(await withDemo.authorize({ identity: 'alice', method: 'eap-tls', certificate: await cert('CN=alice') })).toMatchObject({ vlan: 20 });
+    expect(await withDemo.authorize({ identity: 'demo-client', method: 'eap-tls', certificate: demo })).toMatchObject({ vlan: 30 });
+    expect(asked).toEqual([]);
   });
 
   test('a negative serial number is no serial we issued: the store is not asked, the MUD URL still applies', async () => {

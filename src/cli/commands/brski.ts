@@ -28,7 +28,9 @@ export const spec = defineCommand({
   description:
     'The TEAP-BRSKI registrar\'s records (docs/teap-brski.md):\n' +
     '  devices       pledges seen or pre-approved, by manufacturer and serial-number\n' +
-    '  approve/deny  an administrator\'s decision; approving a serial never seen pre-approves it\n' +
+    '  approve/deny  an administrator\'s decision; approving a serial never seen pre-approves it;\n' +
+    '                a denied device is refused from its next authentication, whichever certificate\n' +
+    '                it shows (IDevID or LDevID), until approved again (the portal also ends its session)\n' +
     '  certificates  LDevIDs our CA issued (newest first)\n' +
     '  revoke        marks an LDevID revoked: EAP-TLS and TEAP refuse it from the next authentication;\n' +
     '                for keyCompromise also the LDevIDs its key obtained by re-enrolment\n' +
