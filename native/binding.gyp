@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "gangway_tls",
-      "sources": ["tls_engine.c", "digest.c", "udp.c"],
+      "sources": ["tls_engine.c", "digest.c", "udp.c", "exit-watchdog.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       "xcode_settings": { "OTHER_CFLAGS": ["-std=c11", "-O2"] }

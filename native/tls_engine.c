@@ -23,6 +23,7 @@
 #include "digest.h"
 #include "napi_values.h"
 #include "udp.h"
+#include "exit-watchdog.h"
 
 enum session_state { ST_HANDSHAKING = 0, ST_ESTABLISHED = 1, ST_FAILED = 2, ST_CLOSED = 3 };
 
@@ -926,6 +927,8 @@ static napi_value init(napi_env env, napi_value exports) {
   (void)register_digest(env, exports);
   /* Without the udp* functions the RADIUS listeners use node:dgram (src/radius/udp-listener.ts). */
   (void)register_udp(env, exports);
+  /* Without armExitWatchdog an exit held up by a stuck thread waits for the service manager's timeout. */
+  (void)register_exit_watchdog(env, exports);
   return exports;
 }
 

@@ -3,7 +3,8 @@ import { ConfigError } from '../../config/config-error.js';
 import { startGangway, type RunningGangway } from '../../server.js';
 import { createLog, type Log } from '../../util/log.js';
 import { prettyLogStream } from '../../util/log-pretty.js';
-import { installCrashPolicy } from '../crash-policy.js';
+import { CRASH_EXIT_CODE, installCrashPolicy } from '../crash-policy.js';
+import { armExitWatchdog } from '../../util/exit-watchdog.js';
 import { parseWorkers, resolveWorkers, type WorkersSetting } from '../../config/workers.js';
 import type { WorkerLogLevel } from '../../server/workers/protocol.js';
 import type { CliIo } from '../io.js';
@@ -73,6 +74,12 @@ function workerLogLevel(level: string): WorkerLogLevel {
   }
 }
 
+/**
+ * How long a stop (SIGTERM, SIGINT) may take before the exit watchdog ends the process with status
+ * 70: closing takes well under a second, but a worker thread stuck in native code never closes.
+ */
+const SHUTDOWN_GRACE_MS = 30_000;
+
 /** Loads the configuration, starts the server, and runs until SIGTERM or SIGINT. */
 export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo): Promise<number> {
   let listen;
@@ -123,6 +130,8 @@ export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo):
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'shutting down');
+      // A worker thread stuck in native code would hold up the close and the exit after it for good.
+      armExitWatchdog(SHUTDOWN_GRACE_MS, CRASH_EXIT_CODE);
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
       process.off('SIGHUP', onHup);
