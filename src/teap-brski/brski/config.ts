@@ -25,6 +25,8 @@ export interface BrskiConfig {
   /** Where the domain CA (ca.pem, ca.key) lives; default the demo PKI's directory, so LDevIDs chain to tls.ca. */
   caDirectory: string;
   ldevidValidityDays?: number;
+  /** At most one re-enrolment per device per this many seconds (from its newest certificate); 0: no limit. */
+  reenrolmentIntervalSeconds: number;
   tlvTypes: BrskiTlvNumbers;
   errorCodes: BrskiErrorCodes;
   /** BRSKI/EST over HTTPS (RFC 8995 §5, RFC 7030); absent: TEAP only. */
@@ -32,6 +34,13 @@ export interface BrskiConfig {
   /** Nonceless vouchers fetched ahead of time (`gangway brski prefetch`). */
   offlineVoucherDirectory: string;
 }
+
+/**
+ * One re-enrolment an hour per device: a device renews its LDevID long before it expires (a day
+ * at the shortest validity), so more is a fault or someone else holding its key, and each one
+ * signs and stores a certificate.
+ */
+export const DEFAULT_REENROLMENT_INTERVAL_SECONDS = 3600;
 
 type Obj = Record<string, unknown>;
 
@@ -61,7 +70,7 @@ export function parseBrskiConfig(raw: unknown, dataDir: string, path = 'brski'):
   if (raw === undefined || raw === null) return undefined;
   const inData = (p: string): string => (isAbsolute(p) ? p : join(dataDir, p));
   const o = obj(raw, path);
-  only(o, ['manufacturers', 'masa', 'caDirectory', 'ldevidValidityDays', 'tlvTypes', 'errorCodes', 'https'], path);
+  only(o, ['manufacturers', 'masa', 'caDirectory', 'ldevidValidityDays', 'reenrolmentIntervalSeconds', 'tlvTypes', 'errorCodes', 'https'], path);
   if (!Array.isArray(o.manufacturers) || o.manufacturers.length === 0) throw new ConfigError(`${path}.manufacturers`, 'must list at least one manufacturer');
   const names = new Set<string>();
   const manufacturers = o.manufacturers.map((m, i): BrskiManufacturerConfig => {
@@ -107,6 +116,7 @@ export function parseBrskiConfig(raw: unknown, dataDir: string, path = 'brski'):
     },
     caDirectory: o.caDirectory === undefined ? inData('pki') : inData(str(o.caDirectory, `${path}.caDirectory`)),
     offlineVoucherDirectory: inData(join('brski', 'vouchers')),
+    reenrolmentIntervalSeconds: o.reenrolmentIntervalSeconds === undefined ? DEFAULT_REENROLMENT_INTERVAL_SECONDS : int(o.reenrolmentIntervalSeconds, `${path}.reenrolmentIntervalSeconds`, 0, 31_536_000),
     tlvTypes,
     errorCodes,
   };

@@ -107,7 +107,7 @@ export class HttpsRegistrar {
       }
     } catch (err) {
       if (err instanceof HttpError) return this.refuse(res, err.status, err.message, path);
-      if (err instanceof RegistrarError) return this.refuse(res, err.httpStatus, `${err.failure}: ${err.message}`, path);
+      if (err instanceof RegistrarError) return this.refuse(res, err.httpStatus, `${err.failure}: ${err.message}`, path, err.retryAfterSeconds);
       throw err;
     }
   }
@@ -173,7 +173,10 @@ export class HttpsRegistrar {
     if (this.domainAnchors.some((a) => issued(leaf, a))) {
       const ldevid = new Uint8Array(leaf.raw);
       const standing = await this.opts.registrar.reenrolmentStanding(ldevid);
-      if ('refusal' in standing) throw new HttpError(403, `certificate serial ${leaf.serialNumber}: ${standing.refusal.message}`);
+      if ('refusal' in standing) {
+        if (standing.refusal.failure === 'rate-limited') throw standing.refusal;
+        throw new HttpError(403, `certificate serial ${leaf.serialNumber}: ${standing.refusal.message}`);
+      }
       return { ldevid, deviceId: standing.deviceId };
     }
     if (reenroll) throw new HttpError(403, 're-enrolment needs an LDevID');
@@ -204,9 +207,9 @@ export class HttpsRegistrar {
     for (const [k, g] of this.grants) if (g.until <= t) this.grants.delete(k);
   }
 
-  private refuse(res: ServerResponse, status: number, message: string, path: string): void {
+  private refuse(res: ServerResponse, status: number, message: string, path: string, retryAfterSeconds?: number): void {
     this.opts.log.info({ status, path, reason: message.slice(0, 256) }, 'BRSKI/EST: request refused');
-    this.send(res, status, 'text/plain; charset=utf-8', `${message.slice(0, 512)}\n`);
+    this.send(res, status, 'text/plain; charset=utf-8', `${message.slice(0, 512)}\n`, retryAfterSeconds !== undefined ? { 'retry-after': String(retryAfterSeconds) } : {});
   }
 
   private send(res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {

@@ -29,8 +29,20 @@ function errorCodeFor(err: RegistrarError, codes: BrskiErrorCodes): number {
     'no-voucher': TeapErrorCode.UnspecifiedAuthorizationFailure,
     'bad-csr': TeapErrorCode.BadCsr,
     'ca-error': TeapErrorCode.InternalCaError,
+    // teap-brski.md §2.2: Retry-PKCS#10 (reconnect later), with a Retry-After TLV.
+    'rate-limited': codes.retryPkcs10Reconnect,
   };
   return err.teapErrorCode ?? byFailure[err.failure];
+}
+
+/** A refusal as the method's failure step: its Error code, and a Retry-After when the registrar gave one. */
+function refusalStep(err: RegistrarError, codes: BrskiErrorCodes, tlvs: BrskiTlvCodec, reason: string): TlvMethodStep {
+  return {
+    kind: 'failure',
+    code: errorCodeFor(err, codes),
+    reason,
+    ...(err.retryAfterSeconds !== undefined ? { tlvs: [tlvs.retryAfter(err.retryAfterSeconds)] } : {}),
+  };
 }
 
 type Stage = 'await-voucher-request' | 'await-enrollment' | 'done';
@@ -132,7 +144,7 @@ class BrskiSession implements TlvMethodSession {
   private refused(err: unknown): TlvMethodStep {
     if (!(err instanceof RegistrarError)) throw err;
     this.stage = 'done';
-    return { kind: 'failure', code: errorCodeFor(err, this.codes), reason: `${err.failure}: ${err.message}` };
+    return refusalStep(err, this.codes, this.opts.tlvs, `${err.failure}: ${err.message}`);
   }
 
   peerFailed(errors: readonly number[]): void {
@@ -150,19 +162,20 @@ class BrskiSession implements TlvMethodSession {
  */
 class ReenrollSession implements TlvMethodSession {
   private deviceId: string | undefined;
+  private readonly codes: BrskiErrorCodes;
 
   constructor(
     private readonly ctx: TlvMethodContext,
     private readonly opts: RegistrarTlvOptions,
-  ) {}
+  ) {
+    this.codes = { ...DEFAULT_BRSKI_ERROR_CODES, ...opts.errors };
+  }
 
   async start(): Promise<TlvMethodStep> {
     const cert = this.ctx.tunnel.peerCertificate;
     if (!cert) return { kind: 'failure', code: TeapErrorCode.ClientCertificateNotSupplied, reason: 're-enrolment needs the device\'s LDevID in Phase 1' };
     const standing = await this.opts.registrar.reenrolmentStanding(new Uint8Array(cert.raw));
-    if ('refusal' in standing) {
-      return { kind: 'failure', code: standing.refusal.teapErrorCode ?? TeapErrorCode.UnspecifiedAuthorizationFailure, reason: `certificate serial ${cert.serialNumber}: ${standing.refusal.message}` };
-    }
+    if ('refusal' in standing) return refusalStep(standing.refusal, this.codes, this.opts.tlvs, `certificate serial ${cert.serialNumber}: ${standing.refusal.message}`);
     this.deviceId = standing.deviceId;
     const cb = this.ctx.tunnel.channelBinding;
     return { kind: 'send', tlvs: [this.opts.tlvs.startEnrollment(), { kind: 'csr-attributes', mandatory: false, der: this.opts.registrar.csrAttributes(this.deviceId, { challengePassword: cb !== undefined }) }] };
@@ -182,6 +195,7 @@ class ReenrollSession implements TlvMethodSession {
       return { kind: 'success', identity: issued.deviceId, deviceId: issued.deviceId, finalTlvs: [{ kind: 'pkcs7', mandatory: false, der: issued.pkcs7 }] };
     } catch (err) {
       if (!(err instanceof RegistrarError)) throw err;
+      if (err.failure === 'rate-limited') return refusalStep(err, this.codes, this.opts.tlvs, `${err.failure}: ${err.message}`);
       return { kind: 'failure', code: err.teapErrorCode ?? TeapErrorCode.BadCsr, reason: `${err.failure}: ${err.message}` };
     }
   }

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { AuditStore } from '../../store/audit.js';
 import type { BrskiDeviceStore } from '../../store/brski-devices.js';
-import type { IssuedCertificateRecord, RevocationReason } from '../../store/issued-certificates.js';
+import type { IssuedCertificateRecord, IssuedCertificateStore, RevocationReason } from '../../store/issued-certificates.js';
 import type { Log } from '../../util/log.js';
 import { TeapErrorCode } from '../teap/errors.js';
 import {
@@ -32,7 +32,8 @@ export type RegistrarFailure =
   | 'bad-voucher'
   | 'no-voucher'
   | 'bad-csr'
-  | 'ca-error';
+  | 'ca-error'
+  | 'rate-limited';
 
 /** RFC 8995 §5.3/§5.5-§5.7 statuses for the same refusals over HTTPS. */
 export const REGISTRAR_HTTP_STATUS: Readonly<Record<RegistrarFailure, number>> = Object.freeze({
@@ -48,6 +49,8 @@ export const REGISTRAR_HTTP_STATUS: Readonly<Record<RegistrarFailure, number>> =
   'no-voucher': 403,
   'bad-csr': 400,
   'ca-error': 500,
+  // With Retry-After (RFC 9110 §10.2.3), as for a MASA that cannot be reached.
+  'rate-limited': 503,
 });
 
 export class RegistrarError extends Error {
@@ -57,6 +60,8 @@ export class RegistrarError extends Error {
     message: string,
     /** For CSR refusals: the RFC 9930 code (1022-1027) the CA chose. */
     readonly teapErrorCode?: number,
+    /** When asking again makes sense, and not before (a re-enrolment too soon): seconds. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -116,6 +121,12 @@ export interface RegistrarDeps {
   log: Log;
   now?: () => Date;
   offlineVouchers?: OfflineVoucherStore;
+  /**
+   * At most one re-enrolment per device per `intervalMs`, counted from the newest certificate it
+   * holds (its enrolment or last re-enrolment). Each one signs and stores a certificate: without a
+   * limit a device, or a thief of its key, could grow the store without bound. Absent: no limit.
+   */
+  reenrolmentLimit?: { intervalMs: number; certificates: Pick<IssuedCertificateStore, 'listByDevice'> };
 }
 
 /** A pledge as its IDevID identifies it (teap-brski.md §4.1). */
@@ -389,7 +400,21 @@ export class Registrar {
     }
     const known = await this.deps.devices.get(manufacturer, serialNumber);
     if (known?.status === 'denied') return { refusal: new RegistrarError('not-authorized', `device ${record.deviceId} is denied`, TeapErrorCode.UnspecifiedAuthorizationFailure) };
+    const tooSoon = await this.reenrolmentTooSoon(record.deviceId);
+    if (tooSoon) return { refusal: tooSoon };
     return { record, device: known ? { manufacturer, serialNumber } : {} };
+  }
+
+  /** The refusal of a re-enrolment within the limit's interval of the device's newest certificate. */
+  private async reenrolmentTooSoon(deviceId: string): Promise<RegistrarError | undefined> {
+    const limit = this.deps.reenrolmentLimit;
+    if (!limit || limit.intervalMs <= 0) return undefined;
+    const newest = (await limit.certificates.listByDevice(deviceId))[0];
+    if (!newest) return undefined;
+    const left = newest.issuedAt.getTime() + limit.intervalMs - this.now().getTime();
+    if (left <= 0) return undefined;
+    const seconds = Math.ceil(left / 1000);
+    return new RegistrarError('rate-limited', `${deviceId} was issued certificate ${newest.serial} at ${newest.issuedAt.toISOString()}; it may re-enrol once every ${Math.ceil(limit.intervalMs / 1000)} s (in ${seconds} s)`, undefined, seconds);
   }
 
   /** The pledge refused what we sent (a voucher it could not verify, say): audited, nothing issued. */

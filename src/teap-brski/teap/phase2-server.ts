@@ -275,7 +275,7 @@ export class Phase2Server {
    * An inner method failed or was declined. `declined` (peer refused the method) lets the next
    * method of the step run; an authentication failure ends the step.
    */
-  private async stepFailed(code: number, reason: string, declined: boolean, nextMethodFrom?: number): Promise<Phase2Output> {
+  private async stepFailed(code: number, reason: string, declined: boolean, nextMethodFrom?: number, extraTlvs: readonly TeapTlv[] = []): Promise<Phase2Output> {
     const cur = this.sequencer.current!;
     if (declined && nextMethodFrom !== undefined && cur.runnable.some((m, i) => i >= nextMethodFrom && !this.triedInStep.has(m))) {
       this.log.info({ reason }, 'TEAP: inner method declined, trying the next one');
@@ -285,9 +285,9 @@ export class Phase2Server {
     if (this.sequencer.failed() === 'skipped') {
       // An optional step may fail without failing TEAP (RFC 9930 §3.6): tell the peer it is over.
       this.state = { name: 'intermediate-sent', status: ResultStatus.Failure };
-      return { kind: 'send', tlvs: [tlv.intermediateResult(ResultStatus.Failure), tlv.error(code)] };
+      return { kind: 'send', tlvs: [tlv.intermediateResult(ResultStatus.Failure), tlv.error(code), ...extraTlvs] };
     }
-    return this.sendFailure(code, reason, true);
+    return this.sendFailure(code, reason, true, extraTlvs);
   }
 
   /** A successful inner method: the sequencer records it, its keys join the chain, Crypto-Binding binds it. */
@@ -419,8 +419,8 @@ export class Phase2Server {
         return this.methodSucceeded(state.method, step.identity, {}, undefined, step.finalTlvs, step.deviceId);
       case 'failure':
         state.session.dispose();
-        // A TLV method's own error code (e.g. MASA-Refused) travels with the failure.
-        return this.stepFailed(step.code, `${state.method}: ${step.reason}`, false);
+        // A TLV method's own error code (e.g. MASA-Refused) travels with the failure, and its TLVs.
+        return this.stepFailed(step.code, `${state.method}: ${step.reason}`, false, undefined, step.tlvs);
     }
   }
 
@@ -467,11 +467,11 @@ export class Phase2Server {
   // ---- outgoing failure ----
 
   /** Result=Failure + Error (RFC 9930 §3.9.3); the next peer message only unlocks EAP-Failure. */
-  private sendFailure(code: number, reason: string, innerMethodEnded: boolean): Phase2Output {
+  private sendFailure(code: number, reason: string, innerMethodEnded: boolean, extraTlvs: readonly TeapTlv[] = []): Phase2Output {
     this.failureReason = `${teapErrorName(code)}: ${reason}`;
     this.log.info({ error: teapErrorName(code), reason }, 'TEAP: ending Phase 2 with Result=Failure');
     this.state = { name: 'result-sent', status: ResultStatus.Failure, withIntermediate: false };
-    return { kind: 'send', tlvs: ResultExchange.failureResult(code, innerMethodEnded) };
+    return { kind: 'send', tlvs: ResultExchange.failureResult(code, innerMethodEnded, extraTlvs) };
   }
 
   /** A problem detected while processing a peer message. */

@@ -57,8 +57,8 @@ export class ResultExchange {
   }
 
   /** Result=Failure + Error (RFC 9930 §3.9.3). */
-  static failureResult(code: number, innerMethodEnded: boolean): TeapTlv[] {
-    return [...(innerMethodEnded ? [tlv.intermediateResult(ResultStatus.Failure)] : []), tlv.error(code), tlv.result(ResultStatus.Failure)];
+  static failureResult(code: number, innerMethodEnded: boolean, extraTlvs: readonly TeapTlv[] = []): TeapTlv[] {
+    return [...(innerMethodEnded ? [tlv.intermediateResult(ResultStatus.Failure)] : []), tlv.error(code), ...extraTlvs, tlv.result(ResultStatus.Failure)];
   }
 
   /** The peer confirmed our Result=Success: the keys and the grant, if the policy is complete. */

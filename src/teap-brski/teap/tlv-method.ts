@@ -26,7 +26,8 @@ export type TlvMethodStep =
   | { kind: 'send'; tlvs: TeapTlv[] }
   /** Satisfied: `finalTlvs` ride with the Intermediate-Result/Result that binds this method. */
   | { kind: 'success'; identity: string; deviceId?: string; finalTlvs: TeapTlv[] }
-  | { kind: 'failure'; code: number; reason: string };
+  /** `tlvs` travel with the Error and Result=Failure (a Retry-After, say). */
+  | { kind: 'failure'; code: number; reason: string; tlvs?: TeapTlv[] };
 
 export interface TlvMethodSession {
   /** The first request of the method (it may be a Request-Action). */

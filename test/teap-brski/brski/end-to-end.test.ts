@@ -78,6 +78,8 @@ async function daemon(args: string[], readyText: string): Promise<Daemon> {
   };
 }
 
+const REENROLMENT_INTERVAL_S = 5;
+
 function run(cmd: string, args: string[]): { status: number | null; out: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000 });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
@@ -120,6 +122,8 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
       }],
       masa: { timeoutMs: 4000, retries: 0 },
       https: `127.0.0.1:${httpsPort}`,
+      // Short, so that the test can see a re-enrolment refused as too soon and then served.
+      reenrolmentIntervalSeconds: REENROLMENT_INTERVAL_S,
     };
     cfg.methods!.teap = {
       policies: {
@@ -189,7 +193,7 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     expect(await server.logWhen(/"policy":"flowA"[^\n]*TEAP: policy selected/)).toMatch(/"policy":"flowA"[^\n]*TEAP: policy selected/);
   });
 
-  test('gangway pledge --https: the same enrolment over BRSKI/EST; then curl re-enrols over EST simplereenroll with the LDevID', () => {
+  test('gangway pledge --https: the same enrolment over BRSKI/EST; then curl re-enrols over EST simplereenroll with the LDevID, refused (503, Retry-After) until the re-enrolment interval has passed', () => {
     const out = join(dir, 'ldevid-2');
     const r = gangway(['pledge', '--idevid', join(dir, 'E2E-0002'), '--https', `https://127.0.0.1:${httpsPort}`, '--out', out, '--json']);
     expect({ status: r.status, out: r.stdout, err: r.stderr }).toMatchObject({ status: 0 });
@@ -198,12 +202,22 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     const csrDer = join(dir, 'reenroll.csr');
     expect(run(openssl!, ['req', '-new', '-key', join(out, 'ldevid.key'), '-subj', '/', '-outform', 'DER', '-out', csrDer]).status).toBe(0);
     writeFileSync(join(dir, 'reenroll.b64'), readFileSync(csrDer).toString('base64'));
-    const c = run(curl!, [
-      '-sS', '--fail-with-body', '--cacert', join(out, 'ca.pem'), '--resolve', `gangway.local:${httpsPort}:127.0.0.1`,
+    const reenrol = (...extra: string[]) => run(curl!, [
+      '-sS', ...extra, '--cacert', join(out, 'ca.pem'), '--resolve', `gangway.local:${httpsPort}:127.0.0.1`,
       '--cert', join(out, 'ldevid.pem'), '--key', join(out, 'ldevid.key'),
       '-H', 'Content-Type: application/pkcs10', '--data-binary', `@${join(dir, 'reenroll.b64')}`,
       `https://gangway.local:${httpsPort}/.well-known/est/simplereenroll`,
     ]);
+    // Seconds after its enrolment: too soon. The answer says when to come back.
+    const early = reenrol('--include');
+    expect(early.status).toBe(0);
+    expect(early.out).toMatch(/^HTTP\/1\.1 503 /);
+    const retryAfter = Number(/^retry-after: (\d+)\r?$/im.exec(early.out)?.[1]);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(REENROLMENT_INTERVAL_S);
+    expect(early.out).toContain('rate-limited: acme:E2E-0002 was issued certificate');
+    spawnSync('sleep', [String(retryAfter + 0.3)]);
+    const c = reenrol('--fail-with-body');
     expect(c.status).toBe(0);
     writeFileSync(join(dir, 'renewed.p7'), Buffer.from(c.out, 'base64'));
     const p7 = run(openssl!, ['pkcs7', '-inform', 'DER', '-in', join(dir, 'renewed.p7'), '-print_certs']);
