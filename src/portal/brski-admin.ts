@@ -71,7 +71,7 @@ export class BrskiAdmin {
     const device = await this.deps.devices.decide(manufacturer, serialNumber, decision, actor.userName, new Date());
     this.deps.audit.append({ at: new Date(), event: `brski.device.${decision}`, subject: `${manufacturer}:${serialNumber}`, detail: { by: actor.userName, via: 'portal', client, ...(known ? {} : { preapproval: true }) } });
     this.deps.log.info({ device: `${manufacturer}:${serialNumber}`, decision, by: actor.userName }, 'portal: BRSKI device decided');
-    if (decision === 'denied' && known) await this.disconnectDenied(device, actor);
+    if (decision === 'denied') await this.disconnectDenied(device, actor);
     return { ok: true, device };
   }
 
@@ -79,27 +79,35 @@ export class BrskiAdmin {
    * A denied device loses access from its next authentication (the authorizer refuses it); a
    * session it holds now is ended too, under each identity it may have been accepted as: its
    * IDevID's (TEAP-BRSKI names it manufacturer:serial) and each unrevoked LDevID's. A session
-   * accepted while the denial was being written is caught by the second look (watchLate).
+   * accepted while the denial was being written is caught by the second look (watchLate). One
+   * accepted under another identity (a TEAP user step after the IDevID) is not found here. The
+   * denial stands whatever happens here, so a failure is logged, not passed on.
    */
   private async disconnectDenied(device: BrskiDevice, actor: Actor): Promise<void> {
-    if (!this.deps.terminate) return;
+    const terminate = this.deps.terminate;
+    if (!terminate) return;
     const deviceId = `${device.manufacturer}:${device.serialNumber}`;
-    const identities = new Set<string>([deviceId]);
-    for (const c of await this.deps.certificates.listByDevice(deviceId)) {
-      if (c.revokedAt !== undefined) continue;
-      const identity = authenticatedIdentity(c.der);
-      if (identity !== undefined) identities.add(identity);
-    }
-    for (const identity of identities) {
-      let disconnect;
-      try {
-        disconnect = await this.deps.terminate(identity, { watchLate: true });
-      } catch (err) {
-        this.deps.log.error({ err: (err as Error).message, device: deviceId }, 'portal: ending the denied device’s session failed');
-        disconnect = { kind: 'failed', detail: (err as Error).message };
+    const detail = { by: actor.userName, device: deviceId, denied: true };
+    try {
+      const identities = new Set<string>([deviceId]);
+      for (const c of await this.deps.certificates.listByDevice(deviceId)) {
+        if (c.revokedAt !== undefined) continue;
+        const identity = authenticatedIdentity(c.der);
+        if (identity !== undefined) identities.add(identity);
       }
-      if (disconnect.kind === 'no-session') continue;
-      this.deps.audit.append({ at: new Date(), event: 'radius.disconnect', subject: identity, detail: { by: actor.userName, device: deviceId, denied: true, ...disconnect } });
+      for (const identity of identities) {
+        let disconnect;
+        try {
+          disconnect = await terminate(identity, { watchLate: true, detail });
+        } catch (err) {
+          this.deps.log.error({ err: (err as Error).message, device: deviceId }, 'portal: ending the denied device’s session failed');
+          disconnect = { kind: 'failed', detail: (err as Error).message };
+        }
+        if (disconnect.kind === 'no-session') continue;
+        this.deps.audit.append({ at: new Date(), event: 'radius.disconnect', subject: identity, detail: { ...detail, ...disconnect } });
+      }
+    } catch (err) {
+      this.deps.log.error({ err: (err as Error).message, device: deviceId }, 'portal: the denied device’s sessions could not be looked up or recorded; the denial stands');
     }
   }
 

@@ -18,7 +18,7 @@ const STATUS_TEXT: Record<BrskiDevice['status'], string> = {
 function decisionForms(viewer: Viewer, d: BrskiDevice): Html {
   const field = html`${csrfField(viewer)}<input type="hidden" name="manufacturer" value="${d.manufacturer}"><input type="hidden" name="serial" value="${d.serialNumber}">`;
   return html`${d.status !== 'approved' ? html`<form class="inline" method="post" action="/admin/brski/approve">${field}<button type="submit">Approve</button></form>` : ''}
-    ${d.status !== 'denied' ? html`<form class="inline" method="post" action="/admin/brski/deny" data-confirm="${`Deny ${d.manufacturer}:${d.serialNumber}? It will not be enrolled, and loses network access (its session is ended) until approved again.`}">${field}<button class="danger" type="submit">Deny</button></form>` : ''}`;
+    ${d.status !== 'denied' ? html`<form class="inline" method="post" action="/admin/brski/deny" data-confirm="${`Deny ${d.manufacturer}:${d.serialNumber}? It will not be enrolled, and loses network access until approved again (its session is ended where it can be found).`}">${field}<button class="danger" type="submit">Deny</button></form>` : ''}`;
 }
 
 export function brskiDevicesPage(viewer: Viewer, opts: { pending: BrskiDevice[]; all: BrskiDevice[]; manufacturers: readonly string[]; vlanOf: (d: BrskiDevice) => Vlan | undefined; flash?: Flash }): Html {

@@ -22,6 +22,7 @@ import type { Grant } from '../eap-methods/method.js';
 import { AccessRefusal } from './access-refusal.js';
 import { issuedRecordOf } from '../pki/ca/issued-revocation.js';
 import { mudUrlOfCertificate } from '../pki/mud-url.js';
+import { serialNumberOf } from '../teap-brski/brski/voucher/index.js';
 import {
   decideAuthorization, type AuthorizationDecision, type AuthorizationFacts, type AuthorizationPolicy, type Vlan,
 } from '../policy/authorization-policy.js';
@@ -90,7 +91,9 @@ export class Authorizer {
     for (const der of inner) await this.refuseIfWithdrawn(der);
     const ldevid = proven ? await this.ldevidDevice(proven) : undefined;
     const idevidManufacturer = grant.method === 'teap' ? grant.manufacturer : undefined;
-    if (ldevid === undefined && idevidManufacturer !== undefined && grant.deviceId !== undefined) await this.refuseIfDenied(grant.deviceId);
+    // The IDevID's device is named from the certificate, as the registrar names it, never from
+    // grant.deviceId: a later Phase-2 step (a machine identity, a TLV method) may have set that.
+    if (ldevid === undefined && idevidManufacturer !== undefined && proven !== undefined) await this.refuseIfDenied(idevidDeviceId(idevidManufacturer, proven));
     if (ldevid !== undefined || idevidManufacturer !== undefined) {
       const manufacturer = ldevid !== undefined ? manufacturerOf(ldevid) : idevidManufacturer;
       return { ...base, deviceClass: 'brski', ...(manufacturer !== undefined ? { manufacturer } : {}), ...certificateMud, ...(grant.account !== undefined ? await this.accountFacts(grant.account) : {}) };
@@ -180,6 +183,17 @@ export class Authorizer {
     const mudUrl = normaliseMudUrl(value);
     return mudUrl !== undefined ? { mudUrl } : {};
   }
+}
+
+/** `manufacturer:serialNumber` of an IDevID, as the registrar records it; '' without a serialNumber (no record can exist). */
+function idevidDeviceId(manufacturer: string, der: Uint8Array): string {
+  let serial: string | undefined;
+  try {
+    serial = serialNumberOf(der);
+  } catch {
+    serial = undefined;
+  }
+  return serial !== undefined && serial.length > 0 ? `${manufacturer}:${serial}` : '';
 }
 
 /** Device ids of BRSKI devices are `manufacturer:serialNumber`; manufacturer names hold no colon. */

@@ -114,8 +114,9 @@ describe('Authorizer: facts from the grant and the stores', () => {
     // TEAP's inner EAP-TLS proved it, a password user leading the grant.
     await expect(a.authorize({ identity: 'alice', method: 'teap', innerCertificates: [ldevid] })).rejects.toBeInstanceOf(AccessRefusal);
     // The IDevID (TEAP-BRSKI sets the manufacturer and names the device manufacturer:serial).
-    const idevid = await cert('CN=thermo');
-    const idevidGrant: Grant = { identity: 'acme:T-9', method: 'teap', deviceId: 'acme:T-9', manufacturer: 'acme', certificate: idevid };
+    // The device is named from the IDevID's serialNumber attribute, whatever grant.deviceId says.
+    const idevid = await cert('CN=thermo, 2.5.4.5=T-9');
+    const idevidGrant: Grant = { identity: 'acme:T-9', method: 'teap', deviceId: 'something-else', manufacturer: 'acme', certificate: idevid };
     await expect(a.authorize(idevidGrant)).rejects.toMatchObject({ reason: 'device acme:T-9 was denied by carol' });
 
     status.set('acme:SN-4', 'approved');

@@ -19,6 +19,7 @@ import { Phase2Server, type Phase2Output } from './phase2-server.js';
 import type { TlvMethod } from './tlv-method.js';
 import { classifyCertificate, parsePemCertificates, selectPolicyRule, type ManufacturerAnchors, type TeapPolicyRule } from './policy-rules.js';
 import { concatBytes } from '../../util/bytes.js';
+import { serialNumberOf } from '../brski/voucher/index.js';
 import { tlsChannelBinding } from '../../eap-methods/channel-binding.js';
 
 export interface TeapTlsConfig {
@@ -329,7 +330,8 @@ class TeapServerSession implements EapMethodSession {
         certError = await this.revocationRefusal(sel.peer);
         if (!certError) {
           const identity = sel.manufacturer ? manufacturerIdentity(sel.manufacturer, sel.peer.certificate, sel.peer.identity) : sel.peer.identity;
-          // An IDevID names the device as manufacturer:serialNumber, which is also what the registrar calls it.
+          // An IDevID names the device as manufacturer:serialNumber, read as the registrar reads it
+          // (serialNumberOf), so that its records (approval, denial) are found under this name.
           clientCertificate = { identity, deviceId: sel.manufacturer ? identity : sel.peer.deviceId };
           this.phase1Certificate = { presented: sel.peer, ...(sel.manufacturer ? { manufacturer: sel.manufacturer, deviceId: identity } : {}) };
         }
@@ -515,9 +517,15 @@ class TeapServerSession implements EapMethodSession {
 /**
  * The identity an IDevID authenticates: a manufacturer vouches for its devices, not for our
  * accounts, so its names are kept apart as `manufacturer:serialNumber` (the subject serialNumber
- * attribute, 802.1AR), or `manufacturer:name` without one.
+ * attribute, 802.1AR, as the registrar reads it: the raw value, not Node's escaped subject text),
+ * or `manufacturer:name` without one.
  */
 function manufacturerIdentity(manufacturer: string, cert: X509Certificate, identity: string): string {
-  const serial = cert.subject.split('\n').find((l) => l.startsWith('serialNumber='))?.slice('serialNumber='.length).trim();
-  return `${manufacturer}:${serial && serial.length > 0 ? serial : identity}`;
+  let serial: string | undefined;
+  try {
+    serial = serialNumberOf(new Uint8Array(cert.raw));
+  } catch {
+    serial = undefined;
+  }
+  return `${manufacturer}:${serial !== undefined && serial.length > 0 ? serial : identity}`;
 }
