@@ -24,6 +24,7 @@ const TAG_BOOLEAN = 0x01;
 const TAG_OCTET_STRING = 0x04;
 const TAG_OID = 0x06;
 const TAG_SEQUENCE = 0x30;
+const TAG_SET = 0x31;
 /** [0] EXPLICIT version, [3] EXPLICIT extensions (constructed, context-specific). */
 const TAG_VERSION = 0xa0;
 const TAG_EXTENSIONS = 0xa3;
@@ -95,6 +96,8 @@ export class CertificateDer {
     private readonly tbsStart: number,
     private readonly tbsEnd: number,
     private readonly serial: Tlv,
+    /** The subject Name (an RDNSequence). */
+    private readonly subject: Tlv,
     /** The SEQUENCE OF Extension's contents, or undefined when the certificate has none. */
     private readonly extensions: Tlv | undefined,
   ) {}
@@ -113,9 +116,12 @@ export class CertificateDer {
     const serial = expect(next, TAG_INTEGER, 'serialNumber');
     if (serial.end === serial.start) throw new CertificateDerError('empty serialNumber');
     at = serial.end;
-    // signature, issuer, validity, subject, subjectPublicKeyInfo: five SEQUENCEs, skipped.
+    // signature, issuer, validity, subject, subjectPublicKeyInfo: five SEQUENCEs; the subject is kept.
+    let subject: Tlv | undefined;
     for (const what of ['signature', 'issuer', 'validity', 'subject', 'subjectPublicKeyInfo']) {
-      at = expect(readTlv(der, at, tbs.end), TAG_SEQUENCE, what).end;
+      const field = expect(readTlv(der, at, tbs.end), TAG_SEQUENCE, what);
+      if (what === 'subject') subject = field;
+      at = field.end;
     }
     let extensions: Tlv | undefined;
     // issuerUniqueID [1] and subjectUniqueID [2] may come first; extensions [3] is last.
@@ -129,7 +135,31 @@ export class CertificateDer {
         throw new CertificateDerError(`unexpected field 0x${field.tag.toString(16)} in TBSCertificate`);
       }
     }
-    return new CertificateDer(der, certificate.start, tbs.end, serial, extensions);
+    return new CertificateDer(der, certificate.start, tbs.end, serial, subject!, extensions);
+  }
+
+  /**
+   * The text of the subject's first attribute of this type (`oidContentOctets`), the value as the
+   * certificate holds it (no RFC 4514 escaping), or undefined when there is none or its string type
+   * is not one of PrintableString, IA5String, TeletexString (read as Latin-1), UTF8String or
+   * BMPString. Multi-valued RDNs are read attribute by attribute.
+   */
+  subjectAttributeText(oid: Uint8Array): string | undefined {
+    const name = this.subject;
+    for (let at = name.start; at < name.end;) {
+      const rdn = expect(readTlv(this.der, at, name.end), TAG_SET, 'RelativeDistinguishedName');
+      at = rdn.end;
+      for (let inner = rdn.start; inner < rdn.end;) {
+        const atv = expect(readTlv(this.der, inner, rdn.end), TAG_SEQUENCE, 'AttributeTypeAndValue');
+        inner = atv.end;
+        const type = expect(readTlv(this.der, atv.start, atv.end), TAG_OID, 'AttributeType');
+        if (!equalAt(this.der, type, oid)) continue;
+        const value = readTlv(this.der, type.end, atv.end);
+        if (value.end !== atv.end) throw new CertificateDerError('data after an attribute value');
+        return stringValue(this.der.subarray(value.start, value.end), value.tag);
+      }
+    }
+    return undefined;
   }
 
   /**
@@ -171,6 +201,27 @@ export class CertificateDer {
       return this.der.subarray(value.start, value.end);
     }
     return undefined;
+  }
+}
+
+/** A DirectoryString's text by its universal tag; undefined for another type. */
+function stringValue(octets: Uint8Array, tag: number): string | undefined {
+  const b = Buffer.from(octets.buffer, octets.byteOffset, octets.length);
+  switch (tag) {
+    case 0x13: // PrintableString
+    case 0x16: // IA5String
+    case 0x14: // TeletexString
+      return b.toString('latin1');
+    case 0x0c: // UTF8String
+      return b.toString('utf8');
+    case 0x1e: { // BMPString: UCS-2, big-endian
+      if (b.length % 2 !== 0) throw new CertificateDerError('BMPString of an odd length');
+      const le = Buffer.from(b);
+      le.swap16();
+      return le.toString('utf16le');
+    }
+    default:
+      return undefined;
   }
 }
 

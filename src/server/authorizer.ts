@@ -93,7 +93,12 @@ export class Authorizer {
     const idevidManufacturer = grant.method === 'teap' ? grant.manufacturer : undefined;
     // The IDevID's device is named from the certificate, as the registrar names it, never from
     // grant.deviceId: a later Phase-2 step (a machine identity, a TLV method) may have set that.
-    if (ldevid === undefined && idevidManufacturer !== undefined && proven !== undefined) await this.refuseIfDenied(idevidDeviceId(idevidManufacturer, proven));
+    if (ldevid === undefined && idevidManufacturer !== undefined && proven !== undefined) {
+      const deviceId = idevidDeviceId(idevidManufacturer, proven);
+      // No name, no record an administrator could have decided on: refused, as the registrar refuses it.
+      if (deviceId === undefined) throw new AccessRefusal(`an IDevID of ${idevidManufacturer} without a readable subject serialNumber`);
+      await this.refuseIfDenied(deviceId);
+    }
     if (ldevid !== undefined || idevidManufacturer !== undefined) {
       const manufacturer = ldevid !== undefined ? manufacturerOf(ldevid) : idevidManufacturer;
       return { ...base, deviceClass: 'brski', ...(manufacturer !== undefined ? { manufacturer } : {}), ...certificateMud, ...(grant.account !== undefined ? await this.accountFacts(grant.account) : {}) };
@@ -185,15 +190,15 @@ export class Authorizer {
   }
 }
 
-/** `manufacturer:serialNumber` of an IDevID, as the registrar records it; '' without a serialNumber (no record can exist). */
-function idevidDeviceId(manufacturer: string, der: Uint8Array): string {
+/** `manufacturer:serialNumber` of an IDevID, as the registrar records it; undefined without a readable serialNumber. */
+function idevidDeviceId(manufacturer: string, der: Uint8Array): string | undefined {
   let serial: string | undefined;
   try {
     serial = serialNumberOf(der);
   } catch {
     serial = undefined;
   }
-  return serial !== undefined && serial.length > 0 ? `${manufacturer}:${serial}` : '';
+  return serial !== undefined && serial.length > 0 ? `${manufacturer}:${serial}` : undefined;
 }
 
 /** Device ids of BRSKI devices are `manufacturer:serialNumber`; manufacturer names hold no colon. */

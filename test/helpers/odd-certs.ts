@@ -3,6 +3,9 @@
  * an existing test CA. @peculiar/x509 rather than the openssl CLI: `openssl req -subj "/CN="` drops
  * the empty attribute instead of encoding it, and a config file's CN must be at least one character.
  */
+// Node 20: X509Certificate.toLegacyObject() (the fixture guard below) before node:tls is first loaded
+// leaves tls.createSecureContext undefined for the whole process, every later test file included.
+import 'node:tls';
 import 'reflect-metadata';
 import { webcrypto, randomBytes, X509Certificate as NodeX509 } from 'node:crypto';
 import * as x509 from '@peculiar/x509';

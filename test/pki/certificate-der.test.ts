@@ -204,3 +204,63 @@ describe('mudUrlOfCertificate', () => {
     expect(onlyElement(new Uint8Array([0x16, 0x01, 0x41, 0x00]), 0x16)).toBeUndefined();
   });
 });
+
+describe('subjectAttributeText: the subject serialNumber as the registrar, TEAP and the authorizer read it', () => {
+  const SERIAL = '2.5.4.5';
+  const SERIAL_OCTETS = oidContentOctets(SERIAL);
+  type Attr = { oid: string; type: 'printable' | 'utf8' | 'bmp' | 'ia5' | 'teletex'; value: string };
+  const asn1String = (a: Attr): asn1js.BaseBlock => {
+    switch (a.type) {
+      case 'printable': return new asn1js.PrintableString({ value: a.value });
+      case 'utf8': return new asn1js.Utf8String({ value: a.value });
+      case 'bmp': return new asn1js.BmpString({ value: a.value });
+      case 'ia5': return new asn1js.IA5String({ value: a.value });
+      case 'teletex': return new asn1js.TeletexString({ value: a.value });
+    }
+  };
+  const nameDer = (rdns: Attr[][]): ArrayBuffer =>
+    new asn1js.Sequence({
+      value: rdns.map((rdn) => new asn1js.Set({ value: rdn.map((a) => new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: a.oid }), asn1String(a)] })) })),
+    }).toBER();
+  /** The reading before: pkijs's parse, its first serialNumber attribute's decoded value. */
+  const pkijsReading = async (der: Uint8Array): Promise<string | undefined> => {
+    const pkijs = await import('pkijs');
+    const cert = pkijs.Certificate.fromBER(der);
+    const tv = cert.subject.typesAndValues.find((t) => t.type === SERIAL);
+    const v = tv?.value.valueBlock as { value?: unknown } | undefined;
+    return typeof v?.value === 'string' ? v.value : undefined;
+  };
+  const withSubject = async (rdns: Attr[][]): Promise<Uint8Array> => {
+    const c = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '01', name: new x509.Name(nameDer(rdns)), notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000),
+      keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    });
+    return new Uint8Array(c.rawData);
+  };
+
+  it('reads what RFC 4514 would escape as it is stored, and a multi-valued RDN attribute by attribute', async () => {
+    for (const value of ['SN,1', 'SN+1', ' SN 1 ', 'SN=1', 'a\\b"c']) {
+      const der = await withSubject([[{ oid: '2.5.4.3', type: 'utf8', value: 'dev' }], [{ oid: SERIAL, type: value.includes('\\') || value.includes('"') ? 'utf8' : 'printable', value }]]);
+      expect(CertificateDer.read(der).subjectAttributeText(SERIAL_OCTETS)).toBe(value);
+    }
+    const multi = await withSubject([[{ oid: SERIAL, type: 'printable', value: 'SN1' }, { oid: '2.5.4.3', type: 'utf8', value: 'dev' }]]);
+    expect(CertificateDer.read(multi).subjectAttributeText(SERIAL_OCTETS)).toBe('SN1');
+    expect(CertificateDer.read(await withSubject([[{ oid: '2.5.4.3', type: 'utf8', value: 'dev' }]])).subjectAttributeText(SERIAL_OCTETS)).toBeUndefined();
+  });
+
+  it('agrees with the full parse it replaced, for random subjects', async () => {
+    const printable = fc.stringMatching(/^[A-Za-z0-9 '()+,\-./:=?]{1,20}$/);
+    const attr = fc.oneof(
+      fc.record({ oid: fc.constant(SERIAL), type: fc.constantFrom('printable' as const, 'ia5' as const, 'teletex' as const), value: printable }),
+      fc.record({ oid: fc.constant(SERIAL), type: fc.constantFrom('utf8' as const, 'bmp' as const), value: fc.string({ minLength: 1, maxLength: 12, unit: 'grapheme-ascii' }) }),
+      fc.record({ oid: fc.constantFrom('2.5.4.3', '2.5.4.10'), type: fc.constant('utf8' as const), value: fc.string({ minLength: 1, maxLength: 12 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(attr, { minLength: 1, maxLength: 2 }), { minLength: 1, maxLength: 4 }), async (rdns) => {
+        const der = await withSubject(rdns);
+        expect(CertificateDer.read(der).subjectAttributeText(SERIAL_OCTETS)).toBe(await pkijsReading(der));
+      }),
+      { numRuns: 60 },
+    );
+  });
+});

@@ -94,3 +94,11 @@ test.each(['SN,8', 'SN+8', 'SN=8'])('a serialNumber with RFC 4514 special charac
   await expect(authorizer.authorize(grant)).rejects.toBeInstanceOf(AccessRefusal);
   expect(asked).toEqual([`acme:${serial}`]);
 });
+
+test('an IDevID without a subject serialNumber names no device an administrator could decide on: refused, as the registrar refuses it', async () => {
+  const pki = await testPki();
+  // A certificate of the grant's manufacturer class (TEAP set it) whose subject has a CN only.
+  const grant: Grant = { identity: 'acme:lamp', method: 'teap', deviceId: 'acme:lamp', manufacturer: 'acme', certificate: new Uint8Array(new X509Certificate(pki.client.certPem).raw) };
+  await expect(authorizer.authorize(grant)).rejects.toMatchObject({ reason: 'an IDevID of acme without a readable subject serialNumber' });
+  expect(asked).toEqual([]);
+});

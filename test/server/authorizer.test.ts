@@ -161,7 +161,7 @@ describe('Authorizer: facts from the grant and the stores', () => {
   });
 
   test('an IDevID grant from TEAP-BRSKI (manufacturer set) is a brski device; its MUD URL applies', async () => {
-    const idevid = await cert('CN=thermo', 'HTTPS://MUD.acme.example/thermo.json');
+    const idevid = await cert('CN=thermo, 2.5.4.5=T-9', 'HTTPS://MUD.acme.example/thermo.json');
     const a = new Authorizer({ policy, log: new MemoryLog() });
     const grant: Grant = { identity: 'acme:T-9', method: 'teap', deviceId: 'acme:T-9', manufacturer: 'acme', certificate: idevid };
     expect(await a.factsFor(grant)).toEqual({ method: 'teap', deviceClass: 'brski', manufacturer: 'acme', mudUrl: 'https://mud.acme.example/thermo.json' });
