@@ -187,7 +187,7 @@ const decisions = (d: Daemon): Record<string, unknown>[] => d.lines().filter((l)
         masa: { timeoutMs: 4000, retries: 0 },
         https: `127.0.0.1:${https}`,
         // The test re-enrols at both servers at once, right after the enrolment, for distinct serials.
-        reenrolmentIntervalSeconds: 0,
+        enrolmentLimit: { certificates: 0 },
       };
       writeFileSync(path, stringify(cfg), { mode: 0o600 });
     };

@@ -25,8 +25,8 @@ export interface BrskiConfig {
   /** Where the domain CA (ca.pem, ca.key) lives; default the demo PKI's directory, so LDevIDs chain to tls.ca. */
   caDirectory: string;
   ldevidValidityDays?: number;
-  /** At most one re-enrolment per device per this many seconds (from its newest certificate); 0: no limit. */
-  reenrolmentIntervalSeconds: number;
+  /** At most `certificates` certificates per device in any `perSeconds`; 0 certificates: no limit. */
+  enrolmentLimit: { certificates: number; perSeconds: number };
   tlvTypes: BrskiTlvNumbers;
   errorCodes: BrskiErrorCodes;
   /** BRSKI/EST over HTTPS (RFC 8995 §5, RFC 7030); absent: TEAP only. */
@@ -36,11 +36,21 @@ export interface BrskiConfig {
 }
 
 /**
- * One re-enrolment an hour per device: a device renews its LDevID long before it expires (a day
- * at the shortest validity), so more is a fault or someone else holding its key, and each one
- * signs and stores a certificate.
+ * Four certificates a device an hour: room for an enrolment tried again after being cut off (a lost
+ * packet, a restart) and for renewal, which a device needs long before its LDevID expires (a day at
+ * the shortest validity); more is a fault or someone else holding its key, and each signs and
+ * stores a certificate.
  */
-export const DEFAULT_REENROLMENT_INTERVAL_SECONDS = 3600;
+export const DEFAULT_ENROLMENT_LIMIT = Object.freeze({ certificates: 4, perSeconds: 3600 });
+
+function enrolmentLimitOf(raw: unknown, path: string): { certificates: number; perSeconds: number } {
+  const o = obj(raw, path);
+  only(o, ['certificates', 'perSeconds'], path);
+  return {
+    certificates: o.certificates === undefined ? DEFAULT_ENROLMENT_LIMIT.certificates : int(o.certificates, `${path}.certificates`, 0, 1000),
+    perSeconds: o.perSeconds === undefined ? DEFAULT_ENROLMENT_LIMIT.perSeconds : int(o.perSeconds, `${path}.perSeconds`, 1, 31_536_000),
+  };
+}
 
 type Obj = Record<string, unknown>;
 
@@ -70,7 +80,7 @@ export function parseBrskiConfig(raw: unknown, dataDir: string, path = 'brski'):
   if (raw === undefined || raw === null) return undefined;
   const inData = (p: string): string => (isAbsolute(p) ? p : join(dataDir, p));
   const o = obj(raw, path);
-  only(o, ['manufacturers', 'masa', 'caDirectory', 'ldevidValidityDays', 'reenrolmentIntervalSeconds', 'tlvTypes', 'errorCodes', 'https'], path);
+  only(o, ['manufacturers', 'masa', 'caDirectory', 'ldevidValidityDays', 'enrolmentLimit', 'tlvTypes', 'errorCodes', 'https'], path);
   if (!Array.isArray(o.manufacturers) || o.manufacturers.length === 0) throw new ConfigError(`${path}.manufacturers`, 'must list at least one manufacturer');
   const names = new Set<string>();
   const manufacturers = o.manufacturers.map((m, i): BrskiManufacturerConfig => {
@@ -116,7 +126,7 @@ export function parseBrskiConfig(raw: unknown, dataDir: string, path = 'brski'):
     },
     caDirectory: o.caDirectory === undefined ? inData('pki') : inData(str(o.caDirectory, `${path}.caDirectory`)),
     offlineVoucherDirectory: inData(join('brski', 'vouchers')),
-    reenrolmentIntervalSeconds: o.reenrolmentIntervalSeconds === undefined ? DEFAULT_REENROLMENT_INTERVAL_SECONDS : int(o.reenrolmentIntervalSeconds, `${path}.reenrolmentIntervalSeconds`, 0, 31_536_000),
+    enrolmentLimit: enrolmentLimitOf(o.enrolmentLimit, `${path}.enrolmentLimit`),
     tlvTypes,
     errorCodes,
   };

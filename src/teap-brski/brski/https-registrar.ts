@@ -173,10 +173,7 @@ export class HttpsRegistrar {
     if (this.domainAnchors.some((a) => issued(leaf, a))) {
       const ldevid = new Uint8Array(leaf.raw);
       const standing = await this.opts.registrar.reenrolmentStanding(ldevid);
-      if ('refusal' in standing) {
-        if (standing.refusal.failure === 'rate-limited') throw standing.refusal;
-        throw new HttpError(403, `certificate serial ${leaf.serialNumber}: ${standing.refusal.message}`);
-      }
+      if ('refusal' in standing) throw new HttpError(403, `certificate serial ${leaf.serialNumber}: ${standing.refusal.message}`);
       return { ldevid, deviceId: standing.deviceId };
     }
     if (reenroll) throw new HttpError(403, 're-enrolment needs an LDevID');

@@ -74,6 +74,9 @@ class BrskiSession implements TlvMethodSession {
     } catch (err) {
       return this.refused(err);
     }
+    // A certificate it could not get yet is refused before the MASA is asked for a voucher.
+    const tooSoon = await this.opts.registrar.enrolmentTooSoon(this.pledge.deviceId);
+    if (tooSoon) return this.refused(tooSoon);
     this.ctx.log.info({ device: this.pledge.deviceId, masa: this.pledge.masaUrl }, 'TEAP-BRSKI: pledge identified, asking for its voucher-request');
     return { kind: 'send', tlvs: [this.opts.tlvs.startBrski()] };
   }
@@ -177,6 +180,14 @@ class ReenrollSession implements TlvMethodSession {
     const standing = await this.opts.registrar.reenrolmentStanding(new Uint8Array(cert.raw));
     if ('refusal' in standing) return refusalStep(standing.refusal, this.codes, this.opts.tlvs, `certificate serial ${cert.serialNumber}: ${standing.refusal.message}`);
     this.deviceId = standing.deviceId;
+    // Not due yet: the LDevID has authenticated the device, so the step is satisfied without a new
+    // certificate (as flow A would be). Refusing would lock the device out: every authentication
+    // of an LDevID runs this step under a policy that selects it by certificate.
+    const tooSoon = await this.opts.registrar.enrolmentTooSoon(standing.deviceId);
+    if (tooSoon) {
+      this.ctx.log.info({ device: standing.deviceId, retryAfter: tooSoon.retryAfterSeconds }, 'TEAP-BRSKI: re-enrolment not due yet; access on the LDevID, nothing issued');
+      return { kind: 'success', identity: standing.deviceId, deviceId: standing.deviceId, finalTlvs: [] };
+    }
     const cb = this.ctx.tunnel.channelBinding;
     return { kind: 'send', tlvs: [this.opts.tlvs.startEnrollment(), { kind: 'csr-attributes', mandatory: false, der: this.opts.registrar.csrAttributes(this.deviceId, { challengePassword: cb !== undefined }) }] };
   }

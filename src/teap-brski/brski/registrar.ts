@@ -49,8 +49,8 @@ export const REGISTRAR_HTTP_STATUS: Readonly<Record<RegistrarFailure, number>> =
   'no-voucher': 403,
   'bad-csr': 400,
   'ca-error': 500,
-  // With Retry-After (RFC 9110 §10.2.3), as for a MASA that cannot be reached.
-  'rate-limited': 503,
+  // Too Many Requests, with Retry-After (RFC 6585 §4): this client, not the server, must wait.
+  'rate-limited': 429,
 });
 
 export class RegistrarError extends Error {
@@ -122,11 +122,13 @@ export interface RegistrarDeps {
   now?: () => Date;
   offlineVouchers?: OfflineVoucherStore;
   /**
-   * At most one re-enrolment per device per `intervalMs`, counted from the newest certificate it
-   * holds (its enrolment or last re-enrolment). Each one signs and stores a certificate: without a
-   * limit a device, or a thief of its key, could grow the store without bound. Absent: no limit.
+   * At most `certificates` certificates per device in any `intervalMs`, revoked ones included:
+   * enrolment (flow B, EST simpleenroll) and re-enrolment (flow C, EST simplereenroll) alike. Each
+   * signs and stores a certificate, so without a limit a device, or a thief of its key, could grow
+   * the store without bound; more than one, so that a device whose enrolment was cut off after
+   * issuing (a lost packet, a restart) can try again at once. Absent: no limit.
    */
-  reenrolmentLimit?: { intervalMs: number; certificates: Pick<IssuedCertificateStore, 'listByDevice'> };
+  enrolmentLimit?: { certificates: number; intervalMs: number; store: Pick<IssuedCertificateStore, 'listByDevice'> };
 }
 
 /** A pledge as its IDevID identifies it (teap-brski.md §4.1). */
@@ -329,6 +331,11 @@ export class Registrar {
     csrDer: Uint8Array,
     options: { expectedChallengePassword?: string } = {},
   ): Promise<{ serial: string; der: Uint8Array; pkcs7: Uint8Array }> {
+    const tooSoon = await this.enrolmentTooSoon(device.deviceId);
+    if (tooSoon) {
+      this.deps.log.info({ device: device.deviceId, retryAfter: tooSoon.retryAfterSeconds }, 'BRSKI: certificate refused, too soon after the last one');
+      throw tooSoon;
+    }
     let issued;
     try {
       issued = await this.deps.ca.issueLdevid({
@@ -400,21 +407,23 @@ export class Registrar {
     }
     const known = await this.deps.devices.get(manufacturer, serialNumber);
     if (known?.status === 'denied') return { refusal: new RegistrarError('not-authorized', `device ${record.deviceId} is denied`, TeapErrorCode.UnspecifiedAuthorizationFailure) };
-    const tooSoon = await this.reenrolmentTooSoon(record.deviceId);
-    if (tooSoon) return { refusal: tooSoon };
     return { record, device: known ? { manufacturer, serialNumber } : {} };
   }
 
-  /** The refusal of a re-enrolment within the limit's interval of the device's newest certificate. */
-  private async reenrolmentTooSoon(deviceId: string): Promise<RegistrarError | undefined> {
-    const limit = this.deps.reenrolmentLimit;
-    if (!limit || limit.intervalMs <= 0) return undefined;
-    const newest = (await limit.certificates.listByDevice(deviceId))[0];
-    if (!newest) return undefined;
-    const left = newest.issuedAt.getTime() + limit.intervalMs - this.now().getTime();
-    if (left <= 0) return undefined;
-    const seconds = Math.ceil(left / 1000);
-    return new RegistrarError('rate-limited', `${deviceId} was issued certificate ${newest.serial} at ${newest.issuedAt.toISOString()}; it may re-enrol once every ${Math.ceil(limit.intervalMs / 1000)} s (in ${seconds} s)`, undefined, seconds);
+  /**
+   * The refusal of a new certificate for `deviceId` when it was issued the limit's number within
+   * the interval; its Retry-After is when the oldest of them leaves the interval, never more than
+   * the interval (a certificate dated ahead of our clock counts as issued now).
+   */
+  async enrolmentTooSoon(deviceId: string): Promise<RegistrarError | undefined> {
+    const limit = this.deps.enrolmentLimit;
+    if (!limit || limit.certificates <= 0 || limit.intervalMs <= 0) return undefined;
+    const now = this.now().getTime();
+    // Newest first: the limit's count-th is the oldest that still holds a place.
+    const recent = (await limit.store.listByDevice(deviceId)).map((c) => Math.min(c.issuedAt.getTime(), now)).filter((t) => t > now - limit.intervalMs);
+    if (recent.length < limit.certificates) return undefined;
+    const seconds = Math.max(1, Math.ceil((recent[limit.certificates - 1]! + limit.intervalMs - now) / 1000));
+    return new RegistrarError('rate-limited', `${deviceId} was issued ${recent.length} certificate(s) in the last ${Math.ceil(limit.intervalMs / 1000)} s, the most a device gets (next in ${seconds} s)`, undefined, seconds);
   }
 
   /** The pledge refused what we sent (a voucher it could not verify, say): audited, nothing issued. */

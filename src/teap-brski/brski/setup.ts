@@ -99,7 +99,7 @@ export async function setupBrski(cfg: BrskiConfig, deps: BrskiSetupDeps): Promis
     audit,
     log,
     offlineVouchers: new FileOfflineVoucherStore(cfg.offlineVoucherDirectory),
-    reenrolmentLimit: { intervalMs: cfg.reenrolmentIntervalSeconds * 1000, certificates: issued },
+    enrolmentLimit: { certificates: cfg.enrolmentLimit.certificates, intervalMs: cfg.enrolmentLimit.perSeconds * 1000, store: issued },
   });
   const tlvMethods = createBrskiTlvMethods({ registrar, tlvs: new BrskiTlvCodec(cfg.tlvTypes), errors: cfg.errorCodes });
 

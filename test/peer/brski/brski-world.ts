@@ -11,7 +11,7 @@ import * as pkijs from 'pkijs';
 import * as x509 from '@peculiar/x509';
 import { createTeapMethod } from '../../../src/teap-brski/teap/method.js';
 import type { EapMethod } from '../../../src/eap-methods/method.js';
-import { Registrar, type EnrollmentCa } from '../../../src/teap-brski/brski/registrar.js';
+import { Registrar, type EnrollmentCa, type RegistrarDeps } from '../../../src/teap-brski/brski/registrar.js';
 import { createBrskiTlvMethods } from '../../../src/teap-brski/brski/registrar-tlv-method.js';
 import { BrskiTlvCodec } from '../../../src/teap-brski/brski/tlvs.js';
 import type { MasaOutcome } from '../../../src/teap-brski/brski/masa-client.js';
@@ -189,6 +189,8 @@ export interface WorldOptions {
   pledgePolicy?: Partial<TeapPolicy>;
   /** Our registrar CA (src/pki/ca) instead of the test CA. */
   realCa?: EnrollmentCa;
+  /** The registrar's limit of one certificate per device per interval. */
+  enrolmentLimit?: RegistrarDeps['enrolmentLimit'];
 }
 
 let sharedPki: Promise<BrskiPki> | undefined;
@@ -214,6 +216,7 @@ export async function brskiWorld(o: WorldOptions = {}): Promise<BrskiWorld> {
     ca: o.realCa ?? ca,
     audit,
     log: serverLog,
+    ...(o.enrolmentLimit ? { enrolmentLimit: o.enrolmentLimit } : {}),
   });
   const serverCertPem = `${pki.registrar.pem}\n${pki.domainCa.pem}`;
   const method = createTeapMethod({

@@ -67,7 +67,7 @@ test('enrol with the IDevID, then re-enrol with the LDevID: a new certificate fo
 
 // FAILS at a1273d8: a device could re-enrol as often as it liked, each time signing and storing a
 // certificate (the store grew without bound).
-test('a re-enrolment within the interval of the device\'s newest certificate is refused with Retry-PKCS#10 (reconnect) and a Retry-After; after it, served', async () => {
+test('re-enrolment when the device already had the limit\'s certificates in the interval: access on the LDevID, nothing issued; once the oldest leaves the interval, a new one', async () => {
   const world = await brskiWorld({ realCa: fx.ca });
   const { peer, pledge } = createTeapPledge({ credentials: world.credentials, maxVersion: 'TLSv1.2', log: new MemoryLog() });
   expect((await converse(world.method, peer, methodContext(new MemoryLog(), 1020, 'teap-bootstrap@brski.invalid'))).server.kind).toBe('success');
@@ -76,7 +76,6 @@ test('a re-enrolment within the interval of the device\'s newest certificate is 
 
   const pki = await brskiPki();
   let now = enrolledAt + 10 * 60_000;
-  const tlvs = new BrskiTlvCodec();
   const registrar = new Registrar({
     signer: { certificate: pki.registrar.der, privateKey: pki.registrar.key },
     masa: new TestMasa(pki),
@@ -86,20 +85,10 @@ test('a re-enrolment within the interval of the device\'s newest certificate is 
     audit: fx.audit,
     log: new MemoryLog(),
     now: () => new Date(now),
-    reenrolmentLimit: { intervalMs: 3600_000, certificates: fx.store },
+    enrolmentLimit: { certificates: 2, intervalMs: 3600_000, store: fx.store },
   });
+  const tlvs = new BrskiTlvCodec();
   const tlvMethods = createBrskiTlvMethods({ registrar, tlvs });
-
-  // What the method sends: Error(Retry-PKCS#10, reconnect: 2906 by default) with Retry-After, the
-  // seconds left until an hour after the enrolment.
-  const session = tlvMethods.find((m) => m.name === 'brski-reenroll')!.createSession({
-    conversationId: 'c', nas: { clientName: 'test' }, log: new MemoryLog(),
-    tunnel: { peerCertificate: new X509Certificate(first.ldevid) } as unknown as TlvMethodContext['tunnel'],
-  });
-  const refused = await session.start();
-  expect(refused).toMatchObject({ kind: 'failure', code: 2906, tlvs: [tlvs.retryAfter(50 * 60)] });
-  expect(refused.kind === 'failure' && refused.reason).toMatch(/acme:JADA-0001 was issued certificate [0-9a-f]+ at .*; it may re-enrol once every 3600 s \(in 3000 s\)/);
-
   const method = createTeapMethod({
     tls: { cert: `${pki.registrar.pem}\n${pki.domainCa.pem}`, key: pki.registrar.keyPem, ca: fx.ca.certificatePem },
     users: new MemoryUserStore(),
@@ -110,25 +99,68 @@ test('a re-enrolment within the interval of the device\'s newest certificate is 
     tlvMethods,
   });
   const reenrol = async () => {
-    const peerLog = new MemoryLog();
+    const serverLog = new MemoryLog();
     const device = createTeapReenroller({
       credentials: { ldevid: first.ldevid, intermediates: first.intermediates, privateKey: first.privateKey, trustAnchors: [...first.trustAnchors, pki.domainCa.der] },
       outerIdentity: 'acme:JADA-0001',
-      log: peerLog,
+      log: new MemoryLog(),
     });
-    const c = await converse(method, device.peer, methodContext(new MemoryLog(), 1020, 'acme:JADA-0001'));
-    return { c, peerLog, result: device.handler()?.result };
+    const c = await converse(method, device.peer, methodContext(serverLog, 1020, 'acme:JADA-0001'));
+    return { c, serverLog, result: device.handler()?.result };
   };
-  const early = await reenrol();
-  expect(early.c.server).toMatchObject({ kind: 'failure', reason: expect.stringContaining('may re-enrol once every 3600 s') });
-  expect(early.peerLog.lines.some((l) => l.msg === 'TEAP peer: server reported an error' && /2906/.test(JSON.stringify(l.obj)))).toBe(true);
-  expect(await fx.store.listByDevice('acme:JADA-0001')).toHaveLength(1);
+  // Ten minutes after its enrolment: the second certificate of the hour (the limit is two here).
+  const second = await reenrol();
+  expect(second.c.server.kind).toBe('success');
+  expect(second.result).toBeDefined();
+  expect(await fx.store.listByDevice('acme:JADA-0001')).toHaveLength(2);
+
+  // A third in the same hour: the device is let in on its LDevID, and nothing is signed; it may
+  // have one when the enrolment's certificate is an hour old (50 minutes on).
+  const third = await reenrol();
+  expect(third.c.server).toMatchObject({ kind: 'success', grant: { identity: 'acme:JADA-0001' } });
+  expect(third.result).toBeUndefined();
+  expect(third.serverLog.lines.some((l) => l.msg === 'TEAP-BRSKI: re-enrolment not due yet; access on the LDevID, nothing issued' && (l.obj as { retryAfter?: number }).retryAfter === 50 * 60)).toBe(true);
+  expect(await fx.store.listByDevice('acme:JADA-0001')).toHaveLength(2);
 
   now = enrolledAt + 3600_000;
-  const onTime = await reenrol();
-  expect(onTime.c.server.kind).toBe('success');
-  expect(onTime.result).toBeDefined();
-  expect(await fx.store.listByDevice('acme:JADA-0001')).toHaveLength(2);
-  // And the interval now runs from the new certificate.
-  expect((await reenrol()).c.server.kind).toBe('failure');
+  expect((await reenrol()).result).toBeDefined();
+  expect(await fx.store.listByDevice('acme:JADA-0001')).toHaveLength(3);
+  expect((await reenrol()).result).toBeUndefined();
+
+  // Revoked ones count too: they were signed and stored.
+  const newest = (await fx.store.listByDevice('acme:JADA-0001'))[0]!;
+  await fx.store.revoke(newest.serial, new Date(now), 'keyCompromise');
+  expect(await registrar.enrolmentTooSoon('acme:JADA-0001')).toMatchObject({ failure: 'rate-limited' });
+});
+
+test('flow B too soon after the device\'s last certificate: refused before the MASA is asked, with Retry-PKCS#10 (reconnect) and a Retry-After of at most the interval', async () => {
+  const world = await brskiWorld({ realCa: fx.ca, enrolmentLimit: { certificates: 1, intervalMs: 3600_000, store: fx.store } });
+  const enrol = async () => {
+    const peerLog = new MemoryLog();
+    const { peer } = createTeapPledge({ credentials: world.credentials, maxVersion: 'TLSv1.2', log: peerLog });
+    return { c: await converse(world.method, peer, methodContext(new MemoryLog(), 1020, 'teap-bootstrap@brski.invalid')), peerLog };
+  };
+  expect((await enrol()).c.server.kind).toBe('success');
+  const vouchers = world.masa.calls;
+  const again = await enrol();
+  expect(again.c.server).toMatchObject({ kind: 'failure', reason: expect.stringContaining('acme:JADA-0001 was issued 1 certificate(s) in the last 3600 s, the most a device gets (next in') });
+  expect(again.peerLog.lines.some((l) => l.msg === 'TEAP peer: server reported an error' && /2906/.test(JSON.stringify(l.obj)))).toBe(true);
+  expect(world.masa.calls).toBe(vouchers);
+  expect(await fx.store.listByDevice('acme:JADA-0001')).toHaveLength(1);
+
+  // What the method sends with the Error, and the wait for a certificate dated ahead of our clock.
+  const tlvs = new BrskiTlvCodec();
+  const ahead = new Registrar({
+    signer: { certificate: world.pki.registrar.der, privateKey: world.pki.registrar.key },
+    masa: world.masa, manufacturers: [], devices: new MemoryBrskiDeviceStore(), ca: fx.ca, audit: fx.audit, log: new MemoryLog(),
+    now: () => new Date(Date.now() - 7 * 86_400_000),
+    enrolmentLimit: { certificates: 1, intervalMs: 3600_000, store: fx.store },
+  });
+  const refusal = await ahead.enrolmentTooSoon('acme:JADA-0001');
+  expect(refusal).toMatchObject({ failure: 'rate-limited', retryAfterSeconds: 3600, httpStatus: 429 });
+  const step = await createBrskiTlvMethods({ registrar: ahead, tlvs }).find((m) => m.name === 'brski-reenroll')!.createSession({
+    conversationId: 'c', nas: { clientName: 'test' }, log: new MemoryLog(),
+    tunnel: { peerCertificate: new X509Certificate((await fx.store.listByDevice('acme:JADA-0001'))[0]!.der) } as unknown as TlvMethodContext['tunnel'],
+  }).step([{ kind: 'pkcs10', mandatory: false, der: new Uint8Array(8) }]);
+  expect(step).toMatchObject({ kind: 'failure', code: 2906, tlvs: [tlvs.retryAfter(3600)] });
 });

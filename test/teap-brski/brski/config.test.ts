@@ -17,7 +17,7 @@ describe('brski section of gangway.yaml', () => {
     expect(c.tlvTypes).toEqual({ voucherRequest: 16380, voucher: 16381, retryAfter: 16382, nai: 16383 });
     expect(c.errorCodes.masaNotAvailable).toBe(2901);
     expect(c.https).toBeUndefined();
-    expect(c.reenrolmentIntervalSeconds).toBe(3600);
+    expect(c.enrolmentLimit).toEqual({ certificates: 4, perSeconds: 3600 });
   });
 
   test.each([
@@ -32,8 +32,10 @@ describe('brski section of gangway.yaml', () => {
     [{ manufacturers: [m], tlvTypes: { voucher: 20000 } }, 'brski.tlvTypes.voucher'],
     [{ manufacturers: [m], masa: { timeoutMs: 60000 } }, 'brski.masa.timeoutMs'],
     [{ manufacturers: [m], https: 'nowhere' }, 'brski.https'],
-    [{ manufacturers: [m], reenrolmentIntervalSeconds: -1 }, 'brski.reenrolmentIntervalSeconds'],
-    [{ manufacturers: [m], reenrolmentIntervalSeconds: '1h' }, 'brski.reenrolmentIntervalSeconds'],
+    [{ manufacturers: [m], enrolmentLimit: { certificates: -1 } }, 'brski.enrolmentLimit.certificates'],
+    [{ manufacturers: [m], enrolmentLimit: { perSeconds: '1h' } }, 'brski.enrolmentLimit.perSeconds'],
+    [{ manufacturers: [m], enrolmentLimit: { per: 60 } }, 'brski.enrolmentLimit.per'],
+    [{ manufacturers: [m], reenrolmentIntervalSeconds: 60 }, 'brski.reenrolmentIntervalSeconds'],
   ])('%j is refused naming %s', (raw, key) => {
     try {
       parseBrskiConfig(raw, '/data');
@@ -50,7 +52,7 @@ describe('brski section of gangway.yaml', () => {
       masa: { timeoutMs: 3000, retries: 0, clientCertificate: false },
       caDirectory: '/srv/ca',
       ldevidValidityDays: 365,
-      reenrolmentIntervalSeconds: 0,
+      enrolmentLimit: { certificates: 0 },
       tlvTypes: { voucherRequest: 100, voucher: 101, retryAfter: 102, nai: 103 },
       errorCodes: { masaRefused: 3000 },
       https: '127.0.0.1:8443',
@@ -59,6 +61,6 @@ describe('brski section of gangway.yaml', () => {
     expect(c.https).toEqual({ host: '127.0.0.1', port: 8443 });
     expect(c.errorCodes.masaRefused).toBe(3000);
     expect(c.caDirectory).toBe('/srv/ca');
-    expect(c.reenrolmentIntervalSeconds).toBe(0);
+    expect(c.enrolmentLimit).toEqual({ certificates: 0, perSeconds: 3600 });
   });
 });

@@ -8,6 +8,7 @@ import { decodeTeapTlvs, encodeTeapTlvs, tlv, type TeapTlv } from '../../../src/
 import type { CryptoBindingContext } from '../../../src/teap-brski/teap/crypto-binding.js';
 import { createMschapV2Method } from '../../../src/eap-methods/mschapv2/method.js';
 import type { EapMethod } from '../../../src/eap-methods/method.js';
+import type { TlvMethod } from '../../../src/teap-brski/teap/tlv-method.js';
 import type { TeapPeerCredentials } from '../../../src/peer/teap/inner-methods.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { MemoryUserStore, bytes, hex, userWithPassword } from '../helpers.js';
@@ -235,5 +236,36 @@ describe('Phase2Server: bad peer input ends in Result=Failure + Error, then fail
     let out: Phase2Output = { kind: 'send', tlvs: [] };
     for (let i = 0; i < 4; i++) out = await p.server.handle(bytes('80200000'));
     expect(errorCode(out)).toBe(2002);
+  });
+});
+
+describe('a TLV method\'s failure carries its own TLVs', () => {
+  test('they go out between the Error and Result=Failure (teap-brski.md: {Retry-After, Error(Retry-PKCS#10), Result=Failure}), and our peer ends with Result=Failure', async () => {
+    const ks = tls12KeySchedule('sha384', (n) => SEED.slice(0, n));
+    const cb: CryptoBindingContext = { ks, versionSent: 1, versionReceived: 1, serverOuterTlvs: OUTER, peerOuterTlvs: new Uint8Array(0) };
+    const compat = resolveTeapCompat({});
+    const retryAfter: TeapTlv = { kind: 'unknown', mandatory: false, type: 16382, value: Uint8Array.of(0, 0, 0x0e, 0x10) };
+    const refuser: TlvMethod = {
+      name: 'refuser',
+      createSession: () => ({
+        start: async () => ({ kind: 'failure', code: 2906, reason: 'not yet', tlvs: [retryAfter] }),
+        step: async () => ({ kind: 'failure', code: 2906, reason: 'not yet' }),
+        dispose: () => {},
+      }),
+    };
+    const server = new Phase2Server(
+      {
+        policy: resolveTeapPolicy({ sequence: [{ methods: ['refuser'] }] }, ['refuser'], compat), compat, users: new MemoryUserStore(), innerMethods: new Map(),
+        tlvMethods: new Map([[refuser.name, refuser]]), log: new MemoryLog(), conversationId: 't', nas: { clientName: 't' },
+      },
+      // The tunnel's facts are the method's business; this one reads none.
+      { chain: new CompoundKeyChain(ks, SEED, DEFAULT_TEAP_COMPAT), cb, certificateOnly: false, tunnel: {} as never },
+    );
+    const out = await server.begin();
+    expect(out.kind === 'send' && out.tlvs.map((t) => t.kind)).toEqual(['intermediate-result', 'error', 'unknown', 'result']);
+    expect(errorCode(out)).toBe(2906);
+    expect(hex(wire(out))).toContain('3ffe000400000e10');
+    const peer = new Phase2Peer(new CompoundKeyChain(ks, SEED, DEFAULT_TEAP_PEER_COMPAT), cb, { compat: resolveTeapCompat({}, DEFAULT_TEAP_PEER_COMPAT), log: new MemoryLog() });
+    expect(await peer.process(wire(out))).toMatchObject({ kind: 'failure', reason: expect.stringContaining('server sent Result=Failure') });
   });
 });
