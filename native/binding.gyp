@@ -8,6 +8,8 @@
       "sources": ["tls_engine.c", "digest.c", "udp.c", "exit-watchdog.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
+      # Never unloaded (a worker thread's exit would otherwise unmap the code a watchdog thread sleeps in).
+      "ldflags": ["-Wl,-z,nodelete"],
       "xcode_settings": { "OTHER_CFLAGS": ["-std=c11", "-O2"] }
     }
   ]

@@ -24,26 +24,31 @@ typedef struct {
   int code;
 } watchdog_order;
 
-/* One watchdog per process: the first deadline stands (a second arming could only postpone it). */
-static atomic_flag armed = ATOMIC_FLAG_INIT;
-static watchdog_order order;
+/*
+ * Each arming is a thread of its own with its own deadline, so the earliest deadline ends the
+ * process whichever order they were armed in (a crash during a slow stop keeps its short one).
+ * A handful is all any caller needs; the cap keeps a caller in a loop from making threads without end.
+ */
+#define MAX_ARMINGS 8
+static atomic_int armings = 0;
+static watchdog_order orders[MAX_ARMINGS];
 
 static void *watch(void *arg) {
-  (void)arg;
-  struct timespec left = { .tv_sec = order.grace_ms / 1000, .tv_nsec = (long)(order.grace_ms % 1000) * 1000000L };
+  const watchdog_order *order = arg;
+  struct timespec left = { .tv_sec = order->grace_ms / 1000, .tv_nsec = (long)(order->grace_ms % 1000) * 1000000L };
   while (nanosleep(&left, &left) != 0 && errno == EINTR) {
   }
   char line[160];
-  int n = snprintf(line, sizeof line, "gangway: the process did not finish exiting within %u ms (a thread is stuck); ending it with status %d\n", order.grace_ms, order.code);
+  int n = snprintf(line, sizeof line, "gangway: the process did not finish exiting within %u ms (a thread is stuck); ending it with status %d\n", order->grace_ms, order->code);
   if (n > 0) {
     ssize_t w = write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     (void)w;
   }
-  _exit(order.code);
+  _exit(order->code);
   return NULL;
 }
 
-/* armExitWatchdog(graceMs, code): true when this call armed it, false when it already was. */
+/* armExitWatchdog(graceMs, code): true when this call added its deadline, false when the cap was reached. */
 static napi_value arm_exit_watchdog(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -56,20 +61,21 @@ static napi_value arm_exit_watchdog(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_value result;
-  if (atomic_flag_test_and_set(&armed)) {
+  int slot = atomic_fetch_add(&armings, 1);
+  if (slot >= MAX_ARMINGS) {
     napi_get_boolean(env, false, &result);
     return result;
   }
-  order.grace_ms = grace_ms;
-  order.code = code;
+  /* The slot is this call's alone, and pthread_create orders these writes before the thread reads them. */
+  orders[slot].grace_ms = grace_ms;
+  orders[slot].code = code;
   pthread_attr_t attr;
   pthread_t thread;
   int err = pthread_attr_init(&attr);
   if (err == 0) err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  if (err == 0) err = pthread_create(&thread, &attr, watch, NULL);
+  if (err == 0) err = pthread_create(&thread, &attr, watch, &orders[slot]);
   pthread_attr_destroy(&attr);
   if (err != 0) {
-    atomic_flag_clear(&armed);
     napi_throw_error(env, NULL, strerror(err));
     return NULL;
   }

@@ -29,8 +29,13 @@ export function installCrashPolicy(
     if (exiting) return;
     exiting = true;
     log.error({ err, kind }, `${kind}: exiting so that the service manager starts a clean process`);
-    if (watchdog(CRASH_EXIT_GRACE_MS, CRASH_EXIT_CODE) === 'unavailable') {
-      log.warn({}, 'no exit watchdog (the native addon is not loaded): a thread stuck in native code can hold up this exit');
+    try {
+      if (watchdog(CRASH_EXIT_GRACE_MS, CRASH_EXIT_CODE) === 'unavailable') {
+        log.warn({}, 'no exit watchdog (native addon not loaded, or GANGWAY_NATIVE_WATCHDOG=0): a thread stuck in native code can hold up this exit');
+      }
+    } catch (watchdogErr) {
+      // Whatever the watchdog's trouble, the exit must still happen.
+      log.warn({ err: (watchdogErr as Error).message }, 'the exit watchdog could not be armed');
     }
     // pino flushes its destination synchronously on process exit.
     exit(CRASH_EXIT_CODE);

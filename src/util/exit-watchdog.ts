@@ -11,17 +11,18 @@ interface ExitWatchdogAddon {
   armExitWatchdog(graceMs: number, code: number): boolean;
 }
 
-export type ExitWatchdogArming = 'armed' | 'already-armed' | 'unavailable';
+export type ExitWatchdogArming = 'armed' | 'too-many' | 'unavailable';
 
 /**
- * Arms the process's one watchdog; the first deadline stands. 'unavailable' without the native
- * addon (or with GANGWAY_NATIVE_WATCHDOG=0): the exit then waits as long as the stuck thread does,
- * and the service manager's stop timeout is the only deadline.
+ * Adds a deadline; the earliest of those armed ends the process ('too-many' after eight). Throws
+ * what thread creation threw (EAGAIN, ENOMEM): callers on their way out must not let that stop
+ * them. 'unavailable' without the native addon (or with GANGWAY_NATIVE_WATCHDOG=0): an exit then
+ * waits as long as the stuck thread does.
  */
 export function armExitWatchdog(graceMs: number, code: number): ExitWatchdogArming {
   if (!Number.isInteger(graceMs) || graceMs < 0 || graceMs > 0xffff_ffff) throw new RangeError(`exit watchdog: ${graceMs} is no whole number of milliseconds`);
   if (!Number.isInteger(code) || code < 0 || code > 255) throw new RangeError(`exit watchdog: ${code} is no exit status (0 to 255)`);
   const addon = nativeAddonPart<ExitWatchdogAddon>('GANGWAY_NATIVE_WATCHDOG', ['armExitWatchdog']);
   if (!addon) return 'unavailable';
-  return addon.armExitWatchdog(graceMs, code) ? 'armed' : 'already-armed';
+  return addon.armExitWatchdog(graceMs, code) ? 'armed' : 'too-many';
 }

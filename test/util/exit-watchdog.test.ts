@@ -63,14 +63,14 @@ worker.once('message', () => {
 `;
 
 describe('exit watchdog', () => {
-  test('a process still running at the deadline ends with the armed code and says why on stderr; the first deadline stands', async () => {
+  test('a process still running at the deadline ends with the armed code and says why on stderr; the earliest deadline wins, whenever it was armed', async () => {
     const r = await run(`
-      console.log(armExitWatchdog(300, 42), armExitWatchdog(60_000, 9));
+      console.log(armExitWatchdog(60_000, 9), armExitWatchdog(300, 42));
       setTimeout(() => {}, 30_000);
     `, 20_000);
     expect(r.hung).toBe(false);
     expect(r.code).toBe(42);
-    expect(r.stdout.trim()).toBe('armed already-armed');
+    expect(r.stdout.trim()).toBe('armed armed');
     expect(r.stderr).toContain('gangway: the process did not finish exiting within 300 ms (a thread is stuck); ending it with status 42');
   }, 30_000);
 
@@ -80,6 +80,25 @@ describe('exit watchdog', () => {
       setTimeout(() => process.exit(0), 50);
     `, 20_000);
     expect([r.code, r.hung, r.stderr]).toEqual([0, false, '']);
+  }, 30_000);
+
+  test('at most eight deadlines', async () => {
+    const r = await run(`
+      console.log(Array.from({ length: 9 }, () => armExitWatchdog(60_000, 1)).join(' '));
+      process.exit(0);
+    `, 20_000);
+    expect(r.stdout.trim()).toBe(`${'armed '.repeat(8)}too-many`);
+    expect(r.code).toBe(0);
+  }, 30_000);
+
+  // FAILS at fb1de51: the addon was unloaded with the worker while the watchdog thread slept in it (SIGSEGV).
+  test('armed in a worker thread that then ends: the deadline still ends the process with its code', async () => {
+    const r = await run(`
+      import { Worker } from 'node:worker_threads';
+      const w = new Worker(${'`'}import('${'${'}process.env.WATCHDOG_MODULE}').then((m) => { m.armExitWatchdog(1500, 71); });${'`'}, { eval: true, execArgv: [], env: process.env });
+      w.on('exit', () => setTimeout(() => {}, 30_000));
+    `, 20_000, { WATCHDOG_MODULE: watchdogModule });
+    expect([r.code, r.hung]).toEqual([71, false]);
   }, 30_000);
 
   test('arguments out of range are a RangeError, and the watchdog stays unarmed', async () => {

@@ -29,7 +29,8 @@ const SERVE_EPILOG =
   'SIGTERM or SIGINT stops the server; SIGHUP reloads gangway.yaml (clients, certificates, CRLs, EAP rules\n' +
   'and method settings; a configuration that fails is refused and the running one stays). CRL files are\n' +
   're-read by themselves when they change (tls.crlPollSeconds); a bad one is refused and logged.\n' +
-  'Exit status: 0 stopped by a signal, 1 could not start (the reason is printed), 2 usage, 78 configuration error.';
+  'Exit status: 0 stopped by a signal, 1 could not start (the reason is printed), 2 usage, 78 configuration error,\n' +
+  '70 an internal error (logged; also a stop that had not finished 30 s after the signal).';
 
 export const spec = defineCommand({
   name: 'serve',
@@ -131,7 +132,11 @@ export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo):
     const stop = (signal: string): void => {
       log.info({ signal }, 'shutting down');
       // A worker thread stuck in native code would hold up the close and the exit after it for good.
-      armExitWatchdog(SHUTDOWN_GRACE_MS, CRASH_EXIT_CODE);
+      try {
+        armExitWatchdog(SHUTDOWN_GRACE_MS, CRASH_EXIT_CODE);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'the exit watchdog could not be armed');
+      }
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
       process.off('SIGHUP', onHup);
