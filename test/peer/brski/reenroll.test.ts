@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { createTeapPledge } from '../../../src/peer/brski/teap-pledge.js';
 import { createTeapReenroller } from '../../../src/peer/brski/reenroll.js';
 import { createTeapMethod } from '../../../src/teap-brski/teap/method.js';
-import { Registrar } from '../../../src/teap-brski/brski/registrar.js';
+import { Registrar, type RegistrarDeps } from '../../../src/teap-brski/brski/registrar.js';
 import { createBrskiTlvMethods } from '../../../src/teap-brski/brski/registrar-tlv-method.js';
 import { BrskiTlvCodec } from '../../../src/teap-brski/brski/tlvs.js';
 import type { TlvMethodContext } from '../../../src/teap-brski/teap/tlv-method.js';
@@ -22,12 +22,12 @@ beforeEach(async () => {
 });
 afterEach(() => fx.cleanup());
 
-test('enrol with the IDevID, then re-enrol with the LDevID: a new certificate for a new key, same device id', async () => {
+/** A device enrolled by flow B, and a server whose policy runs `brski-reenroll` for our LDevIDs. */
+async function enrolledDevice(registrarOptions: Partial<RegistrarDeps> = {}) {
   const world = await brskiWorld({ realCa: fx.ca });
   const { peer, pledge } = createTeapPledge({ credentials: world.credentials, maxVersion: 'TLSv1.2', log: new MemoryLog() });
   expect((await converse(world.method, peer, methodContext(new MemoryLog(), 1020, 'teap-bootstrap@brski.invalid'))).server.kind).toBe('success');
   const first = pledge.enrollment!;
-
   const pki = await brskiPki();
   const registrar = new Registrar({
     signer: { certificate: pki.registrar.der, privateKey: pki.registrar.key },
@@ -37,6 +37,7 @@ test('enrol with the IDevID, then re-enrol with the LDevID: a new certificate fo
     ca: fx.ca,
     audit: fx.audit,
     log: new MemoryLog(),
+    ...registrarOptions,
   });
   const method = createTeapMethod({
     tls: { cert: `${pki.registrar.pem}\n${pki.domainCa.pem}`, key: pki.registrar.keyPem, ca: fx.ca.certificatePem },
@@ -47,16 +48,26 @@ test('enrol with the IDevID, then re-enrol with the LDevID: a new certificate fo
     rules: [{ certificate: 'domain', policy: 'enrolled' }],
     tlvMethods: createBrskiTlvMethods({ registrar, tlvs: new BrskiTlvCodec() }),
   });
-  const serverLog = new MemoryLog();
-  const device = createTeapReenroller({
-    credentials: { ldevid: first.ldevid, intermediates: first.intermediates, privateKey: first.privateKey, trustAnchors: [...first.trustAnchors, pki.domainCa.der] },
-    outerIdentity: 'acme:JADA-0001',
-    log: new MemoryLog(),
-  });
-  const c = await converse(method, device.peer, methodContext(serverLog, 1020, 'acme:JADA-0001'));
+  /** One TEAP conversation of the device with its first LDevID. */
+  const reenrol = async () => {
+    const serverLog = new MemoryLog();
+    const device = createTeapReenroller({
+      credentials: { ldevid: first.ldevid, intermediates: first.intermediates, privateKey: first.privateKey, trustAnchors: [...first.trustAnchors, pki.domainCa.der] },
+      outerIdentity: 'acme:JADA-0001',
+      log: new MemoryLog(),
+    });
+    const c = await converse(method, device.peer, methodContext(serverLog, 1020, 'acme:JADA-0001'));
+    return { c, serverLog, result: device.handler()?.result };
+  };
+  return { first, registrar, reenrol };
+}
+
+test('enrol with the IDevID, then re-enrol with the LDevID: a new certificate for a new key, same device id', async () => {
+  const { first, reenrol } = await enrolledDevice();
+  const { c, serverLog, result } = await reenrol();
   expect({ kind: c.server.kind, why: c.server.kind === 'failure' ? c.server.reason : '', log: c.server.kind === 'failure' ? serverLog.lines.map((l) => `${l.msg} ${JSON.stringify(l.obj)}`).join('\n') : '' }).toEqual({ kind: 'success', why: '', log: '' });
   if (c.server.kind === 'success') expect(c.server.grant.identity).toBe('acme:JADA-0001');
-  const renewed = device.handler()!.result!;
+  const renewed = result!;
   const a = new X509Certificate(first.ldevid);
   const b = new X509Certificate(renewed.ldevid);
   expect(b.subject).toBe(a.subject);
@@ -68,46 +79,11 @@ test('enrol with the IDevID, then re-enrol with the LDevID: a new certificate fo
 // FAILS at a1273d8: a device could re-enrol as often as it liked, each time signing and storing a
 // certificate (the store grew without bound).
 test('re-enrolment when the device already had the limit\'s certificates in the interval: access on the LDevID, nothing issued; once the oldest leaves the interval, a new one', async () => {
-  const world = await brskiWorld({ realCa: fx.ca });
-  const { peer, pledge } = createTeapPledge({ credentials: world.credentials, maxVersion: 'TLSv1.2', log: new MemoryLog() });
-  expect((await converse(world.method, peer, methodContext(new MemoryLog(), 1020, 'teap-bootstrap@brski.invalid'))).server.kind).toBe('success');
-  const first = pledge.enrollment!;
+  let now = 0;
+  const { registrar, reenrol } = await enrolledDevice({ now: () => new Date(now), enrolmentLimit: { certificates: 2, intervalMs: 3600_000, store: fx.store } });
   const enrolledAt = (await fx.store.listByDevice('acme:JADA-0001'))[0]!.issuedAt.getTime();
+  now = enrolledAt + 10 * 60_000;
 
-  const pki = await brskiPki();
-  let now = enrolledAt + 10 * 60_000;
-  const registrar = new Registrar({
-    signer: { certificate: pki.registrar.der, privateKey: pki.registrar.key },
-    masa: new TestMasa(pki),
-    manufacturers: [],
-    devices: new MemoryBrskiDeviceStore(),
-    ca: fx.ca,
-    audit: fx.audit,
-    log: new MemoryLog(),
-    now: () => new Date(now),
-    enrolmentLimit: { certificates: 2, intervalMs: 3600_000, store: fx.store },
-  });
-  const tlvs = new BrskiTlvCodec();
-  const tlvMethods = createBrskiTlvMethods({ registrar, tlvs });
-  const method = createTeapMethod({
-    tls: { cert: `${pki.registrar.pem}\n${pki.domainCa.pem}`, key: pki.registrar.keyPem, ca: fx.ca.certificatePem },
-    users: new MemoryUserStore(),
-    innerMethods: [],
-    policy: { sequence: [{ methods: ['basic-password'] }] },
-    policies: { enrolled: { clientCertificate: 'required', sequence: [{ methods: ['brski-reenroll'] }] } },
-    rules: [{ certificate: 'domain', policy: 'enrolled' }],
-    tlvMethods,
-  });
-  const reenrol = async () => {
-    const serverLog = new MemoryLog();
-    const device = createTeapReenroller({
-      credentials: { ldevid: first.ldevid, intermediates: first.intermediates, privateKey: first.privateKey, trustAnchors: [...first.trustAnchors, pki.domainCa.der] },
-      outerIdentity: 'acme:JADA-0001',
-      log: new MemoryLog(),
-    });
-    const c = await converse(method, device.peer, methodContext(serverLog, 1020, 'acme:JADA-0001'));
-    return { c, serverLog, result: device.handler()?.result };
-  };
   // Ten minutes after its enrolment: the second certificate of the hour (the limit is two here).
   const second = await reenrol();
   expect(second.c.server.kind).toBe('success');
