@@ -85,7 +85,7 @@ export function certificatesPage(viewer: Viewer, certificates: IssuedCertificate
   <td class="mono">${c.serial}</td>
   <td class="mono" data-label="Device">${c.deviceId}</td>
   <td class="mono" data-label="Subject">${c.subject}</td>
-  <td data-label="Issued">${when(c.issuedAt)}</td>
+  <td data-label="Issued">${when(c.issuedAt)}${c.reissuedFrom !== undefined ? html`<div class="muted">re-enrolled with <a class="mono" href="${`#c-${c.reissuedFrom}`}">${c.reissuedFrom}</a></div>` : ''}</td>
   <td data-label="Valid until">${when(c.notAfter)}</td>
   <td>${
     c.revokedAt !== undefined
@@ -108,7 +108,7 @@ export function certificatesPage(viewer: Viewer, certificates: IssuedCertificate
     title: 'Issued certificates',
     viewer,
     body: html`${flashBlock(opts.flash)}
-<p class="muted">LDevIDs our registrar CA issued, newest first. A revoked certificate is refused by EAP-TLS from the device's next authentication; when its NAS accepts Disconnect-Requests, its session ends at once.</p>
+<p class="muted">LDevIDs our registrar CA issued, newest first; a re-enrolled one names the LDevID whose key obtained it. A revoked certificate is refused by EAP-TLS from the device's next authentication; when its NAS accepts Disconnect-Requests, its session ends at once. Revoking for keyCompromise also revokes every certificate that key obtained by re-enrolment, at any depth.</p>
 ${
   certificates.length === 0
     ? html`<p class="card">No certificate issued yet.</p>`

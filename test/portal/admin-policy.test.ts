@@ -204,6 +204,17 @@ describe('portal administrator pages: VLANs, BRSKI approvals, issued certificate
       expect((await connect()).outcome).toBe('reject');
     }, 30_000);
 
+    // FAILS at a1273d8: the page did not say which LDevID's key obtained a re-enrolled certificate.
+    test('a re-enrolled certificate names, and links to, the LDevID whose key obtained it', async () => {
+      const ca = await RegistrarCa.open({ directory: join(h.gangway.init.dataDir, 'pki'), store: stores().issuedCertificates, audit: h.audit });
+      const parent = await ca.issueLdevid({ csrDer: (await createPledgeCsr({ request: { challengePassword: false, ignored: [] } })).der, deviceId: 'acme:SN-7' });
+      const child = await ca.issueLdevid({ csrDer: (await createPledgeCsr({ request: { challengePassword: false, ignored: [] } })).der, deviceId: 'acme:SN-7', reissuedFrom: parent.serial });
+      const page = await admin.get('/admin/certificates');
+      expect(page.body).toMatch(new RegExp(`<tr id="c-${child.serial}"[\\s\\S]*?re-enrolled with <a class="mono" href="#c-${parent.serial}">${parent.serial}</a>`));
+      expect(page.body).toMatch(new RegExp(`<tr id="c-${parent.serial}"(?:(?!</tr>)[^])*</tr>`));
+      expect(page.body).not.toMatch(new RegExp(`<tr id="c-${parent.serial}"(?:(?!</tr>)[^])*re-enrolled with`));
+    }, 30_000);
+
     // FAILS at a1273d8: denying an enrolled device left it on the network with its LDevID.
     test('denying an enrolled device ends its session and EAP-TLS refuses its LDevID until it is approved again; nothing is revoked', async () => {
       const issued = stores().issuedCertificates;
