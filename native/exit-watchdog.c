@@ -61,7 +61,11 @@ static napi_value arm_exit_watchdog(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_value result;
-  int slot = atomic_fetch_add(&armings, 1);
+  /* Compare and swap, so that refused calls do not count on towards an overflow. */
+  int slot = atomic_load(&armings);
+  do {
+    if (slot >= MAX_ARMINGS) break;
+  } while (!atomic_compare_exchange_weak(&armings, &slot, slot + 1));
   if (slot >= MAX_ARMINGS) {
     napi_get_boolean(env, false, &result);
     return result;

@@ -140,9 +140,10 @@ export class CertificateDer {
 
   /**
    * The text of the subject's first attribute of this type (`oidContentOctets`), the value as the
-   * certificate holds it (no RFC 4514 escaping), or undefined when there is none or its string type
-   * is not one of PrintableString, IA5String, TeletexString (read as Latin-1), UTF8String or
-   * BMPString. Multi-valued RDNs are read attribute by attribute.
+   * certificate holds it (no RFC 4514 escaping), or undefined when there is none. Multi-valued RDNs
+   * are read attribute by attribute. A value that is not one of PrintableString, IA5String,
+   * TeletexString (read as Latin-1), well-formed UTF8String or BMPString is a CertificateDerError:
+   * a caller that must read it anyway parses the certificate in full.
    */
   subjectAttributeText(oid: Uint8Array): string | undefined {
     const name = this.subject;
@@ -204,16 +205,20 @@ export class CertificateDer {
   }
 }
 
-/** A DirectoryString's text by its universal tag; undefined for another type. */
-function stringValue(octets: Uint8Array, tag: number): string | undefined {
+/** A DirectoryString's text by its universal tag. */
+function stringValue(octets: Uint8Array, tag: number): string {
   const b = Buffer.from(octets.buffer, octets.byteOffset, octets.length);
   switch (tag) {
     case 0x13: // PrintableString
     case 0x16: // IA5String
     case 0x14: // TeletexString
       return b.toString('latin1');
-    case 0x0c: // UTF8String
-      return b.toString('utf8');
+    case 0x0c: // UTF8String; ill-formed octets are not replaced, which would make two values one
+      try {
+        return UTF8_STRICT.decode(b);
+      } catch {
+        throw new CertificateDerError('UTF8String that is not UTF-8');
+      }
     case 0x1e: { // BMPString: UCS-2, big-endian
       if (b.length % 2 !== 0) throw new CertificateDerError('BMPString of an odd length');
       const le = Buffer.from(b);
@@ -221,9 +226,11 @@ function stringValue(octets: Uint8Array, tag: number): string | undefined {
       return le.toString('utf16le');
     }
     default:
-      return undefined;
+      throw new CertificateDerError(`attribute value of type 0x${tag.toString(16)}`);
   }
 }
+
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
 
 /** The single element `value` holds, when it is one element of this tag and nothing follows. */
 export function onlyElement(value: Uint8Array, tag: number): Uint8Array | undefined {

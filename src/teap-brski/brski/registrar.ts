@@ -191,7 +191,13 @@ export class Registrar {
     if (!idevid) throw new RegistrarError('unknown-manufacturer', 'no IDevID was presented');
     const manufacturer = this.deps.manufacturers.find((m) => m.anchors.some((a) => issuedBy(idevid, a) || chain.slice(1).some((c) => issuedBy(idevid, c) && issuedBy(c, a))));
     if (!manufacturer) throw new RegistrarError('unknown-manufacturer', `IDevID issuer "${idevid.issuer.replace(/\n/g, ', ')}" is no trusted manufacturer`);
-    const serialNumber = serialNumberOf(new Uint8Array(idevid.raw));
+    let serialNumber: string | undefined;
+    try {
+      serialNumber = serialNumberOf(new Uint8Array(idevid.raw));
+    } catch (err) {
+      if (!(err instanceof VoucherError)) throw err;
+      throw new RegistrarError('no-serial-number', `the IDevID cannot be read: ${err.message}`);
+    }
     if (!serialNumber) throw new RegistrarError('no-serial-number', 'the IDevID subject has no serialNumber attribute');
     const masaUrl = manufacturer.masaUrl ?? masaUrlOf(idevid);
     if (!masaUrl) throw new RegistrarError('unknown-manufacturer', `no MASA URL: the IDevID has no id-pe-masa-url and manufacturer ${manufacturer.name} configures none`);

@@ -30,16 +30,20 @@ const SERIAL_NUMBER_OCTETS = oidContentOctets(SERIAL_NUMBER_ATTRIBUTE);
 /**
  * The subject's serialNumber attribute as the certificate holds it, or undefined when it has none.
  * The one reader of it: the registrar names devices by it, TEAP names IDevID identities by it and
- * the authorizer finds an administrator's decision by it. A walk of the DER (microseconds, where a
- * full parse costs a millisecond), as TEAP reads it at every IDevID authentication.
+ * the authorizer finds an administrator's decision by it. A walk of the DER first (microseconds,
+ * where a full parse costs a millisecond; TEAP reads it at every IDevID authentication); what the
+ * walk will not read (BER that OpenSSL verifies and keeps as signed, a string type other than the
+ * usual ones, ill-formed UTF-8) is read by the full parse, so every certificate is named as before.
  */
 export function serialNumberOf(idevidDer: Uint8Array): string | undefined {
   try {
     return CertificateDer.read(idevidDer).subjectAttributeText(SERIAL_NUMBER_OCTETS);
   } catch (err) {
-    if (err instanceof CertificateDerError) throw new VoucherError('malformed', `IDevID is not a DER X.509 certificate (${err.message})`);
-    throw err;
+    if (!(err instanceof CertificateDerError)) throw err;
   }
+  const rdn = certificate(idevidDer).subject.typesAndValues.find((t) => t.type === SERIAL_NUMBER_ATTRIBUTE);
+  const value = rdn?.value.valueBlock as { value?: unknown } | undefined;
+  return typeof value?.value === 'string' ? value.value : undefined;
 }
 
 /**
