@@ -230,7 +230,9 @@ function stringValue(octets: Uint8Array, tag: number): string {
   }
 }
 
-const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF as a character, as the full parse does: stripping it would name
+// the IDevID "\uFEFFSN1" as SN1.
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The single element `value` holds, when it is one element of this tag and nothing follows. */
 export function onlyElement(value: Uint8Array, tag: number): Uint8Array | undefined {

@@ -261,18 +261,25 @@ describe('subjectAttributeText: the subject serialNumber as the registrar, TEAP 
       serialNumber: '01', name: new x509.Name(name), notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000),
       keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' }, extensions,
     })).rawData);
-    /** The octets patched in after signing (a Name made from DER is re-encoded, ill-formed UTF-8 repaired); nothing here checks the signature. */
-    const illFormedUtf8 = async (first: number): Promise<Uint8Array> => {
-      const der = await issue(rawName(0x0c, [0x5a, 0x41]));
+    /** A UTF8String serialNumber of these octets, patched in after signing (a Name made from DER is re-encoded); nothing here checks the signature. */
+    const utf8Octets = async (octets: number[]): Promise<Uint8Array> => {
+      const placeholder = octets.map(() => 0x5a);
+      const der = await issue(rawName(0x0c, placeholder));
       // The last: self-signed, the issuer (which comes first) is the same name.
-      const at = Buffer.from(der).lastIndexOf(Buffer.from([0x55, 0x04, 0x05, 0x0c, 0x02, 0x5a, 0x41]));
+      const at = Buffer.from(der).lastIndexOf(Buffer.from([0x55, 0x04, 0x05, 0x0c, octets.length, ...placeholder]));
       if (at < 0) throw new Error('fixture: serialNumber not found');
-      der[at + 5] = first;
+      der.set(octets, at + 5);
       return der;
     };
+    // FAILS before ignoreBOM (review): the walk dropped a leading byte order mark that the full parse keeps.
+    for (const octets of [[0xef, 0xbb, 0xbf, 0x53, 0x4e, 0x31], [0xef, 0xbb, 0xbf]]) {
+      const der = await utf8Octets(octets);
+      expect(CertificateDer.read(der).subjectAttributeText(SERIAL_OCTETS)).toBe(await pkijsReading(der));
+      expect(serialNumberOf(der)!.charCodeAt(0)).toBe(0xfeff);
+    }
     const cases: [string, Uint8Array][] = [
-      ['ill-formed UTF-8 (C0 41)', await illFormedUtf8(0xc0)],
-      ['ill-formed UTF-8 (FF 41)', await illFormedUtf8(0xff)],
+      ['ill-formed UTF-8 (C0 41)', await utf8Octets([0xc0, 0x41])],
+      ['ill-formed UTF-8 (FF 41)', await utf8Octets([0xff, 0x41])],
       ['NumericString', await issue(rawName(0x12, [0x31, 0x32, 0x33]))],
       ['VisibleString', await issue(rawName(0x1a, [0x61, 0x62, 0x2d, 0x31]))],
       ['BER (indefinite-length extensions)', await withExtensionsHeader(
@@ -284,7 +291,9 @@ describe('subjectAttributeText: the subject serialNumber as the registrar, TEAP 
       expect([what, (() => { try { CertificateDer.read(der).subjectAttributeText(SERIAL_OCTETS); return 'read'; } catch (e) { return (e as Error).name; } })()]).toEqual([what, 'CertificateDerError']);
       expect([what, serialNumberOf(der)]).toEqual([what, await pkijsReading(der)]);
     }
-    // Two ill-formed values stay two names (the walk's replacement characters would have made them one).
+    // Two ill-formed values stay two names, as the full parse reads them (the walk's replacement
+    // characters would have made them one; the full parse's Latin-1 reading can still equal another
+    // encoding's text, as it always could).
     expect(serialNumberOf(cases[0]![1])).not.toBe(serialNumberOf(cases[1]![1]));
     expect(serialNumberOf(cases[4]![1])).toBe('SN1');
   });
