@@ -22,12 +22,12 @@ import type { Grant } from '../eap-methods/method.js';
 import { AccessRefusal } from './access-refusal.js';
 import { issuedRecordOf } from '../pki/ca/issued-revocation.js';
 import { mudUrlOfCertificate } from '../pki/mud-url.js';
-import { serialNumberOf } from '../teap-brski/brski/voucher/index.js';
+import { readableSerialNumberOf } from '../teap-brski/brski/voucher/index.js';
 import {
   decideAuthorization, type AuthorizationDecision, type AuthorizationFacts, type AuthorizationPolicy, type Vlan,
 } from '../policy/authorization-policy.js';
 import { normaliseMudUrl } from '../policy/mud-url.js';
-import type { BrskiDeviceStore } from '../store/brski-devices.js';
+import { parseBrskiDeviceId, type BrskiDeviceStore } from '../store/brski-devices.js';
 import type { IssuedCertificateRecord, IssuedCertificateStore } from '../store/issued-certificates.js';
 import type { NoobPeerRecord } from '../store/noob-peers.js';
 import type { UserPolicyStore } from '../store/user-policies.js';
@@ -100,7 +100,7 @@ export class Authorizer {
       await this.refuseIfDenied(deviceId);
     }
     if (ldevid !== undefined || idevidManufacturer !== undefined) {
-      const manufacturer = ldevid !== undefined ? manufacturerOf(ldevid) : idevidManufacturer;
+      const manufacturer = ldevid !== undefined ? parseBrskiDeviceId(ldevid)?.manufacturer : idevidManufacturer;
       return { ...base, deviceClass: 'brski', ...(manufacturer !== undefined ? { manufacturer } : {}), ...certificateMud, ...(grant.account !== undefined ? await this.accountFacts(grant.account) : {}) };
     }
     return this.withAccount({ ...base, deviceClass: 'user', ...certificateMud }, grant.account ?? grant.identity);
@@ -145,10 +145,10 @@ export class Authorizer {
   /** AccessRefusal when `deviceId` is a BRSKI device (`manufacturer:serial`) an administrator denied. */
   private async refuseIfDenied(deviceId: string): Promise<void> {
     if (!this.deps.brskiDevices) return;
-    const i = deviceId.indexOf(':');
+    const parsed = parseBrskiDeviceId(deviceId);
     // Our CA also certifies what is no BRSKI device (gangway init's demo client): no record to deny.
-    if (i <= 0 || i === deviceId.length - 1) return;
-    const device = await this.deps.brskiDevices.get(deviceId.slice(0, i), deviceId.slice(i + 1));
+    if (!parsed) return;
+    const device = await this.deps.brskiDevices.get(parsed.manufacturer, parsed.serialNumber);
     if (device?.status === 'denied') throw new AccessRefusal(`device ${deviceId} was denied by ${device.decidedBy ?? 'an administrator'}`);
   }
 
@@ -192,17 +192,6 @@ export class Authorizer {
 
 /** `manufacturer:serialNumber` of an IDevID, as the registrar records it; undefined without a readable serialNumber. */
 function idevidDeviceId(manufacturer: string, der: Uint8Array): string | undefined {
-  let serial: string | undefined;
-  try {
-    serial = serialNumberOf(der);
-  } catch {
-    serial = undefined;
-  }
-  return serial !== undefined && serial.length > 0 ? `${manufacturer}:${serial}` : undefined;
-}
-
-/** Device ids of BRSKI devices are `manufacturer:serialNumber`; manufacturer names hold no colon. */
-function manufacturerOf(deviceId: string): string | undefined {
-  const i = deviceId.indexOf(':');
-  return i > 0 ? deviceId.slice(0, i) : undefined;
+  const serial = readableSerialNumberOf(der);
+  return serial !== undefined ? `${manufacturer}:${serial}` : undefined;
 }

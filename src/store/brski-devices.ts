@@ -5,6 +5,15 @@
  */
 export type BrskiDeviceStatus = 'approved' | 'pending' | 'denied';
 
+/**
+ * A BRSKI device id, `manufacturer:serialNumber` (manufacturer names hold no colon, serials may),
+ * split at its first colon; undefined for another id, such as gangway init's demo client's.
+ */
+export function parseBrskiDeviceId(deviceId: string): { manufacturer: string; serialNumber: string } | undefined {
+  const i = deviceId.indexOf(':');
+  return i > 0 && i < deviceId.length - 1 ? { manufacturer: deviceId.slice(0, i), serialNumber: deviceId.slice(i + 1) } : undefined;
+}
+
 export interface BrskiDevice {
   manufacturer: string;
   serialNumber: string;

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { AuditStore } from '../../store/audit.js';
-import type { BrskiDeviceStore } from '../../store/brski-devices.js';
+import { parseBrskiDeviceId, type BrskiDeviceStore } from '../../store/brski-devices.js';
 import type { IssuedCertificateRecord, IssuedCertificateStore, RevocationReason } from '../../store/issued-certificates.js';
 import type { Log } from '../../util/log.js';
 import { TeapErrorCode } from '../teap/errors.js';
@@ -406,14 +406,14 @@ export class Registrar {
     const record = await this.deps.ca.issuedRecordOf(der);
     if (!record) return { refusal: new RegistrarError('not-authorized', 'no LDevID we issued', TeapErrorCode.ClientCertificateRejected) };
     if (record.revokedAt !== undefined) return { refusal: new RegistrarError('not-authorized', `LDevID ${record.serial} is revoked`, TeapErrorCode.ClientCertificateRejected) };
-    const [manufacturer, serialNumber] = splitDeviceId(record.deviceId);
+    const parsed = parseBrskiDeviceId(record.deviceId);
     // Our CA also certifies what is not a BRSKI device (gangway init's demo client): no LDevIDs for it.
-    if (manufacturer === undefined || serialNumber === undefined) {
+    if (!parsed) {
       return { refusal: new RegistrarError('not-authorized', `${record.deviceId} is no BRSKI device (manufacturer:serialNumber)`, TeapErrorCode.UnspecifiedAuthorizationFailure) };
     }
-    const known = await this.deps.devices.get(manufacturer, serialNumber);
+    const known = await this.deps.devices.get(parsed.manufacturer, parsed.serialNumber);
     if (known?.status === 'denied') return { refusal: new RegistrarError('not-authorized', `device ${record.deviceId} is denied`, TeapErrorCode.UnspecifiedAuthorizationFailure) };
-    return { record, device: known ? { manufacturer, serialNumber } : {} };
+    return { record, device: known ? parsed : {} };
   }
 
   /**
@@ -445,10 +445,4 @@ export class Registrar {
       this.deps.log.error({ err: (err as Error).message, event }, 'BRSKI: audit entry could not be written');
     }
   }
-}
-
-/** `manufacturer:serialNumber`, the form device ids of BRSKI devices take; manufacturer names hold no colon. */
-function splitDeviceId(deviceId: string): [string | undefined, string | undefined] {
-  const i = deviceId.indexOf(':');
-  return i > 0 && i < deviceId.length - 1 ? [deviceId.slice(0, i), deviceId.slice(i + 1)] : [undefined, undefined];
 }

@@ -19,7 +19,7 @@ import { Phase2Server, type Phase2Output } from './phase2-server.js';
 import type { TlvMethod } from './tlv-method.js';
 import { classifyCertificate, parsePemCertificates, selectPolicyRule, type ManufacturerAnchors, type TeapPolicyRule } from './policy-rules.js';
 import { concatBytes } from '../../util/bytes.js';
-import { serialNumberOf } from '../brski/voucher/index.js';
+import { readableSerialNumberOf } from '../brski/voucher/index.js';
 import { tlsChannelBinding } from '../../eap-methods/channel-binding.js';
 
 export interface TeapTlsConfig {
@@ -331,7 +331,7 @@ class TeapServerSession implements EapMethodSession {
         if (!certError) {
           const identity = sel.manufacturer ? manufacturerIdentity(sel.manufacturer, sel.peer.certificate, sel.peer.identity) : sel.peer.identity;
           // An IDevID names the device as manufacturer:serialNumber, read as the registrar reads it
-          // (serialNumberOf), so that its records (approval, denial) are found under this name.
+          // (readableSerialNumberOf), so that its records (approval, denial) are found under this name.
           clientCertificate = { identity, deviceId: sel.manufacturer ? identity : sel.peer.deviceId };
           this.phase1Certificate = { presented: sel.peer, ...(sel.manufacturer ? { manufacturer: sel.manufacturer, deviceId: identity } : {}) };
         }
@@ -521,11 +521,5 @@ class TeapServerSession implements EapMethodSession {
  * or `manufacturer:name` without one.
  */
 function manufacturerIdentity(manufacturer: string, cert: X509Certificate, identity: string): string {
-  let serial: string | undefined;
-  try {
-    serial = serialNumberOf(new Uint8Array(cert.raw));
-  } catch {
-    serial = undefined;
-  }
-  return `${manufacturer}:${serial !== undefined && serial.length > 0 ? serial : identity}`;
+  return `${manufacturer}:${readableSerialNumberOf(new Uint8Array(cert.raw)) ?? identity}`;
 }

@@ -46,6 +46,16 @@ export function serialNumberOf(idevidDer: Uint8Array): string | undefined {
   return typeof value?.value === 'string' ? value.value : undefined;
 }
 
+/** serialNumberOf for those who only name devices: undefined when it is absent, empty or unreadable. */
+export function readableSerialNumberOf(idevidDer: Uint8Array): string | undefined {
+  try {
+    const serial = serialNumberOf(idevidDer);
+    return serial !== undefined && serial.length > 0 ? serial : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * idevid-issuer for `idevidDer`: its AKI extnValue with the OCTET STRING header; for a certificate
  * without AKI (e.g. RFC 8995's example IDevID), one built from the SHA-1 of the subject public key

@@ -24,7 +24,7 @@ export {
   isCaCertificate, validateCertificatePath, type PathValidationOptions, type PathValidationResult, type ValidityTime,
 } from './path-validation.js';
 export { checkServerAgainstPin, domainPinOf, type DomainPin, type PinCheckOptions, type PinCheckResult } from './pinned-domain-cert.js';
-export { idevidIssuerMatches, idevidIssuerOf, serialNumberOf } from './idevid.js';
+export { idevidIssuerMatches, idevidIssuerOf, readableSerialNumberOf, serialNumberOf } from './idevid.js';
 export {
   checkPledgeVoucherRequest, createPledgeVoucherRequest, createRegistrarVoucherRequest, type PledgeRequestExpectations,
   type PledgeVoucherRequestInput, type RegistrarVoucherRequestInput,
