@@ -47,9 +47,28 @@ export interface IssuedCertificateRecord extends NewIssuedCertificate {
   revocationReason?: RevocationReason;
 }
 
+/**
+ * A limit on certificates per device: at most `certificates` issued after `since` (revoked ones
+ * included). Checked and recorded atomically, so that conversations of one device issuing at the
+ * same moment, on one server or on several sharing the store, cannot both take the last place.
+ */
+export interface IssuanceLimit {
+  certificates: number;
+  since: Date;
+}
+
 export interface IssuedCertificateStore {
-  /** Records a certificate; throws SerialInUseError when the serial already exists. */
-  record(cert: NewIssuedCertificate): Promise<void>;
+  /**
+   * Records a certificate; throws SerialInUseError when the serial already exists, and
+   * IssuanceLimitReachedError when `limit` is given and the device already holds its places.
+   */
+  record(cert: NewIssuedCertificate, limit?: IssuanceLimit): Promise<void>;
+  /**
+   * When the device's certificates issued after `since` were issued, newest first, at most `max`
+   * of them: what a limit counts, read through the (device_id, issued_at) index however many
+   * certificates the device has had.
+   */
+  issuedSince(deviceId: string, since: Date, max: number): Promise<Date[]>;
   get(serial: string): Promise<IssuedCertificateRecord | undefined>;
   /** A device's certificates, newest first. */
   listByDevice(deviceId: string): Promise<IssuedCertificateRecord[]>;
@@ -66,6 +85,18 @@ export interface IssuedCertificateStore {
   listRevoked(issuer: string, now: Date): Promise<IssuedCertificateRecord[]>;
   /** The next CRL number for an issuer: strictly increasing, never handed out twice (RFC 5280 §5.2.3). */
   nextCrlNumber(issuer: string): Promise<bigint>;
+}
+
+/** The device already holds every place of an IssuanceLimit; nothing was recorded. */
+export class IssuanceLimitReachedError extends Error {
+  override readonly name = 'IssuanceLimitReachedError';
+  constructor(
+    readonly deviceId: string,
+    /** When the certificates that hold the places were issued, newest first. */
+    readonly holding: readonly Date[],
+  ) {
+    super(`${deviceId} already holds ${holding.length} certificate(s) issued within the limit's interval`);
+  }
 }
 
 export class SerialInUseError extends Error {

@@ -6,7 +6,7 @@ import type { AuditStore } from '../../store/audit.js';
 import { IssuedCertificateRevocation, issuedRecordOf } from './issued-revocation.js';
 import type { PresentedCertificate } from '../../eap-methods/tls-tunnel.js';
 import { revokeWithReissues } from './revoke-with-reissues.js';
-import { SerialInUseError, type IssuedCertificateRecord, type IssuedCertificateStore, type RevocationReason, type SubjectAltName } from '../../store/issued-certificates.js';
+import { IssuanceLimitReachedError, SerialInUseError, type IssuanceLimit, type IssuedCertificateRecord, type IssuedCertificateStore, type RevocationReason, type SubjectAltName } from '../../store/issued-certificates.js';
 import type { Log } from '../../util/log.js';
 import { createCrl, crlToPem } from '../crl.js';
 import { buildCsrAttributes, type CsrAttributeItem, type SignatureAlgorithmName } from './csr-attributes.js';
@@ -63,6 +63,12 @@ export interface LdevidRequest {
   reissuedFrom?: string;
   /** When set, the CSR's challengePassword must equal it (RFC 9930 §3.11.1: base64 tls-unique). */
   expectedChallengePassword?: string;
+  /**
+   * At most `certificates` to this device issued after `since`, revoked ones included: counted by
+   * the store in the same step as it records, so that concurrent requests of one device cannot
+   * both take the last place. Beyond it, IssuanceLimitReachedError and nothing recorded.
+   */
+  limit?: IssuanceLimit;
 }
 
 export interface IssuedLdevid {
@@ -226,12 +232,18 @@ export class RegistrarCa {
    * Issues an LDevID: the CSR must verify (proof of possession) and satisfy key policy; subject and
    * SAN come from policy and `deviceId`; the certificate is recorded (with a fresh serial if a
    * random one was ever taken) and audited before it is returned. Refusals throw CaError, are
-   * audited as `ca.ldevid.refused`, and leave nothing in the store.
+   * audited as `ca.ldevid.refused`, and leave nothing in the store. A request beyond its `limit`
+   * throws IssuanceLimitReachedError, logged, not audited: a device that asks too often must not
+   * grow the audit log either.
    */
   async issueLdevid(request: LdevidRequest): Promise<IssuedLdevid> {
     try {
       return await this.issue(request);
     } catch (err) {
+      if (err instanceof IssuanceLimitReachedError) {
+        this.options.log?.info({ deviceId: request.deviceId, holding: err.holding.length }, 'LDevID refused: the device holds every place of its limit');
+        throw err;
+      }
       const caError = err instanceof CaError ? err : new CaError('internal-ca-error', `issuing failed: ${(err as Error).message}`, { cause: err });
       this.options.audit.append({
         at: this.now(),
@@ -287,8 +299,12 @@ export class RegistrarCa {
         notAfter: cert.notAfter,
       };
       try {
-        await this.options.store.record({ ...issued, issuer: this.certificate.subject, deviceId: request.deviceId, issuedAt: now, ...(request.reissuedFrom !== undefined ? { reissuedFrom: request.reissuedFrom } : {}) });
+        await this.options.store.record(
+          { ...issued, issuer: this.certificate.subject, deviceId: request.deviceId, issuedAt: now, ...(request.reissuedFrom !== undefined ? { reissuedFrom: request.reissuedFrom } : {}) },
+          request.limit,
+        );
       } catch (err) {
+        if (err instanceof IssuanceLimitReachedError) throw err;
         if (err instanceof SerialInUseError) {
           this.options.log?.warn({ serial, attempt }, 'random serial already issued; drawing another');
           continue;

@@ -1,13 +1,15 @@
 import {
+  IssuanceLimitReachedError,
   REVOCATION_REASONS,
   SerialInUseError,
+  type IssuanceLimit,
   type IssuedCertificateRecord,
   type IssuedCertificateStore,
   type NewIssuedCertificate,
   type RevocationReason,
   type SubjectAltName,
 } from '../issued-certificates.js';
-import { UNIQUE_VIOLATION, pgText, sqlState, type PostgresDatabase } from './database.js';
+import { UNIQUE_VIOLATION, pgText, sqlState, type PostgresDatabase, type Queryable, type SqlValue } from './database.js';
 
 interface Row {
   serial: string;
@@ -44,6 +46,22 @@ function toRecord(r: Row): IssuedCertificateRecord {
   };
 }
 
+function insertCertificate(db: Queryable, params: readonly SqlValue[]): Promise<unknown> {
+  return db.query(
+    `INSERT INTO issued_certificates (serial, issuer, subject, subject_alt_names, device_id, not_before, not_after, der, issued_at, reissued_from)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    params,
+  );
+}
+
+async function issuedSinceOn(db: Queryable, deviceId: string, since: Date, max: number): Promise<Date[]> {
+  const { rows } = await db.query<{ issued_at: Date }>(
+    'SELECT issued_at FROM issued_certificates WHERE device_id = $1 AND issued_at > $2 ORDER BY issued_at DESC LIMIT $3',
+    [pgText(deviceId), since, Math.max(0, Math.floor(max))],
+  );
+  return rows.map((r) => r.issued_at);
+}
+
 /**
  * PostgreSQL implementation of the issued-certificates store (migration 5). Every server records
  * into one table: the serial's primary key makes a serial drawn twice, on any server, a
@@ -52,28 +70,42 @@ function toRecord(r: Row): IssuedCertificateRecord {
 export class PostgresIssuedCertificateStore implements IssuedCertificateStore {
   constructor(private readonly db: PostgresDatabase) {}
 
-  async record(cert: NewIssuedCertificate): Promise<void> {
+  async record(cert: NewIssuedCertificate, limit?: IssuanceLimit): Promise<void> {
+    const params: SqlValue[] = [
+      cert.serial,
+      pgText(cert.issuer),
+      pgText(cert.subject),
+      JSON.stringify(cert.subjectAltNames.map((n) => ({ type: n.type, value: n.value }))),
+      pgText(cert.deviceId),
+      cert.notBefore,
+      cert.notAfter,
+      Buffer.from(cert.der),
+      cert.issuedAt,
+      cert.reissuedFrom ?? null,
+    ];
+    let holding: Date[] | undefined;
     try {
-      await this.db.query(
-        `INSERT INTO issued_certificates (serial, issuer, subject, subject_alt_names, device_id, not_before, not_after, der, issued_at, reissued_from)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [
-          cert.serial,
-          pgText(cert.issuer),
-          pgText(cert.subject),
-          JSON.stringify(cert.subjectAltNames.map((n) => ({ type: n.type, value: n.value }))),
-          pgText(cert.deviceId),
-          cert.notBefore,
-          cert.notAfter,
-          Buffer.from(cert.der),
-          cert.issuedAt,
-          cert.reissuedFrom ?? null,
-        ],
-      );
+      if (!limit) {
+        await insertCertificate(this.db, params);
+      } else {
+        holding = await this.db.transaction(async (tx) => {
+          // Every server issuing to this device waits here; each then counts what the others committed.
+          await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`gangway:issuance-limit:${this.db.schema}:${pgText(cert.deviceId)}`]);
+          const recent = await issuedSinceOn(tx, cert.deviceId, limit.since, limit.certificates);
+          if (recent.length >= limit.certificates) return recent;
+          await insertCertificate(tx, params);
+          return undefined;
+        });
+      }
     } catch (err) {
       if (sqlState(err) === UNIQUE_VIOLATION) throw new SerialInUseError(cert.serial);
       throw err;
     }
+    if (holding) throw new IssuanceLimitReachedError(cert.deviceId, holding);
+  }
+
+  async issuedSince(deviceId: string, since: Date, max: number): Promise<Date[]> {
+    return issuedSinceOn(this.db, deviceId, since, max);
   }
 
   async get(serial: string): Promise<IssuedCertificateRecord | undefined> {

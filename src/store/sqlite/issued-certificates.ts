@@ -1,6 +1,8 @@
 import {
+  IssuanceLimitReachedError,
   REVOCATION_REASONS,
   SerialInUseError,
+  type IssuanceLimit,
   type IssuedCertificateRecord,
   type IssuedCertificateStore,
   type NewIssuedCertificate,
@@ -21,6 +23,19 @@ interface Row {
   issued_at: string;
   revoked_at: string | null;
   revocation_reason: string | null;
+  reissued_from: string | null;
+}
+
+interface InsertRow {
+  serial: string;
+  issuer: string;
+  subject: string;
+  subject_alt_names: string;
+  device_id: string;
+  not_before: string;
+  not_after: string;
+  der: Buffer;
+  issued_at: string;
   reissued_from: string | null;
 }
 
@@ -54,6 +69,8 @@ export class SqliteIssuedCertificateStore implements IssuedCertificateStore {
   private readonly selectReissued;
   private readonly selectRevoked;
   private readonly bumpCrlNumber;
+  private readonly selectIssuedSince;
+  private readonly insertWithinLimit;
 
   constructor(db: SqliteDatabase) {
     this.insert = db.prepare(
@@ -61,6 +78,15 @@ export class SqliteIssuedCertificateStore implements IssuedCertificateStore {
     );
     this.selectOne = db.prepare(`SELECT ${COLUMNS} FROM issued_certificates WHERE serial = ?`);
     this.selectByDevice = db.prepare(`SELECT ${COLUMNS} FROM issued_certificates WHERE device_id = ? ORDER BY issued_at DESC, rowid DESC`);
+    this.selectIssuedSince = db.prepare('SELECT issued_at FROM issued_certificates WHERE device_id = ? AND issued_at > ? ORDER BY issued_at DESC LIMIT ?').pluck();
+    // IMMEDIATE takes the write lock before the count: another process sharing the file cannot
+    // count the same places between our count and our insert.
+    this.insertWithinLimit = db.transaction((row: InsertRow, limit: IssuanceLimit): Date[] | undefined => {
+      const holding = this.issuedSinceNow(row.device_id, limit.since, limit.certificates);
+      if (holding.length >= limit.certificates) return holding;
+      this.insert.run(row);
+      return undefined;
+    });
     this.selectRecent = db.prepare(`SELECT ${COLUMNS} FROM issued_certificates ORDER BY issued_at DESC, rowid DESC LIMIT ?`);
     this.updRevoke = db.prepare('UPDATE issued_certificates SET revoked_at = ?, revocation_reason = ? WHERE serial = ? AND revoked_at IS NULL');
     this.selectReissued = db.prepare(`SELECT ${COLUMNS} FROM issued_certificates WHERE reissued_from = ? ORDER BY issued_at, rowid`);
@@ -74,26 +100,39 @@ export class SqliteIssuedCertificateStore implements IssuedCertificateStore {
     );
   }
 
-  async record(cert: NewIssuedCertificate): Promise<void> {
+  async record(cert: NewIssuedCertificate, limit?: IssuanceLimit): Promise<void> {
+    const row: InsertRow = {
+      serial: cert.serial,
+      issuer: cert.issuer,
+      subject: cert.subject,
+      subject_alt_names: JSON.stringify(cert.subjectAltNames.map((n) => ({ type: n.type, value: n.value }))),
+      device_id: cert.deviceId,
+      not_before: cert.notBefore.toISOString(),
+      not_after: cert.notAfter.toISOString(),
+      der: Buffer.from(cert.der),
+      issued_at: cert.issuedAt.toISOString(),
+      reissued_from: cert.reissuedFrom ?? null,
+    };
+    let holding: Date[] | undefined;
     try {
-      this.insert.run({
-        serial: cert.serial,
-        issuer: cert.issuer,
-        subject: cert.subject,
-        subject_alt_names: JSON.stringify(cert.subjectAltNames.map((n) => ({ type: n.type, value: n.value }))),
-        device_id: cert.deviceId,
-        not_before: cert.notBefore.toISOString(),
-        not_after: cert.notAfter.toISOString(),
-        der: Buffer.from(cert.der),
-        issued_at: cert.issuedAt.toISOString(),
-        reissued_from: cert.reissuedFrom ?? null,
-      });
+      if (limit) holding = this.insertWithinLimit.immediate(row, limit);
+      else this.insert.run(row);
     } catch (err) {
       // Duck-typed: better-sqlite3's SqliteError may come from another realm (jest's module registry).
       const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
       if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') throw new SerialInUseError(cert.serial);
       throw err;
     }
+    if (holding) throw new IssuanceLimitReachedError(cert.deviceId, holding);
+  }
+
+  async issuedSince(deviceId: string, since: Date, max: number): Promise<Date[]> {
+    return this.issuedSinceNow(deviceId, since, max);
+  }
+
+  private issuedSinceNow(deviceId: string, since: Date, max: number): Date[] {
+    // Text comparison is time order: every stored time is toISOString's fixed-width form.
+    return (this.selectIssuedSince.all(deviceId, since.toISOString(), Math.max(0, Math.floor(max))) as string[]).map((t) => new Date(t));
   }
 
   async get(serial: string): Promise<IssuedCertificateRecord | undefined> {

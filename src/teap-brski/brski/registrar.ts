@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { AuditStore } from '../../store/audit.js';
 import { parseBrskiDeviceId, type BrskiDeviceStore } from '../../store/brski-devices.js';
-import type { IssuedCertificateRecord, IssuedCertificateStore, RevocationReason } from '../../store/issued-certificates.js';
+import { IssuanceLimitReachedError, type IssuanceLimit, type IssuedCertificateRecord, type IssuedCertificateStore, type RevocationReason } from '../../store/issued-certificates.js';
 import type { Log } from '../../util/log.js';
 import { TeapErrorCode } from '../teap/errors.js';
 import {
@@ -104,7 +104,15 @@ export interface EnrollmentCa {
   /** The record of the certificate we issued that `der` is (same serial and TBSCertificate), revoked or not. */
   issuedRecordOf(der: Uint8Array): Promise<IssuedCertificateRecord | undefined>;
   revoke(serial: string, reason?: RevocationReason, actor?: string): Promise<boolean>;
-  issueLdevid(req: { csrDer: Uint8Array; deviceId: string; authenticatedBy?: string; reissuedFrom?: string; expectedChallengePassword?: string }): Promise<{ serial: string; der: Uint8Array; subject: string }>;
+  /** Beyond `limit`: IssuanceLimitReachedError, nothing recorded (the count and the record are one step). */
+  issueLdevid(req: {
+    csrDer: Uint8Array;
+    deviceId: string;
+    authenticatedBy?: string;
+    reissuedFrom?: string;
+    expectedChallengePassword?: string;
+    limit?: IssuanceLimit;
+  }): Promise<{ serial: string; der: Uint8Array; subject: string }>;
   pkcs7(issuedDer: Uint8Array, options?: { withCaCertificate?: boolean }): Uint8Array;
   trustAnchorsPkcs7(): Uint8Array;
   csrAttributes(deviceId: string, options?: { challengePassword?: boolean }): Uint8Array;
@@ -126,9 +134,10 @@ export interface RegistrarDeps {
    * enrolment (flow B, EST simpleenroll) and re-enrolment (flow C, EST simplereenroll) alike. Each
    * signs and stores a certificate, so without a limit a device, or a thief of its key, could grow
    * the store without bound; more than one, so that a device whose enrolment was cut off after
-   * issuing (a lost packet, a restart) can try again at once. Absent: no limit.
+   * issuing (a lost packet, a restart) can try again at once. Absent: no limit. Checked before the
+   * MASA is asked (enrolmentTooSoon) and again, atomically, as the certificate is recorded.
    */
-  enrolmentLimit?: { certificates: number; intervalMs: number; store: Pick<IssuedCertificateStore, 'listByDevice'> };
+  enrolmentLimit?: { certificates: number; intervalMs: number; store: Pick<IssuedCertificateStore, 'issuedSince'> };
 }
 
 /** A pledge as its IDevID identifies it (teap-brski.md §4.1). */
@@ -342,6 +351,7 @@ export class Registrar {
       this.deps.log.info({ device: device.deviceId, retryAfter: tooSoon.retryAfterSeconds }, 'BRSKI: certificate refused, too soon after the last one');
       throw tooSoon;
     }
+    const limit = this.activeEnrolmentLimit();
     let issued;
     try {
       issued = await this.deps.ca.issueLdevid({
@@ -350,8 +360,15 @@ export class Registrar {
         authenticatedBy: device.authenticatedBy,
         ...(device.reissuedFrom !== undefined ? { reissuedFrom: device.reissuedFrom } : {}),
         ...(options.expectedChallengePassword !== undefined ? { expectedChallengePassword: options.expectedChallengePassword } : {}),
+        ...(limit ? { limit: { certificates: limit.certificates, since: new Date(this.now().getTime() - limit.intervalMs) } } : {}),
       });
     } catch (err) {
+      // Another conversation of the device took the last place after our check above.
+      if (err instanceof IssuanceLimitReachedError && limit) {
+        const refusal = this.limitRefusal(device.deviceId, err.holding, limit);
+        this.deps.log.info({ device: device.deviceId, retryAfter: refusal.retryAfterSeconds }, 'BRSKI: certificate refused, another request of the device took the last place');
+        throw refusal;
+      }
       const code = (err as { teapErrorCode?: unknown }).teapErrorCode;
       const caCode = (err as { code?: unknown }).code;
       if (typeof code === 'number') {
@@ -422,14 +439,29 @@ export class Registrar {
    * the interval (a certificate dated ahead of our clock counts as issued now).
    */
   async enrolmentTooSoon(deviceId: string): Promise<RegistrarError | undefined> {
+    const limit = this.activeEnrolmentLimit();
+    if (!limit) return undefined;
+    const holding = await limit.store.issuedSince(deviceId, new Date(this.now().getTime() - limit.intervalMs), limit.certificates);
+    return holding.length < limit.certificates ? undefined : this.limitRefusal(deviceId, holding, limit);
+  }
+
+  private activeEnrolmentLimit(): RegistrarDeps['enrolmentLimit'] {
     const limit = this.deps.enrolmentLimit;
-    if (!limit || limit.certificates <= 0 || limit.intervalMs <= 0) return undefined;
+    return limit && limit.certificates > 0 && limit.intervalMs > 0 ? limit : undefined;
+  }
+
+  /** `holding`: when the certificates holding the places were issued, newest first. */
+  private limitRefusal(deviceId: string, holding: readonly Date[], limit: { certificates: number; intervalMs: number }): RegistrarError {
     const now = this.now().getTime();
-    // Newest first: the limit's count-th is the oldest that still holds a place.
-    const recent = (await limit.store.listByDevice(deviceId)).map((c) => Math.min(c.issuedAt.getTime(), now)).filter((t) => t > now - limit.intervalMs);
-    if (recent.length < limit.certificates) return undefined;
-    const seconds = Math.max(1, Math.ceil((recent[limit.certificates - 1]! + limit.intervalMs - now) / 1000));
-    return new RegistrarError('rate-limited', `${deviceId} was issued ${recent.length} certificate(s) in the last ${Math.ceil(limit.intervalMs / 1000)} s, the most a device gets (next in ${seconds} s)`, undefined, seconds);
+    // The oldest place is freed first; a certificate dated ahead of our clock counts as issued now.
+    const oldest = Math.min(...holding.slice(0, limit.certificates).map((t) => Math.min(t.getTime(), now)));
+    const seconds = Math.min(Math.ceil(limit.intervalMs / 1000), Math.max(1, Math.ceil((oldest + limit.intervalMs - now) / 1000)));
+    return new RegistrarError(
+      'rate-limited',
+      `${deviceId} was issued ${holding.length} certificate(s) in the last ${Math.ceil(limit.intervalMs / 1000)} s, the most a device gets (next in ${seconds} s)`,
+      undefined,
+      seconds,
+    );
   }
 
   /** The pledge refused what we sent (a voucher it could not verify, say): audited, nothing issued. */
