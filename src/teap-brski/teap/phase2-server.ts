@@ -4,7 +4,7 @@ import { swapMskHalves } from '../../eap-methods/mschapv2/ms-chap-v2.js';
 import type { UserStore } from '../../store/users.js';
 import { nasKey, type LockoutGate } from '../../eap-methods/password-lockout.js';
 import type { Log } from '../../util/log.js';
-import { TeapError, TeapErrorCode, TeapTlvError, teapErrorName } from './errors.js';
+import { TeapError, TeapErrorCode, TeapTlvError, teapErrorClass, teapErrorName } from './errors.js';
 import { IdentityType, ResultStatus, TlvType, decodeTeapTlvs, tlv, tlvTypeOf, type NakTlv, type TeapTlv } from './tlv-codec.js';
 import type { CompoundKeyChain } from './compound-key-chain.js';
 import type { CryptoBindingContext } from './crypto-binding.js';
@@ -285,6 +285,14 @@ export class Phase2Server {
     if (this.sequencer.failed() === 'skipped') {
       // An optional step may fail without failing TEAP (RFC 9930 §3.6): tell the peer it is over.
       this.state = { name: 'intermediate-sent', status: ResultStatus.Failure };
+      if (teapErrorClass(code) === 'fatal') {
+        // A fatal code travels only with Result=Failure (RFC 9930 §3.6.3), which would end the
+        // conversation the policy continues: the peer is told of an inner method error instead,
+        // without the method's TLVs, which belong to its fatal code (a Retry-After with
+        // Retry-PKCS#10 "reconnect" would read as a wait inside this tunnel).
+        this.log.info({ step: cur.index + 1, error: teapErrorName(code) }, 'TEAP: optional step skipped; its fatal error is sent as Inner Method Error');
+        return { kind: 'send', tlvs: [tlv.intermediateResult(ResultStatus.Failure), tlv.error(TeapErrorCode.InnerMethodError)] };
+      }
       return { kind: 'send', tlvs: [tlv.intermediateResult(ResultStatus.Failure), tlv.error(code), ...extraTlvs] };
     }
     return this.sendFailure(code, reason, true, extraTlvs);

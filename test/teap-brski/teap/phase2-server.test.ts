@@ -240,32 +240,54 @@ describe('Phase2Server: bad peer input ends in Result=Failure + Error, then fail
 });
 
 describe('a TLV method\'s failure carries its own TLVs', () => {
-  test('they go out between the Error and Result=Failure (teap-brski.md: {Retry-After, Error(Retry-PKCS#10), Result=Failure}), and our peer ends with Result=Failure', async () => {
-    const ks = tls12KeySchedule('sha384', (n) => SEED.slice(0, n));
-    const cb: CryptoBindingContext = { ks, versionSent: 1, versionReceived: 1, serverOuterTlvs: OUTER, peerOuterTlvs: new Uint8Array(0) };
-    const compat = resolveTeapCompat({});
-    const retryAfter: TeapTlv = { kind: 'unknown', mandatory: false, type: 16382, value: Uint8Array.of(0, 0, 0x0e, 0x10) };
-    const refuser: TlvMethod = {
-      name: 'refuser',
-      createSession: () => ({
-        start: async () => ({ kind: 'failure', code: 2906, reason: 'not yet', tlvs: [retryAfter] }),
-        step: async () => ({ kind: 'failure', code: 2906, reason: 'not yet' }),
-        dispose: () => {},
-      }),
-    };
+  const ks = tls12KeySchedule('sha384', (n) => SEED.slice(0, n));
+  const cb: CryptoBindingContext = { ks, versionSent: 1, versionReceived: 1, serverOuterTlvs: OUTER, peerOuterTlvs: new Uint8Array(0) };
+  const compat = resolveTeapCompat({});
+  const retryAfter: TeapTlv = { kind: 'unknown', mandatory: false, type: 16382, value: Uint8Array.of(0, 0, 0x0e, 0x10) };
+  const refuser: TlvMethod = {
+    name: 'refuser',
+    createSession: () => ({
+      start: async () => ({ kind: 'failure', code: 2906, reason: 'not yet', tlvs: [retryAfter] }),
+      step: async () => ({ kind: 'failure', code: 2906, reason: 'not yet' }),
+      dispose: () => {},
+    }),
+  };
+  const serverFor = async (policy: Partial<TeapPolicy>) => {
+    const users = new MemoryUserStore();
+    await userWithPassword(users, 'alice', ALICE_PASSWORD);
+    const log = new MemoryLog();
     const server = new Phase2Server(
       {
-        policy: resolveTeapPolicy({ sequence: [{ methods: ['refuser'] }] }, ['refuser'], compat), compat, users: new MemoryUserStore(), innerMethods: new Map(),
-        tlvMethods: new Map([[refuser.name, refuser]]), log: new MemoryLog(), conversationId: 't', nas: { clientName: 't' },
+        policy: resolveTeapPolicy(policy, ['refuser'], compat), compat, users, innerMethods: new Map(),
+        tlvMethods: new Map([[refuser.name, refuser]]), log, conversationId: 't', nas: { clientName: 't' },
       },
       // The tunnel's facts are the method's business; this one reads none.
       { chain: new CompoundKeyChain(ks, SEED, DEFAULT_TEAP_COMPAT), cb, certificateOnly: false, tunnel: {} as never },
     );
+    const peer = new Phase2Peer(new CompoundKeyChain(ks, SEED, DEFAULT_TEAP_PEER_COMPAT), cb, {
+      user: { identity: 'alice', password: ALICE_PASSWORD }, compat: resolveTeapCompat({}, DEFAULT_TEAP_PEER_COMPAT), log: new MemoryLog(),
+    });
+    return { server, peer, log };
+  };
+
+  test('they go out between the Error and Result=Failure (teap-brski.md: {Retry-After, Error(Retry-PKCS#10), Result=Failure}), and our peer ends with Result=Failure', async () => {
+    const { server, peer } = await serverFor({ sequence: [{ methods: ['refuser'] }] });
     const out = await server.begin();
     expect(out.kind === 'send' && out.tlvs.map((t) => t.kind)).toEqual(['intermediate-result', 'error', 'unknown', 'result']);
     expect(errorCode(out)).toBe(2906);
     expect(hex(wire(out))).toContain('3ffe000400000e10');
-    const peer = new Phase2Peer(new CompoundKeyChain(ks, SEED, DEFAULT_TEAP_PEER_COMPAT), cb, { compat: resolveTeapCompat({}, DEFAULT_TEAP_PEER_COMPAT), log: new MemoryLog() });
     expect(await peer.process(wire(out))).toMatchObject({ kind: 'failure', reason: expect.stringContaining('server sent Result=Failure') });
+  });
+
+  // FAILS at 46d89a8: Error(2906) and its Retry-After went out with Intermediate-Result=Failure and
+  // no Result, a fatal code in a conversation that goes on (teap.md: fatal only with Result=Failure).
+  test('in an optional step, a fatal code is sent as Inner Method Error (a warning) without the method\'s TLVs, and the next step runs to success', async () => {
+    const { server, peer, log } = await serverFor({ sequence: [{ methods: ['refuser'], optional: true }, { methods: ['basic-password'] }] });
+    let out = await server.begin();
+    expect(out.kind === 'send' && out.tlvs.map((t) => t.kind)).toEqual(['intermediate-result', 'error']);
+    expect(errorCode(out)).toBe(1001);
+    expect(logged(log, /optional step skipped; its fatal error is sent as Inner Method Error .*2906/)).toBe(true);
+    for (let i = 0; i < 10 && out.kind === 'send'; i++) out = await server.handle(encodeTeapTlvs((await peer.process(wire(out))).tlvs));
+    expect(out).toMatchObject({ kind: 'success' });
   });
 });
