@@ -117,9 +117,6 @@ export class HttpsRegistrar {
     const pledge = this.pledgeOf(req);
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== VOUCHER_CMS_MEDIA_TYPE) throw new HttpError(415, `expected ${VOUCHER_CMS_MEDIA_TYPE}`);
-    // As in TEAP flow B: a device that could not be enrolled now is refused before the MASA is asked.
-    const tooSoon = await this.opts.registrar.enrolmentTooSoon(pledge.deviceId);
-    if (tooSoon) throw tooSoon;
     const body = await readBody(req);
     const ownCert = (req.socket as TLSSocket).getCertificate();
     if (!ownCert || !('raw' in ownCert)) throw new HttpError(500, 'no server certificate in this TLS session');

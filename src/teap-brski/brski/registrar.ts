@@ -246,6 +246,10 @@ export class Registrar {
       throw err;
     }
     await this.authorize(pledge);
+    // A device that could not be enrolled now is not worth a voucher: refused before the MASA is
+    // asked (BRSKI over HTTPS; TEAP flow B checked at its start, and looks again here).
+    const tooSoon = await this.enrolmentTooSoon(pledge.deviceId);
+    if (tooSoon) throw tooSoon;
 
     const rvr = createRegistrarVoucherRequest({
       idevid: new Uint8Array(pledge.idevid.raw),

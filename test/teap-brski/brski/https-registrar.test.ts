@@ -25,6 +25,7 @@ let fx: CaFixture;
 let server: HttpsRegistrar;
 let port: number;
 let dir: string;
+let masaCalls = 0;
 const curl = requireTool('curl');
 
 beforeAll(async () => {
@@ -35,6 +36,7 @@ beforeAll(async () => {
     signer: { certificate: pki.registrar.der, privateKey: pki.registrar.key },
     masa: {
       requestVoucher: async (_url, rvr) => {
+        masaCalls++;
         const r = SignedVoucherCms.decode(rvr).voucherRequest();
         const v = new Voucher({ assertion: 'logged', serialNumber: r.serialNumber, ...(r.nonce ? { nonce: r.nonce } : {}), pinnedDomainCert: pki.registrar.der });
         return { kind: 'voucher', der: await signVoucherCms(v, { certificate: pki.masa.der, privateKey: pki.masa.key }), contentType: 'application/voucher-cms+json', fromCache: false };
@@ -45,6 +47,7 @@ beforeAll(async () => {
     ca: fx.ca,
     audit: fx.audit,
     log: new MemoryLog(),
+    enrolmentLimit: { certificates: 3, intervalMs: 3600_000, store: fx.store },
   });
   server = new HttpsRegistrar({
     registrar,
@@ -182,5 +185,32 @@ describe('BRSKI and EST over HTTPS', () => {
     const voucher = SignedVoucherCms.decode(new Uint8Array(out));
     await voucher.verify({ trustAnchors: [pki.manufacturerCa.der] });
     expect(voucher.voucher().serialNumber).toBe('JADA-0042');
+  });
+
+  // Last: it fills the device's places. FAILS at 46d89a8: the MASA was asked for a voucher for a
+  // device that simpleenroll would then refuse.
+  test('requestvoucher for a device that holds every place of its enrolment limit: 429 with Retry-After, after the voucher-request is checked and the device authorised, and the MASA is not asked', async () => {
+    const held = (await fx.store.listByDevice('acme:JADA-0042')).length;
+    for (let i = held; i < 3; i++) await fx.ca.issueLdevid({ csrDer: (await makeCsr({ subject: 'CN=acme:JADA-0042' })).der, deviceId: 'acme:JADA-0042' });
+    const calls = masaCalls;
+    const r = await new Promise<{ status: number; retryAfter: string | undefined; body: string }>((resolve, reject) => {
+      const req = https.request({
+        host: '127.0.0.1', port, method: 'POST', path: '/.well-known/brski/requestvoucher', ca: pki.domainCa.pem, servername: 'registrar.test.example',
+        cert: pki.idevid.pem, key: pki.idevid.keyPem, agent: false, headers: { 'content-type': 'application/voucher-cms+json' },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      void pvr().then((b) => req.end(Buffer.from(b)), reject);
+    });
+    expect(r.status).toBe(429);
+    expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(3500);
+    expect(Number(r.retryAfter)).toBeLessThanOrEqual(3600);
+    expect(r.body).toContain('acme:JADA-0042 was issued 3 certificate(s) in the last 3600 s');
+    expect(masaCalls).toBe(calls);
+    // A voucher-request that does not verify is still a 400 first: the limit is no oracle for strangers' requests.
+    expect((await request('POST', '/.well-known/brski/requestvoucher', { client: idevid(), type: 'application/voucher-cms+json', body: 'not cms' })).status).toBe(400);
   });
 });
