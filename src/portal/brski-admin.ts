@@ -14,6 +14,7 @@ import 'node:tls';
 import { certificateIdentity, type SubjectFields } from '../eap-methods/certificate-identity.js';
 import { canonicalSerialHex } from '../pki/ca/serial.js';
 import { revocationReachesReissues, revokeWithReissues } from '../pki/ca/revoke-with-reissues.js';
+import type { AccessSessionStore } from '../store/access-sessions.js';
 import type { AuditStore } from '../store/audit.js';
 import type { BrskiDevice, BrskiDeviceStore } from '../store/brski-devices.js';
 import { REVOCATION_REASONS, type IssuedCertificateRecord, type IssuedCertificateStore, type RevocationReason } from '../store/issued-certificates.js';
@@ -28,6 +29,8 @@ export interface BrskiAdminDeps {
   audit: AuditStore;
   log: Log;
   terminate?: TerminateSession;
+  /** Which identities' sessions rested on a device's certificate (a TEAP user step after its IDevID, say). */
+  sessions?: Pick<AccessSessionStore, 'identitiesOfDevice'>;
 }
 
 export type BrskiDecision = 'approved' | 'denied';
@@ -78,9 +81,10 @@ export class BrskiAdmin {
   /**
    * A denied device loses access from its next authentication (the authorizer refuses it); a
    * session it holds now is ended too, under each identity it may have been accepted as: its
-   * IDevID's (TEAP-BRSKI names it manufacturer:serial) and each unrevoked LDevID's. A session
-   * accepted while the denial was being written is caught by the second look (watchLate). One
-   * accepted under another identity (a TEAP user step after the IDevID) is not found here. The
+   * IDevID's (TEAP-BRSKI names it manufacturer:serial), each unrevoked LDevID's, and any other
+   * whose last session rested on one of its certificates (a TEAP user step after the IDevID: the
+   * session record names the device). A session accepted while the denial was being written is
+   * caught by the second look (watchLate) under those identities; under a new one it is not. The
    * denial stands whatever happens here, so a failure is logged, not passed on.
    */
   private async disconnectDenied(device: BrskiDevice, actor: Actor): Promise<void> {
@@ -95,6 +99,7 @@ export class BrskiAdmin {
         const identity = authenticatedIdentity(c.der);
         if (identity !== undefined) identities.add(identity);
       }
+      for (const identity of (await this.deps.sessions?.identitiesOfDevice(deviceId)) ?? []) identities.add(identity);
       for (const identity of identities) {
         let disconnect;
         try {

@@ -53,7 +53,7 @@ export async function startPortal(opts: PortalOptions, deps: PortalStartDeps): P
         manufacturers: deps.brski.manufacturers,
         audit,
         log,
-        ...(deps.terminate ? { terminate: deps.terminate } : {}),
+        ...(deps.terminate ? { terminate: deps.terminate, sessions: deps.stores.accessSessions } : {}),
       })
     : undefined;
   const app = buildPortalApp({

@@ -20,6 +20,11 @@ export interface AccessReply {
    * Message-Authenticator and Proxy-State here are ignored: the encoder owns both.
    */
   attributes?: RadiusAttribute[];
+  /**
+   * Not sent. Access-Accept only: the device (TEAP-BRSKI `manufacturer:serialNumber`) whose
+   * certificate the Accept rests on, for the server's record of the session.
+   */
+  deviceId?: string;
 }
 
 /** Message-Authenticator as an attribute: type, length, 16 octets. */

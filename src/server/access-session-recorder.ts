@@ -28,6 +28,7 @@ export async function recordAcceptedSession(store: AccessSessionStore, req: Acce
       ...(callingStationId !== undefined ? { callingStationId } : {}),
       ...(nasIdentifier !== undefined ? { nasIdentifier } : {}),
       ...(nasIpAddress !== undefined ? { nasIpAddress } : {}),
+      ...(reply.deviceId !== undefined ? { deviceId: reply.deviceId } : {}),
       acceptedAt: now,
     });
   } catch (err) {

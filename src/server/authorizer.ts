@@ -58,14 +58,32 @@ export class Authorizer {
   }
 
   /** The bridge's Authorize: what this grant's session gets. */
-  async authorize(grant: Grant): Promise<AuthorizationDecision> {
-    const facts = await this.factsFor(grant);
+  async authorize(grant: Grant): Promise<AuthorizationDecision & { deviceId?: string }> {
+    const { facts, deviceId } = await this.judge(grant);
     const decision = decideAuthorization(this.deps.policy, facts);
     this.deps.log.debug({ identity: grant.identity, method: grant.method, deviceClass: facts.deviceClass, account: facts.account, manufacturer: facts.manufacturer, mudUrl: facts.mudUrl, sources: decision.sources }, 'authorization decided');
-    return decision;
+    return deviceId !== undefined ? { ...decision, deviceId } : decision;
   }
 
   async factsFor(grant: Grant): Promise<AuthorizationFacts> {
+    return (await this.judge(grant)).facts;
+  }
+
+  /**
+   * The facts, and the TEAP-BRSKI device (manufacturer:serialNumber) whose IDevID or LDevID the
+   * conversation proved, if any: the session record keeps it so that denying the device ends the
+   * session whatever identity it was accepted under. The Phase-1 / EAP-TLS certificate's device
+   * first, else the first inner certificate's.
+   */
+  private async judge(grant: Grant): Promise<{ facts: AuthorizationFacts; deviceId?: string }> {
+    let deviceId: string | undefined;
+    const facts = await this.factsNaming(grant, (id) => {
+      if (deviceId === undefined && parseBrskiDeviceId(id) !== undefined) deviceId = id;
+    });
+    return deviceId !== undefined ? { facts, deviceId } : { facts };
+  }
+
+  private async factsNaming(grant: Grant, device: (deviceId: string) => void): Promise<AuthorizationFacts> {
     const granted = {
       ...(grant.vlan !== undefined ? { vlan: grant.vlan } : {}),
       ...(grant.sessionTimeout !== undefined ? { sessionTimeout: grant.sessionTimeout } : {}),
@@ -88,8 +106,13 @@ export class Authorizer {
     // Every certificate the conversation proved, the inner EAP-TLS ones of TEAP too: one we issued
     // and revoked, or issued to a device since denied, refuses the whole grant.
     const inner = grant.method === 'teap' ? grant.innerCertificates ?? [] : [];
-    for (const der of inner) await this.refuseIfWithdrawn(der);
+    const innerDevices: string[] = [];
+    for (const der of inner) {
+      const rec = await this.refuseIfWithdrawn(der);
+      if (rec !== undefined) innerDevices.push(rec.deviceId);
+    }
     const ldevid = proven ? await this.ldevidDevice(proven) : undefined;
+    if (ldevid !== undefined) device(ldevid);
     const idevidManufacturer = grant.method === 'teap' ? grant.manufacturer : undefined;
     // The IDevID's device is named from the certificate, as the registrar names it, never from
     // grant.deviceId: a later Phase-2 step (a machine identity, a TLV method) may have set that.
@@ -98,7 +121,9 @@ export class Authorizer {
       // No name, no record an administrator could have decided on: refused, as the registrar refuses it.
       if (deviceId === undefined) throw new AccessRefusal(`an IDevID of ${idevidManufacturer} without a readable subject serialNumber`);
       await this.refuseIfDenied(deviceId);
+      device(deviceId);
     }
+    for (const id of innerDevices) device(id);
     if (ldevid !== undefined || idevidManufacturer !== undefined) {
       const manufacturer = ldevid !== undefined ? parseBrskiDeviceId(ldevid)?.manufacturer : idevidManufacturer;
       return { ...base, deviceClass: 'brski', ...(manufacturer !== undefined ? { manufacturer } : {}), ...certificateMud, ...(grant.account !== undefined ? await this.accountFacts(grant.account) : {}) };

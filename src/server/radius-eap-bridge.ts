@@ -25,7 +25,7 @@ export type AuthorizationDefaults = Authorization;
  * src/policy). It may consult stores; if it throws, the Accept becomes a Reject (fail closed); an
  * AccessRefusal is its deliberate "no", with the reason.
  */
-export type Authorize = (grant: Grant, nas: NasFacts) => Promise<Authorization & { sources?: Record<string, string> }>;
+export type Authorize = (grant: Grant, nas: NasFacts) => Promise<Authorization & { sources?: Record<string, string>; deviceId?: string }>;
 
 /**
  * Translates between RADIUS and the EAP authenticator: the only place that knows both, so that
@@ -112,7 +112,7 @@ function addressAttribute(packet: RadiusPacket, type: number, decode: (value: Ui
   }
 }
 
-export function accessReplyFrom(outcome: EapOutcome, defaults: AuthorizationDefaults): AccessReply | null {
+export function accessReplyFrom(outcome: EapOutcome, defaults: AuthorizationDefaults & { deviceId?: string }): AccessReply | null {
   switch (outcome.kind) {
     case 'drop':
       return null;
@@ -131,6 +131,7 @@ export function accessReplyFrom(outcome: EapOutcome, defaults: AuthorizationDefa
         eapMessage: outcome.eap,
         mppe: { recv: outcome.msk.slice(0, half), send: outcome.msk.slice(half, 2 * half) },
         attributes: grantAttributes(outcome.grant, outcome.sessionId, defaults),
+        ...(defaults.deviceId !== undefined ? { deviceId: defaults.deviceId } : {}),
       };
     }
   }
@@ -183,7 +184,7 @@ export async function handleAccessRequest(
   // The NAS and the peer choose User-Name; reasons may quote the peer's identity.
   const userName = getStringAttribute(packet, AttributeType.UserName);
   const user = userName === undefined ? undefined : clipForLog(userName);
-  let authz: AuthorizationDefaults & { sources?: Record<string, string> } = typeof authorization === 'function' ? {} : authorization;
+  let authz: AuthorizationDefaults & { sources?: Record<string, string>; deviceId?: string } = typeof authorization === 'function' ? {} : authorization;
   // One line per round trip at debug level: what came in and what goes out, headers only.
   log.debug(
     { client: client.name, conversation: 'conversationId' in outcome ? outcome.conversationId : undefined, in: describeEap(input.eap), out: outcome.kind === 'drop' ? `dropped: ${outcome.reason}` : describeEap(outcome.eap), result: outcome.kind },

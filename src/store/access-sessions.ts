@@ -15,6 +15,12 @@ export interface AccessSession {
   callingStationId?: string;
   nasIdentifier?: string;
   nasIpAddress?: string;
+  /**
+   * The TEAP-BRSKI device (`manufacturer:serialNumber`) whose IDevID or LDevID the Accept rested
+   * on, when one did: a session a person's identity was accepted under (a TEAP user step after the
+   * IDevID) is still the device's to lose when an administrator denies it.
+   */
+  deviceId?: string;
   acceptedAt: Date;
 }
 
@@ -26,4 +32,6 @@ export interface AccessSessionStore {
    * later one recorded meanwhile (an Accept that crossed a removal) stays to be ended too.
    */
   remove(identity: string, acceptedAt?: Date): Promise<boolean>;
+  /** The identities whose last accepted session rested on the device's certificate. */
+  identitiesOfDevice(deviceId: string): Promise<string[]>;
 }

@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { createPledgeCsr } from '../../src/peer/brski/csr.js';
 import { EapTlsEapPeer } from '../../src/peer/eap-tls/eap-tls-eap-peer.js';
 import { runEapOverRadius } from '../../src/peer/radius-runner.js';
+import { TeapPeer } from '../../src/peer/teap/teap-peer.js';
+import { runTeapOverRadius } from '../../src/peer/teap/radius-runner.js';
+import { userWithPassword } from '../teap-brski/helpers.js';
 import { RegistrarCa } from '../../src/pki/ca/registrar-ca.js';
 import { getStringAttribute } from '../../src/radius/attributes.js';
 import { AttributeType } from '../../src/radius/dictionary.js';
@@ -29,6 +32,8 @@ describe('portal administrator pages: VLANs, BRSKI approvals, issued certificate
       configure: (doc) => {
         doc.brski = { manufacturers: [{ name: 'acme', ca: maker, approval: 'admin' }] };
         doc.authorization = { devices: { brski: { vlan: 30 }, noob: { vlan: 40 } }, users: { carol: { vlan: 33 } } };
+        // TEAP asks every peer for a certificate in Phase 1, then a person's password.
+        doc.methods = { ...(doc.methods as object), teap: { policy: { clientCertificate: 'optional', sequence: [{ methods: ['eap-mschapv2'] }] } } };
       },
     });
     admin = new PortalClient(h.portalUrl);
@@ -243,6 +248,39 @@ describe('portal administrator pages: VLANs, BRSKI approvals, issued certificate
 
       expect((await admin.post('/admin/brski/approve', { csrf, manufacturer: 'acme', serial: 'SN-6' })).status).toBe(303);
       expect((await connect()).outcome).toBe('accept');
+    }, 30_000);
+
+    // FAILS at 46d89a8: Deny looked for sessions under the device's own identities only; a person's
+    // session in a tunnel the device's LDevID opened was not found and stayed up.
+    test('denying a device ends a session accepted under a person\'s identity in a TEAP tunnel its LDevID opened', async () => {
+      await stores().brskiDevices.seen('acme', 'SN-9', new Date());
+      await stores().brskiDevices.decide('acme', 'SN-9', 'approved', 'test', new Date());
+      const ca = await RegistrarCa.open({ directory: join(h.gangway.init.dataDir, 'pki'), store: stores().issuedCertificates, audit: h.audit });
+      const csr = await createPledgeCsr({ request: { challengePassword: false, ignored: [] } });
+      const ldevid = await ca.issueLdevid({ csrDer: csr.der, deviceId: 'acme:SN-9' });
+      const key = csr.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      const DAVE_PASSWORD = 'dave-network-pw-4444';
+      await userWithPassword(stores().users, 'dave', DAVE_PASSWORD);
+      const connect = () =>
+        runTeapOverRadius(
+          new TeapPeer({
+            outerIdentity: 'anonymous@devices.example',
+            user: { identity: 'dave', password: DAVE_PASSWORD },
+            tls: { cert: ldevid.pem, key, ca: readFileSync(h.gangway.init.files.caCert), servername: 'radius.test.example', maxVersion: 'TLSv1.2' },
+          }),
+          { host: '127.0.0.1', port: h.gangway.port, secret: h.gangway.secret, userName: 'anonymous@devices.example', callingStationId: '02-00-5e-00-53-39', nasIdentifier: 'test-ap' },
+        );
+      expect((await connect()).outcome).toBe('accept');
+      expect(await stores().accessSessions.get('dave')).toMatchObject({ deviceId: 'acme:SN-9', callingStationId: '02-00-5e-00-53-39' });
+
+      const disconnectsBefore = h.das.received.length;
+      const csrf = await csrfOf(admin, '/admin/brski');
+      expect((await admin.post('/admin/brski/deny', { csrf, manufacturer: 'acme', serial: 'SN-9' })).status).toBe(303);
+      const disconnect = (await h.das.waitFor(disconnectsBefore + 1)).at(-1)!;
+      expect(getStringAttribute(disconnect.packet, AttributeType.UserName)).toBe('dave');
+      expect(getStringAttribute(disconnect.packet, AttributeType.CallingStationId)).toBe('02-00-5e-00-53-39');
+      expect((await events('radius.disconnect')).at(0)).toMatchObject({ subject: 'dave', detail: { by: h.admin.name, device: 'acme:SN-9', denied: true, kind: 'ack' } });
+      expect((await connect()).outcome).toBe('reject');
     }, 30_000);
   });
 });

@@ -66,6 +66,27 @@ describe('Authorizer: facts from the grant and the stores', () => {
     expect(await a.factsFor({ identity: 'acme:SN-3', method: 'teap', certificate: ldevid })).toEqual({ method: 'teap', deviceClass: 'brski', manufacturer: 'acme', mudUrl: 'https://mud.acme.example/lamp.json' });
   });
 
+  // FAILS at 46d89a8: the decision named no device, so a person's session in a tunnel a device's
+  // certificate opened could not be found when the device was denied.
+  test('the decision names the BRSKI device whose LDevID or IDevID the grant rests on, whatever identity it is in; none for others', async () => {
+    const ldevid = await cert('CN=acme:SN-5');
+    const inner = await cert('CN=acme:SN-6');
+    const demo = await cert('CN=demo-client');
+    const idevid = await cert('CN=thermo, 2.5.4.5=T-7');
+    const a = new Authorizer({ policy, issuedCertificates: issued(record(ldevid, 'acme:SN-5'), record(inner, 'acme:SN-6'), record(demo, 'demo-client')), log: new MemoryLog() });
+    expect(await a.authorize({ identity: 'acme:SN-5', method: 'eap-tls', certificate: ldevid })).toMatchObject({ deviceId: 'acme:SN-5' });
+    expect(await a.authorize({ identity: 'dave', method: 'teap', certificate: ldevid })).toMatchObject({ deviceId: 'acme:SN-5' });
+    expect(await a.authorize({ identity: 'dave', method: 'teap', certificate: idevid, manufacturer: 'acme', deviceId: 'other' })).toMatchObject({ deviceId: 'acme:T-7' });
+    // The Phase-1 certificate's device first; an inner LDevID's when Phase 1 had none.
+    expect(await a.authorize({ identity: 'dave', method: 'teap', certificate: ldevid, innerCertificates: [inner] })).toMatchObject({ deviceId: 'acme:SN-5' });
+    expect(await a.authorize({ identity: 'dave', method: 'teap', innerCertificates: [inner] })).toMatchObject({ deviceId: 'acme:SN-6' });
+    for (const grant of [
+      { identity: 'demo-client', method: 'eap-tls', certificate: demo },
+      { identity: 'alice', method: 'eap-mschapv2' },
+      { identity: 'acme:SN-5', method: 'some-plugin', certificate: ldevid },
+    ] satisfies Grant[]) expect(await a.authorize(grant)).not.toHaveProperty('deviceId');
+  });
+
   test('the same serial on another certificate is not ours: a certificate user', async () => {
     const ldevid = await cert('CN=acme:SN-2');
     const impostor = await cert('CN=acme:SN-2');

@@ -14,6 +14,9 @@ class MapSessions implements AccessSessionStore {
     if (!s || (acceptedAt !== undefined && s.acceptedAt.getTime() !== acceptedAt.getTime())) return false;
     return this.m.delete(identity);
   }
+  async identitiesOfDevice(deviceId: string): Promise<string[]> {
+    return [...this.m.values()].filter((s) => s.deviceId === deviceId).map((s) => s.identity);
+  }
 }
 
 describe('Disconnect-Request (RFC 5176) for a removed device', () => {

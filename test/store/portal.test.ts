@@ -104,6 +104,32 @@ describeStores('portal accounts, sessions and access sessions (migrations 6, 7)'
     expect(await a.get('P9')).toBeUndefined();
   });
 
+  it('migration 15: the device a session rested on is kept and found, waiting for its batch or written; a later Accept without it takes the identity out of the device\'s', async () => {
+    expect((await s.migrations()).find((m) => m.version === 15)?.name).toBe('access-session-device');
+    const a = s.stores.accessSessions;
+    const flushed = async (): Promise<void> => { if (s.kind === 'sqlite') await new Promise((r) => setTimeout(r, ACCESS_SESSION_FLUSH_MS + 50)); };
+    await a.record({ identity: 'alice', clientName: 'nas', clientAddress: '127.0.0.1', deviceId: 'acme:SN-1', acceptedAt: new Date(1000) });
+    await a.record({ identity: 'acme:SN-1', clientName: 'nas', clientAddress: '127.0.0.1', deviceId: 'acme:SN-1', acceptedAt: new Date(1000) });
+    await a.record({ identity: 'bob', clientName: 'nas', clientAddress: '127.0.0.1', deviceId: 'acme:SN-2', acceptedAt: new Date(1000) });
+    await a.record({ identity: 'carol', clientName: 'nas', clientAddress: '127.0.0.1', acceptedAt: new Date(1000) });
+    expect((await a.identitiesOfDevice('acme:SN-1')).sort()).toEqual(['acme:SN-1', 'alice']);
+    await flushed();
+    expect((await a.identitiesOfDevice('acme:SN-1')).sort()).toEqual(['acme:SN-1', 'alice']);
+    expect(await a.get('alice')).toMatchObject({ deviceId: 'acme:SN-1' });
+    expect(await a.get('carol')).not.toHaveProperty('deviceId');
+    // alice signs in from her laptop: her session no longer rests on the device, waiting or written.
+    await a.record({ identity: 'alice', clientName: 'nas', clientAddress: '127.0.0.1', acceptedAt: new Date(2000) });
+    expect(await a.identitiesOfDevice('acme:SN-1')).toEqual(['acme:SN-1']);
+    await flushed();
+    expect(await a.identitiesOfDevice('acme:SN-1')).toEqual(['acme:SN-1']);
+    // Another server's Accept of bob on SN-1 is found here once written.
+    const other = (await s.another()).accessSessions;
+    await other.record({ identity: 'bob', clientName: 'nas', clientAddress: '127.0.0.1', deviceId: 'acme:SN-1', acceptedAt: new Date(3000) });
+    await flushed();
+    expect((await a.identitiesOfDevice('acme:SN-1')).sort()).toEqual(['acme:SN-1', 'bob']);
+    expect(await a.identitiesOfDevice('acme:SN-2')).toEqual([]);
+  });
+
   it('a NAS-chosen identity with U+0000 is stored (PostgreSQL: U+FFFD in its place) and found again by the same text', async () => {
     const a = s.stores.accessSessions;
     await a.record({ identity: 'dev\u0000ice', clientName: 'nas', clientAddress: '127.0.0.1', callingStationId: 'aa\u0000', acceptedAt: new Date(1000) });

@@ -49,6 +49,7 @@ function detached(reply: AccessReply | null): { reply: AccessReply | null; trans
       ...(reply.state ? { state: own(reply.state) } : {}),
       ...(reply.mppe ? { mppe: { recv: own(reply.mppe.recv), send: own(reply.mppe.send) } } : {}),
       ...(reply.attributes ? { attributes: reply.attributes.map((a) => ({ type: a.type, value: own(a.value) })) } : {}),
+      ...(reply.deviceId !== undefined ? { deviceId: reply.deviceId } : {}),
     },
     transfer,
   };

@@ -9,6 +9,7 @@ interface Row {
   calling_station_id: string | null;
   nas_identifier: string | null;
   nas_ip_address: string | null;
+  device_id: string | null;
   accepted_at: string;
 }
 
@@ -34,6 +35,7 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
   private readonly selectOne;
   private readonly del;
   private readonly delAccepted;
+  private readonly selectOfDevice;
   private readonly writeBatch;
   /** Latest record per identity, not yet written, oldest Accept first. */
   private pending = new Map<string, Row>();
@@ -45,16 +47,17 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
   constructor(db: SqliteDatabase) {
     // A late batch (this server's or another's) never replaces a later Accept.
     this.upsert = db.prepare(
-      `INSERT INTO access_sessions (identity, client_name, client_address, request_user_name, calling_station_id, nas_identifier, nas_ip_address, accepted_at)
-       VALUES (@identity, @client_name, @client_address, @request_user_name, @calling_station_id, @nas_identifier, @nas_ip_address, @accepted_at)
+      `INSERT INTO access_sessions (identity, client_name, client_address, request_user_name, calling_station_id, nas_identifier, nas_ip_address, device_id, accepted_at)
+       VALUES (@identity, @client_name, @client_address, @request_user_name, @calling_station_id, @nas_identifier, @nas_ip_address, @device_id, @accepted_at)
        ON CONFLICT(identity) DO UPDATE SET client_name = excluded.client_name, client_address = excluded.client_address,
          request_user_name = excluded.request_user_name, calling_station_id = excluded.calling_station_id,
-         nas_identifier = excluded.nas_identifier, nas_ip_address = excluded.nas_ip_address, accepted_at = excluded.accepted_at
+         nas_identifier = excluded.nas_identifier, nas_ip_address = excluded.nas_ip_address, device_id = excluded.device_id, accepted_at = excluded.accepted_at
        WHERE excluded.accepted_at >= access_sessions.accepted_at`,
     );
     this.selectOne = db.prepare('SELECT * FROM access_sessions WHERE identity = ?');
     this.del = db.prepare('DELETE FROM access_sessions WHERE identity = ?');
     this.delAccepted = db.prepare('DELETE FROM access_sessions WHERE identity = ? AND accepted_at = ?');
+    this.selectOfDevice = db.prepare('SELECT identity, accepted_at FROM access_sessions WHERE device_id = ?');
     this.writeBatch = db.transaction((rows: Iterable<Row>) => {
       for (const row of rows) this.upsert.run(row);
     });
@@ -72,6 +75,7 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
       calling_station_id: s.callingStationId ?? null,
       nas_identifier: s.nasIdentifier ?? null,
       nas_ip_address: s.nasIpAddress ?? null,
+      device_id: s.deviceId ?? null,
       accepted_at: s.acceptedAt.toISOString(),
     });
     if (this.pending.size >= ACCESS_SESSION_BATCH) this.flushNoting();
@@ -136,8 +140,20 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
       ...(r.calling_station_id !== null ? { callingStationId: r.calling_station_id } : {}),
       ...(r.nas_identifier !== null ? { nasIdentifier: r.nas_identifier } : {}),
       ...(r.nas_ip_address !== null ? { nasIpAddress: r.nas_ip_address } : {}),
+      ...(r.device_id !== null ? { deviceId: r.device_id } : {}),
       acceptedAt: new Date(r.accepted_at),
     };
+  }
+
+  async identitiesOfDevice(deviceId: string): Promise<string[]> {
+    const found = new Set<string>();
+    // A stored row whose identity has a later Accept waiting here is that Accept's, device or not.
+    for (const r of this.selectOfDevice.all(deviceId) as Pick<Row, 'identity' | 'accepted_at'>[]) {
+      const waiting = this.pending.get(r.identity);
+      if (!waiting || waiting.accepted_at < r.accepted_at) found.add(r.identity);
+    }
+    for (const w of this.pending.values()) if (w.device_id === deviceId) found.add(w.identity);
+    return [...found];
   }
 
   async remove(identity: string, acceptedAt?: Date): Promise<boolean> {

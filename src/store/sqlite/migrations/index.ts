@@ -13,6 +13,7 @@ import { accountingSessionsMigration } from './0010-accounting-sessions.js';
 import { noobOobExpiryMigration } from './0012-noob-oob-expiry.js';
 import { crlBaselinesMigration } from './0013-crl-baselines.js';
 import { issuedCertificatesLineageMigration } from './0014-issued-certificates-lineage.js';
+import { accessSessionDeviceMigration } from './0015-access-session-device.js';
 
 /** Every migration, in version order. Add a new aggregate's steps here with the next free version. */
 export const migrations: readonly Migration[] = [
@@ -30,4 +31,5 @@ export const migrations: readonly Migration[] = [
   noobOobExpiryMigration,
   crlBaselinesMigration,
   issuedCertificatesLineageMigration,
+  accessSessionDeviceMigration,
 ];

@@ -1,0 +1,14 @@
+import type { Migration } from '../../migration.js';
+
+/**
+ * The TEAP-BRSKI device (manufacturer:serialNumber) whose IDevID or LDevID an accepted session
+ * rests on, whatever identity it was accepted under, so that denying the device can end it.
+ */
+export const accessSessionDeviceMigration: Migration = {
+  version: 15,
+  name: 'access-session-device',
+  up: `
+    ALTER TABLE access_sessions ADD COLUMN device_id TEXT;
+    CREATE INDEX access_sessions_device ON access_sessions(device_id) WHERE device_id IS NOT NULL;
+  `,
+};
