@@ -102,6 +102,7 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
     }
   }
   const failure = r.pledge.failure;
+  const refusal = r.pledge.refusal;
   const ldevid = e ? new X509Certificate(e.ldevid) : undefined;
   const report = {
     outcome: r.radius.outcome,
@@ -110,6 +111,8 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
     serialNumber: credentials.serialNumber,
     ...(r.radius.reason ? { reason: r.radius.reason } : {}),
     ...(failure ? { pledgeError: `${teapErrorName(failure.code)}: ${failure.reason}` } : {}),
+    ...(refusal && refusal.errors.length > 0 ? { serverErrors: refusal.errors } : {}),
+    ...(refusal?.retryAfterSeconds !== undefined ? { retryAfterSeconds: refusal.retryAfterSeconds } : {}),
     ...(writeError ? { writeError } : {}),
     mppeKeysMatch: r.radius.mppeMatches,
     ...(e ? { voucher: { assertion: e.voucher.assertion ?? null, pin: e.voucher.pin } } : {}),
@@ -118,6 +121,7 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
   };
   const hint = noReplyHint(r.radius.reason, v.server!);
   if (hint !== undefined) io.stderr(`${hint}\n`);
+  if (refusal?.retryAfterSeconds !== undefined) io.stderr(`The registrar will take this device's certificate request again in ${refusal.retryAfterSeconds} s: run gangway pledge then.\n`);
   if (v.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
   else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
   if (report.ok) return 0;

@@ -136,6 +136,7 @@ export class Phase2Peer {
     if (result?.kind === 'result' && result.status === ResultStatus.Failure) {
       this.ended = true;
       this.inner?.dispose();
+      this.cfg.tlvHandler?.serverFailed?.(tlvs);
       const errs = tlvs.filter((t) => t.kind === 'error').map((t) => (t.kind === 'error' ? teapErrorName(t.code) : ''));
       return { kind: 'failure', tlvs: [tlv.result(ResultStatus.Failure)], reason: `server sent Result=Failure${errs.length ? ` (${errs.join(', ')})` : ''}` };
     }

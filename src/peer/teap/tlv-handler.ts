@@ -45,5 +45,10 @@ export interface PeerTlvHandler {
   handle(input: { requestAction?: RequestActionTlv; tlvs: readonly TeapTlv[] }): Promise<PeerTlvStep>;
   /** The server sent Result=Success: may the peer agree? */
   finish(): { ok: true } | { ok: false; code: number; reason: string };
+  /**
+   * The server ended with Result=Failure: every TLV of that message, so that the handler can tell
+   * its user why in its own terms (its Error codes, a Retry-After of its protocol).
+   */
+  serverFailed?(tlvs: readonly TeapTlv[]): void;
   dispose(): void;
 }

@@ -125,8 +125,8 @@ test('flow B too soon after the device\'s last certificate: refused before the M
   const world = await brskiWorld({ realCa: fx.ca, enrolmentLimit: { certificates: 1, intervalMs: 3600_000, store: fx.store } });
   const enrol = async () => {
     const peerLog = new MemoryLog();
-    const { peer } = createTeapPledge({ credentials: world.credentials, maxVersion: 'TLSv1.2', log: peerLog });
-    return { c: await converse(world.method, peer, methodContext(new MemoryLog(), 1020, 'teap-bootstrap@brski.invalid')), peerLog };
+    const { peer, pledge } = createTeapPledge({ credentials: world.credentials, maxVersion: 'TLSv1.2', log: peerLog });
+    return { c: await converse(world.method, peer, methodContext(new MemoryLog(), 1020, 'teap-bootstrap@brski.invalid')), peerLog, pledge };
   };
   expect((await enrol()).c.server.kind).toBe('success');
   const vouchers = world.masa.calls;
@@ -135,6 +135,10 @@ test('flow B too soon after the device\'s last certificate: refused before the M
   expect(again.peerLog.lines.some((l) => l.msg === 'TEAP peer: server reported an error' && /2906/.test(JSON.stringify(l.obj)))).toBe(true);
   expect(world.masa.calls).toBe(vouchers);
   expect(await fx.store.listByDevice('acme:JADA-0001')).toHaveLength(1);
+  // The pledge can say why, in the draft's terms, and when to come back. FAILS at 46d89a8: it could not.
+  expect(again.pledge.refusal).toEqual({ errors: ['Retry-PKCS#10, reconnect later (2906)'], retryAfterSeconds: expect.any(Number) });
+  expect(again.pledge.refusal!.retryAfterSeconds).toBeGreaterThan(3500);
+  expect(again.pledge.refusal!.retryAfterSeconds).toBeLessThanOrEqual(3600);
 
   // What the method sends with the Error, and the wait for a certificate dated ahead of our clock.
   const tlvs = new BrskiTlvCodec();

@@ -161,6 +161,15 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     expect(cms.out).toContain('"serial-number":"E2E-0001"');
     // The registrar and the MASA both kept a record.
     expect(await server.logWhen(/TEAP-BRSKI: LDevID issued/)).toContain('TEAP-BRSKI: LDevID issued');
+
+    // At once again: the limit (one certificate per interval here). The operator is told why and when.
+    const again = gangway(['pledge', '--idevid', join(dir, 'E2E-0001'), '--server', `127.0.0.1:${radiusPort}`, '--secret', secret, '--out', join(dir, 'ldevid-1-again'), '--json']);
+    expect(again.status).toBe(1);
+    const refused = JSON.parse(again.stdout) as { outcome: string; serverErrors?: string[]; retryAfterSeconds?: number };
+    expect(refused).toMatchObject({ outcome: 'reject', serverErrors: ['Retry-PKCS#10, reconnect later (2906)'] });
+    expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(refused.retryAfterSeconds).toBeLessThanOrEqual(REENROLMENT_INTERVAL_S);
+    expect(again.stderr).toContain(`The registrar will take this device's certificate request again in ${refused.retryAfterSeconds} s`);
   });
 
   test('Debian eapol_test authenticates with EAP-TLS using that LDevID: SUCCESS, MPPE keys OK; revoked, it is refused', async () => {
