@@ -26,18 +26,8 @@ interface Row {
   reissued_from: string | null;
 }
 
-interface InsertRow {
-  serial: string;
-  issuer: string;
-  subject: string;
-  subject_alt_names: string;
-  device_id: string;
-  not_before: string;
-  not_after: string;
-  der: Buffer;
-  issued_at: string;
-  reissued_from: string | null;
-}
+/** A new row: revocation comes later. */
+type InsertRow = Omit<Row, 'revoked_at' | 'revocation_reason'>;
 
 const COLUMNS = 'serial, issuer, subject, subject_alt_names, device_id, not_before, not_after, der, issued_at, revoked_at, revocation_reason, reissued_from';
 

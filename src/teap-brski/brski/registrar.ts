@@ -105,14 +105,7 @@ export interface EnrollmentCa {
   issuedRecordOf(der: Uint8Array): Promise<IssuedCertificateRecord | undefined>;
   revoke(serial: string, reason?: RevocationReason, actor?: string): Promise<boolean>;
   /** Beyond `limit`: IssuanceLimitReachedError, nothing recorded (the count and the record are one step). */
-  issueLdevid(req: {
-    csrDer: Uint8Array;
-    deviceId: string;
-    authenticatedBy?: string;
-    reissuedFrom?: string;
-    expectedChallengePassword?: string;
-    limit?: IssuanceLimit;
-  }): Promise<{ serial: string; der: Uint8Array; subject: string }>;
+  issueLdevid(req: { csrDer: Uint8Array; deviceId: string; authenticatedBy?: string; reissuedFrom?: string; expectedChallengePassword?: string; limit?: IssuanceLimit }): Promise<{ serial: string; der: Uint8Array; subject: string }>;
   pkcs7(issuedDer: Uint8Array, options?: { withCaCertificate?: boolean }): Uint8Array;
   trustAnchorsPkcs7(): Uint8Array;
   csrAttributes(deviceId: string, options?: { challengePassword?: boolean }): Uint8Array;
