@@ -18,6 +18,9 @@ import { ResultExchange, type PendingBinding, type TeapSuccess } from './result-
 import { buildPhase2Grant } from './phase2-grant.js';
 import type { TlvMethod, TlvMethodSession, TlvMethodStep, TunnelFacts } from './tlv-method.js';
 
+/** RFC 9930's own fatal codes: the tunnel or its TLV exchange failed, whatever step was running. */
+const TUNNEL_FATAL_CODES: ReadonlySet<number> = new Set(Object.values(TeapErrorCode).filter((c) => teapErrorClass(c) === 'fatal'));
+
 export interface Phase2ServerDeps {
   policy: TeapPolicy;
   compat: TeapCompat;
@@ -282,18 +285,20 @@ export class Phase2Server {
       return this.startMethod(nextMethodFrom);
     }
     this.log.info({ step: cur.index + 1, reason, error: teapErrorName(code) }, 'TEAP: inner method failed');
-    if (this.sequencer.failed() === 'skipped') {
-      // An optional step may fail without failing TEAP (RFC 9930 §3.6): tell the peer it is over.
+    // An optional step may fail without failing TEAP (RFC 9930 §3.6), unless what failed is the
+    // tunnel's own protocol (Unexpected TLVs, Crypto-Binding: those end every conversation), or no
+    // step is left that could still succeed: then the peer hears the real code, with Result=Failure.
+    if (this.sequencer.failed() === 'skipped' && !TUNNEL_FATAL_CODES.has(code) && (this.sequencer.hasPending() || this.sequencer.isComplete())) {
       this.state = { name: 'intermediate-sent', status: ResultStatus.Failure };
+      // The method's own TLVs stay out: they belong with a failure that ends the conversation (a
+      // Retry-After with Retry-PKCS#10 "reconnect" would read as a wait inside this tunnel).
       if (teapErrorClass(code) === 'fatal') {
         // A fatal code travels only with Result=Failure (RFC 9930 §3.6.3), which would end the
-        // conversation the policy continues: the peer is told of an inner method error instead,
-        // without the method's TLVs, which belong to its fatal code (a Retry-After with
-        // Retry-PKCS#10 "reconnect" would read as a wait inside this tunnel).
+        // conversation the policy continues: the peer is told of an inner method error instead.
         this.log.info({ step: cur.index + 1, error: teapErrorName(code) }, 'TEAP: optional step skipped; its fatal error is sent as Inner Method Error');
         return { kind: 'send', tlvs: [tlv.intermediateResult(ResultStatus.Failure), tlv.error(TeapErrorCode.InnerMethodError)] };
       }
-      return { kind: 'send', tlvs: [tlv.intermediateResult(ResultStatus.Failure), tlv.error(code), ...extraTlvs] };
+      return { kind: 'send', tlvs: [tlv.intermediateResult(ResultStatus.Failure), tlv.error(code)] };
     }
     return this.sendFailure(code, reason, true, extraTlvs);
   }

@@ -244,15 +244,15 @@ describe('a TLV method\'s failure carries its own TLVs', () => {
   const cb: CryptoBindingContext = { ks, versionSent: 1, versionReceived: 1, serverOuterTlvs: OUTER, peerOuterTlvs: new Uint8Array(0) };
   const compat = resolveTeapCompat({});
   const retryAfter: TeapTlv = { kind: 'unknown', mandatory: false, type: 16382, value: Uint8Array.of(0, 0, 0x0e, 0x10) };
-  const refuser: TlvMethod = {
+  const refuserWith = (code: number): TlvMethod => ({
     name: 'refuser',
     createSession: () => ({
-      start: async () => ({ kind: 'failure', code: 2906, reason: 'not yet', tlvs: [retryAfter] }),
-      step: async () => ({ kind: 'failure', code: 2906, reason: 'not yet' }),
+      start: async () => ({ kind: 'failure', code, reason: 'not yet', tlvs: [retryAfter] }),
+      step: async () => ({ kind: 'failure', code, reason: 'not yet' }),
       dispose: () => {},
     }),
-  };
-  const serverFor = async (policy: Partial<TeapPolicy>) => {
+  });
+  const serverFor = async (policy: Partial<TeapPolicy>, refuser = refuserWith(2906)) => {
     const users = new MemoryUserStore();
     await userWithPassword(users, 'alice', ALICE_PASSWORD);
     const log = new MemoryLog();
@@ -287,6 +287,30 @@ describe('a TLV method\'s failure carries its own TLVs', () => {
     expect(out.kind === 'send' && out.tlvs.map((t) => t.kind)).toEqual(['intermediate-result', 'error']);
     expect(errorCode(out)).toBe(1001);
     expect(logged(log, /optional step skipped; its fatal error is sent as Inner Method Error .*2906/)).toBe(true);
+    for (let i = 0; i < 10 && out.kind === 'send'; i++) out = await server.handle(encodeTeapTlvs((await peer.process(wire(out))).tlvs));
+    expect(out).toMatchObject({ kind: 'success' });
+  });
+
+  // FAIL at 1e2b391: the peer heard Inner Method Error (1001) and then a bare failure, never the real code.
+  test('an optional step whose failure leaves no step that could succeed ends the conversation at once with its own code and TLVs', async () => {
+    const { server } = await serverFor({ sequence: [{ methods: ['refuser'], optional: true }] });
+    const out = await server.begin();
+    expect(out.kind === 'send' && out.tlvs.map((t) => t.kind)).toEqual(['intermediate-result', 'error', 'unknown', 'result']);
+    expect(errorCode(out)).toBe(2906);
+  });
+
+  test('an optional step failing with one of RFC 9930\'s own fatal codes (Unexpected TLVs) ends the conversation, a later step or not', async () => {
+    const { server } = await serverFor({ sequence: [{ methods: ['refuser'], optional: true }, { methods: ['basic-password'] }] }, refuserWith(2002));
+    const out = await server.begin();
+    expect(isFailureResult(out)).toBe(true);
+    expect(errorCode(out)).toBe(2002);
+  });
+
+  test('an optional step failing with a warning code: that code, without the method\'s TLVs, and the next step runs', async () => {
+    const { server, peer } = await serverFor({ sequence: [{ methods: ['refuser'], optional: true }, { methods: ['basic-password'] }] }, refuserWith(1902));
+    let out = await server.begin();
+    expect(out.kind === 'send' && out.tlvs.map((t) => t.kind)).toEqual(['intermediate-result', 'error']);
+    expect(errorCode(out)).toBe(1902);
     for (let i = 0; i < 10 && out.kind === 'send'; i++) out = await server.handle(encodeTeapTlvs((await peer.process(wire(out))).tlvs));
     expect(out).toMatchObject({ kind: 'success' });
   });
