@@ -93,17 +93,20 @@ export class BrskiAdmin {
     const deviceId = `${device.manufacturer}:${device.serialNumber}`;
     const detail = { by: actor.userName, device: deviceId, denied: true };
     try {
-      const identities = new Set<string>([deviceId]);
+      // The device's own identities: whatever session they hold is the device's.
+      const own = new Set<string>([deviceId]);
       for (const c of await this.deps.certificates.listByDevice(deviceId)) {
         if (c.revokedAt !== undefined) continue;
         const identity = authenticatedIdentity(c.der);
-        if (identity !== undefined) identities.add(identity);
+        if (identity !== undefined) own.add(identity);
       }
-      for (const identity of (await this.deps.sessions?.identitiesOfDevice(deviceId)) ?? []) identities.add(identity);
-      for (const identity of identities) {
+      // Others (a person's, in a tunnel the device opened): only a session that rested on the device.
+      const others = ((await this.deps.sessions?.identitiesOfDevice(deviceId)) ?? []).filter((i) => !own.has(i));
+      const targets: [string, string | undefined][] = [...[...own].map((i): [string, undefined] => [i, undefined]), ...others.map((i): [string, string] => [i, deviceId])];
+      for (const [identity, onlyDevice] of targets) {
         let disconnect;
         try {
-          disconnect = await terminate(identity, { watchLate: true, detail });
+          disconnect = await terminate(identity, { watchLate: true, detail, ...(onlyDevice !== undefined ? { onlyDevice } : {}) });
         } catch (err) {
           this.deps.log.error({ err: (err as Error).message, device: deviceId }, 'portal: ending the denied device’s session failed');
           disconnect = { kind: 'failed', detail: (err as Error).message };

@@ -39,6 +39,12 @@ export interface TerminateOptions {
   watchLate?: boolean;
   /** Passed to onLateSession with the late outcome (who removed what, for the audit). */
   detail?: Record<string, unknown>;
+  /**
+   * Only a session that rested on this device's certificate (AccessSession.deviceId), now and at
+   * the second look: the identity is a person's whose session was found through the device, and
+   * the same person's session elsewhere is none of the removal's business.
+   */
+  onlyDevice?: string;
 }
 
 export type SessionTerminator = (identity: string, opts?: TerminateOptions) => Promise<DisconnectOutcome>;
@@ -80,13 +86,13 @@ export function createSessionTerminator(deps: DisconnectDeps): SessionTerminator
   const log = deps.log.child({ module: 'disconnect' });
   const graceMs = deps.lateSessionGraceMs ?? 2000;
 
-  const secondLook = (identity: string, seen: AccessSession | undefined, detail: Record<string, unknown>): void => {
+  const secondLook = (identity: string, seen: AccessSession | undefined, detail: Record<string, unknown>, onlyDevice: string | undefined): void => {
     const timer = setTimeout(() => {
       void (async () => {
         const late = await deps.sessions.get(identity);
         // The session the first look handled (still there after a NAK) is not a new one; any
         // other is, whatever its time says (another server's clock, the same millisecond).
-        if (!late || (seen && sameSession(late, seen))) return;
+        if (!late || (seen && sameSession(late, seen)) || !onDevice(late, onlyDevice)) return;
         log.warn({ identity, client: late.clientName, acceptedAt: late.acceptedAt.toISOString() }, 'a session was accepted while the identity was being removed: ending it too');
         const outcome = await disconnect(identity, late);
         try {
@@ -137,10 +143,15 @@ export function createSessionTerminator(deps: DisconnectDeps): SessionTerminator
   };
 
   return async (identity, opts = {}) => {
-    const session = await deps.sessions.get(identity);
-    if (graceMs > 0 && opts.watchLate !== false) secondLook(identity, session, opts.detail ?? {});
+    const stored = await deps.sessions.get(identity);
+    const session = stored && onDevice(stored, opts.onlyDevice) ? stored : undefined;
+    if (graceMs > 0 && opts.watchLate !== false) secondLook(identity, stored, opts.detail ?? {}, opts.onlyDevice);
     return session ? disconnect(identity, session) : { kind: 'no-session' };
   };
+}
+
+function onDevice(s: AccessSession, deviceId: string | undefined): boolean {
+  return deviceId === undefined || s.deviceId === deviceId;
 }
 
 function sameSession(a: AccessSession, b: AccessSession): boolean {

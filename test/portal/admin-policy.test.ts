@@ -281,6 +281,20 @@ describe('portal administrator pages: VLANs, BRSKI approvals, issued certificate
       expect(getStringAttribute(disconnect.packet, AttributeType.CallingStationId)).toBe('02-00-5e-00-53-39');
       expect((await events('radius.disconnect')).at(0)).toMatchObject({ subject: 'dave', detail: { by: h.admin.name, device: 'acme:SN-9', denied: true, kind: 'ack' } });
       expect((await connect()).outcome).toBe('reject');
+
+      // dave signs in on his laptop at once: his own session, which the Deny's second look leaves up.
+      const laptop = await runTeapOverRadius(
+        new TeapPeer({
+          outerIdentity: 'anonymous@devices.example',
+          user: { identity: 'dave', password: DAVE_PASSWORD },
+          tls: { ca: readFileSync(h.gangway.init.files.caCert), servername: 'radius.test.example', maxVersion: 'TLSv1.2' },
+        }),
+        { host: '127.0.0.1', port: h.gangway.port, secret: h.gangway.secret, userName: 'anonymous@devices.example', callingStationId: '02-00-5e-00-53-40', nasIdentifier: 'test-ap' },
+      );
+      expect(laptop.outcome).toBe('accept');
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(h.das.received.filter((p) => getStringAttribute(p.packet, AttributeType.UserName) === 'dave').map((p) => getStringAttribute(p.packet, AttributeType.CallingStationId))).toEqual(['02-00-5e-00-53-39']);
+      expect(await stores().accessSessions.get('dave')).toMatchObject({ callingStationId: '02-00-5e-00-53-40' });
     }, 30_000);
   });
 });

@@ -146,6 +146,32 @@ describe('Disconnect-Request (RFC 5176) for a removed device', () => {
       expect(das.received).toHaveLength(0);
     });
 
+    // FAILS at 3e6d69e: a person found through a denied device had their laptop's session ended.
+    it('onlyDevice: only a session that rested on that device is ended, now and at the second look', async () => {
+      const sessions = new MapSessions();
+      const late: unknown[] = [];
+      const t = createSessionTerminator({
+        sessions, clients: [{ name: 'ap', secret: SECRET, coa: { port: das.port } }], log: new MemoryLog(),
+        lateSessionGraceMs: 200, onLateSession: (identity, outcome) => late.push({ identity, outcome }),
+      });
+      await sessions.record({ ...session('ap'), identity: 'dave', deviceId: 'acme:SN-9', acceptedAt: new Date(Date.now() - 1000) });
+      expect(await t('dave', { onlyDevice: 'acme:SN-8' })).toEqual({ kind: 'no-session' });
+      await sleep(300);
+      expect(das.received).toHaveLength(0);
+      expect(await t('dave', { onlyDevice: 'acme:SN-9' })).toMatchObject({ kind: 'ack' });
+      // dave signs in on his laptop meanwhile: not the device's, so the second look leaves it.
+      await sessions.record({ ...session('ap'), identity: 'dave', callingStationId: '02-00-00-00-00-99' });
+      await sleep(400);
+      expect(das.received).toHaveLength(1);
+      expect(late).toEqual([]);
+      // A late session on the device is the second look's business.
+      expect(await t('dave', { onlyDevice: 'acme:SN-9' })).toEqual({ kind: 'no-session' });
+      await sessions.record({ ...session('ap'), identity: 'dave', deviceId: 'acme:SN-9', acceptedAt: new Date(Date.now() + 1000) });
+      await das.waitFor(2);
+      for (let i = 0; i < 100 && late.length === 0; i++) await sleep(10);
+      expect(late).toEqual([{ identity: 'dave', outcome: { kind: 'ack', client: 'ap', address: '127.0.0.1' } }]);
+    });
+
     it('with lateSessionGraceMs 0 there is no second look', async () => {
       const sessions = new MapSessions();
       const t = createSessionTerminator({ sessions, clients: [{ name: 'ap', secret: SECRET, coa: { port: das.port } }], log: new MemoryLog(), lateSessionGraceMs: 0 });

@@ -128,6 +128,21 @@ describeStores('portal accounts, sessions and access sessions (migrations 6, 7)'
     await flushed();
     expect((await a.identitiesOfDevice('acme:SN-1')).sort()).toEqual(['acme:SN-1', 'bob']);
     expect(await a.identitiesOfDevice('acme:SN-2')).toEqual([]);
+
+    // FAILS at 3e6d69e: a waiting Accept on the device counted although another server had written
+    // a later one of the same identity without it.
+    await other.record({ identity: 'erin', clientName: 'nas', clientAddress: '127.0.0.1', acceptedAt: new Date(6000) });
+    await flushed();
+    await a.record({ identity: 'erin', clientName: 'nas', clientAddress: '127.0.0.1', deviceId: 'acme:SN-1', acceptedAt: new Date(5000) });
+    expect(await a.identitiesOfDevice('acme:SN-1')).not.toContain('erin');
+
+    // FAILS at 3e6d69e: a server of an earlier version replacing bob's session (its upsert knows no
+    // device columns) left the device on an Accept it did not come with.
+    const at = s.kind === 'sqlite' ? "'1970-01-01T00:00:04.000Z'" : "'1970-01-01T00:00:04Z'";
+    expect(await s.violation(`INSERT INTO access_sessions (identity, client_name, client_address, accepted_at) VALUES ('bob', 'old', '127.0.0.9', ${at})
+      ON CONFLICT (identity) DO UPDATE SET client_name = excluded.client_name, client_address = excluded.client_address, accepted_at = excluded.accepted_at`)).toBeUndefined();
+    expect(await a.identitiesOfDevice('acme:SN-1')).toEqual(['acme:SN-1']);
+    expect(await a.get('bob')).toEqual({ identity: 'bob', clientName: 'old', clientAddress: '127.0.0.9', acceptedAt: new Date(4000) });
   });
 
   it('a NAS-chosen identity with U+0000 is stored (PostgreSQL: U+FFFD in its place) and found again by the same text', async () => {

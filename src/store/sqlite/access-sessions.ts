@@ -10,6 +10,8 @@ interface Row {
   nas_identifier: string | null;
   nas_ip_address: string | null;
   device_id: string | null;
+  /** The Accept the device came with: an earlier version's upsert leaves both behind, and this tells. */
+  device_accepted_at: string | null;
   accepted_at: string;
 }
 
@@ -47,17 +49,17 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
   constructor(db: SqliteDatabase) {
     // A late batch (this server's or another's) never replaces a later Accept.
     this.upsert = db.prepare(
-      `INSERT INTO access_sessions (identity, client_name, client_address, request_user_name, calling_station_id, nas_identifier, nas_ip_address, device_id, accepted_at)
-       VALUES (@identity, @client_name, @client_address, @request_user_name, @calling_station_id, @nas_identifier, @nas_ip_address, @device_id, @accepted_at)
+      `INSERT INTO access_sessions (identity, client_name, client_address, request_user_name, calling_station_id, nas_identifier, nas_ip_address, device_id, device_accepted_at, accepted_at)
+       VALUES (@identity, @client_name, @client_address, @request_user_name, @calling_station_id, @nas_identifier, @nas_ip_address, @device_id, @device_accepted_at, @accepted_at)
        ON CONFLICT(identity) DO UPDATE SET client_name = excluded.client_name, client_address = excluded.client_address,
          request_user_name = excluded.request_user_name, calling_station_id = excluded.calling_station_id,
-         nas_identifier = excluded.nas_identifier, nas_ip_address = excluded.nas_ip_address, device_id = excluded.device_id, accepted_at = excluded.accepted_at
+         nas_identifier = excluded.nas_identifier, nas_ip_address = excluded.nas_ip_address, device_id = excluded.device_id, device_accepted_at = excluded.device_accepted_at, accepted_at = excluded.accepted_at
        WHERE excluded.accepted_at >= access_sessions.accepted_at`,
     );
     this.selectOne = db.prepare('SELECT * FROM access_sessions WHERE identity = ?');
     this.del = db.prepare('DELETE FROM access_sessions WHERE identity = ?');
     this.delAccepted = db.prepare('DELETE FROM access_sessions WHERE identity = ? AND accepted_at = ?');
-    this.selectOfDevice = db.prepare('SELECT identity, accepted_at FROM access_sessions WHERE device_id = ?');
+    this.selectOfDevice = db.prepare('SELECT identity, accepted_at FROM access_sessions WHERE device_id = ? AND device_accepted_at = accepted_at');
     this.writeBatch = db.transaction((rows: Iterable<Row>) => {
       for (const row of rows) this.upsert.run(row);
     });
@@ -76,6 +78,7 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
       nas_identifier: s.nasIdentifier ?? null,
       nas_ip_address: s.nasIpAddress ?? null,
       device_id: s.deviceId ?? null,
+      device_accepted_at: s.deviceId !== undefined ? s.acceptedAt.toISOString() : null,
       accepted_at: s.acceptedAt.toISOString(),
     });
     if (this.pending.size >= ACCESS_SESSION_BATCH) this.flushNoting();
@@ -140,7 +143,7 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
       ...(r.calling_station_id !== null ? { callingStationId: r.calling_station_id } : {}),
       ...(r.nas_identifier !== null ? { nasIdentifier: r.nas_identifier } : {}),
       ...(r.nas_ip_address !== null ? { nasIpAddress: r.nas_ip_address } : {}),
-      ...(r.device_id !== null ? { deviceId: r.device_id } : {}),
+      ...(r.device_id !== null && r.device_accepted_at === r.accepted_at ? { deviceId: r.device_id } : {}),
       acceptedAt: new Date(r.accepted_at),
     };
   }
@@ -152,7 +155,12 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
       const waiting = this.pending.get(r.identity);
       if (!waiting || waiting.accepted_at < r.accepted_at) found.add(r.identity);
     }
-    for (const w of this.pending.values()) if (w.device_id === deviceId) found.add(w.identity);
+    // A waiting row counts unless another server has written a later Accept of the identity.
+    for (const w of this.pending.values()) {
+      if (w.device_id !== deviceId) continue;
+      const stored = this.selectOne.get(w.identity) as Row | undefined;
+      if (!stored || w.accepted_at >= stored.accepted_at) found.add(w.identity);
+    }
     return [...found];
   }
 
