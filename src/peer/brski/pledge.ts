@@ -15,7 +15,7 @@
  * Result=Success is agreed to only with an LDevID in hand.
  */
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { TeapErrorCode, teapErrorName } from '../../teap-brski/teap/errors.js';
+import { TeapErrorCode } from '../../teap-brski/teap/errors.js';
 import { CredentialFormat, type RequestActionTlv, type TeapTlv } from '../../teap-brski/teap/tlv-codec.js';
 import { BrskiTlvCodec, DEFAULT_BRSKI_ERROR_CODES, type BrskiErrorCodes } from '../../teap-brski/brski/tlvs.js';
 import {
@@ -34,6 +34,7 @@ import type { PledgeCredentials } from './credentials.js';
 import { CsrAttributesError, NO_CSR_ATTRIBUTES, parseCsrAttributes, type CsrAttributeRequest } from './csr-attributes.js';
 import { CsrError, createPledgeCsr, type PledgeCsr } from './csr.js';
 import { Pkcs7Error, certificatesOfPkcs7 } from './pkcs7.js';
+import { readServerRefusal, type ServerRefusal } from './server-refusal.js';
 import { acceptVoucher, type AcceptedVoucher } from './voucher-check.js';
 
 export interface PledgeOptions {
@@ -103,33 +104,7 @@ export class BrskiPledge {
   get refusal(): ServerRefusal | undefined {
     return this.session?.refusal;
   }
-
-  /** A BRSKI or RFC 9930 name for an Error code, with the number ("Retry-PKCS#10, reconnect later (2906)"). */
-  errorName(code: number): string {
-    const brski = (Object.keys(this.errors) as (keyof BrskiErrorCodes)[]).find((k) => this.errors[k] === code);
-    return brski !== undefined ? `${BRSKI_ERROR_NAMES[brski]} (${code})` : teapErrorName(code);
-  }
 }
-
-/** What the server said when it ended the conversation with Result=Failure. */
-export interface ServerRefusal {
-  errors: string[];
-  /** The Retry-After TLV's seconds: when the registrar will take a PKCS#10 of this device again. */
-  retryAfterSeconds?: number;
-}
-
-/** The names teap-brski.md gives the draft's error codes. */
-const BRSKI_ERROR_NAMES: Readonly<Record<keyof BrskiErrorCodes, string>> = {
-  masaNotAvailable: 'MASA-Notavailable',
-  masaRefused: 'MASA-Refused',
-  invalidSignature: 'Invalid-Signature',
-  invalidVoucher: 'Invalid-Voucher',
-  invalidTlsSigner: 'Invalid-TLS-Signer',
-  retryPkcs10Reconnect: 'Retry-PKCS#10, reconnect later',
-  csrAttributeFail: 'CSR-Attribute-Fail',
-  retryPkcs10InTunnel: 'Retry-PKCS#10 in the tunnel',
-  naiRejected: 'NAI-Rejected',
-};
 
 class PledgeSession implements PeerTlvHandler {
   readonly name = 'TEAP-BRSKI pledge';
@@ -186,14 +161,8 @@ class PledgeSession implements PeerTlvHandler {
   }
 
   serverFailed(tlvs: readonly TeapTlv[]): void {
-    const errors = tlvs.flatMap((t) => (t.kind === 'error' ? [this.pledge.errorName(t.code)] : []));
-    let retryAfterSeconds: number | undefined;
-    for (const t of tlvs) {
-      const b = this.pledge.tlvs.read(t);
-      if (b?.kind === 'retry-after') retryAfterSeconds = b.seconds;
-    }
-    this.refusal = { errors, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) };
-    this.log.info({ errors, retryAfterSeconds }, 'TEAP-BRSKI pledge: the server ended the conversation');
+    this.refusal = readServerRefusal(tlvs, this.pledge.tlvs, this.pledge.errors);
+    this.log.info({ ...this.refusal }, 'TEAP-BRSKI pledge: the server ended the conversation');
   }
 
   finish(): { ok: true } | { ok: false; code: number; reason: string } {

@@ -15,6 +15,7 @@ import { CsrAttributesError, NO_CSR_ATTRIBUTES, parseCsrAttributes } from './csr
 import { CsrError, createPledgeCsr, type PledgeCsr } from './csr.js';
 import { LDEVID_FILES } from './ldevid-files.js';
 import { Pkcs7Error, certificatesOfPkcs7 } from './pkcs7.js';
+import { readServerRefusal, type ServerRefusal } from './server-refusal.js';
 
 /** A device's current LDevID, its key and its domain trust anchors (what `gangway pledge` wrote). */
 export interface LdevidCredentials {
@@ -63,6 +64,8 @@ export class ReenrollHandler implements PeerTlvHandler {
   private csr: PledgeCsr | undefined;
   result: ReenrollResult | undefined;
   failure: { code: number; reason: string } | undefined;
+  /** Why the server ended the conversation, if it did (a Retry-After: when to ask again). */
+  refusal: ServerRefusal | undefined;
 
   constructor(
     private readonly creds: LdevidCredentials,
@@ -71,6 +74,11 @@ export class ReenrollHandler implements PeerTlvHandler {
     private readonly at: () => ValidityTime,
     private readonly log?: Log,
   ) {}
+
+  serverFailed(tlvs: readonly TeapTlv[]): void {
+    this.refusal = readServerRefusal(tlvs, this.tlvs, DEFAULT_BRSKI_ERROR_CODES);
+    this.log?.info({ ...this.refusal }, 'TEAP re-enrolment: the server ended the conversation');
+  }
 
   acceptsRequestAction(ra: RequestActionTlv): boolean {
     const asked = this.tlvs.requested(ra);
@@ -167,9 +175,12 @@ export function createTeapReenroller(config: TeapReenrollConfig): { peer: TeapPe
   return { peer, handler: () => handler };
 }
 
-export async function runReenrollOverRadius(config: TeapReenrollConfig, radius: Omit<TeapRadiusOptions, 'userName'>): Promise<{ radius: TeapRadiusResult; result?: ReenrollResult; failure?: { code: number; reason: string } }> {
+export async function runReenrollOverRadius(
+  config: TeapReenrollConfig,
+  radius: Omit<TeapRadiusOptions, 'userName'>,
+): Promise<{ radius: TeapRadiusResult; result?: ReenrollResult; failure?: { code: number; reason: string }; refusal?: ServerRefusal }> {
   const { peer, handler } = createTeapReenroller(config);
   const r = await runTeapOverRadius(peer, { ...radius, userName: config.outerIdentity });
   const h = handler();
-  return { radius: r, ...(h?.result && r.outcome === 'accept' ? { result: h.result } : {}), ...(h?.failure ? { failure: h.failure } : {}) };
+  return { radius: r, ...(h?.result && r.outcome === 'accept' ? { result: h.result } : {}), ...(h?.failure ? { failure: h.failure } : {}), ...(h?.refusal ? { refusal: h.refusal } : {}) };
 }

@@ -57,7 +57,7 @@ async function enrolledDevice(registrarOptions: Partial<RegistrarDeps> = {}) {
       log: new MemoryLog(),
     });
     const c = await converse(method, device.peer, methodContext(serverLog, 1020, 'acme:JADA-0001'));
-    return { c, serverLog, result: device.handler()?.result };
+    return { c, serverLog, result: device.handler()?.result, refusal: device.handler()?.refusal };
   };
   return { first, registrar, reenrol };
 }
@@ -118,6 +118,10 @@ test('two re-enrolments of one device at once with one place left: one is issued
   expect(outcomes).toContain('issued');
   expect(outcomes).toContainEqual(expect.stringMatching(/^TEAP: Error\(2906\): brski-reenroll: rate-limited: acme:JADA-0001 was issued 2 certificate\(s\) in the last 3600 s, the most a device gets \(next in 3\d{3} s\)$/));
   expect(registrarLog.lines.map((l) => l.msg)).toContain('BRSKI: certificate refused, another request of the device took the last place');
+  // The device is told why and when, in the draft's terms.
+  const refused = a.result ? b : a;
+  expect(refused.refusal).toEqual({ errors: ['Retry-PKCS#10, reconnect later (2906)'], retryAfterSeconds: expect.any(Number) });
+  expect(refused.refusal!.retryAfterSeconds).toBeGreaterThan(3500);
   expect(await fx.store.listByDevice('acme:JADA-0001')).toHaveLength(2);
 });
 
