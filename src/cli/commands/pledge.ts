@@ -121,7 +121,7 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
   };
   const hint = noReplyHint(r.radius.reason, v.server!);
   if (hint !== undefined) io.stderr(`${hint}\n`);
-  if (refusal?.retryAfterSeconds !== undefined) io.stderr(`The registrar will take this device's certificate request again in ${refusal.retryAfterSeconds} s: run gangway pledge then.\n`);
+  if (refusal?.retryAfterSeconds !== undefined && refusal.retryAfterSeconds > 0) io.stderr(`The registrar asks this device to wait ${refusal.retryAfterSeconds} s (Retry-After) before it tries again.\n`);
   if (v.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
   else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
   if (report.ok) return 0;

@@ -36,7 +36,13 @@ export function readServerRefusal(tlvs: readonly TeapTlv[], codec: BrskiTlvCodec
   const errors = tlvs.flatMap((t) => (t.kind === 'error' ? [brskiErrorName(t.code, codes)] : []));
   let retryAfterSeconds: number | undefined;
   for (const t of tlvs) {
-    const b = codec.read(t);
+    let b;
+    try {
+      b = codec.read(t);
+    } catch {
+      // A width the draft leaves open and we do not read (neither 2 nor 4 octets): no wait to report.
+      continue;
+    }
     if (b?.kind === 'retry-after') retryAfterSeconds = b.seconds;
   }
   return { errors, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) };

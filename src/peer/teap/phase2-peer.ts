@@ -136,7 +136,12 @@ export class Phase2Peer {
     if (result?.kind === 'result' && result.status === ResultStatus.Failure) {
       this.ended = true;
       this.inner?.dispose();
-      this.cfg.tlvHandler?.serverFailed?.(tlvs);
+      try {
+        this.cfg.tlvHandler?.serverFailed?.(tlvs);
+      } catch (err) {
+        // What the handler makes of the server's reasons must not change the answer to them.
+        this.cfg.log.warn({ handler: this.cfg.tlvHandler?.name, err: (err as Error).message }, 'TEAP peer: the TLV handler could not read the server\'s failure');
+      }
       const errs = tlvs.filter((t) => t.kind === 'error').map((t) => (t.kind === 'error' ? teapErrorName(t.code) : ''));
       return { kind: 'failure', tlvs: [tlv.result(ResultStatus.Failure)], reason: `server sent Result=Failure${errs.length ? ` (${errs.join(', ')})` : ''}` };
     }

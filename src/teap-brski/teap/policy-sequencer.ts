@@ -102,6 +102,18 @@ export class PolicySequencer {
     return this.status.includes('pending');
   }
 
+  /**
+   * Whether the conversation could still succeed: it is complete, or a pending step has a method
+   * that can run in the tunnel and no required pending step lacks one (advance() fails the
+   * conversation on such a step).
+   */
+  canStillSucceed(): boolean {
+    if (this.isComplete()) return true;
+    const pending = this.policy.sequence.filter((_, i) => this.status[i] === 'pending');
+    const runnable = (s: TeapInnerStep): boolean => s.methods.some((m) => m !== CLIENT_CERTIFICATE);
+    return pending.some(runnable) && pending.every((s) => s.optional === true || runnable(s));
+  }
+
   get current(): Readonly<CurrentStep> | undefined {
     return this.cur;
   }

@@ -95,6 +95,25 @@ describe('Phase2Peer refuses bad server input with Result=Failure + Error', () =
     expect(out.tlvs.some((t) => t.kind === 'result' && t.status === 2)).toBe(true);
   });
 
+  // FAILS at ff14e2a: the handler's exception replaced the server's reasons with the peer's own 2002.
+  test('the server\'s Result=Failure: its TLVs go to the TLV handler, and a handler that throws changes nothing of the answer', async () => {
+    const seen: TeapTlv[][] = [];
+    const handler: PeerTlvHandler = {
+      name: 'thrower', acceptsRequestAction: () => false, claims: () => false,
+      handle: async (): Promise<PeerTlvStep> => ({ kind: 'send', tlvs: [] }), finish: () => ({ ok: true }), dispose: () => {},
+      serverFailed: (tlvs) => {
+        seen.push([...tlvs]);
+        throw new Error('cannot read that');
+      },
+    };
+    const { peer, log } = setup(v, creds, {}, handler);
+    const out = await peer.process(encodeTeapTlvs([tlv.error(2906), tlv.result(2)]));
+    expect(out).toMatchObject({ kind: 'failure', reason: 'server sent Result=Failure (Error(2906))' });
+    expect(out.tlvs.map((t) => t.kind)).toEqual(['result']);
+    expect(seen.map((m) => m.map((t) => t.kind))).toEqual([['error', 'result']]);
+    expect(log.lines.some((l) => l.msg === 'TEAP peer: the TLV handler could not read the server\'s failure')).toBe(true);
+  });
+
   test('Intermediate-Result=Success without Crypto-Binding: 2001', async () => {
     const { peer } = setup(v, creds);
     const out = await peer.process(encodeTeapTlvs([tlv.intermediateResult(1)]));

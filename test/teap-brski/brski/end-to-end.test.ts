@@ -169,7 +169,7 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     expect(refused).toMatchObject({ outcome: 'reject', serverErrors: ['Retry-PKCS#10, reconnect later (2906)'] });
     expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(1);
     expect(refused.retryAfterSeconds).toBeLessThanOrEqual(REENROLMENT_INTERVAL_S);
-    expect(again.stderr).toContain(`The registrar will take this device's certificate request again in ${refused.retryAfterSeconds} s`);
+    expect(again.stderr).toContain(`The registrar asks this device to wait ${refused.retryAfterSeconds} s (Retry-After) before it tries again.`);
   });
 
   test('Debian eapol_test authenticates with EAP-TLS using that LDevID: SUCCESS, MPPE keys OK; revoked, it is refused', async () => {

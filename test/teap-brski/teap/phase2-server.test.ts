@@ -299,6 +299,14 @@ describe('a TLV method\'s failure carries its own TLVs', () => {
     expect(errorCode(out)).toBe(2906);
   });
 
+  // FAILS at b2f50f6: a pending step that cannot run here (client-certificate, none accepted) counted as one that could succeed.
+  test('the same when the only step left needs a Phase-1 certificate the peer did not give', async () => {
+    const { server } = await serverFor({ clientCertificate: 'optional', sequence: [{ methods: ['refuser'], optional: true }, { methods: ['client-certificate'] }] });
+    const out = await server.begin();
+    expect(out.kind === 'send' && out.tlvs.map((t) => t.kind)).toEqual(['intermediate-result', 'error', 'unknown', 'result']);
+    expect(errorCode(out)).toBe(2906);
+  });
+
   test('an optional step failing with one of RFC 9930\'s own fatal codes (Unexpected TLVs) ends the conversation, a later step or not', async () => {
     const { server } = await serverFor({ sequence: [{ methods: ['refuser'], optional: true }, { methods: ['basic-password'] }] }, refuserWith(2002));
     const out = await server.begin();
