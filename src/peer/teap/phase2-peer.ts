@@ -140,7 +140,7 @@ export class Phase2Peer {
         this.cfg.tlvHandler?.serverFailed?.(tlvs);
       } catch (err) {
         // What the handler makes of the server's reasons must not change the answer to them.
-        this.cfg.log.warn({ handler: this.cfg.tlvHandler?.name, err: (err as Error).message }, 'TEAP peer: the TLV handler could not read the server\'s failure');
+        this.cfg.log.warn({ handler: this.cfg.tlvHandler?.name, err: err instanceof Error ? err.message : String(err) }, 'TEAP peer: the TLV handler could not read the server\'s failure');
       }
       const errs = tlvs.filter((t) => t.kind === 'error').map((t) => (t.kind === 'error' ? teapErrorName(t.code) : ''));
       return { kind: 'failure', tlvs: [tlv.result(ResultStatus.Failure)], reason: `server sent Result=Failure${errs.length ? ` (${errs.join(', ')})` : ''}` };

@@ -1,6 +1,7 @@
 import { isAbsolute, join } from 'node:path';
 import { ConfigError } from '../../config/config-error.js';
 import { parseListen, type ListenAddress } from '../../config/config.js';
+import { TeapErrorCode, teapErrorName } from '../teap/errors.js';
 import { DEFAULT_BRSKI_ERROR_CODES, DEFAULT_BRSKI_TLV_NUMBERS, checkBrskiTlvNumbers, type BrskiErrorCodes, type BrskiTlvNumbers } from './tlvs.js';
 
 /** One trusted manufacturer, as configured (paths resolved against the data directory). */
@@ -51,6 +52,8 @@ function enrolmentLimitOf(raw: unknown, path: string): { certificates: number; p
     perSeconds: o.perSeconds === undefined ? DEFAULT_ENROLMENT_LIMIT.perSeconds : int(o.perSeconds, `${path}.perSeconds`, 1, 31_536_000),
   };
 }
+
+const RFC9930_ERROR_CODES: ReadonlySet<number> = new Set(Object.values(TeapErrorCode));
 
 type Obj = Record<string, unknown>;
 
@@ -116,7 +119,12 @@ export function parseBrskiConfig(raw: unknown, dataDir: string, path = 'brski'):
   const errRaw = obj(o.errorCodes, `${path}.errorCodes`);
   only(errRaw, Object.keys(DEFAULT_BRSKI_ERROR_CODES), `${path}.errorCodes`);
   const errorCodes = { ...DEFAULT_BRSKI_ERROR_CODES };
-  for (const [k, v] of Object.entries(errRaw)) errorCodes[k as keyof BrskiErrorCodes] = int(v, `${path}.errorCodes.${k}`, 1, 0xffffffff);
+  for (const [k, v] of Object.entries(errRaw)) {
+    const code = int(v, `${path}.errorCodes.${k}`, 1, 0xffffffff);
+    // RFC 9930's own codes mean what that RFC says (2002: the TLV exchange broke, and so on).
+    if (RFC9930_ERROR_CODES.has(code)) throw new ConfigError(`${path}.errorCodes.${k}`, `${code} is RFC 9930's ${teapErrorName(code)}; choose a code it does not assign`);
+    errorCodes[k as keyof BrskiErrorCodes] = code;
+  }
   const cfg: BrskiConfig = {
     manufacturers,
     masa: {

@@ -286,10 +286,10 @@ export class Phase2Server {
     }
     this.log.info({ step: cur.index + 1, reason, error: teapErrorName(code) }, 'TEAP: inner method failed');
     // An optional step may fail without failing TEAP (RFC 9930 §3.6), unless what failed is the
-    // tunnel's own protocol (Unexpected TLVs, Crypto-Binding: those end every conversation), or no
-    // step is left that could still succeed: then the peer hears the real code, with Result=Failure.
-    const methodsLeft = this.methodsStarted < this.deps.policy.maxInnerMethods;
-    if (this.sequencer.failed() === 'skipped' && !TUNNEL_FATAL_CODES.has(code) && (this.sequencer.isComplete() || (methodsLeft && this.sequencer.canStillSucceed()))) {
+    // tunnel's own protocol (Unexpected TLVs, Crypto-Binding: those end every conversation), or the
+    // steps left could not succeed (none that can run here, or more methods than the policy still
+    // allows): then the peer hears the real code, with Result=Failure.
+    if (this.sequencer.failed() === 'skipped' && !TUNNEL_FATAL_CODES.has(code) && this.sequencer.methodsNeeded() <= this.deps.policy.maxInnerMethods - this.methodsStarted) {
       this.state = { name: 'intermediate-sent', status: ResultStatus.Failure };
       // The method's own TLVs stay out: they belong with a failure that ends the conversation (a
       // Retry-After with Retry-PKCS#10 "reconnect" would read as a wait inside this tunnel).

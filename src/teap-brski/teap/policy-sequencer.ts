@@ -103,15 +103,22 @@ export class PolicySequencer {
   }
 
   /**
-   * Whether the conversation could still succeed: it is complete, or a pending step has a method
-   * that can run in the tunnel and no required pending step lacks one (advance() fails the
-   * conversation on such a step).
+   * How many more inner methods a success needs at the least: none once complete or when only
+   * optional steps are left after an authentication, one per pending required step, one optional
+   * step's when nothing has authenticated the peer yet; Infinity when
+   * success is out of reach (a pending required step with no method that can run in the tunnel,
+   * only `client-certificate` and no certificate accepted: advance() fails the conversation there).
    */
-  canStillSucceed(): boolean {
-    if (this.isComplete()) return true;
+  methodsNeeded(): number {
+    if (this.isComplete()) return 0;
     const pending = this.policy.sequence.filter((_, i) => this.status[i] === 'pending');
     const runnable = (s: TeapInnerStep): boolean => s.methods.some((m) => m !== CLIENT_CERTIFICATE);
-    return pending.some(runnable) && pending.every((s) => s.optional === true || runnable(s));
+    const required = pending.filter((s) => s.optional !== true);
+    if (!required.every(runnable)) return Infinity;
+    if (required.length > 0) return required.length;
+    // Only optional steps left: they run or are skipped, and a success needs one authentication.
+    if (this.auths.length > 0) return 0;
+    return pending.some(runnable) ? 1 : Infinity;
   }
 
   get current(): Readonly<CurrentStep> | undefined {

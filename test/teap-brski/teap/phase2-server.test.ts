@@ -307,6 +307,34 @@ describe('a TLV method\'s failure carries its own TLVs', () => {
     expect(errorCode(out)).toBe(2906);
   });
 
+  // FAILS at b2e6544 (the review's case): a peer already authenticated, only optional steps left
+  // that cannot run here, was refused instead of succeeding.
+  test('after an authentication, with only optional steps left that cannot run here: skipped, and the conversation succeeds', async () => {
+    const { server, peer } = await serverFor({
+      clientCertificate: 'optional',
+      sequence: [{ methods: ['basic-password'] }, { methods: ['refuser'], optional: true }, { methods: ['client-certificate'], optional: true }],
+    });
+    let out = await server.begin();
+    const kinds: string[][] = [];
+    for (let i = 0; i < 10 && out.kind === 'send'; i++) {
+      kinds.push(out.tlvs.map((t) => (t.kind === 'error' ? `error(${t.code})` : t.kind)));
+      out = await server.handle(encodeTeapTlvs((await peer.process(wire(out))).tlvs));
+    }
+    expect(kinds).toContainEqual(['intermediate-result', 'error(1001)']);
+    expect(out).toMatchObject({ kind: 'success' });
+  });
+
+  // The review's other case: a user and a machine step left, and room for only one more method.
+  test('when the steps left need more inner methods than the policy still allows, the real code at once', async () => {
+    const { server } = await serverFor({
+      maxInnerMethods: 2,
+      sequence: [{ methods: ['refuser'], optional: true }, { identityType: 'user', methods: ['basic-password'] }, { identityType: 'machine', methods: ['basic-password'] }],
+    });
+    const out = await server.begin();
+    expect(out.kind === 'send' && out.tlvs.map((t) => t.kind)).toEqual(['intermediate-result', 'error', 'unknown', 'result']);
+    expect(errorCode(out)).toBe(2906);
+  });
+
   test('an optional step failing with one of RFC 9930\'s own fatal codes (Unexpected TLVs) ends the conversation, a later step or not', async () => {
     const { server } = await serverFor({ sequence: [{ methods: ['refuser'], optional: true }, { methods: ['basic-password'] }] }, refuserWith(2002));
     const out = await server.begin();
