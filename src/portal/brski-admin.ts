@@ -92,6 +92,8 @@ export class BrskiAdmin {
     if (!terminate) return;
     const deviceId = `${device.manufacturer}:${device.serialNumber}`;
     const detail = { by: actor.userName, device: deviceId, denied: true };
+    // An administrator who approves the device again within the second look's grace undoes the denial.
+    const stillWanted = async (): Promise<boolean> => (await this.deps.devices.get(device.manufacturer, device.serialNumber))?.status === 'denied';
     try {
       // The device's own identities: whatever session they hold is the device's.
       const own = new Set<string>([deviceId]);
@@ -106,7 +108,7 @@ export class BrskiAdmin {
       for (const [identity, onlyDevice] of targets) {
         let disconnect;
         try {
-          disconnect = await terminate(identity, { watchLate: true, detail, ...(onlyDevice !== undefined ? { onlyDevice } : {}) });
+          disconnect = await terminate(identity, { watchLate: true, detail, stillWanted, ...(onlyDevice !== undefined ? { onlyDevice } : {}) });
         } catch (err) {
           this.deps.log.error({ err: (err as Error).message, device: deviceId }, 'portal: ending the denied device’s session failed');
           disconnect = { kind: 'failed', detail: (err as Error).message };

@@ -12,7 +12,7 @@ import type { Log } from '../util/log.js';
 import { RateLimiter } from './rate-limit.js';
 
 /** How removal ends a live session; the composition root supplies it (the portal knows no RADIUS). */
-export type TerminateSession = (identity: string, opts?: { watchLate?: boolean; detail?: Record<string, unknown>; onlyDevice?: string }) => Promise<{ kind: string } & Record<string, unknown>>;
+export type TerminateSession = (identity: string, opts?: { watchLate?: boolean; detail?: Record<string, unknown>; onlyDevice?: string; stillWanted?: () => Promise<boolean> }) => Promise<{ kind: string } & Record<string, unknown>>;
 
 export interface DeviceServiceDeps {
   /** Absent when EAP-NOOB is not configured. */

@@ -45,6 +45,11 @@ export interface TerminateOptions {
    * the same person's session elsewhere is none of the removal's business.
    */
   onlyDevice?: string;
+  /**
+   * Asked before the second look ends a late session: false when the removal was undone meanwhile
+   * (a denied device approved again), and the late session is then the undoing's to keep.
+   */
+  stillWanted?: () => Promise<boolean>;
 }
 
 export type SessionTerminator = (identity: string, opts?: TerminateOptions) => Promise<DisconnectOutcome>;
@@ -86,13 +91,17 @@ export function createSessionTerminator(deps: DisconnectDeps): SessionTerminator
   const log = deps.log.child({ module: 'disconnect' });
   const graceMs = deps.lateSessionGraceMs ?? 2000;
 
-  const secondLook = (identity: string, seen: AccessSession | undefined, detail: Record<string, unknown>, onlyDevice: string | undefined): void => {
+  const secondLook = (identity: string, seen: AccessSession | undefined, detail: Record<string, unknown>, onlyDevice: string | undefined, stillWanted: (() => Promise<boolean>) | undefined): void => {
     const timer = setTimeout(() => {
       void (async () => {
         const late = await deps.sessions.get(identity);
         // The session the first look handled (still there after a NAK) is not a new one; any
         // other is, whatever its time says (another server's clock, the same millisecond).
         if (!late || (seen && sameSession(late, seen)) || !onDevice(late, onlyDevice)) return;
+        if (stillWanted && !(await stillWanted())) {
+          log.info({ identity, acceptedAt: late.acceptedAt.toISOString() }, 'a session was accepted after the removal was undone: left alone');
+          return;
+        }
         log.warn({ identity, client: late.clientName, acceptedAt: late.acceptedAt.toISOString() }, 'a session was accepted while the identity was being removed: ending it too');
         const outcome = await disconnect(identity, late);
         try {
@@ -145,7 +154,7 @@ export function createSessionTerminator(deps: DisconnectDeps): SessionTerminator
   return async (identity, opts = {}) => {
     const stored = await deps.sessions.get(identity);
     const session = stored && onDevice(stored, opts.onlyDevice) ? stored : undefined;
-    if (graceMs > 0 && opts.watchLate !== false) secondLook(identity, stored, opts.detail ?? {}, opts.onlyDevice);
+    if (graceMs > 0 && opts.watchLate !== false) secondLook(identity, stored, opts.detail ?? {}, opts.onlyDevice, opts.stillWanted);
     return session ? disconnect(identity, session) : { kind: 'no-session' };
   };
 }

@@ -248,6 +248,10 @@ describe('portal administrator pages: VLANs, BRSKI approvals, issued certificate
 
       expect((await admin.post('/admin/brski/approve', { csrf, manufacturer: 'acme', serial: 'SN-6' })).status).toBe(303);
       expect((await connect()).outcome).toBe('accept');
+      // Approved again within the Deny's second look: the new session is the approval's to keep.
+      // FAILS at a1733c4: the second look ended it.
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(h.das.received.filter((p) => getStringAttribute(p.packet, AttributeType.CallingStationId) === '02-00-5e-00-53-36')).toHaveLength(1);
     }, 30_000);
 
     // FAILS at 46d89a8: Deny looked for sessions under the device's own identities only; a person's

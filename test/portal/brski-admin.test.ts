@@ -30,9 +30,14 @@ test('deny ends the device\'s session with the second look, whose audit names wh
   await devices.seen('acme', 'SN-1', new Date());
   expect(await brski.decide('acme', 'SN-1', 'denied', admin, '192.0.2.1')).toMatchObject({ ok: true, device: { status: 'denied' } });
   const detail = { by: 'carol', device: 'acme:SN-1', denied: true };
-  expect(calls).toEqual([{ identity: 'acme:SN-1', opts: { watchLate: true, detail } }]);
+  expect(calls).toEqual([{ identity: 'acme:SN-1', opts: { watchLate: true, detail, stillWanted: expect.any(Function) } }]);
   expect(audit.entries.map((e) => e.event)).toEqual(['brski.device.denied', 'radius.disconnect']);
   expect(audit.entries[1]).toMatchObject({ subject: 'acme:SN-1', detail: { ...detail, kind: 'ack' } });
+  // The second look asks whether the denial still stands: not once the device is approved again.
+  const stillWanted = calls[0]!.opts!.stillWanted!;
+  expect(await stillWanted()).toBe(true);
+  await brski.decide('acme', 'SN-1', 'approved', admin, '192.0.2.1');
+  expect(await stillWanted()).toBe(false);
 });
 
 test('a serial denied before the device was ever seen: its identity is still checked for a session', async () => {

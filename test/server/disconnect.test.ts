@@ -172,6 +172,22 @@ describe('Disconnect-Request (RFC 5176) for a removed device', () => {
       expect(late).toEqual([{ identity: 'dave', outcome: { kind: 'ack', client: 'ap', address: '127.0.0.1' } }]);
     });
 
+    it('stillWanted: a late session after the removal was undone is left alone', async () => {
+      const sessions = new MapSessions();
+      let wanted = true;
+      const late: unknown[] = [];
+      const t = createSessionTerminator({
+        sessions, clients: [{ name: 'ap', secret: SECRET, coa: { port: das.port } }], log: new MemoryLog(),
+        lateSessionGraceMs: 200, onLateSession: (identity, outcome) => late.push({ identity, outcome }),
+      });
+      expect(await t('PeerIdPeerIdPeerId0123', { stillWanted: async () => wanted })).toEqual({ kind: 'no-session' });
+      wanted = false;
+      await sessions.record(session('ap'));
+      await sleep(400);
+      expect(das.received).toHaveLength(0);
+      expect(late).toEqual([]);
+    });
+
     it('with lateSessionGraceMs 0 there is no second look', async () => {
       const sessions = new MapSessions();
       const t = createSessionTerminator({ sessions, clients: [{ name: 'ap', secret: SECRET, coa: { port: das.port } }], log: new MemoryLog(), lateSessionGraceMs: 0 });

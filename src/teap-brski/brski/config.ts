@@ -125,6 +125,13 @@ export function parseBrskiConfig(raw: unknown, dataDir: string, path = 'brski'):
     if (RFC9930_ERROR_CODES.has(code)) throw new ConfigError(`${path}.errorCodes.${k}`, `${code} is RFC 9930's ${teapErrorName(code)}; choose a code it does not assign`);
     errorCodes[k as keyof BrskiErrorCodes] = code;
   }
+  // One code, one meaning: the pledge tells its user which error it was by the number alone.
+  const seen = new Map<number, string>();
+  for (const [k, code] of Object.entries(errorCodes)) {
+    const other = seen.get(code);
+    if (other !== undefined) throw new ConfigError(`${path}.errorCodes.${errRaw[k] !== undefined ? k : other}`, `${code} is the code of both ${other} and ${k}; each error needs its own`);
+    seen.set(code, k);
+  }
   const cfg: BrskiConfig = {
     manufacturers,
     masa: {

@@ -18,9 +18,6 @@ import { ResultExchange, type PendingBinding, type TeapSuccess } from './result-
 import { buildPhase2Grant } from './phase2-grant.js';
 import type { TlvMethod, TlvMethodSession, TlvMethodStep, TunnelFacts } from './tlv-method.js';
 
-/** RFC 9930's own fatal codes: the tunnel or its TLV exchange failed, whatever step was running. */
-const TUNNEL_FATAL_CODES: ReadonlySet<number> = new Set(Object.values(TeapErrorCode).filter((c) => teapErrorClass(c) === 'fatal'));
-
 export interface Phase2ServerDeps {
   policy: TeapPolicy;
   compat: TeapCompat;
@@ -285,11 +282,12 @@ export class Phase2Server {
       return this.startMethod(nextMethodFrom);
     }
     this.log.info({ step: cur.index + 1, reason, error: teapErrorName(code) }, 'TEAP: inner method failed');
-    // An optional step may fail without failing TEAP (RFC 9930 §3.6), unless what failed is the
-    // tunnel's own protocol (Unexpected TLVs, Crypto-Binding: those end every conversation), or the
+    // An optional step may fail, or be declined, without failing TEAP (RFC 9930 §3.6), unless the
     // steps left could not succeed (none that can run here, or more methods than the policy still
-    // allows): then the peer hears the real code, with Result=Failure.
-    if (this.sequencer.failed() === 'skipped' && !TUNNEL_FATAL_CODES.has(code) && this.sequencer.methodsNeeded() <= this.deps.policy.maxInnerMethods - this.methodsStarted) {
+    // allows): then the peer hears the real code at once, with Result=Failure. (A TLV method's
+    // Unexpected TLVs is a peer that does not speak it, hostapd answering a Request-Action with
+    // nothing: a decline. The tunnel's own protocol errors are thrown, and never come here.)
+    if (this.sequencer.failed() === 'skipped' && this.sequencer.methodsNeeded() <= this.deps.policy.maxInnerMethods - this.methodsStarted) {
       this.state = { name: 'intermediate-sent', status: ResultStatus.Failure };
       // The method's own TLVs stay out: they belong with a failure that ends the conversation (a
       // Retry-After with Retry-PKCS#10 "reconnect" would read as a wait inside this tunnel).

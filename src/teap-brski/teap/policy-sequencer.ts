@@ -103,22 +103,20 @@ export class PolicySequencer {
   }
 
   /**
-   * How many more inner methods a success needs at the least: none once complete or when only
-   * optional steps are left after an authentication, one per pending required step, one optional
-   * step's when nothing has authenticated the peer yet; Infinity when
-   * success is out of reach (a pending required step with no method that can run in the tunnel,
-   * only `client-certificate` and no certificate accepted: advance() fails the conversation there).
+   * How many more inner methods the conversation will start at the least before it can succeed:
+   * one for each pending step with a method that can run in the tunnel, optional ones too (the
+   * server starts every such step, and each start counts against maxInnerMethods); 0 once
+   * complete. Infinity when success is out of reach: a pending required step with no method that
+   * can run here (only `client-certificate`, and no certificate accepted: advance() fails the
+   * conversation there), or nothing has authenticated the peer and no step is left that could.
    */
   methodsNeeded(): number {
     if (this.isComplete()) return 0;
     const pending = this.policy.sequence.filter((_, i) => this.status[i] === 'pending');
     const runnable = (s: TeapInnerStep): boolean => s.methods.some((m) => m !== CLIENT_CERTIFICATE);
-    const required = pending.filter((s) => s.optional !== true);
-    if (!required.every(runnable)) return Infinity;
-    if (required.length > 0) return required.length;
-    // Only optional steps left: they run or are skipped, and a success needs one authentication.
-    if (this.auths.length > 0) return 0;
-    return pending.some(runnable) ? 1 : Infinity;
+    if (!pending.every((s) => s.optional === true || runnable(s))) return Infinity;
+    const toRun = pending.filter(runnable).length;
+    return toRun === 0 && this.auths.length === 0 ? Infinity : toRun;
   }
 
   get current(): Readonly<CurrentStep> | undefined {

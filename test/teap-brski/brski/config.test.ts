@@ -39,6 +39,7 @@ describe('brski section of gangway.yaml', () => {
     // FAIL at b2e6544: an RFC 9930 code (Unexpected TLVs, Inner Method Error) could be given another meaning.
     [{ manufacturers: [m], errorCodes: { retryPkcs10Reconnect: 2002 } }, 'brski.errorCodes.retryPkcs10Reconnect'],
     [{ manufacturers: [m], errorCodes: { masaRefused: 1001 } }, 'brski.errorCodes.masaRefused'],
+    [{ manufacturers: [m], errorCodes: { masaRefused: 2906 } }, 'brski.errorCodes.masaRefused'],
   ])('%j is refused naming %s', (raw, key) => {
     try {
       parseBrskiConfig(raw, '/data');

@@ -335,11 +335,32 @@ describe('a TLV method\'s failure carries its own TLVs', () => {
     expect(errorCode(out)).toBe(2906);
   });
 
-  test('an optional step failing with one of RFC 9930\'s own fatal codes (Unexpected TLVs) ends the conversation, a later step or not', async () => {
-    const { server } = await serverFor({ sequence: [{ methods: ['refuser'], optional: true }, { methods: ['basic-password'] }] }, refuserWith(2002));
-    const out = await server.begin();
-    expect(isFailureResult(out)).toBe(true);
-    expect(errorCode(out)).toBe(2002);
+  // FAILS at a1733c4 (the review's case): a peer that does not speak an optional TLV method (hostapd
+  // answers its Request-Action with nothing; the method says Unexpected TLVs) lost the whole conversation.
+  test('an optional TLV method the peer does not speak (its Unexpected TLVs, 2002): skipped with 1001, and the next step runs to success', async () => {
+    const { server, peer } = await serverFor({ sequence: [{ methods: ['refuser'], optional: true }, { methods: ['basic-password'] }] }, refuserWith(2002));
+    let out = await server.begin();
+    expect(out.kind === 'send' && out.tlvs.map((t) => t.kind)).toEqual(['intermediate-result', 'error']);
+    expect(errorCode(out)).toBe(1001);
+    for (let i = 0; i < 10 && out.kind === 'send'; i++) out = await server.handle(encodeTeapTlvs((await peer.process(wire(out))).tlvs));
+    expect(out).toMatchObject({ kind: 'success' });
+  });
+
+  // FAILS at a1733c4 (the review's case): the optional step left would still start, beyond maxInnerMethods.
+  test('an optional step left that would start beyond maxInnerMethods: the real code at once, not 1001 and then 2002', async () => {
+    const { server, peer } = await serverFor({
+      maxInnerMethods: 2,
+      sequence: [{ methods: ['basic-password'] }, { methods: ['refuser'], optional: true }, { methods: ['basic-password'], optional: true }],
+    });
+    let out = await server.begin();
+    let last: Phase2Output = out;
+    for (let i = 0; i < 10 && out.kind === 'send'; i++) {
+      last = out;
+      if (isFailureResult(out)) break;
+      out = await server.handle(encodeTeapTlvs((await peer.process(wire(out))).tlvs));
+    }
+    expect(isFailureResult(last)).toBe(true);
+    expect(errorCode(last)).toBe(2906);
   });
 
   test('an optional step failing with a warning code: that code, without the method\'s TLVs, and the next step runs', async () => {
