@@ -98,7 +98,11 @@ export function createSessionTerminator(deps: DisconnectDeps): SessionTerminator
         // The session the first look handled (still there after a NAK) is not a new one; any
         // other is, whatever its time says (another server's clock, the same millisecond).
         if (!late || (seen && sameSession(late, seen)) || !onDevice(late, onlyDevice)) return;
-        if (stillWanted && !(await stillWanted())) {
+        if (stillWanted && !(await stillWanted().catch((err: unknown) => {
+          // Not knowing whether the removal was undone, the removal stands.
+          log.warn({ identity, err: err instanceof Error ? err.message : String(err) }, 'cannot tell whether the removal was undone: ending the late session');
+          return true;
+        }))) {
           log.info({ identity, acceptedAt: late.acceptedAt.toISOString() }, 'a session was accepted after the removal was undone: left alone');
           return;
         }

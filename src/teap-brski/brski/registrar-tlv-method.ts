@@ -1,4 +1,4 @@
-import { TeapErrorCode } from '../teap/errors.js';
+import { TeapError, TeapErrorCode, teapErrorClass } from '../teap/errors.js';
 import { CredentialFormat, type TeapTlv } from '../teap/tlv-codec.js';
 import type { TlvMethod, TlvMethodContext, TlvMethodSession, TlvMethodStep } from '../teap/tlv-method.js';
 import { BrskiTlvCodec, DEFAULT_BRSKI_ERROR_CODES, type BrskiErrorCodes } from './tlvs.js';
@@ -85,6 +85,8 @@ class BrskiSession implements TlvMethodSession {
     const pledge = this.pledge!;
     const peerError = tlvs.find((t) => t.kind === 'error');
     if (peerError && peerError.kind === 'error') {
+      // A fatal error (a tunnel compromise, say) ends the conversation, whatever the policy thought of the step.
+      if (teapErrorClass(peerError.code) === 'fatal') throw new TeapError(peerError.code as TeapErrorCode, `pledge reported fatal error ${peerError.code}`);
       return { kind: 'failure', code: peerError.code, reason: `pledge reported error ${peerError.code}` };
     }
     const brski = this.opts.tlvs.readAll(tlvs);

@@ -286,7 +286,8 @@ export class Phase2Server {
     // steps left could not succeed (none that can run here, or more methods than the policy still
     // allows): then the peer hears the real code at once, with Result=Failure. (A TLV method's
     // Unexpected TLVs is a peer that does not speak it, hostapd answering a Request-Action with
-    // nothing: a decline. The tunnel's own protocol errors are thrown, and never come here.)
+    // nothing: a decline. Malformed TLVs and a peer's own fatal error are thrown, and end the
+    // conversation without coming here.)
     if (this.sequencer.failed() === 'skipped' && this.sequencer.methodsNeeded() <= this.deps.policy.maxInnerMethods - this.methodsStarted) {
       this.state = { name: 'intermediate-sent', status: ResultStatus.Failure };
       // The method's own TLVs stay out: they belong with a failure that ends the conversation (a
