@@ -83,11 +83,11 @@ class BrskiSession implements TlvMethodSession {
 
   async step(tlvs: readonly TeapTlv[]): Promise<TlvMethodStep> {
     const pledge = this.pledge!;
-    const peerError = tlvs.find((t) => t.kind === 'error');
-    if (peerError && peerError.kind === 'error') {
-      // A fatal error (a tunnel compromise, say) ends the conversation, whatever the policy thought of the step.
-      if (teapErrorClass(peerError.code) === 'fatal') throw new TeapError(peerError.code as TeapErrorCode, `pledge reported fatal error ${peerError.code}`);
-      return { kind: 'failure', code: peerError.code, reason: `pledge reported error ${peerError.code}` };
+    const refusal = peerRefusal(tlvs);
+    if (refusal) {
+      this.peerFailed(refusal.codes);
+      if (refusal.kind === 'fatal') throw refusal.error;
+      return refusal.step;
     }
     const brski = this.opts.tlvs.readAll(tlvs);
     try {
@@ -195,6 +195,12 @@ class ReenrollSession implements TlvMethodSession {
   }
 
   async step(tlvs: readonly TeapTlv[]): Promise<TlvMethodStep> {
+    const refusal = peerRefusal(tlvs);
+    if (refusal) {
+      this.ctx.log.info({ device: this.deviceId, errors: refusal.codes }, 'TEAP-BRSKI: the device refused its re-enrolment');
+      if (refusal.kind === 'fatal') throw refusal.error;
+      return refusal.step;
+    }
     const csr = tlvs.find((t) => t.kind === 'pkcs10');
     if (!csr || csr.kind !== 'pkcs10' || csr.der.length === 0) return { kind: 'failure', code: TeapErrorCode.BadCsr, reason: 'expected a PKCS#10' };
     try {
@@ -216,6 +222,18 @@ class ReenrollSession implements TlvMethodSession {
   dispose(): void {
     this.deviceId = undefined;
   }
+}
+
+/**
+ * The peer's Error TLVs, if it sent any: a fatal one among them (a tunnel compromise, say) ends the
+ * conversation whatever the policy thinks of the step; otherwise the step failed with the first.
+ */
+function peerRefusal(tlvs: readonly TeapTlv[]): { kind: 'fatal'; codes: number[]; error: TeapError } | { kind: 'failed'; codes: number[]; step: TlvMethodStep } | undefined {
+  const codes = tlvs.flatMap((t) => (t.kind === 'error' ? [t.code] : []));
+  if (codes.length === 0) return undefined;
+  const fatal = codes.find((c) => teapErrorClass(c) === 'fatal');
+  if (fatal !== undefined) return { kind: 'fatal', codes, error: new TeapError(fatal as TeapErrorCode, `the peer reported fatal error ${fatal}`) };
+  return { kind: 'failed', codes, step: { kind: 'failure', code: codes[0]!, reason: `the peer reported error ${codes[0]!}` } };
 }
 
 export function createBrskiTlvMethods(opts: RegistrarTlvOptions): TlvMethod[] {

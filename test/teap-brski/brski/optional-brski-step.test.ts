@@ -26,20 +26,24 @@ const cb: CryptoBindingContext = { ks, versionSent: 1, versionReceived: 1, serve
 const registrar = {
   identify: () => ({ deviceId: 'acme:SN-1', manufacturer: { name: 'acme' }, serialNumber: 'SN-1', masaUrl: 'https://masa.example' }),
   enrolmentTooSoon: async () => undefined,
-  recordPledgeRefusal: () => {},
+  recordPledgeRefusal: (_: unknown, errors: readonly number[]) => { refusals.push([...errors]); },
+  reenrolmentStanding: async () => ({ deviceId: 'acme:SN-1' }),
+  csrAttributes: () => Uint8Array.of(0x30, 0x00),
 } as unknown as RegistrarTlvOptions['registrar'];
+let refusals: number[][] = [];
+beforeEach(() => { refusals = []; });
 const summary = (o: Phase2Output): string[] => (o.kind === 'send' ? o.tlvs.map((t) => (t.kind === 'error' ? `error(${t.code})` : t.kind)) : [o.kind]);
 
-async function conversation() {
+async function conversation(method: 'brski' | 'brski-reenroll' = 'brski') {
   const users = new MemoryUserStore();
   await userWithPassword(users, 'alice', ALICE_PASSWORD);
   const tlvMethods = new Map(createBrskiTlvMethods({ registrar, tlvs: new BrskiTlvCodec() }).map((m): [string, TlvMethod] => [m.name, m]));
   const server = new Phase2Server(
     {
-      policy: resolveTeapPolicy({ sequence: [{ identityType: 'machine', methods: ['brski'], optional: true }, { identityType: 'user', methods: ['basic-password'] }] }, ['brski', 'brski-reenroll'], compat),
+      policy: resolveTeapPolicy({ sequence: [{ identityType: 'machine', methods: [method], optional: true }, { identityType: 'user', methods: ['basic-password'] }] }, ['brski', 'brski-reenroll'], compat),
       compat, users, innerMethods: new Map(), tlvMethods, log: new MemoryLog(), conversationId: 't', nas: { clientName: 't' },
     },
-    { chain: new CompoundKeyChain(ks, SEED, DEFAULT_TEAP_COMPAT), cb, certificateOnly: false, tunnel: { serverCertificate: new Uint8Array(1), protocol: 'TLSv1.2', peerCertificateChain: [{}] } as never },
+    { chain: new CompoundKeyChain(ks, SEED, DEFAULT_TEAP_COMPAT), cb, certificateOnly: false, tunnel: { serverCertificate: new Uint8Array(1), protocol: 'TLSv1.2', peerCertificateChain: [{}], peerCertificate: { raw: Buffer.from([0x30, 0x00]) } } as never },
   );
   const peer = new Phase2Peer(new CompoundKeyChain(ks, SEED, DEFAULT_TEAP_PEER_COMPAT), cb, { user: { identity: 'alice', password: ALICE_PASSWORD }, compat: resolveTeapCompat({}, DEFAULT_TEAP_PEER_COMPAT), log: new MemoryLog() });
   return { server, peer };
@@ -64,3 +68,18 @@ test('a peer that reports a fatal error (Tunnel Compromise) inside the optional 
   expect(out.kind === 'send' && out.tlvs.find((t) => t.kind === 'result')).toMatchObject({ status: ResultStatus.Failure });
   expect(summary(out)).toContain('error(2001)');
 });
+
+// FAIL at 647e486: only the first Error was read (a fatal second one passed), flow C read none, and
+// the refusal was not recorded.
+test.each([
+  ['brski', [1001, 2001]],
+  ['brski-reenroll', [2001]],
+  ['brski-reenroll', [1001, 2002]],
+] as const)('%s: a peer whose Errors include a fatal one (%j) ends the conversation, optional step or not', async (method, codes) => {
+  const { server } = await conversation(method);
+  await server.begin();
+  const out = await server.handle(encodeTeapTlvs(codes.map((c) => tlv.error(c))));
+  expect(out.kind === 'send' && out.tlvs.find((t) => t.kind === 'result')).toMatchObject({ status: ResultStatus.Failure });
+  if (method === 'brski') expect(refusals).toEqual([[...codes]]);
+});
+
