@@ -25,7 +25,10 @@ export type AuthorizationDefaults = Authorization;
  * src/policy). It may consult stores; if it throws, the Accept becomes a Reject (fail closed); an
  * AccessRefusal is its deliberate "no", with the reason.
  */
-export type Authorize = (grant: Grant, nas: NasFacts) => Promise<Authorization & { sources?: Record<string, string>; deviceId?: string }>;
+export type Authorize = (grant: Grant, nas: NasFacts) => Promise<AuthorizeResult>;
+
+/** What the Accept gets, where each attribute came from (for the log), and the device it rests on (for the session record). */
+export type AuthorizeResult = Authorization & { sources?: Record<string, string>; deviceId?: string };
 
 /**
  * Translates between RADIUS and the EAP authenticator: the only place that knows both, so that
@@ -112,7 +115,7 @@ function addressAttribute(packet: RadiusPacket, type: number, decode: (value: Ui
   }
 }
 
-export function accessReplyFrom(outcome: EapOutcome, defaults: AuthorizationDefaults & { deviceId?: string }): AccessReply | null {
+export function accessReplyFrom(outcome: EapOutcome, defaults: AuthorizeResult): AccessReply | null {
   switch (outcome.kind) {
     case 'drop':
       return null;
@@ -184,7 +187,7 @@ export async function handleAccessRequest(
   // The NAS and the peer choose User-Name; reasons may quote the peer's identity.
   const userName = getStringAttribute(packet, AttributeType.UserName);
   const user = userName === undefined ? undefined : clipForLog(userName);
-  let authz: AuthorizationDefaults & { sources?: Record<string, string>; deviceId?: string } = typeof authorization === 'function' ? {} : authorization;
+  let authz: AuthorizeResult = typeof authorization === 'function' ? {} : authorization;
   // One line per round trip at debug level: what came in and what goes out, headers only.
   log.debug(
     { client: client.name, conversation: 'conversationId' in outcome ? outcome.conversationId : undefined, in: describeEap(input.eap), out: outcome.kind === 'drop' ? `dropped: ${outcome.reason}` : describeEap(outcome.eap), result: outcome.kind },

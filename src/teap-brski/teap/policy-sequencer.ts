@@ -113,7 +113,7 @@ export class PolicySequencer {
   methodsNeeded(): number {
     if (this.isComplete()) return 0;
     const pending = this.policy.sequence.filter((_, i) => this.status[i] === 'pending');
-    const runnable = (s: TeapInnerStep): boolean => s.methods.some((m) => m !== CLIENT_CERTIFICATE);
+    const runnable = (s: TeapInnerStep): boolean => methodsInTunnel(s).length > 0;
     if (!pending.every((s) => s.optional === true || runnable(s))) return Infinity;
     const toRun = pending.filter(runnable).length;
     return toRun === 0 && this.auths.length === 0 ? Infinity : toRun;
@@ -138,7 +138,7 @@ export class PolicySequencer {
       const i = this.status.indexOf('pending');
       if (i < 0) return undefined;
       const step = this.policy.sequence[i]!;
-      const runnable = step.methods.filter((m) => m !== CLIENT_CERTIFICATE);
+      const runnable = methodsInTunnel(step);
       if (runnable.length === 0) {
         if (step.optional) {
           this.status[i] = 'skipped';
@@ -175,7 +175,7 @@ export class PolicySequencer {
     const j = this.policy.sequence.findIndex((s, i) => i !== cur.index && this.status[i] === 'pending' && s.identityType === typeName);
     if (j < 0) return refuse(`no pending step of type ${typeName}`);
     const step = this.policy.sequence[j]!;
-    this.cur = { index: j, step, identityType: typeName, runnable: step.methods.filter((m) => m !== CLIENT_CERTIFICATE) };
+    this.cur = { index: j, step, identityType: typeName, runnable: methodsInTunnel(step) };
     return this.cur;
   }
 
@@ -219,4 +219,9 @@ export class PolicySequencer {
     if (!this.cur) throw new TeapError(TeapErrorCode.UnexpectedTlvsExchanged, 'no policy step is running');
     return this.cur;
   }
+}
+
+/** The step's methods that run inside the tunnel: all but `client-certificate`, which Phase 1 settles. */
+function methodsInTunnel(step: TeapInnerStep): string[] {
+  return step.methods.filter((m) => m !== CLIENT_CERTIFICATE);
 }
