@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { CredentialsError, IDEVID_FILES, loadPledgeCredentials, type PledgeCredentials } from '../../peer/brski/credentials.js';
-import { writeLdevid, type WrittenLdevid } from '../../peer/brski/ldevid-files.js';
+import { LDEVID_FILES, writeLdevid, type WrittenLdevid } from '../../peer/brski/ldevid-files.js';
 import { DEFAULT_BOOTSTRAP_IDENTITY, runPledgeOverRadius } from '../../peer/brski/teap-pledge.js';
 import { teapErrorName } from '../../teap-brski/teap/errors.js';
 import { createLog } from '../../util/log.js';
@@ -10,22 +10,32 @@ import { UsageError, defineCommand, integerOption, runCommand, type OptionValues
 import { firstSilenceNotice, noReplyHint } from '../no-reply-hint.js';
 import { RadiusClient } from '../../radius/client.js';
 import { HttpsPledge } from '../../peer/brski/https-pledge.js';
+import { loadLdevidCredentials, runReenrollOverRadius, type LdevidCredentials } from '../../peer/brski/reenroll.js';
+import { writeRenewedLdevid, type WrittenRenewal } from '../../peer/brski/ldevid-files.js';
 
 export const spec = defineCommand({
   name: 'pledge',
   summary: 'enrol a device with TEAP-BRSKI (IDevID in, voucher, LDevID out) against a RADIUS server',
-  synopsis: ['pledge --idevid DIR --server HOST:PORT --secret S [options]', 'pledge --idevid DIR --https https://REGISTRAR:PORT [options]'],
+  synopsis: [
+    'pledge --idevid DIR --server HOST:PORT --secret S [options]',
+    'pledge --idevid DIR --https https://REGISTRAR:PORT [options]',
+    'pledge --ldevid DIR --server HOST:PORT --secret S [options]',
+  ],
   description:
     'Runs TEAP-BRSKI as a pledge over RADIUS: the IDevID in the tunnel, a voucher from the registrar\'s\n' +
     'MASA, then an LDevID for a new key. With --https, the same enrolment over BRSKI/EST (RFC 8995 §5,\n' +
-    'RFC 7030) with the IDevID as TLS client certificate, for wired pledges.',
+    'RFC 7030) with the IDevID as TLS client certificate, for wired pledges.\n' +
+    'With --ldevid, the device is already enrolled: it authenticates over TEAP with its LDevID and, when\n' +
+    'the registrar asks (policy method brski-reenroll, flow C), sends a PKCS#10 for a new key and replaces\n' +
+    'its LDevID and key in DIR (the old key is kept as ldevid.key.prev until the new certificate is in place).',
   options: {
     idevid: { type: 'string', value: 'DIR', help: `holds ${IDEVID_FILES.certificate}, ${IDEVID_FILES.key} and ${IDEVID_FILES.manufacturerCa}` },
+    ldevid: { type: 'string', value: 'DIR', help: `an enrolled device: holds ${LDEVID_FILES.certificate}, ${LDEVID_FILES.key} and ${LDEVID_FILES.trustAnchors} (what a pledge wrote)` },
     server: { type: 'string', value: 'HOST:PORT', help: 'RADIUS server (IP address or host name; [IPv6]:PORT)' },
     https: { type: 'string', value: 'URL', help: 'enrol over BRSKI/EST HTTPS at this registrar instead of TEAP over RADIUS' },
     secret: { type: 'string', value: 'S', help: 'the RADIUS shared secret for this client' },
-    out: { type: 'string', value: 'DIR', help: 'where ldevid.pem, ldevid.key (0600) and ca.pem go (default: the --idevid DIR)' },
-    'outer-identity': { type: 'string', value: 'ID', help: `outer EAP identity (default ${DEFAULT_BOOTSTRAP_IDENTITY})` },
+    out: { type: 'string', value: 'DIR', help: 'where ldevid.pem, ldevid.key (0600) and ca.pem go (default: the --idevid or --ldevid DIR)' },
+    'outer-identity': { type: 'string', value: 'ID', help: `outer EAP identity (default ${DEFAULT_BOOTSTRAP_IDENTITY}; with --ldevid, the LDevID's CN)` },
     'no-clock': { type: 'boolean', help: 'the device has no trusted clock: validity periods are not checked' },
     'accept-nonceless': { type: 'boolean', help: 'accept a nonceless voucher (RFC 8995 §7.2 reduced security, for offline sites)' },
     tls13: { type: 'boolean', help: 'allow TLS 1.3 (default: TLS 1.2 only)' },
@@ -33,12 +43,21 @@ export const spec = defineCommand({
     json: { type: 'boolean', help: 'machine-readable result' },
     debug: { type: 'boolean', help: 'log the conversation to stderr' },
   },
-  epilog: 'Exit status: 0 enrolled (Access-Accept, LDevID written), 1 rejected or refused, 2 usage, 3 error.',
+  epilog: 'Exit status: 0 enrolled (Access-Accept, LDevID written; with --ldevid: Access-Accept, and any new LDevID\n' +
+    'written), 1 rejected or refused, 2 usage, 3 error.',
 });
 
 /** `gangway pledge`: enrol once with TEAP-BRSKI over RADIUS and write the LDevID. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   return runCommand(spec, argv, io, async ({ values: v }) => {
+    if (v.ldevid !== undefined) {
+      if (v.idevid !== undefined || v.https !== undefined) throw new UsageError('--ldevid is for an enrolled device over RADIUS: not with --idevid or --https');
+      if (v['accept-nonceless']) throw new UsageError('--accept-nonceless is for enrolment (--idevid): a re-enrolment gets no voucher');
+      if (!v.server || !v.secret) throw new UsageError('--ldevid needs --server and --secret');
+      const parsed = parseServer(v.server);
+      if (!parsed) throw new UsageError(`--server must be HOST:PORT or [IPv6]:PORT, not "${v.server}"`);
+      return reconnect(v, parsed, integerOption(v['framed-mtu'], 'framed-mtu', 64, 4096), io);
+    }
     if (v.https !== undefined) {
       if (!v.idevid || !/^https:\/\/[^/]+/.test(v.https)) throw new UsageError('--https needs an https:// URL and --idevid');
       return runHttps(v, io);
@@ -122,6 +141,89 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
   const hint = noReplyHint(r.radius.reason, v.server!);
   if (hint !== undefined) io.stderr(`${hint}\n`);
   if (refusal?.retryAfterSeconds !== undefined && refusal.retryAfterSeconds > 0) io.stderr(`The registrar asks this device to wait ${refusal.retryAfterSeconds} s (Retry-After) before it tries again.\n`);
+  if (v.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
+  else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
+  if (report.ok) return 0;
+  return r.radius.outcome === 'error' || writeError ? 3 : 1;
+}
+
+/** The common name of a certificate's subject, if it has one: an enrolled device's usual EAP identity. */
+function commonName(der: Uint8Array): string | undefined {
+  const cn = new X509Certificate(der).subject.split('\n').find((rdn) => rdn.startsWith('CN='));
+  return cn === undefined || cn.length === 3 ? undefined : cn.slice(3);
+}
+
+/**
+ * `gangway pledge --ldevid DIR`: an enrolled device authenticates with its LDevID over TEAP (flow A)
+ * and re-enrols when the registrar asks (flow C). Only an Access-Accept whose keys match installs
+ * the new LDevID; any other ending leaves the device's files as they were.
+ */
+async function reconnect(v: OptionValues<typeof spec.options>, parsedServer: { host: string; port: number }, framedMtu: number | undefined, io: CliIo): Promise<number> {
+  const dir = v.ldevid!;
+  const secret = v.secret!;
+  let credentials: LdevidCredentials;
+  try {
+    credentials = loadLdevidCredentials(dir);
+  } catch (err) {
+    if (!(err instanceof CredentialsError)) throw err;
+    io.stderr(`${err.message}\n`);
+    return 2;
+  }
+  const outerIdentity = v['outer-identity'] ?? commonName(credentials.ldevid) ?? 'anonymous';
+  const log = v.debug ? createLog('debug', process.stderr) : undefined;
+  let server;
+  try {
+    server = await resolveServer(parsedServer);
+  } catch (err) {
+    io.stderr(`${(err as Error).message}\n`);
+    return 3;
+  }
+  const client = new RadiusClient({ host: server.host, port: server.port, secret, ...(log ? { log } : {}), onRetransmit: firstSilenceNotice(io.stderr, v.server!) });
+  let r;
+  try {
+    r = await runReenrollOverRadius(
+      {
+        credentials,
+        outerIdentity,
+        maxVersion: v.tls13 ? 'TLSv1.3' : 'TLSv1.2',
+        ...(v['no-clock'] ? { clock: () => 'ignore-time' as const } : {}),
+        ...(log ? { log } : {}),
+      },
+      { host: server.host, port: server.port, secret, client, ...(framedMtu !== undefined ? { framedMtu } : {}), ...(log ? { log } : {}) },
+    );
+  } finally {
+    await client.close();
+  }
+  const accepted = r.radius.outcome === 'accept' && r.radius.peer?.kind === 'success' && r.radius.mppeMatches;
+  let files: WrittenRenewal | undefined;
+  let writeError: string | undefined;
+  if (accepted && r.result) {
+    try {
+      files = writeRenewedLdevid(v.out ?? dir, r.result, credentials.privateKey);
+    } catch (err) {
+      writeError = `cannot write the new LDevID: ${(err as Error).message}`;
+    }
+  }
+  const renewed = r.result && files ? new X509Certificate(r.result.ldevid) : undefined;
+  const current = new X509Certificate(credentials.ldevid);
+  const report = {
+    outcome: r.radius.outcome,
+    ok: accepted && writeError === undefined,
+    rounds: r.radius.rounds,
+    identity: outerIdentity,
+    reenrolled: renewed !== undefined,
+    ...(r.radius.reason ? { reason: r.radius.reason } : {}),
+    ...(r.failure ? { deviceError: `${teapErrorName(r.failure.code)}: ${r.failure.reason}` } : {}),
+    ...(r.refusal && r.refusal.errors.length > 0 ? { serverErrors: r.refusal.errors } : {}),
+    ...(r.refusal?.retryAfterSeconds !== undefined ? { retryAfterSeconds: r.refusal.retryAfterSeconds } : {}),
+    ...(writeError ? { writeError } : {}),
+    mppeKeysMatch: r.radius.mppeMatches,
+    authenticatedWith: { serial: current.serialNumber, notAfter: new Date(current.validTo).toISOString() },
+    ...(renewed && files ? { ldevid: { subject: renewed.subject.replace(/\n/g, ', '), serial: renewed.serialNumber, notAfter: new Date(renewed.validTo).toISOString(), files } } : {}),
+  };
+  const hint = noReplyHint(r.radius.reason, v.server!);
+  if (hint !== undefined) io.stderr(`${hint}\n`);
+  if (r.refusal?.retryAfterSeconds !== undefined && r.refusal.retryAfterSeconds > 0) io.stderr(`The registrar asks this device to wait ${r.refusal.retryAfterSeconds} s (Retry-After) before it tries again.\n`);
   if (v.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
   else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
   if (report.ok) return 0;

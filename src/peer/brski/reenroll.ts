@@ -43,8 +43,29 @@ export function loadLdevidCredentials(dir: string): LdevidCredentials {
   } catch (err) {
     throw new CredentialsError(`LDevID key: ${(err as Error).message}`);
   }
-  if (!new X509Certificate(chain[0]!).checkPrivateKey(privateKey)) throw new CredentialsError('the LDevID key does not belong to the LDevID');
+  const certificate = new X509Certificate(chain[0]!);
+  if (!certificate.checkPrivateKey(privateKey)) {
+    // A renewal stopped between its two renames (writeRenewedLdevid): the new key is in place, the
+    // certificate is still the old one, whose key was kept beside it.
+    const previous = readPreviousKey(join(dir, LDEVID_FILES.previousKey));
+    if (previous === undefined || !certificate.checkPrivateKey(previous)) throw new CredentialsError('the LDevID key does not belong to the LDevID');
+    privateKey = previous;
+  }
   return { ldevid: chain[0]!, intermediates: chain.slice(1), privateKey, trustAnchors: anchors };
+}
+
+function readPreviousKey(path: string): KeyObject | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return createPrivateKey(text);
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ReenrollResult {

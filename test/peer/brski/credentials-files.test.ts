@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialsError, loadPledgeCredentials, pledgeCredentials } from '../../../src/peer/brski/credentials.js';
-import { writeLdevid } from '../../../src/peer/brski/ldevid-files.js';
+import { LDEVID_FILES, writeLdevid, writeRenewedLdevid } from '../../../src/peer/brski/ldevid-files.js';
+import { loadLdevidCredentials } from '../../../src/peer/brski/reenroll.js';
 import type { Enrollment } from '../../../src/peer/brski/pledge.js';
 import { makeCert } from '../../teap-brski/brski/voucher/test-pki.js';
 import { brskiPki } from './brski-world.js';
@@ -76,6 +77,55 @@ describe('LDevID files', () => {
       writeLdevid(out, { ...e, intermediates: [pki.domainCa.der] });
       expect(readFileSync(files.certificate, 'utf8').match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
       expect(statSync(files.key).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a renewal replaces the LDevID and key, keeps ca.pem, and leaves no previous key behind', async () => {
+    const pki = await brskiPki();
+    const dir = mkdtempSync(join(tmpdir(), 'gangway-ldevid-'));
+    try {
+      const first = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+      const second = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+      writeLdevid(dir, { ldevid: first.der, intermediates: [], privateKey: first.key, trustAnchors: [pki.domainCa.der], voucher: { serialNumber: 'JADA-0001', pin: 'cert', der: new Uint8Array(0) } });
+      const files = writeRenewedLdevid(dir, { ldevid: second.der, intermediates: [], privateKey: second.key, trustAnchors: [pki.domainCa.der] }, first.key);
+      expect(statSync(files.key).mode & 0o777).toBe(0o600);
+      const loaded = loadLdevidCredentials(dir);
+      expect(Buffer.from(loaded.ldevid).equals(Buffer.from(second.der))).toBe(true);
+      expect(loaded.privateKey.equals(second.key)).toBe(true);
+      expect(() => statSync(join(dir, LDEVID_FILES.previousKey))).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // Without the kept key, a device stopped between a renewal's two renames had a new key beside its
+  // old certificate and could not authenticate any more.
+  test('a renewal stopped between its renames: the old certificate is loaded with the kept previous key; a later renewal keeps that one', async () => {
+    const pki = await brskiPki();
+    const dir = mkdtempSync(join(tmpdir(), 'gangway-ldevid-'));
+    try {
+      const first = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+      const orphan = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+      const third = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+      writeLdevid(dir, { ldevid: first.der, intermediates: [], privateKey: first.key, trustAnchors: [pki.domainCa.der], voucher: { serialNumber: 'JADA-0001', pin: 'cert', der: new Uint8Array(0) } });
+      // What writeRenewedLdevid leaves after its second rename: the previous key kept, the new key in place.
+      writeFileSync(join(dir, LDEVID_FILES.previousKey), first.keyPem, { mode: 0o600 });
+      writeFileSync(join(dir, LDEVID_FILES.key), orphan.keyPem, { mode: 0o600 });
+      const loaded = loadLdevidCredentials(dir);
+      expect(Buffer.from(loaded.ldevid).equals(Buffer.from(first.der))).toBe(true);
+      expect(loaded.privateKey.equals(first.key)).toBe(true);
+
+      // The next renewal keeps the key the device authenticated with, not the orphan in ldevid.key.
+      writeRenewedLdevid(dir, { ldevid: third.der, intermediates: [], privateKey: third.key, trustAnchors: [pki.domainCa.der] }, loaded.privateKey);
+      expect(loadLdevidCredentials(dir).privateKey.equals(third.key)).toBe(true);
+
+      // Without a matching previous key the mismatch is still refused.
+      writeFileSync(join(dir, LDEVID_FILES.key), orphan.keyPem, { mode: 0o600 });
+      expect(() => loadLdevidCredentials(dir)).toThrow(/does not belong to the LDevID/);
+      writeFileSync(join(dir, LDEVID_FILES.previousKey), 'not a key', { mode: 0o600 });
+      expect(() => loadLdevidCredentials(dir)).toThrow(/does not belong to the LDevID/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

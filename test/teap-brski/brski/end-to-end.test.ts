@@ -101,7 +101,7 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     dir = mkdtempSync(join(tmpdir(), 'gangway-brski-e2e-'));
     const masaPort = await freeTcpPort();
     masa = await daemon(['masa', '--data', masaDir(), '--listen', `127.0.0.1:${masaPort}`], 'MASA listening');
-    for (const sn of ['E2E-0001', 'E2E-0002', 'E2E-0003', 'E2E-0004']) {
+    for (const sn of ['E2E-0001', 'E2E-0002', 'E2E-0003', 'E2E-0004', 'E2E-0005']) {
       const r = gangway(['masa', 'issue-idevid', '--data', masaDir(), '--serial', sn, '--out', join(dir, sn)]);
       expect({ status: r.status, err: r.status === 0 ? '' : r.stderr }).toEqual({ status: 0, err: '' });
     }
@@ -130,10 +130,12 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
       policies: {
         pledge: { clientCertificate: 'required', sequence: [{ identityType: 'machine', methods: ['brski'] }] },
         flowA: { clientCertificate: 'required', sequence: [{ methods: ['client-certificate'] }] },
+        enrolled: { clientCertificate: 'required', sequence: [{ methods: ['brski-reenroll'] }] },
       },
       rules: [
         { nas: 'flowa', certificate: 'manufacturer:acme', policy: 'flowA' },
         { certificate: 'manufacturer:acme', policy: 'pledge' },
+        { certificate: 'domain', policy: 'enrolled' },
       ],
     };
     writeFileSync(cfgPath, stringify(cfg));
@@ -232,6 +234,46 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     writeFileSync(join(dir, 'renewed.p7'), Buffer.from(c.out, 'base64'));
     const p7 = run(openssl!, ['pkcs7', '-inform', 'DER', '-in', join(dir, 'renewed.p7'), '-print_certs']);
     expect(p7.out).toContain('acme:E2E-0002');
+  });
+
+  // FAILS before --ldevid: no command ran the device's side of flow C.
+  test('gangway pledge --ldevid: the enrolled device over TEAP with its LDevID; too soon, access without a new certificate; after the interval, a new LDevID for a new key that eapol_test then uses', async () => {
+    const out = join(dir, 'ldevid-5');
+    const enrolled = gangway(['pledge', '--idevid', join(dir, 'E2E-0005'), '--server', `127.0.0.1:${radiusPort}`, '--secret', secret, '--out', out, '--json']);
+    expect({ status: enrolled.status, err: enrolled.stderr }).toMatchObject({ status: 0 });
+    const enrolledAt = Date.now();
+    const first = new X509Certificate(readFileSync(join(out, 'ldevid.pem')));
+    const firstKey = readFileSync(join(out, 'ldevid.key'), 'utf8');
+    const reconnect = () => gangway(['pledge', '--ldevid', out, '--server', `127.0.0.1:${radiusPort}`, '--secret', secret, '--json']);
+
+    // Within the interval (one certificate per device here): let in on its LDevID, nothing issued, files untouched.
+    const early = reconnect();
+    expect({ status: early.status, out: early.stdout, err: early.stderr }).toMatchObject({ status: 0 });
+    expect(JSON.parse(early.stdout)).toMatchObject({ outcome: 'accept', ok: true, identity: 'acme:E2E-0005', reenrolled: false, mppeKeysMatch: true, authenticatedWith: { serial: first.serialNumber } });
+    expect(readFileSync(join(out, 'ldevid.key'), 'utf8')).toBe(firstKey);
+    expect(await server.logWhen(/re-enrolment not due yet/)).toContain('TEAP-BRSKI: re-enrolment not due yet; access on the LDevID, nothing issued');
+
+    spawnSync('sleep', [String(Math.max(0, REENROLMENT_INTERVAL_S * 1000 - (Date.now() - enrolledAt)) / 1000 + 0.5)]);
+    const renewed = reconnect();
+    expect({ status: renewed.status, out: renewed.stdout, err: renewed.stderr }).toMatchObject({ status: 0 });
+    const report = JSON.parse(renewed.stdout) as { reenrolled: boolean; ldevid: { serial: string; subject: string } };
+    expect(report).toMatchObject({ outcome: 'accept', ok: true, reenrolled: true, authenticatedWith: { serial: first.serialNumber } });
+    const second = new X509Certificate(readFileSync(join(out, 'ldevid.pem')));
+    expect(second.serialNumber).toBe(report.ldevid.serial);
+    expect(second.serialNumber).not.toBe(first.serialNumber);
+    expect(second.subject).toBe(first.subject);
+    expect(second.publicKey.equals(first.publicKey)).toBe(false);
+    expect(readFileSync(join(out, 'ldevid.key'), 'utf8')).not.toBe(firstKey);
+    expect(existsSync(join(out, 'ldevid.key.prev'))).toBe(false);
+    expect(run(openssl!, ['verify', '-CAfile', join(serverDir(), 'pki', 'ca.pem'), join(out, 'ldevid.pem')])).toMatchObject({ status: 0, out: expect.stringContaining(': OK') });
+    const listed = gangway(['brski', 'certificates', '--device', 'acme:E2E-0005', '--data', serverDir(), '--json']);
+    expect((JSON.parse(listed.stdout) as unknown[]).length).toBe(2);
+
+    // An independent peer takes the renewed files as they are.
+    const conf = `network={\n  key_mgmt=WPA-EAP\n  eap=TLS\n  identity="acme:E2E-0005"\n  ca_cert="${join(out, 'ca.pem')}"\n  client_cert="${join(out, 'ldevid.pem')}"\n  private_key="${join(out, 'ldevid.key')}"\n}\n`;
+    const tls = await runEapolTest({ binary: debianEapolTest!, config: conf, port: radiusPort, secret, timeoutSec: 15 });
+    expect({ success: tls.success, detail: tls.success ? '' : describeEapolFailure(tls) }).toEqual({ success: true, detail: '' });
+
   });
 
   test('gangway brski prefetch: a nonceless voucher for E2E-0003, fetched while the MASA is up', () => {
