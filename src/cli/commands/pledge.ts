@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { CredentialsError, IDEVID_FILES, loadPledgeCredentials, type PledgeCredentials } from '../../peer/brski/credentials.js';
 import { LDEVID_FILES, writeLdevid, type WrittenLdevid } from '../../peer/brski/ldevid-files.js';
 import { DEFAULT_BOOTSTRAP_IDENTITY, runPledgeOverRadius } from '../../peer/brski/teap-pledge.js';
@@ -11,7 +12,24 @@ import { firstSilenceNotice, noReplyHint } from '../no-reply-hint.js';
 import { RadiusClient } from '../../radius/client.js';
 import { HttpsPledge } from '../../peer/brski/https-pledge.js';
 import { loadLdevidCredentials, runReenrollOverRadius, type LdevidCredentials } from '../../peer/brski/reenroll.js';
-import { writeRenewedLdevid, type WrittenRenewal } from '../../peer/brski/ldevid-files.js';
+import { writeRenewedLdevid, type RenewalRepair, type WrittenRenewal } from '../../peer/brski/ldevid-files.js';
+
+/** An enrolled device's outer identity unless told otherwise. */
+const DEFAULT_LDEVID_IDENTITY = 'anonymous';
+
+/**
+ * Why the LDevID could not be written to `dir`, found before the conversation: once the registrar
+ * has issued a certificate, failing to store it loses it and uses up a place of the device's limit.
+ */
+function outputDirectoryProblem(dir: string): string | undefined {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    return `cannot write the LDevID to ${dir}: ${(err as Error).message}`;
+  }
+}
 
 export const spec = defineCommand({
   name: 'pledge',
@@ -35,7 +53,7 @@ export const spec = defineCommand({
     https: { type: 'string', value: 'URL', help: 'enrol over BRSKI/EST HTTPS at this registrar instead of TEAP over RADIUS' },
     secret: { type: 'string', value: 'S', help: 'the RADIUS shared secret for this client' },
     out: { type: 'string', value: 'DIR', help: 'where ldevid.pem, ldevid.key (0600) and ca.pem go (default: the --idevid or --ldevid DIR)' },
-    'outer-identity': { type: 'string', value: 'ID', help: `outer EAP identity (default ${DEFAULT_BOOTSTRAP_IDENTITY}; with --ldevid, the LDevID's CN)` },
+    'outer-identity': { type: 'string', value: 'ID', help: `outer EAP identity (default ${DEFAULT_BOOTSTRAP_IDENTITY}; with --ldevid, ${DEFAULT_LDEVID_IDENTITY})` },
     'no-clock': { type: 'boolean', help: 'the device has no trusted clock: validity periods are not checked' },
     'accept-nonceless': { type: 'boolean', help: 'accept a nonceless voucher (RFC 8995 §7.2 reduced security, for offline sites)' },
     tls13: { type: 'boolean', help: 'allow TLS 1.3 (default: TLS 1.2 only)' },
@@ -44,7 +62,7 @@ export const spec = defineCommand({
     debug: { type: 'boolean', help: 'log the conversation to stderr' },
   },
   epilog: 'Exit status: 0 enrolled (Access-Accept, LDevID written; with --ldevid: Access-Accept, and any new LDevID\n' +
-    'written), 1 rejected or refused, 2 usage, 3 error.',
+    'written), 1 rejected or refused, 2 usage or unusable files (credentials, --out), 3 error.',
 });
 
 /** `gangway pledge`: enrol once with TEAP-BRSKI over RADIUS and write the LDevID. */
@@ -79,6 +97,11 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
   } catch (err) {
     if (!(err instanceof CredentialsError)) throw err;
     io.stderr(`${err.message}\n`);
+    return 2;
+  }
+  const unwritable = outputDirectoryProblem(v.out ?? idevidDir);
+  if (unwritable !== undefined) {
+    io.stderr(`${unwritable}\n`);
     return 2;
   }
   const outerIdentity = v['outer-identity'] ?? DEFAULT_BOOTSTRAP_IDENTITY;
@@ -147,12 +170,6 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
   return r.radius.outcome === 'error' || writeError ? 3 : 1;
 }
 
-/** The common name of a certificate's subject, if it has one: an enrolled device's usual EAP identity. */
-function commonName(der: Uint8Array): string | undefined {
-  const cn = new X509Certificate(der).subject.split('\n').find((rdn) => rdn.startsWith('CN='));
-  return cn === undefined || cn.length === 3 ? undefined : cn.slice(3);
-}
-
 /**
  * `gangway pledge --ldevid DIR`: an enrolled device authenticates with its LDevID over TEAP (flow A)
  * and re-enrols when the registrar asks (flow C). Only an Access-Accept whose keys match installs
@@ -161,7 +178,7 @@ function commonName(der: Uint8Array): string | undefined {
 async function reconnect(v: OptionValues<typeof spec.options>, parsedServer: { host: string; port: number }, framedMtu: number | undefined, io: CliIo): Promise<number> {
   const dir = v.ldevid!;
   const secret = v.secret!;
-  let credentials: LdevidCredentials;
+  let credentials: LdevidCredentials & { repaired?: RenewalRepair };
   try {
     credentials = loadLdevidCredentials(dir);
   } catch (err) {
@@ -169,7 +186,16 @@ async function reconnect(v: OptionValues<typeof spec.options>, parsedServer: { h
     io.stderr(`${err.message}\n`);
     return 2;
   }
-  const outerIdentity = v['outer-identity'] ?? commonName(credentials.ldevid) ?? 'anonymous';
+  // Anonymous by default, as the pledge's: the outer identity travels in the clear, and the server
+  // chooses its policy by the certificate.
+  const outerIdentity = v['outer-identity'] ?? DEFAULT_LDEVID_IDENTITY;
+  const out = v.out ?? dir;
+  const unwritable = outputDirectoryProblem(out);
+  if (unwritable !== undefined) {
+    io.stderr(`${unwritable}\n`);
+    return 2;
+  }
+  if (credentials.repaired === 'restored-previous-key') io.stderr(`${dir}: an earlier renewal stopped before its new certificate was written; the LDevID in place and its key were restored\n`);
   const log = v.debug ? createLog('debug', process.stderr) : undefined;
   let server;
   try {
@@ -199,7 +225,7 @@ async function reconnect(v: OptionValues<typeof spec.options>, parsedServer: { h
   let writeError: string | undefined;
   if (accepted && r.result) {
     try {
-      files = writeRenewedLdevid(v.out ?? dir, r.result, credentials.privateKey);
+      files = writeRenewedLdevid(out, r.result, credentials.privateKey);
     } catch (err) {
       writeError = `cannot write the new LDevID: ${(err as Error).message}`;
     }
@@ -212,6 +238,7 @@ async function reconnect(v: OptionValues<typeof spec.options>, parsedServer: { h
     rounds: r.radius.rounds,
     identity: outerIdentity,
     reenrolled: renewed !== undefined,
+    ...(credentials.repaired !== undefined ? { repaired: credentials.repaired } : {}),
     ...(r.radius.reason ? { reason: r.radius.reason } : {}),
     ...(r.failure ? { deviceError: `${teapErrorName(r.failure.code)}: ${r.failure.reason}` } : {}),
     ...(r.refusal && r.refusal.errors.length > 0 ? { serverErrors: r.refusal.errors } : {}),
@@ -238,6 +265,11 @@ async function runHttps(v: OptionValues<typeof spec.options>, io: CliIo): Promis
   } catch (err) {
     if (!(err instanceof CredentialsError)) throw err;
     io.stderr(`${err.message}\n`);
+    return 2;
+  }
+  const unwritable = outputDirectoryProblem(v.out ?? v.idevid!);
+  if (unwritable !== undefined) {
+    io.stderr(`${unwritable}\n`);
     return 2;
   }
   const log = v.debug ? createLog('debug', process.stderr) : undefined;

@@ -1,13 +1,16 @@
 /**
  * The pledge's enrolment on disk: ldevid.pem (LDevID, then any intermediate CAs), ldevid.key
  * (PKCS#8, mode 0600 from its creation) and ca.pem (the domain trust anchors, for validating the
- * server in later EAP-TLS runs). Each file is written beside its final name and renamed over it, so
- * a reader never sees half a key or a certificate without its key.
+ * server in later EAP-TLS runs). Each file is written durably beside its final name and renamed over
+ * it (util/atomic-file.ts), so no file is ever seen half written.
+ *
+ * A renewal replaces two files, and two renames are not one step: see writeRenewedLdevid and
+ * repairInterruptedRenewal for how a device stopped between them keeps a working pair.
  */
-import { X509Certificate } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomically } from '../../util/atomic-file.js';
 import type { Enrollment } from './pledge.js';
 
 export const LDEVID_FILES = {
@@ -28,19 +31,12 @@ function pem(der: Uint8Array): string {
   return new X509Certificate(der).toString();
 }
 
-function writeFileAtomically(path: string, text: string | Uint8Array, mode: number): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  rmSync(tmp, { force: true });
-  // 'wx': a fresh file, created with its final mode (no window with a readable key).
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    if (typeof text === 'string') writeSync(fd, text);
-    else writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+function keyPem(key: KeyObject): string {
+  return key.export({ type: 'pkcs8', format: 'pem' }) as string;
 }
+
+const PRIVATE = { mode: 0o600 };
+const PUBLIC = { mode: 0o644 };
 
 export function writeLdevid(dir: string, e: Enrollment): WrittenLdevid {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -50,10 +46,12 @@ export function writeLdevid(dir: string, e: Enrollment): WrittenLdevid {
     trustAnchors: join(dir, LDEVID_FILES.trustAnchors),
     voucher: join(dir, LDEVID_FILES.voucher),
   };
-  writeFileAtomically(out.key, e.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
-  writeFileAtomically(out.certificate, [e.ldevid, ...e.intermediates].map(pem).join(''), 0o644);
-  writeFileAtomically(out.trustAnchors, e.trustAnchors.map(pem).join(''), 0o644);
-  writeFileAtomically(out.voucher, e.voucher.der, 0o644);
+  writeFileAtomically(out.key, keyPem(e.privateKey), PRIVATE);
+  writeFileAtomically(out.certificate, [e.ldevid, ...e.intermediates].map(pem).join(''), PUBLIC);
+  writeFileAtomically(out.trustAnchors, e.trustAnchors.map(pem).join(''), PUBLIC);
+  writeFileAtomically(out.voucher, e.voucher.der, PUBLIC);
+  // A key kept by a renewal long ago belongs to no certificate here any more.
+  rmSync(join(dir, LDEVID_FILES.previousKey), { force: true });
   return out;
 }
 
@@ -64,11 +62,11 @@ export interface WrittenRenewal {
 }
 
 /**
- * A re-enrolment's new LDevID and key over the device's current ones. Two renames cannot be one
- * step, so the key that matches the certificate still in place is kept as ldevid.key.prev until the
- * new certificate has replaced it: a device stopped between the renames finds its new key beside
- * its old certificate, and `loadLdevidCredentials` takes the previous key that matches it.
- * `currentKey` is the key the device authenticated with (after such a stop, ldevid.key is not it).
+ * A re-enrolment's new LDevID and key over the device's current ones. The key of the certificate
+ * still in place (`currentKey`, the one the device authenticated with) is kept as ldevid.key.prev
+ * while the new key and then the new certificate are renamed in; it goes once both are. A failure
+ * between the renames puts the current key back; a stop there (power loss) leaves the new key beside
+ * the old certificate, which repairInterruptedRenewal undoes from ldevid.key.prev at the next load.
  */
 export function writeRenewedLdevid(
   dir: string,
@@ -82,10 +80,78 @@ export function writeRenewedLdevid(
     trustAnchors: join(dir, LDEVID_FILES.trustAnchors),
   };
   const previous = join(dir, LDEVID_FILES.previousKey);
-  writeFileAtomically(previous, currentKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
-  writeFileAtomically(out.key, renewal.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
-  writeFileAtomically(out.certificate, [renewal.ldevid, ...renewal.intermediates].map(pem).join(''), 0o644);
-  writeFileAtomically(out.trustAnchors, renewal.trustAnchors.map(pem).join(''), 0o644);
+  writeFileAtomically(out.trustAnchors, renewal.trustAnchors.map(pem).join(''), PUBLIC);
+  writeFileAtomically(previous, keyPem(currentKey), PRIVATE);
+  try {
+    writeFileAtomically(out.key, keyPem(renewal.privateKey), PRIVATE);
+    writeFileAtomically(out.certificate, [renewal.ldevid, ...renewal.intermediates].map(pem).join(''), PUBLIC);
+  } catch (err) {
+    // The certificate in place is still the old one: its key goes back beside it (whether or not
+    // the new key's rename took effect). If even that fails, ldevid.key.prev stays for
+    // repairInterruptedRenewal.
+    try {
+      writeFileAtomically(out.key, keyPem(currentKey), PRIVATE);
+      rmSync(previous, { force: true });
+    } catch {
+      // The first error is the one to report.
+    }
+    throw err;
+  }
   rmSync(previous, { force: true });
   return out;
+}
+
+/** What repairInterruptedRenewal found and did. */
+export type RenewalRepair =
+  /** The new key was in place beside the old certificate: the old certificate's key is back (the new certificate was lost). */
+  | 'restored-previous-key'
+  /** The renewal had finished but for removing the replaced key, which is now gone. */
+  | 'removed-stale-previous-key';
+
+function matches(certificate: X509Certificate, text: string | undefined): boolean {
+  if (text === undefined) return false;
+  try {
+    return certificate.checkPrivateKey(createPrivateKey(text));
+  } catch {
+    return false;
+  }
+}
+
+function readOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Finishes or undoes a renewal that stopped before removing ldevid.key.prev: when ldevid.key belongs
+ * to the certificate in place, the kept key is stale and is removed; when it does not (or cannot be
+ * read) and the kept key does, the kept key is put back as ldevid.key, so that every reader of the
+ * directory (EAP-TLS supplicants too) finds a matching pair. Anything else is left for the loader
+ * to refuse.
+ */
+export function repairInterruptedRenewal(dir: string): RenewalRepair | undefined {
+  const previousPath = join(dir, LDEVID_FILES.previousKey);
+  const previous = readOrUndefined(previousPath);
+  if (previous === undefined) return undefined;
+  const chain = readOrUndefined(join(dir, LDEVID_FILES.certificate));
+  const first = chain?.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0];
+  let certificate: X509Certificate;
+  try {
+    if (first === undefined) return undefined;
+    certificate = new X509Certificate(first);
+  } catch {
+    return undefined;
+  }
+  const keyPath = join(dir, LDEVID_FILES.key);
+  if (matches(certificate, readOrUndefined(keyPath))) {
+    rmSync(previousPath, { force: true });
+    return 'removed-stale-previous-key';
+  }
+  if (!matches(certificate, previous)) return undefined;
+  writeFileAtomically(keyPath, previous, PRIVATE);
+  rmSync(previousPath, { force: true });
+  return 'restored-previous-key';
 }

@@ -13,7 +13,7 @@ import type { Log } from '../../util/log.js';
 import { CredentialsError } from './credentials.js';
 import { CsrAttributesError, NO_CSR_ATTRIBUTES, parseCsrAttributes } from './csr-attributes.js';
 import { CsrError, createPledgeCsr, type PledgeCsr } from './csr.js';
-import { LDEVID_FILES } from './ldevid-files.js';
+import { LDEVID_FILES, repairInterruptedRenewal, type RenewalRepair } from './ldevid-files.js';
 import { Pkcs7Error, certificatesOfPkcs7 } from './pkcs7.js';
 import { readServerRefusal, type ServerRefusal } from './server-refusal.js';
 
@@ -25,7 +25,17 @@ export interface LdevidCredentials {
   trustAnchors: Uint8Array[];
 }
 
-export function loadLdevidCredentials(dir: string): LdevidCredentials {
+/**
+ * The device's credentials from `dir`, after finishing or undoing a renewal that was stopped
+ * between its renames (`repaired` says which; ldevid-files.ts).
+ */
+export function loadLdevidCredentials(dir: string): LdevidCredentials & { repaired?: RenewalRepair } {
+  let repaired: RenewalRepair | undefined;
+  try {
+    repaired = repairInterruptedRenewal(dir);
+  } catch (err) {
+    throw new CredentialsError(`cannot repair an interrupted renewal in ${dir}: ${(err as Error).message}`);
+  }
   const read = (name: string): string => {
     try {
       return readFileSync(join(dir, name), 'utf8');
@@ -33,39 +43,26 @@ export function loadLdevidCredentials(dir: string): LdevidCredentials {
       throw new CredentialsError(`cannot read ${join(dir, name)}: ${(err as Error).message}`);
     }
   };
-  const pems = (text: string): Uint8Array[] => (text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((b) => new Uint8Array(new X509Certificate(b).raw));
-  const chain = pems(read(LDEVID_FILES.certificate));
-  const anchors = pems(read(LDEVID_FILES.trustAnchors));
+  const pems = (name: string): Uint8Array[] => {
+    try {
+      return (read(name).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((b) => new Uint8Array(new X509Certificate(b).raw));
+    } catch (err) {
+      if (err instanceof CredentialsError) throw err;
+      throw new CredentialsError(`${join(dir, name)}: not a certificate: ${(err as Error).message}`);
+    }
+  };
+  const chain = pems(LDEVID_FILES.certificate);
+  const anchors = pems(LDEVID_FILES.trustAnchors);
   if (chain.length === 0 || anchors.length === 0) throw new CredentialsError(`${dir} holds no LDevID or no trust anchor`);
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(read(LDEVID_FILES.key));
   } catch (err) {
+    if (err instanceof CredentialsError) throw err;
     throw new CredentialsError(`LDevID key: ${(err as Error).message}`);
   }
-  const certificate = new X509Certificate(chain[0]!);
-  if (!certificate.checkPrivateKey(privateKey)) {
-    // A renewal stopped between its two renames (writeRenewedLdevid): the new key is in place, the
-    // certificate is still the old one, whose key was kept beside it.
-    const previous = readPreviousKey(join(dir, LDEVID_FILES.previousKey));
-    if (previous === undefined || !certificate.checkPrivateKey(previous)) throw new CredentialsError('the LDevID key does not belong to the LDevID');
-    privateKey = previous;
-  }
-  return { ldevid: chain[0]!, intermediates: chain.slice(1), privateKey, trustAnchors: anchors };
-}
-
-function readPreviousKey(path: string): KeyObject | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    return createPrivateKey(text);
-  } catch {
-    return undefined;
-  }
+  if (!new X509Certificate(chain[0]!).checkPrivateKey(privateKey)) throw new CredentialsError('the LDevID key does not belong to the LDevID');
+  return { ldevid: chain[0]!, intermediates: chain.slice(1), privateKey, trustAnchors: anchors, ...(repaired !== undefined ? { repaired } : {}) };
 }
 
 export interface ReenrollResult {

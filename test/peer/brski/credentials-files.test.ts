@@ -1,5 +1,7 @@
-import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+// The module object itself (a namespace import would be a copy): the spies must reach what src/ calls.
+import fs from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialsError, loadPledgeCredentials, pledgeCredentials } from '../../../src/peer/brski/credentials.js';
@@ -100,32 +102,116 @@ describe('LDevID files', () => {
     }
   });
 
-  // Without the kept key, a device stopped between a renewal's two renames had a new key beside its
-  // old certificate and could not authenticate any more.
-  test('a renewal stopped between its renames: the old certificate is loaded with the kept previous key; a later renewal keeps that one', async () => {
+  // Each point a renewal can stop at (power loss: nothing after it runs), and a failure at each rename.
+  // Without the kept key, a device stopped after the key's rename had a new key beside its old
+  // certificate and could not authenticate any more.
+  test('a renewal stopped after any of its renames, or failing at any: the next load finds a matching pair (old or new), repaired, no kept key left', async () => {
+    const pki = await brskiPki();
+    const first = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+    const second = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+    const realRename = fs.renameSync;
+    const realOpen = fs.openSync;
+    const realRm = fs.rmSync;
+    // writeRenewedLdevid renames four times: ca.pem, ldevid.key.prev, ldevid.key, ldevid.pem.
+    for (const mode of ['stop', 'fail'] as const) {
+      for (let n = 1; n <= 4; n++) {
+        const dir = mkdtempSync(join(tmpdir(), 'gangway-ldevid-'));
+        try {
+          writeLdevid(dir, { ldevid: first.der, intermediates: [], privateKey: first.key, trustAnchors: [pki.domainCa.der], voucher: { serialNumber: 'JADA-0001', pin: 'cert', der: new Uint8Array(0) } });
+          let renames = 0;
+          let stopped = false;
+          const stop = (): never => {
+            throw new Error('stopped');
+          };
+          jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
+            if (stopped) stop();
+            if (mode === 'fail' && renames + 1 === n) {
+              renames++;
+              throw new Error('rename failed');
+            }
+            realRename(a, b);
+            if (++renames === n && mode === 'stop') {
+              stopped = true;
+              stop();
+            }
+          });
+          jest.spyOn(fs, 'openSync').mockImplementation(((...args: Parameters<typeof fs.openSync>) => (stopped ? stop() : realOpen(...args))) as typeof fs.openSync);
+          jest.spyOn(fs, 'rmSync').mockImplementation(((...args: Parameters<typeof fs.rmSync>) => (stopped ? stop() : realRm(...args))) as typeof fs.rmSync);
+          expect(() => writeRenewedLdevid(dir, { ldevid: second.der, intermediates: [], privateKey: second.key, trustAnchors: [pki.domainCa.der] }, first.key)).toThrow();
+          jest.restoreAllMocks();
+
+          const loaded = loadLdevidCredentials(dir);
+          const which = Buffer.from(loaded.ldevid).equals(Buffer.from(first.der)) ? 'old' : 'new';
+          // Only a stop after the certificate's rename leaves the new pair; everything else the old one.
+          expect({ mode, n, which }).toEqual({ mode, n, which: mode === 'stop' && n === 4 ? 'new' : 'old' });
+          expect(loaded.privateKey.equals(which === 'old' ? first.key : second.key)).toBe(true);
+          expect(new X509Certificate(readFileSync(join(dir, 'ldevid.pem'))).checkPrivateKey(createPrivateKey(readFileSync(join(dir, 'ldevid.key'))))).toBe(true);
+          expect(existsSync(join(dir, LDEVID_FILES.previousKey))).toBe(false);
+          if (mode === 'stop' && n === 3) expect(loaded.repaired).toBe('restored-previous-key');
+          if (mode === 'stop' && n === 4) expect(loaded.repaired).toBe('removed-stale-previous-key');
+          if (mode === 'fail') expect(loaded.repaired).toBeUndefined();
+          expect(statSync(join(dir, 'ldevid.key')).mode & 0o777).toBe(0o600);
+        } finally {
+          jest.restoreAllMocks();
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
+  });
+
+  test('the kept key is the one the device authenticated with, not whatever ldevid.key holds', async () => {
     const pki = await brskiPki();
     const dir = mkdtempSync(join(tmpdir(), 'gangway-ldevid-'));
     try {
       const first = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
-      const orphan = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
-      const third = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+      const stray = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+      const second = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
       writeLdevid(dir, { ldevid: first.der, intermediates: [], privateKey: first.key, trustAnchors: [pki.domainCa.der], voucher: { serialNumber: 'JADA-0001', pin: 'cert', der: new Uint8Array(0) } });
-      // What writeRenewedLdevid leaves after its second rename: the previous key kept, the new key in place.
-      writeFileSync(join(dir, LDEVID_FILES.previousKey), first.keyPem, { mode: 0o600 });
-      writeFileSync(join(dir, LDEVID_FILES.key), orphan.keyPem, { mode: 0o600 });
+      writeFileSync(join(dir, 'ldevid.key'), stray.keyPem, { mode: 0o600 });
+      // Stopped after the new key's rename (the third), before the certificate's.
+      const realRename = fs.renameSync;
+      const realOpen = fs.openSync;
+      let n = 0;
+      let stopped = false;
+      jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
+        if (stopped) throw new Error('stopped');
+        realRename(a, b);
+        if (++n === 3) {
+          stopped = true;
+          throw new Error('stopped');
+        }
+      });
+      jest.spyOn(fs, 'openSync').mockImplementation(((...args: Parameters<typeof fs.openSync>) => {
+        if (stopped) throw new Error('stopped');
+        return realOpen(...args);
+      }) as typeof fs.openSync);
+      expect(() => writeRenewedLdevid(dir, { ldevid: second.der, intermediates: [], privateKey: second.key, trustAnchors: [pki.domainCa.der] }, first.key)).toThrow('stopped');
+      jest.restoreAllMocks();
+      expect(createPrivateKey(readFileSync(join(dir, LDEVID_FILES.previousKey))).equals(first.key)).toBe(true);
       const loaded = loadLdevidCredentials(dir);
-      expect(Buffer.from(loaded.ldevid).equals(Buffer.from(first.der))).toBe(true);
       expect(loaded.privateKey.equals(first.key)).toBe(true);
+      expect(loaded.repaired).toBe('restored-previous-key');
+    } finally {
+      jest.restoreAllMocks();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
-      // The next renewal keeps the key the device authenticated with, not the orphan in ldevid.key.
-      writeRenewedLdevid(dir, { ldevid: third.der, intermediates: [], privateKey: third.key, trustAnchors: [pki.domainCa.der] }, loaded.privateKey);
-      expect(loadLdevidCredentials(dir).privateKey.equals(third.key)).toBe(true);
-
-      // Without a matching previous key the mismatch is still refused.
-      writeFileSync(join(dir, LDEVID_FILES.key), orphan.keyPem, { mode: 0o600 });
+  test('refused with CredentialsError: a key of another certificate with no kept key that fits, a garbled certificate', async () => {
+    const pki = await brskiPki();
+    const dir = mkdtempSync(join(tmpdir(), 'gangway-ldevid-'));
+    try {
+      const first = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+      const other = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+      writeLdevid(dir, { ldevid: first.der, intermediates: [], privateKey: first.key, trustAnchors: [pki.domainCa.der], voucher: { serialNumber: 'JADA-0001', pin: 'cert', der: new Uint8Array(0) } });
+      writeFileSync(join(dir, 'ldevid.key'), other.keyPem, { mode: 0o600 });
       expect(() => loadLdevidCredentials(dir)).toThrow(/does not belong to the LDevID/);
       writeFileSync(join(dir, LDEVID_FILES.previousKey), 'not a key', { mode: 0o600 });
       expect(() => loadLdevidCredentials(dir)).toThrow(/does not belong to the LDevID/);
+      expect(existsSync(join(dir, LDEVID_FILES.previousKey))).toBe(true);
+      writeFileSync(join(dir, 'ldevid.pem'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+      expect(() => loadLdevidCredentials(dir)).toThrow(CredentialsError);
+      expect(() => loadLdevidCredentials(dir)).toThrow(/ldevid\.pem: not a certificate/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

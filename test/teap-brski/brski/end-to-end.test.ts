@@ -249,7 +249,7 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     // Within the interval (one certificate per device here): let in on its LDevID, nothing issued, files untouched.
     const early = reconnect();
     expect({ status: early.status, out: early.stdout, err: early.stderr }).toMatchObject({ status: 0 });
-    expect(JSON.parse(early.stdout)).toMatchObject({ outcome: 'accept', ok: true, identity: 'acme:E2E-0005', reenrolled: false, mppeKeysMatch: true, authenticatedWith: { serial: first.serialNumber } });
+    expect(JSON.parse(early.stdout)).toMatchObject({ outcome: 'accept', ok: true, identity: 'anonymous', reenrolled: false, mppeKeysMatch: true, authenticatedWith: { serial: first.serialNumber } });
     expect(readFileSync(join(out, 'ldevid.key'), 'utf8')).toBe(firstKey);
     expect(await server.logWhen(/re-enrolment not due yet/)).toContain('TEAP-BRSKI: re-enrolment not due yet; access on the LDevID, nothing issued');
 
@@ -266,8 +266,13 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     expect(readFileSync(join(out, 'ldevid.key'), 'utf8')).not.toBe(firstKey);
     expect(existsSync(join(out, 'ldevid.key.prev'))).toBe(false);
     expect(run(openssl!, ['verify', '-CAfile', join(serverDir(), 'pki', 'ca.pem'), join(out, 'ldevid.pem')])).toMatchObject({ status: 0, out: expect.stringContaining(': OK') });
-    const listed = gangway(['brski', 'certificates', '--device', 'acme:E2E-0005', '--data', serverDir(), '--json']);
-    expect((JSON.parse(listed.stdout) as unknown[]).length).toBe(2);
+    const issued = (): number => (JSON.parse(gangway(['brski', 'certificates', '--device', 'acme:E2E-0005', '--data', serverDir(), '--json']).stdout) as unknown[]).length;
+    expect(issued()).toBe(2);
+
+    // Where the new LDevID could not be stored, nothing is asked for: refused before the conversation.
+    const nowhere = gangway(['pledge', '--ldevid', out, '--out', '/dev/null/ldevid', '--server', `127.0.0.1:${radiusPort}`, '--secret', secret, '--json']);
+    expect({ status: nowhere.status, err: nowhere.stderr }).toEqual({ status: 2, err: expect.stringContaining('cannot write the LDevID to /dev/null/ldevid') });
+    expect(issued()).toBe(2);
 
     // An independent peer takes the renewed files as they are.
     const conf = `network={\n  key_mgmt=WPA-EAP\n  eap=TLS\n  identity="acme:E2E-0005"\n  ca_cert="${join(out, 'ca.pem')}"\n  client_cert="${join(out, 'ldevid.pem')}"\n  private_key="${join(out, 'ldevid.key')}"\n}\n`;
