@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { CredentialsError, IDEVID_FILES, loadPledgeCredentials, type PledgeCredentials } from '../../peer/brski/credentials.js';
 import { LDEVID_FILES, writeLdevid, type WrittenLdevid } from '../../peer/brski/ldevid-files.js';
 import { DEFAULT_BOOTSTRAP_IDENTITY, runPledgeOverRadius } from '../../peer/brski/teap-pledge.js';
@@ -12,22 +12,35 @@ import { firstSilenceNotice, noReplyHint } from '../no-reply-hint.js';
 import { RadiusClient } from '../../radius/client.js';
 import { HttpsPledge } from '../../peer/brski/https-pledge.js';
 import { loadLdevidCredentials, runReenrollOverRadius, type LdevidCredentials } from '../../peer/brski/reenroll.js';
-import { writeRenewedLdevid, type RenewalRepair, type WrittenRenewal } from '../../peer/brski/ldevid-files.js';
+import { LdevidDirectoryLockedError, lockLdevidDirectory, removeStrayTemporaryFiles, repairInterruptedRenewal, writeRenewedLdevid, type RenewalRepair, type WrittenRenewal } from '../../peer/brski/ldevid-files.js';
 
 /** An enrolled device's outer identity unless told otherwise. */
 const DEFAULT_LDEVID_IDENTITY = 'anonymous';
 
 /**
- * Why the LDevID could not be written to `dir`, found before the conversation: once the registrar
- * has issued a certificate, failing to store it loses it and uses up a place of the device's limit.
+ * Runs `body` holding the lock of each directory the LDevID is read from or written to
+ * (lockLdevidDirectory): two runs on one directory would otherwise interleave their writes, and a
+ * repair could take the other's replacement in progress for an interrupted one. Taking the lock
+ * also proves, before anything is asked of a registrar, that files can be made there: a
+ * certificate issued and then lost would use up a place of the device's limit.
  */
-function outputDirectoryProblem(dir: string): string | undefined {
+async function withLockedDirectories(dirs: string[], io: CliIo, body: () => Promise<number>): Promise<number> {
+  const releases: (() => void)[] = [];
+  const release = (): void => {
+    for (const r of releases.reverse()) r();
+  };
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    accessSync(dir, constants.W_OK);
-    return undefined;
-  } catch (err) {
-    return `cannot write the LDevID to ${dir}: ${(err as Error).message}`;
+    for (const dir of new Set(dirs.map((d) => resolve(d)))) {
+      try {
+        releases.push(lockLdevidDirectory(dir));
+      } catch (err) {
+        io.stderr(`${err instanceof LdevidDirectoryLockedError ? err.message : `cannot write the LDevID to ${dir}: ${(err as Error).message}`}\n`);
+        return 2;
+      }
+    }
+    return await body();
+  } finally {
+    release();
   }
 }
 
@@ -62,7 +75,8 @@ export const spec = defineCommand({
     debug: { type: 'boolean', help: 'log the conversation to stderr' },
   },
   epilog: 'Exit status: 0 enrolled (Access-Accept, LDevID written; with --ldevid: Access-Accept, and any new LDevID\n' +
-    'written), 1 rejected or refused, 2 usage or unusable files (credentials, --out), 3 error.',
+    'written), 1 rejected or refused, 2 usage, or files that cannot be used before the conversation (credentials,\n' +
+    '--out, a directory another run holds), 3 error (the new LDevID not written after an Access-Accept among them).',
 });
 
 /** `gangway pledge`: enrol once with TEAP-BRSKI over RADIUS and write the LDevID. */
@@ -74,17 +88,18 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       if (!v.server || !v.secret) throw new UsageError('--ldevid needs --server and --secret');
       const parsed = parseServer(v.server);
       if (!parsed) throw new UsageError(`--server must be HOST:PORT or [IPv6]:PORT, not "${v.server}"`);
-      return reconnect(v, parsed, integerOption(v['framed-mtu'], 'framed-mtu', 64, 4096), io);
+      const framedMtu = integerOption(v['framed-mtu'], 'framed-mtu', 64, 4096);
+      return withLockedDirectories([v.ldevid, v.out ?? v.ldevid], io, () => reconnect(v, parsed, framedMtu, io));
     }
     if (v.https !== undefined) {
       if (!v.idevid || !/^https:\/\/[^/]+/.test(v.https)) throw new UsageError('--https needs an https:// URL and --idevid');
-      return runHttps(v, io);
+      return withLockedDirectories([v.out ?? v.idevid], io, () => runHttps(v, io));
     }
     if (!v.server || !v.secret || !v.idevid) throw new UsageError('--idevid, --server and --secret are required (or --idevid and --https)');
     const parsedServer = parseServer(v.server);
     if (!parsedServer) throw new UsageError(`--server must be HOST:PORT or [IPv6]:PORT, not "${v.server}"`);
     const framedMtu = integerOption(v['framed-mtu'], 'framed-mtu', 64, 4096);
-    return enrol(v, parsedServer, framedMtu, io);
+    return withLockedDirectories([v.out ?? v.idevid], io, () => enrol(v, parsedServer, framedMtu, io));
   });
 }
 
@@ -97,11 +112,6 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
   } catch (err) {
     if (!(err instanceof CredentialsError)) throw err;
     io.stderr(`${err.message}\n`);
-    return 2;
-  }
-  const unwritable = outputDirectoryProblem(v.out ?? idevidDir);
-  if (unwritable !== undefined) {
-    io.stderr(`${unwritable}\n`);
     return 2;
   }
   const outerIdentity = v['outer-identity'] ?? DEFAULT_BOOTSTRAP_IDENTITY;
@@ -177,9 +187,16 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
  */
 async function reconnect(v: OptionValues<typeof spec.options>, parsedServer: { host: string; port: number }, framedMtu: number | undefined, io: CliIo): Promise<number> {
   const dir = v.ldevid!;
+  const out = v.out ?? dir;
   const secret = v.secret!;
   let credentials: LdevidCredentials & { repaired?: RenewalRepair };
   try {
+    // Under the lock: no write of ours is in progress here or in --out.
+    removeStrayTemporaryFiles(dir);
+    if (resolve(out) !== resolve(dir)) {
+      removeStrayTemporaryFiles(out);
+      repairInterruptedRenewal(out);
+    }
     credentials = loadLdevidCredentials(dir);
   } catch (err) {
     if (!(err instanceof CredentialsError)) throw err;
@@ -189,12 +206,6 @@ async function reconnect(v: OptionValues<typeof spec.options>, parsedServer: { h
   // Anonymous by default, as the pledge's: the outer identity travels in the clear, and the server
   // chooses its policy by the certificate.
   const outerIdentity = v['outer-identity'] ?? DEFAULT_LDEVID_IDENTITY;
-  const out = v.out ?? dir;
-  const unwritable = outputDirectoryProblem(out);
-  if (unwritable !== undefined) {
-    io.stderr(`${unwritable}\n`);
-    return 2;
-  }
   if (credentials.repaired === 'restored-previous-key') io.stderr(`${dir}: an earlier renewal stopped before its new certificate was written; the LDevID in place and its key were restored\n`);
   const log = v.debug ? createLog('debug', process.stderr) : undefined;
   let server;
@@ -225,7 +236,10 @@ async function reconnect(v: OptionValues<typeof spec.options>, parsedServer: { h
   let writeError: string | undefined;
   if (accepted && r.result) {
     try {
-      files = writeRenewedLdevid(out, r.result, credentials.privateKey);
+      files = writeRenewedLdevid(out, r.result);
+      // Read back as the next run will: the pair must be the new one and belong together.
+      const written = loadLdevidCredentials(out);
+      if (!Buffer.from(written.ldevid).equals(Buffer.from(r.result.ldevid))) throw new Error(`${files.certificate} does not hold the new LDevID`);
     } catch (err) {
       writeError = `cannot write the new LDevID: ${(err as Error).message}`;
     }
@@ -265,11 +279,6 @@ async function runHttps(v: OptionValues<typeof spec.options>, io: CliIo): Promis
   } catch (err) {
     if (!(err instanceof CredentialsError)) throw err;
     io.stderr(`${err.message}\n`);
-    return 2;
-  }
-  const unwritable = outputDirectoryProblem(v.out ?? v.idevid!);
-  if (unwritable !== undefined) {
-    io.stderr(`${unwritable}\n`);
     return 2;
   }
   const log = v.debug ? createLog('debug', process.stderr) : undefined;

@@ -4,11 +4,14 @@
  * server in later EAP-TLS runs). Each file is written durably beside its final name and renamed over
  * it (util/atomic-file.ts), so no file is ever seen half written.
  *
- * A renewal replaces two files, and two renames are not one step: see writeRenewedLdevid and
- * repairInterruptedRenewal for how a device stopped between them keeps a working pair.
+ * Replacing a certificate and its key takes two renames, and two renames are not one step: the key
+ * of the pair in place is kept as ldevid.key.prev until both are done (replacePair), and
+ * repairInterruptedRenewal undoes a replacement stopped between them. Whoever writes or repairs
+ * holds the directory's lock (lockLdevidDirectory), so that a repair never mistakes another run's
+ * replacement in progress for an interrupted one.
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../../util/atomic-file.js';
 import type { Enrollment } from './pledge.js';
@@ -17,7 +20,71 @@ export const LDEVID_FILES = {
   certificate: 'ldevid.pem', key: 'ldevid.key', trustAnchors: 'ca.pem', voucher: 'voucher.vcj',
   /** During a renewal: the key of the certificate being replaced, until the new certificate is in place. */
   previousKey: 'ldevid.key.prev',
+  /** Held by the one process writing or repairing the directory; holds its pid. */
+  lock: 'ldevid.lock',
 } as const;
+
+/** Another live process holds the directory's lock. */
+export class LdevidDirectoryLockedError extends Error {
+  override readonly name = 'LdevidDirectoryLockedError';
+  constructor(readonly dir: string, readonly pid: number) {
+    super(`${dir} is in use by another process (pid ${pid}, ${LDEVID_FILES.lock})`);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, as another user's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the directory's lock (creating the directory, mode 0700, if need be) and returns its
+ * release. A lock left by a process that no longer runs is taken over. Creating the lock file is
+ * also the proof that files can be made here, before anything is asked of a registrar.
+ */
+export function lockLdevidDirectory(dir: string): () => void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, LDEVID_FILES.lock);
+  for (let attempt = 0; ; attempt++) {
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+      const holder = Number.parseInt(readOrUndefined(path) ?? '', 10);
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) throw new LdevidDirectoryLockedError(dir, holder);
+      rmSync(path, { force: true });
+      continue;
+    }
+    try {
+      writeSync(fd, `${process.pid}\n`);
+    } finally {
+      closeSync(fd);
+    }
+    return () => {
+      if (readOrUndefined(path) === `${process.pid}\n`) rmSync(path, { force: true });
+    };
+  }
+}
+
+/** Our own temporary files (util/atomic-file.ts names them .NAME.PID.HEX.tmp) that a stop left behind: key copies among them. */
+const STRAY = /^\.(ldevid\.pem|ldevid\.key|ldevid\.key\.prev|ca\.pem|voucher\.vcj)\.\d+\.[0-9a-f]+\.tmp$/;
+
+/** Removes them; only under the directory's lock, when no write of ours can be in progress. */
+export function removeStrayTemporaryFiles(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (STRAY.test(name)) rmSync(join(dir, name), { force: true });
+}
 
 export interface WrittenLdevid {
   certificate: string;
@@ -38,6 +105,10 @@ function keyPem(key: KeyObject): string {
 const PRIVATE = { mode: 0o600 };
 const PUBLIC = { mode: 0o644 };
 
+/**
+ * The enrolment's files. The trust anchors and the voucher go first: a pair without the anchors to
+ * check the server by would be useless. Then the key and the certificate (replacePair).
+ */
 export function writeLdevid(dir: string, e: Enrollment): WrittenLdevid {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const out: WrittenLdevid = {
@@ -46,12 +117,9 @@ export function writeLdevid(dir: string, e: Enrollment): WrittenLdevid {
     trustAnchors: join(dir, LDEVID_FILES.trustAnchors),
     voucher: join(dir, LDEVID_FILES.voucher),
   };
-  writeFileAtomically(out.key, keyPem(e.privateKey), PRIVATE);
-  writeFileAtomically(out.certificate, [e.ldevid, ...e.intermediates].map(pem).join(''), PUBLIC);
   writeFileAtomically(out.trustAnchors, e.trustAnchors.map(pem).join(''), PUBLIC);
   writeFileAtomically(out.voucher, e.voucher.der, PUBLIC);
-  // A key kept by a renewal long ago belongs to no certificate here any more.
-  rmSync(join(dir, LDEVID_FILES.previousKey), { force: true });
+  replacePair(dir, e.privateKey, [e.ldevid, ...e.intermediates]);
   return out;
 }
 
@@ -61,17 +129,10 @@ export interface WrittenRenewal {
   trustAnchors: string;
 }
 
-/**
- * A re-enrolment's new LDevID and key over the device's current ones. The key of the certificate
- * still in place (`currentKey`, the one the device authenticated with) is kept as ldevid.key.prev
- * while the new key and then the new certificate are renamed in; it goes once both are. A failure
- * between the renames puts the current key back; a stop there (power loss) leaves the new key beside
- * the old certificate, which repairInterruptedRenewal undoes from ldevid.key.prev at the next load.
- */
+/** A re-enrolment's new LDevID and key, over whatever pair `dir` holds (replacePair). */
 export function writeRenewedLdevid(
   dir: string,
   renewal: { ldevid: Uint8Array; intermediates: Uint8Array[]; privateKey: KeyObject; trustAnchors: Uint8Array[] },
-  currentKey: KeyObject,
 ): WrittenRenewal {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const out: WrittenRenewal = {
@@ -79,26 +140,55 @@ export function writeRenewedLdevid(
     key: join(dir, LDEVID_FILES.key),
     trustAnchors: join(dir, LDEVID_FILES.trustAnchors),
   };
-  const previous = join(dir, LDEVID_FILES.previousKey);
   writeFileAtomically(out.trustAnchors, renewal.trustAnchors.map(pem).join(''), PUBLIC);
-  writeFileAtomically(previous, keyPem(currentKey), PRIVATE);
+  replacePair(dir, renewal.privateKey, [renewal.ldevid, ...renewal.intermediates]);
+  return out;
+}
+
+/** The key of the certificate and key `dir` holds, when they belong together. */
+function keyOfPairInPlace(dir: string): KeyObject | undefined {
+  const certificate = firstCertificate(dir);
+  const text = readOrUndefined(join(dir, LDEVID_FILES.key));
+  if (certificate === undefined || text === undefined) return undefined;
   try {
-    writeFileAtomically(out.key, keyPem(renewal.privateKey), PRIVATE);
-    writeFileAtomically(out.certificate, [renewal.ldevid, ...renewal.intermediates].map(pem).join(''), PUBLIC);
+    const key = createPrivateKey(text);
+    return certificate.checkPrivateKey(key) ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Puts a new key and certificate chain in place of the pair `dir` holds. The pair's key is kept as
+ * ldevid.key.prev while the new key and then the new certificate are renamed in; it goes once both
+ * are. A failure between the renames puts it back; a stop there (power loss) leaves the new key
+ * beside the old certificate, which repairInterruptedRenewal undoes at the next load. With no pair
+ * in place there is nothing to keep: a stop leaves a key without its certificate, which no one loads.
+ */
+function replacePair(dir: string, key: KeyObject, chain: readonly Uint8Array[]): void {
+  const keyPath = join(dir, LDEVID_FILES.key);
+  const previous = join(dir, LDEVID_FILES.previousKey);
+  const current = keyOfPairInPlace(dir);
+  if (current) writeFileAtomically(previous, keyPem(current), PRIVATE);
+  else rmSync(previous, { force: true });
+  try {
+    writeFileAtomically(keyPath, keyPem(key), PRIVATE);
+    writeFileAtomically(join(dir, LDEVID_FILES.certificate), chain.map(pem).join(''), PUBLIC);
   } catch (err) {
     // The certificate in place is still the old one: its key goes back beside it (whether or not
     // the new key's rename took effect). If even that fails, ldevid.key.prev stays for
     // repairInterruptedRenewal.
-    try {
-      writeFileAtomically(out.key, keyPem(currentKey), PRIVATE);
-      rmSync(previous, { force: true });
-    } catch {
-      // The first error is the one to report.
+    if (current) {
+      try {
+        writeFileAtomically(keyPath, keyPem(current), PRIVATE);
+        rmSync(previous, { force: true });
+      } catch {
+        // The first error is the one to report.
+      }
     }
     throw err;
   }
   rmSync(previous, { force: true });
-  return out;
 }
 
 /** What repairInterruptedRenewal found and did. */
@@ -126,25 +216,19 @@ function readOrUndefined(path: string): string | undefined {
 }
 
 /**
- * Finishes or undoes a renewal that stopped before removing ldevid.key.prev: when ldevid.key belongs
- * to the certificate in place, the kept key is stale and is removed; when it does not (or cannot be
- * read) and the kept key does, the kept key is put back as ldevid.key, so that every reader of the
- * directory (EAP-TLS supplicants too) finds a matching pair. Anything else is left for the loader
- * to refuse.
+ * Finishes or undoes a replacement that stopped before removing ldevid.key.prev: when ldevid.key
+ * belongs to the certificate in place, the kept key is stale and is removed; when it does not (or
+ * cannot be read) and the kept key does, the kept key is put back as ldevid.key, so that every
+ * reader of the directory (EAP-TLS supplicants too) finds a matching pair. Anything else is left for
+ * the loader to refuse. Only under the directory's lock: another run's replacement in progress
+ * looks exactly like an interrupted one.
  */
 export function repairInterruptedRenewal(dir: string): RenewalRepair | undefined {
   const previousPath = join(dir, LDEVID_FILES.previousKey);
   const previous = readOrUndefined(previousPath);
   if (previous === undefined) return undefined;
-  const chain = readOrUndefined(join(dir, LDEVID_FILES.certificate));
-  const first = chain?.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0];
-  let certificate: X509Certificate;
-  try {
-    if (first === undefined) return undefined;
-    certificate = new X509Certificate(first);
-  } catch {
-    return undefined;
-  }
+  const certificate = firstCertificate(dir);
+  if (certificate === undefined) return undefined;
   const keyPath = join(dir, LDEVID_FILES.key);
   if (matches(certificate, readOrUndefined(keyPath))) {
     rmSync(previousPath, { force: true });
@@ -154,4 +238,15 @@ export function repairInterruptedRenewal(dir: string): RenewalRepair | undefined
   writeFileAtomically(keyPath, previous, PRIVATE);
   rmSync(previousPath, { force: true });
   return 'restored-previous-key';
+}
+
+/** The first certificate of ldevid.pem (the LDevID), if it reads. */
+function firstCertificate(dir: string): X509Certificate | undefined {
+  const first = readOrUndefined(join(dir, LDEVID_FILES.certificate))?.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0];
+  if (first === undefined) return undefined;
+  try {
+    return new X509Certificate(first);
+  } catch {
+    return undefined;
+  }
 }

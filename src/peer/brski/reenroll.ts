@@ -27,7 +27,8 @@ export interface LdevidCredentials {
 
 /**
  * The device's credentials from `dir`, after finishing or undoing a renewal that was stopped
- * between its renames (`repaired` says which; ldevid-files.ts).
+ * between its renames (`repaired` says which; ldevid-files.ts). The caller holds the directory's
+ * lock (lockLdevidDirectory): a renewal in progress would look like an interrupted one.
  */
 export function loadLdevidCredentials(dir: string): LdevidCredentials & { repaired?: RenewalRepair } {
   let repaired: RenewalRepair | undefined;

@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialsError, loadPledgeCredentials, pledgeCredentials } from '../../../src/peer/brski/credentials.js';
-import { LDEVID_FILES, writeLdevid, writeRenewedLdevid } from '../../../src/peer/brski/ldevid-files.js';
+import { LDEVID_FILES, LdevidDirectoryLockedError, lockLdevidDirectory, removeStrayTemporaryFiles, writeLdevid, writeRenewedLdevid } from '../../../src/peer/brski/ldevid-files.js';
+import { spawnSync } from 'node:child_process';
 import { loadLdevidCredentials } from '../../../src/peer/brski/reenroll.js';
 import type { Enrollment } from '../../../src/peer/brski/pledge.js';
 import { makeCert } from '../../teap-brski/brski/voucher/test-pki.js';
@@ -91,7 +92,7 @@ describe('LDevID files', () => {
       const first = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
       const second = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
       writeLdevid(dir, { ldevid: first.der, intermediates: [], privateKey: first.key, trustAnchors: [pki.domainCa.der], voucher: { serialNumber: 'JADA-0001', pin: 'cert', der: new Uint8Array(0) } });
-      const files = writeRenewedLdevid(dir, { ldevid: second.der, intermediates: [], privateKey: second.key, trustAnchors: [pki.domainCa.der] }, first.key);
+      const files = writeRenewedLdevid(dir, { ldevid: second.der, intermediates: [], privateKey: second.key, trustAnchors: [pki.domainCa.der] });
       expect(statSync(files.key).mode & 0o777).toBe(0o600);
       const loaded = loadLdevidCredentials(dir);
       expect(Buffer.from(loaded.ldevid).equals(Buffer.from(second.der))).toBe(true);
@@ -137,7 +138,7 @@ describe('LDevID files', () => {
           });
           jest.spyOn(fs, 'openSync').mockImplementation(((...args: Parameters<typeof fs.openSync>) => (stopped ? stop() : realOpen(...args))) as typeof fs.openSync);
           jest.spyOn(fs, 'rmSync').mockImplementation(((...args: Parameters<typeof fs.rmSync>) => (stopped ? stop() : realRm(...args))) as typeof fs.rmSync);
-          expect(() => writeRenewedLdevid(dir, { ldevid: second.der, intermediates: [], privateKey: second.key, trustAnchors: [pki.domainCa.der] }, first.key)).toThrow();
+          expect(() => writeRenewedLdevid(dir, { ldevid: second.der, intermediates: [], privateKey: second.key, trustAnchors: [pki.domainCa.der] })).toThrow();
           jest.restoreAllMocks();
 
           const loaded = loadLdevidCredentials(dir);
@@ -159,40 +160,74 @@ describe('LDevID files', () => {
     }
   });
 
-  test('the kept key is the one the device authenticated with, not whatever ldevid.key holds', async () => {
+  test('into another directory (--out): its own pair is the one kept and restored, never the source\'s key; with no pair there, nothing is kept', async () => {
     const pki = await brskiPki();
-    const dir = mkdtempSync(join(tmpdir(), 'gangway-ldevid-'));
+    const root = mkdtempSync(join(tmpdir(), 'gangway-ldevid-'));
     try {
-      const first = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
-      const stray = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
-      const second = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
-      writeLdevid(dir, { ldevid: first.der, intermediates: [], privateKey: first.key, trustAnchors: [pki.domainCa.der], voucher: { serialNumber: 'JADA-0001', pin: 'cert', der: new Uint8Array(0) } });
-      writeFileSync(join(dir, 'ldevid.key'), stray.keyPem, { mode: 0o600 });
-      // Stopped after the new key's rename (the third), before the certificate's.
+      const mine = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+      const renewed = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+      const out = join(root, 'out');
+      writeLdevid(out, { ldevid: mine.der, intermediates: [], privateKey: mine.key, trustAnchors: [pki.domainCa.der], voucher: { serialNumber: 'JADA-0001', pin: 'cert', der: new Uint8Array(0) } });
       const realRename = fs.renameSync;
-      const realOpen = fs.openSync;
       let n = 0;
+      // The certificate's rename (the third: ca.pem, ldevid.key.prev, ldevid.key, ldevid.pem → fourth) fails.
+      jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
+        if (++n === 4) throw new Error('rename failed');
+        realRename(a, b);
+      });
+      expect(() => writeRenewedLdevid(out, { ldevid: renewed.der, intermediates: [], privateKey: renewed.key, trustAnchors: [pki.domainCa.der] })).toThrow('rename failed');
+      jest.restoreAllMocks();
+      const back = loadLdevidCredentials(out);
+      expect(Buffer.from(back.ldevid).equals(Buffer.from(mine.der))).toBe(true);
+      expect(back.privateKey.equals(mine.key)).toBe(true);
+
+      // An empty directory: no pair to keep, no kept key left by a stop between the renames.
+      const empty = join(root, 'empty');
+      n = 0;
       let stopped = false;
       jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
         if (stopped) throw new Error('stopped');
         realRename(a, b);
-        if (++n === 3) {
+        if (++n === 2) {
           stopped = true;
           throw new Error('stopped');
         }
       });
-      jest.spyOn(fs, 'openSync').mockImplementation(((...args: Parameters<typeof fs.openSync>) => {
-        if (stopped) throw new Error('stopped');
-        return realOpen(...args);
-      }) as typeof fs.openSync);
-      expect(() => writeRenewedLdevid(dir, { ldevid: second.der, intermediates: [], privateKey: second.key, trustAnchors: [pki.domainCa.der] }, first.key)).toThrow('stopped');
+      expect(() => writeRenewedLdevid(empty, { ldevid: renewed.der, intermediates: [], privateKey: renewed.key, trustAnchors: [pki.domainCa.der] })).toThrow('stopped');
       jest.restoreAllMocks();
-      expect(createPrivateKey(readFileSync(join(dir, LDEVID_FILES.previousKey))).equals(first.key)).toBe(true);
-      const loaded = loadLdevidCredentials(dir);
-      expect(loaded.privateKey.equals(first.key)).toBe(true);
-      expect(loaded.repaired).toBe('restored-previous-key');
+      expect(existsSync(join(empty, LDEVID_FILES.previousKey))).toBe(false);
+      expect(existsSync(join(empty, LDEVID_FILES.certificate))).toBe(false);
     } finally {
       jest.restoreAllMocks();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('the directory lock: a second holder is refused while the first lives, a dead holder\'s lock is taken over, the release removes only our own; stray key copies go', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gangway-ldevid-'));
+    try {
+      const release = lockLdevidDirectory(dir);
+      expect(readFileSync(join(dir, LDEVID_FILES.lock), 'utf8')).toBe(`${process.pid}\n`);
+      // Another live process (our parent) holding it.
+      writeFileSync(join(dir, LDEVID_FILES.lock), `${process.ppid}\n`);
+      expect(() => lockLdevidDirectory(dir)).toThrow(LdevidDirectoryLockedError);
+      release();
+      expect(readFileSync(join(dir, LDEVID_FILES.lock), 'utf8')).toBe(`${process.ppid}\n`);
+      // A process that has exited.
+      const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+      writeFileSync(join(dir, LDEVID_FILES.lock), `${gone}\n`);
+      const again = lockLdevidDirectory(dir);
+      again();
+      expect(existsSync(join(dir, LDEVID_FILES.lock))).toBe(false);
+
+      writeFileSync(join(dir, '.ldevid.key.123.0a1b2c3d.tmp'), 'a key copy', { mode: 0o600 });
+      writeFileSync(join(dir, '.ldevid.key.prev.123.0a1b2c3d.tmp'), 'a key copy', { mode: 0o600 });
+      writeFileSync(join(dir, 'notes.tmp'), 'not ours');
+      removeStrayTemporaryFiles(dir);
+      expect(fs.readdirSync(dir).sort()).toEqual(['notes.tmp']);
+      // A directory that cannot be made: the lock says so before anything else happens.
+      expect(() => lockLdevidDirectory('/dev/null/ldevid')).toThrow(/ENOTDIR/);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

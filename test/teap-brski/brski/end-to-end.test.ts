@@ -253,6 +253,12 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     expect(readFileSync(join(out, 'ldevid.key'), 'utf8')).toBe(firstKey);
     expect(await server.logWhen(/re-enrolment not due yet/)).toContain('TEAP-BRSKI: re-enrolment not due yet; access on the LDevID, nothing issued');
 
+    // Another live process holding the directory (this test's, here): refused before the conversation.
+    writeFileSync(join(out, 'ldevid.lock'), `${process.pid}\n`);
+    const busy = reconnect();
+    rmSync(join(out, 'ldevid.lock'));
+    expect({ status: busy.status, err: busy.stderr }).toEqual({ status: 2, err: expect.stringContaining(`is in use by another process (pid ${process.pid}, ldevid.lock)`) });
+
     spawnSync('sleep', [String(Math.max(0, REENROLMENT_INTERVAL_S * 1000 - (Date.now() - enrolledAt)) / 1000 + 0.5)]);
     const renewed = reconnect();
     expect({ status: renewed.status, out: renewed.stdout, err: renewed.stderr }).toMatchObject({ status: 0 });
@@ -265,6 +271,7 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     expect(second.publicKey.equals(first.publicKey)).toBe(false);
     expect(readFileSync(join(out, 'ldevid.key'), 'utf8')).not.toBe(firstKey);
     expect(existsSync(join(out, 'ldevid.key.prev'))).toBe(false);
+    expect(existsSync(join(out, 'ldevid.lock'))).toBe(false);
     expect(run(openssl!, ['verify', '-CAfile', join(serverDir(), 'pki', 'ca.pem'), join(out, 'ldevid.pem')])).toMatchObject({ status: 0, out: expect.stringContaining(': OK') });
     const issued = (): number => (JSON.parse(gangway(['brski', 'certificates', '--device', 'acme:E2E-0005', '--data', serverDir(), '--json']).stdout) as unknown[]).length;
     expect(issued()).toBe(2);
