@@ -48,22 +48,13 @@ export interface IssuedCertificateRecord extends NewIssuedCertificate {
 }
 
 /**
- * When a limit counts a certificate: issued after `since` and not after `until`. A certificate dated
- * after `until` was issued while a clock was set wrong; counting it would refuse the device for as
- * long as that clock was ahead.
+ * A limit on certificates per device: at most `certificates` issued after `since` (revoked ones
+ * included). Checked and recorded atomically, so that conversations of one device issuing at the
+ * same moment, on one server or on several sharing the store, cannot both take the last place.
  */
-export interface IssuanceWindow {
-  since: Date;
-  until: Date;
-}
-
-/**
- * A limit on certificates per device: at most `certificates` issued within the window (revoked
- * ones included). Checked and recorded atomically, so that conversations of one device issuing at
- * the same moment, on one server or on several sharing the store, cannot both take the last place.
- */
-export interface IssuanceLimit extends IssuanceWindow {
+export interface IssuanceLimit {
   certificates: number;
+  since: Date;
 }
 
 export interface IssuedCertificateStore {
@@ -73,11 +64,11 @@ export interface IssuedCertificateStore {
    */
   record(cert: NewIssuedCertificate, limit?: IssuanceLimit): Promise<void>;
   /**
-   * When the device's certificates issued within the window were issued, newest first, at most
-   * `max` of them: what a limit counts, read through the (device_id, issued_at) index however many
+   * When the device's certificates issued after `since` were issued, newest first, at most `max`
+   * of them: what a limit counts, read through the (device_id, issued_at) index however many
    * certificates the device has had.
    */
-  issuedWithin(deviceId: string, window: IssuanceWindow, max: number): Promise<Date[]>;
+  issuedSince(deviceId: string, since: Date, max: number): Promise<Date[]>;
   get(serial: string): Promise<IssuedCertificateRecord | undefined>;
   /** A device's certificates, newest first. */
   listByDevice(deviceId: string): Promise<IssuedCertificateRecord[]>;

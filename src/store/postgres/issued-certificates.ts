@@ -3,7 +3,6 @@ import {
   REVOCATION_REASONS,
   SerialInUseError,
   type IssuanceLimit,
-  type IssuanceWindow,
   type IssuedCertificateRecord,
   type IssuedCertificateStore,
   type NewIssuedCertificate,
@@ -55,10 +54,10 @@ function insertCertificate(db: Queryable, params: readonly SqlValue[]): Promise<
   );
 }
 
-async function issuedWithinOn(db: Queryable, deviceId: string, window: IssuanceWindow, max: number): Promise<Date[]> {
+async function issuedSinceOn(db: Queryable, deviceId: string, since: Date, max: number): Promise<Date[]> {
   const { rows } = await db.query<{ issued_at: Date }>(
-    'SELECT issued_at FROM issued_certificates WHERE device_id = $1 AND issued_at > $2 AND issued_at <= $3 ORDER BY issued_at DESC LIMIT $4',
-    [pgText(deviceId), window.since, window.until, Math.max(0, Math.floor(max))],
+    'SELECT issued_at FROM issued_certificates WHERE device_id = $1 AND issued_at > $2 ORDER BY issued_at DESC LIMIT $3',
+    [pgText(deviceId), since, Math.max(0, Math.floor(max))],
   );
   return rows.map((r) => r.issued_at);
 }
@@ -92,7 +91,7 @@ export class PostgresIssuedCertificateStore implements IssuedCertificateStore {
         holding = await this.db.transaction(async (tx) => {
           // Every server issuing to this device waits here; each then counts what the others committed.
           await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`gangway:issuance-limit:${this.db.schema}:${pgText(cert.deviceId)}`]);
-          const recent = await issuedWithinOn(tx, cert.deviceId, limit, limit.certificates);
+          const recent = await issuedSinceOn(tx, cert.deviceId, limit.since, limit.certificates);
           if (recent.length >= limit.certificates) return recent;
           await insertCertificate(tx, params);
           return undefined;
@@ -105,8 +104,8 @@ export class PostgresIssuedCertificateStore implements IssuedCertificateStore {
     if (holding) throw new IssuanceLimitReachedError(cert.deviceId, holding);
   }
 
-  async issuedWithin(deviceId: string, window: IssuanceWindow, max: number): Promise<Date[]> {
-    return issuedWithinOn(this.db, deviceId, window, max);
+  async issuedSince(deviceId: string, since: Date, max: number): Promise<Date[]> {
+    return issuedSinceOn(this.db, deviceId, since, max);
   }
 
   async get(serial: string): Promise<IssuedCertificateRecord | undefined> {

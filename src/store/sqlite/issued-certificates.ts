@@ -3,7 +3,6 @@ import {
   REVOCATION_REASONS,
   SerialInUseError,
   type IssuanceLimit,
-  type IssuanceWindow,
   type IssuedCertificateRecord,
   type IssuedCertificateStore,
   type NewIssuedCertificate,
@@ -60,7 +59,7 @@ export class SqliteIssuedCertificateStore implements IssuedCertificateStore {
   private readonly selectReissued;
   private readonly selectRevoked;
   private readonly bumpCrlNumber;
-  private readonly selectIssuedWithin;
+  private readonly selectIssuedSince;
   private readonly insertWithinLimit;
 
   constructor(db: SqliteDatabase) {
@@ -69,11 +68,11 @@ export class SqliteIssuedCertificateStore implements IssuedCertificateStore {
     );
     this.selectOne = db.prepare(`SELECT ${COLUMNS} FROM issued_certificates WHERE serial = ?`);
     this.selectByDevice = db.prepare(`SELECT ${COLUMNS} FROM issued_certificates WHERE device_id = ? ORDER BY issued_at DESC, rowid DESC`);
-    this.selectIssuedWithin = db.prepare('SELECT issued_at FROM issued_certificates WHERE device_id = ? AND issued_at > ? AND issued_at <= ? ORDER BY issued_at DESC LIMIT ?').pluck();
+    this.selectIssuedSince = db.prepare('SELECT issued_at FROM issued_certificates WHERE device_id = ? AND issued_at > ? ORDER BY issued_at DESC LIMIT ?').pluck();
     // IMMEDIATE takes the write lock before the count: another process sharing the file cannot
     // count the same places between our count and our insert.
     this.insertWithinLimit = db.transaction((row: InsertRow, limit: IssuanceLimit): Date[] | undefined => {
-      const holding = this.issuedWithinNow(row.device_id, limit, limit.certificates);
+      const holding = this.issuedSinceNow(row.device_id, limit.since, limit.certificates);
       if (holding.length >= limit.certificates) return holding;
       this.insert.run(row);
       return undefined;
@@ -117,13 +116,13 @@ export class SqliteIssuedCertificateStore implements IssuedCertificateStore {
     if (holding) throw new IssuanceLimitReachedError(cert.deviceId, holding);
   }
 
-  async issuedWithin(deviceId: string, window: IssuanceWindow, max: number): Promise<Date[]> {
-    return this.issuedWithinNow(deviceId, window, max);
+  async issuedSince(deviceId: string, since: Date, max: number): Promise<Date[]> {
+    return this.issuedSinceNow(deviceId, since, max);
   }
 
-  private issuedWithinNow(deviceId: string, window: IssuanceWindow, max: number): Date[] {
+  private issuedSinceNow(deviceId: string, since: Date, max: number): Date[] {
     // Text comparison is time order: every stored time is toISOString's fixed-width form.
-    return (this.selectIssuedWithin.all(deviceId, window.since.toISOString(), window.until.toISOString(), Math.max(0, Math.floor(max))) as string[]).map((t) => new Date(t));
+    return (this.selectIssuedSince.all(deviceId, since.toISOString(), Math.max(0, Math.floor(max))) as string[]).map((t) => new Date(t));
   }
 
   async get(serial: string): Promise<IssuedCertificateRecord | undefined> {

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { AuditStore } from '../../store/audit.js';
 import { parseBrskiDeviceId, type BrskiDeviceStore } from '../../store/brski-devices.js';
-import { IssuanceLimitReachedError, type IssuanceLimit, type IssuanceWindow, type IssuedCertificateRecord, type IssuedCertificateStore, type RevocationReason } from '../../store/issued-certificates.js';
+import { IssuanceLimitReachedError, type IssuanceLimit, type IssuedCertificateRecord, type IssuedCertificateStore, type RevocationReason } from '../../store/issued-certificates.js';
 import type { Log } from '../../util/log.js';
 import { TeapErrorCode } from '../teap/errors.js';
 import {
@@ -130,7 +130,7 @@ export interface RegistrarDeps {
    * issuing (a lost packet, a restart) can try again at once. Absent: no limit. Checked before the
    * MASA is asked (enrolmentTooSoon) and again, atomically, as the certificate is recorded.
    */
-  enrolmentLimit?: { certificates: number; intervalMs: number; store: Pick<IssuedCertificateStore, 'issuedWithin'> };
+  enrolmentLimit?: { certificates: number; intervalMs: number; store: Pick<IssuedCertificateStore, 'issuedSince'> };
 }
 
 /** A pledge as its IDevID identifies it (teap-brski.md §4.1). */
@@ -357,7 +357,7 @@ export class Registrar {
         authenticatedBy: device.authenticatedBy,
         ...(device.reissuedFrom !== undefined ? { reissuedFrom: device.reissuedFrom } : {}),
         ...(options.expectedChallengePassword !== undefined ? { expectedChallengePassword: options.expectedChallengePassword } : {}),
-        ...(limit ? { limit: { certificates: limit.certificates, ...this.limitWindow(limit) } } : {}),
+        ...(limit ? { limit: { certificates: limit.certificates, since: new Date(this.now().getTime() - limit.intervalMs) } } : {}),
       });
     } catch (err) {
       // Another conversation of the device took the last place after our check above.
@@ -432,24 +432,14 @@ export class Registrar {
 
   /**
    * The refusal of a new certificate for `deviceId` when it was issued the limit's number within
-   * the interval; its Retry-After is when the oldest of them leaves the interval.
+   * the interval; its Retry-After is when the oldest of them leaves the interval, never more than
+   * the interval (a certificate dated ahead of our clock counts as issued now).
    */
   async enrolmentTooSoon(deviceId: string): Promise<RegistrarError | undefined> {
     const limit = this.activeEnrolmentLimit();
     if (!limit) return undefined;
-    const holding = await limit.store.issuedWithin(deviceId, this.limitWindow(limit), limit.certificates);
+    const holding = await limit.store.issuedSince(deviceId, new Date(this.now().getTime() - limit.intervalMs), limit.certificates);
     return holding.length < limit.certificates ? undefined : this.limitRefusal(deviceId, holding, limit);
-  }
-
-  /**
-   * The certificates a limit counts: issued within the interval before now, and those dated up to
-   * an interval ahead of our clock (another server's clock a little ahead, or ours stepped back).
-   * One dated further ahead was issued while a clock was badly wrong: it does not count, or a
-   * device whose certificate from that clock is not yet valid could get no other for as long.
-   */
-  private limitWindow(limit: { intervalMs: number }): IssuanceWindow {
-    const now = this.now().getTime();
-    return { since: new Date(now - limit.intervalMs), until: new Date(now + limit.intervalMs) };
   }
 
   private activeEnrolmentLimit(): RegistrarDeps['enrolmentLimit'] {
@@ -460,10 +450,9 @@ export class Registrar {
   /** `holding`: when the certificates holding the places were issued, newest first. */
   private limitRefusal(deviceId: string, holding: readonly Date[], limit: { certificates: number; intervalMs: number }): RegistrarError {
     const now = this.now().getTime();
-    // The oldest place is freed first, when it leaves the interval: for a certificate dated ahead of
-    // our clock (at most an interval ahead, limitWindow) that is up to two intervals from now.
-    const oldest = Math.min(...holding.slice(0, limit.certificates).map((t) => t.getTime()));
-    const seconds = Math.min(Math.ceil((2 * limit.intervalMs) / 1000), Math.max(1, Math.ceil((oldest + limit.intervalMs - now) / 1000)));
+    // The oldest place is freed first; a certificate dated ahead of our clock counts as issued now.
+    const oldest = Math.min(...holding.slice(0, limit.certificates).map((t) => Math.min(t.getTime(), now)));
+    const seconds = Math.min(Math.ceil(limit.intervalMs / 1000), Math.max(1, Math.ceil((oldest + limit.intervalMs - now) / 1000)));
     return new RegistrarError(
       'rate-limited',
       `${deviceId} was issued ${holding.length} certificate(s) in the last ${Math.ceil(limit.intervalMs / 1000)} s, the most a device gets (next in ${seconds} s)`,
