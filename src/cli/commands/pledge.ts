@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { resolve } from 'node:path';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { CredentialsError, IDEVID_FILES, loadPledgeCredentials, type PledgeCredentials } from '../../peer/brski/credentials.js';
 import { LDEVID_FILES, writeLdevid, type WrittenLdevid } from '../../peer/brski/ldevid-files.js';
 import { DEFAULT_BOOTSTRAP_IDENTITY, runPledgeOverRadius } from '../../peer/brski/teap-pledge.js';
@@ -12,7 +12,7 @@ import { firstSilenceNotice, noReplyHint } from '../no-reply-hint.js';
 import { RadiusClient } from '../../radius/client.js';
 import { HttpsPledge } from '../../peer/brski/https-pledge.js';
 import { loadLdevidCredentials, runReenrollOverRadius, type LdevidCredentials } from '../../peer/brski/reenroll.js';
-import { LdevidDirectoryLockedError, lockLdevidDirectory, removeStrayTemporaryFiles, repairInterruptedRenewal, writeRenewedLdevid, type RenewalRepair, type WrittenRenewal } from '../../peer/brski/ldevid-files.js';
+import { LdevidDirectoryLockedError, lockLdevidDirectory, removeStrayTemporaryFiles, writeRenewedLdevid, type RenewalRepair, type WrittenRenewal } from '../../peer/brski/ldevid-files.js';
 
 /** An enrolled device's outer identity unless told otherwise. */
 const DEFAULT_LDEVID_IDENTITY = 'anonymous';
@@ -30,9 +30,17 @@ async function withLockedDirectories(dirs: string[], io: CliIo, body: () => Prom
     for (const r of releases.reverse()) r();
   };
   try {
-    for (const dir of new Set(dirs.map((d) => resolve(d)))) {
+    const seen = new Set<string>();
+    for (const dir of dirs) {
       try {
-        releases.push(lockLdevidDirectory(dir));
+        // One lock per directory however it is spelt (--out through a symlink to DIR, say).
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        const real = realpathSync(dir);
+        if (seen.has(real)) continue;
+        seen.add(real);
+        releases.push(lockLdevidDirectory(real));
+        // Under the lock no write of ours is in progress: key copies a stop left behind can go.
+        removeStrayTemporaryFiles(real);
       } catch (err) {
         io.stderr(`${err instanceof LdevidDirectoryLockedError ? err.message : `cannot write the LDevID to ${dir}: ${(err as Error).message}`}\n`);
         return 2;
@@ -191,12 +199,6 @@ async function reconnect(v: OptionValues<typeof spec.options>, parsedServer: { h
   const secret = v.secret!;
   let credentials: LdevidCredentials & { repaired?: RenewalRepair };
   try {
-    // Under the lock: no write of ours is in progress here or in --out.
-    removeStrayTemporaryFiles(dir);
-    if (resolve(out) !== resolve(dir)) {
-      removeStrayTemporaryFiles(out);
-      repairInterruptedRenewal(out);
-    }
     credentials = loadLdevidCredentials(dir);
   } catch (err) {
     if (!(err instanceof CredentialsError)) throw err;

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialsError, loadPledgeCredentials, pledgeCredentials } from '../../../src/peer/brski/credentials.js';
 import { LDEVID_FILES, LdevidDirectoryLockedError, lockLdevidDirectory, removeStrayTemporaryFiles, writeLdevid, writeRenewedLdevid } from '../../../src/peer/brski/ldevid-files.js';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { loadLdevidCredentials } from '../../../src/peer/brski/reenroll.js';
 import type { Enrollment } from '../../../src/peer/brski/pledge.js';
 import { makeCert } from '../../teap-brski/brski/voucher/test-pki.js';
@@ -203,22 +204,44 @@ describe('LDevID files', () => {
     }
   });
 
-  test('the directory lock: a second holder is refused while the first lives, a dead holder\'s lock is taken over, the release removes only our own; stray key copies go', () => {
+  test('the directory lock: held by a live taker (or another host, or ourselves) it is refused; a dead taker, a pid used again or garbage is taken over; the release removes only our own; stray copies go', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gangway-ldevid-'));
+    const lockPath = join(dir, LDEVID_FILES.lock);
     try {
       const release = lockLdevidDirectory(dir);
-      expect(readFileSync(join(dir, LDEVID_FILES.lock), 'utf8')).toBe(`${process.pid}\n`);
-      // Another live process (our parent) holding it.
-      writeFileSync(join(dir, LDEVID_FILES.lock), `${process.ppid}\n`);
+      const mine = readFileSync(lockPath, 'utf8');
+      expect(mine).toMatch(new RegExp(`^${process.pid} \\d+ ${hostname()} [0-9a-f]{16}\\n$`));
+      // Ourselves again (one directory spelt twice): held.
       expect(() => lockLdevidDirectory(dir)).toThrow(LdevidDirectoryLockedError);
       release();
-      expect(readFileSync(join(dir, LDEVID_FILES.lock), 'utf8')).toBe(`${process.ppid}\n`);
-      // A process that has exited.
+      expect(existsSync(lockPath)).toBe(false);
+
+      const parentStart = readFileSync(`/proc/${process.ppid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19];
       const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
-      writeFileSync(join(dir, LDEVID_FILES.lock), `${gone}\n`);
-      const again = lockLdevidDirectory(dir);
-      again();
-      expect(existsSync(join(dir, LDEVID_FILES.lock))).toBe(false);
+      const cases: [string, 'held' | 'taken'][] = [
+        [`${process.ppid} ${parentStart} ${hostname()} 00\n`, 'held'],
+        [`${process.ppid} - ${hostname()} 00\n`, 'held'],
+        [`${process.ppid} 1 ${hostname()} 00\n`, 'taken'], // the parent's pid, but another start: a pid used again
+        [`${gone} 1 ${hostname()} 00\n`, 'taken'],
+        [`${process.ppid} ${parentStart} another-host.example 00\n`, 'held'],
+        ['', 'taken'],
+        ['garbage', 'taken'],
+      ];
+      for (const [content, expected] of cases) {
+        writeFileSync(lockPath, content);
+        let outcome: string;
+        try {
+          const r = lockLdevidDirectory(dir);
+          outcome = 'taken';
+          r();
+        } catch (err) {
+          outcome = err instanceof LdevidDirectoryLockedError ? 'held' : String(err);
+        }
+        expect({ content, outcome }).toEqual({ content, outcome: expected });
+        // A release never removes a lock it did not take.
+        if (expected === 'held') expect(readFileSync(lockPath, 'utf8')).toBe(content);
+        rmSync(lockPath, { force: true });
+      }
 
       writeFileSync(join(dir, '.ldevid.key.123.0a1b2c3d.tmp'), 'a key copy', { mode: 0o600 });
       writeFileSync(join(dir, '.ldevid.key.prev.123.0a1b2c3d.tmp'), 'a key copy', { mode: 0o600 });
@@ -228,6 +251,124 @@ describe('LDevID files', () => {
       // A directory that cannot be made: the lock says so before anything else happens.
       expect(() => lockLdevidDirectory('/dev/null/ldevid')).toThrow(/ENOTDIR/);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // FAILS at c4ea5e6: a lock file is empty between its creation and its pid, and a stale one was
+  // removed by whoever read it; two or more processes held the lock at once.
+  test('twelve processes racing for one directory, fresh and over a stale lock: never two holders at once', async () => {
+    const lib = join(__dirname, '../../../dist/peer/brski/ldevid-files.js');
+    const root = mkdtempSync(join(tmpdir(), 'gangway-ldevid-race-'));
+    try {
+      const racer = `
+        const { lockLdevidDirectory } = await import(${JSON.stringify(lib)});
+        const { appendFileSync } = await import('node:fs');
+        const [dir, log, at] = process.argv.slice(1);
+        while (Date.now() < Number(at)) {}
+        try {
+          const release = lockLdevidDirectory(dir);
+          appendFileSync(log, 'in ' + process.pid + '\\n');
+          const until = Date.now() + 150;
+          while (Date.now() < until) {}
+          appendFileSync(log, 'out ' + process.pid + '\\n');
+          release();
+        } catch (err) {
+          appendFileSync(log, (err.name === 'LdevidDirectoryLockedError' ? 'refused ' : 'error ' + err.message + ' ') + process.pid + '\\n');
+        }`;
+      for (const start of ['fresh', 'stale']) {
+        for (let trial = 0; trial < 3; trial++) {
+          const dir = join(root, `${start}-${trial}`);
+          fs.mkdirSync(dir);
+          if (start === 'stale') writeFileSync(join(dir, LDEVID_FILES.lock), `999999999 1 ${hostname()} 00\n`);
+          const log = join(dir, 'log');
+          writeFileSync(log, '');
+          const at = Date.now() + 1500;
+          await Promise.all(Array.from({ length: 12 }, () => new Promise<void>((done) => {
+            const child = spawn(process.execPath, ['--input-type=module', '-e', racer, dir, log, String(at)], { stdio: 'ignore' });
+            child.on('exit', () => done());
+          })));
+          const lines = readFileSync(log, 'utf8').trim().split('\n');
+          let inside = 0;
+          let most = 0;
+          for (const l of lines) {
+            if (l.startsWith('in ')) most = Math.max(most, ++inside);
+            if (l.startsWith('out ')) inside--;
+          }
+          expect({ start, trial, most, errors: lines.filter((l) => l.startsWith('error')) }).toEqual({ start, trial, most: 1, errors: [] });
+          expect(lines.filter((l) => l.startsWith('in ')).length).toBeGreaterThanOrEqual(1);
+          expect(existsSync(join(dir, LDEVID_FILES.lock))).toBe(false);
+        }
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('an enrolment written over a directory whose renewal was stopped keeps the old certificate\'s key until its own pair is in place; a stop before ca.pem leaves no key', async () => {
+    const pki = await brskiPki();
+    const dir = mkdtempSync(join(tmpdir(), 'gangway-ldevid-'));
+    try {
+      const first = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+      const orphan = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+      const again = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
+      const enrolment = (c: typeof first) => ({ ldevid: c.der, intermediates: [], privateKey: c.key, trustAnchors: [pki.domainCa.der], voucher: { serialNumber: 'JADA-0001', pin: 'cert' as const, der: new Uint8Array(0) } });
+      writeLdevid(dir, enrolment(first));
+      // What a renewal stopped after the new key's rename leaves.
+      writeFileSync(join(dir, LDEVID_FILES.previousKey), first.keyPem, { mode: 0o600 });
+      writeFileSync(join(dir, 'ldevid.key'), orphan.keyPem, { mode: 0o600 });
+      const realRename = fs.renameSync;
+      // writeLdevid: ca.pem, voucher.vcj, ldevid.key.prev, ldevid.key, ldevid.pem; the certificate's fails.
+      let n = 0;
+      jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
+        if (++n === 5) throw new Error('rename failed');
+        realRename(a, b);
+      });
+      expect(() => writeLdevid(dir, enrolment(again))).toThrow('rename failed');
+      jest.restoreAllMocks();
+      const back = loadLdevidCredentials(dir);
+      expect(Buffer.from(back.ldevid).equals(Buffer.from(first.der))).toBe(true);
+      expect(back.privateKey.equals(first.key)).toBe(true);
+
+      // A fresh directory stopped after the first rename: the anchors, and no key without its certificate.
+      const fresh = join(dir, 'fresh');
+      n = 0;
+      let stopped = false;
+      jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
+        if (stopped) throw new Error('stopped');
+        realRename(a, b);
+        if (++n === 1) {
+          stopped = true;
+          throw new Error('stopped');
+        }
+      });
+      expect(() => writeLdevid(fresh, enrolment(again))).toThrow('stopped');
+      jest.restoreAllMocks();
+      expect(fs.readdirSync(fresh).filter((f) => !f.endsWith('.tmp'))).toEqual(['ca.pem']);
+
+      // A directory whose key and certificate do not belong together keeps no key while it is replaced.
+      const odd = join(dir, 'odd');
+      writeLdevid(odd, enrolment(first));
+      writeFileSync(join(odd, 'ldevid.key'), orphan.keyPem, { mode: 0o600 });
+      writeFileSync(join(odd, LDEVID_FILES.previousKey), 'left from long ago', { mode: 0o600 });
+      writeRenewedLdevid(odd, { ldevid: again.der, intermediates: [], privateKey: again.key, trustAnchors: [pki.domainCa.der] });
+      expect(existsSync(join(odd, LDEVID_FILES.previousKey))).toBe(false);
+      n = 0;
+      stopped = false;
+      writeFileSync(join(odd, 'ldevid.key'), orphan.keyPem, { mode: 0o600 });
+      jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
+        if (stopped) throw new Error('stopped');
+        realRename(a, b);
+        if (++n === 2) {
+          stopped = true;
+          throw new Error('stopped');
+        }
+      });
+      expect(() => writeRenewedLdevid(odd, { ldevid: first.der, intermediates: [], privateKey: first.key, trustAnchors: [pki.domainCa.der] })).toThrow('stopped');
+      jest.restoreAllMocks();
+      expect(existsSync(join(odd, LDEVID_FILES.previousKey))).toBe(false);
+    } finally {
+      jest.restoreAllMocks();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { describeEapolFailure, hostapTools, runEapolTest } from '../../helpers/eapol-test.js';
@@ -254,10 +254,12 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     expect(await server.logWhen(/re-enrolment not due yet/)).toContain('TEAP-BRSKI: re-enrolment not due yet; access on the LDevID, nothing issued');
 
     // Another live process holding the directory (this test's, here): refused before the conversation.
-    writeFileSync(join(out, 'ldevid.lock'), `${process.pid}\n`);
+    writeFileSync(join(out, 'ldevid.lock'), `${process.pid} - ${hostname()} 00\n`);
     const busy = reconnect();
     rmSync(join(out, 'ldevid.lock'));
-    expect({ status: busy.status, err: busy.stderr }).toEqual({ status: 2, err: expect.stringContaining(`is in use by another process (pid ${process.pid}, ldevid.lock)`) });
+    expect({ status: busy.status, err: busy.stderr }).toEqual({ status: 2, err: expect.stringContaining(`is in use by another process (pid ${process.pid} on ${hostname()}; if none runs, remove`) });
+    // A key copy a stopped run left as a temporary file is removed under the lock.
+    writeFileSync(join(out, '.ldevid.key.1.0a0b0c0d.tmp'), firstKey, { mode: 0o600 });
 
     spawnSync('sleep', [String(Math.max(0, REENROLMENT_INTERVAL_S * 1000 - (Date.now() - enrolledAt)) / 1000 + 0.5)]);
     const renewed = reconnect();
@@ -272,6 +274,7 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     expect(readFileSync(join(out, 'ldevid.key'), 'utf8')).not.toBe(firstKey);
     expect(existsSync(join(out, 'ldevid.key.prev'))).toBe(false);
     expect(existsSync(join(out, 'ldevid.lock'))).toBe(false);
+    expect(existsSync(join(out, '.ldevid.key.1.0a0b0c0d.tmp'))).toBe(false);
     expect(run(openssl!, ['verify', '-CAfile', join(serverDir(), 'pki', 'ca.pem'), join(out, 'ldevid.pem')])).toMatchObject({ status: 0, out: expect.stringContaining(': OK') });
     const issued = (): number => (JSON.parse(gangway(['brski', 'certificates', '--device', 'acme:E2E-0005', '--data', serverDir(), '--json']).stdout) as unknown[]).length;
     expect(issued()).toBe(2);
