@@ -4,7 +4,8 @@ import { CredentialsError, IDEVID_FILES, loadPledgeCredentials, type PledgeCrede
 import { LDEVID_FILES, writeLdevid, type WrittenLdevid } from '../../peer/brski/ldevid-files.js';
 import { DEFAULT_BOOTSTRAP_IDENTITY, runPledgeOverRadius } from '../../peer/brski/teap-pledge.js';
 import { teapErrorName } from '../../teap-brski/teap/errors.js';
-import { createLog } from '../../util/log.js';
+import { createLog, type Log } from '../../util/log.js';
+import type { ServerRefusal } from '../../peer/brski/server-refusal.js';
 import type { CliIo } from '../io.js';
 import { parseServer, resolveServer } from '../server-address.js';
 import { UsageError, defineCommand, integerOption, runCommand, type OptionValues } from '../command.js';
@@ -113,7 +114,6 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 
 async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host: string; port: number }, framedMtu: number | undefined, io: CliIo): Promise<number> {
   const idevidDir = v.idevid!;
-  const secret = v.secret!;
   let credentials: PledgeCredentials;
   try {
     credentials = loadPledgeCredentials(idevidDir);
@@ -125,30 +125,18 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
   const outerIdentity = v['outer-identity'] ?? DEFAULT_BOOTSTRAP_IDENTITY;
   const log = v.debug ? createLog('debug', process.stderr) : undefined;
 
-  let server;
-  try {
-    server = await resolveServer(parsedServer);
-  } catch (err) {
-    io.stderr(`${(err as Error).message}\n`);
-    return 3;
-  }
-  const client = new RadiusClient({ host: server.host, port: server.port, secret, ...(log ? { log } : {}), onRetransmit: firstSilenceNotice(io.stderr, v.server!) });
-  let r;
-  try {
-    r = await runPledgeOverRadius(
-      {
-        credentials,
-        outerIdentity,
-        maxVersion: v.tls13 ? 'TLSv1.3' : 'TLSv1.2',
-        ...(v['no-clock'] ? { clock: () => 'ignore-time' as const } : {}),
-        ...(v['accept-nonceless'] ? { acceptNonceless: true } : {}),
-        ...(log ? { log } : {}),
-      },
-      { host: server.host, port: server.port, secret, userName: outerIdentity, client, ...(framedMtu !== undefined ? { framedMtu } : {}), ...(log ? { log } : {}) },
-    );
-  } finally {
-    await client.close();
-  }
+  const r = await overRadius(v, parsedServer, framedMtu, io, log, (radius) => runPledgeOverRadius(
+    {
+      credentials,
+      outerIdentity,
+      maxVersion: v.tls13 ? 'TLSv1.3' : 'TLSv1.2',
+      ...(v['no-clock'] ? { clock: () => 'ignore-time' as const } : {}),
+      ...(v['accept-nonceless'] ? { acceptNonceless: true } : {}),
+      ...(log ? { log } : {}),
+    },
+    { ...radius, userName: outerIdentity },
+  ));
+  if (r === undefined) return 3;
 
   let files: WrittenLdevid | undefined;
   let writeError: string | undefined;
@@ -179,13 +167,7 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
     ...(ldevid && files ? { ldevid: { subject: ldevid.subject.replace(/\n/g, ', '), serial: ldevid.serialNumber, notAfter: new Date(ldevid.validTo).toISOString(), files } } : {}),
     ...(e?.nai !== undefined ? { nai: e.nai } : {}),
   };
-  const hint = noReplyHint(r.radius.reason, v.server!);
-  if (hint !== undefined) io.stderr(`${hint}\n`);
-  if (refusal?.retryAfterSeconds !== undefined && refusal.retryAfterSeconds > 0) io.stderr(`The registrar asks this device to wait ${refusal.retryAfterSeconds} s (Retry-After) before it tries again.\n`);
-  if (v.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
-  else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
-  if (report.ok) return 0;
-  return r.radius.outcome === 'error' || writeError ? 3 : 1;
+  return finishRadiusReport(v, io, report, r.radius, refusal, writeError);
 }
 
 /**
@@ -196,7 +178,6 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
 async function reconnect(v: OptionValues<typeof spec.options>, parsedServer: { host: string; port: number }, framedMtu: number | undefined, io: CliIo): Promise<number> {
   const dir = v.ldevid!;
   const out = v.out ?? dir;
-  const secret = v.secret!;
   let credentials: LdevidCredentials & { repaired?: RenewalRepair };
   try {
     credentials = loadLdevidCredentials(dir);
@@ -210,29 +191,17 @@ async function reconnect(v: OptionValues<typeof spec.options>, parsedServer: { h
   const outerIdentity = v['outer-identity'] ?? DEFAULT_LDEVID_IDENTITY;
   if (credentials.repaired === 'restored-previous-key') io.stderr(`${dir}: an earlier renewal stopped before its new certificate was written; the LDevID in place and its key were restored\n`);
   const log = v.debug ? createLog('debug', process.stderr) : undefined;
-  let server;
-  try {
-    server = await resolveServer(parsedServer);
-  } catch (err) {
-    io.stderr(`${(err as Error).message}\n`);
-    return 3;
-  }
-  const client = new RadiusClient({ host: server.host, port: server.port, secret, ...(log ? { log } : {}), onRetransmit: firstSilenceNotice(io.stderr, v.server!) });
-  let r;
-  try {
-    r = await runReenrollOverRadius(
-      {
-        credentials,
-        outerIdentity,
-        maxVersion: v.tls13 ? 'TLSv1.3' : 'TLSv1.2',
-        ...(v['no-clock'] ? { clock: () => 'ignore-time' as const } : {}),
-        ...(log ? { log } : {}),
-      },
-      { host: server.host, port: server.port, secret, client, ...(framedMtu !== undefined ? { framedMtu } : {}), ...(log ? { log } : {}) },
-    );
-  } finally {
-    await client.close();
-  }
+  const r = await overRadius(v, parsedServer, framedMtu, io, log, (radius) => runReenrollOverRadius(
+    {
+      credentials,
+      outerIdentity,
+      maxVersion: v.tls13 ? 'TLSv1.3' : 'TLSv1.2',
+      ...(v['no-clock'] ? { clock: () => 'ignore-time' as const } : {}),
+      ...(log ? { log } : {}),
+    },
+    radius,
+  ));
+  if (r === undefined) return 3;
   const accepted = r.radius.outcome === 'accept' && r.radius.peer?.kind === 'success' && r.radius.mppeMatches;
   let files: WrittenRenewal | undefined;
   let writeError: string | undefined;
@@ -264,13 +233,7 @@ async function reconnect(v: OptionValues<typeof spec.options>, parsedServer: { h
     authenticatedWith: { serial: current.serialNumber, notAfter: new Date(current.validTo).toISOString() },
     ...(renewed && files ? { ldevid: { subject: renewed.subject.replace(/\n/g, ', '), serial: renewed.serialNumber, notAfter: new Date(renewed.validTo).toISOString(), files } } : {}),
   };
-  const hint = noReplyHint(r.radius.reason, v.server!);
-  if (hint !== undefined) io.stderr(`${hint}\n`);
-  if (r.refusal?.retryAfterSeconds !== undefined && r.refusal.retryAfterSeconds > 0) io.stderr(`The registrar asks this device to wait ${r.refusal.retryAfterSeconds} s (Retry-After) before it tries again.\n`);
-  if (v.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
-  else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
-  if (report.ok) return 0;
-  return r.radius.outcome === 'error' || writeError ? 3 : 1;
+  return finishRadiusReport(v, io, report, r.radius, r.refusal, writeError);
 }
 
 /** `gangway pledge --https URL`: the enrolment over BRSKI/EST instead of TEAP. */
@@ -310,8 +273,57 @@ async function runHttps(v: OptionValues<typeof spec.options>, io: CliIo): Promis
     ...(writeError ? { writeError } : {}),
     ...(ldevid && files ? { ldevid: { subject: ldevid.subject.replace(/\n/g, ', '), serial: ldevid.serialNumber, notAfter: new Date(ldevid.validTo).toISOString(), files } } : {}),
   };
-  if (v.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
-  else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
+  printReport(v, io, report);
   if (report.ok) return 0;
   return !r.ok && r.stage === 'transport' ? 3 : writeError ? 3 : 1;
+}
+
+/**
+ * Resolves --server and runs one exchange with a RADIUS client of its own, closed afterwards;
+ * undefined, after saying why, when the server's name does not resolve.
+ */
+async function overRadius<T>(
+  v: OptionValues<typeof spec.options>,
+  parsedServer: { host: string; port: number },
+  framedMtu: number | undefined,
+  io: CliIo,
+  log: Log | undefined,
+  exchange: (radius: { host: string; port: number; secret: string; client: RadiusClient; framedMtu?: number; log?: Log }) => Promise<T>,
+): Promise<T | undefined> {
+  let server;
+  try {
+    server = await resolveServer(parsedServer);
+  } catch (err) {
+    io.stderr(`${(err as Error).message}\n`);
+    return undefined;
+  }
+  const secret = v.secret!;
+  const client = new RadiusClient({ host: server.host, port: server.port, secret, ...(log ? { log } : {}), onRetransmit: firstSilenceNotice(io.stderr, v.server!) });
+  try {
+    return await exchange({ host: server.host, port: server.port, secret, client, ...(framedMtu !== undefined ? { framedMtu } : {}), ...(log ? { log } : {}) });
+  } finally {
+    await client.close();
+  }
+}
+
+function printReport(v: OptionValues<typeof spec.options>, io: CliIo, report: Record<string, unknown>): void {
+  if (v.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
+  else io.stdout(Object.entries(report).map(([k, val]) => `${k}: ${typeof val === 'object' && val !== null ? JSON.stringify(val) : val}`).join('\n') + '\n');
+}
+
+/** The report of a run over RADIUS, the hints on standard error, and the exit status. */
+function finishRadiusReport(
+  v: OptionValues<typeof spec.options>,
+  io: CliIo,
+  report: Record<string, unknown> & { ok: boolean },
+  radius: { outcome: string; reason?: string },
+  refusal: ServerRefusal | undefined,
+  writeError: string | undefined,
+): number {
+  const hint = noReplyHint(radius.reason, v.server!);
+  if (hint !== undefined) io.stderr(`${hint}\n`);
+  if (refusal?.retryAfterSeconds !== undefined && refusal.retryAfterSeconds > 0) io.stderr(`The registrar asks this device to wait ${refusal.retryAfterSeconds} s (Retry-After) before it tries again.\n`);
+  printReport(v, io, report);
+  if (report.ok) return 0;
+  return radius.outcome === 'error' || writeError ? 3 : 1;
 }

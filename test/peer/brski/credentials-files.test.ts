@@ -60,6 +60,33 @@ describe('pledge credentials (IDevID directory)', () => {
 });
 
 describe('LDevID files', () => {
+  const real = { renameSync: fs.renameSync, openSync: fs.openSync, rmSync: fs.rmSync };
+  /** The n-th rename from now throws without taking effect; everything else runs as usual. */
+  const failRename = (n: number): void => {
+    let renames = 0;
+    jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
+      if (++renames === n) throw new Error('rename failed');
+      real.renameSync(a, b);
+    });
+  };
+  /** A stop (power loss) just after the n-th rename from now: it takes effect, then every rename, open or removal throws. */
+  const stopAfterRename = (n: number): void => {
+    let renames = 0;
+    let stopped = false;
+    const stop = (): never => {
+      throw new Error('stopped');
+    };
+    jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
+      if (stopped) stop();
+      real.renameSync(a, b);
+      if (++renames === n) {
+        stopped = true;
+        stop();
+      }
+    });
+    jest.spyOn(fs, 'openSync').mockImplementation(((...args: Parameters<typeof fs.openSync>) => (stopped ? stop() : real.openSync(...args))) as typeof fs.openSync);
+    jest.spyOn(fs, 'rmSync').mockImplementation(((...args: Parameters<typeof fs.rmSync>) => (stopped ? stop() : real.rmSync(...args))) as typeof fs.rmSync);
+  };
   test('ldevid.pem (LDevID + intermediates), ldevid.key mode 0600, ca.pem; rewriting replaces them', async () => {
     const pki = await brskiPki();
     const dir = mkdtempSync(join(tmpdir(), 'gangway-ldevid-'));
@@ -111,34 +138,14 @@ describe('LDevID files', () => {
     const pki = await brskiPki();
     const first = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
     const second = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
-    const realRename = fs.renameSync;
-    const realOpen = fs.openSync;
-    const realRm = fs.rmSync;
     // writeRenewedLdevid renames four times: ca.pem, ldevid.key.prev, ldevid.key, ldevid.pem.
     for (const mode of ['stop', 'fail'] as const) {
       for (let n = 1; n <= 4; n++) {
         const dir = mkdtempSync(join(tmpdir(), 'gangway-ldevid-'));
         try {
           writeLdevid(dir, { ldevid: first.der, intermediates: [], privateKey: first.key, trustAnchors: [pki.domainCa.der], voucher: { serialNumber: 'JADA-0001', pin: 'cert', der: new Uint8Array(0) } });
-          let renames = 0;
-          let stopped = false;
-          const stop = (): never => {
-            throw new Error('stopped');
-          };
-          jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
-            if (stopped) stop();
-            if (mode === 'fail' && renames + 1 === n) {
-              renames++;
-              throw new Error('rename failed');
-            }
-            realRename(a, b);
-            if (++renames === n && mode === 'stop') {
-              stopped = true;
-              stop();
-            }
-          });
-          jest.spyOn(fs, 'openSync').mockImplementation(((...args: Parameters<typeof fs.openSync>) => (stopped ? stop() : realOpen(...args))) as typeof fs.openSync);
-          jest.spyOn(fs, 'rmSync').mockImplementation(((...args: Parameters<typeof fs.rmSync>) => (stopped ? stop() : realRm(...args))) as typeof fs.rmSync);
+          if (mode === 'stop') stopAfterRename(n);
+          else failRename(n);
           expect(() => writeRenewedLdevid(dir, { ldevid: second.der, intermediates: [], privateKey: second.key, trustAnchors: [pki.domainCa.der] })).toThrow();
           jest.restoreAllMocks();
 
@@ -169,13 +176,8 @@ describe('LDevID files', () => {
       const renewed = await makeCert({ subject: 'CN=acme:JADA-0001', issuer: pki.domainCa });
       const out = join(root, 'out');
       writeLdevid(out, { ldevid: mine.der, intermediates: [], privateKey: mine.key, trustAnchors: [pki.domainCa.der], voucher: { serialNumber: 'JADA-0001', pin: 'cert', der: new Uint8Array(0) } });
-      const realRename = fs.renameSync;
-      let n = 0;
-      // The certificate's rename (the third: ca.pem, ldevid.key.prev, ldevid.key, ldevid.pem → fourth) fails.
-      jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
-        if (++n === 4) throw new Error('rename failed');
-        realRename(a, b);
-      });
+      // The certificate's rename fails (the fourth: ca.pem, ldevid.key.prev, ldevid.key, ldevid.pem).
+      failRename(4);
       expect(() => writeRenewedLdevid(out, { ldevid: renewed.der, intermediates: [], privateKey: renewed.key, trustAnchors: [pki.domainCa.der] })).toThrow('rename failed');
       jest.restoreAllMocks();
       const back = loadLdevidCredentials(out);
@@ -184,16 +186,7 @@ describe('LDevID files', () => {
 
       // An empty directory: no pair to keep, no kept key left by a stop between the renames.
       const empty = join(root, 'empty');
-      n = 0;
-      let stopped = false;
-      jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
-        if (stopped) throw new Error('stopped');
-        realRename(a, b);
-        if (++n === 2) {
-          stopped = true;
-          throw new Error('stopped');
-        }
-      });
+      stopAfterRename(2);
       expect(() => writeRenewedLdevid(empty, { ldevid: renewed.der, intermediates: [], privateKey: renewed.key, trustAnchors: [pki.domainCa.der] })).toThrow('stopped');
       jest.restoreAllMocks();
       expect(existsSync(join(empty, LDEVID_FILES.previousKey))).toBe(false);
@@ -317,13 +310,8 @@ describe('LDevID files', () => {
       // What a renewal stopped after the new key's rename leaves.
       writeFileSync(join(dir, LDEVID_FILES.previousKey), first.keyPem, { mode: 0o600 });
       writeFileSync(join(dir, 'ldevid.key'), orphan.keyPem, { mode: 0o600 });
-      const realRename = fs.renameSync;
-      // writeLdevid: ca.pem, voucher.vcj, ldevid.key.prev, ldevid.key, ldevid.pem; the certificate's fails.
-      let n = 0;
-      jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
-        if (++n === 5) throw new Error('rename failed');
-        realRename(a, b);
-      });
+      // writeLdevid: ca.pem, voucher.vcj, ldevid.key (the repair), ldevid.key.prev, ldevid.key, ldevid.pem; the certificate's fails.
+      failRename(6);
       expect(() => writeLdevid(dir, enrolment(again))).toThrow('rename failed');
       jest.restoreAllMocks();
       const back = loadLdevidCredentials(dir);
@@ -332,16 +320,7 @@ describe('LDevID files', () => {
 
       // A fresh directory stopped after the first rename: the anchors, and no key without its certificate.
       const fresh = join(dir, 'fresh');
-      n = 0;
-      let stopped = false;
-      jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
-        if (stopped) throw new Error('stopped');
-        realRename(a, b);
-        if (++n === 1) {
-          stopped = true;
-          throw new Error('stopped');
-        }
-      });
+      stopAfterRename(1);
       expect(() => writeLdevid(fresh, enrolment(again))).toThrow('stopped');
       jest.restoreAllMocks();
       expect(fs.readdirSync(fresh).filter((f) => !f.endsWith('.tmp'))).toEqual(['ca.pem']);
@@ -353,17 +332,8 @@ describe('LDevID files', () => {
       writeFileSync(join(odd, LDEVID_FILES.previousKey), 'left from long ago', { mode: 0o600 });
       writeRenewedLdevid(odd, { ldevid: again.der, intermediates: [], privateKey: again.key, trustAnchors: [pki.domainCa.der] });
       expect(existsSync(join(odd, LDEVID_FILES.previousKey))).toBe(false);
-      n = 0;
-      stopped = false;
       writeFileSync(join(odd, 'ldevid.key'), orphan.keyPem, { mode: 0o600 });
-      jest.spyOn(fs, 'renameSync').mockImplementation((a, b) => {
-        if (stopped) throw new Error('stopped');
-        realRename(a, b);
-        if (++n === 2) {
-          stopped = true;
-          throw new Error('stopped');
-        }
-      });
+      stopAfterRename(2);
       expect(() => writeRenewedLdevid(odd, { ldevid: first.der, intermediates: [], privateKey: first.key, trustAnchors: [pki.domainCa.der] })).toThrow('stopped');
       jest.restoreAllMocks();
       expect(existsSync(join(odd, LDEVID_FILES.previousKey))).toBe(false);
