@@ -24,6 +24,7 @@
 #include "napi_values.h"
 #include "udp.h"
 #include "exit-watchdog.h"
+#include "file-lock.h"
 
 enum session_state { ST_HANDSHAKING = 0, ST_ESTABLISHED = 1, ST_FAILED = 2, ST_CLOSED = 3 };
 
@@ -929,6 +930,8 @@ static napi_value init(napi_env env, napi_value exports) {
   (void)register_udp(env, exports);
   /* Without armExitWatchdog an exit held up by a stuck thread waits for the service manager's timeout. */
   (void)register_exit_watchdog(env, exports);
+  /* Without tryLockFile the LDevID directory lock is an exclusive file that a killed run leaves behind. */
+  (void)register_file_lock(env, exports);
   return exports;
 }
 

@@ -25,29 +25,31 @@ const DEFAULT_LDEVID_IDENTITY = 'anonymous';
  * also proves, before anything is asked of a registrar, that files can be made there: a
  * certificate issued and then lost would use up a place of the device's limit.
  */
-async function withLockedDirectories(dirs: string[], io: CliIo, body: () => Promise<number>): Promise<number> {
+async function withLockedDirectories(dirs: string[], io: CliIo, body: (real: string[]) => Promise<number>): Promise<number> {
   const releases: (() => void)[] = [];
   const release = (): void => {
     for (const r of releases.reverse()) r();
   };
   try {
-    const seen = new Set<string>();
+    const real: string[] = [];
     for (const dir of dirs) {
       try {
-        // One lock per directory however it is spelt (--out through a symlink to DIR, say).
+        // One lock per directory however it is spelt (--out through a symlink to DIR, say), and the
+        // body reads and writes the very directory locked, whatever a symbolic link points to later.
         mkdirSync(dir, { recursive: true, mode: 0o700 });
-        const real = realpathSync(dir);
-        if (seen.has(real)) continue;
-        seen.add(real);
-        releases.push(lockLdevidDirectory(real));
-        // Under the lock no write of ours is in progress: key copies a stop left behind can go.
-        removeStrayTemporaryFiles(real);
+        const path = realpathSync(dir);
+        if (!real.includes(path)) {
+          releases.push(lockLdevidDirectory(path));
+          // Under the lock no write of ours is in progress: key copies a stop left behind can go.
+          removeStrayTemporaryFiles(path);
+        }
+        real.push(path);
       } catch (err) {
         io.stderr(`${err instanceof LdevidDirectoryLockedError ? err.message : `cannot write the LDevID to ${dir}: ${(err as Error).message}`}\n`);
         return 2;
       }
     }
-    return await body();
+    return await body(real);
   } finally {
     release();
   }
@@ -98,21 +100,21 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       const parsed = parseServer(v.server);
       if (!parsed) throw new UsageError(`--server must be HOST:PORT or [IPv6]:PORT, not "${v.server}"`);
       const framedMtu = integerOption(v['framed-mtu'], 'framed-mtu', 64, 4096);
-      return withLockedDirectories([v.ldevid, v.out ?? v.ldevid], io, () => reconnect(v, parsed, framedMtu, io));
+      return withLockedDirectories([v.ldevid, v.out ?? v.ldevid], io, ([dir, out]) => reconnect(v, dir!, out!, parsed, framedMtu, io));
     }
     if (v.https !== undefined) {
       if (!v.idevid || !/^https:\/\/[^/]+/.test(v.https)) throw new UsageError('--https needs an https:// URL and --idevid');
-      return withLockedDirectories([v.out ?? v.idevid], io, () => runHttps(v, io));
+      return withLockedDirectories([v.out ?? v.idevid], io, ([out]) => runHttps(v, out!, io));
     }
     if (!v.server || !v.secret || !v.idevid) throw new UsageError('--idevid, --server and --secret are required (or --idevid and --https)');
     const parsedServer = parseServer(v.server);
     if (!parsedServer) throw new UsageError(`--server must be HOST:PORT or [IPv6]:PORT, not "${v.server}"`);
     const framedMtu = integerOption(v['framed-mtu'], 'framed-mtu', 64, 4096);
-    return withLockedDirectories([v.out ?? v.idevid], io, () => enrol(v, parsedServer, framedMtu, io));
+    return withLockedDirectories([v.out ?? v.idevid], io, ([out]) => enrol(v, out!, parsedServer, framedMtu, io));
   });
 }
 
-async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host: string; port: number }, framedMtu: number | undefined, io: CliIo): Promise<number> {
+async function enrol(v: OptionValues<typeof spec.options>, out: string, parsedServer: { host: string; port: number }, framedMtu: number | undefined, io: CliIo): Promise<number> {
   const idevidDir = v.idevid!;
   let credentials: PledgeCredentials;
   try {
@@ -144,7 +146,7 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
   // Only a conversation that ended in Access-Accept installs anything.
   if (r.enrolled && e) {
     try {
-      files = writeLdevid(v.out ?? idevidDir, e);
+      files = writeLdevid(out, e);
     } catch (err) {
       writeError = `cannot write the LDevID: ${(err as Error).message}`;
     }
@@ -175,9 +177,7 @@ async function enrol(v: OptionValues<typeof spec.options>, parsedServer: { host:
  * and re-enrols when the registrar asks (flow C). Only an Access-Accept whose keys match installs
  * the new LDevID; any other ending leaves the device's files as they were.
  */
-async function reconnect(v: OptionValues<typeof spec.options>, parsedServer: { host: string; port: number }, framedMtu: number | undefined, io: CliIo): Promise<number> {
-  const dir = v.ldevid!;
-  const out = v.out ?? dir;
+async function reconnect(v: OptionValues<typeof spec.options>, dir: string, out: string, parsedServer: { host: string; port: number }, framedMtu: number | undefined, io: CliIo): Promise<number> {
   let credentials: LdevidCredentials & { repaired?: RenewalRepair };
   try {
     credentials = loadLdevidCredentials(dir);
@@ -237,7 +237,7 @@ async function reconnect(v: OptionValues<typeof spec.options>, parsedServer: { h
 }
 
 /** `gangway pledge --https URL`: the enrolment over BRSKI/EST instead of TEAP. */
-async function runHttps(v: OptionValues<typeof spec.options>, io: CliIo): Promise<number> {
+async function runHttps(v: OptionValues<typeof spec.options>, out: string, io: CliIo): Promise<number> {
   let credentials: PledgeCredentials;
   try {
     credentials = loadPledgeCredentials(v.idevid!);
@@ -259,7 +259,7 @@ async function runHttps(v: OptionValues<typeof spec.options>, io: CliIo): Promis
   let writeError: string | undefined;
   if (r.ok) {
     try {
-      files = writeLdevid(v.out ?? v.idevid!, r.enrollment);
+      files = writeLdevid(out, r.enrollment);
     } catch (err) {
       writeError = `cannot write the LDevID: ${(err as Error).message}`;
     }

@@ -10,9 +10,10 @@
  * holds the directory's lock (lockLdevidDirectory), so that a repair never mistakes another run's
  * replacement in progress for an interrupted one.
  */
-import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { nativeAddonPart } from '../../util/native-addon.js';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../../util/atomic-file.js';
 import type { Enrollment } from './pledge.js';
@@ -25,126 +26,66 @@ export const LDEVID_FILES = {
   lock: 'ldevid.lock',
 } as const;
 
-/** Another process holds the directory's lock, or is taking it over. */
+/** Another process holds the directory's lock. */
 export class LdevidDirectoryLockedError extends Error {
   override readonly name = 'LdevidDirectoryLockedError';
   constructor(readonly dir: string, readonly holder: string) {
-    super(`${dir} is in use by another process (${holder}; if none runs, remove ${join(dir, LDEVID_FILES.lock)})`);
+    super(`${dir} is in use by another process (${holder})`);
   }
 }
 
-/** A process's start time in clock ticks since boot (/proc/PID/stat field 22), where /proc tells it. */
-function processStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The fields after the command name's closing parenthesis begin with field 3.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
+interface FileLockAddon {
+  /** flock(fd, LOCK_EX | LOCK_NB): true when this process now holds it, false when another does. */
+  tryLockFile(fd: number): boolean;
 }
-
-/** What a lock file says: the pid, start time (or -) and host of its taker, and a nonce. */
-interface LockHolder {
-  pid: number;
-  start: string;
-  host: string;
-}
-
-function parseLock(text: string): LockHolder | undefined {
-  const m = /^(\d+) (\S+) (\S+) [0-9a-f]+\n$/.exec(text);
-  return m ? { pid: Number(m[1]), start: m[2]!, host: m[3]! } : undefined;
-}
-
-/**
- * Whether the lock's taker still runs. A lock of another host is held (we cannot tell), and so is
- * one of this very process (it must not take its own). A pid that runs but started at another time
- * than the taker is a pid used again. A lock that does not parse was left by nothing of ours that runs.
- */
-function held(text: string): boolean {
-  const h = parseLock(text);
-  if (!h) return false;
-  if (h.host !== hostname()) return true;
-  try {
-    process.kill(h.pid, 0);
-  } catch (err) {
-    // EPERM: it exists, as another user's.
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  const start = processStart(h.pid);
-  return h.start === '-' || start === undefined || start === h.start;
-}
-
-/** How long a takeover may take before its guard is thought left by a process that stopped. */
-const TAKEOVER_GUARD_MS = 10_000;
 
 /**
  * Takes the directory's lock (creating the directory, mode 0700, if need be) and returns its
- * release. The lock file is linked into place whole, so it is never seen empty; a lock whose taker
- * no longer runs is taken over under a second, short-lived guard, so that two runs finding the same
- * stale lock cannot both replace it. Creating files here is also the proof that the LDevID can be
- * written here, before anything is asked of a registrar.
+ * release. With the native addon it is the kernel's lock on ldevid.lock (flock): it ends with the
+ * process however the process ends, so a killed run leaves nothing that another must judge stale
+ * and take over. Without the addon, ldevid.lock is created exclusively and removed at release; a run
+ * killed while holding it leaves it, and the next run is refused with the file to remove. Opening
+ * the lock file is also the proof that files can be made here, before a registrar is asked for
+ * anything.
  */
 export function lockLdevidDirectory(dir: string): () => void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const lock = join(dir, LDEVID_FILES.lock);
-  const guard = `${lock}.takeover`;
-  const mine = `${process.pid} ${processStart(process.pid) ?? '-'} ${hostname()} ${randomBytes(8).toString('hex')}\n`;
-  const release = (): void => {
-    if (readOrUndefined(lock) === mine) rmSync(lock, { force: true });
-  };
-  const tmp = join(dir, `.${LDEVID_FILES.lock}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  writeFileSync(tmp, mine, { mode: 0o600, flag: 'wx' });
-  try {
-    let holder = 'another run';
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        linkSync(tmp, lock);
-        return release;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      const seen = readOrUndefined(lock);
-      // Released meanwhile: try again.
-      if (seen === undefined) continue;
-      const h = parseLock(seen);
-      holder = h ? `pid ${h.pid} on ${h.host}` : 'an unreadable lock';
-      if (held(seen)) throw new LdevidDirectoryLockedError(dir, holder);
-      try {
-        linkSync(tmp, guard);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        // Another run is taking it over, or stopped while it did.
-        let age = 0;
-        try {
-          age = Date.now() - statSync(guard).mtimeMs;
-        } catch {
-          // Gone meanwhile.
-        }
-        if (age > TAKEOVER_GUARD_MS) rmSync(guard, { force: true });
-        continue;
-      }
-      try {
-        // Only the stale lock judged above is replaced, not one another run put there meanwhile.
-        if (readOrUndefined(lock) === seen) {
-          rmSync(lock, { force: true });
-          linkSync(tmp, lock);
-          return release;
-        }
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      } finally {
-        rmSync(guard, { force: true });
-      }
+  const path = join(dir, LDEVID_FILES.lock);
+  const note = `pid ${process.pid} on ${hostname()}\n`;
+  const addon = nativeAddonPart<FileLockAddon>('GANGWAY_NATIVE_FILE_LOCK', ['tryLockFile']);
+  if (addon) {
+    // Not through a symbolic link: the file is truncated once locked.
+    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    let locked = false;
+    try {
+      locked = addon.tryLockFile(fd);
+      if (!locked) throw new LdevidDirectoryLockedError(dir, readOrUndefined(path)?.trim() || 'its pid unknown');
+      ftruncateSync(fd, 0);
+      writeSync(fd, note, 0);
+    } finally {
+      if (!locked) closeSync(fd);
     }
-    throw new LdevidDirectoryLockedError(dir, holder);
-  } finally {
-    rmSync(tmp, { force: true });
+    // The file stays: removing it would let a run that opened it just before lock a file that the
+    // next run no longer finds.
+    return () => {
+      try {
+        ftruncateSync(fd, 0);
+      } finally {
+        closeSync(fd);
+      }
+    };
   }
+  try {
+    writeFileSync(path, note, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new LdevidDirectoryLockedError(dir, `${readOrUndefined(path)?.trim() || 'its pid unknown'}; if it no longer runs, remove ${path}`);
+  }
+  return () => rmSync(path, { force: true });
 }
 
 /** Our own temporary files (util/atomic-file.ts names them .NAME.PID.HEX.tmp) that a stop left behind: key copies among them. */
-const STRAY = /^\.(ldevid\.pem|ldevid\.key|ldevid\.key\.prev|ldevid\.lock|ca\.pem|voucher\.vcj)\.\d+\.[0-9a-f]+\.tmp$/;
+const STRAY = /^\.(ldevid\.pem|ldevid\.key|ldevid\.key\.prev|ca\.pem|voucher\.vcj)\.\d+\.[0-9a-f]+\.tmp$/;
 
 /** Removes them; only under the directory's lock, when no write of ours can be in progress. */
 export function removeStrayTemporaryFiles(dir: string): void {

@@ -8,6 +8,7 @@ import { parse, stringify } from 'yaml';
 import { describeEapolFailure, hostapTools, runEapolTest } from '../../helpers/eapol-test.js';
 import { requireTool } from '../../helpers/require-tool.js';
 import { freeUdpPort } from '../../../src/bench/udp-port.js';
+import { lockLdevidDirectory } from '../../../src/peer/brski/ldevid-files.js';
 
 /**
  * TEAP-BRSKI end to end, every part a separate process on loopback: `gangway masa` (the
@@ -253,11 +254,11 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     expect(readFileSync(join(out, 'ldevid.key'), 'utf8')).toBe(firstKey);
     expect(await server.logWhen(/re-enrolment not due yet/)).toContain('TEAP-BRSKI: re-enrolment not due yet; access on the LDevID, nothing issued');
 
-    // Another live process holding the directory (this test's, here): refused before the conversation.
-    writeFileSync(join(out, 'ldevid.lock'), `${process.pid} - ${hostname()} 00\n`);
+    // Another process holding the directory (this test's, here): refused before the conversation.
+    const release = lockLdevidDirectory(out);
     const busy = reconnect();
-    rmSync(join(out, 'ldevid.lock'));
-    expect({ status: busy.status, err: busy.stderr }).toEqual({ status: 2, err: expect.stringContaining(`is in use by another process (pid ${process.pid} on ${hostname()}; if none runs, remove`) });
+    release();
+    expect({ status: busy.status, err: busy.stderr }).toEqual({ status: 2, err: expect.stringContaining(`is in use by another process (pid ${process.pid} on ${hostname()})`) });
     // A key copy a stopped run left as a temporary file is removed under the lock.
     writeFileSync(join(out, '.ldevid.key.1.0a0b0c0d.tmp'), firstKey, { mode: 0o600 });
 
@@ -273,7 +274,7 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     expect(second.publicKey.equals(first.publicKey)).toBe(false);
     expect(readFileSync(join(out, 'ldevid.key'), 'utf8')).not.toBe(firstKey);
     expect(existsSync(join(out, 'ldevid.key.prev'))).toBe(false);
-    expect(existsSync(join(out, 'ldevid.lock'))).toBe(false);
+    expect(readFileSync(join(out, 'ldevid.lock'), 'utf8')).toBe('');
     expect(existsSync(join(out, '.ldevid.key.1.0a0b0c0d.tmp'))).toBe(false);
     expect(run(openssl!, ['verify', '-CAfile', join(serverDir(), 'pki', 'ca.pem'), join(out, 'ldevid.pem')])).toMatchObject({ status: 0, out: expect.stringContaining(': OK') });
     const issued = (): number => (JSON.parse(gangway(['brski', 'certificates', '--device', 'acme:E2E-0005', '--data', serverDir(), '--json']).stdout) as unknown[]).length;
