@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, realpathSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { CredentialsError, IDEVID_FILES, loadPledgeCredentials, type PledgeCredentials } from '../../peer/brski/credentials.js';
 import { LDEVID_FILES, writeLdevid, type WrittenLdevid } from '../../peer/brski/ldevid-files.js';
 import { DEFAULT_BOOTSTRAP_IDENTITY, runPledgeOverRadius } from '../../peer/brski/teap-pledge.js';
@@ -18,41 +19,51 @@ import { LdevidDirectoryLockedError, lockLdevidDirectory, removeStrayTemporaryFi
 /** An enrolled device's outer identity unless told otherwise. */
 const DEFAULT_LDEVID_IDENTITY = 'anonymous';
 
+/** A directory the LDevID is read from or written to; only --out is made when missing. */
+interface LdevidDirectory {
+  path: string;
+  create: boolean;
+}
+
 /**
  * Runs `body` holding the lock of each directory the LDevID is read from or written to
- * (lockLdevidDirectory): two runs on one directory would otherwise interleave their writes, and a
- * repair could take the other's replacement in progress for an interrupted one. Taking the lock
- * also proves, before anything is asked of a registrar, that files can be made there: a
- * certificate issued and then lost would use up a place of the device's limit.
+ * (lockLdevidDirectory), with their real paths: two runs on one directory would otherwise
+ * interleave their writes, and a repair could take the other's replacement in progress for an
+ * interrupted one. Opening the lock also proves, before anything is asked of a registrar, that
+ * files can be made there: a certificate issued and then lost would use up a place of the device's
+ * limit. The body reads and writes the very directories locked, whatever a symbolic link points to later.
  */
-async function withLockedDirectories(dirs: string[], io: CliIo, body: (real: string[]) => Promise<number>): Promise<number> {
+async function withLockedDirectories(dirs: LdevidDirectory[], io: CliIo, body: (real: string[]) => Promise<number>): Promise<number> {
   const releases: (() => void)[] = [];
-  const release = (): void => {
-    for (const r of releases.reverse()) r();
-  };
   try {
     const real: string[] = [];
     for (const dir of dirs) {
       try {
-        // One lock per directory however it is spelt (--out through a symlink to DIR, say), and the
-        // body reads and writes the very directory locked, whatever a symbolic link points to later.
-        mkdirSync(dir, { recursive: true, mode: 0o700 });
-        const path = realpathSync(dir);
+        if (dir.create) mkdirSync(dir.path, { recursive: true, mode: 0o700 });
+        const path = realpathSync(dir.path);
+        // One lock per directory however it is spelt (--out through a symbolic link to DIR, say).
         if (!real.includes(path)) {
-          releases.push(lockLdevidDirectory(path));
+          const lock = lockLdevidDirectory(path);
+          releases.push(() => lock.release());
+          if (lock.unlocked !== undefined) io.stderr(`warning: ${dir.path} is not locked against another run at the same time: ${lock.unlocked}\n`);
           // Under the lock no write of ours is in progress: key copies a stop left behind can go.
           removeStrayTemporaryFiles(path);
         }
         real.push(path);
       } catch (err) {
-        io.stderr(`${err instanceof LdevidDirectoryLockedError ? err.message : `cannot write the LDevID to ${dir}: ${(err as Error).message}`}\n`);
+        io.stderr(`${err instanceof LdevidDirectoryLockedError ? err.message : `cannot ${dir.create ? 'write the LDevID to' : 'read'} ${dir.path}: ${(err as Error).message}`}\n`);
         return 2;
       }
     }
     return await body(real);
   } finally {
-    release();
+    for (const release of releases.reverse()) release();
   }
+}
+
+/** Paths written under a directory's real path, as the person typed the directory. */
+function asTyped<T extends object>(files: T, real: string, typed: string): T {
+  return Object.fromEntries(Object.entries(files).map(([k, p]) => [k, join(typed, relative(real, p as string))])) as T;
 }
 
 export const spec = defineCommand({
@@ -76,7 +87,7 @@ export const spec = defineCommand({
     server: { type: 'string', value: 'HOST:PORT', help: 'RADIUS server (IP address or host name; [IPv6]:PORT)' },
     https: { type: 'string', value: 'URL', help: 'enrol over BRSKI/EST HTTPS at this registrar instead of TEAP over RADIUS' },
     secret: { type: 'string', value: 'S', help: 'the RADIUS shared secret for this client' },
-    out: { type: 'string', value: 'DIR', help: 'where ldevid.pem, ldevid.key (0600) and ca.pem go (default: the --idevid or --ldevid DIR)' },
+    out: { type: 'string', value: 'DIR', help: 'where ldevid.pem, ldevid.key (0600), ca.pem and voucher.vcj go, made if missing (default: the --idevid or --ldevid DIR)' },
     'outer-identity': { type: 'string', value: 'ID', help: `outer EAP identity (default ${DEFAULT_BOOTSTRAP_IDENTITY}; with --ldevid, ${DEFAULT_LDEVID_IDENTITY})` },
     'no-clock': { type: 'boolean', help: 'the device has no trusted clock: validity periods are not checked' },
     'accept-nonceless': { type: 'boolean', help: 'accept a nonceless voucher (RFC 8995 §7.2 reduced security, for offline sites)' },
@@ -100,17 +111,17 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       const parsed = parseServer(v.server);
       if (!parsed) throw new UsageError(`--server must be HOST:PORT or [IPv6]:PORT, not "${v.server}"`);
       const framedMtu = integerOption(v['framed-mtu'], 'framed-mtu', 64, 4096);
-      return withLockedDirectories([v.ldevid, v.out ?? v.ldevid], io, ([dir, out]) => reconnect(v, dir!, out!, parsed, framedMtu, io));
+      return withLockedDirectories([{ path: v.ldevid, create: false }, { path: v.out ?? v.ldevid, create: v.out !== undefined }], io, ([dir, out]) => reconnect(v, dir!, out!, parsed, framedMtu, io));
     }
     if (v.https !== undefined) {
       if (!v.idevid || !/^https:\/\/[^/]+/.test(v.https)) throw new UsageError('--https needs an https:// URL and --idevid');
-      return withLockedDirectories([v.out ?? v.idevid], io, ([out]) => runHttps(v, out!, io));
+      return withLockedDirectories([{ path: v.out ?? v.idevid, create: v.out !== undefined }], io, ([out]) => runHttps(v, out!, io));
     }
     if (!v.server || !v.secret || !v.idevid) throw new UsageError('--idevid, --server and --secret are required (or --idevid and --https)');
     const parsedServer = parseServer(v.server);
     if (!parsedServer) throw new UsageError(`--server must be HOST:PORT or [IPv6]:PORT, not "${v.server}"`);
     const framedMtu = integerOption(v['framed-mtu'], 'framed-mtu', 64, 4096);
-    return withLockedDirectories([v.out ?? v.idevid], io, ([out]) => enrol(v, out!, parsedServer, framedMtu, io));
+    return withLockedDirectories([{ path: v.out ?? v.idevid, create: v.out !== undefined }], io, ([out]) => enrol(v, out!, parsedServer, framedMtu, io));
   });
 }
 
@@ -146,7 +157,7 @@ async function enrol(v: OptionValues<typeof spec.options>, out: string, parsedSe
   // Only a conversation that ended in Access-Accept installs anything.
   if (r.enrolled && e) {
     try {
-      files = writeLdevid(out, e);
+      files = asTyped(writeLdevid(out, e), out, v.out ?? v.idevid!);
     } catch (err) {
       writeError = `cannot write the LDevID: ${(err as Error).message}`;
     }
@@ -207,7 +218,7 @@ async function reconnect(v: OptionValues<typeof spec.options>, dir: string, out:
   let writeError: string | undefined;
   if (accepted && r.result) {
     try {
-      files = writeRenewedLdevid(out, r.result);
+      files = asTyped(writeRenewedLdevid(out, r.result), out, v.out ?? v.ldevid!);
       // Read back as the next run will: the pair must be the new one and belong together.
       const written = loadLdevidCredentials(out);
       if (!Buffer.from(written.ldevid).equals(Buffer.from(r.result.ldevid))) throw new Error(`${files.certificate} does not hold the new LDevID`);
@@ -259,7 +270,7 @@ async function runHttps(v: OptionValues<typeof spec.options>, out: string, io: C
   let writeError: string | undefined;
   if (r.ok) {
     try {
-      files = writeLdevid(out, r.enrollment);
+      files = asTyped(writeLdevid(out, r.enrollment), out, v.out ?? v.idevid!);
     } catch (err) {
       writeError = `cannot write the LDevID: ${(err as Error).message}`;
     }

@@ -11,7 +11,7 @@
  * replacement in progress for an interrupted one.
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { nativeAddonPart } from '../../util/native-addon.js';
 import { join } from 'node:path';
@@ -39,49 +39,66 @@ interface FileLockAddon {
   tryLockFile(fd: number): boolean;
 }
 
+export interface LdevidDirectoryLock {
+  release(): void;
+  /** Why no lock is held (the addon is absent, or the file system has no flock): runs are then not kept apart. */
+  unlocked?: string;
+}
+
+/** flock's answers when a file system cannot lock: the run goes on unlocked rather than not at all. */
+const NO_FLOCK = new Set(['EOPNOTSUPP', 'ENOTSUP', 'ENOLCK', 'EINVAL']);
+
 /**
- * Takes the directory's lock (creating the directory, mode 0700, if need be) and returns its
- * release. With the native addon it is the kernel's lock on ldevid.lock (flock): it ends with the
- * process however the process ends, so a killed run leaves nothing that another must judge stale
- * and take over. Without the addon, ldevid.lock is created exclusively and removed at release; a run
- * killed while holding it leaves it, and the next run is refused with the file to remove. Opening
- * the lock file is also the proof that files can be made here, before a registrar is asked for
- * anything.
+ * Takes the lock of an existing directory: the kernel's lock on its ldevid.lock (flock, from the
+ * native addon). It ends with the process however the process ends, so a killed run leaves nothing
+ * another must judge stale and take over. The file stays, empty once released: removing it would
+ * let a run that opened it just before lock a file the next run no longer finds. Without the addon
+ * (or where the file system cannot flock) no lock is taken and `unlocked` says why; a lock file
+ * that persisted after every crash would be worse than none. Opening the lock file is also the
+ * proof that files can be made here, before a registrar is asked for anything.
  */
-export function lockLdevidDirectory(dir: string): () => void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+export function lockLdevidDirectory(dir: string): LdevidDirectoryLock {
   const path = join(dir, LDEVID_FILES.lock);
-  const note = `pid ${process.pid} on ${hostname()}\n`;
+  // Not through a symbolic link: the file is truncated once locked.
+  const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   const addon = nativeAddonPart<FileLockAddon>('GANGWAY_NATIVE_FILE_LOCK', ['tryLockFile']);
-  if (addon) {
-    // Not through a symbolic link: the file is truncated once locked.
-    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
-    let locked = false;
+  let locked = false;
+  try {
+    if (!addon) return { release: () => undefined, unlocked: 'the native addon is not loaded (GANGWAY_NATIVE_FILE_LOCK=0, or npm install did not build it)' };
     try {
       locked = addon.tryLockFile(fd);
-      if (!locked) throw new LdevidDirectoryLockedError(dir, readOrUndefined(path)?.trim() || 'its pid unknown');
-      ftruncateSync(fd, 0);
-      writeSync(fd, note, 0);
-    } finally {
-      if (!locked) closeSync(fd);
+    } catch (err) {
+      const code = (err as Error).message;
+      const known = [...NO_FLOCK].find((c) => code.includes(c) || code === errnoText(c));
+      if (known === undefined) throw err;
+      return { release: () => undefined, unlocked: `the file system of ${dir} cannot lock files (${code})` };
     }
-    // The file stays: removing it would let a run that opened it just before lock a file that the
-    // next run no longer finds.
-    return () => {
+    if (!locked) throw new LdevidDirectoryLockedError(dir, readOrUndefined(path)?.trim() || 'its pid unknown');
+    ftruncateSync(fd, 0);
+    writeSync(fd, `pid ${process.pid} on ${hostname()}\n`, 0);
+  } finally {
+    if (!locked) closeSync(fd);
+  }
+  return {
+    release: () => {
       try {
         ftruncateSync(fd, 0);
       } finally {
         closeSync(fd);
       }
-    };
-  }
-  try {
-    writeFileSync(path, note, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    throw new LdevidDirectoryLockedError(dir, `${readOrUndefined(path)?.trim() || 'its pid unknown'}; if it no longer runs, remove ${path}`);
-  }
-  return () => rmSync(path, { force: true });
+    },
+  };
+}
+
+/** strerror's text for the errno names flock may answer with (the addon throws strerror's text). */
+function errnoText(name: string): string {
+  const texts: Record<string, string> = {
+    EOPNOTSUPP: 'Operation not supported',
+    ENOTSUP: 'Operation not supported',
+    ENOLCK: 'No locks available',
+    EINVAL: 'Invalid argument',
+  };
+  return texts[name] ?? name;
 }
 
 /** Our own temporary files (util/atomic-file.ts names them .NAME.PID.HEX.tmp) that a stop left behind: key copies among them. */

@@ -9,6 +9,7 @@ import { describeEapolFailure, hostapTools, runEapolTest } from '../../helpers/e
 import { requireTool } from '../../helpers/require-tool.js';
 import { freeUdpPort } from '../../../src/bench/udp-port.js';
 import { lockLdevidDirectory } from '../../../src/peer/brski/ldevid-files.js';
+import { nativeFileLockLoaded } from '../../helpers/file-lock.js';
 
 /**
  * TEAP-BRSKI end to end, every part a separate process on loopback: `gangway masa` (the
@@ -255,17 +256,19 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     expect(await server.logWhen(/re-enrolment not due yet/)).toContain('TEAP-BRSKI: re-enrolment not due yet; access on the LDevID, nothing issued');
 
     // Another process holding the directory (this test's, here): refused before the conversation.
-    const release = lockLdevidDirectory(out);
-    const busy = reconnect();
-    release();
-    expect({ status: busy.status, err: busy.stderr }).toEqual({ status: 2, err: expect.stringContaining(`is in use by another process (pid ${process.pid} on ${hostname()})`) });
+    if (nativeFileLockLoaded()) {
+      const lock = lockLdevidDirectory(out);
+      const busy = reconnect();
+      lock.release();
+      expect({ status: busy.status, err: busy.stderr }).toEqual({ status: 2, err: expect.stringContaining(`is in use by another process (pid ${process.pid} on ${hostname()})`) });
+    }
     // A key copy a stopped run left as a temporary file is removed under the lock.
     writeFileSync(join(out, '.ldevid.key.1.0a0b0c0d.tmp'), firstKey, { mode: 0o600 });
 
     spawnSync('sleep', [String(Math.max(0, REENROLMENT_INTERVAL_S * 1000 - (Date.now() - enrolledAt)) / 1000 + 0.5)]);
     const renewed = reconnect();
     expect({ status: renewed.status, out: renewed.stdout, err: renewed.stderr }).toMatchObject({ status: 0 });
-    const report = JSON.parse(renewed.stdout) as { reenrolled: boolean; ldevid: { serial: string; subject: string } };
+    const report = JSON.parse(renewed.stdout) as { reenrolled: boolean; ldevid: { serial: string; subject: string; files: Record<string, string> } };
     expect(report).toMatchObject({ outcome: 'accept', ok: true, reenrolled: true, authenticatedWith: { serial: first.serialNumber } });
     const second = new X509Certificate(readFileSync(join(out, 'ldevid.pem')));
     expect(second.serialNumber).toBe(report.ldevid.serial);
@@ -274,6 +277,7 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     expect(second.publicKey.equals(first.publicKey)).toBe(false);
     expect(readFileSync(join(out, 'ldevid.key'), 'utf8')).not.toBe(firstKey);
     expect(existsSync(join(out, 'ldevid.key.prev'))).toBe(false);
+    // Released: the file stays, empty (flock), or was never locked (no addon).
     expect(readFileSync(join(out, 'ldevid.lock'), 'utf8')).toBe('');
     expect(existsSync(join(out, '.ldevid.key.1.0a0b0c0d.tmp'))).toBe(false);
     expect(run(openssl!, ['verify', '-CAfile', join(serverDir(), 'pki', 'ca.pem'), join(out, 'ldevid.pem')])).toMatchObject({ status: 0, out: expect.stringContaining(': OK') });
@@ -284,6 +288,15 @@ maybe('TEAP-BRSKI end to end (gangway masa, gangway serve, gangway pledge, opens
     const nowhere = gangway(['pledge', '--ldevid', out, '--out', '/dev/null/ldevid', '--server', `127.0.0.1:${radiusPort}`, '--secret', secret, '--json']);
     expect({ status: nowhere.status, err: nowhere.stderr }).toEqual({ status: 2, err: expect.stringContaining('cannot write the LDevID to /dev/null/ldevid') });
     expect(issued()).toBe(2);
+
+    // The report names the files as the directory was given.
+    expect(report.ldevid).toMatchObject({ files: { certificate: join(out, 'ldevid.pem'), key: join(out, 'ldevid.key') } });
+    // A mistyped directory is not made: only --out is.
+    for (const flag of ['--idevid', '--ldevid']) {
+      const typo = gangway(['pledge', flag, join(dir, 'no-such-device', 'a'), '--server', `127.0.0.1:${radiusPort}`, '--secret', secret]);
+      expect(typo.status).toBe(2);
+      expect(existsSync(join(dir, 'no-such-device'))).toBe(false);
+    }
 
     // An independent peer takes the renewed files as they are.
     const conf = `network={\n  key_mgmt=WPA-EAP\n  eap=TLS\n  identity="acme:E2E-0005"\n  ca_cert="${join(out, 'ca.pem')}"\n  client_cert="${join(out, 'ldevid.pem')}"\n  private_key="${join(out, 'ldevid.key')}"\n}\n`;
