@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 
-/* tryLockFile(fd): true when this process now holds the lock, false when another holds it. */
+/* tryLockFile(fd): true when this process now holds the lock, false when another holds it; throws otherwise. */
 static napi_value try_lock_file(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -32,7 +32,9 @@ static napi_value try_lock_file(napi_env env, napi_callback_info info) {
     napi_get_boolean(env, false, &result);
     return result;
   }
-  napi_throw_error(env, NULL, strerror(errno));
+  /* A file system that cannot lock files answers with one of these: named, so the caller can go on unlocked. */
+  const char *code = errno == ENOLCK ? "ENOLCK" : errno == EOPNOTSUPP ? "EOPNOTSUPP" : errno == EINVAL ? "EINVAL" : NULL;
+  napi_throw_error(env, code, strerror(errno));
   return NULL;
 }
 

@@ -930,7 +930,7 @@ static napi_value init(napi_env env, napi_value exports) {
   (void)register_udp(env, exports);
   /* Without armExitWatchdog an exit held up by a stuck thread waits for the service manager's timeout. */
   (void)register_exit_watchdog(env, exports);
-  /* Without tryLockFile the LDevID directory lock is an exclusive file that a killed run leaves behind. */
+  /* Without tryLockFile `gangway pledge` takes no lock on its LDevID directories, and says so. */
   (void)register_file_lock(env, exports);
   return exports;
 }

@@ -16,6 +16,7 @@ import { hostname } from 'node:os';
 import { nativeAddonPart } from '../../util/native-addon.js';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../../util/atomic-file.js';
+import { parsePemCertificates } from '../../pki/pem-certificates.js';
 import type { Enrollment } from './pledge.js';
 
 export const LDEVID_FILES = {
@@ -45,8 +46,8 @@ export interface LdevidDirectoryLock {
   unlocked?: string;
 }
 
-/** flock's answers when a file system cannot lock: the run goes on unlocked rather than not at all. */
-const NO_FLOCK = new Set(['EOPNOTSUPP', 'ENOTSUP', 'ENOLCK', 'EINVAL']);
+/** flock's answers when a file system cannot lock (the addon names them): the run goes on unlocked rather than not at all. */
+const NO_FLOCK = new Set(['EOPNOTSUPP', 'ENOLCK', 'EINVAL']);
 
 /**
  * Takes the lock of an existing directory: the kernel's lock on its ldevid.lock (flock, from the
@@ -68,10 +69,8 @@ export function lockLdevidDirectory(dir: string): LdevidDirectoryLock {
     try {
       locked = addon.tryLockFile(fd);
     } catch (err) {
-      const code = (err as Error).message;
-      const known = [...NO_FLOCK].find((c) => code.includes(c) || code === errnoText(c));
-      if (known === undefined) throw err;
-      return { release: () => undefined, unlocked: `the file system of ${dir} cannot lock files (${code})` };
+      if (!NO_FLOCK.has(String((err as { code?: unknown }).code))) throw err;
+      return { release: () => undefined, unlocked: `the file system of ${dir} cannot lock files (${(err as Error).message})` };
     }
     if (!locked) throw new LdevidDirectoryLockedError(dir, readOrUndefined(path)?.trim() || 'its pid unknown');
     ftruncateSync(fd, 0);
@@ -88,17 +87,6 @@ export function lockLdevidDirectory(dir: string): LdevidDirectoryLock {
       }
     },
   };
-}
-
-/** strerror's text for the errno names flock may answer with (the addon throws strerror's text). */
-function errnoText(name: string): string {
-  const texts: Record<string, string> = {
-    EOPNOTSUPP: 'Operation not supported',
-    ENOTSUP: 'Operation not supported',
-    ENOLCK: 'No locks available',
-    EINVAL: 'Invalid argument',
-  };
-  return texts[name] ?? name;
 }
 
 /** Our own temporary files (util/atomic-file.ts names them .NAME.PID.HEX.tmp) that a stop left behind: key copies among them. */
@@ -158,7 +146,7 @@ export interface WrittenRenewal {
   trustAnchors: string;
 }
 
-/** A re-enrolment's new LDevID and key, over whatever pair `dir` holds (replacePair). */
+/** A re-enrolment's new LDevID and key, over whatever pair `dir` holds (replacePair); the anchors first, as for an enrolment. */
 export function writeRenewedLdevid(
   dir: string,
   renewal: { ldevid: Uint8Array; intermediates: Uint8Array[]; privateKey: KeyObject; trustAnchors: Uint8Array[] },
@@ -273,10 +261,9 @@ export function repairInterruptedRenewal(dir: string): RenewalRepair | undefined
 
 /** The first certificate of ldevid.pem (the LDevID), if it reads. */
 function firstCertificate(dir: string): X509Certificate | undefined {
-  const first = readOrUndefined(join(dir, LDEVID_FILES.certificate))?.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0];
-  if (first === undefined) return undefined;
+  const text = readOrUndefined(join(dir, LDEVID_FILES.certificate));
   try {
-    return new X509Certificate(first);
+    return text === undefined ? undefined : parsePemCertificates(text)[0];
   } catch {
     return undefined;
   }

@@ -15,6 +15,7 @@ import { CsrAttributesError, NO_CSR_ATTRIBUTES, parseCsrAttributes } from './csr
 import { CsrError, createPledgeCsr, type PledgeCsr } from './csr.js';
 import { LDEVID_FILES, repairInterruptedRenewal, type RenewalRepair } from './ldevid-files.js';
 import { Pkcs7Error, certificatesOfPkcs7 } from './pkcs7.js';
+import { parsePemCertificates } from '../../pki/pem-certificates.js';
 import { readServerRefusal, type ServerRefusal } from './server-refusal.js';
 
 /** A device's current LDevID, its key and its domain trust anchors (what `gangway pledge` wrote). */
@@ -46,7 +47,7 @@ export function loadLdevidCredentials(dir: string): LdevidCredentials & { repair
   };
   const pems = (name: string): Uint8Array[] => {
     try {
-      return (read(name).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((b) => new Uint8Array(new X509Certificate(b).raw));
+      return parsePemCertificates(read(name)).map((c) => new Uint8Array(c.raw));
     } catch (err) {
       if (err instanceof CredentialsError) throw err;
       throw new CredentialsError(`${join(dir, name)}: not a certificate: ${(err as Error).message}`);
