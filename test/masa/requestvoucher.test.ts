@@ -27,7 +27,7 @@ let client: MasaClient;
 beforeAll(async () => {
   masa = await startTestMasa();
   registrar = await makeRegistrar();
-  client = new MasaClient({ ca: masa.masaCaPem, retries: 0, cacheTtlMs: 0, timeoutMs: 10_000 });
+  client = new MasaClient({ ca: masa.masaCaPem, retries: 0, timeoutMs: 10_000 });
 });
 afterAll(async () => {
   await masa.close();

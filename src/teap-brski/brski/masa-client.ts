@@ -1,5 +1,4 @@
 import * as https from 'node:https';
-import { createHash } from 'node:crypto';
 import type { Log } from '../../util/log.js';
 
 /** RFC 8995 §5.5: the registrar POSTs its voucher-request, DER CMS, no base64 (§6 clarification). */
@@ -22,14 +21,12 @@ export interface MasaClientOptions {
   key?: string | Buffer;
   /** Largest voucher accepted; checked while reading, before buffering more. */
   maxResponseBytes?: number;
-  /** How long a voucher answered for the same voucher-request bytes is reused. */
-  cacheTtlMs?: number;
   log?: Log;
   now?: () => number;
 }
 
 export type MasaOutcome =
-  | { kind: 'voucher'; der: Uint8Array; contentType: string; fromCache: boolean }
+  | { kind: 'voucher'; der: Uint8Array; contentType: string }
   /** The MASA answered and said no (4xx, or a 3xx we do not follow): MASA-Refused. */
   | { kind: 'refused'; status: number; message: string }
   /** No usable answer in time (timeout, TLS or connection failure, 5xx, 202): MASA-Notavailable. */
@@ -45,35 +42,26 @@ export function requestVoucherUrl(masaUrl: string): URL {
   return u;
 }
 
-interface CacheEntry {
-  der: Uint8Array;
-  contentType: string;
-  expires: number;
-}
-
-/** The registrar's side of RFC 8995 §5.5–5.6: one voucher-request in, a voucher (or why not) out. */
+/**
+ * The registrar's side of RFC 8995 §5.5–5.6: one voucher-request in, a voucher (or why not) out.
+ * Nothing is kept between requests: every registrar voucher-request is signed afresh for its
+ * conversation (its created-on, the pledge's nonce), so the same bytes never come twice, and a
+ * voucher kept for them would only hold memory (about 2 KB an enrolment, for as long as it is kept).
+ */
 export class MasaClient {
-  private readonly cache = new Map<string, CacheEntry>();
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly maxBytes: number;
-  private readonly ttl: number;
   private readonly now: () => number;
 
   constructor(private readonly opts: MasaClientOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 8000;
     this.retries = opts.retries ?? 1;
     this.maxBytes = opts.maxResponseBytes ?? 64 * 1024;
-    this.ttl = opts.cacheTtlMs ?? 5 * 60_000;
     this.now = opts.now ?? Date.now;
   }
 
   async requestVoucher(masaUrl: string, voucherRequestDer: Uint8Array): Promise<MasaOutcome> {
-    const key = createHash('sha256').update(masaUrl).update(voucherRequestDer).digest('hex');
-    this.sweep();
-    const hit = this.cache.get(key);
-    if (hit) return { kind: 'voucher', der: hit.der, contentType: hit.contentType, fromCache: true };
-
     let url: URL;
     try {
       url = requestVoucherUrl(masaUrl);
@@ -99,19 +87,10 @@ export class MasaClient {
         continue;
       }
       last = r;
-      if (r.kind === 'voucher') {
-        this.cache.set(key, { der: r.der, contentType: r.contentType, expires: this.now() + this.ttl });
-        return r;
-      }
-      if (r.kind === 'refused') return r;
+      if (r.kind === 'voucher' || r.kind === 'refused') return r;
       this.opts.log?.info({ masa: url.origin, attempt: attempt + 1, reason: r.reason }, 'MASA not available');
     }
     return last.kind === 'unavailable' ? last : { kind: 'unavailable', reason: `no answer within ${this.timeoutMs} ms` };
-  }
-
-  private sweep(): void {
-    const t = this.now();
-    for (const [k, v] of this.cache) if (v.expires <= t) this.cache.delete(k);
   }
 
   private post(url: URL, body: Uint8Array, timeoutMs: number): Promise<MasaOutcome | { kind: 'redirect'; status: number; location: string }> {
@@ -156,7 +135,7 @@ export class MasaClient {
           const text = (): string => bytes.toString('utf8').replace(/[^\x20-\x7e]+/g, ' ').slice(0, 256);
           if (status === 200) {
             if (bytes.length === 0) return done({ kind: 'refused', status, message: 'empty voucher' });
-            return done({ kind: 'voucher', der: new Uint8Array(bytes), contentType: String(res.headers['content-type'] ?? ''), fromCache: false });
+            return done({ kind: 'voucher', der: new Uint8Array(bytes), contentType: String(res.headers['content-type'] ?? '') });
           }
           if (status >= 300 && status < 400 && typeof res.headers.location === 'string') return done({ kind: 'redirect', status, location: res.headers.location });
           if (status === 202) return done({ kind: 'unavailable', reason: `MASA accepted the request but has no voucher yet (Retry-After: ${res.headers['retry-after'] ?? '-'})` });

@@ -263,7 +263,7 @@ export class Registrar {
       throw new RegistrarError('masa-unavailable', `MASA not available: ${outcome.reason}`);
     }
     await this.checkVoucher(pledge.manufacturer, pledge.serialNumber, outcome.der, pvr.nonce);
-    this.audit('brski.voucher', pledge.deviceId, { masa: pledge.masaUrl, cached: outcome.fromCache, octets: outcome.der.length });
+    this.audit('brski.voucher', pledge.deviceId, { masa: pledge.masaUrl, octets: outcome.der.length });
     return { pledge, voucher: outcome.der };
   }
 

@@ -157,7 +157,7 @@ export class TestMasa {
     if (this.alter) content = this.alter(content);
     let der = await signVoucherCms(new Voucher(content), this.signer);
     if (this.tamper) der = this.tamper(der);
-    return { kind: 'voucher', der, contentType: 'application/voucher-cms+json', fromCache: false };
+    return { kind: 'voucher', der, contentType: 'application/voucher-cms+json' };
   }
 }
 

@@ -26,7 +26,7 @@ beforeAll(async () => {
       requestVoucher: async (_u, rvr) => {
         const r = SignedVoucherCms.decode(rvr).voucherRequest();
         const der = await signVoucherCms(new Voucher({ assertion: 'logged', serialNumber: r.serialNumber, ...(r.nonce ? { nonce: r.nonce } : {}), pinnedDomainCert: pki.registrar.der }), { certificate: pki.masa.der, privateKey: pki.masa.key });
-        return { kind: 'voucher', der: tamper ? flipLastByte(der) : der, contentType: 'application/voucher-cms+json', fromCache: false };
+        return { kind: 'voucher', der: tamper ? flipLastByte(der) : der, contentType: 'application/voucher-cms+json' };
       },
     },
     manufacturers: [{ name: 'acme', anchors: [new X509Certificate(pki.manufacturerCa.der)], masaUrl: 'https://masa.test', approval: 'auto' }],

@@ -39,7 +39,7 @@ beforeAll(async () => {
         masaCalls++;
         const r = SignedVoucherCms.decode(rvr).voucherRequest();
         const v = new Voucher({ assertion: 'logged', serialNumber: r.serialNumber, ...(r.nonce ? { nonce: r.nonce } : {}), pinnedDomainCert: pki.registrar.der });
-        return { kind: 'voucher', der: await signVoucherCms(v, { certificate: pki.masa.der, privateKey: pki.masa.key }), contentType: 'application/voucher-cms+json', fromCache: false };
+        return { kind: 'voucher', der: await signVoucherCms(v, { certificate: pki.masa.der, privateKey: pki.masa.key }), contentType: 'application/voucher-cms+json' };
       },
     },
     manufacturers: [{ name: 'acme', anchors: [new X509Certificate(pki.manufacturerCa.der)], masaUrl: 'https://masa.test', approval: 'auto' }],

@@ -37,7 +37,7 @@ function masaDouble(pki: BrskiPki): MasaDouble {
         pinnedDomainCert: pki.registrar.der,
         createdOn: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       });
-      return { kind: 'voucher', der: await signVoucherCms(voucher, { certificate: pki.masa.der, privateKey: pki.masa.key }), contentType: 'application/voucher-cms+json', fromCache: false };
+      return { kind: 'voucher', der: await signVoucherCms(voucher, { certificate: pki.masa.der, privateKey: pki.masa.key }), contentType: 'application/voucher-cms+json' };
     },
     async requestVoucher(_url, rvr) {
       d.requests.push(rvr);
@@ -178,9 +178,9 @@ describe('Registrar (RFC 8995 §5, teap-brski.md §4)', () => {
     await expectFailure(r.requestVoucher(p, await pvr(), pki.registrar.der), 'masa-refused');
     masa.answer = async () => ({ kind: 'unavailable', reason: 'timeout after 8000 ms' });
     await expectFailure(r.requestVoucher(p, await pvr(), pki.registrar.der), 'masa-unavailable');
-    masa.answer = async () => ({ kind: 'voucher', der: new Uint8Array(Buffer.from('<html>oops</html>')), contentType: 'text/html', fromCache: false });
+    masa.answer = async () => ({ kind: 'voucher', der: new Uint8Array(Buffer.from('<html>oops</html>')), contentType: 'text/html' });
     await expectFailure(r.requestVoucher(p, await pvr(), pki.registrar.der), 'bad-voucher');
-    const sign = async (v: Voucher): Promise<MasaOutcome> => ({ kind: 'voucher', der: await signVoucherCms(v, { certificate: pki.masa.der, privateKey: pki.masa.key }), contentType: '', fromCache: false });
+    const sign = async (v: Voucher): Promise<MasaOutcome> => ({ kind: 'voucher', der: await signVoucherCms(v, { certificate: pki.masa.der, privateKey: pki.masa.key }), contentType: '' });
     masa.answer = async () => sign(new Voucher({ assertion: 'logged', serialNumber: 'JADA-0002', pinnedDomainCert: pki.registrar.der }));
     await expectFailure(r.requestVoucher(p, await pvr(), pki.registrar.der), 'bad-voucher');
     masa.answer = async () => sign(new Voucher({ assertion: 'logged', serialNumber: 'JADA-0001', nonce: new Uint8Array(16), pinnedDomainCert: pki.registrar.der }));
