@@ -4,12 +4,14 @@
  * cannot see. Every part is the real one, in this process: `gangway masa`'s MASA on a loopback
  * HTTPS port, `gangway serve`'s server (RADIUS front end, authorizer, SQLite store, registrar,
  * registrar CA, BRSKI device records, audit) on a loopback UDP port, and our pledge and re-enroller
- * over RADIUS. Two kinds of conversation take turns, over a few devices:
+ * over RADIUS, and our pledge over HTTPS. Three kinds of conversation take turns, over a few devices:
  *   - flow B: the IDevID in Phase 1, a voucher-request signed by the pledge, a registrar
  *     voucher-request to the MASA over HTTPS, the voucher checked by both ends, a PKCS#10, an LDevID
  *     issued, recorded and audited;
  *   - flow C: the LDevID the device got last in Phase 1, judged against the store, a new PKCS#10,
- *     a new LDevID recorded with its lineage.
+ *     a new LDevID recorded with its lineage;
+ *   - BRSKI over HTTPS (RFC 8995 §5, RFC 7030): the same registrar's listener, the IDevID as TLS
+ *     client certificate, requestvoucher and simpleenroll on one connection.
  * The enrolment limit is off, so that every conversation issues a certificate.
  *
  * The store grows by design (issued certificates, audit entries, access sessions): it is on disk,
@@ -21,20 +23,21 @@
  * four; outside V8's heap judged by halves, since the allocator and SQLite's cache move in steps),
  * but V8's heap apart from the memory of typed arrays and Buffers (external), where every DER of a
  * conversation lives (certificates, vouchers, PKCS#10, PKCS#7). Measured on Node 20.20.2, 2 shared
- * cores, 500 conversations after 100:
- *   - external memory does not move at all without a leak (+0.00 MB, the same to the last
- *     hundredth of a megabyte in every sample of two runs). The registrar's MASA client used to
- *     keep every voucher for five minutes under the bytes of a registrar voucher-request, which
- *     never come twice: about 2 KB per flow B, +0.32 MB here (+0.24 MB at the counts below), so the
- *     bound is 0.15 MB.
- *   - V8's heap moves by itself: a one-time release of about 2.5 MB somewhere in the run (V8's own
- *     objects: heap snapshots before and after show no object of ours freed), and compiled code
- *     growing (dependent-code lists of maps). So its bound is loose, 1.5 MB: a kept object graph
- *     of 3 KB or more per conversation.
+ * cores, another process busy beside:
+ *   - external memory does not move without a leak: -0.04 to +0.01 MB in four runs, every sample
+ *     within 0.04 MB of the others. The registrar's MASA client used to keep every voucher for
+ *     five minutes under the bytes of a registrar voucher-request, which never come twice: about
+ *     2 KB per voucher, +0.24 to +0.32 MB in the runs with it (+0.28 MB at the counts below), so
+ *     the bound is 0.15 MB.
+ *   - V8's heap moves by itself: in some runs a one-time release of about 2.5 MB (V8's own objects:
+ *     heap snapshots before and after show no object of ours freed), and compiled code growing all
+ *     along (dependent-code lists of maps: +0.29 MB of them in heap snapshots 800 conversations
+ *     apart, and no other object kind growing); -2.9 to +0.56 MB here. So its bound is loose,
+ *     1.5 MB: an object graph of about 4 KB or more kept per conversation.
  *
- * 105–125 s of CPU for 600 conversations, both ends and the MASA in this process with the suite's
- * log capture on (about 0.2 s each: signatures, key pairs, two TLS handshakes). The counts are
- * 400 after 100: about 100 s of CPU, external memory -0.04 MB without the leak.
+ * About 0.2–0.3 s of CPU a conversation, both ends and the MASA in this process with the suite's
+ * log capture on (signatures, key pairs, two or three TLS handshakes): 95–106 s for the counts
+ * below, 300 conversations after 75.
  */
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,12 +53,14 @@ import { RadiusClient } from '../../../src/radius/client.js';
 import { loadPledgeCredentials, type PledgeCredentials } from '../../../src/peer/brski/credentials.js';
 import { runPledgeOverRadius } from '../../../src/peer/brski/teap-pledge.js';
 import { runReenrollOverRadius, type LdevidCredentials } from '../../../src/peer/brski/reenroll.js';
+import { HttpsPledge } from '../../../src/peer/brski/https-pledge.js';
+import { freeTcpPort } from '../../../src/bench/udp-port.js';
 import { TEST_RADIUS_SECRET } from '../../helpers/test-secrets.js';
 
 const DEVICES = 4;
-const WARMUP = 100;
-const CONVERSATIONS = 400;
-const SAMPLE_EVERY = 40;
+const WARMUP = 75;
+const CONVERSATIONS = 300;
+const SAMPLE_EVERY = 30;
 const FLOOR_SAMPLES = 4;
 const MAX_NATIVE_GROWTH_MB = 4;
 /** Typed arrays and Buffers: every DER a conversation handles (certificates, vouchers, PKCS#10, PKCS#7). */
@@ -89,6 +94,8 @@ interface World {
   gangway: RunningGangway;
   port: number;
   secret: string;
+  /** BRSKI/EST over HTTPS: https://127.0.0.1:PORT. */
+  httpsUrl: string;
   pledges: PledgeCredentials[];
   close(): Promise<void>;
 }
@@ -104,6 +111,7 @@ async function world(): Promise<World> {
     await issueIdevid(masaConfig, { serialNumber: `SOAK-${i}`, outDir: out, masaUrl: `127.0.0.1:${masa.port}` });
     pledges.push(loadPledgeCredentials(out));
   }
+  const httpsPort = await freeTcpPort();
   const init = await initDataDir(join(dir, 'server'), { radiusPort: 0, secret: TEST_RADIUS_SECRET, serverName: 'radius.test.example' });
   const doc = parse(readFileSync(init.config, 'utf8')) as Record<string, Record<string, unknown>>;
   doc.eap = { ...doc.eap, rules: [{ realm: 'brski.invalid', methods: ['teap'] }] };
@@ -111,6 +119,7 @@ async function world(): Promise<World> {
     manufacturers: [{ name: 'acme', ca: made.paths.manufacturerCaCert, masaCa: made.paths.tlsCaCert, approval: 'auto', masaUrl: `127.0.0.1:${masa.port}` }],
     masa: { timeoutMs: 5000, retries: 0 },
     enrolmentLimit: { certificates: 0, perSeconds: 3600 },
+    https: `127.0.0.1:${httpsPort}`,
   };
   doc.methods = {
     ...doc.methods,
@@ -125,7 +134,7 @@ async function world(): Promise<World> {
   writeFileSync(init.config, stringify(doc));
   const gangway = await startGangway(loadConfig(join(dir, 'server')), silentLog());
   return {
-    dir, masa, gangway, port: gangway.addresses[0]!.port, secret: init.radius.secret, pledges,
+    dir, masa, gangway, port: gangway.addresses[0]!.port, secret: init.radius.secret, httpsUrl: `https://127.0.0.1:${httpsPort}`, pledges,
     async close() {
       await gangway.close();
       await masa.close();
@@ -142,20 +151,25 @@ test(`memory stays flat over ${CONVERSATIONS} TEAP-BRSKI enrolments and re-enrol
   const radius = { host: '127.0.0.1', port: w.port, secret: w.secret, client };
   let issued = 0;
   async function converse(i: number): Promise<void> {
-    const device = Math.floor(i / 2) % DEVICES;
+    const device = Math.floor(i / 3) % DEVICES;
     const held = ldevids.get(device);
-    // Flow B for a device without an LDevID, and every other turn; flow C with the last LDevID otherwise.
-    if (i % 2 === 0 || !held) {
+    const kind = held ? i % 3 : 0;
+    if (kind === 0) {
       const r = await runPledgeOverRadius({ credentials: w.pledges[device]!, outerIdentity: 'teap-bootstrap@brski.invalid', maxVersion: 'TLSv1.2' }, radius);
       const e = r.pledge.enrollment;
       if (!r.enrolled || !e) throw new Error(`flow B ${i} (device ${device}) failed: ${r.radius.outcome} ${r.radius.reason ?? ''} ${JSON.stringify(r.pledge.failure ?? r.pledge.refusal ?? null)}`);
       ldevids.set(device, { ldevid: e.ldevid, intermediates: e.intermediates, privateKey: e.privateKey, trustAnchors: e.trustAnchors });
-    } else {
-      const r = await runReenrollOverRadius({ credentials: held, outerIdentity: 'anonymous@brski.invalid', maxVersion: 'TLSv1.2' }, radius);
+    } else if (kind === 1) {
+      const r = await runReenrollOverRadius({ credentials: held!, outerIdentity: 'anonymous@brski.invalid', maxVersion: 'TLSv1.2' }, radius);
       if (r.radius.outcome !== 'accept' || !r.radius.mppeMatches || !r.result) {
         throw new Error(`flow C ${i} (device ${device}) failed: ${r.radius.outcome} ${r.radius.reason ?? ''} ${JSON.stringify(r.failure ?? r.refusal ?? null)}`);
       }
       ldevids.set(device, r.result);
+    } else {
+      const r = await new HttpsPledge({ credentials: w.pledges[device]!, url: w.httpsUrl }).enroll();
+      if (!r.ok) throw new Error(`BRSKI over HTTPS ${i} (device ${device}) failed at ${r.stage}: ${r.reason}`);
+      const e = r.enrollment;
+      ldevids.set(device, { ldevid: e.ldevid, intermediates: e.intermediates, privateKey: e.privateKey, trustAnchors: e.trustAnchors });
     }
     issued++;
   }
