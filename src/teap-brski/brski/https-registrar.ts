@@ -8,12 +8,22 @@ import type { Log } from '../../util/log.js';
 import { Registrar, RegistrarError, type Pledge } from './registrar.js';
 import { VOUCHER_CMS_MEDIA_TYPE } from './masa-client.js';
 import { peerCertificateChainOf } from '../../eap-methods/tls-peer-chain.js';
+import { LogLimiter } from '../../util/log-limiter.js';
 
 /** Largest request body read (a PVR with its certificates is about 2-3 KiB, a CSR less). */
 const MAX_BODY = 64 * 1024;
 /** How long a voucher obtained over HTTPS lets the same IDevID enrol (RFC 8995 §5.9 follows §5.6 at once). */
 const VOUCHER_GRANT_TTL_MS = 15 * 60_000;
 const MAX_GRANTS = 10_000;
+/**
+ * One audit entry per device, kind of status and outcome, and one log line per refusal kind and
+ * client, in this window; the rest are counted into the next. Telemetry is the device's to send as
+ * often as it likes, and the audit log has no bound of its own.
+ */
+const REPORT_WINDOW_MS = 60_000;
+/** A client has this long for its request headers, and for its whole request (Node's defaults: 60 s, 300 s). */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface HttpsRegistrarOptions {
   registrar: Registrar;
@@ -44,9 +54,13 @@ export class HttpsRegistrar {
   private readonly grants = new Map<string, { pledge: Pledge; until: number }>();
   private readonly now: () => number;
   private readonly domainAnchors: X509Certificate[];
+  private readonly statusReports: LogLimiter;
+  private readonly refusalReports: LogLimiter;
 
   constructor(private readonly opts: HttpsRegistrarOptions) {
     this.now = opts.now ?? Date.now;
+    this.statusReports = new LogLimiter(REPORT_WINDOW_MS, this.now);
+    this.refusalReports = new LogLimiter(REPORT_WINDOW_MS, this.now);
     this.domainAnchors = opts.domainCa.map((c) => new X509Certificate(c));
     const manufacturerAnchors = opts.registrar.manufacturers.flatMap((m) => m.anchors.map((a) => a.toString()));
     this.server = https.createServer({
@@ -64,6 +78,8 @@ export class HttpsRegistrar {
         if (!res.headersSent) this.send(res, 500, 'text/plain', 'internal error');
       });
     });
+    this.server.headersTimeout = HEADERS_TIMEOUT_MS;
+    this.server.requestTimeout = REQUEST_TIMEOUT_MS;
     this.server.on('tlsClientError', (err) => this.opts.log.debug({ err: err.message }, 'BRSKI/EST: TLS handshake failed'));
   }
 
@@ -126,8 +142,13 @@ export class HttpsRegistrar {
     this.send(res, 200, VOUCHER_CMS_MEDIA_TYPE, Buffer.from(grant.voucher));
   }
 
-  /** RFC 8995 §5.7/§5.9.4: the pledge's telemetry, logged and audited. */
+  /**
+   * RFC 8995 §5.7/§5.9.4: the pledge's telemetry, logged and audited, from a device we know: an
+   * IDevID that obtained a voucher here (it reports on that voucher and the enrolment after it), or
+   * an LDevID we issued. Anyone else could write audit entries under any name.
+   */
   private async status(req: IncomingMessage, res: ServerResponse, what: 'voucher' | 'enroll'): Promise<void> {
+    const device = await this.reportingDevice(req);
     const body = await readBody(req, 8192);
     let status: unknown;
     try {
@@ -137,12 +158,30 @@ export class HttpsRegistrar {
     }
     const o = (typeof status === 'object' && status !== null ? status : {}) as Record<string, unknown>;
     if (typeof o.status !== 'boolean') throw new HttpError(400, 'status.status must be true or false');
-    const cert = this.peerChain(req)[0];
-    const subject = cert ? `serial:${cert.serialNumber}` : 'unknown';
     const reason = typeof o.reason === 'string' ? o.reason.slice(0, 256) : undefined;
-    this.opts.audit.append({ at: new Date(this.now()), event: `brski.${what}-status`, subject, detail: { status: o.status, ...(reason !== undefined ? { reason } : {}) } });
-    this.opts.log.info({ subject, status: o.status, reason }, `BRSKI over HTTPS: pledge ${what} status`);
+    // A failure reported after a success (or the other way round) is its own entry.
+    const suppressed = this.statusReports.admit(`${what} ${o.status} ${device}`);
+    if (suppressed !== undefined) {
+      const detail = { status: o.status, ...(reason !== undefined ? { reason } : {}), ...(suppressed > 0 ? { earlierReportsNotRecorded: suppressed } : {}) };
+      this.opts.audit.append({ at: new Date(this.now()), event: `brski.${what}-status`, subject: device, detail });
+      this.opts.log.info({ device, ...detail }, `BRSKI over HTTPS: pledge ${what} status`);
+    }
     this.send(res, 200, 'text/plain', '');
+  }
+
+  /** The device id of a client allowed to report status (see status). */
+  private async reportingDevice(req: IncomingMessage): Promise<string> {
+    const leaf = this.peerChain(req)[0];
+    if (!leaf || !(req.socket as TLSSocket).authorized) throw new HttpError(401, 'a client certificate from a trusted issuer is required');
+    if (this.domainAnchors.some((a) => issued(leaf, a))) {
+      const standing = await this.opts.registrar.reenrolmentStanding(new Uint8Array(leaf.raw));
+      if ('refusal' in standing) throw new HttpError(403, `certificate serial ${leaf.serialNumber}: ${standing.refusal.message}`);
+      return standing.deviceId;
+    }
+    this.sweep();
+    const g = this.grants.get(leaf.fingerprint256);
+    if (!g) throw new HttpError(403, 'no voucher was obtained for this IDevID here: nothing to report on');
+    return g.pledge.deviceId;
   }
 
   /** RFC 7030 §4.2: a base64 (or, leniently, DER) PKCS#10 in, a certs-only PKCS#7 out. */
@@ -205,7 +244,12 @@ export class HttpsRegistrar {
   }
 
   private refuse(res: ServerResponse, status: number, message: string, path: string, retryAfterSeconds?: number): void {
-    this.opts.log.info({ status, path, reason: message.slice(0, 256) }, 'BRSKI/EST: request refused');
+    // Per client address, so that one client's flood does not hide another's refusal; the path,
+    // of the client's choosing, is clipped before it keys the limiter.
+    const suppressed = this.refusalReports.admit(`${status} ${path.slice(0, 64)} ${res.socket?.remoteAddress ?? ''}`);
+    if (suppressed !== undefined) {
+      this.opts.log.info({ status, path: path.slice(0, 256), reason: message.slice(0, 256), ...(suppressed > 0 ? { alikeNotLogged: suppressed } : {}) }, 'BRSKI/EST: request refused');
+    }
     this.send(res, status, 'text/plain; charset=utf-8', `${message.slice(0, 512)}\n`, retryAfterSeconds !== undefined ? { 'retry-after': String(retryAfterSeconds) } : {});
   }
 

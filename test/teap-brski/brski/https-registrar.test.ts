@@ -10,9 +10,10 @@ import { Registrar } from '../../../src/teap-brski/brski/registrar.js';
 import { SignedVoucherCms, Voucher, createPledgeVoucherRequest, signVoucherCms } from '../../../src/teap-brski/brski/voucher/index.js';
 import { SqliteBrskiDeviceStore } from '../../../src/store/sqlite/brski-devices.js';
 import { certificatesFromPkcs7 } from '../../../src/pki/ca/pkcs7.js';
+import type { AuditEntry } from '../../../src/store/audit.js';
 import { MemoryLog } from '../../helpers/silent-log.js';
 import { requireTool } from '../../helpers/require-tool.js';
-import { makeBrskiPki, type BrskiPki, type TestCert } from './voucher/test-pki.js';
+import { makeBrskiPki, makeCert, type BrskiPki, type TestCert } from './voucher/test-pki.js';
 import { caFixture, makeCsr, type CaFixture } from '../../pki/ca/helpers.js';
 
 /**
@@ -168,6 +169,39 @@ describe('BRSKI and EST over HTTPS', () => {
     expect((await request('POST', '/.well-known/brski/requestvoucher', { client: idevid(), type: 'application/voucher-cms+json', body: 'not cms' })).status).toBe(400);
     expect((await request('GET', '/.well-known/brski/nothing')).status).toBe(404);
     expect((await request('POST', '/.well-known/brski/requestvoucher', { client: idevid(), type: 'application/voucher-cms+json', body: Buffer.alloc(70_000, 0x30) })).status).toBe(413);
+  });
+
+  // FAILS at 196c4ec: anyone could post status (no certificate, or a self-signed one naming any
+  // serial number), and every post was an audit entry (review finding: 2,000 rows in 0.7 s).
+  test('status telemetry only from a device we know (an IDevID that got its voucher here, or our LDevID), audited once a minute per device, kind and outcome', async () => {
+    const statusEvents = async (): Promise<AuditEntry[]> =>
+      (await fx.audit.recent(500)).filter((a) => a.event === 'brski.voucher-status');
+    const before = (await statusEvents()).length;
+    const post = (path: string, client?: { cert: string; key: string }): Promise<Reply> =>
+      request('POST', path, { ...(client ? { client } : {}), type: 'application/json', body: JSON.stringify({ version: 1, status: false, reason: 'spoofed' }) });
+    const mallory = await makeCert({ subject: 'CN=Mallory, 2.5.4.5=JADA-0042' });
+    const stranger = await makeCert({ subject: 'CN=Other Pledge, 2.5.4.5=JADA-0099', issuer: pki.manufacturerCa });
+    for (const path of ['/.well-known/brski/voucher_status', '/.well-known/brski/enrollstatus']) {
+      expect((await post(path)).status).toBe(401);
+      expect((await post(path, idevid(mallory))).status).toBe(401);
+      const r = await post(path, idevid(stranger));
+      expect(r.status).toBe(403);
+      expect(r.body.toString()).toMatch(/no voucher was obtained/);
+    }
+    expect(await statusEvents()).toHaveLength(before);
+
+    // JADA-0042 obtained its voucher in a test above: its reports are taken, the first one audited.
+    for (let i = 0; i < 5; i++) expect((await post('/.well-known/brski/voucher_status', idevid())).status).toBe(200);
+    let events = await statusEvents();
+    expect(events).toHaveLength(before + 1);
+    expect(events.filter((e) => e.subject === 'acme:JADA-0042')).toEqual([expect.objectContaining({ detail: { status: false, reason: 'spoofed' } })]);
+    // Success after failure is news: audited, once.
+    for (let i = 0; i < 3; i++) {
+      expect((await request('POST', '/.well-known/brski/voucher_status', { client: idevid(), type: 'application/json', body: JSON.stringify({ version: 1, status: true }) })).status).toBe(200);
+    }
+    events = await statusEvents();
+    expect(events).toHaveLength(before + 2);
+    expect(events.filter((e) => e.subject === 'acme:JADA-0042').map((e) => e.detail)).toEqual(expect.arrayContaining([{ status: false, reason: 'spoofed' }, { status: true }]));
   });
 
   (curl ? test : test.skip)('curl with the IDevID as client certificate gets a voucher from /.well-known/brski/requestvoucher', async () => {
