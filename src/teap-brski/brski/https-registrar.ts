@@ -24,6 +24,7 @@ const REPORT_WINDOW_MS = 60_000;
 /** A client has this long for its request headers, and for its whole request (Node's defaults: 60 s, 300 s). */
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
+const CONNECTIONS_CHECK_MS = 2_000;
 
 export interface HttpsRegistrarOptions {
   registrar: Registrar;
@@ -72,14 +73,17 @@ export class HttpsRegistrar {
       // none for cacerts. TLS only checks that it chains to one of the anchors above.
       rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      // Node looks for connections past those every 30 s by default, which would let one hold on
+      // three times longer than its headers allow.
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
     }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.opts.log.error({ err: (err as Error).message, path: req.url }, 'BRSKI/EST: request failed');
         if (!res.headersSent) this.send(res, 500, 'text/plain', 'internal error');
       });
     });
-    this.server.headersTimeout = HEADERS_TIMEOUT_MS;
-    this.server.requestTimeout = REQUEST_TIMEOUT_MS;
     this.server.on('tlsClientError', (err) => this.opts.log.debug({ err: err.message }, 'BRSKI/EST: TLS handshake failed'));
   }
 
