@@ -39,6 +39,12 @@
  *     by halves) and broke this bound too; the arrays, which V8's heap holds, left it within
  *     (+0.98 and +2.06 MB, the wander).
  *
+ * What it cannot tell from that drift: less than about 150 bytes kept per authentication. A map
+ * entry per new PeerId (about 100 bytes a registration) gave +0.50 MB against +0.17 MB without, and
+ * passed. The registrations here are the happy path through the method alone (no RADIUS front end,
+ * no authorizer, no unfinished Initial Exchanges or refusals); `gangway bench --method
+ * noob-completion --count 20000` shows the whole server's RSS over new devices.
+ *
  * The counts keep it bounded: 20–23 s of CPU (about 2.2 ms an authentication, both ends in this
  * process, warm-up included, the suite's log capture on). Fewer authentications would not tell a
  * leak of a hundred-odd bytes from the compiler's drift: 1,800 after 600 of warm-up drifted by

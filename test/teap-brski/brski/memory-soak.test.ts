@@ -27,13 +27,16 @@
  *   - external memory does not move without a leak: -0.04 to +0.01 MB in four runs, every sample
  *     within 0.04 MB of the others. The registrar's MASA client used to keep every voucher for
  *     five minutes under the bytes of a registrar voucher-request, which never come twice: about
- *     2 KB per voucher, +0.24 to +0.32 MB in the runs with it (+0.28 MB at the counts below), so
- *     the bound is 0.15 MB.
+ *     2 KB per voucher (these runs are shorter than those minutes), +0.24 to +0.32 MB in the runs
+ *     with it (+0.28 MB at the counts below), so the bound is 0.15 MB.
  *   - V8's heap moves by itself: in some runs a one-time release of about 2.5 MB (V8's own objects:
  *     heap snapshots before and after show no object of ours freed), and compiled code growing all
  *     along (dependent-code lists of maps: +0.29 MB of them in heap snapshots 800 conversations
  *     apart, and no other object kind growing); -2.9 to +0.56 MB here. So its bound is loose,
- *     1.5 MB: an object graph of about 4 KB or more kept per conversation.
+ *     1.5 MB between floors that may be 180 conversations apart: an object graph of about 8 KB or
+ *     more kept per conversation, and more in a run with the release.
+ * Four devices take turns, so a map keyed by device (serial number, IDevID, device id) cannot grow
+ * here; a review of that code is what covers it.
  *
  * About 0.2–0.3 s of CPU a conversation, both ends and the MASA in this process with the suite's
  * log capture on (signatures, key pairs, two or three TLS handshakes): 95–106 s for the counts
