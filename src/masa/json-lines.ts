@@ -1,16 +1,30 @@
 /**
  * An append-only JSON-lines file: the MASA's registries and logs. One record per line, appended
  * with O_APPEND in a single write so that a record from `gangway masa issue-idevid` (another
- * process) and one from the running server never interleave. Readers re-read the file only when
- * its size or modification time changed, so the server sees IDevIDs issued after it started.
+ * process) and one from the running server never interleave. Readers read what was appended since
+ * their last read, so the server sees IDevIDs issued after it started.
  */
-import { appendFileSync, chmodSync, closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 
 /** Turns one parsed line into a record, or undefined when the line is not one (it is then skipped). */
 export type RecordReader<T> = (value: unknown) => T | undefined;
 
+/** What has been read of the file: every complete line up to `consumed`, by inode. */
+interface ReadState<T> {
+  ino: number;
+  consumed: number;
+  size: number;
+  mtimeMs: number;
+  records: T[];
+  skipped: number;
+  /** The last octets consumed: a file rewritten in place and grown does not begin with them there. */
+  seam: Buffer;
+  /** The last line when it has no newline yet (a torn write), as it parsed: not consumed. */
+  tail: { record: T | undefined } | undefined;
+}
+
 export class JsonLinesFile<T> {
-  private cache: { size: number; mtimeMs: number; records: T[]; skipped: number } | undefined;
+  private state: ReadState<T> | undefined;
 
   constructor(
     readonly path: string,
@@ -27,36 +41,74 @@ export class JsonLinesFile<T> {
 
   /** Every record, in file order. Lines that do not parse (a torn last write) are skipped and counted. */
   records(): readonly T[] {
-    return this.load().records;
+    const s = this.load();
+    return s.tail?.record !== undefined ? [...s.records, s.tail.record] : s.records;
   }
 
   /** How many lines of the last read were not records. */
   skippedLines(): number {
-    return this.load().skipped;
+    const s = this.load();
+    return s.skipped + (s.tail && s.tail.record === undefined ? 1 : 0);
   }
 
-  private load(): { records: T[]; skipped: number } {
-    if (!existsSync(this.path)) return { records: [], skipped: 0 };
-    const st = statSync(this.path);
-    if (this.cache && this.cache.size === st.size && this.cache.mtimeMs === st.mtimeMs) return this.cache;
-    const records: T[] = [];
-    let skipped = 0;
-    for (const line of readFileSync(this.path, 'utf8').split('\n')) {
-      if (line.trim() === '') continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch {
-        skipped++;
-        continue;
+  /**
+   * Reads what was appended since the last call, not the whole file again: a voucher log grows by
+   * a line per voucher, and parsing all of it for each request held the event loop for 0.6 s at
+   * 100,000 vouchers. A file that is not the one read (another inode), or that is shorter or was
+   * rewritten in place at the same size, is read from the start.
+   */
+  private load(): ReadState<T> {
+    const empty: ReadState<T> = { ino: -1, consumed: 0, size: 0, mtimeMs: 0, records: [], skipped: 0, seam: Buffer.alloc(0), tail: undefined };
+    if (!existsSync(this.path)) return (this.state = empty);
+    const fd = openSync(this.path, 'r');
+    try {
+      const st = fstatSync(fd);
+      let s = this.state;
+      if (s && s.ino === st.ino && s.size === st.size && s.mtimeMs === st.mtimeMs) return s;
+      if (!s || s.ino !== st.ino || st.size < s.consumed || st.size === s.size || !seamHolds(fd, s)) s = { ...empty, ino: st.ino, records: [] };
+      const fresh = Buffer.alloc(st.size - s.consumed);
+      let got = 0;
+      while (got < fresh.length) {
+        const n = readSync(fd, fresh, got, fresh.length - got, s.consumed + got);
+        if (n === 0) break;
+        got += n;
       }
-      const record = this.read(value);
-      if (record === undefined) skipped++;
-      else records.push(record);
+      const text = fresh.subarray(0, got);
+      const lastNewline = text.lastIndexOf(0x0a);
+      for (const line of text.subarray(0, lastNewline + 1).toString('utf8').split('\n')) this.take(line, s);
+      s.consumed += lastNewline + 1;
+      if (lastNewline >= 0) s.seam = Buffer.from(text.subarray(Math.max(0, lastNewline + 1 - SEAM_OCTETS), lastNewline + 1));
+      const rest = text.subarray(lastNewline + 1).toString('utf8');
+      s.tail = rest.trim() === '' ? undefined : { record: this.parse(rest) };
+      s.size = s.consumed + text.length - (lastNewline + 1);
+      s.mtimeMs = st.mtimeMs;
+      return (this.state = s);
+    } finally {
+      closeSync(fd);
     }
-    this.cache = { size: st.size, mtimeMs: st.mtimeMs, records, skipped };
-    return this.cache;
   }
+
+  private take(line: string, s: ReadState<T>): void {
+    if (line.trim() === '') return;
+    const record = this.parse(line);
+    if (record === undefined) s.skipped++;
+    else s.records.push(record);
+  }
+
+  private parse(line: string): T | undefined {
+    try {
+      return this.read(JSON.parse(line));
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+const SEAM_OCTETS = 64;
+
+function seamHolds(fd: number, s: ReadState<unknown>): boolean {
+  const now = Buffer.alloc(s.seam.length);
+  return readSync(fd, now, 0, now.length, s.consumed - s.seam.length) === now.length && now.equals(s.seam);
 }
 
 function endsWithoutNewline(path: string): boolean {
