@@ -11,6 +11,7 @@ import { type ResolvedNoobConfig } from './noob/config.js';
 import { RadiusServer } from './radius/server.js';
 import { openStores } from './store/open-stores.js';
 import type { Stores } from './store/stores.js';
+import type { AuditRetention } from './store/audit.js';
 import type { Log } from './util/log.js';
 import { parseBrskiConfig } from './teap-brski/brski/config.js';
 import { setupBrski, type BrskiServices } from './teap-brski/brski/setup.js';
@@ -253,6 +254,7 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
     }
     let housekeeping = eap.noob ? startNoobHousekeeping(noobStore, eap.noob, log) : undefined;
     let accountingHousekeeping = startAccountingHousekeeping(accountingStore, config.accounting.retentionDays, log);
+    let auditHousekeeping = startAuditHousekeeping(stores.audit, config.audit.retentionDays, log);
     log.info({ addresses, accounting: accountingAddresses, methods: eap.methods, workers: eap.threads, digests: digestEngine, udp: udpEngine, malloc: mallocInUse() }, 'gangway listening');
     // A SIGHUP and a CRL refresh never build at the same time: each builds from what the other applied.
     let applying: Promise<unknown> = Promise.resolve();
@@ -304,6 +306,8 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
         housekeeping = eap.noob ? startNoobHousekeeping(noobStore, eap.noob, log) : undefined;
         clearInterval(accountingHousekeeping);
         accountingHousekeeping = startAccountingHousekeeping(accountingStore, next.accounting.retentionDays, log);
+        auditHousekeeping.stop();
+        auditHousekeeping = startAuditHousekeeping(stores.audit, next.audit.retentionDays, log);
         current = next;
         const refusedCrls = plan.refused;
         log.info({ clients: next.radius.clients.length, methods: eap.methods, restartNeeded, refusedCrls: refusedCrls.map((r) => r.path) }, 'configuration reloaded');
@@ -338,6 +342,7 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
         await applying;
         if (housekeeping) clearInterval(housekeeping);
         clearInterval(accountingHousekeeping);
+        auditHousekeeping.stop();
         metrics.process.stop();
         await health?.close();
         await portal?.close();
@@ -429,6 +434,35 @@ function startNoobHousekeeping(store: NoobPeerStore, noob: ResolvedNoobConfig, l
   }, Math.max(60_000, Math.min(3_600_000, noob.unboundLifetime * 250)));
   timer.unref();
   return timer;
+}
+
+/**
+ * `audit.retentionDays`: older entries are deleted at the start and every hour after; 0 keeps them
+ * all (no timer). A purge still running when the next is due is not doubled.
+ */
+function startAuditHousekeeping(audit: AuditRetention, retentionDays: number, log: Log): { stop(): void } {
+  if (retentionDays === 0) return { stop: () => undefined };
+  let running = false;
+  let stopped = false;
+  const purge = (): void => {
+    if (running || stopped) return;
+    running = true;
+    audit.purgeBefore(new Date(Date.now() - retentionDays * 86_400_000)).then(
+      (removed: number) => removed > 0 && log.info({ removed, retentionDays }, 'audit: entries past their retention removed'),
+      // Stopped: the database is closing under a purge between two of its batches.
+      (err: unknown) => !stopped && log.error({ err }, 'audit housekeeping failed'),
+    ).finally(() => { running = false; });
+  };
+  const first = setImmediate(purge);
+  const timer = setInterval(purge, 3_600_000);
+  timer.unref();
+  return {
+    stop: () => {
+      stopped = true;
+      clearImmediate(first);
+      clearInterval(timer);
+    },
+  };
 }
 
 /** Ended sessions are kept `retentionDays`, then deleted; open ones stay until they end. */

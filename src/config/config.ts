@@ -115,6 +115,12 @@ export interface GangwayConfig {
   passwordLockout: PasswordLockoutPolicy;
   /** RADIUS accounting (RFC 2866): where Accounting-Requests are received, how long ended sessions are kept. */
   accounting: AccountingConfig;
+  audit: AuditConfig;
+}
+
+export interface AuditConfig {
+  /** Entries older than this many days are deleted; 0 keeps them all. */
+  retentionDays: number;
 }
 
 export interface AccountingConfig {
@@ -269,6 +275,9 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
   const health = root.has('health') ? parseHealth(root.section('health')) : (root.raw('health'), undefined);
   const passwordLockout = parsePasswordLockout(root.section('passwordLockout'));
   const accounting = parseAccounting(root.section('accounting'), listen);
+  const auditSection = root.section('audit');
+  const audit: AuditConfig = { retentionDays: auditSection.integer('retentionDays', 0, 0, 36500) };
+  auditSection.done();
 
   root.done();
   return {
@@ -289,6 +298,7 @@ export function parseConfig(doc: unknown, dataDir: string): GangwayConfig {
     ...(health ? { health } : {}),
     passwordLockout,
     accounting,
+    audit,
   };
 }
 

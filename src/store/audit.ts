@@ -18,3 +18,15 @@ export interface AuditStore {
   /** Newest first. */
   recent(limit: number): Promise<AuditEntry[]>;
 }
+
+/** The database's side of `audit.retentionDays`. */
+export interface AuditRetention {
+  /**
+   * Deletes the entries made before `before`, oldest first, in batches of AUDIT_PURGE_BATCH (other
+   * work runs between them); resolves with how many went.
+   */
+  purgeBefore(before: Date): Promise<number>;
+}
+
+/** Entries deleted per statement: a year of a busy log is millions of rows, and SQLite runs in the server's thread. */
+export const AUDIT_PURGE_BATCH = 5000;

@@ -33,6 +33,15 @@ describe('gangway.yaml validation', () => {
     expect(resolveWorkers(3, () => 6)).toBe(3);
   });
 
+  test('audit.retentionDays: 0 (the default) keeps every entry; 1 … 36500 days; anything else is refused by name', () => {
+    expect(parseConfig(minimal, '/data').audit).toEqual({ retentionDays: 0 });
+    expect(parseConfig({ ...minimal, audit: { retentionDays: 365 } }, '/data').audit).toEqual({ retentionDays: 365 });
+    expect(errorOf({ ...minimal, audit: { retentionDays: -1 } }).message).toMatch(/audit\.retentionDays/);
+    expect(errorOf({ ...minimal, audit: { retentionDays: 36501 } }).message).toMatch(/audit\.retentionDays/);
+    expect(errorOf({ ...minimal, audit: { retentionDays: 'a year' } }).message).toMatch(/audit\.retentionDays/);
+    expect(errorOf({ ...minimal, audit: { keepDays: 30 } }).message).toMatch(/audit\.keepDays/);
+  });
+
   test('server.warmup: authentications per method before the start, 0 for none', () => {
     expect(parseConfig({ ...minimal, server: { warmup: 0 } }, '/data').warmup).toBe(0);
     expect(parseConfig({ ...minimal, server: { warmup: 10_000 } }, '/data').warmup).toBe(10_000);

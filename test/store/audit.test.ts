@@ -1,6 +1,7 @@
 import { PostgresAuditStore } from '../../src/store/postgres/audit.js';
 import type { PostgresStores } from '../../src/store/postgres/stores.js';
 import { describeStores, type StoreUnderTest } from '../helpers/store-kinds.js';
+import { AUDIT_PURGE_BATCH } from '../../src/store/audit.js';
 
 describeStores('AuditStore (migration 1)', (kind) => {
   let s: StoreUnderTest;
@@ -30,6 +31,18 @@ describeStores('AuditStore (migration 1)', (kind) => {
     expect(mine.map((e) => e.event)).toEqual(Array.from({ length: 1200 }, (_, i) => `e${1199 - i}`));
     const other = await s.another();
     expect((await other.audit.recent(3)).map((e) => e.event)).toEqual(['e1199', 'e1198', 'e1197']);
+  });
+
+  test('purgeBefore deletes the entries made before its time, oldest first and in batches, and nothing newer', async () => {
+    const old = AUDIT_PURGE_BATCH * 2 + 7;
+    for (let i = 0; i < old; i++) s.stores.audit.append({ at: new Date(Date.UTC(2025, 0, 1) + i), event: `old${i}` });
+    const cut = new Date(Date.UTC(2026, 0, 1));
+    s.stores.audit.append({ at: cut, event: 'at-the-cut' });
+    s.stores.audit.append({ at: new Date(cut.getTime() + 1), event: 'newer' });
+    expect(await s.stores.audit.recent(3)).toHaveLength(3);
+    expect(await s.stores.audit.purgeBefore(cut)).toBe(old);
+    expect((await s.stores.audit.recent(10)).map((e) => e.event)).toEqual(['newer', 'at-the-cut']);
+    expect(await s.stores.audit.purgeBefore(cut)).toBe(0);
   });
 
   test('a detail that cannot be serialised throws to the caller, and the trail goes on', async () => {

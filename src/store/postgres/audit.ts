@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditStore } from '../audit.js';
+import { AUDIT_PURGE_BATCH, type AuditEntry, type AuditRetention, type AuditStore } from '../audit.js';
 import type { Log } from '../../util/log.js';
 import { pgText, sqlState, type PostgresDatabase, type SqlValue } from './database.js';
 
@@ -27,7 +27,7 @@ export interface PostgresAuditOptions {
  * An entry is serialised when appended, so one that cannot be (a cycle in `detail`) throws to its
  * caller as SQLite's would, instead of blocking the queue.
  */
-export class PostgresAuditStore implements AuditStore {
+export class PostgresAuditStore implements AuditStore, AuditRetention {
   private readonly writer: AuditWriter;
 
   constructor(private readonly db: PostgresDatabase, log: Log, opts: PostgresAuditOptions = {}) {
@@ -50,6 +50,16 @@ export class PostgresAuditStore implements AuditStore {
       ...(r.subject !== null ? { subject: r.subject } : {}),
       ...(r.detail !== null ? { detail: JSON.parse(r.detail) as Record<string, unknown> } : {}),
     }));
+  }
+
+  async purgeBefore(before: Date): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      const r = await this.db.query('DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT $2)', [before, AUDIT_PURGE_BATCH]);
+      const n = r.rowCount ?? 0;
+      removed += n;
+      if (n < AUDIT_PURGE_BATCH) return removed;
+    }
   }
 
   /** Resolves when every entry appended so far is written, or `deadlineMs` has passed (then it logs what is left). */

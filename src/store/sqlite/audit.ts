@@ -1,14 +1,26 @@
-import type { AuditEntry, AuditStore } from '../audit.js';
+import { AUDIT_PURGE_BATCH, type AuditEntry, type AuditRetention, type AuditStore } from '../audit.js';
 import type { SqliteDatabase } from './database.js';
 
 /** Written at once, in the caller's turn: SQLite is in-process. */
-export class SqliteAuditStore implements AuditStore {
+export class SqliteAuditStore implements AuditStore, AuditRetention {
   private readonly insert;
   private readonly select;
+  private readonly purge;
 
   constructor(db: SqliteDatabase) {
     this.insert = db.prepare('INSERT INTO audit_log (at, event, subject, detail) VALUES (?, ?, ?, ?)');
     this.select = db.prepare('SELECT at, event, subject, detail FROM audit_log ORDER BY id DESC LIMIT ?');
+    this.purge = db.prepare('DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ?)');
+  }
+
+  async purgeBefore(before: Date): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      const n = this.purge.run(before.toISOString(), AUDIT_PURGE_BATCH).changes;
+      removed += n;
+      if (n < AUDIT_PURGE_BATCH) return removed;
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   append(entry: AuditEntry): void {
