@@ -17,7 +17,12 @@ interface ReadState<T> {
   mtimeMs: number;
   records: T[];
   skipped: number;
-  /** The last octets consumed: a file rewritten in place and grown does not begin with them there. */
+  /**
+   * The first and the last octets consumed. A file rotated in place (copied, truncated, written
+   * again) and grown past where the last read stopped is caught by its new first line; a line
+   * edited in the middle at the same length is not: these files are append-only.
+   */
+  head: Buffer;
   seam: Buffer;
   /** The last line when it has no newline yet (a torn write), as it parsed: not consumed. */
   tail: { record: T | undefined } | undefined;
@@ -54,11 +59,12 @@ export class JsonLinesFile<T> {
   /**
    * Reads what was appended since the last call, not the whole file again: a voucher log grows by
    * a line per voucher, and parsing all of it for each request held the event loop for 0.6 s at
-   * 100,000 vouchers. A file that is not the one read (another inode), or that is shorter or was
-   * rewritten in place at the same size, is read from the start.
+   * 100,000 vouchers. A file that is not the one read (another inode), that is shorter, that was
+   * rewritten in place at the same size, or whose first line or last line read changed, is read
+   * from the start.
    */
   private load(): ReadState<T> {
-    const empty: ReadState<T> = { ino: -1, consumed: 0, size: 0, mtimeMs: 0, records: [], skipped: 0, seam: Buffer.alloc(0), tail: undefined };
+    const empty: ReadState<T> = { ino: -1, consumed: 0, size: 0, mtimeMs: 0, records: [], skipped: 0, head: Buffer.alloc(0), seam: Buffer.alloc(0), tail: undefined };
     if (!existsSync(this.path)) return (this.state = empty);
     const fd = openSync(this.path, 'r');
     try {
@@ -75,7 +81,11 @@ export class JsonLinesFile<T> {
       }
       const text = fresh.subarray(0, got);
       const lastNewline = text.lastIndexOf(0x0a);
-      for (const line of text.subarray(0, lastNewline + 1).toString('utf8').split('\n')) this.take(line, s);
+      // A new array, so that one a caller already holds is never changed under it.
+      const records = s.records.slice();
+      for (const line of text.subarray(0, lastNewline + 1).toString('utf8').split('\n')) this.take(line, records, s);
+      s.records = records;
+      if (s.consumed === 0) s.head = Buffer.from(text.subarray(0, Math.min(SEAM_OCTETS, lastNewline + 1)));
       s.consumed += lastNewline + 1;
       if (lastNewline >= 0) s.seam = Buffer.from(text.subarray(Math.max(0, lastNewline + 1 - SEAM_OCTETS), lastNewline + 1));
       const rest = text.subarray(lastNewline + 1).toString('utf8');
@@ -88,11 +98,11 @@ export class JsonLinesFile<T> {
     }
   }
 
-  private take(line: string, s: ReadState<T>): void {
+  private take(line: string, records: T[], s: ReadState<T>): void {
     if (line.trim() === '') return;
     const record = this.parse(line);
     if (record === undefined) s.skipped++;
-    else s.records.push(record);
+    else records.push(record);
   }
 
   private parse(line: string): T | undefined {
@@ -107,8 +117,11 @@ export class JsonLinesFile<T> {
 const SEAM_OCTETS = 64;
 
 function seamHolds(fd: number, s: ReadState<unknown>): boolean {
-  const now = Buffer.alloc(s.seam.length);
-  return readSync(fd, now, 0, now.length, s.consumed - s.seam.length) === now.length && now.equals(s.seam);
+  const at = (octets: Buffer, position: number): boolean => {
+    const now = Buffer.alloc(octets.length);
+    return readSync(fd, now, 0, now.length, position) === now.length && now.equals(octets);
+  };
+  return at(s.head, 0) && at(s.seam, s.consumed - s.seam.length);
 }
 
 function endsWithoutNewline(path: string): boolean {
