@@ -16,11 +16,16 @@ const MAX_BODY = 64 * 1024;
 const VOUCHER_GRANT_TTL_MS = 15 * 60_000;
 const MAX_GRANTS = 10_000;
 /**
- * One audit entry per device, kind of status and outcome, and one log line per refusal kind and
- * client, in this window; the rest are counted into the next. Telemetry is the device's to send as
- * often as it likes, and the audit log has no bound of its own.
+ * Status reports audited per device and kind in this window (a report the same as the last one
+ * recorded is not recorded again in it), and one log line per refusal kind and client; the rest
+ * are counted into the next entry. Telemetry is the device's to send as often as it likes.
  */
 const REPORT_WINDOW_MS = 60_000;
+const STATUS_ENTRIES_PER_WINDOW = 10;
+/** Devices whose status budget is remembered; past it the memory starts over (a few entries more at worst). */
+const MAX_STATUS_KEYS = 10_000;
+/** A client has this long for its TLS handshake (Node's default: 120 s). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** A client has this long for its request headers, and for its whole request (Node's defaults: 60 s, 300 s). */
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -55,12 +60,11 @@ export class HttpsRegistrar {
   private readonly grants = new Map<string, { pledge: Pledge; until: number }>();
   private readonly now: () => number;
   private readonly domainAnchors: X509Certificate[];
-  private readonly statusReports: LogLimiter;
+  private readonly statusReports = new Map<string, { start: number; recorded: number; last: string; notRecorded: number }>();
   private readonly refusalReports: LogLimiter;
 
   constructor(private readonly opts: HttpsRegistrarOptions) {
     this.now = opts.now ?? Date.now;
-    this.statusReports = new LogLimiter(REPORT_WINDOW_MS, this.now);
     this.refusalReports = new LogLimiter(REPORT_WINDOW_MS, this.now);
     this.domainAnchors = opts.domainCa.map((c) => new X509Certificate(c));
     const manufacturerAnchors = opts.registrar.manufacturers.flatMap((m) => m.anchors.map((a) => a.toString()));
@@ -73,6 +77,7 @@ export class HttpsRegistrar {
       // none for cacerts. TLS only checks that it chains to one of the anchors above.
       rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       headersTimeout: HEADERS_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
       // Node looks for connections past those every 30 s by default, which would let one hold on
@@ -147,12 +152,13 @@ export class HttpsRegistrar {
   }
 
   /**
-   * RFC 8995 §5.7/§5.9.4: the pledge's telemetry, logged and audited, from a device we know: an
-   * IDevID that obtained a voucher here (it reports on that voucher and the enrolment after it), or
-   * an LDevID we issued. Anyone else could write audit entries under any name.
+   * RFC 8995 §5.7/§5.9.4: the pledge's telemetry, logged and audited under the device it comes
+   * from, with the certificate it came with (§5.9.4: whether the TLS client certificate matched).
+   * Only from a device we can name: an IDevID of a configured manufacturer, or an LDevID we issued
+   * and have not revoked. Anyone else could write audit entries under any name.
    */
   private async status(req: IncomingMessage, res: ServerResponse, what: 'voucher' | 'enroll'): Promise<void> {
-    const device = await this.reportingDevice(req);
+    const reporter = await this.reportingDevice(req);
     const body = await readBody(req, 8192);
     let status: unknown;
     try {
@@ -163,29 +169,47 @@ export class HttpsRegistrar {
     const o = (typeof status === 'object' && status !== null ? status : {}) as Record<string, unknown>;
     if (typeof o.status !== 'boolean') throw new HttpError(400, 'status.status must be true or false');
     const reason = typeof o.reason === 'string' ? o.reason.slice(0, 256) : undefined;
-    // A failure reported after a success (or the other way round) is its own entry.
-    const suppressed = this.statusReports.admit(`${what} ${o.status} ${device}`);
-    if (suppressed !== undefined) {
-      const detail = { status: o.status, ...(reason !== undefined ? { reason } : {}), ...(suppressed > 0 ? { earlierReportsNotRecorded: suppressed } : {}) };
-      this.opts.audit.append({ at: new Date(this.now()), event: `brski.${what}-status`, subject: device, detail });
-      this.opts.log.info({ device, ...detail }, `BRSKI over HTTPS: pledge ${what} status`);
+    const report = { status: o.status, ...(reason !== undefined ? { reason } : {}), certificate: reporter.certificate };
+    const notRecorded = this.admitStatus(`${what} ${reporter.deviceId}`, JSON.stringify(report));
+    if (notRecorded !== undefined) {
+      const detail = { ...report, ...(notRecorded > 0 ? { earlierReportsNotRecorded: notRecorded } : {}) };
+      this.opts.audit.append({ at: new Date(this.now()), event: `brski.${what}-status`, subject: reporter.deviceId, detail });
+      this.opts.log.info({ device: reporter.deviceId, ...detail }, `BRSKI over HTTPS: pledge ${what} status`);
     }
     this.send(res, 200, 'text/plain', '');
   }
 
-  /** The device id of a client allowed to report status (see status). */
-  private async reportingDevice(req: IncomingMessage): Promise<string> {
-    const leaf = this.peerChain(req)[0];
+  /** undefined: not recorded (counted into the next entry); otherwise how many were not before it. */
+  private admitStatus(key: string, report: string): number | undefined {
+    const now = this.now();
+    let b = this.statusReports.get(key);
+    if (!b || now - b.start >= REPORT_WINDOW_MS) {
+      if (!b && this.statusReports.size >= MAX_STATUS_KEYS) this.statusReports.clear();
+      b = { start: now, recorded: 0, last: b?.last ?? '', notRecorded: b?.notRecorded ?? 0 };
+      this.statusReports.set(key, b);
+    }
+    if (b.recorded >= STATUS_ENTRIES_PER_WINDOW || (b.recorded > 0 && report === b.last)) {
+      b.notRecorded++;
+      return undefined;
+    }
+    const before = b.notRecorded;
+    b.recorded++;
+    b.last = report;
+    b.notRecorded = 0;
+    return before;
+  }
+
+  /** Who may report status (see status), and with which certificate. */
+  private async reportingDevice(req: IncomingMessage): Promise<{ deviceId: string; certificate: { kind: 'idevid' | 'ldevid'; serial: string } }> {
+    const chain = this.peerChain(req);
+    const leaf = chain[0];
     if (!leaf || !(req.socket as TLSSocket).authorized) throw new HttpError(401, 'a client certificate from a trusted issuer is required');
     if (this.domainAnchors.some((a) => issued(leaf, a))) {
       const standing = await this.opts.registrar.reenrolmentStanding(new Uint8Array(leaf.raw));
       if ('refusal' in standing) throw new HttpError(403, `certificate serial ${leaf.serialNumber}: ${standing.refusal.message}`);
-      return standing.deviceId;
+      return { deviceId: standing.deviceId, certificate: { kind: 'ldevid', serial: leaf.serialNumber } };
     }
-    this.sweep();
-    const g = this.grants.get(leaf.fingerprint256);
-    if (!g) throw new HttpError(403, 'no voucher was obtained for this IDevID here: nothing to report on');
-    return g.pledge.deviceId;
+    return { deviceId: this.opts.registrar.identify(chain).deviceId, certificate: { kind: 'idevid', serial: leaf.serialNumber } };
   }
 
   /** RFC 7030 §4.2: a base64 (or, leniently, DER) PKCS#10 in, a certs-only PKCS#7 out. */
@@ -248,9 +272,9 @@ export class HttpsRegistrar {
   }
 
   private refuse(res: ServerResponse, status: number, message: string, path: string, retryAfterSeconds?: number): void {
-    // Per client address, so that one client's flood does not hide another's refusal; the path,
-    // of the client's choosing, is clipped before it keys the limiter.
-    const suppressed = this.refusalReports.admit(`${status} ${path.slice(0, 64)} ${res.socket?.remoteAddress ?? ''}`);
+    // Per client address, so that one client's flood does not hide another's refusal, and per
+    // endpoint: a path of the client's choosing would make every refusal a key of its own.
+    const suppressed = this.refusalReports.admit(`${status} ${ENDPOINTS.has(path) ? path : 'other'} ${res.socket?.remoteAddress ?? ''}`);
     if (suppressed !== undefined) {
       this.opts.log.info({ status, path: path.slice(0, 256), reason: message.slice(0, 256), ...(suppressed > 0 ? { alikeNotLogged: suppressed } : {}) }, 'BRSKI/EST: request refused');
     }
@@ -262,6 +286,11 @@ export class HttpsRegistrar {
     res.end(body);
   }
 }
+
+const ENDPOINTS = new Set([
+  '/.well-known/brski/requestvoucher', '/.well-known/brski/voucher_status', '/.well-known/brski/enrollstatus',
+  '/.well-known/est/cacerts', '/.well-known/est/csrattrs', '/.well-known/est/simpleenroll', '/.well-known/est/simplereenroll',
+]);
 
 function issued(cert: X509Certificate, anchor: X509Certificate): boolean {
   try {
