@@ -438,16 +438,18 @@ function startNoobHousekeeping(store: NoobPeerStore, noob: ResolvedNoobConfig, l
 
 /**
  * `audit.retentionDays`: older entries are deleted at the start and every hour after; 0 keeps them
- * all (no timer). A purge still running when the next is due is not doubled.
+ * all (no timer). A purge still running when the next is due is not doubled, and one still running
+ * at a reload or a stop ends before its next batch.
  */
 function startAuditHousekeeping(audit: AuditRetention, retentionDays: number, log: Log): { stop(): void } {
   if (retentionDays === 0) return { stop: () => undefined };
   let running = false;
   let stopped = false;
+  const abort = new AbortController();
   const purge = (): void => {
     if (running || stopped) return;
     running = true;
-    audit.purgeBefore(new Date(Date.now() - retentionDays * 86_400_000)).then(
+    audit.purgeBefore(new Date(Date.now() - retentionDays * 86_400_000), abort.signal).then(
       (removed: number) => removed > 0 && log.info({ removed, retentionDays }, 'audit: entries past their retention removed'),
       // Stopped: the database is closing under a purge between two of its batches.
       (err: unknown) => !stopped && log.error({ err }, 'audit housekeeping failed'),
@@ -459,6 +461,7 @@ function startAuditHousekeeping(audit: AuditRetention, retentionDays: number, lo
   return {
     stop: () => {
       stopped = true;
+      abort.abort();
       clearImmediate(first);
       clearInterval(timer);
     },

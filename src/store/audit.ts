@@ -23,9 +23,10 @@ export interface AuditStore {
 export interface AuditRetention {
   /**
    * Deletes the entries made before `before`, oldest first, in batches of AUDIT_PURGE_BATCH (other
-   * work runs between them); resolves with how many went.
+   * work runs between them); resolves with how many went. An aborted `signal` stops it before its
+   * next batch: a reload that keeps more must not see the old setting go on deleting.
    */
-  purgeBefore(before: Date): Promise<number>;
+  purgeBefore(before: Date, signal?: AbortSignal): Promise<number>;
 }
 
 /** Entries deleted per statement: a year of a busy log is millions of rows, and SQLite runs in the server's thread. */

@@ -52,14 +52,15 @@ export class PostgresAuditStore implements AuditStore, AuditRetention {
     }));
   }
 
-  async purgeBefore(before: Date): Promise<number> {
+  async purgeBefore(before: Date, signal?: AbortSignal): Promise<number> {
     let removed = 0;
-    for (;;) {
+    while (!signal?.aborted) {
       const r = await this.db.query('DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT $2)', [before, AUDIT_PURGE_BATCH]);
       const n = r.rowCount ?? 0;
       removed += n;
-      if (n < AUDIT_PURGE_BATCH) return removed;
+      if (n < AUDIT_PURGE_BATCH) break;
     }
+    return removed;
   }
 
   /** Resolves when every entry appended so far is written, or `deadlineMs` has passed (then it logs what is left). */

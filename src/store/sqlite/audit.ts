@@ -13,14 +13,15 @@ export class SqliteAuditStore implements AuditStore, AuditRetention {
     this.purge = db.prepare('DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ?)');
   }
 
-  async purgeBefore(before: Date): Promise<number> {
+  async purgeBefore(before: Date, signal?: AbortSignal): Promise<number> {
     let removed = 0;
-    for (;;) {
+    while (!signal?.aborted) {
       const n = this.purge.run(before.toISOString(), AUDIT_PURGE_BATCH).changes;
       removed += n;
-      if (n < AUDIT_PURGE_BATCH) return removed;
+      if (n < AUDIT_PURGE_BATCH) break;
       await new Promise((r) => setImmediate(r));
     }
+    return removed;
   }
 
   append(entry: AuditEntry): void {

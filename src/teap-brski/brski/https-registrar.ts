@@ -21,7 +21,7 @@ const MAX_GRANTS = 10_000;
  * are counted into the next entry. Telemetry is the device's to send as often as it likes.
  */
 const REPORT_WINDOW_MS = 60_000;
-const STATUS_ENTRIES_PER_WINDOW = 10;
+const STATUS_ENTRIES_PER_WINDOW = 3;
 /** Devices whose status budget is remembered; past it the memory starts over (a few entries more at worst). */
 const MAX_STATUS_KEYS = 10_000;
 /** A client has this long for its TLS handshake (Node's default: 120 s). */
@@ -154,8 +154,8 @@ export class HttpsRegistrar {
   /**
    * RFC 8995 §5.7/§5.9.4: the pledge's telemetry, logged and audited under the device it comes
    * from, with the certificate it came with (§5.9.4: whether the TLS client certificate matched).
-   * Only from a device we can name: an IDevID of a configured manufacturer, or an LDevID we issued
-   * and have not revoked. Anyone else could write audit entries under any name.
+   * Only from a device we can name and have not denied: an IDevID of a configured manufacturer, or
+   * an LDevID we issued and have not revoked. Anyone else could write audit entries under any name.
    */
   private async status(req: IncomingMessage, res: ServerResponse, what: 'voucher' | 'enroll'): Promise<void> {
     const reporter = await this.reportingDevice(req);
@@ -209,7 +209,10 @@ export class HttpsRegistrar {
       if ('refusal' in standing) throw new HttpError(403, `certificate serial ${leaf.serialNumber}: ${standing.refusal.message}`);
       return { deviceId: standing.deviceId, certificate: { kind: 'ldevid', serial: leaf.serialNumber } };
     }
-    return { deviceId: this.opts.registrar.identify(chain).deviceId, certificate: { kind: 'idevid', serial: leaf.serialNumber } };
+    const pledge = this.opts.registrar.identify(chain);
+    // A device an administrator denied could otherwise write audit entries for as long as it likes.
+    if (await this.opts.registrar.isDenied(pledge)) throw new HttpError(403, `${pledge.deviceId} is denied`);
+    return { deviceId: pledge.deviceId, certificate: { kind: 'idevid', serial: leaf.serialNumber } };
   }
 
   /** RFC 7030 §4.2: a base64 (or, leniently, DER) PKCS#10 in, a certs-only PKCS#7 out. */

@@ -173,7 +173,7 @@ describe('BRSKI and EST over HTTPS', () => {
 
   // FAILS at 196c4ec: anyone could post status (no certificate, or a self-signed one naming any
   // serial number), and every post was an audit entry (review finding: 2,000 rows in 0.7 s).
-  test('status telemetry only from a device we can name (its IDevID, or our LDevID), audited under it with the certificate it came with; repeats within a minute are counted, not recorded', async () => {
+  test('status telemetry only from a device we can name (its IDevID, or our LDevID), audited under it with the certificate it came with; repeats within a minute are counted, not recorded; none from a denied device', async () => {
     const statusEvents = async (subject: string): Promise<unknown[]> =>
       (await fx.audit.recent(500)).filter((a) => a.event === 'brski.voucher-status' && a.subject === subject).map((a) => a.detail).reverse();
     const post = (client: { cert: string; key: string } | undefined, status: boolean, reason?: string): Promise<Reply> =>
@@ -195,6 +195,13 @@ describe('BRSKI and EST over HTTPS', () => {
       { status: true, certificate: { kind: 'idevid', serial: idevidSerial }, earlierReportsNotRecorded: 4 },
       { status: false, reason: 'Invalid-Signature', certificate: { kind: 'idevid', serial: idevidSerial } },
     ]);
+
+    // Denied by an administrator: refused, nothing audited.
+    await new SqliteBrskiDeviceStore(fx.db).decide('acme', 'JADA-0099', 'denied', 'admin', new Date());
+    const r = await post(idevid(other), true, 'after the denial');
+    expect(r.status).toBe(403);
+    expect(r.body.toString()).toMatch(/denied/);
+    expect(await statusEvents('acme:JADA-0099')).toHaveLength(3);
   });
 
   // FAILS at 4f4aecf: Node's defaults let a client that never finishes its headers hold a
