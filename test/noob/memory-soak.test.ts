@@ -64,6 +64,7 @@ import { openSqliteStores, type SqliteStores } from '../../src/store/sqlite/stor
 import { silentLog, type Log } from '../../src/util/log.js';
 import { MemoryLog } from '../helpers/silent-log.js';
 import { loopback } from './helpers.js';
+import { floor, mb, settledMemory, signed, type SettledMemory } from '../helpers/memory-soak.js';
 
 const DEVICES = 8;
 const WARMUP = 2400;
@@ -74,21 +75,6 @@ const FLOOR_SAMPLES = 4;
 const MAX_NATIVE_GROWTH_MB = 4;
 const MAX_RETAINED_GROWTH_MB = 0.75;
 const ACCOUNT = 'alice';
-
-function forceGc(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('this test needs node --expose-gc (as `npm test` runs jest)');
-  gc();
-}
-
-/** After a forced GC, and another once whatever was left to the next turn of the event loop is done. */
-async function settledMemory(): Promise<{ rss: number; native: number; retained: number }> {
-  forceGc();
-  await new Promise((r) => setImmediate(r));
-  forceGc();
-  const m = process.memoryUsage();
-  return { rss: m.rss, native: m.rss - m.heapTotal, retained: m.heapUsed + m.external };
-}
 
 interface Device {
   readonly config: ResolvedNoobPeerConfig;
@@ -147,9 +133,6 @@ async function authenticate(s: Soak, i: number): Promise<void> {
   else await reconnect(s, s.devices[(turn + 1) % DEVICES]!, i);
 }
 
-const mb = (n: number): string => (n / 1048576).toFixed(2);
-const signed = (n: number): string => `${n >= 0 ? '+' : ''}${n.toFixed(2)}`;
-const floor = (xs: readonly number[]): number => Math.min(...xs);
 
 test(`memory stays flat over ${AUTHENTICATIONS} EAP-NOOB registrations and Reconnects on the SQLite store (GC forced)`, async () => {
   const cpuBefore = process.cpuUsage();
@@ -170,7 +153,7 @@ test(`memory stays flat over ${AUTHENTICATIONS} EAP-NOOB registrations and Recon
     const s: Soak = { stores, method, devices, log };
     for (const [n, device] of devices.entries()) await register(s, device, -1 - n);
     for (let i = 0; i < WARMUP; i++) await authenticate(s, i);
-    const samples: { rss: number; native: number; retained: number }[] = [];
+    const samples: SettledMemory[] = [];
     const pages = (): number => stores.db.pragma('page_count', { simple: true }) as number;
     const pagesBefore = pages();
     for (let i = 1; i <= AUTHENTICATIONS; i++) {

@@ -45,7 +45,6 @@
  * below, 300 conversations after 75.
  */
 import { X509Certificate } from 'node:crypto';
-import { getHeapSpaceStatistics } from 'node:v8';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +61,7 @@ import { runReenrollOverRadius, type LdevidCredentials } from '../../../src/peer
 import { HttpsPledge } from '../../../src/peer/brski/https-pledge.js';
 import { freeTcpPort } from '../../../src/bench/udp-port.js';
 import { TEST_RADIUS_SECRET } from '../../helpers/test-secrets.js';
+import { floor, mb, settledMemory, signed, type SettledMemory } from '../../helpers/memory-soak.js';
 
 const DEVICES = 4;
 const WARMUP = 75;
@@ -73,28 +73,6 @@ const MAX_NATIVE_GROWTH_MB = 4;
 const MAX_EXTERNAL_GROWTH_MB = 0.15;
 /** JavaScript objects, without V8's compiled code, with the rest of V8's own drift in it (see above). */
 const MAX_HEAP_GROWTH_MB = 1.5;
-
-function forceGc(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('this test needs node --expose-gc (as `npm test` runs jest)');
-  gc();
-}
-
-interface Sample { rss: number; native: number; heap: number; external: number }
-
-async function settledMemory(): Promise<Sample> {
-  forceGc();
-  await new Promise((r) => setImmediate(r));
-  forceGc();
-  const m = process.memoryUsage();
-  // V8's compiled code is left out of the heap figure: it grows as V8 optimises, not with what we keep.
-  const code = getHeapSpaceStatistics().filter((sp) => sp.space_name.startsWith('code_')).reduce((n, sp) => n + sp.space_used_size, 0);
-  return { rss: m.rss, native: m.rss - m.heapTotal, heap: m.heapUsed - code, external: m.external };
-}
-
-const mb = (n: number): string => (n / 1048576).toFixed(2);
-const floor = (xs: readonly number[]): number => Math.min(...xs);
-const signed = (n: number): string => `${n >= 0 ? '+' : ''}${n.toFixed(2)}`;
 
 interface World {
   dir: string;
@@ -196,7 +174,7 @@ test(`memory stays flat over ${CONVERSATIONS} TEAP-BRSKI enrolments and re-enrol
   }
   try {
     for (let i = 0; i < WARMUP; i++) await converse(i);
-    const samples: Sample[] = [];
+    const samples: SettledMemory[] = [];
     for (let i = 1; i <= CONVERSATIONS; i++) {
       await converse(WARMUP + i);
       if (i % SAMPLE_EVERY === 0) samples.push(await settledMemory());
@@ -207,19 +185,19 @@ test(`memory stays flat over ${CONVERSATIONS} TEAP-BRSKI enrolments and re-enrol
     expect(new Set(recorded.map((r) => r.serial)).size).toBe(issued);
     expect(new X509Certificate(ldevids.get(0)!.ldevid).subject).toContain('CN=acme:SOAK-1');
 
-    const growth = (pick: (x: Sample) => number, of: readonly Sample[] = samples): number =>
+    const growth = (pick: (x: SettledMemory) => number, of: readonly SettledMemory[] = samples): number =>
       (floor(of.slice(-FLOOR_SAMPLES).map(pick)) - floor(of.slice(0, FLOOR_SAMPLES).map(pick))) / 1048576;
     const half = Math.floor(samples.length / 2);
     const nativeGrowth = growth((x) => x.native);
     const nativeHalves = [samples.slice(0, half), samples.slice(half)].map((h) => growth((x) => x.native, h));
     const nativeLeak = nativeHalves.every((g) => g >= MAX_NATIVE_GROWTH_MB / 2) || nativeGrowth >= 2 * MAX_NATIVE_GROWTH_MB;
     const externalGrowth = growth((x) => x.external);
-    const heapGrowth = growth((x) => x.heap);
+    const heapGrowth = growth((x) => x.heapLessCode);
     const cpu = process.cpuUsage(cpuBefore);
     const report = `${((cpu.user + cpu.system) / 1e6).toFixed(1)} s of CPU for ${issued} certificates; external ${signed(externalGrowth)} MB (bound ${MAX_EXTERNAL_GROWTH_MB}), ` +
       `V8 heap used less code ${signed(heapGrowth)} MB (bound ${MAX_HEAP_GROWTH_MB}), outside V8's heap ${signed(nativeGrowth)} MB, by halves ${nativeHalves.map(signed).join(' and ')} ` +
       `(bound: ${MAX_NATIVE_GROWTH_MB / 2} in both halves, ${2 * MAX_NATIVE_GROWTH_MB} in all; RSS ${signed(growth((x) => x.rss))}); ` +
-      `every ${SAMPLE_EVERY} (RSS/outside V8's heap/heap used less code/external MB): ${samples.map((x) => `${mb(x.rss)}/${mb(x.native)}/${mb(x.heap)}/${mb(x.external)}`).join(' ')}`;
+      `every ${SAMPLE_EVERY} (RSS/outside V8's heap/heap used less code/external MB): ${samples.map((x) => `${mb(x.rss)}/${mb(x.native)}/${mb(x.heapLessCode)}/${mb(x.external)}`).join(' ')}`;
     process.stdout.write(`${report}\n`);
     const verdict = !nativeLeak && externalGrowth < MAX_EXTERNAL_GROWTH_MB && heapGrowth < MAX_HEAP_GROWTH_MB ? 'within' : 'beyond';
     expect(`${verdict} the bounds: ${report}`).toMatch(/^within/);

@@ -49,6 +49,7 @@ import { testPki } from '../../helpers/pki.js';
 import { serverTlsEngines } from '../../helpers/tls-engines.js';
 import { ALICE_PASSWORD } from '../../helpers/test-secrets.js';
 import { MemoryUserStore, converse, methodContext, userWithPassword } from '../helpers.js';
+import { floor, mb, settledMemory, type SettledMemory } from '../../helpers/memory-soak.js';
 
 const WARMUP = 600;
 const AUTHENTICATIONS = 1800;
@@ -57,21 +58,6 @@ const SAMPLE_EVERY = 100;
 const FLOOR_SAMPLES = 4;
 const MAX_NATIVE_GROWTH_MB = 4;
 const MAX_RETAINED_GROWTH_MB = 0.75;
-
-function forceGc(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('this test needs node --expose-gc (as `npm test` runs jest)');
-  gc();
-}
-
-/** After a forced GC, and another once the frees that node:tls leaves to the next turn of the event loop are done. */
-async function settledMemory(): Promise<{ rss: number; native: number; retained: number }> {
-  forceGc();
-  await new Promise((r) => setImmediate(r));
-  forceGc();
-  const m = process.memoryUsage();
-  return { rss: m.rss, native: m.rss - m.heapTotal, retained: m.heapUsed + m.external };
-}
 
 type Variant = 'mschapv2' | 'basic-password' | 'client-certificate';
 const VARIANTS: readonly Variant[] = ['mschapv2', 'basic-password', 'client-certificate'];
@@ -116,8 +102,6 @@ async function authenticate(method: EapMethod, configs: ReadonlyMap<Variant, Tea
   }
 }
 
-const mb = (n: number): string => (n / 1048576).toFixed(2);
-const floor = (xs: readonly number[]): number => Math.min(...xs);
 
 test.each(serverTlsEngines())(`%s TLS engine: memory stays flat over ${AUTHENTICATIONS} TEAP authentications (GC forced)`, async (engine) => {
   const cpuBefore = process.cpuUsage();
@@ -125,7 +109,7 @@ test.each(serverTlsEngines())(`%s TLS engine: memory stays flat over ${AUTHENTIC
   const configs = new Map<Variant, TeapPeerConfig>();
   for (const v of VARIANTS) configs.set(v, await peerConfig(v));
   for (let i = 0; i < WARMUP; i++) await authenticate(method, configs, i);
-  const samples: { rss: number; native: number; retained: number }[] = [];
+  const samples: SettledMemory[] = [];
   for (let i = 1; i <= AUTHENTICATIONS; i++) {
     await authenticate(method, configs, WARMUP + i);
     if (i % SAMPLE_EVERY === 0) samples.push(await settledMemory());
