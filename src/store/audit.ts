@@ -24,7 +24,8 @@ export interface AuditRetention {
   /**
    * Deletes the entries made before `before`, oldest first, in batches of AUDIT_PURGE_BATCH (other
    * work runs between them); resolves with how many went. An aborted `signal` stops it before its
-   * next batch: a reload that keeps more must not see the old setting go on deleting.
+   * next batch, so that a reload that keeps more does not see the old setting go on deleting (a
+   * batch already sent to PostgreSQL still completes).
    */
   purgeBefore(before: Date, signal?: AbortSignal): Promise<number>;
 }

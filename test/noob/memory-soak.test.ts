@@ -133,7 +133,6 @@ async function authenticate(s: Soak, i: number): Promise<void> {
   else await reconnect(s, s.devices[(turn + 1) % DEVICES]!, i);
 }
 
-
 test(`memory stays flat over ${AUTHENTICATIONS} EAP-NOOB registrations and Reconnects on the SQLite store (GC forced)`, async () => {
   const cpuBefore = process.cpuUsage();
   const dir = mkdtempSync(join(tmpdir(), 'gangway-noob-soak-'));

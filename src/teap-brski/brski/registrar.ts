@@ -206,12 +206,12 @@ export class Registrar {
     return { manufacturer, serialNumber, idevid, masaUrl, deviceId: `${manufacturer.name}:${serialNumber}` };
   }
 
-  /** Does the owner claim this pledge (RFC 8995 §5.3 authorisation)? Records the attempt. */
   /** Whether an administrator has denied the device (read only: no sighting is recorded). */
   async isDenied(pledge: Pledge): Promise<boolean> {
     return (await this.deps.devices.get(pledge.manufacturer.name, pledge.serialNumber))?.status === 'denied';
   }
 
+  /** Does the owner claim this pledge (RFC 8995 §5.3 authorisation)? Records the attempt. */
   async authorize(pledge: Pledge): Promise<void> {
     const d = await this.deps.devices.seen(pledge.manufacturer.name, pledge.serialNumber, this.now());
     if (d.status === 'denied') throw new RegistrarError('not-authorized', `${pledge.deviceId} was denied by ${d.decidedBy ?? 'an administrator'}`);

@@ -102,7 +102,6 @@ async function authenticate(method: EapMethod, configs: ReadonlyMap<Variant, Tea
   }
 }
 
-
 test.each(serverTlsEngines())(`%s TLS engine: memory stays flat over ${AUTHENTICATIONS} TEAP authentications (GC forced)`, async (engine) => {
   const cpuBefore = process.cpuUsage();
   const method = await teapServer(engine);
