@@ -444,15 +444,14 @@ function startNoobHousekeeping(store: NoobPeerStore, noob: ResolvedNoobConfig, l
 function startAuditHousekeeping(audit: AuditRetention, retentionDays: number, log: Log): { stop(): void } {
   if (retentionDays === 0) return { stop: () => undefined };
   let running = false;
-  let stopped = false;
   const abort = new AbortController();
   const purge = (): void => {
-    if (running || stopped) return;
+    if (running || abort.signal.aborted) return;
     running = true;
     audit.purgeBefore(new Date(Date.now() - retentionDays * 86_400_000), abort.signal).then(
       (removed: number) => removed > 0 && log.info({ removed, retentionDays }, 'audit: entries past their retention removed'),
       // Stopped: the database is closing under a purge between two of its batches.
-      (err: unknown) => !stopped && log.error({ err }, 'audit housekeeping failed'),
+      (err: unknown) => !abort.signal.aborted && log.error({ err }, 'audit housekeeping failed'),
     ).finally(() => { running = false; });
   };
   const first = setImmediate(purge);
@@ -460,7 +459,6 @@ function startAuditHousekeeping(audit: AuditRetention, retentionDays: number, lo
   timer.unref();
   return {
     stop: () => {
-      stopped = true;
       abort.abort();
       clearImmediate(first);
       clearInterval(timer);

@@ -201,14 +201,8 @@ export class HttpsRegistrar {
 
   /** Who may report status (see status), and with which certificate. */
   private async reportingDevice(req: IncomingMessage): Promise<{ deviceId: string; certificate: { kind: 'idevid' | 'ldevid'; serial: string } }> {
-    const chain = this.peerChain(req);
-    const leaf = chain[0];
-    if (!leaf || !(req.socket as TLSSocket).authorized) throw new HttpError(401, 'a client certificate from a trusted issuer is required');
-    if (this.domainAnchors.some((a) => issued(leaf, a))) {
-      const standing = await this.opts.registrar.reenrolmentStanding(new Uint8Array(leaf.raw));
-      if ('refusal' in standing) throw new HttpError(403, `certificate serial ${leaf.serialNumber}: ${standing.refusal.message}`);
-      return { deviceId: standing.deviceId, certificate: { kind: 'ldevid', serial: leaf.serialNumber } };
-    }
+    const { chain, leaf, ldevidOf } = await this.clientCertificate(req);
+    if (ldevidOf !== undefined) return { deviceId: ldevidOf, certificate: { kind: 'ldevid', serial: leaf.serialNumber } };
     const pledge = this.opts.registrar.identify(chain);
     // A device an administrator denied could otherwise write audit entries for as long as it likes.
     if (await this.opts.registrar.isDenied(pledge)) throw new HttpError(403, `${pledge.deviceId} is denied`);
@@ -237,20 +231,28 @@ export class HttpsRegistrar {
    * simplereenroll an LDevID we issued.
    */
   private async enrollingDevice(req: IncomingMessage, reenroll: boolean): Promise<{ ldevid: Uint8Array; deviceId: string } | { deviceId: string; authenticatedBy: string; manufacturer?: string; serialNumber?: string }> {
-    const chain = this.peerChain(req);
-    const leaf = chain[0];
-    if (!leaf || !(req.socket as TLSSocket).authorized) throw new HttpError(401, 'a client certificate from a trusted issuer is required');
-    if (this.domainAnchors.some((a) => issued(leaf, a))) {
-      const ldevid = new Uint8Array(leaf.raw);
-      const standing = await this.opts.registrar.reenrolmentStanding(ldevid);
-      if ('refusal' in standing) throw new HttpError(403, `certificate serial ${leaf.serialNumber}: ${standing.refusal.message}`);
-      return { ldevid, deviceId: standing.deviceId };
-    }
+    const { leaf, ldevidOf } = await this.clientCertificate(req);
+    if (ldevidOf !== undefined) return { ldevid: new Uint8Array(leaf.raw), deviceId: ldevidOf };
     if (reenroll) throw new HttpError(403, 're-enrolment needs an LDevID');
     this.sweep();
     const g = this.grants.get(leaf.fingerprint256);
     if (!g) throw new HttpError(403, 'no voucher was obtained for this IDevID: request one first');
     return { deviceId: g.pledge.deviceId, authenticatedBy: `idevid:${g.pledge.manufacturer.name}`, manufacturer: g.pledge.manufacturer.name, serialNumber: g.pledge.serialNumber };
+  }
+
+  /**
+   * The client's certificate, from a trusted issuer (401 otherwise), and when it is an LDevID of
+   * our domain the device it stands for: one we issued, unrevoked, to a device not denied (403
+   * otherwise). The registrar judges it again after a request body, which a client may take its time over.
+   */
+  private async clientCertificate(req: IncomingMessage): Promise<{ chain: X509Certificate[]; leaf: X509Certificate; ldevidOf?: string }> {
+    const chain = this.peerChain(req);
+    const leaf = chain[0];
+    if (!leaf || !(req.socket as TLSSocket).authorized) throw new HttpError(401, 'a client certificate from a trusted issuer is required');
+    if (!this.domainAnchors.some((a) => issued(leaf, a))) return { chain, leaf };
+    const standing = await this.opts.registrar.reenrolmentStanding(new Uint8Array(leaf.raw));
+    if ('refusal' in standing) throw new HttpError(403, `certificate serial ${leaf.serialNumber}: ${standing.refusal.message}`);
+    return { chain, leaf, ldevidOf: standing.deviceId };
   }
 
   private pledgeOf(req: IncomingMessage): Pledge {
@@ -276,8 +278,9 @@ export class HttpsRegistrar {
 
   private refuse(res: ServerResponse, status: number, message: string, path: string, retryAfterSeconds?: number): void {
     // Per client address, so that one client's flood does not hide another's refusal, and per
-    // endpoint: a path of the client's choosing would make every refusal a key of its own.
-    const suppressed = this.refusalReports.admit(`${status} ${ENDPOINTS.has(path) ? path : 'other'} ${res.socket?.remoteAddress ?? ''}`);
+    // endpoint. Every refusal but 404 comes from an endpoint's own handler; a 404's path is the
+    // client's choosing and would make every refusal a key of its own.
+    const suppressed = this.refusalReports.admit(`${status} ${status === 404 ? 'unknown endpoint' : path} ${res.socket?.remoteAddress ?? ''}`);
     if (suppressed !== undefined) {
       this.opts.log.info({ status, path: path.slice(0, 256), reason: message.slice(0, 256), ...(suppressed > 0 ? { alikeNotLogged: suppressed } : {}) }, 'BRSKI/EST: request refused');
     }
@@ -289,11 +292,6 @@ export class HttpsRegistrar {
     res.end(body);
   }
 }
-
-const ENDPOINTS = new Set([
-  '/.well-known/brski/requestvoucher', '/.well-known/brski/voucher_status', '/.well-known/brski/enrollstatus',
-  '/.well-known/est/cacerts', '/.well-known/est/csrattrs', '/.well-known/est/simpleenroll', '/.well-known/est/simplereenroll',
-]);
 
 function issued(cert: X509Certificate, anchor: X509Certificate): boolean {
   try {
