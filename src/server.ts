@@ -11,7 +11,7 @@ import { type ResolvedNoobConfig } from './noob/config.js';
 import { RadiusServer } from './radius/server.js';
 import { openStores } from './store/open-stores.js';
 import type { Stores } from './store/stores.js';
-import type { AuditRetention } from './store/audit.js';
+import type { Retention } from './store/retention.js';
 import type { Log } from './util/log.js';
 import { parseBrskiConfig } from './teap-brski/brski/config.js';
 import { setupBrski, type BrskiServices } from './teap-brski/brski/setup.js';
@@ -25,7 +25,6 @@ import { createAuditedLockout } from './server/password-lockout-audit.js';
 import { checkPrivateFiles } from './server/private-files.js';
 import { AccountingServer } from './radius/accounting-server.js';
 import { createAccountingRecorder } from './server/accounting-recorder.js';
-import type { AccountingStore } from './store/accounting.js';
 import { GangwayMetrics } from './server/metrics.js';
 import { sharedLiveness } from './store/liveness.js';
 import type { PasswordLockout } from './eap-methods/password-lockout.js';
@@ -253,8 +252,8 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
       throw err;
     }
     let housekeeping = eap.noob ? startNoobHousekeeping(noobStore, eap.noob, log) : undefined;
-    let accountingHousekeeping = startAccountingHousekeeping(accountingStore, config.accounting.retentionDays, log);
-    let auditHousekeeping = startAuditHousekeeping(stores.audit, config.audit.retentionDays, log);
+    let accountingHousekeeping = startRetentionHousekeeping('accounting', accountingStore, config.accounting.retentionDays, log);
+    let auditHousekeeping = startRetentionHousekeeping('audit', stores.audit, config.audit.retentionDays, log);
     log.info({ addresses, accounting: accountingAddresses, methods: eap.methods, workers: eap.threads, digests: digestEngine, udp: udpEngine, malloc: mallocInUse() }, 'gangway listening');
     // A SIGHUP and a CRL refresh never build at the same time: each builds from what the other applied.
     let applying: Promise<unknown> = Promise.resolve();
@@ -304,10 +303,10 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
         accounting?.setClients(next.radius.clients);
         if (housekeeping) clearInterval(housekeeping);
         housekeeping = eap.noob ? startNoobHousekeeping(noobStore, eap.noob, log) : undefined;
-        clearInterval(accountingHousekeeping);
-        accountingHousekeeping = startAccountingHousekeeping(accountingStore, next.accounting.retentionDays, log);
+        accountingHousekeeping.stop();
+        accountingHousekeeping = startRetentionHousekeeping('accounting', accountingStore, next.accounting.retentionDays, log);
         auditHousekeeping.stop();
-        auditHousekeeping = startAuditHousekeeping(stores.audit, next.audit.retentionDays, log);
+        auditHousekeeping = startRetentionHousekeeping('audit', stores.audit, next.audit.retentionDays, log);
         current = next;
         const refusedCrls = plan.refused;
         log.info({ clients: next.radius.clients.length, methods: eap.methods, restartNeeded, refusedCrls: refusedCrls.map((r) => r.path) }, 'configuration reloaded');
@@ -341,7 +340,7 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
         // A CRL refresh under way finishes before the database it builds from closes.
         await applying;
         if (housekeeping) clearInterval(housekeeping);
-        clearInterval(accountingHousekeeping);
+        accountingHousekeeping.stop();
         auditHousekeeping.stop();
         metrics.process.stop();
         await health?.close();
@@ -436,22 +435,25 @@ function startNoobHousekeeping(store: NoobPeerStore, noob: ResolvedNoobConfig, l
   return timer;
 }
 
+/** What a purge removed, for its log line. */
+const RETAINED = { audit: 'entries', accounting: 'sessions (ended, or not heard of since)' } as const;
+
 /**
- * `audit.retentionDays`: older entries are deleted at the start and every hour after; 0 keeps them
- * all (no timer). A purge still running when the next is due is not doubled, and one still running
- * at a reload or a stop ends before its next batch.
+ * `audit.retentionDays` and `accounting.retentionDays`: rows past the retention are deleted at the
+ * start and every hour after; 0 keeps them all (no timer). A purge still running when the next is
+ * due is not doubled, and one still running at a reload or a stop ends before its next batch.
  */
-function startAuditHousekeeping(audit: AuditRetention, retentionDays: number, log: Log): { stop(): void } {
+function startRetentionHousekeeping(what: 'audit' | 'accounting', store: Retention, retentionDays: number, log: Log): { stop(): void } {
   if (retentionDays === 0) return { stop: () => undefined };
   let running = false;
   const abort = new AbortController();
   const purge = (): void => {
     if (running || abort.signal.aborted) return;
     running = true;
-    audit.purgeBefore(new Date(Date.now() - retentionDays * 86_400_000), abort.signal).then(
-      (removed: number) => removed > 0 && log.info({ removed, retentionDays }, 'audit: entries past their retention removed'),
+    store.purgeBefore(new Date(Date.now() - retentionDays * 86_400_000), abort.signal).then(
+      (removed: number) => removed > 0 && log.info({ removed, retentionDays }, `${what}: ${RETAINED[what]} past their retention removed`),
       // Stopped: the database is closing under a purge between two of its batches.
-      (err: unknown) => !abort.signal.aborted && log.error({ err }, 'audit housekeeping failed'),
+      (err: unknown) => !abort.signal.aborted && log.error({ err }, `${what} housekeeping failed`),
     ).finally(() => { running = false; });
   };
   const first = setImmediate(purge);
@@ -464,16 +466,4 @@ function startAuditHousekeeping(audit: AuditRetention, retentionDays: number, lo
       clearInterval(timer);
     },
   };
-}
-
-/** Ended sessions are kept `retentionDays`, then deleted; open ones stay until they end. */
-function startAccountingHousekeeping(store: AccountingStore, retentionDays: number, log: Log): NodeJS.Timeout {
-  const timer = setInterval(() => {
-    store.purgeStopped(new Date(Date.now() - retentionDays * 86_400_000)).then(
-      (removed) => removed > 0 && log.info({ removed }, 'accounting: ended sessions past their retention removed'),
-      (err: unknown) => log.error({ err }, 'accounting housekeeping failed'),
-    );
-  }, 3_600_000);
-  timer.unref();
-  return timer;
 }

@@ -1,3 +1,5 @@
+import type { Retention } from './retention.js';
+
 /**
  * Network sessions as the NASes report them in accounting (RFC 2866): one row per NAS and
  * Acct-Session-Id, created by Start (or by the first Interim-Update or Stop when the Start was
@@ -52,7 +54,12 @@ export interface AccountingSession extends AccountingUsage {
 /** What a record changed: `started`/`stopped` are worth an audit line, `updated` is an interim, `ignored` a late or repeated one. */
 export type AccountingChange = 'started' | 'updated' | 'stopped' | 'ignored';
 
-export interface AccountingStore {
+/**
+ * `purgeBefore` (Retention) deletes the sessions last heard of before the cutoff: ended ones, and
+ * open ones whose NAS has said nothing of them since (their Stop was lost with the NAS). Should such
+ * a NAS speak of the session again, its record starts the session anew, as one whose Start was lost.
+ */
+export interface AccountingStore extends Retention {
   /** Resolves once the record is stored: the Accounting-Response waits for it (RFC 2866 §2). */
   apply(record: AccountingRecord): Promise<AccountingChange>;
   /** Accounting-On/Off: the NAS restarted or stops; its open sessions are over. Returns how many were closed. */
@@ -60,6 +67,4 @@ export interface AccountingStore {
   get(nas: string, sessionId: string): Promise<AccountingSession | undefined>;
   /** Most recently updated first. */
   list(opts: { status?: 'active' | 'stopped'; limit: number }): Promise<AccountingSession[]>;
-  /** Deletes stopped sessions that ended before `before`; returns how many. */
-  purgeStopped(before: Date): Promise<number>;
 }

@@ -18,17 +18,3 @@ export interface AuditStore {
   /** Newest first. */
   recent(limit: number): Promise<AuditEntry[]>;
 }
-
-/** The database's side of `audit.retentionDays`. */
-export interface AuditRetention {
-  /**
-   * Deletes the entries made before `before`, oldest first, in batches of AUDIT_PURGE_BATCH (other
-   * work runs between them); resolves with how many went. An aborted `signal` stops it before its
-   * next batch, so that a reload that keeps more does not see the old setting go on deleting (a
-   * batch already sent to PostgreSQL still completes).
-   */
-  purgeBefore(before: Date, signal?: AbortSignal): Promise<number>;
-}
-
-/** Entries deleted per statement: a year of a busy log is millions of rows, and SQLite runs in the server's thread. */
-export const AUDIT_PURGE_BATCH = 5000;

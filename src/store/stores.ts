@@ -1,6 +1,7 @@
 import type { AccessSessionStore } from './access-sessions.js';
 import type { AccountingStore } from './accounting.js';
-import type { AuditRetention, AuditStore } from './audit.js';
+import type { AuditStore } from './audit.js';
+import type { Retention } from './retention.js';
 import type { CrlBaselineStore } from './crl-baselines.js';
 import type { BrskiDeviceStore } from './brski-devices.js';
 import type { IssuedCertificateStore } from './issued-certificates.js';
@@ -45,7 +46,7 @@ export interface Stores {
   readonly portalSessions: PortalSessionStore;
   readonly accessSessions: AccessSessionStore;
   readonly accounting: AccountingStore;
-  readonly audit: AuditStore & AuditRetention;
+  readonly audit: AuditStore & Retention;
   /** The newest CRL held from each CA key: rollback protection that outlives a restart. */
   readonly crlBaselines: CrlBaselineStore;
   /** Whether the database answers (GET /healthz, /metrics). */

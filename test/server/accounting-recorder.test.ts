@@ -100,10 +100,12 @@ test('without Acct-Status-Type or Acct-Session-Id, or with a malformed integer: 
   expect(await record([status(15), ...base()])).toBe(true);
 });
 
-test('purgeStopped removes ended sessions past their retention and keeps open ones', async () => {
+test('purgeBefore removes sessions last heard of before the cutoff and keeps the others', async () => {
   await record([status(AcctStatusType.Start), ...base('old')]);
   await record([status(AcctStatusType.Stop), ...base('old')]);
+  const cutoff = new Date(clock.getTime() + 1000);
+  clock = new Date(clock.getTime() + 2000);
   await record([status(AcctStatusType.Start), ...base('open')]);
-  expect(await store.purgeStopped(new Date(clock.getTime() + 1000))).toBe(1);
+  expect(await store.purgeBefore(cutoff)).toBe(1);
   expect((await store.list({ limit: 10 })).map((s) => s.sessionId)).toEqual(['open']);
 });

@@ -1,4 +1,5 @@
 import type { AccountingRecord } from '../../src/store/accounting.js';
+import type { SqliteStores } from '../../src/store/sqlite/stores.js';
 import { describeStores, type StoreUnderTest } from '../helpers/store-kinds.js';
 
 const T0 = new Date('2026-03-01T10:00:00Z');
@@ -51,7 +52,7 @@ describeStores('AccountingStore (migration 10)', (kind) => {
     expect((await s.stores.accounting.get('ap-1', 'S2'))?.startedAt).toBeUndefined();
   });
 
-  test('stopAllOf closes one NAS\'s open sessions; list by status, most recent first; purgeStopped', async () => {
+  test('stopAllOf closes one NAS\'s open sessions; list by status, most recent first; purgeBefore', async () => {
     const a = s.stores.accounting;
     await a.apply(rec('start', 0, { sessionId: 'A' }));
     await a.apply(rec('start', 1, { sessionId: 'B' }));
@@ -60,10 +61,40 @@ describeStores('AccountingStore (migration 10)', (kind) => {
     expect((await a.list({ status: 'active', limit: 10 })).map((x) => x.sessionId)).toEqual(['C']);
     expect((await a.list({ status: 'stopped', limit: 10 })).map((x) => x.sessionId).sort()).toEqual(['A', 'B']);
     expect((await a.list({ limit: 2 })).map((x) => x.sessionId)).toHaveLength(2);
-    expect(await a.purgeStopped(at(10))).toBe(0);
-    expect(await a.purgeStopped(at(11))).toBe(2);
-    expect((await a.list({ limit: 10 })).map((x) => x.sessionId)).toEqual(['C']);
+    expect(await a.purgeBefore(at(2))).toBe(0);
+    expect(await a.purgeBefore(at(10))).toBe(1);
+    expect((await a.list({ limit: 10 })).map((x) => x.sessionId).sort()).toEqual(['A', 'B']);
+    expect(await a.purgeBefore(at(11))).toBe(2);
+    expect(await a.list({ limit: 10 })).toEqual([]);
   });
+
+  // FAILS at f016250: an open session whose Stop never came was kept for ever (only ended ones were purged).
+  test('purgeBefore also deletes open sessions not heard of since the cutoff; a later record starts such a session anew', async () => {
+    const a = s.stores.accounting;
+    await a.apply(rec('start', 0, { sessionId: 'silent' }));
+    await a.apply(rec('start', 0, { sessionId: 'talking' }));
+    await a.apply(rec('interim', 100, { sessionId: 'talking', sessionTime: 100 }));
+    await a.apply(rec('start', 0, { sessionId: 'ended' }));
+    await a.apply(rec('stop', 50, { sessionId: 'ended', sessionTime: 50 }));
+    const aborted = new AbortController();
+    aborted.abort();
+    expect(await a.purgeBefore(at(100), aborted.signal)).toBe(0);
+    expect(await a.purgeBefore(at(100))).toBe(2);
+    expect((await a.list({ limit: 10 })).map((x) => x.sessionId)).toEqual(['talking']);
+    // The silent session's NAS speaks of it again: a session whose Start was lost, dated back.
+    expect(await a.apply(rec('stop', 7200, { sessionId: 'silent', sessionTime: 7200, terminateCause: 1 }))).toBe('stopped');
+    expect(await a.get('ap-1', 'silent')).toMatchObject({ status: 'stopped', startedAt: T0, stoppedAt: at(7200) });
+  });
+
+  if (kind.name === 'sqlite') {
+    // FAILS at f016250: SQLite had no index on updated_at (PostgreSQL had one since migration 10).
+    test('the purge and the newest-first list find sessions by an index on updated_at (migration 16)', () => {
+      const db = (s.stores as SqliteStores).db;
+      const plan = (sql: string): string => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('2026-01-01', 10) as { detail: string }[]).map((r) => r.detail).join('; ');
+      expect(plan('SELECT rowid FROM accounting_sessions WHERE updated_at < ? ORDER BY updated_at LIMIT ?')).toContain('accounting_sessions_updated');
+      expect(plan('SELECT * FROM accounting_sessions WHERE updated_at > ? ORDER BY updated_at DESC LIMIT ?')).toContain('accounting_sessions_updated');
+    });
+  }
 
   test('one session\'s records reaching two servers at once (a NAS failing over): one row, started once, stopped once', async () => {
     const a = s.stores.accounting;

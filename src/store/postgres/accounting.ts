@@ -1,4 +1,5 @@
 import type { AccountingChange, AccountingRecord, AccountingSession, AccountingStore } from '../accounting.js';
+import { deleteInBatches } from '../retention.js';
 import { pgText, toNumber, type PostgresDatabase, type SqlValue } from './database.js';
 
 interface Row {
@@ -101,8 +102,14 @@ export class PostgresAccountingStore implements AccountingStore {
     return rows.map(fromRow);
   }
 
-  async purgeStopped(before: Date): Promise<number> {
-    return (await this.db.query("DELETE FROM accounting_sessions WHERE status = 'stopped' AND stopped_at < $1", [before])).rowCount ?? 0;
+  purgeBefore(before: Date, signal?: AbortSignal): Promise<number> {
+    return deleteInBatches(
+      async (limit) => (await this.db.query(
+        'DELETE FROM accounting_sessions WHERE (nas, session_id) IN (SELECT nas, session_id FROM accounting_sessions WHERE updated_at < $1 ORDER BY updated_at LIMIT $2)',
+        [before, limit],
+      )).rowCount ?? 0,
+      signal,
+    );
   }
 }
 

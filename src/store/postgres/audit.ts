@@ -1,4 +1,5 @@
-import { AUDIT_PURGE_BATCH, type AuditEntry, type AuditRetention, type AuditStore } from '../audit.js';
+import type { AuditEntry, AuditStore } from '../audit.js';
+import { deleteInBatches, type Retention } from '../retention.js';
 import type { Log } from '../../util/log.js';
 import { pgText, sqlState, type PostgresDatabase, type SqlValue } from './database.js';
 
@@ -27,7 +28,7 @@ export interface PostgresAuditOptions {
  * An entry is serialised when appended, so one that cannot be (a cycle in `detail`) throws to its
  * caller as SQLite's would, instead of blocking the queue.
  */
-export class PostgresAuditStore implements AuditStore, AuditRetention {
+export class PostgresAuditStore implements AuditStore, Retention {
   private readonly writer: AuditWriter;
 
   constructor(private readonly db: PostgresDatabase, log: Log, opts: PostgresAuditOptions = {}) {
@@ -52,15 +53,11 @@ export class PostgresAuditStore implements AuditStore, AuditRetention {
     }));
   }
 
-  async purgeBefore(before: Date, signal?: AbortSignal): Promise<number> {
-    let removed = 0;
-    while (!signal?.aborted) {
-      const r = await this.db.query('DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT $2)', [before, AUDIT_PURGE_BATCH]);
-      const n = r.rowCount ?? 0;
-      removed += n;
-      if (n < AUDIT_PURGE_BATCH) break;
-    }
-    return removed;
+  purgeBefore(before: Date, signal?: AbortSignal): Promise<number> {
+    return deleteInBatches(
+      async (limit) => (await this.db.query('DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT $2)', [before, limit])).rowCount ?? 0,
+      signal,
+    );
   }
 
   /** Resolves when every entry appended so far is written, or `deadlineMs` has passed (then it logs what is left). */

@@ -1,4 +1,5 @@
 import type { AccountingChange, AccountingRecord, AccountingSession, AccountingStore } from '../accounting.js';
+import { deleteInBatches } from '../retention.js';
 import type { SqliteDatabase } from './database.js';
 
 interface Row {
@@ -59,7 +60,7 @@ export class SqliteAccountingStore implements AccountingStore {
     this.stopAll = db.prepare("UPDATE accounting_sessions SET status = 'stopped', stopped_at = @at, updated_at = @at WHERE nas = @nas AND status = 'active'");
     this.selectByStatus = db.prepare('SELECT * FROM accounting_sessions WHERE status = ? ORDER BY updated_at DESC LIMIT ?');
     this.selectAll = db.prepare('SELECT * FROM accounting_sessions ORDER BY updated_at DESC LIMIT ?');
-    this.purge = db.prepare("DELETE FROM accounting_sessions WHERE status = 'stopped' AND stopped_at < ?");
+    this.purge = db.prepare('DELETE FROM accounting_sessions WHERE rowid IN (SELECT rowid FROM accounting_sessions WHERE updated_at < ? ORDER BY updated_at LIMIT ?)');
     this.applyTx = db.transaction((r: AccountingRecord): AccountingChange => this.applyNow(r));
   }
 
@@ -118,8 +119,9 @@ export class SqliteAccountingStore implements AccountingStore {
     return rows.map(fromRow);
   }
 
-  async purgeStopped(before: Date): Promise<number> {
-    return this.purge.run(before.toISOString()).changes;
+  purgeBefore(before: Date, signal?: AbortSignal): Promise<number> {
+    const cutoff = before.toISOString();
+    return deleteInBatches((limit) => this.purge.run(cutoff, limit).changes, signal);
   }
 }
 

@@ -1,8 +1,9 @@
-import { AUDIT_PURGE_BATCH, type AuditEntry, type AuditRetention, type AuditStore } from '../audit.js';
+import type { AuditEntry, AuditStore } from '../audit.js';
+import { deleteInBatches, type Retention } from '../retention.js';
 import type { SqliteDatabase } from './database.js';
 
 /** Written at once, in the caller's turn: SQLite is in-process. */
-export class SqliteAuditStore implements AuditStore, AuditRetention {
+export class SqliteAuditStore implements AuditStore, Retention {
   private readonly insert;
   private readonly select;
   private readonly purge;
@@ -13,15 +14,9 @@ export class SqliteAuditStore implements AuditStore, AuditRetention {
     this.purge = db.prepare('DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ?)');
   }
 
-  async purgeBefore(before: Date, signal?: AbortSignal): Promise<number> {
-    let removed = 0;
-    while (!signal?.aborted) {
-      const n = this.purge.run(before.toISOString(), AUDIT_PURGE_BATCH).changes;
-      removed += n;
-      if (n < AUDIT_PURGE_BATCH) break;
-      await new Promise((r) => setImmediate(r));
-    }
-    return removed;
+  purgeBefore(before: Date, signal?: AbortSignal): Promise<number> {
+    const cutoff = before.toISOString();
+    return deleteInBatches((limit) => this.purge.run(cutoff, limit).changes, signal);
   }
 
   append(entry: AuditEntry): void {

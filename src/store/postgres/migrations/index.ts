@@ -14,6 +14,7 @@ import { noobOobExpiryMigration } from './0012-noob-oob-expiry.js';
 import { crlBaselinesMigration } from './0013-crl-baselines.js';
 import { issuedCertificatesLineageMigration } from './0014-issued-certificates-lineage.js';
 import { accessSessionDeviceMigration } from './0015-access-session-device.js';
+import { accountingSessionsUpdatedMigration } from './0016-accounting-sessions-updated.js';
 
 /** Every migration, in version order: the SQLite list's versions and names, step for step (sqlite/migrations/index.ts). */
 export const migrations: readonly Migration[] = [
@@ -32,4 +33,5 @@ export const migrations: readonly Migration[] = [
   crlBaselinesMigration,
   issuedCertificatesLineageMigration,
   accessSessionDeviceMigration,
+  accountingSessionsUpdatedMigration,
 ];
