@@ -11,7 +11,7 @@ import { type ResolvedNoobConfig } from './noob/config.js';
 import { RadiusServer } from './radius/server.js';
 import { openStores } from './store/open-stores.js';
 import type { Stores } from './store/stores.js';
-import type { Retention } from './store/retention.js';
+import { PurgeFailedError, type Retention } from './store/retention.js';
 import type { Log } from './util/log.js';
 import { parseBrskiConfig } from './teap-brski/brski/config.js';
 import { setupBrski, type BrskiServices } from './teap-brski/brski/setup.js';
@@ -451,9 +451,12 @@ function startRetentionHousekeeping(what: 'audit' | 'accounting', store: Retenti
     if (running || abort.signal.aborted) return;
     running = true;
     store.purgeBefore(new Date(Date.now() - retentionDays * 86_400_000), abort.signal).then(
-      (removed: number) => removed > 0 && log.info({ removed, retentionDays }, `${what}: ${RETAINED[what]} past their retention removed`),
-      // Stopped: the database is closing under a purge between two of its batches.
-      (err: unknown) => !abort.signal.aborted && log.error({ err }, `${what} housekeeping failed`),
+      (removed: number) => {
+        const stopped = abort.signal.aborted ? { stoppedByReloadOrStop: true } : {};
+        if (removed > 0) log.info({ removed, retentionDays, ...stopped }, `${what}: ${RETAINED[what]} past their retention removed`);
+      },
+      // Aborted: the database may be closing under a purge between two of its batches.
+      (err: unknown) => !abort.signal.aborted && log.error({ err, removed: err instanceof PurgeFailedError ? err.removed : 0 }, `${what} housekeeping failed`),
     ).finally(() => { running = false; });
   };
   const first = setImmediate(purge);

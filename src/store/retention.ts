@@ -16,13 +16,30 @@ export interface Retention {
 /** Rows deleted per statement. */
 export const PURGE_BATCH = 5000;
 
-/** Runs `deleteBatch` (at most `limit` rows a call) until a call deletes fewer or `signal` aborts. */
+/** A purge that failed part of the way: `removed` rows had gone by then. */
+export class PurgeFailedError extends Error {
+  constructor(readonly removed: number, cause: unknown) {
+    super(`${cause instanceof Error ? cause.message : String(cause)} (after ${removed} removed)`, { cause });
+    this.name = 'PurgeFailedError';
+  }
+}
+
+/**
+ * Runs `deleteBatch` (at most `limit` rows a call) until a call deletes nothing or `signal` aborts.
+ * Not until a short batch: on PostgreSQL a purge of another server (or one a reload has just
+ * stopped) may take rows from under a batch, which then comes back short with more left.
+ */
 export async function deleteInBatches(deleteBatch: (limit: number) => number | Promise<number>, signal?: AbortSignal): Promise<number> {
   let removed = 0;
   while (!signal?.aborted) {
-    const n = await deleteBatch(PURGE_BATCH);
+    let n: number;
+    try {
+      n = await deleteBatch(PURGE_BATCH);
+    } catch (err) {
+      throw new PurgeFailedError(removed, err);
+    }
     removed += n;
-    if (n < PURGE_BATCH) break;
+    if (n === 0) break;
     await new Promise((resolve) => setImmediate(resolve));
   }
   return removed;

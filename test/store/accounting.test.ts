@@ -1,5 +1,7 @@
 import type { AccountingRecord } from '../../src/store/accounting.js';
 import type { SqliteStores } from '../../src/store/sqlite/stores.js';
+import type { PostgresStores } from '../../src/store/postgres/stores.js';
+import type { PostgresDatabase } from '../../src/store/postgres/database.js';
 import { describeStores, type StoreUnderTest } from '../helpers/store-kinds.js';
 
 const T0 = new Date('2026-03-01T10:00:00Z');
@@ -86,6 +88,52 @@ describeStores('AccountingStore (migration 10)', (kind) => {
     expect(await a.get('ap-1', 'silent')).toMatchObject({ status: 'stopped', startedAt: T0, stoppedAt: at(7200) });
   });
 
+  if (kind.name === 'postgres') {
+    const DAY = 86_400_000;
+    // FAILS at a5a7ddd: the cutoff was checked only inside the purge's subquery, and PostgreSQL re-checks
+    // only the outer condition of a row it waited for: a Stop committed meanwhile was deleted with it.
+    test('a Stop committed while the purge waits for the session\'s lock keeps the session', async () => {
+      const now = Date.now();
+      await s.stores.accounting.apply(rec('start', 0, { at: new Date(now - 40 * DAY) }));
+      const db = (s.stores as PostgresStores).db;
+      const locker = await db.pool.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query("SELECT 1 FROM accounting_sessions WHERE session_id = 'S1' FOR UPDATE");
+        const stop = (await s.another()).accounting.apply(rec('stop', 0, { at: new Date(now), sessionTime: 40 * 86_400 }));
+        await until(async () => (await waitingOnLocks(db)) >= 1);
+        const purge = s.stores.accounting.purgeBefore(new Date(now - 30 * DAY));
+        await until(async () => (await waitingOnLocks(db)) >= 2);
+        await locker.query('COMMIT');
+        expect(await stop).toBe('stopped');
+        expect(await purge).toBe(0);
+      } finally {
+        locker.release();
+      }
+      expect(await s.stores.accounting.get('ap-1', 'S1')).toMatchObject({ status: 'stopped', stoppedAt: new Date(now) });
+    });
+
+    // FAILS at a5a7ddd: a purge between apply's INSERT (which found the row) and its UPDATE (which then
+    // found none) made the record "ignored": acknowledged to the NAS and lost.
+    test('a record whose session a purge removes between its two statements starts the session anew', async () => {
+      const now = Date.now();
+      await s.stores.accounting.apply(rec('start', 0, { at: new Date(now - 40 * DAY) }));
+      const other = (await s.another()) as PostgresStores;
+      const query = other.db.query.bind(other.db);
+      let purged = -1;
+      other.db.query = (async (...args: Parameters<typeof query>) => {
+        const r = await query(...args);
+        if (purged === -1 && String(args[0]).startsWith('INSERT INTO accounting_sessions') && r.rowCount === 0) {
+          purged = await s.stores.accounting.purgeBefore(new Date(now - 30 * DAY));
+        }
+        return r;
+      }) as typeof other.db.query;
+      expect(await other.accounting.apply(rec('stop', 0, { at: new Date(now), sessionTime: 600 }))).toBe('stopped');
+      expect(purged).toBe(1);
+      expect(await s.stores.accounting.get('ap-1', 'S1')).toMatchObject({ status: 'stopped', startedAt: new Date(now - 600_000), stoppedAt: new Date(now) });
+    });
+  }
+
   if (kind.name === 'sqlite') {
     // FAILS at f016250: SQLite had no index on updated_at (PostgreSQL had one since migration 10).
     test('the purge and the newest-first list find sessions by an index on updated_at (migration 16)', () => {
@@ -117,3 +165,17 @@ describeStores('AccountingStore (migration 10)', (kind) => {
     expect(await a.apply(rec('stop', 5, { sessionId: 'N\u00001', nas: 'ap\u0000' }))).toBe('stopped');
   });
 });
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('timed out');
+}
+
+/** Backends of this database waiting for a lock (the test's own statements). */
+async function waitingOnLocks(db: PostgresDatabase): Promise<number> {
+  const r = await db.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%accounting_sessions%'");
+  return Number(r.rows[0]!.n);
+}

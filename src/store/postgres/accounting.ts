@@ -78,11 +78,15 @@ export class PostgresAccountingStore implements AccountingStore {
       r.outputPackets ?? null,
       r.terminateCause ?? null,
     ];
-    if ((await this.db.query(this.insertSql, values)).rowCount === 1) return r.event === 'stop' ? 'stopped' : 'started';
-    // A repeated Start of an active session is a retransmission; a Start after the Stop is late.
-    if (r.event === 'start') return 'ignored';
-    if ((await this.db.query(this.updateSql, values)).rowCount !== 1) return 'ignored';
-    return r.event === 'stop' ? 'stopped' : 'updated';
+    // Twice at most: a row the INSERT found may be gone by the UPDATE (a retention purge took a session
+    // not heard of for long), and then the record starts it anew.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if ((await this.db.query(this.insertSql, values)).rowCount === 1) return r.event === 'stop' ? 'stopped' : 'started';
+      // A repeated Start of an active session is a retransmission; a Start after the Stop is late.
+      if (r.event === 'start') return 'ignored';
+      if ((await this.db.query(this.updateSql, values)).rowCount === 1) return r.event === 'stop' ? 'stopped' : 'updated';
+    }
+    return 'ignored';
   }
 
   async stopAllOf(nas: string, at: Date): Promise<number> {
@@ -105,7 +109,9 @@ export class PostgresAccountingStore implements AccountingStore {
   purgeBefore(before: Date, signal?: AbortSignal): Promise<number> {
     return deleteInBatches(
       async (limit) => (await this.db.query(
-        'DELETE FROM accounting_sessions WHERE (nas, session_id) IN (SELECT nas, session_id FROM accounting_sessions WHERE updated_at < $1 ORDER BY updated_at LIMIT $2)',
+        // The cutoff again outside: a row updated while the DELETE waited for its lock is re-checked
+        // against the outer condition only, and a session just heard of must stay.
+        'DELETE FROM accounting_sessions WHERE updated_at < $1 AND (nas, session_id) IN (SELECT nas, session_id FROM accounting_sessions WHERE updated_at < $1 ORDER BY updated_at LIMIT $2)',
         [before, limit],
       )).rowCount ?? 0,
       signal,
