@@ -9,6 +9,7 @@ import { Registrar, RegistrarError, type Pledge } from './registrar.js';
 import { VOUCHER_CMS_MEDIA_TYPE } from './masa-client.js';
 import { peerCertificateChainOf } from '../../eap-methods/tls-peer-chain.js';
 import { LogLimiter } from '../../util/log-limiter.js';
+import { AuditBudget, DEVICE_AUDIT_BUDGET } from './audit-budget.js';
 
 /** Largest request body read (a PVR with its certificates is about 2-3 KiB, a CSR less). */
 const MAX_BODY = 64 * 1024;
@@ -16,14 +17,10 @@ const MAX_BODY = 64 * 1024;
 const VOUCHER_GRANT_TTL_MS = 15 * 60_000;
 const MAX_GRANTS = 10_000;
 /**
- * Status reports audited per device and kind in this window (a report the same as the last one
- * recorded is not recorded again in it), and one log line per refusal kind and client; the rest
- * are counted into the next entry. Telemetry is the device's to send as often as it likes.
+ * One log line per refusal kind and client in this window, the rest counted into the next; status
+ * reports are audited within DEVICE_AUDIT_BUDGET (audit-budget.ts).
  */
 const REPORT_WINDOW_MS = 60_000;
-const STATUS_ENTRIES_PER_WINDOW = 3;
-/** Devices whose status budget is remembered; past it the memory starts over (a few entries more at worst). */
-const MAX_STATUS_KEYS = 10_000;
 /** A client has this long for its TLS handshake (Node's default: 120 s). */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** A client has this long for its request headers, and for its whole request (Node's defaults: 60 s, 300 s). */
@@ -60,12 +57,13 @@ export class HttpsRegistrar {
   private readonly grants = new Map<string, { pledge: Pledge; until: number }>();
   private readonly now: () => number;
   private readonly domainAnchors: X509Certificate[];
-  private readonly statusReports = new Map<string, { start: number; recorded: number; last: string; notRecorded: number }>();
+  private readonly statusReports: AuditBudget;
   private readonly refusalReports: LogLimiter;
 
   constructor(private readonly opts: HttpsRegistrarOptions) {
     this.now = opts.now ?? Date.now;
     this.refusalReports = new LogLimiter(REPORT_WINDOW_MS, this.now);
+    this.statusReports = new AuditBudget({ ...DEVICE_AUDIT_BUDGET, now: this.now });
     this.domainAnchors = opts.domainCa.map((c) => new X509Certificate(c));
     const manufacturerAnchors = opts.registrar.manufacturers.flatMap((m) => m.anchors.map((a) => a.toString()));
     this.server = https.createServer({
@@ -170,33 +168,13 @@ export class HttpsRegistrar {
     if (typeof o.status !== 'boolean') throw new HttpError(400, 'status.status must be true or false');
     const reason = typeof o.reason === 'string' ? o.reason.slice(0, 256) : undefined;
     const report = { status: o.status, ...(reason !== undefined ? { reason } : {}), certificate: reporter.certificate };
-    const notRecorded = this.admitStatus(`${what} ${reporter.deviceId}`, JSON.stringify(report));
+    const notRecorded = this.statusReports.admit(`${what} ${reporter.deviceId}`, JSON.stringify(report));
     if (notRecorded !== undefined) {
       const detail = { ...report, ...(notRecorded > 0 ? { earlierReportsNotRecorded: notRecorded } : {}) };
       this.opts.audit.append({ at: new Date(this.now()), event: `brski.${what}-status`, subject: reporter.deviceId, detail });
       this.opts.log.info({ device: reporter.deviceId, ...detail }, `BRSKI over HTTPS: pledge ${what} status`);
     }
     this.send(res, 200, 'text/plain', '');
-  }
-
-  /** undefined: not recorded (counted into the next entry); otherwise how many were not before it. */
-  private admitStatus(key: string, report: string): number | undefined {
-    const now = this.now();
-    let b = this.statusReports.get(key);
-    if (!b || now - b.start >= REPORT_WINDOW_MS) {
-      if (!b && this.statusReports.size >= MAX_STATUS_KEYS) this.statusReports.clear();
-      b = { start: now, recorded: 0, last: b?.last ?? '', notRecorded: b?.notRecorded ?? 0 };
-      this.statusReports.set(key, b);
-    }
-    if (b.recorded >= STATUS_ENTRIES_PER_WINDOW || (b.recorded > 0 && report === b.last)) {
-      b.notRecorded++;
-      return undefined;
-    }
-    const before = b.notRecorded;
-    b.recorded++;
-    b.last = report;
-    b.notRecorded = 0;
-    return before;
   }
 
   /** Who may report status (see status), and with which certificate. */

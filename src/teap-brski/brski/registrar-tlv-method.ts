@@ -75,7 +75,7 @@ class BrskiSession implements TlvMethodSession {
       return this.refused(err);
     }
     // A certificate it could not get yet is refused before the MASA is asked for a voucher.
-    const tooSoon = await this.opts.registrar.enrolmentTooSoon(this.pledge.deviceId);
+    const tooSoon = await this.opts.registrar.refuseIfTooSoon(this.pledge.deviceId, 'voucher');
     if (tooSoon) return this.refused(tooSoon);
     this.ctx.log.info({ device: this.pledge.deviceId, masa: this.pledge.masaUrl }, 'TEAP-BRSKI: pledge identified, asking for its voucher-request');
     return { kind: 'send', tlvs: [this.opts.tlvs.startBrski()] };
@@ -153,7 +153,7 @@ class BrskiSession implements TlvMethodSession {
   }
 
   peerFailed(errors: readonly number[]): void {
-    if (this.pledge) this.opts.registrar.recordPledgeRefusal(this.pledge, errors, this.stage === 'await-enrollment' ? 'voucher' : 'voucher-request');
+    if (this.pledge) this.opts.registrar.recordDeviceRefusal(this.pledge.deviceId, errors, this.stage === 'await-enrollment' ? 'voucher' : 'voucher-request');
   }
 
   dispose(): void {
@@ -197,7 +197,7 @@ class ReenrollSession implements TlvMethodSession {
   async step(tlvs: readonly TeapTlv[]): Promise<TlvMethodStep> {
     const refusal = peerRefusal(tlvs);
     if (refusal) {
-      this.ctx.log.info({ device: this.deviceId, errors: refusal.codes }, 'TEAP-BRSKI: the device refused its re-enrolment');
+      if (this.deviceId !== undefined) this.opts.registrar.recordDeviceRefusal(this.deviceId, refusal.codes, 're-enrolment');
       if (refusal.kind === 'fatal') throw refusal.error;
       return refusal.step;
     }

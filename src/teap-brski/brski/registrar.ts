@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { AuditStore } from '../../store/audit.js';
+import { AuditBudget, DEVICE_AUDIT_BUDGET } from './audit-budget.js';
 import { parseBrskiDeviceId, type BrskiDeviceStore } from '../../store/brski-devices.js';
 import { IssuanceLimitReachedError, type IssuanceLimit, type IssuedCertificateRecord, type IssuedCertificateStore, type RevocationReason } from '../../store/issued-certificates.js';
 import type { Log } from '../../util/log.js';
@@ -69,6 +70,9 @@ export class RegistrarError extends Error {
     return REGISTRAR_HTTP_STATUS[this.failure];
   }
 }
+
+/** The step a certificate limit refused: the voucher (flow B asks before the MASA), enrolment, re-enrolment (flow C). */
+export type EnrolmentStep = 'voucher' | 'enrolment' | 're-enrolment';
 
 /** A manufacturer whose pledges we may onboard, and how. */
 export interface RegistrarManufacturer {
@@ -164,9 +168,12 @@ function issuedBy(cert: X509Certificate, anchor: X509Certificate): boolean {
  */
 export class Registrar {
   private readonly now: () => Date;
+  /** Entries a device's retries write (refusals), held to a budget per device and kind. */
+  private readonly deviceAudits: AuditBudget;
 
   constructor(private readonly deps: RegistrarDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.deviceAudits = new AuditBudget({ ...DEVICE_AUDIT_BUDGET, now: () => this.now().getTime() });
   }
 
   /** Trust anchors of every manufacturer, for the TLS layers that accept IDevIDs. */
@@ -246,7 +253,7 @@ export class Registrar {
     await this.authorize(pledge);
     // A device that could not be enrolled now is not worth a voucher: refused before the MASA is
     // asked (BRSKI over HTTPS; TEAP flow B checked at its start, and looks again here).
-    const tooSoon = await this.enrolmentTooSoon(pledge.deviceId);
+    const tooSoon = await this.refuseIfTooSoon(pledge.deviceId, 'voucher');
     if (tooSoon) throw tooSoon;
 
     const rvr = createRegistrarVoucherRequest({
@@ -348,11 +355,9 @@ export class Registrar {
     csrDer: Uint8Array,
     options: { expectedChallengePassword?: string } = {},
   ): Promise<{ serial: string; der: Uint8Array; pkcs7: Uint8Array }> {
-    const tooSoon = await this.enrolmentTooSoon(device.deviceId);
-    if (tooSoon) {
-      this.deps.log.info({ device: device.deviceId, retryAfter: tooSoon.retryAfterSeconds }, 'BRSKI: certificate refused, too soon after the last one');
-      throw tooSoon;
-    }
+    const during = device.reissuedFrom !== undefined ? 're-enrolment' : 'enrolment';
+    const tooSoon = await this.refuseIfTooSoon(device.deviceId, during);
+    if (tooSoon) throw tooSoon;
     const limit = this.activeEnrolmentLimit();
     let issued;
     try {
@@ -368,7 +373,7 @@ export class Registrar {
       // Another conversation of the device took the last place after our check above.
       if (err instanceof IssuanceLimitReachedError && limit) {
         const refusal = this.limitRefusal(device.deviceId, err.holding, limit);
-        this.deps.log.info({ device: device.deviceId, retryAfter: refusal.retryAfterSeconds }, 'BRSKI: certificate refused, another request of the device took the last place');
+        this.recordEnrolmentRefusal(device.deviceId, refusal, during, 'another request of the device took the last place');
         throw refusal;
       }
       const code = (err as { teapErrorCode?: unknown }).teapErrorCode;
@@ -436,6 +441,22 @@ export class Registrar {
   }
 
   /**
+   * enrolmentTooSoon for a step that cannot go on without a certificate: the refusal is logged and
+   * audited (within the device's audit budget). A flow-C step that is merely not due yet uses
+   * enrolmentTooSoon and refuses nothing.
+   */
+  async refuseIfTooSoon(deviceId: string, during: EnrolmentStep): Promise<RegistrarError | undefined> {
+    const tooSoon = await this.enrolmentTooSoon(deviceId);
+    if (tooSoon) this.recordEnrolmentRefusal(deviceId, tooSoon, during, 'too soon after the last one');
+    return tooSoon;
+  }
+
+  private recordEnrolmentRefusal(deviceId: string, refusal: RegistrarError, during: EnrolmentStep, why: string): void {
+    this.deps.log.info({ device: deviceId, during, retryAfter: refusal.retryAfterSeconds }, `BRSKI: certificate refused, ${why}`);
+    this.budgetedAudit('brski.enrolment-refused', deviceId, { during, why }, { retryAfter: refusal.retryAfterSeconds ?? null });
+  }
+
+  /**
    * The refusal of a new certificate for `deviceId` when it was issued the limit's number within
    * the interval; its Retry-After is when the oldest of them leaves the interval, never more than
    * the interval (a certificate dated ahead of our clock counts as issued now).
@@ -466,10 +487,23 @@ export class Registrar {
     );
   }
 
-  /** The pledge refused what we sent (a voucher it could not verify, say): audited, nothing issued. */
-  recordPledgeRefusal(pledge: Pledge, errors: readonly number[], after: string): void {
-    this.deps.log.warn({ device: pledge.deviceId, errors, after }, 'BRSKI: the pledge refused and ended the conversation');
-    this.audit('brski.pledge-refused', pledge.deviceId, { errors: [...errors], after });
+  /**
+   * The device refused what we sent (a voucher it could not verify, a re-enrolment it does not
+   * want): logged, and audited within the device's audit budget; nothing issued.
+   */
+  recordDeviceRefusal(deviceId: string, errors: readonly number[], after: 'voucher-request' | 'voucher' | 're-enrolment'): void {
+    this.deps.log.warn({ device: deviceId, errors, after }, 'BRSKI: the device refused what we sent');
+    this.budgetedAudit('brski.pledge-refused', deviceId, { errors: [...errors], after });
+  }
+
+  /**
+   * What a device's own retries write: `same` decides whether two entries are alike (a repeat within
+   * the window is not recorded again), `extra` is recorded with them and not compared.
+   */
+  private budgetedAudit(event: string, deviceId: string, same: Record<string, unknown>, extra: Record<string, unknown> = {}): void {
+    const notRecorded = this.deviceAudits.admit(`${event} ${deviceId}`, JSON.stringify(same));
+    if (notRecorded === undefined) return;
+    this.audit(event, deviceId, { ...same, ...extra, ...(notRecorded > 0 ? { earlierNotRecorded: notRecorded } : {}) });
   }
 
   private audit(event: string, subject: string, detail: Record<string, unknown>): void {

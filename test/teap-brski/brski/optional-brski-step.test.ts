@@ -26,7 +26,8 @@ const cb: CryptoBindingContext = { ks, versionSent: 1, versionReceived: 1, serve
 const registrar = {
   identify: () => ({ deviceId: 'acme:SN-1', manufacturer: { name: 'acme' }, serialNumber: 'SN-1', masaUrl: 'https://masa.example' }),
   enrolmentTooSoon: async () => undefined,
-  recordPledgeRefusal: (_: unknown, errors: readonly number[]) => { refusals.push([...errors]); },
+  refuseIfTooSoon: async () => undefined,
+  recordDeviceRefusal: (_: string, errors: readonly number[]) => { refusals.push([...errors]); },
   reenrolmentStanding: async () => ({ deviceId: 'acme:SN-1' }),
   csrAttributes: () => Uint8Array.of(0x30, 0x00),
 } as unknown as RegistrarTlvOptions['registrar'];
@@ -70,7 +71,7 @@ test('a peer that reports a fatal error (Tunnel Compromise) inside the optional 
 });
 
 // FAIL at 647e486: only the first Error was read (a fatal second one passed), flow C read none, and
-// the refusal was not recorded.
+// the refusal was not recorded. Flow C's refusal was logged only, not audited, at fbf4bcc.
 test.each([
   ['brski', [1001, 2001]],
   ['brski-reenroll', [2001]],
@@ -80,6 +81,6 @@ test.each([
   await server.begin();
   const out = await server.handle(encodeTeapTlvs(codes.map((c) => tlv.error(c))));
   expect(out.kind === 'send' && out.tlvs.find((t) => t.kind === 'result')).toMatchObject({ status: ResultStatus.Failure });
-  if (method === 'brski') expect(refusals).toEqual([[...codes]]);
+  expect(refusals).toEqual([[...codes]]);
 });
 
