@@ -3,12 +3,16 @@
  * a kind of entry) in each window, and an entry the same as the last one recorded is not recorded
  * again in it. What is not recorded is counted into the key's next entry. A device may send
  * telemetry, or come back and be refused, as often as it likes; the audit trail must not grow with
- * it, nor lose that it happened.
+ * it, and should still say how often it happened.
  */
 export interface AuditBudgetOptions {
   windowMs: number;
   perWindow: number;
-  /** Keys remembered; past it the memory starts over (a few entries more at worst, never fewer). */
+  /**
+   * Keys remembered; past it the key heard of least recently is forgotten, with its count of entries
+   * not recorded. So memory stays bounded; what a flood of more keys than this gets is entries
+   * recorded as for new keys, and forgotten counts.
+   */
   maxKeys: number;
   now: () => number;
 }
@@ -34,11 +38,14 @@ export class AuditBudget {
   admit(key: string, entry: string): number | undefined {
     const now = this.opts.now();
     let w = this.windows.get(key);
-    if (!w || now - w.start >= this.opts.windowMs) {
-      if (!w && this.windows.size >= this.opts.maxKeys) this.windows.clear();
+    // A clock stepped back starts a new window too: a window must not outlast its length.
+    if (!w || !(now - w.start < this.opts.windowMs && now >= w.start)) {
+      if (!w && this.windows.size >= this.opts.maxKeys) this.windows.delete(this.windows.keys().next().value!);
       w = { start: now, recorded: 0, last: w?.last ?? '', notRecorded: w?.notRecorded ?? 0 };
-      this.windows.set(key, w);
     }
+    // Kept in the order keys were last heard of, so that the first is the one to forget.
+    this.windows.delete(key);
+    this.windows.set(key, w);
     if (w.recorded >= this.opts.perWindow || (w.recorded > 0 && entry === w.last)) {
       w.notRecorded++;
       return undefined;

@@ -197,7 +197,7 @@ class ReenrollSession implements TlvMethodSession {
   async step(tlvs: readonly TeapTlv[]): Promise<TlvMethodStep> {
     const refusal = peerRefusal(tlvs);
     if (refusal) {
-      if (this.deviceId !== undefined) this.opts.registrar.recordDeviceRefusal(this.deviceId, refusal.codes, 're-enrolment');
+      this.peerFailed(refusal.codes);
       if (refusal.kind === 'fatal') throw refusal.error;
       return refusal.step;
     }
@@ -217,6 +217,11 @@ class ReenrollSession implements TlvMethodSession {
       if (err.failure === 'rate-limited') return refusalStep(err, this.codes, this.opts.tlvs, `${err.failure}: ${err.message}`);
       return { kind: 'failure', code: err.teapErrorCode ?? TeapErrorCode.BadCsr, reason: `${err.failure}: ${err.message}` };
     }
+  }
+
+  /** The device refused its re-enrolment: with Error TLVs in a step, or with Result=Failure (phase2-server). */
+  peerFailed(errors: readonly number[]): void {
+    if (this.deviceId !== undefined) this.opts.registrar.recordDeviceRefusal(this.deviceId, errors, 're-enrolment');
   }
 
   dispose(): void {

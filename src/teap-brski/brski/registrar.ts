@@ -452,8 +452,7 @@ export class Registrar {
   }
 
   private recordEnrolmentRefusal(deviceId: string, refusal: RegistrarError, during: EnrolmentStep, why: string): void {
-    this.deps.log.info({ device: deviceId, during, retryAfter: refusal.retryAfterSeconds }, `BRSKI: certificate refused, ${why}`);
-    this.budgetedAudit('brski.enrolment-refused', deviceId, { during, why }, { retryAfter: refusal.retryAfterSeconds ?? null });
+    this.budgetedRecord('info', `BRSKI: certificate refused, ${why}`, 'brski.enrolment-refused', deviceId, { during, why }, { retryAfter: refusal.retryAfterSeconds ?? null });
   }
 
   /**
@@ -492,18 +491,24 @@ export class Registrar {
    * want): logged, and audited within the device's audit budget; nothing issued.
    */
   recordDeviceRefusal(deviceId: string, errors: readonly number[], after: 'voucher-request' | 'voucher' | 're-enrolment'): void {
-    this.deps.log.warn({ device: deviceId, errors, after }, 'BRSKI: the device refused what we sent');
-    this.budgetedAudit('brski.pledge-refused', deviceId, { errors: [...errors], after });
+    this.budgetedRecord('warn', 'BRSKI: the device refused what we sent', 'brski.pledge-refused', deviceId, { errors: [...errors], after });
   }
 
   /**
-   * What a device's own retries write: `same` decides whether two entries are alike (a repeat within
-   * the window is not recorded again), `extra` is recorded with them and not compared.
+   * What a device's own retries write, to the audit log and the log alike (a device retrying in a
+   * loop must grow neither): `same` decides whether two entries are alike (a repeat within the
+   * window is not recorded again), `extra` is recorded with them and not compared. What is not
+   * recorded is logged at debug and counted into the next entry.
    */
-  private budgetedAudit(event: string, deviceId: string, same: Record<string, unknown>, extra: Record<string, unknown> = {}): void {
+  private budgetedRecord(level: 'info' | 'warn', msg: string, event: string, deviceId: string, same: Record<string, unknown>, extra: Record<string, unknown> = {}): void {
     const notRecorded = this.deviceAudits.admit(`${event} ${deviceId}`, JSON.stringify(same));
-    if (notRecorded === undefined) return;
-    this.audit(event, deviceId, { ...same, ...extra, ...(notRecorded > 0 ? { earlierNotRecorded: notRecorded } : {}) });
+    if (notRecorded === undefined) {
+      this.deps.log.debug({ device: deviceId, ...same, ...extra }, msg);
+      return;
+    }
+    const detail = { ...same, ...extra, ...(notRecorded > 0 ? { earlierNotRecorded: notRecorded } : {}) };
+    this.deps.log[level]({ device: deviceId, ...detail }, msg);
+    this.audit(event, deviceId, detail);
   }
 
   private audit(event: string, subject: string, detail: Record<string, unknown>): void {

@@ -84,3 +84,13 @@ test.each([
   expect(refusals).toEqual([[...codes]]);
 });
 
+
+// FAILS at 05c902c: flow C recorded a refusal only from its step, and a peer refusing with
+// Result=Failure (as our own peer does, and RFC 9930's Status lets any) never reached it.
+test.each(['brski', 'brski-reenroll'] as const)('%s: a peer refusing with an Error and Result=Failure is recorded once, under the device', async (method) => {
+  const { server } = await conversation(method);
+  await server.begin();
+  const out = await server.handle(encodeTeapTlvs([tlv.error(1001), tlv.result(ResultStatus.Failure)]));
+  expect(out.kind).toBe('failure');
+  expect(refusals).toEqual([[1001]]);
+});
