@@ -147,6 +147,25 @@ test('flow B too soon after the device\'s last certificate: refused before the M
   for (let i = 0; i < 4; i++) expect((await enrol()).c.server.kind).toBe('failure');
   const refusals = world.audit.entries.filter((e) => e.event === 'brski.enrolment-refused');
   expect(refusals).toEqual([{ at: expect.any(Date), event: 'brski.enrolment-refused', subject: 'acme:JADA-0001', detail: { during: 'voucher', why: 'too soon after the last one', retryAfter: expect.any(Number) } }]);
+  // The registrar's own line is held to the same budget: one at info, the four repeats at debug. FAILS
+  // at 05c902c, where every refusal wrote an info line.
+  const refusedLines = world.serverLog.lines.filter((l) => l.msg === 'BRSKI: certificate refused, too soon after the last one');
+  expect(refusedLines.map((l) => l.level)).toEqual(['info', 'debug', 'debug', 'debug', 'debug']);
+  // Two minutes on, the next refusal is recorded with the count of those not recorded (a registrar on an injected clock).
+  let clock = Date.now();
+  const later = new Registrar({
+    signer: { certificate: world.pki.registrar.der, privateKey: world.pki.registrar.key },
+    masa: world.masa, manufacturers: [], devices: new MemoryBrskiDeviceStore(), ca: fx.ca, audit: world.audit, log: world.serverLog,
+    now: () => new Date(clock),
+    enrolmentLimit: { certificates: 1, intervalMs: 3600_000, store: fx.store },
+  });
+  for (let i = 0; i < 3; i++) expect(await later.refuseIfTooSoon('acme:JADA-0001', 'enrolment')).toMatchObject({ failure: 'rate-limited' });
+  clock += 120_000;
+  expect(await later.refuseIfTooSoon('acme:JADA-0001', 'enrolment')).toMatchObject({ failure: 'rate-limited' });
+  expect(world.audit.entries.filter((e) => e.event === 'brski.enrolment-refused').slice(1).map((e) => e.detail)).toEqual([
+    { during: 'enrolment', why: 'too soon after the last one', retryAfter: expect.any(Number) },
+    { during: 'enrolment', why: 'too soon after the last one', retryAfter: expect.any(Number), earlierNotRecorded: 2 },
+  ]);
   // The pledge can say why, in the draft's terms, and when to come back. FAILS at 46d89a8: it could not.
   expect(again.pledge.refusal).toEqual({ errors: ['Retry-PKCS#10, reconnect later (2906)'], retryAfterSeconds: expect.any(Number) });
   expect(again.pledge.refusal!.retryAfterSeconds).toBeGreaterThan(3500);
