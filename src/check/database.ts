@@ -5,7 +5,7 @@ import { migrations } from '../store/sqlite/migrations/index.js';
 import { migrations as postgresMigrations } from '../store/postgres/migrations/index.js';
 import { describePostgres } from '../store/postgres/describe.js';
 import { StoreOpenError, readSecret } from '../store/open-stores.js';
-import type { Migration } from '../store/migration.js';
+import { NewerSchemaError, unknownVersions, type Migration } from '../store/migration.js';
 import type { StoreConfig } from '../store/stores.js';
 import { fail, ok, warn, type CheckResult } from './result.js';
 
@@ -54,12 +54,9 @@ export function checkDatabase(path: string): CheckResult[] {
 
 /** The recorded schema versions against this Gangway's migrations. */
 function schemaVerdict(subject: string, where: string, applied: readonly number[], known: readonly Migration[]): CheckResult {
-  const versions = new Set(known.map((m) => m.version));
-  const unknown = applied.filter((v) => !versions.has(v));
+  const unknown = unknownVersions(applied, known);
   const pending = known.filter((m) => !applied.includes(m.version));
-  if (unknown.length > 0) {
-    return fail(subject, `${where} has schema versions this Gangway does not know (${unknown.join(', ')}): written by a newer version; upgrade Gangway or restore a backup`);
-  }
+  if (unknown.length > 0) return fail(subject, new NewerSchemaError(where, unknown).message);
   if (pending.length > 0) {
     return ok(subject, `${where}: schema ${applied.length}/${known.length}; ${pending.length} migration(s) (${pending.map((m) => m.version).join(', ')}) run at the next start`);
   }

@@ -19,3 +19,20 @@ export function orderedMigrations(migrations: readonly Migration[]): Migration[]
   }
   return ordered;
 }
+
+/** The versions recorded in a database that `known` does not have: a newer Gangway migrated it. */
+export function unknownVersions(applied: Iterable<number>, known: readonly Migration[]): number[] {
+  const versions = new Set(known.map((m) => m.version));
+  return [...applied].filter((v) => !versions.has(v)).sort((a, b) => a - b);
+}
+
+/**
+ * A database a newer Gangway migrated: this one does not know its schema, and writing to it could
+ * break what the newer one relies on. There is no downgrade; a backup is restored instead.
+ */
+export class NewerSchemaError extends Error {
+  constructor(readonly where: string, readonly unknown: readonly number[]) {
+    super(`${where} has schema versions this Gangway does not know (${unknown.join(', ')}): written by a newer version; upgrade Gangway or restore a backup`);
+    this.name = 'NewerSchemaError';
+  }
+}

@@ -1,6 +1,11 @@
 import { migrations as sqliteMigrations } from '../../src/store/sqlite/migrations/index.js';
 import { migrations as postgresMigrations } from '../../src/store/postgres/migrations/index.js';
-import { orderedMigrations } from '../../src/store/migration.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { NewerSchemaError, orderedMigrations } from '../../src/store/migration.js';
+import { openSqlite } from '../../src/store/sqlite/database.js';
 import { PostgresDatabase } from '../../src/store/postgres/database.js';
 import { dropSchema, freshName, requirePostgres } from '../helpers/postgres.js';
 import { openTestPostgresStores } from '../helpers/store-kinds.js';
@@ -11,6 +16,25 @@ describe('schema migrations', () => {
     const steps = (list: typeof sqliteMigrations) => orderedMigrations(list).map((m) => `${m.version} ${m.name}`);
     expect(steps(postgresMigrations)).toEqual(steps(sqliteMigrations));
     expect(orderedMigrations(sqliteMigrations).map((m) => m.version)).toEqual(sqliteMigrations.map((_, i) => i + 1));
+  });
+
+  // FAILS at ac2f062: `serve` migrated a database a newer Gangway had migrated as if it knew it
+  // (only `gangway check` said no), and wrote to a schema it did not know.
+  test('SQLite: a database with a schema version this Gangway does not know is refused at open, and left as it was', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gangway-newer-'));
+    try {
+      const path = join(dir, 'g.db');
+      const db = openSqlite(path);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(99, 'from-the-future', new Date().toISOString());
+      db.close();
+      expect(() => openSqlite(path)).toThrow(NewerSchemaError);
+      expect(() => openSqlite(path)).toThrow(/schema versions this Gangway does not know \(99\): written by a newer version; upgrade Gangway or restore a backup/);
+      const again = new Database(path, { readonly: true });
+      expect((again.prepare('SELECT max(version) AS v, count(*) AS n FROM schema_migrations').get() as { v: number; n: number })).toEqual({ v: 99, n: sqliteMigrations.length + 1 });
+      again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a repeated version is refused', () => {
@@ -33,6 +57,22 @@ describe('schema migrations', () => {
         } finally {
           await Promise.all(opened.map((s) => s.close()));
         }
+      } finally {
+        await dropSchema(server!, schema);
+      }
+    });
+
+    test('a schema a newer Gangway migrated is refused at open, by name and version', async () => {
+      const schema = freshName();
+      const log = new MemoryLog();
+      const options = { url: server!.url, ...(server!.password !== undefined ? { password: server!.password } : {}), schema, poolSize: 1 };
+      try {
+        const db = await PostgresDatabase.open(options, log);
+        await db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'from-the-future', now())");
+        await db.close();
+        await expect(PostgresDatabase.open(options, log)).rejects.toThrow(new RegExp(`PostgreSQL schema "${schema}" has schema versions this Gangway does not know \\(99\\)`));
+        // The lock was released: a second refusal does not wait for the first.
+        await expect(PostgresDatabase.open(options, log)).rejects.toThrow(NewerSchemaError);
       } finally {
         await dropSchema(server!, schema);
       }

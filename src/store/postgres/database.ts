@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { orderedMigrations, type Migration } from '../migration.js';
+import { NewerSchemaError, orderedMigrations, unknownVersions, type Migration } from '../migration.js';
 import { POSTGRES_SCHEMA_NAME } from '../stores.js';
 
 export { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, sqlState } from './sql-state.js';
@@ -116,6 +116,8 @@ export class PostgresDatabase implements Queryable {
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(this.schema)}`);
         await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)');
         const applied = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+        const unknown = unknownVersions(applied, migrations);
+        if (unknown.length > 0) throw new NewerSchemaError(`PostgreSQL schema "${this.schema}"`, unknown);
         for (const m of ordered) {
           if (applied.has(m.version)) continue;
           await client.query('BEGIN');

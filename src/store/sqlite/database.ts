@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { migrations as allMigrations } from './migrations/index.js';
-import { orderedMigrations, type Migration } from '../migration.js';
+import { NewerSchemaError, orderedMigrations, unknownVersions, type Migration } from '../migration.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -17,7 +17,12 @@ export function openSqlite(path: string, migrations: readonly Migration[] = allM
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  migrate(db, migrations);
+  try {
+    migrate(db, migrations);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return db;
 }
 
@@ -26,6 +31,8 @@ export function migrate(db: SqliteDatabase, migrations: readonly Migration[]): v
   const applied = new Set(
     (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
   );
+  const unknown = unknownVersions(applied, migrations);
+  if (unknown.length > 0) throw new NewerSchemaError(db.name, unknown);
   for (const m of orderedMigrations(migrations)) {
     if (applied.has(m.version)) continue;
     db.transaction(() => {
