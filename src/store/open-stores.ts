@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Log } from '../util/log.js';
+import { NewerSchemaError } from './migration.js';
 import { describePostgres } from './postgres/describe.js';
 import { sqlState } from './postgres/sql-state.js';
 import { openSqliteStores } from './sqlite/stores.js';
@@ -18,7 +19,15 @@ export class StoreOpenError extends Error {
 
 /** The stores gangway.yaml's `store` section names: SQLite (the default) or PostgreSQL. */
 export async function openStores(config: StoreConfig, log: Log): Promise<Stores> {
-  if (config.kind === 'sqlite') return openSqliteStores(config.path);
+  if (config.kind === 'sqlite') {
+    try {
+      return openSqliteStores(config.path);
+    } catch (err) {
+      // No downgrade: the operator upgrades Gangway or restores a backup (docs/deployment.md).
+      if (err instanceof NewerSchemaError) throw new StoreOpenError('store.sqlite', err.message, { cause: err });
+      throw err;
+    }
+  }
   const password = config.password ? readSecret(config.password) : undefined;
   try {
     // Loaded only when configured: node-postgres costs a SQLite server (and every CLI command) start-up time.
@@ -29,6 +38,7 @@ export async function openStores(config: StoreConfig, log: Log): Promise<Stores>
     );
   } catch (err) {
     const where = describePostgres(config.url, config.schema);
+    if (err instanceof NewerSchemaError) throw new StoreOpenError('store.schema', new NewerSchemaError(where, err.unknown).message, { cause: err });
     const state = sqlState(err);
     const code = (err as NodeJS.ErrnoException).code;
     const reason = (err as Error).message;

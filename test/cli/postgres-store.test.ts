@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import Database from 'better-sqlite3';
 import { checkDataDir } from '../../src/check/check-data-dir.js';
 import { initDataDir } from '../../src/cli/init.js';
 import { run as usersCli } from '../../src/cli/commands/users.js';
@@ -97,6 +98,20 @@ const PASSWORD_ENV = 'GANGWAY_TEST_STORE_PASSWORD';
     expect(err.join('')).toContain('environment variable GANGWAY_TEST_NO_SUCH_VARIABLE is not set (store.passwordEnv in');
   });
 
+  // FAILS at ac2f062 (the command went on with a schema it did not know), and at bec6257 (exit 1,
+  // and the schema named without its server).
+  test('a schema a newer Gangway migrated: exit 78, one line naming the server, the schema and the versions', async () => {
+    const stores = await openTestPostgresStores(server!, schema, new MemoryLog());
+    try {
+      await stores.db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'from-the-future', now())");
+    } finally {
+      await stores.close();
+    }
+    writeMinimalDataDir(dir, { store: storeSection() });
+    expect(await usersCli(['list', '--data', dir], io())).toBe(78);
+    expect(err.join('')).toMatch(new RegExp(`postgres://.*\\(schema ${schema}\\) has schema versions this Gangway does not know \\(99\\): written by a newer version; upgrade Gangway or restore a backup \\(store\\.schema in .*gangway\\.yaml\\)`));
+  });
+
   test('gangway check: reports the PostgreSQL schema without creating it, then its version once a server made it', async () => {
     await initDataDir(dir, { radiusPort: 0, portalPort: 0 });
     const cfg = join(dir, 'gangway.yaml');
@@ -135,3 +150,23 @@ const PASSWORD_ENV = 'GANGWAY_TEST_STORE_PASSWORD';
     }
   },
 );
+
+// FAILS at ac2f062: a command wrote to a SQLite database a newer Gangway had migrated.
+test('commands on a SQLite database a newer Gangway migrated: exit 78, one line, the database left as it was', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gangway-newer-cli-'));
+  try {
+    const init = await initDataDir(join(dir, 'data'));
+    const db = new Database(join(init.dataDir, 'gangway.db'));
+    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'from-the-future', '2026-12-07T00:00:00.000Z')").run();
+    db.close();
+    const err: string[] = [];
+    const io = { stdout: () => undefined, stderr: (s: string) => void err.push(s) };
+    expect(await usersCli(['add', 'bob', '--data', init.dataDir, '--password', 'pw'], io)).toBe(78);
+    expect(err.join('')).toMatch(/gangway\.db has schema versions this Gangway does not know \(99\): written by a newer version; upgrade Gangway or restore a backup \(store\.sqlite in .*gangway\.yaml\)/);
+    const after = new Database(join(init.dataDir, 'gangway.db'), { readonly: true });
+    expect(after.prepare("SELECT count(*) AS n FROM users WHERE name = 'bob'").get()).toEqual({ n: 0 });
+    after.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
