@@ -14,10 +14,9 @@ export interface Retention {
 }
 
 /**
- * Rows deleted per statement. SQLite deletes in the server's thread: 1,000 rows of accounting
- * sessions (four indexes) take 3–4 ms there, 5,000 took 15–40 ms, each a stall of every RADIUS
- * request behind it (measured on 200,000 rows; a WAL checkpoint now and then adds about 35 ms
- * whatever the size).
+ * Rows deleted per statement. SQLite deletes in the server's thread: 1,000 accounting sessions took
+ * 3–4 ms there, 5,000 took 15–40 ms, each a stall of every RADIUS request behind it (measured on
+ * 200,000 rows; a WAL checkpoint now and then adds about 35 ms whatever the size).
  */
 export const PURGE_BATCH = 1000;
 
