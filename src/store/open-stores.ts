@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import type { Log } from '../util/log.js';
-import { NewerSchemaError } from './migration.js';
+import { NewerSchemaError, unknownVersions, type Migration } from './migration.js';
+import { migrations as sqliteMigrations } from './sqlite/migrations/index.js';
 import { describePostgres } from './postgres/describe.js';
 import { sqlState } from './postgres/sql-state.js';
 import { openSqliteStores } from './sqlite/stores.js';
@@ -15,6 +17,40 @@ export class StoreOpenError extends Error {
   constructor(readonly key: string, message: string, options?: ErrorOptions) {
     super(message, options);
   }
+}
+
+/**
+ * For `serve`, before its start-up warm-up spends seconds: a database a newer Gangway migrated is
+ * refused now, read only, as `gangway check` reads it. Whatever else would keep the store from
+ * opening is left to openStores, which names the setting to fix.
+ */
+export async function refuseNewerSchema(config: StoreConfig): Promise<void> {
+  let applied: readonly number[] | undefined;
+  let known: readonly Migration[];
+  try {
+    if (config.kind === 'sqlite') {
+      if (!existsSync(config.path)) return;
+      const db = new Database(config.path, { readonly: true, fileMustExist: true });
+      try {
+        const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get() !== undefined;
+        applied = hasTable ? (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version) : undefined;
+      } finally {
+        db.close();
+      }
+      known = sqliteMigrations;
+    } else {
+      const password = config.password ? readSecret(config.password) : undefined;
+      const { appliedSchemaVersions } = await import('./postgres/database.js');
+      applied = await appliedSchemaVersions({ url: config.url, ...(password !== undefined ? { password } : {}), schema: config.schema, poolSize: 1 });
+      known = (await import('./postgres/migrations/index.js')).migrations;
+    }
+  } catch {
+    return;
+  }
+  const unknown = unknownVersions(applied ?? [], known);
+  if (unknown.length === 0) return;
+  if (config.kind === 'sqlite') throw new StoreOpenError('store.sqlite', new NewerSchemaError(config.path, unknown).message);
+  throw new StoreOpenError('store.schema', new NewerSchemaError(describePostgres(config.url, config.schema), unknown).message);
 }
 
 /** The stores gangway.yaml's `store` section names: SQLite (the default) or PostgreSQL. */

@@ -171,6 +171,23 @@ describe('gangway CLI (built dist/, as a person runs it)', () => {
     }
   });
 
+  // FAILS at 4099e12: serve spent its start-up warm-up's seconds before it opened the store and refused.
+  test('serve on a database a newer Gangway migrated: one line, exit 1, before the warm-up', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gangway-cli-newer-'));
+    try {
+      expect(gangway(['init', join(dir, 'd')]).status).toBe(0);
+      const db = new Database(join(dir, 'd', 'gangway.db'));
+      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'from-the-future', '2026-12-07T00:00:00.000Z')").run();
+      db.close();
+      const r = gangway(['serve', '--data', join(dir, 'd')]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^gangway: .*gangway\.db has schema versions this Gangway does not know \(99\): written by a newer version; upgrade Gangway or restore a backup \(store\.sqlite in .*gangway\.yaml; docs\/scaling\.md\)\.\n$/);
+      expect(r.stdout).not.toContain('start-up warm-up');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('serve with a bad config exits 78 naming the key', () => {
     spawnSync(process.execPath, [main, 'init', dir], { encoding: 'utf8' });
     const cfg = join(dir, 'gangway.yaml');

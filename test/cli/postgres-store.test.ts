@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import Database from 'better-sqlite3';
 import { checkDataDir } from '../../src/check/check-data-dir.js';
+import { refuseNewerSchema } from '../../src/store/open-stores.js';
 import { initDataDir } from '../../src/cli/init.js';
 import { run as usersCli } from '../../src/cli/commands/users.js';
 import { run as noobOobCli } from '../../src/cli/commands/noob-oob.js';
@@ -110,6 +111,13 @@ const PASSWORD_ENV = 'GANGWAY_TEST_STORE_PASSWORD';
     writeMinimalDataDir(dir, { store: storeSection() });
     expect(await usersCli(['list', '--data', dir], io())).toBe(78);
     expect(err.join('')).toMatch(new RegExp(`postgres://.*\\(schema ${schema}\\) has schema versions this Gangway does not know \\(99\\): written by a newer version; upgrade Gangway or restore a backup \\(store\\.schema in .*gangway\\.yaml\\)`));
+    // `serve` asks the same before its warm-up, read only; a server it cannot reach is left to the open.
+    const store = { kind: 'postgres' as const, url: server!.url, schema, poolSize: 1, ...(server!.password !== undefined ? { password: { env: PASSWORD_ENV } } : {}) };
+    await expect(refuseNewerSchema(store)).rejects.toMatchObject({ name: 'StoreOpenError', key: 'store.schema', message: expect.stringContaining(`(schema ${schema}) has schema versions this Gangway does not know (99)`) });
+    const u = new URL(server!.url);
+    u.port = '1';
+    await expect(refuseNewerSchema({ ...store, url: u.toString() })).resolves.toBeUndefined();
+    await expect(refuseNewerSchema({ ...store, schema: `${schema}_none` })).resolves.toBeUndefined();
   });
 
   test('gangway check: reports the PostgreSQL schema without creating it, then its version once a server made it', async () => {

@@ -13,6 +13,7 @@ import { DATA_OPTION, dataDirOf, requireDataDir, type DataDir } from '../data-di
 import { describeStartupError } from '../startup-error.js';
 import { warmUpBeforeStart } from '../warmup.js';
 import { checkPrivateFiles } from '../../server/private-files.js';
+import { StoreOpenError, refuseNewerSchema } from '../../store/open-stores.js';
 
 /** The options serve and start share. */
 export const SERVE_OPTIONS = {
@@ -106,6 +107,14 @@ export async function serveDataDir(dir: DataDir, opts: ServeOptions, io: CliIo):
   const threads = setting === 'auto' && config.brski !== undefined && config.brski !== null ? 1 : resolveWorkers(setting);
   // Files others can read refuse the start (exit 78): said before the warm-up's seconds, not after.
   checkPrivateFiles(config);
+  // So is a database a newer Gangway migrated (the same line as when the store opens).
+  try {
+    await refuseNewerSchema(config.store);
+  } catch (err) {
+    if (!(err instanceof StoreOpenError)) throw err;
+    io.stderr(`gangway: ${describeStartupError(err, config) ?? err.message}\n`);
+    return 1;
+  }
   // Before the real server listens, so that no NAS meets the code V8 has not compiled yet. Worker
   // threads are isolates of their own that a warm-up here cannot reach: it would cost its seconds
   // for the main thread's RADIUS path alone.
