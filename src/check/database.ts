@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrations } from '../store/sqlite/migrations/index.js';
+import { recordedSchemaVersions } from '../store/sqlite/database.js';
 import { migrations as postgresMigrations } from '../store/postgres/migrations/index.js';
 import { describePostgres } from '../store/postgres/describe.js';
 import { StoreOpenError, readSecret } from '../store/open-stores.js';
@@ -32,8 +33,7 @@ export function checkDatabase(path: string): CheckResult[] {
     return [fail(subject, `cannot open ${path}: ${(err as Error).message}`)];
   }
   try {
-    const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get() !== undefined;
-    const applied = hasTable ? (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version) : [];
+    const applied = recordedSchemaVersions(db) ?? [];
     results.push(schemaVerdict(subject, path, applied, migrations));
     const check = db.pragma('quick_check', { simple: true });
     if (check !== 'ok') results.push(fail(subject, `${path} fails SQLite's integrity check: ${String(check)}; restore a backup`));

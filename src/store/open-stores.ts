@@ -6,6 +6,7 @@ import { migrations as sqliteMigrations } from './sqlite/migrations/index.js';
 import { describePostgres } from './postgres/describe.js';
 import { sqlState } from './postgres/sql-state.js';
 import { openSqliteStores } from './sqlite/stores.js';
+import { recordedSchemaVersions } from './sqlite/database.js';
 import type { StoreConfig, StoreSecret, Stores } from './stores.js';
 
 /**
@@ -32,8 +33,7 @@ export async function refuseNewerSchema(config: StoreConfig): Promise<void> {
       if (!existsSync(config.path)) return;
       const db = new Database(config.path, { readonly: true, fileMustExist: true });
       try {
-        const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get() !== undefined;
-        applied = hasTable ? (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version) : undefined;
+        applied = recordedSchemaVersions(db);
       } finally {
         db.close();
       }

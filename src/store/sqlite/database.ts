@@ -26,6 +26,15 @@ export function openSqlite(path: string, migrations: readonly Migration[] = allM
   return db;
 }
 
+/**
+ * The schema versions recorded in `db`, read without changing anything (`gangway check`, and
+ * `serve` before its warm-up); undefined when it has no migrations table yet.
+ */
+export function recordedSchemaVersions(db: SqliteDatabase): number[] | undefined {
+  const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get() !== undefined;
+  return hasTable ? (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version) : undefined;
+}
+
 export function migrate(db: SqliteDatabase, migrations: readonly Migration[]): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   const applied = new Set(
