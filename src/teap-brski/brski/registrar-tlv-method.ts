@@ -75,7 +75,7 @@ class BrskiSession implements TlvMethodSession {
       return this.refused(err);
     }
     // A certificate it could not get yet is refused before the MASA is asked for a voucher.
-    const tooSoon = await this.opts.registrar.refuseIfTooSoon(this.pledge.deviceId, 'voucher');
+    const tooSoon = await this.opts.registrar.refuseAtVoucherStart(this.pledge);
     if (tooSoon) return this.refused(tooSoon);
     this.ctx.log.info({ device: this.pledge.deviceId, masa: this.pledge.masaUrl }, 'TEAP-BRSKI: pledge identified, asking for its voucher-request');
     return { kind: 'send', tlvs: [this.opts.tlvs.startBrski()] };

@@ -218,6 +218,18 @@ export class Registrar {
     return (await this.deps.devices.get(pledge.manufacturer.name, pledge.serialNumber))?.status === 'denied';
   }
 
+  /**
+   * The refusal due at the start of TEAP-BRSKI flow B, before the pledge's voucher-request: only the
+   * certificate limit's, and only for a device `authorize` would let through. A denied or unapproved
+   * device is left to `authorize` at its voucher-request, so that it is refused, and audited, for what
+   * it is and not as "too soon" with a time to come back.
+   */
+  async refuseAtVoucherStart(pledge: Pledge): Promise<RegistrarError | undefined> {
+    const d = await this.deps.devices.get(pledge.manufacturer.name, pledge.serialNumber);
+    if (d?.status === 'denied' || (pledge.manufacturer.approval === 'admin' && d?.status !== 'approved')) return undefined;
+    return this.refuseIfTooSoon(pledge.deviceId, 'voucher');
+  }
+
   /** Does the owner claim this pledge (RFC 8995 §5.3 authorisation)? Records the attempt. */
   async authorize(pledge: Pledge): Promise<void> {
     const d = await this.deps.devices.seen(pledge.manufacturer.name, pledge.serialNumber, this.now());

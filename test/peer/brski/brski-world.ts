@@ -177,6 +177,8 @@ export interface BrskiWorld {
   ca: TestEnrollmentCa;
   masa: TestMasa;
   audit: MemoryAudit;
+  /** The registrar's device list, where an administrator approves or denies. */
+  devices: MemoryBrskiDeviceStore;
   method: EapMethod;
   serverLog: MemoryLog;
   /** The server's TLS chain as configured (PEM): registrar certificate, then the domain CA. */
@@ -191,6 +193,8 @@ export interface WorldOptions {
   realCa?: EnrollmentCa;
   /** The registrar's limit of one certificate per device per interval. */
   enrolmentLimit?: RegistrarDeps['enrolmentLimit'];
+  /** The manufacturer's approval setting (default auto). */
+  approval?: 'auto' | 'admin';
 }
 
 let sharedPki: Promise<BrskiPki> | undefined;
@@ -208,11 +212,12 @@ export async function brskiWorld(o: WorldOptions = {}): Promise<BrskiWorld> {
   const masa = new TestMasa(pki);
   const audit = new MemoryAudit();
   const anchors = [new X509Certificate(pki.manufacturerCa.pem)];
+  const devices = new MemoryBrskiDeviceStore();
   const registrar = new Registrar({
     signer: { certificate: pki.registrar.der, privateKey: pki.registrar.key },
     masa,
-    manufacturers: [{ name: MANUFACTURER, anchors, masaUrl: 'https://masa.test.example', approval: 'auto' }],
-    devices: new MemoryBrskiDeviceStore(),
+    manufacturers: [{ name: MANUFACTURER, anchors, masaUrl: 'https://masa.test.example', approval: o.approval ?? 'auto' }],
+    devices,
     ca: o.realCa ?? ca,
     audit,
     log: serverLog,
@@ -230,7 +235,7 @@ export async function brskiWorld(o: WorldOptions = {}): Promise<BrskiWorld> {
     tlvMethods: createBrskiTlvMethods({ registrar, tlvs: new BrskiTlvCodec() }),
   });
   const credentials = pledgeCredentials(pki.idevid.pem, pki.idevid.keyPem, pki.manufacturerCa.pem);
-  return { pki, credentials, ca, masa, audit, method, serverLog, serverCertPem };
+  return { pki, credentials, ca, masa, audit, devices, method, serverLog, serverCertPem };
 }
 
 /** A voucher as the test MASA signs it, for interceptors that swap what the registrar forwards. */

@@ -187,3 +187,38 @@ test('flow B too soon after the device\'s last certificate: refused before the M
   }).step([{ kind: 'pkcs10', mandatory: false, der: new Uint8Array(8) }]);
   expect(step).toMatchObject({ kind: 'failure', code: 2906, tlvs: [tlvs.retryAfter(3600)] });
 });
+
+// FAILS at e3af32f: a denied or unapproved device holding a recent certificate was refused and
+// audited as "too soon", told to come back after the Retry-After, before `authorize` saw it.
+test('flow B for a device denied, or back to pending, after its enrolment: refused for what it is, not as too soon, and only an admitted device is audited as too soon', async () => {
+  const world = await brskiWorld({ realCa: fx.ca, approval: 'admin', enrolmentLimit: { certificates: 1, intervalMs: 3600_000, store: fx.store } });
+  const enrol = async () => {
+    const { peer, pledge } = createTeapPledge({ credentials: world.credentials, maxVersion: 'TLSv1.2', log: new MemoryLog() });
+    return { c: await converse(world.method, peer, methodContext(new MemoryLog(), 1020, 'teap-bootstrap@brski.invalid')), pledge };
+  };
+  await world.devices.decide('acme', 'JADA-0001', 'approved', 'alice', new Date());
+  expect((await enrol()).c.server.kind).toBe('success');
+  const vouchers = world.masa.calls;
+  const events = () => world.audit.entries.map((e) => e.event);
+
+  await world.devices.decide('acme', 'JADA-0001', 'denied', 'alice', new Date());
+  const denied = await enrol();
+  expect(denied.c.server).toMatchObject({ kind: 'failure', reason: expect.stringContaining('acme:JADA-0001 was denied by alice') });
+  expect(denied.pledge.refusal?.retryAfterSeconds).toBeUndefined();
+
+  await world.devices.decide('acme', 'JADA-0001', 'pending', 'alice', new Date());
+  const pending = await enrol();
+  expect(pending.c.server).toMatchObject({ kind: 'failure', reason: expect.stringContaining('acme:JADA-0001 awaits an administrator\'s approval') });
+  expect(events()).toContain('brski.approval-needed');
+  expect(events()).not.toContain('brski.enrolment-refused');
+  expect(world.masa.calls).toBe(vouchers);
+
+  await world.devices.decide('acme', 'JADA-0001', 'approved', 'alice', new Date());
+  const tooSoon = await enrol();
+  expect(tooSoon.c.server).toMatchObject({ kind: 'failure', reason: expect.stringContaining('the most a device gets') });
+  expect(world.audit.entries.filter((e) => e.event === 'brski.enrolment-refused').map((e) => e.detail)).toEqual([
+    { during: 'voucher', why: 'too soon after the last one', retryAfter: expect.any(Number) },
+  ]);
+  expect(world.masa.calls).toBe(vouchers);
+  expect(await fx.store.listByDevice('acme:JADA-0001')).toHaveLength(1);
+});
