@@ -244,7 +244,7 @@ export class EapAuthenticator {
   private async respond(c: Conversation, packet: EapResponse): Promise<EapOutcome> {
     c.rounds++;
     if (c.rounds > this.limits.maxRounds) return this.fail(c, packet.identifier, 'too-many-rounds', `more than ${this.limits.maxRounds} round trips`);
-    if (this.limits.protectAfterRounds > 0 && c.rounds >= this.limits.protectAfterRounds) this.table.establish(c);
+    if (this.limits.protectAfterRounds > 0 && c.rounds >= this.limits.protectAfterRounds && !c.method?.declaresEstablished) this.table.establish(c);
 
     if (!c.session) {
       if (packet.type === EapType.Identity) return this.onIdentity(c, packet);

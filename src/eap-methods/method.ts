@@ -75,7 +75,8 @@ export type Step =
       /**
        * The peer has proved something this method trusts (for a TLS method: the handshake
        * completed). Sticky: from then on the conversation never gives way to a newcomer in a full
-       * session table. Methods that never say it are protected by round count only.
+       * session table. Methods that never say it (no `declaresEstablished`) are protected by round
+       * count only.
        */
       established?: boolean;
     }
@@ -106,5 +107,12 @@ export interface EapMethod {
   readonly type: number;
   /** Name used in configuration and logs, e.g. "eap-tls". */
   readonly name: string;
+  /**
+   * The method says `established` itself when its peer has proved something (EAP-TLS, TEAP). Its
+   * conversations are then protected by that word alone, never by `protectAfterRounds`: a peer
+   * can send any number of rounds without proving anything (fragments of a TLS message it never
+   * finishes, each answered by an ACK), and those rounds must not pin a place in the table.
+   */
+  readonly declaresEstablished?: boolean;
   createSession(ctx: MethodContext): EapMethodSession;
 }

@@ -234,6 +234,19 @@ describe('EAP authenticator (RFC 3748 behind RADIUS)', () => {
     eap.close();
   });
 
+  // FAILS at e3af32f: fragment ACK rounds of EAP-TLS and TEAP made a conversation established.
+  test('a method that declares establishment itself is never established by round count', async () => {
+    const registry = new MethodRegistry();
+    registry.register({ ...echoMethod(200, 'declaring', 20), declaresEstablished: true });
+    const eap = new EapAuthenticator(registry, new MethodSelector([], ['declaring']), { ...DEFAULT_EAP_LIMITS, protectAfterRounds: 2 }, new MemoryLog());
+    let r = await eap.handle({ eap: identity(1, 'alice'), nas });
+    const state = (r as { state: Uint8Array }).state;
+    for (let i = 0; i < 6; i++) r = await eap.handle({ eap: response(requestOf(r).id, 200, [1]), state, nas });
+    expect(r.kind).toBe('challenge');
+    expect(eap.admission).toMatchObject({ progressing: 1, established: 0 });
+    eap.close();
+  });
+
   test('idle conversations expire', async () => {
     let now = 1_000_000;
     const registry = new MethodRegistry();

@@ -56,6 +56,7 @@ export function createEapTlsMethod(config: EapTlsConfig): EapMethod {
   return {
     type: EapType.Tls,
     name: 'eap-tls',
+    declaresEstablished: true,
     createSession: (ctx) => new EapTlsSession(ctx, serverContext, config.maxTlsMessage ?? DEFAULT_MAX_TLS_MESSAGE, config.isRevoked),
   };
 }

@@ -151,6 +151,7 @@ export function createTeapMethod(deps: TeapMethodDeps): EapMethod {
   return {
     type: EAP_TYPE_TEAP,
     name: 'teap',
+    declaresEstablished: true,
     createSession: (ctx) => new TeapServerSession(ctx, shared),
   };
 }

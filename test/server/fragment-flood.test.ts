@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import { encodeEap, decodeEap, EapType } from '../../src/eap-methods/eap-packet.js';
+import { AttributeType, RadiusCode, getAttribute, joinEapMessage, type RadiusPacket } from '../../src/radius/index.js';
+import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
+import { UdpNas } from '../helpers/udp-nas.js';
+import { readFileSync } from 'node:fs';
+import { eapTls12 } from '../../src/bench/method-eap-tls.js';
+
+/**
+ * A peer that sends fragment after fragment of a TLS message it never finishes proves nothing: each
+ * is answered by an ACK, and such rounds must not earn the conversation a place that never gives
+ * way. Found by a hostile review: ten such fragments made a conversation "established", so a
+ * flood of them held a whole NAS's share of the table, and kept it with a fragment every 30 s.
+ */
+const EAP_TLS_LENGTH_INCLUDED = 0x80;
+const EAP_TLS_MORE_FRAGMENTS = 0x40;
+
+function requestOf(reply: RadiusPacket): { identifier: number; state: Uint8Array } {
+  const eap = joinEapMessage(reply);
+  if (!eap) throw new Error('reply without EAP-Message');
+  return { identifier: decodeEap(eap).identifier, state: getAttribute(reply, AttributeType.State)! };
+}
+
+const TEAP_VERSION_1 = 0x01;
+
+/**
+ * One fragment of a 65,536-octet TLS message, 1,000 random octets of it: EAP-TLS, or TEAP (the same
+ * L and M flags, with its version in the low bits).
+ */
+function junkFragment(identifier: number, type: number): Uint8Array {
+  const data = new Uint8Array(1 + 4 + 1000);
+  data[0] = EAP_TLS_LENGTH_INCLUDED | EAP_TLS_MORE_FRAGMENTS | (type === EapType.Teap ? TEAP_VERSION_1 : 0);
+  new DataView(data.buffer).setUint32(1, 65536);
+  data.set(randomBytes(1000), 5);
+  return encodeEap({ code: 2, identifier, type, data });
+}
+
+describe.each([
+  ['EAP-TLS', EapType.Tls],
+  ['TEAP', EapType.Teap],
+])('%s fragments that never end a TLS message earn no protected place', (_name, type) => {
+  let g: TestGangway;
+  beforeAll(async () => {
+    g = await startTestGangway({
+      configure: (doc) => {
+        doc.health = { listen: '127.0.0.1:0' };
+        (doc.eap as Record<string, unknown>) = { ...(doc.eap as Record<string, unknown>), maxSessions: 3, clientShare: 1, protectAfterRounds: 10 };
+      },
+    });
+  });
+  afterAll(async () => {
+    await g.close();
+  });
+
+  test('a full table of conversations past protectAfterRounds fragments stays progressing, and a real EAP-TLS peer still gets in', async () => {
+    const nas = await UdpNas.bind('127.0.0.1', g.secret, g.port);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const station = { userName: `frag-${i}`, callingStationId: `02-00-00-00-20-0${i}` };
+        let { reply } = await nas.send(station, encodeEap({ code: 2, identifier: 1, type: EapType.Identity, data: Buffer.from(`frag-${i}`) }), undefined);
+        if (type !== EapType.Tls) {
+          // The server proposes EAP-TLS first; a Nak asks for the other method.
+          const { identifier, state } = requestOf(reply);
+          ({ reply } = await nas.send(station, encodeEap({ code: 2, identifier, type: EapType.Nak, data: Uint8Array.of(type) }), state));
+        }
+        for (let round = 0; round < 14; round++) {
+          expect(reply.code).toBe(RadiusCode.AccessChallenge);
+          const { identifier, state } = requestOf(reply);
+          ({ reply } = await nas.send(station, junkFragment(identifier, type), state));
+        }
+        expect(reply.code).toBe(RadiusCode.AccessChallenge);
+      }
+    } finally {
+      nas.close();
+    }
+    // Fifteen Responses or more each, past protectAfterRounds (10), and none established.
+    expect(g.running.admission()).toMatchObject({ conversations: 3, progressing: 3, established: 0 });
+
+    const files = g.init.files;
+    const driver = await eapTls12.prepare({
+      target: { kind: 'gangway', host: '127.0.0.1', port: g.port, secret: g.secret, version: 'under test', stop: async () => undefined, tail: () => '' },
+      credentials: {
+        caPem: readFileSync(files.caCert),
+        serverName: 'radius.test.example',
+        tls: { certPem: readFileSync(files.clientCert), keyPem: readFileSync(files.clientKey), identity: 'demo-client' },
+        teapOuterIdentity: 'anonymous', peapOuterIdentity: 'anonymous',
+      },
+      concurrency: 1,
+    });
+    try {
+      const outcome = await driver.run(0, 0);
+      expect(outcome.reason).toBeUndefined();
+      expect(outcome.ok).toBe(true);
+    } finally {
+      await driver.close();
+    }
+    expect(g.log.lines.some((l) => /none of which may give way/.test(l.msg ?? ''))).toBe(false);
+  });
+});
