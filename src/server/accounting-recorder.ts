@@ -11,10 +11,13 @@ import type { RadiusPacket } from '../radius/packet.js';
 import type { AccountingEvent, AccountingRecord, AccountingStore } from '../store/accounting.js';
 import type { AuditStore } from '../store/audit.js';
 import type { Log } from '../util/log.js';
+import { LogLimiter } from '../util/log-limiter.js';
 
 /** An Acct-Delay-Time beyond this is not believed (a NAS with a broken clock or counter). */
 const MAX_DELAY_SECONDS = 86_400;
 const GIGAWORD = 2 ** 32;
+/** One warning per kind and client in this window; the repeats at debug, counted into the next one. */
+const WARNING_WINDOW_MS = 10_000;
 
 export interface AccountingRecorderDeps {
   store: AccountingStore;
@@ -23,20 +26,29 @@ export interface AccountingRecorderDeps {
   now?: () => Date;
 }
 
+/** A NAS, or anyone holding its secret, can repeat what is refused here at line rate: so can its log lines. */
+type RefusalWarning = (kind: 'malformed' | 'no-status-type' | 'no-session-id', fields: Record<string, unknown>, msg: string) => void;
+
 export function createAccountingRecorder(deps: AccountingRecorderDeps): AccountingHandler {
   const now = deps.now ?? (() => new Date());
+  const limiter = new LogLimiter(WARNING_WINDOW_MS, () => now().getTime());
+  const warn: RefusalWarning = (kind, fields, msg) => {
+    const suppressed = limiter.admit(`${kind}|${String(fields.client)}`);
+    if (suppressed === undefined) deps.log.debug(fields, msg);
+    else deps.log.warn(suppressed > 0 ? { ...fields, suppressed } : fields, msg);
+  };
   return async (req) => {
     try {
-      return await recordOne(req, deps, now());
+      return await recordOne(req, deps, now(), warn);
     } catch (err) {
       if (!(err instanceof RadiusProtocolError)) throw err;
-      deps.log.warn({ client: req.client.name, id: req.packet.identifier, err: err.message }, 'Accounting-Request with a malformed attribute: not recorded, not answered');
+      warn('malformed', { client: req.client.name, id: req.packet.identifier, err: err.message }, 'Accounting-Request with a malformed attribute: not recorded, not answered');
       return false;
     }
   };
 }
 
-async function recordOne(req: AccountingRequestContext, deps: AccountingRecorderDeps, received: Date): Promise<boolean> {
+async function recordOne(req: AccountingRequestContext, deps: AccountingRecorderDeps, received: Date, warn: RefusalWarning): Promise<boolean> {
   const p = req.packet;
   const statusType = getIntegerAttribute(p, AttributeType.AcctStatusType);
   const nas = nasOf(p, req.client.address);
@@ -45,7 +57,7 @@ async function recordOne(req: AccountingRequestContext, deps: AccountingRecorder
   const fields = { client: req.client.name, nas, id: p.identifier };
 
   if (statusType === AcctStatusType.AccountingOn || statusType === AcctStatusType.AccountingOff) {
-    const closed = await deps.store.stopAllOf(nas, at);
+    const closed = await deps.store.stopAllOf(req.client.name, nas, at);
     const event = statusType === AcctStatusType.AccountingOn ? 'accounting.nas-on' : 'accounting.nas-off';
     deps.audit.append({ at, event, subject: nas, detail: { client: req.client.name, sessionsClosed: closed } });
     deps.log.info({ ...fields, sessionsClosed: closed }, statusType === AcctStatusType.AccountingOn ? 'NAS started accounting (Accounting-On): its open sessions are closed' : 'NAS stops accounting (Accounting-Off): its open sessions are closed');
@@ -54,7 +66,7 @@ async function recordOne(req: AccountingRequestContext, deps: AccountingRecorder
   const event = eventOf(statusType);
   if (event === undefined) {
     if (statusType === undefined) {
-      deps.log.warn(fields, 'Accounting-Request without Acct-Status-Type: not recorded, not answered');
+      warn('no-status-type', fields, 'Accounting-Request without Acct-Status-Type: not recorded, not answered');
       return false;
     }
     // Tunnel and failure types (RFC 2867, RFC 2866 §5.1 value 15) are acknowledged; we keep no record of them.
@@ -63,7 +75,7 @@ async function recordOne(req: AccountingRequestContext, deps: AccountingRecorder
   }
   const sessionId = getStringAttribute(p, AttributeType.AcctSessionId);
   if (sessionId === undefined || sessionId.length === 0) {
-    deps.log.warn(fields, 'Accounting-Request without Acct-Session-Id (RFC 2866 §5.5 requires it): not recorded, not answered');
+    warn('no-session-id', fields, 'Accounting-Request without Acct-Session-Id (RFC 2866 §5.5 requires it): not recorded, not answered');
     return false;
   }
   const record: AccountingRecord = {

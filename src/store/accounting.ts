@@ -1,8 +1,9 @@
 import type { Retention } from './retention.js';
 
 /**
- * Network sessions as the NASes report them in accounting (RFC 2866): one row per NAS and
- * Acct-Session-Id, created by Start (or by the first Interim-Update or Stop when the Start was
+ * Network sessions as the NASes report them in accounting (RFC 2866): one row per RADIUS client,
+ * NAS and Acct-Session-Id (a client speaks only for its own NASes: another client naming them
+ * reaches other rows, never theirs), created by Start (or by the first Interim-Update or Stop when the Start was
  * lost), updated by Interim-Update, closed by Stop or by the NAS's Accounting-On/Off.
  */
 export type AccountingEvent = 'start' | 'interim' | 'stop';
@@ -62,9 +63,9 @@ export type AccountingChange = 'started' | 'updated' | 'stopped' | 'ignored';
 export interface AccountingStore extends Retention {
   /** Resolves once the record is stored: the Accounting-Response waits for it (RFC 2866 §2). */
   apply(record: AccountingRecord): Promise<AccountingChange>;
-  /** Accounting-On/Off: the NAS restarted or stops; its open sessions are over. Returns how many were closed. */
-  stopAllOf(nas: string, at: Date): Promise<number>;
-  get(nas: string, sessionId: string): Promise<AccountingSession | undefined>;
+  /** Accounting-On/Off: the NAS restarted or stops; its open sessions under this client are over. Returns how many were closed. */
+  stopAllOf(clientName: string, nas: string, at: Date): Promise<number>;
+  get(clientName: string, nas: string, sessionId: string): Promise<AccountingSession | undefined>;
   /** Most recently updated first. */
   list(opts: { status?: 'active' | 'stopped'; limit: number }): Promise<AccountingSession[]>;
 }

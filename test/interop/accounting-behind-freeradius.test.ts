@@ -73,7 +73,7 @@ describeInterop('accounting through the FreeRADIUS proxy (auth+acct home server)
       if (!/Received Accounting-Response/.test(r.out)) throw new Error(`${r.out}\n--- proxy log ---\n${proxy!.logTail()}`);
       expect(r.code).toBe(0);
     }
-    expect(await g!.running.stores.accounting.get('ap-behind-proxy', 'proxied-1')).toMatchObject({
+    expect(await g!.running.stores.accounting.get('localhost', 'ap-behind-proxy', 'proxied-1')).toMatchObject({
       status: 'stopped', userName: 'bob@example.org', sessionTime: 90, outputOctets: 4242, clientName: 'localhost',
     });
     const log = readFileSync(proxy!.logFile, 'utf8');

@@ -45,7 +45,7 @@ function radclientRun(args: string[], input: string): Promise<{ code: number | n
       expect(r.out).toMatch(/Received Accounting-Response/);
       expect(r.code).toBe(0);
     }
-    const s = await g.running.stores.accounting.get('ap-lab-1', '0000002A');
+    const s = await g.running.stores.accounting.get('localhost', 'ap-lab-1', '0000002A');
     expect(s).toMatchObject({
       status: 'stopped', userName: 'alice@example.org', callingStationId: '02-00-00-00-00-2a', framedIpAddress: '10.9.8.7',
       sessionTime: 120, inputOctets: 2 ** 32 + 4000, outputOctets: 9000, terminateCause: 1, clientName: 'localhost',
@@ -65,6 +65,6 @@ function radclientRun(args: string[], input: string): Promise<{ code: number | n
     const r = await radclientRun(['-r', '1', '-t', '1', acct, 'acct', 'not-the-secret'], 'Acct-Status-Type = Start\nAcct-Session-Id = "wrong"\nNAS-Identifier = "ap-lab-1"\n');
     expect(r.out).not.toMatch(/Received/);
     expect(r.code).not.toBe(0);
-    expect(await g.running.stores.accounting.get('ap-lab-1', 'wrong')).toBeUndefined();
+    expect(await g.running.stores.accounting.get('localhost', 'ap-lab-1', 'wrong')).toBeUndefined();
   });
 });

@@ -29,7 +29,7 @@ describeStores('AccountingStore (migration 10)', (kind) => {
     expect(await a.apply(rec('start', 0, { framedIpAddress: '10.0.0.1' }))).toBe('started');
     expect(await a.apply(rec('interim', 60, { userName: undefined, sessionTime: 60, inputOctets: 5 * 2 ** 32 + 1 }))).toBe('updated');
     expect(await a.apply(rec('stop', 120, { sessionTime: 120, outputOctets: 7, terminateCause: 1 }))).toBe('stopped');
-    expect(await a.get('ap-1', 'S1')).toEqual({
+    expect(await a.get('ap', 'ap-1', 'S1')).toEqual({
       nas: 'ap-1', sessionId: 'S1', clientName: 'ap', status: 'stopped', userName: 'alice', callingStationId: '02-00-00-00-00-01',
       framedIpAddress: '10.0.0.1', startedAt: T0, updatedAt: at(120), stoppedAt: at(120), sessionTime: 120,
       inputOctets: 5 * 2 ** 32 + 1, outputOctets: 7, terminateCause: 1,
@@ -44,14 +44,29 @@ describeStores('AccountingStore (migration 10)', (kind) => {
     expect(await a.apply(rec('stop', 99, { sessionTime: 99 }))).toBe('ignored');
     expect(await a.apply(rec('interim', 70, { sessionTime: 70 }))).toBe('ignored');
     expect(await a.apply(rec('start', 80))).toBe('ignored');
-    expect(await a.get('ap-1', 'S1')).toMatchObject({ status: 'stopped', sessionTime: 60, stoppedAt: at(60) });
+    expect(await a.get('ap', 'ap-1', 'S1')).toMatchObject({ status: 'stopped', sessionTime: 60, stoppedAt: at(60) });
   });
 
   test('a session first seen in an Interim or Stop is dated back by its session time', async () => {
     expect(await s.stores.accounting.apply(rec('interim', 300, { sessionTime: 120 }))).toBe('started');
-    expect((await s.stores.accounting.get('ap-1', 'S1'))?.startedAt).toEqual(at(180));
+    expect((await s.stores.accounting.get('ap', 'ap-1', 'S1'))?.startedAt).toEqual(at(180));
     expect(await s.stores.accounting.apply(rec('stop', 300, { sessionId: 'S2' }))).toBe('stopped');
-    expect((await s.stores.accounting.get('ap-1', 'S2'))?.startedAt).toBeUndefined();
+    expect((await s.stores.accounting.get('ap', 'ap-1', 'S2'))?.startedAt).toBeUndefined();
+  });
+
+  // FAILS at e3af32f (a hostile review): a session was keyed by NAS and Acct-Session-Id only, so
+  // another RADIUS client naming the NAS updated, stopped and closed it (Accounting-On).
+  test('a session is one RADIUS client\'s: another client naming its NAS and session id reaches a row of its own, never the first', async () => {
+    const a = s.stores.accounting;
+    expect(await a.apply(rec('start', 0, { framedIpAddress: '10.0.0.1' }))).toBe('started');
+    expect(await a.apply(rec('start', 1, { clientName: 'intruder', userName: 'mallory' }))).toBe('started');
+    expect(await a.apply(rec('stop', 5, { clientName: 'intruder', userName: 'mallory', sessionTime: 4 }))).toBe('stopped');
+    expect(await a.stopAllOf('intruder', 'ap-1', at(6))).toBe(0);
+    expect(await a.get('ap', 'ap-1', 'S1')).toMatchObject({ clientName: 'ap', status: 'active', userName: 'alice', framedIpAddress: '10.0.0.1', startedAt: T0 });
+    expect(await a.get('intruder', 'ap-1', 'S1')).toMatchObject({ clientName: 'intruder', status: 'stopped', userName: 'mallory', sessionTime: 4 });
+    expect(await a.apply(rec('interim', 30, { sessionTime: 30 }))).toBe('updated');
+    expect(await a.stopAllOf('ap', 'ap-1', at(40))).toBe(1);
+    expect(await a.get('ap', 'ap-1', 'S1')).toMatchObject({ status: 'stopped', sessionTime: 30, stoppedAt: at(40) });
   });
 
   test('stopAllOf closes one NAS\'s open sessions; list by status, most recent first; purgeBefore', async () => {
@@ -59,7 +74,7 @@ describeStores('AccountingStore (migration 10)', (kind) => {
     await a.apply(rec('start', 0, { sessionId: 'A' }));
     await a.apply(rec('start', 1, { sessionId: 'B' }));
     await a.apply(rec('start', 2, { sessionId: 'C', nas: 'ap-2' }));
-    expect(await a.stopAllOf('ap-1', at(10))).toBe(2);
+    expect(await a.stopAllOf('ap', 'ap-1', at(10))).toBe(2);
     expect((await a.list({ status: 'active', limit: 10 })).map((x) => x.sessionId)).toEqual(['C']);
     expect((await a.list({ status: 'stopped', limit: 10 })).map((x) => x.sessionId).sort()).toEqual(['A', 'B']);
     expect((await a.list({ limit: 2 })).map((x) => x.sessionId)).toHaveLength(2);
@@ -85,7 +100,7 @@ describeStores('AccountingStore (migration 10)', (kind) => {
     expect((await a.list({ limit: 10 })).map((x) => x.sessionId)).toEqual(['talking']);
     // The silent session's NAS speaks of it again: a session whose Start was lost, dated back.
     expect(await a.apply(rec('stop', 7200, { sessionId: 'silent', sessionTime: 7200, terminateCause: 1 }))).toBe('stopped');
-    expect(await a.get('ap-1', 'silent')).toMatchObject({ status: 'stopped', startedAt: T0, stoppedAt: at(7200) });
+    expect(await a.get('ap', 'ap-1', 'silent')).toMatchObject({ status: 'stopped', startedAt: T0, stoppedAt: at(7200) });
   });
 
   if (kind.name === 'postgres') {
@@ -110,7 +125,7 @@ describeStores('AccountingStore (migration 10)', (kind) => {
       } finally {
         locker.release();
       }
-      expect(await s.stores.accounting.get('ap-1', 'S1')).toMatchObject({ status: 'stopped', stoppedAt: new Date(now) });
+      expect(await s.stores.accounting.get('ap', 'ap-1', 'S1')).toMatchObject({ status: 'stopped', stoppedAt: new Date(now) });
     });
 
     // FAILS at a5a7ddd: a purge between apply's INSERT (which found the row) and its UPDATE (which then
@@ -130,7 +145,7 @@ describeStores('AccountingStore (migration 10)', (kind) => {
       }) as typeof other.db.query;
       expect(await other.accounting.apply(rec('stop', 0, { at: new Date(now), sessionTime: 600 }))).toBe('stopped');
       expect(purged).toBe(1);
-      expect(await s.stores.accounting.get('ap-1', 'S1')).toMatchObject({ status: 'stopped', startedAt: new Date(now - 600_000), stoppedAt: new Date(now) });
+      expect(await s.stores.accounting.get('ap', 'ap-1', 'S1')).toMatchObject({ status: 'stopped', startedAt: new Date(now - 600_000), stoppedAt: new Date(now) });
     });
   }
 
@@ -153,14 +168,14 @@ describeStores('AccountingStore (migration 10)', (kind) => {
       expect([...started].sort()).toEqual(['ignored', 'started']);
       const ended = await Promise.all([a.apply(rec('stop', 60, { sessionId: id, sessionTime: 60 })), b.apply(rec('interim', 59, { sessionId: id, sessionTime: 59 }))]);
       expect(ended).toContain('stopped');
-      expect(await a.get('ap-1', id)).toMatchObject({ status: 'stopped', stoppedAt: at(60) });
+      expect(await a.get('ap', 'ap-1', id)).toMatchObject({ status: 'stopped', stoppedAt: at(60) });
     }
   });
 
   test('text a NAS chose with U+0000 in it is recorded, not refused (PostgreSQL: U+FFFD in its place)', async () => {
     const a = s.stores.accounting;
     expect(await a.apply(rec('start', 0, { sessionId: 'N\u00001', userName: 'al\u0000ice', nas: 'ap\u0000' }))).toBe('started');
-    const got = await a.get('ap\u0000', 'N\u00001');
+    const got = await a.get('ap', 'ap\u0000', 'N\u00001');
     expect(got?.userName).toBe(s.kind === 'postgres' ? 'al\uFFFDice' : 'al\u0000ice');
     expect(await a.apply(rec('stop', 5, { sessionId: 'N\u00001', nas: 'ap\u0000' }))).toBe('stopped');
   });

@@ -37,6 +37,33 @@ describe('schema migrations', () => {
     }
   });
 
+  test('SQLite migration 17: accounting sessions keep their rows and indexes, keyed by client, NAS and session id from then on', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gangway-mig17-'));
+    try {
+      const path = join(dir, 'g.db');
+      const old = openSqlite(path, sqliteMigrations.filter((m) => m.version <= 16));
+      old.prepare("INSERT INTO accounting_sessions (nas, session_id, client_name, status, user_name, updated_at, input_octets) VALUES ('ap-1', 'S1', 'ap', 'active', 'alice', '2026-03-01T10:00:00.000Z', 8589934593)").run();
+      old.prepare("INSERT INTO accounting_sessions (nas, session_id, client_name, status, updated_at, stopped_at) VALUES ('ap-2', 'S1', 'ap', 'stopped', '2026-03-01T11:00:00.000Z', '2026-03-01T11:00:00.000Z')").run();
+      old.close();
+      const db = openSqlite(path);
+      try {
+        expect(db.prepare('SELECT nas, session_id, client_name, status, user_name, input_octets FROM accounting_sessions ORDER BY nas').all()).toEqual([
+          { nas: 'ap-1', session_id: 'S1', client_name: 'ap', status: 'active', user_name: 'alice', input_octets: 8589934593 },
+          { nas: 'ap-2', session_id: 'S1', client_name: 'ap', status: 'stopped', user_name: null, input_octets: null },
+        ]);
+        const key = (db.prepare("SELECT name, pk FROM pragma_table_info('accounting_sessions') WHERE pk > 0 ORDER BY pk").all() as { name: string }[]).map((c) => c.name);
+        expect(key).toEqual(['client_name', 'nas', 'session_id']);
+        const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'accounting_sessions' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+        expect(indexes).toEqual(['accounting_sessions_station', 'accounting_sessions_stopped', 'accounting_sessions_updated', 'accounting_sessions_user']);
+        db.prepare("INSERT INTO accounting_sessions (nas, session_id, client_name, status, updated_at) VALUES ('ap-1', 'S1', 'other', 'active', '2026-03-01T12:00:00.000Z')").run();
+      } finally {
+        db.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a repeated version is refused', () => {
     expect(() => orderedMigrations([{ version: 1, name: 'a', up: '' }, { version: 1, name: 'b', up: '' }])).toThrow(/duplicate migration version 1/);
   });
@@ -73,6 +100,32 @@ describe('schema migrations', () => {
         await expect(PostgresDatabase.open(options, log)).rejects.toThrow(new RegExp(`PostgreSQL schema "${schema}" has schema versions this Gangway does not know \\(99\\)`));
         // The lock was released: a second refusal does not wait for the first.
         await expect(PostgresDatabase.open(options, log)).rejects.toThrow(NewerSchemaError);
+      } finally {
+        await dropSchema(server!, schema);
+      }
+    });
+
+    test('migration 17: accounting sessions keep their rows, keyed by client, NAS and session id from then on', async () => {
+      const schema = freshName();
+      const log = new MemoryLog();
+      const options = { url: server!.url, ...(server!.password !== undefined ? { password: server!.password } : {}), schema, poolSize: 1 };
+      try {
+        const old = await PostgresDatabase.open(options, log, postgresMigrations.filter((m) => m.version <= 16));
+        await old.query("INSERT INTO accounting_sessions (nas, session_id, client_name, status, user_name, updated_at, input_octets) VALUES ('ap-1', 'S1', 'ap', 'active', 'alice', now(), 8589934593)");
+        await old.close();
+        const db = await PostgresDatabase.open(options, log);
+        try {
+          const { rows } = await db.query<{ client_name: string; user_name: string; input_octets: string }>('SELECT client_name, user_name, input_octets FROM accounting_sessions');
+          expect(rows).toEqual([{ client_name: 'ap', user_name: 'alice', input_octets: '8589934593' }]);
+          const key = await db.query<{ attname: string }>(
+            `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+             WHERE i.indrelid = 'accounting_sessions'::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)`,
+          );
+          expect(key.rows.map((r) => r.attname)).toEqual(['client_name', 'nas', 'session_id']);
+          await db.query("INSERT INTO accounting_sessions (nas, session_id, client_name, status, updated_at) VALUES ('ap-1', 'S1', 'other', 'active', now())");
+        } finally {
+          await db.close();
+        }
       } finally {
         await dropSchema(server!, schema);
       }

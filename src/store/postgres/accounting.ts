@@ -47,12 +47,12 @@ export class PostgresAccountingStore implements AccountingStore {
 
   constructor(private readonly db: PostgresDatabase) {
     this.insertSql = `INSERT INTO accounting_sessions (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
-      ON CONFLICT (nas, session_id) DO NOTHING`;
+      ON CONFLICT (client_name, nas, session_id) DO NOTHING`;
     const p = (c: (typeof COLUMNS)[number]): string => `$${COLUMNS.indexOf(c) + 1}`;
-    this.updateSql = `UPDATE accounting_sessions SET client_name = ${p('client_name')}, status = ${p('status')},
+    this.updateSql = `UPDATE accounting_sessions SET status = ${p('status')},
       ${KEPT_UNLESS_NEW.map((c) => `${c} = COALESCE(${p(c)}, ${c})`).join(', ')},
       started_at = COALESCE(started_at, ${p('started_at')}), updated_at = ${p('updated_at')}, stopped_at = ${p('stopped_at')}
-      WHERE nas = ${p('nas')} AND session_id = ${p('session_id')} AND status = 'active'`;
+      WHERE client_name = ${p('client_name')} AND nas = ${p('nas')} AND session_id = ${p('session_id')} AND status = 'active'`;
   }
 
   async apply(r: AccountingRecord): Promise<AccountingChange> {
@@ -89,13 +89,13 @@ export class PostgresAccountingStore implements AccountingStore {
     return 'ignored';
   }
 
-  async stopAllOf(nas: string, at: Date): Promise<number> {
-    const r = await this.db.query("UPDATE accounting_sessions SET status = 'stopped', stopped_at = $1, updated_at = $1 WHERE nas = $2 AND status = 'active'", [at, pgText(nas)]);
+  async stopAllOf(clientName: string, nas: string, at: Date): Promise<number> {
+    const r = await this.db.query("UPDATE accounting_sessions SET status = 'stopped', stopped_at = $1, updated_at = $1 WHERE client_name = $2 AND nas = $3 AND status = 'active'", [at, clientName, pgText(nas)]);
     return r.rowCount ?? 0;
   }
 
-  async get(nas: string, sessionId: string): Promise<AccountingSession | undefined> {
-    const { rows } = await this.db.query<Row>('SELECT * FROM accounting_sessions WHERE nas = $1 AND session_id = $2', [pgText(nas), pgText(sessionId)]);
+  async get(clientName: string, nas: string, sessionId: string): Promise<AccountingSession | undefined> {
+    const { rows } = await this.db.query<Row>('SELECT * FROM accounting_sessions WHERE client_name = $1 AND nas = $2 AND session_id = $3', [clientName, pgText(nas), pgText(sessionId)]);
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
 
@@ -111,7 +111,7 @@ export class PostgresAccountingStore implements AccountingStore {
       async (limit) => (await this.db.query(
         // The cutoff again outside: a row updated while the DELETE waited for its lock is re-checked
         // against the outer condition only, and a session just heard of must stay.
-        'DELETE FROM accounting_sessions WHERE updated_at < $1 AND (nas, session_id) IN (SELECT nas, session_id FROM accounting_sessions WHERE updated_at < $1 ORDER BY updated_at LIMIT $2)',
+        'DELETE FROM accounting_sessions WHERE updated_at < $1 AND (client_name, nas, session_id) IN (SELECT client_name, nas, session_id FROM accounting_sessions WHERE updated_at < $1 ORDER BY updated_at LIMIT $2)',
         [before, limit],
       )).rowCount ?? 0,
       signal,

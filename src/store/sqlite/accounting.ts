@@ -38,7 +38,7 @@ export class SqliteAccountingStore implements AccountingStore {
   private readonly applyTx;
 
   constructor(db: SqliteDatabase) {
-    this.selectOne = db.prepare('SELECT * FROM accounting_sessions WHERE nas = ? AND session_id = ?');
+    this.selectOne = db.prepare('SELECT * FROM accounting_sessions WHERE client_name = ? AND nas = ? AND session_id = ?');
     this.insert = db.prepare(
       `INSERT INTO accounting_sessions (nas, session_id, client_name, status, user_name, calling_station_id, called_station_id, framed_ip_address,
          multi_session_id, started_at, updated_at, stopped_at, session_time, input_octets, output_octets, input_packets, output_packets, terminate_cause)
@@ -47,7 +47,7 @@ export class SqliteAccountingStore implements AccountingStore {
     );
     // A later record keeps what an earlier one said unless it says something new (COALESCE).
     this.update = db.prepare(
-      `UPDATE accounting_sessions SET client_name = @client_name, status = @status,
+      `UPDATE accounting_sessions SET status = @status,
          user_name = COALESCE(@user_name, user_name), calling_station_id = COALESCE(@calling_station_id, calling_station_id),
          called_station_id = COALESCE(@called_station_id, called_station_id), framed_ip_address = COALESCE(@framed_ip_address, framed_ip_address),
          multi_session_id = COALESCE(@multi_session_id, multi_session_id), started_at = COALESCE(started_at, @started_at),
@@ -55,9 +55,9 @@ export class SqliteAccountingStore implements AccountingStore {
          session_time = COALESCE(@session_time, session_time), input_octets = COALESCE(@input_octets, input_octets),
          output_octets = COALESCE(@output_octets, output_octets), input_packets = COALESCE(@input_packets, input_packets),
          output_packets = COALESCE(@output_packets, output_packets), terminate_cause = COALESCE(@terminate_cause, terminate_cause)
-       WHERE nas = @nas AND session_id = @session_id`,
+       WHERE client_name = @client_name AND nas = @nas AND session_id = @session_id`,
     );
-    this.stopAll = db.prepare("UPDATE accounting_sessions SET status = 'stopped', stopped_at = @at, updated_at = @at WHERE nas = @nas AND status = 'active'");
+    this.stopAll = db.prepare("UPDATE accounting_sessions SET status = 'stopped', stopped_at = @at, updated_at = @at WHERE client_name = @client_name AND nas = @nas AND status = 'active'");
     this.selectByStatus = db.prepare('SELECT * FROM accounting_sessions WHERE status = ? ORDER BY updated_at DESC LIMIT ?');
     this.selectAll = db.prepare('SELECT * FROM accounting_sessions ORDER BY updated_at DESC LIMIT ?');
     this.purge = db.prepare('DELETE FROM accounting_sessions WHERE rowid IN (SELECT rowid FROM accounting_sessions WHERE updated_at < ? ORDER BY updated_at LIMIT ?)');
@@ -69,7 +69,7 @@ export class SqliteAccountingStore implements AccountingStore {
   }
 
   private applyNow(r: AccountingRecord): AccountingChange {
-    const existing = this.selectOne.get(r.nas, r.sessionId) as Row | undefined;
+    const existing = this.selectOne.get(r.clientName, r.nas, r.sessionId) as Row | undefined;
     const at = r.at.toISOString();
     // A session first seen in an Interim-Update or Stop (its Start was lost) began session_time earlier.
     const inferredStart = r.event === 'start' ? at : r.sessionTime !== undefined ? new Date(r.at.getTime() - r.sessionTime * 1000).toISOString() : null;
@@ -105,12 +105,12 @@ export class SqliteAccountingStore implements AccountingStore {
     return r.event === 'stop' ? 'stopped' : 'updated';
   }
 
-  async stopAllOf(nas: string, at: Date): Promise<number> {
-    return this.stopAll.run({ nas, at: at.toISOString() }).changes;
+  async stopAllOf(clientName: string, nas: string, at: Date): Promise<number> {
+    return this.stopAll.run({ client_name: clientName, nas, at: at.toISOString() }).changes;
   }
 
-  async get(nas: string, sessionId: string): Promise<AccountingSession | undefined> {
-    const row = this.selectOne.get(nas, sessionId) as Row | undefined;
+  async get(clientName: string, nas: string, sessionId: string): Promise<AccountingSession | undefined> {
+    const row = this.selectOne.get(clientName, nas, sessionId) as Row | undefined;
     return row ? fromRow(row) : undefined;
   }
 

@@ -15,6 +15,7 @@ import { crlBaselinesMigration } from './0013-crl-baselines.js';
 import { issuedCertificatesLineageMigration } from './0014-issued-certificates-lineage.js';
 import { accessSessionDeviceMigration } from './0015-access-session-device.js';
 import { accountingSessionsUpdatedMigration } from './0016-accounting-sessions-updated.js';
+import { accountingSessionsByClientMigration } from './0017-accounting-sessions-by-client.js';
 
 /** Every migration, in version order. Add a new aggregate's steps here with the next free version. */
 export const migrations: readonly Migration[] = [
@@ -34,4 +35,5 @@ export const migrations: readonly Migration[] = [
   issuedCertificatesLineageMigration,
   accessSessionDeviceMigration,
   accountingSessionsUpdatedMigration,
+  accountingSessionsByClientMigration,
 ];
