@@ -52,6 +52,23 @@ export interface AccountingSession extends AccountingUsage {
   terminateCause?: number;
 }
 
+/**
+ * A session time longer than this dates no start: Acct-Session-Time is any 32-bit count (up to 136
+ * years), and a NAS with a broken counter, or one holding its client's secret, would otherwise date
+ * a session to the nineteenth century.
+ */
+export const MAX_INFERRED_SESSION_SECONDS = 10 * 366 * 86_400;
+
+/**
+ * When the record's session began: at a Start, its time; for a session first seen in an
+ * Interim-Update or Stop (its Start was lost), Acct-Session-Time before it; else unknown.
+ */
+export function inferredStart(r: Pick<AccountingRecord, 'event' | 'at' | 'sessionTime'>): Date | null {
+  if (r.event === 'start') return r.at;
+  if (r.sessionTime === undefined || r.sessionTime > MAX_INFERRED_SESSION_SECONDS) return null;
+  return new Date(r.at.getTime() - r.sessionTime * 1000);
+}
+
 /** What a record changed: `started`/`stopped` are worth an audit line, `updated` is an interim, `ignored` a late or repeated one. */
 export type AccountingChange = 'started' | 'updated' | 'stopped' | 'ignored';
 

@@ -52,6 +52,12 @@ describeStores('AccountingStore (migration 10)', (kind) => {
     expect((await s.stores.accounting.get('ap', 'ap-1', 'S1'))?.startedAt).toEqual(at(180));
     expect(await s.stores.accounting.apply(rec('stop', 300, { sessionId: 'S2' }))).toBe('stopped');
     expect((await s.stores.accounting.get('ap', 'ap-1', 'S2'))?.startedAt).toBeUndefined();
+    // A session time of more than ten years dates nothing (a 32-bit count reaches 136 years).
+    expect(await s.stores.accounting.apply(rec('stop', 300, { sessionId: 'S3', sessionTime: 4_000_000_000 }))).toBe('stopped');
+    const s3 = await s.stores.accounting.get('ap', 'ap-1', 'S3');
+    expect([s3?.startedAt, s3?.sessionTime]).toEqual([undefined, 4_000_000_000]);
+    expect(await s.stores.accounting.apply(rec('stop', 300, { sessionId: 'S4', sessionTime: 9 * 365 * 86_400 }))).toBe('stopped');
+    expect((await s.stores.accounting.get('ap', 'ap-1', 'S4'))?.startedAt).toEqual(new Date(at(300).getTime() - 9 * 365 * 86_400_000));
   });
 
   // FAILS at e3af32f (a hostile review): a session was keyed by NAS and Acct-Session-Id only, so

@@ -1,4 +1,4 @@
-import type { AccountingChange, AccountingRecord, AccountingSession, AccountingStore } from '../accounting.js';
+import { inferredStart, type AccountingChange, type AccountingRecord, type AccountingSession, type AccountingStore } from '../accounting.js';
 import { deleteInBatches } from '../retention.js';
 import { pgText, toNumber, type PostgresDatabase, type SqlValue } from './database.js';
 
@@ -56,8 +56,6 @@ export class PostgresAccountingStore implements AccountingStore {
   }
 
   async apply(r: AccountingRecord): Promise<AccountingChange> {
-    // A session first seen in an Interim-Update or Stop (its Start was lost) began session_time earlier.
-    const inferredStart = r.event === 'start' ? r.at : r.sessionTime !== undefined ? new Date(r.at.getTime() - r.sessionTime * 1000) : null;
     const values: SqlValue[] = [
       pgText(r.nas),
       pgText(r.sessionId),
@@ -68,7 +66,7 @@ export class PostgresAccountingStore implements AccountingStore {
       pgText(r.calledStationId),
       r.framedIpAddress ?? null,
       pgText(r.multiSessionId),
-      inferredStart,
+      inferredStart(r),
       r.at,
       r.event === 'stop' ? r.at : null,
       r.sessionTime ?? null,

@@ -1,4 +1,4 @@
-import type { AccountingChange, AccountingRecord, AccountingSession, AccountingStore } from '../accounting.js';
+import { inferredStart, type AccountingChange, type AccountingRecord, type AccountingSession, type AccountingStore } from '../accounting.js';
 import { deleteInBatches } from '../retention.js';
 import type { SqliteDatabase } from './database.js';
 
@@ -71,8 +71,6 @@ export class SqliteAccountingStore implements AccountingStore {
   private applyNow(r: AccountingRecord): AccountingChange {
     const existing = this.selectOne.get(r.clientName, r.nas, r.sessionId) as Row | undefined;
     const at = r.at.toISOString();
-    // A session first seen in an Interim-Update or Stop (its Start was lost) began session_time earlier.
-    const inferredStart = r.event === 'start' ? at : r.sessionTime !== undefined ? new Date(r.at.getTime() - r.sessionTime * 1000).toISOString() : null;
     const status = r.event === 'stop' ? 'stopped' : 'active';
     const values = {
       nas: r.nas,
@@ -84,7 +82,7 @@ export class SqliteAccountingStore implements AccountingStore {
       called_station_id: r.calledStationId ?? null,
       framed_ip_address: r.framedIpAddress ?? null,
       multi_session_id: r.multiSessionId ?? null,
-      started_at: inferredStart,
+      started_at: inferredStart(r)?.toISOString() ?? null,
       updated_at: at,
       stopped_at: r.event === 'stop' ? at : null,
       session_time: r.sessionTime ?? null,
