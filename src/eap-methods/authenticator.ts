@@ -219,6 +219,8 @@ export class EapAuthenticator {
       outstandingId: identityResponse ? identityResponse.identifier : randomInt(256),
       lastRequest: new Uint8Array(0),
       rounds: 0,
+      methodRounds: 0,
+      triedMethods: [],
       invalidPackets: 0,
       allowed: [],
       methodAnswered: false,
@@ -244,7 +246,6 @@ export class EapAuthenticator {
   private async respond(c: Conversation, packet: EapResponse): Promise<EapOutcome> {
     c.rounds++;
     if (c.rounds > this.limits.maxRounds) return this.fail(c, packet.identifier, 'too-many-rounds', `more than ${this.limits.maxRounds} round trips`);
-    if (this.limits.protectAfterRounds > 0 && c.rounds >= this.limits.protectAfterRounds && !c.method?.declaresEstablished) this.table.establish(c);
 
     if (!c.session) {
       if (packet.type === EapType.Identity) return this.onIdentity(c, packet);
@@ -264,7 +265,7 @@ export class EapAuthenticator {
       this.log.error({ conversation: c.id, method: c.method!.name, err }, 'EAP method threw');
       return this.fail(c, packet.identifier, 'method-error', `${c.method!.name} internal error`);
     }
-    return this.apply(c, packet.identifier, step);
+    return this.apply(c, packet.identifier, step, true);
   }
 
   private async onIdentity(c: Conversation, packet: EapResponse): Promise<EapOutcome> {
@@ -281,12 +282,14 @@ export class EapAuthenticator {
 
   private async onNak(c: Conversation, packet: EapResponse): Promise<EapOutcome> {
     const offered = [...packet.data];
+    // Each method once: a peer Nak'ing back and forth would otherwise hold the conversation open
+    // for maxRounds without ever answering a method.
     const candidate = c.allowed.find((name) => {
       const m = this.registry.get(name)!;
-      return m.type !== c.method!.type && offered.includes(m.type);
+      return m.type !== c.method!.type && offered.includes(m.type) && !c.triedMethods.includes(name);
     });
     if (candidate === undefined) {
-      return this.fail(c, packet.identifier, 'no-method', `peer Nak'd ${c.method!.name} and offered ${summariseList(offered)}, none allowed for this identity`);
+      return this.fail(c, packet.identifier, 'no-method', `peer Nak'd ${c.method!.name} and offered ${summariseList(offered)}, none allowed for this identity and not yet tried`);
     }
     this.disposeSession(c);
     return this.startMethod(c, candidate, packet.identifier);
@@ -297,6 +300,8 @@ export class EapAuthenticator {
     c.method = method;
     c.methodName = name;
     c.methodAnswered = false;
+    c.methodRounds = 0;
+    c.triedMethods.push(name);
     this.observer.methodStarted(name);
     // Methods may be plugins: whatever they throw or reject ends this conversation only.
     try {
@@ -315,7 +320,8 @@ export class EapAuthenticator {
     return this.apply(c, responseId, step);
   }
 
-  private apply(c: Conversation, responseId: number, result: unknown): EapOutcome {
+  /** `answered`: the step is the method's answer to a Response of its own type (not its start). */
+  private apply(c: Conversation, responseId: number, result: unknown, answered = false): EapOutcome {
     const step = checkedStep(result);
     if (typeof step === 'string') {
       this.log.error({ conversation: c.id, method: c.method!.name, problem: step }, 'EAP method returned a malformed step: refused');
@@ -323,7 +329,11 @@ export class EapAuthenticator {
     }
     switch (step.kind) {
       case 'request':
-        if (step.established) this.table.establish(c);
+        if (answered) c.methodRounds++;
+        // By count only for a method that never says so itself: the Responses it took in are its
+        // only sign of a peer that answers in kind. A declaring method's can be fragments of a
+        // message never finished, and Identity, Naks and Responses it discarded count for none.
+        if (step.established || (this.limits.protectAfterRounds > 0 && c.methodRounds >= this.limits.protectAfterRounds && !c.method!.declaresEstablished)) this.table.establish(c);
         return this.challenge(c, c.method!.type, step.data);
       case 'discard':
         return this.invalid(c, step.reason);

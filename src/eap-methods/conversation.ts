@@ -16,6 +16,13 @@ export interface Conversation {
   outstandingId: number;
   lastRequest: Uint8Array;
   rounds: number;
+  /**
+   * Responses of the current method's type handed to it since it started: what `protectAfterRounds`
+   * counts (Identity, Naks and unusable Responses prove nothing of any method).
+   */
+  methodRounds: number;
+  /** Methods started in this conversation: a Nak may only move to one not yet tried. */
+  triedMethods: string[];
   invalidPackets: number;
   /** Methods policy allows for this identity, in preference order. */
   allowed: string[];

@@ -304,6 +304,8 @@ function newConversation(init: Omit<Conversation, 'id' | 'state' | 'createdAt' |
     outstandingId: init.outstandingId,
     lastRequest: init.lastRequest,
     rounds: init.rounds,
+    methodRounds: init.methodRounds,
+    triedMethods: init.triedMethods,
     invalidPackets: init.invalidPackets,
     allowed: init.allowed,
     methodAnswered: init.methodAnswered,

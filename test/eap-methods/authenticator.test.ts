@@ -247,6 +247,44 @@ describe('EAP authenticator (RFC 3748 behind RADIUS)', () => {
     eap.close();
   });
 
+  // FAILS at 8a6e92b (a hostile review): Naks and Responses before the Identity counted as rounds,
+  // under whatever method was current, and a Nak could go back to a method already tried: ten Naks
+  // between EAP-TLS and EAP-MSCHAPv2 established the conversation, then EAP-TLS ran protected.
+  test('only Responses to a method count towards protectAfterRounds, and a Nak never goes back to a method tried', async () => {
+    const registry = new MethodRegistry();
+    registry.register({ ...echoMethod(200, 'declaring', 40), declaresEstablished: true });
+    registry.register(echoMethod(201, 'counted', 40));
+    const eap = new EapAuthenticator(registry, new MethodSelector([], ['declaring', 'counted']), { ...DEFAULT_EAP_LIMITS, protectAfterRounds: 3 }, new MemoryLog());
+    // EAP-Start, then unusable Responses before any Identity: no method, nothing counted.
+    let r = await eap.handle({ eap: new Uint8Array(0), nas });
+    const state = (r as { state: Uint8Array }).state;
+    for (let i = 0; i < 4; i++) r = await eap.handle({ eap: response(requestOf(r).id, 200, [1]), state, nas });
+    r = await eap.handle({ eap: response(requestOf(r).id, EapType.Identity, [...Buffer.from('alice')]), state, nas });
+    expect(eap.admission).toMatchObject({ progressing: 1, established: 0 });
+    // A Nak moves to 'counted'; a Nak back to 'declaring', tried already, ends the conversation.
+    r = await eap.handle({ eap: response(requestOf(r).id, EapType.Nak, [201]), state, nas });
+    expect(r.kind).toBe('challenge');
+    expect(eap.admission).toMatchObject({ established: 0 });
+    const back = await eap.handle({ eap: response(requestOf(r).id, EapType.Nak, [200]), state, nas });
+    expect(back).toMatchObject({ kind: 'reject', reason: expect.stringContaining('not yet tried') });
+    eap.close();
+  });
+
+  test('a method that never declares establishment is established after protectAfterRounds of its own Responses', async () => {
+    const registry = new MethodRegistry();
+    registry.register(echoMethod(201, 'counted', 40));
+    const eap = new EapAuthenticator(registry, new MethodSelector([], ['counted']), { ...DEFAULT_EAP_LIMITS, protectAfterRounds: 3 }, new MemoryLog());
+    let r = await eap.handle({ eap: identity(1, 'alice'), nas });
+    const state = (r as { state: Uint8Array }).state;
+    for (let i = 0; i < 2; i++) r = await eap.handle({ eap: response(requestOf(r).id, 201, [1]), state, nas });
+    // An unusable Response is no round of the method.
+    r = await eap.handle({ eap: response(requestOf(r).id, 201, [0xdd]), state, nas });
+    expect(eap.admission).toMatchObject({ progressing: 1, established: 0 });
+    await eap.handle({ eap: response(requestOf(r).id, 201, [1]), state, nas });
+    expect(eap.admission).toMatchObject({ progressing: 0, established: 1 });
+    eap.close();
+  });
+
   test('idle conversations expire', async () => {
     let now = 1_000_000;
     const registry = new MethodRegistry();

@@ -12,6 +12,8 @@ function init(clientName: string, station?: string, clientAddress = '192.0.2.1')
     outstandingId: 0,
     lastRequest: new Uint8Array(0),
     rounds: 0,
+    methodRounds: 0,
+    triedMethods: [],
     invalidPackets: 0,
     allowed: [],
     methodAnswered: false,

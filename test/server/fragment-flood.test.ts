@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { encodeEap, decodeEap, EapType } from '../../src/eap-methods/eap-packet.js';
 import { AttributeType, RadiusCode, getAttribute, joinEapMessage, type RadiusPacket } from '../../src/radius/index.js';
+import { TeapPeer } from '../../src/peer/teap/teap-peer.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
 import { UdpNas } from '../helpers/udp-nas.js';
 import { readFileSync } from 'node:fs';
@@ -76,24 +77,85 @@ describe.each([
     // Fifteen Responses or more each, past protectAfterRounds (10), and none established.
     expect(g.running.admission()).toMatchObject({ conversations: 3, progressing: 3, established: 0 });
 
-    const files = g.init.files;
-    const driver = await eapTls12.prepare({
-      target: { kind: 'gangway', host: '127.0.0.1', port: g.port, secret: g.secret, version: 'under test', stop: async () => undefined, tail: () => '' },
-      credentials: {
-        caPem: readFileSync(files.caCert),
-        serverName: 'radius.test.example',
-        tls: { certPem: readFileSync(files.clientCert), keyPem: readFileSync(files.clientKey), identity: 'demo-client' },
-        teapOuterIdentity: 'anonymous', peapOuterIdentity: 'anonymous',
+    const outcome = await realEapTlsPeer(g);
+    expect(outcome.reason).toBeUndefined();
+    expect(outcome.ok).toBe(true);
+    expect(refusedForRoom(g)).toBe(0);
+  });
+});
+
+/** Newcomers the bridge dropped because nothing in the table could give way. */
+function refusedForRoom(g: TestGangway): number {
+  return g.log.lines.filter((l) => l.msg === 'Access-Request dropped' && /none of which may give way/.test(String((l.obj as { reason?: unknown }).reason))).length;
+}
+
+async function realEapTlsPeer(g: TestGangway): Promise<{ ok: boolean; reason?: string }> {
+  const files = g.init.files;
+  const driver = await eapTls12.prepare({
+    target: { kind: 'gangway', host: '127.0.0.1', port: g.port, secret: g.secret, version: 'under test', stop: async () => undefined, tail: () => '' },
+    credentials: {
+      caPem: readFileSync(files.caCert),
+      serverName: 'radius.test.example',
+      tls: { certPem: readFileSync(files.clientCert), keyPem: readFileSync(files.clientKey), identity: 'demo-client' },
+      teapOuterIdentity: 'anonymous', peapOuterIdentity: 'anonymous',
+    },
+    concurrency: 1,
+  });
+  try {
+    return await driver.run(0, 0);
+  } finally {
+    await driver.close();
+  }
+}
+
+// FAILS at 8a6e92b (a hostile review): TEAP said established on every Phase-2 Request, and anyone
+// reaches Phase 2 with an anonymous handshake; junk Phase-2 fragments then held the place.
+describe('TEAP: a tunnel reached without a credential, then Phase-2 fragments that never end', () => {
+  let g: TestGangway;
+  beforeAll(async () => {
+    g = await startTestGangway({
+      configure: (doc) => {
+        (doc.eap as Record<string, unknown>) = { ...(doc.eap as Record<string, unknown>), maxSessions: 3, clientShare: 1, protectAfterRounds: 10 };
       },
-      concurrency: 1,
     });
+  });
+  afterAll(async () => {
+    await g.close();
+  });
+
+  test('such conversations stay progressing, and a real EAP-TLS peer still gets in', async () => {
+    const nas = await UdpNas.bind('127.0.0.1', g.secret, g.port);
     try {
-      const outcome = await driver.run(0, 0);
-      expect(outcome.reason).toBeUndefined();
-      expect(outcome.ok).toBe(true);
+      for (let i = 0; i < 3; i++) {
+        const station = { userName: 'anonymous', callingStationId: `02-00-00-00-40-0${i}` };
+        const peer = new TeapPeer({ outerIdentity: 'anonymous', user: { identity: 'nobody', password: 'not-a-password' }, tls: { ca: readFileSync(g.init.files.caCert), servername: 'radius.test.example', maxVersion: 'TLSv1.2' } });
+        try {
+          let { reply } = await nas.send(station, peer.identityResponse(1), undefined);
+          // Through the anonymous handshake, up to the server's first Phase-2 message.
+          while (peer.phase2Requests === 0) {
+            expect(reply.code).toBe(RadiusCode.AccessChallenge);
+            const action = await peer.receive(joinEapMessage(reply)!);
+            if (action.kind !== 'send') throw new Error(`peer stopped: ${action.kind}`);
+            if (peer.phase2Requests > 0) break;
+            ({ reply } = await nas.send(station, action.eap, getAttribute(reply, AttributeType.State)));
+          }
+          for (let k = 0; k < 20; k++) {
+            expect(reply.code).toBe(RadiusCode.AccessChallenge);
+            const { identifier, state } = requestOf(reply);
+            ({ reply } = await nas.send(station, junkFragment(identifier, EapType.Teap), state));
+          }
+          expect(reply.code).toBe(RadiusCode.AccessChallenge);
+        } finally {
+          peer.dispose();
+        }
+      }
     } finally {
-      await driver.close();
+      nas.close();
     }
-    expect(g.log.lines.some((l) => /none of which may give way/.test(l.msg ?? ''))).toBe(false);
+    expect(g.running.admission()).toMatchObject({ conversations: 3, progressing: 3, established: 0 });
+    const outcome = await realEapTlsPeer(g);
+    expect(outcome.reason).toBeUndefined();
+    expect(outcome.ok).toBe(true);
+    expect(refusedForRoom(g)).toBe(0);
   });
 });

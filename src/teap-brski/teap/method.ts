@@ -504,8 +504,9 @@ class TeapServerSession implements EapMethodSession {
 
   private sendNextFragment(): Step {
     const p = this.outgoing.shift()!;
-    // In Phase 2 the TLS handshake is complete: the conversation has earned its place in the table.
-    return { kind: 'request', data: encodeTeapPacket(p), ...(this.phase === 'phase2' ? { established: true } : {}) };
+    // The conversation earns its place in the table once the peer has proved something in the
+    // tunnel (a Phase-1 certificate, an inner method): reaching Phase 2 anonymously proves nothing.
+    return { kind: 'request', data: encodeTeapPacket(p), ...(this.phase === 'phase2' && this.phase2?.peerProved ? { established: true } : {}) };
   }
 
   private fail(reason: string): Step {

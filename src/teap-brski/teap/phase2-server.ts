@@ -83,6 +83,7 @@ export class Phase2Server {
   private methodsStarted = 0;
   private rounds = 0;
   private naks = 0;
+  private innerMethodSucceeded = false;
   /** Set when the conversation will end in failure after the peer's final answer. */
   private failureReason = '';
 
@@ -99,6 +100,15 @@ export class Phase2Server {
 
   private get log(): Log {
     return this.deps.log;
+  }
+
+  /**
+   * The peer has proved something: a Phase-1 certificate we accepted, or an inner method that
+   * succeeded. A tunnel alone proves nothing (anyone completes an anonymous handshake), so only
+   * then is the conversation protected in a full session table.
+   */
+  get peerProved(): boolean {
+    return this.start.clientCertificate !== undefined || this.innerMethodSucceeded;
   }
 
   /** The first Phase-2 message (it may ride with the server's TLS Finished). */
@@ -318,6 +328,7 @@ export class Phase2Server {
       mskMacOnly = true;
     }
     const auth = this.sequencer.succeeded(method, identity, deviceId, certificate);
+    this.innerMethodSucceeded = true;
     let imskMsk: Uint8Array | undefined;
     if (eapType === EapType.MsChapV2 && keys.msk && this.deps.compat.mschapv2ImskOrder === 'rfc9930') imskMsk = swapMskHalves(keys.msk);
     chain.addInnerMethod(keys, imskMsk);
