@@ -304,6 +304,8 @@ function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<Buffer> {
       chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    // The client hung up or took too long (408): its doing, refused and logged as any refusal is
+    // (within the per-client budget), not an error of ours a pledge could repeat at will.
+    req.on('error', (err) => reject(new HttpError(400, `the request body did not arrive: ${err.message}`)));
   });
 }

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { AuditStore } from '../../store/audit.js';
 import { AuditBudget, DEVICE_AUDIT_BUDGET } from './audit-budget.js';
-import { parseBrskiDeviceId, type BrskiDeviceStore } from '../../store/brski-devices.js';
+import { parseBrskiDeviceId, type BrskiDevice, type BrskiDeviceStore } from '../../store/brski-devices.js';
 import { IssuanceLimitReachedError, type IssuanceLimit, type IssuedCertificateRecord, type IssuedCertificateStore, type RevocationReason } from '../../store/issued-certificates.js';
 import type { Log } from '../../util/log.js';
 import { TeapErrorCode } from '../teap/errors.js';
@@ -220,23 +220,35 @@ export class Registrar {
 
   /**
    * The refusal due at the start of TEAP-BRSKI flow B, before the pledge's voucher-request: only the
-   * certificate limit's, and only for a device `authorize` would let through. A denied or unapproved
-   * device is left to `authorize` at its voucher-request, so that it is refused, and audited, for what
-   * it is and not as "too soon" with a time to come back.
+   * certificate limit's, and only for a device an administrator's decision lets in. A denied or
+   * unapproved device is left to `authorize` at its voucher-request, so that it is refused, and
+   * audited, for what it is and not as "too soon" with a time to come back.
    */
   async refuseAtVoucherStart(pledge: Pledge): Promise<RegistrarError | undefined> {
     const d = await this.deps.devices.get(pledge.manufacturer.name, pledge.serialNumber);
-    if (d?.status === 'denied' || (pledge.manufacturer.approval === 'admin' && d?.status !== 'approved')) return undefined;
+    if (decisionRefusal(pledge.manufacturer, d, pledge.deviceId)) return undefined;
     return this.refuseIfTooSoon(pledge.deviceId, 'voucher');
   }
 
   /** Does the owner claim this pledge (RFC 8995 §5.3 authorisation)? Records the attempt. */
   async authorize(pledge: Pledge): Promise<void> {
     const d = await this.deps.devices.seen(pledge.manufacturer.name, pledge.serialNumber, this.now());
-    if (d.status === 'denied') throw new RegistrarError('not-authorized', `${pledge.deviceId} was denied by ${d.decidedBy ?? 'an administrator'}`);
-    if (pledge.manufacturer.approval === 'admin' && d.status !== 'approved') {
-      this.audit('brski.approval-needed', pledge.deviceId, { manufacturer: pledge.manufacturer.name, serialNumber: pledge.serialNumber });
-      throw new RegistrarError('pending-approval', `${pledge.deviceId} awaits an administrator's approval`);
+    const refusal = decisionRefusal(pledge.manufacturer, d, pledge.deviceId);
+    if (refusal) {
+      this.recordDecisionRefusal(refusal, pledge.deviceId, pledge.manufacturer.name, pledge.serialNumber, 'voucher');
+      throw refusal;
+    }
+  }
+
+  /**
+   * A device refused by an administrator's decision, within its audit budget: one it can repeat
+   * as often as it likes. A pending one is recorded for the administrator to decide on.
+   */
+  private recordDecisionRefusal(refusal: RegistrarError, deviceId: string, manufacturer: string, serialNumber: string, during: EnrolmentStep): void {
+    if (refusal.failure === 'pending-approval') {
+      this.budgetedRecord('info', 'BRSKI: device awaits an administrator\'s approval', 'brski.approval-needed', deviceId, { manufacturer, serialNumber });
+    } else {
+      this.recordEnrolmentRefusal(deviceId, refusal, during, 'denied by an administrator');
     }
   }
 
@@ -368,6 +380,16 @@ export class Registrar {
     options: { expectedChallengePassword?: string } = {},
   ): Promise<{ serial: string; der: Uint8Array; pkcs7: Uint8Array }> {
     const during = device.reissuedFrom !== undefined ? 're-enrolment' : 'enrolment';
+    // Judged again after the voucher: an administrator may have denied the device since, and a
+    // voucher grant over HTTPS lasts minutes (re-enrolment judged its LDevID's device already).
+    if (device.reissuedFrom === undefined && device.manufacturer !== undefined && device.serialNumber !== undefined) {
+      const manufacturer = this.deps.manufacturers.find((m) => m.name === device.manufacturer);
+      const refusal = decisionRefusal(manufacturer ?? { approval: 'auto' }, await this.deps.devices.get(device.manufacturer, device.serialNumber), device.deviceId);
+      if (refusal) {
+        this.recordDecisionRefusal(refusal, device.deviceId, device.manufacturer, device.serialNumber, during);
+        throw refusal;
+      }
+    }
     const tooSoon = await this.refuseIfTooSoon(device.deviceId, during);
     if (tooSoon) throw tooSoon;
     const limit = this.activeEnrolmentLimit();
@@ -530,4 +552,14 @@ export class Registrar {
       this.deps.log.error({ err: (err as Error).message, event }, 'BRSKI: audit entry could not be written');
     }
   }
+}
+
+/**
+ * What an administrator's decision says of a device now: denied, or (for a manufacturer whose
+ * devices need approval) not approved. One rule for the voucher, the enrolment and flow B's start.
+ */
+function decisionRefusal(manufacturer: Pick<RegistrarManufacturer, 'approval'>, d: BrskiDevice | undefined, deviceId: string): RegistrarError | undefined {
+  if (d?.status === 'denied') return new RegistrarError('not-authorized', `${deviceId} was denied by ${d.decidedBy ?? 'an administrator'}`);
+  if (manufacturer.approval === 'admin' && d?.status !== 'approved') return new RegistrarError('pending-approval', `${deviceId} awaits an administrator's approval`);
+  return undefined;
 }

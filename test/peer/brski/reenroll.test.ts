@@ -209,14 +209,17 @@ test('flow B for a device denied, or back to pending, after its enrolment: refus
   await world.devices.decide('acme', 'JADA-0001', 'pending', 'alice', new Date());
   const pending = await enrol();
   expect(pending.c.server).toMatchObject({ kind: 'failure', reason: expect.stringContaining('acme:JADA-0001 awaits an administrator\'s approval') });
-  expect(events()).toContain('brski.approval-needed');
-  expect(events()).not.toContain('brski.enrolment-refused');
+  // Each audited for what it is, within the device's budget: the denial as a refusal without a
+  // time to come back, the pending device for the administrator to decide on.
+  expect(events()).toEqual(['brski.voucher', 'brski.enrolment-refused', 'brski.approval-needed']);
+  expect(world.audit.entries.find((e) => e.event === 'brski.enrolment-refused')?.detail).toEqual({ during: 'voucher', why: 'denied by an administrator', retryAfter: null });
   expect(world.masa.calls).toBe(vouchers);
 
   await world.devices.decide('acme', 'JADA-0001', 'approved', 'alice', new Date());
   const tooSoon = await enrol();
   expect(tooSoon.c.server).toMatchObject({ kind: 'failure', reason: expect.stringContaining('the most a device gets') });
   expect(world.audit.entries.filter((e) => e.event === 'brski.enrolment-refused').map((e) => e.detail)).toEqual([
+    { during: 'voucher', why: 'denied by an administrator', retryAfter: null },
     { during: 'voucher', why: 'too soon after the last one', retryAfter: expect.any(Number) },
   ]);
   expect(world.masa.calls).toBe(vouchers);

@@ -27,7 +27,12 @@ let server: HttpsRegistrar;
 let port: number;
 let dir: string;
 let masaCalls = 0;
+const serverLog = new MemoryLog();
 const curl = requireTool('curl');
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 
 beforeAll(async () => {
   pki = await makeBrskiPki('JADA-0042');
@@ -56,7 +61,7 @@ beforeAll(async () => {
     key: pki.registrar.keyPem,
     domainCa: [fx.ca.certificatePem],
     audit: fx.audit,
-    log: new MemoryLog(),
+    log: serverLog,
   });
   port = (await server.listen('127.0.0.1', 0)).port;
 });
@@ -222,6 +227,26 @@ describe('BRSKI and EST over HTTPS', () => {
     expect(outcome.first).toBe('HTTP/1.1 408 Request Timeout');
     expect(outcome.ms).toBeLessThan(20_000);
   }, 40_000);
+
+  // FAILS at 8a6e92b (a hostile review): each hang-up logged an error line, as many as a pledge liked.
+  test('pledges hanging up in the middle of their bodies: refused and logged once at info per client and endpoint, never as an error', async () => {
+    const before = serverLog.lines.length;
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port, ca: pki.domainCa.pem, servername: 'registrar.test.example', cert: pki.idevid.pem, key: pki.idevid.keyPem }, () => {
+          s.write('POST /.well-known/brski/requestvoucher HTTP/1.1\r\nHost: registrar.test.example\r\nContent-Type: application/voucher-cms+json\r\nContent-Length: 1000\r\n\r\n0123456789', () => {
+            setTimeout(() => s.destroy(), 50);
+          });
+        });
+        s.on('error', reject);
+        s.on('close', () => resolve());
+      });
+    }
+    await until(() => serverLog.lines.slice(before).some((l) => l.msg === 'BRSKI/EST: request refused'));
+    const lines = serverLog.lines.slice(before);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+    expect(lines.filter((l) => l.msg === 'BRSKI/EST: request refused').map((l) => [l.level, (l.obj as { status: number }).status])).toEqual([['info', 400]]);
+  });
 
   (curl ? test : test.skip)('curl with the IDevID as client certificate gets a voucher from /.well-known/brski/requestvoucher', async () => {
     writeFileSync(join(dir, 'idevid.pem'), pki.idevid.pem);

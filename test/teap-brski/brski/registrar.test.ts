@@ -170,6 +170,28 @@ describe('Registrar (RFC 8995 §5, teap-brski.md §4)', () => {
     await expectFailure(r.requestVoucher(p, await pvr(), pki.registrar.der), 'not-authorized');
   });
 
+  // FAILS at 8a6e92b (a hostile review): enrolment after the voucher did not look at the
+  // administrator's decision again, so a device denied within an HTTPS voucher grant's 15 minutes
+  // (or during a flow-B conversation) was issued LDevIDs, then told "too soon" with a Retry-After.
+  test('enrolment judges the administrator\'s decision again: a device denied or sent back to pending after its voucher gets no LDevID, audited within its budget', async () => {
+    const masa = masaDouble(pki);
+    const { r, devices } = registrar(masa, 'admin');
+    const p = r.identify(chainOf(pki.idevid));
+    await devices.decide('acme', 'JADA-0001', 'approved', 'admin', new Date());
+    await r.requestVoucher(p, await pvr(), pki.registrar.der);
+    const device = { deviceId: p.deviceId, authenticatedBy: 'idevid:acme', manufacturer: 'acme', serialNumber: 'JADA-0001' };
+    await devices.decide('acme', 'JADA-0001', 'denied', 'admin', new Date());
+    for (let i = 0; i < 4; i++) await expectFailure(r.enroll(device, (await makeCsr({ subject: 'CN=x' })).der), 'not-authorized');
+    await devices.decide('acme', 'JADA-0001', 'pending', 'admin', new Date());
+    for (let i = 0; i < 4; i++) await expectFailure(r.enroll(device, (await makeCsr({ subject: 'CN=x' })).der), 'pending-approval');
+    expect(await fx.store.listByDevice(p.deviceId)).toHaveLength(0);
+    const audited = (await fx.audit.recent(50)).reverse().filter((e) => e.event === 'brski.enrolment-refused' || e.event === 'brski.approval-needed');
+    expect(audited.map((e) => [e.event, e.detail])).toEqual([
+      ['brski.enrolment-refused', { during: 'enrolment', why: 'denied by an administrator', retryAfter: null }],
+      ['brski.approval-needed', { manufacturer: 'acme', serialNumber: 'JADA-0001' }],
+    ]);
+  });
+
   test('MASA refuses, is unavailable, answers garbage, a voucher for another serial, or another nonce: refused, nothing forwarded', async () => {
     const masa = masaDouble(pki);
     const { r } = registrar(masa);
