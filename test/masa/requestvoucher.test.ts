@@ -279,3 +279,18 @@ describe('requestvoucher: refusals (status, plain-text reason, log line; the ser
     expect(masa.log.lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 });
+
+// FAILS at 8a6e92b (a hostile review): Node's defaults kept a stalled handshake for 120 s.
+describe('slow clients', () => {
+  test('a connection that never begins its TLS handshake is closed within about 12 s', async () => {
+    const [host, port] = masa.authority.split(':') as [string, string];
+    const started = Date.now();
+    const ms = await new Promise<number>((resolve, reject) => {
+      const s = connect({ host, port: Number(port) });
+      s.resume();
+      s.on('error', reject);
+      s.on('close', () => resolve(Date.now() - started));
+    });
+    expect(ms).toBeLessThan(14_000);
+  }, 40_000);
+});

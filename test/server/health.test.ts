@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { RadiusClient } from '../../src/radius/client.js';
 import { encodeEap, EapType } from '../../src/eap-methods/eap-packet.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
@@ -56,6 +57,19 @@ describe('health: GET /healthz and Status-Server tell the same truth', () => {
     expect((await get(g, '/healthz', 'POST')).status).toBe(405);
     expect((await get(g, '/healthz', 'HEAD')).status).toBe(200);
   });
+
+  // FAILS at 8a6e92b (a hostile review): Node looked for it every 30 s, and it stayed 29 s.
+  test('a client that never finishes its request headers is disconnected within about 7 s', async () => {
+    const { host, port } = g.running.health!;
+    const started = Date.now();
+    const ms = await new Promise<number>((resolve, reject) => {
+      const s = connect({ host, port }, () => s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'));
+      s.resume();
+      s.on('error', reject);
+      s.on('close', () => resolve(Date.now() - started));
+    });
+    expect(ms).toBeLessThan(8_000);
+  }, 40_000);
 
   test('a conversation evicted for room: 503 and no Status-Server answer until the hold passes', async () => {
     const nas = await UdpNas.bind('127.0.0.1', g.secret, g.port);
