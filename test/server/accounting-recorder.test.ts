@@ -99,6 +99,13 @@ test('another RADIUS client naming the NAS closes and updates nothing of its ses
   expect(await store.get('intruder', 'ap-1.example', 'A')).toMatchObject({ status: 'stopped', clientName: 'intruder' });
 });
 
+test('entries sharing a name (redundant proxies) speak for the same sessions', async () => {
+  const viaProxy = (address: string, attributes: RadiusAttribute[]) => createAccountingRecorder({ store, audit, log: new MemoryLog(), now: () => clock })({ packet: { code: 4, identifier: 1, authenticator: new Uint8Array(16), attributes }, client: { name: 'proxies', address, port: 1000 } });
+  expect(await viaProxy('192.0.2.10', [status(AcctStatusType.Start), ...base('P')])).toBe(true);
+  expect(await viaProxy('192.0.2.11', [status(AcctStatusType.Stop), ...base('P')])).toBe(true);
+  expect((await store.list({ limit: 10 })).map((x) => [x.clientName, x.sessionId, x.status])).toEqual([['proxies', 'P', 'stopped']]);
+});
+
 test('the NAS is named by NAS-Identifier, else NAS-IP-Address, else the source address', async () => {
   await record([status(AcctStatusType.Start), session('X'), ipv4Attribute(AttributeType.NasIpAddress, '198.51.100.1')]);
   await record([status(AcctStatusType.Start), session('Y')]);

@@ -3,6 +3,7 @@ import { encodeEap, decodeEap, EapType } from '../../src/eap-methods/eap-packet.
 import { AttributeType, RadiusCode, getAttribute, joinEapMessage, type RadiusPacket } from '../../src/radius/index.js';
 import { TeapPeer } from '../../src/peer/teap/teap-peer.js';
 import { startTestGangway, type TestGangway } from '../helpers/gangway.js';
+import { userWithPassword } from '../teap-brski/helpers.js';
 import { UdpNas } from '../helpers/udp-nas.js';
 import { readFileSync } from 'node:fs';
 import { eapTls12 } from '../../src/bench/method-eap-tls.js';
@@ -157,5 +158,47 @@ describe('TEAP: a tunnel reached without a credential, then Phase-2 fragments th
     expect(outcome.reason).toBeUndefined();
     expect(outcome.ok).toBe(true);
     expect(refusedForRoom(g)).toBe(0);
+  });
+});
+
+// A review found no test that a TEAP conversation does become established: a TEAP that never said
+// so would have passed every test above.
+describe('TEAP: a conversation is established once its peer proved something in the tunnel', () => {
+  let g: TestGangway;
+  beforeAll(async () => {
+    g = await startTestGangway();
+    await userWithPassword(g.running.stores.users, 'alice', 'alice-password');
+  });
+  afterAll(async () => {
+    await g.close();
+  });
+
+  /** Steps one TEAP conversation over RADIUS: the final code, and `established` at the first Phase-2 message and at its most. */
+  async function drive(password: string, station: string): Promise<{ final: number; atPhase2: number; most: number }> {
+    const peer = new TeapPeer({ outerIdentity: 'anonymous', user: { identity: 'alice', password }, tls: { ca: readFileSync(g.init.files.caCert), servername: 'radius.test.example', maxVersion: 'TLSv1.2' } });
+    const nas = await UdpNas.bind('127.0.0.1', g.secret, g.port);
+    const st = { userName: 'anonymous', callingStationId: station };
+    let atPhase2 = -1;
+    let most = 0;
+    try {
+      let { reply } = await nas.send(st, peer.identityResponse(1), undefined);
+      for (;;) {
+        const established = g.running.admission().established;
+        most = Math.max(most, established);
+        if (reply.code !== RadiusCode.AccessChallenge) return { final: reply.code, atPhase2, most };
+        const action = await peer.receive(joinEapMessage(reply)!);
+        if (atPhase2 < 0 && peer.phase2Requests > 0) atPhase2 = established;
+        if (action.kind !== 'send') throw new Error(`peer stopped: ${action.kind}`);
+        ({ reply } = await nas.send(st, action.eap, getAttribute(reply, AttributeType.State)));
+      }
+    } finally {
+      peer.dispose();
+      nas.close();
+    }
+  }
+
+  test('the right inner password: not at the tunnel, then established, then accepted; a wrong one never', async () => {
+    expect(await drive('alice-password', '02-00-00-00-50-01')).toEqual({ final: RadiusCode.AccessAccept, atPhase2: 0, most: 1 });
+    expect(await drive('not-alice-password', '02-00-00-00-50-02')).toEqual({ final: RadiusCode.AccessReject, atPhase2: 0, most: 0 });
   });
 });

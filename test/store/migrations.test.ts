@@ -44,6 +44,10 @@ describe('schema migrations', () => {
       const old = openSqlite(path, sqliteMigrations.filter((m) => m.version <= 16));
       old.prepare("INSERT INTO accounting_sessions (nas, session_id, client_name, status, user_name, updated_at, input_octets) VALUES ('ap-1', 'S1', 'ap', 'active', 'alice', '2026-03-01T10:00:00.000Z', 8589934593)").run();
       old.prepare("INSERT INTO accounting_sessions (nas, session_id, client_name, status, updated_at, stopped_at) VALUES ('ap-2', 'S1', 'ap', 'stopped', '2026-03-01T11:00:00.000Z', '2026-03-01T11:00:00.000Z')").run();
+      // An operator's report view and a trigger on a table of theirs. FAILS at 7e6b5f8 (a review):
+      // the RENAME checked them while no accounting_sessions existed, and the start failed.
+      old.exec("CREATE VIEW active_by_user AS SELECT user_name, count(*) AS n FROM accounting_sessions WHERE status = 'active' GROUP BY user_name");
+      old.exec('CREATE TABLE acct_purge (nas TEXT); CREATE TRIGGER acct_purge_now AFTER INSERT ON acct_purge BEGIN DELETE FROM accounting_sessions WHERE nas = new.nas; END');
       old.close();
       const db = openSqlite(path);
       try {
@@ -56,6 +60,9 @@ describe('schema migrations', () => {
         const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'accounting_sessions' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((r) => r.name);
         expect(indexes).toEqual(['accounting_sessions_station', 'accounting_sessions_stopped', 'accounting_sessions_updated', 'accounting_sessions_user']);
         db.prepare("INSERT INTO accounting_sessions (nas, session_id, client_name, status, updated_at) VALUES ('ap-1', 'S1', 'other', 'active', '2026-03-01T12:00:00.000Z')").run();
+        expect(db.prepare('SELECT user_name, n FROM active_by_user ORDER BY user_name').all()).toEqual([{ user_name: null, n: 1 }, { user_name: 'alice', n: 1 }]);
+        db.prepare("INSERT INTO acct_purge (nas) VALUES ('ap-2')").run();
+        expect(db.prepare("SELECT count(*) AS n FROM accounting_sessions WHERE nas = 'ap-2'").get()).toEqual({ n: 0 });
       } finally {
         db.close();
       }

@@ -4,7 +4,9 @@ import type { Migration } from '../../migration.js';
  * An accounting session is one RADIUS client's: keyed by client, NAS and Acct-Session-Id, so that
  * one client (another secret) cannot update, stop or close (Accounting-On/Off) the sessions of
  * another by naming its NAS, and two clients' NASes that report the same name and session id keep
- * two sessions. SQLite cannot change a primary key in place: the table is copied.
+ * two sessions. SQLite cannot change a primary key in place: the table is copied. Views and
+ * triggers on other tables that name it keep working; indexes and triggers an operator put on the
+ * table itself go with the old one (docs/deployment.md).
  */
 export const accountingSessionsByClientMigration: Migration = {
   version: 17,
@@ -39,7 +41,11 @@ export const accountingSessionsByClientMigration: Migration = {
         input_packets, output_packets, terminate_cause
       FROM accounting_sessions;
     DROP TABLE accounting_sessions;
+    -- An operator's views and triggers that name the table would make a modern RENAME fail (it
+    -- checks them while no accounting_sessions exists); named again, they find the new table.
+    PRAGMA legacy_alter_table = ON;
     ALTER TABLE accounting_sessions_by_client RENAME TO accounting_sessions;
+    PRAGMA legacy_alter_table = OFF;
     CREATE INDEX accounting_sessions_user ON accounting_sessions (user_name, updated_at);
     CREATE INDEX accounting_sessions_station ON accounting_sessions (calling_station_id, updated_at);
     CREATE INDEX accounting_sessions_stopped ON accounting_sessions (status, stopped_at);
