@@ -383,8 +383,10 @@ export class Registrar {
     // Judged again after the voucher: an administrator may have denied the device since, and a
     // voucher grant over HTTPS lasts minutes (re-enrolment judged its LDevID's device already).
     if (device.reissuedFrom === undefined && device.manufacturer !== undefined && device.serialNumber !== undefined) {
+      // A manufacturer taken out of the configuration since the voucher vouches for nothing now.
       const manufacturer = this.deps.manufacturers.find((m) => m.name === device.manufacturer);
-      const refusal = decisionRefusal(manufacturer ?? { approval: 'auto' }, await this.deps.devices.get(device.manufacturer, device.serialNumber), device.deviceId);
+      if (!manufacturer) throw new RegistrarError('unknown-manufacturer', `no manufacturer "${device.manufacturer}" is configured any more`);
+      const refusal = decisionRefusal(manufacturer, await this.deps.devices.get(device.manufacturer, device.serialNumber), device.deviceId);
       if (refusal) {
         this.recordDecisionRefusal(refusal, device.deviceId, device.manufacturer, device.serialNumber, during);
         throw refusal;

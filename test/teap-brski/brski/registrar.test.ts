@@ -184,6 +184,8 @@ describe('Registrar (RFC 8995 §5, teap-brski.md §4)', () => {
     for (let i = 0; i < 4; i++) await expectFailure(r.enroll(device, (await makeCsr({ subject: 'CN=x' })).der), 'not-authorized');
     await devices.decide('acme', 'JADA-0001', 'pending', 'admin', new Date());
     for (let i = 0; i < 4; i++) await expectFailure(r.enroll(device, (await makeCsr({ subject: 'CN=x' })).der), 'pending-approval');
+    // A manufacturer no longer configured (a reload since the voucher) vouches for nothing.
+    await expectFailure(r.enroll({ ...device, manufacturer: 'gone', deviceId: 'gone:JADA-0001' }, (await makeCsr({ subject: 'CN=x' })).der), 'unknown-manufacturer');
     expect(await fx.store.listByDevice(p.deviceId)).toHaveLength(0);
     const audited = (await fx.audit.recent(50)).reverse().filter((e) => e.event === 'brski.enrolment-refused' || e.event === 'brski.approval-needed');
     expect(audited.map((e) => [e.event, e.detail])).toEqual([
