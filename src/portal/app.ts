@@ -4,6 +4,9 @@ import QRCode from 'qrcode';
  * State-changing requests are POST forms carrying a CSRF token; sessions live in HttpOnly,
  * SameSite=Strict cookies (Secure under HTTPS); every page carries a strict CSP.
  */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { hashPassword, UserExistsError, validateUserName, type UserStore } from '../store/users.js';
 import { isVlanId } from '../store/user-policies.js';
@@ -20,6 +23,7 @@ import type { AuthorizationView } from './authorization-view.js';
 import type { BrskiAdmin } from './brski-admin.js';
 import { registerBrskiRoutes } from './brski-routes.js';
 import { RateLimiter } from './rate-limit.js';
+import { addressKey, PORTAL_REPORT_BUDGET, ReportBudget } from './report-budget.js';
 import { clearCookie, LOGIN_COOKIE, newToken, parseCookies, safeNextPath, sameToken, securityHeaders, SESSION_COOKIE, setCookie } from './security.js';
 import type { Html } from './html.js';
 import * as views from './views.js';
@@ -44,7 +48,28 @@ export interface PortalAppDeps {
   authorization?: AuthorizationView;
   /** The TEAP-BRSKI registrar's pages; absent without a brski section. */
   brski?: BrskiAdmin;
+  /** How long a client may take; PORTAL_TIMEOUTS by default (tests make them short). */
+  timeouts?: PortalTimeouts;
+  /** Audit entries and log lines about refused requests; PORTAL_REPORT_BUDGET by default. */
+  reportBudget?: { windowMs: number; perWindow: number; maxKeys: number };
 }
+
+/**
+ * How long a client may take, as the BRSKI registrar allows (Node's defaults: 120 s for the TLS
+ * handshake, 60 s for the headers, 300 s for the request, and the portal's Fastify had none at
+ * all): a body sent one octet at a time must not hold a connection, and its file descriptor, for
+ * ever. Past them the client gets 408 and the connection is closed.
+ */
+export interface PortalTimeouts {
+  handshakeMs: number;
+  headersMs: number;
+  /** The whole request, headers and body. */
+  requestMs: number;
+  /** How often Node looks for requests past those (its default, 30 s, would triple the headers' 10 s). */
+  checkEveryMs: number;
+}
+
+export const PORTAL_TIMEOUTS: PortalTimeouts = { handshakeMs: 10_000, headersMs: 10_000, requestMs: 30_000, checkEveryMs: 2_000 };
 
 /** What route modules share with this one. */
 export interface RouteHelpers {
@@ -86,6 +111,11 @@ function messageFor(req: FastifyRequest): views.Flash | undefined {
   return m !== undefined && Object.hasOwn(MESSAGES, m) ? MESSAGES[m] : undefined;
 }
 
+/** What an error answer says: the status only, never a framework's code or the request's own text. */
+function errorText(status: number): string {
+  return status >= 500 ? 'Internal error' : `${http.STATUS_CODES[status] ?? 'Bad request'} (${status})`;
+}
+
 function parseForm(body: string): Form {
   const out: Form = {};
   for (const [k, v] of new URLSearchParams(body)) if (!(k in out)) out[k] = v;
@@ -94,15 +124,56 @@ function parseForm(body: string): Form {
 
 export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
   const log = deps.log;
+  const headers = securityHeaders(deps.https);
+  const t = deps.timeouts ?? PORTAL_TIMEOUTS;
+  /** An error answer: the status and the security headers, nothing set before the error (it may be what failed). */
+  const plainError = (reply: FastifyReply, status: number): FastifyReply => {
+    for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+    return reply.code(status).headers(headers).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(errorText(status));
+  };
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 200 },
     trustProxy: false,
-    ...(deps.https && deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
+    serverFactory: (handler: http.RequestListener) => {
+      // Set on the raw response first, so that whatever Fastify writes, even from its last-resort
+      // error path, carries them; what the portal sets later replaces them.
+      const withHeaders: http.RequestListener = (req, res) => {
+        for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+        res.setHeader('cache-control', 'no-store');
+        handler(req, res);
+      };
+      const limits = { headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkEveryMs };
+      return deps.https && deps.tls
+        ? https.createServer({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: t.handshakeMs, ...limits }, withHeaders)
+        : http.createServer(limits, withHeaders);
+    },
+    // Node's own answers to a request it could not read (too slow, malformed, headers too big).
+    clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const body = errorText(status);
+      const lines = [
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}`,
+        ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+        'cache-control: no-store',
+        'content-type: text/plain; charset=utf-8',
+        `content-length: ${Buffer.byteLength(body)}`,
+        'connection: close',
+      ];
+      if (socket.writable) socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
+      socket.destroy();
+    },
+    // The router's refusals (a malformed or overlong path) come here instead of Fastify's JSON.
+    frameworkErrors: (err: { statusCode?: number }, _req: FastifyRequest, reply: FastifyReply) => {
+      const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+      plainError(reply, status);
+    },
   }) as unknown as FastifyInstance;
   const assets = staticAssets();
   const loginLimiter = new RateLimiter(deps.loginRate?.limit ?? 30, deps.loginRate?.windowMs ?? 10 * 60_000);
+  const reports = new ReportBudget(deps.reportBudget ?? PORTAL_REPORT_BUDGET);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => {
@@ -112,7 +183,7 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
   app.decorateRequest('form', undefined as unknown as Form);
 
   app.addHook('onRequest', async (req, reply) => {
-    reply.headers(securityHeaders(deps.https));
+    reply.headers(headers);
     reply.header('cache-control', 'no-store');
     req.viewer = await deps.auth.resolve(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
   });
@@ -124,16 +195,23 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
     req.form = (req.body ?? {}) as Form;
     const expected = req.url === '/login' ? parseCookies(req.headers.cookie).get(LOGIN_COOKIE) : req.viewer?.csrf;
     if (!sameToken(req.form.csrf, expected)) {
-      deps.audit.append({ at: new Date(), event: 'portal.csrf.rejected', ...(req.viewer ? { subject: req.viewer.userName } : {}), detail: { path: req.url.slice(0, 200), client: req.ip } });
-      log.warn({ path: req.url, client: req.ip }, 'portal: request without a valid CSRF token refused');
+      // Anyone can send these as fast as they like: audited and logged within the budget.
+      const suppressed = reports.admit('portal.csrf.rejected', req.ip);
+      if (suppressed !== undefined) {
+        const more = suppressed > 0 ? { suppressed } : {};
+        deps.audit.append({ at: new Date(), event: 'portal.csrf.rejected', ...(req.viewer ? { subject: req.viewer.userName } : {}), detail: { path: req.url.slice(0, 200), client: req.ip, ...more } });
+        log.warn({ path: req.url.slice(0, 200), client: req.ip, ...more }, 'portal: request without a valid CSRF token refused');
+      }
       return reply.code(403).type('text/plain; charset=utf-8').send('Forbidden: missing or invalid CSRF token. Reload the page and try again.');
     }
   });
 
   app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) log.error({ err: err.message, path: req.url }, 'portal: request failed');
-    reply.code(status).type('text/plain; charset=utf-8').send(status === 500 ? 'Internal error' : `Bad request (${status})`);
+    if (status === 500) log.error({ err: err.message, path: req.url.slice(0, 200) }, 'portal: request failed');
+    // Headers set before the error go: one of them may be what failed (a Location Node refused),
+    // and sending it again would drop this answer to Fastify's JSON fallback.
+    plainError(reply, status);
   });
   app.setNotFoundHandler((req, reply) => {
     send(reply.code(404), views.messagePage(viewerOf(req), 'Not found', { kind: 'bad', text: 'There is no such page.' }));
@@ -190,9 +268,14 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
   app.post('/login', async (req, reply) => {
     const next = safeNextPath(req.form.next);
     const user = (req.form.user ?? '').trim();
-    if (!loginLimiter.hit(req.ip)) {
-      deps.audit.append({ at: new Date(), event: 'portal.login.failed', subject: user.slice(0, 253), detail: { client: req.ip, reason: 'rate-limited' } });
-      reply.header('retry-after', String(loginLimiter.retryAfter(req.ip)));
+    const client = addressKey(req.ip);
+    if (!loginLimiter.hit(client)) {
+      // Refused without a password check: worth an entry once in a while, not one per request.
+      const suppressed = reports.admit('portal.login.rate-limited', req.ip);
+      if (suppressed !== undefined) {
+        deps.audit.append({ at: new Date(), event: 'portal.login.failed', subject: user.slice(0, 253), detail: { client: req.ip, reason: 'rate-limited', ...(suppressed > 0 ? { suppressed } : {}) } });
+      }
+      reply.header('retry-after', String(loginLimiter.retryAfter(client)));
       return renderLogin(reply.code(429), next, { kind: 'bad', text: 'Too many login attempts from this address; wait a few minutes.' }, user);
     }
     const r = await deps.auth.login(user, req.form.password ?? '', req.ip);
@@ -284,7 +367,7 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
       deps.audit.append({ at: new Date(), event: 'noob.oob.refused', detail: { account: v.userName, reason: 'malformed', via: 'portal', client: req.ip } });
       return send(reply.code(400), views.messagePage(v, 'Not a device code', { kind: 'bad', text: 'This link is not a device registration code.' }));
     }
-    const peerInfo = await deps.devices.pendingPeerInfo(peerId);
+    const peerInfo = await deps.devices.pendingPeerInfo(peerId, v);
     return send(reply, views.confirmNoobPage(v, { url, peerId, ...(peerInfo !== undefined ? { peerInfo } : {}) }));
   });
 

@@ -21,6 +21,8 @@ export interface AuthDeps {
   audit: AuditStore;
   policy: AuthPolicy;
   clock?: () => Date;
+  /** Unknown names whose failures are counted (see UnknownNameLockouts); 10,000 by default. */
+  maxUnknownNames?: number;
 }
 
 export type LoginResult =
@@ -34,10 +36,45 @@ export interface SignedIn {
   tokenHash: Uint8Array;
 }
 
+/**
+ * Failures counted for names that have no portal account, as the store counts them for accounts
+ * (migration 6): the lockout must not tell which names exist. Only in memory, bounded: past
+ * `maxNames` the name heard of least recently is forgotten, and starts again from no failures.
+ */
+class UnknownNameLockouts {
+  private readonly names = new Map<string, { failedLogins: number; lockedUntil?: Date }>();
+
+  constructor(private readonly maxNames: number) {}
+
+  lockedUntil(name: string, now: Date): Date | undefined {
+    const until = this.names.get(name)?.lockedUntil;
+    return until && until > now ? until : undefined;
+  }
+
+  recordFailure(name: string, now: Date, policy: AuthPolicy): { failedLogins: number; lockedUntil?: Date } {
+    let n = this.names.get(name);
+    if (!n && this.names.size >= this.maxNames) this.names.delete(this.names.keys().next().value!);
+    n ??= { failedLogins: 0 };
+    this.names.delete(name);
+    this.names.set(name, n);
+    n.failedLogins++;
+    const failedLogins = n.failedLogins;
+    if (failedLogins >= policy.maxFailedLogins) {
+      n.failedLogins = 0;
+      n.lockedUntil = new Date(now.getTime() + policy.lockoutMs);
+      return { failedLogins, lockedUntil: n.lockedUntil };
+    }
+    return { failedLogins };
+  }
+}
+
 export class PortalAuth {
   private dummyHash: Promise<string> | undefined;
+  private readonly unknownNames: UnknownNameLockouts;
 
-  constructor(private readonly deps: AuthDeps) {}
+  constructor(private readonly deps: AuthDeps) {
+    this.unknownNames = new UnknownNameLockouts(deps.maxUnknownNames ?? 10_000);
+  }
 
   private now(): Date {
     return (this.deps.clock ?? (() => new Date()))();
@@ -56,11 +93,22 @@ export class PortalAuth {
     const fail = (reason: string, detail: Record<string, unknown> = {}) =>
       audit.append({ at: now, event: 'portal.login.failed', subject: userName.slice(0, 253), detail: { client, reason, ...detail } });
     if (!account) {
+      // Answered as for an account: locked after as many failures, after the same scrypt work.
       await verifyPassword(password, await this.dummy());
-      fail('unknown-user');
-      return { ok: false, reason: 'bad-credentials' };
+      // Clipped as the audit clips it: a name of any length must not become a key of that length.
+      const name = userName.slice(0, 253);
+      const locked = this.unknownNames.lockedUntil(name, now);
+      if (locked) {
+        fail('unknown-user', { lockedUntil: locked.toISOString() });
+        return { ok: false, reason: 'locked', lockedUntil: locked };
+      }
+      const r = this.unknownNames.recordFailure(name, now, policy);
+      fail('unknown-user', { failedLogins: r.failedLogins });
+      return r.lockedUntil ? { ok: false, reason: 'locked', lockedUntil: r.lockedUntil } : { ok: false, reason: 'bad-credentials' };
     }
     if (account.lockedUntil && account.lockedUntil > now) {
+      // The scrypt work a refused password costs, so that timing does not tell a locked account.
+      await verifyPassword(password, await this.dummy());
       fail('locked', { lockedUntil: account.lockedUntil.toISOString() });
       return { ok: false, reason: 'locked', lockedUntil: account.lockedUntil };
     }

@@ -93,9 +93,16 @@ export class DeviceService {
     return rec && (actor.admin || rec.account === actor.userName) ? rec : undefined;
   }
 
-  /** The PeerInfo a device sent, for the confirmation page; undefined when unknown. */
-  async pendingPeerInfo(peerId: string): Promise<string | undefined> {
-    return (await this.deps.noob?.store.get(peerId))?.peerInfo;
+  /**
+   * The PeerInfo a device sent, for the confirmation page: only of a device whose owner is still
+   * to be chosen, or that is the actor's. Someone else's is undefined, exactly as an unknown PeerId
+   * is: a PeerId alone (the Noob is checked only at the POST) must not show what another person's
+   * device is, nor that it exists.
+   */
+  async pendingPeerInfo(peerId: string, actor: Actor): Promise<string | undefined> {
+    const rec = await this.deps.noob?.store.get(peerId);
+    const free = rec !== undefined && !rec.accountBound && rec.account === undefined;
+    return rec && (free || rec.account === actor.userName) ? rec.peerInfo : undefined;
   }
 
   async register(url: string, actor: Actor, client: string): Promise<RegisterResult> {

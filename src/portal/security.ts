@@ -81,5 +81,14 @@ export function safeNextPath(next: string | undefined): string {
   if (!next || next.length > 2048 || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/devices';
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(next)) return '/devices';
-  return next;
+  // It becomes a Location header, which carries only Latin-1 (Node refuses anything else, after
+  // the session was made) and where browsers read the octets above ASCII each their own way.
+  let encoded: string;
+  try {
+    encoded = next.replace(/[^\x21-\x7e]+/g, (s) => encodeURIComponent(s));
+  } catch {
+    // A lone surrogate: no URL names it.
+    return '/devices';
+  }
+  return encoded.length > 2048 ? '/devices' : encoded;
 }

@@ -1,5 +1,6 @@
 import { parseCookies, safeNextPath, sameToken, setCookie, CONTENT_SECURITY_POLICY, securityHeaders } from '../../src/portal/security.js';
 import { RateLimiter } from '../../src/portal/rate-limit.js';
+import { addressKey, ReportBudget } from '../../src/portal/report-budget.js';
 
 describe('portal security helpers', () => {
   it('session cookies are HttpOnly, SameSite=Strict, and Secure only under HTTPS', () => {
@@ -26,6 +27,40 @@ describe('portal security helpers', () => {
     for (const bad of ['https://evil.example/', '//evil.example/', '/\\evil.example', 'javascript:alert(1)', '/a\nb', undefined, '']) {
       expect(safeNextPath(bad)).toBe('/devices');
     }
+  });
+
+  it('a next path outside ASCII is percent-encoded for the Location header; one that cannot be is refused', () => {
+    expect(safeNextPath('/日本')).toBe('/%E6%97%A5%E6%9C%AC');
+    expect(safeNextPath('/a b?c=é&d=%41')).toBe('/a%20b?c=%C3%A9&d=%41');
+    expect(safeNextPath('/devices\u2028')).toBe('/devices%E2%80%A8');
+    expect(safeNextPath('/\ud800')).toBe('/devices');
+    expect(safeNextPath(`/${'日'.repeat(500)}`)).toBe('/devices');
+    // What comes out is a valid header value of ASCII only.
+    for (const p of ['/é', '/\u0100', '/😀', '/\u00a0x']) expect(safeNextPath(p)).toMatch(/^\/[\x21-\x7e]*$/);
+  });
+
+  it('refusal reports: once per kind and address and window, the rest counted into the next, all addresses capped', () => {
+    let now = 0;
+    const b = new ReportBudget({ windowMs: 1000, perWindow: 3, maxKeys: 5, now: () => now });
+    expect([b.admit('csrf', '192.0.2.1'), b.admit('csrf', '192.0.2.1'), b.admit('csrf', '192.0.2.1')]).toEqual([0, undefined, undefined]);
+    expect(b.admit('login', '192.0.2.1')).toBe(0);
+    expect([b.admit('csrf', '192.0.2.2'), b.admit('csrf', '192.0.2.3'), b.admit('csrf', '192.0.2.4')]).toEqual([0, 0, undefined]);
+    now = 1000;
+    expect(b.admit('csrf', '192.0.2.1')).toBe(2);
+    expect(b.admit('csrf', '192.0.2.4')).toBe(1);
+    // Bounded: a sixth key forgets the one heard of least recently (login 192.0.2.1), and its count.
+    expect(b.admit('csrf', '192.0.2.5')).toBe(0);
+    expect(b.admit('login', '192.0.2.1')).toBe(0);
+    expect((b as unknown as { sources: Map<string, unknown> }).sources.size).toBe(5);
+  });
+
+  it('an IPv6 client is its /64', () => {
+    expect(addressKey('192.0.2.7')).toBe('192.0.2.7');
+    expect(addressKey('::ffff:192.0.2.7')).toBe('::ffff:192.0.2.7');
+    expect(addressKey('2001:db8:0:1:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:0:1::/64');
+    expect(addressKey('2001:DB8:0000:1::5')).toBe('2001:db8:0:1::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
   });
 
   it('CSP forbids inline script, eval, framing and foreign origins', () => {
