@@ -23,7 +23,7 @@ import type { AuthorizationView } from './authorization-view.js';
 import type { BrskiAdmin } from './brski-admin.js';
 import { registerBrskiRoutes } from './brski-routes.js';
 import { RateLimiter } from './rate-limit.js';
-import { addressKey, PORTAL_REPORT_BUDGET, ReportBudget } from './report-budget.js';
+import { PORTAL_REPORT_BUDGET, ReportBudget } from './report-budget.js';
 import { clearCookie, LOGIN_COOKIE, newToken, parseCookies, safeNextPath, sameToken, securityHeaders, SESSION_COOKIE, setCookie } from './security.js';
 import type { Html } from './html.js';
 import * as views from './views.js';
@@ -144,7 +144,9 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
         res.setHeader('cache-control', 'no-store');
         handler(req, res);
       };
-      const limits = { headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkEveryMs };
+      // keepAliveTimeout as Fastify's own server has it: a reverse proxy keeps idle connections
+      // for up to a minute, and one we closed first would answer its next request with a 502.
+      const limits = { headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkEveryMs, keepAliveTimeout: 72_000 };
       return deps.https && deps.tls
         ? https.createServer({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: t.handshakeMs, ...limits }, withHeaders)
         : http.createServer(limits, withHeaders);
@@ -152,6 +154,11 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
     // Node's own answers to a request it could not read (too slow, malformed, headers too big).
     clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      // A response already under way on this socket: nothing more can be written into it.
+      if ((socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+        socket.destroy();
+        return;
+      }
       const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       const body = errorText(status);
       const lines = [
@@ -268,7 +275,9 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
   app.post('/login', async (req, reply) => {
     const next = safeNextPath(req.form.next);
     const user = (req.form.user ?? '').trim();
-    const client = addressKey(req.ip);
+    // Per address, not per /64: the people registering devices share their site's /64, and one
+    // of them must not lock the others out of the portal.
+    const client = req.ip;
     if (!loginLimiter.hit(client)) {
       // Refused without a password check: worth an entry once in a while, not one per request.
       const suppressed = reports.admit('portal.login.rate-limited', req.ip);

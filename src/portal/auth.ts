@@ -2,6 +2,7 @@
  * Portal logins: password check against the portal's own hash, lockout after consecutive
  * failures, sessions stored by the hash of their cookie, and an audit entry for every outcome.
  */
+import { createHash } from 'node:crypto';
 import { hashPassword, verifyPassword, type UserStore } from '../store/users.js';
 import type { AuditStore } from '../store/audit.js';
 import type { PortalAccount, PortalAccountStore, PortalSession, PortalSessionStore } from '../store/portal.js';
@@ -95,8 +96,8 @@ export class PortalAuth {
     if (!account) {
       // Answered as for an account: locked after as many failures, after the same scrypt work.
       await verifyPassword(password, await this.dummy());
-      // Clipped as the audit clips it: a name of any length must not become a key of that length.
-      const name = userName.slice(0, 253);
+      // A name of any length must not become a key of that length, nor share one with another name.
+      const name = userName.length <= 253 ? userName : `sha256:${createHash('sha256').update(userName).digest('hex')}`;
       const locked = this.unknownNames.lockedUntil(name, now);
       if (locked) {
         fail('unknown-user', { lockedUntil: locked.toISOString() });

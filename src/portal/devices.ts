@@ -4,7 +4,7 @@
  * account), and remove one — the association is dropped, so the device's next Reconnect fails,
  * and its current session is ended through the injected terminator (RFC 5176 Disconnect).
  */
-import { deliverOobFromUrl, issueServerToPeerOob, type DeliverOobFailure, type IssueOobDeps, type IssueOobFailure, type OobDeps } from '../noob/oob.js';
+import { deliverOobFromUrl, issueServerToPeerOob, parseOobMessage, type DeliverOobFailure, type IssueOobDeps, type IssueOobFailure, type OobDeps } from '../noob/oob.js';
 import { DEFAULT_SWITCHES, NOOB_DEFAULTS } from '../noob/config.js';
 import type { AuditStore } from '../store/audit.js';
 import type { NoobPeerRecord, NoobPeerStore } from '../store/noob-peers.js';
@@ -121,6 +121,13 @@ export class DeviceService {
       detail: { account: actor.userName, via: 'portal', client, ...(r.ok ? {} : { reason: r.reason }) },
     });
     if (r.ok) return { ok: true, peerId: r.peerId, ...(r.peerInfo !== undefined ? { peerInfo: r.peerInfo } : {}) };
+    // These say what became of a device, before any check of the code: for someone else's device
+    // the answer is the unknown PeerId's, as on the confirmation page (a PeerId alone must not tell
+    // whether another person's device exists, nor that it is registered).
+    if (r.reason === 'already-received' || r.reason === 'registered' || r.reason === 'account-bound') {
+      const rec = await noob.store.get(parseOobMessage(url).peerId);
+      if (rec?.account === undefined || rec.account !== actor.userName) return { ok: false, reason: 'unknown-peer', ...REFUSALS['unknown-peer'] };
+    }
     return { ok: false, reason: r.reason, ...REFUSALS[r.reason] };
   }
 
