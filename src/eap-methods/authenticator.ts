@@ -405,9 +405,7 @@ export class EapAuthenticator {
    * back go to debug level (dropped cheaply unless an operator asks for them).
    */
   private warn(key: string, fields: Record<string, unknown>, msg: string): void {
-    const suppressed = this.limiter.admit(key);
-    if (suppressed === undefined) this.log.debug(fields, msg);
-    else this.log.warn(suppressed > 0 ? { ...fields, suppressed } : fields, msg);
+    this.limiter.warn(this.log, key, fields, msg);
   }
 
   /** Releases the method's session once; a dispose() that throws is logged, never propagated. */

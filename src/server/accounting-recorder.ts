@@ -32,11 +32,7 @@ type RefusalWarning = (kind: 'malformed' | 'no-status-type' | 'no-session-id', f
 export function createAccountingRecorder(deps: AccountingRecorderDeps): AccountingHandler {
   const now = deps.now ?? (() => new Date());
   const limiter = new LogLimiter(WARNING_WINDOW_MS, () => now().getTime());
-  const warn: RefusalWarning = (kind, fields, msg) => {
-    const suppressed = limiter.admit(`${kind}|${String(fields.client)}`);
-    if (suppressed === undefined) deps.log.debug(fields, msg);
-    else deps.log.warn(suppressed > 0 ? { ...fields, suppressed } : fields, msg);
-  };
+  const warn: RefusalWarning = (kind, fields, msg) => limiter.warn(deps.log, `${kind}|${String(fields.client)}`, fields, msg);
   return async (req) => {
     try {
       return await recordOne(req, deps, now(), warn);

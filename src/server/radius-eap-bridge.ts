@@ -180,7 +180,7 @@ export async function handleAccessRequest(
 ): Promise<AccessReply | null> {
   const input = eapInputFrom(packet, client, log);
   if (!input) {
-    warn(log, `no-eap|${client.name}`, { client: client.name }, 'Access-Request without EAP-Message rejected: only EAP authentication is offered');
+    warnings.warn(log, `no-eap|${client.name}`, { client: client.name }, 'Access-Request without EAP-Message rejected: only EAP authentication is offered');
     return { code: RadiusCode.AccessReject };
   }
   const outcome = await eap.handle(input);
@@ -204,7 +204,7 @@ export async function handleAccessRequest(
           authz = await authorization(outcome.grant, input.nas);
         } catch (err) {
           // A refused device retries: one warning per client, identity and window, the rest at debug.
-          if (err instanceof AccessRefusal) warn(log, `refused|${client.name}|${outcome.grant.identity.slice(0, 128)}`, { client: client.name, conversation: outcome.conversationId, identity: clipForLog(outcome.grant.identity), method: outcome.grant.method, reason: clipForLog(err.reason) }, 'Access-Reject: refused by the credential policy');
+          if (err instanceof AccessRefusal) warnings.warn(log, `refused|${client.name}|${outcome.grant.identity.slice(0, 128)}`, { client: client.name, conversation: outcome.conversationId, identity: clipForLog(outcome.grant.identity), method: outcome.grant.method, reason: clipForLog(err.reason) }, 'Access-Reject: refused by the credential policy');
           else log.error({ client: client.name, conversation: outcome.conversationId, identity: outcome.grant.identity, err: (err as Error).message }, 'Access-Reject: the authorization policy could not be applied (fail closed)');
           return { code: RadiusCode.AccessReject, eapMessage: eapFailure(outcome.eap[1] ?? 0) };
         }
@@ -222,7 +222,7 @@ export async function handleAccessRequest(
       log.info({ client: client.name, conversation: outcome.conversationId, user, reason: clipForLog(outcome.reason) }, 'Access-Reject');
       break;
     case 'drop':
-      warn(log, `drop|${client.name}`, { client: client.name, user, reason: clipForLog(outcome.reason) }, 'Access-Request dropped');
+      warnings.warn(log, `drop|${client.name}`, { client: client.name, user, reason: clipForLog(outcome.reason) }, 'Access-Request dropped');
       break;
     case 'challenge':
       break;
@@ -232,9 +232,3 @@ export async function handleAccessRequest(
 
 /** Per client, one warning per window for what a flood repeats (as the RADIUS layer does); the rest at debug. */
 const warnings = new LogLimiter(10_000);
-
-function warn(log: Log, key: string, fields: Record<string, unknown>, msg: string): void {
-  const suppressed = warnings.admit(key);
-  if (suppressed === undefined) log.debug(fields, msg);
-  else log.warn(suppressed > 0 ? { ...fields, suppressed } : fields, msg);
-}
