@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "gangway_tls",
-      "sources": ["tls_engine.c", "digest.c", "udp.c", "exit-watchdog.c", "file-lock.c"],
+      "sources": ["tls_engine.c", "digest.c", "udp.c", "exit-watchdog.c", "file-lock.c", "des.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       # Never unloaded (a worker thread's exit would otherwise unmap the code a watchdog thread sleeps in).

@@ -25,6 +25,7 @@
 #include "udp.h"
 #include "exit-watchdog.h"
 #include "file-lock.h"
+#include "des.h"
 
 enum session_state { ST_HANDSHAKING = 0, ST_ESTABLISHED = 1, ST_FAILED = 2, ST_CLOSED = 3 };
 
@@ -932,6 +933,8 @@ static napi_value init(napi_env env, napi_value exports) {
   (void)register_exit_watchdog(env, exports);
   /* Without tryLockFile `gangway pledge` takes no lock on its LDevID directories, and says so. */
   (void)register_file_lock(env, exports);
+  /* Without challengeResponse EAP-MSCHAPv2 computes its DES with node:crypto. */
+  (void)register_des(env, exports);
   return exports;
 }
 

@@ -1,5 +1,11 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
 import { md4 } from '../../../src/eap-methods/mschapv2/md4.js';
 import {
+  challengeResponse,
+  nodeChallengeResponse,
   ntPasswordHash,
   hashNtPasswordHash,
   challengeHash,
@@ -13,6 +19,8 @@ import {
   swapMskHalves,
   stripDomain,
 } from '../../../src/eap-methods/mschapv2/ms-chap-v2.js';
+import { requireNativeAddon } from '../../../src/util/native-addon.js';
+import { projectRoot } from '../../helpers/proc.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
@@ -52,6 +60,35 @@ describe('MS-CHAPv2 (RFC 2759 §9.2 / §9.3)', () => {
     expect(hex(nt)).toBe('82309ecd8d708b5ea08faa3981cd83544233114a3d85d6df');
     expect(hex(hashNtPasswordHash(ph))).toBe('41c00c584bd2d91c4017a2a12fa59f3f');
     expect(generateAuthenticatorResponse(ph, nt, peerChallenge, authChallenge, user)).toBe('S=407A5589115FD0D6209F510FE9C04566932CDA56');
+  });
+
+  it('computes ChallengeResponse (§9.2) natively and through node:crypto alike, the addon serving', () => {
+    // The fallback is compared with the addon on random input below; this pins both to the RFC.
+    const ch = challengeHash(peerChallenge, authChallenge, user);
+    const ph = ntPasswordHash(password);
+    expect(hex(challengeResponse(ch, ph))).toBe('82309ecd8d708b5ea08faa3981cd83544233114a3d85d6df');
+    expect(hex(nodeChallengeResponse(ch, ph))).toBe('82309ecd8d708b5ea08faa3981cd83544233114a3d85d6df');
+    // A missing addon would make the property below compare node:crypto with itself.
+    const addon = requireNativeAddon() as { challengeResponse?: unknown };
+    expect(typeof addon.challengeResponse).toBe('function');
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 8, maxLength: 8 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), (c, h) => {
+        expect(hex(challengeResponse(c, h))).toBe(hex(nodeChallengeResponse(c, h)));
+      }),
+      { numRuns: 300 },
+    );
+    expect(() => (addon.challengeResponse as (a: Uint8Array, b: Uint8Array, c: Uint8Array) => void)(ph, ch, new Uint8Array(23))).toThrow(/24 octets/);
+  });
+
+  it('GANGWAY_NATIVE_DES=0 makes the process use node:crypto, with the same ChallengeResponse', () => {
+    const module = join(projectRoot(), 'dist', 'eap-methods', 'mschapv2', 'ms-chap-v2.js');
+    if (!existsSync(module)) throw new Error(`${module} is missing: build first (npx tsc -p tsconfig.build.json)`);
+    const probe = `import(${JSON.stringify(module)}).then((m) => console.log(m.desEngine, Buffer.from(m.challengeResponse(Buffer.from('d02e4386bce91226', 'hex'), Buffer.from('44ebba8d5312b8d611474411f56989ae', 'hex'))).toString('hex')))`;
+    for (const [value, engine] of [['0', 'node'], ['1', 'native']] as const) {
+      const run = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', env: { ...process.env, GANGWAY_NATIVE_DES: value } });
+      expect(run.stderr).toBe('');
+      expect(run.stdout.trim()).toBe(`${engine} 82309ecd8d708b5ea08faa3981cd83544233114a3d85d6df`);
+    }
   });
 
   it('expands DES keys with odd parity (§9.3 "MyPw")', () => {
