@@ -120,6 +120,7 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
         tlsCert: readConfigFile(config.tls.cert, 'tls.cert'),
         tlsKey: readConfigFile(config.tls.key, 'tls.key'),
         log,
+        ...(brskiConfig.https ? { onConnectionRefused: metrics.connectionRefusals('brski-https') } : {}),
       });
     }
     // One NOOB store for the method, its housekeeping and the portal, whatever reloads do.
@@ -217,6 +218,7 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
             sessionMinutes: p.sessionMinutes,
             maxFailedLogins: p.maxFailedLogins,
             lockoutMinutes: p.lockoutMinutes,
+            connections: p.connections,
           },
           {
             stores,
@@ -232,13 +234,19 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
             log,
             authorization: eap.authorizer,
             ...(brskiConfig ? { brski: { manufacturers } } : {}),
+            onConnectionRefused: metrics.connectionRefusals('portal'),
           },
         );
       }
       const store = sharedLiveness(wrap('liveness', stores.liveness));
       metrics.watch({ conversations: () => eap.admission, shedding, inFlight: () => servers.reduce((n, s) => n + s.stats.inFlight, 0), store });
       if (config.health) {
-        health = await startHealthEndpoint(config.health.listen, { shedding, conversations: () => eap.admission, store, metrics: () => metrics.render() }, log);
+        health = await startHealthEndpoint(
+          config.health.listen,
+          { shedding, conversations: () => eap.admission, store, metrics: () => metrics.render() },
+          log,
+          { caps: config.health.connections, onRefused: metrics.connectionRefusals('health') },
+        );
         metrics.process.start();
       }
     } catch (err) {
@@ -376,7 +384,7 @@ function restartOnlyChanges(running: GangwayConfig, next: GangwayConfig): string
     ['accounting.listen', running.accounting.listen, next.accounting.listen],
     ['store', running.store, next.store],
     ['portal', running.portal, next.portal],
-    ['health.listen', running.health, next.health],
+    ['health', running.health, next.health],
     ['brski', running.brski, next.brski],
     ['log.level', running.log, next.log],
     ['radius.replyCacheSeconds', running.radius.replyCacheMs, next.radius.replyCacheMs],

@@ -10,6 +10,8 @@ import { parseAuthorizationConfig } from '../policy/config.js';
 import type { PasswordLockoutPolicy } from '../eap-methods/password-lockout.js';
 import { parsePasswordLockout } from './password-lockout.js';
 import { parseWorkers, type WorkersSetting } from './workers.js';
+import { parseConnectionCaps } from './connection-caps.js';
+import { MONITORING_CONNECTION_CAPS, SERVICE_CONNECTION_CAPS, type ConnectionCaps } from '../util/connection-cap.js';
 import { POSTGRES_SCHEMA_NAME, type StoreConfig, type StoreSecret } from '../store/stores.js';
 
 export const CONFIG_FILE = 'gangway.yaml';
@@ -41,6 +43,15 @@ export interface PortalConfig {
   sessionMinutes: number;
   maxFailedLogins: number;
   lockoutMinutes: number;
+  /** Connections open at once, in all and per source address (src/util/connection-cap.ts). */
+  connections: ConnectionCaps;
+}
+
+/** The monitoring listener (src/server/health.ts). */
+export interface HealthConfig {
+  listen: ListenAddress;
+  /** Connections open at once, in all and per source address (src/util/connection-cap.ts). */
+  connections: ConnectionCaps;
 }
 
 export interface TlsFiles {
@@ -110,7 +121,7 @@ export interface GangwayConfig {
   log: { level: string };
   portal?: PortalConfig;
   /** `GET /healthz` (src/server/health.ts); off unless configured. */
-  health?: { listen: ListenAddress };
+  health?: HealthConfig;
   /** Failure throttling for password methods (src/config/password-lockout.ts). */
   passwordLockout: PasswordLockoutPolicy;
   /** RADIUS accounting (RFC 2866): where Accounting-Requests are received, how long ended sessions are kept. */
@@ -346,10 +357,11 @@ function parseStore(s: ConfigReader, inData: (p: string) => string): StoreConfig
   return { kind, url, ...(password ? { password } : {}), schema, poolSize };
 }
 
-function parseHealth(h: ConfigReader): { listen: ListenAddress } {
+function parseHealth(h: ConfigReader): HealthConfig {
   const listen = parseListen(h.string('listen'), h.key('listen'));
+  const connections = parseConnectionCaps(h, MONITORING_CONNECTION_CAPS);
   h.done();
-  return { listen };
+  return { listen, connections };
 }
 
 /** A share in (0, 1]. */
@@ -394,6 +406,7 @@ function parsePortal(p: ConfigReader): PortalConfig {
     sessionMinutes: p.integer('sessionMinutes', 480, 5, 7 * 24 * 60),
     maxFailedLogins: p.integer('maxFailedLogins', 5, 1, 100),
     lockoutMinutes: p.integer('lockoutMinutes', 15, 1, 24 * 60),
+    connections: parseConnectionCaps(p, SERVICE_CONNECTION_CAPS),
   };
   p.done();
   return config;

@@ -8,7 +8,9 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError } from '../config/config-error.js';
 import { parseListen } from '../config/config.js';
+import { parseConnectionCaps } from '../config/connection-caps.js';
 import { ConfigReader } from '../config/reader.js';
+import { SERVICE_CONNECTION_CAPS, type ConnectionCaps } from '../util/connection-cap.js';
 import { SerialPatterns } from './serial-glob.js';
 
 export const MASA_CONFIG_FILE = 'masa.yaml';
@@ -58,6 +60,8 @@ export interface MasaConfig {
   paths: MasaPaths;
   manufacturer: string;
   listen: { host: string; port: number };
+  /** Connections the HTTPS listener holds open, in all and per source address (src/util/connection-cap.ts). */
+  connections: ConnectionCaps;
   /** What issue-idevid writes into id-pe-masa-url; undefined until known (listen port 0 at init). */
   masaUrl?: string;
   tls: { certPath: string; keyPath: string };
@@ -90,6 +94,7 @@ export function parseMasaConfig(doc: unknown, paths: MasaPaths): MasaConfig {
   const root = ConfigReader.root(doc);
   const manufacturer = root.string('manufacturer');
   const listen = parseListen(root.string('listen', DEFAULT_MASA_LISTEN), 'listen');
+  const connections = parseConnectionCaps(root, SERVICE_CONNECTION_CAPS);
   const masaUrl = root.optionalString('masaUrl');
   const inDir = (p: string): string => (isAbsolute(p) ? p : join(paths.dir, p));
 
@@ -140,6 +145,7 @@ export function parseMasaConfig(doc: unknown, paths: MasaPaths): MasaConfig {
     paths,
     manufacturer,
     listen,
+    connections,
     ...(masaUrl !== undefined ? { masaUrl } : {}),
     tls,
     voucher,

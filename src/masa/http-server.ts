@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { MAX_ARTIFACT_BYTES } from '../teap-brski/brski/voucher/index.js';
+import { capConnections, SERVICE_CONNECTION_CAPS, type ConnectionCaps } from '../util/connection-cap.js';
 import type { Log } from '../util/log.js';
 import { type Masa, type MasaReply, type MasaRequest, textReply } from './masa.js';
 
@@ -29,6 +30,8 @@ export interface MasaServerOptions {
   key: string | Buffer;
   masa: Masa;
   log: Log;
+  /** Connections open at once, in all and per source address; SERVICE_CONNECTION_CAPS by default. */
+  connections?: ConnectionCaps;
 }
 
 export interface RunningMasaServer {
@@ -64,8 +67,12 @@ export async function startMasaServer(opts: MasaServerOptions): Promise<RunningM
       });
     },
   );
-  server.on('tlsClientError', (err, socket) => {
-    log.info({ err: err.message, remote: socket.remoteAddress }, 'MASA: TLS handshake failed');
+  capConnections(server, { listener: 'masa', caps: opts.connections ?? SERVICE_CONNECTION_CAPS, log });
+  server.on('tlsClientError', (err: Error & { code?: string }, socket) => {
+    // A client that hung up before its handshake, or one the connection cap closed: anyone can
+    // make these as fast as they like, and the cap reports its own within a budget.
+    if (err.code === 'ECONNRESET') log.debug({ err: err.message, remote: socket.remoteAddress }, 'MASA: connection closed before the TLS handshake');
+    else log.info({ err: err.message, remote: socket.remoteAddress }, 'MASA: TLS handshake failed');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

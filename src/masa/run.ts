@@ -21,6 +21,7 @@ export async function runMasa(config: MasaConfig, log: Log, now?: () => Date): P
     key: readFileSync(config.tls.keyPath),
     masa,
     log,
+    connections: config.connections,
   });
   return Object.assign(server, { masa });
 }

@@ -13,6 +13,7 @@ import { isVlanId } from '../store/user-policies.js';
 import type { AuditStore } from '../store/audit.js';
 import type { PortalAccountStore } from '../store/portal.js';
 import { parseOobMessage, OobFormatError } from '../noob/oob.js';
+import { capConnections, SERVICE_CONNECTION_CAPS, type ConnectionCaps, type ConnectionLimit } from '../util/connection-cap.js';
 import type { Log } from '../util/log.js';
 import { staticAssets } from './assets.js';
 import { PortalAuth, type AuthPolicy, type SignedIn } from './auth.js';
@@ -52,6 +53,10 @@ export interface PortalAppDeps {
   timeouts?: PortalTimeouts;
   /** Audit entries and log lines about refused requests; PORTAL_REPORT_BUDGET by default. */
   reportBudget?: { windowMs: number; perWindow: number; maxKeys: number };
+  /** Connections open at once, in all and per source address; SERVICE_CONNECTION_CAPS by default. */
+  connections?: ConnectionCaps;
+  /** Told of each connection a cap refused (a metric). */
+  onConnectionRefused?: (limit: ConnectionLimit) => void;
 }
 
 /**
@@ -147,9 +152,16 @@ export function buildPortalApp(deps: PortalAppDeps): FastifyInstance {
       // keepAliveTimeout as Fastify's own server has it: a reverse proxy keeps idle connections
       // for up to a minute, and one we closed first would answer its next request with a 502.
       const limits = { headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkEveryMs, keepAliveTimeout: 72_000 };
-      return deps.https && deps.tls
+      const server = deps.https && deps.tls
         ? https.createServer({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: t.handshakeMs, ...limits }, withHeaders)
         : http.createServer(limits, withHeaders);
+      capConnections(server, {
+        listener: 'portal',
+        caps: deps.connections ?? SERVICE_CONNECTION_CAPS,
+        log,
+        ...(deps.onConnectionRefused ? { onRefused: deps.onConnectionRefused } : {}),
+      });
+      return server;
     },
     // Node's own answers to a request it could not read (too slow, malformed, headers too big).
     clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { OobDeps } from '../noob/oob.js';
 import type { NoobPeerStore } from '../store/noob-peers.js';
 import type { Stores } from '../store/stores.js';
+import type { ConnectionCaps, ConnectionLimit } from '../util/connection-cap.js';
 import type { Log } from '../util/log.js';
 import { buildPortalApp } from './app.js';
 import { PortalAuth, type AuthPolicy } from './auth.js';
@@ -21,6 +22,8 @@ export interface PortalOptions {
   sessionMinutes: number;
   maxFailedLogins: number;
   lockoutMinutes: number;
+  /** Connections open at once, in all and per source address. */
+  connections: ConnectionCaps;
 }
 
 export interface PortalStartDeps {
@@ -32,6 +35,8 @@ export interface PortalStartDeps {
   authorization?: AuthorizationView;
   /** The TEAP-BRSKI registrar is configured, with these manufacturers: the admin pages for it. */
   brski?: { manufacturers: readonly string[] };
+  /** Told of each connection the caps refused (a metric). */
+  onConnectionRefused?: (limit: ConnectionLimit) => void;
 }
 
 export interface RunningPortal {
@@ -59,6 +64,8 @@ export async function startPortal(opts: PortalOptions, deps: PortalStartDeps): P
   const app = buildPortalApp({
     users, accounts, auth, devices, audit, log, policy, https: opts.https,
     userPolicies: deps.stores.userPolicies,
+    connections: opts.connections,
+    ...(deps.onConnectionRefused ? { onConnectionRefused: deps.onConnectionRefused } : {}),
     ...(opts.tls ? { tls: opts.tls } : {}),
     ...(deps.authorization ? { authorization: deps.authorization } : {}),
     ...(brski ? { brski } : {}),

@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { SessionTableStats } from '../eap-methods/session-table.js';
 import { EXPOSITION_CONTENT_TYPE } from '../metrics/registry.js';
 import type { StoreLiveness } from '../store/liveness.js';
+import { capConnections, MONITORING_CONNECTION_CAPS, type ConnectionCaps, type ConnectionLimit } from '../util/connection-cap.js';
 import type { Log } from '../util/log.js';
 import { clipForLog } from '../util/log-fields.js';
 import type { SheddingMonitor, SheddingSnapshot } from '../util/shedding.js';
@@ -33,6 +34,12 @@ export interface HealthReport {
   shedding: SheddingSnapshot;
   conversations: SessionTableStats;
   store: { ok: true } | { ok: false; error: string };
+}
+
+/** How many connections the listener holds open (src/util/connection-cap.ts), and who hears of refusals. */
+export interface HealthConnections {
+  caps: ConnectionCaps;
+  onRefused?: (limit: ConnectionLimit) => void;
 }
 
 export interface RunningHealthEndpoint {
@@ -67,7 +74,12 @@ const ROUTES: Record<string, Route> = {
   '/metrics': async (sources) => ({ status: 200, type: EXPOSITION_CONTENT_TYPE, body: await sources.metrics() }),
 };
 
-export async function startHealthEndpoint(listen: { host: string; port: number }, sources: HealthSources, log: Log): Promise<RunningHealthEndpoint> {
+export async function startHealthEndpoint(
+  listen: { host: string; port: number },
+  sources: HealthSources,
+  log: Log,
+  connections: HealthConnections = { caps: MONITORING_CONNECTION_CAPS },
+): Promise<RunningHealthEndpoint> {
   // A monitor asks, reads and goes: nothing here needs a slow client kept around. Node looks for
   // connections past these limits every 30 s by default, which would let one stay six times longer.
   const server = createServer({ requestTimeout: 5000, headersTimeout: 5000, keepAliveTimeout: 1000, connectionsCheckingInterval: 1000 }, (req: IncomingMessage, res: ServerResponse) => {
@@ -94,6 +106,7 @@ export async function startHealthEndpoint(listen: { host: string; port: number }
     );
   });
   server.maxHeadersCount = 50;
+  capConnections(server, { listener: 'health', log, ...connections });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => {

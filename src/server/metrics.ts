@@ -19,6 +19,7 @@ import type { StoreLiveness } from '../store/liveness.js';
 import { CounterChild, HistogramChild, MetricRegistry, type CounterFamily, type FamilySnapshot, type HistogramFamily } from '../metrics/registry.js';
 import { registerProcessMetrics, type ProcessMetrics } from '../metrics/process-metrics.js';
 import { SHEDDING_REASONS, type SheddingMonitor } from '../util/shedding.js';
+import { CONNECTION_LIMITS, type ConnectionLimit } from '../util/connection-cap.js';
 import { timedStore, type OperationTimer, type StoreWrapper } from './store-timing.js';
 
 /**
@@ -205,6 +206,9 @@ class EapCounts implements EapObserver {
   }
 }
 
+/** Gangway's HTTP(S) listeners, as `gangway_http_connections_refused_total` names them. */
+export type HttpListener = 'portal' | 'brski-https' | 'health';
+
 /** What is read when scraped. */
 export interface MetricSources {
   conversations: () => SessionTableStats;
@@ -225,6 +229,7 @@ export class GangwayMetrics {
   private readonly lockouts: Record<LockoutScope, CounterChild>;
   private readonly engines: Record<(typeof TLS_ENGINES)[number], { set(v: number): void }>;
   private readonly workerCount: { set(v: number): void };
+  private readonly connectionsRefused: CounterFamily<'listener' | 'limit'>;
   /** With worker threads: their counters and histograms, asked for at each scrape. */
   private fromWorkers: (() => Promise<FamilySnapshot[]>) | undefined;
 
@@ -269,6 +274,7 @@ export class GangwayMetrics {
     this.engines = { openssl: engine.labels({ engine: 'openssl' }), node: engine.labels({ engine: 'node' }) };
     this.workerCount = r.gauge('gangway_workers', 'Threads running the EAP side: worker threads, or 1 when it runs in the main thread.').labels();
     this.workerCount.set(1);
+    this.connectionsRefused = r.counter('gangway_http_connections_refused_total', 'Connections to an HTTP(S) listener closed as they were accepted, by listener and the cap that refused them (address: too many open from one source address; total: the listener full).', ['listener', 'limit']);
     this.process = registerProcessMetrics(r);
   }
 
@@ -284,6 +290,12 @@ export class GangwayMetrics {
   /** What a worker thread sends when scraped: Gangway's own counters and histograms (process metrics are the primary's). */
   snapshot(): FamilySnapshot[] {
     return this.registry.snapshot((name) => name.startsWith('gangway_'));
+  }
+
+  /** What an HTTP(S) listener calls for each connection its caps refuse; both limits are shown from the start, at 0. */
+  connectionRefusals(listener: HttpListener): (limit: ConnectionLimit) => void {
+    const children = new Map(CONNECTION_LIMITS.map((limit) => [limit, this.connectionsRefused.labels({ listener, limit })] as const));
+    return (limit) => children.get(limit)?.inc();
   }
 
   passwordLockout(scope: LockoutScope): void {

@@ -23,7 +23,15 @@ describe('gangway.yaml: session admission and health', () => {
   test('explicit values and a health listener', () => {
     const c = parseConfig({ ...minimal, eap: { clientShare: 1, stationConversations: 4, protectAfterRounds: 0 }, health: { listen: '127.0.0.1:9812' } }, '/data');
     expect(c.eap).toMatchObject({ clientShare: 1, stationConversations: 4, protectAfterRounds: 0 });
-    expect(c.health).toEqual({ listen: { host: '127.0.0.1', port: 9812 } });
+    expect(c.health).toEqual({ listen: { host: '127.0.0.1', port: 9812 }, connections: { total: 64, perAddress: 16 } });
+  });
+
+  test('connection caps: defaults for the monitoring listener and the portal, explicit values, a total below the default share', () => {
+    const portal = { publicUrl: 'https://portal.example.org' };
+    expect(parseConfig({ ...minimal, portal }, '/data').portal!.connections).toEqual({ total: 1024, perAddress: 64 });
+    const c = parseConfig({ ...minimal, portal: { ...portal, maxConnections: 200, maxConnectionsPerAddress: 200 }, health: { listen: '127.0.0.1:9812', maxConnections: 8 } }, '/data');
+    expect(c.portal!.connections).toEqual({ total: 200, perAddress: 200 });
+    expect(c.health!.connections).toEqual({ total: 8, perAddress: 8 });
   });
 
   test.each([
@@ -35,6 +43,11 @@ describe('gangway.yaml: session admission and health', () => {
     [{ ...minimal, health: { listen: 'nowhere' } }, 'health.listen'],
     [{ ...minimal, health: {} }, 'health.listen'],
     [{ ...minimal, health: { listen: '127.0.0.1:9812', path: '/x' } }, 'health.path'],
+    [{ ...minimal, health: { listen: '127.0.0.1:9812', maxConnections: 0 } }, 'health.maxConnections'],
+    [{ ...minimal, health: { listen: '127.0.0.1:9812', maxConnectionsPerAddress: 17.5 } }, 'health.maxConnectionsPerAddress'],
+    [{ ...minimal, health: { listen: '127.0.0.1:9812', maxConnections: 10, maxConnectionsPerAddress: 11 } }, 'health.maxConnectionsPerAddress'],
+    [{ ...minimal, portal: { publicUrl: 'https://p.example', maxConnections: 70_000 } }, 'portal.maxConnections'],
+    [{ ...minimal, portal: { publicUrl: 'https://p.example', maxConnectionsPerAddress: '64' } }, 'portal.maxConnectionsPerAddress'],
   ])('%j is refused naming %s', (doc, key) => {
     expect(keyOfError(doc)).toContain(key);
   });

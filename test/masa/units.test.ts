@@ -78,6 +78,7 @@ describe('masa.yaml validation', () => {
   test('defaults', () => {
     const c = parseMasaConfig(base, paths);
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 9443 });
+    expect(c.connections).toEqual({ total: 1024, perAddress: 64 });
     expect(c.voucher).toEqual({ assertion: 'logged', pinScope: 'ee', noncelessLifetimeSeconds: 1200, domainCertRevocationChecks: false });
     expect(c.ownership).toEqual({ mode: 'first-claim', domains: [] });
     expect(c.tls.certPath).toBe('/nonexistent-masa-dir/tls/masa-tls.pem');
@@ -97,6 +98,8 @@ describe('masa.yaml validation', () => {
       'ownership.domains[1].name',
     ],
     [{ ...base, listen: 'nowhere' }, 'listen'],
+    [{ ...base, maxConnections: 0 }, 'maxConnections'],
+    [{ ...base, maxConnections: 32, maxConnectionsPerAddress: 64 }, 'maxConnectionsPerAddress'],
     [{ listen: '127.0.0.1:1' }, 'manufacturer'],
     [{ ...base, extra: 1 }, 'extra'],
   ])('%j is refused at %s', (doc, key) => {

@@ -1,6 +1,9 @@
 import { isAbsolute, join } from 'node:path';
 import { ConfigError } from '../../config/config-error.js';
 import { parseListen, type ListenAddress } from '../../config/config.js';
+import { parseConnectionCaps } from '../../config/connection-caps.js';
+import { ConfigReader } from '../../config/reader.js';
+import { SERVICE_CONNECTION_CAPS, type ConnectionCaps } from '../../util/connection-cap.js';
 import { TeapErrorCode, teapErrorName } from '../teap/errors.js';
 import { DEFAULT_BRSKI_ERROR_CODES, DEFAULT_BRSKI_TLV_NUMBERS, checkBrskiTlvNumbers, type BrskiErrorCodes, type BrskiTlvNumbers } from './tlvs.js';
 
@@ -32,6 +35,8 @@ export interface BrskiConfig {
   errorCodes: BrskiErrorCodes;
   /** BRSKI/EST over HTTPS (RFC 8995 §5, RFC 7030); absent: TEAP only. */
   https?: ListenAddress;
+  /** Connections the HTTPS listener holds open, in all and per source address (src/util/connection-cap.ts). */
+  httpsConnections: ConnectionCaps;
   /** Nonceless vouchers fetched ahead of time (`gangway brski prefetch`). */
   offlineVoucherDirectory: string;
 }
@@ -83,7 +88,7 @@ export function parseBrskiConfig(raw: unknown, dataDir: string, path = 'brski'):
   if (raw === undefined || raw === null) return undefined;
   const inData = (p: string): string => (isAbsolute(p) ? p : join(dataDir, p));
   const o = obj(raw, path);
-  only(o, ['manufacturers', 'masa', 'caDirectory', 'ldevidValidityDays', 'enrolmentLimit', 'tlvTypes', 'errorCodes', 'https'], path);
+  only(o, ['manufacturers', 'masa', 'caDirectory', 'ldevidValidityDays', 'enrolmentLimit', 'tlvTypes', 'errorCodes', 'https', 'httpsMaxConnections', 'httpsMaxConnectionsPerAddress'], path);
   if (!Array.isArray(o.manufacturers) || o.manufacturers.length === 0) throw new ConfigError(`${path}.manufacturers`, 'must list at least one manufacturer');
   const names = new Set<string>();
   const manufacturers = o.manufacturers.map((m, i): BrskiManufacturerConfig => {
@@ -144,6 +149,7 @@ export function parseBrskiConfig(raw: unknown, dataDir: string, path = 'brski'):
     enrolmentLimit: enrolmentLimitOf(o.enrolmentLimit, `${path}.enrolmentLimit`),
     tlvTypes,
     errorCodes,
+    httpsConnections: parseConnectionCaps(ConfigReader.root(o, path), SERVICE_CONNECTION_CAPS, { total: 'httpsMaxConnections', perAddress: 'httpsMaxConnectionsPerAddress' }),
   };
   if (o.ldevidValidityDays !== undefined) cfg.ldevidValidityDays = int(o.ldevidValidityDays, `${path}.ldevidValidityDays`, 1, 36500);
   if (o.https !== undefined) cfg.https = parseListen(str(o.https, `${path}.https`), `${path}.https`);

@@ -9,6 +9,7 @@ import { Registrar, RegistrarError, type Pledge } from './registrar.js';
 import { VOUCHER_CMS_MEDIA_TYPE } from './masa-client.js';
 import { peerCertificateChainOf } from '../../eap-methods/tls-peer-chain.js';
 import { LogLimiter } from '../../util/log-limiter.js';
+import { capConnections, SERVICE_CONNECTION_CAPS, type ConnectionCaps, type ConnectionLimit } from '../../util/connection-cap.js';
 import { AuditBudget, DEVICE_AUDIT_BUDGET } from './audit-budget.js';
 
 /** Largest request body read (a PVR with its certificates is about 2-3 KiB, a CSR less). */
@@ -38,6 +39,10 @@ export interface HttpsRegistrarOptions {
   audit: AuditStore;
   log: Log;
   now?: () => number;
+  /** Connections open at once, in all and per source address; SERVICE_CONNECTION_CAPS by default. */
+  connections?: ConnectionCaps;
+  /** Told of each connection a cap refused (a metric). */
+  onConnectionRefused?: (limit: ConnectionLimit) => void;
 }
 
 class HttpError extends Error {
@@ -86,6 +91,13 @@ export class HttpsRegistrar {
         this.opts.log.error({ err: (err as Error).message, path: req.url }, 'BRSKI/EST: request failed');
         if (!res.headersSent) this.send(res, 500, 'text/plain', 'internal error');
       });
+    });
+    capConnections(this.server, {
+      listener: 'brski-https',
+      caps: opts.connections ?? SERVICE_CONNECTION_CAPS,
+      log: opts.log,
+      now: this.now,
+      ...(opts.onConnectionRefused ? { onRefused: opts.onConnectionRefused } : {}),
     });
     this.server.on('tlsClientError', (err) => this.opts.log.debug({ err: err.message }, 'BRSKI/EST: TLS handshake failed'));
   }

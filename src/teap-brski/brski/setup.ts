@@ -4,6 +4,7 @@ import { ConfigError } from '../../config/config-error.js';
 import { RegistrarCa } from '../../pki/ca/registrar-ca.js';
 import type { Stores } from '../../store/stores.js';
 import type { RevocationCheck } from '../../eap-methods/tls-tunnel.js';
+import type { ConnectionLimit } from '../../util/connection-cap.js';
 import type { Log } from '../../util/log.js';
 import type { ManufacturerAnchors } from '../teap/policy-rules.js';
 import type { TlvMethod } from '../teap/tlv-method.js';
@@ -37,6 +38,8 @@ export interface BrskiSetupDeps {
   log: Log;
   /** Start the BRSKI/EST HTTPS listener if configured (not for one-shot CLI commands). Default true. */
   listen?: boolean;
+  /** Told of each connection to the HTTPS listener that its caps refused (a metric). */
+  onConnectionRefused?: (limit: ConnectionLimit) => void;
 }
 
 function readPems(files: readonly string[], key: string): { pem: string[]; certs: X509Certificate[] } {
@@ -105,7 +108,11 @@ export async function setupBrski(cfg: BrskiConfig, deps: BrskiSetupDeps): Promis
 
   let https: HttpsRegistrar | undefined;
   if (cfg.https && deps.listen !== false) {
-    https = new HttpsRegistrar({ registrar, cert: deps.tlsCert, key: deps.tlsKey, domainCa: [ca.certificatePem], audit, log });
+    https = new HttpsRegistrar({
+      registrar, cert: deps.tlsCert, key: deps.tlsKey, domainCa: [ca.certificatePem], audit, log,
+      connections: cfg.httpsConnections,
+      ...(deps.onConnectionRefused ? { onConnectionRefused: deps.onConnectionRefused } : {}),
+    });
     try {
       const a = await https.listen(cfg.https.host, cfg.https.port);
       log.info({ address: a }, 'BRSKI/EST over HTTPS listening');

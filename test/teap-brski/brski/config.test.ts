@@ -17,6 +17,7 @@ describe('brski section of gangway.yaml', () => {
     expect(c.tlvTypes).toEqual({ voucherRequest: 16380, voucher: 16381, retryAfter: 16382, nai: 16383 });
     expect(c.errorCodes.masaNotAvailable).toBe(2901);
     expect(c.https).toBeUndefined();
+    expect(c.httpsConnections).toEqual({ total: 1024, perAddress: 64 });
     expect(c.enrolmentLimit).toEqual({ certificates: 4, perSeconds: 3600 });
   });
 
@@ -32,6 +33,9 @@ describe('brski section of gangway.yaml', () => {
     [{ manufacturers: [m], tlvTypes: { voucher: 20000 } }, 'brski.tlvTypes.voucher'],
     [{ manufacturers: [m], masa: { timeoutMs: 60000 } }, 'brski.masa.timeoutMs'],
     [{ manufacturers: [m], https: 'nowhere' }, 'brski.https'],
+    [{ manufacturers: [m], httpsMaxConnections: 0 }, 'brski.httpsMaxConnections'],
+    [{ manufacturers: [m], httpsMaxConnections: 100, httpsMaxConnectionsPerAddress: 101 }, 'brski.httpsMaxConnectionsPerAddress'],
+    [{ manufacturers: [m], httpsMaxConnectionsPer: 10 }, 'brski.httpsMaxConnectionsPer'],
     [{ manufacturers: [m], enrolmentLimit: { certificates: -1 } }, 'brski.enrolmentLimit.certificates'],
     [{ manufacturers: [m], enrolmentLimit: { perSeconds: '1h' } }, 'brski.enrolmentLimit.perSeconds'],
     [{ manufacturers: [m], enrolmentLimit: { per: 60 } }, 'brski.enrolmentLimit.per'],
@@ -60,9 +64,12 @@ describe('brski section of gangway.yaml', () => {
       tlvTypes: { voucherRequest: 100, voucher: 101, retryAfter: 102, nai: 103 },
       errorCodes: { masaRefused: 3000 },
       https: '127.0.0.1:8443',
+      httpsMaxConnections: 300,
+      httpsMaxConnectionsPerAddress: 10,
     }, '/data')!;
     expect(c.manufacturers[0]).toEqual({ name: 'acme', ca: ['/data/makers/acme.pem'], masaUrl: 'https://masa.example:9443', masaCa: ['/etc/masa.pem'], voucherCa: ['/data/v.pem'], approval: 'auto', whenMasaUnavailable: 'reject' });
     expect(c.https).toEqual({ host: '127.0.0.1', port: 8443 });
+    expect(c.httpsConnections).toEqual({ total: 300, perAddress: 10 });
     expect(c.errorCodes.masaRefused).toBe(3000);
     expect(c.caDirectory).toBe('/srv/ca');
     expect(c.enrolmentLimit).toEqual({ certificates: 0, perSeconds: 3600 });
