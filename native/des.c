@@ -6,15 +6,34 @@
  * des-ede3-ecb cipher object of its own (K1 = K2 = K3): about 8 µs of CPU each, 2 % of a TEAP +
  * EAP-MSCHAPv2 authentication. DES_ecb_encrypt is libcrypto's low-level single DES, deprecated in
  * OpenSSL 3 but exported by the node binary; it needs no context and no provider.
+ *
+ * Node loads addons with lazy binding: a libcrypto built without the deprecated DES calls would
+ * let the addon load and end the process at the first call ("symbol lookup error", exit 127), out
+ * of reach of any fallback. So the three functions are looked up once, at registration, and
+ * challengeResponse is exported only when all three are there.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* RTLD_DEFAULT */
+#endif
 #include <node_api.h>
 #include <openssl/des.h>
 #include <openssl/crypto.h>
 #include <stdint.h>
 #include <string.h>
+#ifndef _WIN32
+#include <dlfcn.h>
+#endif
 
 #include "des.h"
+
+typedef void (*des_set_key_fn)(const_DES_cblock *, DES_key_schedule *);
+typedef void (*des_ecb_fn)(const_DES_cblock *, DES_cblock *, DES_key_schedule *, int);
+typedef void (*cleanse_fn)(void *, size_t);
+
+static des_set_key_fn set_key;
+static des_ecb_fn ecb_encrypt;
+static cleanse_fn cleanse;
 
 static int bytes_of(napi_env env, napi_value v, size_t want, uint8_t **data) {
   bool is_typed = false;
@@ -60,20 +79,29 @@ static napi_value challenge_response(napi_env env, napi_callback_info info) {
   DES_key_schedule schedule;
   for (int i = 0; i < 3; i++) {
     spread_key(z + 7 * i, key);
-    DES_set_key_unchecked(&key, &schedule);
-    DES_ecb_encrypt(&clear, &cipher, &schedule, DES_ENCRYPT);
+    set_key(&key, &schedule);
+    ecb_encrypt(&clear, &cipher, &schedule, DES_ENCRYPT);
     memcpy(out + 8 * i, cipher, 8);
   }
   /* The NT hash and what was derived from it stay on this stack frame only until here. */
-  OPENSSL_cleanse(z, sizeof z);
-  OPENSSL_cleanse(key, sizeof key);
-  OPENSSL_cleanse(&schedule, sizeof schedule);
+  cleanse(z, sizeof z);
+  cleanse(key, sizeof key);
+  cleanse(&schedule, sizeof schedule);
   return NULL;
 }
 
 int register_des(napi_env env, napi_value exports) {
+#ifdef _WIN32
+  return 0;
+#else
+  /* The same pointers in every thread that loads the addon: a benign race of equal writes. */
+  set_key = (des_set_key_fn)dlsym(RTLD_DEFAULT, "DES_set_key_unchecked");
+  ecb_encrypt = (des_ecb_fn)dlsym(RTLD_DEFAULT, "DES_ecb_encrypt");
+  cleanse = (cleanse_fn)dlsym(RTLD_DEFAULT, "OPENSSL_cleanse");
+  if (!set_key || !ecb_encrypt || !cleanse) return 0;
   const napi_property_descriptor fns[] = {
     { "challengeResponse", NULL, challenge_response, NULL, NULL, NULL, napi_default, NULL },
   };
   return napi_define_properties(env, exports, 1, fns) == napi_ok;
+#endif
 }

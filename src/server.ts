@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { digestEngine } from './util/digest.js';
+import { desEngine } from './eap-methods/mschapv2/ms-chap-v2.js';
 import { udpEngine } from './radius/udp-listener.js';
 import { mallocInUse } from './util/malloc.js';
 import type { GangwayConfig } from './config/config.js';
@@ -264,7 +265,7 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
     // store-latency histogram's subject), and a purge of hours is not one slow call.
     let accountingHousekeeping = startRetentionHousekeeping('accounting', stores.accounting, config.accounting.retentionDays, log);
     let auditHousekeeping = startRetentionHousekeeping('audit', stores.audit, config.audit.retentionDays, log);
-    log.info({ addresses, accounting: accountingAddresses, methods: eap.methods, workers: eap.threads, digests: digestEngine, udp: udpEngine, malloc: mallocInUse() }, 'gangway listening');
+    log.info({ addresses, accounting: accountingAddresses, methods: eap.methods, workers: eap.threads, digests: digestEngine, des: desEngine, udp: udpEngine, malloc: mallocInUse() }, 'gangway listening');
     // A SIGHUP and a CRL refresh never build at the same time: each builds from what the other applied.
     let applying: Promise<unknown> = Promise.resolve();
     let closed = false;

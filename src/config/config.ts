@@ -406,7 +406,9 @@ function parsePortal(p: ConfigReader): PortalConfig {
     sessionMinutes: p.integer('sessionMinutes', 480, 5, 7 * 24 * 60),
     maxFailedLogins: p.integer('maxFailedLogins', 5, 1, 100),
     lockoutMinutes: p.integer('lockoutMinutes', 15, 1, 24 * 60),
-    connections: parseConnectionCaps(p, SERVICE_CONNECTION_CAPS),
+    // Plain HTTP is for a TLS-terminating reverse proxy (or loopback), from which every
+    // connection comes: a share per address would then be the whole site's.
+    connections: parseConnectionCaps(p, tls ? SERVICE_CONNECTION_CAPS : { total: SERVICE_CONNECTION_CAPS.total, perAddress: 'total' }),
   };
   p.done();
   return config;

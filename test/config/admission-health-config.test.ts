@@ -34,6 +34,13 @@ describe('gangway.yaml: session admission and health', () => {
     expect(c.health!.connections).toEqual({ total: 8, perAddress: 8 });
   });
 
+  test('a plain-HTTP portal (behind a reverse proxy, every connection from it) shares no cap per address by default', () => {
+    const portal = { publicUrl: 'https://portal.example.org', tls: false };
+    expect(parseConfig({ ...minimal, portal }, '/data').portal!.connections).toEqual({ total: 1024, perAddress: 1024 });
+    expect(parseConfig({ ...minimal, portal: { ...portal, maxConnections: 300 } }, '/data').portal!.connections).toEqual({ total: 300, perAddress: 300 });
+    expect(parseConfig({ ...minimal, portal: { ...portal, maxConnectionsPerAddress: 20 } }, '/data').portal!.connections).toEqual({ total: 1024, perAddress: 20 });
+  });
+
   test.each([
     [{ ...minimal, eap: { clientShare: 0 } }, 'eap.clientShare'],
     [{ ...minimal, eap: { clientShare: 1.5 } }, 'eap.clientShare'],

@@ -3,7 +3,7 @@
  * src/util/connection-cap.ts) over HTTPS on loopback.
  */
 import { REQUEST_VOUCHER, startTestMasa, type TestMasa } from './harness.js';
-import { showPerAddressCap, showTotalCap, type CapTarget } from '../helpers/connection-caps.js';
+import { ask, holdConnections, REFUSED, showPerAddressCap, showTotalCap, type CapTarget } from '../helpers/connection-caps.js';
 
 const target = (masa: TestMasa): CapTarget => ({ url: `https://${masa.authority}`, path: REQUEST_VOUCHER, status: 405 });
 
@@ -33,6 +33,34 @@ describe('MASA: connection caps from masa.yaml', () => {
       await showTotalCap(target(masa), { total: 5, perAddress: 3 });
       const refusals = masa.log.lines.filter((l) => l.msg === 'masa: connection refused: the listener holds as many connections as it may');
       expect(refusals.filter((l) => l.level === 'warn').map((l) => l.obj)).toEqual([{ listener: 'masa', remote: '127.0.0.3', limit: 5 }]);
+    } finally {
+      await masa.close();
+    }
+  });
+
+  test('places come back: 150 finished HTTPS exchanges (handshake, answer, close) from one address leave its whole share free', async () => {
+    const masa = await startTestMasa({ configure: (doc) => Object.assign(doc, { maxConnectionsPerAddress: 3 }) });
+    try {
+      const t = target(masa);
+      // Three at a time: the share is full while they run, so a place that never came back would
+      // refuse the next ones at once.
+      for (let i = 0; i < 50; i++) {
+        const outcomes = await Promise.all([ask(t, '127.0.0.1'), ask(t, '127.0.0.1'), ask(t, '127.0.0.1')]);
+        const answered = outcomes.filter((o) => 'status' in o).length;
+        // A place is free once the server has seen the close, which may trail the client's by a turn.
+        if (answered < 3) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const held = await holdConnections(t, '127.0.0.1', 3);
+      try {
+        expect(await ask(t, '127.0.0.1')).toEqual(REFUSED);
+        expect(held.filter((c) => c.closed)).toHaveLength(0);
+      } finally {
+        await Promise.all(held.map((c) => c.close()));
+      }
+      // And with the three closed, an exchange is answered again.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await ask(t, '127.0.0.1')).toEqual({ status: 405 });
     } finally {
       await masa.close();
     }
