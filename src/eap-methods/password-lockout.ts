@@ -36,7 +36,8 @@ export const DEFAULT_PASSWORD_LOCKOUT: Readonly<PasswordLockoutPolicy> = Object.
 
 export type LockoutScope = 'account' | 'nas';
 
-export type LockoutVerdict = { locked: false } | { locked: true; scope: LockoutScope; until: number };
+/** `attempt` names the attempt a let-through check began, for the `failure`, `success` or `abandon` that ends it. */
+export type LockoutVerdict = { locked: false; attempt: number } | { locked: true; scope: LockoutScope; until: number };
 
 /** What an operator's audit log gets when a lockout begins. */
 export interface LockoutEvent {
@@ -53,8 +54,14 @@ interface Counter {
   windowStart: number;
   failures: number;
   lockedUntil: number;
-  /** When each attempt let through and not yet told as a failure or success began (oldest first). */
-  pending: number[];
+  /** The attempts let through and not yet told as a failure, success or abandoned, oldest first. */
+  pending: PendingAttempt[];
+}
+
+interface PendingAttempt {
+  attempt: number;
+  /** When it was let through. */
+  at: number;
 }
 
 /**
@@ -69,8 +76,26 @@ export function nasKey(nas: { clientName: string; clientAddress?: string }): str
 }
 
 function dropStalePending(c: Counter, now: number): void {
-  while (c.pending.length > 0 && now - c.pending[0]! >= PENDING_ATTEMPT_MS) c.pending.shift();
+  while (c.pending.length > 0 && now - c.pending[0]!.at >= PENDING_ATTEMPT_MS) c.pending.shift();
 }
+
+/**
+ * Ends one pending attempt: the one named, so that an attempt that was never told (a store error
+ * between the check and the verdict, before `abandon` existed) cannot be kept alive by the others'
+ * verdicts; without a name (tests telling one attempt at a time) the oldest. An attempt no longer
+ * pending (dropped as stale, or begun before a reload replaced the lockout) ends nothing.
+ */
+function endPending(c: Counter, attempt: number | undefined): void {
+  if (attempt === undefined) {
+    c.pending.shift();
+    return;
+  }
+  const i = c.pending.findIndex((p) => p.attempt === attempt);
+  if (i >= 0) c.pending.splice(i, 1);
+}
+
+/** Attempt numbers, unique in the process across lockouts (a reload builds a new one). */
+let lastAttempt = 0;
 
 /** How far the eviction looks for an unlocked entry before giving up and taking the oldest. */
 const EVICTION_SCAN = 64;
@@ -95,32 +120,33 @@ class CounterTable {
    * until it is told. Without the pending count, guesses sent in parallel would all be checked
    * before any of their failures is counted (a round trip to the primary thread with workers, the
    * scrypt of Basic-Password-Auth in one thread): one burst could try far more than maxFailures.
-   * Returns when the key is free again if refused.
+   * Returns when the key is free again if refused, else the attempt's number.
    */
-  admit(key: string, now: number): number | undefined {
+  admit(key: string, now: number): { refusedUntil: number } | { attempt: number } {
     const locked = this.lockedUntil(key, now);
-    if (locked !== undefined) return locked;
+    if (locked !== undefined) return { refusedUntil: locked };
     let c = this.counters.get(key);
     if (c !== undefined) dropStalePending(c, now);
     const failures = c !== undefined && now - c.windowStart < this.rule.windowMs ? c.failures : 0;
     if (c !== undefined && failures + c.pending.length >= this.rule.maxFailures) {
-      return c.pending.length > 0 ? c.pending[0]! + PENDING_ATTEMPT_MS : now;
+      return { refusedUntil: c.pending.length > 0 ? c.pending[0]!.at + PENDING_ATTEMPT_MS : now };
     }
     if (c === undefined) {
       this.makeRoom(now);
       c = { windowStart: now, failures: 0, lockedUntil: 0, pending: [] };
       this.counters.set(key, c);
     }
-    c.pending.push(now);
-    return undefined;
+    const attempt = ++lastAttempt;
+    c.pending.push({ attempt, at: now });
+    return { attempt };
   }
 
   /** Counts a failure; returns the failure count when this one starts a lockout. */
-  fail(key: string, now: number): number | undefined {
+  fail(key: string, now: number, attempt?: number): number | undefined {
     let c = this.counters.get(key);
     if (c !== undefined) {
       dropStalePending(c, now);
-      c.pending.shift();
+      endPending(c, attempt);
     }
     if (c === undefined || (now - c.windowStart >= this.rule.windowMs && c.lockedUntil <= now)) {
       c = { windowStart: now, failures: 0, lockedUntil: 0, pending: c?.pending ?? [] };
@@ -141,13 +167,23 @@ class CounterTable {
   }
 
   /** A success: the count starts again; other attempts still being verified stay pending. */
-  clear(key: string, now: number): void {
+  clear(key: string, now: number, attempt?: number): void {
     const c = this.counters.get(key);
     if (c === undefined) return;
     dropStalePending(c, now);
-    c.pending.shift();
+    endPending(c, attempt);
     if (c.pending.length === 0) this.counters.delete(key);
     else Object.assign(c, { windowStart: now, failures: 0, lockedUntil: 0 });
+  }
+
+  /** An attempt that could not be judged (the account could not be read): it counts for nothing. */
+  abandon(key: string, now: number, attempt: number): void {
+    const c = this.counters.get(key);
+    if (c === undefined) return;
+    dropStalePending(c, now);
+    endPending(c, attempt);
+    // A key that only held this attempt goes, as after a success.
+    if (c.pending.length === 0 && c.failures === 0 && c.lockedUntil <= now) this.counters.delete(key);
   }
 
   private makeRoom(now: number): void {
@@ -170,13 +206,19 @@ class CounterTable {
  * What a password method asks and tells: the in-process `PasswordLockout`, or, with several worker
  * threads, one that asks the lockout kept by the primary thread (src/server/workers/). `check` may
  * therefore answer later; `failure` and `success` are told and not awaited, in order. A `check`
- * that lets an attempt through begins it (it counts until its `failure` or `success`), so every
- * such check must be followed by one of them; a locked verdict must not be.
+ * that lets an attempt through begins it (it counts until its `failure`, `success` or `abandon`,
+ * each given the verdict's `attempt`), so every such check must be followed by exactly one of them,
+ * whatever is thrown in between; a locked verdict must not be.
  */
 export interface LockoutGate {
   check(account: string, nas: string): LockoutVerdict | Promise<LockoutVerdict>;
-  failure(account: string, nas: string): void;
-  success(account: string): void;
+  failure(account: string, nas: string, attempt: number): void;
+  success(account: string, attempt: number): void;
+  /**
+   * The attempt could not be judged (the store failed to read the account): it ends without
+   * counting as a failure or a success, so that an outage of the store locks nobody out.
+   */
+  abandon(account: string, attempt: number): void;
 }
 
 export class PasswordLockout implements LockoutGate {
@@ -209,14 +251,14 @@ export class PasswordLockout implements LockoutGate {
     const byNas = this.nases.lockedUntil(nas, now);
     if (byNas !== undefined) return { locked: true, scope: 'nas', until: byNas };
     const byAccount = this.accounts.admit(account, now);
-    if (byAccount !== undefined) return { locked: true, scope: 'account', until: byAccount };
-    return { locked: false };
+    if ('refusedUntil' in byAccount) return { locked: true, scope: 'account', until: byAccount.refusedUntil };
+    return { locked: false, attempt: byAccount.attempt };
   }
 
   /** A wrong password (or an unknown or disabled account) that was actually checked. */
-  failure(account: string, nas: string): void {
+  failure(account: string, nas: string, attempt?: number): void {
     const now = this.now();
-    const accountFailures = this.accounts.fail(account, now);
+    const accountFailures = this.accounts.fail(account, now, attempt);
     if (accountFailures !== undefined) {
       this.report({ scope: 'account', subject: account, nas, failures: accountFailures, until: new Date(now + this.policy.account.lockoutMs) });
     }
@@ -227,8 +269,12 @@ export class PasswordLockout implements LockoutGate {
   }
 
   /** A right password: the account's count starts again (the NAS's does not: a spray succeeds sometimes). */
-  success(account: string): void {
-    this.accounts.clear(account, this.now());
+  success(account: string, attempt?: number): void {
+    this.accounts.clear(account, this.now(), attempt);
+  }
+
+  abandon(account: string, attempt: number): void {
+    this.accounts.abandon(account, this.now(), attempt);
   }
 
   private report(event: LockoutEvent): void {

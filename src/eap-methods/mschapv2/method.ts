@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { randomOctet, randomOctets } from '../../util/random-octets.js';
 import type { EapMethod, EapMethodSession, MethodContext, Step } from '../method.js';
-import type { UserStore } from '../../store/users.js';
+import type { UserRecord, UserStore } from '../../store/users.js';
 import { EapType } from '../eap-packet.js';
 import { PasswordLockout, nasKey, type LockoutGate } from '../password-lockout.js';
 import { clipForLog } from '../../util/log-fields.js';
@@ -107,7 +107,16 @@ class MschapV2ServerSession implements EapMethodSession {
     if (user !== identity) return this.fail(`MS-CHAPv2 Name "${user}" differs from the EAP identity "${identity}"`);
     const nas = nasKey(this.ctx.nas);
     const verdict = await this.lockout.check(user, nas);
-    const record = await this.users.get(user);
+    let found: UserRecord | undefined;
+    try {
+      found = await this.users.get(user);
+    } catch (err) {
+      // The account could not be read (the store failed): nothing was judged, so the attempt
+      // counts for nothing; the error ends the conversation as a server fault.
+      if (!verdict.locked) this.lockout.abandon(user, verdict.attempt);
+      throw err;
+    }
+    const record = found;
     const usable = !verdict.locked && record !== undefined && record.enabled && record.ntHash !== undefined;
     // The same NT-Response computation for every account, real or not (see DUMMY_NT_HASH).
     const ntHash = usable ? record.ntHash! : DUMMY_NT_HASH;
@@ -115,13 +124,13 @@ class MschapV2ServerSession implements EapMethodSession {
     const matches = ntResponseEqual(expected, ntResponse);
     if (verdict.locked) return this.fail(`${verdict.scope === 'nas' ? 'this NAS' : `account "${user}"`} is locked out until ${new Date(verdict.until).toISOString()}`);
     if (!usable || !matches) {
-      this.lockout.failure(user, nas);
+      this.lockout.failure(user, nas, verdict.attempt);
       if (!record) return this.fail(`unknown user "${user}"`);
       if (!record.enabled) return this.fail(`user "${user}" is disabled`);
       if (!record.ntHash) return this.fail(`user "${user}" has no NT hash (EAP-MSCHAPv2 not enabled for this account)`);
       return this.fail(`wrong password for "${user}"`);
     }
-    this.lockout.success(user);
+    this.lockout.success(user, verdict.attempt);
     const ntHashOk = record.ntHash!;
     const authResponse = generateAuthenticatorResponse(ntHashOk, ntResponse, peerChallenge, this.challenge, name);
     this.msk = deriveMschapV2Keys(ntHashOk, ntResponse).msk;

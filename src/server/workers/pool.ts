@@ -339,10 +339,13 @@ export class WorkerPool {
         );
         return;
       case 'lockout-failure':
-        this.opts.lockout().failure(m.account, m.nas);
+        this.opts.lockout().failure(m.account, m.nas, m.attempt);
         return;
       case 'lockout-success':
-        this.opts.lockout().success(m.account);
+        this.opts.lockout().success(m.account, m.attempt);
+        return;
+      case 'lockout-abandon':
+        this.opts.lockout().abandon(m.account, m.attempt);
         return;
       default: {
         if (!('id' in m)) return;

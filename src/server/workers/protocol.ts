@@ -79,8 +79,9 @@ export type FromWorker =
   | { t: 'replies'; batch: WorkerReply[] }
   | WorkerReply
   | { t: 'lockout-check'; id: number; account: string; nas: string }
-  | { t: 'lockout-failure'; account: string; nas: string }
-  | { t: 'lockout-success'; account: string }
+  | { t: 'lockout-failure'; account: string; nas: string; attempt: number }
+  | { t: 'lockout-success'; account: string; attempt: number }
+  | { t: 'lockout-abandon'; account: string; attempt: number }
   | { t: 'prepared'; id: number; error?: WorkerError }
   | ({ t: 'committed'; id: number } & WorkerBuilt)
   | { t: 'discarded'; id: number }

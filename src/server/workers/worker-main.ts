@@ -95,12 +95,16 @@ class RemoteLockout implements LockoutGate {
     });
   }
 
-  failure(account: string, nas: string): void {
-    post(this.port, { t: 'lockout-failure', account, nas });
+  failure(account: string, nas: string, attempt: number): void {
+    post(this.port, { t: 'lockout-failure', account, nas, attempt });
   }
 
-  success(account: string): void {
-    post(this.port, { t: 'lockout-success', account });
+  success(account: string, attempt: number): void {
+    post(this.port, { t: 'lockout-success', account, attempt });
+  }
+
+  abandon(account: string, attempt: number): void {
+    post(this.port, { t: 'lockout-abandon', account, attempt });
   }
 
   answered(id: number, verdict: LockoutVerdict): void {

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { UserRecord, UserStore } from '../../store/users.js';
 import { dummyPasswordHash, verifyPassword } from '../../store/users.js';
-import type { LockoutGate } from '../../eap-methods/password-lockout.js';
+import type { LockoutGate, LockoutVerdict } from '../../eap-methods/password-lockout.js';
 import { ntPasswordHash } from '../../eap-methods/mschapv2/ms-chap-v2.js';
 import type { BasicPasswordAuthRespTlv } from './basic-password-tlv.js';
 
@@ -48,17 +48,27 @@ export async function verifyBasicPassword(
   const username = decodeUtf8(resp.username);
   if (username === undefined) return { ok: false, username: Buffer.from(resp.username).toString('hex'), reason: 'username is not UTF-8' };
   const nas = context.nas ?? '';
-  const verdict = (await context.lockout?.check(username, nas)) ?? { locked: false };
-  const record = await users.get(username);
-  const usable = !verdict.locked && record !== undefined && record.enabled;
-  const scryptHash = usable && record.passwordHash ? record.passwordHash : await dummyPasswordHash();
-  const scryptOk = await verifyPassword(resp.password, scryptHash);
-  const result = judge(username, resp, record, scryptOk && usable && record.passwordHash !== undefined);
-  if (verdict.locked) {
+  const lockout = context.lockout;
+  const verdict: LockoutVerdict | undefined = lockout ? await lockout.check(username, nas) : undefined;
+  let result: BasicPasswordResult;
+  try {
+    const record = await users.get(username);
+    const usable = verdict?.locked !== true && record !== undefined && record.enabled;
+    const scryptHash = usable && record.passwordHash ? record.passwordHash : await dummyPasswordHash();
+    const scryptOk = await verifyPassword(resp.password, scryptHash);
+    result = judge(username, resp, record, scryptOk && usable && record.passwordHash !== undefined);
+  } catch (err) {
+    // Nothing was judged (the store failed to read the account): the attempt counts for nothing.
+    if (verdict?.locked === false) lockout!.abandon(username, verdict.attempt);
+    throw err;
+  }
+  if (verdict?.locked) {
     return { ok: false, username, reason: `${verdict.scope === 'nas' ? 'this NAS' : `account "${username}"`} is locked out until ${new Date(verdict.until).toISOString()}` };
   }
-  if (result.ok) context.lockout?.success(username);
-  else context.lockout?.failure(username, nas);
+  if (verdict !== undefined) {
+    if (result.ok) lockout!.success(username, verdict.attempt);
+    else lockout!.failure(username, nas, verdict.attempt);
+  }
   return result;
 }
 

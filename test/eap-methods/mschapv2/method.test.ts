@@ -1,5 +1,9 @@
 import fc from 'fast-check';
 import { createMschapV2Method } from '../../../src/eap-methods/mschapv2/method.js';
+import { PasswordLockout } from '../../../src/eap-methods/password-lockout.js';
+import type { UserRecord } from '../../../src/store/users.js';
+import { verifyBasicPassword } from '../../../src/teap-brski/teap/basic-password.js';
+import type { BasicPasswordAuthRespTlv } from '../../../src/teap-brski/teap/basic-password-tlv.js';
 import { MschapV2Peer } from '../../../src/eap-methods/mschapv2/peer.js';
 import { MschapV2PacketError, decodeMschapV2, encodeMschapV2, parseFailureMessage, parseSuccessMessage } from '../../../src/eap-methods/mschapv2/packet.js';
 import type { Step } from '../../../src/eap-methods/method.js';
@@ -117,5 +121,55 @@ describe('EAP-MSCHAPv2 server method', () => {
     const s2 = createMschapV2Method({ users }).createSession(methodContext());
     await s2.start();
     expect((await s2.step(bytes('03'))).kind).toBe('discard');
+  });
+});
+
+describe('a store that fails between the lockout check and the verdict (found by the store-fault tester)', () => {
+  // Before: each attempt let through by the lockout and then thrown out by the store stayed
+  // pending for 30 s, so an outage of the store locked every account that tried, and successes
+  // after it kept such attempts alive. Now the attempt is abandoned.
+  class FlakyUserStore extends MemoryUserStore {
+    failing = true;
+    override async get(name: string): Promise<UserRecord | undefined> {
+      if (this.failing) throw new Error('connection terminated unexpectedly');
+      return super.get(name);
+    }
+  }
+
+  async function authenticate(method: ReturnType<typeof createMschapV2Method>, password: string): Promise<Step | Error> {
+    const session = method.createSession(methodContext(new MemoryLog(), 1400, 'alice'));
+    const peer = new MschapV2Peer({ username: 'alice', password });
+    try {
+      let step = await session.start();
+      for (let i = 0; i < 5 && step.kind === 'request'; i++) step = await session.step(peer.process(step.data).response);
+      return step;
+    } catch (err) {
+      return err as Error;
+    } finally {
+      session.dispose();
+    }
+  }
+
+  test('EAP-MSCHAPv2: 50 attempts during the outage are errors, not lockouts; the first after it succeeds', async () => {
+    const users = new FlakyUserStore();
+    await userWithPassword(users, 'alice', ALICE_PASSWORD, { nt: true });
+    const lockout = new PasswordLockout();
+    const method = createMschapV2Method({ users, lockout });
+    for (let i = 0; i < 50; i++) expect(await authenticate(method, ALICE_PASSWORD)).toMatchObject({ message: 'connection terminated unexpectedly' });
+    expect(lockout.tracked.accounts).toBe(0);
+    users.failing = false;
+    const results = await Promise.all(Array.from({ length: 5 }, () => authenticate(method, ALICE_PASSWORD)));
+    expect(results.map((r) => ('kind' in r ? r.kind : r.message))).toEqual(['success', 'success', 'success', 'success', 'success']);
+  });
+
+  test('TEAP Basic-Password-Auth: the same', async () => {
+    const users = new FlakyUserStore();
+    await userWithPassword(users, 'alice', ALICE_PASSWORD, { nt: true });
+    const lockout = new PasswordLockout();
+    const resp = (password: string): BasicPasswordAuthRespTlv => ({ kind: 'basic-password-auth-resp', mandatory: false, username: Buffer.from('alice'), password: Buffer.from(password) });
+    for (let i = 0; i < 20; i++) await expect(verifyBasicPassword(users, resp(ALICE_PASSWORD), { lockout, nas: 'n' })).rejects.toThrow('connection terminated unexpectedly');
+    expect(lockout.tracked.accounts).toBe(0);
+    users.failing = false;
+    expect(await verifyBasicPassword(users, resp(ALICE_PASSWORD), { lockout, nas: 'n' })).toEqual({ ok: true, username: 'alice' });
   });
 });
