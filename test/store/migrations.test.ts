@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { NewerSchemaError, orderedMigrations } from '../../src/store/migration.js';
 import { openSqlite } from '../../src/store/sqlite/database.js';
 import { PostgresDatabase } from '../../src/store/postgres/database.js';
@@ -108,6 +109,35 @@ describe('schema migrations', () => {
         // The lock was released: a second refusal does not wait for the first.
         await expect(PostgresDatabase.open(options, log)).rejects.toThrow(NewerSchemaError);
       } finally {
+        await dropSchema(server!, schema);
+      }
+    });
+
+    test('a start waiting for the migration lock says so while it waits, and starts once the lock is free (found by the store-fault tester)', async () => {
+      const schema = freshName();
+      const log = new MemoryLog();
+      const options = { url: server!.url, ...(server!.password !== undefined ? { password: server!.password } : {}), schema, poolSize: 1 };
+      // Another "server" holds the migration lock, as one migrating would.
+      const holder = new pg.Client({ connectionString: server!.url, ...(server!.password !== undefined ? { password: server!.password } : {}) });
+      await holder.connect();
+      try {
+        await holder.query('SELECT pg_advisory_lock(hashtext($1))', [`gangway:migrate:${schema}`]);
+        let opened: PostgresDatabase | undefined;
+        const opening = PostgresDatabase.open(options, log, postgresMigrations, 200).then((db) => (opened = db));
+        const said = (): number => log.lines.filter((l) => l.level === 'warn' && l.msg.startsWith('PostgreSQL: still bringing the schema up to date')).length;
+        for (let i = 0; i < 100 && said() < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(said()).toBeGreaterThanOrEqual(2);
+        expect(opened).toBeUndefined();
+        expect(log.lines.find((l) => l.msg.startsWith('PostgreSQL: still bringing'))!.obj).toMatchObject({ schema });
+        await holder.query('SELECT pg_advisory_unlock(hashtext($1))', [`gangway:migrate:${schema}`]);
+        const db = await opening;
+        const before = said();
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        // Done waiting: no more lines.
+        expect(said()).toBe(before);
+        await db.close();
+      } finally {
+        await holder.end();
         await dropSchema(server!, schema);
       }
     });

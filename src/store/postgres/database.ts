@@ -34,7 +34,12 @@ export interface Queryable {
 export class PostgresDatabase implements Queryable {
   private constructor(readonly pool: pg.Pool, readonly schema: string) {}
 
-  static async open(options: PostgresOptions, log: Log, migrations: readonly Migration[] = allMigrations): Promise<PostgresDatabase> {
+  static async open(
+    options: PostgresOptions,
+    log: Log,
+    migrations: readonly Migration[] = allMigrations,
+    reportWaitEveryMs = MIGRATION_WAIT_REPORT_MS,
+  ): Promise<PostgresDatabase> {
     if (!POSTGRES_SCHEMA_NAME.test(options.schema)) throw new Error(`schema name "${options.schema}" must match ${POSTGRES_SCHEMA_NAME.source}`);
     const pool = new pg.Pool({
       connectionString: options.url,
@@ -55,7 +60,7 @@ export class PostgresDatabase implements Queryable {
     pool.on('error', (err) => log.error({ err: err.message }, 'PostgreSQL: an idle connection failed'));
     const db = new PostgresDatabase(pool, options.schema);
     try {
-      await db.migrate(migrations);
+      await db.migrate(migrations, log, reportWaitEveryMs);
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw err;
@@ -103,11 +108,18 @@ export class PostgresDatabase implements Queryable {
    * a session advisory lock keyed by the schema: servers starting together take turns, and the
    * second finds the work done.
    */
-  private async migrate(migrations: readonly Migration[]): Promise<void> {
+  private async migrate(migrations: readonly Migration[], log: Log, reportWaitEveryMs: number): Promise<void> {
     const ordered = orderedMigrations(migrations);
     const client = await this.pool.connect();
     const lockKey = `gangway:migrate:${this.schema}`;
     let broken: Error | undefined;
+    // No statement timeout here, so a start can wait as long as another server's migration or a
+    // lock on a table takes: said while it lasts, so that a start that hangs says why.
+    const began = Date.now();
+    const waiting = setInterval(() => {
+      log.warn({ schema: this.schema, waitedSeconds: Math.round((Date.now() - began) / 1000) }, 'PostgreSQL: still bringing the schema up to date (another server holds the migration lock, or a table a migration needs is locked); the server starts when it is done');
+    }, reportWaitEveryMs);
+    waiting.unref();
     try {
       // Waiting for another server's migrations, and a migration itself, may take longer than a store operation.
       await client.query('SET statement_timeout = 0');
@@ -136,10 +148,14 @@ export class PostgresDatabase implements Queryable {
         await client.query('RESET statement_timeout').catch((e: unknown) => { broken = e as Error; });
       }
     } finally {
+      clearInterval(waiting);
       client.release(broken);
     }
   }
 }
+
+/** How often a start waiting for the schema says so. */
+export const MIGRATION_WAIT_REPORT_MS = 10_000;
 
 /**
  * The schema versions recorded in `options.schema`, read without changing anything (for
