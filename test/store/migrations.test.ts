@@ -124,11 +124,11 @@ describe('schema migrations', () => {
         await holder.query('SELECT pg_advisory_lock(hashtext($1))', [`gangway:migrate:${schema}`]);
         let opened: PostgresDatabase | undefined;
         const opening = PostgresDatabase.open(options, log, postgresMigrations, 200).then((db) => (opened = db));
-        const said = (): number => log.lines.filter((l) => l.level === 'warn' && l.msg.startsWith('PostgreSQL: still bringing the schema up to date')).length;
+        const said = (): number => log.lines.filter((l) => l.level === 'warn' && (l.msg ?? '').startsWith('PostgreSQL: still bringing the schema up to date')).length;
         for (let i = 0; i < 100 && said() < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
         expect(said()).toBeGreaterThanOrEqual(2);
         expect(opened).toBeUndefined();
-        expect(log.lines.find((l) => l.msg.startsWith('PostgreSQL: still bringing'))!.obj).toMatchObject({ schema });
+        expect(log.lines.find((l) => (l.msg ?? '').startsWith('PostgreSQL: still bringing'))!.obj).toMatchObject({ schema });
         await holder.query('SELECT pg_advisory_unlock(hashtext($1))', [`gangway:migrate:${schema}`]);
         const db = await opening;
         const before = said();
