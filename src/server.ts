@@ -239,7 +239,7 @@ export async function startGangway(config: GangwayConfig, log: Log, options: Sta
           },
         );
       }
-      const store = sharedLiveness(wrap('liveness', stores.liveness));
+      const store = metrics.faultAwareLiveness(sharedLiveness(wrap('liveness', stores.liveness)));
       metrics.watch({ conversations: () => eap.admission, shedding, inFlight: () => servers.reduce((n, s) => n + s.stats.inFlight, 0), store });
       if (config.health) {
         health = await startHealthEndpoint(

@@ -21,6 +21,7 @@ import { registerProcessMetrics, type ProcessMetrics } from '../metrics/process-
 import { SHEDDING_REASONS, type SheddingMonitor } from '../util/shedding.js';
 import { CONNECTION_LIMITS, type ConnectionLimit } from '../util/connection-cap.js';
 import { timedStore, type OperationTimer, type StoreWrapper } from './store-timing.js';
+import { StoreFaults } from './store-faults.js';
 
 /**
  * Seconds: a challenge is answered in well under a millisecond, a TLS handshake step in a few, a
@@ -226,6 +227,8 @@ export class GangwayMetrics {
   readonly process: ProcessMetrics;
   /** Hands a store out timed (`gangway_store_operation_duration_seconds`). */
   readonly wrapStore: StoreWrapper;
+  /** The timed store calls' failures that are the database's own (store-faults.ts). */
+  readonly storeFaults = new StoreFaults();
   private readonly lockouts: Record<LockoutScope, CounterChild>;
   private readonly engines: Record<(typeof TLS_ENGINES)[number], { set(v: number): void }>;
   private readonly workerCount: { set(v: number): void };
@@ -256,13 +259,15 @@ export class GangwayMetrics {
 
     const storeDuration = r.histogram('gangway_store_operation_duration_seconds', 'Store calls made by the RADIUS path, by store and operation.', ['store', 'operation'], STORE_SECONDS);
     const storeFailures = r.counter('gangway_store_operation_failures_total', 'Store calls that threw or rejected, by store and operation.', ['store', 'operation']);
+    const faults = this.storeFaults;
     const timers = (store: string, operation: string): OperationTimer => {
       const duration = storeDuration.labels({ store, operation });
       let failures: CounterChild | undefined;
       return {
-        done(startedAt, ok) {
+        done(startedAt, ok, err) {
           duration.observe((performance.now() - startedAt) / 1000);
           if (!ok) (failures ??= storeFailures.labels({ store, operation })).inc();
+          faults.note(store, operation, ok ? undefined : err);
         },
       };
     };
@@ -306,6 +311,20 @@ export class GangwayMetrics {
     for (const name of TLS_ENGINES) this.engines[name].set(name === inUse ? 1 : 0);
   }
 
+  /**
+   * `inner` (the liveness read) that also fails while a timed store operation keeps failing with
+   * an error of the database itself: what `/healthz` and `gangway_store_up` ask.
+   */
+  faultAwareLiveness(inner: StoreLiveness): StoreLiveness {
+    return {
+      check: () => {
+        const fault = this.storeFaults.current();
+        if (fault) return Promise.reject(new Error(`${fault.operation} failed ${fault.inARow} times in a row: ${fault.error}`));
+        return inner.check();
+      },
+    };
+  }
+
   /** The gauges and totals kept by other parts, read at each scrape. Call once. */
   watch(sources: MetricSources): void {
     const r = this.registry;
@@ -321,7 +340,7 @@ export class GangwayMetrics {
     const sheddingFamily = r.counter('gangway_shedding_events_total', 'Evictions, refusals and overload drops noted by the shedding monitor, by reason.', ['reason']);
     const sheddingEvents = SHEDDING_REASONS.map((reason) => [reason, sheddingFamily.labels({ reason })] as const);
     const inFlight = r.gauge('gangway_radius_requests_in_flight', 'Access-Requests being handled now.').labels();
-    const storeUp = r.gauge('gangway_store_up', '1 when the store answered its liveness read at this scrape.').labels();
+    const storeUp = r.gauge('gangway_store_up', '1 when the store answered its liveness read at this scrape and no store operation keeps failing with an error of the database itself.').labels();
     r.onScrape(async () => {
       const stats = sources.conversations();
       fresh.set(stats.fresh);

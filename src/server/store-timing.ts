@@ -7,8 +7,8 @@ import { performance } from 'node:perf_hooks';
 
 /** Where one operation's timings go (resolved once per store method, not per call). */
 export interface OperationTimer {
-  /** `startedAt` is performance.now() at the call. */
-  done(startedAt: number, ok: boolean): void;
+  /** `startedAt` is performance.now() at the call; `err` what a failed one threw. */
+  done(startedAt: number, ok: boolean, err?: unknown): void;
 }
 
 export type OperationTimers = (store: string, operation: string) => OperationTimer;
@@ -34,7 +34,7 @@ export function timedStore<T extends object>(store: string, target: T, timers: O
       try {
         result = method.apply(target, args);
       } catch (err) {
-        timer.done(startedAt, false);
+        timer.done(startedAt, false, err);
         throw err;
       }
       if (!isThenable(result)) {
@@ -47,7 +47,7 @@ export function timedStore<T extends object>(store: string, target: T, timers: O
           return value;
         },
         (err: unknown) => {
-          timer.done(startedAt, false);
+          timer.done(startedAt, false, err);
           throw err;
         },
       );
