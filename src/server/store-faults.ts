@@ -77,6 +77,8 @@ export class StoreFaults {
 
 function describe(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
-  const message = err instanceof Error ? err.message : String(err);
+  // Duck-typed: better-sqlite3's SqliteError may come from another realm, where instanceof Error is false.
+  const text = (err as { message?: unknown } | null)?.message;
+  const message = typeof text === 'string' ? text : String(err);
   return `${typeof code === 'string' ? `${code}: ` : ''}${message}`.slice(0, 200);
 }
