@@ -57,7 +57,8 @@ export function requireDataDir(dir: DataDir): DataDir {
  */
 export async function openConfiguredStores(config: GangwayConfig): Promise<Stores> {
   try {
-    return await openStores(config.store, createLog(process.env.GANGWAY_LOG_LEVEL ?? 'warn', process.stderr));
+    // A command may wait out the server's short write transactions (store/sqlite/database.ts).
+    return await openStores(config.store, createLog(process.env.GANGWAY_LOG_LEVEL ?? 'warn', process.stderr), 'command');
   } catch (err) {
     if (err instanceof StoreOpenError) throw new SetupError(`${err.message} (${err.key} in ${join(config.dataDir, CONFIG_FILE)})`);
     throw err;

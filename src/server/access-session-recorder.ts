@@ -1,7 +1,8 @@
 /**
  * Remembers, per authenticated identity, the session of its last Access-Accept (which NAS, which
  * station), so that removing a device can name that session in a Disconnect-Request. It reads only
- * what passes through the RADIUS handler: the request and the reply the bridge built.
+ * what passes through the RADIUS handler: the request and the reply the bridge built. The store
+ * queues the record and returns, so the Access-Accept never waits for the database.
  */
 import type { AccessReply } from '../radius/access-reply.js';
 import { decodeString, getIpv4Attribute, getStringAttribute } from '../radius/attributes.js';
@@ -33,6 +34,7 @@ export async function recordAcceptedSession(store: AccessSessionStore, req: Acce
     });
   } catch (err) {
     // The reply still goes out: losing the record only means a later removal cannot disconnect.
+    // (record only queues, store/access-session-batch.ts: what fails here is a closed store.)
     log.error({ err: (err as Error).message, client: req.client.name }, 'cannot record the accepted session');
   }
 }

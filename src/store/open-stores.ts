@@ -6,7 +6,7 @@ import { migrations as sqliteMigrations } from './sqlite/migrations/index.js';
 import { describePostgres } from './postgres/describe.js';
 import { sqlState } from './postgres/sql-state.js';
 import { openSqliteStores } from './sqlite/stores.js';
-import { recordedSchemaVersions } from './sqlite/database.js';
+import { COMMAND_BUSY_TIMEOUT_MS, SERVING_BUSY_TIMEOUT_MS, recordedSchemaVersions } from './sqlite/database.js';
 import type { StoreConfig, StoreSecret, Stores } from './stores.js';
 
 /**
@@ -53,11 +53,24 @@ export async function refuseNewerSchema(config: StoreConfig): Promise<void> {
   throw new StoreOpenError('store.schema', new NewerSchemaError(describePostgres(config.url, config.schema), unknown).message);
 }
 
-/** The stores gangway.yaml's `store` section names: SQLite (the default) or PostgreSQL. */
-export async function openStores(config: StoreConfig, log: Log): Promise<Stores> {
+/**
+ * Who opens: `serve` (the server's main thread and its worker threads) must never have its event
+ * loop held for seconds by another process's SQLite lock; a `command` (the CLI, its own process)
+ * may wait for the server's short transactions instead of failing.
+ */
+export type StoreUse = 'serve' | 'command';
+
+/**
+ * The stores gangway.yaml's `store` section names: SQLite (the default) or PostgreSQL. `serve` is
+ * the default because a worker thread of the server opens its stores by this same call.
+ */
+export async function openStores(config: StoreConfig, log: Log, use: StoreUse = 'serve'): Promise<Stores> {
   if (config.kind === 'sqlite') {
     try {
-      return openSqliteStores(config.path);
+      return openSqliteStores(config.path, {
+        busyTimeoutMs: use === 'serve' ? SERVING_BUSY_TIMEOUT_MS : COMMAND_BUSY_TIMEOUT_MS,
+        log: log.child({ module: 'access-sessions' }),
+      });
     } catch (err) {
       // No downgrade: the operator upgrades Gangway or restores a backup (docs/deployment.md).
       if (err instanceof NewerSchemaError) throw new StoreOpenError('store.sqlite', err.message, { cause: err });

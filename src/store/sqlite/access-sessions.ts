@@ -1,4 +1,5 @@
-import type { AccessSession, AccessSessionStore } from '../access-sessions.js';
+import type { AccessSession } from '../access-sessions.js';
+import type { AccessSessionTable } from '../access-session-batch.js';
 import type { SqliteDatabase } from './database.js';
 
 interface Row {
@@ -15,40 +16,21 @@ interface Row {
   accepted_at: string;
 }
 
-/** Records waiting for the next batch are written at most this long after the first of them. */
-export const ACCESS_SESSION_FLUSH_MS = 50;
-/** A batch this large is written at once. */
-export const ACCESS_SESSION_BATCH = 64;
-/** While writes fail, at most this many records wait (the oldest go first). */
-export const ACCESS_SESSION_MAX_PENDING = 4096;
-
 /**
- * One small upsert per Access-Accept, written from the RADIUS reply path. They are written in
- * batches, one transaction per ACCESS_SESSION_FLUSH_MS or ACCESS_SESSION_BATCH records: a commit of
- * its own cost each Accept about 22 µs of CPU, a batched upsert about 7 (2026-12-06, this VM).
- * Reads and deletes in this process see the waiting records; another process (the CLI, a second
- * server) sees a record at most ACCESS_SESSION_FLUSH_MS late, and a crash loses at most that much:
- * a lost record only means a later removal cannot send a Disconnect-Request. A batch that cannot be
- * written (the database locked by another process past the busy timeout, a full disk) stays
- * waiting for the next one, and the next record() reports the failure, which the reply path logs.
+ * The access_sessions table on SQLite, under the batched store of store/access-session-batch.ts
+ * (which decides when a batch is written). A batch is one transaction, in the caller's turn: under
+ * another process's write lock it fails after the serving busy timeout (sqlite/database.ts).
  */
-export class SqliteAccessSessionStore implements AccessSessionStore {
-  private readonly upsert;
+export class SqliteAccessSessionTable implements AccessSessionTable {
   private readonly selectOne;
   private readonly del;
   private readonly delAccepted;
   private readonly selectOfDevice;
   private readonly writeBatch;
-  /** Latest record per identity, not yet written, oldest Accept first. */
-  private pending = new Map<string, Row>();
-  private timer: NodeJS.Timeout | undefined;
-  /** Why the last batch failed, until a record() reports it. */
-  private failure: Error | undefined;
-  private closed = false;
 
   constructor(db: SqliteDatabase) {
     // A late batch (this server's or another's) never replaces a later Accept.
-    this.upsert = db.prepare(
+    const upsert = db.prepare(
       `INSERT INTO access_sessions (identity, client_name, client_address, request_user_name, calling_station_id, nas_identifier, nas_ip_address, device_id, device_accepted_at, accepted_at)
        VALUES (@identity, @client_name, @client_address, @request_user_name, @calling_station_id, @nas_identifier, @nas_ip_address, @device_id, @device_accepted_at, @accepted_at)
        ON CONFLICT(identity) DO UPDATE SET client_name = excluded.client_name, client_address = excluded.client_address,
@@ -60,80 +42,17 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
     this.del = db.prepare('DELETE FROM access_sessions WHERE identity = ?');
     this.delAccepted = db.prepare('DELETE FROM access_sessions WHERE identity = ? AND accepted_at = ?');
     this.selectOfDevice = db.prepare('SELECT identity, accepted_at FROM access_sessions WHERE device_id = ? AND device_accepted_at = accepted_at');
-    this.writeBatch = db.transaction((rows: Iterable<Row>) => {
-      for (const row of rows) this.upsert.run(row);
+    this.writeBatch = db.transaction((sessions: readonly AccessSession[]) => {
+      for (const s of sessions) upsert.run(rowOf(s));
     });
   }
 
-  async record(s: AccessSession): Promise<void> {
-    if (this.closed) throw new Error('the access-session store is closed');
-    // Re-inserted so that the map stays in the order of the latest Accepts.
-    this.pending.delete(s.identity);
-    this.pending.set(s.identity, {
-      identity: s.identity,
-      client_name: s.clientName,
-      client_address: s.clientAddress,
-      request_user_name: s.requestUserName ?? null,
-      calling_station_id: s.callingStationId ?? null,
-      nas_identifier: s.nasIdentifier ?? null,
-      nas_ip_address: s.nasIpAddress ?? null,
-      device_id: s.deviceId ?? null,
-      device_accepted_at: s.deviceId !== undefined ? s.acceptedAt.toISOString() : null,
-      accepted_at: s.acceptedAt.toISOString(),
-    });
-    if (this.pending.size >= ACCESS_SESSION_BATCH) this.flushNoting();
-    else this.timer ??= setTimeout(() => this.flushNoting(), ACCESS_SESSION_FLUSH_MS).unref();
-    const failure = this.failure;
-    this.failure = undefined;
-    if (failure) throw failure;
-  }
-
-  /**
-   * Writes the waiting records in one transaction. When that fails they wait for the next batch
-   * (at most ACCESS_SESSION_MAX_PENDING, the oldest dropped first) and it throws.
-   */
-  flush(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    try {
-      this.writeBatch(batch.values());
-    } catch (err) {
-      // better-sqlite3 is synchronous: nothing was recorded meanwhile, the batch is all that waits.
-      let dropped = 0;
-      for (const identity of batch.keys()) {
-        if (batch.size <= ACCESS_SESSION_MAX_PENDING) break;
-        batch.delete(identity);
-        dropped++;
-      }
-      this.pending = batch;
-      if (!this.closed) this.timer = setTimeout(() => this.flushNoting(), ACCESS_SESSION_FLUSH_MS).unref();
-      const lost = dropped > 0 ? `; ${dropped} oldest dropped` : '';
-      throw new Error(`cannot write ${batch.size} accepted sessions (they wait for the next batch${lost}): ${(err as Error).message}`);
-    }
-  }
-
-  /** The last write, then no more: a record() after this throws. */
-  close(): void {
-    this.closed = true;
-    this.flush();
-  }
-
-  private flushNoting(): void {
-    try {
-      this.flush();
-    } catch (err) {
-      this.failure = err as Error;
-    }
+  async write(sessions: readonly AccessSession[]): Promise<void> {
+    this.writeBatch(sessions);
   }
 
   async get(identity: string): Promise<AccessSession | undefined> {
-    const waiting = this.pending.get(identity);
-    const stored = this.selectOne.get(identity) as Row | undefined;
-    // Another server may have written a later Accept than the one waiting here.
-    const r = waiting && (!stored || waiting.accepted_at >= stored.accepted_at) ? waiting : stored;
+    const r = this.selectOne.get(identity) as Row | undefined;
     if (!r) return undefined;
     return {
       identity: r.identity,
@@ -148,29 +67,27 @@ export class SqliteAccessSessionStore implements AccessSessionStore {
     };
   }
 
-  async identitiesOfDevice(deviceId: string): Promise<string[]> {
-    const found = new Set<string>();
-    // A stored row whose identity has a later Accept waiting here is that Accept's, device or not.
-    for (const r of this.selectOfDevice.all(deviceId) as Pick<Row, 'identity' | 'accepted_at'>[]) {
-      const waiting = this.pending.get(r.identity);
-      if (!waiting || waiting.accepted_at < r.accepted_at) found.add(r.identity);
-    }
-    // A waiting row counts unless another server has written a later Accept of the identity.
-    for (const w of this.pending.values()) {
-      if (w.device_id !== deviceId) continue;
-      const stored = this.selectOne.get(w.identity) as Row | undefined;
-      if (!stored || w.accepted_at >= stored.accepted_at) found.add(w.identity);
-    }
-    return [...found];
+  async acceptsOfDevice(deviceId: string): Promise<{ identity: string; acceptedAt: Date }[]> {
+    return (this.selectOfDevice.all(deviceId) as Pick<Row, 'identity' | 'accepted_at'>[]).map((r) => ({ identity: r.identity, acceptedAt: new Date(r.accepted_at) }));
   }
 
   async remove(identity: string, acceptedAt?: Date): Promise<boolean> {
-    if (acceptedAt === undefined) {
-      const waiting = this.pending.delete(identity);
-      return this.del.run(identity).changes > 0 || waiting;
-    }
-    const at = acceptedAt.toISOString();
-    const waiting = this.pending.get(identity)?.accepted_at === at && this.pending.delete(identity);
-    return this.delAccepted.run(identity, at).changes > 0 || waiting;
+    const r = acceptedAt === undefined ? this.del.run(identity) : this.delAccepted.run(identity, acceptedAt.toISOString());
+    return r.changes > 0;
   }
+}
+
+function rowOf(s: AccessSession): Row {
+  return {
+    identity: s.identity,
+    client_name: s.clientName,
+    client_address: s.clientAddress,
+    request_user_name: s.requestUserName ?? null,
+    calling_station_id: s.callingStationId ?? null,
+    nas_identifier: s.nasIdentifier ?? null,
+    nas_ip_address: s.nasIpAddress ?? null,
+    device_id: s.deviceId ?? null,
+    device_accepted_at: s.deviceId !== undefined ? s.acceptedAt.toISOString() : null,
+    accepted_at: s.acceptedAt.toISOString(),
+  };
 }

@@ -6,23 +6,48 @@ import { NewerSchemaError, orderedMigrations, unknownVersions, type Migration } 
 export type SqliteDatabase = Database.Database;
 
 /**
+ * How long a statement of `gangway serve` (its main thread and each worker thread) waits for a
+ * write lock another connection holds, in milliseconds. better-sqlite3 is synchronous: the wait
+ * stops the thread's event loop, so every RADIUS request, Status-Server and /healthz waits with
+ * it. Our own write transactions hold the lock for well under 10 ms (a batch of 64 access
+ * sessions, an accounting row, a NOOB transition with its quota counts at 100,000 registrations,
+ * a purge batch of 1,000 rows: docs/security.md, store/retention.ts), and a handful of threads of
+ * one server taking turns stay far below 250 ms; a lock held longer than that is another process's
+ * (a long command, a migration, a `BEGIN EXCLUSIVE` by hand), and then the write fails at once
+ * with SQLITE_BUSY rather than stalling the server: the accounting request goes unanswered and the
+ * NAS sends it again, an EAP-NOOB step fails closed (EAP-Failure), a registrar step refuses, the
+ * access-session batch retries later (store/access-session-batch.ts). Reads never wait (WAL).
+ */
+export const SERVING_BUSY_TIMEOUT_MS = 250;
+
+/**
+ * The same for commands (`gangway users add` and the rest, separate processes nobody's network
+ * waits on) and for migrations: long enough to wait out the server's short transactions, or a
+ * moment of another command's, instead of failing.
+ */
+export const COMMAND_BUSY_TIMEOUT_MS = 5000;
+
+/**
  * Opens (creating if needed) the embedded store and brings its schema up to date.
  * WAL lets readers (CLI commands, a future portal) run beside the server; synchronous=NORMAL
  * keeps WAL durable across process crashes, which is what the per-transition transactions need.
+ * Migrations wait COMMAND_BUSY_TIMEOUT_MS for the lock, whoever opens; `busyTimeoutMs` holds after.
  */
-export function openSqlite(path: string, migrations: readonly Migration[] = allMigrations): SqliteDatabase {
+export function openSqlite(path: string, migrations: readonly Migration[] = allMigrations, busyTimeoutMs = COMMAND_BUSY_TIMEOUT_MS): SqliteDatabase {
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError(`busy timeout ${busyTimeoutMs} is not a whole number of milliseconds`);
   createOwnerOnly(path);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${COMMAND_BUSY_TIMEOUT_MS}`);
   try {
     migrate(db, migrations);
   } catch (err) {
     db.close();
     throw err;
   }
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   return db;
 }
 

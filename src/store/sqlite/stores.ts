@@ -1,10 +1,12 @@
+import { silentLog, type Log } from '../../util/log.js';
+import { BatchedAccessSessionStore } from '../access-session-batch.js';
 import type { Stores } from '../stores.js';
-import { SqliteAccessSessionStore } from './access-sessions.js';
+import { SqliteAccessSessionTable } from './access-sessions.js';
 import { SqliteAccountingStore } from './accounting.js';
 import { SqliteAuditStore } from './audit.js';
 import { SqliteBrskiDeviceStore } from './brski-devices.js';
 import { SqliteCrlBaselineStore } from './crl-baselines.js';
-import { openSqlite, type SqliteDatabase } from './database.js';
+import { COMMAND_BUSY_TIMEOUT_MS, openSqlite, type SqliteDatabase } from './database.js';
 import { SqliteIssuedCertificateStore } from './issued-certificates.js';
 import { SqliteStoreLiveness } from './liveness.js';
 import { SqliteNoobPeerStore } from './noob-peers.js';
@@ -15,11 +17,15 @@ import { SqliteUserStore } from './users.js';
 export interface SqliteStores extends Stores {
   readonly kind: 'sqlite';
   readonly db: SqliteDatabase;
+  readonly accessSessions: BatchedAccessSessionStore;
 }
 
-/** The stores over an open database; `close` closes it. */
-export function sqliteStores(db: SqliteDatabase, description = db.name): SqliteStores {
-  const accessSessions = new SqliteAccessSessionStore(db);
+/**
+ * The stores over an open database; `close` closes it. `log` hears of the access-session batches
+ * that cannot be written (a server's own log; silent for commands, which record none).
+ */
+export function sqliteStores(db: SqliteDatabase, description = db.name, log: Log = silentLog()): SqliteStores {
+  const accessSessions = new BatchedAccessSessionStore(new SqliteAccessSessionTable(db), log);
   return {
     kind: 'sqlite',
     description,
@@ -39,7 +45,7 @@ export function sqliteStores(db: SqliteDatabase, description = db.name): SqliteS
     async close() {
       // The accepted sessions still waiting for their batch go in before the database closes.
       try {
-        accessSessions.close();
+        await accessSessions.close();
       } finally {
         db.close();
       }
@@ -47,7 +53,10 @@ export function sqliteStores(db: SqliteDatabase, description = db.name): SqliteS
   };
 }
 
-/** Opens (creating and migrating) the database file at `path`. */
-export function openSqliteStores(path: string): SqliteStores {
-  return sqliteStores(openSqlite(path), path);
+/**
+ * Opens (creating and migrating) the database file at `path`. A server passes its short busy
+ * timeout (SERVING_BUSY_TIMEOUT_MS in database.ts); a command keeps the longer default.
+ */
+export function openSqliteStores(path: string, options: { busyTimeoutMs?: number; log?: Log } = {}): SqliteStores {
+  return sqliteStores(openSqlite(path, undefined, options.busyTimeoutMs ?? COMMAND_BUSY_TIMEOUT_MS), path, options.log);
 }
