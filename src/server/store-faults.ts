@@ -7,8 +7,7 @@
  * makes the store count as failing until it succeeds again or stops failing.
  *
  * Only the database's own errors count: SQLite's result codes other than a constraint, and
- * PostgreSQL's SQLSTATE classes of connections, resources, locks, operator intervention and
- * internal errors. A duplicate name or a stale version is the caller's business, and a peer that
+ * PostgreSQL's SQLSTATE classes listed below. A duplicate name or a stale version is the caller's business, and a peer that
  * can provoke one at will must not be able to make the server look down.
  */
 
@@ -17,8 +16,14 @@ export const FAULTS_IN_A_ROW = 5;
 /** How long the last of them keeps it so: a fault that stopped happening stops being reported. */
 export const FAULT_MEMORY_MS = 30_000;
 
-/** PostgreSQL SQLSTATE classes that say the database cannot serve, not that a request was wrong. */
-const POSTGRES_FAULT_CLASSES = new Set(['08', '53', '55', '57', '58', 'XX']);
+/**
+ * PostgreSQL SQLSTATE classes that say the database cannot serve, not that a request was wrong:
+ * connections, invalid transaction state (25006: a standby or demoted primary refusing writes),
+ * a missing schema (3F), resources, objects in use and locks, operator intervention, system and
+ * internal errors, and class 42 (a table gone, a permission revoked), which only our own static,
+ * parameterised statements could otherwise raise.
+ */
+const POSTGRES_FAULT_CLASSES = new Set(['08', '25', '3F', '42', '53', '55', '57', '58', 'XX']);
 
 /** Whether `err` is the database failing (rather than refusing one request's content). */
 export function isStoreFault(err: unknown): boolean {

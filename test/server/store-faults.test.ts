@@ -18,8 +18,8 @@ const coded = (code: string, message = 'x'): Error => Object.assign(new Error(me
 
 describe('StoreFaults', () => {
   test('which errors are the database failing: SQLite codes but constraints, PostgreSQL connection, resource, lock, operator and internal classes', () => {
-    for (const code of ['SQLITE_CORRUPT', 'SQLITE_FULL', 'SQLITE_BUSY', 'SQLITE_IOERR_WRITE', 'SQLITE_ERROR', '08006', '53100', '55P03', '57P01', '57014', '58030', 'XX000']) expect([code, isStoreFault(coded(code))]).toEqual([code, true]);
-    for (const code of ['SQLITE_CONSTRAINT_PRIMARYKEY', 'SQLITE_CONSTRAINT_UNIQUE', '23505', '22001', '40001', 'ENOENT', 'bad-thing']) expect([code, isStoreFault(coded(code))]).toEqual([code, false]);
+    for (const code of ['SQLITE_CORRUPT', 'SQLITE_FULL', 'SQLITE_BUSY', 'SQLITE_IOERR_WRITE', 'SQLITE_ERROR', '08006', '25006', '3F000', '42P01', '42501', '53100', '55P03', '57P01', '57014', '58030', 'XX000']) expect([code, isStoreFault(coded(code))]).toEqual([code, true]);
+    for (const code of ['SQLITE_CONSTRAINT_PRIMARYKEY', 'SQLITE_CONSTRAINT_UNIQUE', '23505', '22001', '22021', '22P05', '40001', '40P01', '54000', 'ENOENT', 'bad-thing']) expect([code, isStoreFault(coded(code))]).toEqual([code, false]);
     expect(isStoreFault(new Error('user exists'))).toBe(false);
     expect(isStoreFault(undefined)).toBe(false);
   });

@@ -108,20 +108,21 @@ class MschapV2ServerSession implements EapMethodSession {
     const nas = nasKey(this.ctx.nas);
     const verdict = await this.lockout.check(user, nas);
     let found: UserRecord | undefined;
+    let matched: boolean;
     try {
       found = await this.users.get(user);
+      const usableHash = !verdict.locked && found !== undefined && found.enabled ? found.ntHash : undefined;
+      // The same NT-Response computation for every account, real or not (see DUMMY_NT_HASH).
+      matched = ntResponseEqual(generateNtResponse(this.challenge, peerChallenge, name, usableHash ?? DUMMY_NT_HASH), ntResponse);
     } catch (err) {
-      // The account could not be read (the store failed): nothing was judged, so the attempt
-      // counts for nothing; the error ends the conversation as a server fault.
+      // The account could not be read (the store failed) or the response not computed: nothing
+      // was judged, so the attempt counts for nothing; the error ends the conversation as a fault.
       if (!verdict.locked) this.lockout.abandon(user, verdict.attempt);
       throw err;
     }
     const record = found;
     const usable = !verdict.locked && record !== undefined && record.enabled && record.ntHash !== undefined;
-    // The same NT-Response computation for every account, real or not (see DUMMY_NT_HASH).
-    const ntHash = usable ? record.ntHash! : DUMMY_NT_HASH;
-    const expected = generateNtResponse(this.challenge, peerChallenge, name, ntHash);
-    const matches = ntResponseEqual(expected, ntResponse);
+    const matches = matched;
     if (verdict.locked) return this.fail(`${verdict.scope === 'nas' ? 'this NAS' : `account "${user}"`} is locked out until ${new Date(verdict.until).toISOString()}`);
     if (!usable || !matches) {
       this.lockout.failure(user, nas, verdict.attempt);

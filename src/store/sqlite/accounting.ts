@@ -65,7 +65,9 @@ export class SqliteAccountingStore implements AccountingStore {
   }
 
   async apply(record: AccountingRecord): Promise<AccountingChange> {
-    return this.applyTx(record);
+    // IMMEDIATE: the transaction reads before it writes, and in WAL mode SQLite fails a read
+    // transaction's upgrade to a write at once (no busy wait) while another connection writes.
+    return this.applyTx.immediate(record);
   }
 
   private applyNow(r: AccountingRecord): AccountingChange {

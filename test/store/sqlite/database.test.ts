@@ -77,6 +77,17 @@ describe('SQLite busy timeouts: a server fails fast on another connection\'s loc
     expect((await stores.audit.recent(10)).map((e) => e.event)).toEqual(['test.unlocked']);
   });
 
+  test('a write shorter than the serving busy timeout by another process is waited for, not failed at once (found in review: accounting read, then wrote, in a deferred transaction, which SQLite never lets wait)', async () => {
+    stores = await openStores({ kind: 'sqlite', path }, new MemoryLog());
+    const start = { event: 'start' as const, at: new Date(), nas: 'ap-1', sessionId: 'S2', clientName: 'ap' };
+    for (let i = 0; i < 3; i++) {
+      const holder = await holdLockElsewhere(path, 60);
+      const exited = new Promise((r) => holder.once('exit', r));
+      expect(await stores.accounting.apply({ ...start, sessionId: `S2-${i}` })).toBe('started');
+      await exited;
+    }
+  });
+
   test('a command\'s store waits out another process\'s lock of a second, as `gangway users add` beside a server must', async () => {
     stores = await openStores({ kind: 'sqlite', path }, new MemoryLog(), 'command');
     const holder = await holdLockElsewhere(path, 1000);
