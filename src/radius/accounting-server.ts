@@ -9,7 +9,8 @@ import { RadiusCode, decodePacket, readPacketLength, type RadiusPacket } from '.
 import { ReplyCache, replyCacheKey, requestFingerprint, type CacheTicket } from './reply-cache.js';
 import { verifyAccountingStyleRequest } from './request.js';
 import { encodeResponse } from './response.js';
-import { bindUdpListener, closeUdpListeners, unmapIpv4Address, type UdpListener } from './udp-listener.js';
+import { bindUdpListener, closeUdpListeners, type UdpListener } from './udp-listener.js';
+import { unmapIpv4Address } from '../util/ip-address.js';
 import { NO_RADIUS_OBSERVER, type RadiusObserver } from './observer.js';
 
 export interface AccountingRequestContext {

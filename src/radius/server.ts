@@ -10,7 +10,8 @@ import { RadiusCode, decodeOwnedPacket, getAttribute, hasAttribute, readPacketLe
 import { ReplyCache, replyCacheKey, requestFingerprint, type CacheTicket } from './reply-cache.js';
 import { encodeResponse } from './response.js';
 import { decodeUserPassword } from './user-password.js';
-import { bindUdpListener, closeUdpListeners, unmapIpv4Address, type UdpListener } from './udp-listener.js';
+import { bindUdpListener, closeUdpListeners, type UdpListener } from './udp-listener.js';
+import { unmapIpv4Address } from '../util/ip-address.js';
 import { SheddingMonitor } from '../util/shedding.js';
 import { NO_RADIUS_OBSERVER, type RadiusObserver } from './observer.js';
 

@@ -129,7 +129,3 @@ export function closeUdpListeners(listeners: UdpListener[]): Promise<void> {
   return Promise.all(listeners.map((l) => l.close())).then(() => undefined);
 }
 
-/** Dual-stack sockets report IPv4 senders as ::ffff:a.b.c.d; client tables and logs want a.b.c.d. */
-export function unmapIpv4Address(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}

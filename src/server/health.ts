@@ -16,8 +16,8 @@ import type { SessionTableStats } from '../eap-methods/session-table.js';
 import { EXPOSITION_CONTENT_TYPE } from '../metrics/registry.js';
 import type { StoreLiveness } from '../store/liveness.js';
 import { capConnections, MONITORING_CONNECTION_CAPS, type ConnectionCaps, type ConnectionLimit } from '../util/connection-cap.js';
+import { describeStoreError } from './store-faults.js';
 import type { Log } from '../util/log.js';
-import { clipForLog } from '../util/log-fields.js';
 import type { SheddingMonitor, SheddingSnapshot } from '../util/shedding.js';
 
 export interface HealthSources {
@@ -50,19 +50,13 @@ export interface RunningHealthEndpoint {
 export async function healthReport(sources: HealthSources): Promise<HealthReport> {
   const store = await sources.store.check().then(
     () => ({ ok: true }) as const,
-    (err: unknown) => ({ ok: false, error: storeError(err) }) as const,
+    (err: unknown) => ({ ok: false, error: describeStoreError(err) }) as const,
   );
   const shedding = sources.shedding.snapshot();
   const status = !store.ok ? 'store-failing' : shedding.shedding ? 'shedding' : 'serving';
   return { status, shedding, conversations: sources.conversations(), store };
 }
 
-/** SQLite's error code where there is one (SQLITE_BUSY, SQLITE_CORRUPT...), and its message, clipped. */
-function storeError(err: unknown): string {
-  const message = clipForLog(err instanceof Error ? err.message : String(err), 200);
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? `${code}: ${message}` : message;
-}
 
 type Route = (sources: HealthSources) => Promise<{ status: number; type: string; body: string }>;
 

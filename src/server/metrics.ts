@@ -263,11 +263,12 @@ export class GangwayMetrics {
     const timers = (store: string, operation: string): OperationTimer => {
       const duration = storeDuration.labels({ store, operation });
       let failures: CounterChild | undefined;
+      const named = `${store}.${operation}`;
       return {
         done(startedAt, ok, err) {
           duration.observe((performance.now() - startedAt) / 1000);
           if (!ok) (failures ??= storeFailures.labels({ store, operation })).inc();
-          faults.note(store, operation, ok ? undefined : err);
+          faults.note(named, ok ? undefined : err);
         },
       };
     };

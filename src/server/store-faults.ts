@@ -10,6 +10,8 @@
  * PostgreSQL's SQLSTATE classes listed below. A duplicate name or a stale version is the caller's business, and a peer that
  * can provoke one at will must not be able to make the server look down.
  */
+import { clipForLog } from '../util/log-fields.js';
+import { sqlState } from '../store/postgres/sql-state.js';
 
 /** Failures in a row of one operation that make the store count as failing. */
 export const FAULTS_IN_A_ROW = 5;
@@ -28,9 +30,9 @@ const POSTGRES_FAULT_CLASSES = new Set(['08', '25', '3F', '42', '53', '55', '57'
 /** Whether `err` is the database failing (rather than refusing one request's content). */
 export function isStoreFault(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return false;
-  if (code.startsWith('SQLITE_')) return !code.startsWith('SQLITE_CONSTRAINT');
-  return /^[0-9A-Z]{5}$/.test(code) && POSTGRES_FAULT_CLASSES.has(code.slice(0, 2));
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) return !code.startsWith('SQLITE_CONSTRAINT');
+  const state = sqlState(err);
+  return state !== undefined && POSTGRES_FAULT_CLASSES.has(state.slice(0, 2));
 }
 
 interface OperationRecord {
@@ -51,9 +53,9 @@ export class StoreFaults {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** One store call ended; `err` when it threw. */
-  note(store: string, operation: string, err?: unknown): void {
-    const key = `${store}.${operation}`;
+  /** One call of `operation` (`store.operation`, named once per method by the caller) ended; `err` when it threw. */
+  note(operation: string, err?: unknown): void {
+    const key = operation;
     if (err === undefined || !isStoreFault(err)) {
       // A success, or an error of the request's own: the operation works.
       if (err === undefined) this.operations.delete(key);
@@ -62,7 +64,7 @@ export class StoreFaults {
     const record = this.operations.get(key) ?? { inARow: 0, lastAt: 0, error: '' };
     record.inARow++;
     record.lastAt = this.now();
-    record.error = describe(err);
+    record.error = describeStoreError(err);
     // The keys are the stores' method names, a fixed set: no bound needed.
     this.operations.set(key, record);
   }
@@ -80,10 +82,14 @@ export class StoreFaults {
   }
 }
 
-function describe(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  // Duck-typed: better-sqlite3's SqliteError may come from another realm, where instanceof Error is false.
+/**
+ * The database's error code where there is one (SQLITE_BUSY, SQLITE_CORRUPT, a SQLSTATE), and its
+ * message, clipped: for /healthz and the fault watch. Duck-typed: better-sqlite3's SqliteError may
+ * come from another realm, where instanceof Error is false.
+ */
+export function describeStoreError(err: unknown): string {
   const text = (err as { message?: unknown } | null)?.message;
-  const message = typeof text === 'string' ? text : String(err);
-  return `${typeof code === 'string' ? `${code}: ` : ''}${message}`.slice(0, 200);
+  const message = clipForLog(typeof text === 'string' ? text : String(err), 200);
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? `${code}: ${message}` : message;
 }

@@ -9,6 +9,7 @@
  * and the monitoring listener.
  */
 import type { DropArgument, Server, Socket } from 'node:net';
+import { unmapIpv4Address } from './ip-address.js';
 import type { Log } from './log.js';
 import { LogLimiter } from './log-limiter.js';
 
@@ -45,11 +46,6 @@ export interface ConnectionCapOptions {
 /** One warning per listener and address (and one for the listener being full) in this window. */
 const REPORT_WINDOW_MS = 60_000;
 
-/** A socket's remote address as counted and logged: `::ffff:192.0.2.1` is 192.0.2.1. */
-export function sourceAddress(remote: string): string {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(remote);
-  return mapped ? mapped[1]! : remote;
-}
 
 /** Applies both caps to `server`; call before it listens. */
 export function capConnections(server: Server, opts: ConnectionCapOptions): void {
@@ -65,7 +61,7 @@ export function capConnections(server: Server, opts: ConnectionCapOptions): void
   // would let a client with many addresses buy itself a log line with each.
   server.on('drop', (data?: DropArgument) => {
     opts.onRefused?.('total');
-    const remote = data?.remoteAddress !== undefined ? { remote: sourceAddress(data.remoteAddress) } : {};
+    const remote = data?.remoteAddress !== undefined ? { remote: unmapIpv4Address(data.remoteAddress) } : {};
     reports.warn(log, `${listener} total`, { listener, ...remote, limit: caps.total }, `${listener}: connection refused: the listener holds as many connections as it may`);
   });
 
@@ -73,7 +69,7 @@ export function capConnections(server: Server, opts: ConnectionCapOptions): void
   server.prependListener('connection', (socket: Socket) => {
     // Undefined once the client has already reset the connection: nothing left to count.
     if (socket.remoteAddress === undefined) return;
-    const address = sourceAddress(socket.remoteAddress);
+    const address = unmapIpv4Address(socket.remoteAddress);
     const count = open.get(address) ?? 0;
     if (count >= caps.perAddress) {
       socket.destroy();

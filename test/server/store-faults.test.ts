@@ -27,18 +27,18 @@ describe('StoreFaults', () => {
   test(`${FAULTS_IN_A_ROW} in a row of one operation make it failing; a success or ${FAULT_MEMORY_MS / 1000} s without one end it; the caller's own errors change nothing`, () => {
     let now = 1_000_000;
     const faults = new StoreFaults(() => now);
-    for (let i = 1; i < FAULTS_IN_A_ROW; i++) faults.note('users', 'get', coded('SQLITE_CORRUPT', 'database disk image is malformed'));
+    for (let i = 1; i < FAULTS_IN_A_ROW; i++) faults.note('users.get', coded('SQLITE_CORRUPT', 'database disk image is malformed'));
     expect(faults.current()).toBeUndefined();
     // Another store's operation, and an error of the request's own, neither add nor reset.
-    faults.note('audit', 'append', coded('SQLITE_FULL'));
-    faults.note('users', 'get', coded('SQLITE_CONSTRAINT_UNIQUE'));
-    faults.note('users', 'get', coded('SQLITE_CORRUPT', 'database disk image is malformed'));
+    faults.note('audit.append', coded('SQLITE_FULL'));
+    faults.note('users.get', coded('SQLITE_CONSTRAINT_UNIQUE'));
+    faults.note('users.get', coded('SQLITE_CORRUPT', 'database disk image is malformed'));
     expect(faults.current()).toEqual({ operation: 'users.get', inARow: FAULTS_IN_A_ROW, error: 'SQLITE_CORRUPT: database disk image is malformed' });
     now += FAULT_MEMORY_MS;
     expect(faults.current()).toBeUndefined();
-    faults.note('users', 'get', coded('SQLITE_CORRUPT'));
+    faults.note('users.get', coded('SQLITE_CORRUPT'));
     expect(faults.current()).toMatchObject({ operation: 'users.get', inARow: FAULTS_IN_A_ROW + 1 });
-    faults.note('users', 'get');
+    faults.note('users.get');
     expect(faults.current()).toBeUndefined();
   });
 });

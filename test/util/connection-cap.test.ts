@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { capConnections, sourceAddress, type ConnectionCaps, type ConnectionLimit } from '../../src/util/connection-cap.js';
+import { capConnections, type ConnectionCaps, type ConnectionLimit } from '../../src/util/connection-cap.js';
+import { unmapIpv4Address } from '../../src/util/ip-address.js';
 import { ask, holdConnections, REFUSED, showPerAddressCap, showTotalCap, type CapTarget } from '../helpers/connection-caps.js';
 import { MemoryLog } from '../helpers/silent-log.js';
 
@@ -40,7 +41,7 @@ async function listen(caps: ConnectionCaps, host = '127.0.0.1'): Promise<Listene
 
 const warnings = (log: MemoryLog): { obj: object; msg?: string }[] => log.lines.filter((l) => l.level === 'warn');
 
-describe('sourceAddress', () => {
+describe('unmapIpv4Address (the connection caps count, and the RADIUS client table looks up, the same address)', () => {
   test.each([
     ['::ffff:192.0.2.1', '192.0.2.1'],
     ['::FFFF:10.0.0.1', '10.0.0.1'],
@@ -49,7 +50,7 @@ describe('sourceAddress', () => {
     ['::ffff:c000:201', '::ffff:c000:201'],
     ['::1', '::1'],
   ])('%s counts as %s', (remote, counted) => {
-    expect(sourceAddress(remote)).toBe(counted);
+    expect(unmapIpv4Address(remote)).toBe(counted);
   });
 });
 
